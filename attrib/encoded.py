@@ -1,0 +1,136 @@
+"""The encoded journeys every kernel reads: CSR arrays over touches, one slot per journey.
+
+Polars builds this once (``attrib.journeys``); numba kernels and the Spark engine read only
+these arrays. A batch is self-contained, and all batches of one run share the channel and
+campaign dictionaries, so partial states computed on different batches can be summed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+#: Journey outcome codes (``Journeys.status``).
+STATUS_NONE = 0  # non-converting path: the customer's touches outside every deal window
+STATUS_OPEN = 1
+STATUS_WON = 2
+STATUS_LOST = 3
+STATUS_NAMES = {STATUS_NONE: "none", STATUS_OPEN: "open", STATUS_WON: "won", STATUS_LOST: "lost"}
+
+#: Channel that receives the credit of journeys with zero touches (keeps totals conserved).
+NONE_CHANNEL = "(none)"
+NONE_CAMPAIGN = "(none)"
+
+#: Value columns of a journey; credit state arrays are laid out in this order.
+METRICS = ("conversions", "revenue", "pipeline", "deals", "lost_deals")
+#: Value columns credited over the pipeline window (touches up to ``created_at``).
+CREATED_METRICS = ("deals_created", "pipeline_created")
+
+
+@dataclass(frozen=True)
+class Dictionaries:
+    """Code -> name tables shared by all batches of a run.
+
+    ``channels[0]`` is always ``(none)``; ``campaign_keys`` lists (channel code, campaign)
+    pairs and ``campaign_keys[0]`` is ((none), (none)).
+    """
+
+    channels: tuple[str, ...]
+    is_marketing: np.ndarray  # bool, per channel code
+    is_direct: np.ndarray  # bool, per channel code
+    campaign_channel: np.ndarray  # int32, per campaign key: its channel code
+    campaign_names: tuple[str, ...]  # per campaign key
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.channels)
+
+    @property
+    def n_campaigns(self) -> int:
+        return len(self.campaign_names)
+
+
+@dataclass(frozen=True)
+class Journeys:
+    """One batch of encoded journeys.
+
+    Touches of journey ``j`` are ``offsets[j]:offsets[j+1]``, in time order (ties broken by
+    channel, then campaign, so the order never depends on input row order). The first
+    ``n_created[j]`` of them lie at or before the deal's ``created_at`` (the pipeline window).
+
+    Attributes:
+        offsets: int64 [J+1] CSR offsets into the touch arrays.
+        channel: int32 [T] channel code per touch (index into ``dicts.channels``).
+        campaign: int32 [T] campaign key per touch (index into ``dicts.campaign_names``).
+        ts: int64 [T] touch time, microseconds since the Unix epoch (UTC).
+        status: int8 [J] one of the ``STATUS_*`` codes.
+        weight: float64 [J] how many identical journeys this slot stands for (1 for journeys
+            built from touches; path counts for ChannelAttribution-style input; bootstrap
+            resampling multiplies it).
+        amount: float64 [J] total deal amount of those journeys (0 for non-converting).
+        end_ts: int64 [J] window end (close for closed deals, created_at for open deals,
+            last touch for non-converting paths).
+        created_ts: int64 [J] deal created_at (end_ts for non-converting paths).
+        n_created: int64 [J] touches at or before created_at.
+        lead_pos: int64 [J] absolute index of the lead-creation anchor touch, or -1.
+        opp_pos: int64 [J] absolute index of the opportunity-creation anchor touch, or -1.
+        table: one row per journey (``journey_id, entity_id, deal_id, ...``), same order.
+        dicts: the run's shared dictionaries.
+    """
+
+    offsets: np.ndarray
+    channel: np.ndarray
+    campaign: np.ndarray
+    ts: np.ndarray
+    status: np.ndarray
+    weight: np.ndarray
+    amount: np.ndarray
+    end_ts: np.ndarray
+    created_ts: np.ndarray
+    n_created: np.ndarray
+    lead_pos: np.ndarray
+    opp_pos: np.ndarray
+    table: pl.DataFrame
+    dicts: Dictionaries
+
+    @property
+    def n_journeys(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def n_touches(self) -> int:
+        return int(self.offsets[-1])
+
+    @property
+    def starts(self) -> np.ndarray:
+        return self.offsets[:-1]
+
+    @property
+    def ends(self) -> np.ndarray:
+        return self.offsets[1:]
+
+    @property
+    def created_ends(self) -> np.ndarray:
+        """End of each journey's pipeline-window prefix."""
+        return self.offsets[:-1] + self.n_created
+
+    def values(self) -> np.ndarray:
+        """float64 [J, len(METRICS)]: what each journey is worth, by metric."""
+        won = self.status == STATUS_WON
+        out = np.zeros((self.n_journeys, len(METRICS)), dtype=np.float64)
+        out[:, 0] = np.where(won, self.weight, 0.0)
+        out[:, 1] = np.where(won, self.amount, 0.0)
+        out[:, 2] = np.where(self.status == STATUS_OPEN, self.amount, 0.0)
+        out[:, 3] = np.where(self.status != STATUS_NONE, self.weight, 0.0)
+        out[:, 4] = np.where(self.status == STATUS_LOST, self.weight, 0.0)
+        return out
+
+    def created_values(self) -> np.ndarray:
+        """float64 [J, len(CREATED_METRICS)]: deals and amount created, per journey."""
+        is_deal = self.status != STATUS_NONE
+        out = np.zeros((self.n_journeys, len(CREATED_METRICS)), dtype=np.float64)
+        out[:, 0] = np.where(is_deal, self.weight, 0.0)
+        out[:, 1] = np.where(is_deal, self.amount, 0.0)
+        return out

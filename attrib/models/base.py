@@ -1,0 +1,113 @@
+"""The one contract every attribution model follows (map -> reduce -> finalize).
+
+A model has two phases, both expressed over encoded journey batches (``attrib.encoded``):
+
+1. **fit** (data-driven models only): ``fit_map`` turns a batch into an additive partial
+   state (a dict of numpy arrays: transition counts, coalition counts, ...); states of
+   several batches are summed by ``reduce_states``; ``fit_finalize`` turns the total into the
+   fitted model (the Markov solve, the Shapley values). Rule-based models skip this phase.
+2. **credit**: ``touch_weights`` gives every touch of a batch its share of its journey
+   (weights sum to 1 over each journey with at least one touch). The engine accumulates
+   weights x journey values into channel and campaign credit (again additive).
+
+``channel_totals`` may replace the summed touch credit by a channel-level formula (Markov and
+Shapley: total x score / sum of scores); it must conserve the totals.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import polars as pl
+
+from attrib.encoded import Dictionaries, Journeys
+
+State = dict[str, np.ndarray]
+
+
+def reduce_states(a: State | None, b: State) -> State:
+    """Sum two additive partial states key by key (``None`` is the empty state)."""
+    if a is None:
+        return {k: v.copy() for k, v in b.items()}
+    return {k: a[k] + b[k] for k in a}
+
+
+@dataclass
+class Fitted:
+    """What ``fit_finalize`` returns: per-channel scores plus any extra output tables."""
+
+    scores: np.ndarray | None = None  # float64 [C]: channel-level score (removal effect, ...)
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Param:
+    """A documented model parameter."""
+
+    name: str
+    default: Any
+    doc: str
+
+
+class AttributionModel(ABC):
+    """Base class: constructor stores parameters verbatim; kernels live in ``_*_kernels``."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    summary: ClassVar[str]
+    definition: ClassVar[str]
+    params_doc: ClassVar[tuple[Param, ...]] = ()
+    #: Data-driven models learn from all journeys (converting and not) before crediting.
+    needs_fit: ClassVar[bool] = False
+    #: Usable on aggregated ChannelAttribution-style paths (no timestamps, no stages).
+    paths_ok: ClassVar[bool] = True
+
+    def __init__(self, **params: Any) -> None:
+        known = {p.name: p.default for p in self.params_doc}
+        unknown = set(params) - set(known)
+        if unknown:
+            from attrib.errors import ConfigError
+
+            raise ConfigError(
+                f"unknown parameter(s) {sorted(unknown)} for model {self.name!r}",
+                hint=f"{self.name} accepts: {sorted(known) or 'no parameters'}",
+            )
+        self.params = {**known, **params}
+
+    # -- phase 1: fit (data-driven models) -------------------------------------------------
+    def fit_map(self, batch: Journeys) -> State:
+        """Additive partial state of one batch (rule-based models: empty)."""
+        return {}
+
+    def fit_finalize(self, state: State, dicts: Dictionaries) -> Fitted:
+        """Turn the reduced state into the fitted model."""
+        return Fitted()
+
+    # -- phase 2: credit ---------------------------------------------------------------------
+    @abstractmethod
+    def touch_weights(self, batch: Journeys, fitted: Fitted, *, created: bool = False) -> np.ndarray:
+        """float64 [T]: each touch's share of its journey.
+
+        With ``created=True`` only the pipeline-window prefix of each journey
+        (``offsets[j] : offsets[j] + n_created[j]``) is credited; other touches get 0.
+        """
+
+    def channel_totals(
+        self, fitted: Fitted, summed: np.ndarray, journey_totals: np.ndarray
+    ) -> np.ndarray:
+        """float64 [C, M]: channel credit; default is the summed touch credit."""
+        return summed
+
+    def describe(self) -> dict[str, Any]:
+        """Name, parameters and definition, for ``attrib models`` and the manifest."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "summary": self.summary,
+            "params": self.params,
+            "definition": self.definition,
+        }
