@@ -1,0 +1,277 @@
+"""The B2B funnel: stage counts, stage-to-stage conversion with Wilson 95% intervals.
+
+Stages run session → lead → mql → sql → opportunity → offer → customer; a stage absent from
+the data is skipped. The funnel is cumulative: an entity recorded at a later stage has passed
+every earlier present stage (see docs/METRICS.md, "Funnel").
+"""
+
+from __future__ import annotations
+
+from statistics import NormalDist
+
+import polars as pl
+
+from attrib.metrics.periods import in_window, period_calendar, resolve_window, with_periods
+from attrib.metrics.settings import STAGE_ORDER, MetricsSettings
+
+ALL_CHANNELS = "(all)"
+NO_CHANNEL = "(none)"
+_US_PER_DAY = 86_400_000_000.0
+
+FUNNEL_SCHEMA: dict[str, pl.DataType] = {
+    "view": pl.String(),
+    "period": pl.String(),
+    "channel": pl.String(),
+    "stage": pl.String(),
+    "stage_order": pl.Int64(),
+    "count": pl.Int64(),
+    "rate_from_previous": pl.Float64(),
+    "rate_from_previous_lo": pl.Float64(),
+    "rate_from_previous_hi": pl.Float64(),
+    "rate_from_lead": pl.Float64(),
+    "rate_from_lead_lo": pl.Float64(),
+    "rate_from_lead_hi": pl.Float64(),
+    "median_days_from_previous": pl.Float64(),
+}
+
+
+def wilson_interval(count: pl.Expr, nobs: pl.Expr, alpha: float = 0.05) -> tuple[pl.Expr, pl.Expr]:
+    """Wilson score interval (lo, hi) as Polars expressions.
+
+    The same closed form and operation order as statsmodels
+    ``proportion_confint(count, nobs, alpha, method="wilson")`` (clipped to [0, 1]); null
+    where ``nobs`` is 0 or null or ``count`` exceeds ``nobs`` (not a proportion).
+    """
+    crit = NormalDist().inv_cdf(1.0 - alpha / 2.0)
+    crit2 = crit**2
+    n = nobs.cast(pl.Float64)
+    c = count.cast(pl.Float64)
+    q = c / n
+    denom = 1.0 + crit2 / n
+    center = (q + crit2 / (2.0 * n)) / denom
+    dist = (crit * (q * (1.0 - q) / n + crit2 / (4.0 * n**2)).sqrt()) / denom
+    ok = (n > 0) & (c >= 0) & (c <= n)
+    lo = pl.when(ok).then((center - dist).clip(0.0, 1.0))
+    hi = pl.when(ok).then((center + dist).clip(0.0, 1.0))
+    return lo, hi
+
+
+def safe_div(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+    """``num / den`` as Float64, null where the denominator is 0 or null."""
+    den_f = den.cast(pl.Float64)
+    return pl.when(den_f != 0).then(num.cast(pl.Float64) / den_f)
+
+
+def normalize_stages(stages: pl.DataFrame | None, settings: MetricsSettings) -> pl.DataFrame:
+    """``entity_id, stage, ts`` with stage names mapped (settings.stage_names) and lower-cased.
+
+    Rows whose stage is not canonical after mapping, or whose ts is null, are dropped.
+    """
+    schema = {"entity_id": pl.String, "stage": pl.String, "ts": pl.Datetime("us")}
+    if stages is None or stages.height == 0:
+        return pl.DataFrame(schema=schema)
+    mapping = {k.strip().lower(): v.lower() for k, v in settings.stage_names.items()}
+    name = pl.col("stage").cast(pl.String).str.strip_chars().str.to_lowercase()
+    if mapping:
+        name = name.replace(mapping)
+    return stages.select(
+        pl.col("entity_id").cast(pl.String),
+        name.alias("stage"),
+        pl.col("ts").cast(pl.Datetime("us")),
+    ).filter(pl.col("stage").is_in(STAGE_ORDER[1:]) & pl.col("ts").is_not_null())
+
+
+def first_touch_channel(touches: pl.DataFrame | None) -> pl.DataFrame:
+    """``entity_id, source_channel, source_campaign, first_ts``: each entity's first touch.
+
+    Ties on ``ts`` break by channel then campaign, so the result is deterministic.
+    """
+    schema = {
+        "entity_id": pl.String,
+        "source_channel": pl.String,
+        "source_campaign": pl.String,
+        "first_ts": pl.Datetime("us"),
+    }
+    if touches is None or touches.height == 0:
+        return pl.DataFrame(schema=schema)
+    campaign = pl.col("campaign") if "campaign" in touches.columns else pl.lit(NO_CHANNEL)
+    return (
+        touches.select("entity_id", "ts", "channel", campaign.alias("campaign"))
+        .sort("entity_id", "ts", "channel", "campaign", nulls_last=True)
+        .group_by("entity_id", maintain_order=True)
+        .agg(
+            pl.col("channel").first().alias("source_channel"),
+            pl.col("campaign").first().alias("source_campaign"),
+            pl.col("ts").first().alias("first_ts"),
+        )
+        .select(list(schema))
+    )
+
+
+def reached_stages(
+    stages: pl.DataFrame | None,
+    touches: pl.DataFrame | None,
+    deals: pl.DataFrame | None,
+    settings: MetricsSettings,
+) -> tuple[pl.DataFrame, list[str]]:
+    """Every (entity, present stage) reached, with the time it was reached.
+
+    Raw records: ``session`` = first touch; lead…customer = earliest stage row; an
+    ``opportunity`` also from a deal's ``created_at`` and a ``customer`` from a won deal's
+    ``closed_at``. Cumulative: the time at stage s is the earliest raw record at s or any
+    later stage (so an SQL without an MQL row counts as an MQL at its SQL time). Returns
+    ``entity_id, stage, stage_order, ts, prev_ts, entry_ts`` (``prev_ts``: time at the
+    previous present stage; ``entry_ts``: time at the first present stage) and the present
+    stages in order.
+    """
+    parts: list[pl.DataFrame] = []
+    if touches is not None and touches.height:
+        parts.append(
+            touches.group_by("entity_id")
+            .agg(pl.col("ts").min())
+            .with_columns(pl.lit("session").alias("stage"))
+        )
+    parts.append(normalize_stages(stages, settings))
+    if deals is not None and deals.height:
+        parts.append(
+            deals.select(
+                "entity_id", pl.col("created_at").alias("ts"), pl.lit("opportunity").alias("stage")
+            )
+        )
+        parts.append(
+            deals.filter(pl.col("status") == "won").select(
+                "entity_id", pl.col("closed_at").alias("ts"), pl.lit("customer").alias("stage")
+            )
+        )
+    raw = (
+        pl.concat(
+            [
+                p.select(
+                    pl.col("entity_id").cast(pl.String),
+                    pl.col("stage").cast(pl.String),
+                    pl.col("ts").cast(pl.Datetime("us")),
+                )
+                for p in parts
+            ],
+            how="vertical",
+        )
+        .filter(pl.col("ts").is_not_null())
+        .group_by("entity_id", "stage")
+        .agg(pl.col("ts").min())
+    )
+    seen = set(raw.get_column("stage").unique().to_list())
+    present = [s for s in STAGE_ORDER if s in seen]
+    out_schema = {
+        "entity_id": pl.String,
+        "stage": pl.String,
+        "stage_order": pl.Int64,
+        "ts": pl.Datetime("us"),
+        "prev_ts": pl.Datetime("us"),
+        "entry_ts": pl.Datetime("us"),
+    }
+    if not present:
+        return pl.DataFrame(schema=out_schema), present
+    wide = raw.pivot(on="stage", index="entity_id", values="ts", aggregate_function="min")
+    cum = [pl.min_horizontal(*present[i:]).alias(f"c_{s}") for i, s in enumerate(present)]
+    wide = wide.select("entity_id", *cum)
+    long_parts = []
+    for i, s in enumerate(present):
+        prev = pl.col(f"c_{present[i - 1]}") if i else pl.lit(None, pl.Datetime("us"))
+        long_parts.append(
+            wide.select(
+                "entity_id",
+                pl.lit(s).alias("stage"),
+                pl.lit(STAGE_ORDER.index(s), pl.Int64).alias("stage_order"),
+                pl.col(f"c_{s}").alias("ts"),
+                prev.alias("prev_ts"),
+                pl.col(f"c_{present[0]}").alias("entry_ts"),
+            )
+        )
+    long = pl.concat(long_parts, how="vertical").filter(pl.col("ts").is_not_null())
+    return long.sort("entity_id", "stage_order"), present
+
+
+def compute_funnel(
+    stages: pl.DataFrame | None,
+    touches: pl.DataFrame | None,
+    deals: pl.DataFrame | None,
+    settings: MetricsSettings,
+) -> pl.DataFrame:
+    """Stage counts and conversion rates per view × period × source channel (``FUNNEL_SCHEMA``).
+
+    ``view="period"`` puts an entity in the period it reached each stage; ``view="cohort"``
+    puts all of an entity's stages in the period it entered the funnel. ``channel`` is the
+    entity's first-touch channel ("(none)" without touches) plus an "(all)" row.
+    """
+    window = resolve_window(settings, touches, deals, stages)
+    reached, present = reached_stages(stages, touches, deals, settings)
+    if window is None or not present:
+        return pl.DataFrame(schema=FUNNEL_SCHEMA)
+    date_from, date_to = window
+    cal = period_calendar(date_from, date_to)
+    src = first_touch_channel(touches).select("entity_id", "source_channel")
+    r = (
+        reached.join(src, on="entity_id", how="left")
+        .with_columns(
+            pl.col("source_channel").fill_null(NO_CHANNEL).alias("channel"),
+            ((pl.col("ts") - pl.col("prev_ts")).dt.total_microseconds() / _US_PER_DAY).alias(
+                "days"
+            ),
+        )
+        .drop("source_channel")
+    )
+    views = []
+    for view, key in (("period", "ts"), ("cohort", "entry_ts")):
+        v = r.filter(in_window(pl.col(key), date_from, date_to))
+        views.append(with_periods(v, key).with_columns(pl.lit(view).alias("view")))
+    stacked = pl.concat(views, how="vertical")
+    stacked = pl.concat(
+        [stacked, stacked.with_columns(pl.lit(ALL_CHANNELS).alias("channel"))], how="vertical"
+    )
+    agg = stacked.group_by("view", "period", "channel", "stage").agg(
+        pl.len().cast(pl.Int64).alias("count"),
+        pl.col("days").median().alias("median_days_from_previous"),
+    )
+    # the full grid, so that a month without data and a stage nobody reached show as 0
+    channels = pl.concat(
+        [pl.DataFrame({"channel": [ALL_CHANNELS]}), r.select("channel").unique()],
+        how="vertical",
+    ).unique()
+    grid = (
+        pl.DataFrame({"view": ["cohort", "period"]})
+        .join(cal.select("period", "order"), how="cross")
+        .join(channels, how="cross")
+        .join(
+            pl.DataFrame(
+                {"stage": present, "stage_order": [STAGE_ORDER.index(s) for s in present]},
+                schema={"stage": pl.String, "stage_order": pl.Int64},
+            ),
+            how="cross",
+        )
+    )
+    f = (
+        grid.join(agg, on=["view", "period", "channel", "stage"], how="left")
+        .with_columns(pl.col("count").fill_null(0))
+        .sort("view", "order", "channel", "stage_order")
+    )
+    grp = ["view", "period", "channel"]
+    prev_count = pl.col("count").shift(1).over(grp, order_by="stage_order")
+    lead_count = pl.col("count").filter(pl.col("stage") == "lead").first().over(grp)
+    has_lead = "lead" in present
+    lead_ok = pl.lit(has_lead) & (pl.col("stage_order") >= STAGE_ORDER.index("lead"))
+    p_lo, p_hi = wilson_interval(pl.col("count"), prev_count, settings.alpha)
+    l_lo, l_hi = wilson_interval(pl.col("count"), lead_count, settings.alpha)
+    if not has_lead:
+        lead_count = pl.lit(None, pl.Int64)
+        l_lo = l_hi = pl.lit(None, pl.Float64)
+    f = f.with_columns(
+        safe_div(pl.col("count"), prev_count).alias("rate_from_previous"),
+        p_lo.alias("rate_from_previous_lo"),
+        p_hi.alias("rate_from_previous_hi"),
+        pl.when(lead_ok).then(safe_div(pl.col("count"), lead_count)).alias("rate_from_lead"),
+        pl.when(lead_ok).then(l_lo).alias("rate_from_lead_lo"),
+        pl.when(lead_ok).then(l_hi).alias("rate_from_lead_hi"),
+    )
+    return f.sort("view", "order", "channel", "stage_order").select(
+        [pl.col(k).cast(t) for k, t in FUNNEL_SCHEMA.items()]
+    )

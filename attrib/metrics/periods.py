@@ -1,0 +1,220 @@
+"""Reporting window, period labels and proration of costs to the window.
+
+Period labels are ``"all"`` (the whole reporting window), months ``"2026-01"`` and quarters
+``"2026-Q1"``. Costs come as daily rows or as monthly rows dated the 1st of the month; a
+monthly row counts by the fraction of its month's days that lie inside the window, so a
+window from 2026-01-16 to 2026-03-31 takes 16/31 of January's monthly spend and all of
+February's and March's (see docs/METRICS.md, "Costs and proration").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+import polars as pl
+
+from attrib.metrics.settings import MetricsSettings
+
+PERIOD_ALL = "all"
+_COST_KEYS = ("channel", "campaign")
+
+
+def month_label(e: pl.Expr) -> pl.Expr:
+    """``YYYY-MM`` of a date/datetime expression."""
+    return e.dt.strftime("%Y-%m")
+
+
+def quarter_label(e: pl.Expr) -> pl.Expr:
+    """``YYYY-Qn`` of a date/datetime expression."""
+    return pl.format("{}-Q{}", e.dt.year(), e.dt.quarter())
+
+
+def with_periods(df: pl.DataFrame, ts_col: str) -> pl.DataFrame:
+    """Stack ``df`` three times with a ``period`` column: "all", its month, its quarter.
+
+    Rows whose ``ts_col`` is null get only the "all" copy.
+    """
+    ts = pl.col(ts_col)
+    base = df.with_columns(pl.lit(PERIOD_ALL).alias("period"))
+    dated = df.filter(ts.is_not_null())
+    return pl.concat(
+        [
+            base,
+            dated.with_columns(month_label(ts).alias("period")),
+            dated.with_columns(quarter_label(ts).alias("period")),
+        ],
+        how="vertical",
+    )
+
+
+def in_window(e: pl.Expr, date_from: date, date_to: date) -> pl.Expr:
+    """True where a datetime/date expression lies in the inclusive days [from, to]."""
+    start = datetime.combine(date_from, datetime.min.time())
+    end = datetime.combine(date_to + timedelta(days=1), datetime.min.time())
+    return (e.cast(pl.Datetime("us")) >= start) & (e.cast(pl.Datetime("us")) < end)
+
+
+def resolve_window(
+    settings: MetricsSettings,
+    touches: pl.DataFrame | None = None,
+    deals: pl.DataFrame | None = None,
+    stages: pl.DataFrame | None = None,
+) -> tuple[date, date] | None:
+    """The reporting window: settings.period_from/to, else the data's span.
+
+    The span runs from the earliest to the latest of touch ``ts``, deal ``created_at`` and
+    ``closed_at`` and stage ``ts`` (costs do not widen it). None when there is no date at all.
+    """
+    bounds: list[date] = []
+    cols: list[tuple[pl.DataFrame | None, str]] = [
+        (touches, "ts"),
+        (deals, "created_at"),
+        (deals, "closed_at"),
+        (stages, "ts"),
+    ]
+    for frame, col in cols:
+        if frame is None or frame.height == 0 or col not in frame.columns:
+            continue
+        s = frame.get_column(col).drop_nulls()
+        if s.len():
+            bounds.extend([s.min().date(), s.max().date()])  # type: ignore[union-attr]
+    lo = settings.period_from or (min(bounds) if bounds else None)
+    hi = settings.period_to or (max(bounds) if bounds else None)
+    if lo is None or hi is None:
+        return None
+    if lo > hi:
+        lo, hi = hi, lo
+    return lo, hi
+
+
+def period_calendar(date_from: date, date_to: date) -> pl.DataFrame:
+    """One row per reporting period: ``period, kind, start, end, order``.
+
+    ``start``/``end`` (inclusive days) are clipped to the window; every month and quarter
+    touching the window appears, including months without data. Sorted by ``order``:
+    "all", then months, then quarters, each chronologically.
+    """
+    months = pl.DataFrame(
+        {
+            "start": pl.date_range(
+                date_from.replace(day=1), date_to.replace(day=1), "1mo", eager=True
+            )
+        }
+    )
+    months = months.with_columns(
+        month_label(pl.col("start")).alias("period"),
+        quarter_label(pl.col("start")).alias("quarter"),
+        pl.col("start").dt.month_end().alias("end"),
+    )
+    quarters = (
+        months.group_by("quarter")
+        .agg(pl.col("start").min(), pl.col("end").max())
+        .rename({"quarter": "period"})
+    )
+    lo, hi = pl.lit(date_from), pl.lit(date_to)
+    frames = [
+        pl.DataFrame(
+            {"period": [PERIOD_ALL], "kind": ["all"], "start": [date_from], "end": [date_to]}
+        ),
+        months.select("period", pl.lit("month").alias("kind"), "start", "end"),
+        quarters.select("period", pl.lit("quarter").alias("kind"), "start", "end"),
+    ]
+    cal = pl.concat(frames, how="vertical").with_columns(
+        pl.max_horizontal(pl.col("start"), lo).alias("start"),
+        pl.min_horizontal(pl.col("end"), hi).alias("end"),
+    )
+    kind_rank = pl.col("kind").replace_strict(
+        {"all": 0, "month": 1, "quarter": 2}, return_dtype=pl.Int32
+    )
+    cal = cal.sort(kind_rank, "period")
+    return cal.with_row_index("order").select(
+        "period", "kind", "start", "end", pl.col("order").cast(pl.Int64)
+    )
+
+
+def detect_cost_grain(costs: pl.DataFrame) -> Literal["daily", "monthly"]:
+    """``monthly`` if every date is a 1st and (channel, campaign, month) is unique, else ``daily``.
+
+    An empty table is ``daily`` (it does not matter: there is nothing to prorate).
+    """
+    if costs.height == 0:
+        return "daily"
+    keys = [c for c in _COST_KEYS if c in costs.columns]
+    stats = costs.select(
+        (pl.col("date").dt.day() == 1).all().alias("all_first"),
+        pl.struct([*keys, "date"]).is_duplicated().any().alias("dup"),
+    ).row(0)
+    return "monthly" if stats[0] and not stats[1] else "daily"
+
+
+def allocate_costs(costs: pl.DataFrame | None, date_from: date, date_to: date) -> pl.DataFrame:
+    """Spend of each cost row that falls inside the window, keyed by month.
+
+    Returns ``channel, campaign, month (Date, the 1st), spend``: a daily row counts fully when
+    its day is inside [from, to], a monthly row by (its month's days inside the window) /
+    (days in the month). Null campaigns stay null. Sorted by month, channel, campaign.
+    """
+    schema = {"channel": pl.String, "campaign": pl.String, "month": pl.Date, "spend": pl.Float64}
+    if costs is None or costs.height == 0:
+        return pl.DataFrame(schema=schema)
+    c = costs
+    if "campaign" not in c.columns:
+        c = c.with_columns(pl.lit(None, pl.String).alias("campaign"))
+    c = c.select(
+        pl.col("date").cast(pl.Date),
+        pl.col("channel").cast(pl.String),
+        pl.col("campaign").cast(pl.String),
+        pl.col("spend").cast(pl.Float64).fill_null(0.0),
+    )
+    lo, hi = pl.lit(date_from), pl.lit(date_to)
+    if detect_cost_grain(c) == "monthly":
+        first = pl.col("date").dt.month_start()
+        last = pl.col("date").dt.month_end()
+        overlap = (
+            (pl.min_horizontal(last, hi) - pl.max_horizontal(first, lo)).dt.total_days() + 1
+        ).clip(lower_bound=0)
+        month_days = (last - first).dt.total_days() + 1
+        c = c.with_columns(
+            (pl.col("spend") * overlap.cast(pl.Float64) / month_days.cast(pl.Float64)).alias(
+                "spend"
+            )
+        ).filter(overlap > 0)
+    else:
+        c = c.filter((pl.col("date") >= lo) & (pl.col("date") <= hi))
+    out = c.group_by("channel", "campaign", pl.col("date").dt.month_start().alias("month")).agg(
+        pl.col("spend").sum()
+    )
+    return out.select(list(schema)).sort("month", "channel", "campaign", nulls_last=True)
+
+
+def spend_by_period(
+    allocated: pl.DataFrame, calendar: pl.DataFrame, keys: Iterable[str] = ()
+) -> pl.DataFrame:
+    """Sum allocated spend into the calendar's periods: ``period, *keys, spend``."""
+    keys = list(keys)
+    a = allocated.with_columns(
+        month_label(pl.col("month")).alias("m"), quarter_label(pl.col("month")).alias("q")
+    )
+    parts = [
+        a.with_columns(pl.lit(PERIOD_ALL).alias("period")),
+        a.with_columns(pl.col("m").alias("period")),
+        a.with_columns(pl.col("q").alias("period")),
+    ]
+    stacked = pl.concat(parts, how="vertical")
+    return (
+        stacked.group_by("period", *keys)
+        .agg(pl.col("spend").sum())
+        .join(calendar.select("period"), on="period", how="semi")
+        .sort("period", *keys, nulls_last=True)
+    )
+
+
+def prorate_costs(
+    costs: pl.DataFrame | None, date_from: date, date_to: date, *, by_campaign: bool = False
+) -> pl.DataFrame:
+    """Total spend inside the window per ``channel`` (and ``campaign``), sorted by the keys."""
+    keys = ["channel", "campaign"] if by_campaign else ["channel"]
+    a = allocate_costs(costs, date_from, date_to)
+    return a.group_by(keys).agg(pl.col("spend").sum()).sort(keys, nulls_last=True)

@@ -1,0 +1,270 @@
+"""Spend and return per model × channel (× campaign): ROAS, ROMI, CPL, cost per stage, CAC.
+
+Spend is prorated to the reporting window (``attrib.metrics.periods``). Stage counts are
+*sourced* counts: an entity counts for the channel of its first touch, when that first touch
+happened at or before the entity reached the stage (else for "(none)"). Every ratio is null
+when its denominator is 0, and every cost ratio is null when spend is 0 (see docs/METRICS.md).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from attrib.metrics.funnel import (
+    NO_CHANNEL,
+    first_touch_channel,
+    reached_stages,
+    safe_div,
+)
+from attrib.metrics.periods import in_window, prorate_costs, resolve_window
+from attrib.metrics.settings import MetricsSettings
+
+#: stage name → sourced-count column and its cost column
+STAGE_COLUMNS: dict[str, tuple[str, str]] = {
+    "lead": ("leads", "cpl"),
+    "mql": ("mqls", "cost_per_mql"),
+    "sql": ("sqls", "cost_per_sql"),
+    "opportunity": ("opportunities", "cost_per_opportunity"),
+}
+
+ADDED_COLUMNS: tuple[str, ...] = (
+    "spend",
+    "roas",
+    "romi",
+    "leads",
+    "cpl",
+    "mqls",
+    "cost_per_mql",
+    "sqls",
+    "cost_per_sql",
+    "opportunities",
+    "cost_per_opportunity",
+    "customers",
+    "cac",
+)
+
+
+def _is_sales_channel(settings: MetricsSettings) -> pl.Expr:
+    names = [c.lower() for c in settings.sales_cost_channels]
+    return pl.col("channel").str.to_lowercase().is_in(names)
+
+
+def channel_spend(
+    costs: pl.DataFrame | None,
+    settings: MetricsSettings,
+    window: tuple | None,
+    *,
+    by_campaign: bool = False,
+) -> pl.DataFrame:
+    """Marketing spend in the window per channel (× campaign, null campaign → "(none)").
+
+    Cost rows of a sales-cost channel (settings.sales_cost_channels) are excluded: they are
+    sales cost, used by ``cac_total`` only.
+    """
+    keys = ["channel", "campaign"] if by_campaign else ["channel"]
+    empty = pl.DataFrame(schema={**dict.fromkeys(keys, pl.String), "spend": pl.Float64})
+    if costs is None or costs.height == 0 or window is None:
+        return empty
+    c = costs.filter(~_is_sales_channel(settings))
+    if by_campaign:
+        if "campaign" not in c.columns:
+            c = c.with_columns(pl.lit(None, pl.String).alias("campaign"))
+        c = c.with_columns(pl.col("campaign").cast(pl.String).fill_null(NO_CHANNEL))
+    out = prorate_costs(c, window[0], window[1], by_campaign=by_campaign)
+    return out.group_by(keys).agg(pl.col("spend").sum()).sort(keys)
+
+
+def sourced_stage_counts(
+    stages: pl.DataFrame | None,
+    touches: pl.DataFrame | None,
+    deals: pl.DataFrame | None,
+    settings: MetricsSettings,
+    window: tuple | None,
+    *,
+    by_campaign: bool = False,
+) -> tuple[pl.DataFrame, list[str]]:
+    """Entities reaching lead/mql/sql/opportunity in the window, per first-touch channel.
+
+    Uses the cumulative stage times of ``funnel.reached_stages``. Returns a wide frame
+    ``channel[, campaign], leads, mqls, sqls, opportunities`` (0 where none) and the stages
+    present in the data.
+    """
+    keys = ["channel", "campaign"] if by_campaign else ["channel"]
+    reached, present = reached_stages(stages, touches, deals, settings)
+    wanted = [s for s in STAGE_COLUMNS if s in present]
+    schema = {**dict.fromkeys(keys, pl.String), **{STAGE_COLUMNS[s][0]: pl.Int64 for s in wanted}}
+    if window is None or not wanted:
+        return pl.DataFrame(schema=schema), present
+    src = first_touch_channel(touches)
+    r = (
+        reached.filter(pl.col("stage").is_in(wanted) & in_window(pl.col("ts"), *window))
+        .join(src, on="entity_id", how="left")
+        .with_columns(
+            (pl.col("first_ts").is_not_null() & (pl.col("first_ts") <= pl.col("ts"))).alias("ok")
+        )
+        .with_columns(
+            pl.when("ok")
+            .then(pl.col("source_channel"))
+            .otherwise(pl.lit(NO_CHANNEL))
+            .alias("channel"),
+            pl.when("ok")
+            .then(pl.col("source_campaign"))
+            .otherwise(pl.lit(NO_CHANNEL))
+            .fill_null(NO_CHANNEL)
+            .alias("campaign"),
+        )
+    )
+    counts = r.group_by(*keys, "stage").agg(pl.len().cast(pl.Int64).alias("n"))
+    base = counts.select(keys).unique()
+    for s in wanted:
+        base = base.join(
+            counts.filter(pl.col("stage") == s).select(
+                *keys, pl.col("n").alias(STAGE_COLUMNS[s][0])
+            ),
+            on=keys,
+            how="left",
+        )
+    base = base.with_columns(pl.col(STAGE_COLUMNS[s][0]).fill_null(0) for s in wanted)
+    return base.select(list(schema)).sort(keys), present
+
+
+def sourced_customers(
+    deals: pl.DataFrame | None,
+    touches: pl.DataFrame | None,
+    journeys: pl.DataFrame | None,
+    window: tuple | None,
+    *,
+    by_campaign: bool = False,
+) -> pl.DataFrame:
+    """Won deals closed in the window per first channel of their journey (× its campaign).
+
+    With ``journeys``: the journey's ``first_channel`` and the campaign of the touch at its
+    ``first_touch_at``. Without: the entity's first touch at or before ``closed_at``.
+    """
+    keys = ["channel", "campaign"] if by_campaign else ["channel"]
+    schema = {**dict.fromkeys(keys, pl.String), "customers": pl.Int64}
+    if window is None or deals is None or deals.height == 0:
+        return pl.DataFrame(schema=schema)
+    won = deals.filter(
+        (pl.col("status") == "won") & in_window(pl.col("closed_at"), *window)
+    ).select("deal_id", "entity_id", "closed_at")
+    if journeys is not None and journeys.height:
+        j = journeys.filter(pl.col("deal_id").is_not_null()).select(
+            "deal_id",
+            pl.col("first_channel").alias("channel"),
+            pl.col("first_touch_at"),
+        )
+        won = won.join(j, on="deal_id", how="left")
+        if by_campaign:
+            if touches is not None and touches.height:
+                camp = touches.group_by(
+                    "entity_id",
+                    pl.col("ts").alias("first_touch_at"),
+                    "channel",
+                ).agg(pl.col("campaign").min())
+                won = won.join(camp, on=["entity_id", "first_touch_at", "channel"], how="left")
+            else:
+                won = won.with_columns(pl.lit(None, pl.String).alias("campaign"))
+    else:
+        src = first_touch_channel(touches)
+        won = (
+            won.join(src, on="entity_id", how="left")
+            .with_columns(
+                (
+                    pl.col("first_ts").is_not_null() & (pl.col("first_ts") <= pl.col("closed_at"))
+                ).alias("ok")
+            )
+            .with_columns(
+                pl.when("ok").then(pl.col("source_channel")).alias("channel"),
+                pl.when("ok").then(pl.col("source_campaign")).alias("campaign"),
+            )
+        )
+    won = won.with_columns(pl.col(k).cast(pl.String).fill_null(NO_CHANNEL) for k in keys)
+    return (
+        won.group_by(keys)
+        .agg(pl.len().cast(pl.Int64).alias("customers"))
+        .select(list(schema))
+        .sort(keys)
+    )
+
+
+def add_spend_metrics(
+    summary: pl.DataFrame,
+    costs: pl.DataFrame | None,
+    touches: pl.DataFrame | None,
+    stages: pl.DataFrame | None,
+    deals: pl.DataFrame | None,
+    settings: MetricsSettings,
+    *,
+    by_campaign: bool = False,
+    journeys: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Add ``ADDED_COLUMNS`` to a channel (or campaign) summary, one row per model × key.
+
+    Channels with spend but no credit get a row for every model (numeric summary columns 0);
+    credited channels without spend get spend 0 and null cost ratios. Stage counts of a
+    stage absent from the data are null. Sorted by model, channel (, campaign).
+    """
+    keys = ["channel", "campaign"] if by_campaign else ["channel"]
+    window = resolve_window(settings, touches, deals, stages)
+    spend = channel_spend(costs, settings, window, by_campaign=by_campaign)
+    counts, _present = sourced_stage_counts(
+        stages, touches, deals, settings, window, by_campaign=by_campaign
+    )
+    customers = sourced_customers(deals, touches, journeys, window, by_campaign=by_campaign)
+
+    s = summary
+    if by_campaign:
+        s = s.with_columns(pl.col("campaign").cast(pl.String).fill_null(NO_CHANNEL))
+    models = s.select(pl.col("model").unique().sort())
+    # channels with spend but no row for a model: add zero rows
+    missing = models.join(spend.select(keys), how="cross").join(
+        s.select("model", *keys), on=["model", *keys], how="anti"
+    )
+    if missing.height:
+        marketing = (
+            touches.group_by("channel").agg(pl.col("is_marketing").any())
+            if touches is not None and touches.height
+            else pl.DataFrame(schema={"channel": pl.String, "is_marketing": pl.Boolean})
+        )
+        fill: list[pl.Expr] = []
+        for name, dtype in s.schema.items():
+            if name in ("model", *keys):
+                continue
+            if name == "is_marketing":
+                continue
+            if dtype.is_numeric():
+                fill.append(pl.lit(0, dtype).alias(name))
+            else:
+                fill.append(pl.lit(None, dtype).alias(name))
+        extra = missing.join(marketing, on="channel", how="left").with_columns(
+            pl.col("is_marketing").fill_null(True), *fill
+        )
+        s = pl.concat([s, extra.select(s.columns)], how="vertical")
+
+    out = s.join(spend, on=keys, how="left").with_columns(pl.col("spend").fill_null(0.0))
+    # stage counts: null when the stage is absent from the data, else 0 where none
+    for stage, (col, _cost) in STAGE_COLUMNS.items():
+        if col in counts.columns:
+            out = out.join(counts.select(*keys, col), on=keys, how="left").with_columns(
+                pl.col(col).fill_null(0)
+            )
+        else:
+            out = out.with_columns(pl.lit(None, pl.Int64).alias(col))
+        del stage
+    out = out.join(customers, on=keys, how="left").with_columns(pl.col("customers").fill_null(0))
+    spend_e = pl.col("spend")
+    has_spend = spend_e > 0
+
+    def cost_per(col: str) -> pl.Expr:
+        return pl.when(has_spend).then(safe_div(spend_e, pl.col(col)))
+
+    gm = settings.gross_margin
+    out = out.with_columns(
+        safe_div(pl.col("revenue"), spend_e).alias("roas"),
+        safe_div(pl.col("revenue") * gm - spend_e, spend_e).alias("romi"),
+        *[cost_per(c).alias(k) for c, k in STAGE_COLUMNS.values()],
+        cost_per("customers").alias("cac"),
+    )
+    base_cols = [c for c in s.columns if c not in ADDED_COLUMNS]
+    return out.select(*base_cols, *ADDED_COLUMNS).sort("model", *keys)
