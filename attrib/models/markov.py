@@ -1,0 +1,411 @@
+"""Markov-chain attribution (order 1-4): removal effects of an absorbing chain, solved exactly.
+
+Glue around ``_markov_kernels``: the kernel enumerates transitions of a batch, ``fit_map``
+sums them into counts (an additive state), ``fit_finalize`` solves the absorbing chain's linear
+systems in float64 (dense numpy for small chains, sparse LU for large ones).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from attrib.encoded import NONE_CHANNEL, Dictionaries, Journeys
+from attrib.errors import ComputationError, ConfigError
+from attrib.models import _markov_kernels as kern
+from attrib.models.base import AttributionModel, Fitted, Param, State
+
+#: Transient-state count above which the chain is solved with sparse LU instead of dense solve.
+DENSE_MAX_STATES = 1500
+
+START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
+
+
+# --------------------------------------------------------------------------------------------
+# helpers shared with the Shapley model (score-proportional credit)
+# --------------------------------------------------------------------------------------------
+def score_touch_weights(
+    batch: Journeys, scores: np.ndarray, *, created: bool = False
+) -> np.ndarray:
+    """float64 [T]: share each journey among its distinct channels by ``scores`` (>= 0)."""
+    return kern._score_share_weights(
+        np.ascontiguousarray(batch.offsets, dtype=np.int64),
+        np.ascontiguousarray(batch.channel, dtype=np.int32),
+        np.ascontiguousarray(batch.n_created, dtype=np.int64),
+        bool(created),
+        np.ascontiguousarray(scores, dtype=np.float64),
+        int(batch.dicts.n_channels),
+    )
+
+
+def score_channel_totals(scores: np.ndarray | None, summed: np.ndarray) -> np.ndarray:
+    """float64 [C, M]: (none) keeps its row; the rest is split as total x score / sum(scores)."""
+    if scores is None:
+        return summed
+    s = np.asarray(scores, dtype=np.float64).copy()
+    s[0] = 0.0
+    tot_s = s.sum()
+    if not tot_s > 0.0:
+        return summed
+    out = np.empty_like(summed, dtype=np.float64)
+    out[0] = summed[0]
+    total = summed[1:].sum(axis=0)
+    out[1:] = (s[1:] / tot_s)[:, None] * total[None, :]
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# state handling
+# --------------------------------------------------------------------------------------------
+def _group_sum(frm: np.ndarray, to: np.ndarray, *vals: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Unique (from, to) pairs, sorted, with each value array summed per pair."""
+    if frm.size == 0:
+        return (frm.astype(np.int64), to.astype(np.int64), *(v.astype(np.float64) for v in vals))
+    order = np.lexsort((to, frm))
+    f, t = frm[order], to[order]
+    new = np.ones(f.size, dtype=bool)
+    new[1:] = (f[1:] != f[:-1]) | (t[1:] != t[:-1])
+    idx = np.cumsum(new) - 1
+    n = int(idx[-1]) + 1
+    sums = tuple(np.bincount(idx, weights=v[order], minlength=n) for v in vals)
+    return (f[new], t[new], *sums)
+
+
+def _codes(base: int, order: int) -> tuple[int, int]:
+    top = base**order
+    return top, top + 1
+
+
+def _state_digits(codes: np.ndarray, base: int, order: int) -> np.ndarray:
+    """int64 [S, order]: channel code of each position (most recent first), -1 where empty."""
+    out = np.full((codes.size, order), -1, dtype=np.int64)
+    rest = codes.copy()
+    for d in range(order):
+        digit = rest % base
+        out[:, d] = digit - 1
+        rest //= base
+    return out
+
+
+def _state_names(codes: np.ndarray, base: int, order: int, channels: tuple[str, ...]) -> list[str]:
+    """Readable state names: (start), 'a > b' (oldest first), (conversion), (null)."""
+    conv, null = _codes(base, order)
+    digits = _state_digits(np.where(codes >= conv, 0, codes), base, order)
+    names = []
+    for code, row in zip(codes.tolist(), digits.tolist(), strict=True):
+        if code == 0:
+            names.append(START)
+        elif code == conv:
+            names.append(CONVERSION)
+        elif code == null:
+            names.append(NULL)
+        else:
+            names.append(" > ".join(channels[c] for c in reversed(row) if c >= 0))
+    return names
+
+
+def solve_chain(
+    frm: np.ndarray,
+    to: np.ndarray,
+    counts: np.ndarray,
+    amounts: np.ndarray,
+    *,
+    base: int,
+    order: int,
+    n_channels: int,
+) -> dict[str, Any]:
+    """Exact absorbing-chain solve: P(conversion), expected value and removal effects.
+
+    Removing channel c makes every state that contains c absorbing with value 0 (all
+    transitions into it go to (null)); each P is the solution of (I - Q) x = r.
+    """
+    conv, null = _codes(base, order)
+    keep = counts > 0
+    frm, to, counts, amounts = frm[keep], to[keep], counts[keep], amounts[keep]
+    transient = np.unique(frm)  # every transient state has outgoing transitions
+    n = transient.size
+    re = np.zeros(n_channels)
+    re_v = np.zeros(n_channels)
+    out: dict[str, Any] = {"frm": frm, "to": to, "counts": counts, "n_states": n + 2}
+    if n == 0:
+        out.update(p_conversion=0.0, value=0.0, re=re, re_value=re_v, prob=counts)
+        return out
+    fi = np.searchsorted(transient, frm)
+    out_count = np.bincount(fi, weights=counts, minlength=n)
+    prob = counts / out_count[fi]
+    out["prob"] = prob
+    is_t = (to != conv) & (to != null)
+    ti = np.searchsorted(transient, to[is_t])
+    to_conv = to == conv
+    rhs = np.zeros((n, 2))
+    rhs[:, 0] = np.bincount(fi[to_conv], weights=prob[to_conv], minlength=n)
+    rhs[:, 1] = np.bincount(fi[to_conv], weights=amounts[to_conv], minlength=n) / out_count
+    A = sp.identity(n, format="csr") - sp.csr_matrix((prob[is_t], (fi[is_t], ti)), shape=(n, n))
+    start = int(np.searchsorted(transient, 0))  # (start) is code 0, always present
+    digits = _state_digits(transient, base, order)
+    dense = A.toarray() if n <= DENSE_MAX_STATES else None
+
+    def p_start(mask: np.ndarray | None) -> np.ndarray:
+        sel = np.arange(n) if mask is None else np.flatnonzero(mask)
+        pos = int(np.searchsorted(sel, start))
+        if dense is not None:
+            x = np.linalg.solve(dense[np.ix_(sel, sel)], rhs[sel])
+        else:
+            sub = A[sel][:, sel].tocsc()
+            x = spla.splu(sub).solve(np.ascontiguousarray(rhs[sel]))
+        return x[pos]
+
+    base_p = p_start(None)
+    out["p_conversion"] = float(base_p[0])
+    out["value"] = float(base_p[1])
+    present = np.unique(digits[digits >= 0])
+    for c in present.tolist():
+        mask = ~(digits == c).any(axis=1)
+        p = p_start(mask)
+        if base_p[0] > 0:
+            re[c] = 1.0 - p[0] / base_p[0]
+        if base_p[1] > 0:
+            re_v[c] = 1.0 - p[1] / base_p[1]
+    # removal can only lower absorption probabilities; clip float round-off below zero
+    out["re"] = np.maximum(re, 0.0)
+    out["re_value"] = np.maximum(re_v, 0.0)
+    return out
+
+
+class MarkovAttribution(AttributionModel):
+    """Markov-chain removal-effect attribution, exact (linear solve), orders 1-4."""
+
+    name: ClassVar[str] = "markov"
+    title: ClassVar[str] = "Markov chain (removal effect)"
+    summary: ClassVar[str] = (
+        "Learns channel transitions from converting and non-converting paths; credit is "
+        "proportional to each channel's removal effect, solved exactly."
+    )
+    definition: ClassVar[str] = (
+        "States are (start), one state per channel (order k: per sequence of the last k "
+        "channels), (conversion) and (null). Every journey with at least one touch adds its "
+        "transitions (start) -> s1 -> ... -> sn -> end, counted with the journey's weight; won "
+        "journeys end in (conversion), non-converting and lost journeys in (null); open deals "
+        "are left out of the fit because their outcome is unknown, and zero-touch journeys do "
+        "not enter the chain. With collapse_repeats (default, as ChannelAttribution's "
+        "markov_model) consecutive touches of one channel count once; otherwise they are "
+        "self-loops. Transition probabilities are counts divided by the state's outgoing "
+        "count. P(conversion) is the absorption probability of (conversion) from (start), "
+        "solved exactly from (I - Q) x = r in float64. The removal effect of channel c is "
+        "RE_c = 1 - P(conversion | c removed) / P(conversion), where removing c sends every "
+        "transition into a state containing c to (null). Attributed totals of c are total x "
+        "RE_c / sum(RE) (zero-touch journeys stay on (none)); touch-level credit shares each "
+        "journey among its distinct channels in proportion to RE, split equally over a "
+        "channel's touches (equal weights if all its channels have RE 0). With "
+        "value_weighted, the chain's payoff is revenue instead of a conversion: each "
+        "transition s -> (conversion) pays the mean won amount of the journeys that took it, "
+        "so V = expected revenue per journey and RE_c = 1 - V(c removed) / V."
+    )
+    params_doc: ClassVar[tuple[Param, ...]] = (
+        Param("order", 1, "Markov order k (1-4): a state is the sequence of the last k channels."),
+        Param(
+            "collapse_repeats",
+            True,
+            "Count consecutive touches of the same channel once (ChannelAttribution default).",
+        ),
+        Param(
+            "value_weighted",
+            False,
+            "Score channels by the removal effect on expected revenue instead of conversions.",
+        ),
+    )
+    needs_fit: ClassVar[bool] = True
+    paths_ok: ClassVar[bool] = True
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        order = self.params["order"]
+        if not isinstance(order, int) or isinstance(order, bool) or not 1 <= order <= 4:
+            raise ConfigError(
+                f"The 'order' parameter of markov must be an int in [1, 4]. Got {order!r}.",
+                hint="use order=1 (ChannelAttribution's default) up to order=4",
+            )
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _base(self, n_channels: int) -> int:
+        base = n_channels + 1
+        order = self.params["order"]
+        if float(base) ** (order + 1) >= 2.0**62:
+            raise ComputationError(
+                f"markov order {order} with {n_channels} channels overflows the state encoding",
+                hint="lower the order or group channels",
+            )
+        return base
+
+    def _transitions(self, batch: Journeys) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        base = self._base(batch.dicts.n_channels)
+        frm, to, jix = kern._journey_transitions(
+            np.ascontiguousarray(batch.offsets, dtype=np.int64),
+            np.ascontiguousarray(batch.channel, dtype=np.int32),
+            np.ascontiguousarray(batch.status, dtype=np.int8),
+            base,
+            int(self.params["order"]),
+            bool(self.params["collapse_repeats"]),
+        )
+        return frm, to, jix, base
+
+    # -- fit ---------------------------------------------------------------------------------
+    def fit_map(self, batch: Journeys) -> State:
+        """Weighted transition counts (and revenue into (conversion)) of one batch.
+
+        Order 1: dense ``counts``/``amounts`` [S, S] (S = n_channels + 3), summable by
+        ``reduce_states``. Orders 2-4: sorted unique pairs ``from``/``to`` with ``counts`` and
+        ``amounts``; sum such states with :meth:`merge_states`.
+        """
+        frm, to, jix, base = self._transitions(batch)
+        conv, _ = _codes(base, self.params["order"])
+        w = np.asarray(batch.weight, dtype=np.float64)[jix]
+        amt = np.where(to == conv, np.asarray(batch.amount, dtype=np.float64)[jix], 0.0)
+        if self.params["order"] == 1:
+            S = base + 2
+            counts = np.bincount(frm * S + to, weights=w, minlength=S * S).reshape(S, S)
+            amounts = np.bincount(frm * S + to, weights=amt, minlength=S * S).reshape(S, S)
+            return {"counts": counts, "amounts": amounts}
+        f, t, c, a = _group_sum(frm, to, w, amt)
+        return {"from": f, "to": t, "counts": c, "amounts": a}
+
+    @staticmethod
+    def merge_states(a: State | None, b: State) -> State:
+        """Sum two Markov partial states (dense order-1 or sparse higher-order form)."""
+        if a is None:
+            return {k: v.copy() for k, v in b.items()}
+        if "from" not in a:
+            return {k: a[k] + b[k] for k in a}
+        f, t, c, m = _group_sum(
+            np.concatenate([a["from"], b["from"]]),
+            np.concatenate([a["to"], b["to"]]),
+            np.concatenate([a["counts"], b["counts"]]),
+            np.concatenate([a["amounts"], b["amounts"]]),
+        )
+        return {"from": f, "to": t, "counts": c, "amounts": m}
+
+    def linear_state(self, batch: Journeys) -> tuple[State, dict[str, sp.csr_matrix]]:
+        """Per-journey form of the state, for resampling: ``state[k] = mats[k] @ w``.
+
+        ``w`` multiplies each journey's weight and amount (``w = 1`` gives ``fit_map``'s
+        state in sparse form). Keys not in ``mats`` are fixed.
+        """
+        frm, to, jix, base = self._transitions(batch)
+        conv, _ = _codes(base, self.params["order"])
+        f, t = _group_sum(frm, to)[:2]
+        # index of each emitted transition in the sorted unique list, via dense state ids
+        codes = np.unique(np.concatenate([f, t]))
+        n_c = codes.size
+        key_u = np.searchsorted(codes, f) * n_c + np.searchsorted(codes, t)
+        kix = np.searchsorted(key_u, np.searchsorted(codes, frm) * n_c + np.searchsorted(codes, to))
+        n_j = batch.n_journeys
+        w = np.asarray(batch.weight, dtype=np.float64)[jix]
+        a = np.where(to == conv, np.asarray(batch.amount, dtype=np.float64)[jix], 0.0)
+        shape = (f.size, n_j)
+        mats = {
+            "counts": sp.csr_matrix((w, (kix, jix)), shape=shape),
+            "amounts": sp.csr_matrix((a, (kix, jix)), shape=shape),
+        }
+        return {"from": f, "to": t}, mats
+
+    def fit_finalize(self, state: State, dicts: Dictionaries) -> Fitted:
+        """Solve the chain; scores are removal effects (value-based with value_weighted)."""
+        order = int(self.params["order"])
+        base = self._base(dicts.n_channels)
+        if "from" in state:
+            frm, to = state["from"], state["to"]
+            counts, amounts = state["counts"], state["amounts"]
+        else:
+            S = state["counts"].shape[0]
+            nz = np.flatnonzero(state["counts"].ravel())
+            frm, to = nz // S, nz % S
+            counts = state["counts"].ravel()[nz]
+            amounts = state["amounts"].ravel()[nz]
+        sol = solve_chain(
+            np.asarray(frm, dtype=np.int64),
+            np.asarray(to, dtype=np.int64),
+            np.asarray(counts, dtype=np.float64),
+            np.asarray(amounts, dtype=np.float64),
+            base=base,
+            order=order,
+            n_channels=dicts.n_channels,
+        )
+        re, re_v = sol["re"], sol["re_value"]
+        scores = re_v if self.params["value_weighted"] else re
+        tot = scores[1:].sum()
+        share = scores / tot if tot > 0 else np.zeros_like(scores)
+        names = list(dicts.channels[1:])
+        effects = pl.DataFrame(
+            {
+                "channel": names,
+                "removal_effect": re[1:],
+                "value_removal_effect": re_v[1:],
+                "share": share[1:],
+            },
+            schema={
+                "channel": pl.String,
+                "removal_effect": pl.Float64,
+                "value_removal_effect": pl.Float64,
+                "share": pl.Float64,
+            },
+        )
+        codes = np.unique(np.concatenate([sol["frm"], sol["to"]]))
+        name_of = dict(
+            zip(codes.tolist(), _state_names(codes, base, order, dicts.channels), strict=True)
+        )
+        transitions = pl.DataFrame(
+            {
+                "from_state": [name_of[c] for c in sol["frm"].tolist()],
+                "to_state": [name_of[c] for c in sol["to"].tolist()],
+                "count": sol["counts"],
+                "probability": sol["prob"],
+            },
+            schema={
+                "from_state": pl.String,
+                "to_state": pl.String,
+                "count": pl.Float64,
+                "probability": pl.Float64,
+            },
+        )
+        info = {
+            "p_conversion": sol["p_conversion"],
+            "expected_value": sol["value"],
+            "n_states": int(sol["n_states"]),
+            "order": order,
+            "method": "exact",
+        }
+        return Fitted(
+            scores=scores,
+            tables={"markov_removal_effects": effects, "markov_transitions": transitions},
+            info=info,
+        )
+
+    # -- credit ------------------------------------------------------------------------------
+    def touch_weights(
+        self, batch: Journeys, fitted: Fitted, *, created: bool = False
+    ) -> np.ndarray:
+        """Each journey shared among its distinct channels by removal effect (see definition)."""
+        scores = fitted.scores if fitted.scores is not None else np.zeros(batch.dicts.n_channels)
+        return score_touch_weights(batch, scores, created=created)
+
+    def channel_totals(
+        self, fitted: Fitted, summed: np.ndarray, journey_totals: np.ndarray
+    ) -> np.ndarray:
+        """total x RE_c / sum(RE); (none) keeps the zero-touch journeys' value."""
+        return score_channel_totals(fitted.scores, summed)
+
+
+__all__ = [
+    "CONVERSION",
+    "NONE_CHANNEL",
+    "NULL",
+    "START",
+    "MarkovAttribution",
+    "score_channel_totals",
+    "score_touch_weights",
+    "solve_chain",
+]

@@ -1,0 +1,189 @@
+"""Reader for ChannelAttribution's aggregated path table (``attrib run --paths FILE``).
+
+The table has one row per path (``a > b > c``) with ``total_conversions``, optional
+``total_conversion_value`` (revenue) and optional ``total_null``. It becomes a Journeys batch
+directly: per distinct path one won journey (weight = conversions) and one non-converting
+journey (weight = nulls), no timestamps, one campaign key per channel.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from attrib.encoded import (
+    NONE_CAMPAIGN,
+    NONE_CHANNEL,
+    STATUS_NAMES,
+    STATUS_NONE,
+    STATUS_WON,
+    Dictionaries,
+    Journeys,
+)
+from attrib.errors import InputError
+
+PATH, CONVERSIONS, VALUE, NULLS = (
+    "path",
+    "total_conversions",
+    "total_conversion_value",
+    "total_null",
+)
+_HINT = (
+    "expected ChannelAttribution's path table: columns path (channels joined by '>'), "
+    "total_conversions, optional total_conversion_value and total_null; ',' or ';' delimited"
+)
+
+
+def _sniff(file: Path, sep: str | None) -> str:
+    """The delimiter: ``sep`` if given, else ';' or ',' whichever the header uses."""
+    if sep is not None:
+        return sep
+    try:
+        with file.open("r", encoding="utf-8-sig") as fh:
+            header = fh.readline()
+    except OSError as e:
+        raise InputError(f"cannot read the path table: {e}", file=str(file), hint=_HINT) from e
+    except UnicodeDecodeError as e:
+        raise InputError("the path table is not UTF-8 text", file=str(file), hint=_HINT) from e
+    return ";" if header.count(";") > header.count(",") else ","
+
+
+def _numeric(df: pl.DataFrame, col: str, file: str) -> pl.Series:
+    """Column ``col`` as Float64 (missing cells 0); InputError naming the first bad row."""
+    raw = df[col].str.strip_chars()
+    num = raw.cast(pl.Float64, strict=False)
+    bad = (num.is_null() & raw.is_not_null() & (raw != "")) | (num < 0) | num.is_nan()
+    bad = bad.fill_null(False)
+    if bad.any():
+        i = int(bad.arg_max())
+        raise InputError(
+            f"{raw[i]!r} is not a non-negative number",
+            file=file,
+            row=i + 1,
+            column=col,
+            hint=f"{col} must hold counts/amounts >= 0 (data rows are numbered from 1)",
+        )
+    return num.fill_null(0.0)
+
+
+def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
+    """Read a ChannelAttribution path table into one Journeys batch (sorted by path)."""
+    file = Path(path)
+    fname = str(file)
+    if not file.is_file():
+        raise InputError("path table not found", file=fname, hint=_HINT)
+    delim = _sniff(file, sep)
+    try:
+        df = pl.read_csv(file, separator=delim, infer_schema=False, encoding="utf8-lossy")
+    except (pl.exceptions.PolarsError, OSError) as e:
+        raise InputError(f"cannot parse the path table: {e}", file=fname, hint=_HINT) from e
+    df = df.rename({c: c.strip() for c in df.columns})
+    for col in (PATH, CONVERSIONS):
+        if col not in df.columns:
+            raise InputError(
+                f"missing column {col!r} (found {df.columns})", file=fname, column=col, hint=_HINT
+            )
+    conv = _numeric(df, CONVERSIONS, fname)
+    value = _numeric(df, VALUE, fname) if VALUE in df.columns else pl.Series(np.zeros(df.height))
+    nulls = _numeric(df, NULLS, fname) if NULLS in df.columns else pl.Series(np.zeros(df.height))
+    parts = df[PATH].str.split(">").list.eval(pl.element().str.strip_chars())
+    empty = df[PATH].is_null() | (parts.list.eval(pl.element() == "").list.any()).fill_null(True)
+    if empty.any():
+        i = int(empty.arg_max())
+        raise InputError(
+            f"empty path or empty channel name in {df[PATH][i]!r}",
+            file=fname,
+            row=i + 1,
+            column=PATH,
+            hint="channels are separated by '>' and must not be blank",
+        )
+    rows = pl.DataFrame(
+        {
+            "row": np.arange(1, df.height + 1),
+            "path": parts.list.join(" > "),
+            "conv": conv,
+            "value": value,
+            "nulls": nulls,
+        }
+    )
+    agg = (
+        rows.group_by("path")
+        .agg(
+            pl.col("conv").sum(), pl.col("value").sum(), pl.col("nulls").sum(), pl.col("row").min()
+        )
+        .sort("path")
+    )
+    bad = agg.filter((pl.col("conv") == 0) & (pl.col("value") > 0))
+    if bad.height:
+        raise InputError(
+            f"path {bad['path'][0]!r} has a conversion value but no conversions",
+            file=fname,
+            row=int(bad["row"][0]),
+            column=VALUE,
+            hint="total_conversion_value is the revenue of the path's conversions",
+        )
+    # one won and one non-converting journey per path, each only if its count is positive
+    won = agg.filter(pl.col("conv") > 0).select(
+        "path",
+        pl.lit(STATUS_WON, pl.Int8).alias("status"),
+        pl.col("conv").alias("weight"),
+        pl.col("value").alias("amount"),
+    )
+    lost = agg.filter(pl.col("nulls") > 0).select(
+        "path",
+        pl.lit(STATUS_NONE, pl.Int8).alias("status"),
+        pl.col("nulls").alias("weight"),
+        pl.lit(0.0).alias("amount"),
+    )
+    jr = (
+        pl.concat([won, lost])
+        .sort(["path", "status"], descending=[False, True])
+        .with_row_index("journey_id")
+    )
+    names = sorted(jr.select(pl.col("path").str.split(" > ").explode().unique())["path"].to_list())
+    channels = (NONE_CHANNEL, *names)
+    code = {n: i for i, n in enumerate(channels)}
+    touches = jr.select(
+        pl.col("path")
+        .str.split(" > ")
+        .explode()
+        .replace_strict(code, return_dtype=pl.Int32)
+        .alias("channel")
+    )
+    lens = jr.select(pl.col("path").str.split(" > ").list.len())["path"].to_numpy()
+    n_j = jr.height
+    offsets = np.zeros(n_j + 1, dtype=np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    channel = touches["channel"].to_numpy().astype(np.int32)
+    n_c = len(channels)
+    dicts = Dictionaries(
+        channels=channels,
+        is_marketing=np.ones(n_c, dtype=bool),
+        is_direct=np.zeros(n_c, dtype=bool),
+        campaign_channel=np.arange(n_c, dtype=np.int32),
+        campaign_names=tuple(NONE_CAMPAIGN for _ in channels),
+    )
+    zeros_j = np.zeros(n_j, dtype=np.int64)
+    table = jr.select(
+        pl.col("journey_id").cast(pl.Int64),
+        "path",
+        pl.col("status").replace_strict(STATUS_NAMES, return_dtype=pl.String),
+    )
+    return Journeys(
+        offsets=offsets,
+        channel=channel,
+        campaign=channel.copy(),
+        ts=np.zeros(channel.size, dtype=np.int64),
+        status=jr["status"].to_numpy().astype(np.int8),
+        weight=jr["weight"].to_numpy().astype(np.float64),
+        amount=jr["amount"].to_numpy().astype(np.float64),
+        end_ts=zeros_j.copy(),
+        created_ts=zeros_j.copy(),
+        n_created=lens.astype(np.int64),
+        lead_pos=np.full(n_j, -1, dtype=np.int64),
+        opp_pos=np.full(n_j, -1, dtype=np.int64),
+        table=table,
+        dicts=dicts,
+    )
