@@ -1,0 +1,53 @@
+"""Model registry: one contract (``AttributionModel``), looked up by name.
+
+Data-driven models are registered by import path so that listing models stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any
+
+from attrib.errors import UsageError
+from attrib.models.base import AttributionModel
+
+_REGISTRY: dict[str, str] = {
+    "first_touch": "attrib.models.heuristic:FirstTouchAttribution",
+    "last_touch": "attrib.models.heuristic:LastTouchAttribution",
+    "last_non_direct": "attrib.models.heuristic:LastNonDirectAttribution",
+    "linear": "attrib.models.heuristic:LinearAttribution",
+    "time_decay": "attrib.models.heuristic:TimeDecayAttribution",
+    "position_based": "attrib.models.heuristic:PositionBasedAttribution",
+    "w_shaped": "attrib.models.heuristic:WShapedAttribution",
+    "full_path": "attrib.models.heuristic:FullPathAttribution",
+    "markov": "attrib.models.markov:MarkovAttribution",
+    "shapley": "attrib.models.shapley:ShapleyAttribution",
+}
+
+
+def _available() -> list[str]:
+    names = []
+    for name, target in _REGISTRY.items():
+        module = target.split(":")[0]
+        if importlib.util.find_spec(module) is not None:
+            names.append(name)
+    return names
+
+
+def model_names() -> list[str]:
+    """Names of every registered model, in the order they are documented."""
+    return _available()
+
+
+def model_class(name: str) -> type[AttributionModel]:
+    """The class registered under ``name`` (UsageError listing the choices if unknown)."""
+    if name not in _REGISTRY or name not in _available():
+        raise UsageError(f"unknown model {name!r}", hint=f"choose from: {', '.join(model_names())}")
+    module, attr = _REGISTRY[name].split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def get_model(name: str, **params: Any) -> AttributionModel:
+    """Instantiate a model by name with its parameters."""
+    return model_class(name)(**params)

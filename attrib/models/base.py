@@ -89,7 +89,9 @@ class AttributionModel(ABC):
 
     # -- phase 2: credit ---------------------------------------------------------------------
     @abstractmethod
-    def touch_weights(self, batch: Journeys, fitted: Fitted, *, created: bool = False) -> np.ndarray:
+    def touch_weights(
+        self, batch: Journeys, fitted: Fitted, *, created: bool = False
+    ) -> np.ndarray:
         """float64 [T]: each touch's share of its journey.
 
         With ``created=True`` only the pipeline-window prefix of each journey

@@ -1,0 +1,43 @@
+"""Channel assignment: ordered regex rules on source/medium/campaign, and channel flags."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from attrib.config import RunConfig
+from attrib.schema import CAMPAIGN, CHANNEL, MEDIUM, SOURCE
+
+UNASSIGNED = "(unassigned)"
+
+
+def channel_expr(config: RunConfig, columns: set[str]) -> pl.Expr:
+    """The channel of each touch: the ``channel`` column, else the first matching rule.
+
+    A rule matches when every pattern it gives matches (case-insensitive regex search); a
+    touch no rule matches is ``(unassigned)``, so it stays visible in the summaries.
+    """
+    if CHANNEL in columns:
+        return pl.col(CHANNEL)
+    if not config.rules:
+        return pl.lit(UNASSIGNED)
+    expr: pl.Expr | None = None
+    chain = None
+    for rule in config.rules:
+        conds = []
+        for field, pattern in (
+            (SOURCE, rule.source),
+            (MEDIUM, rule.medium),
+            (CAMPAIGN, rule.campaign),
+        ):
+            if pattern is None:
+                continue
+            column = pl.col(field) if field in columns else pl.lit(None, dtype=pl.String)
+            conds.append(column.fill_null("").str.contains(f"(?i){pattern}"))
+        cond = pl.all_horizontal(conds) if conds else pl.lit(True)
+        chain = (
+            pl.when(cond).then(pl.lit(rule.channel))
+            if chain is None
+            else chain.when(cond).then(pl.lit(rule.channel))
+        )
+    expr = chain.otherwise(pl.lit(UNASSIGNED)) if chain is not None else pl.lit(UNASSIGNED)
+    return expr

@@ -1,0 +1,239 @@
+"""Run configuration: column mapping, channel rules and flags, journey and model options.
+
+Everything comes from one TOML file (``channels.toml`` in the data folder, or ``--config``)
+plus command-line overrides. The file's tables:
+
+``[columns.<table>]``   canonical name = "source column" (one source may feed two names)
+``[constants.<table>]`` canonical name = value, for columns an export lacks (e.g. status)
+``[[rules]]``           ordered channel rules: ``channel`` plus regexes on source/medium/campaign
+``[channels."Name"]``   ``marketing = true|false`` and ``direct = true|false``
+``[stages]``            source stage name = canonical stage (lead, mql, sql, opportunity, ...)
+``[options]``           lookback_days, level, revenue_window, models
+``[models.<name>]``     model parameters, e.g. ``[models.time_decay] half_life_days = 3``
+``[metrics]``           ROI/KPI settings (gross margin, sales cost, ...)
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from attrib.errors import ConfigError
+
+TABLES = ("touchpoints", "deals", "stages", "costs", "targets")
+LEVELS = ("customer", "account")
+REVENUE_WINDOWS = ("closed_at", "created_at")
+CANONICAL_STAGES = ("session", "lead", "mql", "sql", "opportunity", "offer", "customer")
+_TOP_KEYS = {"columns", "constants", "rules", "channels", "stages", "options", "models", "metrics"}
+_OPTION_KEYS = {"lookback_days", "level", "revenue_window", "models", "strict"}
+
+
+@dataclass(frozen=True)
+class ChannelRule:
+    """One ordered rule: all given regexes (case-insensitive) must match for ``channel``."""
+
+    channel: str
+    source: str | None = None
+    medium: str | None = None
+    campaign: str | None = None
+
+
+@dataclass(frozen=True)
+class ChannelFlags:
+    """Whether a channel counts as marketing and whether it is 'direct' (last-non-direct)."""
+
+    marketing: bool = True
+    direct: bool = False
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The complete, validated configuration of one run."""
+
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    constants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rules: tuple[ChannelRule, ...] = ()
+    channels: dict[str, ChannelFlags] = field(default_factory=dict)
+    stage_names: dict[str, str] = field(default_factory=dict)
+    lookback_days: int = 365
+    level: str = "customer"
+    revenue_window: str = "closed_at"
+    models: tuple[str, ...] | None = None
+    model_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    strict: bool = False
+    source: str | None = None
+
+    def flags(self, channel: str) -> ChannelFlags:
+        """Flags of a channel; unlisted channels are marketing and not direct."""
+        return self.channels.get(channel, ChannelFlags())
+
+    def with_overrides(self, **overrides: Any) -> RunConfig:
+        """A copy with command-line overrides applied (``None`` values are ignored)."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        cfg = replace(self, **given)
+        cfg.check()
+        return cfg
+
+    def check(self) -> None:
+        """Validate option values; raise ConfigError with a hint."""
+        where = self.source
+        if not isinstance(self.lookback_days, int) or self.lookback_days <= 0:
+            raise ConfigError(
+                f"lookback_days must be a positive number of days, got {self.lookback_days!r}",
+                file=where,
+                hint="e.g. --lookback-days 180 or [options] lookback_days = 180",
+            )
+        if self.level not in LEVELS:
+            raise ConfigError(
+                f"level must be one of {LEVELS}, got {self.level!r}",
+                file=where,
+                hint="use --level customer or --level account",
+            )
+        if self.revenue_window not in REVENUE_WINDOWS:
+            raise ConfigError(
+                f"revenue_window must be one of {REVENUE_WINDOWS}, got {self.revenue_window!r}",
+                file=where,
+            )
+        for canon in self.stage_names.values():
+            if canon not in CANONICAL_STAGES:
+                raise ConfigError(
+                    f"[stages] maps to unknown stage {canon!r}",
+                    file=where,
+                    hint=f"canonical stages are {', '.join(CANONICAL_STAGES)}",
+                )
+
+
+def _expect_table(value: Any, name: str, where: str | None) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{name}] must be a table", file=where)
+    return value
+
+
+def config_from_mapping(data: dict[str, Any], *, source: str | None = None) -> RunConfig:
+    """Build and validate a RunConfig from a parsed TOML mapping."""
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise ConfigError(
+            f"unknown top-level key(s) {sorted(unknown)}",
+            file=source,
+            hint=f"known tables: {', '.join(sorted(_TOP_KEYS))}",
+        )
+    columns: dict[str, dict[str, str]] = {}
+    for table, mapping in _expect_table(data.get("columns", {}), "columns", source).items():
+        if table not in TABLES:
+            raise ConfigError(
+                f"[columns.{table}] names an unknown table",
+                file=source,
+                hint=f"tables are {', '.join(TABLES)}",
+            )
+        mapping = _expect_table(mapping, f"columns.{table}", source)
+        for canon, src in mapping.items():
+            if not isinstance(src, str):
+                raise ConfigError(
+                    f"[columns.{table}] {canon} must be a column name (string), got {src!r}",
+                    file=source,
+                )
+        columns[table] = dict(mapping)
+    constants: dict[str, dict[str, Any]] = {}
+    for table, mapping in _expect_table(data.get("constants", {}), "constants", source).items():
+        if table not in TABLES:
+            raise ConfigError(f"[constants.{table}] names an unknown table", file=source)
+        constants[table] = dict(_expect_table(mapping, f"constants.{table}", source))
+
+    rules = []
+    raw_rules = data.get("rules", [])
+    if not isinstance(raw_rules, list):
+        raise ConfigError("rules must be an array of tables ([[rules]])", file=source)
+    for i, rule in enumerate(raw_rules, start=1):
+        rule = _expect_table(rule, f"rules #{i}", source)
+        extra = set(rule) - {"channel", "source", "medium", "campaign"}
+        if "channel" not in rule or extra:
+            raise ConfigError(
+                f"rule #{i} must have 'channel' and only source/medium/campaign patterns",
+                file=source,
+                hint='e.g. [[rules]] channel = "Paid Search" medium = "^(cpc|ppc)$"',
+            )
+        for key in ("source", "medium", "campaign"):
+            if key in rule:
+                try:
+                    re.compile(rule[key])
+                except re.error as exc:
+                    raise ConfigError(
+                        f"rule #{i} {key} pattern {rule[key]!r} is not a valid regex: {exc}",
+                        file=source,
+                    ) from None
+        rules.append(ChannelRule(**rule))
+
+    channels = {}
+    for name, flags in _expect_table(data.get("channels", {}), "channels", source).items():
+        flags = _expect_table(flags, f'channels."{name}"', source)
+        extra = set(flags) - {"marketing", "direct"}
+        if extra or not all(isinstance(v, bool) for v in flags.values()):
+            raise ConfigError(
+                f'[channels."{name}"] accepts only marketing = true|false and direct = true|false',
+                file=source,
+            )
+        channels[name] = ChannelFlags(**flags)
+
+    stage_names = {
+        str(k): str(v) for k, v in _expect_table(data.get("stages", {}), "stages", source).items()
+    }
+    options = _expect_table(data.get("options", {}), "options", source)
+    bad = set(options) - _OPTION_KEYS
+    if bad:
+        raise ConfigError(
+            f"unknown [options] key(s) {sorted(bad)}",
+            file=source,
+            hint=f"known options: {', '.join(sorted(_OPTION_KEYS))}",
+        )
+    models = options.get("models")
+    if isinstance(models, str):
+        models = tuple(m.strip() for m in models.split(",") if m.strip())
+    elif models is not None:
+        models = tuple(models)
+    cfg = RunConfig(
+        columns=columns,
+        constants=constants,
+        rules=tuple(rules),
+        channels=channels,
+        stage_names=stage_names,
+        lookback_days=options.get("lookback_days", 365),
+        level=options.get("level", "customer"),
+        revenue_window=options.get("revenue_window", "closed_at"),
+        models=models,
+        model_params={
+            k: dict(_expect_table(v, f"models.{k}", source))
+            for k, v in data.get("models", {}).items()
+        },
+        metrics=dict(_expect_table(data.get("metrics", {}), "metrics", source)),
+        strict=bool(options.get("strict", False)),
+        source=source,
+    )
+    cfg.check()
+    return cfg
+
+
+def load_config(path: str | Path | None) -> RunConfig:
+    """Read a TOML run configuration; ``None`` gives the defaults."""
+    if path is None:
+        return RunConfig()
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read config: {exc.strerror}",
+            file=str(path),
+            hint="check the path given to --config",
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"not valid TOML: {exc}", file=str(path), hint="see the README's config example"
+        ) from None
+    return config_from_mapping(data, source=str(path))

@@ -1,0 +1,189 @@
+"""Locate, read and validate a run's input tables; derive channels and the journey entity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from attrib.channels import channel_expr
+from attrib.config import RunConfig, load_config
+from attrib.encoded import NONE_CAMPAIGN
+from attrib.errors import InputError
+from attrib.io import FILE_COL, ROW_COL, find_table, read_files, resolve_files
+from attrib.schema import (
+    ACCOUNT_ID,
+    CAMPAIGN,
+    CHANNEL,
+    CUSTOMER_ID,
+    ENTITY_ID,
+    REASON,
+    REASON_COLUMN,
+    Validated,
+    validate,
+)
+
+INPUT_TABLES = ("touchpoints", "deals", "stages", "costs", "targets")
+CONFIG_NAME = "channels.toml"
+
+
+@dataclass
+class Inputs:
+    """Validated input tables of one run (Polars frames in canonical columns)."""
+
+    config: RunConfig
+    touches: pl.DataFrame
+    deals: pl.DataFrame
+    stages: pl.DataFrame | None = None
+    costs: pl.DataFrame | None = None
+    targets: pl.DataFrame | None = None
+    quarantine: dict[str, pl.DataFrame] = field(default_factory=dict)
+    files: dict[str, list[str]] = field(default_factory=dict)
+    rows_read: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rejected(self) -> dict[str, int]:
+        """Rejected row count per table."""
+        return {t: q.height for t, q in self.quarantine.items()}
+
+
+def locate_inputs(
+    data_dir: str | Path | None,
+    overrides: dict[str, str | Path | None] | None = None,
+) -> dict[str, list[Path]]:
+    """Files per table: ``--<table>`` overrides first, then ``<table>.*`` in the data folder."""
+    overrides = overrides or {}
+    found: dict[str, list[Path]] = {}
+    folder = Path(data_dir) if data_dir is not None else None
+    if folder is not None and not folder.is_dir():
+        raise InputError(
+            "data folder not found", file=str(folder), hint="check the DATA_DIR argument"
+        )
+    for table in INPUT_TABLES:
+        given = overrides.get(table)
+        if given is not None:
+            found[table] = resolve_files(given)
+        elif folder is not None:
+            files = find_table(folder, table)
+            if files:
+                found[table] = files
+    return found
+
+
+def _entity(frame: pl.DataFrame, config: RunConfig, lookup: pl.DataFrame | None) -> pl.DataFrame:
+    """Add ``entity_id``: the customer, or its account at ``level = "account"``."""
+    if config.level == "customer":
+        return frame.with_columns(pl.col(CUSTOMER_ID).alias(ENTITY_ID))
+    account = pl.col(ACCOUNT_ID) if ACCOUNT_ID in frame.columns else pl.lit(None, dtype=pl.String)
+    if lookup is not None:
+        frame = frame.join(lookup, on=CUSTOMER_ID, how="left", maintain_order="left")
+        account = pl.coalesce(account, pl.col("__account"))
+        return frame.with_columns(account.alias(ENTITY_ID)).drop("__account")
+    return frame.with_columns(account.alias(ENTITY_ID))
+
+
+def _split_missing_entity(v: Validated, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    bad = frame.filter(pl.col(ENTITY_ID).is_null())
+    if bad.height == 0:
+        return frame, v.rejected
+    canon = [c for c in v.rejected.columns if c not in ("file", "row", REASON_COLUMN, REASON)]
+    extra = bad.select(
+        pl.col(FILE_COL).alias("file"),
+        pl.col(ROW_COL).alias("row"),
+        pl.lit(ACCOUNT_ID).alias(REASON_COLUMN),
+        pl.lit("no account_id for this customer (needed at --level account)").alias(REASON),
+        *[
+            pl.col(c).cast(pl.String)
+            if c in bad.columns
+            else pl.lit(None, dtype=pl.String).alias(c)
+            for c in canon
+        ],
+    )
+    return frame.filter(pl.col(ENTITY_ID).is_not_null()), pl.concat([v.rejected, extra]).sort(
+        "file", "row"
+    )
+
+
+def load_inputs(
+    data_dir: str | Path | None = None,
+    *,
+    touchpoints: str | Path | None = None,
+    deals: str | Path | None = None,
+    stages: str | Path | None = None,
+    costs: str | Path | None = None,
+    targets: str | Path | None = None,
+    config: RunConfig | str | Path | None = None,
+) -> Inputs:
+    """Read and validate every input table; bad rows are quarantined, not dropped silently."""
+    if not isinstance(config, RunConfig):
+        if config is None and data_dir is not None and (Path(data_dir) / CONFIG_NAME).is_file():
+            config = Path(data_dir) / CONFIG_NAME
+        config = load_config(config)
+    files = locate_inputs(
+        data_dir,
+        {
+            "touchpoints": touchpoints,
+            "deals": deals,
+            "stages": stages,
+            "costs": costs,
+            "targets": targets,
+        },
+    )
+    for required in ("touchpoints", "deals"):
+        if required not in files:
+            where = str(data_dir) if data_dir is not None else None
+            raise InputError(
+                f"no {required} input found",
+                file=where,
+                hint=f"put a {required}.csv/.parquet/.ndjson in the data folder"
+                f" or pass --{required} FILE",
+            )
+    validated: dict[str, Validated] = {}
+    rows: dict[str, int] = {}
+    for table, paths in files.items():
+        raw = read_files(paths)
+        rows[table] = raw.height
+        validated[table] = validate(raw, table, config)
+
+    tv = validated["touchpoints"]
+    touches = tv.frame.with_columns(
+        channel_expr(config, set(tv.frame.columns)).alias(CHANNEL),
+        (
+            pl.col(CAMPAIGN).fill_null(NONE_CAMPAIGN)
+            if CAMPAIGN in tv.frame.columns
+            else pl.lit(NONE_CAMPAIGN)
+        ).alias(CAMPAIGN),
+    )
+    lookup = None
+    if config.level == "account" and ACCOUNT_ID in touches.columns:
+        lookup = (
+            touches.filter(pl.col(ACCOUNT_ID).is_not_null())
+            .group_by(CUSTOMER_ID)
+            .agg(pl.col(ACCOUNT_ID).min().alias("__account"))
+        )
+    quarantine: dict[str, pl.DataFrame] = {}
+    touches = _entity(touches, config, None)
+    touches, quarantine["touchpoints"] = _split_missing_entity(tv, touches)
+    dv = validated["deals"]
+    deal_frame = _entity(dv.frame, config, lookup)
+    deal_frame, quarantine["deals"] = _split_missing_entity(dv, deal_frame)
+    stage_frame = None
+    if "stages" in validated:
+        sv = validated["stages"]
+        stage_frame = _entity(sv.frame, config, lookup)
+        stage_frame, quarantine["stages"] = _split_missing_entity(sv, stage_frame)
+    for table in ("costs", "targets"):
+        if table in validated:
+            quarantine[table] = validated[table].rejected
+    return Inputs(
+        config=config,
+        touches=touches,
+        deals=deal_frame,
+        stages=stage_frame,
+        costs=validated["costs"].frame if "costs" in validated else None,
+        targets=validated["targets"].frame if "targets" in validated else None,
+        quarantine=quarantine,
+        files={t: [str(p) for p in ps] for t, ps in files.items()},
+        rows_read=rows,
+    )

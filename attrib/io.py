@@ -1,0 +1,164 @@
+"""Readers for CSV, Parquet and NDJSON inputs, and atomic writers for every output.
+
+Readers return every column as it is in the file plus ``__file`` and ``__row`` (1-based data
+row within that file, header excluded) so validation can say exactly where a bad value is.
+CSV is read as text (types are parsed and checked by ``attrib.schema``); Parquet keeps its types.
+Writers write to a temporary name in the target folder and rename, so a failed run never leaves
+a half-written or corrupted file behind.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from attrib.errors import InputError, OutputError
+
+FILE_COL = "__file"
+ROW_COL = "__row"
+SUFFIXES = {
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+}
+
+
+def file_format(path: Path) -> str:
+    """The reader to use for a file, by suffix (``.csv.gz`` is CSV)."""
+    suffixes = [s.lower() for s in path.suffixes]
+    for suffix in reversed(suffixes):
+        if suffix in SUFFIXES:
+            return SUFFIXES[suffix]
+    raise InputError(
+        "unsupported file type",
+        file=str(path),
+        hint=f"use one of {', '.join(sorted(SUFFIXES))}",
+    )
+
+
+def resolve_files(spec: str | Path) -> list[Path]:
+    """Expand a file, a folder of files, or a glob pattern into a sorted list of files."""
+    text = str(spec)
+    if any(ch in text for ch in "*?["):
+        files = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+        if not files:
+            raise InputError("no file matches this pattern", file=text, hint="check the glob")
+        return files
+    path = Path(text)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and _is_data_file(p))
+        if not files:
+            raise InputError(
+                "folder holds no csv/parquet/ndjson file",
+                file=text,
+                hint="point at the files or a folder of them",
+            )
+        return files
+    if not path.exists():
+        raise InputError("file not found", file=text, hint="check the path")
+    return [path]
+
+
+def _is_data_file(path: Path) -> bool:
+    return any(s.lower() in SUFFIXES for s in path.suffixes) and not path.name.startswith(".")
+
+
+def find_table(data_dir: Path, table: str) -> list[Path] | None:
+    """Files for ``table`` in a data folder: ``table.*`` or a ``table/`` folder; None if absent."""
+    folder = data_dir / table
+    if folder.is_dir():
+        return resolve_files(folder)
+    matches = sorted(p for p in data_dir.glob(f"{table}.*") if p.is_file() and _is_data_file(p))
+    if len(matches) > 1:
+        raise InputError(
+            f"several files for table {table!r}: {', '.join(p.name for p in matches)}",
+            file=str(data_dir),
+            hint=f"keep one {table}.* file or put them in a {table}/ folder",
+        )
+    return matches or None
+
+
+def _read_one(path: Path) -> pl.DataFrame:
+    kind = file_format(path)
+    try:
+        if kind == "csv":
+            df = pl.read_csv(path, infer_schema=False)
+        elif kind == "parquet":
+            df = pl.read_parquet(path)
+        else:
+            df = pl.read_ndjson(path, infer_schema_length=None)
+    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(
+            f"cannot read {kind} file: {first}",
+            file=str(path),
+            hint="check that the file is complete and in the format its suffix says",
+        ) from None
+    return df.with_columns(
+        pl.lit(str(path)).alias(FILE_COL),
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW_COL),
+    )
+
+
+def read_files(files: list[Path]) -> pl.DataFrame:
+    """Read and stack files of one table (columns unioned; missing ones are null)."""
+    frames = [_read_one(p) for p in files]
+    if len(frames) == 1:
+        return frames[0]
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it onto ``target`` on success."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def write_parquet(df: pl.DataFrame, target: Path) -> None:
+    """Write a frame to Parquet atomically, with settings that give byte-identical reruns."""
+    try:
+        with atomic_path(target) as tmp:
+            df.write_parquet(tmp, compression="zstd", statistics=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write output: {exc.strerror or exc}",
+            file=str(target),
+            hint="check that the output folder is writable and the disk has space",
+        ) from None
+
+
+def write_json(data: Any, target: Path) -> None:
+    """Write JSON atomically (sorted keys, so reruns are byte-identical)."""
+    try:
+        with atomic_path(target) as tmp:
+            tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    except OSError as exc:
+        raise OutputError(f"cannot write output: {exc.strerror or exc}", file=str(target)) from None
+
+
+def write_text(text: str, target: Path) -> None:
+    """Write a text file atomically."""
+    try:
+        with atomic_path(target) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"cannot write output: {exc.strerror or exc}", file=str(target)) from None

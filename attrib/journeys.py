@@ -1,0 +1,323 @@
+"""Polars glue that turns validated touches and deals into encoded journeys (CSR arrays).
+
+Journeys follow DESIGN.md: a deal's journey is its entity's touches in
+``(max(window_end - lookback, previous window end), window_end]`` (the lookback bound itself
+is inclusive), where ``window_end`` is ``closed_at`` for closed deals (``revenue_window =
+"closed_at"``, the default) and ``created_at`` for open deals. Touches after an entity's last
+deal form a non-converting journey; a deal with no touch in its window is a zero-touch journey
+that every model credits to ``(none)``. Sorting happens once, on integer codes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from attrib._journey_kernels import _anchors, _assign_journeys, _journey_stats
+from attrib.config import RunConfig
+from attrib.encoded import (
+    NONE_CAMPAIGN,
+    NONE_CHANNEL,
+    STATUS_LOST,
+    STATUS_NONE,
+    STATUS_OPEN,
+    STATUS_WON,
+    Dictionaries,
+    Journeys,
+)
+from attrib.schema import (
+    CAMPAIGN,
+    CHANNEL,
+    CLOSED_AT,
+    CREATED_AT,
+    DEAL_ID,
+    ENTITY_ID,
+    STAGE,
+    STATUS,
+    TS,
+)
+
+_US_PER_DAY = 86_400_000_000
+_STATUS_CODES = {"open": STATUS_OPEN, "won": STATUS_WON, "lost": STATUS_LOST}
+_LEAD_STAGES = ("lead", "mql")
+_MIN_TS = np.iinfo(np.int64).min
+
+
+def build_dictionaries(touches: pl.DataFrame, config: RunConfig) -> Dictionaries:
+    """Channel and (channel, campaign) code tables, sorted so codes never depend on row order."""
+    names = sorted(set(touches.get_column(CHANNEL).unique().to_list()) - {NONE_CHANNEL})
+    channels = (NONE_CHANNEL, *names)
+    pairs = (
+        touches.select(CHANNEL, CAMPAIGN)
+        .unique()
+        .filter(pl.col(CHANNEL) != NONE_CHANNEL)
+        .sort(CHANNEL, CAMPAIGN)
+    )
+    code = {name: i for i, name in enumerate(channels)}
+    campaign_channel = np.array(
+        [0, *[code[c] for c in pairs.get_column(CHANNEL).to_list()]], dtype=np.int32
+    )
+    return Dictionaries(
+        channels=channels,
+        is_marketing=np.array([False] + [config.flags(c).marketing for c in names], dtype=np.bool_),
+        is_direct=np.array([False] + [config.flags(c).direct for c in names], dtype=np.bool_),
+        campaign_channel=campaign_channel,
+        campaign_names=(NONE_CAMPAIGN, *pairs.get_column(CAMPAIGN).to_list()),
+    )
+
+
+def _codes(series: pl.Series, categories: list[str] | tuple[str, ...]) -> np.ndarray:
+    return series.cast(pl.Enum(categories)).to_physical().cast(pl.Int64).to_numpy()
+
+
+def _campaign_codes(touches: pl.DataFrame, dicts: Dictionaries) -> np.ndarray:
+    keys = pl.DataFrame(
+        {
+            CHANNEL: [dicts.channels[c] for c in dicts.campaign_channel[1:]],
+            CAMPAIGN: list(dicts.campaign_names[1:]),
+            "__key": np.arange(1, dicts.n_campaigns, dtype=np.int32),
+        }
+    )
+    return (
+        touches.select(CHANNEL, CAMPAIGN)
+        .join(keys, on=[CHANNEL, CAMPAIGN], how="left", maintain_order="left")
+        .get_column("__key")
+        .fill_null(0)
+        .to_numpy()
+    )
+
+
+def _lead_times(stages: pl.DataFrame | None) -> pl.DataFrame:
+    """Earliest lead/MQL milestone per entity (the W/Z-shaped lead-creation anchor)."""
+    if stages is None or stages.height == 0:
+        return pl.DataFrame(schema={ENTITY_ID: pl.String, "__lead": pl.Datetime("us")})
+    return (
+        stages.filter(pl.col(STAGE).is_in(_LEAD_STAGES))
+        .group_by(ENTITY_ID)
+        .agg(pl.col(TS).min().alias("__lead"))
+    )
+
+
+def build_journeys(
+    touches: pl.DataFrame,
+    deals: pl.DataFrame,
+    config: RunConfig,
+    *,
+    stages: pl.DataFrame | None = None,
+    dicts: Dictionaries | None = None,
+) -> Journeys:
+    """Encode one batch of journeys from validated touches and deals (any row order).
+
+    ``touches`` needs ``entity_id, ts, channel, campaign``; ``deals`` needs ``deal_id,
+    entity_id, created_at, closed_at, status, amount``. Pass ``dicts`` to share codes with
+    other batches of the same run.
+    """
+    dicts = dicts or build_dictionaries(touches, config)
+    entities = (
+        pl.concat([touches.get_column(ENTITY_ID).unique(), deals.get_column(ENTITY_ID).unique()])
+        .unique()
+        .sort()
+        .to_list()
+    )
+    t = pl.DataFrame(
+        {
+            "ent": _codes(touches.get_column(ENTITY_ID), entities),
+            "ts": touches.get_column(TS).dt.epoch("us").to_numpy(),
+            "chan": _codes(touches.get_column(CHANNEL), dicts.channels).astype(np.int32),
+            "camp": _campaign_codes(touches, dicts).astype(np.int32),
+        }
+    ).sort("ent", "ts", "chan", "camp")
+    closed = pl.col(STATUS).is_in(["won", "lost"]) & pl.col(CLOSED_AT).is_not_null()
+    end = (
+        pl.when(closed).then(pl.col(CLOSED_AT)).otherwise(pl.col(CREATED_AT))
+        if config.revenue_window == "closed_at"
+        else pl.col(CREATED_AT)
+    )
+    d = (
+        deals.join(_lead_times(stages), on=ENTITY_ID, how="left")
+        .with_columns(
+            pl.col(ENTITY_ID).cast(pl.Enum(entities)).to_physical().cast(pl.Int64).alias("ent"),
+            end.dt.epoch("us").alias("end"),
+            pl.col(CREATED_AT).dt.epoch("us").alias("created"),
+            pl.col("__lead").dt.epoch("us").fill_null(_MIN_TS).alias("lead"),
+        )
+        .sort("ent", "end", DEAL_ID)
+    )
+    t_ent = t.get_column("ent").to_numpy()
+    t_ts = t.get_column("ts").to_numpy()
+    d_ent = d.get_column("ent").to_numpy()
+    d_end = d.get_column("end").to_numpy()
+    lookback = np.int64(config.lookback_days) * _US_PER_DAY
+    keep, offsets, j_deal, j_ent = _assign_journeys(
+        t_ent, t_ts, d_ent, d_end, lookback, d.height + len(entities)
+    )
+    ts = np.ascontiguousarray(t_ts[keep])
+    channel = np.ascontiguousarray(t.get_column("chan").to_numpy()[keep])
+    campaign = np.ascontiguousarray(t.get_column("camp").to_numpy()[keep])
+
+    is_deal = j_deal >= 0
+    deal_idx = np.where(is_deal, j_deal, 0)
+    status_codes = (
+        d.get_column(STATUS).replace_strict(_STATUS_CODES, return_dtype=pl.Int8).to_numpy()
+    )
+    n_j = len(j_deal)
+    lengths = np.diff(offsets)
+    last_ts = np.where(lengths > 0, ts[np.maximum(offsets[1:] - 1, 0)] if len(ts) else 0, 0)
+    if d.height:
+        status = np.where(is_deal, status_codes[deal_idx], STATUS_NONE).astype(np.int8)
+        amount = np.where(is_deal, d.get_column("amount").to_numpy()[deal_idx], 0.0)
+        end_ts = np.where(is_deal, d_end[deal_idx], last_ts).astype(np.int64)
+        created_ts = np.where(is_deal, d.get_column("created").to_numpy()[deal_idx], last_ts)
+        lead_ts = np.where(is_deal, d.get_column("lead").to_numpy()[deal_idx], _MIN_TS)
+    else:
+        status = np.zeros(n_j, dtype=np.int8)
+        amount = np.zeros(n_j)
+        end_ts = last_ts.astype(np.int64)
+        created_ts = end_ts.copy()
+        lead_ts = np.full(n_j, _MIN_TS, dtype=np.int64)
+    created_ts = created_ts.astype(np.int64)
+    n_created, lead_pos = _anchors(offsets, ts, created_ts, lead_ts.astype(np.int64))
+    opp_pos = np.where(is_deal & (n_created > 0), offsets[:-1] + n_created - 1, -1)
+
+    table = _journey_table(offsets, channel, ts, j_deal, j_ent, entities, d, status, amount, dicts)
+    return Journeys(
+        offsets=offsets,
+        channel=channel,
+        campaign=campaign,
+        ts=ts,
+        status=status,
+        weight=np.ones(n_j, dtype=np.float64),
+        amount=amount.astype(np.float64),
+        end_ts=end_ts,
+        created_ts=created_ts,
+        n_created=n_created,
+        lead_pos=lead_pos,
+        opp_pos=opp_pos.astype(np.int64),
+        table=table,
+        dicts=dicts,
+    )
+
+
+_STATUS_NAMES = ["none", "open", "won", "lost"]
+
+
+def _journey_table(
+    offsets: np.ndarray,
+    channel: np.ndarray,
+    ts: np.ndarray,
+    j_deal: np.ndarray,
+    j_ent: np.ndarray,
+    entities: list[str],
+    deals: pl.DataFrame,
+    status: np.ndarray,
+    amount: np.ndarray,
+    dicts: Dictionaries,
+) -> pl.DataFrame:
+    """One row per journey: ids, outcome, value, path and timing (``journeys.parquet``)."""
+    n_j = len(j_deal)
+    lengths = np.diff(offsets)
+    first, last, influenced = _journey_stats(offsets, channel, dicts.is_marketing)
+    names = pl.Series(dicts.channels, dtype=pl.String)
+    touch_journey = np.repeat(np.arange(n_j, dtype=np.int64), lengths)
+    paths = (
+        pl.DataFrame({"j": touch_journey, "c": names.gather(channel)})
+        .group_by("j", maintain_order=True)
+        .agg(pl.col("c").str.join(" > "))
+    )
+    has = lengths > 0
+    safe_first = np.where(has, offsets[:-1], 0)
+    safe_last = np.where(has, offsets[1:] - 1, 0)
+    ts_series = (
+        pl.Series(ts).cast(pl.Datetime("us")) if len(ts) else pl.Series([], dtype=pl.Datetime("us"))
+    )
+    deal_rows = pl.Series(np.where(j_deal >= 0, j_deal, 0))
+    dsel = deals.select(DEAL_ID, CREATED_AT, CLOSED_AT)
+    frame = pl.DataFrame(
+        {
+            "journey_id": np.arange(n_j, dtype=np.int64),
+            ENTITY_ID: pl.Series(entities, dtype=pl.String).gather(j_ent),
+            "status": pl.Series(_STATUS_NAMES).gather(status.astype(np.int64)),
+            "amount": amount,
+            "n_touches": lengths,
+            "first_channel": names.gather(first),
+            "last_channel": names.gather(last),
+            "first_touch_at": ts_series.gather(safe_first)
+            if len(ts)
+            else pl.Series([None] * n_j, dtype=pl.Datetime("us")),
+            "last_touch_at": ts_series.gather(safe_last)
+            if len(ts)
+            else pl.Series([None] * n_j, dtype=pl.Datetime("us")),
+            "marketing_influenced": influenced,
+            "__has": has,
+            "__is_deal": j_deal >= 0,
+        }
+    )
+    if deals.height:
+        picked = dsel[deal_rows.to_numpy()]
+    else:
+        picked = pl.DataFrame(
+            {DEAL_ID: [None] * n_j, CREATED_AT: [None] * n_j, CLOSED_AT: [None] * n_j},
+            schema={
+                DEAL_ID: pl.String,
+                CREATED_AT: pl.Datetime("us"),
+                CLOSED_AT: pl.Datetime("us"),
+            },
+        )
+    frame = frame.with_columns(
+        *[
+            pl.when(pl.col("__is_deal")).then(picked.get_column(c)).alias(c)
+            for c in (DEAL_ID, CREATED_AT, CLOSED_AT)
+        ]
+    ).join(paths.rename({"j": "journey_id", "c": "path"}), on="journey_id", how="left")
+    return frame.select(
+        "journey_id",
+        ENTITY_ID,
+        DEAL_ID,
+        "status",
+        "amount",
+        "n_touches",
+        pl.col("path").fill_null(""),
+        pl.when(pl.col("__has"))
+        .then(pl.col("first_channel"))
+        .otherwise(pl.lit(NONE_CHANNEL))
+        .alias("first_channel"),
+        pl.when(pl.col("__has"))
+        .then(pl.col("last_channel"))
+        .otherwise(pl.lit(NONE_CHANNEL))
+        .alias("last_channel"),
+        pl.when(pl.col("__has")).then(pl.col("first_touch_at")).alias("first_touch_at"),
+        pl.when(pl.col("__has")).then(pl.col("last_touch_at")).alias("last_touch_at"),
+        CREATED_AT,
+        CLOSED_AT,
+        (
+            (pl.col(CLOSED_AT) - pl.col("first_touch_at")).dt.total_microseconds() / _US_PER_DAY
+        ).alias("__d"),
+        pl.col("marketing_influenced"),
+    ).pipe(_finish_table, first, dicts)
+
+
+def _finish_table(frame: pl.DataFrame, first: np.ndarray, dicts: Dictionaries) -> pl.DataFrame:
+    sourced = dicts.is_marketing[first] & (frame.get_column("n_touches").to_numpy() > 0)
+    return frame.with_columns(
+        pl.when(pl.col("first_touch_at").is_not_null() & pl.col(CLOSED_AT).is_not_null())
+        .then(pl.col("__d"))
+        .alias("days_to_close"),
+        pl.Series("marketing_sourced", sourced),
+    ).select(
+        "journey_id",
+        ENTITY_ID,
+        DEAL_ID,
+        "status",
+        "amount",
+        "n_touches",
+        "path",
+        "first_channel",
+        "last_channel",
+        "first_touch_at",
+        "last_touch_at",
+        CREATED_AT,
+        CLOSED_AT,
+        "days_to_close",
+        "marketing_sourced",
+        "marketing_influenced",
+    )

@@ -1,0 +1,126 @@
+"""Write a run's outputs: Parquet tables, quarantine files and the manifest (all atomic)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from attrib.encoded import Journeys
+from attrib.errors import OutputError
+from attrib.io import atomic_path, write_json, write_parquet
+from attrib.models.base import AttributionModel, Fitted
+
+TOUCH_CREDIT_SCHEMA = pa.schema(
+    [
+        ("model", pa.string()),
+        ("journey_id", pa.int64()),
+        ("touch_index", pa.int64()),
+        ("ts", pa.timestamp("us")),
+        ("channel", pa.string()),
+        ("campaign", pa.string()),
+        ("weight", pa.float64()),
+        ("conversions", pa.float64()),
+        ("revenue", pa.float64()),
+        ("pipeline", pa.float64()),
+        ("pipeline_created", pa.float64()),
+    ]
+)
+
+
+def fingerprint(path: str | Path) -> dict[str, object]:
+    """Size and SHA-256 of an input file (manifest: which exact data a run read)."""
+    digest = hashlib.sha256()
+    p = Path(path)
+    with p.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return {"path": str(p), "bytes": p.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def write_tables(out: Path, tables: dict[str, pl.DataFrame]) -> list[str]:
+    """Write each frame to ``<out>/<name>.parquet``; returns the names written."""
+    written = []
+    for name, frame in tables.items():
+        write_parquet(frame, out / f"{name}.parquet")
+        written.append(f"{name}.parquet")
+    return written
+
+
+def write_quarantine(out: Path, quarantine: dict[str, pl.DataFrame]) -> list[str]:
+    """``<out>/quarantine/<table>.parquet`` for every table with rejected rows."""
+    written = []
+    for table, frame in sorted(quarantine.items()):
+        if frame.height:
+            write_parquet(frame, out / "quarantine" / f"{table}.parquet")
+            written.append(f"quarantine/{table}.parquet")
+    return written
+
+
+def write_touch_credits(
+    out: Path,
+    batches: Iterable[Journeys],
+    models: list[tuple[AttributionModel, Fitted]],
+    *,
+    rows_per_group: int = 1_000_000,
+) -> int:
+    """Stream per-touch credit of every model into ``touch_credits.parquet``; returns rows."""
+    target = out / "touch_credits.parquet"
+    rows = 0
+    try:
+        with atomic_path(target) as tmp:
+            writer = pq.ParquetWriter(tmp, TOUCH_CREDIT_SCHEMA, compression="zstd")
+            try:
+                for batch in batches:
+                    rows += _write_batch(writer, batch, models, rows_per_group)
+            finally:
+                writer.close()
+    except OSError as exc:
+        raise OutputError(f"cannot write output: {exc}", file=str(target)) from None
+    return rows
+
+
+def _write_batch(writer: pq.ParquetWriter, batch: Journeys, models, rows_per_group: int) -> int:
+    d = batch.dicts
+    lengths = np.diff(batch.offsets)
+    journey = np.repeat(np.arange(batch.n_journeys, dtype=np.int64), lengths)
+    journey_ids = batch.table.get_column("journey_id").to_numpy()[journey]
+    values = batch.values()[journey]
+    created_vals = batch.created_values()[journey]
+    channels = pa.array(np.asarray(d.channels, dtype=object)[batch.channel], pa.string())
+    campaigns = pa.array(np.asarray(d.campaign_names, dtype=object)[batch.campaign], pa.string())
+    ts = pa.array(batch.ts, pa.timestamp("us"))
+    rows = 0
+    for model, fitted in models:
+        w = model.touch_weights(batch, fitted)
+        wc = model.touch_weights(batch, fitted, created=True)
+        table = pa.table(
+            {
+                "model": pa.array([model.name] * batch.n_touches, pa.string()),
+                "journey_id": journey_ids,
+                "touch_index": np.arange(batch.n_touches, dtype=np.int64) - batch.offsets[journey],
+                "ts": ts,
+                "channel": channels,
+                "campaign": campaigns,
+                "weight": w,
+                "conversions": w * values[:, 0],
+                "revenue": w * values[:, 1],
+                "pipeline": w * values[:, 2],
+                "pipeline_created": wc * created_vals[:, 1],
+            },
+            schema=TOUCH_CREDIT_SCHEMA,
+        )
+        for start in range(0, table.num_rows, rows_per_group):
+            writer.write_table(table.slice(start, rows_per_group))
+        rows += table.num_rows
+    return rows
+
+
+def write_manifest(out: Path, manifest: dict[str, object]) -> None:
+    """``manifest.json``: config, versions, input fingerprints, counts, rejections, timings."""
+    write_json(manifest, out / "manifest.json")

@@ -1,0 +1,35 @@
+"""How a run reports its progress: stages with counts. The CLI plugs in a rich display."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class Reporter:
+    """Collects stage timings; subclasses also show them (terminal, log lines)."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str, detail: str = "") -> Iterator[None]:
+        """Time one stage of the run."""
+        self.started(name, detail)
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - t0
+            self.timings[name] = self.timings.get(name, 0.0) + elapsed
+            self.finished(name, elapsed)
+
+    def started(self, name: str, detail: str) -> None:
+        """Hook: a stage began."""
+
+    def finished(self, name: str, seconds: float) -> None:
+        """Hook: a stage ended."""
+
+    def note(self, message: str) -> None:
+        """Hook: a counted fact worth telling (rows read, rows rejected, ...)."""

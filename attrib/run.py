@@ -1,0 +1,243 @@
+"""The main job: load -> validate -> build journeys -> attribute -> summarise -> write.
+
+``run`` is what ``attrib run`` calls; each step is also public so a notebook can stop at any
+point (``load_inputs``, ``build_journeys``, ``attribute``) with Polars frames in and out.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from attrib import __version__
+from attrib.config import RunConfig
+from attrib.credit import ModelCredit, credit_model, fit_model, summary_frames
+from attrib.encoded import Journeys
+from attrib.errors import ChecksFailedError, UsageError
+from attrib.inputs import Inputs, load_inputs
+from attrib.journeys import build_journeys
+from attrib.models import get_model, model_names
+from attrib.models.base import AttributionModel
+from attrib.outputs import (
+    fingerprint,
+    write_manifest,
+    write_quarantine,
+    write_tables,
+    write_touch_credits,
+)
+from attrib.progress import Reporter
+
+
+@dataclass
+class Attribution:
+    """Every model's credit over one set of journeys, as summary frames."""
+
+    channel_summary: pl.DataFrame
+    campaign_summary: pl.DataFrame
+    credits: list[ModelCredit]
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    """What a run produced (frames in memory; files too when ``out`` was given)."""
+
+    inputs: Inputs | None
+    journeys: Journeys
+    attribution: Attribution
+    tables: dict[str, pl.DataFrame]
+    manifest: dict[str, Any]
+    out: Path | None = None
+
+    @property
+    def channel_summary(self) -> pl.DataFrame:
+        return self.attribution.channel_summary
+
+
+def resolve_models(
+    names: list[str] | tuple[str, ...] | str | None,
+    config: RunConfig,
+    *,
+    paths_only: bool = False,
+) -> list[AttributionModel]:
+    """Model instances for a comma list (default: every registered model), config params applied."""
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    chosen = list(names or config.models or model_names())
+    if not chosen:
+        raise UsageError("no model selected", hint=f"choose from: {', '.join(model_names())}")
+    seen: set[str] = set()
+    models = []
+    for name in chosen:
+        if name in seen:
+            continue
+        seen.add(name)
+        model = get_model(name, **config.model_params.get(name, {}))
+        if paths_only and not model.paths_ok:
+            if names:
+                raise UsageError(
+                    f"model {name!r} needs timestamps and stages, which a path table lacks",
+                    hint="drop it from --models when using --paths",
+                )
+            continue
+        models.append(model)
+    return models
+
+
+def attribute(
+    journeys: Journeys | list[Journeys],
+    models: list[AttributionModel] | str | None = None,
+    *,
+    config: RunConfig | None = None,
+    reporter: Reporter | None = None,
+) -> Attribution:
+    """Run every model over the journeys (one batch or many) and build the summaries."""
+    batches = journeys if isinstance(journeys, list) else [journeys]
+    config = config or RunConfig()
+    if models is None or isinstance(models, str):
+        models = resolve_models(models, config)
+    reporter = reporter or Reporter()
+    dicts = batches[0].dicts
+    credits = []
+    tables: dict[str, pl.DataFrame] = {}
+    for model in models:
+        with reporter.stage(f"model {model.name}"):
+            fitted = fit_model(model, batches, dicts)
+            credits.append(credit_model(model, batches, fitted))
+            tables.update(fitted.tables)
+    channel, campaign = summary_frames(credits, dicts)
+    return Attribution(channel, campaign, credits, tables)
+
+
+def run(
+    data_dir: str | Path | None = None,
+    *,
+    out: str | Path | None = None,
+    models: list[str] | str | None = None,
+    touchpoints: str | Path | None = None,
+    deals: str | Path | None = None,
+    stages: str | Path | None = None,
+    costs: str | Path | None = None,
+    targets: str | Path | None = None,
+    config: RunConfig | str | Path | None = None,
+    lookback_days: int | None = None,
+    level: str | None = None,
+    strict: bool | None = None,
+    touch_credits: bool = False,
+    reporter: Reporter | None = None,
+) -> RunResult:
+    """Run the whole job on a data folder (and/or explicit files); write outputs to ``out``."""
+    reporter = reporter or Reporter()
+    out_path = Path(out) if out is not None else None
+    with reporter.stage("read and validate"):
+        inputs = load_inputs(
+            data_dir,
+            touchpoints=touchpoints,
+            deals=deals,
+            stages=stages,
+            costs=costs,
+            targets=targets,
+            config=config,
+        )
+        cfg = inputs.config.with_overrides(lookback_days=lookback_days, level=level, strict=strict)
+        inputs.config = cfg
+    for table, n in inputs.rows_read.items():
+        rejected = inputs.rejected.get(table, 0)
+        reporter.note(f"{table}: {n:,} rows read, {rejected:,} rejected")
+    chosen = resolve_models(models, cfg)
+    if out_path is not None:
+        write_quarantine(out_path, inputs.quarantine)
+    total_rejected = sum(inputs.rejected.values())
+    if cfg.strict and total_rejected:
+        detail = ", ".join(f"{t}: {n}" for t, n in inputs.rejected.items() if n)
+        raise ChecksFailedError(
+            f"{total_rejected} input row(s) rejected ({detail}) and --strict is set",
+            file=str(out_path / "quarantine") if out_path else None,
+            hint="see the quarantine files for each row's reason; fix the data or drop --strict",
+        )
+    with reporter.stage("build journeys"):
+        journeys = build_journeys(inputs.touches, inputs.deals, cfg, stages=inputs.stages)
+    reporter.note(f"journeys: {journeys.n_journeys:,} over {journeys.n_touches:,} touches")
+    attribution = attribute(journeys, chosen, config=cfg, reporter=reporter)
+    tables = {
+        "channel_summary": attribution.channel_summary,
+        "campaign_summary": attribution.campaign_summary,
+        "journeys": journeys.table,
+        **attribution.tables,
+    }
+    manifest = _manifest(inputs, journeys, chosen, reporter, cfg)
+    result = RunResult(inputs, journeys, attribution, tables, manifest, out_path)
+    if out_path is not None:
+        write_outputs(result, touch_credits=touch_credits, reporter=reporter)
+    return result
+
+
+def write_outputs(
+    result: RunResult, *, touch_credits: bool = False, reporter: Reporter | None = None
+) -> None:
+    """Write every table, optional touch credits, and the manifest to ``result.out``."""
+    reporter = reporter or Reporter()
+    out = result.out
+    if out is None:
+        raise UsageError("no output folder given", hint="pass out=... or --out DIR")
+    with reporter.stage("write outputs"):
+        files = write_tables(out, result.tables)
+        if result.inputs is not None:
+            files += write_quarantine(out, result.inputs.quarantine)
+        if touch_credits:
+            pairs = [(c.model, c.fitted) for c in result.attribution.credits]
+            rows = write_touch_credits(out, [result.journeys], pairs)
+            files.append("touch_credits.parquet")
+            result.manifest["row_counts"]["touch_credits"] = rows
+    result.manifest["outputs"] = sorted(files)
+    result.manifest["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
+    write_manifest(out, result.manifest)
+
+
+def _manifest(
+    inputs: Inputs | None,
+    journeys: Journeys,
+    models: list[AttributionModel],
+    reporter: Reporter,
+    cfg: RunConfig,
+) -> dict[str, Any]:
+    import numba
+    import pyarrow
+
+    return {
+        "attrib_version": __version__,
+        "versions": {
+            "python": sys.version.split()[0],
+            "polars": pl.__version__,
+            "pyarrow": pyarrow.__version__,
+            "numba": numba.__version__,
+            "platform": platform.platform(),
+        },
+        "config": {
+            "source": cfg.source,
+            "lookback_days": cfg.lookback_days,
+            "level": cfg.level,
+            "revenue_window": cfg.revenue_window,
+            "strict": cfg.strict,
+            "columns": cfg.columns,
+            "constants": cfg.constants,
+            "rules": [r.__dict__ for r in cfg.rules],
+            "channels": {k: v.__dict__ for k, v in cfg.channels.items()},
+            "metrics": cfg.metrics,
+        },
+        "models": [m.describe() for m in models],
+        "inputs": {
+            t: [fingerprint(p) for p in ps] for t, ps in (inputs.files.items() if inputs else [])
+        },
+        "row_counts": {
+            **({f"{t}_read": n for t, n in inputs.rows_read.items()} if inputs else {}),
+            "journeys": journeys.n_journeys,
+            "touches_in_journeys": journeys.n_touches,
+        },
+        "rejected": inputs.rejected if inputs else {},
+    }
