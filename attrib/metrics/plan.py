@@ -1,0 +1,254 @@
+"""The reverse funnel: what the funnel must produce, and the budget, to reach a revenue target.
+
+customers = ceil(target / avg deal size); walking up the funnel, each stage needs
+ceil(next stage / rate into the next stage). Leads split over channels by the channel mix and
+cost the channel's historical CPL. Output schema and rounding rules: docs/METRICS.md, "Plan".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import polars as pl
+
+from attrib.errors import ConfigError, InputError
+from attrib.metrics.funnel import ALL_CHANNELS
+from attrib.metrics.periods import (
+    PERIOD_ALL,
+    in_window,
+    month_label,
+    quarter_label,
+    resolve_window,
+)
+from attrib.metrics.settings import STAGE_ORDER, MetricsSettings
+
+PLAN_SCHEMA: dict[str, pl.DataType] = {
+    "kind": pl.String(),
+    "name": pl.String(),
+    "value": pl.Float64(),
+    "rate": pl.Float64(),
+    "rate_lo": pl.Float64(),
+    "rate_hi": pl.Float64(),
+    "wide_interval": pl.Boolean(),
+    "unit_cost": pl.Float64(),
+}
+
+TOTAL = "(total)"
+_ROUND_DIGITS = 9  # counts are rounded to 1e-9 before ceil, so 20.000000000004 needs 20
+
+
+def _ceil(x: float) -> float:
+    return float(math.ceil(round(x, _ROUND_DIGITS)))
+
+
+def _default_chain(rates: Mapping[str, float]) -> list[str]:
+    keys = [s for s in STAGE_ORDER if s in rates]
+    if not keys:
+        return ["customer"]
+    first = STAGE_ORDER.index(keys[0])
+    return ([STAGE_ORDER[first - 1]] if first > 0 else []) + keys
+
+
+def reverse_funnel(
+    target_revenue: float,
+    *,
+    avg_deal_size: float,
+    rates: Mapping[str, float],
+    rate_intervals: Mapping[str, tuple[float | None, float | None]] | None = None,
+    cpl_by_channel: Mapping[str, float | None] | None = None,
+    channel_mix: Mapping[str, float] | None = None,
+    settings: MetricsSettings,
+    stages: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """The plan table (``PLAN_SCHEMA``): input rows, one row per stage, one per budget channel.
+
+    ``rates[s]`` is the conversion rate into stage ``s`` from the stage before it in
+    ``stages`` (default: the canonical stages that have a rate, preceded by the canonical
+    stage before the first of them). A rate of 0 or missing leaves the stages above it null.
+    """
+    if not math.isfinite(target_revenue) or target_revenue < 0:
+        raise ConfigError(
+            f"target revenue must be a number >= 0, got {target_revenue!r}",
+            column="target_revenue",
+            hint="pass --target-revenue as a plain number, e.g. 1200000",
+        )
+    bad = sorted(k for k in rates if k not in STAGE_ORDER)
+    if bad:
+        raise ConfigError(
+            f"unknown stage(s) in rates: {bad}",
+            hint=f"stages are {list(STAGE_ORDER)}; a rate is keyed by the stage it leads into",
+        )
+    bad_rates = sorted(k for k, v in rates.items() if not (v is None or 0.0 <= v <= 1.0))
+    if bad_rates:
+        raise ConfigError(
+            f"rates must be in [0, 1]; bad: {bad_rates}",
+            hint="give conversion rates as fractions, e.g. 0.25 for 25%",
+        )
+    chain = list(stages) if stages is not None else _default_chain(rates)
+    if not chain or chain[-1] != "customer":
+        raise ConfigError(
+            f"the stage chain must end with 'customer', got {chain}",
+            hint="include a rate into 'customer'",
+        )
+    intervals = rate_intervals or {}
+    thr = settings.wide_interval_threshold
+
+    needed: dict[str, float | None] = {}
+    adsz_ok = avg_deal_size is not None and math.isfinite(avg_deal_size) and avg_deal_size > 0
+    needed["customer"] = _ceil(target_revenue / avg_deal_size) if adsz_ok else None
+    for i in range(len(chain) - 1, 0, -1):
+        nxt, prev = needed.get(chain[i]), chain[i - 1]
+        r = rates.get(chain[i])
+        needed[prev] = _ceil(nxt / r) if nxt is not None and r else None
+
+    rows: list[dict[str, object]] = [
+        {"kind": "input", "name": "target_revenue", "value": float(target_revenue)},
+        {
+            "kind": "input",
+            "name": "avg_deal_size",
+            "value": float(avg_deal_size) if avg_deal_size is not None else None,
+        },
+    ]
+    for i, s in enumerate(chain):
+        r = rates.get(s) if i else None
+        lo, hi = intervals.get(s, (None, None)) if i else (None, None)
+        wide = None
+        if r is not None and lo is not None and hi is not None:
+            wide = bool(r == 0 or (hi - lo) / r > thr)
+        rows.append(
+            {
+                "kind": "stage",
+                "name": s,
+                "value": needed.get(s),
+                "rate": r,
+                "rate_lo": lo,
+                "rate_hi": hi,
+                "wide_interval": wide,
+            }
+        )
+    leads = needed.get("lead")
+    if "lead" in chain and channel_mix:
+        total_share = sum(v for v in channel_mix.values() if v is not None and v > 0)
+        cpl = cpl_by_channel or {}
+        budget_total = 0.0
+        any_known = False
+        for ch in sorted(channel_mix):
+            share = channel_mix[ch]
+            share = share / total_share if share and share > 0 and total_share > 0 else 0.0
+            c = cpl.get(ch)
+            value = None
+            if leads is not None and c is not None and math.isfinite(c):
+                value = leads * share * c
+                budget_total += value
+                any_known = True
+            rows.append(
+                {"kind": "budget", "name": ch, "value": value, "rate": share, "unit_cost": c}
+            )
+        rows.append(
+            {
+                "kind": "budget",
+                "name": TOTAL,
+                "value": budget_total if any_known else None,
+                "rate": 1.0 if total_share > 0 else None,
+            }
+        )
+    return pl.DataFrame(rows, schema=PLAN_SCHEMA)
+
+
+def _period_filter(deals: pl.DataFrame, period: str, settings: MetricsSettings) -> pl.DataFrame:
+    """Won deals whose ``closed_at`` falls in ``period`` (and in the reporting window)."""
+    won = deals.filter((pl.col("status") == "won") & pl.col("closed_at").is_not_null())
+    window = resolve_window(settings, None, deals, None)
+    if window is not None:
+        won = won.filter(in_window(pl.col("closed_at"), *window))
+    if period == PERIOD_ALL:
+        return won
+    label = (
+        quarter_label(pl.col("closed_at")) if "-Q" in period else month_label(pl.col("closed_at"))
+    )
+    return won.filter(label == period)
+
+
+def plan_from_history(
+    target_revenue: float,
+    funnel_df: pl.DataFrame,
+    deals: pl.DataFrame | None,
+    costs: pl.DataFrame | None,
+    roi_summary: pl.DataFrame | None,
+    settings: MetricsSettings,
+    period: str | None = None,
+    rates_override: Mapping[str, float] | None = None,
+    mix_override: Mapping[str, float] | None = None,
+) -> pl.DataFrame:
+    """``reverse_funnel`` at the rates, deal size, CPL and lead mix of a history period.
+
+    Rates and their Wilson intervals: the funnel's ``view="period"``, channel "(all)" rows
+    of ``period`` (default settings.plan_period, else "all"). Average deal size: won deals
+    closed in that period. CPL: ``roi_summary`` (``channel, cpl``, the first model's rows).
+    Mix: each source channel's share of the period's leads. ``costs`` is accepted for the
+    wiring's symmetry; spend reaches the plan through ``roi_summary``'s CPL.
+    """
+    del costs  # CPL already carries the spend (see docstring)
+    p = period or settings.plan_period or PERIOD_ALL
+    f = funnel_df.filter((pl.col("view") == "period") & (pl.col("period") == p))
+    if f.height == 0:
+        raise InputError(
+            f"no funnel history for period {p!r}",
+            column="period",
+            hint="pick a period the data covers ('all', 'YYYY-MM' or 'YYYY-Qn')",
+        )
+    overall = f.filter(pl.col("channel") == ALL_CHANNELS).sort("stage_order")
+    chain = overall.get_column("stage").to_list()
+    rates: dict[str, float] = {}
+    intervals: dict[str, tuple[float | None, float | None]] = {}
+    for row in overall.iter_rows(named=True):  # at most 7 stage rows
+        if row["rate_from_previous"] is not None:
+            rates[row["stage"]] = row["rate_from_previous"]
+            intervals[row["stage"]] = (row["rate_from_previous_lo"], row["rate_from_previous_hi"])
+    if rates_override:
+        for k, v in rates_override.items():
+            rates[k] = v
+            intervals[k] = (None, None)
+    if "customer" not in chain:
+        raise InputError(
+            "the funnel has no 'customer' stage to plan back from",
+            hint="give deals with won status, or a 'customer' stage in the stages table",
+        )
+    won = _period_filter(deals, p, settings) if deals is not None else None
+    adsz = None
+    if won is not None and won.height:
+        adsz = float(won.get_column("amount").sum()) / won.height
+
+    if mix_override is not None:
+        mix = dict(mix_override)
+    else:
+        leads = f.filter(
+            (pl.col("stage") == "lead")
+            & (pl.col("channel") != ALL_CHANNELS)
+            & (pl.col("count") > 0)
+        ).sort("channel")
+        mix = dict(
+            zip(
+                leads.get_column("channel").to_list(),
+                leads.get_column("count").cast(pl.Float64).to_list(),
+                strict=True,
+            )
+        )
+    cpl: dict[str, float | None] = {}
+    if roi_summary is not None and roi_summary.height and "cpl" in roi_summary.columns:
+        first_model = roi_summary.select(pl.col("model").min()).item()
+        rs = roi_summary.filter(pl.col("model") == first_model).sort("channel")
+        cpl = dict(
+            zip(rs.get_column("channel").to_list(), rs.get_column("cpl").to_list(), strict=True)
+        )
+    return reverse_funnel(
+        target_revenue,
+        avg_deal_size=adsz,  # type: ignore[arg-type]
+        rates=rates,
+        rate_intervals=intervals,
+        cpl_by_channel=cpl,
+        channel_mix=mix,
+        settings=settings,
+        stages=chain,
+    )
