@@ -1,0 +1,41 @@
+"""Turn attrib errors into a one-screen message and a distinct exit code (never a traceback)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from attrib.errors import EXIT_INTERNAL, AttribError
+
+
+@contextmanager
+def handle_errors(*, json_output: bool = False) -> Iterator[None]:
+    """Map AttribError to its exit code; anything else is an internal bug (exit 5)."""
+    try:
+        yield
+    except AttribError as exc:
+        if json_output:
+            import json
+
+            click.echo(json.dumps({"ok": False, **exc.to_dict()}))
+        label = type(exc).__name__.removesuffix("Error") or "Error"
+        click.secho(f"{label} error: {exc.render()}", fg="red", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.secho("interrupted", fg="red", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("ATTRIB_DEBUG"):
+            traceback.print_exc()
+        click.secho(
+            f"Internal error: {type(exc).__name__}: {exc}\n"
+            "  this is a bug in attrib; rerun with ATTRIB_DEBUG=1 for the traceback and report it",
+            fg="red",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)

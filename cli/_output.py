@@ -1,0 +1,87 @@
+"""Terminal output: a rich progress display on a TTY, plain log lines otherwise, and tables."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+import polars as pl
+
+from attrib.progress import Reporter
+
+
+class TerminalReporter(Reporter):
+    """Shows each stage as it runs: a spinner on a terminal, timestamped lines in logs."""
+
+    def __init__(self, *, quiet: bool = False, verbose: bool = False) -> None:
+        super().__init__()
+        self.quiet = quiet
+        self.verbose = verbose
+        self.tty = sys.stderr.isatty()
+        self._status = None
+        self._t0 = time.perf_counter()
+        if self.tty and not quiet:
+            from rich.console import Console
+
+            self.console = Console(stderr=True)
+
+    def _log(self, message: str) -> None:
+        if self.quiet:
+            return
+        if self.tty:
+            self.console.log(message)
+        else:
+            click.echo(f"[{time.perf_counter() - self._t0:7.2f}s] {message}", err=True)
+
+    def started(self, name: str, detail: str) -> None:
+        if self.quiet:
+            return
+        if self.tty:
+            self._status = self.console.status(f"{name} {detail}".strip())
+            self._status.start()
+        elif self.verbose:
+            self._log(f"{name} ...")
+
+    def finished(self, name: str, seconds: float) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+        self._log(f"{name}: done in {seconds:.2f}s")
+
+    def note(self, message: str) -> None:
+        self._log(message)
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def print_summary(channel_summary: pl.DataFrame, *, metric: str = "revenue") -> None:
+    """One compact table: channels down, models across, ``metric`` in the cells."""
+    if channel_summary.height == 0:
+        click.echo("no credit to show")
+        return
+    wide = (
+        channel_summary.select("model", "channel", metric)
+        .pivot(on="model", index="channel", values=metric, maintain_order=True)
+        .sort("channel")
+    )
+    models = [c for c in wide.columns if c != "channel"]
+    totals = {m: wide.get_column(m).sum() for m in models}
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{metric} by channel and model", title_justify="left")
+    table.add_column("channel")
+    for m in models:
+        table.add_column(m, justify="right")
+    for row in wide.iter_rows(named=True):
+        table.add_row(row["channel"], *[_fmt(row[m]) for m in models])
+    table.add_section()
+    table.add_row("total", *[_fmt(totals[m]) for m in models])
+    Console(width=max(120, 14 * (len(models) + 1))).print(table)

@@ -1,0 +1,321 @@
+"""The ``attrib`` command line: run, validate, generate, plan, report, models, explain.
+
+Heavy libraries (polars, numba, statsmodels) are imported inside the commands, so ``attrib
+--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from cli._errors import handle_errors
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+DEFAULT_OUT = "attrib-out"
+
+
+def _sample_dir() -> Path:
+    """The shipped sample data: ``data_samples/`` beside the package (source checkout)."""
+    here = Path(__file__).resolve().parent.parent / "data_samples"
+    return here if here.is_dir() else Path.cwd() / "data_samples"
+
+
+@click.group(
+    context_settings=CONTEXT,
+    epilog="""\b
+Examples:
+  attrib run                              # the shipped sample data -> ./attrib-out
+  attrib run exports/ --out out/ --models first_touch,linear,markov
+  attrib validate exports/
+  attrib generate demo/ --customers 5000 --seed 1
+  attrib models
+Docs: README.md. Exit codes: 0 ok, 1 checks failed (--strict), 2 usage/input/config error,
+3 computation error, 4 output error, 5 internal error.""",
+)
+@click.version_option(package_name="attrib")
+def cli() -> None:
+    """attrib: multichannel attribution and ROI analytics for B2B marketing."""
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  attrib run                                   # data_samples/ -> ./attrib-out
+  attrib run exports/ --out out/ --strict
+  attrib run --touchpoints 'logs/*.parquet' --deals crm/deals.csv --config channels.toml
+  attrib run exports/ --models markov,shapley --bootstrap 200
+  attrib run --paths Data.csv --models first_touch,linear,markov
+"""
+)
+@click.argument("data_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    default=DEFAULT_OUT,
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Output folder.",
+)
+@click.option(
+    "--models", default=None, help="Comma list of models (default: all). See `attrib models`."
+)
+@click.option(
+    "--touchpoints", default=None, help="Touchpoints file, folder or glob (overrides DATA_DIR)."
+)
+@click.option("--deals", default=None, help="Deals file, folder or glob.")
+@click.option("--costs", default=None, help="Costs file, folder or glob.")
+@click.option("--stages", default=None, help="Stages file, folder or glob.")
+@click.option("--targets", default=None, help="Targets file (kpi, period, target).")
+@click.option(
+    "--config",
+    "config_path",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Run config TOML (default: DATA_DIR/channels.toml).",
+)
+@click.option(
+    "--paths",
+    "paths_file",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="ChannelAttribution-style aggregated path table instead of touches/deals.",
+)
+@click.option(
+    "--lookback-days",
+    type=int,
+    default=None,
+    help="Journey lookback window in days [default: 365].",
+)
+@click.option(
+    "--level",
+    type=click.Choice(["customer", "account"]),
+    default=None,
+    help="Journey entity [default: customer].",
+)
+@click.option("--strict", is_flag=True, default=None, help="Exit 1 if any input row was rejected.")
+@click.option(
+    "--engine",
+    type=click.Choice(["local"]),
+    default="local",
+    show_default=True,
+    help="Execution engine.",
+)
+@click.option("--touch-credits", is_flag=True, help="Also write touch_credits.parquet (large).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress or summary table.")
+@click.option("--verbose", "-v", is_flag=True, help="Log every stage.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Summary on stdout: human table or JSON.",
+)
+def run(
+    data_dir: Path | None,
+    out: Path,
+    models: str | None,
+    touchpoints: str | None,
+    deals: str | None,
+    costs: str | None,
+    stages: str | None,
+    targets: str | None,
+    config_path: Path | None,
+    paths_file: Path | None,
+    lookback_days: int | None,
+    level: str | None,
+    strict: bool | None,
+    engine: str,
+    touch_credits: bool,
+    quiet: bool,
+    verbose: bool,
+    fmt: str,
+) -> None:
+    """Build journeys, attribute revenue and pipeline, and write Parquet outputs."""
+    with handle_errors(json_output=fmt == "json"):
+        from cli._output import TerminalReporter, print_summary
+
+        reporter = TerminalReporter(quiet=quiet or fmt == "json", verbose=verbose)
+        if paths_file is not None:
+            from attrib.paths_run import run_paths
+
+            result = run_paths(
+                paths_file, out=out, models=models, config=config_path, reporter=reporter
+            )
+        else:
+            if data_dir is None and not touchpoints and not deals:
+                data_dir = _sample_dir()
+            from attrib.run import run as run_job
+
+            result = run_job(
+                data_dir,
+                out=out,
+                models=models,
+                touchpoints=touchpoints,
+                deals=deals,
+                costs=costs,
+                stages=stages,
+                targets=targets,
+                config=config_path,
+                lookback_days=lookback_days,
+                level=level,
+                strict=strict,
+                touch_credits=touch_credits,
+                reporter=reporter,
+            )
+        if fmt == "json":
+            click.echo(json.dumps(_json_summary(result), default=str))
+        elif not quiet:
+            print_summary(result.channel_summary)
+            click.echo(f"outputs written to {out}/")
+
+
+def _json_summary(result) -> dict:
+    return {
+        "ok": True,
+        "out": str(result.out),
+        "row_counts": result.manifest.get("row_counts", {}),
+        "rejected": result.manifest.get("rejected", {}),
+        "channel_summary": result.channel_summary.to_dicts(),
+    }
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  attrib validate exports/
+  attrib validate exports/ --out checks/ --strict
+"""
+)
+@click.argument("data_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--config",
+    "config_path",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Run config TOML.",
+)
+@click.option(
+    "--out", default=None, type=click.Path(path_type=Path), help="Also write quarantine files here."
+)
+@click.option("--strict", is_flag=True, help="Exit 1 if any row is rejected.")
+@click.option("--level", type=click.Choice(["customer", "account"]), default=None)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def validate(
+    data_dir: Path | None,
+    config_path: Path | None,
+    out: Path | None,
+    strict: bool,
+    level: str | None,
+    fmt: str,
+) -> None:
+    """Check the input files against the data contract without running any model."""
+    with handle_errors(json_output=fmt == "json"):
+        from attrib.errors import ChecksFailedError
+        from attrib.inputs import load_inputs
+        from attrib.outputs import write_quarantine
+
+        data_dir = data_dir or _sample_dir()
+        config = config_path
+        if level is not None:
+            from attrib.config import load_config
+
+            base = load_config(
+                config_path
+                or (
+                    (data_dir / "channels.toml") if (data_dir / "channels.toml").is_file() else None
+                )
+            )
+            config = base.with_overrides(level=level)
+        inputs = load_inputs(data_dir, config=config)
+        if out is not None:
+            write_quarantine(out, inputs.quarantine)
+        report = {
+            t: {"rows": n, "rejected": inputs.rejected.get(t, 0)}
+            for t, n in inputs.rows_read.items()
+        }
+        if fmt == "json":
+            click.echo(json.dumps({"ok": True, "tables": report}))
+        else:
+            for table, info in report.items():
+                click.echo(f"{table:12s} {info['rows']:>10,} rows  {info['rejected']:>8,} rejected")
+                q = inputs.quarantine.get(table)
+                if q is not None and q.height:
+                    for row in q.head(5).iter_rows(named=True):
+                        click.echo(
+                            f"    {row['file']} row {row['row']} "
+                            f"column {row['column']!r}: {row['reason']}"
+                        )
+                    if q.height > 5:
+                        click.echo(f"    ... {q.height - 5} more (write them all with --out DIR)")
+        if strict and sum(inputs.rejected.values()):
+            raise ChecksFailedError(
+                f"{sum(inputs.rejected.values())} row(s) rejected and --strict is set",
+                hint="fix the rows listed above, or drop --strict",
+            )
+
+
+@cli.command()
+def models() -> None:
+    """List the attribution models and their parameters."""
+    with handle_errors():
+        from attrib.models import model_class, model_names
+
+        for name in model_names():
+            cls = model_class(name)
+            params = ", ".join(f"{p.name}={p.default!r}" for p in cls.params_doc)
+            click.echo(f"{name:16s} {cls.summary}" + (f"  [{params}]" if params else ""))
+
+
+@cli.command(epilog="Example:\n  attrib explain time_decay")
+@click.argument("model")
+def explain(model: str) -> None:
+    """Print a model's exact definition and parameters."""
+    with handle_errors():
+        from attrib.models import model_class
+
+        cls = model_class(model)
+        click.echo(f"{cls.title} ({cls.name})\n\n{cls.summary}\n\nDefinition:\n  {cls.definition}")
+        if cls.params_doc:
+            click.echo("\nParameters (set in the config as [models." + cls.name + "]):")
+            for p in cls.params_doc:
+                click.echo(f"  {p.name} = {p.default!r}    {p.doc}")
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  attrib generate demo/
+  attrib generate big/ --customers 1000000 --seed 3 --format parquet
+"""
+)
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--customers", default=2000, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--months", default=12, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True
+)
+def generate(out_dir: Path, customers: int, seed: int, months: int, fmt: str) -> None:
+    """Write a realistic synthetic B2B export (touches, deals, stages, costs, channels.toml)."""
+    with handle_errors():
+        from attrib.synth import generate as synth
+
+        counts = synth(out_dir, customers=customers, seed=seed, fmt=fmt, months=months)
+        for table, n in counts.items():
+            click.echo(f"{table:12s} {n:>12,} rows")
+        click.echo(f"written to {out_dir}/ — try: attrib run {out_dir}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    cli(prog_name="attrib")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
