@@ -1,0 +1,328 @@
+"""Funnel: hand-computed counts, rates and day gaps; Wilson intervals equal statsmodels."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from attrib.metrics.funnel import compute_funnel, reached_stages, wilson_interval
+from attrib.metrics.settings import MetricsSettings
+
+D = dt.datetime
+
+
+def touches_frame(rows: list[tuple[str, dt.datetime, str]]) -> pl.DataFrame:
+    """(entity, ts, channel) → canonical touches."""
+    return pl.DataFrame(
+        {
+            "entity_id": [r[0] for r in rows],
+            "customer_id": [r[0] for r in rows],
+            "ts": [r[1] for r in rows],
+            "channel": [r[2] for r in rows],
+            "campaign": ["(none)"] * len(rows),
+            "is_marketing": [True] * len(rows),
+        },
+        schema_overrides={"ts": pl.Datetime("us")},
+    )
+
+
+def stages_frame(rows: list[tuple[str, str, dt.datetime]]) -> pl.DataFrame:
+    """(entity, stage, ts) → canonical stages."""
+    return pl.DataFrame(
+        {
+            "entity_id": [r[0] for r in rows],
+            "customer_id": [r[0] for r in rows],
+            "stage": [r[1] for r in rows],
+            "ts": [r[2] for r in rows],
+        },
+        schema={
+            "entity_id": pl.String,
+            "customer_id": pl.String,
+            "stage": pl.String,
+            "ts": pl.Datetime("us"),
+        },
+    )
+
+
+def deals_frame(rows: list[tuple[str, str, dt.datetime, dt.datetime | None, str, float]]):
+    """(deal, entity, created, closed, status, amount) → canonical deals."""
+    return pl.DataFrame(
+        {
+            "deal_id": [r[0] for r in rows],
+            "entity_id": [r[1] for r in rows],
+            "customer_id": [r[1] for r in rows],
+            "created_at": [r[2] for r in rows],
+            "closed_at": [r[3] for r in rows],
+            "status": [r[4] for r in rows],
+            "amount": [r[5] for r in rows],
+        },
+        schema={
+            "deal_id": pl.String,
+            "entity_id": pl.String,
+            "customer_id": pl.String,
+            "created_at": pl.Datetime("us"),
+            "closed_at": pl.Datetime("us"),
+            "status": pl.String,
+            "amount": pl.Float64,
+        },
+    )
+
+
+@pytest.fixture
+def small():
+    touches = touches_frame(
+        [
+            ("a", D(2026, 1, 1), "ads"),
+            ("a", D(2026, 1, 5), "email"),
+            ("b", D(2026, 1, 3), "seo"),
+            ("c", D(2026, 2, 1), "ads"),
+            ("d", D(2026, 2, 2), "seo"),
+        ]
+    )
+    stages = stages_frame(
+        [
+            ("a", "lead", D(2026, 1, 2)),
+            ("a", "sql", D(2026, 1, 10)),
+            ("b", "lead", D(2026, 1, 4)),
+            ("c", "mql", D(2026, 2, 3)),
+        ]
+    )
+    deals = deals_frame(
+        [
+            ("1", "a", D(2026, 1, 12), D(2026, 2, 1), "won", 100.0),
+            ("2", "c", D(2026, 2, 5), None, "open", 50.0),
+        ]
+    )
+    return touches, stages, deals
+
+
+def rows(f: pl.DataFrame, view: str, period: str, channel: str) -> dict[str, dict]:
+    sub = f.filter(
+        (pl.col("view") == view) & (pl.col("period") == period) & (pl.col("channel") == channel)
+    )
+    return {r["stage"]: r for r in sub.iter_rows(named=True)}
+
+
+def test_hand_computed_all_period(small):
+    # a: session 1/1, lead 1/2, sql 1/10 (so mql at 1/10 too), opp 1/12, customer 2/1
+    # b: session 1/3, lead 1/4.  c: session 2/1, mql 2/3 (so lead 2/3), opp 2/5 (so sql 2/5)
+    # d: session 2/2 only.  No 'offer' anywhere: the stage is skipped.
+    f = compute_funnel(small[1], small[0], small[2], MetricsSettings())
+    r = rows(f, "period", "all", "(all)")
+    assert list(r) == ["session", "lead", "mql", "sql", "opportunity", "customer"]
+    assert [r[s]["count"] for s in r] == [4, 3, 2, 2, 2, 1]
+    assert r["session"]["rate_from_previous"] is None
+    assert r["lead"]["rate_from_previous"] == pytest.approx(3 / 4)
+    assert r["mql"]["rate_from_previous"] == pytest.approx(2 / 3)
+    assert r["customer"]["rate_from_previous"] == pytest.approx(1 / 2)  # from opportunity
+    assert r["customer"]["rate_from_lead"] == pytest.approx(1 / 3)
+    assert r["lead"]["rate_from_lead"] == 1.0
+    assert r["session"]["rate_from_lead"] is None
+    # days: lead−session a 1, b 1, c 2 → median 1; mql−lead a 8, c 0 → 4
+    assert r["lead"]["median_days_from_previous"] == pytest.approx(1.0)
+    assert r["mql"]["median_days_from_previous"] == pytest.approx(4.0)
+    assert r["customer"]["median_days_from_previous"] == pytest.approx(20.0)
+    assert r["customer"]["stage_order"] == 6
+
+
+def test_period_and_cohort_views_differ(small):
+    f = compute_funnel(small[1], small[0], small[2], MetricsSettings())
+    feb = rows(f, "period", "2026-02", "(all)")
+    # reached in February: sessions c, d; lead c; mql c; sql c; opp c; customer a (2/1)
+    assert [feb[s]["count"] for s in feb] == [2, 1, 1, 1, 1, 1]
+    coh = rows(f, "cohort", "2026-02", "(all)")
+    # entered in February: c, d. c reaches lead..opportunity, nobody becomes customer
+    assert [coh[s]["count"] for s in coh] == [2, 1, 1, 1, 1, 0]
+    assert coh["customer"]["rate_from_previous"] == 0.0
+    q1 = rows(f, "cohort", "2026-Q1", "(all)")
+    assert q1["session"]["count"] == 4
+
+
+def test_source_channel_rows(small):
+    f = compute_funnel(small[1], small[0], small[2], MetricsSettings())
+    ads = rows(f, "cohort", "all", "ads")
+    assert [ads[s]["count"] for s in ads] == [2, 2, 2, 2, 2, 1]
+    seo = rows(f, "cohort", "all", "seo")
+    assert [seo[s]["count"] for s in seo] == [2, 1, 0, 0, 0, 0]
+    # channels partition the (all) row
+    per = (
+        f.filter(pl.col("channel") != "(all)")
+        .group_by("view", "period", "stage")
+        .agg(pl.col("count").sum())
+    )
+    tot = f.filter(pl.col("channel") == "(all)").select("view", "period", "stage", "count")
+    joined = tot.join(per, on=["view", "period", "stage"], how="left")
+    assert (joined["count"] == joined["count_right"].fill_null(0)).all()
+
+
+def test_entity_without_touch_is_none_channel():
+    stages = stages_frame([("x", "lead", D(2026, 3, 1)), ("y", "lead", D(2026, 3, 2))])
+    touches = touches_frame([("y", D(2026, 3, 1), "ads")])
+    f = compute_funnel(stages, touches, None, MetricsSettings())
+    none = rows(f, "period", "all", "(none)")
+    assert none["lead"]["count"] == 1
+    assert none["session"]["count"] == 1  # cumulative: a lead has had a session
+    assert set(f["stage"].unique()) == {"session", "lead"}
+
+
+def test_month_with_no_data_has_zero_rows():
+    touches = touches_frame([("a", D(2026, 1, 5), "ads"), ("b", D(2026, 3, 5), "ads")])
+    stages = stages_frame([("a", "lead", D(2026, 1, 6)), ("b", "lead", D(2026, 3, 6))])
+    f = compute_funnel(stages, touches, None, MetricsSettings())
+    feb = rows(f, "period", "2026-02", "(all)")
+    assert feb["session"]["count"] == 0
+    assert feb["lead"]["count"] == 0
+    assert feb["lead"]["rate_from_previous"] is None
+    assert feb["lead"]["rate_from_previous_lo"] is None
+    assert feb["lead"]["median_days_from_previous"] is None
+    assert f["period"].unique(maintain_order=True).to_list() == [
+        "all",
+        "2026-01",
+        "2026-02",
+        "2026-03",
+        "2026-Q1",
+    ]
+
+
+def test_stage_missing_is_skipped_and_names_mapped():
+    touches = touches_frame([("a", D(2026, 1, 1), "ads"), ("b", D(2026, 1, 1), "ads")])
+    stages = stages_frame(
+        [
+            ("a", "Marketing Qualified", D(2026, 1, 2)),
+            ("b", "Marketing Qualified", D(2026, 1, 3)),
+            ("a", "OFFER", D(2026, 1, 9)),
+        ]
+    )
+    s = MetricsSettings(stage_names={"marketing qualified": "mql"})
+    f = compute_funnel(stages, touches, None, s)
+    r = rows(f, "period", "all", "(all)")
+    assert list(r) == ["session", "mql", "offer"]  # no lead: rate_from_lead is null
+    assert r["offer"]["rate_from_previous"] == pytest.approx(0.5)
+    assert f["rate_from_lead"].null_count() == f.height
+
+
+def test_empty_inputs_give_empty_frame():
+    f = compute_funnel(None, None, None, MetricsSettings())
+    assert f.height == 0
+    assert "rate_from_previous_lo" in f.columns
+
+
+def test_period_window_from_settings(small):
+    s = MetricsSettings(period_from=dt.date(2026, 2, 1), period_to=dt.date(2026, 2, 28))
+    f = compute_funnel(small[1], small[0], small[2], s)
+    assert set(f["period"].unique()) == {"all", "2026-02", "2026-Q1"}
+    r = rows(f, "period", "all", "(all)")
+    assert r["session"]["count"] == 2
+
+
+def test_wilson_matches_statsmodels_grid():
+    from statsmodels.stats.proportion import proportion_confint
+
+    pairs = [
+        (c, n) for n in [1, 2, 3, 7, 10, 50, 333, 10_000] for c in range(0, n + 1, max(1, n // 9))
+    ]
+    pairs += [(n, n) for n in [1, 5, 10_000]]
+    df = pl.DataFrame({"c": [p[0] for p in pairs], "n": [p[1] for p in pairs]})
+    for alpha in (0.05, 0.1):
+        lo, hi = wilson_interval(pl.col("c"), pl.col("n"), alpha)
+        got = df.select(lo.alias("lo"), hi.alias("hi"))
+        ref_lo, ref_hi = proportion_confint(
+            df["c"].to_numpy(), df["n"].to_numpy(), alpha=alpha, method="wilson"
+        )
+        np.testing.assert_allclose(got["lo"].to_numpy(), ref_lo, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(got["hi"].to_numpy(), ref_hi, rtol=0, atol=1e-12)
+
+
+def test_wilson_null_when_not_a_proportion():
+    df = pl.DataFrame({"c": [0, 3, 1], "n": [0, 2, None]}, schema={"c": pl.Int64, "n": pl.Int64})
+    lo, hi = wilson_interval(pl.col("c"), pl.col("n"))
+    got = df.select(lo.alias("lo"), hi.alias("hi"))
+    assert got["lo"].null_count() == 3
+    assert got["hi"].null_count() == 3
+
+
+def test_funnel_intervals_equal_statsmodels(small):
+    from statsmodels.stats.proportion import proportion_confint
+
+    f = compute_funnel(small[1], small[0], small[2], MetricsSettings())
+    f = f.sort("view", "period", "channel", "stage_order").with_columns(
+        pl.col("count").shift(1).over(["view", "period", "channel"]).alias("prev")
+    )
+    ok = f.filter(pl.col("rate_from_previous_lo").is_not_null())
+    assert ok.height > 20
+    ref_lo, ref_hi = proportion_confint(
+        ok["count"].to_numpy(), ok["prev"].to_numpy(), alpha=0.05, method="wilson"
+    )
+    np.testing.assert_allclose(ok["rate_from_previous_lo"].to_numpy(), ref_lo, atol=1e-12, rtol=0)
+    np.testing.assert_allclose(ok["rate_from_previous_hi"].to_numpy(), ref_hi, atol=1e-12, rtol=0)
+
+
+def test_reached_stages_cumulative_times(small):
+    r, present = reached_stages(small[1], small[0], small[2], MetricsSettings())
+    assert present == ["session", "lead", "mql", "sql", "opportunity", "customer"]
+    a = r.filter(pl.col("entity_id") == "a").sort("stage_order")
+    assert a["ts"].to_list() == [
+        D(2026, 1, 1),
+        D(2026, 1, 2),
+        D(2026, 1, 10),
+        D(2026, 1, 10),
+        D(2026, 1, 12),
+        D(2026, 2, 1),
+    ]
+    assert a["prev_ts"].to_list()[1:] == a["ts"].to_list()[:-1]
+
+
+_STAGE_CHOICES = ["lead", "mql", "sql", "opportunity", "offer", "customer"]
+
+
+@st.composite
+def random_data(draw):
+    n = draw(st.integers(1, 12))
+    t_rows, s_rows = [], []
+    for i in range(n):
+        e = f"e{i}"
+        for _ in range(draw(st.integers(0, 3))):
+            t_rows.append(
+                (
+                    e,
+                    D(2026, 1, 1) + dt.timedelta(days=draw(st.integers(0, 80))),
+                    draw(st.sampled_from(["ads", "seo", "email"])),
+                )
+            )
+        for s in draw(st.lists(st.sampled_from(_STAGE_CHOICES), max_size=4)):
+            s_rows.append((e, s, D(2026, 1, 1) + dt.timedelta(days=draw(st.integers(0, 90)))))
+    return touches_frame(t_rows), stages_frame(s_rows)
+
+
+@settings(max_examples=40, deadline=None)
+@given(random_data())
+def test_property_rates_and_intervals(data):
+    touches, stages = data
+    f = compute_funnel(stages, touches if touches.height else None, None, MetricsSettings())
+    if f.height == 0:
+        return
+    # cohort view: counts never grow down the funnel, rates are proportions
+    coh = f.filter(pl.col("view") == "cohort").sort("period", "channel", "stage_order")
+    grow = coh.with_columns(pl.col("count").diff().over(["period", "channel"]).alias("d"))[
+        "d"
+    ].drop_nulls()
+    assert (grow <= 0).all()
+    for rate, lo, hi in (
+        ("rate_from_previous", "rate_from_previous_lo", "rate_from_previous_hi"),
+        ("rate_from_lead", "rate_from_lead_lo", "rate_from_lead_hi"),
+    ):
+        x = coh.filter(pl.col(rate).is_not_null())
+        assert ((x[rate] >= 0) & (x[rate] <= 1)).all()
+        assert x[lo].null_count() == 0
+        assert (x[lo] <= x[rate] + 1e-12).all()
+        assert (x[rate] <= x[hi] + 1e-12).all()
+    # period view "all" equals cohort view "all" (same population, whole window)
+    a = f.filter(pl.col("period") == "all").pivot(
+        on="view", index=["channel", "stage"], values="count"
+    )
+    assert (a["cohort"] == a["period"]).all()
