@@ -8,14 +8,16 @@ least significant digit; ``B**k`` is ``(conversion)`` and ``B**k + 1`` is ``(nul
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-# Journey outcome codes, duplicated from attrib.encoded (kernels import only numpy/numba).
+from attrib._numba import njit
+
+# Journey outcome codes, duplicated from attrib.encoded (kernels import no attrib modules
+# other than attrib._numba).
 _STATUS_OPEN = 1
 _STATUS_WON = 2
 
 
-@njit(cache=True)
+@njit
 def _journey_transitions(offsets, channel, status, base, order, collapse):
     """Transitions of every journey: (from_code, to_code, journey index), in journey order.
 
@@ -60,7 +62,7 @@ def _journey_transitions(offsets, channel, status, base, order, collapse):
     return frm[:k], to[:k], jix[:k]
 
 
-@njit(cache=True)
+@njit
 def _score_share_weights(offsets, channel, n_created, use_created, scores, n_channels):
     """Touch weights: journey value split over its distinct channels by score, then equally
     over each channel's touches; equal weights over the touches when all its scores are 0."""

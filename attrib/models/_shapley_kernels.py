@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from attrib._numba import njit
 
 
-@njit(cache=True)
+@njit
 def _journey_masks(offsets, channel, bit_of_code):
     """int64 [J]: bitmask of the distinct channels of each journey (0 for no touch)."""
     n_j = offsets.shape[0] - 1
@@ -23,7 +24,7 @@ def _journey_masks(offsets, channel, bit_of_code):
     return out
 
 
-@njit(cache=True)
+@njit
 def _subset_sums(v, n):
     """In place: v[S] <- sum of v[T] over all T subset of S (zeta transform)."""
     for i in range(n):
@@ -34,7 +35,7 @@ def _subset_sums(v, n):
     return v
 
 
-@njit(cache=True)
+@njit
 def _exact_shapley(v, n):
     """Shapley values of the game v (dense over all 2**n coalitions, v[0] = v(empty))."""
     size = 1 << n
@@ -60,7 +61,7 @@ def _exact_shapley(v, n):
     return phi
 
 
-@njit(cache=True)
+@njit
 def _value(s, keys, rates, subset_sum):
     """v(S): the rate of coalition S (0 if unobserved), or the sum over observed T subset S."""
     if subset_sum:
@@ -75,7 +76,7 @@ def _value(s, keys, rates, subset_sum):
     return 0.0
 
 
-@njit(cache=True)
+@njit
 def _sampled_shapley(perms, keys, rates, subset_sum):
     """Permutation-sampling Shapley values and their standard errors (keys sorted)."""
     n_p, n = perms.shape
