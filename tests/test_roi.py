@@ -1,0 +1,376 @@
+"""Spend metrics per model × channel (× campaign) and cost proration, hand-computed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from attrib.metrics.periods import (
+    allocate_costs,
+    detect_cost_grain,
+    prorate_costs,
+    resolve_window,
+)
+from attrib.metrics.roi import ADDED_COLUMNS, add_spend_metrics
+from attrib.metrics.settings import MetricsSettings
+
+D = dt.datetime
+d = dt.date
+
+SUMMARY_NUMERIC = (
+    "conversions",
+    "revenue",
+    "pipeline",
+    "deals",
+    "lost_deals",
+    "deals_created",
+    "pipeline_created",
+)
+
+
+def touches_frame(rows):
+    """(entity, ts, channel, campaign) → canonical touches."""
+    return pl.DataFrame(
+        {
+            "entity_id": [r[0] for r in rows],
+            "customer_id": [r[0] for r in rows],
+            "ts": [r[1] for r in rows],
+            "channel": [r[2] for r in rows],
+            "campaign": [r[3] for r in rows],
+            "is_marketing": [r[2] != "partner" for r in rows],
+        },
+        schema_overrides={"ts": pl.Datetime("us")},
+    )
+
+
+def stages_frame(rows):
+    return pl.DataFrame(
+        {
+            "entity_id": [r[0] for r in rows],
+            "customer_id": [r[0] for r in rows],
+            "stage": [r[1] for r in rows],
+            "ts": [r[2] for r in rows],
+        },
+        schema={
+            "entity_id": pl.String,
+            "customer_id": pl.String,
+            "stage": pl.String,
+            "ts": pl.Datetime("us"),
+        },
+    )
+
+
+def deals_frame(rows):
+    return pl.DataFrame(
+        {
+            "deal_id": [r[0] for r in rows],
+            "entity_id": [r[1] for r in rows],
+            "customer_id": [r[1] for r in rows],
+            "created_at": [r[2] for r in rows],
+            "closed_at": [r[3] for r in rows],
+            "status": [r[4] for r in rows],
+            "amount": [r[5] for r in rows],
+        },
+        schema={
+            "deal_id": pl.String,
+            "entity_id": pl.String,
+            "customer_id": pl.String,
+            "created_at": pl.Datetime("us"),
+            "closed_at": pl.Datetime("us"),
+            "status": pl.String,
+            "amount": pl.Float64,
+        },
+    )
+
+
+def costs_frame(rows):
+    """(date, channel, campaign, spend) → canonical costs."""
+    return pl.DataFrame(
+        {
+            "date": [r[0] for r in rows],
+            "channel": [r[1] for r in rows],
+            "campaign": [r[2] for r in rows],
+            "spend": [r[3] for r in rows],
+        },
+        schema={"date": pl.Date, "channel": pl.String, "campaign": pl.String, "spend": pl.Float64},
+    )
+
+
+def summary_frame(rows, *, campaign=False):
+    """(model, channel[, campaign], revenue) → a channel/campaign summary."""
+    n = len(rows)
+    data = {"model": [r[0] for r in rows], "channel": [r[1] for r in rows]}
+    if campaign:
+        data["campaign"] = [r[2] for r in rows]
+    data["is_marketing"] = [True] * n
+    for k in SUMMARY_NUMERIC:
+        data[k] = [float(r[-1]) if k == "revenue" else 0.0 for r in rows]
+    return pl.DataFrame(data)
+
+
+@pytest.fixture
+def world():
+    touches = touches_frame(
+        [
+            ("a", D(2026, 1, 1), "ads", "x"),
+            ("a", D(2026, 1, 5), "email", "(none)"),
+            ("b", D(2026, 1, 3), "seo", "(none)"),
+            ("c", D(2026, 2, 1), "ads", "y"),
+            ("d", D(2026, 2, 2), "seo", "(none)"),
+        ]
+    )
+    stages = stages_frame(
+        [
+            ("a", "lead", D(2026, 1, 2)),
+            ("a", "sql", D(2026, 1, 10)),
+            ("b", "lead", D(2026, 1, 4)),
+            ("c", "mql", D(2026, 2, 3)),
+        ]
+    )
+    deals = deals_frame(
+        [
+            ("1", "a", D(2026, 1, 12), D(2026, 2, 1), "won", 100.0),
+            ("2", "c", D(2026, 2, 5), None, "open", 50.0),
+        ]
+    )
+    # daily costs (not all on the 1st); the window is the data span 2026-01-01..2026-02-05
+    costs = costs_frame(
+        [
+            (d(2026, 1, 10), "ads", "x", 30.0),
+            (d(2026, 2, 10), "ads", "x", 99.0),
+            (d(2026, 1, 15), "display", None, 20.0),
+            (d(2026, 1, 20), "Sales", None, 500.0),
+        ]
+    )
+    return touches, stages, deals, costs
+
+
+def by_key(df: pl.DataFrame, *keys: str) -> dict:
+    return {tuple(r[k] for k in keys): r for r in df.iter_rows(named=True)}
+
+
+def test_hand_computed_channel_metrics(world):
+    touches, stages, deals, costs = world
+    summary = summary_frame(
+        [
+            ("first_touch", "ads", 100),
+            ("first_touch", "seo", 0),
+            ("linear", "ads", 50),
+            ("linear", "email", 50),
+            ("linear", "seo", 0),
+        ]
+    )
+    s = MetricsSettings(gross_margin=0.5)
+    out = add_spend_metrics(summary, costs, touches, stages, deals, s)
+    assert out.columns[-len(ADDED_COLUMNS) :] == list(ADDED_COLUMNS)
+    assert out.select("model", "channel").rows() == [
+        ("first_touch", "ads"),
+        ("first_touch", "display"),
+        ("first_touch", "seo"),
+        ("linear", "ads"),
+        ("linear", "display"),
+        ("linear", "email"),
+        ("linear", "seo"),
+    ]
+    r = by_key(out, "model", "channel")
+    ft_ads = r[("first_touch", "ads")]
+    assert ft_ads["spend"] == pytest.approx(30.0)  # the 2026-02-10 row is outside the window
+    assert ft_ads["roas"] == pytest.approx(100 / 30)
+    assert ft_ads["romi"] == pytest.approx((100 * 0.5 - 30) / 30)
+    # leads: a (ads 1/1 ≤ lead 1/2), c (ads 2/1 ≤ lead-by-mql 2/3); sqls: a, c (by opp 2/5)
+    assert (ft_ads["leads"], ft_ads["mqls"], ft_ads["sqls"], ft_ads["opportunities"]) == (
+        2,
+        2,
+        2,
+        2,
+    )
+    assert ft_ads["cpl"] == pytest.approx(15.0)
+    assert ft_ads["cost_per_mql"] == pytest.approx(15.0)
+    assert ft_ads["cost_per_opportunity"] == pytest.approx(15.0)
+    assert ft_ads["customers"] == 1
+    assert ft_ads["cac"] == pytest.approx(30.0)
+    lin_ads = r[("linear", "ads")]
+    assert lin_ads["romi"] == pytest.approx((50 * 0.5 - 30) / 30)
+    assert lin_ads["leads"] == 2  # sourced counts do not depend on the model
+    # credited channel without spend: spend 0, every ratio null
+    seo = r[("first_touch", "seo")]
+    assert seo["spend"] == 0.0
+    assert seo["leads"] == 1
+    assert all(seo[k] is None for k in ("roas", "romi", "cpl", "cost_per_mql", "cac"))
+    # channel with spend but no credit: a row per model, zero credit, zero leads → null CPL
+    disp = r[("linear", "display")]
+    assert disp["spend"] == pytest.approx(20.0)
+    assert disp["revenue"] == 0.0
+    assert disp["roas"] == 0.0
+    assert disp["romi"] == pytest.approx(-1.0)
+    assert disp["leads"] == 0
+    assert disp["cpl"] is None
+    assert disp["is_marketing"] is True
+    # sales-cost rows never become a channel
+    assert "Sales" not in out["channel"].to_list()
+
+
+def test_zero_spend_gives_null_ratios(world):
+    touches, stages, deals, _ = world
+    costs = costs_frame([(d(2026, 1, 10), "ads", "x", 0.0)])
+    summary = summary_frame([("first_touch", "ads", 100)])
+    out = add_spend_metrics(summary, costs, touches, stages, deals, MetricsSettings())
+    row = out.row(0, named=True)
+    assert row["spend"] == 0.0
+    assert row["leads"] == 2
+    for k in ("roas", "romi", "cpl", "cost_per_mql", "cost_per_sql", "cost_per_opportunity", "cac"):
+        assert row[k] is None, k
+
+
+def test_no_costs_and_no_stages(world):
+    touches, _, deals, _ = world
+    summary = summary_frame([("first_touch", "ads", 100)])
+    out = add_spend_metrics(summary, None, touches, None, deals, MetricsSettings())
+    row = out.row(0, named=True)
+    assert row["spend"] == 0.0
+    # lead/mql/sql are absent from the data: null, not 0; opportunities come from deals
+    assert row["leads"] is None
+    assert row["mqls"] is None
+    assert row["sqls"] is None
+    assert row["opportunities"] == 2
+    assert row["customers"] == 1
+
+
+def test_first_touch_after_stage_counts_for_none():
+    touches = touches_frame([("e", D(2026, 1, 20), "ads", "(none)")])
+    stages = stages_frame([("e", "lead", D(2026, 1, 6))])
+    summary = summary_frame([("first_touch", "(none)", 0), ("first_touch", "ads", 0)])
+    costs = costs_frame([(d(2026, 1, 7), "ads", None, 10.0)])
+    out = add_spend_metrics(summary, costs, touches, stages, None, MetricsSettings())
+    r = by_key(out, "channel")
+    assert r[("(none)",)]["leads"] == 1
+    assert r[("ads",)]["leads"] == 0
+    assert r[("ads",)]["cpl"] is None
+
+
+def test_campaign_level_with_journeys(world):
+    touches, stages, deals, costs = world
+    journeys = pl.DataFrame(
+        {
+            "journey_id": [1, 2],
+            "entity_id": ["a", "c"],
+            "deal_id": ["1", "2"],
+            "status": ["won", "open"],
+            "amount": [100.0, 50.0],
+            "n_touches": [2, 1],
+            "path": ["ads > email", "ads"],
+            "first_channel": ["ads", "ads"],
+            "last_channel": ["email", "ads"],
+            "first_touch_at": [D(2026, 1, 1), D(2026, 2, 1)],
+            "last_touch_at": [D(2026, 1, 5), D(2026, 2, 1)],
+            "created_at": [D(2026, 1, 12), D(2026, 2, 5)],
+            "closed_at": [D(2026, 2, 1), None],
+            "days_to_close": [31.0, None],
+            "marketing_sourced": [True, True],
+            "marketing_influenced": [True, True],
+        },
+        schema_overrides={"closed_at": pl.Datetime("us")},
+    )
+    summary = summary_frame(
+        [("first_touch", "ads", "x", 100), ("first_touch", "ads", "y", 0)], campaign=True
+    )
+    out = add_spend_metrics(
+        summary,
+        costs,
+        touches,
+        stages,
+        deals,
+        MetricsSettings(),
+        by_campaign=True,
+        journeys=journeys,
+    )
+    assert out.select("channel", "campaign").rows() == [
+        ("ads", "x"),
+        ("ads", "y"),
+        ("display", "(none)"),
+    ]
+    r = by_key(out, "channel", "campaign")
+    assert r[("ads", "x")]["spend"] == pytest.approx(30.0)
+    assert r[("ads", "x")]["leads"] == 1  # a
+    assert r[("ads", "y")]["leads"] == 1  # c
+    assert r[("ads", "x")]["customers"] == 1
+    assert r[("ads", "x")]["cac"] == pytest.approx(30.0)
+    assert r[("ads", "y")]["customers"] == 0
+    assert r[("display", "(none)")]["spend"] == pytest.approx(20.0)
+
+
+def test_monthly_costs_prorated_to_window(world):
+    touches, stages, deals, _ = world
+    costs = costs_frame(
+        [
+            (d(2026, 1, 1), "ads", None, 310.0),
+            (d(2026, 2, 1), "ads", None, 280.0),
+            (d(2026, 3, 1), "ads", None, 1000.0),
+        ]
+    )
+    assert detect_cost_grain(costs) == "monthly"
+    s = MetricsSettings(period_from=d(2026, 1, 16), period_to=d(2026, 2, 10))
+    summary = summary_frame([("first_touch", "ads", 100)])
+    out = add_spend_metrics(summary, costs, touches, stages, deals, s)
+    # January: 16 of 31 days; February: 10 of 28 days; March: none
+    assert out["spend"][0] == pytest.approx(310 * 16 / 31 + 280 * 10 / 28)
+
+
+def test_grain_detection_daily_when_duplicates():
+    c = costs_frame([(d(2026, 1, 1), "ads", None, 1.0), (d(2026, 1, 1), "ads", None, 2.0)])
+    assert detect_cost_grain(c) == "daily"
+    c2 = costs_frame([(d(2026, 1, 1), "ads", "a", 1.0), (d(2026, 1, 1), "ads", "b", 2.0)])
+    assert detect_cost_grain(c2) == "monthly"
+
+
+def test_resolve_window_default_span(world):
+    touches, stages, deals, _ = world
+    assert resolve_window(MetricsSettings(), touches, deals, stages) == (
+        d(2026, 1, 1),
+        d(2026, 2, 5),
+    )
+    assert resolve_window(MetricsSettings(), None, None, None) is None
+
+
+@st.composite
+def cost_tables(draw):
+    monthly = draw(st.booleans())
+    n = draw(st.integers(1, 8))
+    rows = []
+    for i in range(n):
+        if monthly:
+            day = d(2025, 11, 1) + dt.timedelta(days=31 * i)
+            day = day.replace(day=1)
+        else:
+            day = d(2025, 11, 1) + dt.timedelta(days=draw(st.integers(0, 200)))
+        rows.append(
+            (
+                day,
+                draw(st.sampled_from(["ads", "seo"])),
+                None,
+                draw(st.floats(0, 1e6, allow_nan=False)),
+            )
+        )
+    return costs_frame(rows)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cost_tables(), st.integers(0, 300), st.integers(0, 300))
+def test_property_proration_conserves_spend(costs, cut_a, cut_b):
+    lo, hi = d(2025, 10, 1), d(2026, 8, 31)
+    total = costs["spend"].sum()
+    # a window covering every row keeps every unit of spend
+    assert allocate_costs(costs, lo, hi)["spend"].sum() == pytest.approx(total, rel=1e-9, abs=1e-6)
+    # splitting the window in two adjacent parts conserves spend
+    a, b = sorted((cut_a, cut_b))
+    m1, m2 = lo + dt.timedelta(days=a), lo + dt.timedelta(days=b)
+    whole = prorate_costs(costs, m1, m2)["spend"].sum()
+    mid = m1 + dt.timedelta(days=(b - a) // 2)
+    left = prorate_costs(costs, m1, mid)["spend"].sum()
+    right = prorate_costs(costs, mid + dt.timedelta(days=1), m2)["spend"].sum() if mid < m2 else 0.0
+    assert left + right == pytest.approx(whole, rel=1e-9, abs=1e-6)
+    assert 0.0 <= whole <= total + 1e-6
