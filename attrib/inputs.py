@@ -114,8 +114,14 @@ def load_inputs(
     costs: str | Path | None = None,
     targets: str | Path | None = None,
     config: RunConfig | str | Path | None = None,
+    frames: dict[str, pl.DataFrame] | None = None,
 ) -> Inputs:
-    """Read and validate every input table; bad rows are quarantined, not dropped silently."""
+    """Read and validate every input table; bad rows are quarantined, not dropped silently.
+
+    ``frames`` supplies already-read raw tables (e.g. from ``attrib.adapters``) in place of
+    files; they need ``__file``/``__row`` columns for error locations.
+    """
+    frames = frames or {}
     if not isinstance(config, RunConfig):
         if config is None and data_dir is not None and (Path(data_dir) / CONFIG_NAME).is_file():
             config = Path(data_dir) / CONFIG_NAME
@@ -131,7 +137,7 @@ def load_inputs(
         },
     )
     for required in ("touchpoints", "deals"):
-        if required not in files:
+        if required not in files and required not in frames:
             where = str(data_dir) if data_dir is not None else None
             raise InputError(
                 f"no {required} input found",
@@ -141,8 +147,8 @@ def load_inputs(
             )
     validated: dict[str, Validated] = {}
     rows: dict[str, int] = {}
-    for table, paths in files.items():
-        raw = read_files(paths)
+    raws = {table: read_files(paths) for table, paths in files.items() if table not in frames}
+    for table, raw in {**raws, **frames}.items():
         rows[table] = raw.height
         validated[table] = validate(raw, table, config)
 

@@ -129,12 +129,23 @@ def run(
     level: str | None = None,
     strict: bool | None = None,
     touch_credits: bool = False,
+    event_log: str | Path | None = None,
     reporter: Reporter | None = None,
 ) -> RunResult:
-    """Run the whole job on a data folder (and/or explicit files); write outputs to ``out``."""
+    """Run the whole job on a data folder (and/or explicit files); write outputs to ``out``.
+
+    ``event_log`` reads a single B2C-style log (``cookie, time, channel, conversion,
+    conversion_value``) through ``attrib.adapters.event_log_tables`` instead of touches/deals.
+    """
     reporter = reporter or Reporter()
     out_path = Path(out) if out is not None else None
     with reporter.stage("read and validate"):
+        frames = None
+        if event_log is not None:
+            from attrib.adapters import event_log_tables
+
+            log_touches, log_deals = event_log_tables(event_log)
+            frames = {"touchpoints": log_touches, "deals": log_deals}
         inputs = load_inputs(
             data_dir,
             touchpoints=touchpoints,
@@ -143,6 +154,7 @@ def run(
             costs=costs,
             targets=targets,
             config=config,
+            frames=frames,
         )
         cfg = inputs.config.with_overrides(lookback_days=lookback_days, level=level, strict=strict)
         inputs.config = cfg

@@ -85,6 +85,13 @@ Examples:
     help="ChannelAttribution-style aggregated path table instead of touches/deals.",
 )
 @click.option(
+    "--event-log",
+    "event_log",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Single B2C event log (cookie, time, channel, conversion, conversion_value).",
+)
+@click.option(
     "--lookback-days",
     type=int,
     default=None,
@@ -126,6 +133,7 @@ def run(
     targets: str | None,
     config_path: Path | None,
     paths_file: Path | None,
+    event_log: Path | None,
     lookback_days: int | None,
     level: str | None,
     strict: bool | None,
@@ -147,7 +155,7 @@ def run(
                 paths_file, out=out, models=models, config=config_path, reporter=reporter
             )
         else:
-            if data_dir is None and not touchpoints and not deals:
+            if data_dir is None and not touchpoints and not deals and event_log is None:
                 data_dir = _sample_dir()
             from attrib.run import run as run_job
 
@@ -165,6 +173,7 @@ def run(
                 level=level,
                 strict=strict,
                 touch_credits=touch_credits,
+                event_log=event_log,
                 reporter=reporter,
             )
         if fmt == "json":

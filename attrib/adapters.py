@@ -1,0 +1,87 @@
+"""Adapters from other export shapes into attrib's touchpoints and deals tables.
+
+A single B2C-style event log (one row per event: ``cookie, time, channel, conversion,
+conversion_value``) becomes: every row a touch; every row with a true conversion flag a won
+deal (``deal_id`` = cookie + "#" + its sequence number, created and closed at the event time,
+amount = the conversion value, 0 when empty). Conversion rows are touches too, as in
+ChannelAttribution's data model (the channel that carried the conversion gets a touch).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from attrib.errors import SchemaError
+from attrib.io import FILE_COL, ROW_COL, read_files, resolve_files
+
+_TRUE = ("1", "true", "t", "yes", "y")
+
+
+def event_log_tables(
+    source: str | Path | pl.DataFrame,
+    *,
+    customer: str = "cookie",
+    ts: str = "time",
+    channel: str = "channel",
+    conversion: str = "conversion",
+    value: str = "conversion_value",
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(touchpoints, deals) in canonical columns, as text, ready for ``load_inputs(frames=...)``."""
+    if isinstance(source, pl.DataFrame):
+        frame = source.with_columns(
+            pl.lit("(event log frame)").alias(FILE_COL),
+            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW_COL),
+        )
+    else:
+        frame = read_files(resolve_files(source))
+    for col in (customer, ts, channel, conversion):
+        if col not in frame.columns:
+            raise SchemaError(
+                f"event log has no column {col!r}",
+                column=col,
+                hint=f"columns found: {', '.join(frame.columns)}; pass the right name, "
+                f"e.g. event_log_tables(path, {'customer' if col == customer else 'ts'}=...)",
+            )
+    text = frame.with_columns(
+        pl.col(c).cast(pl.String) for c in frame.columns if c not in (FILE_COL, ROW_COL)
+    )
+    touches = text.select(
+        pl.col(customer).alias("customer_id"),
+        pl.col(ts).alias("ts"),
+        pl.col(channel).alias("channel"),
+        FILE_COL,
+        ROW_COL,
+    )
+    flag = pl.col(conversion).str.strip_chars().str.to_lowercase().is_in(_TRUE)
+    amount = pl.col(value) if value in text.columns else pl.lit("0")
+    conv = (
+        text.filter(flag)
+        .select(
+            pl.col(customer).alias("customer_id"),
+            pl.col(ts).alias("ts"),
+            amount.alias("amount"),
+            FILE_COL,
+            ROW_COL,
+        )
+        .sort("customer_id", "ts", "amount", ROW_COL)
+        .with_columns(
+            (
+                pl.col("customer_id")
+                + "#"
+                + (pl.int_range(pl.len()).over("customer_id") + 1).cast(pl.String)
+            ).alias("deal_id")
+        )
+    )
+    deals = conv.select(
+        "deal_id",
+        "customer_id",
+        pl.col("ts").alias("created_at"),
+        pl.col("ts").alias("closed_at"),
+        pl.lit("won").alias("status"),
+        pl.col("amount").fill_null("0"),
+        FILE_COL,
+        ROW_COL,
+    )
+    return touches, deals

@@ -1,0 +1,36 @@
+"""The Python API, mirroring the CLI: load -> build journeys -> attribute -> summarise.
+
+Example::
+
+    import attrib.api as at
+    inputs = at.load_inputs("exports/")
+    journeys = at.build_journeys(inputs.touches, inputs.deals, inputs.config, stages=inputs.stages)
+    result = at.attribute(journeys, ["first_touch", "linear", "markov"])
+    result.channel_summary
+"""
+
+from __future__ import annotations
+
+from attrib.adapters import event_log_tables
+from attrib.config import RunConfig, config_from_mapping, load_config
+from attrib.inputs import Inputs, load_inputs
+from attrib.journeys import build_journeys
+from attrib.models import get_model, model_names
+from attrib.run import Attribution, RunResult, attribute, resolve_models, run
+
+__all__ = [
+    "Attribution",
+    "Inputs",
+    "RunConfig",
+    "RunResult",
+    "attribute",
+    "build_journeys",
+    "config_from_mapping",
+    "event_log_tables",
+    "get_model",
+    "load_config",
+    "load_inputs",
+    "model_names",
+    "resolve_models",
+    "run",
+]
