@@ -67,9 +67,9 @@ CHANNELS: tuple[ChannelSpec, ...] = (
     ChannelSpec("Email", 0.25, 0.10, 0.25, 0.30, ("email_click",), "email",
                 ("newsletter", "nurture", "product-update"), 0.40),
     ChannelSpec("Webinar", 1.00, 0.03, 0.08, 0.10, ("webinar",), "webinar",
-                ("demo", "industry"), 45.00),
+                ("demo", "industry"), 30.00),
     ChannelSpec("Events", 1.20, 0.02, 0.05, 0.00, ("event", "meeting"), "events",
-                ("trade-show", "roadshow"), 250.00),
+                ("trade-show", "roadshow"), 150.00),
     ChannelSpec("Content/Blog", 0.20, 0.07, 0.10, 0.15, ("session",), None, (), 1.50),
     ChannelSpec("Direct", 0.05, 0.12, 0.20, 0.35, ("session",), direct=True),
     ChannelSpec("Referral", 0.60, 0.04, 0.00, 0.00, ("session",)),
@@ -449,14 +449,14 @@ def generate_frames(
     t_tt = np.concatenate([p_tt, c_tt, a_tt, r_tt])
     keep = t_ts < t_end
     t_cust, t_ts, t_ch, t_tt = t_cust[keep], t_ts[keep], t_ch[keep], t_tt[keep]
-    t_theme = _draw_themes(rng, t_ch)
-    t_month = (t_ts // _DAY).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-    touchpoints = _touchpoints_frame(t_cust, t_ts, t_ch, t_tt, t_theme, t_month, month0, ids)
-    costs = _costs_frame(rng, t_ch, t_theme, t_month, month0, months)
+    codes = _touch_codes(t_cust, t_ts, t_ch, t_tt, _draw_themes(rng, t_ch))
+    campaigns = _campaign_table(month0, months)
+    touchpoints = _touchpoints_frame(codes, campaigns, month0, ids)
+    costs = _costs_frame(rng, codes, campaigns, month0, months)
     return {"touchpoints": touchpoints, "deals": deals, "stages": stages, "costs": costs}
 
 
-def _campaign_table(month0: int, months: int) -> tuple[list[str | None], int]:
+def _campaign_table(month0: int, months: int) -> tuple[pl.Series, int]:
     """Campaign names for every (channel, theme, quarter) code; quarter counted from month0."""
     q0 = month0 // 3
     n_quarters = (month0 + months) // 3 - q0 + 1
@@ -469,26 +469,39 @@ def _campaign_table(month0: int, months: int) -> tuple[list[str | None], int]:
                     continue
                 year, quarter = divmod(q0 + q, 4)
                 names.append(f"{c.slug}/{c.themes[k]}-{1970 + year}q{quarter + 1}")
-    return names, n_quarters
+    return pl.Series(names, dtype=pl.String), n_quarters
+
+
+def _campaign_codes(
+    ch: pl.Series, theme: pl.Series, month: pl.Series, month0: int, nq: int
+) -> pl.Series:
+    """Index into the campaign table of each (channel, theme, month)."""
+    return (ch * _MAX_THEMES + theme) * nq + (month // 3 - month0 // 3)
+
+
+def _touch_codes(
+    cust: np.ndarray, ts: np.ndarray, ch: np.ndarray, tt: np.ndarray, theme: np.ndarray
+) -> pl.DataFrame:
+    """Integer-coded touches sorted by customer and time, exact duplicate rows dropped.
+
+    Two touches of one customer in the same second with the same channel, campaign and touch
+    type would be indistinguishable rows; real exports dedupe them, so the generator does too.
+    """
+    month = (ts // _DAY).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    keys = ["cust", "ts", "ch", "theme", "tt"]
+    codes = pl.DataFrame(
+        {"cust": cust, "ts": ts, "ch": ch, "theme": theme, "tt": tt, "month": month},
+        schema=dict.fromkeys([*keys, "month"], pl.Int64),
+    ).sort(keys)
+    same_as_previous = pl.all_horizontal([pl.col(k) == pl.col(k).shift(1) for k in keys])
+    return codes.filter(~same_as_previous.fill_null(value=False))
 
 
 def _touchpoints_frame(
-    cust: np.ndarray,
-    ts: np.ndarray,
-    ch: np.ndarray,
-    tt: np.ndarray,
-    theme: np.ndarray,
-    month: np.ndarray,
-    month0: int,
-    ids: _Ids,
+    codes: pl.DataFrame, campaigns: tuple[pl.Series, int], month0: int, ids: _Ids
 ) -> pl.DataFrame:
-    names, n_quarters = _campaign_table(month0, int(month.max() - month0 + 1) if len(month) else 1)
-    quarter = month // 3 - month0 // 3
-    camp = (ch * _MAX_THEMES + theme) * n_quarters + quarter
-    codes = pl.DataFrame(
-        {"cust": cust, "ts": ts, "ch": ch, "camp": camp, "tt": tt},
-        schema={"cust": pl.Int64, "ts": pl.Int64, "ch": pl.Int64, "camp": pl.Int64, "tt": pl.Int64},
-    ).sort(["cust", "ts", "ch", "camp", "tt"])
+    names, nq = campaigns
+    camp = _campaign_codes(codes["ch"], codes["theme"], codes["month"], month0, nq)
     channel_names = pl.Series([c.name for c in CHANNELS], dtype=pl.String)
     return pl.DataFrame(
         {
@@ -496,7 +509,7 @@ def _touchpoints_frame(
             "account_id": ids.account.gather(codes["cust"]),
             "ts": pl.from_epoch(codes["ts"], time_unit="s"),
             "channel": channel_names.gather(codes["ch"]),
-            "campaign": pl.Series(names, dtype=pl.String).gather(codes["camp"]),
+            "campaign": names.gather(camp),
             "touch_type": pl.Series(_TOUCH_TYPES, dtype=pl.String).gather(codes["tt"]),
         },
         schema=TOUCHPOINTS_SCHEMA,
@@ -565,17 +578,17 @@ def _stages_frame(cust: np.ndarray, rank: np.ndarray, ts: np.ndarray, ids: _Ids)
 
 def _costs_frame(
     rng: np.random.Generator,
-    ch: np.ndarray,
-    theme: np.ndarray,
-    month: np.ndarray,
+    codes: pl.DataFrame,
+    campaigns: tuple[pl.Series, int],
     month0: int,
     months: int,
 ) -> pl.DataFrame:
     """Monthly spend per paid (channel, campaign): touches x unit cost x clicks factor x noise."""
     unit = np.array([c.unit_cost for c in CHANNELS], dtype=np.float64)
+    ch = codes["ch"].to_numpy()
     paid = unit[ch] > 0
-    rel_month = month[paid] - month0
-    key = (rel_month * len(CHANNELS) + ch[paid]) * _MAX_THEMES + theme[paid]
+    rel_month = codes["month"].to_numpy()[paid] - month0
+    key = (rel_month * len(CHANNELS) + ch[paid]) * _MAX_THEMES + codes["theme"].to_numpy()[paid]
     counts = np.bincount(key, minlength=(months + 1) * len(CHANNELS) * _MAX_THEMES)
     rows = np.flatnonzero(counts)
     r_theme = rows % _MAX_THEMES
@@ -583,8 +596,8 @@ def _costs_frame(
     r_month = rows // (_MAX_THEMES * len(CHANNELS)) + month0
     noise = rng.lognormal(0.0, _SPEND_NOISE_SIGMA, len(rows))
     spend = np.round(counts[rows] * unit[r_ch] * _CLICKS_PER_TRACKED_TOUCH * noise, 2)
-    names, n_quarters = _campaign_table(month0, months + 1)
-    camp = (r_ch * _MAX_THEMES + r_theme) * n_quarters + (r_month // 3 - month0 // 3)
+    names, nq = campaigns
+    camp = _campaign_codes(pl.Series(r_ch), pl.Series(r_theme), pl.Series(r_month), month0, nq)
     channel_names = pl.Series([c.name for c in CHANNELS], dtype=pl.String)
     frame = pl.DataFrame(
         {
@@ -592,7 +605,7 @@ def _costs_frame(
                 pl.Date
             ),
             "channel": channel_names.gather(pl.Series(r_ch)),
-            "campaign": pl.Series(names, dtype=pl.String).gather(pl.Series(camp)),
+            "campaign": names.gather(camp),
             "spend": spend,
         },
         schema=COSTS_SCHEMA,

@@ -80,6 +80,7 @@ def check_invariants(frames: dict[str, pl.DataFrame], start: datetime, end: date
         assert tp["ts"].max() < end
     assert tp.equals(tp.sort(["customer_id", "ts"], maintain_order=True))
     assert set(tp["channel"].unique()) <= set(TRUE_CHANNEL_EFFECTS)
+    assert not tp.is_duplicated().any()
 
     # deals
     assert deals["deal_id"].n_unique() == deals.height
@@ -112,6 +113,12 @@ def check_invariants(frames: dict[str, pl.DataFrame], start: datetime, end: date
         .agg((pl.col("ts").diff() < pl.duration(seconds=0)).any().alias("bad"))
     )
     assert not bad_order["bad"].any()
+    # a tracked contact's lead time is the time of one of its form_submit touches
+    leads = stages.filter(pl.col("stage") == "lead").join(
+        tp.select("customer_id").unique(), on="customer_id"
+    )
+    forms = tp.filter(pl.col("touch_type") == "form_submit").select("customer_id", "ts")
+    assert leads.join(forms, on=["customer_id", "ts"], how="anti").height == 0
     # opportunity = the customer's first deal created_at; customer = a won deal's closed_at
     first_deal = deals.group_by("customer_id").agg(pl.col("created_at").min())
     opp = stages.filter(pl.col("stage") == "opportunity").join(
