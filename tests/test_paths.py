@@ -1,0 +1,156 @@
+"""ChannelAttribution path-table reader: parsing, aggregation, errors, and the real sample."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from attrib.encoded import STATUS_NONE, STATUS_WON
+from attrib.errors import InputError
+from attrib.paths import read_paths
+
+
+def _write(tmp_path: Path, text: str, name: str = "paths.csv") -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_semicolon_table_aggregates_and_encodes(tmp_path):
+    f = _write(
+        tmp_path,
+        "path;total_conversions;total_conversion_value;total_null\n"
+        "b > a;1;10.5;3\n"
+        "c;0;0;2\n"
+        " b>a ;2;4.5;0\n"  # same path as row 1 once spaces are trimmed: summed
+        "a > a;1;1;0\n",
+    )
+    b = read_paths(f)
+    assert b.dicts.channels == ("(none)", "a", "b", "c")
+    assert b.dicts.is_marketing.all()
+    assert not b.dicts.is_direct.any()
+    assert b.dicts.campaign_names == ("(none)",) * 4
+    np.testing.assert_array_equal(b.dicts.campaign_channel, [0, 1, 2, 3])
+    # sorted by path: 'a > a' (won), 'b > a' (won, none), 'c' (none)
+    assert b.table["path"].to_list() == ["a > a", "b > a", "b > a", "c"]
+    assert b.table["status"].to_list() == ["won", "won", "none", "none"]
+    assert b.table["journey_id"].to_list() == [0, 1, 2, 3]
+    np.testing.assert_array_equal(b.status, [STATUS_WON, STATUS_WON, STATUS_NONE, STATUS_NONE])
+    np.testing.assert_allclose(b.weight, [1, 3, 3, 2])
+    np.testing.assert_allclose(b.amount, [1, 15, 0, 0])
+    np.testing.assert_array_equal(b.offsets, [0, 2, 4, 6, 7])
+    np.testing.assert_array_equal(b.channel, [1, 1, 2, 1, 2, 1, 3])
+    np.testing.assert_array_equal(b.campaign, b.channel)
+    np.testing.assert_array_equal(b.n_created, [2, 2, 2, 1])
+    assert (b.lead_pos == -1).all()
+    assert (b.opp_pos == -1).all()
+    assert (b.ts == 0).all()
+
+
+def test_comma_table_without_optional_columns(tmp_path):
+    f = _write(tmp_path, "path,total_conversions\nx > y,3\ny,0\n")
+    b = read_paths(f)
+    # 'y' has neither conversions nor nulls: no journey
+    assert b.n_journeys == 1
+    np.testing.assert_allclose(b.weight, [3])
+    np.testing.assert_allclose(b.amount, [0])
+    assert b.dicts.channels == ("(none)", "x", "y")
+    assert read_paths(f, sep=",").n_journeys == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "match", "row", "column"),
+    [
+        ("path;conversions\na;1\n", "missing column", None, "total_conversions"),
+        ("path;total_conversions\na;1\nb;x\n", "not a non-negative", 2, "total_conversions"),
+        ("path;total_conversions;total_null\na;1;-2\n", "not a non-negative", 1, "total_null"),
+        ("path;total_conversions\na > > b;1\n", "empty", 1, "path"),
+        ("path;total_conversions\n;1\n", "empty", 1, "path"),
+        (
+            "path;total_conversions;total_conversion_value;total_null\na;0;5;1\n",
+            "no conversions",
+            1,
+            "total_conversion_value",
+        ),
+    ],
+)
+def test_bad_files_name_row_and_column(tmp_path, text, match, row, column):
+    f = _write(tmp_path, text)
+    with pytest.raises(InputError, match=match) as e:
+        read_paths(f)
+    assert e.value.file == str(f)
+    assert e.value.row == row
+    assert e.value.column == column
+    assert e.value.hint
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        read_paths(tmp_path / "nope.csv")
+
+
+# -- the real sample ---------------------------------------------------------------------------
+@pytest.fixture
+def data_csv() -> Path:
+    root = os.environ.get("ATTRIB_DATASETS")
+    if not root:
+        pytest.skip("ATTRIB_DATASETS is not set (folder of the shared real datasets)")
+    p = Path(root) / "channelattribution-pathdata" / "Data.csv"
+    if not p.is_file():
+        pytest.skip(f"{p} not found (ATTRIB_DATASETS must contain channelattribution-pathdata)")
+    return p
+
+
+def _recount(path: Path) -> dict[str, dict[str, np.ndarray]]:
+    """First/last/linear conversions and value per channel, recounted with the csv module."""
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter=";"))
+    out: dict[str, dict[str, list[float]]] = {m: {} for m in ("first", "last", "linear")}
+    for r in rows:
+        chans = [c.strip() for c in r["path"].split(">")]
+        conv = float(r["total_conversions"])
+        val = float(r["total_conversion_value"])
+        for m, credit in (
+            ("first", {chans[0]: 1.0}),
+            ("last", {chans[-1]: 1.0}),
+            ("linear", None),
+        ):
+            if credit is None:
+                credit = {}
+                for c in chans:
+                    credit[c] = credit.get(c, 0.0) + 1.0 / len(chans)
+            for c, w in credit.items():
+                acc = out[m].setdefault(c, [0.0, 0.0])
+                acc[0] += w * conv
+                acc[1] += w * val
+    return {m: {c: np.array(v) for c, v in d.items()} for m, d in out.items()}
+
+
+@pytest.mark.datasets
+def test_channelattribution_sample(data_csv):
+    from attrib.credit import credit_model, fit_model
+    from attrib.models import get_model
+
+    batch = read_paths(data_csv)
+    expect = _recount(data_csv)
+    totals = batch.values().sum(axis=0)
+    assert totals[0] == pytest.approx(19785)
+    assert totals[1] == pytest.approx(74802.972, rel=1e-6)
+    assert batch.weight.sum() == pytest.approx(19785 + 68602)
+    names = batch.dicts.channels
+    for model_name, key in (("first_touch", "first"), ("last_touch", "last"), ("linear", "linear")):
+        model = get_model(model_name)
+        credit = credit_model(model, [batch], fit_model(model, [batch], batch.dicts))
+        for code, name in enumerate(names):
+            got = credit.channel[code, :2]
+            want = expect[key].get(name, np.zeros(2))
+            np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9, err_msg=f"{key} {name}")
+    for model_name in ("markov", "shapley"):
+        model = get_model(model_name)
+        credit = credit_model(model, [batch], fit_model(model, [batch], batch.dicts))
+        np.testing.assert_allclose(credit.channel[:, :3].sum(axis=0), totals[:3], rtol=1e-9)
+        assert (credit.channel >= 0).all()
