@@ -110,7 +110,7 @@ def _open_at_period_end(deals: pl.DataFrame | None, cal: pl.DataFrame) -> pl.Dat
             pl.lit(0, pl.Int64).alias("open_deals"),
             pl.lit(0.0).alias("pipeline_open"),
         )
-    d = deals.select(
+    d = deals.filter(pl.col("created_at").is_not_null()).select(
         pl.col("created_at"),
         pl.max_horizontal("closed_at", "created_at").alias("closed_at"),
         pl.col("closed_at").is_not_null().alias("is_closed"),

@@ -1,0 +1,443 @@
+"""Company KPIs: every KPI hand-computed on a tiny dataset, edge cases, settings, Maven recount."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import statistics
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from attrib.errors import ConfigError
+from attrib.metrics.kpis import KPI_NAMES, compute_kpis
+from attrib.metrics.settings import MetricsSettings
+
+D = dt.datetime
+d = dt.date
+
+
+def deals_frame(rows):
+    """(deal, entity, created, closed, status, amount) → canonical deals."""
+    return pl.DataFrame(
+        {
+            "deal_id": [r[0] for r in rows],
+            "entity_id": [r[1] for r in rows],
+            "customer_id": [r[1] for r in rows],
+            "created_at": [r[2] for r in rows],
+            "closed_at": [r[3] for r in rows],
+            "status": [r[4] for r in rows],
+            "amount": [r[5] for r in rows],
+        },
+        schema={
+            "deal_id": pl.String,
+            "entity_id": pl.String,
+            "customer_id": pl.String,
+            "created_at": pl.Datetime("us"),
+            "closed_at": pl.Datetime("us"),
+            "status": pl.String,
+            "amount": pl.Float64,
+        },
+    )
+
+
+def journeys_from(deals: pl.DataFrame, sourced: dict, influenced: dict, dtd: dict):
+    """One journey per deal with the given flags and days_to_close (the rest is filler)."""
+    ids = deals["deal_id"].to_list()
+    return deals.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("journey_id"),
+        "entity_id",
+        "deal_id",
+        "status",
+        "amount",
+        pl.lit(1, pl.Int64).alias("n_touches"),
+        pl.lit("ads").alias("path"),
+        pl.lit("ads").alias("first_channel"),
+        pl.lit("ads").alias("last_channel"),
+        pl.col("created_at").alias("first_touch_at"),
+        pl.col("created_at").alias("last_touch_at"),
+        "created_at",
+        "closed_at",
+        pl.Series("days_to_close", [dtd.get(i) for i in ids], dtype=pl.Float64),
+        pl.Series("marketing_sourced", [sourced[i] for i in ids]),
+        pl.Series("marketing_influenced", [influenced[i] for i in ids]),
+    )
+
+
+def touches_frame(rows):
+    return pl.DataFrame(
+        {
+            "entity_id": [r[0] for r in rows],
+            "customer_id": [r[0] for r in rows],
+            "ts": [r[1] for r in rows],
+            "channel": [r[2] for r in rows],
+            "campaign": ["(none)"] * len(rows),
+            "is_marketing": [r[3] for r in rows],
+        },
+        schema_overrides={"ts": pl.Datetime("us")},
+    )
+
+
+def costs_frame(rows):
+    return pl.DataFrame(
+        {
+            "date": [r[0] for r in rows],
+            "channel": [r[1] for r in rows],
+            "campaign": [None] * len(rows),
+            "spend": [r[2] for r in rows],
+        },
+        schema={"date": pl.Date, "channel": pl.String, "campaign": pl.String, "spend": pl.Float64},
+    )
+
+
+@pytest.fixture
+def world():
+    deals = deals_frame(
+        [
+            ("1", "a", D(2026, 1, 5), D(2026, 1, 25), "won", 1000.0),
+            ("2", "b", D(2026, 1, 10), D(2026, 1, 30), "lost", 500.0),
+            ("3", "c", D(2026, 1, 15), D(2026, 3, 20), "won", 3000.0),
+            ("4", "e", D(2026, 3, 1), None, "open", 2000.0),
+            ("5", "a", D(2026, 1, 20), D(2026, 3, 10), "won", 2000.0),
+        ]
+    )
+    journeys = journeys_from(
+        deals,
+        sourced={"1": True, "2": False, "3": False, "4": True, "5": True},
+        influenced={"1": True, "2": False, "3": True, "4": True, "5": True},
+        dtd={"1": 30.0, "3": 70.0, "5": 60.0},
+    )
+    touches = touches_frame(
+        [
+            ("a", D(2026, 1, 2), "ads", True),
+            ("b", D(2026, 1, 3), "partner", False),
+            ("c", D(2026, 1, 4), "seo", True),
+            ("e", D(2026, 3, 1), "ads", True),
+        ]
+    )
+    # monthly costs; February holds only a non-marketing (partner) cost
+    costs = costs_frame(
+        [
+            (d(2026, 1, 1), "ads", 600.0),
+            (d(2026, 3, 1), "ads", 400.0),
+            (d(2026, 1, 1), "SALES", 300.0),
+            (d(2026, 2, 1), "partner", 100.0),
+        ]
+    )
+    s = MetricsSettings(
+        gross_margin=0.8,
+        expected_purchases_per_customer=2.0,
+        period_from=d(2026, 1, 1),
+        period_to=d(2026, 3, 31),
+    )
+    return journeys, deals, costs, touches, s
+
+
+def kpi_table(out: pl.DataFrame) -> dict[tuple[str, str], dict]:
+    return {(r["kpi"], r["period"]): r for r in out.iter_rows(named=True)}
+
+
+def test_shape_and_order(world):
+    j, deals, costs, touches, s = world
+    out = compute_kpis(j, deals, costs, None, touches, s, None)
+    assert out.columns == [
+        "kpi",
+        "period",
+        "value",
+        "lo",
+        "hi",
+        "target",
+        "index",
+        "index_vs_baseline",
+    ]
+    periods = ["all", "2026-01", "2026-02", "2026-03", "2026-Q1"]
+    assert out.height == len(KPI_NAMES) * len(periods)
+    assert out["kpi"].unique(maintain_order=True).to_list() == list(KPI_NAMES)
+    assert out["period"].head(5).to_list() == periods
+    assert out.select(pl.col("value").is_nan().any()).item() is False
+    assert out.select(pl.col("value").is_infinite().any()).item() is False
+
+
+def test_hand_computed_all_period(world):
+    from statsmodels.stats.proportion import proportion_confint
+
+    j, deals, costs, touches, s = world
+    k = kpi_table(compute_kpis(j, deals, costs, None, touches, s, None))
+
+    def v(name, period="all"):
+        return k[(name, period)]["value"]
+
+    assert v("revenue") == pytest.approx(6000.0)
+    assert v("won_deals") == 3
+    assert v("win_rate") == pytest.approx(0.75)  # 3 won / 4 closed
+    lo, hi = proportion_confint(3, 4, alpha=0.05, method="wilson")
+    assert k[("win_rate", "all")]["lo"] == pytest.approx(lo, abs=1e-12)
+    assert k[("win_rate", "all")]["hi"] == pytest.approx(hi, abs=1e-12)
+    assert v("avg_deal_size") == pytest.approx(2000.0)
+    assert v("pipeline_open") == pytest.approx(2000.0)  # deal 4 open on 2026-03-31
+    assert v("pipeline_created") == pytest.approx(8500.0)
+    assert v("marketing_spend") == pytest.approx(1000.0)  # sales and partner rows excluded
+    assert v("mer") == pytest.approx(6.0)
+    assert v("marketing_sourced_revenue_share") == pytest.approx(3000 / 6000)
+    assert v("marketing_sourced_pipeline_share") == pytest.approx(5000 / 8500)
+    assert v("marketing_sourced_deal_share") == pytest.approx(2 / 3)
+    lo, hi = proportion_confint(2, 3, alpha=0.05, method="wilson")
+    assert k[("marketing_sourced_deal_share", "all")]["lo"] == pytest.approx(lo, abs=1e-12)
+    assert v("marketing_influenced_revenue_share") == pytest.approx(1.0)
+    assert v("marketing_influenced_pipeline_share") == pytest.approx(8000 / 8500)
+    # new customers: a (first won 1/25) and c → 2; other cost = sales 300 + partner 100
+    assert v("cac_marketing") == pytest.approx(500.0)
+    assert v("cac_total") == pytest.approx(700.0)
+    assert v("marketing_share_of_cac") == pytest.approx(1000 / 1400)
+    assert v("ltv") == pytest.approx(2000 * 0.8 * 2)
+    assert v("ltv_to_cac") == pytest.approx(3200 / 700)
+    assert v("cac_payback_months") == pytest.approx(700 / (2000 * 0.8 / 12))
+    assert v("days_to_deal_median") == pytest.approx(60.0)
+    assert v("days_to_deal_p75") == pytest.approx(65.0)  # linear between 60 and 70
+    # sales cycles of won deals: 20, 64, 49 days
+    assert v("sales_cycle_days_median") == pytest.approx(49.0)
+    assert v("pipeline_velocity") == pytest.approx(1 * 0.75 * 2000 / ((20 + 64 + 49) / 3))
+    # the window is exactly Q1, so the quarter equals the whole run
+    q1 = [k[(name, "2026-Q1")]["value"] for name in KPI_NAMES]
+    assert q1 == pytest.approx([v(name) for name in KPI_NAMES], rel=1e-12)
+
+
+def test_hand_computed_months_and_empty_month(world):
+    j, deals, costs, touches, s = world
+    k = kpi_table(compute_kpis(j, deals, costs, None, touches, s, None))
+
+    def v(name, period):
+        return k[(name, period)]["value"]
+
+    # January
+    assert v("revenue", "2026-01") == pytest.approx(1000.0)
+    assert v("win_rate", "2026-01") == pytest.approx(0.5)
+    assert v("pipeline_open", "2026-01") == pytest.approx(5000.0)  # deals 3 and 5
+    assert v("pipeline_created", "2026-01") == pytest.approx(6500.0)
+    assert v("mer", "2026-01") == pytest.approx(1000 / 600)
+    assert v("marketing_sourced_pipeline_share", "2026-01") == pytest.approx(3000 / 6500)
+    assert v("cac_total", "2026-01") == pytest.approx(900.0)
+    assert v("cac_payback_months", "2026-01") == pytest.approx(900 / (1000 * 0.8 / 12))
+    assert v("pipeline_velocity", "2026-01") == pytest.approx(2 * 0.5 * 1000 / 20)
+    # February: no deal, no touch, only a partner cost
+    assert v("revenue", "2026-02") == 0.0
+    assert v("won_deals", "2026-02") == 0.0
+    assert v("pipeline_created", "2026-02") == 0.0
+    assert v("pipeline_open", "2026-02") == pytest.approx(5000.0)
+    assert v("marketing_spend", "2026-02") == 0.0
+    assert v("marketing_share_of_cac", "2026-02") == 0.0
+    for name in (
+        "win_rate",
+        "avg_deal_size",
+        "mer",
+        "marketing_sourced_revenue_share",
+        "cac_marketing",
+        "cac_total",
+        "ltv",
+        "ltv_to_cac",
+        "cac_payback_months",
+        "days_to_deal_median",
+        "sales_cycle_days_median",
+        "pipeline_velocity",
+    ):
+        assert v(name, "2026-02") is None, name
+    assert k[("win_rate", "2026-02")]["lo"] is None
+    # March
+    assert v("revenue", "2026-03") == pytest.approx(5000.0)
+    assert v("win_rate", "2026-03") == pytest.approx(1.0)
+    assert v("marketing_sourced_revenue_share", "2026-03") == pytest.approx(0.4)
+    assert v("cac_marketing", "2026-03") == pytest.approx(400.0)
+    assert v("mer", "2026-03") == pytest.approx(12.5)
+
+
+def test_no_closed_deals():
+    deals = deals_frame(
+        [
+            ("1", "a", D(2026, 1, 5), None, "open", 100.0),
+            ("2", "b", D(2026, 1, 6), None, "open", 300.0),
+        ]
+    )
+    j = journeys_from(deals, {"1": True, "2": False}, {"1": True, "2": True}, {})
+    k = kpi_table(compute_kpis(j, deals, None, None, None, MetricsSettings(), None))
+    assert k[("revenue", "all")]["value"] == 0.0
+    assert k[("won_deals", "all")]["value"] == 0.0
+    assert k[("pipeline_open", "all")]["value"] == pytest.approx(400.0)
+    assert k[("marketing_sourced_pipeline_share", "all")]["value"] == pytest.approx(0.25)
+    for name in (
+        "win_rate",
+        "avg_deal_size",
+        "marketing_sourced_revenue_share",
+        "days_to_deal_median",
+        "sales_cycle_days_median",
+        "pipeline_velocity",
+        "ltv",
+    ):
+        assert k[(name, "all")]["value"] is None, name
+    # no cost table at all: spend is unknown, not zero
+    assert k[("marketing_spend", "all")]["value"] is None
+    assert k[("mer", "all")]["value"] is None
+
+
+def test_zero_spend(world):
+    j, deals, _, touches, s = world
+    costs = costs_frame([(d(2026, 1, 1), "ads", 0.0)])
+    k = kpi_table(compute_kpis(j, deals, costs, None, touches, s, None))
+    assert k[("marketing_spend", "all")]["value"] == 0.0
+    assert k[("mer", "all")]["value"] is None
+    assert k[("cac_marketing", "all")]["value"] == 0.0  # 0 spend over 2 new customers
+    assert k[("marketing_share_of_cac", "all")]["value"] is None  # 0 / 0
+
+
+def test_sales_cost_from_settings(world):
+    j, deals, costs, touches, _ = world
+    s = MetricsSettings(sales_cost=900.0, period_from=d(2026, 1, 1), period_to=d(2026, 3, 31))
+    k = kpi_table(compute_kpis(j, deals, costs, None, touches, s, None))
+    assert k[("cac_total", "all")]["value"] == pytest.approx((1000 + 900) / 2)
+    # prorated by days: January holds 31 of the window's 90 days
+    assert k[("cac_total", "2026-01")]["value"] == pytest.approx(600 + 900 * 31 / 90)
+
+
+def test_targets_and_baseline(world):
+    j, deals, costs, touches, _ = world
+    s = MetricsSettings(
+        baseline_period="2026-01", period_from=d(2026, 1, 1), period_to=d(2026, 3, 31)
+    )
+    targets = pl.DataFrame(
+        {
+            "kpi": ["revenue", "win_rate", "mer"],
+            "period": ["all", "2026-03", "all"],
+            "target": [5000.0, 0.8, 0.0],
+        }
+    )
+    k = kpi_table(compute_kpis(j, deals, costs, None, touches, s, targets))
+    assert k[("revenue", "all")]["target"] == 5000.0
+    assert k[("revenue", "all")]["index"] == pytest.approx(120.0)
+    assert k[("win_rate", "2026-03")]["index"] == pytest.approx(125.0)
+    assert k[("mer", "all")]["index"] is None  # target 0
+    assert k[("revenue", "2026-01")]["target"] is None
+    assert k[("revenue", "2026-03")]["index_vs_baseline"] == pytest.approx(500.0)
+    assert k[("revenue", "2026-01")]["index_vs_baseline"] == pytest.approx(100.0)
+    assert k[("win_rate", "2026-02")]["index_vs_baseline"] is None
+
+
+def test_empty_inputs():
+    out = compute_kpis(None, None, None, None, None, MetricsSettings(), None)
+    assert out.height == 0
+    assert out.columns[0] == "kpi"
+
+
+def test_win_rate_interval_matches_statsmodels_every_period(world):
+    from statsmodels.stats.proportion import proportion_confint
+
+    j, deals, costs, touches, s = world
+    out = compute_kpis(j, deals, costs, None, touches, s, None).filter(
+        pl.col("kpi") == "win_rate", pl.col("lo").is_not_null()
+    )
+    closed = {"all": (3, 4), "2026-01": (1, 2), "2026-03": (2, 2), "2026-Q1": (3, 4)}
+    assert sorted(out["period"].to_list()) == sorted(closed)
+    for r in out.iter_rows(named=True):
+        lo, hi = proportion_confint(*closed[r["period"]], alpha=0.05, method="wilson")
+        assert abs(r["lo"] - lo) < 1e-12
+        assert abs(r["hi"] - hi) < 1e-12
+
+
+# ---- settings -------------------------------------------------------------------------
+
+
+def test_settings_from_mapping():
+    s = MetricsSettings.from_mapping(
+        {
+            "gross_margin": 0.7,
+            "sales_cost": 1000,
+            "period_from": "2026-01-01",
+            "period_to": d(2026, 6, 30),
+            "baseline_period": "2026-Q1",
+            "stage_names": {"Marketing Qualified": "mql"},
+            "sales_cost_channels": ["sales", "sdr"],
+        }
+    )
+    assert s.gross_margin == 0.7
+    assert s.sales_cost == 1000.0
+    assert s.period_from == d(2026, 1, 1)
+    assert s.sales_cost_channels == ("sales", "sdr")
+    assert MetricsSettings.from_mapping(None) == MetricsSettings()
+
+
+@pytest.mark.parametrize(
+    ("table", "match"),
+    [
+        ({"gross_margn": 0.5}, "unknown key"),
+        ({"gross_margin": 1.5}, "gross_margin"),
+        ({"gross_margin": "high"}, "must be a number"),
+        ({"sales_cost": -1}, "sales_cost"),
+        ({"period_from": "2026-13-01"}, "YYYY-MM-DD"),
+        ({"period_from": "2026-02-01", "period_to": "2026-01-01"}, "after"),
+        ({"baseline_period": "Q1-2026"}, "baseline_period"),
+        ({"stage_names": {"x": "prospect"}}, "unknown stage"),
+        ({"alpha": 0}, "alpha"),
+    ],
+)
+def test_settings_errors(table, match):
+    with pytest.raises(ConfigError, match=match) as e:
+        MetricsSettings.from_mapping(table)
+    assert e.value.hint
+
+
+# ---- real dataset ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def maven_csv() -> Path:
+    root = os.environ.get("ATTRIB_DATASETS")
+    if not root:
+        pytest.skip("ATTRIB_DATASETS is not set: the Maven CRM recount needs the shared datasets")
+    p = Path(root) / "maven-crm-sales-opportunities" / "sales_pipeline.csv"
+    if not p.is_file():
+        pytest.skip(f"{p} is missing")
+    return p
+
+
+@pytest.mark.datasets
+def test_maven_crm_recount(maven_csv):
+    raw = pl.read_csv(maven_csv, infer_schema_length=0)
+    deals = raw.select(
+        pl.col("opportunity_id").alias("deal_id"),
+        pl.col("account").fill_null("(unknown)").alias("entity_id"),
+        pl.col("account").fill_null("(unknown)").alias("customer_id"),
+        pl.col("engage_date").str.to_datetime("%Y-%m-%d", time_unit="us").alias("created_at"),
+        pl.col("close_date").str.to_datetime("%Y-%m-%d", time_unit="us").alias("closed_at"),
+        pl.col("deal_stage")
+        .replace_strict({"Won": "won", "Lost": "lost"}, default="open")
+        .alias("status"),
+        pl.col("close_value").cast(pl.Float64).fill_null(0.0).alias("amount"),
+    )
+    k = kpi_table(compute_kpis(None, deals, None, None, None, MetricsSettings(), None))
+
+    # independent recount with the csv module
+    with maven_csv.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    won = [r for r in rows if r["deal_stage"] == "Won"]
+    lost = [r for r in rows if r["deal_stage"] == "Lost"]
+    cycles = [
+        (dt.date.fromisoformat(r["close_date"]) - dt.date.fromisoformat(r["engage_date"])).days
+        for r in won
+    ]
+    assert k[("won_deals", "all")]["value"] == len(won)
+    assert k[("win_rate", "all")]["value"] == pytest.approx(
+        len(won) / (len(won) + len(lost)), rel=1e-12
+    )
+    assert k[("avg_deal_size", "all")]["value"] == pytest.approx(
+        sum(float(r["close_value"]) for r in won) / len(won), rel=1e-12
+    )
+    assert k[("sales_cycle_days_median", "all")]["value"] == pytest.approx(
+        statistics.median(cycles), rel=1e-12
+    )
+    # a month: won deals closed in March 2017
+    mar = [r for r in won if r["close_date"].startswith("2017-03")]
+    assert k[("revenue", "2017-03")]["value"] == pytest.approx(
+        sum(float(r["close_value"]) for r in mar), rel=1e-12
+    )
+    assert np.isfinite(k[("pipeline_velocity", "all")]["value"])
