@@ -253,3 +253,35 @@ def _manifest(
         },
         "rejected": inputs.rejected if inputs else {},
     }
+
+
+def run_paths(
+    paths_file: str | Path,
+    *,
+    out: str | Path | None = None,
+    models: list[str] | str | None = None,
+    config: RunConfig | str | Path | None = None,
+    reporter: Reporter | None = None,
+) -> RunResult:
+    """Run the path-defined models on a ChannelAttribution-style aggregated path table."""
+    from attrib.config import load_config
+    from attrib.paths import read_paths
+
+    reporter = reporter or Reporter()
+    cfg = config if isinstance(config, RunConfig) else load_config(config)
+    with reporter.stage("read paths"):
+        journeys = read_paths(paths_file)
+    reporter.note(f"paths: {journeys.n_journeys:,} journeys over {journeys.n_touches:,} touches")
+    chosen = resolve_models(models, cfg, paths_only=True)
+    attribution = attribute(journeys, chosen, config=cfg, reporter=reporter)
+    tables = {
+        "channel_summary": attribution.channel_summary,
+        "campaign_summary": attribution.campaign_summary,
+        **attribution.tables,
+    }
+    manifest = _manifest(None, journeys, chosen, reporter, cfg)
+    manifest["inputs"] = {"paths": [fingerprint(paths_file)]}
+    result = RunResult(None, journeys, attribution, tables, manifest, Path(out) if out else None)
+    if result.out is not None:
+        write_outputs(result, reporter=reporter)
+    return result

@@ -149,7 +149,7 @@ def run(
 
         reporter = TerminalReporter(quiet=quiet or fmt == "json", verbose=verbose)
         if paths_file is not None:
-            from attrib.paths_run import run_paths
+            from attrib.run import run_paths
 
             result = run_paths(
                 paths_file, out=out, models=models, config=config_path, reporter=reporter

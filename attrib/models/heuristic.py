@@ -71,6 +71,7 @@ class LastNonDirectAttribution(_RuleBased):
         "Weight 1 on the latest touch whose channel is not `direct = true` in the config; "
         "a journey of only direct touches credits its last touch (as Google Analytics does)."
     )
+    paths_ok = False  # a path table carries no direct flags
     kernel = k._last_non_direct
 
 
@@ -91,6 +92,7 @@ class TimeDecayAttribution(_RuleBased):
         "(close for revenue, deal creation for pipeline created), normalised to sum to 1."
     )
     params_doc = (Param("half_life_days", 7.0, "days after which a touch's weight halves"),)
+    paths_ok = False  # needs timestamps
     kernel = k._time_decay
 
     def _param(self) -> float:
