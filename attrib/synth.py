@@ -55,6 +55,7 @@ class ChannelSpec:
 
 
 CHANNELS: tuple[ChannelSpec, ...] = (
+    # name, effect, weight, cycle_weight, after_weight, touch_types, slug, themes, unit_cost
     ChannelSpec("Paid Search", 0.50, 0.14, 0.04, 0.00, ("ad_click",), "paid_search",
                 ("brand", "generic", "competitor"), 4.50),
     ChannelSpec("Organic Search", 0.35, 0.16, 0.06, 0.10, ("session",)),
