@@ -11,6 +11,7 @@ a known ranking.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -225,16 +226,18 @@ def _present_score(present: np.ndarray) -> np.ndarray:
     return score
 
 
-def _period(start: str, months: int) -> tuple[int, int, int]:
+def _period(start: str | date, months: int) -> tuple[int, int, int]:
     """Epoch seconds of the period start and end, and the start's month index since 1970."""
     try:
-        day0 = np.datetime64(start, "D")
-    except ValueError as e:
+        day0 = np.datetime64(start, "D") if isinstance(start, str | date) else np.datetime64("NaT")
+    except ValueError:
+        day0 = np.datetime64("NaT")
+    if np.isnat(day0):
         raise ConfigError(
             f"start must be a date like '2025-01-01'; got {start!r}",
             column="start",
             hint="pass an ISO date (YYYY-MM-DD)",
-        ) from e
+        )
     month0 = day0.astype("datetime64[M]")
     day_offset = day0 - month0.astype("datetime64[D]")
     end_day = (month0 + np.timedelta64(months, "M")).astype("datetime64[D]") + day_offset

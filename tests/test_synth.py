@@ -438,6 +438,8 @@ def test_win_effects_are_recoverable(big: dict[str, pl.DataFrame]) -> None:
         ({"months": 0}, "months"),
         ({"seed": -1}, "seed"),
         ({"start": "January"}, "start"),
+        ({"start": ""}, "start"),
+        ({"start": 20250101}, "start"),
     ],
 )
 def test_bad_arguments_raise_config_error(kwargs: dict[str, object], column: str) -> None:
