@@ -312,8 +312,8 @@ class MarkovAttribution(AttributionModel):
         }
         return {"from": f, "to": t}, mats
 
-    def fit_finalize(self, state: State, dicts: Dictionaries) -> Fitted:
-        """Solve the chain; scores are removal effects (value-based with value_weighted)."""
+    def _solve(self, state: State, dicts: Dictionaries) -> dict[str, Any]:
+        """Solve the chain of a (dense or sparse) state."""
         order = int(self.params["order"])
         base = self._base(dicts.n_channels)
         if "from" in state:
@@ -325,7 +325,7 @@ class MarkovAttribution(AttributionModel):
             frm, to = nz // S, nz % S
             counts = state["counts"].ravel()[nz]
             amounts = state["amounts"].ravel()[nz]
-        sol = solve_chain(
+        return solve_chain(
             np.asarray(frm, dtype=np.int64),
             np.asarray(to, dtype=np.int64),
             np.asarray(counts, dtype=np.float64),
@@ -334,6 +334,17 @@ class MarkovAttribution(AttributionModel):
             order=order,
             n_channels=dicts.n_channels,
         )
+
+    def scores_from_state(self, state: State, dicts: Dictionaries) -> np.ndarray:
+        """Only the scores (removal effects), without output tables (bootstrap replicates)."""
+        sol = self._solve(state, dicts)
+        return sol["re_value"] if self.params["value_weighted"] else sol["re"]
+
+    def fit_finalize(self, state: State, dicts: Dictionaries) -> Fitted:
+        """Solve the chain; scores are removal effects (value-based with value_weighted)."""
+        order = int(self.params["order"])
+        base = self._base(dicts.n_channels)
+        sol = self._solve(state, dicts)
         re, re_v = sol["re"], sol["re_value"]
         scores = re_v if self.params["value_weighted"] else re
         tot = scores[1:].sum()

@@ -190,17 +190,31 @@ class ShapleyAttribution(AttributionModel):
         phi, se = kern._sampled_shapley(perms, ck[order], rates[order], dp6)
         return bits, phi, se
 
-    def fit_finalize(self, state: State, dicts: Dictionaries) -> Fitted:
-        """Shapley values per channel; scores are max(phi, 0) (used for credit)."""
+    def _per_channel(
+        self, state: State, dicts: Dictionaries
+    ) -> tuple[np.ndarray, np.ndarray, bool, int]:
+        """Raw Shapley values and standard errors by channel code, sampled?, n players."""
         bits, phi, se = self.shapley_values(state)
         code_of_bit = {int(b): c for c, b in enumerate(_bit_of_code(dicts).tolist()) if b >= 0}
+        codes = np.array([code_of_bit[b] for b in bits.tolist()], dtype=np.int64)
+        raw = np.zeros(dicts.n_channels)
+        err = np.zeros(dicts.n_channels)
+        raw[codes] = phi
+        if se is not None:
+            err[codes] = se
+        return raw, err, se is not None, int(bits.size)
+
+    def scores_from_state(self, state: State, dicts: Dictionaries) -> np.ndarray:
+        """Only the credit scores max(phi, 0), without output tables (bootstrap replicates)."""
+        raw = self._per_channel(state, dicts)[0]
+        scores = np.maximum(raw, 0.0)
+        scores[0] = 0.0
+        return scores
+
+    def fit_finalize(self, state: State, dicts: Dictionaries) -> Fitted:
+        """Shapley values per channel; scores are max(phi, 0) (used for credit)."""
+        raw, err, sampled, n_players = self._per_channel(state, dicts)
         n_c = dicts.n_channels
-        raw = np.zeros(n_c)
-        err = np.zeros(n_c)
-        for i, b in enumerate(bits.tolist()):
-            raw[code_of_bit[b]] = phi[i]
-            if se is not None:
-                err[code_of_bit[b]] = se[i]
         scores = np.maximum(raw, 0.0)
         scores[0] = 0.0
         tot = scores.sum()
@@ -210,7 +224,7 @@ class ShapleyAttribution(AttributionModel):
                 "channel": list(dicts.channels[1:]),
                 "shapley_value": raw[1:],
                 "share": share[1:],
-                "std_error": err[1:] if se is not None else [None] * (n_c - 1),
+                "std_error": err[1:] if sampled else [None] * (n_c - 1),
             },
             schema={
                 "channel": pl.String,
@@ -220,8 +234,8 @@ class ShapleyAttribution(AttributionModel):
             },
         )
         info = {
-            "method": "exact" if se is None else "sampled",
-            "n_players": int(bits.size),
+            "method": "sampled" if sampled else "exact",
+            "n_players": n_players,
             "n_coalitions": int((state["n"] > 0).sum()),
             "value_function": self.params["value_function"],
             "sum_shapley": float(raw.sum()),
