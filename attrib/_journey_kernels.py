@@ -99,3 +99,35 @@ def _journey_stats(offsets, channel, is_marketing):
                     influenced[j] = True
                     break
     return first, last, influenced
+
+
+@njit
+def _join_paths(offsets, channel, name_bytes, name_offsets, sep):
+    """UTF-8 bytes and string offsets of each journey's path ("A > B > C") for Arrow."""
+    n = offsets.shape[0] - 1
+    out_offsets = np.zeros(n + 1, dtype=np.int64)
+    total = 0
+    for j in range(n):
+        a = offsets[j]
+        b = offsets[j + 1]
+        for i in range(a, b):
+            c = channel[i]
+            total += name_offsets[c + 1] - name_offsets[c]
+        if b - a > 1:
+            total += (b - a - 1) * sep.shape[0]
+        out_offsets[j + 1] = total
+    buf = np.empty(total, dtype=np.uint8)
+    pos = 0
+    for j in range(n):
+        a = offsets[j]
+        b = offsets[j + 1]
+        for i in range(a, b):
+            if i > a:
+                for s in range(sep.shape[0]):
+                    buf[pos] = sep[s]
+                    pos += 1
+            c = channel[i]
+            for s in range(name_offsets[c], name_offsets[c + 1]):
+                buf[pos] = name_bytes[s]
+                pos += 1
+    return out_offsets, buf

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
-from attrib._journey_kernels import _anchors, _assign_journeys, _journey_stats
+from attrib._journey_kernels import _anchors, _assign_journeys, _join_paths, _journey_stats
 from attrib.config import RunConfig
 from attrib.encoded import (
     NONE_CAMPAIGN,
@@ -70,21 +71,15 @@ def _codes(series: pl.Series, categories: list[str] | tuple[str, ...]) -> np.nda
     return series.cast(pl.Enum(categories)).to_physical().cast(pl.Int64).to_numpy()
 
 
-def _campaign_codes(touches: pl.DataFrame, dicts: Dictionaries) -> np.ndarray:
-    keys = pl.DataFrame(
-        {
-            CHANNEL: [dicts.channels[c] for c in dicts.campaign_channel[1:]],
-            CAMPAIGN: list(dicts.campaign_names[1:]),
-            "__key": np.arange(1, dicts.n_campaigns, dtype=np.int32),
-        }
-    )
-    return (
-        touches.select(CHANNEL, CAMPAIGN)
-        .join(keys, on=[CHANNEL, CAMPAIGN], how="left", maintain_order="left")
-        .get_column("__key")
-        .fill_null(0)
-        .to_numpy()
-    )
+def _campaign_codes(touches: pl.DataFrame, channel: np.ndarray, dicts: Dictionaries) -> np.ndarray:
+    """Campaign key per touch: a (channel code, campaign code) lookup, no join needed."""
+    names = sorted(set(dicts.campaign_names))
+    index = {name: i for i, name in enumerate(names)}
+    lookup = np.zeros((dicts.n_channels, len(names)), dtype=np.int32)
+    for key in range(1, dicts.n_campaigns):
+        lookup[dicts.campaign_channel[key], index[dicts.campaign_names[key]]] = key
+    campaign = _codes(touches.get_column(CAMPAIGN), names)
+    return lookup[channel, campaign]
 
 
 def _lead_times(stages: pl.DataFrame | None) -> pl.DataFrame:
@@ -119,12 +114,13 @@ def build_journeys(
         .sort()
         .to_list()
     )
+    chan = _codes(touches.get_column(CHANNEL), dicts.channels).astype(np.int32)
     t = pl.DataFrame(
         {
             "ent": _codes(touches.get_column(ENTITY_ID), entities),
             "ts": touches.get_column(TS).dt.epoch("us").to_numpy(),
-            "chan": _codes(touches.get_column(CHANNEL), dicts.channels).astype(np.int32),
-            "camp": _campaign_codes(touches, dicts).astype(np.int32),
+            "chan": chan,
+            "camp": _campaign_codes(touches, chan, dicts),
         }
     ).sort("ent", "ts", "chan", "camp")
     closed = pl.col(STATUS).is_in(["won", "lost"]) & pl.col(CLOSED_AT).is_not_null()
@@ -201,6 +197,20 @@ def build_journeys(
 _STATUS_NAMES = ["none", "open", "won", "lost"]
 
 
+def path_strings(offsets: np.ndarray, channel: np.ndarray, channels: tuple[str, ...]) -> pl.Series:
+    """Each journey's channel path joined by " > ", built in one numba pass (Arrow strings)."""
+    encoded = [c.encode("utf-8") for c in channels]
+    name_offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    name_offsets[1:] = np.cumsum([len(e) for e in encoded])
+    name_bytes = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    sep = np.frombuffer(b" > ", dtype=np.uint8)
+    str_offsets, buf = _join_paths(offsets, channel, name_bytes, name_offsets, sep)
+    array = pa.LargeStringArray.from_buffers(
+        len(offsets) - 1, pa.py_buffer(str_offsets), pa.py_buffer(buf)
+    )
+    return pl.Series("path", array)
+
+
 def _journey_table(
     offsets: np.ndarray,
     channel: np.ndarray,
@@ -218,12 +228,7 @@ def _journey_table(
     lengths = np.diff(offsets)
     first, last, influenced = _journey_stats(offsets, channel, dicts.is_marketing)
     names = pl.Series(dicts.channels, dtype=pl.String)
-    touch_journey = np.repeat(np.arange(n_j, dtype=np.int64), lengths)
-    paths = (
-        pl.DataFrame({"j": touch_journey, "c": names.gather(channel)})
-        .group_by("j", maintain_order=True)
-        .agg(pl.col("c").str.join(" > "))
-    )
+    paths = path_strings(offsets, channel, dicts.channels)
     has = lengths > 0
     safe_first = np.where(has, offsets[:-1], 0)
     safe_last = np.where(has, offsets[1:] - 1, 0)
@@ -268,7 +273,7 @@ def _journey_table(
             pl.when(pl.col("__is_deal")).then(picked.get_column(c)).alias(c)
             for c in (DEAL_ID, CREATED_AT, CLOSED_AT)
         ]
-    ).join(paths.rename({"j": "journey_id", "c": "path"}), on="journey_id", how="left")
+    ).with_columns(paths.alias("path"))
     return frame.select(
         "journey_id",
         ENTITY_ID,
