@@ -441,3 +441,15 @@ def test_maven_crm_recount(maven_csv):
         sum(float(r["close_value"]) for r in mar), rel=1e-12
     )
     assert np.isfinite(k[("pipeline_velocity", "all")]["value"])
+
+
+def test_channel_flags_when_touches_lack_is_marketing(world):
+    j, deals, costs, touches, s = world
+    bare = touches.drop("is_marketing")
+    flags = pl.DataFrame({"channel": ["ads", "partner"], "is_marketing": [True, False]})
+    with_flags = kpi_table(compute_kpis(j, deals, costs, None, bare, s, None, channel_flags=flags))
+    assert with_flags[("marketing_spend", "all")]["value"] == pytest.approx(1000.0)
+    # without any flag the partner cost counts as marketing spend
+    no_flags = kpi_table(compute_kpis(j, deals, costs, None, bare, s, None))
+    assert no_flags[("marketing_spend", "all")]["value"] == pytest.approx(1100.0)
+    assert no_flags[("cac_total", "all")]["value"] == pytest.approx(1400.0 / 2)

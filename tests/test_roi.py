@@ -374,3 +374,20 @@ def test_property_proration_conserves_spend(costs, cut_a, cut_b):
     right = prorate_costs(costs, mid + dt.timedelta(days=1), m2)["spend"].sum() if mid < m2 else 0.0
     assert left + right == pytest.approx(whole, rel=1e-9, abs=1e-6)
     assert 0.0 <= whole <= total + 1e-6
+
+
+def test_marketing_flag_of_spend_only_channel_from_summary(world):
+    touches, stages, deals, _ = world
+    costs = costs_frame([(d(2026, 1, 10), "partner", None, 10.0)])
+    summary = summary_frame([("first_touch", "ads", 100)]).vstack(
+        summary_frame([("last_touch", "partner", 0)]).with_columns(
+            pl.lit(False).alias("is_marketing")
+        )
+    )
+    out = add_spend_metrics(
+        summary, costs, touches.drop("is_marketing"), stages, deals, MetricsSettings()
+    )
+    r = by_key(out, "model", "channel")
+    assert r[("first_touch", "partner")]["is_marketing"] is False  # added row, flag from summary
+    assert r[("first_touch", "partner")]["spend"] == pytest.approx(10.0)
+    assert r[("last_touch", "partner")]["revenue"] == 0.0

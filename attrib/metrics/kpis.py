@@ -19,6 +19,7 @@ from attrib.metrics.periods import (
     spend_by_period,
     with_periods,
 )
+from attrib.metrics.roi import channel_marketing_flags
 from attrib.metrics.settings import MetricsSettings
 
 #: KPI names in output order.
@@ -150,6 +151,7 @@ def _costs_by_period(
     settings: MetricsSettings,
     cal: pl.DataFrame,
     window: tuple[date, date],
+    channel_flags: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``period, marketing_spend, other_cost`` (other = sales / non-marketing cost).
 
@@ -177,15 +179,12 @@ def _costs_by_period(
         return out.join(other, on="period").rename({"sales": "other_cost"})
     alloc = allocate_costs(costs, *window)
     sales_names = [c.lower() for c in settings.sales_cost_channels]
-    non_marketing: list[str] = []
-    if touches is not None and touches.height:
-        non_marketing = (
-            touches.group_by("channel")
-            .agg(pl.col("is_marketing").any())
-            .filter(~pl.col("is_marketing"))
-            .get_column("channel")
-            .to_list()
-        )
+    non_marketing = (
+        channel_marketing_flags(touches, channel_flags)
+        .filter(~pl.col("is_marketing"))
+        .get_column("channel")
+        .to_list()
+    )
     is_mkt = ~(
         pl.col("channel").str.to_lowercase().is_in(sales_names)
         | pl.col("channel").is_in(non_marketing)
@@ -217,11 +216,15 @@ def compute_kpis(
     touches: pl.DataFrame | None,
     settings: MetricsSettings,
     targets: pl.DataFrame | None = None,
+    *,
+    channel_flags: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """All KPIs per period (``KPI_SCHEMA``), sorted by KPI (``KPI_NAMES`` order) then period.
 
     A won/lost deal belongs to the period of its ``closed_at``; pipeline created to that of
     its ``created_at``; open pipeline is a snapshot at each period's last day.
+    ``channel_flags`` (``channel, is_marketing``, e.g. the channel summary) tells which cost
+    channels are not marketing when ``touches`` has no ``is_marketing`` column.
     """
     window = resolve_window(settings, touches, deals, stages)
     if window is None:
@@ -323,7 +326,7 @@ def compute_kpis(
         [pl.len().alias("new_customers")],
         {"new_customers": pl.Int64},
     ).with_columns(pl.col("new_customers").fill_null(0))
-    spend = _costs_by_period(costs, touches, settings, cal, window)
+    spend = _costs_by_period(costs, touches, settings, cal, window, channel_flags)
 
     w = cal.select("period", "order")
     for part in (closed, created, open_, j_closed, j_created, new_cust, spend):

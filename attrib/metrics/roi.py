@@ -49,6 +49,27 @@ def _is_sales_channel(settings: MetricsSettings) -> pl.Expr:
     return pl.col("channel").str.to_lowercase().is_in(names)
 
 
+def channel_marketing_flags(
+    touches: pl.DataFrame | None, summary: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """``channel, is_marketing``: from the summary's flags, else touches' ``is_marketing``.
+
+    A channel is marketing when any of its rows says so; channels found nowhere are absent.
+    """
+    parts = []
+    for frame in (summary, touches):
+        if frame is not None and frame.height and "is_marketing" in frame.columns:
+            parts.append(frame.select(pl.col("channel").cast(pl.String), "is_marketing"))
+    if not parts:
+        return pl.DataFrame(schema={"channel": pl.String, "is_marketing": pl.Boolean})
+    return (
+        pl.concat(parts, how="vertical")
+        .group_by("channel")
+        .agg(pl.col("is_marketing").any())
+        .sort("channel")
+    )
+
+
 def channel_spend(
     costs: pl.DataFrame | None,
     settings: MetricsSettings,
@@ -222,11 +243,7 @@ def add_spend_metrics(
         s.select("model", *keys), on=["model", *keys], how="anti"
     )
     if missing.height:
-        marketing = (
-            touches.group_by("channel").agg(pl.col("is_marketing").any())
-            if touches is not None and touches.height
-            else pl.DataFrame(schema={"channel": pl.String, "is_marketing": pl.Boolean})
-        )
+        marketing = channel_marketing_flags(touches, s)
         fill: list[pl.Expr] = []
         for name, dtype in s.schema.items():
             if name in ("model", *keys):
