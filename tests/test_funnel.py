@@ -326,3 +326,18 @@ def test_property_rates_and_intervals(data):
         on="view", index=["channel", "stage"], values="count"
     )
     assert (a["cohort"] == a["period"]).all()
+
+
+def test_shuffled_inputs_give_the_same_funnel(small):
+    from polars.testing import assert_frame_equal
+
+    touches, stages, deals = small
+    base = compute_funnel(stages, touches, deals, MetricsSettings())
+    for seed in (1, 2):
+        got = compute_funnel(
+            stages.sample(fraction=1, shuffle=True, seed=seed),
+            touches.sample(fraction=1, shuffle=True, seed=seed),
+            deals.sample(fraction=1, shuffle=True, seed=seed),
+            MetricsSettings(),
+        )
+        assert_frame_equal(got, base, check_exact=True)

@@ -453,3 +453,21 @@ def test_channel_flags_when_touches_lack_is_marketing(world):
     no_flags = kpi_table(compute_kpis(j, deals, costs, None, bare, s, None))
     assert no_flags[("marketing_spend", "all")]["value"] == pytest.approx(1100.0)
     assert no_flags[("cac_total", "all")]["value"] == pytest.approx(1400.0 / 2)
+
+
+def test_shuffled_inputs_give_the_same_table(world):
+    from polars.testing import assert_frame_equal
+
+    j, deals, costs, touches, s = world
+    base = compute_kpis(j, deals, costs, None, touches, s, None)
+    for seed in (1, 2, 3):
+        got = compute_kpis(
+            j.sample(fraction=1, shuffle=True, seed=seed),
+            deals.sample(fraction=1, shuffle=True, seed=seed),
+            costs.sample(fraction=1, shuffle=True, seed=seed),
+            None,
+            touches.sample(fraction=1, shuffle=True, seed=seed),
+            s,
+            None,
+        )
+        assert_frame_equal(got, base, check_exact=True)

@@ -121,7 +121,7 @@ def _open_at_period_end(deals: pl.DataFrame | None, cal: pl.DataFrame) -> pl.Dat
     def cumulative(ts: str, frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
         c = (
             frame.select(pl.col(ts).alias("t"), "amount")
-            .sort("t")
+            .sort("t", "amount")
             .with_columns(
                 pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(f"{prefix}_n"),
                 pl.col("amount").cum_sum().alias(f"{prefix}_amt"),
