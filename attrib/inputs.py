@@ -105,6 +105,30 @@ def _split_missing_entity(v: Validated, frame: pl.DataFrame) -> tuple[pl.DataFra
     )
 
 
+def prepare_touches(tv: Validated, config: RunConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Validated touches with channel (column or rules), campaign and entity; plus rejects."""
+    touches = tv.frame.with_columns(
+        channel_expr(config, set(tv.frame.columns)).alias(CHANNEL),
+        (
+            pl.col(CAMPAIGN).fill_null(NONE_CAMPAIGN)
+            if CAMPAIGN in tv.frame.columns
+            else pl.lit(NONE_CAMPAIGN)
+        ).alias(CAMPAIGN),
+    )
+    touches = _entity(touches, config, None)
+    return _split_missing_entity(tv, touches)
+
+
+def account_lookup(touches: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """customer -> account (the smallest account id a customer's touches name)."""
+    frame = (
+        touches.filter(pl.col(ACCOUNT_ID).is_not_null())
+        .group_by(CUSTOMER_ID)
+        .agg(pl.col(ACCOUNT_ID).min().alias("__account"))
+    )
+    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+
+
 def load_inputs(
     data_dir: str | Path | None = None,
     *,
@@ -115,11 +139,15 @@ def load_inputs(
     targets: str | Path | None = None,
     config: RunConfig | str | Path | None = None,
     frames: dict[str, pl.DataFrame] | None = None,
+    skip_touchpoints: bool = False,
+    lookup: pl.DataFrame | None = None,
 ) -> Inputs:
     """Read and validate every input table; bad rows are quarantined, not dropped silently.
 
     ``frames`` supplies already-read raw tables (e.g. from ``attrib.adapters``) in place of
-    files; they need ``__file``/``__row`` columns for error locations.
+    files; they need ``__file``/``__row`` columns for error locations. With
+    ``skip_touchpoints`` the touchpoint files are located but not read (the bucketed engine
+    streams them); ``lookup`` then gives the customer -> account map for ``level = "account"``.
     """
     frames = frames or {}
     if not isinstance(config, RunConfig):
@@ -147,30 +175,22 @@ def load_inputs(
             )
     validated: dict[str, Validated] = {}
     rows: dict[str, int] = {}
-    raws = {table: read_files(paths) for table, paths in files.items() if table not in frames}
+    raws = {
+        table: read_files(paths)
+        for table, paths in files.items()
+        if table not in frames and not (skip_touchpoints and table == "touchpoints")
+    }
     for table, raw in {**raws, **frames}.items():
         rows[table] = raw.height
         validated[table] = validate(raw, table, config)
 
-    tv = validated["touchpoints"]
-    touches = tv.frame.with_columns(
-        channel_expr(config, set(tv.frame.columns)).alias(CHANNEL),
-        (
-            pl.col(CAMPAIGN).fill_null(NONE_CAMPAIGN)
-            if CAMPAIGN in tv.frame.columns
-            else pl.lit(NONE_CAMPAIGN)
-        ).alias(CAMPAIGN),
-    )
-    lookup = None
-    if config.level == "account" and ACCOUNT_ID in touches.columns:
-        lookup = (
-            touches.filter(pl.col(ACCOUNT_ID).is_not_null())
-            .group_by(CUSTOMER_ID)
-            .agg(pl.col(ACCOUNT_ID).min().alias("__account"))
-        )
     quarantine: dict[str, pl.DataFrame] = {}
-    touches = _entity(touches, config, None)
-    touches, quarantine["touchpoints"] = _split_missing_entity(tv, touches)
+    if "touchpoints" in validated:
+        touches, quarantine["touchpoints"] = prepare_touches(validated["touchpoints"], config)
+    else:  # the bucketed engine streams touchpoints itself
+        touches = pl.DataFrame()
+    if lookup is None and config.level == "account" and ACCOUNT_ID in touches.columns:
+        lookup = account_lookup(touches)
     dv = validated["deals"]
     deal_frame = _entity(dv.frame, config, lookup)
     deal_frame, quarantine["deals"] = _split_missing_entity(dv, deal_frame)

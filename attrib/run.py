@@ -15,11 +15,11 @@ from typing import Any
 import polars as pl
 
 from attrib import __version__
-from attrib.config import RunConfig
+from attrib.config import RunConfig, load_config
 from attrib.credit import ModelCredit, credit_model, fit_model, summary_frames
 from attrib.encoded import Journeys
 from attrib.errors import ChecksFailedError, UsageError
-from attrib.inputs import Inputs, load_inputs
+from attrib.inputs import CONFIG_NAME, Inputs, load_inputs
 from attrib.journeys import build_journeys
 from attrib.models import get_model, model_names
 from attrib.models.base import AttributionModel
@@ -114,6 +114,17 @@ def attribute(
     return Attribution(channel, campaign, credits, tables)
 
 
+def resolve_config(
+    data_dir: str | Path | None, config: RunConfig | str | Path | None
+) -> RunConfig:
+    """The run config: given, or ``--config``, or ``DATA_DIR/channels.toml``, or defaults."""
+    if isinstance(config, RunConfig):
+        return config
+    if config is None and data_dir is not None and (Path(data_dir) / CONFIG_NAME).is_file():
+        config = Path(data_dir) / CONFIG_NAME
+    return load_config(config)
+
+
 def run(
     data_dir: str | Path | None = None,
     *,
@@ -146,6 +157,10 @@ def run(
 
             log_touches, log_deals = event_log_tables(event_log)
             frames = {"touchpoints": log_touches, "deals": log_deals}
+        # overrides before validation: --level decides each row's entity while loading
+        cfg = resolve_config(data_dir, config).with_overrides(
+            lookback_days=lookback_days, level=level, strict=strict
+        )
         inputs = load_inputs(
             data_dir,
             touchpoints=touchpoints,
@@ -153,11 +168,9 @@ def run(
             stages=stages,
             costs=costs,
             targets=targets,
-            config=config,
+            config=cfg,
             frames=frames,
         )
-        cfg = inputs.config.with_overrides(lookback_days=lookback_days, level=level, strict=strict)
-        inputs.config = cfg
     for table, n in inputs.rows_read.items():
         rejected = inputs.rejected.get(table, 0)
         reporter.note(f"{table}: {n:,} rows read, {rejected:,} rejected")
@@ -264,7 +277,6 @@ def run_paths(
     reporter: Reporter | None = None,
 ) -> RunResult:
     """Run the path-defined models on a ChannelAttribution-style aggregated path table."""
-    from attrib.config import load_config
     from attrib.paths import read_paths
 
     reporter = reporter or Reporter()
