@@ -1,0 +1,129 @@
+"""Shared test fixtures: the real-datasets folder, small input builders, a CLI runner."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+# Rule-based models in documented order (the registry may hold data-driven ones too).
+RULE_BASED = (
+    "first_touch",
+    "last_touch",
+    "last_non_direct",
+    "linear",
+    "time_decay",
+    "position_based",
+    "w_shaped",
+    "full_path",
+)
+
+TOUCH_COLUMNS = ("customer_id", "ts", "channel", "campaign")
+DEAL_COLUMNS = ("deal_id", "customer_id", "created_at", "closed_at", "status", "amount")
+STAGE_COLUMNS = ("customer_id", "stage", "ts")
+
+
+def datasets_dir() -> Path:
+    """The shared real datasets folder (``ATTRIB_DATASETS``), or skip the calling test."""
+    root = os.environ.get("ATTRIB_DATASETS")
+    if not root or not Path(root).is_dir():
+        pytest.skip("ATTRIB_DATASETS is not set: the shared real datasets are not available")
+    return Path(root)
+
+
+@pytest.fixture
+def datasets() -> Path:
+    """Path of the shared real datasets; skips when ``ATTRIB_DATASETS`` is unset or missing."""
+    return datasets_dir()
+
+
+def frame(rows: Iterable[Sequence[Any]], columns: Sequence[str]) -> pl.DataFrame:
+    """A text frame from row tuples (shorter tuples are padded with nulls)."""
+    rows = [tuple(r) + (None,) * (len(columns) - len(r)) for r in rows]
+    data = {c: [None if r[i] is None else str(r[i]) for r in rows] for i, c in enumerate(columns)}
+    return pl.DataFrame(data, schema=dict.fromkeys(columns, pl.String))
+
+
+def touches(rows: Iterable[Sequence[Any]], columns: Sequence[str] = TOUCH_COLUMNS) -> pl.DataFrame:
+    """Touchpoints: (customer_id, ts, channel[, campaign]) tuples."""
+    return frame(rows, columns)
+
+
+def deals(rows: Iterable[Sequence[Any]], columns: Sequence[str] = DEAL_COLUMNS) -> pl.DataFrame:
+    """Deals: (deal_id, customer_id, created_at, closed_at, status, amount) tuples."""
+    return frame(rows, columns)
+
+
+def stages(rows: Iterable[Sequence[Any]], columns: Sequence[str] = STAGE_COLUMNS) -> pl.DataFrame:
+    """Stages: (customer_id, stage, ts) tuples."""
+    return frame(rows, columns)
+
+
+def write_inputs(
+    folder: Path,
+    *,
+    touches: pl.DataFrame | None = None,
+    deals: pl.DataFrame | None = None,
+    stages: pl.DataFrame | None = None,
+    config: str | None = None,
+) -> Path:
+    """Write the given tables as CSV (and ``channels.toml``) into ``folder``; returns it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, df in (("touchpoints", touches), ("deals", deals), ("stages", stages)):
+        if df is not None:
+            df.write_csv(folder / f"{name}.csv")
+    if config is not None:
+        (folder / "channels.toml").write_text(config, encoding="utf-8")
+    return folder
+
+
+def run_job(
+    tmp_path: Path,
+    *,
+    touches: pl.DataFrame,
+    deals: pl.DataFrame,
+    stages: pl.DataFrame | None = None,
+    config: str | None = None,
+    models: Sequence[str] | str = RULE_BASED,
+    out: bool = False,
+    **options: Any,
+):
+    """Write inputs under ``tmp_path/in`` and run the whole job with ``attrib.run.run``."""
+    from attrib.run import run
+
+    data = write_inputs(tmp_path / "in", touches=touches, deals=deals, stages=stages, config=config)
+    models = ",".join(models) if not isinstance(models, str) else models
+    return run(data, out=tmp_path / "out" if out else None, models=models, **options)
+
+
+def credit(result: Any, model: str, metric: str = "revenue") -> dict[str, float]:
+    """``{channel: value}`` of one model's channel summary, channels with zero left out."""
+    cs = result.channel_summary.filter(pl.col("model") == model)
+    return {c: v for c, v in zip(cs["channel"], cs[metric], strict=True) if v != 0}
+
+
+def assert_credit(got: dict[str, float], expected: dict[str, float], rel: float = 1e-9) -> None:
+    """Channel credit equals ``expected`` (same non-zero channels, values to ``rel``)."""
+    assert set(got) == set(expected), (got, expected)
+    for channel, value in expected.items():
+        assert got[channel] == pytest.approx(value, rel=rel, abs=1e-9), (channel, got, expected)
+
+
+def run_cli(args: Sequence[str], *, exit_code: int | None = 0, **kwargs: Any):
+    """Invoke the ``attrib`` click app in-process; never a traceback, optional exit code."""
+    from click.testing import CliRunner
+
+    from cli.main import cli
+
+    result = CliRunner().invoke(cli, [str(a) for a in args], **kwargs)
+    text = result.output  # click >= 8.2: stdout and stderr interleaved
+    assert "Traceback" not in text, text
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"CLI raised {result.exception!r}\n{text}") from result.exception
+    if exit_code is not None:
+        assert result.exit_code == exit_code, f"exit {result.exit_code} != {exit_code}\n{text}"
+    return result
