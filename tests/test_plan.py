@@ -136,7 +136,8 @@ def test_budget_by_mix_and_cpl():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"rates": {"lead": 1.5, "customer": 0.5}}, "in \\[0, 1\\]"),
+        ({"rates": {"lead": -0.5, "customer": 0.5}}, ">= 0"),
+        ({"rates": {"lead": float("nan"), "customer": 0.5}}, ">= 0"),
         ({"rates": {"prospect": 0.5, "customer": 0.5}}, "unknown stage"),
         ({"rates": {"lead": 0.5}}, "end with 'customer'"),
     ],
@@ -350,3 +351,15 @@ def test_unknown_period_is_an_input_error(history):
     _, _, deals, funnel = history
     with pytest.raises(InputError, match="no funnel history"):
         plan_from_history(1.0, funnel, deals, None, None, S, period="2019-01")
+
+
+def test_flow_ratio_above_one_is_accepted():
+    # more MQLs than leads reached in a month: rate 1.25 is a flow ratio, not an error
+    p = reverse_funnel(1000, avg_deal_size=100, rates={"mql": 1.25, "customer": 0.5}, settings=S)
+    assert stage_values(p) == {"lead": 16, "mql": 20, "customer": 10}
+
+
+def test_rate_override_out_of_range(history):
+    _, _, deals, funnel = history
+    with pytest.raises(ConfigError, match="in \\[0, 1\\]"):
+        plan_from_history(1.0, funnel, deals, None, None, S, rates_override={"lead": 25.0})

@@ -391,3 +391,11 @@ def test_marketing_flag_of_spend_only_channel_from_summary(world):
     assert r[("first_touch", "partner")]["is_marketing"] is False  # added row, flag from summary
     assert r[("first_touch", "partner")]["spend"] == pytest.approx(10.0)
     assert r[("last_touch", "partner")]["revenue"] == 0.0
+
+
+def test_window_beyond_data_is_empty_not_swapped(world):
+    touches, stages, deals, _ = world
+    s = MetricsSettings(period_from=d(2027, 1, 1))
+    assert resolve_window(s, touches, deals, stages) == (d(2027, 1, 1), d(2027, 1, 1))
+    s = MetricsSettings(period_to=d(2025, 1, 1))
+    assert resolve_window(s, touches, deals, stages) == (d(2025, 1, 1), d(2025, 1, 1))

@@ -84,8 +84,11 @@ def resolve_window(
     hi = settings.period_to or (max(bounds) if bounds else None)
     if lo is None or hi is None:
         return None
-    if lo > hi:
-        lo, hi = hi, lo
+    if lo > hi:  # one bound from the settings lies beyond the data: an empty-data window
+        if settings.period_to is None:
+            hi = lo
+        else:
+            lo = hi
     return lo, hi
 
 

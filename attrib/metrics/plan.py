@@ -66,6 +66,8 @@ def reverse_funnel(
     ``rates[s]`` is the conversion rate into stage ``s`` from the stage before it in
     ``stages`` (default: the canonical stages that have a rate, preceded by the canonical
     stage before the first of them). A rate of 0 or missing leaves the stages above it null.
+    Rates above 1 are accepted: a period-view history rate is a flow ratio (this month's
+    MQLs over this month's leads) and can exceed 1.
     """
     if not math.isfinite(target_revenue) or target_revenue < 0:
         raise ConfigError(
@@ -79,10 +81,12 @@ def reverse_funnel(
             f"unknown stage(s) in rates: {bad}",
             hint=f"stages are {list(STAGE_ORDER)}; a rate is keyed by the stage it leads into",
         )
-    bad_rates = sorted(k for k, v in rates.items() if not (v is None or 0.0 <= v <= 1.0))
+    bad_rates = sorted(
+        k for k, v in rates.items() if not (v is None or (math.isfinite(v) and v >= 0.0))
+    )
     if bad_rates:
         raise ConfigError(
-            f"rates must be in [0, 1]; bad: {bad_rates}",
+            f"rates must be finite numbers >= 0; bad: {bad_rates}",
             hint="give conversion rates as fractions, e.g. 0.25 for 25%",
         )
     chain = list(stages) if stages is not None else _default_chain(rates)
@@ -207,6 +211,12 @@ def plan_from_history(
             rates[row["stage"]] = row["rate_from_previous"]
             intervals[row["stage"]] = (row["rate_from_previous_lo"], row["rate_from_previous_hi"])
     if rates_override:
+        bad = sorted(k for k, v in rates_override.items() if not 0.0 <= v <= 1.0)
+        if bad:
+            raise ConfigError(
+                f"given rates must be in [0, 1]; bad: {bad}",
+                hint="give conversion rates as fractions, e.g. 0.25 for 25%",
+            )
         for k, v in rates_override.items():
             rates[k] = v
             intervals[k] = (None, None)
