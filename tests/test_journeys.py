@@ -1,0 +1,237 @@
+"""Journey windows exactly as the README's "Journeys" section defines them.
+
+Scenario (all 2025-01, midnight unless noted; "SDR Outbound" is marked non-marketing):
+
+cA: Email 1, Social 5, Webinar 10, Referral 15, Display 25
+    dA1 created 3, closed 10, won 100  -> Email, Social, Webinar (the window end is inclusive)
+    dA2 created 12, closed 20, lost 50 -> Referral only: touches at or before dA1's end are
+                                          dA1's, though inside dA2's lookback
+    Display 25 is after the last deal   -> a non-converting journey
+cB: SDR Outbound 1, Email 4, Social 8
+    dB open, created 5, amount 70       -> window ends at created_at: SDR Outbound, Email
+    Social 8                            -> non-converting
+cC: no touches; dC won 30 (created 1, closed 2) -> zero-touch journey
+cD: Email 1; dD2 and dD1 both closed 5 (won 10 and 20), created 2 -> dD1 (first by deal_id)
+    takes Email, dD2 is zero-touch
+cE: SDR Outbound 1; dE won 5, created 2, closed 3 -> not marketing-sourced nor influenced
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+import pytest
+from conftest import assert_credit, credit, deals, run_job, touches
+
+CONFIG = '[channels."SDR Outbound"]\nmarketing = false\n'
+
+
+def _d(day: int, hms: str = "00:00:00") -> str:
+    return f"2025-01-{day:02d} {hms}"
+
+
+T = [
+    ("cA", _d(1), "Email"),
+    ("cA", _d(5), "Social"),
+    ("cA", _d(10), "Webinar"),
+    ("cA", _d(15), "Referral"),
+    ("cA", _d(25), "Display"),
+    ("cB", _d(1), "SDR Outbound"),
+    ("cB", _d(4), "Email"),
+    ("cB", _d(8), "Social"),
+    ("cD", _d(1), "Email"),
+    ("cE", _d(1), "SDR Outbound"),
+]
+D = [
+    ("dA1", "cA", _d(3), _d(10), "won", 100),
+    ("dA2", "cA", _d(12), _d(20), "lost", 50),
+    ("dB", "cB", _d(5), None, "open", 70),
+    ("dC", "cC", _d(1), _d(2), "won", 30),
+    ("dD2", "cD", _d(2), _d(5), "won", 10),
+    ("dD1", "cD", _d(2), _d(5), "won", 20),
+    ("dE", "cE", _d(2), _d(3), "won", 5),
+]
+
+
+def _ts(day: int) -> datetime:
+    return datetime(2025, 1, day)
+
+
+# deal_id -> (status, amount, path, first, last, first_at, last_at, days_to_close, sourced, infl)
+EXPECTED = {
+    "dA1": ("won", 100, "Email > Social > Webinar", "Email", "Webinar", 1, 10, 9.0, True, True),
+    "dA2": ("lost", 50, "Referral", "Referral", "Referral", 15, 15, 5.0, True, True),
+    "dB": ("open", 70, "SDR Outbound > Email", "SDR Outbound", "Email", 1, 4, None, False, True),
+    "dC": ("won", 30, "", "(none)", "(none)", None, None, None, False, False),
+    "dD1": ("won", 20, "Email", "Email", "Email", 1, 1, 4.0, True, True),
+    "dD2": ("won", 10, "", "(none)", "(none)", None, None, None, False, False),
+    "dE": ("won", 5, "SDR Outbound", "SDR Outbound", "SDR Outbound", 1, 1, 2.0, False, False),
+}
+# non-converting tails: entity -> path
+TAILS = {"cA": "Display", "cB": "Social"}
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    return run_job(
+        tmp_path_factory.mktemp("journeys"),
+        touches=touches(T),
+        deals=deals(D),
+        config=CONFIG,
+        models="first_touch,linear",
+        out=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def table(result):
+    return pl.read_parquet(result.out / "journeys.parquet")
+
+
+def test_journeys_parquet_columns(table):
+    assert table.columns == [
+        "journey_id",
+        "entity_id",
+        "deal_id",
+        "status",
+        "amount",
+        "n_touches",
+        "path",
+        "first_channel",
+        "last_channel",
+        "first_touch_at",
+        "last_touch_at",
+        "created_at",
+        "closed_at",
+        "days_to_close",
+        "marketing_sourced",
+        "marketing_influenced",
+    ]
+    assert table["journey_id"].to_list() == list(range(table.height))
+    assert table.height == len(EXPECTED) + len(TAILS)
+
+
+@pytest.mark.parametrize("deal_id", sorted(EXPECTED))
+def test_deal_journey_rows(table, deal_id):
+    rows = table.filter(pl.col("deal_id") == deal_id).to_dicts()
+    assert len(rows) == 1
+    row = rows[0]
+    status, amount, path, first, last, first_at, last_at, days, sourced, infl = EXPECTED[deal_id]
+    assert row["status"] == status
+    assert row["amount"] == amount
+    assert row["path"] == path
+    assert row["n_touches"] == (len(path.split(" > ")) if path else 0)
+    assert (row["first_channel"], row["last_channel"]) == (first, last)
+    assert row["first_touch_at"] == (_ts(first_at) if first_at else None)
+    assert row["last_touch_at"] == (_ts(last_at) if last_at else None)
+    assert row["days_to_close"] == days
+    assert row["marketing_sourced"] is sourced
+    assert row["marketing_influenced"] is infl
+    deal = next(d for d in D if d[0] == deal_id)
+    assert row["entity_id"] == deal[1]
+    assert row["created_at"] == datetime.fromisoformat(deal[2])
+    assert row["closed_at"] == (datetime.fromisoformat(deal[3]) if deal[3] else None)
+
+
+def test_non_converting_tails(table):
+    tails = table.filter(pl.col("deal_id").is_null())
+    assert dict(zip(tails["entity_id"], tails["path"], strict=True)) == TAILS
+    assert set(tails["status"]) == {"none"}
+    assert tails["amount"].to_list() == [0.0, 0.0]
+    assert tails["days_to_close"].to_list() == [None, None]
+
+
+def test_every_touch_in_at_most_one_journey(table):
+    # 10 touches, all inside some journey here: 3 + 1 + 1 (cA) + 2 + 1 (cB) + 1 (cD) + 1 (cE)
+    assert table["n_touches"].sum() == len(T)
+
+
+def test_credit_over_the_windows(result):
+    # linear revenue: dA1 100 over Email/Social/Webinar; dD1 20 -> Email; dE 5 -> SDR;
+    # dC 30 and dD2 10 are zero-touch -> (none) 40.
+    assert_credit(
+        credit(result, "linear", "revenue"),
+        {
+            "Email": 100 / 3 + 20,
+            "Social": 100 / 3,
+            "Webinar": 100 / 3,
+            "SDR Outbound": 5,
+            "(none)": 40,
+        },
+    )
+    # pipeline: the open deal dB (70) over SDR Outbound, Email
+    assert_credit(credit(result, "linear", "pipeline"), {"SDR Outbound": 35, "Email": 35})
+    assert_credit(credit(result, "linear", "lost_deals"), {"Referral": 1})
+    # pipeline_created over each journey's prefix up to created_at:
+    # dA1 (created 3): Email 100; dA2 (created 12, its only touch is on 15): (none) 50;
+    # dB: SDR 35 + Email 35; dC (none) 30; dD1 (created 2): Email 20; dD2 (none) 10; dE SDR 5
+    assert_credit(
+        credit(result, "linear", "pipeline_created"),
+        {"Email": 155, "SDR Outbound": 40, "(none)": 90},
+    )
+    assert_credit(
+        credit(result, "linear", "deals_created"),
+        {"Email": 2.5, "SDR Outbound": 1.5, "(none)": 3},
+    )
+    # first touch: dB's pipeline goes to SDR Outbound, the first touch of its window
+    assert_credit(credit(result, "first_touch", "pipeline"), {"SDR Outbound": 70})
+
+
+def test_revenue_window_created_at(tmp_path):
+    # every window ends at created_at: dA1 (created 3) -> Email; dA2 (created 12) -> Social,
+    # Webinar (after dA1's end); cA's tail -> Referral > Display.
+    result = run_job(
+        tmp_path,
+        touches=touches(T),
+        deals=deals(D),
+        config=CONFIG + '[options]\nrevenue_window = "created_at"\n',
+        models="linear",
+    )
+    j = result.journeys.table
+    path = dict(zip(j["deal_id"], j["path"], strict=True))
+    assert path["dA1"] == "Email"
+    assert path["dA2"] == "Social > Webinar"
+    tail = j.filter(pl.col("deal_id").is_null() & (pl.col("entity_id") == "cA"))
+    assert tail["path"].to_list() == ["Referral > Display"]
+
+
+def test_lookback_bound_is_inclusive(tmp_path):
+    # deal closed 2025-01-15 00:00, lookback 10 days -> window starts 2025-01-05 00:00 inclusive
+    t = [
+        ("c", "2025-01-04 23:59:59.999999", "Social"),  # 1 µs before the bound: out
+        ("c", "2025-01-05 00:00:00", "Email"),  # exactly on the bound: in
+        ("c", "2025-01-15 00:00:00", "Webinar"),  # exactly the window end: in
+        ("c", "2025-01-15 00:00:01", "Display"),  # after the close: the tail
+    ]
+    d = [("d", "c", "2025-01-10", "2025-01-15", "won", 1)]
+    result = run_job(
+        tmp_path, touches=touches(t), deals=deals(d), models="first_touch", lookback_days=10
+    )
+    j = result.journeys.table
+    path = dict(zip(j["deal_id"], j["path"], strict=True))
+    assert path["d"] == "Email > Webinar"
+    assert path[None] == "Display"
+    assert_credit(credit(result, "first_touch"), {"Email": 1})
+
+
+def test_previous_window_end_belongs_to_the_earlier_deal(tmp_path):
+    # a touch exactly at the first deal's close counts for it, not for the next deal
+    t = [("c", _d(10), "Email"), ("c", _d(11), "Social")]
+    d = [("d1", "c", _d(1), _d(10), "won", 1), ("d2", "c", _d(1), _d(12), "won", 2)]
+    result = run_job(tmp_path, touches=touches(t), deals=deals(d), models="first_touch")
+    j = result.journeys.table
+    assert dict(zip(j["deal_id"], j["path"], strict=True)) == {"d1": "Email", "d2": "Social"}
+    assert_credit(credit(result, "first_touch"), {"Email": 1, "Social": 2})
+
+
+def test_customer_without_touches_is_zero_touch(tmp_path):
+    # the only touches belong to another customer; the deal is valid and credited to (none)
+    t = [("other", _d(1), "Email")]
+    d = [("d", "c", _d(1), _d(2), "won", 9)]
+    result = run_job(tmp_path, touches=touches(t), deals=deals(d), models="first_touch", out=True)
+    assert result.inputs.rejected == {"touchpoints": 0, "deals": 0}
+    assert_credit(credit(result, "first_touch"), {"(none)": 9})
+    j = pl.read_parquet(result.out / "journeys.parquet").filter(pl.col("deal_id") == "d")
+    assert j["n_touches"].to_list() == [0]
+    assert j["first_channel"].to_list() == ["(none)"]
