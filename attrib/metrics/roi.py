@@ -261,14 +261,13 @@ def add_spend_metrics(
 
     out = s.join(spend, on=keys, how="left").with_columns(pl.col("spend").fill_null(0.0))
     # stage counts: null when the stage is absent from the data, else 0 where none
-    for stage, (col, _cost) in STAGE_COLUMNS.items():
+    for col, _cost in STAGE_COLUMNS.values():
         if col in counts.columns:
             out = out.join(counts.select(*keys, col), on=keys, how="left").with_columns(
                 pl.col(col).fill_null(0)
             )
         else:
             out = out.with_columns(pl.lit(None, pl.Int64).alias(col))
-        del stage
     out = out.join(customers, on=keys, how="left").with_columns(pl.col("customers").fill_null(0))
     spend_e = pl.col("spend")
     has_spend = spend_e > 0
