@@ -88,7 +88,7 @@ def test_zero_rate_leaves_upper_stages_null():
 
 
 def test_no_deal_size_gives_null_plan():
-    p = reverse_funnel(10_000, avg_deal_size=None, rates=RATES, settings=S)  # type: ignore[arg-type]
+    p = reverse_funnel(10_000, avg_deal_size=None, rates=RATES, settings=S)
     assert all(v is None for v in stage_values(p).values())
 
 

@@ -53,7 +53,7 @@ def _default_chain(rates: Mapping[str, float]) -> list[str]:
 def reverse_funnel(
     target_revenue: float,
     *,
-    avg_deal_size: float,
+    avg_deal_size: float | None,
     rates: Mapping[str, float],
     rate_intervals: Mapping[str, tuple[float | None, float | None]] | None = None,
     cpl_by_channel: Mapping[str, float | None] | None = None,
@@ -254,7 +254,7 @@ def plan_from_history(
         )
     return reverse_funnel(
         target_revenue,
-        avg_deal_size=adsz,  # type: ignore[arg-type]
+        avg_deal_size=adsz,
         rates=rates,
         rate_intervals=intervals,
         cpl_by_channel=cpl,
