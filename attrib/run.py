@@ -48,7 +48,7 @@ class RunResult:
     """What a run produced (frames in memory; files too when ``out`` was given)."""
 
     inputs: Inputs | None
-    journeys: Journeys
+    journeys: Journeys | None  # None for the bucketed engine (journeys stay on disk)
     attribution: Attribution
     tables: dict[str, pl.DataFrame]
     manifest: dict[str, Any]

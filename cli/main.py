@@ -111,6 +111,17 @@ Examples:
     show_default=True,
     help="Execution engine.",
 )
+@click.option(
+    "--buckets",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Out-of-core: hash-partition journeys into N buckets processed one at a time.",
+)
+@click.option(
+    "--memory-limit",
+    default=None,
+    help="Out-of-core: pick the bucket count so one bucket fits, e.g. 4GB.",
+)
 @click.option("--touch-credits", is_flag=True, help="Also write touch_credits.parquet (large).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress or summary table.")
 @click.option("--verbose", "-v", is_flag=True, help="Log every stage.")
@@ -138,6 +149,8 @@ def run(
     level: str | None,
     strict: bool | None,
     engine: str,
+    buckets: int | None,
+    memory_limit: str | None,
     touch_credits: bool,
     quiet: bool,
     verbose: bool,
@@ -157,25 +170,32 @@ def run(
         else:
             if data_dir is None and not touchpoints and not deals and event_log is None:
                 data_dir = _sample_dir()
-            from attrib.run import run as run_job
+            common = {
+                "out": out,
+                "models": models,
+                "touchpoints": touchpoints,
+                "deals": deals,
+                "costs": costs,
+                "stages": stages,
+                "targets": targets,
+                "config": config_path,
+                "lookback_days": lookback_days,
+                "level": level,
+                "strict": strict,
+                "reporter": reporter,
+            }
+            if buckets is not None or memory_limit is not None:
+                from attrib.engines.local import run_bucketed
 
-            result = run_job(
-                data_dir,
-                out=out,
-                models=models,
-                touchpoints=touchpoints,
-                deals=deals,
-                costs=costs,
-                stages=stages,
-                targets=targets,
-                config=config_path,
-                lookback_days=lookback_days,
-                level=level,
-                strict=strict,
-                touch_credits=touch_credits,
-                event_log=event_log,
-                reporter=reporter,
-            )
+                result = run_bucketed(
+                    data_dir, buckets=buckets, memory_limit=memory_limit, **common
+                )
+            else:
+                from attrib.run import run as run_job
+
+                result = run_job(
+                    data_dir, touch_credits=touch_credits, event_log=event_log, **common
+                )
         if fmt == "json":
             click.echo(json.dumps(_json_summary(result), default=str))
         elif not quiet:

@@ -1,0 +1,364 @@
+"""Out-of-core local engine: the same job on inputs larger than memory.
+
+Touchpoints are streamed once through Polars' streaming engine into K Parquet buckets by a
+hash of the journey entity (customer or account), so every journey lies in one bucket. Each
+bucket is then validated, encoded and attributed by the very kernels of the in-memory path;
+their additive partial states are summed (map -> reduce), data-driven models are finalized
+once, and a second pass credits touches with the fitted models. Peak memory is that of one
+bucket plus the (small) deals, stages and costs tables, so it is set by K, not input size.
+
+The summaries equal the in-memory run's (up to floating-point summation order, ~1e-12
+relative); ``journey_id`` numbers journeys bucket by bucket instead of globally.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from attrib.credit import ModelCredit, credit_state, summary_frames
+from attrib.encoded import Journeys
+from attrib.errors import ChecksFailedError, OutputError, UsageError
+from attrib.inputs import account_lookup, load_inputs, prepare_touches
+from attrib.io import FILE_COL, ROW_COL, atomic_path, file_format
+from attrib.journeys import build_dictionaries, build_journeys
+from attrib.models.base import Fitted, State, reduce_states
+from attrib.progress import Reporter
+from attrib.schema import ACCOUNT_ID, CUSTOMER_ID, ENTITY_ID, validate
+
+HASH_SEED = 0x5EED
+BYTES_PER_TOUCH = 300  # measured peak of the in-memory path per touch, with headroom
+BASE_BYTES = 600 * 1024**2  # interpreter, libraries and compiled kernels
+_BUCKET = "__bucket"
+
+
+def parse_memory(text: str) -> int:
+    """'4GB', '512MiB', '2g' -> bytes."""
+    units = {
+        "": 1,
+        "b": 1,
+        "k": 1024,
+        "kb": 1024,
+        "kib": 1024,
+        "m": 1024**2,
+        "mb": 1024**2,
+        "mib": 1024**2,
+        "g": 1024**3,
+        "gb": 1024**3,
+        "gib": 1024**3,
+        "t": 1024**4,
+        "tb": 1024**4,
+        "tib": 1024**4,
+    }
+    raw = text.strip().lower().replace(" ", "")
+    number = raw.rstrip("abgikmt")
+    unit = raw[len(number) :]
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if value <= 0 or unit not in units:
+        raise UsageError(
+            f"cannot read memory limit {text!r}", hint="write it like 4GB, 512MB or 2GiB"
+        )
+    return int(value * units[unit])
+
+
+def count_rows(files: list[Path]) -> int:
+    """Touch rows: exact for Parquet (metadata), estimated for text files (bytes / 60)."""
+    total = 0
+    for f in files:
+        if file_format(f) == "parquet":
+            total += pq.ParquetFile(f).metadata.num_rows
+        else:
+            total += f.stat().st_size // 60
+    return total
+
+
+def buckets_for(files: list[Path], memory_limit: int) -> int:
+    """Smallest bucket count whose bucket fits the memory limit."""
+    budget = memory_limit - BASE_BYTES
+    if budget <= 0:
+        raise UsageError(
+            f"memory limit {memory_limit / 1024**2:.0f} MiB is below attrib's base footprint",
+            hint=f"give at least {2 * BASE_BYTES / 1024**3:.1f} GB",
+        )
+    return max(1, math.ceil(count_rows(files) * BYTES_PER_TOUCH / budget))
+
+
+def _scan(path: Path) -> pl.LazyFrame:
+    kind = file_format(path)
+    if kind == "csv":
+        lf = pl.scan_csv(path, infer_schema=False)
+    elif kind == "parquet":
+        lf = pl.scan_parquet(path)
+    else:
+        lf = pl.scan_ndjson(path, infer_schema_length=None)
+    return lf.with_row_index(ROW_COL, offset=1).with_columns(
+        pl.col(ROW_COL).cast(pl.Int64), pl.lit(str(path)).alias(FILE_COL)
+    )
+
+
+def _entity_source(config) -> str:
+    canonical = CUSTOMER_ID if config.level == "customer" else ACCOUNT_ID
+    return config.columns.get("touchpoints", {}).get(canonical, canonical)
+
+
+def bucket_of(expr: pl.Expr, k: int) -> pl.Expr:
+    """Bucket number of an entity id (stripped text), the same for touches, deals, stages."""
+    return (expr.cast(pl.String).str.strip_chars().hash(seed=HASH_SEED) % k).cast(pl.Int32)
+
+
+def partition_touches(files: list[Path], config, k: int, folder: Path) -> list[list[Path]]:
+    """Stream the touch files into ``k`` hash buckets; returns each bucket's files."""
+    source = _entity_source(config)
+    lazy = pl.concat([_scan(f) for f in files], how="diagonal_relaxed")
+    if source not in lazy.collect_schema().names():
+        # the validator names the missing column with a hint; run it on an empty frame
+        validate(lazy.head(0).collect(), "touchpoints", config)
+        raise UsageError(f"touchpoints have no column {source!r} to bucket by")
+    lazy.with_columns(bucket_of(pl.col(source), k).alias(_BUCKET)).sink_parquet(
+        pl.PartitionBy(folder, key=_BUCKET), mkdir=True
+    )
+    return [sorted((folder / f"{_BUCKET}={b}").glob("*.parquet")) for b in range(k)]
+
+
+def _read_bucket(paths: list[Path]) -> pl.DataFrame:
+    if not paths:
+        return pl.DataFrame()
+    frame = pl.concat([pl.read_parquet(p) for p in paths], how="diagonal_relaxed")
+    return frame.drop(_BUCKET, strict=False)
+
+
+def run_bucketed(
+    data_dir: str | Path | None = None,
+    *,
+    out: str | Path | None = None,
+    buckets: int | None = None,
+    memory_limit: str | int | None = None,
+    models=None,
+    touchpoints=None,
+    deals=None,
+    stages=None,
+    costs=None,
+    targets=None,
+    config=None,
+    lookback_days: int | None = None,
+    level: str | None = None,
+    strict: bool | None = None,
+    reporter: Reporter | None = None,
+    workdir: str | Path | None = None,
+):
+    """Run the job bucket by bucket; same outputs as ``attrib.run.run``."""
+    from attrib.outputs import write_manifest, write_quarantine, write_tables
+    from attrib.run import Attribution, RunResult, _manifest, resolve_config, resolve_models
+
+    reporter = reporter or Reporter()
+    cfg = resolve_config(data_dir, config).with_overrides(
+        lookback_days=lookback_days, level=level, strict=strict
+    )
+    with reporter.stage("read and validate small tables"):
+        inputs = load_inputs(
+            data_dir,
+            touchpoints=touchpoints,
+            deals=deals,
+            stages=stages,
+            costs=costs,
+            targets=targets,
+            config=cfg,
+            skip_touchpoints=True,
+            lookup=_lookup(data_dir, touchpoints, cfg),
+        )
+    touch_files = [Path(p) for p in inputs.files["touchpoints"]]
+    if buckets is None:
+        limit = parse_memory(memory_limit) if isinstance(memory_limit, str) else memory_limit
+        buckets = buckets_for(touch_files, limit or 4 * 1024**3)
+    if buckets < 1:
+        raise UsageError(f"--buckets must be at least 1, got {buckets}")
+    reporter.note(f"out-of-core: {buckets} bucket(s)")
+    chosen = resolve_models(models, cfg)
+    out_path = Path(out) if out is not None else None
+    scratch = Path(tempfile.mkdtemp(prefix="attrib-buckets-", dir=workdir))
+    try:
+        with reporter.stage("partition touchpoints"):
+            raw_buckets = partition_touches(touch_files, cfg, buckets, scratch / "raw")
+        prepared, rejected, pairs, rows = [], [], [], 0
+        with reporter.stage("validate touchpoints"):
+            for b, paths in enumerate(raw_buckets):
+                raw = _read_bucket(paths)
+                rows += raw.height
+                target = scratch / "prep" / f"{b}.parquet"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if raw.height:
+                    touches, bad = prepare_touches(validate(raw, "touchpoints", cfg), cfg)
+                    rejected.append(bad)
+                    pairs.append(touches.select("channel", "campaign").unique())
+                    touches.write_parquet(target)
+                prepared.append(target)
+        inputs.rows_read["touchpoints"] = rows
+        if rejected:
+            inputs.quarantine["touchpoints"] = pl.concat(rejected, how="diagonal_relaxed").sort(
+                "file", "row"
+            )
+        for table, n in inputs.rows_read.items():
+            reporter.note(f"{table}: {n:,} rows read, {inputs.rejected.get(table, 0):,} rejected")
+        if out_path is not None:
+            write_quarantine(out_path, inputs.quarantine)
+        if cfg.strict and sum(inputs.rejected.values()):
+            raise ChecksFailedError(
+                f"{sum(inputs.rejected.values())} input row(s) rejected and --strict is set",
+                file=str(out_path / "quarantine") if out_path else None,
+                hint="see the quarantine files for the reasons; fix the data or drop --strict",
+            )
+        if not pairs:
+            raise UsageError("no valid touchpoint rows", hint="see the quarantine files")
+        dicts = build_dictionaries(pl.concat(pairs).unique(), cfg)
+        deal_frame = inputs.deals.with_columns(bucket_of(pl.col(ENTITY_ID), buckets).alias(_BUCKET))
+        stage_frame = (
+            inputs.stages.with_columns(bucket_of(pl.col(ENTITY_ID), buckets).alias(_BUCKET))
+            if inputs.stages is not None
+            else None
+        )
+
+        def batches() -> Iterator[Journeys]:
+            for b, path in enumerate(prepared):
+                touches = pl.read_parquet(path) if path.exists() else _empty_touches()
+                d = deal_frame.filter(pl.col(_BUCKET) == b).drop(_BUCKET)
+                s = (
+                    stage_frame.filter(pl.col(_BUCKET) == b).drop(_BUCKET)
+                    if stage_frame is not None
+                    else None
+                )
+                if touches.height == 0 and d.height == 0:
+                    continue
+                yield build_journeys(touches, d, cfg, stages=s, dicts=dicts)
+
+        fitted: dict[str, Fitted] = {m.name: Fitted() for m in chosen}
+        data_driven = [m for m in chosen if m.needs_fit]
+        if data_driven:
+            with reporter.stage("fit data-driven models"):
+                states: dict[str, State | None] = {m.name: None for m in data_driven}
+                for batch in batches():
+                    for m in data_driven:
+                        part = m.fit_map(batch)
+                        merge = getattr(m, "merge_states", None) or reduce_states
+                        prev = states[m.name]
+                        states[m.name] = part if prev is None else merge(prev, part)
+                for m in data_driven:
+                    fitted[m.name] = m.fit_finalize(states[m.name] or {}, dicts)
+        credit: dict[str, State | None] = {m.name: None for m in chosen}
+        n_journeys = n_touches = 0
+        journeys_target = (out_path or scratch) / "journeys.parquet"
+        with reporter.stage("attribute buckets"), _JourneyWriter(journeys_target) as writer:
+            for batch in batches():
+                for m in chosen:
+                    credit[m.name] = reduce_states(
+                        credit[m.name], credit_state(m, batch, fitted[m.name])
+                    )
+                writer.write(batch.table.with_columns(pl.col("journey_id") + n_journeys))
+                n_journeys += batch.n_journeys
+                n_touches += batch.n_touches
+        credits = []
+        tables: dict[str, pl.DataFrame] = {}
+        for m in chosen:
+            st = credit[m.name]
+            channel = m.channel_totals(fitted[m.name], st["channel"], st["totals"])
+            credits.append(ModelCredit(m, fitted[m.name], channel, st["campaign"], st["totals"]))
+            tables.update(fitted[m.name].tables)
+        channel_summary, campaign_summary = summary_frames(credits, dicts)
+        attribution = Attribution(channel_summary, campaign_summary, credits, tables)
+        out_tables = {
+            "channel_summary": channel_summary,
+            "campaign_summary": campaign_summary,
+            **tables,
+        }
+        stub = _Counts(n_journeys, n_touches)
+        manifest = _manifest(inputs, stub, chosen, reporter, cfg)
+        manifest["engine"] = {"name": "local-bucketed", "buckets": buckets}
+        result = RunResult(inputs, None, attribution, out_tables, manifest, out_path)
+        if out_path is not None:
+            with reporter.stage("write outputs"):
+                files = [*write_tables(out_path, out_tables), "journeys.parquet"]
+                files += [
+                    f"quarantine/{t}.parquet" for t, q in inputs.quarantine.items() if q.height
+                ]
+                manifest["outputs"] = sorted(files)
+            manifest["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
+            write_manifest(out_path, manifest)
+        return result
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+class _Counts:
+    """Just the counts the manifest needs from a set of batches."""
+
+    def __init__(self, n_journeys: int, n_touches: int) -> None:
+        self.n_journeys = n_journeys
+        self.n_touches = n_touches
+
+
+class _JourneyWriter:
+    """Append each bucket's journey rows to one Parquet file, atomically."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.writer: pq.ParquetWriter | None = None
+
+    def __enter__(self) -> _JourneyWriter:
+        self._ctx = atomic_path(self.target)
+        try:
+            self.tmp = self._ctx.__enter__()
+        except OSError as exc:
+            raise OutputError(f"cannot write output: {exc}", file=str(self.target)) from None
+        return self
+
+    def write(self, frame: pl.DataFrame) -> None:
+        table = frame.to_arrow()
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
+        self.writer.write_table(table.cast(self.writer.schema))
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self._ctx.__exit__(*exc_info)
+
+
+def _empty_touches() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            ENTITY_ID: pl.String,
+            "ts": pl.Datetime("us"),
+            "channel": pl.String,
+            "campaign": pl.String,
+        }
+    )
+
+
+def _lookup(data_dir, touchpoints, cfg) -> pl.DataFrame | None:
+    """customer -> account map by a streaming aggregation (only for --level account)."""
+    if cfg.level != "account":
+        return None
+    from attrib.inputs import locate_inputs
+
+    files = locate_inputs(data_dir, {"touchpoints": touchpoints}).get("touchpoints", [])
+    cols = cfg.columns.get("touchpoints", {})
+    cust = cols.get(CUSTOMER_ID, CUSTOMER_ID)
+    acct = cols.get(ACCOUNT_ID, ACCOUNT_ID)
+    lazy = pl.concat([_scan(f) for f in files], how="diagonal_relaxed")
+    names = lazy.collect_schema().names()
+    if cust not in names or acct not in names:
+        return None
+    strip = lambda c: pl.col(c).cast(pl.String).str.strip_chars()  # noqa: E731
+    return account_lookup(
+        lazy.select(strip(cust).alias(CUSTOMER_ID), strip(acct).alias(ACCOUNT_ID)).filter(
+            pl.col(ACCOUNT_ID) != ""
+        )
+    )

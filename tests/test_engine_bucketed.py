@@ -1,0 +1,103 @@
+"""The out-of-core engine gives the in-memory engine's numbers, bucket count regardless."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from attrib.engines.local import buckets_for, parse_memory, run_bucketed
+from attrib.errors import UsageError
+from attrib.run import run
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data_samples"
+NUMERIC = (
+    "conversions",
+    "revenue",
+    "pipeline",
+    "deals",
+    "lost_deals",
+    "deals_created",
+    "pipeline_created",
+)
+
+
+def assert_same_summary(a: pl.DataFrame, b: pl.DataFrame, keys: list[str]) -> None:
+    assert a.select(keys).equals(b.select(keys))
+    for col in NUMERIC:
+        x, y = a[col].to_numpy(), b[col].to_numpy()
+        np.testing.assert_allclose(y, x, rtol=1e-9, atol=1e-9 * max(1.0, np.abs(x).max()))
+
+
+@pytest.fixture(scope="module")
+def in_memory(tmp_path_factory: pytest.TempPathFactory):
+    return run(SAMPLE, out=tmp_path_factory.mktemp("mem"))
+
+
+@pytest.mark.parametrize("buckets", [1, 2, 5])
+def test_bucketed_equals_in_memory(in_memory, tmp_path: Path, buckets: int) -> None:
+    result = run_bucketed(SAMPLE, out=tmp_path, buckets=buckets)
+    assert_same_summary(in_memory.channel_summary, result.channel_summary, ["model", "channel"])
+    assert_same_summary(
+        in_memory.attribution.campaign_summary,
+        result.attribution.campaign_summary,
+        ["model", "channel", "campaign"],
+    )
+    journeys = pl.read_parquet(tmp_path / "journeys.parquet")
+    assert journeys.height == in_memory.journeys.n_journeys
+    assert journeys["journey_id"].n_unique() == journeys.height
+    key = ["entity_id", "deal_id", "path", "amount"]
+    mine = journeys.select(key).sort(key, nulls_last=True)
+    theirs = in_memory.journeys.table.select(key).sort(key, nulls_last=True)
+    assert mine.equals(theirs)
+    for name in ("channel_summary", "campaign_summary", "manifest"):
+        assert any(tmp_path.glob(f"{name}.*"))
+
+
+def test_bucketed_account_level_matches(tmp_path: Path) -> None:
+    models = "first_touch,linear,w_shaped"
+    a = run(SAMPLE, models=models, level="account")
+    b = run_bucketed(SAMPLE, models=models, level="account", buckets=3, out=tmp_path)
+    assert_same_summary(a.channel_summary, b.channel_summary, ["model", "channel"])
+
+
+def test_bucketed_quarantine_matches(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    touches = pl.read_csv(SAMPLE / "touchpoints.csv", infer_schema=False).head(300)
+    bad = touches.with_columns(
+        pl.when(pl.int_range(pl.len()) % 50 == 0)
+        .then(pl.lit("not a time"))
+        .otherwise(pl.col("ts"))
+        .alias("ts")
+    )
+    bad.write_csv(data / "touchpoints.csv")
+    (data / "deals.csv").write_text((SAMPLE / "deals.csv").read_text())
+    a = run(data, out=tmp_path / "a", models="linear")
+    b = run_bucketed(data, out=tmp_path / "b", models="linear", buckets=4)
+    qa = pl.read_parquet(tmp_path / "a" / "quarantine" / "touchpoints.parquet")
+    qb = pl.read_parquet(tmp_path / "b" / "quarantine" / "touchpoints.parquet")
+    assert qa.height == 6
+    assert qa.select("row", "column", "reason").equals(qb.select("row", "column", "reason"))
+    assert_same_summary(a.channel_summary, b.channel_summary, ["model", "channel"])
+
+
+def test_parse_memory() -> None:
+    assert parse_memory("4GB") == 4 * 1024**3
+    assert parse_memory("512 MiB") == 512 * 1024**2
+    assert parse_memory("1.5g") == int(1.5 * 1024**3)
+    with pytest.raises(UsageError):
+        parse_memory("lots")
+    with pytest.raises(UsageError):
+        parse_memory("-3GB")
+
+
+def test_bucket_count_grows_with_input_and_shrinks_with_memory() -> None:
+    files = [SAMPLE / "touchpoints.csv"]
+    assert buckets_for(files, 8 * 1024**3) == 1
+    small = buckets_for(files, 600 * 1024**2 + 1024**2)
+    assert small > 1
+    with pytest.raises(UsageError):
+        buckets_for(files, 100 * 1024**2)
