@@ -342,6 +342,22 @@ def test_costs_follow_touch_volume(sample: dict[str, pl.DataFrame]) -> None:
     assert abs(np.median(np.log(ratio))) < 0.1
 
 
+@given(
+    pairs=st.lists(st.tuples(st.integers(0, 50), st.integers(0, 2**20)), max_size=60),
+    minor_bits=st.sampled_from([21, 62]),
+)
+def test_touch_order_matches_a_plain_stable_sort(
+    pairs: list[tuple[int, int]], minor_bits: int
+) -> None:
+    """Both paths of the touch sort (packed key, lexsort fallback) equal Python's sorted()."""
+    from attrib.synth import _touch_order
+
+    cust = np.array([c for c, _ in pairs], dtype=np.int64)
+    minor = np.array([m for _, m in pairs], dtype=np.int64)
+    expected = sorted(range(len(pairs)), key=lambda i: pairs[i])
+    assert _touch_order(cust, minor, minor_bits).tolist() == expected
+
+
 # --- the known true effects -------------------------------------------------------------------
 
 
