@@ -1,0 +1,271 @@
+"""Every bad-input class through the CLI: exit code, quarantine rows, nothing written half-way.
+
+Each case writes a small export whose second data row (row 2: header excluded, 1-based) is
+bad, runs ``attrib run`` and checks ``<out>/quarantine/<table>.parquet``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from conftest import run_cli
+
+TOUCH_HEAD = "customer_id,ts,channel"
+TOUCH_OK = ["c1,2025-01-01 00:00:00,Email", "c2,2025-01-02 00:00:00,Social"]
+DEAL_HEAD = "deal_id,customer_id,created_at,closed_at,status,amount"
+DEAL_OK = ["d1,c1,2025-01-03,2025-01-05,won,100", "d2,c2,2025-01-03,,open,50"]
+
+
+def _write(folder: Path, name: str, head: str, rows: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.csv"
+    path.write_text("\n".join([head, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def _export(folder: Path, table: str, bad_row: str) -> Path:
+    """Good rows with ``bad_row`` inserted as data row 2 of ``table``."""
+    t, d = list(TOUCH_OK), list(DEAL_OK)
+    (t if table == "touchpoints" else d).insert(1, bad_row)
+    _write(folder, "touchpoints", TOUCH_HEAD, t)
+    _write(folder, "deals", DEAL_HEAD, d)
+    return folder
+
+
+# (case id, table, bad row, column, words the reason must contain)
+CASES = [
+    ("unparseable-ts", "touchpoints", "c3,yesterday,Email", "ts", "not a timestamp"),
+    ("bad-date", "touchpoints", "c3,2025-02-30 00:00:00,Email", "ts", "not a timestamp"),
+    ("empty-ts", "touchpoints", "c3,,Email", "ts", "empty"),
+    ("null-customer", "touchpoints", ",2025-01-01 00:00:00,Email", "customer_id", "empty"),
+    ("blank-customer", "touchpoints", "   ,2025-01-01 00:00:00,Email", "customer_id", "empty"),
+    ("null-deal-id", "deals", ",c1,2025-01-03,2025-01-05,won,10", "deal_id", "empty"),
+    ("null-deal-customer", "deals", "d3,,2025-01-03,2025-01-05,won,10", "customer_id", "empty"),
+    ("negative-amount", "deals", "d3,c1,2025-01-03,2025-01-05,won,-5", "amount", "negative"),
+    ("text-amount", "deals", "d3,c1,2025-01-03,2025-01-05,won,lots", "amount", "not a number"),
+    ("unknown-status", "deals", "d3,c1,2025-01-03,2025-01-05,maybe,10", "status", "maybe"),
+    ("won-no-close", "deals", "d3,c1,2025-01-03,,won,10", "closed_at", "no closed_at"),
+    ("lost-no-close", "deals", "d3,c1,2025-01-03,,lost,10", "closed_at", "no closed_at"),
+    ("close-before-create", "deals", "d3,c1,2025-01-03,2025-01-02,won,10", "closed_at", "before"),
+    ("bad-created", "deals", "d3,c1,soon,2025-01-05,won,10", "created_at", "not a timestamp"),
+]
+
+
+@pytest.mark.parametrize(
+    ("table", "bad", "column", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_bad_row_is_quarantined(tmp_path, table, bad, column, words):
+    data = _export(tmp_path / "in", table, bad)
+    out = tmp_path / "out"
+    result = run_cli(["run", data, "--out", out, "--models", "first_touch", "-q"])
+    q = pl.read_parquet(out / "quarantine" / f"{table}.parquet")
+    assert q.height == 1, q
+    row = q.row(0, named=True)
+    assert row["file"] == str(data / f"{table}.csv")
+    assert row["row"] == 2
+    assert row["column"] == column
+    assert words in row["reason"], row["reason"]
+    # the bad row's values are kept for the analyst (as text)
+    assert {"file", "row", "column", "reason"} < set(q.columns)
+    # the other table has nothing rejected, and the good rows are still attributed
+    other = "deals" if table == "touchpoints" else "touchpoints"
+    assert not (out / "quarantine" / f"{other}.parquet").exists()
+    cs = pl.read_parquet(out / "channel_summary.parquet")
+    assert cs.filter(pl.col("channel") == "Email")["revenue"].to_list() == [100.0]
+    assert cs["pipeline"].sum() == 50.0
+    assert result.exit_code == 0
+
+
+@pytest.mark.parametrize(("table", "bad"), [(c[1], c[2]) for c in CASES[::3]])
+def test_strict_exits_1_and_writes_no_summary(tmp_path, table, bad):
+    data = _export(tmp_path / "in", table, bad)
+    out = tmp_path / "out"
+    result = run_cli(["run", data, "--out", out, "--strict", "-q"], exit_code=1)
+    assert "rejected" in result.output
+    assert (out / "quarantine" / f"{table}.parquet").exists()
+    assert not (out / "channel_summary.parquet").exists()
+    assert not (out / "journeys.parquet").exists()
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_strict_from_config_option(tmp_path):
+    data = _export(tmp_path / "in", "deals", "d3,c1,2025-01-03,2025-01-05,won,-1")
+    (data / "channels.toml").write_text("[options]\nstrict = true\n")
+    run_cli(["run", data, "--out", tmp_path / "out", "-q"], exit_code=1)
+
+
+def test_duplicate_deal_ids_reject_every_copy(tmp_path):
+    rows = [*DEAL_OK, "d7,c1,2025-01-03,2025-01-05,won,10", "d7,c2,2025-01-03,2025-01-06,won,20"]
+    data = tmp_path / "in"
+    _write(data, "touchpoints", TOUCH_HEAD, TOUCH_OK)
+    _write(data, "deals", DEAL_HEAD, rows)
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "linear"])
+    q = pl.read_parquet(out / "quarantine" / "deals.parquet")
+    assert q["row"].to_list() == [3, 4]
+    assert set(q["column"]) == {"deal_id"}
+    assert all("duplicate deal_id d7" in r for r in q["reason"])
+    cs = pl.read_parquet(out / "channel_summary.parquet")
+    assert cs["revenue"].sum() == 100.0  # only d1
+
+
+def test_mixed_naive_and_aware_timestamps(tmp_path):
+    # three aware rows and one naive (row 3): the naive row is quarantined; aware ones are UTC
+    data = tmp_path / "in"
+    _write(
+        data,
+        "touchpoints",
+        TOUCH_HEAD,
+        [
+            "c1,2025-01-01T10:00:00+02:00,Email",
+            "c1,2025-01-02 10:00:00Z,Social",
+            "c2,2025-01-02 00:00:00,Webinar",
+            "c2,2025-01-02T05:30:00-05:30,Referral",
+        ],
+    )
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
+    q = pl.read_parquet(out / "quarantine" / "touchpoints.parquet")
+    assert q["row"].to_list() == [3]
+    assert q["column"].to_list() == ["ts"]
+    assert "timezone" in q["reason"][0]
+    j = pl.read_parquet(out / "journeys.parquet")
+    d1 = j.filter(pl.col("deal_id") == "d1").row(0, named=True)
+    assert str(d1["first_touch_at"]) == "2025-01-01 08:00:00"  # 10:00+02:00 in UTC
+    assert str(d1["last_touch_at"]) == "2025-01-02 10:00:00"
+    d2 = j.filter(pl.col("deal_id") == "d2").row(0, named=True)
+    assert str(d2["first_touch_at"]) == "2025-01-02 11:00:00"  # 05:30-05:30 in UTC
+    assert d2["path"] == "Referral"
+
+
+def test_row_numbers_across_several_files(tmp_path):
+    # a folder of two files: the row number is within the file that holds the bad row
+    data = tmp_path / "in"
+    folder = data / "touchpoints"
+    _write(folder, "part-1", TOUCH_HEAD, TOUCH_OK)
+    _write(folder, "part-2", TOUCH_HEAD, [*TOUCH_OK, "c9,never,Email"])
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
+    q = pl.read_parquet(out / "quarantine" / "touchpoints.parquet")
+    assert q.select("file", "row").rows() == [(str(folder / "part-2.csv"), 3)]
+
+
+# --- table-level errors: exit 2, file and column named, a [columns] hint --------------------
+def test_missing_column_names_file_column_and_mapping(tmp_path):
+    data = tmp_path / "in"
+    path = _write(data, "touchpoints", "customer,ts,channel", TOUCH_OK)
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    result = run_cli(["run", data, "--out", tmp_path / "out"], exit_code=2)
+    text = result.output
+    assert str(path) in text
+    assert "'customer_id'" in text
+    assert "did you mean 'customer'" in text
+    assert "[columns.touchpoints]" in text
+    assert not (tmp_path / "out" / "channel_summary.parquet").exists()
+
+
+def test_missing_deal_column(tmp_path):
+    data = tmp_path / "in"
+    _write(data, "touchpoints", TOUCH_HEAD, TOUCH_OK)
+    path = _write(data, "deals", "deal_id,customer_id,created,closed_at,status,amount", DEAL_OK)
+    result = run_cli(["run", data, "--out", tmp_path / "out"], exit_code=2)
+    assert str(path) in result.output
+    assert "'created_at'" in result.output
+    assert "[columns.deals]" in result.output
+
+
+def test_no_channel_column(tmp_path):
+    data = tmp_path / "in"
+    _write(data, "touchpoints", "customer_id,ts", ["c1,2025-01-01"])
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    result = run_cli(["run", data, "--out", tmp_path / "out"], exit_code=2)
+    assert "channel" in result.output
+
+
+def test_missing_input_table(tmp_path):
+    data = tmp_path / "in"
+    _write(data, "touchpoints", TOUCH_HEAD, TOUCH_OK)
+    result = run_cli(["run", data, "--out", tmp_path / "out"], exit_code=2)
+    assert "deals" in result.output
+
+
+# --- configuration and usage errors: exit 2, pre-existing outputs untouched ------------------
+def _good(folder: Path) -> Path:
+    _write(folder, "touchpoints", TOUCH_HEAD, TOUCH_OK)
+    _write(folder, "deals", DEAL_HEAD, DEAL_OK)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("args", "config", "words"),
+    [
+        (["--models", "first_touch,no_such_model"], None, "no_such_model"),
+        ([], "[options\nlookback_days = 3\n", "TOML"),
+        ([], "[colours]\nred = 1\n", "colours"),
+        ([], "[options]\nlookbak_days = 30\n", "lookbak_days"),
+        ([], "[options]\nlookback_days = -3\n", "lookback_days"),
+        ([], '[[rules]]\nchannel = "X"\nmedium = "("\n', "regex"),
+        ([], "[models.time_decay]\nhalf_life = 3\n", "half_life"),
+        (["--lookback-days", "0"], None, "lookback_days"),
+    ],
+    ids=[
+        "unknown-model",
+        "bad-toml",
+        "unknown-table",
+        "unknown-option",
+        "bad-lookback",
+        "bad-regex",
+        "unknown-param",
+        "zero-lookback",
+    ],
+)
+def test_usage_and_config_errors_exit_2_and_leave_outputs(tmp_path, args, config, words):
+    data = _good(tmp_path / "in")
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert out / "channel_summary.parquet" in before
+    # make the next run differ: a new deal would change every output if anything were written
+    _write(data, "deals", DEAL_HEAD, [*DEAL_OK, "d9,c2,2025-01-03,2025-01-04,won,7"])
+    if config is not None:
+        (data / "channels.toml").write_text(config)
+    result = run_cli(["run", data, "--out", out, "-q", *args], exit_code=2)
+    assert words in result.output
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_strict_failure_leaves_earlier_summary_untouched(tmp_path):
+    data = _good(tmp_path / "in")
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
+    before = (out / "channel_summary.parquet").read_bytes()
+    _write(data, "deals", DEAL_HEAD, [*DEAL_OK, "d9,c2,2025-01-03,2025-01-04,won,-7"])
+    run_cli(["run", data, "--out", out, "-q", "--strict"], exit_code=1)
+    assert (out / "channel_summary.parquet").read_bytes() == before
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_output_error_exit_4(tmp_path):
+    data = _good(tmp_path / "in")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    result = run_cli(["run", data, "--out", blocker, "-q"], exit_code=4)
+    assert str(blocker) in result.output
+    assert blocker.read_text() == "x"
+
+
+def test_validate_lists_rows_and_strict(tmp_path):
+    data = _export(tmp_path / "in", "deals", "d3,c1,2025-01-03,2025-01-05,won,-5")
+    result = run_cli(["validate", data])
+    assert "deals.csv row 2 column 'amount'" in result.output
+    run_cli(["validate", data, "--strict"], exit_code=1)
+    out = tmp_path / "q"
+    run_cli(["validate", data, "--out", out])
+    assert pl.read_parquet(out / "quarantine" / "deals.parquet")["row"].to_list() == [2]
+    assert not (out / "channel_summary.parquet").exists()
