@@ -247,24 +247,19 @@ def _period(start: str | date, months: int) -> tuple[int, int, int]:
 
 
 def _check_args(customers: int, months: int, seed: int) -> None:
-    if isinstance(customers, bool) or not isinstance(customers, int | np.integer) or customers < 1:
-        raise ConfigError(
-            f"customers must be a positive integer; got {customers!r}",
-            column="customers",
-            hint="e.g. customers=2000",
-        )
-    if isinstance(months, bool) or not isinstance(months, int | np.integer) or months < 1:
-        raise ConfigError(
-            f"months must be a positive integer; got {months!r}",
-            column="months",
-            hint="e.g. months=12",
-        )
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ConfigError(
-            f"seed must be a non-negative integer; got {seed!r}",
-            column="seed",
-            hint="e.g. seed=7",
-        )
+    """Reject arguments the generator cannot use, naming the argument and a valid example."""
+    for name, value, low, example in (
+        ("customers", customers, 1, 2000),
+        ("months", months, 1, 12),
+        ("seed", seed, 0, 7),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+            kind = "a positive" if low == 1 else "a non-negative"
+            raise ConfigError(
+                f"{name} must be {kind} integer; got {value!r}",
+                column=name,
+                hint=f"e.g. {name}={example}",
+            )
 
 
 def _id_strings(prefix: str, codes: np.ndarray, width: int) -> pl.Series:
