@@ -1,0 +1,330 @@
+"""The ``attrib`` command line: commands, readers, config mapping, channel rules, adapters.
+
+Expected credit is worked out by hand in the comments; CliRunner runs the click app
+in-process (``run_cli`` also asserts that no traceback is printed).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+from conftest import RULE_BASED, assert_credit, run_cli
+
+# Two customers: c1 Email Jan 1, Social Jan 3 -> d1 won 100 (created Jan 2, closed Jan 5);
+# c2 Webinar Jan 2 -> d2 open 50 (created Jan 4).
+# first_touch: revenue Email 100, pipeline Webinar 50. linear: revenue Email 50, Social 50.
+TOUCHES = pl.DataFrame(
+    {
+        "customer_id": ["c1", "c1", "c2"],
+        "ts": [datetime(2025, 1, 1), datetime(2025, 1, 3), datetime(2025, 1, 2)],
+        "channel": ["Email", "Social", "Webinar"],
+    }
+)
+DEALS = pl.DataFrame(
+    {
+        "deal_id": ["d1", "d2"],
+        "customer_id": ["c1", "c2"],
+        "created_at": [datetime(2025, 1, 2), datetime(2025, 1, 4)],
+        "closed_at": [datetime(2025, 1, 5), None],
+        "status": ["won", "open"],
+        "amount": [100.0, 50.0],
+    }
+)
+EXPECTED = {
+    ("first_touch", "revenue"): {"Email": 100},
+    ("first_touch", "pipeline"): {"Webinar": 50},
+    ("linear", "revenue"): {"Email": 50, "Social": 50},
+    ("linear", "pipeline"): {"Webinar": 50},
+}
+
+
+def _summary_credit(out: Path, model: str, metric: str) -> dict[str, float]:
+    cs = pl.read_parquet(out / "channel_summary.parquet").filter(pl.col("model") == model)
+    return {c: v for c, v in zip(cs["channel"], cs[metric], strict=True) if v != 0}
+
+
+def _check_expected(out: Path) -> None:
+    for (model, metric), expected in EXPECTED.items():
+        assert_credit(_summary_credit(out, model, metric), expected)
+
+
+def _write(df: pl.DataFrame, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".parquet":
+        df.write_parquet(path)
+    elif path.suffix == ".ndjson":
+        df.with_columns(pl.col(pl.Datetime).dt.strftime("%Y-%m-%dT%H:%M:%S")).write_ndjson(path)
+    else:
+        df.write_csv(path)
+    return path
+
+
+# --- readers ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".ndjson"])
+def test_reader_formats(tmp_path, suffix):
+    data = tmp_path / "in"
+    _write(TOUCHES, data / f"touchpoints{suffix}")
+    _write(DEALS, data / f"deals{suffix}")
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "--models", "first_touch,linear", "-q"])
+    _check_expected(out)
+
+
+def test_reader_folder_and_glob(tmp_path):
+    # touchpoints as a folder of two files of different formats; deals via a glob
+    data = tmp_path / "in"
+    _write(TOUCHES.head(2), data / "touchpoints" / "a.csv")
+    _write(TOUCHES.tail(1), data / "touchpoints" / "b.parquet")
+    _write(DEALS.head(1), tmp_path / "crm" / "deals-1.csv")
+    _write(DEALS.tail(1), tmp_path / "crm" / "deals-2.csv")
+    (tmp_path / "crm" / "notes.txt").write_text("not data")
+    out = tmp_path / "out"
+    run_cli(
+        [
+            "run",
+            "--touchpoints",
+            data / "touchpoints",
+            "--deals",
+            str(tmp_path / "crm" / "deals-*.csv"),
+            "--out",
+            out,
+            "--models",
+            "first_touch,linear",
+            "-q",
+        ]
+    )
+    _check_expected(out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["row_counts"]["touchpoints_read"] == 3
+    assert manifest["row_counts"]["deals_read"] == 2
+
+
+def test_glob_matching_nothing_exits_2(tmp_path):
+    _write(TOUCHES, tmp_path / "t.csv")
+    result = run_cli(
+        ["run", "--touchpoints", tmp_path / "t.csv", "--deals", str(tmp_path / "none-*.csv")],
+        exit_code=2,
+    )
+    assert "none-*.csv" in result.output
+
+
+def test_unsupported_and_corrupt_files_exit_2(tmp_path):
+    _write(TOUCHES, tmp_path / "in" / "touchpoints.csv")
+    (tmp_path / "in" / "deals.parquet").write_bytes(b"PAR1 this is not parquet")
+    result = run_cli(["run", tmp_path / "in", "--out", tmp_path / "out"], exit_code=2)
+    assert "deals.parquet" in result.output
+
+
+# --- config: [columns], [constants], [[rules]], channel flags --------------------------------
+def test_columns_mapping_and_constants(tmp_path):
+    data = tmp_path / "in"
+    _write(
+        TOUCHES.rename({"customer_id": "user_id", "ts": "event_time", "channel": "utm_channel"}),
+        data / "touchpoints.csv",
+    )
+    # a won-deals export: one date for both created and closed, no status column
+    deals = pl.DataFrame(
+        {
+            "id": ["d1", "d2"],
+            "user_id": ["c1", "c2"],
+            "won_date": ["2025-01-05"] * 2,
+            "value": [100, 30],
+        }
+    )
+    _write(deals, data / "deals.csv")
+    (data / "channels.toml").write_text(
+        "[columns.touchpoints]\n"
+        'customer_id = "user_id"\nts = "event_time"\nchannel = "utm_channel"\n'
+        "[columns.deals]\n"
+        'deal_id = "id"\ncustomer_id = "user_id"\ncreated_at = "won_date"\n'
+        'closed_at = "won_date"\namount = "value"\n'
+        '[constants.deals]\nstatus = "won"\n'
+    )
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "--models", "first_touch,last_touch", "-q"])
+    # d1 (c1, Jan 5): Email Jan 1, Social Jan 3; d2 (c2, Jan 5): Webinar Jan 2
+    assert_credit(_summary_credit(out, "first_touch", "revenue"), {"Email": 100, "Webinar": 30})
+    assert_credit(_summary_credit(out, "last_touch", "revenue"), {"Social": 100, "Webinar": 30})
+    assert_credit(_summary_credit(out, "last_touch", "conversions"), {"Social": 1, "Webinar": 1})
+
+
+def test_channel_rules_from_source_medium(tmp_path):
+    # ordered rules, case-insensitive regex search, all given patterns must match:
+    #   google/CPC -> Paid Search; LinkedIn/paid_social -> Paid Social (rule 2 before rule 3);
+    #   facebook/organic -> Organic Social (rule 2's medium fails); newsletter/email -> Email;
+    #   bing/display -> (unassigned). One won deal of 100 -> linear 20 each.
+    data = tmp_path / "in"
+    rows = [
+        ("2025-01-01", "google", "CPC"),
+        ("2025-01-02", "LinkedIn", "paid_social"),
+        ("2025-01-03", "facebook", "organic"),
+        ("2025-01-04", "newsletter", "email"),
+        ("2025-01-05", "bing", "display"),
+    ]
+    (data).mkdir()
+    (data / "touchpoints.csv").write_text(
+        "customer_id,ts,source,medium\n" + "".join(f"c1,{t},{s},{m}\n" for t, s, m in rows)
+    )
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-01,2025-01-06,won,100\n"
+    )
+    (data / "channels.toml").write_text(
+        '[[rules]]\nchannel = "Paid Search"\nmedium = "^(cpc|ppc)$"\n'
+        '[[rules]]\nchannel = "Paid Social"\nsource = "linkedin|facebook"\nmedium = "^paid"\n'
+        '[[rules]]\nchannel = "Organic Social"\nsource = "linkedin|facebook"\n'
+        '[[rules]]\nchannel = "Email"\nmedium = "^email$"\n'
+        '[channels."Paid Social"]\nmarketing = false\n'
+    )
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "--models", "linear,last_touch", "-q"])
+    names = ("Paid Search", "Paid Social", "Organic Social", "Email", "(unassigned)")
+    assert_credit(_summary_credit(out, "linear", "revenue"), dict.fromkeys(names, 20.0))
+    assert_credit(_summary_credit(out, "last_touch", "revenue"), {"(unassigned)": 100})
+    cs = pl.read_parquet(out / "channel_summary.parquet").filter(pl.col("model") == "linear")
+    flags = dict(zip(cs["channel"], cs["is_marketing"], strict=True))
+    assert flags["Paid Social"] is False
+    assert flags["Paid Search"] is True
+    j = pl.read_parquet(out / "journeys.parquet")
+    assert j["path"].to_list() == [" > ".join(names)]
+
+
+# --- commands --------------------------------------------------------------------------------
+def test_models_lists_every_rule_based_model():
+    result = run_cli(["models"])
+    listed = [line.split()[0] for line in result.output.splitlines() if line.strip()]
+    assert listed[: len(RULE_BASED)] == list(RULE_BASED)
+    assert "half_life_days=7.0" in result.output
+
+
+def test_explain_time_decay():
+    result = run_cli(["explain", "time_decay"])
+    assert "Time decay (time_decay)" in result.output
+    assert "2^(−Δt/half_life)" in result.output
+    assert "half_life_days = 7.0" in result.output
+    assert "[models.time_decay]" in result.output
+
+
+def test_explain_unknown_model_exits_2():
+    result = run_cli(["explain", "nope"], exit_code=2)
+    assert "unknown model 'nope'" in result.output
+    assert "first_touch" in result.output  # the choices are listed
+
+
+@pytest.mark.parametrize("model", RULE_BASED)
+def test_explain_every_model(model):
+    result = run_cli(["explain", model])
+    assert f"({model})" in result.output
+    assert "Definition:" in result.output
+
+
+def test_run_format_json(tmp_path):
+    data = tmp_path / "in"
+    _write(TOUCHES, data / "touchpoints.csv")
+    _write(DEALS, data / "deals.csv")
+    result = run_cli(
+        ["run", data, "--out", tmp_path / "out", "--format", "json", "--models", "linear"]
+    )
+    payload = json.loads(result.stdout)
+    assert payload["ok"] is True
+    rows = {r["channel"]: r for r in payload["channel_summary"]}
+    assert rows["Email"]["revenue"] == 50
+    assert rows["Webinar"]["pipeline"] == 50
+    assert payload["rejected"] == {"touchpoints": 0, "deals": 0}
+
+
+def test_run_format_json_error(tmp_path):
+    data = tmp_path / "in"
+    _write(TOUCHES, data / "touchpoints.csv")
+    _write(DEALS, data / "deals.csv")
+    result = run_cli(
+        ["run", data, "--out", tmp_path / "out", "--format", "json", "--models", "nope"],
+        exit_code=2,
+    )
+    payload = json.loads(result.stdout)
+    assert payload["ok"] is False
+    assert payload["exit_code"] == 2
+    assert "nope" in payload["message"]
+
+
+def test_run_table_output_and_touch_credits(tmp_path):
+    data = tmp_path / "in"
+    _write(TOUCHES, data / "touchpoints.csv")
+    _write(DEALS, data / "deals.csv")
+    out = tmp_path / "out"
+    result = run_cli(["run", data, "--out", out, "--models", "linear", "--touch-credits"])
+    assert "Email" in result.stdout
+    tc = pl.read_parquet(out / "touch_credits.parquet")
+    # linear: d1's two touches 1/2 each, revenue 50 each; d2's one touch: pipeline 50
+    by = {(r["channel"], r["journey_id"]): r for r in tc.iter_rows(named=True)}
+    assert sorted(tc["weight"].to_list()) == [0.5, 0.5, 1.0]
+    assert {k[0]: v["revenue"] for k, v in by.items()} == {
+        "Email": 50.0,
+        "Social": 50.0,
+        "Webinar": 0.0,
+    }
+    assert {k[0]: v["pipeline"] for k, v in by.items()}["Webinar"] == 50.0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "touch_credits.parquet" in manifest["outputs"]
+    assert manifest["row_counts"]["touch_credits"] == 3
+
+
+def test_run_on_shipped_sample(tmp_path):
+    out = tmp_path / "out"
+    run_cli(["run", "--out", out, "--models", "first_touch", "-q"])
+    cs = pl.read_parquet(out / "channel_summary.parquet")
+    assert cs.height > 5
+    assert cs["revenue"].sum() > 0
+
+
+def test_event_log_adapter(tmp_path):
+    # u1: Email Jan 1, Social Jan 2, Social Jan 3 converting (10) -> journey Email, Social, Social
+    #     (the conversion row is a touch too). u2: Display Jan 1 converting (5), Email Jan 5
+    #     (non-converting tail). first_touch: Email 10, Display 5; last_touch: Social 10,
+    #     Display 5; linear: Email 10/3, Social 20/3, Display 5.
+    log = tmp_path / "events.csv"
+    log.write_text(
+        "cookie,time,channel,conversion,conversion_value\n"
+        "u1,2025-01-01 00:00:00,Email,0,\n"
+        "u1,2025-01-02 00:00:00,Social,0,\n"
+        "u1,2025-01-03 00:00:00,Social,1,10\n"
+        "u2,2025-01-01 00:00:00,Display,1,5\n"
+        "u2,2025-01-05 00:00:00,Email,0,\n"
+    )
+    out = tmp_path / "out"
+    run_cli(
+        ["run", "--event-log", log, "--out", out, "--models", "first_touch,last_touch,linear", "-q"]
+    )
+    assert_credit(_summary_credit(out, "first_touch", "revenue"), {"Email": 10, "Display": 5})
+    assert_credit(_summary_credit(out, "last_touch", "revenue"), {"Social": 10, "Display": 5})
+    assert_credit(
+        _summary_credit(out, "linear", "revenue"), {"Email": 10 / 3, "Social": 20 / 3, "Display": 5}
+    )
+    assert_credit(
+        _summary_credit(out, "linear", "conversions"),
+        {"Email": 1 / 3, "Social": 2 / 3, "Display": 1},
+    )
+
+
+def test_help_imports_no_heavy_library():
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from cli.main import cli\n"
+        "for args in (['--help'], ['run', '--help'], ['validate', '--help']):\n"
+        "    r = CliRunner().invoke(cli, args)\n"
+        "    assert r.exit_code == 0, r.output\n"
+        "    assert 'Usage' in r.output\n"
+        "heavy = ('numba', 'statsmodels', 'pyspark', 'scipy', 'polars')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
