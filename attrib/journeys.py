@@ -108,19 +108,18 @@ def build_journeys(
     other batches of the same run.
     """
     dicts = dicts or build_dictionaries(touches, config)
-    entities = (
-        pl.concat([touches.get_column(ENTITY_ID).unique(), deals.get_column(ENTITY_ID).unique()])
-        .unique()
-        .sort()
-        .to_list()
-    )
+    # entity codes: one dense rank over touches' and deals' ids (ordered by id text)
+    ids = pl.concat([touches.get_column(ENTITY_ID), deals.get_column(ENTITY_ID)], rechunk=True)
+    ranks = ids.rank("dense").cast(pl.Int64).to_numpy()
+    n_entities = int(ranks.max()) if len(ranks) else 0
     chan = _codes(touches.get_column(CHANNEL), dicts.channels).astype(np.int32)
     t = pl.DataFrame(
         {
-            "ent": _codes(touches.get_column(ENTITY_ID), entities),
+            "ent": ranks[: touches.height],
             "ts": touches.get_column(TS).dt.epoch("us").to_numpy(),
             "chan": chan,
             "camp": _campaign_codes(touches, chan, dicts),
+            "row": np.arange(touches.height, dtype=np.int64),
         }
     ).sort("ent", "ts", "chan", "camp")
     closed = pl.col(STATUS).is_in(["won", "lost"]) & pl.col(CLOSED_AT).is_not_null()
@@ -130,9 +129,9 @@ def build_journeys(
         else pl.col(CREATED_AT)
     )
     d = (
-        deals.join(_lead_times(stages), on=ENTITY_ID, how="left")
+        deals.with_columns(pl.Series("ent", ranks[touches.height :]))
+        .join(_lead_times(stages), on=ENTITY_ID, how="left", maintain_order="left")
         .with_columns(
-            pl.col(ENTITY_ID).cast(pl.Enum(entities)).to_physical().cast(pl.Int64).alias("ent"),
             end.dt.epoch("us").alias("end"),
             pl.col(CREATED_AT).dt.epoch("us").alias("created"),
             pl.col("__lead").dt.epoch("us").fill_null(_MIN_TS).alias("lead"),
@@ -144,8 +143,8 @@ def build_journeys(
     d_ent = d.get_column("ent").to_numpy()
     d_end = d.get_column("end").to_numpy()
     lookback = np.int64(config.lookback_days) * _US_PER_DAY
-    keep, offsets, j_deal, j_ent = _assign_journeys(
-        t_ent, t_ts, d_ent, d_end, lookback, d.height + len(entities)
+    keep, offsets, j_deal, _ = _assign_journeys(
+        t_ent, t_ts, d_ent, d_end, lookback, d.height + n_entities
     )
     ts = np.ascontiguousarray(t_ts[keep])
     channel = np.ascontiguousarray(t.get_column("chan").to_numpy()[keep])
@@ -175,7 +174,19 @@ def build_journeys(
     n_created, lead_pos = _anchors(offsets, ts, created_ts, lead_ts.astype(np.int64))
     opp_pos = np.where(is_deal & (n_created > 0), offsets[:-1] + n_created - 1, -1)
 
-    table = _journey_table(offsets, channel, ts, j_deal, j_ent, entities, d, status, amount, dicts)
+    # each journey's entity id text: from its deal, else from its first touch's input row
+    kept_rows = t.get_column("row").to_numpy()[keep]
+    first_row = (
+        kept_rows[np.minimum(offsets[:-1], max(len(kept_rows) - 1, 0))]
+        if len(kept_rows)
+        else np.zeros(n_j, dtype=np.int64)
+    )
+    entity_ids = pl.select(
+        pl.when(pl.Series(is_deal))
+        .then(d.get_column(ENTITY_ID).gather(deal_idx) if d.height else None)
+        .otherwise(touches.get_column(ENTITY_ID).gather(first_row) if touches.height else None)
+    ).to_series()
+    table = _journey_table(offsets, channel, ts, j_deal, entity_ids, d, status, amount, dicts)
     return Journeys(
         offsets=offsets,
         channel=channel,
@@ -216,8 +227,7 @@ def _journey_table(
     channel: np.ndarray,
     ts: np.ndarray,
     j_deal: np.ndarray,
-    j_ent: np.ndarray,
-    entities: list[str],
+    entity_ids: pl.Series,
     deals: pl.DataFrame,
     status: np.ndarray,
     amount: np.ndarray,
@@ -240,7 +250,7 @@ def _journey_table(
     frame = pl.DataFrame(
         {
             "journey_id": np.arange(n_j, dtype=np.int64),
-            ENTITY_ID: pl.Series(entities, dtype=pl.String).gather(j_ent),
+            ENTITY_ID: entity_ids.cast(pl.String),
             "status": pl.Series(_STATUS_NAMES).gather(status.astype(np.int64)),
             "amount": amount,
             "n_touches": lengths,
