@@ -114,9 +114,7 @@ def attribute(
     return Attribution(channel, campaign, credits, tables)
 
 
-def resolve_config(
-    data_dir: str | Path | None, config: RunConfig | str | Path | None
-) -> RunConfig:
+def resolve_config(data_dir: str | Path | None, config: RunConfig | str | Path | None) -> RunConfig:
     """The run config: given, or ``--config``, or ``DATA_DIR/channels.toml``, or defaults."""
     if isinstance(config, RunConfig):
         return config
@@ -141,9 +139,12 @@ def run(
     strict: bool | None = None,
     touch_credits: bool = False,
     event_log: str | Path | None = None,
+    metrics: dict[str, Any] | None = None,
     reporter: Reporter | None = None,
 ) -> RunResult:
     """Run the whole job on a data folder (and/or explicit files); write outputs to ``out``.
+
+    ``metrics`` overrides ``[metrics]`` settings (e.g. ``{"gross_margin": 0.7}``).
 
     ``event_log`` reads a single B2C-style log (``cookie, time, channel, conversion,
     conversion_value``) through ``attrib.adapters.event_log_tables`` instead of touches/deals.
@@ -189,9 +190,12 @@ def run(
         journeys = build_journeys(inputs.touches, inputs.deals, cfg, stages=inputs.stages)
     reporter.note(f"journeys: {journeys.n_journeys:,} over {journeys.n_touches:,} touches")
     attribution = attribute(journeys, chosen, config=cfg, reporter=reporter)
+    with reporter.stage("metrics"):
+        tables_m = run_metrics(inputs, attribution, journeys.table, inputs.touches, metrics)
+    attribution.channel_summary = tables_m["channel_summary"]
+    attribution.campaign_summary = tables_m["campaign_summary"]
     tables = {
-        "channel_summary": attribution.channel_summary,
-        "campaign_summary": attribution.campaign_summary,
+        **tables_m,
         "journeys": journeys.table,
         **attribution.tables,
     }
@@ -200,6 +204,34 @@ def run(
     if out_path is not None:
         write_outputs(result, touch_credits=touch_credits, reporter=reporter)
     return result
+
+
+def run_metrics(
+    inputs: Inputs,
+    attribution: Attribution,
+    journeys: pl.DataFrame,
+    touches: pl.DataFrame | None,
+    overrides: dict[str, Any] | None = None,
+) -> dict[str, pl.DataFrame]:
+    """ROI columns on the summaries, ``kpis`` and ``funnel`` (see docs/METRICS.md).
+
+    ``overrides`` are ``[metrics]`` settings given on the command line (gross_margin,
+    period_from, period_to); ``None`` values are ignored.
+    """
+    from attrib.metrics.bundle import compute_metrics, metrics_settings
+
+    settings = metrics_settings(inputs.config.metrics, **(overrides or {}))
+    return compute_metrics(
+        touches=touches,
+        deals=inputs.deals,
+        stages=inputs.stages,
+        costs=inputs.costs,
+        targets=inputs.targets,
+        journeys=journeys,
+        channel_summary=attribution.channel_summary,
+        campaign_summary=attribution.campaign_summary,
+        settings=settings,
+    )
 
 
 def write_outputs(

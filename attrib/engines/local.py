@@ -154,10 +154,19 @@ def run_bucketed(
     strict: bool | None = None,
     reporter: Reporter | None = None,
     workdir: str | Path | None = None,
+    metrics: dict | None = None,
 ):
     """Run the job bucket by bucket; same outputs as ``attrib.run.run``."""
+    from attrib.metrics.bundle import touch_digest
     from attrib.outputs import write_manifest, write_quarantine, write_tables
-    from attrib.run import Attribution, RunResult, _manifest, resolve_config, resolve_models
+    from attrib.run import (
+        Attribution,
+        RunResult,
+        _manifest,
+        resolve_config,
+        resolve_models,
+        run_metrics,
+    )
 
     reporter = reporter or Reporter()
     cfg = resolve_config(data_dir, config).with_overrides(
@@ -226,6 +235,8 @@ def run_bucketed(
             else None
         )
 
+        batch_touches: list[pl.DataFrame] = [pl.DataFrame()]
+
         def batches() -> Iterator[Journeys]:
             for b, path in enumerate(prepared):
                 touches = pl.read_parquet(path) if path.exists() else _empty_touches()
@@ -237,6 +248,7 @@ def run_bucketed(
                 )
                 if touches.height == 0 and d.height == 0:
                     continue
+                batch_touches[0] = touches
                 yield build_journeys(touches, d, cfg, stages=s, dicts=dicts)
 
         fitted: dict[str, Fitted] = {m.name: Fitted() for m in chosen}
@@ -253,6 +265,8 @@ def run_bucketed(
                 for m in data_driven:
                     fitted[m.name] = m.fit_finalize(states[m.name] or {}, dicts)
         credit: dict[str, State | None] = {m.name: None for m in chosen}
+        digests: list[pl.DataFrame] = []
+        journey_parts: list[pl.DataFrame] = []
         n_journeys = n_touches = 0
         journeys_target = (out_path or scratch) / "journeys.parquet"
         with reporter.stage("attribute buckets"), _JourneyWriter(journeys_target) as writer:
@@ -261,7 +275,10 @@ def run_bucketed(
                     credit[m.name] = reduce_states(
                         credit[m.name], credit_state(m, batch, fitted[m.name])
                     )
-                writer.write(batch.table.with_columns(pl.col("journey_id") + n_journeys))
+                table = batch.table.with_columns(pl.col("journey_id") + n_journeys)
+                writer.write(table)
+                journey_parts.append(table.filter(pl.col("deal_id").is_not_null()).drop("path"))
+                digests.append(touch_digest(batch_touches[0], batch.table))
                 n_journeys += batch.n_journeys
                 n_touches += batch.n_touches
         credits = []
@@ -273,11 +290,13 @@ def run_bucketed(
             tables.update(fitted[m.name].tables)
         channel_summary, campaign_summary = summary_frames(credits, dicts)
         attribution = Attribution(channel_summary, campaign_summary, credits, tables)
-        out_tables = {
-            "channel_summary": channel_summary,
-            "campaign_summary": campaign_summary,
-            **tables,
-        }
+        with reporter.stage("metrics"):
+            digest = pl.concat(digests, how="diagonal_relaxed") if digests else None
+            all_journeys = pl.concat(journey_parts) if journey_parts else pl.DataFrame()
+            metric_tables = run_metrics(inputs, attribution, all_journeys, digest, metrics)
+        attribution.channel_summary = metric_tables["channel_summary"]
+        attribution.campaign_summary = metric_tables["campaign_summary"]
+        out_tables = {**metric_tables, **tables}
         stub = _Counts(n_journeys, n_touches)
         manifest = _manifest(inputs, stub, chosen, reporter, cfg)
         manifest["engine"] = {"name": "local-bucketed", "buckets": buckets}
