@@ -6,6 +6,7 @@ bad, runs ``attrib run`` and checks ``<out>/quarantine/<table>.parquet``.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -269,3 +270,82 @@ def test_validate_lists_rows_and_strict(tmp_path):
     run_cli(["validate", data, "--out", out])
     assert pl.read_parquet(out / "quarantine" / "deals.parquet")["row"].to_list() == [2]
     assert not (out / "channel_summary.parquet").exists()
+
+
+# --- more contract rules: synonyms, stages, costs, typed Parquet ------------------------------
+def test_status_synonyms_are_accepted(tmp_path):
+    data = tmp_path / "in"
+    _write(data, "touchpoints", TOUCH_HEAD, TOUCH_OK)
+    _write(
+        data,
+        "deals",
+        DEAL_HEAD,
+        [
+            "d1,c1,2025-01-03,2025-01-05,Closed Won,100",
+            "d2,c2,2025-01-03,2025-01-04,closed_lost,50",
+        ],
+    )
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
+    assert not (out / "quarantine").exists() or not list((out / "quarantine").iterdir())
+    cs = pl.read_parquet(out / "channel_summary.parquet")
+    assert cs["revenue"].sum() == 100.0
+    assert cs["lost_deals"].sum() == 1.0
+
+
+def test_stages_unknown_and_mapped(tmp_path):
+    data = _good(tmp_path / "in")
+    _write(
+        data,
+        "stages",
+        "customer_id,stage,ts",
+        ["c1,Marketing Qualified,2025-01-01", "c1,demo,2025-01-02", "c2,lead,yesterday"],
+    )
+    (data / "channels.toml").write_text('[stages]\n"Marketing Qualified" = "mql"\n')
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "w_shaped"])
+    q = pl.read_parquet(out / "quarantine" / "stages.parquet")
+    assert q.select("row", "column").rows() == [(2, "stage"), (3, "ts")]
+    assert "demo" in q["reason"][0]
+
+
+def test_costs_negative_spend(tmp_path):
+    data = _good(tmp_path / "in")
+    _write(
+        data,
+        "costs",
+        "date,channel,spend",
+        ["2025-01-01,Email,10", "2025-01-01,Social,-3", "2025-01-01,,4", "someday,Email,1"],
+    )
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
+    q = pl.read_parquet(out / "quarantine" / "costs.parquet")
+    assert q.select("row", "column").rows() == [(2, "spend"), (3, "channel"), (4, "date")]
+    run_cli(["run", data, "--out", tmp_path / "strict", "-q", "--strict"], exit_code=1)
+
+
+def test_typed_parquet_timezone_and_integer_ids(tmp_path):
+    # tz-aware Parquet timestamps are converted to UTC (Berlin is UTC+1 in January);
+    # integer customer ids in Parquet join text ids in the CSV deals
+    data = tmp_path / "in"
+    data.mkdir()
+    pl.DataFrame(
+        {
+            "customer_id": [1, 2],
+            "ts": [datetime(2025, 1, 1, 10), datetime(2025, 1, 2)],
+            "channel": ["Email", "Social"],
+        }
+    ).with_columns(pl.col("ts").dt.replace_time_zone("Europe/Berlin")).write_parquet(
+        data / "touchpoints.parquet"
+    )
+    _write(
+        data,
+        "deals",
+        DEAL_HEAD,
+        ["d1,1,2025-01-02,2025-01-03,won,10", "d2,2,2025-01-02,2025-01-03,won,5"],
+    )
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
+    j = pl.read_parquet(out / "journeys.parquet").sort("deal_id")
+    assert j["path"].to_list() == ["Email", "Social"]
+    assert j["first_touch_at"].to_list() == [datetime(2025, 1, 1, 9), datetime(2025, 1, 1, 23)]
