@@ -140,11 +140,15 @@ def run(
     touch_credits: bool = False,
     event_log: str | Path | None = None,
     metrics: dict[str, Any] | None = None,
+    bootstrap: int = 0,
+    seed: int = 0,
     reporter: Reporter | None = None,
 ) -> RunResult:
     """Run the whole job on a data folder (and/or explicit files); write outputs to ``out``.
 
     ``metrics`` overrides ``[metrics]`` settings (e.g. ``{"gross_margin": 0.7}``).
+    ``bootstrap`` > 0 adds 95% intervals (``revenue_lo``, ``revenue_hi``, ...) to the channel
+    summary from that many seeded journey-level resamples.
 
     ``event_log`` reads a single B2C-style log (``cookie, time, channel, conversion,
     conversion_value``) through ``attrib.adapters.event_log_tables`` instead of touches/deals.
@@ -190,6 +194,9 @@ def run(
         journeys = build_journeys(inputs.touches, inputs.deals, cfg, stages=inputs.stages)
     reporter.note(f"journeys: {journeys.n_journeys:,} over {journeys.n_touches:,} touches")
     attribution = attribute(journeys, chosen, config=cfg, reporter=reporter)
+    if bootstrap:
+        with reporter.stage(f"bootstrap x{bootstrap}"):
+            add_intervals(attribution, chosen, journeys, bootstrap, seed)
     with reporter.stage("metrics"):
         tables_m = run_metrics(inputs, attribution, journeys.table, inputs.touches, metrics)
     attribution.channel_summary = tables_m["channel_summary"]
@@ -204,6 +211,24 @@ def run(
     if out_path is not None:
         write_outputs(result, touch_credits=touch_credits, reporter=reporter)
     return result
+
+
+def add_intervals(
+    attribution: Attribution,
+    models: list[AttributionModel],
+    journeys: Journeys,
+    n: int,
+    seed: int,
+) -> None:
+    """Join bootstrap intervals onto the channel summary (``*_lo``/``*_hi`` columns)."""
+    from attrib.bootstrap import bootstrap_intervals
+
+    if n < 2:
+        raise UsageError(f"--bootstrap needs at least 2 resamples, got {n}")
+    intervals = bootstrap_intervals(models, journeys, n, seed)
+    attribution.channel_summary = attribution.channel_summary.join(
+        intervals, on=["model", "channel"], how="left", maintain_order="left"
+    )
 
 
 def run_metrics(

@@ -61,8 +61,67 @@ def _fmt(value: float | None) -> str:
     return f"{value:,.2f}"
 
 
-def print_summary(channel_summary: pl.DataFrame, *, metric: str = "revenue") -> None:
+HEADLINE_KPIS = (
+    ("revenue", "Revenue"),
+    ("pipeline_open", "Open pipeline"),
+    ("won_deals", "Won deals"),
+    ("win_rate", "Win rate"),
+    ("avg_deal_size", "Avg deal size"),
+    ("marketing_spend", "Marketing spend"),
+    ("mer", "MER"),
+    ("marketing_sourced_revenue_share", "Marketing-sourced revenue"),
+    ("cac_marketing", "CAC (marketing)"),
+    ("days_to_deal_median", "Days to deal (median)"),
+)
+
+
+def print_kpis(kpis: pl.DataFrame) -> None:
+    """The headline KPIs of the whole run, one line each."""
+    from rich.console import Console
+    from rich.table import Table
+
+    values = dict(kpis.filter(pl.col("period") == "all").select("kpi", "value").iter_rows())
+    table = Table(title="headline KPIs (whole run)", title_justify="left", show_header=False)
+    table.add_column("kpi")
+    table.add_column("value", justify="right")
+    for key, label in HEADLINE_KPIS:
+        if key not in values:
+            continue
+        value = values[key]
+        if value is not None and (key.endswith("share") or key == "win_rate"):
+            text = f"{value:.1%}"
+        else:
+            text = _fmt(value)
+        table.add_row(label, text)
+    Console().print(table)
+
+
+def print_plan(plan: pl.DataFrame) -> None:
+    """The reverse-funnel plan as a table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="plan", title_justify="left")
+    for col in ("kind", "name", "value", "rate or share", "wide_interval"):
+        table.add_column(col, justify="right" if col in ("value", "rate or share") else "left")
+    for row in plan.iter_rows(named=True):
+        rate = row.get("rate")
+        table.add_row(
+            str(row.get("kind")),
+            str(row.get("name")),
+            _fmt(row.get("value")),
+            "" if rate is None else f"{rate:.1%}",
+            "wide" if row.get("wide_interval") else "",
+        )
+    Console().print(table)
+
+
+def print_summary(
+    channel_summary: pl.DataFrame, *, metric: str = "revenue", kpis: pl.DataFrame | None = None
+) -> None:
     """One compact table: channels down, models across, ``metric`` in the cells."""
+    if kpis is not None and kpis.height:
+        print_kpis(kpis)
     if channel_summary.height == 0:
         click.echo("no credit to show")
         return

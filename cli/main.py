@@ -123,6 +123,34 @@ Examples:
     help="Out-of-core: pick the bucket count so one bucket fits, e.g. 4GB.",
 )
 @click.option("--touch-credits", is_flag=True, help="Also write touch_credits.parquet (large).")
+@click.option(
+    "--bootstrap",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Journey-level bootstrap resamples for 95% intervals (e.g. 200).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --bootstrap.")
+@click.option(
+    "--gross-margin",
+    type=click.FloatRange(min=0, max=1),
+    default=None,
+    help="Gross margin for ROMI and LTV [default: 1.0 or [metrics] gross_margin].",
+)
+@click.option(
+    "--from",
+    "period_from",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Reporting window start (spend is prorated to it) [default: data span].",
+)
+@click.option(
+    "--to",
+    "period_to",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Reporting window end.",
+)
+@click.option("--report", "make_report", is_flag=True, help="Also write report.html.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress or summary table.")
 @click.option("--verbose", "-v", is_flag=True, help="Log every stage.")
 @click.option(
@@ -152,6 +180,12 @@ def run(
     buckets: int | None,
     memory_limit: str | None,
     touch_credits: bool,
+    bootstrap: int,
+    seed: int,
+    gross_margin: float | None,
+    period_from,
+    period_to,
+    make_report: bool,
     quiet: bool,
     verbose: bool,
     fmt: str,
@@ -183,6 +217,11 @@ def run(
                 "level": level,
                 "strict": strict,
                 "reporter": reporter,
+                "metrics": {
+                    "gross_margin": gross_margin,
+                    "period_from": period_from.date() if period_from else None,
+                    "period_to": period_to.date() if period_to else None,
+                },
             }
             if buckets is not None or memory_limit is not None:
                 from attrib.engines.local import run_bucketed
@@ -194,12 +233,22 @@ def run(
                 from attrib.run import run as run_job
 
                 result = run_job(
-                    data_dir, touch_credits=touch_credits, event_log=event_log, **common
+                    data_dir,
+                    touch_credits=touch_credits,
+                    event_log=event_log,
+                    bootstrap=bootstrap,
+                    seed=seed,
+                    **common,
                 )
+        if make_report:
+            from attrib.report import build_report
+
+            with reporter.stage("report"):
+                build_report(out)
         if fmt == "json":
             click.echo(json.dumps(_json_summary(result), default=str))
         elif not quiet:
-            print_summary(result.channel_summary)
+            print_summary(result.channel_summary, kpis=result.tables.get("kpis"))
             click.echo(f"outputs written to {out}/")
 
 
@@ -210,6 +259,11 @@ def _json_summary(result) -> dict:
         "row_counts": result.manifest.get("row_counts", {}),
         "rejected": result.manifest.get("rejected", {}),
         "channel_summary": result.channel_summary.to_dicts(),
+        "kpis": (
+            result.tables["kpis"].filter(period="all").select("kpi", "value").to_dicts()
+            if "kpis" in result.tables
+            else []
+        ),
     }
 
 
@@ -340,6 +394,83 @@ def generate(out_dir: Path, customers: int, seed: int, months: int, fmt: str) ->
         for table, n in counts.items():
             click.echo(f"{table:12s} {n:>12,} rows")
         click.echo(f"written to {out_dir}/ — try: attrib run {out_dir}")
+
+
+@cli.command(
+    epilog="""\b
+Examples:
+  attrib plan --target-revenue 2500000
+  attrib plan exports/ --target-revenue 4e6 --period 2025-Q4 --out plan-out/
+  attrib plan --target-revenue 1e6 --rate customer=0.3 --rate opportunity=0.5
+"""
+)
+@click.argument("data_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--target-revenue", type=click.FloatRange(min=0, min_open=True), required=True)
+@click.option(
+    "--period",
+    default=None,
+    help="History period whose rates to use ('all', '2025-12', '2025-Q4') [default: all].",
+)
+@click.option(
+    "--rate",
+    "rates",
+    multiple=True,
+    help="Override a stage's conversion rate from the previous stage, e.g. customer=0.3.",
+)
+@click.option(
+    "--config", "config_path", default=None, type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option("--out", default=DEFAULT_OUT, show_default=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def plan(
+    data_dir: Path | None,
+    target_revenue: float,
+    period: str | None,
+    rates: tuple[str, ...],
+    config_path: Path | None,
+    out: Path,
+    fmt: str,
+) -> None:
+    """Reverse funnel: customers, offers, opportunities, SQLs, MQLs, leads, sessions and budget
+    needed to reach a revenue target at historical rates (writes plan.parquet)."""
+    with handle_errors(json_output=fmt == "json"):
+        from attrib.errors import UsageError
+        from attrib.io import write_parquet
+        from attrib.metrics.bundle import metrics_settings
+        from attrib.metrics.plan import plan_from_history
+        from attrib.run import run as run_job
+
+        overrides = {}
+        for item in rates:
+            stage, _, value = item.partition("=")
+            try:
+                overrides[stage.strip()] = float(value)
+            except ValueError:
+                raise UsageError(
+                    f"cannot read --rate {item!r}", hint="write it as STAGE=RATE, e.g. customer=0.3"
+                ) from None
+        result = run_job(data_dir or _sample_dir(), models="first_touch", config=config_path)
+        settings = metrics_settings(result.inputs.config.metrics)
+        table = plan_from_history(
+            target_revenue,
+            result.tables["funnel"],
+            result.inputs.deals,
+            result.inputs.costs,
+            result.channel_summary,
+            settings,
+            period=period,
+            rates_override=overrides or None,
+        )
+        write_parquet(table, out / "plan.parquet")
+        if fmt == "json":
+            click.echo(json.dumps({"ok": True, "plan": table.to_dicts()}, default=str))
+        else:
+            from cli._output import print_plan
+
+            print_plan(table)
+            click.echo(f"written to {out}/plan.parquet")
 
 
 def main() -> None:  # pragma: no cover - console entry point
