@@ -224,26 +224,29 @@ def _checks(
     def has(c: str) -> bool:
         return c in schema
 
+    def ident(c: str, *, required: bool = True) -> tuple[pl.Expr, pl.Expr]:
+        return _id(c, schema[c], required=required)
+
     if table == "touchpoints":
-        out.append((CUSTOMER_ID, *_id(CUSTOMER_ID, schema[CUSTOMER_ID])))
+        out.append((CUSTOMER_ID, *ident(CUSTOMER_ID)))
         if has(ACCOUNT_ID):
             out.append(
                 (
                     ACCOUNT_ID,
-                    *_id(ACCOUNT_ID, schema[ACCOUNT_ID], required=config.level == "account"),
+                    *ident(ACCOUNT_ID, required=config.level == "account"),
                 )
             )
         out.append((TS, *parse_timestamp(TS, schema[TS])))
         if has(CHANNEL):
-            out.append((CHANNEL, *_id(CHANNEL, schema[CHANNEL])))
+            out.append((CHANNEL, *ident(CHANNEL)))
         for c in (SOURCE, MEDIUM, CAMPAIGN, TOUCH_TYPE):
             if has(c):
-                out.append((c, *_id(c, schema[c], required=False)))
+                out.append((c, *ident(c, required=False)))
     elif table == "deals":
-        out.append((DEAL_ID, *_id(DEAL_ID, schema[DEAL_ID])))
-        out.append((CUSTOMER_ID, *_id(CUSTOMER_ID, schema[CUSTOMER_ID])))
+        out.append((DEAL_ID, *ident(DEAL_ID)))
+        out.append((CUSTOMER_ID, *ident(CUSTOMER_ID)))
         if has(ACCOUNT_ID):
-            out.append((ACCOUNT_ID, *_id(ACCOUNT_ID, schema[ACCOUNT_ID], required=False)))
+            out.append((ACCOUNT_ID, *ident(ACCOUNT_ID, required=False)))
         created, created_bad = parse_timestamp(CREATED_AT, schema[CREATED_AT])
         out.append(
             (
@@ -259,9 +262,9 @@ def _checks(
         if has(CLOSED_AT):
             out.append((CLOSED_AT, *parse_timestamp(CLOSED_AT, schema[CLOSED_AT])))
     elif table == "stages":
-        out.append((CUSTOMER_ID, *_id(CUSTOMER_ID, schema[CUSTOMER_ID])))
+        out.append((CUSTOMER_ID, *ident(CUSTOMER_ID)))
         if has(ACCOUNT_ID):
-            out.append((ACCOUNT_ID, *_id(ACCOUNT_ID, schema[ACCOUNT_ID], required=False)))
+            out.append((ACCOUNT_ID, *ident(ACCOUNT_ID, required=False)))
         out.append((STAGE, *_stage(config)))
         ts, bad = parse_timestamp(TS, schema[TS])
         out.append(
@@ -276,13 +279,13 @@ def _checks(
                 pl.when(pl.col(DATE).is_null()).then(pl.lit("date is empty")).otherwise(bad),
             )
         )
-        out.append((CHANNEL, *_id(CHANNEL, schema[CHANNEL])))
+        out.append((CHANNEL, *ident(CHANNEL)))
         if has(CAMPAIGN):
-            out.append((CAMPAIGN, *_id(CAMPAIGN, schema[CAMPAIGN], required=False)))
+            out.append((CAMPAIGN, *ident(CAMPAIGN, required=False)))
         out.append((SPEND, *_parse_number(SPEND, schema[SPEND])))
     elif table == "targets":
-        out.append(("kpi", *_id("kpi", schema["kpi"])))
-        out.append(("period", *_id("period", schema["period"])))
+        out.append(("kpi", *ident("kpi")))
+        out.append(("period", *ident("period")))
         value, bad = _parse_number("target", schema["target"])
         out.append(("target", value, bad))
     return out
@@ -382,6 +385,13 @@ def validate(raw: pl.DataFrame, table: str, config: RunConfig) -> Validated:
         )
     bad = pl.col(REASON).is_not_null()
     canon = [c for c in frame.columns if c not in (FILE_COL, ROW_COL)]
+    if typed.get_column(REASON).null_count() == typed.height:  # nothing rejected: no copies
+        empty = pl.DataFrame(
+            schema={"file": pl.String, "row": pl.Int64, REASON_COLUMN: pl.String, REASON: pl.String}
+            | dict.fromkeys(canon, pl.String)
+        )
+        good = typed.select(*canon, FILE_COL, ROW_COL)
+        return Validated(table=table, frame=good, rejected=empty, files=files)
     rejected = (
         parsed.with_columns(typed[REASON], typed[REASON_COLUMN])
         .filter(bad)
