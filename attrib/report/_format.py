@@ -1,0 +1,118 @@
+"""Escaping and number formatting for the HTML report.
+
+Every string that reaches the page goes through ``esc`` (HTML text and attributes) or
+``json_for_script`` (data and chart specs inside ``<script>``): channel and campaign names come
+from UTM parameters that anyone can set, so none is ever trusted.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from typing import Any
+
+DASH = "—"
+
+
+def esc(value: object) -> str:
+    """HTML-escape any value for use in text or a double-quoted attribute."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def clean(value: Any) -> Any:
+    """Recursively replace NaN/inf by None so the result is strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    return value
+
+
+def json_for_script(value: Any) -> str:
+    """Strict JSON that is safe inside an HTML ``<script>`` element.
+
+    ``<``, ``>`` and ``&`` can only occur inside JSON strings, where their ``\\u`` escapes mean
+    the same thing, so ``</script>`` or ``<!--`` in a channel name can never close or change the
+    script element; ``ensure_ascii`` also escapes U+2028/U+2029.
+    """
+    text = json.dumps(clean(value), ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _finite(value: object) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def compact(value: object) -> str:
+    """A short number for cards: 1.89M, 654k, 31, 0.26."""
+    x = _finite(value)
+    if x is None:
+        return DASH
+    a = abs(x)
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if a >= limit:
+            digits = 2 if a < 10 * limit else 1 if a < 100 * limit else 0
+            return f"{x / limit:,.{digits}f}{suffix}"
+    if a >= 100 or x == int(x):
+        return f"{x:,.0f}"
+    return f"{x:,.2f}"
+
+
+def fmt(value: object, kind: str = "number") -> str:
+    """Format one table cell (escaped text): money, count, pct, ratio, days, number or text."""
+    if kind == "text":
+        return DASH if value is None else esc(value)
+    x = _finite(value)
+    if x is None:
+        return DASH
+    if kind == "money":
+        return f"{x:,.0f}"
+    if kind == "compact":
+        return compact(x)
+    if kind == "count":
+        return f"{x:,.0f}" if x == int(x) else f"{x:,.1f}"
+    if kind == "pct":
+        return f"{x * 100:,.1f}%"
+    if kind == "pct2":
+        return f"{x * 100:,.2f}%"
+    if kind == "ratio":
+        return f"{x:,.2f}×"
+    if kind == "days":
+        return f"{x:,.0f} d" if abs(x) >= 10 else f"{x:,.1f} d"
+    if kind == "index":
+        return f"{x:,.0f}"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if abs(x) >= 1:
+        return f"{x:,.2f}"
+    return f"{x:,.4f}"
+
+
+def fmt_card(value: object, kind: str) -> str:
+    """Format a headline value (compact money and counts)."""
+    if kind in ("money", "count") and _finite(value) is not None:
+        return compact(value)
+    return fmt(value, kind)
+
+
+def change(current: object, previous: object, kind: str) -> tuple[str, float | None]:
+    """Period-over-period change as text and its signed size (pp for rates, % otherwise)."""
+    c, p = _finite(current), _finite(previous)
+    if c is None or p is None:
+        return DASH, None
+    if kind in ("pct", "pct2"):
+        d = (c - p) * 100
+        return f"{d:+.1f} pp", d
+    if p == 0:
+        return ("no change", 0.0) if c == 0 else ("new", None)
+    d = (c - p) / abs(p) * 100
+    return f"{d:+.1f}%", d

@@ -1,0 +1,137 @@
+"""Assemble report.html: one self-contained page (styles, data, Vega JavaScript all inline).
+
+The Vega, Vega-Lite and vega-embed JavaScript comes from ``vl_convert.javascript_bundle``
+(the vl-convert-python wheel ships it), so the page loads nothing from the network.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from attrib import __version__
+from attrib.errors import UsageError
+from attrib.io import write_text
+from attrib.report._data import OutFolder
+from attrib.report._format import esc, json_for_script
+from attrib.report._style import CSS, RUNTIME_JS
+from attrib.report.sections import SECTIONS, Context, Section, prepare_models
+
+REPORT_NAME = "report.html"
+
+
+@functools.lru_cache(maxsize=1)
+def vega_bundle() -> str:
+    """Vega + Vega-Lite + vega-embed as one classic script, for the Vega-Lite altair targets."""
+    try:
+        import altair as alt
+        import vl_convert as vlc
+    except ImportError as exc:  # pragma: no cover - both are dependencies of attrib
+        raise UsageError(
+            f"the HTML report needs {exc.name}",
+            hint="pip install 'altair>=5.4' 'vl-convert-python>=1.6'",
+        ) from None
+    major_minor = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
+    version = major_minor if major_minor in vlc.get_vegalite_versions() else None
+    js = vlc.javascript_bundle(vl_version=version)
+    # a literal "</script" would end the element early; "<\/" means the same inside JS text
+    return js.replace("</script", "<\\/script").replace("<!--", "<\\!--")
+
+
+def render_sections(ctx: Context) -> list[Section]:
+    """Every section; one that fails renders an error note instead of stopping the report."""
+    prepare_models(ctx)
+    out = []
+    for build in SECTIONS:
+        try:
+            out.append(build(ctx))
+        except Exception as exc:  # a surprising file must not cost the analyst the whole page
+            name = build.__name__
+            out.append(
+                Section(
+                    name,
+                    name.replace("_", " ").capitalize(),
+                    name.replace("_", " ").capitalize(),
+                    f'<p class="na error">This section could not be rendered: '
+                    f"{esc(type(exc).__name__)}: {esc(exc)}</p>",
+                )
+            )
+    return out
+
+
+def _subtitle(ctx: Context) -> str:
+    parts = []
+    j = ctx.out.table("journeys")
+    if j is not None and j.height and "first_touch_at" in j.columns:
+        ends = [c for c in ("closed_at", "created_at", "last_touch_at") if c in j.columns]
+        start = j.get_column("first_touch_at").min()
+        end = max((v for c in ends if (v := j.get_column(c).max()) is not None), default=None)
+        if start is not None and end is not None:
+            parts.append(f"Data from {esc(str(start)[:10])} to {esc(str(end)[:10])}")
+    counts = ctx.out.manifest.get("row_counts") or {}
+    if "journeys" in counts:
+        parts.append(f"{int(counts['journeys']):,} journeys")
+    if "deals_read" in counts:
+        parts.append(f"{int(counts['deals_read']):,} deals")
+    if ctx.models:
+        parts.append(f"{len(ctx.models)} models")
+    return " · ".join(parts)
+
+
+def render_page(ctx: Context, sections: list[Section]) -> str:
+    """The whole HTML document."""
+    nav = "".join(f'<a href="#{esc(s.id)}">{esc(s.nav)}</a>' for s in sections)
+    select = ""
+    if ctx.models:
+        options = "".join(
+            f'<option value="{esc(m)}"{" selected" if m == ctx.default_model else ""}>'
+            f"{esc(m)}</option>"
+            for m in ctx.models
+        )
+        select = f'<label>Model <select id="model-select">{options}</select></label>'
+    blocks = "".join(
+        f'<section class="block" id="{esc(s.id)}"><h2>{esc(s.title)}</h2>'
+        + (f'<p class="sub">{esc(s.lead)}</p>' if s.lead else "")
+        + s.body
+        + "</section>"
+        for s in sections
+    )
+    specs = json_for_script(ctx.charts)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="generator" content="attrib">'
+        "<title>attrib · attribution report</title>"
+        f"<style>{CSS}</style></head><body>"
+        f'<header class="top"><div class="wrap"><div class="brand">attrib</div>'
+        f"<nav>{nav}</nav>{select}</div></header>"
+        '<main class="wrap">'
+        '<div class="hero"><h1>Attribution report</h1>'
+        f'<p class="meta">{_subtitle(ctx)}</p></div>'
+        f"{blocks}"
+        f"<footer>Made by attrib {esc(__version__)} from {esc(ctx.out.path.name or '.')}/ · "
+        "charts: Vega-Lite, embedded · opens offline.</footer>"
+        "</main>"
+        '<div id="attrib-status" hidden></div>'
+        f'<script type="application/json" id="attrib-specs">{specs}</script>'
+        f"<script>{vega_bundle()}</script>"
+        f"<script>{RUNTIME_JS}</script>"
+        "</body></html>\n"
+    )
+
+
+def build_report(
+    out_dir: str | Path, *, target: Path | None = None, validate: bool = False
+) -> Path:
+    """Write ``report.html`` for a run's out folder (default: inside it); return its path.
+
+    ``validate`` checks every chart spec against the Vega-Lite schema (slower; for tests).
+    """
+    folder = OutFolder.open(out_dir)
+    ctx = Context(folder, validate=validate)
+    sections = render_sections(ctx)
+    page = render_page(ctx, sections)
+    path = Path(target) if target is not None else folder.path / REPORT_NAME
+    write_text(page, path)
+    return path
