@@ -1,0 +1,465 @@
+"""The HTML report: builds from a run's out folder, is self-contained, escapes every data
+string, degrades section by section, and shows hand-computed figures.
+
+Browser rendering (console errors, every chart drawn) is in test_report_browser.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from html import escape
+from html.parser import HTMLParser
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from attrib.errors import InputError
+from attrib.report import build_report
+from attrib.report._format import change, compact, json_for_script
+from attrib.run import run
+from attrib.synth import generate
+
+SCRIPT = "<script>alert(1)</script>"
+IMG = '"><img src=x onerror=alert(2)>'
+CLOSER = "</script><script>alert(3)</script>"
+SECTION_IDS = (
+    "headline",
+    "models",
+    "sourced",
+    "spend",
+    "funnel",
+    "days",
+    "markov",
+    "shapley",
+    "intervals",
+    "targets",
+    "plan",
+    "campaigns",
+    "quality",
+)
+
+
+# --------------------------------------------------------------------------------------------
+# builders shared with test_report_browser.py
+
+
+def synthetic_run(root: Path, *, payload: bool = False, bootstrap: int = 20) -> Path:
+    """A small synthetic run (with targets); ``payload`` renames a channel and a campaign to
+    HTML/script injections. Returns the out folder."""
+    data = root / "data"
+    generate(data, customers=300, seed=3, months=6)
+    (data / "targets.csv").write_text("kpi,period,target\nrevenue,2025-Q2,150000\n")
+    if payload:
+        for name in ("touchpoints.csv", "costs.csv"):
+            df = pl.read_csv(data / name, infer_schema=False)
+            df = df.with_columns(pl.col("channel").str.replace_all("^Display$", SCRIPT))
+            if "campaign" in df.columns:
+                df = df.with_columns(
+                    pl.when(pl.col("campaign").str.starts_with("paid_search/brand"))
+                    .then(pl.lit(IMG))
+                    .otherwise(pl.col("campaign"))
+                    .alias("campaign")
+                )
+            df.write_csv(data / name)
+    out = root / "out"
+    run(data, out=out, bootstrap=bootstrap)
+    write_plan(out)
+    return out
+
+
+def write_plan(out: Path) -> None:
+    """A plan.parquet in the documented schema (what `attrib plan` writes)."""
+    pl.DataFrame(
+        {
+            "kind": ["input", "input", "stage", "stage", "stage", "budget", "budget", "budget"],
+            "name": [
+                "target_revenue",
+                "avg_deal_size",
+                "lead",
+                "opportunity",
+                "customer",
+                "Email",
+                SCRIPT,
+                "(total)",
+            ],
+            "value": [100000.0, 10000.0, 100.0, 25.0, 10.0, 300.0, 700.0, 1000.0],
+            "rate": [None, None, None, 0.25, 0.4, 0.3, 0.7, 1.0],
+            "rate_lo": [None, None, None, 0.2, 0.1, None, None, None],
+            "rate_hi": [None, None, None, 0.3, 0.7, None, None, None],
+            "wide_interval": [None, None, None, False, True, None, None, None],
+            "unit_cost": [None, None, None, None, None, 10.0, 20.0, None],
+        }
+    ).write_parquet(out / "plan.parquet")
+
+
+class Tags(HTMLParser):
+    """Every start tag with its attributes (script bodies are not parsed as markup)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def parse_tags(page: str) -> list[tuple[str, dict[str, str | None]]]:
+    parser = Tags()
+    parser.feed(page)
+    return parser.tags
+
+
+def embedded_specs(page: str) -> dict:
+    found = re.search(r'<script type="application/json" id="attrib-specs">(.*?)</script>', page)
+    assert found is not None
+    return json.loads(found.group(1))
+
+
+def section(page: str, sid: str) -> str:
+    """The HTML of one section."""
+    found = re.search(rf'<section class="block" id="{sid}">(.*?)</section>', page, re.S)
+    assert found is not None, sid
+    return found.group(1)
+
+
+def data_values(spec: dict) -> list[dict]:
+    """Every inline data row of a (layered / concatenated) spec."""
+    rows: list[dict] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "values" and isinstance(value, list):
+                    rows.extend(v for v in value if isinstance(v, dict))
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(spec)
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# fixtures
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = synthetic_run(tmp_path_factory.mktemp("report"))
+    path = build_report(out, validate=True)  # every chart spec checked against Vega-Lite
+    return out, path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def payload_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = synthetic_run(tmp_path_factory.mktemp("payload"), payload=True, bootstrap=0)
+    path = build_report(out, validate=True)
+    return out, path.read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------------------------
+# the page
+
+
+def test_builds_every_section_from_a_run(full_run: tuple[Path, str]) -> None:
+    out, page = full_run
+    assert (out / "report.html").is_file()
+    for sid in SECTION_IDS:
+        section(page, sid)
+    assert "could not be rendered" not in page
+    cs = pl.read_parquet(out / "channel_summary.parquet")
+    # a section shows its "not computed" note exactly when its data is absent from the run
+    present = {
+        "headline": (out / "kpis.parquet").is_file(),
+        "spend": "spend" in cs.columns,
+        "funnel": (out / "funnel.parquet").is_file(),
+        "markov": (out / "markov_removal_effects.parquet").is_file(),
+        "shapley": (out / "shapley_values.parquet").is_file(),
+        "intervals": "revenue_lo" in cs.columns,
+        "plan": True,
+        "models": True,
+        "sourced": True,
+        "days": True,
+    }
+    for sid, has_data in present.items():
+        assert ("Not computed in this run" in section(page, sid)) is not has_data, sid
+
+
+def test_chart_containers_match_specs(full_run: tuple[Path, str]) -> None:
+    _, page = full_run
+    specs = embedded_specs(page)
+    divs = re.findall(r'<div class="chart [^"]*" id="(chart-\d+)"', page)
+    assert sorted(divs) == sorted(specs)
+    assert len(divs) == len(set(divs))
+    assert len(specs) >= 15
+    for spec in specs.values():
+        assert "vega-lite" in spec["$schema"]
+
+
+def test_model_comparison_data_is_the_channel_summary(full_run: tuple[Path, str]) -> None:
+    out, page = full_run
+    cs = pl.read_parquet(out / "channel_summary.parquet")
+    specs = embedded_specs(page)
+    ids = re.findall(r'id="(chart-\d+)"', section(page, "models"))
+    rows = data_values(specs[ids[0]])  # the revenue chart
+    got = {(r["model"], r["channel"]): r["value"] for r in rows}
+    want = {(m, c): v for m, c, v in cs.select("model", "channel", "revenue").iter_rows()}
+    assert got.keys() == want.keys()
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value, rel=1e-12, abs=1e-9)
+    # each model's shares sum to 1 (conservation shown on the page)
+    for m in cs.get_column("model").unique().to_list():
+        shares = [r["share"] for r in rows if r["model"] == m]
+        assert sum(shares) == pytest.approx(1.0)
+
+
+def test_self_contained(full_run: tuple[Path, str]) -> None:
+    _, page = full_run
+    tags = parse_tags(page)
+    for tag, attrs in tags:
+        assert tag not in ("link", "img", "iframe", "object", "embed", "base"), tag
+        if tag == "script":
+            assert "src" not in attrs
+        for value in attrs.values():
+            assert not re.match(r"\s*(https?:)?//", value or ""), (tag, attrs)
+    assert "@import" not in page
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", page)
+    assert "vegaEmbed" in page  # the library itself is inline
+
+
+def test_report_is_deterministic(full_run: tuple[Path, str], tmp_path: Path) -> None:
+    out, page = full_run
+    again = build_report(out, target=tmp_path / "again.html")
+    assert again.read_text(encoding="utf-8") == page
+
+
+# --------------------------------------------------------------------------------------------
+# escaping
+
+
+def test_malicious_names_render_as_text(payload_run: tuple[Path, str]) -> None:
+    out, page = payload_run
+    channels = pl.read_parquet(out / "channel_summary.parquet").get_column("channel").to_list()
+    assert SCRIPT in channels  # the payload really went through the run
+    assert SCRIPT not in page
+    # the page outside the two library scripts (Vega's tooltip code itself contains "<img")
+    markup = re.sub(r"<script>.*?</script>", "", page, flags=re.S)
+    assert "<img" not in markup
+    assert "onerror=alert(2)>" not in markup.replace(escape(IMG), "")
+    assert escape(SCRIPT) in page  # shown as text in the tables
+    assert escape(IMG) in section(page, "campaigns")
+    tags = parse_tags(page)
+    assert [t for t, _ in tags].count("script") == 3  # specs JSON, the Vega bundle, the runtime
+    for tag, attrs in tags:
+        assert not any(k.lower().startswith("on") for k in attrs), (tag, attrs)
+    # inside the JSON the names are \u-escaped and come back intact when parsed
+    values = [
+        v for spec in embedded_specs(page).values() for r in data_values(spec) for v in r.values()
+    ]
+    assert SCRIPT in values
+    assert "\\u003cscript\\u003ealert(1)\\u003c/script\\u003e" in page
+
+
+def test_json_for_script_cannot_close_the_element() -> None:
+    data = {"a": CLOSER, "b": "<!-- x & y -->", "c": "\u2028", "d": float("nan")}
+    text = json_for_script(data)
+    assert "<" not in text
+    assert ">" not in text
+    assert "&" not in text
+    assert "\u2028" not in text
+    assert json.loads(text) == {**data, "d": None}
+
+
+# --------------------------------------------------------------------------------------------
+# missing and damaged inputs
+
+
+def test_only_a_channel_summary(full_run: tuple[Path, str], tmp_path: Path) -> None:
+    out, _ = full_run
+    shutil.copy(out / "channel_summary.parquet", tmp_path / "channel_summary.parquet")
+    page = build_report(tmp_path).read_text(encoding="utf-8")
+    assert "could not be rendered" not in page
+    for sid in ("headline", "sourced", "funnel", "days", "markov", "shapley", "targets", "plan"):
+        assert "Not computed in this run" in section(page, sid), sid
+    assert "Not computed in this run" not in section(page, "models")
+    assert "Not computed in this run" not in section(page, "spend")
+
+
+def test_damaged_and_partial_files(full_run: tuple[Path, str], tmp_path: Path) -> None:
+    out, _ = full_run
+    for f in out.glob("*.parquet"):
+        shutil.copy(f, tmp_path / f.name)
+    shutil.copy(out / "manifest.json", tmp_path / "manifest.json")
+    (tmp_path / "funnel.parquet").write_bytes(b"not a parquet file")
+    pl.DataFrame({"kpi": ["revenue"], "period": ["all"]}).write_parquet(tmp_path / "kpis.parquet")
+    cs = pl.read_parquet(tmp_path / "channel_summary.parquet")
+    cs.drop("spend", "roas", "romi", strict=False).write_parquet(
+        tmp_path / "channel_summary.parquet"
+    )
+    page = build_report(tmp_path).read_text(encoding="utf-8")
+    assert "could not be rendered" not in page
+    assert "funnel.parquet could not be read" in section(page, "quality")
+    for sid in ("funnel", "headline", "spend", "targets"):
+        assert "Not computed in this run" in section(page, sid), sid
+    assert "Not computed in this run" not in section(page, "models")
+
+
+def test_not_an_out_folder(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not found"):
+        build_report(tmp_path / "missing")
+    with pytest.raises(InputError, match="no attrib outputs"):
+        build_report(tmp_path)
+
+
+# --------------------------------------------------------------------------------------------
+# hand-computed figures
+
+
+def _card(page: str, label: str) -> str:
+    found = re.search(
+        rf'<div class="card"><div class="card-label">{re.escape(label)}</div>(.*?)'
+        r'<div class="card-foot">',
+        page,
+        re.S,
+    )
+    assert found is not None, label
+    return found.group(1)
+
+
+def test_headline_changes_and_targets(tmp_path: Path) -> None:
+    rows = [
+        # kpi, period, value, lo, hi, target
+        ("revenue", "all", 250000.0, None, None, None),
+        ("revenue", "2025-Q3", 100000.0, None, None, None),
+        ("revenue", "2025-Q4", 150000.0, None, None, 120000.0),
+        ("win_rate", "2025-Q3", 0.20, 0.15, 0.26, None),
+        ("win_rate", "2025-Q4", 0.25, 0.19, 0.32, None),
+        ("cac_total", "2025-Q3", 100.0, None, None, None),
+        ("cac_total", "2025-Q4", 120.0, None, None, 150.0),
+    ]
+    kpis = pl.DataFrame(
+        rows,
+        schema=["kpi", "period", "value", "lo", "hi", "target"],
+        orient="row",
+    ).with_columns(
+        # index = value / target x 100, as kpis.parquet carries it
+        (pl.col("value") / pl.col("target") * 100).alias("index"),
+        pl.lit(None, pl.Float64).alias("index_vs_baseline"),
+    )
+    kpis.write_parquet(tmp_path / "kpis.parquet")
+    page = build_report(tmp_path).read_text(encoding="utf-8")
+    head = section(page, "headline")
+    assert "2025-Q4</strong> compared with <strong>2025-Q3" in head
+    revenue = _card(head, "Revenue (won)")
+    assert "150k" in revenue
+    assert "+50.0%" in revenue  # (150000 - 100000) / 100000
+    assert "delta good" in revenue
+    win = _card(head, "Win rate")
+    assert "25.0%" in win
+    assert "+5.0 pp" in win  # 25% - 20%, in percentage points
+    cac = _card(head, "CAC (total)")
+    assert "+20.0%" in cac
+    assert "delta bad" in cac  # a cost going up is bad news
+    tgt = section(page, "targets")
+    assert '<span class="pill good">125</span>' in tgt  # 150000 / 120000 x 100
+    assert '<span class="pill bad">80</span>' in tgt  # 120 / 150 x 100
+
+
+def test_sourced_influenced_shares(tmp_path: Path) -> None:
+    pl.DataFrame(
+        {
+            "journey_id": [0, 1, 2, 3, 4],
+            "status": ["won", "won", "won", "open", "none"],
+            "amount": [1000.0, 500.0, 250.0, 800.0, 0.0],
+            "marketing_sourced": [True, False, False, True, True],
+            "marketing_influenced": [True, True, False, True, True],
+        }
+    ).write_parquet(tmp_path / "journeys.parquet")
+    page = build_report(tmp_path).read_text(encoding="utf-8")
+    specs = embedded_specs(page)
+    cid = re.search(r'id="(chart-\d+)"', section(page, "sourced")).group(1)
+    rows = {(r["measure"], r["category"]): r for r in data_values(specs[cid])}
+    assert rows[("Won revenue", "Marketing-sourced")]["share"] == pytest.approx(1000 / 1750)
+    assert rows[("Won revenue", "Influenced only")]["share"] == pytest.approx(500 / 1750)
+    assert rows[("Won revenue", "No marketing touch")]["share"] == pytest.approx(250 / 1750)
+    assert rows[("Open pipeline", "Marketing-sourced")]["share"] == pytest.approx(1.0)
+    assert rows[("All deals", "Marketing-sourced")]["value"] == 2  # won 1000 and the open one
+    # headline falls back to journey totals: won revenue 1750, win rate 3 / (3 + 0)
+    head = section(page, "headline")
+    assert "1.75k" in head
+    assert "100.0%" in head
+
+
+def test_funnel_table(tmp_path: Path) -> None:
+    stages = ["lead", "mql", "customer"]
+    pl.DataFrame(
+        {
+            "view": ["cohort"] * 3,
+            "period": ["all"] * 3,
+            "channel": ["(all)"] * 3,
+            "stage": stages,
+            "stage_order": [1, 2, 6],
+            "count": [200, 50, 5],
+            "rate_from_previous": [None, 0.25, 0.1],
+            "rate_from_previous_lo": [None, 0.195, 0.043],
+            "rate_from_previous_hi": [None, 0.314, 0.214],
+            "rate_from_lead": [1.0, 0.25, 0.025],
+            "rate_from_lead_lo": [0.98, 0.195, 0.011],
+            "rate_from_lead_hi": [1.0, 0.314, 0.057],
+            "median_days_from_previous": [None, 3.5, 40.0],
+        }
+    ).write_parquet(tmp_path / "funnel.parquet")
+    page = build_report(tmp_path).read_text(encoding="utf-8")
+    f = section(page, "funnel")
+    assert "Not computed" not in f
+    assert '25.0% <small class="ci">19.5%–31.4%</small>' in f
+    assert "3.5 d" in f
+    assert "40 d" in f
+
+
+def test_plan_section(tmp_path: Path) -> None:
+    write_plan(tmp_path)
+    page = build_report(tmp_path).read_text(encoding="utf-8")
+    p = section(page, "plan")
+    assert "Not computed" not in p
+    assert "100k" in p  # target revenue card
+    assert '40.0% <small class="ci">10.0%–70.0%</small>' in p
+    assert 'class="pill bad"' in p  # the wide interval is flagged
+    assert escape(SCRIPT) in p
+    assert SCRIPT not in page
+
+
+def test_number_formats() -> None:
+    assert compact(1888436) == "1.89M"
+    assert compact(654087.06) == "654k"
+    assert compact(31) == "31"
+    assert compact(None) == "—"
+    assert change(150, 100, "money") == ("+50.0%", 50.0)
+    assert change(0.25, 0.2, "pct")[0] == "+5.0 pp"
+    assert change(5, 0, "count") == ("new", None)
+    assert change(None, 1, "count") == ("—", None)
+
+
+# --------------------------------------------------------------------------------------------
+# CLI
+
+
+def test_cli_report(full_run: tuple[Path, str], tmp_path: Path) -> None:
+    from cli.report_cmd import report
+
+    out, _ = full_run
+    target = tmp_path / "r.html"
+    result = CliRunner().invoke(report, [str(out), "--output", str(target)])
+    assert result.exit_code == 0, result.output
+    assert f"report written to {target}" in result.output
+    assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    missing = CliRunner().invoke(report, [str(tmp_path / "nope")])
+    assert missing.exit_code == 2
+    assert "hint:" in missing.output
+    assert "Traceback" not in missing.output
