@@ -54,7 +54,7 @@ def _numeric(df: pl.DataFrame, col: str, file: str) -> pl.Series:
     """Column ``col`` as Float64 (missing cells 0); InputError naming the first bad row."""
     raw = df[col].str.strip_chars()
     num = raw.cast(pl.Float64, strict=False)
-    bad = (num.is_null() & raw.is_not_null() & (raw != "")) | (num < 0) | num.is_nan()
+    bad = (num.is_null() & raw.is_not_null() & (raw != "")) | (num < 0) | ~num.is_finite()
     bad = bad.fill_null(False)
     if bad.any():
         i = int(bad.arg_max())
@@ -137,6 +137,13 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
         pl.col("nulls").alias("weight"),
         pl.lit(0.0).alias("amount"),
     )
+    if won.height + lost.height == 0:
+        raise InputError(
+            "the path table has no path with conversions or nulls",
+            file=fname,
+            column=CONVERSIONS,
+            hint=_HINT,
+        )
     jr = (
         pl.concat([won, lost])
         .sort(["path", "status"], descending=[False, True])

@@ -68,6 +68,8 @@ def test_comma_table_without_optional_columns(tmp_path):
         ("path;conversions\na;1\n", "missing column", None, "total_conversions"),
         ("path;total_conversions\na;1\nb;x\n", "not a non-negative", 2, "total_conversions"),
         ("path;total_conversions;total_null\na;1;-2\n", "not a non-negative", 1, "total_null"),
+        ("path;total_conversions\na;1\nb;inf\n", "not a non-negative", 2, "total_conversions"),
+        ("path;total_conversions;total_null\na;0;0\n", "no path with", None, "total_conversions"),
         ("path;total_conversions\na > > b;1\n", "empty", 1, "path"),
         ("path;total_conversions\n;1\n", "empty", 1, "path"),
         (
