@@ -88,8 +88,9 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
     conv = _numeric(df, CONVERSIONS, fname)
     value = _numeric(df, VALUE, fname) if VALUE in df.columns else pl.Series(np.zeros(df.height))
     nulls = _numeric(df, NULLS, fname) if NULLS in df.columns else pl.Series(np.zeros(df.height))
-    parts = df[PATH].str.split(">").list.eval(pl.element().str.strip_chars())
-    empty = df[PATH].is_null() | (parts.list.eval(pl.element() == "").list.any()).fill_null(True)
+    # normalise separators to " > " (channel names trimmed), then check for blank names
+    norm = df[PATH].str.replace_all(r"\s*>\s*", " > ").str.strip_chars()
+    empty = (norm.is_null() | (norm == "") | norm.str.contains(r"^>|>$|>\s*>")).fill_null(True)
     if empty.any():
         i = int(empty.arg_max())
         raise InputError(
@@ -102,7 +103,7 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
     rows = pl.DataFrame(
         {
             "row": np.arange(1, df.height + 1),
-            "path": parts.list.join(" > "),
+            "path": norm,
             "conv": conv,
             "value": value,
             "nulls": nulls,
@@ -114,6 +115,7 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
             pl.col("conv").sum(), pl.col("value").sum(), pl.col("nulls").sum(), pl.col("row").min()
         )
         .sort("path")
+        .with_row_index("pid")
     )
     bad = agg.filter((pl.col("conv") == 0) & (pl.col("value") > 0))
     if bad.height:
@@ -126,12 +128,14 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
         )
     # one won and one non-converting journey per path, each only if its count is positive
     won = agg.filter(pl.col("conv") > 0).select(
+        "pid",
         "path",
         pl.lit(STATUS_WON, pl.Int8).alias("status"),
         pl.col("conv").alias("weight"),
         pl.col("value").alias("amount"),
     )
     lost = agg.filter(pl.col("nulls") > 0).select(
+        "pid",
         "path",
         pl.lit(STATUS_NONE, pl.Int8).alias("status"),
         pl.col("nulls").alias("weight"),
@@ -146,24 +150,20 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
         )
     jr = (
         pl.concat([won, lost])
-        .sort(["path", "status"], descending=[False, True])
+        .sort(["pid", "status"], descending=[False, True])  # by path, won first
         .with_row_index("journey_id")
     )
-    names = sorted(jr.select(pl.col("path").str.split(" > ").explode().unique())["path"].to_list())
+    parts = jr["path"].str.split(" > ")
+    touch_names = parts.explode()
+    names = sorted(touch_names.unique().to_list())
     channels = (NONE_CHANNEL, *names)
-    code = {n: i for i, n in enumerate(channels)}
-    touches = jr.select(
-        pl.col("path")
-        .str.split(" > ")
-        .explode()
-        .replace_strict(code, return_dtype=pl.Int32)
-        .alias("channel")
-    )
-    lens = jr.select(pl.col("path").str.split(" > ").list.len())["path"].to_numpy()
+    # Enum physical codes follow ``names`` order; +1 skips (none)
+    channel_codes = touch_names.cast(pl.Enum(names)).to_physical().to_numpy()
+    lens = parts.list.len().to_numpy()
     n_j = jr.height
     offsets = np.zeros(n_j + 1, dtype=np.int64)
     np.cumsum(lens, out=offsets[1:])
-    channel = touches["channel"].to_numpy().astype(np.int32)
+    channel = (channel_codes.astype(np.int64) + 1).astype(np.int32)
     n_c = len(channels)
     dicts = Dictionaries(
         channels=channels,
