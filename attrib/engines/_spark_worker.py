@@ -1,0 +1,417 @@
+"""Executor-side code of the Spark engine: pure functions from Arrow data to Arrow data.
+
+Nothing here imports pyspark, so every function is unit-testable with plain pyarrow tables.
+Spark calls them through ``mapInArrow`` (validation, state passes) and
+``groupBy(bucket).cogroup(...).applyInArrow`` (journey building): each call sees one scan
+partition or one hash bucket of entities, never one group per customer. Partial states travel
+back to the driver as ``np.savez`` bytes, one binary cell per (bucket, model).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from attrib.config import RunConfig
+from attrib.encoded import Dictionaries, Journeys
+from attrib.io import FILE_COL, ROW_COL
+from attrib.models.base import AttributionModel, Fitted, State
+
+#: Columns Spark adds to raw input rows so the worker can number them like the local reader.
+URI_COL = "__uri"  # the file (``_metadata.file_path``)
+BLOCK_COL = "__block"  # start of the file split (``_metadata.file_block_start``)
+BUCKET_COL = "__bucket"
+BAD_COL = "__bad"
+SIDE_KIND = "__kind"
+QUARANTINE_PREFIX = "q__"
+SENTINEL_FILE = "\x00attrib-sentinel"
+
+#: Typed columns of a valid touch handed to the journey builder.
+TOUCH_FIELDS = (
+    ("entity_id", pa.string()),
+    ("customer_id", pa.string()),
+    ("account_id", pa.string()),
+    ("ts", pa.timestamp("us")),
+    ("channel", pa.string()),
+    ("campaign", pa.string()),
+)
+#: Deals and stages travel together in one "side" table, cogrouped with touches by bucket.
+SIDE_FIELDS = (
+    (SIDE_KIND, pa.string()),
+    ("deal_id", pa.string()),
+    ("entity_id", pa.string()),
+    ("created_at", pa.timestamp("us")),
+    ("closed_at", pa.timestamp("us")),
+    ("status", pa.string()),
+    ("amount", pa.float64()),
+    ("stage", pa.string()),
+    ("ts", pa.timestamp("us")),
+)
+ENCODED_SCHEMA = pa.schema(
+    [
+        (BUCKET_COL, pa.int64()),
+        ("n_journeys", pa.int64()),
+        ("n_touches", pa.int64()),
+        ("arrays", pa.binary()),
+        ("table", pa.binary()),
+        ("digest", pa.binary()),
+        ("deal_journeys", pa.binary()),
+    ]
+)
+STATE_SCHEMA = pa.schema([(BUCKET_COL, pa.int64()), ("model", pa.string()), ("state", pa.binary())])
+_ARRAYS = (
+    "offsets",
+    "channel",
+    "campaign",
+    "ts",
+    "status",
+    "weight",
+    "amount",
+    "end_ts",
+    "created_ts",
+    "n_created",
+    "lead_pos",
+    "opp_pos",
+)
+
+
+# -- serialisation -----------------------------------------------------------------------------
+def pack_state(state: State) -> bytes:
+    """One partial state (dict of numpy arrays) as ``np.savez`` bytes."""
+    buf = io.BytesIO()
+    np.savez(buf, **state)
+    return buf.getvalue()
+
+
+def unpack_state(blob: bytes) -> State:
+    """Inverse of :func:`pack_state`."""
+    with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
+        return {k: npz[k] for k in npz.files}
+
+
+def pack_journeys(batch: Journeys) -> tuple[bytes, bytes]:
+    """(CSR arrays as npz bytes, journey table as Arrow IPC bytes) of one encoded batch."""
+    arrays = pack_state({name: getattr(batch, name) for name in _ARRAYS})
+    return arrays, frame_bytes(batch.table)
+
+
+def frame_bytes(frame: pl.DataFrame) -> bytes:
+    """A Polars frame as Arrow IPC bytes (one binary cell)."""
+    buf = io.BytesIO()
+    frame.write_ipc(buf)
+    return buf.getvalue()
+
+
+def frame_from_bytes(blob: bytes) -> pl.DataFrame:
+    """Inverse of :func:`frame_bytes`."""
+    return pl.read_ipc(io.BytesIO(blob))
+
+
+def unpack_journeys(arrays: bytes, table: bytes, dicts: Dictionaries) -> Journeys:
+    """Inverse of :func:`pack_journeys`; the dictionaries are the run's broadcast ones."""
+    parts = unpack_state(arrays)
+    return Journeys(**parts, table=frame_from_bytes(table), dicts=dicts)
+
+
+def to_polars(data: pa.Table | pa.RecordBatch) -> pl.DataFrame:
+    """Arrow from Spark as Polars, timestamps made UTC-naive microseconds (Spark's TIMESTAMP
+    arrives zoned in the session time zone; attrib works in naive UTC)."""
+    frame = pl.from_arrow(data)
+    assert isinstance(frame, pl.DataFrame)
+    fixes = []
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, pl.Datetime) and (dtype.time_zone or dtype.time_unit != "us"):
+            col = pl.col(name)
+            if dtype.time_zone:
+                col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+            fixes.append(col.dt.cast_time_unit("us").alias(name))
+    return frame.with_columns(fixes) if fixes else frame
+
+
+def _arrow(frame: pl.DataFrame, schema: pa.Schema) -> pa.Table:
+    return frame.select([f.name for f in schema]).to_arrow().cast(schema)
+
+
+# -- pass 0: validation of touches -------------------------------------------------------------
+def validated_schema(quarantine_columns: Sequence[str]) -> pa.Schema:
+    """Output of :class:`TouchValidator`: typed valid touches and quarantined rows, flagged."""
+    return pa.schema(
+        [
+            (BAD_COL, pa.bool_()),
+            *TOUCH_FIELDS,
+            ("file", pa.string()),
+            ("row", pa.int64()),
+            ("column", pa.string()),
+            ("reason", pa.string()),
+            *[(QUARANTINE_PREFIX + c, pa.string()) for c in quarantine_columns],
+        ]
+    )
+
+
+@dataclass
+class TouchValidator:
+    """``mapInArrow`` function: number raw rows like the local reader, then validate them with
+    the local engine's own Polars rules (``attrib.schema.validate``).
+
+    ``splits`` maps (file URI, split start) to (rows of the file before that split, the file
+    name to report), computed on the driver from a count per split, so ``row`` is the 1-based
+    data row within the file exactly as locally. ``mixed_ts`` says whether the whole input mixes
+    naive and zoned timestamps (a column-wide rule): two sentinel rows recreate that context in
+    every partition and are dropped afterwards.
+    """
+
+    config: RunConfig
+    splits: dict[tuple[str, int], tuple[int, str]]
+    quarantine_columns: tuple[str, ...]
+    ts_source: str | None = None
+    mixed_ts: bool = False
+
+    def __call__(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        seen: dict[tuple[str, int], int] = {}
+        schema = validated_schema(self.quarantine_columns)
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            raw = self.number_rows(to_polars(batch), seen)
+            yield from _arrow(self.validate(raw), schema).to_batches()
+
+    def number_rows(self, raw: pl.DataFrame, seen: dict[tuple[str, int], int]) -> pl.DataFrame:
+        """Add ``__file``/``__row``; ``seen`` carries rows already met per split (batches
+        of one partition arrive in scan order)."""
+        keys = raw.select(URI_COL, BLOCK_COL).unique(maintain_order=True).rows()
+        base = pl.DataFrame(
+            {
+                URI_COL: [k[0] for k in keys],
+                BLOCK_COL: [k[1] for k in keys],
+                "__base": [self.splits[k][0] + seen.get(k, 0) for k in keys],
+                FILE_COL: [self.splits[k][1] for k in keys],
+            },
+            schema={
+                URI_COL: pl.String,
+                BLOCK_COL: pl.Int64,
+                "__base": pl.Int64,
+                FILE_COL: pl.String,
+            },
+        )
+        counts = raw.group_by(URI_COL, BLOCK_COL).len().rows()
+        for uri, block, n in counts:
+            seen[(uri, block)] = seen.get((uri, block), 0) + n
+        return (
+            raw.with_columns(pl.int_range(1, pl.len() + 1).over(URI_COL, BLOCK_COL).alias("__pos"))
+            .join(base, on=[URI_COL, BLOCK_COL], how="left", maintain_order="left")
+            .with_columns((pl.col("__base") + pl.col("__pos")).cast(pl.Int64).alias(ROW_COL))
+            .drop(URI_COL, BLOCK_COL, "__base", "__pos")
+        )
+
+    def validate(self, raw: pl.DataFrame) -> pl.DataFrame:
+        """Validated rows of one numbered raw frame in :func:`validated_schema` layout."""
+        from attrib.inputs import prepare_touches
+        from attrib.schema import validate
+
+        if self.mixed_ts and self.ts_source is not None:
+            sentinel = pl.DataFrame(
+                {c: [None, None] for c in raw.columns}, schema=raw.schema
+            ).with_columns(
+                pl.Series(self.ts_source, ["1970-01-01 00:00:00", "1970-01-01 00:00:00Z"]),
+                pl.lit(SENTINEL_FILE).alias(FILE_COL),
+                pl.lit(-1, dtype=pl.Int64).alias(ROW_COL),
+            )
+            raw = pl.concat([raw, sentinel], how="vertical_relaxed")
+        touches, rejected = prepare_touches(validate(raw, "touchpoints", self.config), self.config)
+        rejected = rejected.filter(pl.col("file") != SENTINEL_FILE)
+        good = touches.select(
+            pl.lit(False).alias(BAD_COL),
+            *[
+                (pl.col(name) if name in touches.columns else pl.lit(None)).cast(_PL[name])
+                for name, _ in TOUCH_FIELDS
+            ],
+        )
+        bad = rejected.select(
+            pl.lit(True).alias(BAD_COL),
+            pl.col("file"),
+            pl.col("row").cast(pl.Int64),
+            pl.col("column"),
+            pl.col("reason"),
+            *[
+                (pl.col(c) if c in rejected.columns else pl.lit(None, dtype=pl.String))
+                .cast(pl.String)
+                .alias(QUARANTINE_PREFIX + c)
+                for c in self.quarantine_columns
+            ],
+        )
+        return pl.concat([good, bad], how="diagonal_relaxed")
+
+    def quarantine_frame(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """Rejected rows (``__bad``) back in the local quarantine layout, sorted as locally."""
+        return (
+            rows.select(
+                "file",
+                "row",
+                "column",
+                "reason",
+                *[pl.col(QUARANTINE_PREFIX + c).alias(c) for c in self.quarantine_columns],
+            )
+            .with_columns(pl.col("row").cast(pl.Int64))
+            .sort("file", "row")
+        )
+
+
+_PL: dict[str, pl.DataType] = {
+    "entity_id": pl.String(),
+    "customer_id": pl.String(),
+    "account_id": pl.String(),
+    "ts": pl.Datetime("us"),
+    "channel": pl.String(),
+    "campaign": pl.String(),
+}
+
+
+# -- pass 1: journeys per bucket ---------------------------------------------------------------
+def build_bucket(
+    touches: pa.Table, side: pa.Table, config: RunConfig, dicts: Dictionaries
+) -> pa.Table:
+    """``cogroup.applyInArrow`` function: one bucket's touches and deals/stages -> one row
+    holding its encoded journeys (attrib's own ``build_journeys``), plus what the driver's
+    KPI/ROI step reads: the touch digest and the deals' journey rows (as the bucketed local
+    engine does)."""
+    from attrib.journeys import build_journeys
+    from attrib.metrics.bundle import touch_digest
+
+    t = to_polars(touches)
+    s = to_polars(side)
+    bucket = (t if t.height else s).get_column(BUCKET_COL)[0]
+    deals = s.filter(pl.col(SIDE_KIND) == "deal").select(
+        "deal_id", "entity_id", "created_at", "closed_at", "status", "amount"
+    )
+    stages = s.filter(pl.col(SIDE_KIND) == "stage").select("entity_id", "stage", "ts")
+    touch_frame = t.select("entity_id", "ts", "channel", "campaign")
+    batch = build_journeys(
+        touch_frame,
+        deals,
+        config,
+        stages=stages,
+        dicts=dicts,
+    )
+    arrays, table = pack_journeys(batch)
+    return pa.table(
+        {
+            BUCKET_COL: [int(bucket)],
+            "n_journeys": [batch.n_journeys],
+            "n_touches": [batch.n_touches],
+            "arrays": [arrays],
+            "table": [table],
+            "digest": [frame_bytes(touch_digest(touch_frame, batch.table))],
+            "deal_journeys": [
+                frame_bytes(batch.table.filter(pl.col("deal_id").is_not_null()).drop("path"))
+            ],
+        },
+        schema=ENCODED_SCHEMA,
+    )
+
+
+def _encoded(
+    batches: Iterable[pa.RecordBatch], dicts: Dictionaries
+) -> Iterator[tuple[int, Journeys]]:
+    for rb in batches:
+        cols = rb.to_pydict()
+        for bucket, arrays, table in zip(
+            cols[BUCKET_COL], cols["arrays"], cols["table"], strict=True
+        ):
+            yield bucket, unpack_journeys(arrays, table, dicts)
+
+
+def _state_batch(rows: list[tuple[int, str, bytes]]) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pydict(
+        {
+            BUCKET_COL: [r[0] for r in rows],
+            "model": [r[1] for r in rows],
+            "state": [r[2] for r in rows],
+        },
+        schema=STATE_SCHEMA,
+    )
+
+
+@dataclass
+class FitMapper:
+    """``mapInArrow`` function: each model's additive fit state (``fit_map``) per bucket."""
+
+    models: list[AttributionModel]
+    dicts: Dictionaries
+
+    def __call__(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for bucket, batch in _encoded(batches, self.dicts):
+            rows = [(bucket, m.name, pack_state(m.fit_map(batch))) for m in self.models]
+            yield _state_batch(rows)
+
+
+@dataclass
+class CreditMapper:
+    """``mapInArrow`` function: each model's additive credit state per bucket, with the
+    fitted models the driver broadcast (scores only; output tables stay on the driver)."""
+
+    models: list[tuple[AttributionModel, Fitted]]
+    dicts: Dictionaries
+
+    def __call__(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from attrib.credit import credit_state
+
+        for bucket, batch in _encoded(batches, self.dicts):
+            rows = [(bucket, m.name, pack_state(credit_state(m, batch, f))) for m, f in self.models]
+            yield _state_batch(rows)
+
+
+@dataclass
+class JourneyRows:
+    """``mapInArrow`` function: the journey table of each bucket (``journeys/`` output)."""
+
+    dicts: Dictionaries
+    schema: pa.Schema
+
+    def __call__(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for bucket, batch in _encoded(batches, self.dicts):
+            frame = batch.table.with_columns(pl.lit(bucket, dtype=pl.Int64).alias("bucket"))
+            yield from _arrow(frame, self.schema).to_batches()
+
+
+def journey_schema() -> pa.Schema:
+    """Arrow schema of the Spark ``journeys/`` rows: the local journey table plus ``bucket``."""
+    fields = [
+        ("journey_id", pa.int64()),
+        ("entity_id", pa.string()),
+        ("deal_id", pa.string()),
+        ("status", pa.string()),
+        ("amount", pa.float64()),
+        ("n_touches", pa.int64()),
+        ("path", pa.string()),
+        ("first_channel", pa.string()),
+        ("last_channel", pa.string()),
+        ("first_touch_at", pa.timestamp("us")),
+        ("last_touch_at", pa.timestamp("us")),
+        ("created_at", pa.timestamp("us")),
+        ("closed_at", pa.timestamp("us")),
+        ("days_to_close", pa.float64()),
+        ("marketing_sourced", pa.bool_()),
+        ("marketing_influenced", pa.bool_()),
+        ("bucket", pa.int64()),
+    ]
+    return pa.schema(fields)
+
+
+def reduce_rows(
+    rows: Iterable[tuple[int, str, bytes]], models: Sequence[AttributionModel], *, fit: bool
+) -> dict[str, State]:
+    """Driver side: sum the states of every bucket per model, in bucket order (deterministic)."""
+    from attrib.models.base import reduce_states
+
+    by_name = {m.name: m for m in models}
+    out: dict[str, State] = {}
+    for _, name, blob in sorted(rows, key=lambda r: (r[1], r[0])):
+        model = by_name[name]
+        merge = (getattr(model, "merge_states", None) if fit else None) or reduce_states
+        out[name] = merge(out.get(name), unpack_state(blob))
+    return out

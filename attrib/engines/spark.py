@@ -1,0 +1,789 @@
+"""The Spark engine (``attrib run --engine spark``): attrib's own kernels inside Spark.
+
+Spark does the relational work: it reads the inputs (files, folders, globs, any Hadoop-style
+URI, or a table), hashes each journey entity into one of ``buckets`` buckets and shuffles the
+touches there. Each bucket is handed through Arrow to the same validation rules, journey
+builder and numba kernels as the local engine and returns additive partial states, which the
+driver sums and finalizes (map -> reduce -> finalize, see DESIGN.md). pyspark is imported only
+inside functions, so ``import attrib`` works without it. How it works: ``docs/SPARK.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import unquote, urlparse
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from attrib import __version__
+from attrib.config import RunConfig, load_config
+from attrib.credit import ModelCredit, summary_frames
+from attrib.encoded import Dictionaries
+from attrib.engines import _spark_worker as w
+from attrib.errors import AttribError, ChecksFailedError, ComputationError, InputError, UsageError
+from attrib.inputs import Inputs
+from attrib.io import FILE_COL, ROW_COL, file_format, find_table, resolve_files
+from attrib.models.base import AttributionModel, Fitted
+from attrib.progress import Reporter
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame as SparkFrame
+    from pyspark.sql import SparkSession
+
+T = TypeVar("T")
+
+#: Above this many rejected touches the quarantine is written by Spark as a folder
+#: (``quarantine/touchpoints/``) instead of being collected into one file by the driver.
+QUARANTINE_COLLECT_LIMIT = 1_000_000
+TABLE_PREFIX = "table:"
+_SIDE_TABLES = ("deals", "stages", "costs", "targets")
+_OFFSET_REGEX = r"(Z|z|[+-]\d\d:?\d\d)$"
+
+
+@dataclass
+class SparkRunResult:
+    """What a Spark run produced: the driver-side tables (same as the local engine's) and
+    where Spark wrote the large ones."""
+
+    channel_summary: pl.DataFrame
+    campaign_summary: pl.DataFrame
+    tables: dict[str, pl.DataFrame]
+    credits: list[ModelCredit]
+    dicts: Dictionaries
+    quarantine: dict[str, pl.DataFrame]
+    manifest: dict[str, Any]
+    out: Path | None = None
+    journeys_path: str | None = None
+    extra_outputs: list[str] = field(default_factory=list)
+
+
+# -- session ------------------------------------------------------------------------------------
+def spark_session(spark: SparkSession | None = None, master: str | None = None) -> SparkSession:
+    """The session to use: the one given, the active one, or a new one on ``master``.
+
+    A new local session runs its Python workers on this interpreter and gets small-data
+    settings (few shuffle partitions, no UI, Arrow on, UTC session time zone).
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise UsageError(
+            "the Spark engine needs pyspark, which is not installed",
+            hint="pip install 'attrib[spark]' (and Java 17+ for a local Spark)",
+        ) from None
+    if spark is not None:
+        return spark
+    active = SparkSession.getActiveSession()
+    if active is not None and master is None:
+        return active
+    master = master or "local[*]"
+    if master.startswith("local"):
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = (
+        SparkSession.builder.master(master)
+        .appName("attrib")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+    )
+    if master.startswith("local"):
+        builder = builder.config("spark.sql.shuffle.partitions", "8").config(
+            "spark.driver.memory", os.environ.get("ATTRIB_SPARK_DRIVER_MEMORY", "4g")
+        )
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # Java missing, bad master URL, port clash ...
+        raise UsageError(
+            f"cannot start Spark on {master!r}: {str(exc).strip().splitlines()[0][:300]}",
+            hint="check that Java 17+ is installed (java -version, JAVA_HOME) and the master URL",
+        ) from None
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def _spark_call(what: str, fn: Callable[[], T]) -> T:
+    """Run one Spark action; translate Spark/Py4J failures into attrib's ComputationError."""
+    try:
+        return fn()
+    except AttribError:
+        raise
+    except Exception as exc:
+        from pyspark.errors import PySparkException
+
+        try:
+            from py4j.protocol import Py4JError
+        except ImportError:  # pragma: no cover - py4j ships with pyspark
+            Py4JError = RuntimeError
+        if not isinstance(exc, PySparkException | Py4JError):
+            raise
+        lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
+        errors = [ln for ln in lines if "Error:" in ln or "Exception:" in ln]
+        detail = (errors[-1] if errors else lines[0] if lines else type(exc).__name__)[:400]
+        raise ComputationError(
+            f"Spark failed while {what}: {detail}",
+            hint="set ATTRIB_DEBUG=1 for the traceback; executors need attrib installed"
+            " (pip install 'attrib[spark]' or --py-files, see docs/SPARK.md)",
+        ) from exc
+
+
+# -- reading ------------------------------------------------------------------------------------
+@dataclass
+class _Raw:
+    """A raw input table in Spark plus how to name its files like the local reader."""
+
+    frame: SparkFrame
+    names: dict[str, str]  # Spark file URI -> file name as the local engine reports it
+    located: bool  # rows carry __uri/__block (file splits), so rows can be numbered
+
+
+def _local_files(spec: str | Path) -> list[Path] | None:
+    text = str(spec)
+    if "://" in text and not text.startswith("file://"):
+        return None
+    try:
+        return resolve_files(text.removeprefix("file://"))
+    except InputError:
+        if any(ch in text for ch in "*?[") or Path(text).exists():
+            raise
+        return None
+
+
+def _uri_path(uri: str) -> str:
+    parsed = urlparse(uri)
+    return unquote(parsed.path) if parsed.scheme in ("file", "") else uri
+
+
+def _read_raw(spark: SparkSession, spec: Any, table: str) -> _Raw:
+    """Read one input table as raw columns (CSV as text, like the local reader)."""
+    from pyspark.sql import DataFrame as SparkFrame
+    from pyspark.sql import functions as sf
+
+    if isinstance(spec, SparkFrame):
+        return _Raw(spec, {}, located=False)
+    text = str(spec)
+    if text.startswith(TABLE_PREFIX):
+        name = text.removeprefix(TABLE_PREFIX)
+        frame = _spark_call(f"opening table {name}", lambda: spark.table(name))
+        return _Raw(frame, {}, located=False)
+    local = _local_files(spec)
+    if local is not None:
+        groups: dict[str, list[str]] = {}
+        names: dict[str, str] = {}
+        for p in local:
+            groups.setdefault(file_format(p), []).append(str(p.resolve()))
+            names[str(p.resolve())] = str(p)
+    else:
+        kind = "parquet"
+        for suffix, k in (("csv", "csv"), ("json", "ndjson"), ("jsonl", "ndjson")):
+            if text.rstrip("/").lower().endswith(f".{suffix}") or f".{suffix}." in text.lower():
+                kind = k
+        groups, names = {kind: [text]}, {}
+    frames = []
+    for kind, paths in sorted(groups.items()):
+        reader = spark.read.format("json" if kind == "ndjson" else kind)
+        if kind == "csv":
+            reader = reader.option("header", True).option("escape", '"').option("multiLine", False)
+        elif kind == "parquet":
+            reader = reader.option("mergeSchema", True)
+        frame = _spark_call(
+            f"reading {table}", lambda reader=reader, paths=paths: reader.load(paths)
+        )
+        frames.append(
+            frame.select(
+                "*",
+                sf.col("_metadata.file_path").alias(w.URI_COL),
+                sf.col("_metadata.file_block_start").alias(w.BLOCK_COL),
+            )
+        )
+    out = frames[0]
+    for more in frames[1:]:
+        out = out.unionByName(more, allowMissingColumns=True)
+    return _Raw(out, names, located=True)
+
+
+def _display(uri: str, names: dict[str, str]) -> str:
+    return names.get(_uri_path(uri), uri)
+
+
+def _number_collected(raw: _Raw, table: str) -> pl.DataFrame:
+    """Collect a small raw table to the driver with ``__file``/``__row`` as the local reader."""
+    arrow = _spark_call(f"reading {table}", raw.frame.toArrow)
+    frame = w.to_polars(arrow)
+    if not raw.located:
+        return frame.with_columns(
+            pl.lit(f"{TABLE_PREFIX}{table}").alias(FILE_COL),
+            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW_COL),
+        )
+    files = {u: _display(u, raw.names) for u in frame.get_column(w.URI_COL).unique().to_list()}
+    return (
+        frame.with_row_index("__i")
+        .with_columns(
+            pl.col(w.URI_COL).replace_strict(files, return_dtype=pl.String).alias(FILE_COL)
+        )
+        .sort(w.URI_COL, w.BLOCK_COL, "__i")
+        .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over(w.URI_COL).alias(ROW_COL))
+        .sort("__i")
+        .drop("__i", w.URI_COL, w.BLOCK_COL)
+    )
+
+
+def _locate(data_dir: str | Path | None, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Input per table: an explicit argument first, else ``<table>.*`` in the data folder."""
+    found: dict[str, Any] = {}
+    folder = Path(data_dir) if data_dir is not None else None
+    if folder is not None and not folder.is_dir():
+        raise InputError("data folder not found", file=str(folder), hint="check DATA_DIR")
+    for table in ("touchpoints", *_SIDE_TABLES):
+        given = overrides.get(table)
+        if given is not None:
+            found[table] = given
+        elif folder is not None:
+            files = find_table(folder, table)
+            if files:
+                found[table] = files[0] if len(files) == 1 else str(folder / table)
+    for required in ("touchpoints", "deals"):
+        if required not in found:
+            raise InputError(
+                f"no {required} input found",
+                file=str(data_dir) if data_dir is not None else None,
+                hint=f"put a {required}.csv/.parquet/.ndjson in the data folder"
+                f" or pass --{required} PATH (a file, folder, glob, URI or table:NAME)",
+            )
+    return found
+
+
+# -- the job ------------------------------------------------------------------------------------
+def run_spark(
+    data_dir: str | Path | None = None,
+    *,
+    out: str | Path | None,
+    models: list[str] | str | None = None,
+    touchpoints: Any = None,
+    deals: Any = None,
+    stages: Any = None,
+    costs: Any = None,
+    targets: Any = None,
+    config: RunConfig | str | Path | None = None,
+    spark: SparkSession | None = None,
+    master: str | None = None,
+    buckets: int | None = None,
+    lookback_days: int | None = None,
+    level: str | None = None,
+    strict: bool | None = None,
+    write_journeys: bool = True,
+    metrics: dict[str, Any] | None = None,
+    reporter: Reporter | None = None,
+) -> SparkRunResult:
+    """Run the whole job on Spark; same summaries as ``attrib.run.run``, same output names.
+
+    Inputs are local paths, folders, globs, Hadoop-style URIs, ``"table:db.name"`` or Spark
+    DataFrames. ``buckets`` is how many hash buckets of entities the work is split into
+    (default: the session's default parallelism). Summaries, quarantine and manifest are
+    written by the driver into ``out``; the journey table by Spark into ``out/journeys/``.
+    ``metrics`` overrides ``[metrics]`` settings as in ``attrib.run.run``.
+    """
+    from attrib.run import resolve_models
+
+    reporter = reporter or Reporter()
+    out_path = Path(out) if out is not None else None
+    if buckets is not None and (not isinstance(buckets, int) or buckets < 1):
+        raise UsageError(f"buckets must be a positive integer, got {buckets!r}", hint="--buckets 8")
+    if not isinstance(config, RunConfig):
+        if config is None and data_dir is not None and (Path(data_dir) / "channels.toml").is_file():
+            config = Path(data_dir) / "channels.toml"
+        config = load_config(config)
+    cfg = config.with_overrides(lookback_days=lookback_days, level=level, strict=strict)
+    chosen = resolve_models(models, cfg)
+    sources = _locate(
+        data_dir,
+        {
+            "touchpoints": touchpoints,
+            "deals": deals,
+            "stages": stages,
+            "costs": costs,
+            "targets": targets,
+        },
+    )
+    session = spark_session(spark, master)
+    n_buckets = buckets or _default_buckets(session)
+    job = _Job(session, cfg, n_buckets, reporter)
+    try:
+        return job.run(sources, chosen, out_path, write_journeys=write_journeys, metrics=metrics)
+    finally:
+        job.release()
+
+
+def _default_buckets(spark: SparkSession) -> int:
+    try:
+        return max(1, int(spark.sparkContext.defaultParallelism))
+    except Exception:  # Spark Connect has no SparkContext
+        return max(1, int(spark.conf.get("spark.sql.shuffle.partitions") or 8))
+
+
+class _Job:
+    """One Spark run's state: the session, config, persisted frames to release at the end."""
+
+    def __init__(self, spark: SparkSession, cfg: RunConfig, buckets: int, reporter: Reporter):
+        self.spark = spark
+        self.cfg = cfg
+        self.buckets = buckets
+        self.reporter = reporter
+        self.persisted: list[SparkFrame] = []
+
+    def release(self) -> None:
+        for frame in self.persisted:
+            with contextlib.suppress(Exception):  # best effort when the session is gone
+                frame.unpersist()
+
+    def _persist(self, frame: SparkFrame) -> SparkFrame:
+        from pyspark import StorageLevel
+
+        frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+        self.persisted.append(frame)
+        return frame
+
+    def _bucket(self, frame: SparkFrame) -> SparkFrame:
+        from pyspark.sql import functions as sf
+
+        return frame.withColumn(
+            w.BUCKET_COL, sf.pmod(sf.xxhash64(sf.col("entity_id")), sf.lit(self.buckets))
+        )
+
+    # ---------------------------------------------------------------------------------------
+    def run(
+        self,
+        sources: dict[str, Any],
+        models: list[AttributionModel],
+        out: Path | None,
+        *,
+        write_journeys: bool,
+        metrics: dict[str, Any] | None = None,
+    ) -> SparkRunResult:
+        from attrib.journeys import build_dictionaries
+        from attrib.outputs import write_manifest, write_quarantine, write_tables
+        from attrib.run import Attribution, run_metrics
+
+        rep = self.reporter
+        with rep.stage("read and validate"):
+            validator, validated, rows_read = self.validate_touches(sources["touchpoints"])
+            quarantine, touch_q_path = self.touch_quarantine(validator, validated, out)
+            side, inputs = self.side_tables(sources, validated)
+            quarantine.update(inputs.quarantine)
+            rows_read.update(inputs.rows_read)
+        rejected = {t: q.height for t, q in quarantine.items()}
+        if touch_q_path is not None:
+            rejected["touchpoints"] = self.n_touch_rejected
+        for table, n in rows_read.items():
+            rep.note(f"{table}: {n:,} rows read, {rejected.get(table, 0):,} rejected")
+        if out is not None:
+            write_quarantine(out, quarantine)
+        total_rejected = sum(rejected.values())
+        if self.cfg.strict and total_rejected:
+            detail = ", ".join(f"{t}: {n}" for t, n in rejected.items() if n)
+            raise ChecksFailedError(
+                f"{total_rejected} input row(s) rejected ({detail}) and --strict is set",
+                file=str(out / "quarantine") if out else None,
+                hint="see the quarantine files for each row's reason;"
+                " fix the data or drop --strict",
+            )
+        good = validated.filter(~validated[w.BAD_COL]).select(*[n for n, _ in w.TOUCH_FIELDS])
+        with rep.stage("dictionaries"):
+            pairs = _spark_call(
+                "collecting channels", good.select("channel", "campaign").distinct().toArrow
+            )
+            if pairs.num_rows == 0:
+                raise UsageError("no valid touchpoint rows", hint="see the quarantine files")
+            dicts = build_dictionaries(pl.from_arrow(pairs), self.cfg)  # type: ignore[arg-type]
+        with rep.stage("build journeys"):
+            encoded = self.encode(good, side, dicts)
+            parts = _spark_call(
+                "building journeys",
+                encoded.select(
+                    w.BUCKET_COL, "n_journeys", "n_touches", "digest", "deal_journeys"
+                ).toArrow,
+            )
+        per_bucket = sorted(zip(*parts.to_pydict().values(), strict=True))
+        n_journeys = sum(p[1] for p in per_bucket)
+        n_touches = sum(p[2] for p in per_bucket)
+        rep.note(f"journeys: {n_journeys:,} over {n_touches:,} touches in {self.buckets} buckets")
+        fitted = self.fit(encoded, models, dicts)
+        with rep.stage("credit"):
+            credits = self.credit(encoded, models, fitted, dicts)
+        tables: dict[str, pl.DataFrame] = {}
+        for model in models:
+            tables.update(fitted[model.name].tables)
+        channel, campaign = summary_frames(credits, dicts)
+        with rep.stage("metrics"):
+            offset, deal_parts = 0, []
+            for _, n_j, _, _, deal_blob in per_bucket:
+                deal_parts.append(
+                    w.frame_from_bytes(deal_blob).with_columns(pl.col("journey_id") + offset)
+                )
+                offset += n_j
+            digest = pl.concat(
+                [w.frame_from_bytes(p[3]) for p in per_bucket], how="diagonal_relaxed"
+            )
+            attribution = Attribution(channel, campaign, credits, tables)
+            metric_tables = run_metrics(inputs, attribution, pl.concat(deal_parts), digest, metrics)
+        channel = metric_tables["channel_summary"]
+        campaign = metric_tables["campaign_summary"]
+        out_tables = {**metric_tables, **tables}
+        journeys_path = None
+        files: list[str] = []
+        if out is not None:
+            with rep.stage("write outputs"):
+                files = write_tables(out, out_tables) + write_quarantine(out, quarantine)
+                if touch_q_path is not None:
+                    files.append("quarantine/touchpoints/")
+                if write_journeys:
+                    journeys_path = self.write_journeys(encoded, dicts, out)
+                    files.append("journeys/")
+        manifest = self.manifest(models, sources, rows_read, rejected, n_journeys, n_touches)
+        manifest["outputs"] = sorted(files)
+        manifest["timings_s"] = {k: round(v, 4) for k, v in rep.timings.items()}
+        if out is not None:
+            write_manifest(out, manifest)
+        return SparkRunResult(
+            channel_summary=channel,
+            campaign_summary=campaign,
+            tables=out_tables,
+            credits=credits,
+            dicts=dicts,
+            quarantine=quarantine,
+            manifest=manifest,
+            out=out,
+            journeys_path=journeys_path,
+            extra_outputs=[p for p in (touch_q_path,) if p],
+        )
+
+    # -- touches ------------------------------------------------------------------------------
+    def validate_touches(self, spec: Any) -> tuple[w.TouchValidator, SparkFrame, dict[str, int]]:
+        """Number and validate touches in Spark; schema errors surface on the driver first."""
+        from pyspark.sql import functions as sf
+
+        from attrib.schema import TS, map_columns, validate
+
+        raw = _read_raw(self.spark, spec, "touchpoints")
+        frame = raw.frame
+        if not raw.located:
+            frame = frame.select(
+                "*",
+                sf.lit(f"{TABLE_PREFIX}touchpoints").alias(w.URI_COL),
+                sf.lit(0).cast("long").alias(w.BLOCK_COL),
+            )
+        sample = w.to_polars(_spark_call("reading touchpoints", frame.limit(1).toArrow))
+        name = _display(sample[w.URI_COL][0], raw.names) if sample.height else "(empty input)"
+        sample = sample.drop(w.URI_COL, w.BLOCK_COL).with_columns(
+            pl.lit(name).alias(FILE_COL), pl.lit(1, dtype=pl.Int64).alias(ROW_COL)
+        )
+        validate(sample, "touchpoints", self.cfg)  # raises SchemaError like the local engine
+        qcols = tuple(
+            c
+            for c in map_columns(sample, "touchpoints", self.cfg).columns
+            if c not in (FILE_COL, ROW_COL)
+        )
+        ts_source = self.cfg.columns.get("touchpoints", {}).get(TS, TS)
+        string_ts = ts_source in frame.columns and dict(frame.dtypes).get(ts_source) == "string"
+        aggs = [sf.count(sf.lit(1)).alias("n")]
+        if string_ts:
+            text = sf.trim(sf.col(ts_source))
+            aware = text.rlike(_OFFSET_REGEX)
+            aggs += [
+                sf.sum(sf.when(aware, 1).otherwise(0)).alias("aware"),
+                sf.sum(sf.when(text.isNotNull() & ~aware, 1).otherwise(0)).alias("naive"),
+            ]
+        stats = _spark_call(
+            "counting touchpoints",
+            frame.groupBy(w.URI_COL, w.BLOCK_COL).agg(*aggs).toArrow,
+        )
+        st = pl.from_arrow(stats).sort(w.URI_COL, w.BLOCK_COL)  # type: ignore[union-attr]
+        splits: dict[tuple[str, int], tuple[int, str]] = {}
+        before: dict[str, int] = {}
+        for row in st.iter_rows(named=True):
+            uri, block = row[w.URI_COL], int(row[w.BLOCK_COL])
+            splits[(uri, block)] = (before.get(uri, 0), _display(uri, raw.names))
+            before[uri] = before.get(uri, 0) + int(row["n"])
+        mixed = bool(string_ts and st.height and st["aware"].sum() > 0 and st["naive"].sum() > 0)
+        validator = w.TouchValidator(
+            config=self.cfg,
+            splits=splits,
+            quarantine_columns=qcols,
+            ts_source=ts_source if string_ts else None,
+            mixed_ts=mixed,
+        )
+        schema = _ddl(w.validated_schema(qcols))
+        validated = self._persist(frame.mapInArrow(validator, schema))
+        return validator, validated, {"touchpoints": int(sum(before.values()))}
+
+    def touch_quarantine(
+        self, validator: w.TouchValidator, validated: SparkFrame, out: Path | None
+    ) -> tuple[dict[str, pl.DataFrame], str | None]:
+        """Rejected touches: collected into the local layout, or (when very many) written by
+        Spark as ``quarantine/touchpoints/`` Parquet."""
+        bad = validated.filter(validated[w.BAD_COL])
+        n = _spark_call("validating touchpoints", bad.count)
+        self.n_touch_rejected = n
+        if n <= QUARANTINE_COLLECT_LIMIT or out is None:
+            rows = w.to_polars(_spark_call("collecting rejected touchpoints", bad.toArrow))
+            return {"touchpoints": validator.quarantine_frame(rows)}, None
+        target = out / "quarantine" / "touchpoints"
+        cols = ["file", "row", "column", "reason"]
+        renamed = bad.select(
+            *cols,
+            *[bad[w.QUARANTINE_PREFIX + c].alias(c) for c in validator.quarantine_columns],
+        )
+        _write_folder(renamed.sortWithinPartitions("file", "row"), target, partition_by=None)
+        return {}, str(target)
+
+    # -- deals, stages, costs, targets ---------------------------------------------------------
+    def side_tables(
+        self, sources: dict[str, Any], validated: SparkFrame
+    ) -> tuple[pl.DataFrame, Inputs]:
+        """Deals and stages (and costs, targets) are small: collected and validated on the
+        driver with the local engine's Polars code (so duplicate deal ids are found across the
+        whole table), then shipped back to Spark to be cogrouped with the touches by bucket."""
+        from pyspark.sql import functions as sf
+
+        from attrib.inputs import _entity, _split_missing_entity
+        from attrib.schema import validate
+
+        quarantine: dict[str, pl.DataFrame] = {}
+        rows: dict[str, int] = {}
+        valid: dict[str, Any] = {}
+        for table in _SIDE_TABLES:
+            if table not in sources:
+                continue
+            raw = _number_collected(_read_raw(self.spark, sources[table], table), table)
+            rows[table] = raw.height
+            valid[table] = validate(raw, table, self.cfg)
+        lookup = None
+        if self.cfg.level == "account":
+            acc = validated.filter(~validated[w.BAD_COL] & validated["account_id"].isNotNull())
+            got = _spark_call(
+                "collecting accounts",
+                acc.groupBy("customer_id").agg(sf.min("account_id").alias("__account")).toArrow,
+            )
+            lookup = w.to_polars(got)
+        dv = valid["deals"]
+        deals, quarantine["deals"] = _split_missing_entity(dv, _entity(dv.frame, self.cfg, lookup))
+        parts = [_side(deals, "deal")]
+        stage_frame = None
+        if "stages" in valid:
+            sv = valid["stages"]
+            stage_frame, quarantine["stages"] = _split_missing_entity(
+                sv, _entity(sv.frame, self.cfg, lookup)
+            )
+            parts.append(_side(stage_frame, "stage"))
+        for table in ("costs", "targets"):
+            if table in valid:
+                quarantine[table] = valid[table].rejected
+        inputs = Inputs(
+            config=self.cfg,
+            touches=pl.DataFrame(),
+            deals=deals,
+            stages=stage_frame,
+            costs=valid["costs"].frame if "costs" in valid else None,
+            targets=valid["targets"].frame if "targets" in valid else None,
+            quarantine=quarantine,
+            rows_read=rows,
+        )
+        return pl.concat(parts, how="vertical"), inputs
+
+    # -- journeys, fit, credit -------------------------------------------------------------------
+    def encode(self, good: SparkFrame, side: pl.DataFrame, dicts: Dictionaries) -> SparkFrame:
+        """Shuffle touches and deals/stages by entity bucket; encode each bucket's journeys."""
+        arrow = side.to_arrow().cast(pa.schema(list(w.SIDE_FIELDS)))
+        side_frame = self._bucket(
+            _spark_call("shipping deals", lambda: self.spark.createDataFrame(arrow))
+        )
+        touches = self._bucket(good)
+        cfg = self.cfg
+
+        def build(left: pa.Table, right: pa.Table) -> pa.Table:
+            return w.build_bucket(left, right, cfg, dicts)
+
+        encoded = (
+            touches.groupBy(w.BUCKET_COL)
+            .cogroup(side_frame.groupBy(w.BUCKET_COL))
+            .applyInArrow(build, _ddl(w.ENCODED_SCHEMA))
+        )
+        return self._persist(encoded)
+
+    def fit(
+        self, encoded: SparkFrame, models: list[AttributionModel], dicts: Dictionaries
+    ) -> dict[str, Fitted]:
+        """Phase 1 of data-driven models: states per bucket, summed and finalized here."""
+        fitted = {m.name: Fitted() for m in models if not m.needs_fit}
+        need = [m for m in models if m.needs_fit]
+        if not need:
+            return fitted
+        with self.reporter.stage("fit"):
+            states = self._states(encoded, w.FitMapper(need, dicts), "fitting models")
+            reduced = w.reduce_rows(states, need, fit=True)
+            for m in need:
+                fitted[m.name] = m.fit_finalize(reduced.get(m.name, {}), dicts)
+        return fitted
+
+    def credit(
+        self,
+        encoded: SparkFrame,
+        models: list[AttributionModel],
+        fitted: dict[str, Fitted],
+        dicts: Dictionaries,
+    ) -> list[ModelCredit]:
+        """Phase 2: credit states per bucket with the fitted models broadcast, summed here."""
+        shipped = [
+            (m, Fitted(scores=fitted[m.name].scores, info=fitted[m.name].info)) for m in models
+        ]
+        states = self._states(encoded, w.CreditMapper(shipped, dicts), "crediting")
+        reduced = w.reduce_rows(states, models, fit=False)
+        credits = []
+        for m in models:
+            state = reduced.get(m.name)
+            if state is None:
+                raise ComputationError("no journeys to credit", hint="check the inputs")
+            f = fitted[m.name]
+            channel = m.channel_totals(f, state["channel"], state["totals"])
+            credits.append(ModelCredit(m, f, channel, state["campaign"], state["totals"]))
+        return credits
+
+    def _states(
+        self, encoded: SparkFrame, fn: Callable[..., Any], what: str
+    ) -> list[tuple[int, str, bytes]]:
+        got = _spark_call(what, encoded.mapInArrow(fn, _ddl(w.STATE_SCHEMA)).toArrow)
+        cols = got.to_pydict()
+        return list(zip(cols[w.BUCKET_COL], cols["model"], cols["state"], strict=True))
+
+    def write_journeys(self, encoded: SparkFrame, dicts: Dictionaries, out: Path) -> str:
+        """The journey table, written by Spark as Parquet partitioned by bucket."""
+        schema = w.journey_schema()
+        rows = encoded.mapInArrow(w.JourneyRows(dicts, schema), _ddl(schema))
+        target = out / "journeys"
+        _write_folder(rows, target, partition_by="bucket")
+        return str(target)
+
+    def manifest(
+        self,
+        models: list[AttributionModel],
+        sources: dict[str, Any],
+        rows_read: dict[str, int],
+        rejected: dict[str, int],
+        n_journeys: int,
+        n_touches: int,
+    ) -> dict[str, Any]:
+        import numba
+
+        cfg = self.cfg
+        return {
+            "attrib_version": __version__,
+            "engine": {
+                "name": "spark",
+                "spark_version": self.spark.version,
+                "master": _master(self.spark),
+                "buckets": self.buckets,
+            },
+            "versions": {
+                "python": sys.version.split()[0],
+                "polars": pl.__version__,
+                "pyarrow": pa.__version__,
+                "numba": numba.__version__,
+                "numpy": np.__version__,
+                "platform": platform.platform(),
+            },
+            "config": {
+                "source": cfg.source,
+                "lookback_days": cfg.lookback_days,
+                "level": cfg.level,
+                "revenue_window": cfg.revenue_window,
+                "strict": cfg.strict,
+                "columns": cfg.columns,
+                "constants": cfg.constants,
+                "rules": [r.__dict__ for r in cfg.rules],
+                "channels": {k: v.__dict__ for k, v in cfg.channels.items()},
+                "metrics": cfg.metrics,
+            },
+            "models": [m.describe() for m in models],
+            "inputs": {t: _describe_source(s) for t, s in sorted(sources.items())},
+            "row_counts": {
+                **{f"{t}_read": n for t, n in rows_read.items()},
+                "journeys": n_journeys,
+                "touches_in_journeys": n_touches,
+            },
+            "rejected": rejected,
+        }
+
+
+def _side(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
+    """Deals or stages in the shared side-table layout (absent columns null)."""
+    cols = []
+    for name, dtype in w.SIDE_FIELDS:
+        if name == w.SIDE_KIND:
+            cols.append(pl.lit(kind, dtype=pl.String).alias(name))
+        elif name in frame.columns and not (kind == "deal" and name in ("stage", "ts")):
+            cols.append(pl.col(name).cast(pl.from_arrow(pa.array([], dtype)).dtype).alias(name))
+        else:
+            cols.append(pl.lit(None).cast(pl.from_arrow(pa.array([], dtype)).dtype).alias(name))
+    return frame.select(cols)
+
+
+def _ddl(schema: pa.Schema) -> str:
+    """Spark DDL string for an Arrow schema of the simple types used here."""
+    names = {
+        pa.int64(): "BIGINT",
+        pa.string(): "STRING",
+        pa.float64(): "DOUBLE",
+        pa.bool_(): "BOOLEAN",
+        pa.binary(): "BINARY",
+        pa.timestamp("us"): "TIMESTAMP_NTZ",
+    }
+    return ", ".join(f"`{f.name}` {names[f.type]}" for f in schema)
+
+
+def _write_folder(frame: SparkFrame, target: Path, *, partition_by: str | None) -> None:
+    """Write Parquet with Spark into a temporary folder beside ``target``, then swap it in,
+    so a failed run never leaves a half-written folder under the final name."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    shutil.rmtree(tmp)
+    writer = frame.write.mode("overwrite").option("compression", "zstd")
+    if partition_by:
+        writer = writer.partitionBy(partition_by)
+    try:
+        _spark_call(f"writing {target.name}", lambda: writer.parquet(str(tmp)))
+        old = target.with_name(f".{target.name}.old")
+        if target.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            target.rename(old)
+        tmp.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _master(spark: SparkSession) -> str | None:
+    try:
+        return spark.sparkContext.master
+    except Exception:
+        return None
+
+
+def _describe_source(spec: Any) -> str:
+    if isinstance(spec, str | Path):
+        return str(spec)
+    return type(spec).__name__
+
+
+__all__ = ["QUARANTINE_COLLECT_LIMIT", "SparkRunResult", "run_spark", "spark_session"]
