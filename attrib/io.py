@@ -24,6 +24,8 @@ from attrib.errors import InputError, OutputError
 
 FILE_COL = "__file"
 ROW_COL = "__row"
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 SUFFIXES = {
     ".csv": "csv",
     ".parquet": "parquet",
@@ -125,6 +127,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are shared files
     try:
         yield tmp_path
         os.replace(tmp_path, target)

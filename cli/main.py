@@ -241,10 +241,10 @@ def run(
                     **common,
                 )
         if make_report:
-            from attrib.report import build_report
+            from cli.report_cmd import write_report
 
             with reporter.stage("report"):
-                build_report(out)
+                write_report(out, quiet=quiet or fmt == "json")
         if fmt == "json":
             click.echo(json.dumps(_json_summary(result), default=str))
         elif not quiet:
@@ -471,6 +471,11 @@ def plan(
 
             print_plan(table)
             click.echo(f"written to {out}/plan.parquet")
+
+
+from cli.report_cmd import report  # noqa: E402  (light: imports click only)
+
+cli.add_command(report)
 
 
 def main() -> None:  # pragma: no cover - console entry point
