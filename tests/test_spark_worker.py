@@ -1,0 +1,214 @@
+"""The Spark engine's executor functions, without Spark: Arrow in, Arrow out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from attrib.config import load_config
+from attrib.credit import ModelCredit, summary_frames
+from attrib.engines import _spark_worker as w
+from attrib.inputs import load_inputs
+from attrib.io import FILE_COL, ROW_COL
+from attrib.journeys import build_dictionaries, build_journeys
+from attrib.run import attribute, resolve_models
+from attrib.schema import validate
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data_samples"
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(0, 50),
+    seed=st.integers(0, 2**31),
+)
+def test_state_roundtrip(n, seed):
+    rng = np.random.default_rng(seed)
+    state = {
+        "channel": rng.random((n, 7)),
+        "keys": rng.integers(0, 2**40, n, dtype=np.int64),
+        "flags": rng.random(n) < 0.5,
+    }
+    back = w.unpack_state(w.pack_state(state))
+    assert set(back) == set(state)
+    for k, v in state.items():
+        assert back[k].dtype == v.dtype
+        np.testing.assert_array_equal(back[k], v)
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    return load_inputs(SAMPLES)
+
+
+def test_journeys_roundtrip(inputs):
+    batch = build_journeys(inputs.touches, inputs.deals, inputs.config, stages=inputs.stages)
+    back = w.unpack_journeys(*w.pack_journeys(batch), batch.dicts)
+    for name in w._ARRAYS:
+        np.testing.assert_array_equal(getattr(back, name), getattr(batch, name))
+        assert getattr(back, name).dtype == getattr(batch, name).dtype
+    assert_frame_equal(back.table, batch.table)
+
+
+def _raw(rows: list[tuple[str, int, str, str]]) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pydict(
+        {
+            "customer_id": [r[2] for r in rows],
+            "ts": [r[3] for r in rows],
+            "channel": ["Email"] * len(rows),
+            w.URI_COL: [r[0] for r in rows],
+            w.BLOCK_COL: [r[1] for r in rows],
+        }
+    )
+
+
+def test_rows_numbered_per_file_across_splits_and_batches():
+    # file a.csv: split at 0 holds data rows 1-3, split at 100 rows 4-5; b.csv one split
+    splits = {("file:/d/a.csv", 0): (0, "a.csv"), ("file:/d/a.csv", 100): (3, "a.csv")}
+    splits[("file:/d/b.csv", 0)] = (0, "b.csv")
+    v = w.TouchValidator(config=load_config(None), splits=splits, quarantine_columns=())
+    seen: dict = {}
+    first = v.number_rows(
+        w.to_polars(
+            _raw(
+                [
+                    ("file:/d/a.csv", 100, "x", "t"),
+                    ("file:/d/b.csv", 0, "y", "t"),
+                    ("file:/d/a.csv", 100, "z", "t"),
+                ]
+            )
+        ),
+        seen,
+    )
+    second = v.number_rows(w.to_polars(_raw([("file:/d/b.csv", 0, "u", "t")])), seen)
+    assert first.select(FILE_COL, ROW_COL).rows() == [("a.csv", 4), ("b.csv", 1), ("a.csv", 5)]
+    assert second.select(FILE_COL, ROW_COL).rows() == [("b.csv", 2)]
+
+
+def test_mixed_zones_rejected_in_a_partition_without_zoned_rows():
+    """The local rule is column-wide: a partition that holds only naive rows must still reject
+    them when other partitions hold zoned ones. Oracle: local validation of the whole table."""
+    whole = pl.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "ts": ["2025-01-01 10:00:00+01:00", "2025-01-02 10:00:00", "2025-01-03", "nope"],
+            "channel": ["Email", "Email", "Paid Search", "Email"],
+            FILE_COL: ["t.csv"] * 4,
+            ROW_COL: [1, 2, 3, 4],
+        }
+    )
+    cfg = load_config(None)
+    expected = validate(whole, "touchpoints", cfg).rejected
+    qcols = ("customer_id", "ts", "channel")
+    v = w.TouchValidator(
+        config=cfg, splits={}, quarantine_columns=qcols, ts_source="ts", mixed_ts=True
+    )
+    parts = [v.validate(whole.slice(0, 1)), v.validate(whole.slice(1, 3))]
+    got = v.quarantine_frame(pl.concat(parts, how="diagonal_relaxed").filter(pl.col(w.BAD_COL)))
+    assert_frame_equal(got, expected.select(got.columns))
+    assert got["row"].to_list() == [2, 3, 4]
+    good = pl.concat(parts, how="diagonal_relaxed").filter(~pl.col(w.BAD_COL))
+    assert good["customer_id"].to_list() == ["a"]
+    # without the column-wide context a naive-only slice would keep its rows
+    alone = w.TouchValidator(config=cfg, splits={}, quarantine_columns=qcols)
+    assert alone.validate(whole.slice(1, 2)).filter(pl.col(w.BAD_COL)).height == 0
+
+
+@pytest.mark.parametrize("n_buckets", [1, 4])
+def test_buckets_reduce_to_the_single_batch_result(inputs, n_buckets):
+    """build_bucket -> FitMapper/CreditMapper -> reduce_rows, bucket by bucket, gives the
+    summaries attrib.run.attribute computes on one in-memory batch."""
+    cfg = inputs.config
+    models = resolve_models("first_touch,w_shaped,markov,shapley", cfg)
+    dicts = build_dictionaries(inputs.touches, cfg)
+    whole = attribute(
+        build_journeys(inputs.touches, inputs.deals, cfg, stages=inputs.stages), models
+    )
+
+    def bucket(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(
+            (pl.col("entity_id").hash(seed=1) % n_buckets).cast(pl.Int64).alias(w.BUCKET_COL)
+        )
+
+    touches = bucket(inputs.touches)
+    side = bucket(
+        pl.concat(
+            [
+                inputs.deals.select(
+                    pl.lit("deal").alias(w.SIDE_KIND),
+                    "deal_id",
+                    "entity_id",
+                    "created_at",
+                    "closed_at",
+                    "status",
+                    "amount",
+                    pl.lit(None, pl.String).alias("stage"),
+                    pl.lit(None, pl.Datetime("us")).alias("ts"),
+                ),
+                inputs.stages.select(
+                    pl.lit("stage").alias(w.SIDE_KIND),
+                    pl.lit(None, pl.String).alias("deal_id"),
+                    "entity_id",
+                    pl.lit(None, pl.Datetime("us")).alias("created_at"),
+                    pl.lit(None, pl.Datetime("us")).alias("closed_at"),
+                    pl.lit(None, pl.String).alias("status"),
+                    pl.lit(None, pl.Float64).alias("amount"),
+                    "stage",
+                    "ts",
+                ),
+            ]
+        )
+    )
+    encoded = pa.concat_tables(
+        [
+            w.build_bucket(
+                touches.filter(pl.col(w.BUCKET_COL) == b).to_arrow(),
+                side.filter(pl.col(w.BUCKET_COL) == b).to_arrow(),
+                cfg,
+                dicts,
+            )
+            for b in range(n_buckets)
+        ]
+    )
+    assert sum(encoded.column("n_touches").to_pylist()) == inputs.touches.height
+
+    def rows(batches):
+        out = []
+        for rb in batches:
+            d = rb.to_pydict()
+            out += list(zip(d[w.BUCKET_COL], d["model"], d["state"], strict=True))
+        return out
+
+    need = [m for m in models if m.needs_fit]
+    fit_rows = rows(w.FitMapper(need, dicts)(encoded.to_batches()))
+    reduced = w.reduce_rows(fit_rows, need, fit=True)
+    fitted = {m.name: m.fit_finalize(reduced[m.name], dicts) for m in need}
+    from attrib.models.base import Fitted
+
+    pairs = [(m, fitted.get(m.name, Fitted())) for m in models]
+    credit_rows = rows(w.CreditMapper(pairs, dicts)(encoded.to_batches()))
+    states = w.reduce_rows(credit_rows, models, fit=False)
+    credits = [
+        ModelCredit(
+            m,
+            f,
+            m.channel_totals(f, states[m.name]["channel"], states[m.name]["totals"]),
+            states[m.name]["campaign"],
+            states[m.name]["totals"],
+        )
+        for m, f in pairs
+    ]
+    channel, campaign = summary_frames(credits, dicts)
+    assert_frame_equal(channel, whole.channel_summary, check_exact=False, rel_tol=1e-9)
+    assert_frame_equal(campaign, whole.campaign_summary, check_exact=False, rel_tol=1e-9)
+    journeys = pl.concat(
+        [pl.from_arrow(t) for t in w.JourneyRows(dicts, w.journey_schema())(encoded.to_batches())]
+    )
+    assert journeys.height == sum(encoded.column("n_journeys").to_pylist())
