@@ -102,6 +102,8 @@ small.ci { color: var(--muted); font-size: 11.5px; margin-left: 4px; }
 .pill.bad { background: var(--bad-bg); color: var(--bad); }
 .model-name { text-transform: none; color: var(--accent); letter-spacing: 0; }
 details { margin: 10px 0 0; }
+ul.highlights { margin: 4px 0 6px; padding-left: 20px; }
+ul.highlights li { margin: 3px 0; }
 details > summary {
   cursor: pointer; color: var(--accent); font-weight: 500; font-size: 13px; padding: 4px 0;
 }

@@ -1,0 +1,151 @@
+"""Shared pieces of the report's sections: the Section and Context types and HTML tables.
+
+A section is a function ``(ctx) -> Section``. It renders its tables as escaped HTML and its
+charts as Vega-Lite specs registered on the context; when its file or columns are missing it
+returns a short "not computed in this run" note instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from attrib.report._data import OutFolder, has
+from attrib.report._format import DASH, esc, fmt
+
+NONE_CHANNEL = "(none)"
+#: models preferred as the page's initial choice (data-driven first)
+PREFERRED_MODELS = ("markov", "shapley", "w_shaped", "full_path", "linear", "position_based")
+
+
+@dataclass
+class Section:
+    """One part of the page."""
+
+    id: str
+    nav: str
+    title: str
+    body: str
+    lead: str = ""
+
+
+@dataclass
+class Context:
+    """What every section shares: the out folder, the chart registry, the model choice."""
+
+    out: OutFolder
+    validate: bool = False
+    charts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    model_charts: set[str] = field(default_factory=set)
+    models: list[str] = field(default_factory=list)
+    default_model: str | None = None
+
+    def chart(self, spec: dict[str, Any], *, follows_model: bool = False, cls: str = "") -> str:
+        """Register a spec; return its container ``<div>``."""
+        cid = f"chart-{len(self.charts) + 1}"
+        self.charts[cid] = spec
+        attrs = ' data-model-param="1"' if follows_model else ""
+        if follows_model:
+            self.model_charts.add(cid)
+        return f'<div class="chart {esc(cls)}" id="{cid}"{attrs}></div>'
+
+    def per_model(self, render: Callable[[str], str]) -> str:
+        """One block per model; the page shows the selected model's block only."""
+        parts = []
+        for m in self.models:
+            hidden = "" if m == self.default_model else " hidden"
+            parts.append(f'<div class="per-model" data-model="{esc(m)}"{hidden}>{render(m)}</div>')
+        return "".join(parts)
+
+
+@dataclass(frozen=True)
+class Col:
+    """A table column: header label, row key, cell kind (see ``_format.fmt``)."""
+
+    label: str
+    key: str
+    kind: str = "text"
+
+
+def table(
+    cols: list[Col], rows: list[dict[str, Any]], *, total: dict[str, Any] | None = None
+) -> str:
+    """An HTML table with escaped text and right-aligned numbers."""
+    head = "".join(
+        f'<th class="{"txt" if c.kind == "text" else "num"}">{esc(c.label)}</th>' for c in cols
+    )
+    body = []
+    for r in rows:
+        body.append("<tr>" + "".join(_cell(c, r.get(c.key)) for c in cols) + "</tr>")
+    foot = ""
+    if total is not None:
+        foot = (
+            '<tfoot><tr class="total">'
+            + "".join(_cell(c, total.get(c.key)) for c in cols)
+            + "</tr></tfoot>"
+        )
+    dense = ' class="dense"' if len(cols) > 9 else ""
+    return (
+        f'<div class="table-wrap"><table{dense}><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody>{foot}</table></div>"
+    )
+
+
+def _cell(col: Col, value: Any) -> str:
+    if col.kind == "html":  # pre-rendered, already escaped markup
+        return f'<td class="num">{value if value is not None else DASH}</td>'
+    cls = "txt" if col.kind == "text" else "num"
+    text = fmt(value, col.kind)
+    if text == DASH:
+        cls += " muted"
+    return f'<td class="{cls}">{text}</td>'
+
+
+def not_computed(what: str, hint: str) -> str:
+    """The note a section shows when its data is not in this run."""
+    return (
+        f'<p class="na"><strong>Not computed in this run:</strong> {esc(what)}. '
+        f'<span class="hint">{esc(hint)}</span></p>'
+    )
+
+
+def interval_text(value: Any, lo: Any, hi: Any, kind: str = "pct") -> str:
+    """``26.3% (22.0–31.1%)`` as escaped markup, the interval small."""
+    main = fmt(value, kind)
+    if lo is None or hi is None or main == DASH:
+        return main
+    return f'{main} <small class="ci">{fmt(lo, kind)}–{fmt(hi, kind)}</small>'
+
+
+# ---------------------------------------------------------------------------------------------
+# model context
+
+
+def prepare_models(ctx: Context) -> None:
+    """Models in the run's order and the page's initial model."""
+    cs = ctx.out.table("channel_summary")
+    models: list[str] = []
+    if has(cs, "model"):
+        models = [str(m) for m in cs.get_column("model").unique(maintain_order=True).to_list()]
+    listed = [
+        str(m.get("name")) for m in (ctx.out.manifest.get("models") or []) if isinstance(m, dict)
+    ]
+    models = [m for m in listed if m in models] + [m for m in models if m not in listed]
+    ctx.models = models
+    ctx.default_model = next((m for m in PREFERRED_MODELS if m in models), None) or (
+        models[0] if models else None
+    )
+
+
+def channel_order(cs: pl.DataFrame, metric: str) -> list[str]:
+    """Channels by mean ``metric`` over models (descending), ``(none)`` last."""
+    order = (
+        cs.group_by("channel")
+        .agg(pl.col(metric).mean().alias("m"))
+        .with_columns((pl.col("channel") == NONE_CHANNEL).alias("is_none"))
+        .sort(["is_none", "m", "channel"], descending=[False, True, False])
+    )
+    return [str(c) for c in order.get_column("channel").to_list()]

@@ -1,0 +1,480 @@
+"""Sections on credit: model comparison, sourced vs influenced, Markov, Shapley, bootstrap
+intervals and campaigns."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import polars as pl
+
+from attrib.report import charts
+from attrib.report._base import (
+    NONE_CHANNEL,
+    Col,
+    Context,
+    Section,
+    channel_order,
+    interval_text,
+    not_computed,
+    table,
+)
+from attrib.report._data import has, records
+from attrib.report._format import esc, fmt
+
+# ---------------------------------------------------------------------------------------------
+# model comparison
+
+
+def model_comparison(ctx: Context) -> Section:
+    """Revenue and pipeline by channel under every model, side by side."""
+    sec = Section(
+        "models",
+        "Models",
+        "Revenue and pipeline by channel, every model",
+        "Each dot is one model's credit to the channel; the grey bar spans the models' range. "
+        "A long bar means the models disagree about that channel.",
+    )
+    cs = ctx.out.table("channel_summary")
+    if not has(cs, "model", "channel", "revenue"):
+        sec.body = not_computed(
+            "channel credit (channel_summary.parquet is absent)", "run `attrib run` first."
+        )
+        return sec
+    assert cs is not None
+    order = channel_order(cs, "revenue")
+    parts = ['<div class="grid2">']
+    for metric, title in (("revenue", "Attributed revenue (won)"), ("pipeline", "Open pipeline")):
+        if metric not in cs.columns or not cs.get_column(metric).fill_null(0).abs().sum():
+            continue
+        data = cs.select(
+            "model", "channel", pl.col(metric).cast(pl.Float64).alias("value")
+        ).with_columns(
+            (pl.col("value") / pl.col("value").sum().over("model")).fill_nan(None).alias("share")
+        )
+        spec = charts.model_comparison(
+            records(data),
+            metric_title=title,
+            channels=order,
+            models=ctx.models,
+            validate=ctx.validate,
+        )
+        parts.append(f"<div><h3>{esc(title)}</h3>{ctx.chart(spec)}</div>")
+    parts.append("</div>")
+    parts.append("<h3>Revenue by channel and model</h3>")
+    parts.append(_pivot_table(cs, "revenue", order, ctx.models))
+    if "pipeline" in cs.columns:
+        parts.append("<details><summary>Open pipeline by channel and model</summary>")
+        parts.append(_pivot_table(cs, "pipeline", order, ctx.models))
+        parts.append("</details>")
+    if "conversions" in cs.columns:
+        parts.append("<details><summary>Won deals (conversions) by channel and model</summary>")
+        parts.append(_pivot_table(cs, "conversions", order, ctx.models, kind="count"))
+        parts.append("</details>")
+    sec.body = "".join(parts)
+    return sec
+
+
+def _pivot_table(
+    cs: pl.DataFrame, metric: str, order: list[str], models: list[str], kind: str = "compact"
+) -> str:
+    """Channels down, models across; each cell tinted by the channel's share of the model."""
+    values: dict[tuple[str, str], float] = {}
+    totals: dict[str, float] = {}
+    for r in cs.select("model", "channel", metric).to_dicts():
+        v = float(r[metric] or 0.0)
+        values[(str(r["model"]), str(r["channel"]))] = v
+        totals[str(r["model"])] = totals.get(str(r["model"]), 0.0) + v
+    head = '<th class="txt">channel</th>' + "".join(
+        f'<th class="num">{esc(m)}</th>' for m in models
+    )
+    head += '<th class="num">range</th>'
+    rows = []
+    for ch in order:
+        cells = [f'<td class="txt">{esc(ch)}</td>']
+        vals = []
+        for m in models:
+            v = values.get((m, ch))
+            if v is None:
+                cells.append('<td class="num muted">—</td>')
+                continue
+            vals.append(v)
+            share = v / totals[m] if totals.get(m) else 0.0
+            tint = f"{min(max(share, 0.0), 1.0) * 2.5:.3f}"
+            cells.append(
+                f'<td class="num heat" style="--h:{tint}" title="{share * 100:.1f}% of {esc(m)}">'
+                f"{fmt(v, kind)}</td>"
+            )
+        spread = (max(vals) - min(vals)) if vals else None
+        cells.append(f'<td class="num muted">{fmt(spread, kind)}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    total = '<td class="txt">total</td>' + "".join(
+        f'<td class="num">{fmt(totals.get(m), kind)}</td>' for m in models
+    )
+    return (
+        f'<div class="table-wrap"><table class="pivot"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody>"
+        f'<tfoot><tr class="total">{total}<td></td></tr></tfoot></table></div>'
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# sourced vs influenced
+
+_CATEGORIES = ("Marketing-sourced", "Influenced only", "No marketing touch")
+
+
+def sourced_influenced(ctx: Context) -> Section:
+    """Share of revenue, pipeline and deals sourced or influenced by marketing."""
+    sec = Section(
+        "sourced",
+        "Sourced",
+        "Marketing-sourced vs influenced",
+        "Sourced: the journey's first touch is on a marketing channel. Influenced: any touch "
+        "is. 'Influenced only' journeys had a marketing touch, but not the first one.",
+    )
+    j = ctx.out.table("journeys")
+    need = ("status", "amount", "marketing_sourced", "marketing_influenced")
+    if not has(j, *need):
+        sec.body = not_computed(
+            "sourced and influenced shares (journeys.parquet is absent or lacks the flags)",
+            "runs on touches and deals write it; path-table runs (--paths) have no journeys.",
+        )
+        return sec
+    assert j is not None
+    cat = (
+        pl.when(pl.col("marketing_sourced"))
+        .then(pl.lit(_CATEGORIES[0]))
+        .when(pl.col("marketing_influenced"))
+        .then(pl.lit(_CATEGORIES[1]))
+        .otherwise(pl.lit(_CATEGORIES[2]))
+        .alias("category")
+    )
+    jj = j.with_columns(cat)
+    measures = [
+        ("Won revenue", pl.col("status") == "won", pl.col("amount").sum(), "money"),
+        ("Open pipeline", pl.col("status") == "open", pl.col("amount").sum(), "money"),
+        ("Won deals", pl.col("status") == "won", pl.len(), "count"),
+        ("All deals", pl.col("status").is_in(["won", "open", "lost"]), pl.len(), "count"),
+    ]
+    rows: list[dict[str, Any]] = []
+    table_rows: list[dict[str, Any]] = []
+    for name, cond, agg, kind in measures:
+        agg_df = jj.filter(cond).group_by("category").agg(agg.cast(pl.Float64).alias("v"))
+        got = {str(r["category"]): float(r["v"] or 0.0) for r in agg_df.to_dicts()}
+        total = sum(got.values())
+        trow: dict[str, Any] = {"measure": name, "total": total}
+        cum = 0.0
+        for rank, c in enumerate(_CATEGORIES):
+            v = got.get(c, 0.0)
+            share = v / total if total else 0.0
+            rows.append(
+                {
+                    "measure": name,
+                    "category": c,
+                    "value": v,
+                    "share": share,
+                    "rank": rank,
+                    "mid": cum + share / 2,
+                }
+            )
+            cum += share
+            trow[c] = v
+            trow[c + " %"] = share if total else None
+        trow["kind"] = kind
+        table_rows.append(trow)
+    spec = charts.sourced_split(rows, measures=[m[0] for m in measures], validate=ctx.validate)
+    cols = [Col("measure", "measure")]
+    for c in _CATEGORIES:
+        cols += [Col(c, c, "compact"), Col("share", c + " %", "pct")]
+    cols.append(Col("total", "total", "compact"))
+    sec.body = ctx.chart(spec) + table(cols, table_rows)
+    return sec
+
+
+# ---------------------------------------------------------------------------------------------
+# Markov
+
+
+def markov(ctx: Context) -> Section:
+    """Removal effects and the strongest transitions of the fitted Markov chain."""
+    sec = Section(
+        "markov",
+        "Markov",
+        "Markov chain: removal effects and transitions",
+        "The removal effect of a channel is the share of conversions the chain loses when the "
+        "channel is removed; Markov credit is proportional to it.",
+    )
+    re_df = ctx.out.table("markov_removal_effects")
+    tr = ctx.out.table("markov_transitions")
+    if not has(re_df, "channel", "removal_effect") and not has(tr, "from_state", "to_state"):
+        sec.body = not_computed(
+            "Markov removal effects (markov_*.parquet are absent)",
+            "include markov in --models.",
+        )
+        return sec
+    parts = []
+    if has(re_df, "channel", "removal_effect"):
+        assert re_df is not None
+        d = re_df.sort(["removal_effect", "channel"], descending=[True, False])
+        order = [str(c) for c in d.get_column("channel").to_list()]
+        spec = charts.signed_bars(
+            records(d, ["channel", "removal_effect"]),
+            field="removal_effect",
+            title="removal effect",
+            fmt=".0%",
+            channels=order,
+            validate=ctx.validate,
+        )
+        cols = [Col("channel", "channel"), Col("removal effect", "removal_effect", "pct")]
+        if "value_removal_effect" in d.columns:
+            cols.append(Col("value removal effect", "value_removal_effect", "pct"))
+        if "share" in d.columns:
+            cols.append(Col("share of credit", "share", "pct"))
+        parts.append(
+            f'<div class="grid2"><div><h3>Removal effects</h3>{ctx.chart(spec)}</div>'
+            f"<div><h3>&nbsp;</h3>{table(cols, d.to_dicts())}</div></div>"
+        )
+    if has(tr, "from_state", "to_state", "probability"):
+        assert tr is not None
+        parts.append(_transitions(ctx, tr))
+    sec.body = "".join(parts)
+    return sec
+
+
+def _transitions(ctx: Context, tr: pl.DataFrame) -> str:
+    if "count" not in tr.columns:
+        tr = tr.with_columns(pl.lit(None, pl.Float64).alias("count"))
+    top = tr.sort(
+        ["count", "probability", "from_state", "to_state"], descending=[True, True, False, False]
+    )
+    parts = []
+    states_from = [str(s) for s in tr.get_column("from_state").unique().sort().to_list()]
+    states_to = [str(s) for s in tr.get_column("to_state").unique().sort().to_list()]
+    special_first = ["(start)"]
+    special_last = ["(conversion)", "(null)"]
+    states_from = [s for s in special_first if s in states_from] + [
+        s for s in states_from if s not in special_first
+    ]
+    states_to = [s for s in states_to if s not in special_last] + [
+        s for s in special_last if s in states_to
+    ]
+    if len(states_from) <= 30 and len(states_to) <= 30:
+        spec = charts.transition_heatmap(
+            records(tr, ["from_state", "to_state", "probability", "count"]),
+            states_from=states_from,
+            states_to=states_to,
+            validate=ctx.validate,
+        )
+        parts.append(
+            "<h3>Transition probabilities</h3>"
+            '<p class="note">Row: the state a journey is in; column: where it goes next. '
+            "(start) is the journey's beginning, (conversion) a won deal, (null) no conversion."
+            "</p>" + f'<div class="scroll-x">{ctx.chart(spec)}</div>'
+        )
+    rows = top.head(20).to_dicts()
+    parts.append(
+        "<details><summary>Top 20 transitions by journeys</summary>"
+        + table(
+            [
+                Col("from", "from_state"),
+                Col("to", "to_state"),
+                Col("journeys", "count", "count"),
+                Col("probability", "probability", "pct"),
+            ],
+            rows,
+        )
+        + "</details>"
+    )
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shapley
+
+
+def shapley(ctx: Context) -> Section:
+    """Shapley value and credit share per channel."""
+    sec = Section(
+        "shapley",
+        "Shapley",
+        "Shapley values",
+        "Channels are players and each journey's set of channels a coalition; a channel's "
+        "Shapley value is its average marginal contribution to the conversion rate. Negative "
+        "values get no credit.",
+    )
+    sv = ctx.out.table("shapley_values")
+    if not has(sv, "channel", "shapley_value"):
+        sec.body = not_computed(
+            "Shapley values (shapley_values.parquet is absent)", "include shapley in --models."
+        )
+        return sec
+    assert sv is not None
+    if "share" not in sv.columns:
+        sv = sv.with_columns(pl.lit(None, pl.Float64).alias("share"))
+    if "std_error" not in sv.columns:
+        sv = sv.with_columns(pl.lit(None, pl.Float64).alias("std_error"))
+    d = sv.sort(["shapley_value", "channel"], descending=[True, False]).with_columns(
+        (pl.col("shapley_value") - 1.96 * pl.col("std_error")).alias("err_lo"),
+        (pl.col("shapley_value") + 1.96 * pl.col("std_error")).alias("err_hi"),
+    )
+    sampled = d.get_column("std_error").drop_nulls().len() > 0
+    order = [str(c) for c in d.get_column("channel").to_list()]
+    spec = charts.signed_bars(
+        records(d, ["channel", "shapley_value", "err_lo", "err_hi"]),
+        field="shapley_value",
+        title="Shapley value (conversion-rate units)",
+        fmt=".2~%",
+        channels=order,
+        err=sampled,
+        validate=ctx.validate,
+    )
+    cols = [
+        Col("channel", "channel"),
+        Col("Shapley value", "shapley_value", "number"),
+        Col("share of credit", "share", "pct"),
+    ]
+    if sampled:
+        cols.insert(2, Col("std. error", "std_error", "number"))
+    note = (
+        "Estimated from sampled permutations; bars show ±1.96 standard errors."
+        if sampled
+        else "Computed exactly over all coalitions."
+    )
+    sec.body = (
+        f'<div class="grid2"><div>{ctx.chart(spec)}</div>'
+        f"<div>{table(cols, d.to_dicts())}</div></div>"
+        f'<p class="note">{esc(note)}</p>'
+    )
+    return sec
+
+
+# ---------------------------------------------------------------------------------------------
+# bootstrap intervals
+
+
+def _interval_metrics(cs: pl.DataFrame) -> list[str]:
+    found = []
+    for c in cs.columns:
+        if c.endswith("_lo") and f"{c[:-3]}_hi" in cs.columns and c[:-3] in cs.columns:
+            found.append(c[:-3])
+    first = [m for m in ("revenue", "pipeline", "conversions") if m in found]
+    return first + sorted(m for m in found if m not in first)
+
+
+def bootstrap(ctx: Context) -> Section:
+    """Bootstrap intervals of channel credit, where the run computed them."""
+    sec = Section(
+        "intervals",
+        "Intervals",
+        "Bootstrap intervals",
+        "How much each channel's credit moves when the journeys are resampled: the bar spans "
+        "the bootstrap interval, the dot is the estimate on the full data.",
+    )
+    cs = ctx.out.table("channel_summary")
+    metrics = _interval_metrics(cs) if has(cs, "model", "channel") else []
+    if not metrics:
+        sec.body = not_computed(
+            "bootstrap intervals (no *_lo/*_hi columns in channel_summary.parquet)",
+            "run with --bootstrap N to resample journeys N times.",
+        )
+        return sec
+    assert cs is not None
+    assert ctx.default_model is not None
+    parts = []
+    boot = ctx.out.manifest.get("bootstrap")
+    if isinstance(boot, dict) and boot:
+        desc = ", ".join(f"{k} = {v}" for k, v in sorted(boot.items()))
+        parts.append(f'<p class="note">Bootstrap settings: {esc(desc)}.</p>')
+    else:
+        for stage in ctx.out.manifest.get("timings_s") or {}:
+            found = re.fullmatch(r"bootstrap x(\d+)", str(stage))
+            if found:
+                parts.append(
+                    f'<p class="note">95% intervals from {int(found.group(1)):,} bootstrap '
+                    "resamples of the journeys.</p>"
+                )
+    shown = [m for m in metrics if m in ("revenue", "pipeline")][:2] or metrics[:1]
+    parts.append('<div class="grid2">')
+    for m in shown:
+        d = cs.select(
+            "model",
+            "channel",
+            pl.col(m).cast(pl.Float64).alias("value"),
+            pl.col(f"{m}_lo").cast(pl.Float64).alias("lo"),
+            pl.col(f"{m}_hi").cast(pl.Float64).alias("hi"),
+        )
+        order = channel_order(cs, m)
+        spec = charts.bootstrap_intervals(
+            records(d),
+            default_model=ctx.default_model,
+            channels=order,
+            title=m,
+            validate=ctx.validate,
+        )
+        parts.append(
+            f'<div><h3>{esc(m.capitalize())} · <span class="model-name" data-model-label></span>'
+            f"</h3>{ctx.chart(spec, follows_model=True)}</div>"
+        )
+    parts.append("</div>")
+
+    def render(model: str) -> str:
+        d = cs.filter(pl.col("model") == model).sort("channel")
+        rows = []
+        for r in d.to_dicts():
+            row: dict[str, Any] = {"channel": r["channel"]}
+            for m in metrics:
+                row[m] = interval_text(r.get(m), r.get(f"{m}_lo"), r.get(f"{m}_hi"), "compact")
+            rows.append(row)
+        cols = [Col("channel", "channel")] + [Col(f"{m} (interval)", m, "html") for m in metrics]
+        return (
+            f"<details><summary>Intervals per channel · {esc(model)}</summary>"
+            + table(cols, rows)
+            + "</details>"
+        )
+
+    parts.append(ctx.per_model(render))
+    sec.body = "".join(parts)
+    return sec
+
+
+# ---------------------------------------------------------------------------------------------
+# campaigns
+
+
+def campaigns(ctx: Context) -> Section:
+    """Top campaigns by attributed revenue for the selected model."""
+    sec = Section(
+        "campaigns",
+        "Campaigns",
+        "Top campaigns",
+        "The 15 campaigns with the most attributed revenue under the model chosen at the top.",
+    )
+    cp = ctx.out.table("campaign_summary")
+    if not has(cp, "model", "channel", "campaign", "revenue") or not ctx.models:
+        sec.body = not_computed(
+            "campaign credit (campaign_summary.parquet is absent)", "run `attrib run` first."
+        )
+        return sec
+    assert cp is not None
+    cols = [Col("channel", "channel"), Col("campaign", "campaign")]
+    for key, label, kind in (
+        ("revenue", "revenue", "money"),
+        ("pipeline", "pipeline", "money"),
+        ("conversions", "won deals", "count"),
+        ("spend", "spend", "money"),
+        ("roas", "ROAS", "ratio"),
+    ):
+        if key in cp.columns:
+            cols.append(Col(label, key, kind))
+
+    def render(model: str) -> str:
+        d = (
+            cp.filter((pl.col("model") == model) & (pl.col("campaign") != NONE_CHANNEL))
+            .sort(["revenue", "channel", "campaign"], descending=[True, False, False])
+            .head(15)
+        )
+        return table(cols, d.to_dicts())
+
+    sec.body = ctx.per_model(render)
+    return sec

@@ -1,0 +1,548 @@
+"""Sections on company KPIs: the headline (cards, highlights, trends), targets, the plan."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import polars as pl
+
+from attrib.report import charts
+from attrib.report._base import (
+    NONE_CHANNEL,
+    Col,
+    Context,
+    Section,
+    interval_text,
+    not_computed,
+    table,
+)
+from attrib.report._data import has, records
+from attrib.report._format import DASH, change, compact, esc, fmt, fmt_card
+
+#: kpi -> (label, kind, better direction)
+KPI_INFO: dict[str, tuple[str, str, str | None]] = {
+    "revenue": ("Revenue (won)", "money", "up"),
+    "pipeline_open": ("Open pipeline (period end)", "money", "up"),
+    "pipeline_created": ("Pipeline created", "money", "up"),
+    "won_deals": ("Won deals", "count", "up"),
+    "win_rate": ("Win rate", "pct", "up"),
+    "avg_deal_size": ("Average deal size", "money", "up"),
+    "marketing_spend": ("Marketing spend", "money", None),
+    "mer": ("Marketing efficiency ratio (MER)", "ratio", "up"),
+    "marketing_sourced_revenue_share": ("Marketing-sourced revenue share", "pct", "up"),
+    "marketing_sourced_pipeline_share": ("Marketing-sourced pipeline share", "pct", "up"),
+    "marketing_sourced_deal_share": ("Marketing-sourced deal share", "pct", "up"),
+    "marketing_influenced_revenue_share": ("Marketing-influenced revenue share", "pct", "up"),
+    "marketing_influenced_pipeline_share": ("Marketing-influenced pipeline share", "pct", "up"),
+    "cac_marketing": ("CAC (marketing)", "money", "down"),
+    "cac_total": ("CAC (total)", "money", "down"),
+    "marketing_share_of_cac": ("Marketing share of CAC", "pct", None),
+    "ltv": ("LTV", "money", "up"),
+    "ltv_to_cac": ("LTV : CAC", "ratio", "up"),
+    "cac_payback_months": ("CAC payback (months)", "number", "down"),
+    "days_to_deal_median": ("Days to deal (median)", "days", "down"),
+    "days_to_deal_p75": ("Days to deal (p75)", "days", "down"),
+    "sales_cycle_days_median": ("Sales cycle (median days)", "days", "down"),
+    "pipeline_velocity": ("Pipeline velocity (per day)", "money", "up"),
+}
+
+#: shorter labels for the headline cards
+CARD_LABELS: dict[str, str] = {
+    "pipeline_open": "Open pipeline",
+    "mer": "MER (revenue / spend)",
+    "marketing_sourced_revenue_share": "Marketing-sourced revenue",
+}
+
+HEADLINE_KPIS = (
+    "revenue",
+    "won_deals",
+    "win_rate",
+    "avg_deal_size",
+    "pipeline_created",
+    "pipeline_open",
+    "marketing_spend",
+    "mer",
+    "cac_total",
+    "ltv_to_cac",
+    "marketing_sourced_revenue_share",
+    "days_to_deal_median",
+)
+
+TREND_KPIS = (
+    ("revenue", "Revenue (won)", "~s"),
+    ("pipeline_created", "Pipeline created", "~s"),
+    ("won_deals", "Won deals", ",.0f"),
+    ("win_rate", "Win rate (95% interval)", ".0%"),
+)
+
+_QUARTER = re.compile(r"^\d{4}-Q[1-4]$")
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
+
+
+# ---------------------------------------------------------------------------------------------
+# headline
+
+
+def _period_grain(periods: list[str]) -> list[str]:
+    quarters = sorted(p for p in periods if _QUARTER.match(p))
+    months = sorted(p for p in periods if _MONTH.match(p))
+    if len(quarters) >= 2:
+        return quarters
+    if len(months) >= 2:
+        return months
+    return quarters or months
+
+
+def headline(ctx: Context) -> Section:
+    """KPI cards for the latest period with the change from the one before."""
+    kpis = ctx.out.table("kpis")
+    sec = Section("headline", "Headline", "Headline KPIs", "")
+    if not has(kpis, "kpi", "period", "value"):
+        cards = _fallback_cards(ctx)
+        hint = (
+            "The totals below come from journeys.parquet; period-over-period change needs KPIs."
+            if cards
+            else "Runs on touches and deals write them."
+        )
+        sec.body = (
+            not_computed("company KPIs (kpis.parquet is absent)", hint) + cards + highlights(ctx)
+        )
+        return sec
+    assert kpis is not None
+    values: dict[tuple[str, str], dict[str, Any]] = {
+        (str(r["kpi"]), str(r["period"])): r for r in kpis.to_dicts()
+    }
+    periods = [str(p) for p in kpis.get_column("period").unique().to_list()]
+    grain = _period_grain(periods)
+    cur = grain[-1] if grain else "all"
+    prev = grain[-2] if len(grain) >= 2 else None
+    cards = []
+    for name in HEADLINE_KPIS:
+        label, kind, better = KPI_INFO[name]
+        label = CARD_LABELS.get(name, label)
+        row = values.get((name, cur))
+        if row is None:
+            continue
+        prev_row = values.get((name, prev)) if prev else None
+        all_row = values.get((name, "all"))
+        delta_text, delta = change(row.get("value"), (prev_row or {}).get("value"), kind)
+        tone = "flat"
+        if delta is not None and delta != 0 and better is not None:
+            tone = "good" if (delta > 0) == (better == "up") else "bad"
+        arrow = "▲" if (delta or 0) > 0 else "▼" if (delta or 0) < 0 else ""
+        delta_html = (
+            f'<div class="delta {tone}">{arrow} {esc(delta_text)} '
+            f'<span class="vs">vs {esc(prev)}</span></div>'
+            if prev is not None
+            else '<div class="delta flat">&nbsp;</div>'
+        )
+        foot = ""
+        if row.get("lo") is not None and row.get("hi") is not None:
+            foot = f"95% interval {fmt(row['lo'], kind)}–{fmt(row['hi'], kind)}"
+        elif all_row is not None and cur != "all":
+            foot = f"all periods: {fmt_card(all_row.get('value'), kind)}"
+        cards.append(
+            f'<div class="card"><div class="card-label">{esc(label)}</div>'
+            f'<div class="card-value">{fmt_card(row.get("value"), kind)}</div>'
+            f'{delta_html}<div class="card-foot">{foot}</div></div>'
+        )
+    lead = (
+        f"Latest period <strong>{esc(cur)}</strong>"
+        + (f" compared with <strong>{esc(prev)}</strong>." if prev else ".")
+        + " Rates change in percentage points (pp)."
+    )
+    body = f'<p class="lead">{lead}</p><div class="cards">{"".join(cards)}</div>'
+    body += highlights(ctx)
+    body += _kpi_trends(ctx, kpis)
+    body += _kpi_table(kpis, grain)
+    sec.body = body
+    return sec
+
+
+def highlights(ctx: Context) -> str:
+    """A few plain sentences with what stands out, each from one table of the run."""
+    items: list[str] = []
+    for find in (_hl_top_channel, _hl_disagreement, _hl_sourced, _hl_roas, _hl_funnel):
+        try:
+            text = find(ctx)
+        except Exception:  # a highlight is optional; its section shows the details
+            text = None
+        if text:
+            items.append(f"<li>{text}</li>")
+    if not items:
+        return ""
+    return f'<h3>Highlights</h3><ul class="highlights">{"".join(items)}</ul>'
+
+
+def _hl_top_channel(ctx: Context) -> str | None:
+    cs = ctx.out.table("channel_summary")
+    if not has(cs, "model", "channel", "revenue") or ctx.default_model is None:
+        return None
+    assert cs is not None
+    d = cs.filter(pl.col("model") == ctx.default_model)
+    total = float(d.get_column("revenue").sum())
+    top = d.filter(pl.col("channel") != NONE_CHANNEL).sort(
+        ["revenue", "channel"], descending=[True, False]
+    )
+    if total <= 0 or top.height == 0:
+        return None
+    ch, rev = top.row(0)[top.columns.index("channel")], float(top.get_column("revenue")[0])
+    return (
+        f"Under <strong>{esc(ctx.default_model)}</strong>, <strong>{esc(ch)}</strong> earns the "
+        f"most won revenue: {compact(rev)} ({fmt(rev / total, 'pct')} of {compact(total)})."
+    )
+
+
+def _hl_disagreement(ctx: Context) -> str | None:
+    cs = ctx.out.table("channel_summary")
+    if not has(cs, "model", "channel", "revenue") or len(ctx.models) < 2:
+        return None
+    assert cs is not None
+    spread = (
+        cs.filter(pl.col("channel") != NONE_CHANNEL)
+        .group_by("channel")
+        .agg(
+            (pl.col("revenue").max() - pl.col("revenue").min()).alias("range"),
+            pl.col("revenue").min().alias("lo"),
+            pl.col("revenue").max().alias("hi"),
+            pl.col("model").sort_by("revenue").first().alias("lo_model"),
+            pl.col("model").sort_by("revenue").last().alias("hi_model"),
+        )
+        .sort(["range", "channel"], descending=[True, False])
+    )
+    if spread.height == 0 or float(spread.get_column("range")[0]) <= 0:
+        return None
+    r = spread.row(0, named=True)
+    return (
+        f"The models disagree most about <strong>{esc(r['channel'])}</strong>: from "
+        f"{compact(r['lo'])} ({esc(r['lo_model'])}) to {compact(r['hi'])} "
+        f"({esc(r['hi_model'])}) of won revenue."
+    )
+
+
+def _hl_sourced(ctx: Context) -> str | None:
+    j = ctx.out.table("journeys")
+    if not has(j, "status", "amount", "marketing_sourced", "marketing_influenced"):
+        return None
+    assert j is not None
+    won = j.filter(pl.col("status") == "won")
+    total = float(won.get_column("amount").sum())
+    if total <= 0:
+        return None
+    sourced = float(won.filter(pl.col("marketing_sourced")).get_column("amount").sum())
+    influenced = float(won.filter(pl.col("marketing_influenced")).get_column("amount").sum())
+    return (
+        f"Marketing sourced <strong>{fmt(sourced / total, 'pct')}</strong> of won revenue and "
+        f"influenced <strong>{fmt(influenced / total, 'pct')}</strong>."
+    )
+
+
+def _hl_roas(ctx: Context) -> str | None:
+    cs = ctx.out.table("channel_summary")
+    if not has(cs, "model", "channel", "spend", "roas") or ctx.default_model is None:
+        return None
+    assert cs is not None
+    paid = (
+        cs.filter(
+            (pl.col("model") == ctx.default_model)
+            & (pl.col("spend") > 0)
+            & pl.col("roas").is_not_null()
+        )
+        .select("channel", "roas")
+        .sort(["roas", "channel"], descending=[True, False])
+    )
+    if paid.height < 2:
+        return None
+    best, worst = paid.row(0), paid.row(paid.height - 1)
+    return (
+        f"Best return on spend: <strong>{esc(best[0])}</strong> (ROAS {fmt(best[1], 'ratio')}); "
+        f"lowest: <strong>{esc(worst[0])}</strong> (ROAS {fmt(worst[1], 'ratio')}), "
+        f"under {esc(ctx.default_model)}."
+    )
+
+
+def _hl_funnel(ctx: Context) -> str | None:
+    f = ctx.out.table("funnel")
+    if not has(f, "stage", "stage_order", "rate_from_lead"):
+        return None
+    assert f is not None
+    for col, value in (("view", "cohort"), ("period", "all"), ("channel", "(all)")):
+        if col in f.columns and value in f.get_column(col).to_list():
+            f = f.filter(pl.col(col) == value)
+    last = f.sort("stage_order").tail(1).row(0, named=True)
+    if last.get("rate_from_lead") is None or last["stage"] == "lead":
+        return None
+    text = f"Lead → {esc(last['stage'])} conversion: <strong>{fmt(last['rate_from_lead'], 'pct')}"
+    lo, hi = last.get("rate_from_lead_lo"), last.get("rate_from_lead_hi")
+    if lo is not None and hi is not None:
+        return text + f"</strong> (95% interval {fmt(lo, 'pct')}–{fmt(hi, 'pct')})."
+    return text + "</strong>."
+
+
+def _kpi_trends(ctx: Context, kpis: pl.DataFrame) -> str:
+    monthly = kpis.filter(pl.col("period").str.contains(r"^\d{4}-\d{2}$"))
+    if monthly.get_column("period").n_unique() < 2:
+        return ""
+    series = []
+    cols = [c for c in ("period", "value", "lo", "hi") if c in monthly.columns]
+    for name, title, d3 in TREND_KPIS:
+        rows = records(monthly.filter(pl.col("kpi") == name).sort("period"), cols)
+        if rows:
+            series.append((title, d3, rows))
+    if not series:
+        return ""
+    return "<h3>Monthly trend</h3>" + ctx.chart(charts.kpi_trends(series, validate=ctx.validate))
+
+
+def _kpi_table(kpis: pl.DataFrame, grain: list[str]) -> str:
+    periods = ["all", *grain[-4:]]
+    cols = [Col("KPI", "label")] + [Col(p, p, "html") for p in periods]
+    rows = []
+    names = [str(k) for k in kpis.get_column("kpi").unique(maintain_order=True).to_list()]
+    lookup = {(str(r["kpi"]), str(r["period"])): r for r in kpis.to_dicts()}
+    for name in names:
+        label, kind, _ = KPI_INFO.get(name, (name, "number", None))
+        row: dict[str, Any] = {"label": label}
+        for p in periods:
+            r = lookup.get((name, p))
+            row[p] = interval_text(r.get("value"), r.get("lo"), r.get("hi"), kind) if r else None
+        rows.append(row)
+    return (
+        "<details><summary>All KPIs by period</summary>"
+        + table(cols, rows)
+        + '<p class="note">Definitions: docs/METRICS.md.</p></details>'
+    )
+
+
+def _fallback_cards(ctx: Context) -> str:
+    j = ctx.out.table("journeys")
+    if not has(j, "status", "amount"):
+        return ""
+    assert j is not None
+    won = j.filter(pl.col("status") == "won")
+    lost = j.filter(pl.col("status") == "lost")
+    opened = j.filter(pl.col("status") == "open")
+    n_won, n_lost = won.height, lost.height
+    revenue = float(won.get_column("amount").sum())
+    items: list[tuple[str, str]] = [
+        ("Revenue (won)", compact(revenue)),
+        ("Won deals", compact(n_won)),
+        ("Open pipeline", compact(float(opened.get_column("amount").sum()))),
+        ("Win rate", fmt(n_won / (n_won + n_lost), "pct") if n_won + n_lost else DASH),
+        ("Average deal size", compact(revenue / n_won) if n_won else DASH),
+    ]
+    if "days_to_close" in j.columns:
+        med = won.get_column("days_to_close").drop_nulls().median()
+        items.append(("Days to deal (median)", fmt(med, "days")))
+    cards = "".join(
+        f'<div class="card"><div class="card-label">{esc(label)}</div>'
+        f'<div class="card-value">{value}</div><div class="card-foot">all journeys</div></div>'
+        for label, value in items
+    )
+    return f'<div class="cards">{cards}</div>'
+
+
+# ---------------------------------------------------------------------------------------------
+# targets
+
+
+def targets(ctx: Context) -> Section:
+    """Actuals against targets with the index (actual / target × 100)."""
+    sec = Section(
+        "targets",
+        "Targets",
+        "Targets vs actuals",
+        "Index = actual / target × 100: at or above 100 the target was met.",
+    )
+    kpis = ctx.out.table("kpis")
+    if not has(kpis, "kpi", "period", "value", "target"):
+        sec.body = not_computed(
+            "targets vs actuals (no targets in kpis.parquet)",
+            "give the run a targets file (targets.* with kpi, period, target).",
+        )
+        return sec
+    assert kpis is not None
+    d = kpis.filter(pl.col("target").is_not_null())
+    parts = []
+    if d.height:
+        if "index" not in d.columns:
+            d = d.with_columns((pl.col("value") / pl.col("target") * 100).alias("index"))
+        rows = []
+        for r in d.sort(["kpi", "period"]).to_dicts():
+            label, kind, _ = KPI_INFO.get(str(r["kpi"]), (str(r["kpi"]), "number", None))
+            rows.append({**r, "label": f"{label} · {r['period']}", "name": label, "kind": kind})
+        spec = charts.target_index(
+            [
+                {k: r.get(k) for k in ("label", "value", "target", "index")}
+                for r in rows
+                if r.get("index") is not None
+            ],
+            labels=[r["label"] for r in rows],
+            validate=ctx.validate,
+        )
+        trows = [
+            {
+                "name": r["name"],
+                "period": r["period"],
+                "actual": fmt(r.get("value"), r["kind"]),
+                "target": fmt(r.get("target"), r["kind"]),
+                "index": _index_pill(r.get("index")),
+            }
+            for r in rows
+        ]
+        parts.append(
+            f'<div class="grid2"><div>{ctx.chart(spec)}</div><div>'
+            + table(
+                [
+                    Col("KPI", "name"),
+                    Col("period", "period"),
+                    Col("actual", "actual", "html"),
+                    Col("target", "target", "html"),
+                    Col("index", "index", "html"),
+                ],
+                trows,
+            )
+            + "</div></div>"
+        )
+    else:
+        parts.append(
+            not_computed(
+                "targets vs actuals (no KPI has a target)",
+                "give the run a targets file (targets.* with kpi, period, target).",
+            )
+        )
+    if "index_vs_baseline" in kpis.columns:
+        b = kpis.filter(pl.col("index_vs_baseline").is_not_null())
+        if b.height:
+            brows = [
+                {
+                    "name": KPI_INFO.get(str(r["kpi"]), (str(r["kpi"]),))[0],
+                    "period": r["period"],
+                    "index": _index_pill(r["index_vs_baseline"]),
+                }
+                for r in b.sort(["kpi", "period"]).to_dicts()
+            ]
+            parts.append(
+                "<details><summary>Index vs the baseline period</summary>"
+                + table(
+                    [Col("KPI", "name"), Col("period", "period"), Col("index", "index", "html")],
+                    brows,
+                )
+                + "</details>"
+            )
+    sec.body = "".join(parts)
+    return sec
+
+
+def _index_pill(value: Any) -> str:
+    text = fmt(value, "index")
+    if text == DASH:
+        return text
+    tone = "good" if float(value) >= 100 else "bad"
+    return f'<span class="pill {tone}">{text}</span>'
+
+
+# ---------------------------------------------------------------------------------------------
+# plan
+
+
+def plan(ctx: Context) -> Section:
+    """The reverse funnel: what each stage must produce, and the budget, to hit a target."""
+    sec = Section(
+        "plan",
+        "Plan",
+        "The plan (reverse funnel)",
+        "From the revenue target and the average deal size, the volumes each stage must "
+        "produce at historical conversion rates, and the budget at historical cost per lead.",
+    )
+    p = ctx.out.table("plan")
+    if not has(p, "kind", "name", "value"):
+        sec.body = not_computed(
+            "a plan (plan.parquet is absent)",
+            "run `attrib plan --target-revenue X` to make one.",
+        )
+        return sec
+    assert p is not None
+    for c in ("rate", "rate_lo", "rate_hi", "wide_interval", "unit_cost"):
+        if c not in p.columns:
+            p = p.with_columns(pl.lit(None).alias(c))
+    parts = []
+    inputs = p.filter(pl.col("kind") == "input").to_dicts()
+    if inputs:
+        facts = "".join(
+            f'<div class="card"><div class="card-label">{esc(str(r["name"]).replace("_", " "))}'
+            f'</div><div class="card-value">{fmt_card(r["value"], "money")}</div></div>'
+            for r in inputs
+        )
+        parts.append(f'<div class="cards">{facts}</div>')
+    stages = p.filter(pl.col("kind") == "stage").to_dicts()
+    budget = p.filter(pl.col("kind") == "budget").to_dicts()
+    grid = []
+    if stages:
+        srows = [
+            {"stage": r["name"], "value": r["value"]} for r in stages if r["value"] is not None
+        ]
+        spec = charts.simple_bars(
+            srows,
+            category="stage",
+            order=[str(r["name"]) for r in stages],
+            title="needed",
+            validate=ctx.validate,
+        )
+        trows = []
+        for r in stages:
+            flag = ' <span class="pill bad" title="interval wider than the threshold">wide</span>'
+            rate = interval_text(r["rate"], r["rate_lo"], r["rate_hi"])
+            trows.append(
+                {
+                    "stage": r["name"],
+                    "value": r["value"],
+                    "rate": rate + (flag if r.get("wide_interval") else ""),
+                }
+            )
+        grid.append(
+            f"<div><h3>Needed per stage</h3>{ctx.chart(spec)}"
+            + table(
+                [
+                    Col("stage", "stage"),
+                    Col("needed", "value", "count"),
+                    Col("rate into stage (95% interval)", "rate", "html"),
+                ],
+                trows,
+            )
+            + "</div>"
+        )
+    if budget:
+        channel_rows = [r for r in budget if r["name"] != "(total)"]
+        brows = [{"channel": r["name"], "value": r["value"]} for r in channel_rows if r["value"]]
+        brows.sort(key=lambda r: -float(r["value"]))
+        body = "<div><h3>Budget by channel</h3>"
+        if brows:
+            spec = charts.simple_bars(
+                brows,
+                category="channel",
+                order=[str(r["channel"]) for r in brows],
+                title="budget",
+                validate=ctx.validate,
+            )
+            body += ctx.chart(spec)
+        total = next((r for r in budget if r["name"] == "(total)"), None)
+        body += table(
+            [
+                Col("channel", "name"),
+                Col("budget", "value", "money"),
+                Col("lead mix", "rate", "pct"),
+                Col("cost per lead", "unit_cost", "money"),
+            ],
+            sorted(channel_rows, key=lambda r: (r["value"] is None, -(r["value"] or 0.0))),
+            total={"name": "total", "value": total["value"]} if total else None,
+        )
+        body += (
+            '<p class="note">Channels without spend history have no cost per lead and no '
+            "budget line.</p></div>"
+        )
+        grid.append(body)
+    parts.append(f'<div class="grid2">{"".join(grid)}</div>')
+    sec.body = "".join(parts)
+    return sec
