@@ -27,74 +27,82 @@ BOOT_METRICS = ("conversions", "revenue", "pipeline")
 _BLOCK = 8_000_000
 
 
-def _journey_index(batch: Journeys) -> np.ndarray:
-    """int64 [T]: the journey of each touch."""
-    return np.repeat(np.arange(batch.n_journeys, dtype=np.int64), np.diff(batch.offsets))
+class _Shared:
+    """Per-batch pieces every model reuses: journey of each touch, zero-touch values."""
 
+    def __init__(self, batch: Journeys, values: np.ndarray) -> None:
+        self.batch = batch
+        self.values = values
+        lens = np.diff(batch.offsets)
+        self.lens = lens
+        self.jix = np.repeat(np.arange(batch.n_journeys, dtype=np.int64), lens)
+        empty = np.flatnonzero(lens == 0)
+        n_m = values.shape[1]
+        # zero-touch journeys credit (none) (row m * C of the stacked credit) with their value
+        self.empty = sp.csr_matrix(
+            (values[empty].T.ravel(), (np.repeat(np.arange(n_m), empty.size), np.tile(empty, n_m))),
+            shape=(n_m, batch.n_journeys),
+        )
+        self._equal: sp.csc_matrix | None = None
 
-def _contribution(batch: Journeys, weights: np.ndarray) -> sp.csr_matrix:
-    """[C, J] share of each journey credited to each channel; zero-touch journeys -> (none)."""
-    jix = _journey_index(batch)
-    empty = np.flatnonzero(np.diff(batch.offsets) == 0)
-    rows = np.concatenate([np.asarray(batch.channel, dtype=np.int64), np.zeros(empty.size, int)])
-    cols = np.concatenate([jix, empty])
-    data = np.concatenate([np.asarray(weights, dtype=np.float64), np.ones(empty.size)])
-    shape = (batch.dicts.n_channels, batch.n_journeys)
-    return sp.csr_matrix((data, (rows, cols)), shape=shape)
+    def credit_matrix(self, weights: np.ndarray) -> sp.csc_matrix:
+        """[M*C, J]: row m*C + c holds touch weight x journey value of metric m, by channel."""
+        b, n_m = self.batch, self.values.shape[1]
+        n_c = b.dicts.n_channels
+        data = np.asarray(weights, dtype=np.float64)[:, None] * self.values[self.jix]  # [T, M]
+        rows = np.asarray(b.channel, dtype=np.int64)[:, None] + n_c * np.arange(n_m)[None, :]
+        indptr = np.asarray(b.offsets, dtype=np.int64) * n_m
+        return sp.csc_matrix((data.ravel(), rows.ravel(), indptr), shape=(n_m * n_c, b.n_journeys))
 
+    def equal(self) -> sp.csc_matrix:
+        """Credit matrix of equal touch weights (linear), built once."""
+        if self._equal is None:
+            self._equal = self.credit_matrix(np.repeat(1.0 / np.maximum(self.lens, 1), self.lens))
+        return self._equal
 
-def _metric_mats(contrib: sp.csr_matrix, values: np.ndarray) -> list[sp.csr_matrix]:
-    """One [C, J] matrix per metric: contribution x journey value."""
-    return [sp.csr_matrix(contrib.multiply(values[:, m][None, :])) for m in range(values.shape[1])]
-
-
-def _summed(mats: list[sp.csr_matrix], w: np.ndarray) -> np.ndarray:
-    """[C, M, R] credit for replicate weights ``w`` [J, R]."""
-    return np.stack([np.asarray(m @ w) for m in mats], axis=1)
+    def summed(self, mat: sp.csc_matrix, w: np.ndarray) -> np.ndarray:
+        """[R, C, M] channel credit for replicate weights ``w`` [J, R]."""
+        n_m, n_c = self.values.shape[1], self.batch.dicts.n_channels
+        out = np.asarray(mat @ w).reshape(n_m, n_c, w.shape[1])
+        out[:, 0, :] += np.asarray(self.empty @ w)
+        return out.transpose(2, 1, 0)
 
 
 class _Replicator:
     """Channel credit [C, M] of one model for any block of replicate weights."""
 
-    def __init__(self, model: AttributionModel, batch: Journeys, values: np.ndarray) -> None:
+    def __init__(self, model: AttributionModel, shared: _Shared) -> None:
         self.model = model
-        self.batch = batch
-        n_t = batch.n_touches
-        lens = np.diff(batch.offsets)
-        # equal touch weights (= linear): gives (none) and the totals, and the fallback credit
-        # of score models whose scores are all zero (their touch weights are then equal too)
-        eq = np.repeat(1.0 / np.maximum(lens, 1), lens)[:n_t]
-        self.base_mats = _metric_mats(_contribution(batch, eq), values)
+        self.shared = shared
+        self.batch = batch = shared.batch
         self.mode = "fixed"
         if not model.needs_fit:
-            w = model.touch_weights(batch, Fitted())
-            self.mats = _metric_mats(_contribution(batch, w), values)
-        elif hasattr(model, "linear_state"):
+            self.mat = shared.credit_matrix(model.touch_weights(batch, Fitted()))
+        elif getattr(model, "linear_state", None) is not None:
             self.mode = "linear"
             self.fixed, self.state_mats = model.linear_state(batch)
         else:
             self.mode = "refit"
-            self.values = values
 
     def credit(self, w: np.ndarray) -> np.ndarray:
         """[R, C, M] for replicate weights ``w`` [J, R]."""
-        model, n_r = self.model, w.shape[1]
+        model, shared, n_r = self.model, self.shared, w.shape[1]
         if self.mode == "fixed":
-            summed = _summed(self.mats, w)
-            return np.stack(
-                [model.channel_totals(Fitted(), summed[:, :, r], None) for r in range(n_r)]
-            )
-        base = _summed(self.base_mats, w)
-        out = np.empty((n_r, base.shape[0], base.shape[1]))
+            summed = shared.summed(self.mat, w)
+            return np.stack([model.channel_totals(Fitted(), s, s.sum(axis=0)) for s in summed])
+        out = np.empty((n_r, self.batch.dicts.n_channels, shared.values.shape[1]))
         if self.mode == "linear":
+            # equal weights give (none) and the totals, and the touch credit of a score model
+            # whose scores are all zero (its touch weights are then equal too)
+            base = shared.summed(shared.equal(), w)
             parts = {k: np.asarray(m @ w) for k, m in self.state_mats.items()}
             for r in range(n_r):
                 state = {**self.fixed, **{k: v[:, r] for k, v in parts.items()}}
                 fitted = _fit_scores(model, state, self.batch)
-                out[r] = model.channel_totals(fitted, base[:, :, r], base[:, :, r].sum(axis=0))
+                out[r] = model.channel_totals(fitted, base[r], base[r].sum(axis=0))
             return out
         for r in range(n_r):  # generic fallback: refit on a reweighted copy of the batch
-            out[r] = _refit_credit(model, self.batch, w[:, r], self.values)
+            out[r] = _refit_credit(model, shared, w[:, r])
         return out
 
 
@@ -106,15 +114,13 @@ def _fit_scores(model: AttributionModel, state: dict, batch: Journeys) -> Fitted
     return model.fit_finalize(state, batch.dicts)
 
 
-def _refit_credit(
-    model: AttributionModel, batch: Journeys, w: np.ndarray, values: np.ndarray
-) -> np.ndarray:
-    """[C, M] credit of ``model`` on ``batch`` with journey weights and amounts scaled by ``w``."""
+def _refit_credit(model: AttributionModel, shared: _Shared, w: np.ndarray) -> np.ndarray:
+    """[C, M] credit of ``model`` with journey weights and amounts scaled by ``w``."""
+    batch = shared.batch
     rb = dataclasses.replace(batch, weight=batch.weight * w, amount=batch.amount * w)
     merge = getattr(model, "merge_states", None) or reduce_states
     fitted = model.fit_finalize(merge(None, model.fit_map(rb)), batch.dicts)
-    tw = model.touch_weights(rb, fitted)
-    summed = _summed(_metric_mats(_contribution(rb, tw), values), w[:, None])[:, :, 0]
+    summed = shared.summed(shared.credit_matrix(model.touch_weights(rb, fitted)), w[:, None])[0]
     return model.channel_totals(fitted, summed, summed.sum(axis=0))
 
 
@@ -125,7 +131,8 @@ def replicate_credit(
     if not isinstance(n, int) or n < 1:
         raise UsageError(f"--bootstrap needs a positive number of replicates, got {n!r}")
     values = batch.values()[:, : len(BOOT_METRICS)]
-    reps = [_Replicator(m, batch, values) for m in models]
+    shared = _Shared(batch, values)
+    reps = [_Replicator(m, shared) for m in models]
     n_j = max(batch.n_journeys, 1)
     block = max(1, min(n, _BLOCK // n_j))
     rng = np.random.default_rng(seed)

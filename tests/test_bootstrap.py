@@ -143,3 +143,17 @@ def test_bad_arguments():
         bootstrap_intervals([MarkovAttribution()], batch, 0, seed=1)
     with pytest.raises(UsageError):
         bootstrap_intervals([MarkovAttribution()], batch, 10, seed=1, level=1.5)
+
+
+class _PlainMarkov(MarkovAttribution):
+    """Markov without the resampling hooks: bootstrap must refit it on reweighted batches."""
+
+    linear_state = None
+    scores_from_state = None
+
+
+def test_generic_refit_path_matches_linear_state_path():
+    batch = synth(200, 7)
+    fast = replicate_credit([MarkovAttribution(order=2)], batch, 4, seed=2)[0]
+    slow = replicate_credit([_PlainMarkov(order=2)], batch, 4, seed=2)[0]
+    np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-9)

@@ -67,18 +67,35 @@ def score_channel_totals(scores: np.ndarray | None, summed: np.ndarray) -> np.nd
 # --------------------------------------------------------------------------------------------
 # state handling
 # --------------------------------------------------------------------------------------------
-def _group_sum(frm: np.ndarray, to: np.ndarray, *vals: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Unique (from, to) pairs, sorted, with each value array summed per pair."""
+def _pair_index(frm: np.ndarray, to: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted unique (from, to) pairs and the index of every input pair among them."""
     if frm.size == 0:
-        return (frm.astype(np.int64), to.astype(np.int64), *(v.astype(np.float64) for v in vals))
+        e = np.zeros(0, dtype=np.int64)
+        return e, e.copy(), e.copy()
+    ns = int(max(frm.max(), to.max())) + 1
+    if ns * ns <= 1 << 22:  # small code space: counting instead of sorting
+        key = frm * ns + to
+        seen = np.zeros(ns * ns, dtype=np.int64)
+        seen[key] = 1
+        u = np.flatnonzero(seen)
+        rank = np.cumsum(seen) - 1
+        return u // ns, u % ns, rank[key]
+    if ns < 1 << 31:
+        u, inv = np.unique(frm * ns + to, return_inverse=True)
+        return u // ns, u % ns, inv.ravel()
     order = np.lexsort((to, frm))
     f, t = frm[order], to[order]
     new = np.ones(f.size, dtype=bool)
     new[1:] = (f[1:] != f[:-1]) | (t[1:] != t[:-1])
-    idx = np.cumsum(new) - 1
-    n = int(idx[-1]) + 1
-    sums = tuple(np.bincount(idx, weights=v[order], minlength=n) for v in vals)
-    return (f[new], t[new], *sums)
+    inv = np.empty(f.size, dtype=np.int64)
+    inv[order] = np.cumsum(new) - 1
+    return f[new], t[new], inv
+
+
+def _group_sum(frm: np.ndarray, to: np.ndarray, *vals: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Unique (from, to) pairs, sorted, with each value array summed per pair."""
+    f, t, inv = _pair_index(frm, to)
+    return (f, t, *(np.bincount(inv, weights=v, minlength=f.size) for v in vals))
 
 
 def _codes(base: int, order: int) -> tuple[int, int]:
@@ -313,7 +330,7 @@ class MarkovAttribution(AttributionModel):
         )
         return {"from": f, "to": t, "counts": c, "amounts": m}
 
-    def linear_state(self, batch: Journeys) -> tuple[State, dict[str, sp.csr_matrix]]:
+    def linear_state(self, batch: Journeys) -> tuple[State, dict[str, sp.spmatrix]]:
         """Per-journey form of the state, for resampling: ``state[k] = mats[k] @ w``.
 
         ``w`` multiplies each journey's weight and amount (``w = 1`` gives ``fit_map``'s
@@ -321,19 +338,17 @@ class MarkovAttribution(AttributionModel):
         """
         frm, to, jix, base = self._transitions(batch)
         conv, _ = _codes(base, self.params["order"])
-        f, t = _group_sum(frm, to)[:2]
-        # index of each emitted transition in the sorted unique list, via dense state ids
-        codes = np.unique(np.concatenate([f, t]))
-        n_c = codes.size
-        key_u = np.searchsorted(codes, f) * n_c + np.searchsorted(codes, t)
-        kix = np.searchsorted(key_u, np.searchsorted(codes, frm) * n_c + np.searchsorted(codes, to))
+        f, t, kix = _pair_index(frm, to)
         n_j = batch.n_journeys
         w = np.asarray(batch.weight, dtype=np.float64)[jix]
         a = np.where(to == conv, np.asarray(batch.amount, dtype=np.float64)[jix], 0.0)
         shape = (f.size, n_j)
+        # transitions come out in journey order: build the CSC arrays directly
+        indptr = np.zeros(n_j + 1, dtype=np.int64)
+        np.cumsum(np.bincount(jix, minlength=n_j), out=indptr[1:])
         mats = {
-            "counts": sp.csr_matrix((w, (kix, jix)), shape=shape),
-            "amounts": sp.csr_matrix((a, (kix, jix)), shape=shape),
+            "counts": sp.csc_matrix((w, kix, indptr), shape=shape),
+            "amounts": sp.csc_matrix((a, kix, indptr), shape=shape),
         }
         return {"from": f, "to": t}, mats
 
