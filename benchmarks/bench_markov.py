@@ -360,6 +360,27 @@ def case_bootstrap(args) -> dict:
     return {"replicates": 200, "models": 5, "seconds": t, "peak_mb": _peak_mb()}
 
 
+def case_bootstrap_synth(args) -> dict:
+    """100 bootstrap replicates on the generated journeys, same five models."""
+    from attrib.bootstrap import bootstrap_intervals
+    from attrib.models import get_model
+
+    batch = synth_batch(args.journeys, 12, seed=1)
+    base_mb = _peak_mb()
+    models = [get_model(n) for n in ("first_touch", "last_touch", "linear", "markov", "shapley")]
+    small = synth_batch(2000, 12, seed=9)
+    bootstrap_intervals(models, small, 2, seed=0)  # warm
+    t, _ = _best(lambda: bootstrap_intervals(models, batch, 100, seed=0), 1)
+    return {
+        "replicates": 100,
+        "models": 5,
+        "journeys": args.journeys,
+        "seconds": t,
+        "data_peak_mb": base_mb,
+        "peak_mb": _peak_mb(),
+    }
+
+
 CASES = {
     "paths_markov": case_paths_markov,
     "compare": case_compare,
@@ -371,6 +392,7 @@ CASES = {
     "table_ca": case_table_ca,
     "table_mam": case_table_mam,
     "bootstrap": case_bootstrap,
+    "bootstrap_synth": case_bootstrap_synth,
 }
 
 
@@ -500,6 +522,11 @@ def report(args) -> None:
     if "seconds" in bs:
         print(f"| bootstrap {bs['replicates']} replicates x {bs['models']} models | Data.csv | "
               f"{bs['seconds']:.2f} | {bs['peak_mb']:.0f} | |")  # fmt: skip
+    bz = r["bootstrap_synth"]
+    if "seconds" in bz:
+        print(f"| bootstrap {bz['replicates']} replicates x {bz['models']} models | "
+              f"{bz['journeys']:,} generated journeys | {bz['seconds']:.2f} | {bz['peak_mb']:.0f} "
+              f"(data alone {bz['data_peak_mb']:.0f}) | |")  # fmt: skip
     if "ca" in tc and "attrib" in ta:
         a = np.array(ta["attrib"])
         c = np.array([tc["ca"].get(n, np.nan) for n in ta["channels"]])
