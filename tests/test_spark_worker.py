@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -212,3 +214,22 @@ def test_buckets_reduce_to_the_single_batch_result(inputs, n_buckets):
         [pl.from_arrow(t) for t in w.JourneyRows(dicts, w.journey_schema())(encoded.to_batches())]
     )
     assert journeys.height == sum(encoded.column("n_journeys").to_pylist())
+
+
+def test_engine_imports_without_pyspark():
+    code = (
+        "import sys, attrib.engines.spark, attrib.engines._spark_worker; "
+        "sys.exit(1 if 'pyspark' in sys.modules else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_missing_pyspark_is_a_usage_error(monkeypatch):
+    from attrib.engines.spark import spark_session
+    from attrib.errors import UsageError
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)
+    with pytest.raises(UsageError, match="needs pyspark") as info:
+        spark_session()
+    assert "attrib[spark]" in (info.value.hint or "")
