@@ -273,3 +273,24 @@ def test_iterative_solver_with_slow_mixing_self_loops(monkeypatch):
     iterative = _fit(model, batch)
     np.testing.assert_allclose(iterative.scores, dense.scores, rtol=1e-10, atol=1e-12)
     assert 0 < dense.scores[1] < 1
+
+
+def test_order1_sparse_state_for_many_channels(monkeypatch):
+    rng = np.random.default_rng(21)
+    paths, status, weight, amount = _random_case(rng, n_ch=5, n_j=120, max_len=5)
+    batch = make_batch(paths, list(status), list(weight), list(amount), n_channels=6)
+    model = MarkovAttribution()
+    dense_state = model.fit_map(batch)
+    monkeypatch.setattr(markov_mod, "DENSE_STATE_MAX_CELLS", 1)
+    halves = [
+        make_batch(paths[s], list(status[s]), list(weight[s]), list(amount[s]), n_channels=6)
+        for s in (slice(0, 60), slice(60, None))
+    ]
+    merged = MarkovAttribution.merge_states(model.fit_map(halves[0]), model.fit_map(halves[1]))
+    assert "from" in merged
+    assert "from" not in dense_state
+    np.testing.assert_allclose(
+        model.fit_finalize(merged, batch.dicts).scores,
+        model.fit_finalize(dense_state, batch.dicts).scores,
+        rtol=1e-12,
+    )

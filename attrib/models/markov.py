@@ -21,6 +21,8 @@ from attrib.models.base import AttributionModel, Fitted, Param, State
 
 #: Transient-state count up to which each system is solved by dense LU (numpy.linalg.solve).
 DENSE_MAX_STATES = 1500
+#: Order-1 partial states are dense [S, S] matrices up to this many cells.
+DENSE_STATE_MAX_CELLS = 1 << 20
 #: Larger chains: fixed-point iteration x <- Q x + r to float64 precision (sparse LU fills in
 #: almost completely on order-3/4 chains: ~25 s per factorisation at 16k states), with sparse
 #: LU as the fallback if it has not converged after this many sweeps.
@@ -299,16 +301,17 @@ class MarkovAttribution(AttributionModel):
     def fit_map(self, batch: Journeys) -> State:
         """Weighted transition counts (and revenue into (conversion)) of one batch.
 
-        Order 1: dense ``counts``/``amounts`` [S, S] (S = n_channels + 3), summable by
-        ``reduce_states``. Orders 2-4: sorted unique pairs ``from``/``to`` with ``counts`` and
-        ``amounts``; sum such states with :meth:`merge_states`.
+        Order 1 with up to ~1000 channels: dense ``counts``/``amounts`` [S, S]
+        (S = n_channels + 3), summable by ``reduce_states``. Otherwise: sorted unique pairs
+        ``from``/``to`` with ``counts`` and ``amounts``; sum such states with
+        :meth:`merge_states` (which handles both forms).
         """
         frm, to, jix, base = self._transitions(batch)
         conv, _ = _codes(base, self.params["order"])
         w = np.asarray(batch.weight, dtype=np.float64)[jix]
         amt = np.where(to == conv, np.asarray(batch.amount, dtype=np.float64)[jix], 0.0)
-        if self.params["order"] == 1:
-            S = base + 2
+        S = base + 2
+        if self.params["order"] == 1 and S * S <= DENSE_STATE_MAX_CELLS:
             counts = np.bincount(frm * S + to, weights=w, minlength=S * S).reshape(S, S)
             amounts = np.bincount(frm * S + to, weights=amt, minlength=S * S).reshape(S, S)
             return {"counts": counts, "amounts": amounts}
