@@ -109,10 +109,12 @@ def change(current: object, previous: object, kind: str) -> tuple[str, float | N
     c, p = _finite(current), _finite(previous)
     if c is None or p is None:
         return DASH, None
+    if c == p:
+        return "no change", 0.0
     if kind in ("pct", "pct2"):
         d = (c - p) * 100
         return f"{d:+.1f} pp", d
     if p == 0:
-        return ("no change", 0.0) if c == 0 else ("new", None)
+        return "new", None
     d = (c - p) / abs(p) * 100
     return f"{d:+.1f}%", d

@@ -139,7 +139,7 @@ def headline(ctx: Context) -> Section:
         )
         foot = ""
         if row.get("lo") is not None and row.get("hi") is not None:
-            foot = f"95% interval {fmt(row['lo'], kind)}–{fmt(row['hi'], kind)}"
+            foot = f"95% CI {fmt(row['lo'], kind)}–{fmt(row['hi'], kind)}"
         elif all_row is not None and cur != "all":
             foot = f"all periods: {fmt_card(all_row.get('value'), kind)}"
         cards.append(
