@@ -54,7 +54,7 @@ def exports(draw):
         st.lists(
             st.tuples(
                 st.sampled_from(customers[:-1]),
-                st.integers(0, 24 * 30).map(_ts),
+                st.integers(0, 30).map(lambda k: _ts(12 * k)),  # coarse: ties, bounds
                 st.sampled_from(CHANNELS),
                 st.sampled_from(("a", "b", "")),
             ),
@@ -65,8 +65,8 @@ def exports(draw):
         st.lists(
             st.tuples(
                 st.sampled_from(customers),
-                st.integers(0, 24 * 30),
-                st.integers(0, 24 * 10),
+                st.integers(0, 30).map(lambda k: 12 * k),
+                st.integers(0, 10).map(lambda k: 12 * k),
                 st.sampled_from(("won", "lost", "open")),
                 st.integers(0, 100_000),
             ),
@@ -95,7 +95,22 @@ def exports(draw):
             max_size=5,
         )
     )
-    lookback = draw(st.sampled_from((365, 3, 10)))
+    lookback = draw(st.sampled_from((365, 1, 2, 3)))
+    # touches exactly on window bounds: a deal's lookback start (inclusive) and its end
+    bounds = draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, len(deal_specs) - 1),
+                st.sampled_from((0, lookback * 24)),
+                st.sampled_from(CHANNELS),
+            ),
+            max_size=3,
+        )
+    )
+    for i, hours_before_end, channel in bounds:
+        cust, created, length, status, _ = deal_specs[i]
+        end = created + (0 if status == "open" else length)
+        touch_rows.append((cust, _ts(end - hours_before_end), channel, "a"))
     return touch_rows, deal_rows, stage_rows, lookback
 
 
@@ -186,3 +201,154 @@ def test_determinism_and_order_independence(tmp_path_factory, export, seed):
         left = a.tables[name]
         right = s.tables[name]
         assert left.equals(right), (name, left, right)
+
+
+# --- oracle: an independent plain-Python reading of the README's journeys and models ----------
+def _dt(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
+
+
+def _oracle_weights(model: str, ts, channels, end, lead_i, opp_i, closed, half_life=7.0):
+    """Weights of one journey's touches under one rule-based model (README definitions)."""
+    n = len(ts)
+    if model == "first_touch":
+        return [1.0] + [0.0] * (n - 1)
+    if model == "last_touch":
+        return [0.0] * (n - 1) + [1.0]
+    if model == "last_non_direct":
+        non_direct = [i for i in range(n) if channels[i] != "Direct"]
+        pick = non_direct[-1] if non_direct else n - 1
+        return [1.0 if i == pick else 0.0 for i in range(n)]
+    if model == "linear":
+        return [1.0 / n] * n
+    if model == "time_decay":
+        raw = [2 ** (-((end - t).total_seconds() / 86400) / half_life) for t in ts]
+        return [r / sum(raw) for r in raw]
+    if model == "position_based":
+        if n == 1:
+            return [1.0]
+        if n == 2:
+            return [0.5, 0.5]
+        return [0.4] + [0.2 / (n - 2)] * (n - 2) + [0.4]
+    # w_shaped / full_path: roles first, lead, opportunity (and close)
+    if n == 1:
+        return [1.0]
+    roles = [0]
+    if lead_i is not None:
+        roles.append(lead_i)
+    if opp_i is not None:
+        roles.append(opp_i)
+    if model == "full_path" and closed:
+        roles.append(n - 1)
+    anchors = set(roles)
+    others = [i for i in range(n) if i not in anchors]
+    per_role = (0.9 if others else 1.0) / len(roles)
+    w = [0.0] * n
+    for r in roles:
+        w[r] += per_role
+    for i in others:
+        w[i] = 0.1 / len(others)
+    return w
+
+
+def _oracle(export) -> dict[tuple[str, str, str], float]:
+    """(model, channel, metric) -> credit, from the generated rows by plain loops."""
+    touch_rows, deal_rows, stage_rows, lookback = export
+    by_cust: dict[str, list] = {}
+    for cust, ts, channel, campaign in touch_rows:
+        by_cust.setdefault(cust, []).append((_dt(ts), channel, campaign or "(none)"))
+    lead: dict[str, datetime] = {}
+    for cust, stage, ts in stage_rows:
+        if stage in ("lead", "mql"):
+            lead[cust] = min(lead.get(cust, _dt(ts)), _dt(ts))
+    out: dict[tuple[str, str, str], float] = {}
+
+    def add(model, channel, metric, value):
+        key = (model, channel, metric)
+        out[key] = out.get(key, 0.0) + value
+
+    deals_by_cust: dict[str, list] = {}
+    for d in deal_rows:
+        end = _dt(d[3]) if d[4] in ("won", "lost") else _dt(d[2])
+        deals_by_cust.setdefault(d[1], []).append((end, d[0], d))
+    for cust, items in deals_by_cust.items():
+        touches_sorted = sorted(by_cust.get(cust, []))
+        prev_end = None
+        for end, _, d in sorted(items):
+            created, status, amount = _dt(d[2]), d[4], float(d[5])
+            lo = end - timedelta(days=lookback)
+            journey = [
+                t
+                for t in touches_sorted
+                if lo <= t[0] <= end and (prev_end is None or t[0] > prev_end)
+            ]
+            prev_end = end
+            ts = [t[0] for t in journey]
+            channels = [t[1] for t in journey]
+            lead_i = None
+            if cust in lead:
+                before = [i for i, t in enumerate(ts) if t <= lead[cust]]
+                lead_i = before[-1] if before else None
+            n_created = sum(1 for t in ts if t <= created)
+            opp_i = n_created - 1 if n_created else None
+            values = {
+                "conversions": 1.0 if status == "won" else 0.0,
+                "revenue": amount if status == "won" else 0.0,
+                "pipeline": amount if status == "open" else 0.0,
+                "lost_deals": 1.0 if status == "lost" else 0.0,
+            }
+            for model in RULE_MODELS:
+                if not journey:
+                    for metric, v in values.items():
+                        add(model, "(none)", metric, v)
+                else:
+                    w = _oracle_weights(
+                        model, ts, channels, end, lead_i, opp_i, status in ("won", "lost")
+                    )
+                    for i, c in enumerate(channels):
+                        for metric, v in values.items():
+                            add(model, c, metric, w[i] * v)
+                if n_created == 0:
+                    add(model, "(none)", "pipeline_created", amount)
+                else:
+                    p_lead = lead_i if lead_i is not None and lead_i < n_created else None
+                    w = _oracle_weights(
+                        model, ts[:n_created], channels, created, p_lead, n_created - 1, False
+                    )
+                    for i in range(n_created):
+                        add(model, channels[i], "pipeline_created", w[i] * amount)
+    return out
+
+
+RULE_MODELS = (
+    "first_touch",
+    "last_touch",
+    "last_non_direct",
+    "linear",
+    "time_decay",
+    "position_based",
+    "w_shaped",
+    "full_path",
+)
+
+
+@settings(SETTINGS, max_examples=60)
+@given(export=exports())
+def test_rule_based_models_match_plain_oracle(tmp_path_factory, export):
+    folder = _write(tmp_path_factory.mktemp("oracle"), export)
+    result = run(folder, models=list(RULE_MODELS), lookback_days=export[3])
+    expected = _oracle(export)
+    got: dict[tuple[str, str, str], float] = {}
+    for row in result.channel_summary.iter_rows(named=True):
+        for metric in ("conversions", "revenue", "pipeline", "lost_deals", "pipeline_created"):
+            if row[metric]:
+                got[(row["model"], row["channel"], metric)] = row[metric]
+    keys = {k for k, v in expected.items() if abs(v) > 1e-9} | set(got)
+    for key in keys:
+        assert math.isclose(
+            got.get(key, 0.0), expected.get(key, 0.0), rel_tol=1e-9, abs_tol=1e-6
+        ), (
+            key,
+            got.get(key),
+            expected.get(key),
+        )
