@@ -127,13 +127,16 @@ def section(page: str, sid: str) -> str:
 
 
 def data_values(spec: dict) -> list[dict]:
-    """Every inline data row of a (layered / concatenated) spec."""
+    """Every inline data row of a (layered / concatenated) spec, named datasets included."""
     rows: list[dict] = []
 
     def walk(node: object) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
-                if key == "values" and isinstance(value, list):
+                if key == "datasets" and isinstance(value, dict):
+                    for named in value.values():
+                        rows.extend(v for v in named if isinstance(v, dict))
+                elif key == "values" and isinstance(value, list):
                     rows.extend(v for v in value if isinstance(v, dict))
                 else:
                     walk(value)

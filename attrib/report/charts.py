@@ -7,6 +7,8 @@ Charts that follow the page's model selector declare the parameter ``MODEL_PARAM
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import altair as alt
@@ -23,8 +25,37 @@ INK = "#343a40"
 Rows = list[dict[str, Any]]
 
 
+#: rows of the chart being built, by dataset name (moved into the spec by ``_finish``)
+_PENDING: dict[str, Rows] = {}
+
+
+def _data(rows: Rows) -> alt.NamedData:
+    """Refer to ``rows`` by a content-derived name; ``_finish`` puts them in ``datasets``.
+
+    Keeping the rows out of the altair objects spares altair from copying and validating
+    every row (the slow part of building a spec).
+    """
+    text = json.dumps(rows, sort_keys=True, default=str, allow_nan=True)
+    name = "data-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+    _PENDING[name] = rows
+    return alt.NamedData(name=name)
+
+
+def _used_names(node: object, found: set[str]) -> set[str]:
+    if isinstance(node, dict):
+        data = node.get("data")
+        if isinstance(data, dict) and isinstance(data.get("name"), str):
+            found.add(data["name"])
+        for value in node.values():
+            _used_names(value, found)
+    elif isinstance(node, list):
+        for item in node:
+            _used_names(item, found)
+    return found
+
+
 def _finish(chart: alt.TopLevelMixin, *, validate: bool = False) -> dict[str, Any]:
-    """Apply the report's look and return the spec dict."""
+    """Apply the report's look and return the spec dict (with its datasets inline)."""
     styled = (
         chart.configure(font=FONT, background="#ffffff", padding=4)
         .configure_view(stroke=None)
@@ -42,7 +73,11 @@ def _finish(chart: alt.TopLevelMixin, *, validate: bool = False) -> dict[str, An
         .configure_legend(labelFontSize=11, titleFontSize=11, labelColor="#495057", symbolSize=70)
         .configure_title(fontSize=13, anchor="start", color=INK, fontWeight=600)
     )
-    return styled.to_dict(validate=validate)
+    spec = styled.to_dict(validate=validate)
+    names = sorted(_used_names(spec, set()))
+    spec["datasets"] = {n: _PENDING[n] for n in names}
+    _PENDING.clear()
+    return spec
 
 
 def _height(n: int, per_row: int = 22, minimum: int = 80) -> int:
@@ -58,7 +93,7 @@ def kpi_trends(series: list[tuple[str, str, Rows]], *, validate: bool = False) -
     """Small multiples of KPIs by month: (title, d3 format, rows of period/value/lo/hi)."""
     panels = []
     for title, fmt, rows in series:
-        base = alt.Chart(alt.Data(values=rows)).encode(
+        base = alt.Chart(_data(rows)).encode(
             x=alt.X("period:O", title=None, axis=alt.Axis(labelAngle=0, labelOverlap=True)),
         )
         line = base.mark_line(color=BLUE, point=alt.OverlayMarkDef(color=BLUE, size=28)).encode(
@@ -89,7 +124,7 @@ def model_comparison(
     validate: bool = False,
 ) -> dict[str, Any]:
     """Each channel's credit under every model: a dot per model on a min-max range."""
-    data = alt.Data(values=rows)
+    data = _data(rows)
     pick = alt.selection_point(fields=["model"], bind="legend", name="pick")
     y = alt.Y("channel:N", sort=channels, title=None)
     ranges = (
@@ -127,7 +162,7 @@ def sourced_split(rows: Rows, *, measures: list[str], validate: bool = False) ->
     """100% stacked bars: marketing-sourced, influenced only, no marketing touch."""
     order = ["Marketing-sourced", "Influenced only", "No marketing touch"]
     colors = [BLUE, LIGHT_BLUE, "#dee2e6"]
-    base = alt.Chart(alt.Data(values=rows))
+    base = alt.Chart(_data(rows))
     bars = base.mark_bar(height=26).encode(
         y=alt.Y("measure:N", sort=measures, title=None),
         x=alt.X(
@@ -176,19 +211,19 @@ def spend_vs_revenue(
     selected model cannot sit on a log axis and are left out of this chart.
     """
     param = model_param(default_model)
-    base = alt.Chart(alt.Data(values=rows)).transform_filter(
+    base = alt.Chart(_data(rows)).transform_filter(
         f"datum.model === {MODEL_PARAM} && datum.revenue > 0 && datum.spend > 0"
     )
     steps = 24
     diagonal = [{"x": lo * (hi / lo) ** (i / steps)} for i in range(steps + 1)]
     log = alt.Scale(type="log", domain=[lo, hi], nice=False)
     line = (
-        alt.Chart(alt.Data(values=diagonal))
+        alt.Chart(_data(diagonal))
         .mark_line(color=GREY, strokeDash=[4, 4])
         .encode(x=alt.X("x:Q", scale=log), y=alt.Y("x:Q", scale=log))
     )
     line_label = (
-        alt.Chart(alt.Data(values=[{"x": hi, "t": "break-even (ROAS 1)"}]))
+        alt.Chart(_data([{"x": hi, "t": "break-even (ROAS 1)"}]))
         .mark_text(align="right", dy=-8, color="#868e96", fontSize=10)
         .encode(x=alt.X("x:Q", scale=log), y=alt.Y("x:Q", scale=log), text="t:N")
     )
@@ -230,7 +265,7 @@ def roas_bars(
 ) -> dict[str, Any]:
     """ROAS per paid channel for the selected model, with the break-even line at 1."""
     param = model_param(default_model)
-    base = alt.Chart(alt.Data(values=rows)).transform_filter(
+    base = alt.Chart(_data(rows)).transform_filter(
         f"datum.model === {MODEL_PARAM} && isValid(datum.roas)"
     )
     bars = base.mark_bar(height=14).encode(
@@ -246,7 +281,7 @@ def roas_bars(
     labels = base.mark_text(align="left", dx=4, fontSize=10, color="#495057").encode(
         y=alt.Y("channel:N", sort="-x"), x="roas:Q", text=alt.Text("roas:Q", format=".2f")
     )
-    one = alt.Chart(alt.Data(values=[{"x": 1}])).mark_rule(color=INK, strokeDash=[3, 3])
+    one = alt.Chart(_data([{"x": 1}])).mark_rule(color=INK, strokeDash=[3, 3])
     chart = (
         alt.layer(bars, labels, one.encode(x="x:Q"))
         .add_params(param)
@@ -257,7 +292,7 @@ def roas_bars(
 
 def funnel_counts(rows: Rows, *, stages: list[str], validate: bool = False) -> dict[str, Any]:
     """Stage counts as bars, labelled with the conversion from the previous stage."""
-    base = alt.Chart(alt.Data(values=rows))
+    base = alt.Chart(_data(rows))
     y = alt.Y("stage:N", sort=stages, title=None)
     bars = base.mark_bar(color=BLUE, height=22).encode(
         y=y,
@@ -286,7 +321,7 @@ def rate_intervals(
     validate: bool = False,
 ) -> dict[str, Any]:
     """Rates with their 95% intervals (``rate``, ``lo``, ``hi``) for each ``category`` value."""
-    base = alt.Chart(alt.Data(values=rows))
+    base = alt.Chart(_data(rows))
     y = alt.Y(f"{category}:N", sort=order, title=None)
     rule = base.mark_rule(color=LIGHT_BLUE, strokeWidth=3).encode(
         y=y, x=alt.X("lo:Q", title=title, axis=alt.Axis(format="%")), x2="hi:Q"
@@ -311,7 +346,7 @@ def days_histogram(
 ) -> dict[str, Any]:
     """Histogram (pre-binned: ``start, end, count``) of days to close, with median and p75."""
     bars = (
-        alt.Chart(alt.Data(values=bins))
+        alt.Chart(_data(bins))
         .mark_bar(color=BLUE, opacity=0.85, binSpacing=1)
         .encode(
             x=alt.X("start:Q", title="days from first touch to close", bin="binned"),
@@ -328,7 +363,7 @@ def days_histogram(
     for name, v, align, dx in (("median", median, "right", -4), ("p75", p75, "left", 4)):
         if v is None:
             continue
-        ref = alt.Chart(alt.Data(values=[{"days": v, "label": f"{name} {v:,.0f} d"}]))
+        ref = alt.Chart(_data([{"days": v, "label": f"{name} {v:,.0f} d"}]))
         layers.append(ref.mark_rule(color=RED, strokeDash=[4, 3]).encode(x="days:Q"))
         layers.append(
             ref.mark_text(align=align, dx=dx, baseline="top", color=RED, fontSize=11).encode(
@@ -344,7 +379,7 @@ def days_by_channel(rows: Rows, *, channels: list[str], validate: bool = False) 
 
     ``rows``: ``first_channel, n, min, q1, median, q3, max`` (whiskers span min to max).
     """
-    base = alt.Chart(alt.Data(values=rows))
+    base = alt.Chart(_data(rows))
     y = alt.Y("first_channel:N", sort=channels, title=None)
     tooltip = [
         alt.Tooltip("first_channel:N", title="first touch"),
@@ -383,7 +418,7 @@ def signed_bars(
     validate: bool = False,
 ) -> dict[str, Any]:
     """Horizontal bars per channel (negative values in red), optionally with error bars."""
-    base = alt.Chart(alt.Data(values=rows))
+    base = alt.Chart(_data(rows))
     y = alt.Y("channel:N", sort=channels, title=None)
     tooltip = [alt.Tooltip("channel:N"), alt.Tooltip(f"{field}:Q", title=title, format=fmt)]
     if err:
@@ -411,7 +446,7 @@ def transition_heatmap(
 ) -> dict[str, Any]:
     top = max((float(r.get("probability") or 0.0) for r in rows), default=1.0) or 1.0
     """Transition probabilities as a from × to matrix (the Markov graph as a heat map)."""
-    base = alt.Chart(alt.Data(values=rows)).encode(
+    base = alt.Chart(_data(rows)).encode(
         y=alt.Y("from_state:N", sort=states_from, title="from"),
         x=alt.X(
             "to_state:N",
@@ -460,7 +495,7 @@ def bootstrap_intervals(
 ) -> dict[str, Any]:
     """Point estimate and bootstrap interval per channel for the selected model."""
     param = model_param(default_model)
-    base = alt.Chart(alt.Data(values=rows)).transform_filter(f"datum.model === {MODEL_PARAM}")
+    base = alt.Chart(_data(rows)).transform_filter(f"datum.model === {MODEL_PARAM}")
     y = alt.Y("channel:N", sort=channels, title=None)
     rule = base.mark_rule(color=LIGHT_BLUE, strokeWidth=4).encode(
         y=y, x=alt.X("lo:Q", title=title, axis=alt.Axis(format="~s")), x2="hi:Q"
@@ -485,7 +520,7 @@ def bootstrap_intervals(
 
 def target_index(rows: Rows, *, labels: list[str], validate: bool = False) -> dict[str, Any]:
     """Index (actual / target × 100) per KPI and period, with the 100 line."""
-    base = alt.Chart(alt.Data(values=rows))
+    base = alt.Chart(_data(rows))
     y = alt.Y("label:N", sort=labels, title=None)
     bars = base.mark_bar(height=16).encode(
         y=y,
@@ -501,7 +536,7 @@ def target_index(rows: Rows, *, labels: list[str], validate: bool = False) -> di
     text = base.mark_text(align="left", dx=4, fontSize=10, color=INK).encode(
         y=y, x="index:Q", text=alt.Text("index:Q", format=".0f")
     )
-    hundred = alt.Chart(alt.Data(values=[{"x": 100}])).mark_rule(color=INK, strokeDash=[3, 3])
+    hundred = alt.Chart(_data([{"x": 100}])).mark_rule(color=INK, strokeDash=[3, 3])
     chart = alt.layer(bars, text, hundred.encode(x="x:Q")).properties(
         width="container", height=_height(len(labels), 26)
     )
@@ -518,7 +553,7 @@ def simple_bars(
     validate: bool = False,
 ) -> dict[str, Any]:
     """Plain labelled horizontal bars of ``value`` per ``category``."""
-    base = alt.Chart(alt.Data(values=rows))
+    base = alt.Chart(_data(rows))
     y = alt.Y(f"{category}:N", sort=order, title=None)
     bars = base.mark_bar(color=BLUE, height=16).encode(
         y=y,
