@@ -36,7 +36,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 # Injected first into a copy of the page: records errors, console.error, unhandled promise
-# rejections and any alert() (an injected script running) into #__errors for --dump-dom.
+# rejections and any alert() (an injected script running) into #__errors for --dump-dom, and
+# switches the model selector once the charts are drawn.
 PROBE = """<script>
 (function () {
   var seen = [];
@@ -57,7 +58,18 @@ PROBE = """<script>
     return original.apply(console, arguments);
   };
   window.alert = function (m) { window.__record("alert", String(m)); };
-  document.addEventListener("DOMContentLoaded", put);
+  // once every chart is drawn, pick the last model in the selector, as a user would
+  function switchModel() {
+    var st = document.getElementById("attrib-status");
+    if (!st || st.getAttribute("data-done") !== "1") { setTimeout(switchModel, 50); return; }
+    var sel = document.getElementById("model-select");
+    if (!sel) return;
+    var last = sel.options[sel.options.length - 1].value;
+    sel.value = last;
+    sel.dispatchEvent(new Event("change"));
+    document.documentElement.setAttribute("data-switched-to", last);
+  }
+  document.addEventListener("DOMContentLoaded", function () { put(); switchModel(); });
 })();
 </script>"""
 
@@ -119,9 +131,15 @@ class ChartCheck(HTMLParser):
         self.status: dict[str, str | None] = {}
         self.errors_text = ""
         self._in_errors = False
+        self.switched_to: str | None = None
+        self.model_blocks: list[tuple[str | None, bool]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
+        if tag == "html":
+            self.switched_to = a.get("data-switched-to")
+        if "data-model" in a:
+            self.model_blocks.append((a["data-model"], "hidden" in a))
         if a.get("id") == "attrib-status":
             self.status = a
         if a.get("id") == "__errors":
@@ -201,6 +219,15 @@ def test_every_chart_rendered(rendered: dict[str, object]) -> None:
     assert check.status.get("data-charts") == str(len(expected))
     assert check.status.get("data-rendered") == str(len(expected))
     assert check.status.get("data-failed") == "0"
+
+
+def test_model_selector_switches_tables(rendered: dict[str, object]) -> None:
+    check = rendered["check"]
+    assert isinstance(check, ChartCheck)
+    assert check.switched_to  # the probe changed the selection after the charts were drawn
+    shown = {m for m, hidden in check.model_blocks if not hidden}
+    assert shown == {check.switched_to}
+    assert any(hidden for _, hidden in check.model_blocks)  # other models' tables hidden
 
 
 def test_malicious_name_shown_as_text(rendered: dict[str, object]) -> None:
