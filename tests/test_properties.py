@@ -34,6 +34,8 @@ MODELS = model_names()  # every registered model (markov and shapley when import
 CHANNELS = ("Direct", "Email", "Paid Search", "SDR Outbound", "Webinar")
 CONFIG = '[channels."Direct"]\ndirect = true\n[channels."SDR Outbound"]\nmarketing = false\n'
 BASE = datetime(2025, 1, 1)
+#: account of each generated customer (used at --level account; c1 and c4 share A0)
+ACCOUNT = {"c0": "A0", "c1": "A0", "c2": "A1", "c3": "A2", "c4": "A0"}
 SETTINGS = settings(
     max_examples=40,
     deadline=None,
@@ -120,9 +122,12 @@ def _write(folder: Path, export, rng: random.Random | None = None) -> Path:
         touch_rows, deal_rows, stage_rows = (
             rng.sample(rows, len(rows)) for rows in (touch_rows, deal_rows, stage_rows)
         )
+    with_account = [(c, ACCOUNT[c], ts, ch, camp) for c, ts, ch, camp in touch_rows]
     return write_inputs(
         folder,
-        touches=touch_frame(touch_rows),
+        touches=touch_frame(
+            with_account, ("customer_id", "account_id", "ts", "channel", "campaign")
+        ),
         deals=deal_frame(deal_rows),
         stages=stage_frame(stage_rows) if stage_rows else None,
         config=CONFIG,
@@ -184,19 +189,25 @@ def test_conservation_and_weights(tmp_path_factory, export):
 
 
 @settings(SETTINGS, max_examples=25)
-@given(export=exports(), seed=st.integers(0, 2**16))
-def test_determinism_and_order_independence(tmp_path_factory, export, seed):
+@given(
+    export=exports(),
+    seed=st.integers(0, 2**16),
+    level=st.sampled_from(("customer", "account")),
+)
+def test_determinism_and_order_independence(tmp_path_factory, export, seed, level):
     tmp = tmp_path_factory.mktemp("det")
     folder = _write(tmp / "in", export)
     shuffled = _write(tmp / "shuffled", export, random.Random(seed))
     models = ",".join(MODELS)
-    a = run(folder, out=tmp / "a", models=models, lookback_days=export[3])
-    run(folder, out=tmp / "b", models=models, lookback_days=export[3])
+    opts = {"models": models, "lookback_days": export[3], "level": level}
+    a = run(folder, out=tmp / "a", touch_credits=True, **opts)
+    run(folder, out=tmp / "b", touch_credits=True, **opts)
     files = sorted(p.relative_to(tmp / "a") for p in (tmp / "a").rglob("*.parquet"))
     assert Path("channel_summary.parquet") in files
+    assert Path("touch_credits.parquet") in files
     for rel in files:
         assert (tmp / "a" / rel).read_bytes() == (tmp / "b" / rel).read_bytes(), rel
-    s = run(shuffled, models=models, lookback_days=export[3])
+    s = run(shuffled, **opts)
     for name in ("channel_summary", "campaign_summary", "journeys"):
         left = a.tables[name]
         right = s.tables[name]
@@ -251,16 +262,28 @@ def _oracle_weights(model: str, ts, channels, end, lead_i, opp_i, closed, half_l
     return w
 
 
-def _oracle(export) -> dict[tuple[str, str, str], float]:
-    """(model, channel, metric) -> credit, from the generated rows by plain loops."""
+def _oracle(export, level: str = "customer") -> dict[tuple[str, str, str], float]:
+    """(model, channel, metric) -> credit, from the generated rows by plain loops.
+
+    At account level the entity is the customer's account, known from its touches; deals and
+    stages of customers without touches have no account and are rejected (left out here).
+    """
     touch_rows, deal_rows, stage_rows, lookback = export
+    known = {t[0] for t in touch_rows}
+
+    def entity(cust: str) -> str | None:
+        if level == "customer":
+            return cust
+        return ACCOUNT[cust] if cust in known else None
+
     by_cust: dict[str, list] = {}
     for cust, ts, channel, campaign in touch_rows:
-        by_cust.setdefault(cust, []).append((_dt(ts), channel, campaign or "(none)"))
+        by_cust.setdefault(entity(cust), []).append((_dt(ts), channel, campaign or "(none)"))
     lead: dict[str, datetime] = {}
     for cust, stage, ts in stage_rows:
-        if stage in ("lead", "mql"):
-            lead[cust] = min(lead.get(cust, _dt(ts)), _dt(ts))
+        e = entity(cust)
+        if stage in ("lead", "mql") and e is not None:
+            lead[e] = min(lead.get(e, _dt(ts)), _dt(ts))
     out: dict[tuple[str, str, str], float] = {}
 
     def add(model, channel, metric, value):
@@ -270,7 +293,8 @@ def _oracle(export) -> dict[tuple[str, str, str], float]:
     deals_by_cust: dict[str, list] = {}
     for d in deal_rows:
         end = _dt(d[3]) if d[4] in ("won", "lost") else _dt(d[2])
-        deals_by_cust.setdefault(d[1], []).append((end, d[0], d))
+        if entity(d[1]) is not None:
+            deals_by_cust.setdefault(entity(d[1]), []).append((end, d[0], d))
     for cust, items in deals_by_cust.items():
         touches_sorted = sorted(by_cust.get(cust, []))
         prev_end = None
@@ -333,11 +357,11 @@ RULE_MODELS = (
 
 
 @settings(SETTINGS, max_examples=60)
-@given(export=exports())
-def test_rule_based_models_match_plain_oracle(tmp_path_factory, export):
+@given(export=exports(), level=st.sampled_from(("customer", "account")))
+def test_rule_based_models_match_plain_oracle(tmp_path_factory, export, level):
     folder = _write(tmp_path_factory.mktemp("oracle"), export)
-    result = run(folder, models=list(RULE_MODELS), lookback_days=export[3])
-    expected = _oracle(export)
+    result = run(folder, models=list(RULE_MODELS), lookback_days=export[3], level=level)
+    expected = _oracle(export, level)
     got: dict[tuple[str, str, str], float] = {}
     for row in result.channel_summary.iter_rows(named=True):
         for metric in ("conversions", "revenue", "pipeline", "lost_deals", "pipeline_created"):
