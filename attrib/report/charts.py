@@ -84,6 +84,12 @@ def _height(n: int, per_row: int = 22, minimum: int = 80) -> int:
     return max(minimum, per_row * n)
 
 
+def _room(rows: Rows, field: str, extra: float = 0.14) -> alt.Scale:
+    """A zero-based linear scale with room right of the longest bar for its label."""
+    top = max((float(r[field]) for r in rows if r.get(field) is not None), default=0.0)
+    return alt.Scale(domain=[0, top * (1 + extra)] if top > 0 else [0, 1], nice=False)
+
+
 def model_param(default: str) -> alt.Parameter:
     """The page-wide model choice, set from the model selector by the page script."""
     return alt.param(name=MODEL_PARAM, value=default)
@@ -270,7 +276,7 @@ def roas_bars(
     )
     bars = base.mark_bar(height=14).encode(
         y=alt.Y("channel:N", sort="-x", title=None),
-        x=alt.X("roas:Q", title="ROAS (attributed revenue / spend)"),
+        x=alt.X("roas:Q", title="ROAS (attributed revenue / spend)", scale=_room(rows, "roas")),
         color=alt.condition("datum.roas >= 1", alt.value(GREEN), alt.value(RED)),
         tooltip=[
             alt.Tooltip("channel:N"),
@@ -297,7 +303,10 @@ def funnel_counts(rows: Rows, *, stages: list[str], validate: bool = False) -> d
     bars = base.mark_bar(color=BLUE, height=22).encode(
         y=y,
         x=alt.X(
-            "count:Q", title="entities reaching the stage", axis=alt.Axis(format="~s", tickCount=5)
+            "count:Q",
+            title="entities reaching the stage",
+            axis=alt.Axis(format="~s", tickCount=5),
+            scale=_room(rows, "count", 0.45),
         ),
         tooltip=[
             alt.Tooltip("stage:N"),
@@ -489,14 +498,18 @@ def bootstrap_intervals(
     rows: Rows,
     *,
     default_model: str,
-    channels: list[str],
+    n_channels: int,
     title: str,
     validate: bool = False,
 ) -> dict[str, Any]:
     """Point estimate and bootstrap interval per channel for the selected model."""
     param = model_param(default_model)
     base = alt.Chart(_data(rows)).transform_filter(f"datum.model === {MODEL_PARAM}")
-    y = alt.Y("channel:N", sort=channels, title=None)
+    y = alt.Y(
+        "channel:N",
+        sort=alt.EncodingSortField(field="value", op="max", order="descending"),
+        title=None,
+    )
     rule = base.mark_rule(color=LIGHT_BLUE, strokeWidth=4).encode(
         y=y, x=alt.X("lo:Q", title=title, axis=alt.Axis(format="~s")), x2="hi:Q"
     )
@@ -513,7 +526,7 @@ def bootstrap_intervals(
     chart = (
         alt.layer(rule, point)
         .add_params(param)
-        .properties(width="container", height=_height(len(channels), 24))
+        .properties(width="container", height=_height(n_channels, 24))
     )
     return _finish(chart, validate=validate)
 
@@ -524,7 +537,7 @@ def target_index(rows: Rows, *, labels: list[str], validate: bool = False) -> di
     y = alt.Y("label:N", sort=labels, title=None)
     bars = base.mark_bar(height=16).encode(
         y=y,
-        x=alt.X("index:Q", title="index (actual / target × 100)"),
+        x=alt.X("index:Q", title="index (actual / target × 100)", scale=_room(rows, "index")),
         color=alt.condition("datum.index >= 100", alt.value(GREEN), alt.value(RED)),
         tooltip=[
             alt.Tooltip("label:N", title="KPI · period"),
@@ -557,7 +570,7 @@ def simple_bars(
     y = alt.Y(f"{category}:N", sort=order, title=None)
     bars = base.mark_bar(color=BLUE, height=16).encode(
         y=y,
-        x=alt.X("value:Q", title=title, axis=alt.Axis(format=fmt)),
+        x=alt.X("value:Q", title=title, axis=alt.Axis(format=fmt), scale=_room(rows, "value")),
         tooltip=[alt.Tooltip(f"{category}:N"), alt.Tooltip("value:Q", title=title, format=",.0f")],
     )
     text = base.mark_text(align="left", dx=4, fontSize=10, color=INK).encode(

@@ -404,11 +404,10 @@ def bootstrap(ctx: Context) -> Section:
             pl.col(f"{m}_lo").cast(pl.Float64).alias("lo"),
             pl.col(f"{m}_hi").cast(pl.Float64).alias("hi"),
         )
-        order = channel_order(cs, m)
         spec = charts.bootstrap_intervals(
             records(d),
             default_model=ctx.default_model,
-            channels=order,
+            n_channels=d.get_column("channel").n_unique(),
             title=m,
             validate=ctx.validate,
         )

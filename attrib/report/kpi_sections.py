@@ -471,7 +471,8 @@ def plan(ctx: Context) -> Section:
     inputs = p.filter(pl.col("kind") == "input").to_dicts()
     if inputs:
         facts = "".join(
-            f'<div class="card"><div class="card-label">{esc(str(r["name"]).replace("_", " "))}'
+            f'<div class="card"><div class="card-label">'
+            f"{esc(str(r['name']).replace('_', ' ').capitalize())}"
             f'</div><div class="card-value">{fmt_card(r["value"], "money")}</div></div>'
             for r in inputs
         )
