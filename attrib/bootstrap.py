@@ -11,6 +11,7 @@ finalize (Markov solve, Shapley values) runs per replicate.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -128,7 +129,7 @@ def replicate_credit(
     models: Sequence[AttributionModel], batch: Journeys, n: int, seed: int
 ) -> list[np.ndarray]:
     """float64 [n, C, 3] per model (in order): channel credit of every bootstrap replicate."""
-    if not isinstance(n, int) or n < 1:
+    if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
         raise UsageError(f"--bootstrap needs a positive number of replicates, got {n!r}")
     values = batch.values()[:, : len(BOOT_METRICS)]
     shared = _Shared(batch, values)

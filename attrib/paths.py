@@ -156,6 +156,13 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
     parts = jr["path"].str.split(" > ")
     touch_names = parts.explode()
     names = sorted(touch_names.unique().to_list())
+    if NONE_CHANNEL in names:
+        raise InputError(
+            f"channel name {NONE_CHANNEL!r} is reserved for journeys without touches",
+            file=fname,
+            column=PATH,
+            hint="rename that channel in the path table",
+        )
     channels = (NONE_CHANNEL, *names)
     # Enum physical codes follow ``names`` order; +1 skips (none)
     channel_codes = touch_names.cast(pl.Enum(names)).to_physical().to_numpy()

@@ -72,6 +72,7 @@ def test_comma_table_without_optional_columns(tmp_path):
         ("path;total_conversions;total_null\na;0;0\n", "no path with", None, "total_conversions"),
         ("path;total_conversions\na > > b;1\n", "empty", 1, "path"),
         ("path;total_conversions\n;1\n", "empty", 1, "path"),
+        ("path;total_conversions\na > (none);1\n", "reserved", None, "path"),
         (
             "path;total_conversions;total_conversion_value;total_null\na;0;5;1\n",
             "no conversions",
