@@ -294,3 +294,19 @@ def test_order1_sparse_state_for_many_channels(monkeypatch):
         model.fit_finalize(dense_state, batch.dicts).scores,
         rtol=1e-12,
     )
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    paths=st.lists(st.lists(st.integers(1, 4), min_size=1, max_size=5), min_size=1, max_size=15),
+    won=st.lists(st.booleans(), min_size=15, max_size=15),
+    perm=st.permutations([1, 2, 3, 4]),
+    order=st.integers(1, 2),
+)
+def test_relabelling_channels_permutes_removal_effects(paths, won, perm, order):
+    status = [STATUS_WON if x else STATUS_NONE for x in won[: len(paths)]]
+    relabel = {c: perm[c - 1] for c in range(1, 5)}
+    model = MarkovAttribution(order=order)
+    a = _fit(model, make_batch(paths, status, n_channels=5)).scores
+    b = _fit(model, make_batch([[relabel[c] for c in p] for p in paths], status, n_channels=5))
+    np.testing.assert_allclose(b.scores[[relabel[c] for c in range(1, 5)]], a[1:], atol=1e-12)

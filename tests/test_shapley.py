@@ -212,3 +212,15 @@ def test_bad_params():
         ShapleyAttribution(value_function="banzhaf")
     with pytest.raises(ConfigError, match="n_samples"):
         ShapleyAttribution(n_samples=1)
+
+
+def test_relabelling_channels_permutes_values():
+    rng = np.random.default_rng(12)
+    game = _random_game(rng, 5, 12)
+    game = {s: (n, int(rng.integers(0, n + 1))) for s, (n, _) in game.items()}
+    perm = {1: 3, 2: 5, 3: 1, 4: 2, 5: 4}
+    moved = {tuple(sorted(perm[c] for c in s)): nk for s, nk in game.items()}
+    for vf in ("dalessandro", "dp6"):
+        a = _raw(_fit(ShapleyAttribution(value_function=vf), _game(game)))
+        b = _raw(_fit(ShapleyAttribution(value_function=vf), _game(moved)))
+        np.testing.assert_allclose([b[perm[c] - 1] for c in range(1, 6)], a, atol=1e-15)
