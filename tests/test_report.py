@@ -466,3 +466,22 @@ def test_cli_report(full_run: tuple[Path, str], tmp_path: Path) -> None:
     assert missing.exit_code == 2
     assert "hint:" in missing.output
     assert "Traceback" not in missing.output
+
+
+def test_many_channels_are_capped_in_charts(tmp_path: Path) -> None:
+    channels = [f"ch{i:02d}" for i in range(40)]
+    pl.DataFrame(
+        {
+            "model": ["linear"] * 40 + ["first_touch"] * 40,
+            "channel": channels * 2,
+            "revenue": [float(i) for i in range(40)] * 2,  # ch39 earns most
+            "pipeline": [0.0] * 80,
+        }
+    ).write_parquet(tmp_path / "channel_summary.parquet")
+    page = build_report(tmp_path).read_text(encoding="utf-8")
+    models = section(page, "models")
+    cid = re.search(r'id="(chart-\d+)"', models).group(1)
+    shown = {r["channel"] for r in data_values(embedded_specs(page)[cid])}
+    assert shown == {f"ch{i:02d}" for i in range(10, 40)}  # the 30 with the most revenue
+    assert "shows the 30 channels (of 40)" in models
+    assert all(f">{c}</td>" in models for c in channels)  # the table keeps every channel

@@ -17,6 +17,8 @@ from attrib.report._data import OutFolder, has
 from attrib.report._format import DASH, esc, fmt
 
 NONE_CHANNEL = "(none)"
+#: charts show at most this many channels (the tables list them all)
+MAX_CHART_CHANNELS = 30
 #: models preferred as the page's initial choice (data-driven first)
 PREFERRED_MODELS = ("markov", "shapley", "w_shaped", "full_path", "linear", "position_based")
 
@@ -102,6 +104,16 @@ def _cell(col: Col, value: Any) -> str:
     if text == DASH:
         cls += " muted"
     return f'<td class="{cls}">{text}</td>'
+
+
+def cap_note(shown: int, total: int, by: str) -> str:
+    """The note under a chart that shows only the first ``shown`` of ``total`` channels."""
+    if total <= shown:
+        return ""
+    return (
+        f'<p class="note">The chart shows the {shown} channels (of {total}) with the most '
+        f"{esc(by)}; the table lists them all.</p>"
+    )
 
 
 def not_computed(what: str, hint: str) -> str:

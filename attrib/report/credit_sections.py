@@ -10,10 +10,12 @@ import polars as pl
 
 from attrib.report import charts
 from attrib.report._base import (
+    MAX_CHART_CHANNELS,
     NONE_CHANNEL,
     Col,
     Context,
     Section,
+    cap_note,
     channel_order,
     interval_text,
     not_computed,
@@ -43,24 +45,30 @@ def model_comparison(ctx: Context) -> Section:
         return sec
     assert cs is not None
     order = channel_order(cs, "revenue")
+    top = order[:MAX_CHART_CHANNELS]
     parts = ['<div class="grid2">']
     for metric, title in (("revenue", "Attributed revenue (won)"), ("pipeline", "Open pipeline")):
         if metric not in cs.columns or not cs.get_column(metric).fill_null(0).abs().sum():
             continue
-        data = cs.select(
-            "model", "channel", pl.col(metric).cast(pl.Float64).alias("value")
-        ).with_columns(
-            (pl.col("value") / pl.col("value").sum().over("model")).fill_nan(None).alias("share")
+        data = (
+            cs.select("model", "channel", pl.col(metric).cast(pl.Float64).alias("value"))
+            .with_columns(
+                (pl.col("value") / pl.col("value").sum().over("model"))
+                .fill_nan(None)
+                .alias("share")
+            )
+            .filter(pl.col("channel").is_in(top))
         )
         spec = charts.model_comparison(
             records(data),
             metric_title=title,
-            channels=order,
+            channels=top,
             models=ctx.models,
             validate=ctx.validate,
         )
         parts.append(f"<div><h3>{esc(title)}</h3>{ctx.chart(spec)}</div>")
     parts.append("</div>")
+    parts.append(cap_note(len(top), len(order), "revenue (mean over models)"))
     parts.append("<h3>Revenue by channel and model</h3>")
     parts.append(_pivot_table(cs, "revenue", order, ctx.models))
     if "pipeline" in cs.columns:
@@ -217,9 +225,10 @@ def markov(ctx: Context) -> Section:
     if has(re_df, "channel", "removal_effect"):
         assert re_df is not None
         d = re_df.sort(["removal_effect", "channel"], descending=[True, False])
-        order = [str(c) for c in d.get_column("channel").to_list()]
+        shown = d.head(MAX_CHART_CHANNELS)
+        order = [str(c) for c in shown.get_column("channel").to_list()]
         spec = charts.signed_bars(
-            records(d, ["channel", "removal_effect"]),
+            records(shown, ["channel", "removal_effect"]),
             field="removal_effect",
             title="removal effect",
             fmt=".0%",
@@ -232,7 +241,8 @@ def markov(ctx: Context) -> Section:
         if "share" in d.columns:
             cols.append(Col("share of credit", "share", "pct"))
         parts.append(
-            f'<div class="grid2"><div><h3>Removal effects</h3>{ctx.chart(spec)}</div>'
+            f'<div class="grid2"><div><h3>Removal effects</h3>{ctx.chart(spec)}'
+            f"{cap_note(shown.height, d.height, 'removal effect')}</div>"
             f"<div><h3>&nbsp;</h3>{table(cols, d.to_dicts())}</div></div>"
         )
     if has(tr, "from_state", "to_state", "probability"):
@@ -319,9 +329,10 @@ def shapley(ctx: Context) -> Section:
         (pl.col("shapley_value") + 1.96 * pl.col("std_error")).alias("err_hi"),
     )
     sampled = d.get_column("std_error").drop_nulls().len() > 0
-    order = [str(c) for c in d.get_column("channel").to_list()]
+    shown = d.head(MAX_CHART_CHANNELS)
+    order = [str(c) for c in shown.get_column("channel").to_list()]
     spec = charts.signed_bars(
-        records(d, ["channel", "shapley_value", "err_lo", "err_hi"]),
+        records(shown, ["channel", "shapley_value", "err_lo", "err_hi"]),
         field="shapley_value",
         title="Shapley value (conversion-rate units)",
         fmt=".2~%",
@@ -342,7 +353,8 @@ def shapley(ctx: Context) -> Section:
         else "Computed exactly over all coalitions."
     )
     sec.body = (
-        f'<div class="grid2"><div>{ctx.chart(spec)}</div>'
+        f'<div class="grid2"><div>{ctx.chart(spec)}'
+        f"{cap_note(shown.height, d.height, 'Shapley value')}</div>"
         f"<div>{table(cols, d.to_dicts())}</div></div>"
         f'<p class="note">{esc(note)}</p>'
     )
@@ -403,7 +415,7 @@ def bootstrap(ctx: Context) -> Section:
             pl.col(m).cast(pl.Float64).alias("value"),
             pl.col(f"{m}_lo").cast(pl.Float64).alias("lo"),
             pl.col(f"{m}_hi").cast(pl.Float64).alias("hi"),
-        )
+        ).filter(pl.col("channel").is_in(channel_order(cs, m)[:MAX_CHART_CHANNELS]))
         spec = charts.bootstrap_intervals(
             records(d),
             default_model=ctx.default_model,

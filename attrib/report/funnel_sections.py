@@ -5,7 +5,16 @@ from __future__ import annotations
 import polars as pl
 
 from attrib.report import charts
-from attrib.report._base import Col, Context, Section, interval_text, not_computed, table
+from attrib.report._base import (
+    MAX_CHART_CHANNELS,
+    Col,
+    Context,
+    Section,
+    cap_note,
+    interval_text,
+    not_computed,
+    table,
+)
 from attrib.report._data import has, records
 from attrib.report._format import esc, fmt
 
@@ -244,13 +253,19 @@ def _by_source(ctx: Context, f: pl.DataFrame, stages: list[str]) -> str:
         return ""
     lo = "rate_from_lead_lo" if "rate_from_lead_lo" in d.columns else "rate_from_lead"
     hi = "rate_from_lead_hi" if "rate_from_lead_hi" in d.columns else "rate_from_lead"
-    d = d.select(
-        "channel",
-        pl.col("rate_from_lead").alias("rate"),
-        pl.col(lo).alias("lo"),
-        pl.col(hi).alias("hi"),
-        "n",
-    ).sort(["rate", "channel"], descending=[True, False])
+    total = d.height
+    d = (
+        d.select(
+            "channel",
+            pl.col("rate_from_lead").alias("rate"),
+            pl.col(lo).alias("lo"),
+            pl.col(hi).alias("hi"),
+            "n",
+        )
+        .sort(["n", "channel"], descending=[True, False], nulls_last=True)
+        .head(MAX_CHART_CHANNELS)
+        .sort(["rate", "channel"], descending=[True, False])
+    )
     spec = charts.rate_intervals(
         records(d),
         category="channel",
@@ -261,6 +276,7 @@ def _by_source(ctx: Context, f: pl.DataFrame, stages: list[str]) -> str:
     return (
         f"<h3>Lead → {esc(last)} conversion by original source (first touch)</h3>"
         + ctx.chart(spec)
+        + cap_note(d.height, total, "leads")
         + '<p class="note">Wide intervals mean few leads: read them before ranking channels.</p>'
     )
 
@@ -331,11 +347,16 @@ def days_to_deal(ctx: Context) -> Section:
                 pl.col("days_to_close").quantile(0.75, "linear").alias("q3"),
                 pl.col("days_to_close").max().alias("max"),
             )
-            .sort(["median", "first_channel"])
+            .sort(["n", "first_channel"], descending=[True, False])
         )
+        n_all = q.height
+        q = q.head(MAX_CHART_CHANNELS).sort(["median", "first_channel"])
         order = [str(c) for c in q.get_column("first_channel").to_list()]
         spec = charts.days_by_channel(records(q), channels=order, validate=ctx.validate)
-        box = f"<div><h3>By first-touch channel</h3>{ctx.chart(spec)}</div>"
+        box = (
+            f"<div><h3>By first-touch channel</h3>{ctx.chart(spec)}"
+            f"{cap_note(q.height, n_all, 'won deals')}</div>"
+        )
     parts.append(f'<div class="grid2"><div><h3>Distribution</h3>{ctx.chart(hist)}</div>{box}</div>')
     sec.body = "".join(parts)
     return sec
