@@ -177,6 +177,7 @@ def case_compare(args) -> dict:
         conv, val, fitted = credit(name)
         res[f"attrib_{name}"] = [conv.tolist(), val.tolist()]
     res["attrib_markov_re"] = fitted.scores[1:].tolist()
+    res["attrib_markov_value_weighted"] = credit("markov", value_weighted=True)[1].tolist()
 
     df = pd.read_csv(f, sep=";")
     try:
@@ -197,21 +198,24 @@ def case_compare(args) -> dict:
                 h2[f"{theirs}_touch_value"].tolist(),
             ]
         kw["var_null"] = "total_null"
-        runs, times = [], []
+        runs, vruns, times = [], [], []
         for seed in range(5):
             t = time.perf_counter()
             r = markov_model(df, "path", "total_conversions", verbose=0, seed=seed, **kw)
             times.append(time.perf_counter() - t)
-            runs.append(r.set_index("channel_name").reindex(names)["total_conversions"].tolist())
+            r = r.set_index("channel_name").reindex(names)
+            runs.append(r["total_conversions"].tolist())
+            vruns.append(r["total_conversion_value"].tolist())
         res["ca_markov_default"] = runs
+        res["ca_markov_default_value"] = vruns
         res["ca_markov_default_s"] = min(times)
         if not args.quick:
             t = time.perf_counter()
             r = markov_model(df, "path", "total_conversions", verbose=0, nsim_start=1e7, **kw)
             res["ca_markov_1e7_s"] = time.perf_counter() - t
-            res["ca_markov_1e7"] = (
-                r.set_index("channel_name").reindex(names)["total_conversions"].tolist()
-            )
+            r = r.set_index("channel_name").reindex(names)
+            res["ca_markov_1e7"] = r["total_conversions"].tolist()
+            res["ca_markov_1e7_value"] = r["total_conversion_value"].tolist()
     try:
         import polars as pl
         from mam import MAM
@@ -421,7 +425,8 @@ def report(args) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         args.table = str(Path(tmp) / "paths.csv")
-        r = {c: _run(c, args) for c in CASES}
+        wanted = set(args.cases.split(",")) if args.cases else set(CASES)
+        r = {c: _run(c, args) if c in wanted else {} for c in CASES}
     errors = {c: v["error"] for c, v in r.items() if "error" in v}
     for c, e in errors.items():
         print(f"case {c} failed:\n{e}\n")
@@ -454,6 +459,26 @@ def report(args) -> None:
                 print(
                     f"| {n} | {ours[i]:.2f} | {mean[i]:.2f} | {sd[i]:.2f} | {z:+.2f} | "
                     f"{acc[i]:.2f} | {_pct(ours[i], acc[i])} |"
+                )
+            print()
+        if "ca_markov_default_value" in cmp_:
+            ours = np.array(cmp_["attrib_markov_value_weighted"])
+            plain = np.array(cmp_["attrib_markov"][1])
+            runs = np.array(cmp_["ca_markov_default_value"])
+            mean, sd = runs.mean(axis=0), runs.std(axis=0, ddof=1)
+            acc = np.array(cmp_.get("ca_markov_1e7_value", [np.nan] * len(names)))
+            print("### Order-1 Markov on Data.csv: attributed revenue (conversion value)\n")
+            print(
+                "| channel | attrib value_weighted | attrib default (conversion RE) | "
+                "CA default, mean of 5 seeds | CA sd | value_weighted - CA mean (in sd) | "
+                "CA nsim 1e7 | value_weighted vs 1e7 |"
+            )
+            print("|---|---|---|---|---|---|---|---|")
+            for i, n in enumerate(names):
+                z = (ours[i] - mean[i]) / sd[i] if sd[i] > 0 else float("nan")
+                print(
+                    f"| {n} | {ours[i]:.1f} | {plain[i]:.1f} | {mean[i]:.1f} | {sd[i]:.1f} | "
+                    f"{z:+.2f} | {acc[i]:.1f} | {_pct(ours[i], acc[i])} |"
                 )
             print()
         if "mam_markov_re" in cmp_:
@@ -543,6 +568,7 @@ def main() -> None:
     ap.add_argument("--case", choices=sorted(CASES))
     ap.add_argument("--journeys", type=int, default=1_000_000)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--cases", default="", help="comma list of cases to run (default: all)")
     ap.add_argument("--table", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.case:
