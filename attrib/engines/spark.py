@@ -380,7 +380,8 @@ class _Job:
         with rep.stage("read and validate"):
             validator, validated, rows_read = self.validate_touches(sources["touchpoints"])
             quarantine, touch_q_path = self.touch_quarantine(validator, validated, out)
-            side, inputs = self.side_tables(sources, validated)
+            with rep.stage("read small tables"):
+                side, inputs = self.side_tables(sources, validated)
             quarantine.update(inputs.quarantine)
             rows_read.update(inputs.rows_read)
         rejected = {t: q.height for t, q in quarantine.items()}
@@ -505,10 +506,11 @@ class _Job:
                 sf.sum(sf.when(aware, 1).otherwise(0)).alias("aware"),
                 sf.sum(sf.when(text.isNotNull() & ~aware, 1).otherwise(0)).alias("naive"),
             ]
-        stats = _spark_call(
-            "counting touchpoints",
-            frame.groupBy(w.URI_COL, w.BLOCK_COL).agg(*aggs).toArrow,
-        )
+        with self.reporter.stage("count file splits"):
+            stats = _spark_call(
+                "counting touchpoints",
+                frame.groupBy(w.URI_COL, w.BLOCK_COL).agg(*aggs).toArrow,
+            )
         st = pl.from_arrow(stats).sort(w.URI_COL, w.BLOCK_COL)  # type: ignore[union-attr]
         splits: dict[tuple[str, int], tuple[int, str]] = {}
         before: dict[str, int] = {}
@@ -534,11 +536,14 @@ class _Job:
         """Rejected touches: collected into the local layout, or (when very many) written by
         Spark as ``quarantine/touchpoints/`` Parquet."""
         bad = validated.filter(validated[w.BAD_COL])
-        n = _spark_call("validating touchpoints", bad.count)
-        self.n_touch_rejected = n
-        if n <= QUARANTINE_COLLECT_LIMIT or out is None:
-            rows = w.to_polars(_spark_call("collecting rejected touchpoints", bad.toArrow))
-            return {"touchpoints": validator.quarantine_frame(rows)}, None
+        with self.reporter.stage("validate touchpoints"):
+            got = _spark_call(
+                "validating touchpoints", bad.limit(QUARANTINE_COLLECT_LIMIT + 1).toArrow
+            )
+        if got.num_rows <= QUARANTINE_COLLECT_LIMIT or out is None:
+            self.n_touch_rejected = got.num_rows
+            return {"touchpoints": validator.quarantine_frame(w.to_polars(got))}, None
+        self.n_touch_rejected = _spark_call("counting rejected touchpoints", bad.count)
         target = out / "quarantine" / "touchpoints"
         cols = ["file", "row", "column", "reason"]
         renamed = bad.select(
