@@ -2,7 +2,8 @@
 
 Glue around ``_markov_kernels``: the kernel enumerates transitions of a batch, ``fit_map``
 sums them into counts (an additive state), ``fit_finalize`` solves the absorbing chain's linear
-systems in float64 (dense numpy for small chains, sparse LU for large ones).
+systems in float64: dense LU for small chains; for large (order 3-4) chains a monotone
+fixed-point iteration run to float64 round-off, with sparse LU as the fallback.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import polars as pl
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from attrib.encoded import NONE_CHANNEL, Dictionaries, Journeys
+from attrib.encoded import Dictionaries, Journeys
 from attrib.errors import ComputationError, ConfigError
 from attrib.models import _markov_kernels as kern
 from attrib.models.base import AttributionModel, Fitted, Param, State
@@ -455,7 +456,6 @@ class MarkovAttribution(AttributionModel):
 
 __all__ = [
     "CONVERSION",
-    "NONE_CHANNEL",
     "NULL",
     "START",
     "MarkovAttribution",
