@@ -175,7 +175,7 @@ def sourced_split(rows: Rows, *, measures: list[str], validate: bool = False) ->
             "share:Q",
             stack="zero",
             title=None,
-            axis=alt.Axis(format="%"),
+            axis=alt.Axis(format="%", values=[0, 0.25, 0.5, 0.75, 1]),
             scale=alt.Scale(domain=[0, 1]),
         ),
         color=alt.Color(

@@ -292,7 +292,8 @@ def _kpi_trends(ctx: Context, kpis: pl.DataFrame) -> str:
             series.append((title, d3, rows))
     if not series:
         return ""
-    return "<h3>Monthly trend</h3>" + ctx.chart(charts.kpi_trends(series, validate=ctx.validate))
+    spec = charts.kpi_trends(series, validate=ctx.validate)
+    return f'<h3>Monthly trend</h3><div class="scroll-x">{ctx.chart(spec)}</div>'
 
 
 def _kpi_table(kpis: pl.DataFrame, grain: list[str]) -> str:
