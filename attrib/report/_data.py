@@ -101,6 +101,8 @@ def records(df: pl.DataFrame, columns: list[str] | None = None) -> list[dict[str
             exprs.append(
                 pl.when(pl.col(name).is_finite()).then(pl.col(name)).otherwise(None).alias(name)
             )
+        elif dtype.is_decimal():
+            exprs.append(pl.col(name).cast(pl.Float64).alias(name))
         elif dtype.is_temporal():
             exprs.append(pl.col(name).cast(pl.String).alias(name))
     if exprs:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import math
+from decimal import Decimal
 from typing import Any
 
 DASH = "—"
@@ -24,6 +25,8 @@ def clean(value: Any) -> Any:
     """Recursively replace NaN/inf by None so the result is strict JSON."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
+    if isinstance(value, Decimal):
+        return clean(float(value))
     if isinstance(value, dict):
         return {str(k): clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -38,7 +41,9 @@ def json_for_script(value: Any) -> str:
     the same thing, so ``</script>`` or ``<!--`` in a channel name can never close or change the
     script element; ``ensure_ascii`` also escapes U+2028/U+2029.
     """
-    text = json.dumps(clean(value), ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+    text = json.dumps(
+        clean(value), ensure_ascii=True, allow_nan=False, separators=(",", ":"), default=str
+    )
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
