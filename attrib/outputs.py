@@ -11,6 +11,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from attrib.config import TABLES
 from attrib.encoded import Journeys
 from attrib.errors import OutputError
 from attrib.io import atomic_path, write_json, write_parquet
@@ -53,12 +54,27 @@ def write_tables(out: Path, tables: dict[str, pl.DataFrame]) -> list[str]:
 
 
 def write_quarantine(out: Path, quarantine: dict[str, pl.DataFrame]) -> list[str]:
-    """``<out>/quarantine/<table>.parquet`` for every table with rejected rows."""
+    """``<out>/quarantine/<table>.parquet`` for every table with rejected rows.
+
+    A quarantine file left by an earlier run for a table with no rejection now is removed,
+    so the folder never shows rows that this run did not reject.
+    """
     written = []
     for table, frame in sorted(quarantine.items()):
         if frame.height:
             write_parquet(frame, out / "quarantine" / f"{table}.parquet")
             written.append(f"quarantine/{table}.parquet")
+    for table in TABLES:
+        stale = out / "quarantine" / f"{table}.parquet"
+        if f"quarantine/{table}.parquet" not in written:
+            try:
+                stale.unlink(missing_ok=True)
+            except OSError as exc:
+                raise OutputError(
+                    f"cannot remove an earlier quarantine file: {exc.strerror or exc}",
+                    file=str(stale),
+                    hint="check that the output folder is a writable folder",
+                ) from None
     return written
 
 

@@ -349,3 +349,14 @@ def test_typed_parquet_timezone_and_integer_ids(tmp_path):
     j = pl.read_parquet(out / "journeys.parquet").sort("deal_id")
     assert j["path"].to_list() == ["Email", "Social"]
     assert j["first_touch_at"].to_list() == [datetime(2025, 1, 1, 9), datetime(2025, 1, 1, 23)]
+
+
+def test_rerun_on_fixed_data_leaves_no_stale_quarantine(tmp_path):
+    # a quarantine file from an earlier run must not outlive the rows it described
+    data = _export(tmp_path / "in", "deals", "d3,c1,2025-01-03,2025-01-05,won,-5")
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
+    assert (out / "quarantine" / "deals.parquet").exists()
+    _good(data)
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
+    assert not (out / "quarantine" / "deals.parquet").exists()
