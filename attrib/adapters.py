@@ -3,7 +3,8 @@
 A single B2C-style event log (one row per event: ``cookie, time, channel, conversion,
 conversion_value``) becomes: every row a touch; every row with a true conversion flag a won
 deal (``deal_id`` = cookie + "#" + its sequence number, created and closed at the event time,
-amount = the conversion value, 0 when empty). Conversion rows are touches too, as in
+amount = the conversion value, 0 when empty). The flag is true for 1/true/t/yes/y or any
+positive number (``1.0`` from float-typed exports). Conversion rows are touches too, as in
 ChannelAttribution's data model (the channel that carried the conversion gets a touch).
 """
 
@@ -54,7 +55,9 @@ def event_log_tables(
         FILE_COL,
         ROW_COL,
     )
-    flag = pl.col(conversion).str.strip_chars().str.to_lowercase().is_in(_TRUE)
+    text_flag = pl.col(conversion).str.strip_chars().str.to_lowercase()
+    # "1", "true", "yes", ... or any positive number ("1.0" from float-typed exports)
+    flag = text_flag.is_in(_TRUE) | (text_flag.cast(pl.Float64, strict=False) > 0).fill_null(False)
     amount = pl.col(value) if value in text.columns else pl.lit("0")
     conv = (
         text.filter(flag)

@@ -328,3 +328,19 @@ def test_help_imports_no_heavy_library():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
+
+
+def test_event_log_numeric_conversion_flags(tmp_path):
+    # exports written through pandas often carry the flag as a float ("1.0"/"0.0"); a flag
+    # that is a positive number counts as a conversion. u1: Email, Social converting (7):
+    # first_touch Email 7, last_touch Social 7.
+    log = tmp_path / "events.csv"
+    log.write_text(
+        "cookie,time,channel,conversion,conversion_value\n"
+        "u1,2025-01-01 00:00:00,Email,0.0,\n"
+        "u1,2025-01-02 00:00:00,Social,1.0,7\n"
+    )
+    out = tmp_path / "out"
+    run_cli(["run", "--event-log", log, "--out", out, "--models", "first_touch,last_touch", "-q"])
+    assert_credit(_summary_credit(out, "first_touch", "revenue"), {"Email": 7})
+    assert_credit(_summary_credit(out, "last_touch", "conversions"), {"Social": 1})
