@@ -35,9 +35,9 @@ pytestmark = pytest.mark.skipif(
     reason="headless Chromium not found (install Debian's chromium: apt-get install chromium)",
 )
 
-# Injected first into a copy of the page: records errors, console.error, unhandled promise
-# rejections and any alert() (an injected script running) into #__errors for --dump-dom, and
-# switches the model selector once the charts are drawn.
+# Injected first into a copy of the page: records errors, console.error and console.warn,
+# unhandled promise rejections and any alert() (an injected script running) into #__errors
+# for --dump-dom, and switches the model selector once the charts are drawn.
 PROBE = """<script>
 (function () {
   var seen = [];
@@ -56,6 +56,11 @@ PROBE = """<script>
   console.error = function () {
     window.__record("console.error", Array.prototype.join.call(arguments, " "));
     return original.apply(console, arguments);
+  };
+  var originalWarn = console.warn;
+  console.warn = function () {
+    window.__record("console.warn", Array.prototype.join.call(arguments, " "));
+    return originalWarn.apply(console, arguments);
   };
   window.alert = function (m) { window.__record("alert", String(m)); };
   // once every chart is drawn, pick the last model in the selector, as a user would
@@ -203,8 +208,15 @@ def test_no_console_errors_and_no_injected_script(rendered: dict[str, object]) -
     check = rendered["check"]
     assert isinstance(check, ChartCheck)
     assert check.errors_text, "the probe did not run: #__errors is empty"
-    errors = json.loads(check.errors_text)
+    errors = [e for e in json.loads(check.errors_text) if not e.startswith("console.warn")]
     assert errors == []  # includes any alert() an unescaped channel name would have run
+
+
+def test_no_vega_warnings(rendered: dict[str, object]) -> None:
+    # Vega-Lite warns when it has to override a spec (e.g. a sort it drops): treat as a bug
+    check = rendered["check"]
+    assert isinstance(check, ChartCheck)
+    assert [e for e in json.loads(check.errors_text or "[]") if e.startswith("console.warn")] == []
 
 
 def test_every_chart_rendered(rendered: dict[str, object]) -> None:

@@ -274,8 +274,9 @@ def roas_bars(
     base = alt.Chart(_data(rows)).transform_filter(
         f"datum.model === {MODEL_PARAM} && isValid(datum.roas)"
     )
+    by_roas = alt.EncodingSortField(field="roas", op="max", order="descending")
     bars = base.mark_bar(height=14).encode(
-        y=alt.Y("channel:N", sort="-x", title=None),
+        y=alt.Y("channel:N", sort=by_roas, title=None),
         x=alt.X("roas:Q", title="ROAS (attributed revenue / spend)", scale=_room(rows, "roas")),
         color=alt.condition("datum.roas >= 1", alt.value(GREEN), alt.value(RED)),
         tooltip=[
@@ -285,7 +286,7 @@ def roas_bars(
         ],
     )
     labels = base.mark_text(align="left", dx=4, fontSize=10, color="#495057").encode(
-        y=alt.Y("channel:N", sort="-x"), x="roas:Q", text=alt.Text("roas:Q", format=".2f")
+        y=alt.Y("channel:N", sort=by_roas), x="roas:Q", text=alt.Text("roas:Q", format=".2f")
     )
     one = alt.Chart(_data([{"x": 1}])).mark_rule(color=INK, strokeDash=[3, 3])
     chart = (
