@@ -338,6 +338,17 @@ def validate(raw: pl.DataFrame, table: str, config: RunConfig) -> Validated:
             column=CHANNEL,
             hint='map one: [columns.touchpoints] channel = "utm_channel"',
         )
+    if table == "touchpoints" and config.level == "account" and ACCOUNT_ID not in frame.columns:
+        # journeys are keyed by the touches' account: without it every row would be rejected
+        source = config.columns.get(table, {}).get(ACCOUNT_ID, ACCOUNT_ID)
+        available = [c for c in raw.columns if c not in (FILE_COL, ROW_COL)]
+        err = _missing_column_error(table, source, available, files[0] if files else "(empty)")
+        raise SchemaError(
+            f"{err.message} (journeys at level account are keyed by it)",
+            file=err.file,
+            column=err.column,
+            hint=err.hint,
+        )
     checks = _checks(frame, table, config)
     reason_cols = [f"__r_{c}" for c, _, _ in checks]
     parsed = frame.with_columns(

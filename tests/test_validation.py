@@ -360,3 +360,14 @@ def test_rerun_on_fixed_data_leaves_no_stale_quarantine(tmp_path):
     _good(data)
     run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
     assert not (out / "quarantine" / "deals.parquet").exists()
+
+
+def test_account_level_needs_an_account_column(tmp_path):
+    # at --level account the touches' account_id is what a journey is keyed by: without the
+    # column every row would be rejected, so it is a missing required column (exit 2)
+    data = _good(tmp_path / "in")
+    result = run_cli(["run", data, "--out", tmp_path / "out", "--level", "account"], exit_code=2)
+    assert "'account_id'" in result.output
+    assert str(data / "touchpoints.csv") in result.output
+    assert "[columns.touchpoints]" in result.output
+    assert not (tmp_path / "out" / "channel_summary.parquet").exists()
