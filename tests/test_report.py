@@ -485,3 +485,18 @@ def test_many_channels_are_capped_in_charts(tmp_path: Path) -> None:
     assert shown == {f"ch{i:02d}" for i in range(10, 40)}  # the 30 with the most revenue
     assert "shows the 30 channels (of 40)" in models
     assert all(f">{c}</td>" in models for c in channels)  # the table keeps every channel
+
+
+def test_command_module_is_light() -> None:
+    # `attrib --help` must stay fast: registering the command imports no data library
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cli.report_cmd; "
+        "print(sorted(m for m in ('polars', 'altair', 'vl_convert', 'numba') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
