@@ -32,8 +32,18 @@ def vega_bundle() -> str:
             hint="pip install 'altair>=5.4' 'vl-convert-python>=1.6'",
         ) from None
     major_minor = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
-    version = major_minor if major_minor in vlc.get_vegalite_versions() else None
-    js = vlc.javascript_bundle(vl_version=version)
+    available = list(vlc.get_vegalite_versions())
+    if major_minor not in available:
+        # the newest bundled Vega-Lite of the same major version reads altair's specs
+        same_major = [v for v in available if v.split(".")[0] == major_minor.split(".")[0]]
+        if not same_major:
+            raise UsageError(
+                f"vl-convert-python {vlc.__version__} has no Vega-Lite {major_minor} for "
+                f"altair {alt.__version__}",
+                hint="pip install -U vl-convert-python",
+            )
+        major_minor = same_major[-1]
+    js = vlc.javascript_bundle(vl_version=major_minor)
     # a literal "</script" would end the element early; "<\/" means the same inside JS text
     return js.replace("</script", "<\\/script").replace("<!--", "<\\!--")
 
