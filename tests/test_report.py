@@ -500,3 +500,17 @@ def test_command_module_is_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_run_with_report_flag(tmp_path: Path) -> None:
+    from cli.main import cli
+
+    data, out = tmp_path / "data", tmp_path / "out"
+    generate(data, customers=120, seed=5, months=3)
+    result = CliRunner().invoke(
+        cli, ["run", str(data), "--out", str(out), "--models", "first_touch,markov", "--report"]
+    )
+    assert result.exit_code == 0, result.output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "could not be rendered" not in page
+    assert '<option value="markov" selected>' in page
