@@ -190,6 +190,17 @@ def config_from_mapping(data: dict[str, Any], *, source: str | None = None) -> R
             file=source,
             hint=f"known options: {', '.join(sorted(_OPTION_KEYS))}",
         )
+    raw_params = _expect_table(data.get("models", {}), "models", source)
+    if raw_params:
+        from attrib.models import model_names  # lazy: the registry imports numpy/polars
+
+        unknown_models = sorted(set(raw_params) - set(model_names()))
+        if unknown_models:
+            raise ConfigError(
+                f"[models.{unknown_models[0]}] names no model",
+                file=source,
+                hint=f"models are {', '.join(model_names())}",
+            )
     models = options.get("models")
     if isinstance(models, str):
         models = tuple(m.strip() for m in models.split(",") if m.strip())
@@ -206,8 +217,7 @@ def config_from_mapping(data: dict[str, Any], *, source: str | None = None) -> R
         revenue_window=options.get("revenue_window", "closed_at"),
         models=models,
         model_params={
-            k: dict(_expect_table(v, f"models.{k}", source))
-            for k, v in data.get("models", {}).items()
+            k: dict(_expect_table(v, f"models.{k}", source)) for k, v in raw_params.items()
         },
         metrics=dict(_expect_table(data.get("metrics", {}), "metrics", source)),
         strict=bool(options.get("strict", False)),

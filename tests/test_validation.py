@@ -212,6 +212,8 @@ def _good(folder: Path) -> Path:
         ([], '[[rules]]\nchannel = "X"\nmedium = "("\n', "regex"),
         ([], "[models.time_decay]\nhalf_life = 3\n", "half_life"),
         (["--lookback-days", "0"], None, "lookback_days"),
+        ([], "[models.time_decy]\nhalf_life_days = 3\n", "time_decy"),
+        ([], '[models.time_decay]\nhalf_life_days = "soon"\n', "half_life_days"),
     ],
     ids=[
         "unknown-model",
@@ -222,6 +224,8 @@ def _good(folder: Path) -> Path:
         "bad-regex",
         "unknown-param",
         "zero-lookback",
+        "params-of-unknown-model",
+        "non-numeric-param",
     ],
 )
 def test_usage_and_config_errors_exit_2_and_leave_outputs(tmp_path, args, config, words):

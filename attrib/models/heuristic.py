@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -96,12 +97,16 @@ class TimeDecayAttribution(_RuleBased):
     kernel = k._time_decay
 
     def _param(self) -> float:
-        half_life = float(self.params["half_life_days"])
-        if not half_life > 0:
-            from attrib.errors import ConfigError
+        from attrib.errors import ConfigError
 
+        try:
+            half_life = float(self.params["half_life_days"])
+        except (TypeError, ValueError):
+            half_life = math.nan
+        if not half_life > 0:
             raise ConfigError(
-                f"time_decay half_life_days must be > 0, got {half_life}",
+                f"time_decay half_life_days must be a number > 0, got "
+                f"{self.params['half_life_days']!r}",
                 hint="[models.time_decay] half_life_days = 7",
             )
         return half_life * _US_PER_DAY
