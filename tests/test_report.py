@@ -514,3 +514,20 @@ def test_run_with_report_flag(tmp_path: Path) -> None:
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "could not be rendered" not in page
     assert '<option value="markov" selected>' in page
+
+
+def test_a_failing_section_does_not_cost_the_page(
+    full_run: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import attrib.report.html as report_html
+
+    def funnel(ctx: object) -> None:
+        raise RuntimeError("boom <b>")
+
+    sections = tuple(funnel if s.__name__ == "funnel" else s for s in report_html.SECTIONS)
+    monkeypatch.setattr(report_html, "SECTIONS", sections)
+    out, _ = full_run
+    page = build_report(out, target=tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "could not be rendered: RuntimeError: boom &lt;b&gt;" in section(page, "funnel")
+    assert "could not be rendered" not in section(page, "models")
+    assert page.count("could not be rendered") == 1

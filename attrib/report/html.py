@@ -15,7 +15,7 @@ from attrib.io import write_text
 from attrib.report._data import OutFolder
 from attrib.report._format import esc, json_for_script
 from attrib.report._style import CSS, RUNTIME_JS
-from attrib.report.sections import SECTIONS, Context, Section, prepare_models
+from attrib.report.sections import SECTION_IDS, SECTIONS, Context, Section, prepare_models
 
 REPORT_NAME = "report.html"
 
@@ -44,8 +44,9 @@ def vega_bundle() -> str:
             )
         major_minor = same_major[-1]
     js = vlc.javascript_bundle(vl_version=major_minor)
-    # a literal "</script" would end the element early; "<\/" means the same inside JS text
-    return js.replace("</script", "<\\/script").replace("<!--", "<\\!--")
+    # a literal "</script" would end the element early; "<\/" means the same in JS strings,
+    # template literals and regular expressions
+    return js.replace("</script", "<\\/script")
 
 
 def render_sections(ctx: Context) -> list[Section]:
@@ -56,12 +57,12 @@ def render_sections(ctx: Context) -> list[Section]:
         try:
             out.append(build(ctx))
         except Exception as exc:  # a surprising file must not cost the analyst the whole page
-            name = build.__name__
+            sid, nav = SECTION_IDS.get(build.__name__, (build.__name__, build.__name__))
             out.append(
                 Section(
-                    name,
-                    name.replace("_", " ").capitalize(),
-                    name.replace("_", " ").capitalize(),
+                    sid,
+                    nav,
+                    nav,
                     f'<p class="na error">This section could not be rendered: '
                     f"{esc(type(exc).__name__)}: {esc(exc)}</p>",
                 )
