@@ -207,6 +207,8 @@ def run(
         **attribution.tables,
     }
     manifest = _manifest(inputs, journeys, chosen, reporter, cfg)
+    if bootstrap:
+        manifest["bootstrap"] = {"resamples": bootstrap, "seed": seed, "level": 0.95}
     result = RunResult(inputs, journeys, attribution, tables, manifest, out_path)
     if out_path is not None:
         write_outputs(result, touch_credits=touch_credits, reporter=reporter)
