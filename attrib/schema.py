@@ -338,6 +338,15 @@ def validate(raw: pl.DataFrame, table: str, config: RunConfig) -> Validated:
             column=CHANNEL,
             hint='map one: [columns.touchpoints] channel = "utm_channel"',
         )
+    for column, dtype in frame.schema.items():
+        if isinstance(dtype, (pl.List, pl.Array, pl.Struct, pl.Object)):
+            source = config.columns.get(table, {}).get(column, column)
+            raise SchemaError(
+                f"column {source!r} holds {dtype} values, not single values",
+                file=files[0] if files else None,
+                column=source,
+                hint="export one plain value per cell (text, number or timestamp)",
+            )
     if table == "touchpoints" and config.level == "account" and ACCOUNT_ID not in frame.columns:
         # journeys are keyed by the touches' account: without it every row would be rejected
         source = config.columns.get(table, {}).get(ACCOUNT_ID, ACCOUNT_ID)

@@ -6,7 +6,7 @@ bad, runs ``attrib run`` and checks ``<out>/quarantine/<table>.parquet``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -375,3 +375,30 @@ def test_account_level_needs_an_account_column(tmp_path):
     assert str(data / "touchpoints.csv") in result.output
     assert "[columns.touchpoints]" in result.output
     assert not (tmp_path / "out" / "channel_summary.parquet").exists()
+
+
+def test_nested_parquet_column_is_an_input_error(tmp_path):
+    # a list-typed id column cannot be used: exit 2 naming the column, not an internal error
+    data = tmp_path / "in"
+    data.mkdir()
+    pl.DataFrame(
+        {"customer_id": [["c1"], ["c2"]], "ts": ["2025-01-01", "2025-01-02"], "channel": ["E", "S"]}
+    ).write_parquet(data / "touchpoints.parquet")
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    result = run_cli(["run", data, "--out", tmp_path / "out", "-q"], exit_code=2)
+    assert "'customer_id'" in result.output
+    assert str(data / "touchpoints.parquet") in result.output
+
+
+def test_far_future_sentinel_date_window_does_not_overflow():
+    # CRM exports use 9999-12-31 as a "never" date; a run whose data reaches it asked the
+    # metrics for the window [first day, 9999-12-31], whose exclusive end (the next day)
+    # overflowed: "Internal error: OverflowError" (exit 5). The whole run is not used here
+    # because the funnel's month grid up to year 9999 takes half a minute (reported).
+    from attrib.metrics.periods import in_window
+
+    frame = pl.DataFrame({"ts": [datetime(2025, 1, 1), datetime(9999, 12, 31, 23, 59, 59)]})
+    inside = frame.select(in_window(pl.col("ts"), date(2025, 1, 1), date.max))["ts"]
+    assert inside.to_list() == [True, True]
+    before = frame.select(in_window(pl.col("ts"), date(2025, 1, 2), date.max))["ts"]
+    assert before.to_list() == [False, True]

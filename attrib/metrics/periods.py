@@ -52,6 +52,8 @@ def with_periods(df: pl.DataFrame, ts_col: str) -> pl.DataFrame:
 def in_window(e: pl.Expr, date_from: date, date_to: date) -> pl.Expr:
     """True where a datetime/date expression lies in the inclusive days [from, to]."""
     start = datetime.combine(date_from, datetime.min.time())
+    if date_to >= date.max:  # the last representable day: no upper bound (no overflow)
+        return e.cast(pl.Datetime("us")) >= start
     end = datetime.combine(date_to + timedelta(days=1), datetime.min.time())
     return (e.cast(pl.Datetime("us")) >= start) & (e.cast(pl.Datetime("us")) < end)
 
