@@ -8,6 +8,7 @@ import shutil
 import warnings
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -18,7 +19,7 @@ if shutil.which("java") is None:
     pytest.skip("no java on PATH: Spark needs Java 17+", allow_module_level=True)
 
 from attrib.engines.spark import run_spark, spark_session
-from attrib.errors import ChecksFailedError
+from attrib.errors import ChecksFailedError, SchemaError
 from attrib.run import run
 from attrib.synth import generate
 
@@ -63,7 +64,10 @@ def samples_local(tmp_path_factory):
 
 @pytest.mark.parametrize("buckets", [1, 3, 8])
 def test_data_samples_every_model(spark, samples_local, buckets, tmp_path):
-    got, _result = _spark(spark, SAMPLES, tmp_path, buckets=buckets, write_journeys=buckets == 3)
+    big = buckets == 3  # the Spark-written outputs, once
+    got, _ = _spark(
+        spark, SAMPLES, tmp_path, buckets=buckets, write_journeys=big, touch_credits=big
+    )
     _same(got, samples_local)
     models = set(samples_local["channel_summary"]["model"])
     assert {"markov", "shapley", "first_touch", "w_shaped"} <= models
@@ -80,6 +84,21 @@ def test_data_samples_every_model(spark, samples_local, buckets, tmp_path):
             local_table.select(key).sort(key, nulls_last=True),
         )
         assert sorted(spark_j["bucket"].unique().to_list()) == [0, 1, 2]
+        # touch credits of rule-based models add up to the channel revenue and pipeline
+        credits = pl.read_parquet(
+            tmp_path / "touch_credits" / "**" / "*.parquet", hive_partitioning=True
+        )
+        sums = credits.group_by("model", "channel").agg(pl.col("revenue", "pipeline").sum())
+        summary = samples_local["channel_summary"].filter(
+            pl.col("model").is_in(["first_touch", "linear", "w_shaped"]),
+            pl.col("channel") != "(none)",
+        )
+        joined = summary.join(sums, on=["model", "channel"], how="left", suffix="_t")
+        assert joined.height > 0
+        for m in ("revenue", "pipeline"):
+            np.testing.assert_allclose(
+                joined[f"{m}_t"].fill_null(0.0).to_numpy(), joined[m].to_numpy(), rtol=1e-9
+            )
 
 
 def test_generated_parquet_markov_params(spark, tmp_path):
@@ -161,3 +180,27 @@ def test_strict_fails_like_local(spark, tmp_path):
     with pytest.raises(ChecksFailedError, match="rejected"):
         _spark(spark, data, tmp_path / "spark", strict=True, buckets=2)
     assert (tmp_path / "spark" / "quarantine" / "touchpoints.parquet").is_file()
+
+
+def test_missing_column_same_error(spark, tmp_path):
+    folder = tmp_path / "nots"
+    folder.mkdir()
+    shutil.copy(SAMPLES / "deals.csv", folder / "deals.csv")
+    pl.read_csv(SAMPLES / "touchpoints.csv").rename({"ts": "event_time"}).write_csv(
+        folder / "touchpoints.csv"
+    )
+    with pytest.raises(SchemaError) as local_err:
+        run(folder)
+    with pytest.raises(SchemaError) as spark_err:
+        _spark(spark, folder, None, buckets=2)
+    assert spark_err.value.render() == local_err.value.render()
+    assert "event_time" in (spark_err.value.hint or "")
+
+
+def test_dataframe_input(spark, samples_local, tmp_path):
+    """A Spark DataFrame (or catalog table) as touchpoints: same summaries; rows are located
+    by a table name instead of a file."""
+    frame = spark.read.option("header", True).csv(str(SAMPLES / "touchpoints.csv"))
+    got, result = _spark(spark, SAMPLES, None, touchpoints=frame, buckets=4)
+    _same(got, samples_local)
+    assert result.manifest["inputs"]["touchpoints"] == "DataFrame"

@@ -388,6 +388,42 @@ class JourneyRows:
             yield from _arrow(frame, self.schema).to_batches()
 
 
+class _Sink:
+    """Collects the tables ``attrib.outputs`` would write, to hand them to Spark instead."""
+
+    def __init__(self) -> None:
+        self.tables: list[pa.Table] = []
+
+    def write_table(self, table: pa.Table) -> None:
+        self.tables.append(table)
+
+
+def touch_credit_schema() -> pa.Schema:
+    """Arrow schema of the Spark ``touch_credits/`` rows: the local schema plus ``bucket``."""
+    from attrib.outputs import TOUCH_CREDIT_SCHEMA
+
+    return TOUCH_CREDIT_SCHEMA.append(pa.field("bucket", pa.int64()))
+
+
+@dataclass
+class TouchCreditRows:
+    """``mapInArrow`` function: per-touch credit of every model (``touch_credits/``), made by
+    the local engine's own writer code, with the bucket added."""
+
+    models: list[tuple[AttributionModel, Fitted]]
+    dicts: Dictionaries
+
+    def __call__(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from attrib.outputs import _write_batch
+
+        for bucket, batch in _encoded(batches, self.dicts):
+            sink = _Sink()
+            _write_batch(sink, batch, self.models, 1_000_000)  # type: ignore[arg-type]
+            for table in sink.tables:
+                ids = pa.array(np.full(table.num_rows, bucket, dtype=np.int64))
+                yield from table.append_column("bucket", ids).to_batches()
+
+
 def journey_schema() -> pa.Schema:
     """Arrow schema of the Spark ``journeys/`` rows: the local journey table plus ``bucket``."""
     fields = [

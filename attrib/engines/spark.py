@@ -284,6 +284,7 @@ def run_spark(
     level: str | None = None,
     strict: bool | None = None,
     write_journeys: bool = True,
+    touch_credits: bool = False,
     metrics: dict[str, Any] | None = None,
     reporter: Reporter | None = None,
 ) -> SparkRunResult:
@@ -293,7 +294,8 @@ def run_spark(
     DataFrames. ``buckets`` is how many hash buckets of entities the work is split into
     (default: the session's default parallelism). Summaries, quarantine and manifest are
     written by the driver into ``out``; the journey table by Spark into ``out/journeys/``.
-    ``metrics`` overrides ``[metrics]`` settings as in ``attrib.run.run``.
+    ``metrics`` overrides ``[metrics]`` settings as in ``attrib.run.run``; ``touch_credits``
+    has Spark write every touch's credit to ``out/touch_credits/`` (partitioned by model).
     """
     from attrib.run import resolve_models
 
@@ -321,7 +323,14 @@ def run_spark(
     n_buckets = buckets or _default_buckets(session)
     job = _Job(session, cfg, n_buckets, reporter)
     try:
-        return job.run(sources, chosen, out_path, write_journeys=write_journeys, metrics=metrics)
+        return job.run(
+            sources,
+            chosen,
+            out_path,
+            write_journeys=write_journeys,
+            touch_credits=touch_credits,
+            metrics=metrics,
+        )
     finally:
         job.release()
 
@@ -370,6 +379,7 @@ class _Job:
         out: Path | None,
         *,
         write_journeys: bool,
+        touch_credits: bool = False,
         metrics: dict[str, Any] | None = None,
     ) -> SparkRunResult:
         from attrib.journeys import build_dictionaries
@@ -452,6 +462,13 @@ class _Job:
                 if write_journeys:
                     journeys_path = self.write_journeys(encoded, dicts, out)
                     files.append("journeys/")
+                if touch_credits:
+                    shipped = [(c.model, _slim(c.fitted)) for c in credits]
+                    rows = encoded.mapInArrow(
+                        w.TouchCreditRows(shipped, dicts), _ddl(w.touch_credit_schema())
+                    )
+                    _write_folder(rows, out / "touch_credits", partition_by="model")
+                    files.append("touch_credits/")
         manifest = self.manifest(models, sources, rows_read, rejected, n_journeys, n_touches)
         manifest["outputs"] = sorted(files)
         manifest["timings_s"] = {k: round(v, 4) for k, v in rep.timings.items()}
@@ -650,9 +667,7 @@ class _Job:
         dicts: Dictionaries,
     ) -> list[ModelCredit]:
         """Phase 2: credit states per bucket with the fitted models broadcast, summed here."""
-        shipped = [
-            (m, Fitted(scores=fitted[m.name].scores, info=fitted[m.name].info)) for m in models
-        ]
+        shipped = [(m, _slim(fitted[m.name])) for m in models]
         states = self._states(encoded, w.CreditMapper(shipped, dicts), "crediting")
         reduced = w.reduce_rows(states, models, fit=False)
         credits = []
@@ -729,6 +744,11 @@ class _Job:
             },
             "rejected": rejected,
         }
+
+
+def _slim(fitted: Fitted) -> Fitted:
+    """What workers need of a fitted model: scores and info, not the output tables."""
+    return Fitted(scores=fitted.scores, info=fitted.info)
 
 
 def _side(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
