@@ -344,3 +344,52 @@ def test_event_log_numeric_conversion_flags(tmp_path):
     run_cli(["run", "--event-log", log, "--out", out, "--models", "first_touch,last_touch", "-q"])
     assert_credit(_summary_credit(out, "first_touch", "revenue"), {"Email": 7})
     assert_credit(_summary_credit(out, "last_touch", "conversions"), {"Social": 1})
+
+
+def test_summary_order_and_manifest(tmp_path):
+    data = tmp_path / "in"
+    _write(TOUCHES, data / "touchpoints.csv")
+    _write(DEALS, data / "deals.csv")
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "--models", "linear,first_touch", "-q"])
+    cs = pl.read_parquet(out / "channel_summary.parquet")
+    # models in the order requested, then channels by name; (none) only when it holds credit
+    assert cs.select("model", "channel").rows() == [
+        ("linear", "Email"),
+        ("linear", "Social"),
+        ("linear", "Webinar"),
+        ("first_touch", "Email"),
+        ("first_touch", "Social"),
+        ("first_touch", "Webinar"),
+    ]
+    camp = pl.read_parquet(out / "campaign_summary.parquet")
+    assert camp.filter(pl.col("model") == "first_touch")["channel"].to_list() == [
+        "Email",
+        "Webinar",
+    ]  # campaign rows only where there is credit (Social has none under first touch)
+    manifest = json.loads((out / "manifest.json").read_text())
+    import hashlib
+
+    for table in ("touchpoints", "deals"):
+        (entry,) = manifest["inputs"][table]
+        raw = (data / f"{table}.csv").read_bytes()
+        assert entry["sha256"] == hashlib.sha256(raw).hexdigest()
+        assert entry["bytes"] == len(raw)
+    assert manifest["row_counts"]["touchpoints_read"] == 3
+    assert manifest["row_counts"]["journeys"] == 2
+    assert manifest["rejected"] == {"touchpoints": 0, "deals": 0}
+    assert [m["name"] for m in manifest["models"]] == ["linear", "first_touch"]
+    assert manifest["config"]["lookback_days"] == 365
+    assert "polars" in manifest["versions"]
+    assert "channel_summary.parquet" in manifest["outputs"]
+
+
+def test_validate_format_json(tmp_path):
+    data = tmp_path / "in"
+    _write(TOUCHES, data / "touchpoints.csv")
+    _write(DEALS, data / "deals.csv")
+    result = run_cli(["validate", data, "--format", "json"])
+    payload = json.loads(result.stdout)
+    assert payload["ok"] is True
+    assert payload["tables"]["touchpoints"] == {"rows": 3, "rejected": 0}
+    assert payload["tables"]["deals"] == {"rows": 2, "rejected": 0}

@@ -224,7 +224,8 @@ def add_spend_metrics(
 
     Channels with spend but no credit get a row for every model (numeric summary columns 0);
     credited channels without spend get spend 0 and null cost ratios. Stage counts of a
-    stage absent from the data are null. Sorted by model, channel (, campaign).
+    stage absent from the data are null. Sorted by model (in the summary's order, i.e. as
+    requested), channel (, campaign).
     """
     keys = ["channel", "campaign"] if by_campaign else ["channel"]
     window = resolve_window(settings, touches, deals, stages)
@@ -283,4 +284,7 @@ def add_spend_metrics(
         cost_per("customers").alias("cac"),
     )
     base_cols = [c for c in s.columns if c not in ADDED_COLUMNS]
-    return out.select(*base_cols, *ADDED_COLUMNS).sort("model", *keys)
+    # models keep the order they were requested in (the summary's order), then keys
+    rank = {m: i for i, m in enumerate(summary.get_column("model").unique(maintain_order=True))}
+    model_rank = pl.col("model").replace_strict(rank, return_dtype=pl.Int64)
+    return out.select(*base_cols, *ADDED_COLUMNS).sort(model_rank, *keys)
