@@ -99,7 +99,7 @@ def attribute(
     """Run every model over the journeys (one batch or many) and build the summaries."""
     batches = journeys if isinstance(journeys, list) else [journeys]
     config = config or RunConfig()
-    if models is None or isinstance(models, str):
+    if models is None or isinstance(models, str) or any(isinstance(m, str) for m in models):
         models = resolve_models(models, config)
     reporter = reporter or Reporter()
     dicts = batches[0].dicts
