@@ -393,3 +393,32 @@ def test_validate_format_json(tmp_path):
     assert payload["ok"] is True
     assert payload["tables"]["touchpoints"] == {"rows": 3, "rejected": 0}
     assert payload["tables"]["deals"] == {"rows": 2, "rejected": 0}
+
+
+def test_cli_lookback_level_and_default_out(tmp_path, monkeypatch):
+    # c1's Email (Jan 1) is 4 days before d1's close (Jan 5): --lookback-days 3 cuts it, so
+    # first touch goes to Social (Jan 3). At --level account c2 (same account A) adds its
+    # Webinar (Jan 2) to d1's journey: last touch Social, first touch Email.
+    data = tmp_path / "in"
+    _write(TOUCHES.with_columns(pl.lit("A").alias("account_id")), data / "touchpoints.csv")
+    _write(DEALS.head(1), data / "deals.csv")
+    monkeypatch.chdir(tmp_path)
+    run_cli(["run", data, "--models", "first_touch,linear", "--lookback-days", "3", "-q"])
+    assert_credit(
+        _summary_credit(tmp_path / "attrib-out", "first_touch", "revenue"), {"Social": 100}
+    )
+    run_cli(["run", data, "--out", "acct", "--models", "linear", "--level", "account", "-q"])
+    assert_credit(
+        _summary_credit(tmp_path / "acct", "linear", "revenue"),
+        {"Email": 100 / 3, "Webinar": 100 / 3, "Social": 100 / 3},
+    )
+
+
+def test_two_files_for_one_table_exit_2(tmp_path):
+    data = tmp_path / "in"
+    _write(TOUCHES, data / "touchpoints.csv")
+    _write(TOUCHES, data / "touchpoints.parquet")
+    _write(DEALS, data / "deals.csv")
+    result = run_cli(["run", data, "--out", tmp_path / "out"], exit_code=2)
+    assert "touchpoints.csv" in result.output
+    assert "touchpoints.parquet" in result.output
