@@ -314,7 +314,11 @@ def _journey_table(
 def _finish_table(frame: pl.DataFrame, first: np.ndarray, dicts: Dictionaries) -> pl.DataFrame:
     sourced = dicts.is_marketing[first] & (frame.get_column("n_touches").to_numpy() > 0)
     return frame.with_columns(
-        pl.when(pl.col("first_touch_at").is_not_null() & pl.col(CLOSED_AT).is_not_null())
+        pl.when(
+            pl.col("first_touch_at").is_not_null()
+            & pl.col(CLOSED_AT).is_not_null()
+            & pl.col("status").is_in(["won", "lost"])  # an open deal's closed_at is a forecast
+        )
         .then(pl.col("__d"))
         .alias("days_to_close"),
         pl.Series("marketing_sourced", sourced),

@@ -235,3 +235,15 @@ def test_customer_without_touches_is_zero_touch(tmp_path):
     j = pl.read_parquet(result.out / "journeys.parquet").filter(pl.col("deal_id") == "d")
     assert j["n_touches"].to_list() == [0]
     assert j["first_channel"].to_list() == ["(none)"]
+
+
+def test_open_deal_with_expected_close_date(tmp_path):
+    # CRMs fill closed_at of open deals with the *expected* close date: the window still ends
+    # at created_at (pipeline), and the deal has not closed, so days_to_close is empty
+    t = [("c", _d(1), "Email"), ("c", _d(6), "Social")]
+    d = [("d", "c", _d(5), _d(20), "open", 40)]
+    result = run_job(tmp_path, touches=touches(t), deals=deals(d), models="last_touch")
+    row = result.journeys.table.filter(pl.col("deal_id") == "d").row(0, named=True)
+    assert row["path"] == "Email"
+    assert row["days_to_close"] is None
+    assert_credit(credit(result, "last_touch", "pipeline"), {"Email": 40})
