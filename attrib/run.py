@@ -111,7 +111,25 @@ def attribute(
             credits.append(credit_model(model, batches, fitted))
             tables.update(fitted.tables)
     channel, campaign = summary_frames(credits, dicts)
-    return Attribution(channel, campaign, credits, tables)
+    return Attribution(channel, campaign, credits, with_credit_columns(tables, channel))
+
+
+#: model-level tables that get the model's attributed totals per channel joined on
+_CREDITED_TABLES = {"markov_removal_effects": "markov", "shapley_values": "shapley"}
+
+
+def with_credit_columns(
+    tables: dict[str, pl.DataFrame], channel_summary: pl.DataFrame
+) -> dict[str, pl.DataFrame]:
+    """Add the model's attributed conversions, revenue and pipeline to its score tables."""
+    out = dict(tables)
+    for name, model in _CREDITED_TABLES.items():
+        if name in out and "channel" in out[name].columns:
+            credited = channel_summary.filter(pl.col("model") == model).select(
+                "channel", "conversions", "revenue", "pipeline"
+            )
+            out[name] = out[name].join(credited, on="channel", how="left", maintain_order="left")
+    return out
 
 
 def resolve_config(data_dir: str | Path | None, config: RunConfig | str | Path | None) -> RunConfig:
@@ -333,6 +351,8 @@ def run_paths(
     out: str | Path | None = None,
     models: list[str] | str | None = None,
     config: RunConfig | str | Path | None = None,
+    bootstrap: int = 0,
+    seed: int = 0,
     reporter: Reporter | None = None,
 ) -> RunResult:
     """Run the path-defined models on a ChannelAttribution-style aggregated path table."""
@@ -345,6 +365,9 @@ def run_paths(
     reporter.note(f"paths: {journeys.n_journeys:,} journeys over {journeys.n_touches:,} touches")
     chosen = resolve_models(models, cfg, paths_only=True)
     attribution = attribute(journeys, chosen, config=cfg, reporter=reporter)
+    if bootstrap:
+        with reporter.stage(f"bootstrap x{bootstrap}"):
+            add_intervals(attribution, chosen, journeys, bootstrap, seed)
     tables = {
         "channel_summary": attribution.channel_summary,
         "campaign_summary": attribution.campaign_summary,

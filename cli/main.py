@@ -199,7 +199,13 @@ def run(
             from attrib.run import run_paths
 
             result = run_paths(
-                paths_file, out=out, models=models, config=config_path, reporter=reporter
+                paths_file,
+                out=out,
+                models=models,
+                config=config_path,
+                bootstrap=bootstrap,
+                seed=seed,
+                reporter=reporter,
             )
         else:
             if data_dir is None and not touchpoints and not deals and event_log is None:

@@ -166,6 +166,7 @@ def run_bucketed(
         resolve_config,
         resolve_models,
         run_metrics,
+        with_credit_columns,
     )
 
     reporter = reporter or Reporter()
@@ -289,6 +290,7 @@ def run_bucketed(
             credits.append(ModelCredit(m, fitted[m.name], channel, st["campaign"], st["totals"]))
             tables.update(fitted[m.name].tables)
         channel_summary, campaign_summary = summary_frames(credits, dicts)
+        tables = with_credit_columns(tables, channel_summary)
         attribution = Attribution(channel_summary, campaign_summary, credits, tables)
         with reporter.stage("metrics"):
             digest = pl.concat(digests, how="diagonal_relaxed") if digests else None
