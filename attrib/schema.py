@@ -60,7 +60,8 @@ _STATUS_SYNONYMS = {
     "closedlost": "lost",
     "loss": "lost",
 }
-_OFFSET = r"(Z|z|[+-]\d\d:?\d\d)$"
+# a UTC offset after the time of day: Z, ±hh, ±hhmm or ±hh:mm (ISO 8601), optionally spaced
+_OFFSET = r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(Z|z|[+-]\d\d(?::?\d\d)?)$"
 _TS_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
 
@@ -129,17 +130,18 @@ def parse_timestamp(column: str, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
         )
         return pl.lit(None, dtype=pl.Datetime("us")), bad
     text = col.str.strip_chars()
-    naive_text = text.str.replace(_OFFSET, "").str.replace("T", " ")
+    naive_text = text.str.replace(_OFFSET, "${1}").str.replace("T", " ")
     parsed = pl.coalesce(
         [
             naive_text.str.strptime(pl.Datetime("us"), f, strict=False, exact=True)
             for f in _TS_FORMATS
         ]
     )
-    offset = text.str.extract(_OFFSET, 1)
+    offset = text.str.extract(_OFFSET, 2)
+    digits = offset.str.replace(":", "")  # "+0530" or "+02"
     minutes = pl.when(offset.str.to_uppercase() == "Z").then(0).otherwise(
-        offset.str.slice(1, 2).cast(pl.Int64, strict=False) * 60
-        + offset.str.slice(-2, 2).cast(pl.Int64, strict=False)
+        digits.str.slice(1, 2).cast(pl.Int64, strict=False) * 60
+        + digits.str.slice(3, 2).cast(pl.Int64, strict=False).fill_null(0)
     ) * pl.when(offset.str.starts_with("-")).then(-1).otherwise(1)
     value = parsed - pl.duration(minutes=minutes.fill_null(0))
     aware = offset.is_not_null()

@@ -402,3 +402,29 @@ def test_far_future_sentinel_date_window_does_not_overflow():
     assert inside.to_list() == [True, True]
     before = frame.select(in_window(pl.col("ts"), date(2025, 1, 2), date.max))["ts"]
     assert before.to_list() == [False, True]
+
+
+def test_iso_offsets_hours_only_and_spaced(tmp_path):
+    # ISO 8601 allows an hours-only offset ("+02", what PostgreSQL prints for timestamptz)
+    # and exports often put a space before the offset; all are aware, read as UTC
+    data = tmp_path / "in"
+    _write(
+        data,
+        "touchpoints",
+        TOUCH_HEAD,
+        [
+            "c1,2025-01-01 10:00:00+02,Email",
+            "c1,2025-01-02 10:00:00 -03:30,Social",
+            "c2,2025-01-02 00:30+01,Webinar",
+        ],
+    )
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
+    assert not (out / "quarantine" / "touchpoints.parquet").exists()
+    j = pl.read_parquet(out / "journeys.parquet").sort("deal_id")
+    assert j["first_touch_at"].to_list() == [datetime(2025, 1, 1, 8), datetime(2025, 1, 1, 23, 30)]
+    assert j["last_touch_at"].to_list() == [
+        datetime(2025, 1, 2, 13, 30),
+        datetime(2025, 1, 1, 23, 30),
+    ]
