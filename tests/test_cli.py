@@ -74,6 +74,7 @@ def test_reader_formats(tmp_path, suffix):
     out = tmp_path / "out"
     run_cli(["run", data, "--out", out, "--models", "first_touch,linear", "-q"])
     _check_expected(out)
+    assert not list(out.rglob("*.tmp"))
 
 
 def test_reader_folder_and_glob(tmp_path):
