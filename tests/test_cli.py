@@ -423,3 +423,22 @@ def test_two_files_for_one_table_exit_2(tmp_path):
     result = run_cli(["run", data, "--out", tmp_path / "out"], exit_code=2)
     assert "touchpoints.csv" in result.output
     assert "touchpoints.parquet" in result.output
+
+
+def test_touch_credits_add_up_to_the_channel_summary(tmp_path):
+    # on the shipped sample: Σ touch credit by model x channel = the summary (zero-touch deals
+    # have no touch rows; their value is the summary's "(none)" row)
+    out = tmp_path / "out"
+    run_cli(["run", "--out", out, "--models", ",".join(RULE_BASED), "--touch-credits", "-q"])
+    tc = pl.read_parquet(out / "touch_credits.parquet")
+    cs = pl.read_parquet(out / "channel_summary.parquet").filter(pl.col("channel") != "(none)")
+    sums = tc.group_by("model", "channel").agg(
+        pl.col("revenue", "pipeline", "pipeline_created", "conversions").sum()
+    )
+    joined = cs.join(sums, on=["model", "channel"], how="left", suffix="_tc").fill_null(0.0)
+    for metric in ("revenue", "pipeline", "pipeline_created", "conversions"):
+        diff = (joined[metric] - joined[f"{metric}_tc"]).abs().max()
+        assert diff <= 1e-6 * max(1.0, joined[metric].abs().max()), metric
+    # weights of each (model, journey) sum to 1
+    w = tc.group_by("model", "journey_id").agg(pl.col("weight").sum())
+    assert (w["weight"] - 1.0).abs().max() < 1e-9
