@@ -336,7 +336,7 @@ ACCOUNT_REVENUE = {
 
 
 @pytest.mark.parametrize("model", RULE_BASED)
-def test_customer_level_uses_the_contact_only(tmp_path_factory, model, customer_level):
+def test_customer_level_uses_the_contact_only(model, customer_level):
     assert_credit(credit(customer_level, model), {"Email": 100})
 
 
