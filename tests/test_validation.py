@@ -428,3 +428,13 @@ def test_iso_offsets_hours_only_and_spaced(tmp_path):
         datetime(2025, 1, 2, 13, 30),
         datetime(2025, 1, 1, 23, 30),
     ]
+
+
+def test_mapped_column_missing_names_the_source_column(tmp_path):
+    # [columns] maps ts to a column the file lacks: the message names that source column
+    data = _good(tmp_path / "in")
+    (data / "channels.toml").write_text('[columns.touchpoints]\nts = "event_time"\n')
+    result = run_cli(["run", data, "--out", tmp_path / "out"], exit_code=2)
+    assert "'event_time'" in result.output
+    assert str(data / "touchpoints.csv") in result.output
+    assert "columns found: customer_id, ts, channel" in result.output
