@@ -442,3 +442,16 @@ def test_touch_credits_add_up_to_the_channel_summary(tmp_path):
     # weights of each (model, journey) sum to 1
     w = tc.group_by("model", "journey_id").agg(pl.col("weight").sum())
     assert (w["weight"] - 1.0).abs().max() < 1e-9
+
+
+def test_reader_gzipped_csv(tmp_path):
+    import gzip
+
+    data = tmp_path / "in"
+    data.mkdir()
+    buf = TOUCHES.write_csv().encode()
+    (data / "touchpoints.csv.gz").write_bytes(gzip.compress(buf))
+    _write(DEALS, data / "deals.csv")
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "--models", "first_touch,linear", "-q"])
+    _check_expected(out)
