@@ -186,7 +186,17 @@ def _parse_number(column: str, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
 
 
 def _id(column: str, dtype: pl.DataType, *, required: bool = True) -> tuple[pl.Expr, pl.Expr]:
-    text = _as_text(pl.col(column)).str.strip_chars()
+    col = pl.col(column)
+    if dtype.is_float():
+        # an integer id column with gaps comes as float from pandas (1.0): write it as "1"
+        # so that it matches the same id read as text or integer elsewhere
+        text = (
+            pl.when((col == col.round()) & (col.abs() < 2.0**53))
+            .then(col.cast(pl.Int64, strict=False).cast(pl.String))
+            .otherwise(col.cast(pl.String))
+        )
+    else:
+        text = _as_text(col).str.strip_chars()
     text = pl.when(text == "").then(None).otherwise(text)
     reason = (
         pl.when(text.is_null()).then(pl.lit(f"{column} is empty"))

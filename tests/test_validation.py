@@ -438,3 +438,30 @@ def test_mapped_column_missing_names_the_source_column(tmp_path):
     assert "'event_time'" in result.output
     assert str(data / "touchpoints.csv") in result.output
     assert "columns found: customer_id, ts, channel" in result.output
+
+
+def test_float_typed_ids_match_text_ids(tmp_path):
+    # pandas writes an integer id column with a gap as float (1.0, 2.0, NaN): the ids must
+    # still match the deals' "1" and "2", not silently turn every deal into zero-touch
+    data = tmp_path / "in"
+    data.mkdir()
+    pl.DataFrame(
+        {
+            "customer_id": [1.0, 2.0, None],
+            "ts": ["2025-01-01", "2025-01-02", "2025-01-02"],
+            "channel": ["Email", "Social", "Webinar"],
+        }
+    ).write_parquet(data / "touchpoints.parquet")
+    _write(
+        data,
+        "deals",
+        DEAL_HEAD,
+        ["d1,1,2025-01-03,2025-01-05,won,10", "d2,2,2025-01-03,2025-01-05,won,5"],
+    )
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
+    cs = pl.read_parquet(out / "channel_summary.parquet")
+    got = {c: v for c, v in zip(cs["channel"], cs["revenue"], strict=True) if v}
+    assert got == {"Email": 10.0, "Social": 5.0}
+    q = pl.read_parquet(out / "quarantine" / "touchpoints.parquet")
+    assert q.select("row", "column").rows() == [(3, "customer_id")]
