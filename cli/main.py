@@ -106,7 +106,7 @@ Examples:
 @click.option("--strict", is_flag=True, default=None, help="Exit 1 if any input row was rejected.")
 @click.option(
     "--engine",
-    type=click.Choice(["local"]),
+    type=click.Choice(["local", "spark"]),
     default="local",
     show_default=True,
     help="Execution engine.",
@@ -121,6 +121,9 @@ Examples:
     "--memory-limit",
     default=None,
     help="Out-of-core: pick the bucket count so one bucket fits, e.g. 4GB.",
+)
+@click.option(
+    "--spark-master", default=None, help="Spark master URL for --engine spark, e.g. local[2]."
 )
 @click.option("--touch-credits", is_flag=True, help="Also write touch_credits.parquet (large).")
 @click.option(
@@ -179,6 +182,7 @@ def run(
     engine: str,
     buckets: int | None,
     memory_limit: str | None,
+    spark_master: str | None,
     touch_credits: bool,
     bootstrap: int,
     seed: int,
@@ -229,7 +233,23 @@ def run(
                     "period_to": period_to.date() if period_to else None,
                 },
             }
-            if buckets is not None or memory_limit is not None:
+            if engine == "spark":
+                from attrib.engines.spark import run_spark
+                from attrib.errors import UsageError
+
+                if bootstrap or event_log is not None:
+                    raise UsageError(
+                        "--bootstrap and --event-log are not available with --engine spark",
+                        hint="run them with the local engine",
+                    )
+                result = run_spark(
+                    data_dir,
+                    master=spark_master,
+                    buckets=buckets,
+                    touch_credits=touch_credits,
+                    **common,
+                )
+            elif buckets is not None or memory_limit is not None:
                 from attrib.engines.local import run_bucketed
 
                 result = run_bucketed(
