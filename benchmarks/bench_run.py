@@ -20,7 +20,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-RULE_BASED = "first_touch,last_touch,last_non_direct,linear,time_decay,position_based,w_shaped,full_path"
+RULE_BASED = (
+    "first_touch,last_touch,last_non_direct,linear,time_decay,position_based,w_shaped,full_path"
+)
 TOUCHES_PER_CUSTOMER = 5.67  # measured on the generator's output (data_samples: 17,004 / 3,000)
 
 
@@ -74,12 +76,16 @@ def main() -> None:
         best_bare = best_run = (float("inf"), 0.0)
         for _ in range(args.repeat):
             bare = timed([sys.executable, "-c", BARE, str(folder / "touchpoints.parquet")])
-            run = timed([*attrib, "run", str(folder), "--out", str(out), "--models", args.models, "-q"])
+            cmd = [*attrib, "run", str(folder), "--out", str(out), "--models", args.models, "-q"]
+            run = timed(cmd)
             best_bare = min(best_bare, bare)
             best_run = min(best_run, run)
         rows.append((n, *best_bare, *best_run))
     print()
-    print("| touchpoints | bare read+sort s | bare peak GiB | attrib run s | attrib peak GiB | run / sort |")
+    print(
+        "| touchpoints | bare read+sort s | bare peak GiB | attrib run s"
+        " | attrib peak GiB | run / sort |"
+    )
     print("|---:|---:|---:|---:|---:|---:|")
     for n, bs, bm, rs, rm in rows:
         print(f"| {n:,} | {bs:.2f} | {bm:.2f} | {rs:.2f} | {rm:.2f} | {rs / bs:.2f}× |")
