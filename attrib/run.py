@@ -301,6 +301,38 @@ def write_outputs(
     write_manifest(out, result.manifest)
 
 
+def manifest_versions() -> dict[str, str]:
+    """Library versions and platform, for every engine's manifest."""
+    import numba
+    import numpy
+    import pyarrow
+
+    return {
+        "python": sys.version.split()[0],
+        "polars": pl.__version__,
+        "pyarrow": pyarrow.__version__,
+        "numba": numba.__version__,
+        "numpy": numpy.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def manifest_config(cfg: RunConfig) -> dict[str, Any]:
+    """The effective run config as JSON-friendly data, for every engine's manifest."""
+    return {
+        "source": cfg.source,
+        "lookback_days": cfg.lookback_days,
+        "level": cfg.level,
+        "revenue_window": cfg.revenue_window,
+        "strict": cfg.strict,
+        "columns": cfg.columns,
+        "constants": cfg.constants,
+        "rules": [r.__dict__ for r in cfg.rules],
+        "channels": {k: v.__dict__ for k, v in cfg.channels.items()},
+        "metrics": cfg.metrics,
+    }
+
+
 def _manifest(
     inputs: Inputs | None,
     journeys: Journeys,
@@ -308,30 +340,10 @@ def _manifest(
     reporter: Reporter,
     cfg: RunConfig,
 ) -> dict[str, Any]:
-    import numba
-    import pyarrow
-
     return {
         "attrib_version": __version__,
-        "versions": {
-            "python": sys.version.split()[0],
-            "polars": pl.__version__,
-            "pyarrow": pyarrow.__version__,
-            "numba": numba.__version__,
-            "platform": platform.platform(),
-        },
-        "config": {
-            "source": cfg.source,
-            "lookback_days": cfg.lookback_days,
-            "level": cfg.level,
-            "revenue_window": cfg.revenue_window,
-            "strict": cfg.strict,
-            "columns": cfg.columns,
-            "constants": cfg.constants,
-            "rules": [r.__dict__ for r in cfg.rules],
-            "channels": {k: v.__dict__ for k, v in cfg.channels.items()},
-            "metrics": cfg.metrics,
-        },
+        "versions": manifest_versions(),
+        "config": manifest_config(cfg),
         "models": [m.describe() for m in models],
         "inputs": {
             t: [fingerprint(p) for p in ps] for t, ps in (inputs.files.items() if inputs else [])

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -22,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlparse
 
-import numpy as np
 import polars as pl
 import pyarrow as pa
 
@@ -704,7 +702,7 @@ class _Job:
         n_journeys: int,
         n_touches: int,
     ) -> dict[str, Any]:
-        import numba
+        from attrib.run import manifest_config, manifest_versions
 
         cfg = self.cfg
         return {
@@ -715,26 +713,8 @@ class _Job:
                 "master": _master(self.spark),
                 "buckets": self.buckets,
             },
-            "versions": {
-                "python": sys.version.split()[0],
-                "polars": pl.__version__,
-                "pyarrow": pa.__version__,
-                "numba": numba.__version__,
-                "numpy": np.__version__,
-                "platform": platform.platform(),
-            },
-            "config": {
-                "source": cfg.source,
-                "lookback_days": cfg.lookback_days,
-                "level": cfg.level,
-                "revenue_window": cfg.revenue_window,
-                "strict": cfg.strict,
-                "columns": cfg.columns,
-                "constants": cfg.constants,
-                "rules": [r.__dict__ for r in cfg.rules],
-                "channels": {k: v.__dict__ for k, v in cfg.channels.items()},
-                "metrics": cfg.metrics,
-            },
+            "versions": manifest_versions(),
+            "config": manifest_config(cfg),
             "models": [m.describe() for m in models],
             "inputs": {t: _describe_source(s) for t, s in sorted(sources.items())},
             "row_counts": {
