@@ -78,6 +78,10 @@ class Journeys:
         opp_pos: int64 [J] absolute index of the opportunity-creation anchor touch, or -1.
         table: one row per journey (``journey_id, entity_id, deal_id, ...``), same order.
         dicts: the run's shared dictionaries.
+        digest: the few input touches the ROI/KPI/funnel step reads (each entity's first and
+            last touch, and every touch tied with a journey's first touch), sorted by
+            ``entity_id, ts, channel, campaign``; None where journeys were not built from
+            touches (path tables).
     """
 
     offsets: np.ndarray
@@ -94,6 +98,7 @@ class Journeys:
     opp_pos: np.ndarray
     table: pl.DataFrame
     dicts: Dictionaries
+    digest: pl.DataFrame | None = None
 
     @property
     def n_journeys(self) -> int:

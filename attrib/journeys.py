@@ -26,6 +26,7 @@ from attrib.encoded import (
     Dictionaries,
     Journeys,
 )
+from attrib.metrics.funnel import ENTITY_FIRST
 from attrib.schema import (
     CAMPAIGN,
     CHANNEL,
@@ -187,6 +188,14 @@ def build_journeys(
         .otherwise(touches.get_column(ENTITY_ID).gather(first_row) if touches.height else None)
     ).to_series()
     table = _journey_table(offsets, channel, ts, j_deal, entity_ids, d, status, amount, dicts)
+    digest_rows, entity_first = _digest_rows(t_ent, t_ts, keep, offsets)
+    digest = (
+        touches.select(
+            ENTITY_ID, TS, CHANNEL, CAMPAIGN, *[c for c in _DIGEST_EXTRA if c in touches.columns]
+        )
+        .gather(t.get_column("row").to_numpy()[digest_rows])
+        .with_columns(pl.Series(ENTITY_FIRST, entity_first))
+    )
     return Journeys(
         offsets=offsets,
         channel=channel,
@@ -202,7 +211,39 @@ def build_journeys(
         opp_pos=opp_pos.astype(np.int64),
         table=table,
         dicts=dicts,
+        digest=digest,
     )
+
+
+#: touch columns the metrics may read besides the four keys (an explicit marketing flag)
+_DIGEST_EXTRA = ("is_marketing",)
+
+
+def _digest_rows(
+    ent: np.ndarray, ts: np.ndarray, keep: np.ndarray, offsets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (in the sorted touch order) of the touches the metrics read, and which of
+    them are their entity's first touch.
+
+    Each entity's first and last touch, and every touch sharing (entity, ts) with a journey's
+    first touch — so the ROI/KPI/funnel step never needs all touches (``Journeys.digest``).
+    """
+    n = len(ent)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_)
+    new_ent = np.ones(n, dtype=np.bool_)
+    new_ent[1:] = ent[1:] != ent[:-1]
+    last_ent = np.ones(n, dtype=np.bool_)
+    last_ent[:-1] = new_ent[1:]
+    new_key = new_ent.copy()
+    new_key[1:] |= ts[1:] != ts[:-1]
+    key = np.cumsum(new_key) - 1
+    kept = np.flatnonzero(keep)
+    starts = kept[offsets[:-1][np.diff(offsets) > 0]]
+    marked = np.zeros(int(key[-1]) + 1, dtype=np.bool_)
+    marked[key[starts]] = True
+    rows = np.flatnonzero(new_ent | last_ent | marked[key])
+    return rows, new_ent[rows]
 
 
 _STATUS_NAMES = ["none", "open", "won", "lost"]

@@ -216,7 +216,7 @@ def run(
         with reporter.stage(f"bootstrap x{bootstrap}"):
             add_intervals(attribution, chosen, journeys, bootstrap, seed)
     with reporter.stage("metrics"):
-        tables_m = run_metrics(inputs, attribution, journeys.table, inputs.touches, metrics)
+        tables_m = run_metrics(inputs, attribution, journeys.table, journeys.digest, metrics)
     attribution.channel_summary = tables_m["channel_summary"]
     attribution.campaign_summary = tables_m["campaign_summary"]
     tables = {

@@ -290,7 +290,6 @@ def build_bucket(
     KPI/ROI step reads: the touch digest and the deals' journey rows (as the bucketed local
     engine does)."""
     from attrib.journeys import build_journeys
-    from attrib.metrics.bundle import touch_digest
 
     t = to_polars(touches)
     s = to_polars(side)
@@ -315,7 +314,7 @@ def build_bucket(
             "n_touches": [batch.n_touches],
             "arrays": [arrays],
             "table": [table],
-            "digest": [frame_bytes(touch_digest(touch_frame, batch.table))],
+            "digest": [frame_bytes(batch.digest)],
             "deal_journeys": [
                 frame_bytes(batch.table.filter(pl.col("deal_id").is_not_null()).drop("path"))
             ],

@@ -157,7 +157,6 @@ def run_bucketed(
     metrics: dict | None = None,
 ):
     """Run the job bucket by bucket; same outputs as ``attrib.run.run``."""
-    from attrib.metrics.bundle import touch_digest
     from attrib.outputs import write_manifest, write_quarantine, write_tables
     from attrib.run import (
         Attribution,
@@ -236,8 +235,6 @@ def run_bucketed(
             else None
         )
 
-        batch_touches: list[pl.DataFrame] = [pl.DataFrame()]
-
         def batches() -> Iterator[Journeys]:
             for b, path in enumerate(prepared):
                 touches = pl.read_parquet(path) if path.exists() else _empty_touches()
@@ -249,7 +246,6 @@ def run_bucketed(
                 )
                 if touches.height == 0 and d.height == 0:
                     continue
-                batch_touches[0] = touches
                 yield build_journeys(touches, d, cfg, stages=s, dicts=dicts)
 
         fitted: dict[str, Fitted] = {m.name: Fitted() for m in chosen}
@@ -279,7 +275,8 @@ def run_bucketed(
                 table = batch.table.with_columns(pl.col("journey_id") + n_journeys)
                 writer.write(table)
                 journey_parts.append(table.filter(pl.col("deal_id").is_not_null()).drop("path"))
-                digests.append(touch_digest(batch_touches[0], batch.table))
+                if batch.digest is not None:
+                    digests.append(batch.digest)
                 n_journeys += batch.n_journeys
                 n_touches += batch.n_touches
         credits = []

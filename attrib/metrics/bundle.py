@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from attrib.metrics.funnel import compute_funnel
+from attrib.metrics.funnel import compute_funnel, stage_facts
 from attrib.metrics.kpis import compute_kpis
 from attrib.metrics.roi import add_spend_metrics
 from attrib.metrics.settings import MetricsSettings
@@ -34,9 +34,10 @@ def compute_metrics(
 ) -> dict[str, pl.DataFrame]:
     """Summaries with spend columns, ``kpis`` and ``funnel`` (docs/METRICS.md)."""
     flags = channel_summary.select("channel", "is_marketing").unique().sort("channel")
+    facts = stage_facts(stages, touches, deals, settings)
     return {
         "channel_summary": add_spend_metrics(
-            channel_summary, costs, touches, stages, deals, settings, journeys=journeys
+            channel_summary, costs, touches, stages, deals, settings, journeys=journeys, facts=facts
         ),
         "campaign_summary": add_spend_metrics(
             campaign_summary,
@@ -47,26 +48,10 @@ def compute_metrics(
             settings,
             by_campaign=True,
             journeys=journeys,
+            facts=facts,
         ),
         "kpis": compute_kpis(
             journeys, deals, costs, stages, touches, settings, targets, channel_flags=flags
         ),
-        "funnel": compute_funnel(stages, touches, deals, settings),
+        "funnel": compute_funnel(stages, touches, deals, settings, facts=facts),
     }
-
-
-def touch_digest(touches: pl.DataFrame, journeys: pl.DataFrame) -> pl.DataFrame:
-    """The few touches the metrics read: each entity's first and last touch and each
-    journey's first touch. Lets the bucketed engine compute metrics without all touches."""
-    ordered = touches.sort("entity_id", "ts", "channel", "campaign")
-    firsts = ordered.group_by("entity_id", maintain_order=True).first()
-    lasts = ordered.group_by("entity_id", maintain_order=True).last()
-    starts = journeys.filter(pl.col("first_touch_at").is_not_null()).select(
-        "entity_id", pl.col("first_touch_at").alias("ts")
-    )
-    journey_firsts = ordered.join(starts.unique(), on=["entity_id", "ts"], how="semi")
-    return (
-        pl.concat([firsts, lasts, journey_firsts], how="diagonal_relaxed")
-        .unique(maintain_order=False)
-        .sort("entity_id", "ts", "channel", "campaign")
-    )

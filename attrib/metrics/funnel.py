@@ -7,11 +7,12 @@ every earlier present stage (see docs/METRICS.md, "Funnel").
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from statistics import NormalDist
 
 import polars as pl
 
-from attrib.metrics.periods import in_window, period_calendar, resolve_window, with_periods
+from attrib.metrics.periods import in_window, period_calendar, resolve_window
 from attrib.metrics.settings import STAGE_ORDER, MetricsSettings
 
 ALL_CHANNELS = "(all)"
@@ -81,10 +82,15 @@ def normalize_stages(stages: pl.DataFrame | None, settings: MetricsSettings) -> 
     ).filter(pl.col("stage").is_in(STAGE_ORDER[1:]) & pl.col("ts").is_not_null())
 
 
+#: digest column marking each entity's first touch (see ``Journeys.digest``)
+ENTITY_FIRST = "entity_first"
+
+
 def first_touch_channel(touches: pl.DataFrame | None) -> pl.DataFrame:
     """``entity_id, source_channel, source_campaign, first_ts``: each entity's first touch.
 
-    Ties on ``ts`` break by channel then campaign, so the result is deterministic.
+    Ties on ``ts`` break by channel then campaign, so the result is deterministic. A journey
+    digest marks those touches already (``entity_first``), which saves the sort.
     """
     schema = {
         "entity_id": pl.String,
@@ -95,15 +101,20 @@ def first_touch_channel(touches: pl.DataFrame | None) -> pl.DataFrame:
     if touches is None or touches.height == 0:
         return pl.DataFrame(schema=schema)
     campaign = pl.col("campaign") if "campaign" in touches.columns else pl.lit(NO_CHANNEL)
+    picked = [
+        pl.col("entity_id"),
+        pl.col("channel").alias("source_channel"),
+        campaign.alias("source_campaign"),
+        pl.col("ts").alias("first_ts"),
+    ]
+    if ENTITY_FIRST in touches.columns:
+        return touches.filter(pl.col(ENTITY_FIRST)).select(picked).select(list(schema))
     return (
         touches.select("entity_id", "ts", "channel", campaign.alias("campaign"))
         .sort("entity_id", "ts", "channel", "campaign", nulls_last=True)
         .group_by("entity_id", maintain_order=True)
-        .agg(
-            pl.col("channel").first().alias("source_channel"),
-            pl.col("campaign").first().alias("source_campaign"),
-            pl.col("ts").first().alias("first_ts"),
-        )
+        .first()
+        .select(picked)
         .select(list(schema))
     )
 
@@ -113,6 +124,8 @@ def reached_stages(
     touches: pl.DataFrame | None,
     deals: pl.DataFrame | None,
     settings: MetricsSettings,
+    *,
+    source: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, list[str]]:
     """Every (entity, present stage) reached, with the time it was reached.
 
@@ -121,15 +134,17 @@ def reached_stages(
     ``closed_at``. Cumulative: the time at stage s is the earliest raw record at s or any
     later stage (so an SQL without an MQL row counts as an MQL at its SQL time). Returns
     ``entity_id, stage, stage_order, ts, prev_ts, entry_ts`` (``prev_ts``: time at the
-    previous present stage; ``entry_ts``: time at the first present stage) and the present
-    stages in order.
+    previous present stage; ``entry_ts``: time at the first present stage), in no set row
+    order, and the present stages in order. ``source`` (``first_touch_channel(touches)``)
+    saves recomputing each entity's first touch.
     """
     parts: list[pl.DataFrame] = []
     if touches is not None and touches.height:
+        first = source if source is not None else first_touch_channel(touches)
         parts.append(
-            touches.group_by("entity_id")
-            .agg(pl.col("ts").min())
-            .with_columns(pl.lit("session").alias("stage"))
+            first.select(
+                "entity_id", pl.col("first_ts").alias("ts"), pl.lit("session").alias("stage")
+            )
         )
     parts.append(normalize_stages(stages, settings))
     if deals is not None and deals.height:
@@ -143,22 +158,17 @@ def reached_stages(
                 "entity_id", pl.col("closed_at").alias("ts"), pl.lit("customer").alias("stage")
             )
         )
-    raw = (
-        pl.concat(
-            [
-                p.select(
-                    pl.col("entity_id").cast(pl.String),
-                    pl.col("stage").cast(pl.String),
-                    pl.col("ts").cast(pl.Datetime("us")),
-                )
-                for p in parts
-            ],
-            how="vertical",
-        )
-        .filter(pl.col("ts").is_not_null())
-        .group_by("entity_id", "stage")
-        .agg(pl.col("ts").min())
-    )
+    raw = pl.concat(
+        [
+            p.select(
+                pl.col("entity_id").cast(pl.String),
+                pl.col("stage").cast(pl.String),
+                pl.col("ts").cast(pl.Datetime("us")),
+            )
+            for p in parts
+        ],
+        how="vertical",
+    ).filter(pl.col("ts").is_not_null())
     seen = set(raw.get_column("stage").unique().to_list())
     present = [s for s in STAGE_ORDER if s in seen]
     out_schema = {
@@ -171,7 +181,10 @@ def reached_stages(
     }
     if not present:
         return pl.DataFrame(schema=out_schema), present
-    wide = raw.pivot(on="stage", index="entity_id", values="ts", aggregate_function="min")
+    # one group-by: each entity's earliest record per stage, then cumulative minima
+    wide = raw.group_by("entity_id").agg(
+        pl.col("ts").filter(pl.col("stage") == s).min().alias(s) for s in present
+    )
     cum = [pl.min_horizontal(*present[i:]).alias(f"c_{s}") for i, s in enumerate(present)]
     wide = wide.select("entity_id", *cum)
     long_parts = []
@@ -185,10 +198,32 @@ def reached_stages(
                 pl.col(f"c_{s}").alias("ts"),
                 prev.alias("prev_ts"),
                 pl.col(f"c_{present[0]}").alias("entry_ts"),
-            )
+            ).filter(pl.col("ts").is_not_null())
         )
-    long = pl.concat(long_parts, how="vertical").filter(pl.col("ts").is_not_null())
-    return long.sort("entity_id", "stage_order"), present
+    return pl.concat(long_parts, how="vertical"), present
+
+
+@dataclass(frozen=True)
+class StageFacts:
+    """Per-entity facts the funnel and the ROI stage counts share (computed once per run)."""
+
+    reached: pl.DataFrame  # reached_stages(): entity_id, stage, stage_order, ts, prev_ts, entry_ts
+    present: list[str]  # stages present in the data, in funnel order
+    source: (
+        pl.DataFrame
+    )  # first_touch_channel(): entity_id, source_channel, source_campaign, first_ts
+
+
+def stage_facts(
+    stages: pl.DataFrame | None,
+    touches: pl.DataFrame | None,
+    deals: pl.DataFrame | None,
+    settings: MetricsSettings,
+) -> StageFacts:
+    """Reached stages and each entity's first touch, for ``compute_funnel`` and the ROI step."""
+    source = first_touch_channel(touches)
+    reached, present = reached_stages(stages, touches, deals, settings, source=source)
+    return StageFacts(reached, present, source)
 
 
 def compute_funnel(
@@ -196,6 +231,8 @@ def compute_funnel(
     touches: pl.DataFrame | None,
     deals: pl.DataFrame | None,
     settings: MetricsSettings,
+    *,
+    facts: StageFacts | None = None,
 ) -> pl.DataFrame:
     """Stage counts and conversion rates per view × period × source channel (``FUNNEL_SCHEMA``).
 
@@ -204,39 +241,28 @@ def compute_funnel(
     entity's first-touch channel ("(none)" without touches) plus an "(all)" row.
     """
     window = resolve_window(settings, touches, deals, stages)
-    reached, present = reached_stages(stages, touches, deals, settings)
+    facts = facts or stage_facts(stages, touches, deals, settings)
+    reached, present = facts.reached, facts.present
     if window is None or not present:
         return pl.DataFrame(schema=FUNNEL_SCHEMA)
     date_from, date_to = window
     cal = period_calendar(date_from, date_to)
-    src = first_touch_channel(touches).select("entity_id", "source_channel")
-    r = (
-        reached.join(src, on="entity_id", how="left")
-        .with_columns(
-            pl.col("source_channel").fill_null(NO_CHANNEL).alias("channel"),
-            ((pl.col("ts") - pl.col("prev_ts")).dt.total_microseconds() / _US_PER_DAY).alias(
-                "days"
-            ),
-        )
-        .drop("source_channel")
+    src = facts.source.select("entity_id", "source_channel")
+    r = reached.join(src, on="entity_id", how="left").select(
+        pl.col("stage_order").cast(pl.Int8),
+        pl.col("source_channel").fill_null(NO_CHANNEL).alias("channel"),
+        ((pl.col("ts") - pl.col("prev_ts")).dt.total_microseconds() / _US_PER_DAY).alias("days"),
+        _month_key(pl.col("ts")).alias("period_month"),
+        _month_key(pl.col("entry_ts")).alias("cohort_month"),
+        in_window(pl.col("ts"), date_from, date_to).alias("period_in"),
+        in_window(pl.col("entry_ts"), date_from, date_to).alias("cohort_in"),
     )
-    views = []
-    for view, key in (("period", "ts"), ("cohort", "entry_ts")):
-        v = r.filter(in_window(pl.col(key), date_from, date_to))
-        views.append(with_periods(v, key).with_columns(pl.lit(view).alias("view")))
-    stacked = pl.concat(views, how="vertical")
-    stacked = pl.concat(
-        [stacked, stacked.with_columns(pl.lit(ALL_CHANNELS).alias("channel"))], how="vertical"
-    )
-    agg = stacked.group_by("view", "period", "channel", "stage").agg(
-        pl.len().cast(pl.Int64).alias("count"),
-        pl.col("days").median().alias("median_days_from_previous"),
-    )
-    # the full grid, so that a month without data and a stage nobody reached show as 0
+    agg = _stage_aggregates(r, cal)
     channels = pl.concat(
         [pl.DataFrame({"channel": [ALL_CHANNELS]}), r.select("channel").unique()],
         how="vertical",
     ).unique()
+    # the full grid, so that a month without data and a stage nobody reached show as 0
     grid = (
         pl.DataFrame({"view": ["cohort", "period"]})
         .join(cal.select("period", "order"), how="cross")
@@ -250,7 +276,7 @@ def compute_funnel(
         )
     )
     f = (
-        grid.join(agg, on=["view", "period", "channel", "stage"], how="left")
+        grid.join(agg, on=["view", "period", "channel", "stage_order"], how="left")
         .with_columns(pl.col("count").fill_null(0))
         .sort("view", "order", "channel", "stage_order")
     )
@@ -274,4 +300,81 @@ def compute_funnel(
     )
     return f.sort("view", "order", "channel", "stage_order").select(
         [pl.col(k).cast(t) for k, t in FUNNEL_SCHEMA.items()]
+    )
+
+
+def _month_key(ts: pl.Expr) -> pl.Expr:
+    """Months since year 0 (``year * 12 + month - 1``): an integer period key."""
+    return ts.dt.year().cast(pl.Int32) * 12 + ts.dt.month().cast(pl.Int32) - 1
+
+
+def _period_keys(cal: pl.DataFrame) -> pl.DataFrame:
+    """The calendar's labels by integer key: ``kind`` (all/month/quarter), ``key``, ``period``."""
+    start = pl.col("start")
+    key = (
+        pl.when(pl.col("kind") == "month")
+        .then(_month_key(start))
+        .when(pl.col("kind") == "quarter")
+        .then(start.dt.year().cast(pl.Int32) * 4 + start.dt.quarter().cast(pl.Int32) - 1)
+        .otherwise(pl.lit(0, pl.Int32))
+    )
+    return cal.select("kind", key.alias("key"), "period")
+
+
+def _stage_aggregates(r: pl.DataFrame, cal: pl.DataFrame) -> pl.DataFrame:
+    """``view, period, channel, stage_order, count, median_days_from_previous``.
+
+    Counts come from one fine group-by (view month × channel × stage) summed up to quarters,
+    the whole window and the "(all)" channel; medians of the (fewer) rows that have a
+    previous stage are taken per group. Integer period keys keep the frames narrow.
+    """
+    kinds = {
+        "all": lambda m: pl.lit(0, pl.Int32),
+        "month": lambda m: m,
+        "quarter": lambda m: (m // 12) * 4 + (m % 12) // 3,
+    }
+    parts = []
+    for view in ("period", "cohort"):
+        month = pl.col(f"{view}_month")
+        v = r.filter(pl.col(f"{view}_in")).select(
+            "stage_order", "channel", month.alias("m"), "days"
+        )
+        fine = v.group_by("m", "channel", "stage_order").agg(pl.len().alias("count"))
+        timed = v.filter(pl.col("days").is_not_null())
+        for kind, key_of in kinds.items():
+            key = key_of(pl.col("m")).alias("key")
+            for by_channel in (True, False):
+                keys = ["key", "channel", "stage_order"] if by_channel else ["key", "stage_order"]
+                counts = fine.group_by(key, *keys[1:]).agg(pl.col("count").sum())
+                medians = timed.group_by(key, *keys[1:]).agg(
+                    pl.col("days").median().alias("median_days_from_previous")
+                )
+                part = counts.join(medians, on=keys, how="left")
+                if not by_channel:
+                    part = part.with_columns(pl.lit(ALL_CHANNELS).alias("channel"))
+                parts.append(
+                    part.with_columns(pl.lit(view).alias("view"), pl.lit(kind).alias("kind"))
+                )
+    agg = pl.concat(
+        [
+            p.select(
+                "view",
+                "kind",
+                pl.col("key").cast(pl.Int32),
+                "channel",
+                "stage_order",
+                pl.col("count").cast(pl.Int64),
+                "median_days_from_previous",
+            )
+            for p in parts
+        ],
+        how="vertical",
+    )
+    return agg.join(_period_keys(cal), on=["kind", "key"], how="inner").select(
+        "view",
+        "period",
+        "channel",
+        pl.col("stage_order").cast(pl.Int64),
+        "count",
+        "median_days_from_previous",
     )

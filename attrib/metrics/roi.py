@@ -12,9 +12,10 @@ import polars as pl
 
 from attrib.metrics.funnel import (
     NO_CHANNEL,
+    StageFacts,
     first_touch_channel,
-    reached_stages,
     safe_div,
+    stage_facts,
 )
 from attrib.metrics.periods import in_window, prorate_costs, resolve_window
 from attrib.metrics.settings import MetricsSettings
@@ -103,6 +104,7 @@ def sourced_stage_counts(
     window: tuple | None,
     *,
     by_campaign: bool = False,
+    facts: StageFacts | None = None,
 ) -> tuple[pl.DataFrame, list[str]]:
     """Entities reaching lead/mql/sql/opportunity in the window, per first-touch channel.
 
@@ -111,12 +113,13 @@ def sourced_stage_counts(
     present in the data.
     """
     keys = ["channel", "campaign"] if by_campaign else ["channel"]
-    reached, present = reached_stages(stages, touches, deals, settings)
+    facts = facts or stage_facts(stages, touches, deals, settings)
+    reached, present = facts.reached, facts.present
     wanted = [s for s in STAGE_COLUMNS if s in present]
     schema = {**dict.fromkeys(keys, pl.String), **{STAGE_COLUMNS[s][0]: pl.Int64 for s in wanted}}
     if window is None or not wanted:
         return pl.DataFrame(schema=schema), present
-    src = first_touch_channel(touches)
+    src = facts.source
     r = (
         reached.filter(pl.col("stage").is_in(wanted) & in_window(pl.col("ts"), *window))
         .join(src, on="entity_id", how="left")
@@ -178,11 +181,12 @@ def sourced_customers(
         won = won.join(j, on="deal_id", how="left")
         if by_campaign:
             if touches is not None and touches.height:
-                camp = touches.group_by(
-                    "entity_id",
-                    pl.col("ts").alias("first_touch_at"),
-                    "channel",
-                ).agg(pl.col("campaign").min())
+                starts = won.select("entity_id", pl.col("first_touch_at").alias("ts"), "channel")
+                camp = (
+                    touches.join(starts, on=["entity_id", "ts", "channel"], how="semi")
+                    .group_by("entity_id", pl.col("ts").alias("first_touch_at"), "channel")
+                    .agg(pl.col("campaign").min())
+                )
                 won = won.join(camp, on=["entity_id", "first_touch_at", "channel"], how="left")
             else:
                 won = won.with_columns(pl.lit(None, pl.String).alias("campaign"))
@@ -219,6 +223,7 @@ def add_spend_metrics(
     *,
     by_campaign: bool = False,
     journeys: pl.DataFrame | None = None,
+    facts: StageFacts | None = None,
 ) -> pl.DataFrame:
     """Add ``ADDED_COLUMNS`` to a channel (or campaign) summary, one row per model × key.
 
@@ -231,7 +236,7 @@ def add_spend_metrics(
     window = resolve_window(settings, touches, deals, stages)
     spend = channel_spend(costs, settings, window, by_campaign=by_campaign)
     counts, _present = sourced_stage_counts(
-        stages, touches, deals, settings, window, by_campaign=by_campaign
+        stages, touches, deals, settings, window, by_campaign=by_campaign, facts=facts
     )
     customers = sourced_customers(deals, touches, journeys, window, by_campaign=by_campaign)
 
