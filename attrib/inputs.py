@@ -119,6 +119,13 @@ def prepare_touches(tv: Validated, config: RunConfig) -> tuple[pl.DataFrame, pl.
     return _split_missing_entity(tv, touches)
 
 
+def prepare_stages(
+    sv: Validated, config: RunConfig, lookup: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Validated stage rows with their journey entity; plus rejects (no account for it)."""
+    return _split_missing_entity(sv, _entity(sv.frame, config, lookup))
+
+
 def account_lookup(touches: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """customer -> account (the smallest account id a customer's touches name)."""
     frame = (
@@ -139,15 +146,15 @@ def load_inputs(
     targets: str | Path | None = None,
     config: RunConfig | str | Path | None = None,
     frames: dict[str, pl.DataFrame] | None = None,
-    skip_touchpoints: bool = False,
+    streamed: tuple[str, ...] = (),
     lookup: pl.DataFrame | None = None,
 ) -> Inputs:
     """Read and validate every input table; bad rows are quarantined, not dropped silently.
 
     ``frames`` supplies already-read raw tables (e.g. from ``attrib.adapters``) in place of
-    files; they need ``__file``/``__row`` columns for error locations. With
-    ``skip_touchpoints`` the touchpoint files are located but not read (the bucketed engine
-    streams them); ``lookup`` then gives the customer -> account map for ``level = "account"``.
+    files; they need ``__file``/``__row`` columns for error locations. Tables named in
+    ``streamed`` (touchpoints, stages) are located but not read: the bucketed engine streams
+    them; ``lookup`` then gives the customer -> account map for ``level = "account"``.
     """
     frames = frames or {}
     if not isinstance(config, RunConfig):
@@ -178,7 +185,7 @@ def load_inputs(
     raws = {
         table: read_files(paths)
         for table, paths in files.items()
-        if table not in frames and not (skip_touchpoints and table == "touchpoints")
+        if table not in frames and table not in streamed
     }
     for table, raw in {**raws, **frames}.items():
         rows[table] = raw.height
@@ -196,9 +203,7 @@ def load_inputs(
     deal_frame, quarantine["deals"] = _split_missing_entity(dv, deal_frame)
     stage_frame = None
     if "stages" in validated:
-        sv = validated["stages"]
-        stage_frame = _entity(sv.frame, config, lookup)
-        stage_frame, quarantine["stages"] = _split_missing_entity(sv, stage_frame)
+        stage_frame, quarantine["stages"] = prepare_stages(validated["stages"], config, lookup)
     for table in ("costs", "targets"):
         if table in validated:
             quarantine[table] = validated[table].rejected

@@ -54,6 +54,21 @@ def test_bucketed_equals_in_memory(in_memory, tmp_path: Path, buckets: int) -> N
     assert mine.equals(theirs)
     for name in ("channel_summary", "campaign_summary", "manifest"):
         assert any(tmp_path.glob(f"{name}.*"))
+    assert_same_metrics(in_memory.tables, result.tables)
+
+
+def assert_same_metrics(a: dict[str, pl.DataFrame], b: dict[str, pl.DataFrame]) -> None:
+    """KPIs, funnel and the spend columns agree (map/reduce of the metrics over buckets)."""
+    for name in ("kpis", "funnel", "channel_summary", "campaign_summary"):
+        x, y = a[name], b[name]
+        assert x.columns == y.columns and x.height == y.height > 0, name
+        for col, dtype in x.schema.items():
+            if dtype.is_float():
+                np.testing.assert_allclose(
+                    y[col].to_numpy(), x[col].to_numpy(), rtol=1e-9, atol=1e-9, err_msg=name
+                )
+            else:
+                assert x[col].equals(y[col]), (name, col)
 
 
 def test_bucketed_account_level_matches(tmp_path: Path) -> None:
@@ -82,6 +97,30 @@ def test_bucketed_quarantine_matches(tmp_path: Path) -> None:
     assert qa.height == 6
     assert qa.select("row", "column", "reason").equals(qb.select("row", "column", "reason"))
     assert_same_summary(a.channel_summary, b.channel_summary, ["model", "channel"])
+
+
+def test_bucketed_stage_quarantine_and_metrics_match(tmp_path: Path) -> None:
+    """Stages are streamed into buckets too: same rejections, same funnel and KPIs."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("touchpoints.csv", "deals.csv", "costs.csv", "channels.toml"):
+        (data / name).write_text((SAMPLE / name).read_text())
+    stages = pl.read_csv(SAMPLE / "stages.csv", infer_schema=False)
+    stages.with_columns(
+        pl.when(pl.int_range(pl.len()) % 97 == 0)
+        .then(pl.lit("not a stage"))
+        .otherwise(pl.col("stage"))
+        .alias("stage")
+    ).write_csv(data / "stages.csv")
+    a = run(data, out=tmp_path / "a", models="first_touch,w_shaped")
+    b = run_bucketed(data, out=tmp_path / "b", models="first_touch,w_shaped", buckets=3)
+    qa = pl.read_parquet(tmp_path / "a" / "quarantine" / "stages.parquet")
+    qb = pl.read_parquet(tmp_path / "b" / "quarantine" / "stages.parquet")
+    assert qa.height > 0
+    assert qa.equals(qb)
+    assert a.manifest["row_counts"]["stages_read"] == b.manifest["row_counts"]["stages_read"]
+    assert_same_summary(a.channel_summary, b.channel_summary, ["model", "channel"])
+    assert_same_metrics(a.tables, b.tables)
 
 
 def test_parse_memory() -> None:

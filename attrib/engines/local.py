@@ -25,12 +25,12 @@ import pyarrow.parquet as pq
 from attrib.credit import ModelCredit, credit_state, summary_frames
 from attrib.encoded import Journeys
 from attrib.errors import ChecksFailedError, OutputError, UsageError
-from attrib.inputs import account_lookup, load_inputs, prepare_touches
+from attrib.inputs import account_lookup, load_inputs, prepare_stages, prepare_touches
 from attrib.io import FILE_COL, ROW_COL, atomic_path, file_format
 from attrib.journeys import build_dictionaries, build_journeys
 from attrib.models.base import Fitted, State, reduce_states
 from attrib.progress import Reporter
-from attrib.schema import ACCOUNT_ID, CUSTOMER_ID, ENTITY_ID, validate
+from attrib.schema import ACCOUNT_ID, CUSTOMER_ID, ENTITY_ID, STAGE, TS, validate
 
 HASH_SEED = 0x5EED
 BYTES_PER_TOUCH = 300  # measured peak of the in-memory path per touch, with headroom
@@ -105,9 +105,9 @@ def _scan(path: Path) -> pl.LazyFrame:
     )
 
 
-def _entity_source(config) -> str:
+def _entity_source(config, table: str = "touchpoints") -> str:
     canonical = CUSTOMER_ID if config.level == "customer" else ACCOUNT_ID
-    return config.columns.get("touchpoints", {}).get(canonical, canonical)
+    return config.columns.get(table, {}).get(canonical, canonical)
 
 
 def bucket_of(expr: pl.Expr, k: int) -> pl.Expr:
@@ -115,18 +115,75 @@ def bucket_of(expr: pl.Expr, k: int) -> pl.Expr:
     return (expr.cast(pl.String).str.strip_chars().hash(seed=HASH_SEED) % k).cast(pl.Int32)
 
 
-def partition_touches(files: list[Path], config, k: int, folder: Path) -> list[list[Path]]:
-    """Stream the touch files into ``k`` hash buckets; returns each bucket's files."""
-    source = _entity_source(config)
+def partition_touches(
+    files: list[Path], config, k: int, folder: Path, table: str = "touchpoints"
+) -> list[list[Path]]:
+    """Stream a table's files (touchpoints, or stages) into ``k`` hash buckets of the journey
+    entity; returns each bucket's files."""
+    source = _entity_source(config, table)
     lazy = pl.concat([_scan(f) for f in files], how="diagonal_relaxed")
     if source not in lazy.collect_schema().names():
         # the validator names the missing column with a hint; run it on an empty frame
-        validate(lazy.head(0).collect(), "touchpoints", config)
-        raise UsageError(f"touchpoints have no column {source!r} to bucket by")
+        validate(lazy.head(0).collect(), table, config)
+        raise UsageError(f"{table} have no column {source!r} to bucket by")
     lazy.with_columns(bucket_of(pl.col(source), k).alias(_BUCKET)).sink_parquet(
         pl.PartitionBy(folder, key=_BUCKET), mkdir=True
     )
     return [sorted((folder / f"{_BUCKET}={b}").glob("*.parquet")) for b in range(k)]
+
+
+def _stage_buckets(
+    files: list[Path],
+    cfg,
+    k: int,
+    scratch: Path,
+    inputs,
+    bounds: list[pl.DataFrame],
+) -> list[Path]:
+    """Partition, validate and write the stage rows bucket by bucket (customer level).
+
+    Fills ``inputs`` (rows read, quarantine) and ``bounds``: per bucket, each stage name's
+    earliest and latest time, which is all the metrics plan needs of the whole table.
+    """
+    raw_buckets = partition_touches(files, cfg, k, scratch / "raw_stages", table="stages")
+    targets, rejected, rows = [], [], 0
+    for b, paths in enumerate(raw_buckets):
+        raw = _read_bucket(paths)
+        rows += raw.height
+        target = scratch / "stages" / f"{b}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        stages = _empty_stages()
+        if raw.height:
+            stages, bad = prepare_stages(validate(raw, "stages", cfg), cfg, None)
+            rejected.append(bad)
+            for agg in (pl.col(TS).min(), pl.col(TS).max()):
+                bounds.append(
+                    stages.group_by(STAGE).agg(agg).with_columns(pl.lit("").alias(ENTITY_ID))
+                )
+        stages.write_parquet(target)
+        targets.append(target)
+    _record_bucket_rows(inputs, "stages", rows, rejected)
+    return targets
+
+
+def _record_bucket_rows(inputs, table: str, rows: int, rejected: list[pl.DataFrame]) -> None:
+    """Rows read and the quarantine of a table validated bucket by bucket."""
+    inputs.rows_read[table] = rows
+    if rejected:
+        inputs.quarantine[table] = pl.concat(rejected, how="diagonal_relaxed").sort("file", "row")
+
+
+def _empty_stages() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            CUSTOMER_ID: pl.String,
+            STAGE: pl.String,
+            TS: pl.Datetime("us"),
+            FILE_COL: pl.String,
+            ROW_COL: pl.Int64,
+            ENTITY_ID: pl.String,
+        }
+    )
 
 
 def _read_bucket(paths: list[Path]) -> pl.DataFrame:
@@ -157,6 +214,13 @@ def run_bucketed(
     metrics: dict | None = None,
 ):
     """Run the job bucket by bucket; same outputs as ``attrib.run.run``."""
+    from attrib.metrics.bundle import (
+        MetricsPartial,
+        finalize_metrics,
+        map_metrics,
+        metrics_plan,
+        metrics_settings,
+    )
     from attrib.outputs import write_manifest, write_quarantine, write_tables
     from attrib.run import (
         Attribution,
@@ -164,7 +228,6 @@ def run_bucketed(
         _manifest,
         resolve_config,
         resolve_models,
-        run_metrics,
         with_credit_columns,
     )
 
@@ -181,7 +244,9 @@ def run_bucketed(
             costs=costs,
             targets=targets,
             config=cfg,
-            skip_touchpoints=True,
+            # stages are keyed by customer: streamed at customer level; at account level
+            # their account may come from the touches' lookup, so they are read whole
+            streamed=("touchpoints", "stages") if cfg.level == "customer" else ("touchpoints",),
             lookup=_lookup(data_dir, touchpoints, cfg),
         )
     touch_files = [Path(p) for p in inputs.files["touchpoints"]]
@@ -197,7 +262,15 @@ def run_bucketed(
     try:
         with reporter.stage("partition touchpoints"):
             raw_buckets = partition_touches(touch_files, cfg, buckets, scratch / "raw")
-        prepared, rejected, pairs, rows = [], [], [], 0
+        stage_files = [Path(p) for p in inputs.files.get("stages", [])]
+        stage_buckets: list[Path] | None = None
+        stage_bounds: list[pl.DataFrame] = []
+        if inputs.stages is None and stage_files:
+            with reporter.stage("partition and validate stages"):
+                stage_buckets = _stage_buckets(
+                    stage_files, cfg, buckets, scratch, inputs, stage_bounds
+                )
+        prepared, rejected, pairs, bounds, rows = [], [], [], [], 0
         with reporter.stage("validate touchpoints"):
             for b, paths in enumerate(raw_buckets):
                 raw = _read_bucket(paths)
@@ -208,13 +281,11 @@ def run_bucketed(
                     touches, bad = prepare_touches(validate(raw, "touchpoints", cfg), cfg)
                     rejected.append(bad)
                     pairs.append(touches.select("channel", "campaign").unique())
+                    bounds.append(touches.select(pl.col("ts").min()))
+                    bounds.append(touches.select(pl.col("ts").max()))
                     touches.write_parquet(target)
                 prepared.append(target)
-        inputs.rows_read["touchpoints"] = rows
-        if rejected:
-            inputs.quarantine["touchpoints"] = pl.concat(rejected, how="diagonal_relaxed").sort(
-                "file", "row"
-            )
+        _record_bucket_rows(inputs, "touchpoints", rows, rejected)
         for table, n in inputs.rows_read.items():
             reporter.note(f"{table}: {n:,} rows read, {inputs.rejected.get(table, 0):,} rejected")
         if out_path is not None:
@@ -235,25 +306,28 @@ def run_bucketed(
             else None
         )
 
-        def batches() -> Iterator[Journeys]:
+        def stages_of_bucket(b: int) -> pl.DataFrame | None:
+            if stage_buckets is not None:
+                return pl.read_parquet(stage_buckets[b])
+            if stage_frame is not None:
+                return stage_frame.filter(pl.col(_BUCKET) == b).drop(_BUCKET)
+            return None
+
+        def batches() -> Iterator[tuple[Journeys, pl.DataFrame, pl.DataFrame | None]]:
             for b, path in enumerate(prepared):
                 touches = pl.read_parquet(path) if path.exists() else _empty_touches()
                 d = deal_frame.filter(pl.col(_BUCKET) == b).drop(_BUCKET)
-                s = (
-                    stage_frame.filter(pl.col(_BUCKET) == b).drop(_BUCKET)
-                    if stage_frame is not None
-                    else None
-                )
+                s = stages_of_bucket(b)
                 if touches.height == 0 and d.height == 0:
                     continue
-                yield build_journeys(touches, d, cfg, stages=s, dicts=dicts)
+                yield build_journeys(touches, d, cfg, stages=s, dicts=dicts), d, s
 
         fitted: dict[str, Fitted] = {m.name: Fitted() for m in chosen}
         data_driven = [m for m in chosen if m.needs_fit]
         if data_driven:
             with reporter.stage("fit data-driven models"):
                 states: dict[str, State | None] = {m.name: None for m in data_driven}
-                for batch in batches():
+                for batch, _, _ in batches():
                     for m in data_driven:
                         part = m.fit_map(batch)
                         merge = getattr(m, "merge_states", None) or reduce_states
@@ -262,21 +336,32 @@ def run_bucketed(
                 for m in data_driven:
                     fitted[m.name] = m.fit_finalize(states[m.name] or {}, dicts)
         credit: dict[str, State | None] = {m.name: None for m in chosen}
-        digests: list[pl.DataFrame] = []
-        journey_parts: list[pl.DataFrame] = []
+        plan = metrics_plan(
+            metrics_settings(cfg.metrics, **(metrics or {})),
+            inputs.deals,
+            pl.concat(stage_bounds, how="vertical") if stage_bounds else inputs.stages,
+            pl.concat(bounds, how="vertical").drop_nulls(),
+        )
+        metric_parts: list[MetricsPartial] = []
         n_journeys = n_touches = 0
         journeys_target = (out_path or scratch) / "journeys.parquet"
         with reporter.stage("attribute buckets"), _JourneyWriter(journeys_target) as writer:
-            for batch in batches():
+            for batch, bucket_deals, bucket_stages in batches():
                 for m in chosen:
                     credit[m.name] = reduce_states(
                         credit[m.name], credit_state(m, batch, fitted[m.name])
                     )
                 table = batch.table.with_columns(pl.col("journey_id") + n_journeys)
                 writer.write(table)
-                journey_parts.append(table.filter(pl.col("deal_id").is_not_null()).drop("path"))
-                if batch.digest is not None:
-                    digests.append(batch.digest)
+                metric_parts.append(
+                    map_metrics(
+                        plan,
+                        digest=batch.digest,
+                        deals=bucket_deals,
+                        stages=bucket_stages,
+                        journeys=table,
+                    )
+                )
                 n_journeys += batch.n_journeys
                 n_touches += batch.n_touches
         credits = []
@@ -290,9 +375,15 @@ def run_bucketed(
         tables = with_credit_columns(tables, channel_summary)
         attribution = Attribution(channel_summary, campaign_summary, credits, tables)
         with reporter.stage("metrics"):
-            digest = pl.concat(digests, how="diagonal_relaxed") if digests else None
-            all_journeys = pl.concat(journey_parts) if journey_parts else pl.DataFrame()
-            metric_tables = run_metrics(inputs, attribution, all_journeys, digest, metrics)
+            metric_tables = finalize_metrics(
+                plan,
+                metric_parts,
+                deals=inputs.deals,
+                costs=inputs.costs,
+                targets=inputs.targets,
+                channel_summary=channel_summary,
+                campaign_summary=campaign_summary,
+            )
         attribution.channel_summary = metric_tables["channel_summary"]
         attribution.campaign_summary = metric_tables["campaign_summary"]
         out_tables = {**metric_tables, **tables}

@@ -1,16 +1,49 @@
-"""All ROI, KPI and funnel tables of one run, from the attribution and the inputs."""
+"""All ROI, KPI and funnel tables of one run, as map -> reduce -> finalize over batches.
+
+``metrics_plan`` fixes what every batch must agree on (reporting window, present funnel
+stages); ``map_metrics`` reduces one batch of entities (its touch digest, deals, stages and
+journeys) to additive partial states; ``finalize_metrics`` turns all partials into the
+tables. The in-memory run is one batch (``compute_metrics``); the bucketed and Spark engines
+map bucket by bucket and never hold every entity's facts at once.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
 import polars as pl
 
-from attrib.metrics.funnel import compute_funnel, stage_facts
+from attrib.metrics.funnel import (
+    FunnelPartial,
+    funnel_finalize,
+    funnel_map,
+    present_stages,
+    stage_facts,
+)
 from attrib.metrics.kpis import compute_kpis
-from attrib.metrics.roi import add_spend_metrics
+from attrib.metrics.periods import resolve_window
+from attrib.metrics.roi import (
+    SourcedCounts,
+    channel_marketing_flags,
+    reduce_sourced,
+    sourced_map,
+    spend_metrics,
+)
 from attrib.metrics.settings import MetricsSettings
+
+#: journey columns the KPIs read (deal journeys only)
+DEAL_JOURNEY_COLUMNS = (
+    "deal_id",
+    "status",
+    "amount",
+    "created_at",
+    "closed_at",
+    "days_to_close",
+    "marketing_sourced",
+    "marketing_influenced",
+)
 
 
 def metrics_settings(raw: dict[str, Any], **overrides: Any) -> MetricsSettings:
@@ -18,6 +51,112 @@ def metrics_settings(raw: dict[str, Any], **overrides: Any) -> MetricsSettings:
     settings = MetricsSettings.from_mapping(raw)
     given = {k: v for k, v in overrides.items() if v is not None}
     return replace(settings, **given) if given else settings
+
+
+@dataclass(frozen=True)
+class MetricsPlan:
+    """What every batch's metrics map must agree on before any batch is seen."""
+
+    settings: MetricsSettings
+    window: tuple[date, date] | None
+    present: list[str]
+
+
+@dataclass(frozen=True)
+class MetricsPartial:
+    """One batch's additive share of the metrics."""
+
+    funnel: FunnelPartial
+    sourced: SourcedCounts
+    deal_journeys: pl.DataFrame
+    flags: pl.DataFrame
+
+
+def metrics_plan(
+    settings: MetricsSettings,
+    deals: pl.DataFrame | None,
+    stages: pl.DataFrame | None,
+    touch_times: pl.DataFrame | None,
+) -> MetricsPlan:
+    """Window and funnel stages of a run. ``touch_times`` needs a ``ts`` column whose min and
+    max are the touches' (all touches, a digest, or one row of bounds per batch)."""
+    has_touches = touch_times is not None and touch_times.height > 0
+    return MetricsPlan(
+        settings=settings,
+        window=resolve_window(settings, touch_times, deals, stages),
+        present=present_stages(stages, deals, settings, has_touches=has_touches),
+    )
+
+
+def map_metrics(
+    plan: MetricsPlan,
+    *,
+    digest: pl.DataFrame | None,
+    deals: pl.DataFrame | None,
+    stages: pl.DataFrame | None,
+    journeys: pl.DataFrame | None,
+) -> MetricsPartial:
+    """Reduce one batch of entities to its partial state (``MetricsPartial``)."""
+    facts = stage_facts(stages, digest, deals, plan.settings, present=plan.present)
+    deal_journeys = (
+        journeys.filter(pl.col("deal_id").is_not_null()).select(DEAL_JOURNEY_COLUMNS)
+        if journeys is not None and journeys.height
+        else None
+    )
+    return MetricsPartial(
+        funnel=funnel_map(facts, plan.window),
+        sourced=sourced_map(facts, deals, digest, journeys, plan.window),
+        deal_journeys=deal_journeys if deal_journeys is not None else pl.DataFrame(),
+        flags=channel_marketing_flags(digest),
+    )
+
+
+def finalize_metrics(
+    plan: MetricsPlan,
+    parts: list[MetricsPartial],
+    *,
+    deals: pl.DataFrame,
+    costs: pl.DataFrame | None,
+    targets: pl.DataFrame | None,
+    channel_summary: pl.DataFrame,
+    campaign_summary: pl.DataFrame,
+) -> dict[str, pl.DataFrame]:
+    """Summaries with spend columns, ``kpis`` and ``funnel`` (docs/METRICS.md)."""
+    settings = plan.settings
+    sourced = reduce_sourced([p.sourced for p in parts])
+    touch_flags = channel_marketing_flags(pl.concat([p.flags for p in parts], how="vertical"))
+    summary_flags = channel_summary.select("channel", "is_marketing").unique().sort("channel")
+    journeys = [p.deal_journeys for p in parts if p.deal_journeys.height]
+    deal_journeys = pl.concat(journeys, how="vertical") if journeys else None
+
+    def spend(summary: pl.DataFrame, by_campaign: bool) -> pl.DataFrame:
+        return spend_metrics(
+            summary,
+            costs,
+            settings,
+            plan.window,
+            sourced,
+            plan.present,
+            by_campaign=by_campaign,
+            flags=touch_flags,
+        )
+
+    return {
+        "channel_summary": spend(channel_summary, False),
+        "campaign_summary": spend(campaign_summary, True),
+        "kpis": compute_kpis(
+            deal_journeys,
+            deals,
+            costs,
+            None,
+            None,
+            settings,
+            targets,
+            channel_flags=pl.concat([summary_flags, touch_flags], how="vertical"),
+            window=plan.window,
+        ),
+        "funnel": funnel_finalize([p.funnel for p in parts], plan.present, plan.window, settings),
+    }
 
 
 def compute_metrics(
@@ -32,26 +171,15 @@ def compute_metrics(
     campaign_summary: pl.DataFrame,
     settings: MetricsSettings,
 ) -> dict[str, pl.DataFrame]:
-    """Summaries with spend columns, ``kpis`` and ``funnel`` (docs/METRICS.md)."""
-    flags = channel_summary.select("channel", "is_marketing").unique().sort("channel")
-    facts = stage_facts(stages, touches, deals, settings)
-    return {
-        "channel_summary": add_spend_metrics(
-            channel_summary, costs, touches, stages, deals, settings, journeys=journeys, facts=facts
-        ),
-        "campaign_summary": add_spend_metrics(
-            campaign_summary,
-            costs,
-            touches,
-            stages,
-            deals,
-            settings,
-            by_campaign=True,
-            journeys=journeys,
-            facts=facts,
-        ),
-        "kpis": compute_kpis(
-            journeys, deals, costs, stages, touches, settings, targets, channel_flags=flags
-        ),
-        "funnel": compute_funnel(stages, touches, deals, settings, facts=facts),
-    }
+    """Every metrics table of one in-memory batch (``touches``: all touches or a digest)."""
+    plan = metrics_plan(settings, deals, stages, touches)
+    part = map_metrics(plan, digest=touches, deals=deals, stages=stages, journeys=journeys)
+    return finalize_metrics(
+        plan,
+        [part],
+        deals=deals,
+        costs=costs,
+        targets=targets,
+        channel_summary=channel_summary,
+        campaign_summary=campaign_summary,
+    )

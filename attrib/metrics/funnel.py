@@ -8,6 +8,7 @@ every earlier present stage (see docs/METRICS.md, "Funnel").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from statistics import NormalDist
 
 import polars as pl
@@ -126,6 +127,7 @@ def reached_stages(
     settings: MetricsSettings,
     *,
     source: pl.DataFrame | None = None,
+    present: list[str] | None = None,
 ) -> tuple[pl.DataFrame, list[str]]:
     """Every (entity, present stage) reached, with the time it was reached.
 
@@ -136,7 +138,8 @@ def reached_stages(
     ``entity_id, stage, stage_order, ts, prev_ts, entry_ts`` (``prev_ts``: time at the
     previous present stage; ``entry_ts``: time at the first present stage), in no set row
     order, and the present stages in order. ``source`` (``first_touch_channel(touches)``)
-    saves recomputing each entity's first touch.
+    saves recomputing each entity's first touch; ``present`` gives the run's present stages
+    when this is one batch of many (``present_stages``), else they are the batch's own.
     """
     parts: list[pl.DataFrame] = []
     if touches is not None and touches.height:
@@ -169,8 +172,9 @@ def reached_stages(
         ],
         how="vertical",
     ).filter(pl.col("ts").is_not_null())
-    seen = set(raw.get_column("stage").unique().to_list())
-    present = [s for s in STAGE_ORDER if s in seen]
+    if present is None:
+        seen = set(raw.get_column("stage").unique().to_list())
+        present = [s for s in STAGE_ORDER if s in seen]
     out_schema = {
         "entity_id": pl.String,
         "stage": pl.String,
@@ -219,47 +223,107 @@ def stage_facts(
     touches: pl.DataFrame | None,
     deals: pl.DataFrame | None,
     settings: MetricsSettings,
+    *,
+    present: list[str] | None = None,
 ) -> StageFacts:
-    """Reached stages and each entity's first touch, for ``compute_funnel`` and the ROI step."""
+    """Reached stages and each entity's first touch, for ``compute_funnel`` and the ROI step.
+
+    ``present``: the run's present stages when this is one batch of many.
+    """
     source = first_touch_channel(touches)
-    reached, present = reached_stages(stages, touches, deals, settings, source=source)
+    reached, present = reached_stages(
+        stages, touches, deals, settings, source=source, present=present
+    )
     return StageFacts(reached, present, source)
 
 
-def compute_funnel(
+def present_stages(
     stages: pl.DataFrame | None,
-    touches: pl.DataFrame | None,
     deals: pl.DataFrame | None,
     settings: MetricsSettings,
     *,
-    facts: StageFacts | None = None,
-) -> pl.DataFrame:
-    """Stage counts and conversion rates per view × period × source channel (``FUNNEL_SCHEMA``).
+    has_touches: bool,
+) -> list[str]:
+    """The funnel stages a run's data holds, in order (what ``reached_stages`` would find).
 
-    ``view="period"`` puts an entity in the period it reached each stage; ``view="cohort"``
-    puts all of an entity's stages in the period it entered the funnel. ``channel`` is the
-    entity's first-touch channel ("(none)" without touches) plus an "(all)" row.
+    Lets a batched run agree on the stages before any batch is seen: ``session`` where there
+    are touches, the mapped stage names, ``opportunity`` where there are deals and
+    ``customer`` where a won deal has closed.
     """
-    window = resolve_window(settings, touches, deals, stages)
-    facts = facts or stage_facts(stages, touches, deals, settings)
-    reached, present = facts.reached, facts.present
-    if window is None or not present:
-        return pl.DataFrame(schema=FUNNEL_SCHEMA)
-    date_from, date_to = window
-    cal = period_calendar(date_from, date_to)
+    seen = set(normalize_stages(stages, settings).get_column("stage").unique().to_list())
+    if has_touches:
+        seen.add("session")
+    if deals is not None and deals.height:
+        if deals.get_column("created_at").drop_nulls().len():
+            seen.add("opportunity")
+        won = deals.filter((pl.col("status") == "won") & pl.col("closed_at").is_not_null())
+        if won.height:
+            seen.add("customer")
+    return [s for s in STAGE_ORDER if s in seen]
+
+
+@dataclass(frozen=True)
+class FunnelPartial:
+    """One batch's additive share of the funnel (entities never span batches).
+
+    ``counts``: ``view, m, channel, stage_order, count`` (``m``: month key of the view's
+    date, rows inside the window only); ``days``: one row per (view, entity, stage) with a
+    previous stage, ``view, m, channel, stage_order, days`` (medians need the values);
+    ``channels``: every source channel seen, so a channel outside the window still gets its
+    zero rows.
+    """
+
+    counts: pl.DataFrame
+    days: pl.DataFrame
+    channels: pl.DataFrame
+
+
+def funnel_map(facts: StageFacts, window: tuple[date, date] | None) -> FunnelPartial:
+    """Reduce one batch's reached stages to additive counts and the days-between-stages."""
     src = facts.source.select("entity_id", "source_channel")
-    r = reached.join(src, on="entity_id", how="left").select(
+    r = facts.reached.join(src, on="entity_id", how="left").select(
         pl.col("stage_order").cast(pl.Int8),
         pl.col("source_channel").fill_null(NO_CHANNEL).alias("channel"),
         ((pl.col("ts") - pl.col("prev_ts")).dt.total_microseconds() / _US_PER_DAY).alias("days"),
-        _month_key(pl.col("ts")).alias("period_month"),
-        _month_key(pl.col("entry_ts")).alias("cohort_month"),
-        in_window(pl.col("ts"), date_from, date_to).alias("period_in"),
-        in_window(pl.col("entry_ts"), date_from, date_to).alias("cohort_in"),
+        pl.col("ts").alias("period_ts"),
+        pl.col("entry_ts").alias("cohort_ts"),
     )
-    agg = _stage_aggregates(r, cal)
+    counts, days = [], []
+    for view in ("period", "cohort"):
+        ts = pl.col(f"{view}_ts")
+        v = r
+        if window is not None:
+            v = r.filter(in_window(ts, *window))
+        v = v.select(
+            pl.lit(view).alias("view"), _month_key(ts).alias("m"), "channel", "stage_order", "days"
+        )
+        counts.append(
+            v.group_by("view", "m", "channel", "stage_order").agg(pl.len().alias("count"))
+        )
+        days.append(v.filter(pl.col("days").is_not_null()))
+    return FunnelPartial(
+        counts=pl.concat(counts, how="vertical").with_columns(pl.col("count").cast(pl.Int64)),
+        days=pl.concat(days, how="vertical"),
+        channels=r.select("channel").unique(),
+    )
+
+
+def funnel_finalize(
+    parts: list[FunnelPartial],
+    present: list[str],
+    window: tuple[date, date] | None,
+    settings: MetricsSettings,
+) -> pl.DataFrame:
+    """The funnel table (``FUNNEL_SCHEMA``) from every batch's ``funnel_map``."""
+    if window is None or not present:
+        return pl.DataFrame(schema=FUNNEL_SCHEMA)
+    cal = period_calendar(*window)
+    counts = pl.concat([p.counts for p in parts], how="vertical")
+    counts = counts.group_by("view", "m", "channel", "stage_order").agg(pl.col("count").sum())
+    days = pl.concat([p.days for p in parts], how="vertical")
+    agg = _stage_aggregates(counts, days, cal)
     channels = pl.concat(
-        [pl.DataFrame({"channel": [ALL_CHANNELS]}), r.select("channel").unique()],
+        [pl.DataFrame({"channel": [ALL_CHANNELS]}), *[p.channels for p in parts]],
         how="vertical",
     ).unique()
     # the full grid, so that a month without data and a stage nobody reached show as 0
@@ -303,6 +367,28 @@ def compute_funnel(
     )
 
 
+def compute_funnel(
+    stages: pl.DataFrame | None,
+    touches: pl.DataFrame | None,
+    deals: pl.DataFrame | None,
+    settings: MetricsSettings,
+    *,
+    facts: StageFacts | None = None,
+) -> pl.DataFrame:
+    """Stage counts and conversion rates per view × period × source channel (``FUNNEL_SCHEMA``).
+
+    ``view="period"`` puts an entity in the period it reached each stage; ``view="cohort"``
+    puts all of an entity's stages in the period it entered the funnel. ``channel`` is the
+    entity's first-touch channel ("(none)" without touches) plus an "(all)" row. (One batch
+    of ``funnel_map`` and its ``funnel_finalize``.)
+    """
+    window = resolve_window(settings, touches, deals, stages)
+    facts = facts or stage_facts(stages, touches, deals, settings)
+    if window is None or not facts.present:
+        return pl.DataFrame(schema=FUNNEL_SCHEMA)
+    return funnel_finalize([funnel_map(facts, window)], facts.present, window, settings)
+
+
 def _month_key(ts: pl.Expr) -> pl.Expr:
     """Months since year 0 (``year * 12 + month - 1``): an integer period key."""
     return ts.dt.year().cast(pl.Int32) * 12 + ts.dt.month().cast(pl.Int32) - 1
@@ -321,12 +407,12 @@ def _period_keys(cal: pl.DataFrame) -> pl.DataFrame:
     return cal.select("kind", key.alias("key"), "period")
 
 
-def _stage_aggregates(r: pl.DataFrame, cal: pl.DataFrame) -> pl.DataFrame:
+def _stage_aggregates(counts: pl.DataFrame, days: pl.DataFrame, cal: pl.DataFrame) -> pl.DataFrame:
     """``view, period, channel, stage_order, count, median_days_from_previous``.
 
-    Counts come from one fine group-by (view month × channel × stage) summed up to quarters,
-    the whole window and the "(all)" channel; medians of the (fewer) rows that have a
-    previous stage are taken per group. Integer period keys keep the frames narrow.
+    Month counts (``funnel_map``) summed up to quarters, the whole window and the "(all)"
+    channel; medians of the rows that have a previous stage are taken per group. Integer
+    period keys keep the frames narrow.
     """
     kinds = {
         "all": lambda m: pl.lit(0, pl.Int32),
@@ -334,27 +420,21 @@ def _stage_aggregates(r: pl.DataFrame, cal: pl.DataFrame) -> pl.DataFrame:
         "quarter": lambda m: (m // 12) * 4 + (m % 12) // 3,
     }
     parts = []
-    for view in ("period", "cohort"):
-        month = pl.col(f"{view}_month")
-        v = r.filter(pl.col(f"{view}_in")).select(
-            "stage_order", "channel", month.alias("m"), "days"
-        )
-        fine = v.group_by("m", "channel", "stage_order").agg(pl.len().alias("count"))
-        timed = v.filter(pl.col("days").is_not_null())
-        for kind, key_of in kinds.items():
-            key = key_of(pl.col("m")).alias("key")
-            for by_channel in (True, False):
-                keys = ["key", "channel", "stage_order"] if by_channel else ["key", "stage_order"]
-                counts = fine.group_by(key, *keys[1:]).agg(pl.col("count").sum())
-                medians = timed.group_by(key, *keys[1:]).agg(
-                    pl.col("days").median().alias("median_days_from_previous")
-                )
-                part = counts.join(medians, on=keys, how="left")
-                if not by_channel:
-                    part = part.with_columns(pl.lit(ALL_CHANNELS).alias("channel"))
-                parts.append(
-                    part.with_columns(pl.lit(view).alias("view"), pl.lit(kind).alias("kind"))
-                )
+    for kind, key_of in kinds.items():
+        key = key_of(pl.col("m")).alias("key")
+        for by_channel in (True, False):
+            keys = ["view", "key", "channel", "stage_order"]
+            if not by_channel:
+                keys.remove("channel")
+            by = [key if k == "key" else k for k in keys]
+            n = counts.group_by(by).agg(pl.col("count").sum())
+            medians = days.group_by(by).agg(
+                pl.col("days").median().alias("median_days_from_previous")
+            )
+            part = n.join(medians, on=keys, how="left")
+            if not by_channel:
+                part = part.with_columns(pl.lit(ALL_CHANNELS).alias("channel"))
+            parts.append(part.with_columns(pl.lit(kind).alias("kind")))
     agg = pl.concat(
         [
             p.select(
@@ -364,7 +444,7 @@ def _stage_aggregates(r: pl.DataFrame, cal: pl.DataFrame) -> pl.DataFrame:
                 "channel",
                 "stage_order",
                 pl.col("count").cast(pl.Int64),
-                "median_days_from_previous",
+                pl.col("median_days_from_previous").cast(pl.Float64),
             )
             for p in parts
         ],

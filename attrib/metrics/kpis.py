@@ -218,15 +218,17 @@ def compute_kpis(
     targets: pl.DataFrame | None = None,
     *,
     channel_flags: pl.DataFrame | None = None,
+    window: tuple[date, date] | None = None,
 ) -> pl.DataFrame:
     """All KPIs per period (``KPI_SCHEMA``), sorted by KPI (``KPI_NAMES`` order) then period.
 
     A won/lost deal belongs to the period of its ``closed_at``; pipeline created to that of
     its ``created_at``; open pipeline is a snapshot at each period's last day.
     ``channel_flags`` (``channel, is_marketing``, e.g. the channel summary) tells which cost
-    channels are not marketing when ``touches`` has no ``is_marketing`` column.
+    channels are not marketing when ``touches`` has no ``is_marketing`` column. ``window``
+    (the run's reporting window) saves resolving it from the tables.
     """
-    window = resolve_window(settings, touches, deals, stages)
+    window = window or resolve_window(settings, touches, deals, stages)
     if window is None:
         return pl.DataFrame(schema=KPI_SCHEMA)
     cal = period_calendar(*window)

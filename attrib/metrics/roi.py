@@ -8,6 +8,8 @@ when its denominator is 0, and every cost ratio is null when spend is 0 (see doc
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from attrib.metrics.funnel import (
@@ -96,33 +98,54 @@ def channel_spend(
     return out.group_by(keys).agg(pl.col("spend").sum()).sort(keys)
 
 
-def sourced_stage_counts(
-    stages: pl.DataFrame | None,
-    touches: pl.DataFrame | None,
-    deals: pl.DataFrame | None,
-    settings: MetricsSettings,
-    window: tuple | None,
-    *,
-    by_campaign: bool = False,
-    facts: StageFacts | None = None,
-) -> tuple[pl.DataFrame, list[str]]:
-    """Entities reaching lead/mql/sql/opportunity in the window, per first-touch channel.
+@dataclass(frozen=True)
+class SourcedCounts:
+    """Sourced stage counts and won customers by first-touch channel × campaign.
 
-    Uses the cumulative stage times of ``funnel.reached_stages``. Returns a wide frame
-    ``channel[, campaign], leads, mqls, sqls, opportunities`` (0 where none) and the stages
-    present in the data.
+    ``stages``: ``channel, campaign, stage, n``; ``customers``: ``channel, campaign,
+    customers``. Additive over batches of entities (``reduce_sourced``); the channel view is
+    the sum over campaigns.
     """
-    keys = ["channel", "campaign"] if by_campaign else ["channel"]
-    facts = facts or stage_facts(stages, touches, deals, settings)
-    reached, present = facts.reached, facts.present
-    wanted = [s for s in STAGE_COLUMNS if s in present]
-    schema = {**dict.fromkeys(keys, pl.String), **{STAGE_COLUMNS[s][0]: pl.Int64 for s in wanted}}
+
+    stages: pl.DataFrame
+    customers: pl.DataFrame
+
+
+def sourced_map(
+    facts: StageFacts,
+    deals: pl.DataFrame | None,
+    touches: pl.DataFrame | None,
+    journeys: pl.DataFrame | None,
+    window: tuple | None,
+) -> SourcedCounts:
+    """One batch's sourced stage counts and won customers (see ``SourcedCounts``)."""
+    return SourcedCounts(
+        stages=_stage_count_map(facts, window),
+        customers=sourced_customers(deals, touches, journeys, window, by_campaign=True),
+    )
+
+
+def reduce_sourced(parts: list[SourcedCounts]) -> SourcedCounts:
+    """Sum batches' ``SourcedCounts``."""
+    stages = pl.concat([p.stages for p in parts], how="vertical")
+    customers = pl.concat([p.customers for p in parts], how="vertical")
+    return SourcedCounts(
+        stages=stages.group_by("channel", "campaign", "stage").agg(pl.col("n").sum()),
+        customers=customers.group_by("channel", "campaign").agg(pl.col("customers").sum()),
+    )
+
+
+def _stage_count_map(facts: StageFacts, window: tuple | None) -> pl.DataFrame:
+    """Entities reaching lead/mql/sql/opportunity in the window, per first-touch channel ×
+    campaign (``channel, campaign, stage, n``), from the cumulative stage times of
+    ``funnel.reached_stages``."""
+    schema = {"channel": pl.String, "campaign": pl.String, "stage": pl.String, "n": pl.Int64}
+    wanted = [s for s in STAGE_COLUMNS if s in facts.present]
     if window is None or not wanted:
-        return pl.DataFrame(schema=schema), present
-    src = facts.source
+        return pl.DataFrame(schema=schema)
     r = (
-        reached.filter(pl.col("stage").is_in(wanted) & in_window(pl.col("ts"), *window))
-        .join(src, on="entity_id", how="left")
+        facts.reached.filter(pl.col("stage").is_in(wanted) & in_window(pl.col("ts"), *window))
+        .join(facts.source, on="entity_id", how="left")
         .with_columns(
             (pl.col("first_ts").is_not_null() & (pl.col("first_ts") <= pl.col("ts"))).alias("ok")
         )
@@ -138,18 +161,24 @@ def sourced_stage_counts(
             .alias("campaign"),
         )
     )
-    counts = r.group_by(*keys, "stage").agg(pl.len().cast(pl.Int64).alias("n"))
-    base = counts.select(keys).unique()
+    counts = r.group_by("channel", "campaign", "stage").agg(pl.len().alias("n"))
+    return counts.select([pl.col(k).cast(t) for k, t in schema.items()])
+
+
+def _stage_count_columns(counts: pl.DataFrame, present: list[str], keys: list[str]) -> pl.DataFrame:
+    """Wide ``*keys, leads, mqls, sqls, opportunities`` (present stages only; 0 where none)."""
+    wanted = [s for s in STAGE_COLUMNS if s in present]
+    summed = counts.group_by(*keys, "stage").agg(pl.col("n").sum())
+    base = summed.select(keys).unique()
     for s in wanted:
         base = base.join(
-            counts.filter(pl.col("stage") == s).select(
+            summed.filter(pl.col("stage") == s).select(
                 *keys, pl.col("n").alias(STAGE_COLUMNS[s][0])
             ),
             on=keys,
             how="left",
         )
-    base = base.with_columns(pl.col(STAGE_COLUMNS[s][0]).fill_null(0) for s in wanted)
-    return base.select(list(schema)).sort(keys), present
+    return base.with_columns(pl.col(STAGE_COLUMNS[s][0]).fill_null(0) for s in wanted).sort(keys)
 
 
 def sourced_customers(
@@ -227,18 +256,46 @@ def add_spend_metrics(
 ) -> pl.DataFrame:
     """Add ``ADDED_COLUMNS`` to a channel (or campaign) summary, one row per model × key.
 
+    One batch of ``sourced_map`` and its ``spend_metrics``.
+    """
+    window = resolve_window(settings, touches, deals, stages)
+    facts = facts or stage_facts(stages, touches, deals, settings)
+    sourced = sourced_map(facts, deals, touches, journeys, window)
+    return spend_metrics(
+        summary,
+        costs,
+        settings,
+        window,
+        sourced,
+        facts.present,
+        by_campaign=by_campaign,
+        flags=channel_marketing_flags(touches),
+    )
+
+
+def spend_metrics(
+    summary: pl.DataFrame,
+    costs: pl.DataFrame | None,
+    settings: MetricsSettings,
+    window: tuple | None,
+    sourced: SourcedCounts,
+    present: list[str],
+    *,
+    by_campaign: bool = False,
+    flags: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Add ``ADDED_COLUMNS`` to a channel (or campaign) summary, one row per model × key.
+
     Channels with spend but no credit get a row for every model (numeric summary columns 0);
     credited channels without spend get spend 0 and null cost ratios. Stage counts of a
     stage absent from the data are null. Sorted by model (in the summary's order, i.e. as
-    requested), channel (, campaign).
+    requested), channel (, campaign). ``flags`` (``channel, is_marketing``) marks channels
+    the summary does not list.
     """
     keys = ["channel", "campaign"] if by_campaign else ["channel"]
-    window = resolve_window(settings, touches, deals, stages)
     spend = channel_spend(costs, settings, window, by_campaign=by_campaign)
-    counts, _present = sourced_stage_counts(
-        stages, touches, deals, settings, window, by_campaign=by_campaign, facts=facts
-    )
-    customers = sourced_customers(deals, touches, journeys, window, by_campaign=by_campaign)
+    counts = _stage_count_columns(sourced.stages, present, keys)
+    customers = sourced.customers.group_by(keys).agg(pl.col("customers").sum())
 
     s = summary
     if by_campaign:
@@ -249,7 +306,7 @@ def add_spend_metrics(
         s.select("model", *keys), on=["model", *keys], how="anti"
     )
     if missing.height:
-        marketing = channel_marketing_flags(touches, s)
+        marketing = channel_marketing_flags(flags, s)
         fill: list[pl.Expr] = []
         for name, dtype in s.schema.items():
             if name in ("model", *keys):
