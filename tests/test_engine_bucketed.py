@@ -61,7 +61,8 @@ def assert_same_metrics(a: dict[str, pl.DataFrame], b: dict[str, pl.DataFrame]) 
     """KPIs, funnel and the spend columns agree (map/reduce of the metrics over buckets)."""
     for name in ("kpis", "funnel", "channel_summary", "campaign_summary"):
         x, y = a[name], b[name]
-        assert x.columns == y.columns and x.height == y.height > 0, name
+        assert x.columns == y.columns, name
+        assert x.height == y.height > 0, name
         for col, dtype in x.schema.items():
             if dtype.is_float():
                 np.testing.assert_allclose(
