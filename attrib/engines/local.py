@@ -220,6 +220,7 @@ def run_bucketed(
         map_metrics,
         metrics_plan,
         metrics_settings,
+        spill_funnel_days,
     )
     from attrib.outputs import write_manifest, write_quarantine, write_tables
     from attrib.run import (
@@ -343,6 +344,7 @@ def run_bucketed(
             pl.concat(bounds, how="vertical").drop_nulls(),
         )
         metric_parts: list[MetricsPartial] = []
+        days_dir = scratch / "funnel_days"
         n_journeys = n_touches = 0
         journeys_target = (out_path or scratch) / "journeys.parquet"
         with reporter.stage("attribute buckets"), _JourneyWriter(journeys_target) as writer:
@@ -353,14 +355,16 @@ def run_bucketed(
                     )
                 table = batch.table.with_columns(pl.col("journey_id") + n_journeys)
                 writer.write(table)
+                part = map_metrics(
+                    plan,
+                    digest=batch.digest,
+                    deals=bucket_deals,
+                    stages=bucket_stages,
+                    journeys=table,
+                )
+                days_dir.mkdir(parents=True, exist_ok=True)
                 metric_parts.append(
-                    map_metrics(
-                        plan,
-                        digest=batch.digest,
-                        deals=bucket_deals,
-                        stages=bucket_stages,
-                        journeys=table,
-                    )
+                    spill_funnel_days(part, days_dir / f"{len(metric_parts)}.parquet")
                 )
                 n_journeys += batch.n_journeys
                 n_touches += batch.n_touches
@@ -383,6 +387,7 @@ def run_bucketed(
                 targets=inputs.targets,
                 channel_summary=channel_summary,
                 campaign_summary=campaign_summary,
+                spilled_days=pl.scan_parquet(days_dir / "*.parquet") if metric_parts else None,
             )
         attribution.channel_summary = metric_tables["channel_summary"]
         attribution.campaign_summary = metric_tables["campaign_summary"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -111,6 +112,14 @@ def map_metrics(
     )
 
 
+def spill_funnel_days(part: MetricsPartial, target: Path) -> MetricsPartial:
+    """Write a partial's funnel days rows to ``target`` (Parquet, by stage) and drop them from
+    memory: the bulk of a partial at scale, read back one stage at a time by the finalize."""
+    days = part.funnel.days
+    days.sort("stage_order").write_parquet(target, row_group_size=256 * 1024, statistics=True)
+    return replace(part, funnel=replace(part.funnel, days=days.clear()))
+
+
 def finalize_metrics(
     plan: MetricsPlan,
     parts: list[MetricsPartial],
@@ -120,8 +129,13 @@ def finalize_metrics(
     targets: pl.DataFrame | None,
     channel_summary: pl.DataFrame,
     campaign_summary: pl.DataFrame,
+    spilled_days: pl.LazyFrame | None = None,
 ) -> dict[str, pl.DataFrame]:
-    """Summaries with spend columns, ``kpis`` and ``funnel`` (docs/METRICS.md)."""
+    """Summaries with spend columns, ``kpis`` and ``funnel`` (docs/METRICS.md).
+
+    ``spilled_days``: the funnel's days-between-stages rows an engine wrote to disk
+    (``spill_funnel_days``) instead of keeping them in the partials.
+    """
     settings = plan.settings
     sourced = reduce_sourced([p.sourced for p in parts])
     touch_flags = channel_marketing_flags(pl.concat([p.flags for p in parts], how="vertical"))
@@ -155,7 +169,13 @@ def finalize_metrics(
             channel_flags=pl.concat([summary_flags, touch_flags], how="vertical"),
             window=plan.window,
         ),
-        "funnel": funnel_finalize([p.funnel for p in parts], plan.present, plan.window, settings),
+        "funnel": funnel_finalize(
+            [p.funnel for p in parts],
+            plan.present,
+            plan.window,
+            settings,
+            spilled_days=spilled_days,
+        ),
     }
 
 

@@ -278,6 +278,9 @@ class FunnelPartial:
     channels: pl.DataFrame
 
 
+_VIEW = pl.Enum(["period", "cohort"])
+
+
 def funnel_map(facts: StageFacts, window: tuple[date, date] | None) -> FunnelPartial:
     """Reduce one batch's reached stages to additive counts and the days-between-stages."""
     src = facts.source.select("entity_id", "source_channel")
@@ -300,7 +303,11 @@ def funnel_map(facts: StageFacts, window: tuple[date, date] | None) -> FunnelPar
         counts.append(
             v.group_by("view", "m", "channel", "stage_order").agg(pl.len().alias("count"))
         )
-        days.append(v.filter(pl.col("days").is_not_null()))
+        days.append(
+            v.filter(pl.col("days").is_not_null()).with_columns(
+                pl.col("view").cast(_VIEW), pl.col("channel").cast(pl.Categorical)
+            )
+        )
     return FunnelPartial(
         counts=pl.concat(counts, how="vertical").with_columns(pl.col("count").cast(pl.Int64)),
         days=pl.concat(days, how="vertical"),
@@ -313,15 +320,24 @@ def funnel_finalize(
     present: list[str],
     window: tuple[date, date] | None,
     settings: MetricsSettings,
+    *,
+    spilled_days: pl.LazyFrame | None = None,
 ) -> pl.DataFrame:
-    """The funnel table (``FUNNEL_SCHEMA``) from every batch's ``funnel_map``."""
+    """The funnel table (``FUNNEL_SCHEMA``) from every batch's ``funnel_map``.
+
+    ``spilled_days``: the batches' ``days`` rows when an engine wrote them to disk (a scan of
+    those files) rather than keeping them in the partials; medians then read one stage at a
+    time, so memory holds one stage's rows, not all.
+    """
     if window is None or not present:
         return pl.DataFrame(schema=FUNNEL_SCHEMA)
     cal = period_calendar(*window)
     counts = pl.concat([p.counts for p in parts], how="vertical")
     counts = counts.group_by("view", "m", "channel", "stage_order").agg(pl.col("count").sum())
-    days = pl.concat([p.days for p in parts], how="vertical")
-    agg = _stage_aggregates(counts, days, cal)
+    days = pl.concat([p.days for p in parts], how="vertical").lazy()
+    if spilled_days is not None:
+        days = pl.concat([days, spilled_days], how="vertical")
+    agg = _stage_aggregates(counts, days, cal, [STAGE_ORDER.index(s) for s in present])
     channels = pl.concat(
         [pl.DataFrame({"channel": [ALL_CHANNELS]}), *[p.channels for p in parts]],
         how="vertical",
@@ -407,34 +423,53 @@ def _period_keys(cal: pl.DataFrame) -> pl.DataFrame:
     return cal.select("kind", key.alias("key"), "period")
 
 
-def _stage_aggregates(counts: pl.DataFrame, days: pl.DataFrame, cal: pl.DataFrame) -> pl.DataFrame:
+def _stage_aggregates(
+    counts: pl.DataFrame, days: pl.LazyFrame, cal: pl.DataFrame, stage_orders: list[int]
+) -> pl.DataFrame:
     """``view, period, channel, stage_order, count, median_days_from_previous``.
 
     Month counts (``funnel_map``) summed up to quarters, the whole window and the "(all)"
-    channel; medians of the rows that have a previous stage are taken per group. Integer
-    period keys keep the frames narrow.
+    channel; medians of the rows that have a previous stage are taken per group, one stage
+    at a time (only that stage's rows are in memory). Integer period keys keep frames narrow.
     """
     kinds = {
         "all": lambda m: pl.lit(0, pl.Int32),
         "month": lambda m: m,
         "quarter": lambda m: (m // 12) * 4 + (m % 12) // 3,
     }
-    parts = []
-    for kind, key_of in kinds.items():
-        key = key_of(pl.col("m")).alias("key")
-        for by_channel in (True, False):
-            keys = ["view", "key", "channel", "stage_order"]
-            if not by_channel:
-                keys.remove("channel")
-            by = [key if k == "key" else k for k in keys]
-            n = counts.group_by(by).agg(pl.col("count").sum())
-            medians = days.group_by(by).agg(
-                pl.col("days").median().alias("median_days_from_previous")
+    groupings = [
+        (kind, key_of, by_channel) for kind, key_of in kinds.items() for by_channel in (True, False)
+    ]
+
+    def grouping(key_of, by_channel: bool) -> tuple[list[str], list[pl.Expr | str]]:
+        keys = (
+            ["view", "key", "channel", "stage_order"]
+            if by_channel
+            else ["view", "key", "stage_order"]
+        )
+        return keys, [key_of(pl.col("m")).alias("key") if k == "key" else k for k in keys]
+
+    medians: dict[tuple[str, bool], list[pl.DataFrame]] = {(k, c): [] for k, _, c in groupings}
+    for s in stage_orders:
+        d = (
+            days.filter(pl.col("stage_order") == s)
+            .collect()
+            .with_columns(pl.col("view").cast(pl.String), pl.col("channel").cast(pl.String))
+        )
+        for kind, key_of, by_channel in groupings:
+            _, by = grouping(key_of, by_channel)
+            medians[(kind, by_channel)].append(
+                d.group_by(by).agg(pl.col("days").median().alias("median_days_from_previous"))
             )
-            part = n.join(medians, on=keys, how="left")
-            if not by_channel:
-                part = part.with_columns(pl.lit(ALL_CHANNELS).alias("channel"))
-            parts.append(part.with_columns(pl.lit(kind).alias("kind")))
+    parts = []
+    for kind, key_of, by_channel in groupings:
+        keys, by = grouping(key_of, by_channel)
+        n = counts.group_by(by).agg(pl.col("count").sum())
+        med = pl.concat(medians[(kind, by_channel)], how="vertical")
+        part = n.join(med, on=keys, how="left")
+        if not by_channel:
+            part = part.with_columns(pl.lit(ALL_CHANNELS).alias("channel"))
+        parts.append(part.with_columns(pl.lit(kind).alias("kind")))
     agg = pl.concat(
         [
             p.select(
