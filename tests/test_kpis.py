@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from metric_frames import deals_frame
 
 from attrib.errors import ConfigError
 from attrib.metrics.kpis import KPI_NAMES, compute_kpis
@@ -18,30 +19,6 @@ from attrib.metrics.settings import MetricsSettings
 
 D = dt.datetime
 d = dt.date
-
-
-def deals_frame(rows):
-    """(deal, entity, created, closed, status, amount) → canonical deals."""
-    return pl.DataFrame(
-        {
-            "deal_id": [r[0] for r in rows],
-            "entity_id": [r[1] for r in rows],
-            "customer_id": [r[1] for r in rows],
-            "created_at": [r[2] for r in rows],
-            "closed_at": [r[3] for r in rows],
-            "status": [r[4] for r in rows],
-            "amount": [r[5] for r in rows],
-        },
-        schema={
-            "deal_id": pl.String,
-            "entity_id": pl.String,
-            "customer_id": pl.String,
-            "created_at": pl.Datetime("us"),
-            "closed_at": pl.Datetime("us"),
-            "status": pl.String,
-            "amount": pl.Float64,
-        },
-    )
 
 
 def journeys_from(deals: pl.DataFrame, sourced: dict, influenced: dict, dtd: dict):

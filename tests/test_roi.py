@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from metric_frames import deals_frame, stages_frame
 
 from attrib.metrics.periods import (
     allocate_costs,
@@ -44,46 +45,6 @@ def touches_frame(rows):
             "is_marketing": [r[2] != "partner" for r in rows],
         },
         schema_overrides={"ts": pl.Datetime("us")},
-    )
-
-
-def stages_frame(rows):
-    return pl.DataFrame(
-        {
-            "entity_id": [r[0] for r in rows],
-            "customer_id": [r[0] for r in rows],
-            "stage": [r[1] for r in rows],
-            "ts": [r[2] for r in rows],
-        },
-        schema={
-            "entity_id": pl.String,
-            "customer_id": pl.String,
-            "stage": pl.String,
-            "ts": pl.Datetime("us"),
-        },
-    )
-
-
-def deals_frame(rows):
-    return pl.DataFrame(
-        {
-            "deal_id": [r[0] for r in rows],
-            "entity_id": [r[1] for r in rows],
-            "customer_id": [r[1] for r in rows],
-            "created_at": [r[2] for r in rows],
-            "closed_at": [r[3] for r in rows],
-            "status": [r[4] for r in rows],
-            "amount": [r[5] for r in rows],
-        },
-        schema={
-            "deal_id": pl.String,
-            "entity_id": pl.String,
-            "customer_id": pl.String,
-            "created_at": pl.Datetime("us"),
-            "closed_at": pl.Datetime("us"),
-            "status": pl.String,
-            "amount": pl.Float64,
-        },
     )
 
 
