@@ -216,6 +216,7 @@ def run_bucketed(
     """Run the job bucket by bucket; same outputs as ``attrib.run.run``."""
     from attrib.metrics.bundle import (
         MetricsPartial,
+        detach_strings,
         finalize_metrics,
         map_metrics,
         metrics_plan,
@@ -281,7 +282,7 @@ def run_bucketed(
                 if raw.height:
                     touches, bad = prepare_touches(validate(raw, "touchpoints", cfg), cfg)
                     rejected.append(bad)
-                    pairs.append(touches.select("channel", "campaign").unique())
+                    pairs.append(detach_strings(touches.select("channel", "campaign").unique()))
                     bounds.append(touches.select(pl.col("ts").min()))
                     bounds.append(touches.select(pl.col("ts").max()))
                     touches.write_parquet(target)

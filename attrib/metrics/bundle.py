@@ -104,12 +104,32 @@ def map_metrics(
         if journeys is not None and journeys.height
         else None
     )
+    funnel = funnel_map(facts, plan.window)
+    sourced = sourced_map(facts, deals, digest, journeys, plan.window)
     return MetricsPartial(
-        funnel=funnel_map(facts, plan.window),
-        sourced=sourced_map(facts, deals, digest, journeys, plan.window),
+        funnel=replace(
+            funnel, counts=detach_strings(funnel.counts), channels=detach_strings(funnel.channels)
+        ),
+        sourced=SourcedCounts(
+            stages=detach_strings(sourced.stages), customers=detach_strings(sourced.customers)
+        ),
         deal_journeys=deal_journeys if deal_journeys is not None else pl.DataFrame(),
-        flags=channel_marketing_flags(digest),
+        flags=detach_strings(channel_marketing_flags(digest)),
     )
+
+
+def detach_strings(frame: pl.DataFrame) -> pl.DataFrame:
+    """A small frame whose text columns no longer share the big buffers they came from.
+
+    Polars' string views let a 20-row ``unique()`` of a bucket's channel column keep that
+    column's whole buffer alive; a batched engine that keeps such frames per bucket would grow
+    by the input size. Going through the (global) categorical dictionary copies the values.
+    Only for frames with few distinct strings (channel, campaign names).
+    """
+    text = [c for c, t in frame.schema.items() if t == pl.String]
+    if not text:
+        return frame
+    return frame.with_columns(pl.col(c).cast(pl.Categorical).cast(pl.String) for c in text)
 
 
 def spill_funnel_days(part: MetricsPartial, target: Path) -> MetricsPartial:
