@@ -119,11 +119,12 @@ def prepare_touches(tv: Validated, config: RunConfig) -> tuple[pl.DataFrame, pl.
     return _split_missing_entity(tv, touches)
 
 
-def prepare_stages(
-    sv: Validated, config: RunConfig, lookup: pl.DataFrame | None
+def attach_entity(
+    v: Validated, config: RunConfig, lookup: pl.DataFrame | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Validated stage rows with their journey entity; plus rejects (no account for it)."""
-    return _split_missing_entity(sv, _entity(sv.frame, config, lookup))
+    """Validated deal or stage rows with their journey entity (``entity_id``); plus the
+    rejects, now including rows with no account at ``level = "account"``."""
+    return _split_missing_entity(v, _entity(v.frame, config, lookup))
 
 
 def account_lookup(touches: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
@@ -198,12 +199,10 @@ def load_inputs(
         touches = pl.DataFrame()
     if lookup is None and config.level == "account" and ACCOUNT_ID in touches.columns:
         lookup = account_lookup(touches)
-    dv = validated["deals"]
-    deal_frame = _entity(dv.frame, config, lookup)
-    deal_frame, quarantine["deals"] = _split_missing_entity(dv, deal_frame)
+    deal_frame, quarantine["deals"] = attach_entity(validated["deals"], config, lookup)
     stage_frame = None
     if "stages" in validated:
-        stage_frame, quarantine["stages"] = prepare_stages(validated["stages"], config, lookup)
+        stage_frame, quarantine["stages"] = attach_entity(validated["stages"], config, lookup)
     for table in ("costs", "targets"):
         if table in validated:
             quarantine[table] = validated[table].rejected

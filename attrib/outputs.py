@@ -93,7 +93,7 @@ def write_touch_credits(
             writer = pq.ParquetWriter(tmp, TOUCH_CREDIT_SCHEMA, compression="zstd")
             try:
                 for batch in batches:
-                    rows += _write_batch(writer, batch, models, rows_per_group)
+                    rows += write_credit_batch(writer, batch, models, rows_per_group)
             finally:
                 writer.close()
     except OSError as exc:
@@ -101,7 +101,13 @@ def write_touch_credits(
     return rows
 
 
-def _write_batch(writer: pq.ParquetWriter, batch: Journeys, models, rows_per_group: int) -> int:
+def write_credit_batch(
+    writer: pq.ParquetWriter, batch: Journeys, models, rows_per_group: int
+) -> int:
+    """Write one batch's per-touch credit rows (every model) to ``writer``; returns the rows.
+
+    Shared by the local writer and the Spark engine's ``touch_credits/`` task (any object
+    with ``write_table`` will do as ``writer``)."""
     d = batch.dicts
     lengths = np.diff(batch.offsets)
     journey = np.repeat(np.arange(batch.n_journeys, dtype=np.int64), lengths)

@@ -61,7 +61,7 @@ _STATUS_SYNONYMS = {
     "loss": "lost",
 }
 # a UTC offset after the time of day: Z, ±hh, ±hhmm or ±hh:mm (ISO 8601), optionally spaced
-_OFFSET = r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(Z|z|[+-]\d\d(?::?\d\d)?)$"
+OFFSET_PATTERN = r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(Z|z|[+-]\d\d(?::?\d\d)?)$"
 _TS_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
 
@@ -130,14 +130,14 @@ def parse_timestamp(column: str, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
         )
         return pl.lit(None, dtype=pl.Datetime("us")), bad
     text = col.str.strip_chars()
-    naive_text = text.str.replace(_OFFSET, "${1}").str.replace("T", " ")
+    naive_text = text.str.replace(OFFSET_PATTERN, "${1}").str.replace("T", " ")
     parsed = pl.coalesce(
         [
             naive_text.str.strptime(pl.Datetime("us"), f, strict=False, exact=True)
             for f in _TS_FORMATS
         ]
     )
-    offset = text.str.extract(_OFFSET, 2)
+    offset = text.str.extract(OFFSET_PATTERN, 2)
     digits = offset.str.replace(":", "")  # "+0530" or "+02"
     minutes = pl.when(offset.str.to_uppercase() == "Z").then(0).otherwise(
         digits.str.slice(1, 2).cast(pl.Int64, strict=False) * 60

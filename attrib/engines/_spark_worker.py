@@ -413,11 +413,11 @@ class TouchCreditRows:
     dicts: Dictionaries
 
     def __call__(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        from attrib.outputs import _write_batch
+        from attrib.outputs import write_credit_batch
 
         for bucket, batch in _encoded(batches, self.dicts):
             sink = _Sink()
-            _write_batch(sink, batch, self.models, 1_000_000)  # type: ignore[arg-type]
+            write_credit_batch(sink, batch, self.models, 1_000_000)  # type: ignore[arg-type]
             for table in sink.tables:
                 ids = pa.array(np.full(table.num_rows, bucket, dtype=np.int64))
                 yield from table.append_column("bucket", ids).to_batches()

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from attrib.credit import ModelCredit, credit_state, summary_frames
 from attrib.encoded import Journeys
 from attrib.errors import ChecksFailedError, OutputError, UsageError
-from attrib.inputs import account_lookup, load_inputs, prepare_stages, prepare_touches
+from attrib.inputs import account_lookup, attach_entity, load_inputs, prepare_touches
 from attrib.io import FILE_COL, ROW_COL, atomic_path, file_format
 from attrib.journeys import build_dictionaries, build_journeys
 from attrib.models.base import Fitted, State, reduce_states
@@ -154,7 +154,7 @@ def _stage_buckets(
         target.parent.mkdir(parents=True, exist_ok=True)
         stages = _empty_stages()
         if raw.height:
-            stages, bad = prepare_stages(validate(raw, "stages", cfg), cfg, None)
+            stages, bad = attach_entity(validate(raw, "stages", cfg), cfg, None)
             rejected.append(bad)
             for agg in (pl.col(TS).min(), pl.col(TS).max()):
                 bounds.append(

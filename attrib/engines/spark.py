@@ -34,6 +34,7 @@ from attrib.inputs import Inputs
 from attrib.io import FILE_COL, ROW_COL, file_format, find_table, resolve_files
 from attrib.models.base import AttributionModel, Fitted
 from attrib.progress import Reporter
+from attrib.schema import OFFSET_PATTERN
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame as SparkFrame
@@ -46,7 +47,6 @@ T = TypeVar("T")
 QUARANTINE_COLLECT_LIMIT = 1_000_000
 TABLE_PREFIX = "table:"
 _SIDE_TABLES = ("deals", "stages", "costs", "targets")
-_OFFSET_REGEX = r"(Z|z|[+-]\d\d:?\d\d)$"
 
 
 @dataclass
@@ -516,7 +516,7 @@ class _Job:
         aggs = [sf.count(sf.lit(1)).alias("n")]
         if string_ts:
             text = sf.trim(sf.col(ts_source))
-            aware = text.rlike(_OFFSET_REGEX)
+            aware = text.rlike(OFFSET_PATTERN)  # the local validator's pattern (Java regex)
             aggs += [
                 sf.sum(sf.when(aware, 1).otherwise(0)).alias("aware"),
                 sf.sum(sf.when(text.isNotNull() & ~aware, 1).otherwise(0)).alias("naive"),
@@ -577,7 +577,7 @@ class _Job:
         whole table), then shipped back to Spark to be cogrouped with the touches by bucket."""
         from pyspark.sql import functions as sf
 
-        from attrib.inputs import _entity, _split_missing_entity
+        from attrib.inputs import attach_entity
         from attrib.schema import validate
 
         quarantine: dict[str, pl.DataFrame] = {}
@@ -598,14 +598,12 @@ class _Job:
             )
             lookup = w.to_polars(got)
         dv = valid["deals"]
-        deals, quarantine["deals"] = _split_missing_entity(dv, _entity(dv.frame, self.cfg, lookup))
+        deals, quarantine["deals"] = attach_entity(dv, self.cfg, lookup)
         parts = [_side(deals, "deal")]
         stage_frame = None
         if "stages" in valid:
             sv = valid["stages"]
-            stage_frame, quarantine["stages"] = _split_missing_entity(
-                sv, _entity(sv.frame, self.cfg, lookup)
-            )
+            stage_frame, quarantine["stages"] = attach_entity(sv, self.cfg, lookup)
             parts.append(_side(stage_frame, "stage"))
         for table in ("costs", "targets"):
             if table in valid:
