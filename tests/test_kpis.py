@@ -448,3 +448,27 @@ def test_shuffled_inputs_give_the_same_table(world):
             None,
         )
         assert_frame_equal(got, base, check_exact=True)
+
+
+def test_aggregate_by_period_labels_and_nulls():
+    """One row per period with the same labels as the calendar; null times count in "all"."""
+    from attrib.metrics.periods import aggregate_by_period
+
+    df = pl.DataFrame(
+        {
+            "t": [D(2025, 1, 5), D(2025, 11, 3), D(2025, 12, 31), None],
+            "x": [1.0, 2.0, 3.0, 4.0],
+            "unused": ["a", "b", "c", "d"],
+        }
+    )
+    out = aggregate_by_period(df, "t", [pl.col("x").sum().alias("sx"), pl.len().alias("n")])
+    got = {r["period"]: (r["sx"], r["n"]) for r in out.iter_rows(named=True)}
+    assert got == {
+        "all": (10.0, 4),
+        "2025-01": (1.0, 1),
+        "2025-11": (2.0, 1),
+        "2025-12": (3.0, 1),
+        "2025-Q1": (1.0, 1),
+        "2025-Q4": (5.0, 2),
+    }
+    assert aggregate_by_period(df.head(0), "t", [pl.len().alias("n")]).height == 0

@@ -451,21 +451,32 @@ def _stage_aggregates(
 
     medians: dict[tuple[str, bool], list[pl.DataFrame]] = {(k, c): [] for k, _, c in groupings}
     for s in stage_orders:
-        d = (
-            days.filter(pl.col("stage_order") == s)
-            .collect()
-            .with_columns(pl.col("view").cast(pl.String), pl.col("channel").cast(pl.String))
-        )
-        for kind, key_of, by_channel in groupings:
-            _, by = grouping(key_of, by_channel)
-            medians[(kind, by_channel)].append(
-                d.group_by(by).agg(pl.col("days").median().alias("median_days_from_previous"))
+        for view in ("period", "cohort"):
+            # one (stage, view) slice at a time: the largest holds ~1/8 of all rows
+            d = (
+                days.filter((pl.col("stage_order") == s) & (pl.col("view") == view))
+                .select("m", "channel", "days")
+                .collect()
             )
+            for kind, key_of, by_channel in groupings:
+                by = [key_of(pl.col("m")).alias("key"), *(["channel"] if by_channel else [])]
+                medians[(kind, by_channel)].append(
+                    d.group_by(by)
+                    .agg(pl.col("days").median().alias("median_days_from_previous"))
+                    .with_columns(
+                        pl.lit(view).alias("view"),
+                        pl.lit(s, pl.Int8).alias("stage_order"),
+                        *([pl.col("channel").cast(pl.String)] if by_channel else []),
+                    )
+                )
+            del d
     parts = []
     for kind, key_of, by_channel in groupings:
         keys, by = grouping(key_of, by_channel)
         n = counts.group_by(by).agg(pl.col("count").sum())
-        med = pl.concat(medians[(kind, by_channel)], how="vertical")
+        med = pl.concat(medians[(kind, by_channel)], how="vertical_relaxed").select(
+            *keys, "median_days_from_previous"
+        )
         part = n.join(med, on=keys, how="left")
         if not by_channel:
             part = part.with_columns(pl.lit(ALL_CHANNELS).alias("channel"))

@@ -12,12 +12,12 @@ import polars as pl
 
 from attrib.metrics.funnel import safe_div, wilson_interval
 from attrib.metrics.periods import (
+    aggregate_by_period,
     allocate_costs,
     in_window,
     period_calendar,
     resolve_window,
     spend_by_period,
-    with_periods,
 )
 from attrib.metrics.roi import channel_marketing_flags
 from attrib.metrics.settings import MetricsSettings
@@ -87,7 +87,7 @@ def _by_period(
         out = cal.select("period")
         return out.with_columns(pl.lit(None, t).alias(n) for n, t in names.items())
     rows = df.filter(in_window(pl.col(ts_col), *window))
-    agg = with_periods(rows, ts_col).group_by("period").agg(aggs)
+    agg = aggregate_by_period(rows, ts_col, aggs)
     return (
         cal.select("period")
         .join(agg, on="period", how="left")

@@ -31,22 +31,29 @@ def quarter_label(e: pl.Expr) -> pl.Expr:
     return pl.format("{}-Q{}", e.dt.year(), e.dt.quarter())
 
 
-def with_periods(df: pl.DataFrame, ts_col: str) -> pl.DataFrame:
-    """Stack ``df`` three times with a ``period`` column: "all", its month, its quarter.
+def aggregate_by_period(df: pl.DataFrame, ts_col: str, aggs: list[pl.Expr]) -> pl.DataFrame:
+    """``period`` + ``aggs`` for the whole frame ("all") and per month and quarter of ``ts_col``.
 
-    Rows whose ``ts_col`` is null get only the "all" copy.
+    Three group-bys on integer period keys over only the columns the aggregations read (no
+    stacked copies of the frame, no per-row label strings); labels are made per group.
+    Rows whose ``ts_col`` is null count only in "all". An empty frame gives no rows.
     """
+    needed = {ts_col} | {name for e in aggs for name in e.meta.root_names()}
+    rows = df.select([c for c in df.columns if c in needed])
     ts = pl.col(ts_col)
-    base = df.with_columns(pl.lit(PERIOD_ALL).alias("period"))
-    dated = df.filter(ts.is_not_null())
-    return pl.concat(
-        [
-            base,
-            dated.with_columns(month_label(ts).alias("period")),
-            dated.with_columns(quarter_label(ts).alias("period")),
-        ],
-        how="vertical",
-    )
+    month = (ts.dt.year().cast(pl.Int32) * 12 + ts.dt.month().cast(pl.Int32) - 1).alias("__k")
+    quarter = (ts.dt.year().cast(pl.Int32) * 4 + ts.dt.quarter().cast(pl.Int32) - 1).alias("__k")
+    dated = rows.filter(ts.is_not_null())
+    k = pl.col("__k")
+    month_text = pl.format("{}-{}", k // 12, (k % 12 + 1).cast(pl.String).str.zfill(2))
+    quarter_text = pl.format("{}-Q{}", k // 4, k % 4 + 1)
+    parts = [
+        dated.group_by(month).agg(aggs).with_columns(month_text.alias("period")).drop("__k"),
+        dated.group_by(quarter).agg(aggs).with_columns(quarter_text.alias("period")).drop("__k"),
+    ]
+    if rows.height:
+        parts.insert(0, rows.select(aggs).with_columns(pl.lit(PERIOD_ALL).alias("period")))
+    return pl.concat([p.select("period", pl.exclude("period")) for p in parts], how="vertical")
 
 
 def in_window(e: pl.Expr, date_from: date, date_to: date) -> pl.Expr:
