@@ -7,7 +7,7 @@ campaign dictionaries, so partial states computed on different batches can be su
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -99,6 +99,10 @@ class Journeys:
     table: pl.DataFrame
     dicts: Dictionaries
     digest: pl.DataFrame | None = None
+    # per-batch derived arrays (not an init field: ``dataclasses.replace`` starts afresh)
+    _cache: dict[str, np.ndarray] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def n_journeys(self) -> int:
@@ -122,7 +126,11 @@ class Journeys:
         return self.offsets[:-1] + self.n_created
 
     def values(self) -> np.ndarray:
-        """float64 [J, len(METRICS)]: what each journey is worth, by metric."""
+        """float64 [J, len(METRICS)]: what each journey is worth, by metric (read-only; made
+        once per batch, as every model reads it)."""
+        cached = self._cache.get("values")
+        if cached is not None:
+            return cached
         won = self.status == STATUS_WON
         out = np.zeros((self.n_journeys, len(METRICS)), dtype=np.float64)
         out[:, 0] = np.where(won, self.weight, 0.0)
@@ -130,12 +138,20 @@ class Journeys:
         out[:, 2] = np.where(self.status == STATUS_OPEN, self.amount, 0.0)
         out[:, 3] = np.where(self.status != STATUS_NONE, self.weight, 0.0)
         out[:, 4] = np.where(self.status == STATUS_LOST, self.weight, 0.0)
+        out.flags.writeable = False
+        self._cache["values"] = out
         return out
 
     def created_values(self) -> np.ndarray:
-        """float64 [J, len(CREATED_METRICS)]: deals and amount created, per journey."""
+        """float64 [J, len(CREATED_METRICS)]: deals and amount created, per journey
+        (read-only, made once per batch)."""
+        cached = self._cache.get("created_values")
+        if cached is not None:
+            return cached
         is_deal = self.status != STATUS_NONE
         out = np.zeros((self.n_journeys, len(CREATED_METRICS)), dtype=np.float64)
         out[:, 0] = np.where(is_deal, self.weight, 0.0)
         out[:, 1] = np.where(is_deal, self.amount, 0.0)
+        out.flags.writeable = False
+        self._cache["created_values"] = out
         return out
