@@ -47,14 +47,14 @@ _MIN_TS = np.iinfo(np.int64).min
 
 def build_dictionaries(touches: pl.DataFrame, config: RunConfig) -> Dictionaries:
     """Channel and (channel, campaign) code tables, sorted so codes never depend on row order."""
-    names = sorted(set(touches.get_column(CHANNEL).unique().to_list()) - {NONE_CHANNEL})
-    channels = (NONE_CHANNEL, *names)
     pairs = (
         touches.select(CHANNEL, CAMPAIGN)
         .unique()
         .filter(pl.col(CHANNEL) != NONE_CHANNEL)
         .sort(CHANNEL, CAMPAIGN)
     )
+    names = sorted(set(pairs.get_column(CHANNEL).to_list()))
+    channels = (NONE_CHANNEL, *names)
     code = {name: i for i, name in enumerate(channels)}
     campaign_channel = np.array(
         [0, *[code[c] for c in pairs.get_column(CHANNEL).to_list()]], dtype=np.int32
@@ -237,7 +237,7 @@ def _digest_rows(
     last_ent[:-1] = new_ent[1:]
     new_key = new_ent.copy()
     new_key[1:] |= ts[1:] != ts[:-1]
-    key = np.cumsum(new_key) - 1
+    key = np.cumsum(new_key, dtype=np.int64) - 1
     kept = np.flatnonzero(keep)
     starts = kept[offsets[:-1][np.diff(offsets) > 0]]
     marked = np.zeros(int(key[-1]) + 1, dtype=np.bool_)

@@ -371,32 +371,34 @@ def validate(raw: pl.DataFrame, table: str, config: RunConfig) -> Validated:
             hint=err.hint,
         )
     checks = _checks(frame, table, config)
-    reason_cols = [f"__r_{c}" for c, _, _ in checks]
-    parsed = frame.with_columns(
-        *[reason.alias(name) for (_, _, reason), name in zip(checks, reason_cols, strict=True)],
-        *[value.alias(f"__v_{c}") for c, value, _ in checks],
-    )
     present = {c for c, _, _ in checks}
-    typed = parsed.with_columns(*[pl.col(f"__v_{c}").alias(c) for c in present])
     rules = _row_rules(table, present)
+    reason_cols = [f"__r_{c}" for c, _, _ in checks]
     rule_cols = [f"__rr_{i}" for i in range(len(rules))]
-    typed = typed.with_columns(*[r.alias(n) for (_, r), n in zip(rules, rule_cols, strict=True)])
     all_reason_cols = reason_cols + rule_cols
     all_columns = [c for c, _, _ in checks] + [c for c, _ in rules]
-    typed = typed.with_columns(
-        pl.concat_str(
-            [pl.col(c) for c in all_reason_cols], separator="; ", ignore_nulls=True
-        ).alias(REASON),
+    # one lazy plan, collected once: shared sub-expressions (a stripped id feeds both its
+    # value and its reason) are computed once; raw inputs stay beside the typed values as
+    # zero-copy aliases for the quarantine
+    lf = frame.lazy().with_columns(
+        *[pl.col(c).alias(f"__raw_{c}") for c in present],
+        *[reason.alias(name) for (_, _, reason), name in zip(checks, reason_cols, strict=True)],
+        *[value.alias(c) for c, value, _ in checks],
+    )
+    lf = lf.with_columns(*[r.alias(n) for (_, r), n in zip(rules, rule_cols, strict=True)])
+    reason = pl.concat_str([pl.col(c) for c in all_reason_cols], separator="; ", ignore_nulls=True)
+    lf = lf.with_columns(
+        pl.when(reason != "").then(reason).alias(REASON),
         pl.coalesce(
             [
                 pl.when(pl.col(n).is_not_null()).then(pl.lit(c))
                 for n, c in zip(all_reason_cols, all_columns, strict=True)
             ]
         ).alias(REASON_COLUMN),
-    ).with_columns(pl.when(pl.col(REASON) == "").then(None).otherwise(pl.col(REASON)).alias(REASON))
+    )
     if table == "deals":
         dup = (pl.len().over(DEAL_ID) > 1) & pl.col(DEAL_ID).is_not_null()
-        typed = typed.with_columns(
+        lf = lf.with_columns(
             pl.when(dup)
             .then(
                 pl.concat_str(
@@ -415,8 +417,9 @@ def validate(raw: pl.DataFrame, table: str, config: RunConfig) -> Validated:
             .otherwise(pl.col(REASON_COLUMN))
             .alias(REASON_COLUMN),
         )
-    bad = pl.col(REASON).is_not_null()
     canon = [c for c in frame.columns if c not in (FILE_COL, ROW_COL)]
+    typed = lf.drop(*all_reason_cols).collect(engine="in-memory")
+    bad = pl.col(REASON).is_not_null()
     if typed.get_column(REASON).null_count() == typed.height:  # nothing rejected: no copies
         empty = pl.DataFrame(
             schema={"file": pl.String, "row": pl.Int64, REASON_COLUMN: pl.String, REASON: pl.String}
@@ -424,15 +427,15 @@ def validate(raw: pl.DataFrame, table: str, config: RunConfig) -> Validated:
         )
         good = typed.select(*canon, FILE_COL, ROW_COL)
         return Validated(table=table, frame=good, rejected=empty, files=files)
+    raw_of = {c: f"__raw_{c}" if c in present else c for c in canon}
     rejected = (
-        parsed.with_columns(typed[REASON], typed[REASON_COLUMN])
-        .filter(bad)
+        typed.filter(bad)
         .select(
             pl.col(FILE_COL).alias("file"),
             pl.col(ROW_COL).alias("row"),
             pl.col(REASON_COLUMN),
             pl.col(REASON),
-            *[_as_text(pl.col(c)).alias(c) for c in canon],
+            *[_as_text(pl.col(raw_of[c])).alias(c) for c in canon],
         )
         .sort("file", "row")
     )
