@@ -363,10 +363,7 @@ def run_bucketed(
                     stages=bucket_stages,
                     journeys=table,
                 )
-                days_dir.mkdir(parents=True, exist_ok=True)
-                metric_parts.append(
-                    spill_funnel_days(part, days_dir / f"{len(metric_parts)}.parquet")
-                )
+                metric_parts.append(spill_funnel_days(part, days_dir, str(len(metric_parts))))
                 n_journeys += batch.n_journeys
                 n_touches += batch.n_touches
         credits = []
@@ -388,7 +385,7 @@ def run_bucketed(
                 targets=inputs.targets,
                 channel_summary=channel_summary,
                 campaign_summary=campaign_summary,
-                spilled_days=pl.scan_parquet(days_dir / "*.parquet") if metric_parts else None,
+                spilled_days=days_dir,
             )
         attribution.channel_summary = metric_tables["channel_summary"]
         attribution.campaign_summary = metric_tables["campaign_summary"]

@@ -21,6 +21,7 @@ from attrib.metrics.funnel import (
     funnel_finalize,
     funnel_map,
     present_stages,
+    spill_days,
     stage_facts,
 )
 from attrib.metrics.kpis import compute_kpis
@@ -132,12 +133,11 @@ def detach_strings(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col(c).cast(pl.Categorical).cast(pl.String) for c in text)
 
 
-def spill_funnel_days(part: MetricsPartial, target: Path) -> MetricsPartial:
-    """Write a partial's funnel days rows to ``target`` (Parquet, by stage) and drop them from
-    memory: the bulk of a partial at scale, read back one stage at a time by the finalize."""
-    days = part.funnel.days
-    days.sort("stage_order").write_parquet(target, row_group_size=256 * 1024, statistics=True)
-    return replace(part, funnel=replace(part.funnel, days=days.clear()))
+def spill_funnel_days(part: MetricsPartial, folder: Path, name: str) -> MetricsPartial:
+    """Write a partial's funnel days rows under ``folder`` (``funnel.spill_days``) and drop
+    them from memory: the bulk of a partial at scale, read back one slice at a time."""
+    spill_days(part.funnel.days, folder, name)
+    return replace(part, funnel=replace(part.funnel, days=part.funnel.days.clear()))
 
 
 def finalize_metrics(
@@ -149,11 +149,11 @@ def finalize_metrics(
     targets: pl.DataFrame | None,
     channel_summary: pl.DataFrame,
     campaign_summary: pl.DataFrame,
-    spilled_days: pl.LazyFrame | None = None,
+    spilled_days: Path | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Summaries with spend columns, ``kpis`` and ``funnel`` (docs/METRICS.md).
 
-    ``spilled_days``: the funnel's days-between-stages rows an engine wrote to disk
+    ``spilled_days``: the folder where an engine wrote the funnel's days-between-stages rows
     (``spill_funnel_days``) instead of keeping them in the partials.
     """
     settings = plan.settings

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from statistics import NormalDist
 
 import polars as pl
@@ -321,13 +322,13 @@ def funnel_finalize(
     window: tuple[date, date] | None,
     settings: MetricsSettings,
     *,
-    spilled_days: pl.LazyFrame | None = None,
+    spilled_days: Path | None = None,
 ) -> pl.DataFrame:
     """The funnel table (``FUNNEL_SCHEMA``) from every batch's ``funnel_map``.
 
-    ``spilled_days``: the batches' ``days`` rows when an engine wrote them to disk (a scan of
-    those files) rather than keeping them in the partials; medians then read one stage at a
-    time, so memory holds one stage's rows, not all.
+    ``spilled_days``: the folder where an engine wrote the batches' ``days`` rows
+    (``spill_days``) rather than keeping them in the partials; medians read one (stage, view)
+    slice at a time, so memory holds that slice's rows, not all.
     """
     if window is None or not present:
         return pl.DataFrame(schema=FUNNEL_SCHEMA)
@@ -335,9 +336,8 @@ def funnel_finalize(
     counts = pl.concat([p.counts for p in parts], how="vertical")
     counts = counts.group_by("view", "m", "channel", "stage_order").agg(pl.col("count").sum())
     days = pl.concat([p.days for p in parts], how="vertical").lazy()
-    if spilled_days is not None:
-        days = pl.concat([days, spilled_days], how="vertical")
-    agg = _stage_aggregates(counts, days, cal, [STAGE_ORDER.index(s) for s in present])
+    orders = [STAGE_ORDER.index(s) for s in present]
+    agg = _stage_aggregates(counts, days, cal, orders, spilled_days)
     channels = pl.concat(
         [pl.DataFrame({"channel": [ALL_CHANNELS]}), *[p.channels for p in parts]],
         how="vertical",
@@ -423,8 +423,31 @@ def _period_keys(cal: pl.DataFrame) -> pl.DataFrame:
     return cal.select("kind", key.alias("key"), "period")
 
 
+def spill_days(days: pl.DataFrame, folder: Path, name: str) -> None:
+    """Write ``funnel_map`` days rows to ``folder/s<stage>-<view>/<name>.parquet`` (``m,
+    channel, days``), so that the finalize reads one (stage, view) slice at a time."""
+    for (stage, view), group in days.group_by("stage_order", "view"):
+        target = folder / f"s{stage}-{view}"
+        target.mkdir(parents=True, exist_ok=True)
+        group.select("m", "channel", "days").write_parquet(target / f"{name}.parquet")
+
+
+def _days_slice(days: pl.LazyFrame, spilled: Path | None, stage: int, view: str) -> pl.DataFrame:
+    """``m, channel, days`` of one (stage, view): in-memory rows plus any spilled files."""
+    part = days.filter((pl.col("stage_order") == stage) & (pl.col("view") == view))
+    frames = [part.select("m", "channel", "days")]
+    folder = spilled / f"s{stage}-{view}" if spilled is not None else None
+    if folder is not None and folder.is_dir():
+        frames.append(pl.scan_parquet(folder / "*.parquet"))
+    return pl.concat(frames, how="vertical").collect()
+
+
 def _stage_aggregates(
-    counts: pl.DataFrame, days: pl.LazyFrame, cal: pl.DataFrame, stage_orders: list[int]
+    counts: pl.DataFrame,
+    days: pl.LazyFrame,
+    cal: pl.DataFrame,
+    stage_orders: list[int],
+    spilled: Path | None = None,
 ) -> pl.DataFrame:
     """``view, period, channel, stage_order, count, median_days_from_previous``.
 
@@ -453,11 +476,7 @@ def _stage_aggregates(
     for s in stage_orders:
         for view in ("period", "cohort"):
             # one (stage, view) slice at a time: the largest holds ~1/8 of all rows
-            d = (
-                days.filter((pl.col("stage_order") == s) & (pl.col("view") == view))
-                .select("m", "channel", "days")
-                .collect()
-            )
+            d = _days_slice(days, spilled, s, view)
             for kind, key_of, by_channel in groupings:
                 by = [key_of(pl.col("m")).alias("key"), *(["channel"] if by_channel else [])]
                 medians[(kind, by_channel)].append(
