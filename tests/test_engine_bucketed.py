@@ -141,3 +141,8 @@ def test_bucket_count_grows_with_input_and_shrinks_with_memory() -> None:
     assert small > 1
     with pytest.raises(UsageError):
         buckets_for(files, 100 * 1024**2)
+    # tables held whole leave less room per bucket
+    limit = 600 * 1024**2 + 8 * 1024**2
+    assert buckets_for(files, limit, held=6 * 1024**2) > buckets_for(files, limit)
+    with pytest.raises(UsageError, match="holds"):
+        buckets_for(files, 2 * 1024**3, held=2 * 1024**3)

@@ -33,7 +33,8 @@ from attrib.progress import Reporter
 from attrib.schema import ACCOUNT_ID, CUSTOMER_ID, ENTITY_ID, STAGE, TS, validate
 
 HASH_SEED = 0x5EED
-BYTES_PER_TOUCH = 300  # measured peak of the in-memory path per touch, with headroom
+BYTES_PER_TOUCH = 400  # peak per touch of one bucket (~350 B measured at 3M touches), headroom
+HELD_FACTOR = 3  # tables held whole (deals, stages at account level) peak at ~3x their size
 BASE_BYTES = 600 * 1024**2  # interpreter, libraries and compiled kernels
 _BUCKET = "__bucket"
 
@@ -81,13 +82,16 @@ def count_rows(files: list[Path]) -> int:
     return total
 
 
-def buckets_for(files: list[Path], memory_limit: int) -> int:
-    """Smallest bucket count whose bucket fits the memory limit."""
-    budget = memory_limit - BASE_BYTES
+def buckets_for(files: list[Path], memory_limit: int, held: int = 0) -> int:
+    """Smallest bucket count whose bucket fits the memory limit, next to ``held`` bytes of
+    tables kept whole (deals, and stages at account level: ``HELD_FACTOR`` x their size)."""
+    budget = memory_limit - BASE_BYTES - held
     if budget <= 0:
+        need = (2 * BASE_BYTES + held) / 1024**3
         raise UsageError(
-            f"memory limit {memory_limit / 1024**2:.0f} MiB is below attrib's base footprint",
-            hint=f"give at least {2 * BASE_BYTES / 1024**3:.1f} GB",
+            f"memory limit {memory_limit / 1024**2:.0f} MiB is below attrib's base footprint"
+            f" plus the deal/stage tables it holds ({(BASE_BYTES + held) / 1024**2:.0f} MiB)",
+            hint=f"give at least {need:.1f} GB",
         )
     return max(1, math.ceil(count_rows(files) * BYTES_PER_TOUCH / budget))
 
@@ -254,7 +258,8 @@ def run_bucketed(
     touch_files = [Path(p) for p in inputs.files["touchpoints"]]
     if buckets is None:
         limit = parse_memory(memory_limit) if isinstance(memory_limit, str) else memory_limit
-        buckets = buckets_for(touch_files, limit or 4 * 1024**3)
+        held = sum(f.estimated_size() for f in (inputs.deals, inputs.stages) if f is not None)
+        buckets = buckets_for(touch_files, limit or 4 * 1024**3, HELD_FACTOR * held)
     if buckets < 1:
         raise UsageError(f"--buckets must be at least 1, got {buckets}")
     reporter.note(f"out-of-core: {buckets} bucket(s)")
