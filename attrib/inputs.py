@@ -89,7 +89,7 @@ def _split_missing_entity(v: Validated, frame: pl.DataFrame) -> tuple[pl.DataFra
         return frame, v.rejected
     canon = [c for c in v.rejected.columns if c not in ("file", "row", REASON_COLUMN, REASON)]
     extra = bad.select(
-        pl.col(FILE_COL).alias("file"),
+        pl.col(FILE_COL).cast(pl.String).alias("file"),
         pl.col(ROW_COL).alias("row"),
         pl.lit(ACCOUNT_ID).alias(REASON_COLUMN),
         pl.lit("no account_id for this customer (needed at --level account)").alias(REASON),

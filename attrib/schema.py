@@ -431,7 +431,7 @@ def validate(raw: pl.DataFrame, table: str, config: RunConfig) -> Validated:
     rejected = (
         typed.filter(bad)
         .select(
-            pl.col(FILE_COL).alias("file"),
+            pl.col(FILE_COL).cast(pl.String).alias("file"),
             pl.col(ROW_COL).alias("row"),
             pl.col(REASON_COLUMN),
             pl.col(REASON),

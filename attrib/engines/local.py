@@ -105,7 +105,7 @@ def _scan(path: Path) -> pl.LazyFrame:
     else:
         lf = pl.scan_ndjson(path, infer_schema_length=None)
     return lf.with_row_index(ROW_COL, offset=1).with_columns(
-        pl.col(ROW_COL).cast(pl.Int64), pl.lit(str(path)).alias(FILE_COL)
+        pl.col(ROW_COL).cast(pl.Int64), pl.lit(str(path)).cast(pl.Categorical).alias(FILE_COL)
     )
 
 
