@@ -452,8 +452,9 @@ def _stage_aggregates(
     """``view, period, channel, stage_order, count, median_days_from_previous``.
 
     Month counts (``funnel_map``) summed up to quarters, the whole window and the "(all)"
-    channel; medians of the rows that have a previous stage are taken per group, one stage
-    at a time (only that stage's rows are in memory). Integer period keys keep frames narrow.
+    channel; medians of the rows that have a previous stage are taken per group, one
+    (stage, view) slice at a time (only that slice's rows are in memory; ``spilled`` is the
+    folder of ``spill_days``). Integer period keys keep frames narrow.
     """
     kinds = {
         "all": lambda m: pl.lit(0, pl.Int32),
