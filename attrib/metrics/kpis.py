@@ -232,6 +232,11 @@ def compute_kpis(
     if window is None:
         return pl.DataFrame(schema=KPI_SCHEMA)
     cal = period_calendar(*window)
+    # only the columns read below: every filter would otherwise copy the id text too
+    if deals is not None:
+        deals = deals.select(
+            c for c in ("entity_id", "status", "amount", "created_at", "closed_at") if c in deals
+        )
 
     closed = _by_period(
         deals.filter(pl.col("status").is_in(["won", "lost"])) if deals is not None else None,
@@ -273,7 +278,19 @@ def compute_kpis(
     ).with_columns(pl.col("pipeline_created").fill_null(0.0))
     open_ = _open_at_period_end(deals, cal)
 
-    j = journeys.filter(pl.col("deal_id").is_not_null()) if journeys is not None else None
+    j = (
+        journeys.filter(pl.col("deal_id").is_not_null()).select(
+            "status",
+            "amount",
+            "created_at",
+            "closed_at",
+            "days_to_close",
+            "marketing_sourced",
+            "marketing_influenced",
+        )
+        if journeys is not None
+        else None
+    )
     won = pl.col("status") == "won"
     src, inf = pl.col("marketing_sourced"), pl.col("marketing_influenced")
     j_closed = _by_period(
