@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -30,7 +30,7 @@ from attrib.io import FILE_COL, ROW_COL, atomic_path, file_format
 from attrib.journeys import build_dictionaries, build_journeys
 from attrib.models.base import Fitted, State, reduce_states
 from attrib.progress import Reporter
-from attrib.schema import ACCOUNT_ID, CUSTOMER_ID, ENTITY_ID, STAGE, TS, validate
+from attrib.schema import ACCOUNT_ID, CUSTOMER_ID, ENTITY_ID, STAGE, TS, Validated, validate
 
 HASH_SEED = 0x5EED
 BYTES_PER_TOUCH = 400  # peak per touch of one bucket (~350 B measured at 3M touches), headroom
@@ -136,58 +136,37 @@ def partition_touches(
     return [sorted((folder / f"{_BUCKET}={b}").glob("*.parquet")) for b in range(k)]
 
 
-def _stage_buckets(
-    files: list[Path],
-    cfg,
-    k: int,
-    scratch: Path,
+def validate_buckets(
+    raw_buckets: list[list[Path]],
+    table: str,
+    folder: Path,
     inputs,
-    bounds: list[pl.DataFrame],
+    prepare: Callable[[Validated], tuple[pl.DataFrame, pl.DataFrame]],
+    seen: Callable[[pl.DataFrame], None],
 ) -> list[Path]:
-    """Partition, validate and write the stage rows bucket by bucket (customer level).
+    """Validate and write a partitioned table bucket by bucket; returns each bucket's file
+    (absent for an empty bucket).
 
-    Fills ``inputs`` (rows read, quarantine) and ``bounds``: per bucket, each stage name's
-    earliest and latest time, which is all the metrics plan needs of the whole table.
+    ``prepare`` turns a bucket's ``Validated`` into (rows, rejects); ``seen`` gets each
+    bucket's valid rows (to keep the little the run needs of the whole table). Fills
+    ``inputs`` with the rows read and the quarantine.
     """
-    raw_buckets = partition_touches(files, cfg, k, scratch / "raw_stages", table="stages")
+    folder.mkdir(parents=True, exist_ok=True)
     targets, rejected, rows = [], [], 0
     for b, paths in enumerate(raw_buckets):
         raw = _read_bucket(paths)
         rows += raw.height
-        target = scratch / "stages" / f"{b}.parquet"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        stages = _empty_stages()
+        target = folder / f"{b}.parquet"
         if raw.height:
-            stages, bad = attach_entity(validate(raw, "stages", cfg), cfg, None)
+            frame, bad = prepare(validate(raw, table, inputs.config))
             rejected.append(bad)
-            for agg in (pl.col(TS).min(), pl.col(TS).max()):
-                bounds.append(
-                    stages.group_by(STAGE).agg(agg).with_columns(pl.lit("").alias(ENTITY_ID))
-                )
-        stages.write_parquet(target)
+            seen(frame)
+            frame.write_parquet(target)
         targets.append(target)
-    _record_bucket_rows(inputs, "stages", rows, rejected)
-    return targets
-
-
-def _record_bucket_rows(inputs, table: str, rows: int, rejected: list[pl.DataFrame]) -> None:
-    """Rows read and the quarantine of a table validated bucket by bucket."""
     inputs.rows_read[table] = rows
     if rejected:
         inputs.quarantine[table] = pl.concat(rejected, how="diagonal_relaxed").sort("file", "row")
-
-
-def _empty_stages() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            CUSTOMER_ID: pl.String,
-            STAGE: pl.String,
-            TS: pl.Datetime("us"),
-            FILE_COL: pl.String,
-            ROW_COL: pl.Int64,
-            ENTITY_ID: pl.String,
-        }
-    )
+    return targets
 
 
 def _read_bucket(paths: list[Path]) -> pl.DataFrame:
@@ -274,25 +253,36 @@ def run_bucketed(
         stage_bounds: list[pl.DataFrame] = []
         if inputs.stages is None and stage_files:
             with reporter.stage("partition and validate stages"):
-                stage_buckets = _stage_buckets(
-                    stage_files, cfg, buckets, scratch, inputs, stage_bounds
+                raw_stages = partition_touches(
+                    stage_files, cfg, buckets, scratch / "raw_stages", table="stages"
                 )
-        prepared, rejected, pairs, bounds, rows = [], [], [], [], 0
+                stage_buckets = validate_buckets(
+                    raw_stages,
+                    "stages",
+                    scratch / "stages",
+                    inputs,
+                    lambda v: attach_entity(v, cfg, None),
+                    lambda f: stage_bounds.extend(  # each stage name's earliest and latest time
+                        f.group_by(STAGE).agg(agg).with_columns(pl.lit("").alias(ENTITY_ID))
+                        for agg in (pl.col(TS).min(), pl.col(TS).max())
+                    ),
+                )
+        pairs: list[pl.DataFrame] = []
+        bounds: list[pl.DataFrame] = []
+
+        def seen_touches(touches: pl.DataFrame) -> None:
+            pairs.append(detach_strings(touches.select("channel", "campaign").unique()))
+            bounds.extend(touches.select(agg) for agg in (pl.col(TS).min(), pl.col(TS).max()))
+
         with reporter.stage("validate touchpoints"):
-            for b, paths in enumerate(raw_buckets):
-                raw = _read_bucket(paths)
-                rows += raw.height
-                target = scratch / "prep" / f"{b}.parquet"
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if raw.height:
-                    touches, bad = prepare_touches(validate(raw, "touchpoints", cfg), cfg)
-                    rejected.append(bad)
-                    pairs.append(detach_strings(touches.select("channel", "campaign").unique()))
-                    bounds.append(touches.select(pl.col("ts").min()))
-                    bounds.append(touches.select(pl.col("ts").max()))
-                    touches.write_parquet(target)
-                prepared.append(target)
-        _record_bucket_rows(inputs, "touchpoints", rows, rejected)
+            prepared = validate_buckets(
+                raw_buckets,
+                "touchpoints",
+                scratch / "prep",
+                inputs,
+                lambda v: prepare_touches(v, cfg),
+                seen_touches,
+            )
         for table, n in inputs.rows_read.items():
             reporter.note(f"{table}: {n:,} rows read, {inputs.rejected.get(table, 0):,} rejected")
         if out_path is not None:
@@ -315,7 +305,8 @@ def run_bucketed(
 
         def stages_of_bucket(b: int) -> pl.DataFrame | None:
             if stage_buckets is not None:
-                return pl.read_parquet(stage_buckets[b])
+                path = stage_buckets[b]
+                return pl.read_parquet(path) if path.exists() else None
             if stage_frame is not None:
                 return stage_frame.filter(pl.col(_BUCKET) == b).drop(_BUCKET)
             return None

@@ -24,7 +24,7 @@ from attrib.metrics.funnel import (
     spill_days,
     stage_facts,
 )
-from attrib.metrics.kpis import compute_kpis
+from attrib.metrics.kpis import JOURNEY_COLUMNS, compute_kpis
 from attrib.metrics.periods import resolve_window
 from attrib.metrics.roi import (
     SourcedCounts,
@@ -34,18 +34,6 @@ from attrib.metrics.roi import (
     spend_metrics,
 )
 from attrib.metrics.settings import MetricsSettings
-
-#: journey columns the KPIs read (deal journeys only)
-DEAL_JOURNEY_COLUMNS = (
-    "deal_id",
-    "status",
-    "amount",
-    "created_at",
-    "closed_at",
-    "days_to_close",
-    "marketing_sourced",
-    "marketing_influenced",
-)
 
 
 def metrics_settings(raw: dict[str, Any], **overrides: Any) -> MetricsSettings:
@@ -101,7 +89,7 @@ def map_metrics(
     """Reduce one batch of entities to its partial state (``MetricsPartial``)."""
     facts = stage_facts(stages, digest, deals, plan.settings, present=plan.present)
     deal_journeys = (
-        journeys.filter(pl.col("deal_id").is_not_null()).select(DEAL_JOURNEY_COLUMNS)
+        journeys.filter(pl.col("deal_id").is_not_null()).select(JOURNEY_COLUMNS)
         if journeys is not None and journeys.height
         else None
     )

@@ -14,7 +14,14 @@ from statistics import NormalDist
 
 import polars as pl
 
-from attrib.metrics.periods import in_window, period_calendar, resolve_window
+from attrib.metrics.periods import (
+    in_window,
+    month_key,
+    period_calendar,
+    quarter_key,
+    quarter_of_month,
+    resolve_window,
+)
 from attrib.metrics.settings import STAGE_ORDER, MetricsSettings
 
 ALL_CHANNELS = "(all)"
@@ -65,6 +72,13 @@ def safe_div(num: pl.Expr, den: pl.Expr) -> pl.Expr:
     return pl.when(den_f != 0).then(num.cast(pl.Float64) / den_f)
 
 
+def _stage_name(settings: MetricsSettings) -> pl.Expr:
+    """``stage`` mapped (settings.stage_names), stripped and lower-cased."""
+    mapping = {k.strip().lower(): v.lower() for k, v in settings.stage_names.items()}
+    name = pl.col("stage").cast(pl.String).str.strip_chars().str.to_lowercase()
+    return name.replace(mapping) if mapping else name
+
+
 def normalize_stages(stages: pl.DataFrame | None, settings: MetricsSettings) -> pl.DataFrame:
     """``entity_id, stage, ts`` with stage names mapped (settings.stage_names) and lower-cased.
 
@@ -73,13 +87,9 @@ def normalize_stages(stages: pl.DataFrame | None, settings: MetricsSettings) -> 
     schema = {"entity_id": pl.String, "stage": pl.String, "ts": pl.Datetime("us")}
     if stages is None or stages.height == 0:
         return pl.DataFrame(schema=schema)
-    mapping = {k.strip().lower(): v.lower() for k, v in settings.stage_names.items()}
-    name = pl.col("stage").cast(pl.String).str.strip_chars().str.to_lowercase()
-    if mapping:
-        name = name.replace(mapping)
     return stages.select(
         pl.col("entity_id").cast(pl.String),
-        name.alias("stage"),
+        _stage_name(settings).alias("stage"),
         pl.col("ts").cast(pl.Datetime("us")),
     ).filter(pl.col("stage").is_in(STAGE_ORDER[1:]) & pl.col("ts").is_not_null())
 
@@ -143,8 +153,10 @@ def reached_stages(
     when this is one batch of many (``present_stages``), else they are the batch's own.
     """
     parts: list[pl.DataFrame] = []
+    has_touches = False
     if touches is not None and touches.height:
         first = source if source is not None else first_touch_channel(touches)
+        has_touches = first.get_column("first_ts").drop_nulls().len() > 0
         parts.append(
             first.select(
                 "entity_id", pl.col("first_ts").alias("ts"), pl.lit("session").alias("stage")
@@ -174,8 +186,7 @@ def reached_stages(
         how="vertical",
     ).filter(pl.col("ts").is_not_null())
     if present is None:
-        seen = set(raw.get_column("stage").unique().to_list())
-        present = [s for s in STAGE_ORDER if s in seen]
+        present = present_stages(stages, deals, settings, has_touches=has_touches)
     out_schema = {
         "entity_id": pl.String,
         "stage": pl.String,
@@ -245,13 +256,19 @@ def present_stages(
     *,
     has_touches: bool,
 ) -> list[str]:
-    """The funnel stages a run's data holds, in order (what ``reached_stages`` would find).
+    """The funnel stages a run's data holds, in order: ``session`` where there are touches,
+    the mapped stage names, ``opportunity`` where there are deals and ``customer`` where a
+    won deal has closed.
 
-    Lets a batched run agree on the stages before any batch is seen: ``session`` where there
-    are touches, the mapped stage names, ``opportunity`` where there are deals and
-    ``customer`` where a won deal has closed.
+    The one definition ``reached_stages`` uses; a batched run calls it once on the whole
+    tables so that every batch agrees on the stages before any is seen.
     """
-    seen = set(normalize_stages(stages, settings).get_column("stage").unique().to_list())
+    seen: set[str] = set()
+    if stages is not None and stages.height:
+        # the distinct names only: the table itself is normalized once, by reached_stages
+        names = stages.filter(pl.col("ts").is_not_null()).select(pl.col("stage").unique())
+        seen.update(names.select(_stage_name(settings)).get_column("stage").to_list())
+    seen &= set(STAGE_ORDER[1:])
     if has_touches:
         seen.add("session")
     if deals is not None and deals.height:
@@ -299,7 +316,7 @@ def funnel_map(facts: StageFacts, window: tuple[date, date] | None) -> FunnelPar
         if window is not None:
             v = r.filter(in_window(ts, *window))
         v = v.select(
-            pl.lit(view).alias("view"), _month_key(ts).alias("m"), "channel", "stage_order", "days"
+            pl.lit(view).alias("view"), month_key(ts).alias("m"), "channel", "stage_order", "days"
         )
         counts.append(
             v.group_by("view", "m", "channel", "stage_order").agg(pl.len().alias("count"))
@@ -405,19 +422,14 @@ def compute_funnel(
     return funnel_finalize([funnel_map(facts, window)], facts.present, window, settings)
 
 
-def _month_key(ts: pl.Expr) -> pl.Expr:
-    """Months since year 0 (``year * 12 + month - 1``): an integer period key."""
-    return ts.dt.year().cast(pl.Int32) * 12 + ts.dt.month().cast(pl.Int32) - 1
-
-
 def _period_keys(cal: pl.DataFrame) -> pl.DataFrame:
     """The calendar's labels by integer key: ``kind`` (all/month/quarter), ``key``, ``period``."""
     start = pl.col("start")
     key = (
         pl.when(pl.col("kind") == "month")
-        .then(_month_key(start))
+        .then(month_key(start))
         .when(pl.col("kind") == "quarter")
-        .then(start.dt.year().cast(pl.Int32) * 4 + start.dt.quarter().cast(pl.Int32) - 1)
+        .then(quarter_key(start))
         .otherwise(pl.lit(0, pl.Int32))
     )
     return cal.select("kind", key.alias("key"), "period")
@@ -453,14 +465,13 @@ def _slice_medians(d: pl.DataFrame) -> dict[tuple[str, bool], pl.DataFrame]:
     over one small part: a group-by median over the whole slice costs ~80 bytes a row.
     """
     med = pl.col("days").median().alias(_MEDIAN)
-    key = pl.lit(0, pl.Int32).alias("key")
     out: dict[tuple[str, bool], list[pl.DataFrame]] = {
         (k, c): [] for k in ("all", "month", "quarter") for c in (True, False)
     }
     months = {m: f for (m,), f in d.partition_by("m", as_dict=True, maintain_order=True).items()}
     quarters: dict[int, list[pl.DataFrame]] = {}
     for m, f in months.items():
-        quarters.setdefault((m // 12) * 4 + (m % 12) // 3, []).append(f)
+        quarters.setdefault(quarter_of_month(m), []).append(f)
     for kind, parts in (
         ("month", {m: [f] for m, f in months.items()}),
         ("quarter", quarters),
@@ -507,7 +518,7 @@ def _stage_aggregates(
     kinds = {
         "all": lambda m: pl.lit(0, pl.Int32),
         "month": lambda m: m,
-        "quarter": lambda m: (m // 12) * 4 + (m % 12) // 3,
+        "quarter": quarter_of_month,
     }
     groupings = [
         (kind, key_of, by_channel) for kind, key_of in kinds.items() for by_channel in (True, False)

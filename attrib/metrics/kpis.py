@@ -68,6 +68,18 @@ KPI_SCHEMA: dict[str, pl.DataType] = {
 
 _US_PER_DAY = 86_400_000_000.0
 
+#: journey columns the KPIs read (of deal journeys only)
+JOURNEY_COLUMNS = (
+    "deal_id",
+    "status",
+    "amount",
+    "created_at",
+    "closed_at",
+    "days_to_close",
+    "marketing_sourced",
+    "marketing_influenced",
+)
+
 
 def _days(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     """(a − b) in fractional days."""
@@ -279,15 +291,7 @@ def compute_kpis(
     open_ = _open_at_period_end(deals, cal)
 
     j = (
-        journeys.filter(pl.col("deal_id").is_not_null()).select(
-            "status",
-            "amount",
-            "created_at",
-            "closed_at",
-            "days_to_close",
-            "marketing_sourced",
-            "marketing_influenced",
-        )
+        journeys.filter(pl.col("deal_id").is_not_null()).select(JOURNEY_COLUMNS)
         if journeys is not None
         else None
     )

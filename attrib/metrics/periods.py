@@ -31,6 +31,31 @@ def quarter_label(e: pl.Expr) -> pl.Expr:
     return pl.format("{}-Q{}", e.dt.year(), e.dt.quarter())
 
 
+def month_key(ts: pl.Expr) -> pl.Expr:
+    """Months since year 0 (``year * 12 + month - 1``): an integer month period key."""
+    return ts.dt.year().cast(pl.Int32) * 12 + ts.dt.month().cast(pl.Int32) - 1
+
+
+def quarter_key(ts: pl.Expr) -> pl.Expr:
+    """Quarters since year 0 (``year * 4 + quarter - 1``): an integer quarter period key."""
+    return ts.dt.year().cast(pl.Int32) * 4 + ts.dt.quarter().cast(pl.Int32) - 1
+
+
+def quarter_of_month(m):  # int or pl.Expr
+    """The quarter key of a month key (same arithmetic on Python ints and expressions)."""
+    return (m // 12) * 4 + (m % 12) // 3
+
+
+def month_key_label(k: pl.Expr) -> pl.Expr:
+    """``YYYY-MM`` of a month key (as ``month_label`` writes it)."""
+    return pl.format("{}-{}", k // 12, (k % 12 + 1).cast(pl.String).str.zfill(2))
+
+
+def quarter_key_label(k: pl.Expr) -> pl.Expr:
+    """``YYYY-Qn`` of a quarter key (as ``quarter_label`` writes it)."""
+    return pl.format("{}-Q{}", k // 4, k % 4 + 1)
+
+
 def aggregate_by_period(df: pl.DataFrame, ts_col: str, aggs: list[pl.Expr]) -> pl.DataFrame:
     """``period`` + ``aggs`` for the whole frame ("all") and per month and quarter of ``ts_col``.
 
@@ -41,15 +66,14 @@ def aggregate_by_period(df: pl.DataFrame, ts_col: str, aggs: list[pl.Expr]) -> p
     needed = {ts_col} | {name for e in aggs for name in e.meta.root_names()}
     rows = df.select([c for c in df.columns if c in needed])
     ts = pl.col(ts_col)
-    month = (ts.dt.year().cast(pl.Int32) * 12 + ts.dt.month().cast(pl.Int32) - 1).alias("__k")
-    quarter = (ts.dt.year().cast(pl.Int32) * 4 + ts.dt.quarter().cast(pl.Int32) - 1).alias("__k")
     dated = rows.filter(ts.is_not_null())
     k = pl.col("__k")
-    month_text = pl.format("{}-{}", k // 12, (k % 12 + 1).cast(pl.String).str.zfill(2))
-    quarter_text = pl.format("{}-Q{}", k // 4, k % 4 + 1)
     parts = [
-        dated.group_by(month).agg(aggs).with_columns(month_text.alias("period")).drop("__k"),
-        dated.group_by(quarter).agg(aggs).with_columns(quarter_text.alias("period")).drop("__k"),
+        dated.group_by(key(ts).alias("__k"))
+        .agg(aggs)
+        .with_columns(label(k).alias("period"))
+        .drop("__k")
+        for key, label in ((month_key, month_key_label), (quarter_key, quarter_key_label))
     ]
     if rows.height:
         parts.insert(0, rows.select(aggs).with_columns(pl.lit(PERIOD_ALL).alias("period")))

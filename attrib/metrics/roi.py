@@ -15,7 +15,6 @@ import polars as pl
 from attrib.metrics.funnel import (
     NO_CHANNEL,
     StageFacts,
-    first_touch_channel,
     safe_div,
     stage_facts,
 )
@@ -121,7 +120,7 @@ def sourced_map(
     """One batch's sourced stage counts and won customers (see ``SourcedCounts``)."""
     return SourcedCounts(
         stages=_stage_count_map(facts, window),
-        customers=sourced_customers(deals, touches, journeys, window, by_campaign=True),
+        customers=sourced_customers(deals, touches, journeys, window, facts.source),
     )
 
 
@@ -186,15 +185,16 @@ def sourced_customers(
     touches: pl.DataFrame | None,
     journeys: pl.DataFrame | None,
     window: tuple | None,
-    *,
-    by_campaign: bool = False,
+    source: pl.DataFrame,
 ) -> pl.DataFrame:
-    """Won deals closed in the window per first channel of their journey (× its campaign).
+    """Won deals closed in the window per first channel × campaign of their journey
+    (``channel, campaign, customers``; the channel view sums over campaigns).
 
     With ``journeys``: the journey's ``first_channel`` and the campaign of the touch at its
-    ``first_touch_at``. Without: the entity's first touch at or before ``closed_at``.
+    ``first_touch_at``. Without: the entity's first touch (``source``, from
+    ``first_touch_channel``) when at or before ``closed_at``.
     """
-    keys = ["channel", "campaign"] if by_campaign else ["channel"]
+    keys = ["channel", "campaign"]
     schema = {**dict.fromkeys(keys, pl.String), "customers": pl.Int64}
     if window is None or deals is None or deals.height == 0:
         return pl.DataFrame(schema=schema)
@@ -208,21 +208,19 @@ def sourced_customers(
             pl.col("first_touch_at"),
         )
         won = won.join(j, on="deal_id", how="left")
-        if by_campaign:
-            if touches is not None and touches.height:
-                starts = won.select("entity_id", pl.col("first_touch_at").alias("ts"), "channel")
-                camp = (
-                    touches.join(starts, on=["entity_id", "ts", "channel"], how="semi")
-                    .group_by("entity_id", pl.col("ts").alias("first_touch_at"), "channel")
-                    .agg(pl.col("campaign").min())
-                )
-                won = won.join(camp, on=["entity_id", "first_touch_at", "channel"], how="left")
-            else:
-                won = won.with_columns(pl.lit(None, pl.String).alias("campaign"))
+        if touches is not None and touches.height:
+            starts = won.select("entity_id", pl.col("first_touch_at").alias("ts"), "channel")
+            camp = (
+                touches.join(starts, on=["entity_id", "ts", "channel"], how="semi")
+                .group_by("entity_id", pl.col("ts").alias("first_touch_at"), "channel")
+                .agg(pl.col("campaign").min())
+            )
+            won = won.join(camp, on=["entity_id", "first_touch_at", "channel"], how="left")
+        else:
+            won = won.with_columns(pl.lit(None, pl.String).alias("campaign"))
     else:
-        src = first_touch_channel(touches)
         won = (
-            won.join(src, on="entity_id", how="left")
+            won.join(source, on="entity_id", how="left")
             .with_columns(
                 (
                     pl.col("first_ts").is_not_null() & (pl.col("first_ts") <= pl.col("closed_at"))
