@@ -1,9 +1,9 @@
 """Roll touch weights up into channel and campaign credit, and shape the summary tables.
 
 This is the generic half of every model: ``model.touch_weights`` says how a journey's value
-is shared among its touches; ``accumulate`` (numba) sums weight x value by channel and by
-campaign key. Both are additive over batches, so the same code serves one in-memory batch,
-many streamed buckets and Spark partitions.
+is shared among its touches; ``accumulate_windows`` (numba) sums weight x value by channel
+and by campaign key, both windows in one pass. Both are additive over batches, so the same
+code serves one in-memory batch, many streamed buckets and Spark partitions.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from attrib.encoded import CREATED_METRICS, METRICS, Dictionaries, Journeys
-from attrib.models._credit_kernels import accumulate
+from attrib.models._credit_kernels import accumulate_windows
 from attrib.models.base import AttributionModel, Fitted, State, reduce_states
 
 SUMMARY_METRICS = (*METRICS, *CREATED_METRICS)
@@ -36,24 +36,20 @@ class ModelCredit:
 def credit_state(model: AttributionModel, batch: Journeys, fitted: Fitted) -> State:
     """Additive credit state of one batch: channel and campaign sums over both windows."""
     d = batch.dicts
-    w = model.touch_weights(batch, fitted)
-    wc = model.touch_weights(batch, fitted, created=True)
-    values = batch.values()
-    created = batch.created_values()
-    starts = batch.starts
-    ch = np.hstack(
-        [
-            accumulate(starts, batch.ends, w, batch.channel, values, 0, d.n_channels),
-            accumulate(starts, batch.created_ends, wc, batch.channel, created, 0, d.n_channels),
-        ]
+    ch, camp = accumulate_windows(
+        batch.starts,
+        batch.ends,
+        batch.created_ends,
+        model.touch_weights(batch, fitted),
+        model.touch_weights(batch, fitted, created=True),
+        batch.channel,
+        batch.campaign,
+        batch.values(),
+        batch.created_values(),
+        d.n_channels,
+        d.n_campaigns,
     )
-    camp = np.hstack(
-        [
-            accumulate(starts, batch.ends, w, batch.campaign, values, 0, d.n_campaigns),
-            accumulate(starts, batch.created_ends, wc, batch.campaign, created, 0, d.n_campaigns),
-        ]
-    )
-    totals = np.concatenate([values.sum(axis=0), created.sum(axis=0)])
+    totals = batch.value_totals()
     return {"channel": ch, "campaign": camp, "totals": totals}
 
 

@@ -142,6 +142,16 @@ class Journeys:
         self._cache["values"] = out
         return out
 
+    def value_totals(self) -> np.ndarray:
+        """float64 [len(METRICS) + len(CREATED_METRICS)]: the batch's totals per metric
+        (read-only, made once per batch)."""
+        cached = self._cache.get("value_totals")
+        if cached is None:
+            cached = np.concatenate([self.values().sum(axis=0), self.created_values().sum(axis=0)])
+            cached.flags.writeable = False
+            self._cache["value_totals"] = cached
+        return cached
+
     def created_values(self) -> np.ndarray:
         """float64 [J, len(CREATED_METRICS)]: deals and amount created, per journey
         (read-only, made once per batch)."""

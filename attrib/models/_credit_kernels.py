@@ -8,26 +8,59 @@ from attrib._numba import njit
 
 
 @njit
-def accumulate(starts, ends, weights, keys, values, none_key, n_keys):
-    """float64 [n_keys, M]: Σ over touches of weight x its journey's values, by key.
+def accumulate_windows(
+    starts,
+    ends,
+    created_ends,
+    weights,
+    created_weights,
+    channel,
+    campaign,
+    values,
+    created,
+    n_chan,
+    n_camp,
+):
+    """Σ over touches of weight x its journey's values, by channel and by campaign key, for
+    both windows in one pass over the touches.
 
-    Journeys with no touch in range credit ``none_key`` with their whole value, so the
-    column sums always equal the journeys' totals.
+    Returns (float64 [C, M + MC] by channel, float64 [K, M + MC] by campaign key): columns
+    ``:M`` credit ``values`` over ``starts:ends`` with ``weights``; columns ``M:`` credit
+    ``created`` over ``starts:created_ends`` with ``created_weights``. Key 0 ((none)) takes
+    the value of a journey with no touch in a window.
     """
-    n_metrics = values.shape[1]
-    out = np.zeros((n_keys, n_metrics), dtype=np.float64)
+    n_m = values.shape[1]
+    n_c = created.shape[1]
+    ch = np.zeros((n_chan, n_m + n_c), dtype=np.float64)
+    camp = np.zeros((n_camp, n_m + n_c), dtype=np.float64)
     for j in range(starts.shape[0]):
         a = starts[j]
         b = ends[j]
+        c = created_ends[j]
         if b <= a:
-            for m in range(n_metrics):
-                out[none_key, m] += values[j, m]
-            continue
+            for m in range(n_m):
+                ch[0, m] += values[j, m]
+                camp[0, m] += values[j, m]
+        if c <= a:
+            for m in range(n_c):
+                ch[0, n_m + m] += created[j, m]
+                camp[0, n_m + m] += created[j, m]
         for i in range(a, b):
             w = weights[i]
-            if w == 0.0:
-                continue
-            k = keys[i]
-            for m in range(n_metrics):
-                out[k, m] += w * values[j, m]
-    return out
+            if w != 0.0:
+                kc = channel[i]
+                kk = campaign[i]
+                for m in range(n_m):
+                    v = w * values[j, m]
+                    ch[kc, m] += v
+                    camp[kk, m] += v
+        for i in range(a, c):
+            w = created_weights[i]
+            if w != 0.0:
+                kc = channel[i]
+                kk = campaign[i]
+                for m in range(n_c):
+                    v = w * created[j, m]
+                    ch[kc, n_m + m] += v
+                    camp[kk, n_m + m] += v
+    return ch, camp
