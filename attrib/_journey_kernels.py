@@ -8,18 +8,24 @@ from attrib._numba import njit
 
 
 @njit
-def _assign_journeys(t_ent, t_ts, d_ent, d_end, lookback, max_j):
-    """Merge-walk touches (sorted by entity, ts) and deals (sorted by entity, window end).
+def _assign_journeys(t_ent, t_ts, t_chan, t_camp, t_row, d_ent, d_end, lookback, max_j):
+    """Merge-walk touches (sorted by entity key, ts) and deals (sorted by entity key, window
+    end); any int64 keys, compared as signed.
 
     A deal's journey holds the entity's touches with ``max(end - lookback, previous end) <
     ts <= end`` (the previous deal's window end is exclusive, so no touch counts twice; a
     touch exactly at ``end - lookback`` is kept). Touches after an entity's last deal form
     one non-converting journey. Returns the kept-touch mask, CSR offsets over the kept
-    touches, and each journey's deal index (-1: non-converting) and entity code.
+    touches, each journey's deal index (-1: non-converting) and entity key, and the kept
+    touches' ts, channel, campaign and input row, compacted.
     """
     n_t = t_ent.shape[0]
     n_d = d_ent.shape[0]
     keep = np.zeros(n_t, dtype=np.bool_)
+    ts_k = np.empty(n_t, dtype=t_ts.dtype)
+    chan_k = np.empty(n_t, dtype=t_chan.dtype)
+    camp_k = np.empty(n_t, dtype=t_camp.dtype)
+    row_k = np.empty(n_t, dtype=t_row.dtype)
     offsets = np.zeros(max_j + 1, dtype=np.int64)
     j_deal = np.empty(max_j, dtype=np.int64)
     j_ent = np.empty(max_j, dtype=np.int64)
@@ -27,11 +33,13 @@ def _assign_journeys(t_ent, t_ts, d_ent, d_end, lookback, max_j):
     di = 0
     j = 0
     k = 0
-    big = np.iinfo(np.int64).max
     while ti < n_t or di < n_d:
-        te = t_ent[ti] if ti < n_t else big
-        de = d_ent[di] if di < n_d else big
-        e = te if te < de else de
+        if ti < n_t and di < n_d:
+            e = min(t_ent[ti], d_ent[di])
+        elif ti < n_t:
+            e = t_ent[ti]
+        else:
+            e = d_ent[di]
         while di < n_d and d_ent[di] == e:
             end = d_end[di]
             lo = end - lookback
@@ -39,6 +47,10 @@ def _assign_journeys(t_ent, t_ts, d_ent, d_end, lookback, max_j):
             while ti < n_t and t_ent[ti] == e and t_ts[ti] <= end:
                 if t_ts[ti] >= lo:
                     keep[ti] = True
+                    ts_k[k] = t_ts[ti]
+                    chan_k[k] = t_chan[ti]
+                    camp_k[k] = t_camp[ti]
+                    row_k[k] = t_row[ti]
                     k += 1
                 ti += 1
             offsets[j] = start
@@ -49,6 +61,10 @@ def _assign_journeys(t_ent, t_ts, d_ent, d_end, lookback, max_j):
         start = k
         while ti < n_t and t_ent[ti] == e:
             keep[ti] = True
+            ts_k[k] = t_ts[ti]
+            chan_k[k] = t_chan[ti]
+            camp_k[k] = t_camp[ti]
+            row_k[k] = t_row[ti]
             k += 1
             ti += 1
         if k > start:
@@ -57,7 +73,54 @@ def _assign_journeys(t_ent, t_ts, d_ent, d_end, lookback, max_j):
             j_ent[j] = e
             j += 1
     offsets[j] = k
-    return keep, offsets[: j + 1], j_deal[:j], j_ent[:j]
+    return (
+        keep,
+        offsets[: j + 1],
+        j_deal[:j],
+        j_ent[:j],
+        ts_k[:k],
+        chan_k[:k],
+        camp_k[:k],
+        row_k[:k],
+    )
+
+
+@njit
+def _digest_rows(ent, ts, keep, offsets):
+    """Sorted positions of each entity's first and last touch and of every touch sharing
+    (entity, ts) with a journey's first touch, and which of them start their entity."""
+    n = ent.shape[0]
+    picked = np.zeros(n, dtype=np.bool_)
+    first = np.zeros(n, dtype=np.bool_)
+    n_j = offsets.shape[0] - 1
+    js = 0  # next journey whose start (a kept-touch index) is still ahead
+    k = 0  # kept touches seen
+    group = 0  # start of the current (entity, ts) group
+    marked = False
+    for i in range(n + 1):
+        if i == n or i == 0 or ent[i] != ent[i - 1] or ts[i] != ts[i - 1]:
+            if marked:
+                for g in range(group, i):
+                    picked[g] = True
+            if i == n:
+                break
+            group = i
+            marked = False
+        if i == 0 or ent[i] != ent[i - 1]:
+            first[i] = True
+            picked[i] = True
+            if i:
+                picked[i - 1] = True  # the previous entity's last touch
+        if keep[i]:
+            while js < n_j and (offsets[js + 1] <= offsets[js] or offsets[js] < k):
+                js += 1
+            if js < n_j and offsets[js] == k:
+                marked = True
+            k += 1
+    if n:
+        picked[n - 1] = True
+    rows = np.flatnonzero(picked)
+    return rows, first[rows]
 
 
 @njit

@@ -5,7 +5,8 @@ Journeys follow DESIGN.md: a deal's journey is its entity's touches in
 is inclusive), where ``window_end`` is ``closed_at`` for closed deals (``revenue_window =
 "closed_at"``, the default) and ``created_at`` for open deals. Touches after an entity's last
 deal form a non-converting journey; a deal with no touch in its window is a zero-touch journey
-that every model credits to ``(none)``. Sorting happens once, on integer codes.
+that every model credits to ``(none)``. Touches are sorted once, by a numba radix sort on
+hashed entity keys (``attrib.entity_keys``), so journeys come in key order, not id order.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from attrib._journey_kernels import _anchors, _assign_journeys, _join_paths, _journey_stats
+from attrib._journey_kernels import (
+    _anchors,
+    _assign_journeys,
+    _digest_rows,
+    _join_paths,
+    _journey_stats,
+)
 from attrib.config import RunConfig
 from attrib.encoded import (
     NONE_CAMPAIGN,
@@ -26,6 +33,7 @@ from attrib.encoded import (
     Dictionaries,
     Journeys,
 )
+from attrib.entity_keys import sorted_touch_keys
 from attrib.metrics.funnel import ENTITY_FIRST
 from attrib.schema import (
     CAMPAIGN,
@@ -109,20 +117,15 @@ def build_journeys(
     other batches of the same run.
     """
     dicts = dicts or build_dictionaries(touches, config)
-    # entity codes: one dense rank over touches' and deals' ids (ordered by id text)
-    ids = pl.concat([touches.get_column(ENTITY_ID), deals.get_column(ENTITY_ID)], rechunk=True)
-    ranks = ids.rank("dense").cast(pl.Int64).to_numpy()
-    n_entities = int(ranks.max()) if len(ranks) else 0
     chan = _codes(touches.get_column(CHANNEL), dicts.channels).astype(np.int32)
-    t = pl.DataFrame(
-        {
-            "ent": ranks[: touches.height],
-            "ts": touches.get_column(TS).dt.epoch("us").to_numpy(),
-            "chan": chan,
-            "camp": _campaign_codes(touches, chan, dicts),
-            "row": np.arange(touches.height, dtype=np.int64),
-        }
-    ).sort("ent", "ts", "chan", "camp")
+    order, t_ent, t_ts, t_chan, t_camp, d_keys = sorted_touch_keys(
+        touches.get_column(ENTITY_ID),
+        deals.get_column(ENTITY_ID),
+        touches.get_column(TS).dt.epoch("us").to_numpy(),
+        chan,
+        _campaign_codes(touches, chan, dicts),
+    )
+    n_entities = int(np.count_nonzero(t_ent[1:] != t_ent[:-1])) + 1 if len(t_ent) else 0
     closed = pl.col(STATUS).is_in(["won", "lost"]) & pl.col(CLOSED_AT).is_not_null()
     end = (
         pl.when(closed).then(pl.col(CLOSED_AT)).otherwise(pl.col(CREATED_AT))
@@ -130,7 +133,7 @@ def build_journeys(
         else pl.col(CREATED_AT)
     )
     d = (
-        deals.with_columns(pl.Series("ent", ranks[touches.height :]))
+        deals.with_columns(pl.Series("ent", d_keys))
         .join(_lead_times(stages), on=ENTITY_ID, how="left", maintain_order="left")
         .with_columns(
             end.dt.epoch("us").alias("end"),
@@ -139,17 +142,12 @@ def build_journeys(
         )
         .sort("ent", "end", DEAL_ID)
     )
-    t_ent = t.get_column("ent").to_numpy()
-    t_ts = t.get_column("ts").to_numpy()
     d_ent = d.get_column("ent").to_numpy()
     d_end = d.get_column("end").to_numpy()
     lookback = np.int64(config.lookback_days) * _US_PER_DAY
-    keep, offsets, j_deal, _ = _assign_journeys(
-        t_ent, t_ts, d_ent, d_end, lookback, d.height + n_entities
+    keep, offsets, j_deal, _, ts, channel, campaign, kept_rows = _assign_journeys(
+        t_ent, t_ts, t_chan, t_camp, order, d_ent, d_end, lookback, d.height + n_entities
     )
-    ts = np.ascontiguousarray(t_ts[keep])
-    channel = np.ascontiguousarray(t.get_column("chan").to_numpy()[keep])
-    campaign = np.ascontiguousarray(t.get_column("camp").to_numpy()[keep])
 
     is_deal = j_deal >= 0
     deal_idx = np.where(is_deal, j_deal, 0)
@@ -176,7 +174,6 @@ def build_journeys(
     opp_pos = np.where(is_deal & (n_created > 0), offsets[:-1] + n_created - 1, -1)
 
     # each journey's entity id text: from its deal, else from its first touch's input row
-    kept_rows = t.get_column("row").to_numpy()[keep]
     first_row = (
         kept_rows[np.minimum(offsets[:-1], max(len(kept_rows) - 1, 0))]
         if len(kept_rows)
@@ -193,7 +190,7 @@ def build_journeys(
         touches.select(
             ENTITY_ID, TS, CHANNEL, CAMPAIGN, *[c for c in _DIGEST_EXTRA if c in touches.columns]
         )
-        .gather(t.get_column("row").to_numpy()[digest_rows])
+        .gather(order[digest_rows])
         .with_columns(pl.Series(ENTITY_FIRST, entity_first))
     )
     return Journeys(
@@ -217,33 +214,6 @@ def build_journeys(
 
 #: touch columns the metrics may read besides the four keys (an explicit marketing flag)
 _DIGEST_EXTRA = ("is_marketing",)
-
-
-def _digest_rows(
-    ent: np.ndarray, ts: np.ndarray, keep: np.ndarray, offsets: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Positions (in the sorted touch order) of the touches the metrics read, and which of
-    them are their entity's first touch.
-
-    Each entity's first and last touch, and every touch sharing (entity, ts) with a journey's
-    first touch — so the ROI/KPI/funnel step never needs all touches (``Journeys.digest``).
-    """
-    n = len(ent)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_)
-    new_ent = np.ones(n, dtype=np.bool_)
-    new_ent[1:] = ent[1:] != ent[:-1]
-    last_ent = np.ones(n, dtype=np.bool_)
-    last_ent[:-1] = new_ent[1:]
-    new_key = new_ent.copy()
-    new_key[1:] |= ts[1:] != ts[:-1]
-    key = np.cumsum(new_key, dtype=np.int64) - 1
-    kept = np.flatnonzero(keep)
-    starts = kept[offsets[:-1][np.diff(offsets) > 0]]
-    marked = np.zeros(int(key[-1]) + 1, dtype=np.bool_)
-    marked[key[starts]] = True
-    rows = np.flatnonzero(new_ent | last_ent | marked[key])
-    return rows, new_ent[rows]
 
 
 _STATUS_NAMES = ["none", "open", "won", "lost"]

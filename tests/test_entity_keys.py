@@ -1,0 +1,136 @@
+"""Entity sort keys and the numba touch sort: same order as a reference lexsort, collisions
+detected and resolved by the exact fallback."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from conftest import RULE_BASED, deals, run_job, touches
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import attrib.entity_keys as ek
+from attrib._sort_kernels import sort_touches
+
+
+def _reference(key, ts, chan, camp):
+    return np.lexsort((camp, chan, ts, key))
+
+
+@st.composite
+def touch_arrays(draw):
+    n = draw(st.integers(0, 300))
+    n_keys = draw(st.integers(1, 40))
+    base = np.array(
+        draw(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=n_keys, max_size=n_keys)),
+        dtype=np.int64,
+    )
+    if draw(st.booleans()):  # keys sharing their top bits: one radix bucket, several entities
+        base = (base[0] & ~np.int64(0xFFFFFFFFFF)) | np.arange(n_keys, dtype=np.int64)
+    pick = np.array(draw(st.lists(st.integers(0, n_keys - 1), min_size=n, max_size=n)))
+    key = base[pick] if n else np.zeros(0, dtype=np.int64)
+    ts = np.array(draw(st.lists(st.integers(0, 6), min_size=n, max_size=n)), dtype=np.int64)
+    chan = np.array(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), dtype=np.int32)
+    camp = np.array(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), dtype=np.int32)
+    return key, ts, chan, camp
+
+
+@settings(max_examples=150, deadline=None)
+@given(touch_arrays())
+def test_sort_touches_matches_lexsort(arrays):
+    key, ts, chan, camp = arrays
+    order, key_s, check_s, ts_s, chan_s, camp_s, collided = sort_touches(key, key, ts, chan, camp)
+    ref = _reference(key, ts, chan, camp)
+    for got, column in ((key_s, key), (ts_s, ts), (chan_s, chan), (camp_s, camp)):
+        np.testing.assert_array_equal(got, column[ref])
+    np.testing.assert_array_equal(key[order], key[ref])  # the order is a permutation of rows
+    assert sorted(order.tolist()) == list(range(len(key)))
+    np.testing.assert_array_equal(check_s, key_s)
+    assert not collided
+
+
+def test_long_runs_use_the_merge_sort():
+    """One entity with 5,000 shuffled touches (runs over 32 rows are merge-sorted)."""
+    rng = np.random.default_rng(3)
+    n = 5_000
+    key = np.full(n, 42, dtype=np.int64)
+    ts = rng.integers(0, 300, n).astype(np.int64)
+    chan = rng.integers(0, 5, n).astype(np.int32)
+    camp = rng.integers(0, 5, n).astype(np.int32)
+    order, *_ = sort_touches(key, key, ts, chan, camp)
+    ref = _reference(key, ts, chan, camp)
+    np.testing.assert_array_equal(ts[order], ts[ref])
+    np.testing.assert_array_equal(order, ref)  # stable: equal rows keep their input order
+
+
+def test_sort_flags_a_key_shared_by_two_check_values():
+    key = np.array([7, 7, 3], dtype=np.int64)
+    check = np.array([1, 2, 9], dtype=np.int64)
+    zeros = np.zeros(3, dtype=np.int64)
+    assert sort_touches(key, check, zeros, zeros.astype(np.int32), zeros.astype(np.int32))[-1]
+
+
+def _colliding_hash(ids: pl.Series, seed: int):
+    """Every id gets key 1 (a collision for all); the check hash stays the real one."""
+    real = ids.hash(seed=seed).to_numpy().view(np.int64)
+    return np.ones_like(real) if seed == ek._KEY_SEED else real
+
+
+def test_collisions_fall_back_to_exact_keys(monkeypatch):
+    t_ids = pl.Series(["b", "a", "c", "a", "b"])
+    d_ids = pl.Series(["a", "z"])
+    ts = np.array([5, 4, 3, 2, 1], dtype=np.int64)
+    zeros = np.zeros(5, dtype=np.int32)
+    monkeypatch.setattr(ek, "_hash", _colliding_hash)
+    order, keys, ts_s, *_, d_keys = ek.sorted_touch_keys(t_ids, d_ids, ts, zeros, zeros)
+    assert t_ids.gather(order).to_list() == ["a", "a", "b", "b", "c"]  # rank order: exact
+    assert ts_s.tolist() == [2, 4, 1, 5, 3]
+    assert len(set(keys.tolist())) == 3
+    assert d_keys[0] == keys[0]
+    assert d_keys[1] not in set(keys.tolist())
+
+
+def test_deal_only_collision_is_detected(monkeypatch):
+    """A deal's id colliding with a touch's id (no collision among touches)."""
+
+    def fake(ids: pl.Series, seed: int):
+        real = ids.hash(seed=seed).to_numpy().view(np.int64)
+        if seed != ek._KEY_SEED:
+            return real
+        return np.array([1 if v in ("a", "z") else 2 for v in ids.to_list()], dtype=np.int64)
+
+    monkeypatch.setattr(ek, "_hash", fake)
+    zeros = np.zeros(2, dtype=np.int32)
+    _, keys, _, _, _, d_keys = ek.sorted_touch_keys(
+        pl.Series(["a", "b"]), pl.Series(["z"]), np.array([1, 2]), zeros, zeros
+    )
+    assert d_keys[0] not in set(keys.tolist())  # "z" got its own (rank) key
+
+
+T = [
+    ("c1", "2025-01-01", "Email"),
+    ("c2", "2025-01-02", "Webinar"),
+    ("c1", "2025-01-03", "Display"),
+    ("c3", "2025-01-04", "Email"),
+    ("c2", "2025-01-05", "Referral"),
+]
+D = [
+    ("d1", "c1", "2025-01-03", "2025-01-06", "won", 100),
+    ("d2", "c2", "2025-01-01", "2025-01-09", "won", 40),
+    ("d3", "c4", "2025-01-01", "2025-01-02", "lost", 10),
+]
+
+
+@pytest.mark.parametrize("model", RULE_BASED)
+def test_forced_collisions_give_the_same_credit(tmp_path, monkeypatch, model):
+    kwargs = {"touches": touches(T), "deals": deals(D), "models": [model]}
+    normal = run_job(tmp_path / "a", **kwargs)
+    monkeypatch.setattr(ek, "_hash", _colliding_hash)
+    forced = run_job(tmp_path / "b", **kwargs)
+    key = ["model", "channel"]
+    assert normal.channel_summary.sort(key).equals(forced.channel_summary.sort(key))
+    order = ["deal_id", "entity_id", "n_touches"]
+    a = normal.tables["journeys"].drop("journey_id").sort(order, nulls_last=True)
+    b = forced.tables["journeys"].drop("journey_id").sort(order, nulls_last=True)
+    assert a.equals(b)
