@@ -11,6 +11,8 @@ hashed entity keys (``attrib.entity_keys``), so journeys come in key order, not 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 import pyarrow as pa
@@ -53,42 +55,84 @@ _LEAD_STAGES = ("lead", "mql")
 _MIN_TS = np.iinfo(np.int64).min
 
 
-def build_dictionaries(touches: pl.DataFrame, config: RunConfig) -> Dictionaries:
+@dataclass(frozen=True)
+class _LocalCodes:
+    """Channel and campaign per touch as dense local codes, and the (channel, campaign)
+    pairs present — from the categorical dictionary, so only distinct names reach Python."""
+
+    channel: np.ndarray  # int32 [T] index into channel_names
+    channel_names: list[str]
+    campaign: np.ndarray  # int32 [T] index into campaign_names
+    campaign_names: list[str]
+    pairs: np.ndarray  # int64 [P, 2] (channel index, campaign index) present
+
+    @classmethod
+    def of(cls, touches: pl.DataFrame) -> _LocalCodes:
+        channel, channel_names = _local_codes(touches.get_column(CHANNEL), NONE_CHANNEL)
+        campaign, campaign_names = _local_codes(touches.get_column(CAMPAIGN), NONE_CAMPAIGN)
+        n_camp = max(len(campaign_names), 1)
+        pair = channel.astype(np.int64) * n_camp + campaign
+        if len(channel_names) * n_camp <= _DENSE_PAIRS:
+            present = np.flatnonzero(np.bincount(pair, minlength=len(channel_names) * n_camp))
+        else:
+            present = np.unique(pair)
+        pairs = np.stack([present // n_camp, present % n_camp], axis=1)
+        return cls(channel, channel_names, campaign, campaign_names, pairs)
+
+
+#: most (channel, campaign) combinations counted with a dense bincount
+_DENSE_PAIRS = 1 << 26
+
+
+def _local_codes(series: pl.Series, fill: str) -> tuple[np.ndarray, list[str]]:
+    """int32 code per row (dense, in the categorical dictionary's order) and the names."""
+    cat = series.fill_null(fill).cast(pl.Categorical)
+    distinct = cat.unique()
+    physical = distinct.to_physical().to_numpy().astype(np.int64)
+    lookup = np.zeros(int(physical.max()) + 1 if len(physical) else 1, dtype=np.int32)
+    lookup[physical] = np.arange(len(physical), dtype=np.int32)
+    return lookup[cat.to_physical().to_numpy()], distinct.cast(pl.String).to_list()
+
+
+def _dictionaries(local: _LocalCodes, config: RunConfig) -> Dictionaries:
     """Channel and (channel, campaign) code tables, sorted so codes never depend on row order."""
-    pairs = (
-        touches.select(CHANNEL, CAMPAIGN)
-        .unique()
-        .filter(pl.col(CHANNEL) != NONE_CHANNEL)
-        .sort(CHANNEL, CAMPAIGN)
+    pairs = sorted(
+        (local.channel_names[c], local.campaign_names[k])
+        for c, k in local.pairs.tolist()
+        if local.channel_names[c] != NONE_CHANNEL
     )
-    names = sorted(set(pairs.get_column(CHANNEL).to_list()))
+    names = sorted({c for c, _ in pairs})
     channels = (NONE_CHANNEL, *names)
     code = {name: i for i, name in enumerate(channels)}
-    campaign_channel = np.array(
-        [0, *[code[c] for c in pairs.get_column(CHANNEL).to_list()]], dtype=np.int32
-    )
     return Dictionaries(
         channels=channels,
         is_marketing=np.array([False] + [config.flags(c).marketing for c in names], dtype=np.bool_),
         is_direct=np.array([False] + [config.flags(c).direct for c in names], dtype=np.bool_),
-        campaign_channel=campaign_channel,
-        campaign_names=(NONE_CAMPAIGN, *pairs.get_column(CAMPAIGN).to_list()),
+        campaign_channel=np.array([0, *[code[c] for c, _ in pairs]], dtype=np.int32),
+        campaign_names=(NONE_CAMPAIGN, *[k for _, k in pairs]),
     )
 
 
-def _codes(series: pl.Series, categories: list[str] | tuple[str, ...]) -> np.ndarray:
-    return series.cast(pl.Enum(categories)).to_physical().cast(pl.Int64).to_numpy()
+def build_dictionaries(touches: pl.DataFrame, config: RunConfig) -> Dictionaries:
+    """Channel and (channel, campaign) code tables of these touches (``channel, campaign``)."""
+    return _dictionaries(_LocalCodes.of(touches), config)
 
 
-def _campaign_codes(touches: pl.DataFrame, channel: np.ndarray, dicts: Dictionaries) -> np.ndarray:
-    """Campaign key per touch: a (channel code, campaign code) lookup, no join needed."""
-    names = sorted(set(dicts.campaign_names))
-    index = {name: i for i, name in enumerate(names)}
-    lookup = np.zeros((dicts.n_channels, len(names)), dtype=np.int32)
-    for key in range(1, dicts.n_campaigns):
-        lookup[dicts.campaign_channel[key], index[dicts.campaign_names[key]]] = key
-    campaign = _codes(touches.get_column(CAMPAIGN), names)
-    return lookup[channel, campaign]
+def _touch_codes(local: _LocalCodes, dicts: Dictionaries) -> tuple[np.ndarray, np.ndarray]:
+    """Channel code and campaign key per touch in the run's dictionaries (int32 each)."""
+    code = {name: i for i, name in enumerate(dicts.channels)}
+    channel_of = np.array([code[name] for name in local.channel_names], dtype=np.int32)
+    key_of = {
+        (int(c), name): key
+        for key, (c, name) in enumerate(
+            zip(dicts.campaign_channel.tolist(), dicts.campaign_names, strict=True)
+        )
+        if key
+    }
+    lookup = np.zeros((len(local.channel_names), max(len(local.campaign_names), 1)), np.int32)
+    for c, k in local.pairs.tolist():
+        lookup[c, k] = key_of.get((int(channel_of[c]), local.campaign_names[k]), 0)
+    return channel_of[local.channel], lookup[local.channel, local.campaign]
 
 
 def _lead_times(stages: pl.DataFrame | None) -> pl.DataFrame:
@@ -116,14 +160,16 @@ def build_journeys(
     entity_id, created_at, closed_at, status, amount``. Pass ``dicts`` to share codes with
     other batches of the same run.
     """
-    dicts = dicts or build_dictionaries(touches, config)
-    chan = _codes(touches.get_column(CHANNEL), dicts.channels).astype(np.int32)
+    local = _LocalCodes.of(touches)
+    dicts = dicts or _dictionaries(local, config)
+    chan, camp = _touch_codes(local, dicts)
+    del local
     order, t_ent, t_ts, t_chan, t_camp, d_keys = sorted_touch_keys(
         touches.get_column(ENTITY_ID),
         deals.get_column(ENTITY_ID),
         touches.get_column(TS).dt.epoch("us").to_numpy(),
         chan,
-        _campaign_codes(touches, chan, dicts),
+        camp,
     )
     n_entities = int(np.count_nonzero(t_ent[1:] != t_ent[:-1])) + 1 if len(t_ent) else 0
     closed = pl.col(STATUS).is_in(["won", "lost"]) & pl.col(CLOSED_AT).is_not_null()
