@@ -79,3 +79,17 @@ def sorted_touch_keys(
         t_keys, d_keys = rank_keys(touch_ids, deal_ids)
         order, keys, _, ts_s, chan_s, camp_s, _ = sort_touches(t_keys, t_keys, ts, chan, camp)
     return order, keys, ts_s, chan_s, camp_s, d_keys
+
+
+def sort_by_entity(
+    ids: pl.Series, ts: np.ndarray, first: np.ndarray, second: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows sorted by (entity key, ts, first, second): returns (row order, sorted keys, and
+    the three arrays in that order)."""
+    order, keys, _, ts_s, first_s, second_s, collided = sort_touches(
+        hash_keys(ids), _hash(ids, _CHECK_SEED), ts, first, second
+    )
+    if collided:
+        keys = rank_keys(ids, ids.clear())[0]
+        order, keys, _, ts_s, first_s, second_s, _ = sort_touches(keys, keys, ts, first, second)
+    return order, keys, ts_s, first_s, second_s

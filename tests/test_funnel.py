@@ -300,3 +300,76 @@ def test_shuffled_inputs_give_the_same_funnel(small):
             MetricsSettings(),
         )
         assert_frame_equal(got, base, check_exact=True)
+
+
+def _reached_reference(touches, stages, deals, present):
+    """Plain-Python reached stages: per entity, earliest record per stage, then cumulative
+    minima from the last present stage back (independent of the numba kernel)."""
+    order = ["session", "lead", "mql", "sql", "opportunity", "offer", "customer"]
+    records: dict[str, dict[str, dt.datetime]] = {}
+    first: dict[str, tuple] = {}
+
+    def note(entity, stage, when):
+        if when is None:
+            return
+        seen = records.setdefault(entity, {})
+        seen[stage] = min(seen.get(stage, when), when)
+
+    for e, ts, ch in sorted(touches.select("entity_id", "ts", "channel").iter_rows()):
+        if e not in first:
+            first[e] = (ch, ts)
+            note(e, "session", ts)
+    for e, s, ts in stages.select("entity_id", "stage", "ts").iter_rows():
+        if s in order:
+            note(e, s, ts)
+    for e, created, closed, status in deals.select(
+        "entity_id", "created_at", "closed_at", "status"
+    ).iter_rows():
+        note(e, "opportunity", created)
+        if status == "won":
+            note(e, "customer", closed)
+    out = set()
+    for e, seen in records.items():
+        cum: dict[str, dt.datetime] = {}
+        best = None
+        for s in reversed(present):
+            if s in seen and (best is None or seen[s] < best):
+                best = seen[s]
+            if best is not None:
+                cum[s] = best
+        for i, s in enumerate(present):
+            if s in cum:
+                prev = cum[present[i - 1]] if i else None
+                ch = first.get(e, (None,))[0]
+                out.add((e, s, cum[s], prev, cum[present[0]], ch))
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(random_data(), st.integers(0, 3))
+def test_reached_stages_match_a_plain_python_reference(data, n_deals):
+    touches, stages = data
+    entities = sorted(set(touches["entity_id"].to_list()) | {"zz"})  # "zz": deal only
+    deals = deals_frame(
+        [
+            (
+                f"d{i}",
+                entities[i % len(entities)],
+                D(2026, 1, 5 + i),
+                D(2026, 2, 1 + i),
+                ("won", "lost", "open")[i % 3],
+                10.0,
+            )
+            for i in range(n_deals)
+        ]
+    )
+    r, present = reached_stages(
+        stages, touches if touches.height else None, deals, MetricsSettings()
+    )
+    got = {
+        (e, s, ts, prev, entry, ch)
+        for e, s, ts, prev, entry, ch in r.select(
+            "entity_id", "stage", "ts", "prev_ts", "entry_ts", "source_channel"
+        ).iter_rows()
+    }
+    assert got == _reached_reference(touches, stages, deals, present)

@@ -12,8 +12,11 @@ from datetime import date
 from pathlib import Path
 from statistics import NormalDist
 
+import numpy as np
 import polars as pl
 
+from attrib.entity_keys import sort_by_entity
+from attrib.metrics._funnel_kernels import NO_TIME, reached_rows
 from attrib.metrics.periods import (
     in_window,
     month_key,
@@ -147,83 +150,129 @@ def reached_stages(
     ``closed_at``. Cumulative: the time at stage s is the earliest raw record at s or any
     later stage (so an SQL without an MQL row counts as an MQL at its SQL time). Returns
     ``entity_id, stage, stage_order, ts, prev_ts, entry_ts`` (``prev_ts``: time at the
-    previous present stage; ``entry_ts``: time at the first present stage), in no set row
-    order, and the present stages in order. ``source`` (``first_touch_channel(touches)``)
+    previous present stage; ``entry_ts``: time at the first present stage) and the entity's
+    first touch (``source_channel, source_campaign, first_ts``; null without touches), in no
+    set row order, and the present stages in order. ``source`` (``first_touch_channel(touches)``)
     saves recomputing each entity's first touch; ``present`` gives the run's present stages
     when this is one batch of many (``present_stages``), else they are the batch's own.
+
+    One numba pass over the records sorted by entity key (``entity_keys.sort_by_entity``)
+    replaces a group-by with a filtered minimum per stage and two joins on the id text.
     """
-    parts: list[pl.DataFrame] = []
+    first = None
     has_touches = False
+    code = {s: i for i, s in enumerate(STAGE_ORDER)}
+    parts: list[pl.DataFrame] = []
     if touches is not None and touches.height:
         first = source if source is not None else first_touch_channel(touches)
         has_touches = first.get_column("first_ts").drop_nulls().len() > 0
         parts.append(
             first.select(
-                "entity_id", pl.col("first_ts").alias("ts"), pl.lit("session").alias("stage")
+                "entity_id",
+                pl.col("first_ts").alias("ts"),
+                pl.lit(code["session"], pl.Int32).alias("stage"),
+                pl.int_range(pl.len(), dtype=pl.Int32).alias("source"),
             )
         )
-    parts.append(normalize_stages(stages, settings))
+    normalized = normalize_stages(stages, settings)
+    parts.append(
+        normalized.select(
+            "entity_id",
+            "ts",
+            pl.col("stage").replace_strict(code, return_dtype=pl.Int32),
+            pl.lit(-1, pl.Int32).alias("source"),
+        )
+    )
     if deals is not None and deals.height:
-        parts.append(
-            deals.select(
-                "entity_id", pl.col("created_at").alias("ts"), pl.lit("opportunity").alias("stage")
+        won = deals.filter(pl.col("status") == "won")
+        for frame, column, stage in ((deals, CREATED, "opportunity"), (won, CLOSED, "customer")):
+            parts.append(
+                frame.select(
+                    "entity_id",
+                    pl.col(column).alias("ts"),
+                    pl.lit(code[stage], pl.Int32).alias("stage"),
+                    pl.lit(-1, pl.Int32).alias("source"),
+                )
             )
-        )
-        parts.append(
-            deals.filter(pl.col("status") == "won").select(
-                "entity_id", pl.col("closed_at").alias("ts"), pl.lit("customer").alias("stage")
-            )
-        )
+    if present is None:
+        present = present_stages(stages, deals, settings, has_touches=has_touches)
+    if not present:
+        return pl.DataFrame(schema=REACHED_SCHEMA), present
     raw = pl.concat(
         [
             p.select(
                 pl.col("entity_id").cast(pl.String),
-                pl.col("stage").cast(pl.String),
-                pl.col("ts").cast(pl.Datetime("us")),
+                pl.col("ts").cast(pl.Datetime("us")).dt.epoch("us").fill_null(NO_TIME),
+                "stage",
+                "source",
             )
             for p in parts
         ],
         how="vertical",
-    ).filter(pl.col("ts").is_not_null())
-    if present is None:
-        present = present_stages(stages, deals, settings, has_touches=has_touches)
-    out_schema = {
-        "entity_id": pl.String,
-        "stage": pl.String,
-        "stage_order": pl.Int64,
-        "ts": pl.Datetime("us"),
-        "prev_ts": pl.Datetime("us"),
-        "entry_ts": pl.Datetime("us"),
-    }
-    if not present:
-        return pl.DataFrame(schema=out_schema), present
-    # one group-by: each entity's earliest record per stage, then cumulative minima
-    wide = raw.group_by("entity_id").agg(
-        pl.col("ts").filter(pl.col("stage") == s).min().alias(s) for s in present
+        rechunk=True,
     )
-    cum = [pl.min_horizontal(*present[i:]).alias(f"c_{s}") for i, s in enumerate(present)]
-    wide = wide.select("entity_id", *cum)
-    long_parts = []
-    for i, s in enumerate(present):
-        prev = pl.col(f"c_{present[i - 1]}") if i else pl.lit(None, pl.Datetime("us"))
-        long_parts.append(
-            wide.select(
-                "entity_id",
-                pl.lit(s).alias("stage"),
-                pl.lit(STAGE_ORDER.index(s), pl.Int64).alias("stage_order"),
-                pl.col(f"c_{s}").alias("ts"),
-                prev.alias("prev_ts"),
-                pl.col(f"c_{present[0]}").alias("entry_ts"),
-            ).filter(pl.col("ts").is_not_null())
+    ids = raw.get_column("entity_id")
+    order, keys, ts, stage, src = sort_by_entity(
+        ids,
+        raw.get_column("ts").to_numpy(),
+        raw.get_column("stage").to_numpy(),
+        raw.get_column("source").to_numpy(),
+    )
+    position = np.full(len(STAGE_ORDER), -1, dtype=np.int64)
+    position[[code[s] for s in present]] = np.arange(len(present))
+    rows, at, when, prev, entry, first_row = reached_rows(
+        keys, ts, stage, src, position, len(present)
+    )
+    reached = pl.DataFrame(
+        {
+            "entity_id": ids.gather(order[rows]),
+            "stage": pl.Series(present, dtype=pl.String).gather(at),
+            "stage_order": pl.Series([code[s] for s in present], dtype=pl.Int64).gather(at),
+            "ts": when,
+            "prev_ts": prev,
+            "entry_ts": entry,
+            "__source": first_row,
+        }
+    ).with_columns(
+        pl.when(pl.col(c) != NO_TIME).then(pl.col(c)).cast(pl.Datetime("us")).alias(c)
+        for c in ("ts", "prev_ts", "entry_ts")
+    )
+    picked = pl.when(pl.col("__source") >= 0).then(pl.col("__source"))
+    if first is not None:
+        info = first.select("source_channel", "source_campaign", "first_ts")
+        reached = pl.concat(
+            [reached, info.gather(reached.select(picked).to_series())], how="horizontal"
         )
-    return pl.concat(long_parts, how="vertical"), present
+    else:
+        reached = reached.with_columns(
+            pl.lit(None, pl.String).alias("source_channel"),
+            pl.lit(None, pl.String).alias("source_campaign"),
+            pl.lit(None, pl.Datetime("us")).alias("first_ts"),
+        )
+    return reached.select(list(REACHED_SCHEMA)), present
+
+
+CREATED = "created_at"
+CLOSED = "closed_at"
+#: columns of ``reached_stages``' frame (and ``StageFacts.reached``)
+REACHED_SCHEMA = {
+    "entity_id": pl.String,
+    "stage": pl.String,
+    "stage_order": pl.Int64,
+    "ts": pl.Datetime("us"),
+    "prev_ts": pl.Datetime("us"),
+    "entry_ts": pl.Datetime("us"),
+    "source_channel": pl.String,
+    "source_campaign": pl.String,
+    "first_ts": pl.Datetime("us"),
+}
 
 
 @dataclass(frozen=True)
 class StageFacts:
     """Per-entity facts the funnel and the ROI stage counts share (computed once per run)."""
 
-    reached: pl.DataFrame  # reached_stages(): entity_id, stage, stage_order, ts, prev_ts, entry_ts
+    reached: pl.DataFrame  # reached_stages() (REACHED_SCHEMA), with each entity's first touch
     present: list[str]  # stages present in the data, in funnel order
     source: (
         pl.DataFrame
@@ -301,8 +350,7 @@ _VIEW = pl.Enum(["period", "cohort"])
 
 def funnel_map(facts: StageFacts, window: tuple[date, date] | None) -> FunnelPartial:
     """Reduce one batch's reached stages to additive counts and the days-between-stages."""
-    src = facts.source.select("entity_id", "source_channel")
-    r = facts.reached.join(src, on="entity_id", how="left").select(
+    r = facts.reached.select(
         pl.col("stage_order").cast(pl.Int8),
         pl.col("source_channel").fill_null(NO_CHANNEL).alias("channel"),
         ((pl.col("ts") - pl.col("prev_ts")).dt.total_microseconds() / _US_PER_DAY).alias("days"),

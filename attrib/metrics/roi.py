@@ -144,7 +144,6 @@ def _stage_count_map(facts: StageFacts, window: tuple | None) -> pl.DataFrame:
         return pl.DataFrame(schema=schema)
     r = (
         facts.reached.filter(pl.col("stage").is_in(wanted) & in_window(pl.col("ts"), *window))
-        .join(facts.source, on="entity_id", how="left")
         .with_columns(
             (pl.col("first_ts").is_not_null() & (pl.col("first_ts") <= pl.col("ts"))).alias("ok")
         )
