@@ -115,8 +115,9 @@ def prepare_touches(tv: Validated, config: RunConfig) -> tuple[pl.DataFrame, pl.
             else pl.lit(NONE_CAMPAIGN)
         ).alias(CAMPAIGN),
     )
-    touches = _entity(touches, config, None)
-    return _split_missing_entity(tv, touches)
+    touches, rejected = _split_missing_entity(tv, _entity(touches, config, None))
+    # the input file and row only serve the quarantine: ~12 B a touch not kept for the run
+    return touches.drop(FILE_COL, ROW_COL, strict=False), rejected
 
 
 def attach_entity(

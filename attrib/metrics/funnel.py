@@ -226,7 +226,7 @@ def reached_stages(
     reached = pl.DataFrame(
         {
             "entity_id": ids.gather(order[rows]),
-            "stage": pl.Series(present, dtype=pl.String).gather(at),
+            "stage": pl.Series(present, dtype=STAGE_ENUM).gather(at),
             "stage_order": pl.Series([code[s] for s in present], dtype=pl.Int64).gather(at),
             "ts": when,
             "prev_ts": prev,
@@ -255,9 +255,10 @@ def reached_stages(
 CREATED = "created_at"
 CLOSED = "closed_at"
 #: columns of ``reached_stages``' frame (and ``StageFacts.reached``)
+STAGE_ENUM = pl.Enum(STAGE_ORDER)
 REACHED_SCHEMA = {
     "entity_id": pl.String,
-    "stage": pl.String,
+    "stage": STAGE_ENUM,
     "stage_order": pl.Int64,
     "ts": pl.Datetime("us"),
     "prev_ts": pl.Datetime("us"),
