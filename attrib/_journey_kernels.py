@@ -86,9 +86,10 @@ def _assign_journeys(t_ent, t_ts, t_chan, t_camp, t_row, d_ent, d_end, lookback,
 
 
 @njit
-def _digest_rows(ent, ts, keep, offsets):
+def _digest_rows(ent, ts, keep, offsets, wanted):
     """Sorted positions of each entity's first and last touch and of every touch sharing
-    (entity, ts) with a journey's first touch, and which of them start their entity."""
+    (entity, ts) with the first touch of a ``wanted`` journey, and which of them start their
+    entity."""
     n = ent.shape[0]
     picked = np.zeros(n, dtype=np.bool_)
     first = np.zeros(n, dtype=np.bool_)
@@ -112,7 +113,9 @@ def _digest_rows(ent, ts, keep, offsets):
             if i:
                 picked[i - 1] = True  # the previous entity's last touch
         if keep[i]:
-            while js < n_j and (offsets[js + 1] <= offsets[js] or offsets[js] < k):
+            while js < n_j and (
+                offsets[js + 1] <= offsets[js] or offsets[js] < k or not wanted[js]
+            ):
                 js += 1
             if js < n_j and offsets[js] == k:
                 marked = True

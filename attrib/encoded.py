@@ -79,7 +79,7 @@ class Journeys:
         table: one row per journey (``journey_id, entity_id, deal_id, ...``), same order.
         dicts: the run's shared dictionaries.
         digest: the few input touches the ROI/KPI/funnel step reads (each entity's first and
-            last touch, and every touch tied with a journey's first touch), in journey order
+            last touch, and every touch tied with a won journey's first touch), in journey order
             (entity key, ts, channel, campaign); None where journeys were not built from
             touches (path tables).
     """

@@ -231,7 +231,8 @@ def build_journeys(
         .otherwise(touches.get_column(ENTITY_ID).gather(first_row) if touches.height else None)
     ).to_series()
     table = _journey_table(offsets, channel, ts, j_deal, entity_ids, d, status, amount, dicts)
-    digest_rows, entity_first = _digest_rows(t_ent, t_ts, keep, offsets)
+    # ties with a journey start matter for won deals only (their sourcing campaign)
+    digest_rows, entity_first = _digest_rows(t_ent, t_ts, keep, offsets, status == STATUS_WON)
     digest = (
         touches.select(
             ENTITY_ID, TS, CHANNEL, CAMPAIGN, *[c for c in _DIGEST_EXTRA if c in touches.columns]

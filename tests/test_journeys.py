@@ -247,3 +247,45 @@ def test_open_deal_with_expected_close_date(tmp_path):
     assert row["path"] == "Email"
     assert row["days_to_close"] is None
     assert_credit(credit(result, "last_touch", "pipeline"), {"Email": 40})
+
+
+def _digest_reference(ent, ts, keep, offsets, wanted):
+    """numpy reference for ``_digest_rows``: entity first/last touches plus every touch tied
+    (same entity and ts) with a wanted journey's first kept touch."""
+    import numpy as np
+
+    n = len(ent)
+    new_ent = np.ones(n, dtype=bool)
+    new_ent[1:] = ent[1:] != ent[:-1]
+    last_ent = np.ones(n, dtype=bool)
+    last_ent[:-1] = new_ent[1:]
+    new_key = new_ent.copy()
+    new_key[1:] |= ts[1:] != ts[:-1]
+    key = np.cumsum(new_key) - 1
+    starts = np.flatnonzero(keep)[offsets[:-1][(np.diff(offsets) > 0) & wanted]]
+    marked = np.zeros(int(key[-1]) + 1 if n else 0, dtype=bool)
+    marked[key[starts]] = True
+    rows = np.flatnonzero(new_ent | last_ent | marked[key]) if n else np.zeros(0, int)
+    return rows, new_ent[rows]
+
+
+def test_digest_rows_match_a_numpy_reference():
+    import numpy as np
+
+    from attrib._journey_kernels import _digest_rows
+
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        n = int(rng.integers(0, 60))
+        ent = np.sort(rng.integers(0, 6, n))
+        ts = np.zeros(n, dtype=np.int64)
+        for e in np.unique(ent):
+            ts[ent == e] = np.sort(rng.integers(0, 5, int((ent == e).sum())))
+        keep = rng.random(n) < 0.7
+        cuts = np.sort(rng.integers(0, int(keep.sum()) + 1, int(rng.integers(0, 8))))
+        offsets = np.concatenate([[0], cuts, [keep.sum()]]).astype(np.int64)
+        wanted = rng.random(len(offsets) - 1) < 0.5
+        got = _digest_rows(ent, ts, keep, offsets, wanted)
+        want = _digest_reference(ent, ts, keep, offsets, wanted)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
