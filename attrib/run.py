@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import platform
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,12 +213,25 @@ def run(
     with reporter.stage("build journeys"):
         journeys = build_journeys(inputs.touches, inputs.deals, cfg, stages=inputs.stages)
     reporter.note(f"journeys: {journeys.n_journeys:,} over {journeys.n_touches:,} touches")
-    attribution = attribute(journeys, chosen, config=cfg, reporter=reporter)
-    if bootstrap:
-        with reporter.stage(f"bootstrap x{bootstrap}"):
-            add_intervals(attribution, chosen, journeys, bootstrap, seed)
-    with reporter.stage("metrics"):
-        tables_m = run_metrics(inputs, attribution, journeys.table, journeys.digest, metrics)
+    # the metrics' map step and the funnel need no credit: they run (Polars, GIL released)
+    # beside the models (numba, GIL released), so the two share the machine's cores
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        mapped = pool.submit(
+            _timed,
+            reporter,
+            "metrics (beside the models)",
+            map_run_metrics,
+            inputs,
+            journeys.table,
+            journeys.digest,
+            metrics,
+        )
+        attribution = attribute(journeys, chosen, config=cfg, reporter=reporter)
+        if bootstrap:
+            with reporter.stage(f"bootstrap x{bootstrap}"):
+                add_intervals(attribution, chosen, journeys, bootstrap, seed)
+        with reporter.stage("metrics (finish)"):
+            tables_m = finish_metrics(inputs, attribution, mapped.result())
     attribution.channel_summary = tables_m["channel_summary"]
     attribution.campaign_summary = tables_m["campaign_summary"]
     tables = {
@@ -231,6 +246,16 @@ def run(
     if out_path is not None:
         write_outputs(result, touch_credits=touch_credits, reporter=reporter)
     return result
+
+
+def _timed(reporter: Reporter, name: str, fn: Any, *args: Any) -> Any:
+    """Call ``fn(*args)`` and record its wall time under ``name`` (no progress display: it
+    runs in a worker thread beside other stages)."""
+    t0 = time.perf_counter()
+    try:
+        return fn(*args)
+    finally:
+        reporter.timings[name] = reporter.timings.get(name, 0.0) + time.perf_counter() - t0
 
 
 def add_intervals(
@@ -263,19 +288,46 @@ def run_metrics(
     ``overrides`` are ``[metrics]`` settings given on the command line (gross_margin,
     period_from, period_to); ``None`` values are ignored.
     """
-    from attrib.metrics.bundle import compute_metrics, metrics_settings
+    return finish_metrics(
+        inputs, attribution, map_run_metrics(inputs, journeys, touches, overrides)
+    )
+
+
+def map_run_metrics(
+    inputs: Inputs,
+    journeys: pl.DataFrame,
+    touches: pl.DataFrame | None,
+    overrides: dict[str, Any] | None = None,
+) -> tuple[Any, Any, pl.DataFrame]:
+    """Every metrics step that does not need the models' credit, over one in-memory batch:
+    the plan, the partial state and the funnel table, so a run can compute them while the
+    models run."""
+    from attrib.metrics.bundle import finalize_funnel, map_metrics, metrics_plan, metrics_settings
 
     settings = metrics_settings(inputs.config.metrics, **(overrides or {}))
-    return compute_metrics(
-        touches=touches,
+    plan = metrics_plan(settings, inputs.deals, inputs.stages, touches)
+    part = map_metrics(
+        plan, digest=touches, deals=inputs.deals, stages=inputs.stages, journeys=journeys
+    )
+    return plan, part, finalize_funnel(plan, [part])
+
+
+def finish_metrics(
+    inputs: Inputs, attribution: Attribution, mapped: tuple[Any, Any, pl.DataFrame]
+) -> dict[str, pl.DataFrame]:
+    """The metrics tables from ``map_run_metrics``' result and the models' summaries."""
+    from attrib.metrics.bundle import finalize_metrics
+
+    plan, part, funnel = mapped
+    return finalize_metrics(
+        plan,
+        [part],
         deals=inputs.deals,
-        stages=inputs.stages,
         costs=inputs.costs,
         targets=inputs.targets,
-        journeys=journeys,
         channel_summary=attribution.channel_summary,
         campaign_summary=attribution.campaign_summary,
-        settings=settings,
+        funnel=funnel,
     )
 
 

@@ -138,11 +138,13 @@ def finalize_metrics(
     channel_summary: pl.DataFrame,
     campaign_summary: pl.DataFrame,
     spilled_days: Path | None = None,
+    funnel: pl.DataFrame | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Summaries with spend columns, ``kpis`` and ``funnel`` (docs/METRICS.md).
 
     ``spilled_days``: the folder where an engine wrote the funnel's days-between-stages rows
-    (``spill_funnel_days``) instead of keeping them in the partials.
+    (``spill_funnel_days``) instead of keeping them in the partials. ``funnel``: the funnel
+    table when the caller already finalized it (``finalize_funnel``; it needs no credit).
     """
     settings = plan.settings
     sourced = reduce_sourced([p.sourced for p in parts])
@@ -177,14 +179,23 @@ def finalize_metrics(
             channel_flags=pl.concat([summary_flags, touch_flags], how="vertical"),
             window=plan.window,
         ),
-        "funnel": funnel_finalize(
-            [p.funnel for p in parts],
-            plan.present,
-            plan.window,
-            settings,
-            spilled_days=spilled_days,
-        ),
+        "funnel": funnel
+        if funnel is not None
+        else finalize_funnel(plan, parts, spilled_days=spilled_days),
     }
+
+
+def finalize_funnel(
+    plan: MetricsPlan, parts: list[MetricsPartial], *, spilled_days: Path | None = None
+) -> pl.DataFrame:
+    """The funnel table from every batch's partial (no model credit needed)."""
+    return funnel_finalize(
+        [p.funnel for p in parts],
+        plan.present,
+        plan.window,
+        plan.settings,
+        spilled_days=spilled_days,
+    )
 
 
 def compute_metrics(
