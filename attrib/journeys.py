@@ -11,6 +11,7 @@ hashed entity keys (``attrib.entity_keys``), so journeys come in key order, not 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -164,30 +165,33 @@ def build_journeys(
     dicts = dicts or _dictionaries(local, config)
     chan, camp = _touch_codes(local, dicts)
     del local
-    order, t_ent, t_ts, t_chan, t_camp, d_keys = sorted_touch_keys(
-        touches.get_column(ENTITY_ID),
-        deals.get_column(ENTITY_ID),
-        touches.get_column(TS).dt.epoch("us").to_numpy(),
-        chan,
-        camp,
-    )
-    n_entities = int(np.count_nonzero(t_ent[1:] != t_ent[:-1])) + 1 if len(t_ent) else 0
     closed = pl.col(STATUS).is_in(["won", "lost"]) & pl.col(CLOSED_AT).is_not_null()
     end = (
         pl.when(closed).then(pl.col(CLOSED_AT)).otherwise(pl.col(CREATED_AT))
         if config.revenue_window == "closed_at"
         else pl.col(CREATED_AT)
     )
-    d = (
-        deals.with_columns(pl.Series("ent", d_keys))
-        .join(_lead_times(stages), on=ENTITY_ID, how="left", maintain_order="left")
-        .with_columns(
+    # the touch sort (numba, GIL released) runs in a worker while Polars prepares the deals
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        sorted_touches = pool.submit(
+            sorted_touch_keys,
+            touches.get_column(ENTITY_ID),
+            deals.get_column(ENTITY_ID),
+            touches.get_column(TS).dt.epoch("us").to_numpy(),
+            chan,
+            camp,
+        )
+        d = deals.join(
+            _lead_times(stages), on=ENTITY_ID, how="left", maintain_order="left"
+        ).with_columns(
             end.dt.epoch("us").alias("end"),
             pl.col(CREATED_AT).dt.epoch("us").alias("created"),
             pl.col("__lead").dt.epoch("us").fill_null(_MIN_TS).alias("lead"),
         )
-        .sort("ent", "end", DEAL_ID)
-    )
+        order, t_ent, t_ts, t_chan, t_camp, d_keys = sorted_touches.result()
+    del chan, camp
+    n_entities = int(np.count_nonzero(t_ent[1:] != t_ent[:-1])) + 1 if len(t_ent) else 0
+    d = d.with_columns(pl.Series("ent", d_keys)).sort("ent", "end", DEAL_ID)
     d_ent = d.get_column("ent").to_numpy()
     d_end = d.get_column("end").to_numpy()
     lookback = np.int64(config.lookback_days) * _US_PER_DAY
@@ -230,16 +234,23 @@ def build_journeys(
         .then(d.get_column(ENTITY_ID).gather(deal_idx) if d.height else None)
         .otherwise(touches.get_column(ENTITY_ID).gather(first_row) if touches.height else None)
     ).to_series()
-    table = _journey_table(offsets, channel, ts, j_deal, entity_ids, d, status, amount, dicts)
-    # ties with a journey start matter for won deals only (their sourcing campaign)
-    digest_rows, entity_first = _digest_rows(t_ent, t_ts, keep, offsets, status == STATUS_WON)
-    digest = (
-        touches.select(
-            ENTITY_ID, TS, CHANNEL, CAMPAIGN, *[c for c in _DIGEST_EXTRA if c in touches.columns]
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the table and the digest side by side
+        table = pool.submit(
+            _journey_table, offsets, channel, ts, j_deal, entity_ids, d, status, amount, dicts
         )
-        .gather(order[digest_rows])
-        .with_columns(pl.Series(ENTITY_FIRST, entity_first))
-    )
+        # ties with a journey start matter for won deals only (their sourcing campaign)
+        digest_rows, entity_first = _digest_rows(t_ent, t_ts, keep, offsets, status == STATUS_WON)
+        digest = (
+            touches.select(
+                ENTITY_ID,
+                TS,
+                CHANNEL,
+                CAMPAIGN,
+                *[c for c in _DIGEST_EXTRA if c in touches.columns],
+            )
+            .gather(order[digest_rows])
+            .with_columns(pl.Series(ENTITY_FIRST, entity_first))
+        )
     return Journeys(
         offsets=offsets,
         channel=channel,
@@ -253,7 +264,7 @@ def build_journeys(
         n_created=n_created,
         lead_pos=lead_pos,
         opp_pos=opp_pos.astype(np.int64),
-        table=table,
+        table=table.result(),
         dicts=dicts,
         digest=digest,
     )
