@@ -373,29 +373,3 @@ def test_reached_stages_match_a_plain_python_reference(data, n_deals):
         ).iter_rows()
     }
     assert got == _reached_reference(touches, stages, deals, present)
-
-
-def test_split_and_grouped_medians_agree(monkeypatch):
-    """Large slices take medians month by month; small ones in one group-by: same table."""
-    from polars.testing import assert_frame_equal
-
-    import attrib.metrics.funnel as funnel
-
-    rng = np.random.default_rng(5)
-    n = 400
-    t_rows = [
-        (f"e{i}", D(2025, 1, 1) + dt.timedelta(days=int(rng.integers(0, 300))), ch)
-        for i, ch in zip(range(n), rng.choice(["ads", "seo", "email"], n), strict=True)
-    ]
-    s_rows = [
-        (f"e{i}", stage, D(2025, 1, 1) + dt.timedelta(days=int(rng.integers(0, 400))))
-        for i in range(n)
-        for stage in ("lead", "mql", "sql")
-        if rng.random() < 0.7
-    ]
-    args = (stages_frame(s_rows), touches_frame(t_rows), None, MetricsSettings())
-    grouped = compute_funnel(*args)
-    monkeypatch.setattr(funnel, "_GROUPED_MEDIAN_ROWS", 0)
-    split = compute_funnel(*args)
-    assert grouped["median_days_from_previous"].drop_nulls().len() > 20
-    assert_frame_equal(grouped, split)
