@@ -10,8 +10,10 @@ that are there.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from attrib.config import CANONICAL_STAGES, RunConfig
@@ -114,21 +116,85 @@ def _as_text(expr: pl.Expr) -> pl.Expr:
     return expr.cast(pl.String)
 
 
-def parse_timestamp(column: str, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
-    """(UTC-naive Datetime[us] value, reason-or-null) for a timestamp column of any dtype."""
+@dataclass(frozen=True)
+class Reason:
+    """Why a value breaks a rule: (condition, message) cases, the first that holds wins.
+
+    ``flag()`` (does any case hold) is cheap to evaluate over every row; ``message()`` builds
+    the text, which ``validate`` only does for the rows a flag marked.
+    """
+
+    cases: tuple[tuple[pl.Expr, pl.Expr], ...] = ()
+
+    def __add__(self, other: Reason) -> Reason:
+        return Reason(self.cases + other.cases)
+
+    def flag(self) -> pl.Expr:
+        """True where a case holds (a null condition does not)."""
+        if not self.cases:
+            return pl.lit(False)
+        return pl.any_horizontal([cond.fill_null(False) for cond, _ in self.cases])
+
+    def message(self) -> pl.Expr:
+        """The first holding case's message, else null."""
+        if not self.cases:
+            return pl.lit(None, dtype=pl.String)
+        (cond, text), *rest = self.cases
+        expr = pl.when(cond).then(text)
+        for cond, text in rest:
+            expr = expr.when(cond).then(text)
+        return expr
+
+
+def _if(cond: pl.Expr, message: pl.Expr | str) -> Reason:
+    return Reason(((cond, pl.lit(message) if isinstance(message, str) else message),))
+
+
+#: why a column's value is invalid, from its raw and its parsed value (column expressions)
+Why = Callable[[pl.Expr, pl.Expr], Reason]
+
+
+def _never(raw: pl.Expr, value: pl.Expr) -> Reason:
+    return Reason()
+
+
+def _offset(text: pl.Expr) -> pl.Expr:
+    return text.str.extract(OFFSET_PATTERN, 2)
+
+
+def timestamp_mixing(column: str, dtype: pl.DataType) -> pl.Expr | None:
+    """True (for every row) where a text timestamp column mixes timezone-aware and naive
+    values; None for typed columns. A whole-column fact: ``validate`` computes it once."""
+    if dtype != pl.String:
+        return None
+    text = pl.col(column).str.strip_chars()
+    aware = _offset(text).is_not_null()
+    return aware.any() & (~aware & text.is_not_null()).any()
+
+
+def parse_timestamp(
+    column: str, dtype: pl.DataType, *, mixed: pl.Expr | None = None
+) -> tuple[pl.Expr, Why]:
+    """(UTC-naive Datetime[us] value, why-invalid) for a timestamp column of any dtype.
+
+    ``mixed``: whether the whole column mixes aware and naive text (``timestamp_mixing``);
+    by default taken over the rows at hand.
+    """
     col = pl.col(column)
     if isinstance(dtype, pl.Datetime):
         value = (
             col.dt.convert_time_zone("UTC").dt.replace_time_zone(None) if dtype.time_zone else col
         )
-        return value.dt.cast_time_unit("us"), pl.lit(None, dtype=pl.String)
+        return value.dt.cast_time_unit("us"), _never
     if dtype == pl.Date:
-        return col.cast(pl.Datetime("us")), pl.lit(None, dtype=pl.String)
+        return col.cast(pl.Datetime("us")), _never
     if dtype != pl.String:
-        bad = pl.when(col.is_not_null()).then(
-            pl.format("{} is a {} value, not a timestamp", pl.lit(column), pl.lit(str(dtype)))
-        )
-        return pl.lit(None, dtype=pl.Datetime("us")), bad
+
+        def not_a_timestamp(raw: pl.Expr, value: pl.Expr) -> Reason:
+            bad = pl.format("{} is a {} value, not a timestamp", pl.lit(column), pl.lit(str(dtype)))
+            return _if(raw.is_not_null(), bad)
+
+        return pl.lit(None, dtype=pl.Datetime("us")), not_a_timestamp
     text = col.str.strip_chars()
     naive_text = text.str.replace(OFFSET_PATTERN, "${1}").str.replace("T", " ")
     parsed = pl.coalesce(
@@ -137,55 +203,60 @@ def parse_timestamp(column: str, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
             for f in _TS_FORMATS
         ]
     )
-    offset = text.str.extract(OFFSET_PATTERN, 2)
+    offset = _offset(text)
     digits = offset.str.replace(":", "")  # "+0530" or "+02"
     minutes = pl.when(offset.str.to_uppercase() == "Z").then(0).otherwise(
         digits.str.slice(1, 2).cast(pl.Int64, strict=False) * 60
         + digits.str.slice(3, 2).cast(pl.Int64, strict=False).fill_null(0)
     ) * pl.when(offset.str.starts_with("-")).then(-1).otherwise(1)
-    value = parsed - pl.duration(minutes=minutes.fill_null(0))
-    aware = offset.is_not_null()
-    mixed = aware.any() & (~aware & text.is_not_null()).any()
-    reason = (
-        pl.when(text.is_not_null() & parsed.is_null())
-        .then(pl.format("{} {} is not a timestamp", pl.lit(column), text.str.slice(0, 40)))
-        .when(mixed & ~aware & text.is_not_null())
-        .then(
+    value = parsed - pl.duration(minutes=minutes.fill_null(0))  # null exactly where parsed is
+    is_mixed = mixed if mixed is not None else timestamp_mixing(column, dtype)
+
+    def why(raw: pl.Expr, value: pl.Expr) -> Reason:
+        text = raw.str.strip_chars()
+        return _if(
+            raw.is_not_null() & value.is_null(),
+            pl.format("{} {} is not a timestamp", pl.lit(column), text.str.slice(0, 40)),
+        ) + _if(
+            is_mixed & _offset(text).is_null() & raw.is_not_null(),
             pl.format(
                 "{} {} has no timezone while other rows do (mixed naive and timezone-aware "
                 "timestamps; write all with an offset, or none: naive is read as UTC)",
                 pl.lit(column),
                 text,
-            )
+            ),
         )
-    )
-    return value, reason
+
+    return value, why
 
 
-def _parse_number(column: str, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
+def _parse_number(column: str, dtype: pl.DataType) -> tuple[pl.Expr, Why]:
     col = pl.col(column)
-    if dtype.is_numeric():
-        value = col.cast(pl.Float64)
-        bad_text = pl.lit(None, dtype=pl.String)
-    else:
-        text = _as_text(col).str.strip_chars()
-        value = text.cast(pl.Float64, strict=False)
-        bad_text = pl.when(text.is_not_null() & value.is_null()).then(
-            pl.format("{} {} is not a number", pl.lit(column), text.str.slice(0, 40))
-        )
-    reason = (
-        pl.when(col.is_null())
-        .then(pl.lit(f"{column} is empty"))
-        .when(value.is_nan() | value.is_infinite())
-        .then(pl.lit(f"{column} is not a finite number"))
-        .when(value < 0)
-        .then(pl.format("{} {} is negative", pl.lit(column), value))
-        .otherwise(bad_text)
+    numeric = dtype.is_numeric()
+    value = (
+        col.cast(pl.Float64)
+        if numeric
+        else _as_text(col).str.strip_chars().cast(pl.Float64, strict=False)
     )
-    return value, reason
+
+    def why(raw: pl.Expr, value: pl.Expr) -> Reason:
+        reason = (
+            _if(raw.is_null(), f"{column} is empty")
+            + _if(value.is_nan() | value.is_infinite(), f"{column} is not a finite number")
+            + _if(value < 0, pl.format("{} {} is negative", pl.lit(column), value))
+        )
+        if numeric:
+            return reason
+        text = _as_text(raw).str.strip_chars()
+        return reason + _if(
+            raw.is_not_null() & value.is_null(),
+            pl.format("{} {} is not a number", pl.lit(column), text.str.slice(0, 40)),
+        )
+
+    return value, why
 
 
-def _id(column: str, dtype: pl.DataType, *, required: bool = True) -> tuple[pl.Expr, pl.Expr]:
+def _id(column: str, dtype: pl.DataType, *, required: bool = True) -> tuple[pl.Expr, Why]:
     col = pl.col(column)
     if dtype.is_float():
         # an integer id column with gaps comes as float from pandas (1.0): write it as "1"
@@ -198,46 +269,65 @@ def _id(column: str, dtype: pl.DataType, *, required: bool = True) -> tuple[pl.E
     else:
         text = _as_text(col).str.strip_chars()
     text = pl.when(text == "").then(None).otherwise(text)
-    reason = (
-        pl.when(text.is_null()).then(pl.lit(f"{column} is empty"))
-        if required
-        else pl.lit(None, dtype=pl.String)
-    )
-    return text, reason
+
+    def why(raw: pl.Expr, value: pl.Expr) -> Reason:
+        return _if(value.is_null(), f"{column} is empty")
+
+    return text, why if required else _never
 
 
-def _status() -> tuple[pl.Expr, pl.Expr]:
+def _status() -> tuple[pl.Expr, Why]:
     text = _as_text(pl.col(STATUS)).str.strip_chars()
     key = text.str.to_lowercase().str.replace_all(r"[^a-z]", "")
     value = key.replace_strict(_STATUS_SYNONYMS, default=None, return_dtype=pl.String)
-    reason = pl.when(value.is_null()).then(
-        pl.format("status {} is not one of open, won, lost", text.fill_null("(empty)"))
-    )
-    return value, reason
+
+    def why(raw: pl.Expr, value: pl.Expr) -> Reason:
+        text = _as_text(raw).str.strip_chars().fill_null("(empty)")
+        return _if(value.is_null(), pl.format("status {} is not one of open, won, lost", text))
+
+    return value, why
 
 
-def _stage(config: RunConfig) -> tuple[pl.Expr, pl.Expr]:
+def _stage(config: RunConfig) -> tuple[pl.Expr, Why]:
     text = _as_text(pl.col(STAGE)).str.strip_chars()
     mapped = text.replace(config.stage_names) if config.stage_names else text
     value = mapped.str.to_lowercase()
-    reason = pl.when(~value.is_in(list(CANONICAL_STAGES)) | value.is_null()).then(
-        pl.format("stage {} is not a known stage (map it in [stages])", text.fill_null("(empty)"))
-    )
-    return value, reason
+
+    def why(raw: pl.Expr, value: pl.Expr) -> Reason:
+        text = _as_text(raw).str.strip_chars().fill_null("(empty)")
+        bad = pl.format("stage {} is not a known stage (map it in [stages])", text)
+        return _if(~value.is_in(list(CANONICAL_STAGES)) | value.is_null(), bad)
+
+    return value, why
 
 
 def _checks(
-    frame: pl.DataFrame, table: str, config: RunConfig
-) -> list[tuple[str, pl.Expr, pl.Expr]]:
-    """(column, parsed value, reason-or-null) per canonical column present."""
+    frame: pl.DataFrame,
+    table: str,
+    config: RunConfig,
+    mixed: dict[str, pl.Expr] | None = None,
+) -> list[tuple[str, pl.Expr, Why]]:
+    """(column, parsed value, why-invalid) per canonical column present. ``mixed``: per text
+    timestamp column, the whole column's ``timestamp_mixing`` (else taken over ``frame``)."""
     schema = frame.schema
-    out: list[tuple[str, pl.Expr, pl.Expr]] = []
+    mixed = mixed or {}
+    out: list[tuple[str, pl.Expr, Why]] = []
 
     def has(c: str) -> bool:
         return c in schema
 
-    def ident(c: str, *, required: bool = True) -> tuple[pl.Expr, pl.Expr]:
+    def ident(c: str, *, required: bool = True) -> tuple[pl.Expr, Why]:
         return _id(c, schema[c], required=required)
+
+    def stamp(c: str, *, required: bool = False) -> tuple[pl.Expr, Why]:
+        value, why = parse_timestamp(c, schema[c], mixed=mixed.get(c))
+        if not required:
+            return value, why
+
+        def why_required(raw: pl.Expr, value: pl.Expr) -> Reason:
+            return _if(raw.is_null(), f"{c} is empty") + why(raw, value)
+
+        return value, why_required
 
     if table == "touchpoints":
         out.append((CUSTOMER_ID, *ident(CUSTOMER_ID)))
@@ -248,7 +338,7 @@ def _checks(
                     *ident(ACCOUNT_ID, required=config.level == "account"),
                 )
             )
-        out.append((TS, *parse_timestamp(TS, schema[TS])))
+        out.append((TS, *stamp(TS)))
         if has(CHANNEL):
             out.append((CHANNEL, *ident(CHANNEL)))
         for c in (SOURCE, MEDIUM, CAMPAIGN, TOUCH_TYPE):
@@ -259,38 +349,20 @@ def _checks(
         out.append((CUSTOMER_ID, *ident(CUSTOMER_ID)))
         if has(ACCOUNT_ID):
             out.append((ACCOUNT_ID, *ident(ACCOUNT_ID, required=False)))
-        created, created_bad = parse_timestamp(CREATED_AT, schema[CREATED_AT])
-        out.append(
-            (
-                CREATED_AT,
-                created,
-                pl.when(pl.col(CREATED_AT).is_null())
-                .then(pl.lit("created_at is empty"))
-                .otherwise(created_bad),
-            )
-        )
+        out.append((CREATED_AT, *stamp(CREATED_AT, required=True)))
         out.append((STATUS, *_status()))
         out.append((AMOUNT, *_parse_number(AMOUNT, schema[AMOUNT])))
         if has(CLOSED_AT):
-            out.append((CLOSED_AT, *parse_timestamp(CLOSED_AT, schema[CLOSED_AT])))
+            out.append((CLOSED_AT, *stamp(CLOSED_AT)))
     elif table == "stages":
         out.append((CUSTOMER_ID, *ident(CUSTOMER_ID)))
         if has(ACCOUNT_ID):
             out.append((ACCOUNT_ID, *ident(ACCOUNT_ID, required=False)))
         out.append((STAGE, *_stage(config)))
-        ts, bad = parse_timestamp(TS, schema[TS])
-        out.append(
-            (TS, ts, pl.when(pl.col(TS).is_null()).then(pl.lit("ts is empty")).otherwise(bad))
-        )
+        out.append((TS, *stamp(TS, required=True)))
     elif table == "costs":
-        d, bad = parse_timestamp(DATE, schema[DATE])
-        out.append(
-            (
-                DATE,
-                d.dt.date(),
-                pl.when(pl.col(DATE).is_null()).then(pl.lit("date is empty")).otherwise(bad),
-            )
-        )
+        d, why = stamp(DATE, required=True)
+        out.append((DATE, d.dt.date(), why))
         out.append((CHANNEL, *ident(CHANNEL)))
         if has(CAMPAIGN):
             out.append((CAMPAIGN, *ident(CAMPAIGN, required=False)))
@@ -298,14 +370,13 @@ def _checks(
     elif table == "targets":
         out.append(("kpi", *ident("kpi")))
         out.append(("period", *ident("period")))
-        value, bad = _parse_number("target", schema["target"])
-        out.append(("target", value, bad))
+        out.append(("target", *_parse_number("target", schema["target"])))
     return out
 
 
-def _row_rules(table: str, present: set[str]) -> list[tuple[str, pl.Expr]]:
-    """Rules across columns, applied to parsed values: (column, reason-or-null)."""
-    rules: list[tuple[str, pl.Expr]] = []
+def _row_rules(table: str, present: set[str]) -> list[tuple[str, Reason]]:
+    """Rules across columns, applied to parsed values: (column, why-invalid)."""
+    rules: list[tuple[str, Reason]] = []
     if (
         table == "touchpoints"
         and CHANNEL not in present
@@ -314,24 +385,26 @@ def _row_rules(table: str, present: set[str]) -> list[tuple[str, pl.Expr]]:
     ):
         return rules
     if table == "touchpoints" and TS in present:
-        rules.append((TS, pl.when(pl.col(TS).is_null()).then(pl.lit("ts is empty"))))
+        rules.append((TS, _if(pl.col(TS).is_null(), "ts is empty")))
     if table == "deals" and CLOSED_AT in present:
         closed = pl.col(STATUS).is_in(["won", "lost"])
         rules.append(
             (
                 CLOSED_AT,
-                pl.when(closed & pl.col(CLOSED_AT).is_null())
-                .then(pl.format("{} deal has no closed_at", pl.col(STATUS)))
-                .when(pl.col(CLOSED_AT) < pl.col(CREATED_AT))
-                .then(pl.lit("closed_at is before created_at")),
+                _if(
+                    closed & pl.col(CLOSED_AT).is_null(),
+                    pl.format("{} deal has no closed_at", pl.col(STATUS)),
+                )
+                + _if(pl.col(CLOSED_AT) < pl.col(CREATED_AT), "closed_at is before created_at"),
             )
         )
     if table == "deals" and CLOSED_AT not in present:
         rules.append(
             (
                 CLOSED_AT,
-                pl.when(pl.col(STATUS).is_in(["won", "lost"])).then(
-                    pl.format("{} deal has no closed_at column", pl.col(STATUS))
+                _if(
+                    pl.col(STATUS).is_in(["won", "lost"]),
+                    pl.format("{} deal has no closed_at column", pl.col(STATUS)),
                 ),
             )
         )
@@ -370,74 +443,113 @@ def validate(raw: pl.DataFrame, table: str, config: RunConfig) -> Validated:
             column=err.column,
             hint=err.hint,
         )
-    checks = _checks(frame, table, config)
+    mixing = {
+        c: m
+        for c in _TIMESTAMPS
+        if c in frame.columns and (m := timestamp_mixing(c, frame.schema[c])) is not None
+    }
+    checks = _checks(frame, table, config, {c: pl.col(f"__mixed_{c}") for c in mixing})
     present = {c for c, _, _ in checks}
     rules = _row_rules(table, present)
-    reason_cols = [f"__r_{c}" for c, _, _ in checks]
-    rule_cols = [f"__rr_{i}" for i in range(len(rules))]
-    all_reason_cols = reason_cols + rule_cols
-    all_columns = [c for c, _, _ in checks] + [c for c, _ in rules]
-    # one lazy plan, collected once: shared sub-expressions (a stripped id feeds both its
-    # value and its reason) are computed once; raw inputs stay beside the typed values as
-    # zero-copy aliases for the quarantine
+    canon = [c for c in frame.columns if c not in (FILE_COL, ROW_COL)]
+    # pass 1, over every row: typed values, then one cheap flag per rule (no message text)
+    # read off the typed value and the raw input (kept beside it as a zero-copy alias).
+    # Polars does not share sub-expressions across a with_columns here, so a flag written
+    # on the raw text would parse it twice.
+    flags = [f"__f{i}" for i in range(len(checks) + len(rules))]
     lf = frame.lazy().with_columns(
         *[pl.col(c).alias(f"__raw_{c}") for c in present],
-        *[reason.alias(name) for (_, _, reason), name in zip(checks, reason_cols, strict=True)],
+        *[m.alias(f"__mixed_{c}") for c, m in mixing.items()],
         *[value.alias(c) for c, value, _ in checks],
     )
-    lf = lf.with_columns(*[r.alias(n) for (_, r), n in zip(rules, rule_cols, strict=True)])
-    reason = pl.concat_str([pl.col(c) for c in all_reason_cols], separator="; ", ignore_nulls=True)
-    lf = lf.with_columns(
-        pl.when(reason != "").then(reason).alias(REASON),
-        pl.coalesce(
-            [
-                pl.when(pl.col(n).is_not_null()).then(pl.lit(c))
-                for n, c in zip(all_reason_cols, all_columns, strict=True)
-            ]
-        ).alias(REASON_COLUMN),
-    )
+    whys = [why(pl.col(f"__raw_{c}"), pl.col(c)) for c, _, why in checks]
+    whys += [why for _, why in rules]
+    lf = lf.with_columns(why.flag().alias(f) for why, f in zip(whys, flags, strict=True))
     if table == "deals":
-        dup = (pl.len().over(DEAL_ID) > 1) & pl.col(DEAL_ID).is_not_null()
         lf = lf.with_columns(
-            pl.when(dup)
-            .then(
-                pl.concat_str(
-                    [
-                        pl.col(REASON),
-                        pl.format("duplicate deal_id {} (every copy is rejected)", pl.col(DEAL_ID)),
-                    ],
-                    separator="; ",
-                    ignore_nulls=True,
-                )
-            )
-            .otherwise(pl.col(REASON))
-            .alias(REASON),
-            pl.when(dup & pl.col(REASON_COLUMN).is_null())
-            .then(pl.lit(DEAL_ID))
-            .otherwise(pl.col(REASON_COLUMN))
-            .alias(REASON_COLUMN),
+            ((pl.len().over(DEAL_ID) > 1) & pl.col(DEAL_ID).is_not_null()).alias(_DUP)
         )
-    canon = [c for c in frame.columns if c not in (FILE_COL, ROW_COL)]
-    typed = lf.drop(*all_reason_cols).collect(engine="in-memory")
-    bad = pl.col(REASON).is_not_null()
-    if typed.get_column(REASON).null_count() == typed.height:  # nothing rejected: no copies
+    typed = (
+        lf.with_columns(
+            pl.any_horizontal([*flags, *([_DUP] if table == "deals" else [])]).alias(_BAD)
+        )
+        .drop(*flags)
+        .collect(engine="in-memory")
+    )
+    flagged = typed.get_column(_BAD)
+    if not flagged.any():  # nothing rejected: no message text, no copies
         empty = pl.DataFrame(
             schema={"file": pl.String, "row": pl.Int64, REASON_COLUMN: pl.String, REASON: pl.String}
             | dict.fromkeys(canon, pl.String)
         )
         good = typed.select(*canon, FILE_COL, ROW_COL)
         return Validated(table=table, frame=good, rejected=empty, files=files)
-    raw_of = {c: f"__raw_{c}" if c in present else c for c in canon}
+    # pass 2, over the flagged rows only: the messages, from the raw values (whole-column
+    # facts, timezone mixing and duplicated deal ids, come from pass 1)
+    raw_bad = typed.filter(_BAD).select(
+        *[pl.col(f"__raw_{c}").alias(c) if c in present else pl.col(c) for c in frame.columns],
+        *[f"__mixed_{c}" for c in mixing],
+        *([_DUP] if table == "deals" else []),
+    )
+    explained = _explain(raw_bad, table, config, list(mixing))
     rejected = (
-        typed.filter(bad)
+        explained.filter(pl.col(REASON).is_not_null())
         .select(
             pl.col(FILE_COL).cast(pl.String).alias("file"),
             pl.col(ROW_COL).alias("row"),
             pl.col(REASON_COLUMN),
             pl.col(REASON),
-            *[_as_text(pl.col(raw_of[c])).alias(c) for c in canon],
+            *[_as_text(pl.col(c)).alias(c) for c in canon],
         )
         .sort("file", "row")
     )
-    good = typed.filter(~bad).select(*canon, FILE_COL, ROW_COL)
+    keep = ~flagged
+    if rejected.height < explained.height:  # a flag whose message is null: the row stays
+        mask = keep.to_numpy().copy()
+        mask[np.flatnonzero(flagged.to_numpy())[explained[REASON].is_null().to_numpy()]] = True
+        keep = pl.Series(mask)
+    good = typed.filter(keep).select(*canon, FILE_COL, ROW_COL)
     return Validated(table=table, frame=good, rejected=rejected, files=files)
+
+
+_BAD = "__bad"
+_DUP = "__dup"
+_TIMESTAMPS = (TS, CREATED_AT, CLOSED_AT, DATE)
+
+
+def _explain(raw: pl.DataFrame, table: str, config: RunConfig, mixing: list[str]) -> pl.DataFrame:
+    """Flagged raw rows with ``reason`` (every broken rule's message, "; "-joined) and
+    ``column`` (the first broken one); the canonical columns keep their raw values."""
+    checks = _checks(raw, table, config, {c: pl.col(f"__mixed_{c}") for c in mixing})
+    rules = _row_rules(table, {c for c, _, _ in checks})
+    lf = raw.lazy().with_columns(
+        *[pl.col(c).alias(f"__raw_{c}") for c, _, _ in checks],
+        *[value.alias(c) for c, value, _ in checks],
+    )
+    whys = [why(pl.col(f"__raw_{c}"), pl.col(c)) for c, _, why in checks]
+    whys += [why for _, why in rules]
+    names = [f"__m{i}" for i in range(len(whys))]
+    columns = [c for c, _, _ in checks] + [c for c, _ in rules]
+    lf = lf.with_columns(why.message().alias(n) for why, n in zip(whys, names, strict=True))
+    if table == "deals":
+        lf = lf.with_columns(
+            pl.when(pl.col(_DUP))
+            .then(pl.format("duplicate deal_id {} (every copy is rejected)", pl.col(DEAL_ID)))
+            .alias("__mdup")
+        )
+        names.append("__mdup")
+        columns.append(DEAL_ID)
+    reason = pl.concat_str([pl.col(n) for n in names], separator="; ", ignore_nulls=True)
+    first = pl.coalesce(
+        [
+            pl.when(pl.col(n).is_not_null()).then(pl.lit(c))
+            for n, c in zip(names, columns, strict=True)
+        ]
+    )
+    return (
+        lf.with_columns(
+            pl.when(reason != "").then(reason).alias(REASON), first.alias(REASON_COLUMN)
+        )
+        .with_columns(pl.col(f"__raw_{c}").alias(c) for c, _, _ in checks)
+        .collect(engine="in-memory")
+    )

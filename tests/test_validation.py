@@ -12,6 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 from conftest import run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 TOUCH_HEAD = "customer_id,ts,channel"
 TOUCH_OK = ["c1,2025-01-01 00:00:00,Email", "c2,2025-01-02 00:00:00,Social"]
@@ -465,3 +467,74 @@ def test_float_typed_ids_match_text_ids(tmp_path):
     assert got == {"Email": 10.0, "Social": 5.0}
     q = pl.read_parquet(out / "quarantine" / "touchpoints.parquet")
     assert q.select("row", "column").rows() == [(3, "customer_id")]
+
+
+@st.composite
+def deal_rows(draw):
+    """Deal rows as text, some broken in one or more ways, with a duplicated id now and then."""
+    statuses = ["won", "lost", "open", "Closed Won", "maybe", None]
+    rows = []
+    for i in range(draw(st.integers(1, 25))):
+        deal = draw(st.sampled_from([f"d{i}", f"d{i}", "dup", None]))
+        created = draw(st.sampled_from(["2025-01-03", "2025-01-03T10:00:00Z", "nope", None]))
+        closed = draw(st.sampled_from(["2025-01-05", "2025-01-01", None]))
+        amount = draw(st.sampled_from(["10", "-5", "abc", None, "inf"]))
+        rows.append((deal, "c1", created, closed, draw(st.sampled_from(statuses)), amount))
+    return rows
+
+
+def _one_rule_at_a_time(rows):
+    """Which rows a plain row-by-row reading of the contract rejects (the reference)."""
+    ids = [r[0] for r in rows]
+    created_all = [r[2] for r in rows if r[2] is not None]
+    mixed = any(c.endswith("Z") for c in created_all) and any(
+        not c.endswith("Z") for c in created_all
+    )
+    bad = set()
+    for i, (deal, _, created, closed, status, amount) in enumerate(rows):
+        key = "".join(ch for ch in (status or "").lower() if ch.isalpha())
+        norm = {"won": "won", "closedwon": "won", "lost": "lost", "open": "open"}.get(key)
+        try:
+            value = float(amount)
+            amount_ok = value >= 0 and value not in (float("inf"), float("-inf"))
+        except (TypeError, ValueError):
+            amount_ok = False
+        parsed = created is not None and created != "nope"
+        created_ok = parsed and not (mixed and not created.endswith("Z"))
+        if (
+            not deal
+            or not created_ok
+            or norm is None
+            or not amount_ok
+            or (norm in ("won", "lost") and not closed)
+            or (closed and parsed and closed < created[:10])
+            or (deal and ids.count(deal) > 1)
+        ):
+            bad.add(i)
+    return bad
+
+
+@settings(max_examples=60, deadline=None)
+@given(deal_rows())
+def test_two_pass_validation_rejects_exactly_the_broken_rows(rows):
+    from attrib.config import RunConfig
+    from attrib.io import FILE_COL, ROW_COL
+    from attrib.schema import validate
+
+    raw = pl.DataFrame(
+        {
+            "deal_id": [r[0] for r in rows],
+            "customer_id": [r[1] for r in rows],
+            "created_at": [r[2] for r in rows],
+            "closed_at": [r[3] for r in rows],
+            "status": [r[4] for r in rows],
+            "amount": [r[5] for r in rows],
+            FILE_COL: ["deals.csv"] * len(rows),
+            ROW_COL: list(range(1, len(rows) + 1)),
+        }
+    )
+    v = validate(raw, "deals", RunConfig())
+    bad = _one_rule_at_a_time(rows)
+    assert set(v.rejected["row"].to_list()) == {i + 1 for i in bad}
+    assert v.frame[ROW_COL].to_list() == [i + 1 for i in range(len(rows)) if i not in bad]
+    assert v.rejected["reason"].null_count() == 0
