@@ -7,6 +7,7 @@ every earlier present stage (see docs/METRICS.md, "Funnel").
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -582,19 +583,25 @@ def _stage_aggregates(
         return keys, [key_of(pl.col("m")).alias("key") if k == "key" else k for k in keys]
 
     medians: dict[tuple[str, bool], list[pl.DataFrame]] = {(k, c): [] for k, _, c in groupings}
-    for s in stage_orders:
-        for view in ("period", "cohort"):
-            # one (stage, view) slice at a time: the largest holds ~1/8 of all rows
-            d = _days_slice(days, spilled, s, view)
-            for (kind, by_channel), frame in _slice_medians(d).items():
-                medians[(kind, by_channel)].append(
-                    frame.with_columns(
-                        pl.lit(view).alias("view"),
-                        pl.lit(s, pl.Int8).alias("stage_order"),
-                        *([pl.col("channel").cast(pl.String)] if by_channel else []),
-                    )
-                )
-            del d
+
+    def slice_medians(s: int, view: str) -> dict[tuple[str, bool], pl.DataFrame]:
+        # one (stage, view) slice at a time: the largest holds ~1/8 of all rows
+        return {
+            key: frame.with_columns(
+                pl.lit(view).alias("view"),
+                pl.lit(s, pl.Int8).alias("stage_order"),
+                *([pl.col("channel").cast(pl.String)] if key[1] else []),
+            )
+            for key, frame in _slice_medians(_days_slice(days, spilled, s, view)).items()
+        }
+
+    slices = [(s, view) for s in stage_orders for view in ("period", "cohort")]
+    # in memory, two slices at a time (many small Polars calls: a second thread fills the
+    # gaps); spilled (out-of-core) slices one at a time, to bound memory
+    with ThreadPoolExecutor(max_workers=1 if spilled is not None else 2) as pool:
+        for result in pool.map(lambda sv: slice_medians(*sv), slices):
+            for key, frame in result.items():
+                medians[key].append(frame)
     parts = []
     for kind, key_of, by_channel in groupings:
         keys, by = grouping(key_of, by_channel)
