@@ -90,12 +90,19 @@ class AttributionModel(ABC):
     # -- phase 2: credit ---------------------------------------------------------------------
     @abstractmethod
     def touch_weights(
-        self, batch: Journeys, fitted: Fitted, *, created: bool = False
+        self,
+        batch: Journeys,
+        fitted: Fitted,
+        *,
+        created: bool = False,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
         """float64 [T]: each touch's share of its journey.
 
         With ``created=True`` only the pipeline-window prefix of each journey
         (``offsets[j] : offsets[j] + n_created[j]``) is credited; other touches get 0.
+        ``out``: a float64 [T] buffer the model may overwrite and return instead of
+        allocating (the credit step reuses two per batch across models).
         """
 
     def channel_totals(

@@ -24,9 +24,17 @@ class _RuleBased(AttributionModel):
         return 0.0
 
     def touch_weights(
-        self, batch: Journeys, fitted: Fitted, *, created: bool = False
+        self,
+        batch: Journeys,
+        fitted: Fitted,
+        *,
+        created: bool = False,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
-        out = np.zeros(batch.n_touches, dtype=np.float64)
+        if out is None:
+            out = np.zeros(batch.n_touches, dtype=np.float64)
+        else:
+            out.fill(0.0)
         starts = batch.starts
         ends = batch.created_ends if created else batch.ends
         end_ts = batch.created_ts if created else batch.end_ts

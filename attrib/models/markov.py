@@ -441,7 +441,12 @@ class MarkovAttribution(AttributionModel):
 
     # -- credit ------------------------------------------------------------------------------
     def touch_weights(
-        self, batch: Journeys, fitted: Fitted, *, created: bool = False
+        self,
+        batch: Journeys,
+        fitted: Fitted,
+        *,
+        created: bool = False,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
         """Each journey shared among its distinct channels by removal effect (see definition)."""
         scores = fitted.scores if fitted.scores is not None else np.zeros(batch.dicts.n_channels)
