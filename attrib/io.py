@@ -141,7 +141,8 @@ def write_parquet(df: pl.DataFrame, target: Path) -> None:
     """Write a frame to Parquet atomically, with settings that give byte-identical reruns."""
     try:
         with atomic_path(target) as tmp:
-            df.write_parquet(tmp, compression="zstd", statistics=True)
+            # zstd level 1: ~25% faster to write than the default 3 for ~2% more bytes
+            df.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True)
     except OSError as exc:
         raise OutputError(
             f"cannot write output: {exc.strerror or exc}",
