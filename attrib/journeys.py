@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from attrib._code_kernels import dense_codes
 from attrib._journey_kernels import (
     _anchors,
     _assign_journeys,
@@ -59,7 +60,7 @@ _MIN_TS = np.iinfo(np.int64).min
 @dataclass(frozen=True)
 class _LocalCodes:
     """Channel and campaign per touch as dense local codes, and the (channel, campaign)
-    pairs present — from the categorical dictionary, so only distinct names reach Python."""
+    pairs present — numbered by hash (``_local_codes``), so only distinct names reach Python."""
 
     channel: np.ndarray  # int32 [T] index into channel_names
     channel_names: list[str]
@@ -86,13 +87,28 @@ _DENSE_PAIRS = 1 << 26
 
 
 def _local_codes(series: pl.Series, fill: str) -> tuple[np.ndarray, list[str]]:
-    """int32 code per row (dense, in the categorical dictionary's order) and the names."""
-    cat = series.fill_null(fill).cast(pl.Categorical)
+    """int32 code per row (dense, in first-seen order) and the distinct names they index.
+
+    Numbered by 64-bit hash in a numba table (``_code_kernels``); a detected hash collision
+    falls back to the categorical dictionary (exact).
+    """
+    series = series.fill_null(fill)
+    codes, first, collided = dense_codes(
+        series.hash(seed=_CODE_SEED).to_numpy().view(np.int64),
+        series.hash(seed=_CHECK_SEED).to_numpy().view(np.int64),
+    )
+    if not collided:
+        return codes, series.gather(first).to_list()
+    cat = series.cast(pl.Categorical)
     distinct = cat.unique()
     physical = distinct.to_physical().to_numpy().astype(np.int64)
     lookup = np.zeros(int(physical.max()) + 1 if len(physical) else 1, dtype=np.int32)
     lookup[physical] = np.arange(len(physical), dtype=np.int32)
     return lookup[cat.to_physical().to_numpy()], distinct.cast(pl.String).to_list()
+
+
+_CODE_SEED = 0xC0DE
+_CHECK_SEED = 0xC4EC
 
 
 def _dictionaries(local: _LocalCodes, config: RunConfig) -> Dictionaries:

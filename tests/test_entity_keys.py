@@ -1,5 +1,5 @@
-"""Entity sort keys and the numba touch sort: same order as a reference lexsort, collisions
-detected and resolved by the exact fallback."""
+"""Hashed keys and codes: the numba touch sort gives a reference lexsort's order, the dense
+codes number distinct hashes, and collisions are detected and resolved by the exact fallback."""
 
 from __future__ import annotations
 
@@ -134,3 +134,45 @@ def test_forced_collisions_give_the_same_credit(tmp_path, monkeypatch, model):
     a = normal.tables["journeys"].drop("journey_id").sort(order, nulls_last=True)
     b = forced.tables["journeys"].drop("journey_id").sort(order, nulls_last=True)
     assert a.equals(b)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=300), st.data())
+def test_dense_codes_number_distinct_hashes(distinct, data):
+    from attrib._code_kernels import dense_codes
+
+    values = np.array(distinct, dtype=np.int64)
+    pick = data.draw(st.lists(st.integers(0, len(values) - 1), max_size=2000))
+    h1 = values[np.array(pick, dtype=np.int64)] if pick else np.zeros(0, dtype=np.int64)
+    codes, first, collided = dense_codes(h1, h1)
+    assert not collided
+    if not pick:
+        assert len(first) == 0
+        return
+    np.testing.assert_array_equal(h1[first][codes], h1)  # each code stands for one hash
+    assert len(first) == len(np.unique(h1))  # and each hash has one code
+    assert list(first) == sorted(first)  # numbered in first-seen order
+
+
+def test_dense_codes_flag_a_shared_first_hash():
+    from attrib._code_kernels import dense_codes
+
+    h1 = np.array([5, 9, 5], dtype=np.int64)
+    assert dense_codes(h1, np.array([1, 2, 1], dtype=np.int64))[2] is False
+    assert dense_codes(h1, np.array([1, 2, 3], dtype=np.int64))[2] is True
+
+
+def test_channel_codes_fall_back_on_a_collision(monkeypatch):
+    import attrib.journeys as journeys
+
+    def colliding(h1, h2):
+        codes, first, _ = real(h1, h2)
+        return codes, first, True
+
+    real = journeys.dense_codes
+    series = pl.Series(["b", None, "a", "b"])
+    expected = journeys._local_codes(series, "(none)")
+    monkeypatch.setattr(journeys, "dense_codes", colliding)
+    codes, names = journeys._local_codes(series, "(none)")
+    assert [names[c] for c in codes] == ["b", "(none)", "a", "b"]
+    assert [expected[1][c] for c in expected[0]] == ["b", "(none)", "a", "b"]
