@@ -95,6 +95,12 @@ def _missing_column_error(table: str, column: str, available: list[str], file: s
 
 def map_columns(raw: pl.DataFrame, table: str, config: RunConfig) -> pl.DataFrame:
     """Rename/derive canonical columns per ``[columns.<table>]`` and ``[constants.<table>]``."""
+    return _mapped(raw, table, config).collect(engine="in-memory")
+
+
+def _mapped(raw: pl.DataFrame, table: str, config: RunConfig) -> pl.LazyFrame:
+    """``map_columns`` as a lazy plan: validation folds it into its own (an eager select of
+    a frame whose columns are chunked differently would copy every column to align them)."""
     required, optional = TABLE_COLUMNS[table]
     mapping = config.columns.get(table, {})
     constants = config.constants.get(table, {})
@@ -109,7 +115,7 @@ def map_columns(raw: pl.DataFrame, table: str, config: RunConfig) -> pl.DataFram
             exprs.append(pl.col(source).alias(column))
         elif column in required:
             raise _missing_column_error(table, source, available, file)
-    return raw.select(*exprs, FILE_COL, ROW_COL)
+    return raw.lazy().select(*exprs, FILE_COL, ROW_COL)
 
 
 def _as_text(expr: pl.Expr) -> pl.Expr:
@@ -302,14 +308,14 @@ def _stage(config: RunConfig) -> tuple[pl.Expr, Why]:
 
 
 def _checks(
-    frame: pl.DataFrame,
+    schema: pl.Schema,
     table: str,
     config: RunConfig,
     mixed: dict[str, pl.Expr] | None = None,
 ) -> list[tuple[str, pl.Expr, Why]]:
-    """(column, parsed value, why-invalid) per canonical column present. ``mixed``: per text
-    timestamp column, the whole column's ``timestamp_mixing`` (else taken over ``frame``)."""
-    schema = frame.schema
+    """(column, parsed value, why-invalid) per canonical column of ``schema``. ``mixed``: per
+    text timestamp column, the whole column's ``timestamp_mixing`` (else taken over the rows
+    the expressions see)."""
     mixed = mixed or {}
     out: list[tuple[str, pl.Expr, Why]] = []
 
@@ -414,8 +420,10 @@ def _row_rules(table: str, present: set[str]) -> list[tuple[str, Reason]]:
 def validate(raw: pl.DataFrame, table: str, config: RunConfig) -> Validated:
     """Map, parse and check one table; split it into valid rows and quarantined rows."""
     files = tuple(sorted(set(raw[FILE_COL].unique().to_list()))) if raw.height else ()
-    frame = map_columns(raw, table, config)
-    if table == "touchpoints" and not ({CHANNEL, SOURCE, MEDIUM} & set(frame.columns)):
+    mapped = _mapped(raw, table, config)
+    schema = mapped.collect_schema()
+    columns = list(schema)
+    if table == "touchpoints" and not ({CHANNEL, SOURCE, MEDIUM} & set(columns)):
         file = files[0] if files else None
         raise SchemaError(
             "touchpoints need a 'channel' column or 'source'/'medium' columns with [[rules]]",
@@ -423,7 +431,7 @@ def validate(raw: pl.DataFrame, table: str, config: RunConfig) -> Validated:
             column=CHANNEL,
             hint='map one: [columns.touchpoints] channel = "utm_channel"',
         )
-    for column, dtype in frame.schema.items():
+    for column, dtype in schema.items():
         if isinstance(dtype, (pl.List, pl.Array, pl.Struct, pl.Object)):
             source = config.columns.get(table, {}).get(column, column)
             raise SchemaError(
@@ -432,7 +440,7 @@ def validate(raw: pl.DataFrame, table: str, config: RunConfig) -> Validated:
                 column=source,
                 hint="export one plain value per cell (text, number or timestamp)",
             )
-    if table == "touchpoints" and config.level == "account" and ACCOUNT_ID not in frame.columns:
+    if table == "touchpoints" and config.level == "account" and ACCOUNT_ID not in columns:
         # journeys are keyed by the touches' account: without it every row would be rejected
         source = config.columns.get(table, {}).get(ACCOUNT_ID, ACCOUNT_ID)
         available = [c for c in raw.columns if c not in (FILE_COL, ROW_COL)]
@@ -446,18 +454,18 @@ def validate(raw: pl.DataFrame, table: str, config: RunConfig) -> Validated:
     mixing = {
         c: m
         for c in _TIMESTAMPS
-        if c in frame.columns and (m := timestamp_mixing(c, frame.schema[c])) is not None
+        if c in schema and (m := timestamp_mixing(c, schema[c])) is not None
     }
-    checks = _checks(frame, table, config, {c: pl.col(f"__mixed_{c}") for c in mixing})
+    checks = _checks(schema, table, config, {c: pl.col(f"__mixed_{c}") for c in mixing})
     present = {c for c, _, _ in checks}
     rules = _row_rules(table, present)
-    canon = [c for c in frame.columns if c not in (FILE_COL, ROW_COL)]
+    canon = [c for c in columns if c not in (FILE_COL, ROW_COL)]
     # pass 1, over every row: typed values, then one cheap flag per rule (no message text)
     # read off the typed value and the raw input (kept beside it as a zero-copy alias).
     # Polars does not share sub-expressions across a with_columns here, so a flag written
     # on the raw text would parse it twice.
     flags = [f"__f{i}" for i in range(len(checks) + len(rules))]
-    lf = frame.lazy().with_columns(
+    lf = mapped.with_columns(
         *[pl.col(c).alias(f"__raw_{c}") for c in present],
         *[m.alias(f"__mixed_{c}") for c, m in mixing.items()],
         *[value.alias(c) for c, value, _ in checks],
@@ -487,7 +495,7 @@ def validate(raw: pl.DataFrame, table: str, config: RunConfig) -> Validated:
     # pass 2, over the flagged rows only: the messages, from the raw values (whole-column
     # facts, timezone mixing and duplicated deal ids, come from pass 1)
     raw_bad = typed.filter(_BAD).select(
-        *[pl.col(f"__raw_{c}").alias(c) if c in present else pl.col(c) for c in frame.columns],
+        *[pl.col(f"__raw_{c}").alias(c) if c in present else pl.col(c) for c in columns],
         *[f"__mixed_{c}" for c in mixing],
         *([_DUP] if table == "deals" else []),
     )
@@ -520,7 +528,7 @@ _TIMESTAMPS = (TS, CREATED_AT, CLOSED_AT, DATE)
 def _explain(raw: pl.DataFrame, table: str, config: RunConfig, mixing: list[str]) -> pl.DataFrame:
     """Flagged raw rows with ``reason`` (every broken rule's message, "; "-joined) and
     ``column`` (the first broken one); the canonical columns keep their raw values."""
-    checks = _checks(raw, table, config, {c: pl.col(f"__mixed_{c}") for c in mixing})
+    checks = _checks(raw.schema, table, config, {c: pl.col(f"__mixed_{c}") for c in mixing})
     rules = _row_rules(table, {c for c, _, _ in checks})
     lf = raw.lazy().with_columns(
         *[pl.col(c).alias(f"__raw_{c}") for c, _, _ in checks],
