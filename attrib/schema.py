@@ -490,7 +490,8 @@ def validate(raw: pl.DataFrame, table: str, config: RunConfig) -> Validated:
             schema={"file": pl.String, "row": pl.Int64, REASON_COLUMN: pl.String, REASON: pl.String}
             | dict.fromkeys(canon, pl.String)
         )
-        good = typed.select(*canon, FILE_COL, ROW_COL)
+        # one chunk per column: the journey builder hands columns to numpy and gathers rows
+        good = typed.select(*canon, FILE_COL, ROW_COL).rechunk()
         return Validated(table=table, frame=good, rejected=empty, files=files)
     # pass 2, over the flagged rows only: the messages, from the raw values (whole-column
     # facts, timezone mixing and duplicated deal ids, come from pass 1)
@@ -516,7 +517,7 @@ def validate(raw: pl.DataFrame, table: str, config: RunConfig) -> Validated:
         mask = keep.to_numpy().copy()
         mask[np.flatnonzero(flagged.to_numpy())[explained[REASON].is_null().to_numpy()]] = True
         keep = pl.Series(mask)
-    good = typed.filter(keep).select(*canon, FILE_COL, ROW_COL)
+    good = typed.filter(keep).select(*canon, FILE_COL, ROW_COL).rechunk()
     return Validated(table=table, frame=good, rejected=rejected, files=files)
 
 
