@@ -365,24 +365,32 @@ def funnel_map(facts: StageFacts, window: tuple[date, date] | None) -> FunnelPar
         # categorical: the group-bys below and the days rows use the small codes
         pl.col("source_channel").fill_null(NO_CHANNEL).alias("channel"),
         ((pl.col("ts") - pl.col("prev_ts")).dt.total_microseconds() / _US_PER_DAY).alias("days"),
-        pl.col("ts").alias("period_ts"),
-        pl.col("entry_ts").alias("cohort_ts"),
+        *[
+            pl.col(column).alias(f"{view}_ts")
+            for view, column in (("period", "ts"), ("cohort", "entry_ts"))
+        ],
     )
     counts, days = [], []
     for view in ("period", "cohort"):
         ts = pl.col(f"{view}_ts")
-        v = r
-        if window is not None:
-            v = r.filter(in_window(ts, *window))
-        v = v.select(
-            pl.lit(view).alias("view"), month_key(ts).alias("m"), "channel", "stage_order", "days"
-        )
+        v = r.filter(in_window(ts, *window)) if window is not None else r
+        v = v.select(month_key(ts).alias("m"), "channel", "stage_order", "days")
         counts.append(
-            v.group_by("view", "m", "channel", "stage_order")
+            v.group_by("m", "channel", "stage_order")
             .agg(pl.len().alias("count"))
-            .with_columns(pl.col("channel").cast(pl.String))
+            .select(
+                pl.lit(view).alias("view"),
+                "m",
+                pl.col("channel").cast(pl.String),
+                "stage_order",
+                "count",
+            )
         )
-        days.append(v.filter(pl.col("days").is_not_null()).with_columns(pl.col("view").cast(_VIEW)))
+        days.append(
+            v.filter(pl.col("days").is_not_null()).select(
+                pl.lit(view, _VIEW).alias("view"), "m", "channel", "stage_order", "days"
+            )
+        )
     return FunnelPartial(
         counts=pl.concat(counts, how="vertical").with_columns(pl.col("count").cast(pl.Int64)),
         days=pl.concat(days, how="vertical"),
