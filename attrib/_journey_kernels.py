@@ -16,7 +16,7 @@ def _assign_journeys(t_ent, t_ts, t_chan, t_camp, t_row, d_ent, d_end, lookback,
     ts <= end`` (the previous deal's window end is exclusive, so no touch counts twice; a
     touch exactly at ``end - lookback`` is kept). Touches after an entity's last deal form
     one non-converting journey. Returns the kept-touch mask, CSR offsets over the kept
-    touches, each journey's deal index (-1: non-converting) and entity key, and the kept
+    touches, each journey's deal index (-1: non-converting), and the kept
     touches' ts, channel, campaign and input row, compacted.
     """
     n_t = t_ent.shape[0]
@@ -28,7 +28,6 @@ def _assign_journeys(t_ent, t_ts, t_chan, t_camp, t_row, d_ent, d_end, lookback,
     row_k = np.empty(n_t, dtype=t_row.dtype)
     offsets = np.zeros(max_j + 1, dtype=np.int64)
     j_deal = np.empty(max_j, dtype=np.int64)
-    j_ent = np.empty(max_j, dtype=np.int64)
     ti = 0
     di = 0
     j = 0
@@ -55,7 +54,6 @@ def _assign_journeys(t_ent, t_ts, t_chan, t_camp, t_row, d_ent, d_end, lookback,
                 ti += 1
             offsets[j] = start
             j_deal[j] = di
-            j_ent[j] = e
             j += 1
             di += 1
         start = k
@@ -70,14 +68,12 @@ def _assign_journeys(t_ent, t_ts, t_chan, t_camp, t_row, d_ent, d_end, lookback,
         if k > start:
             offsets[j] = start
             j_deal[j] = -1
-            j_ent[j] = e
             j += 1
     offsets[j] = k
     return (
         keep,
         offsets[: j + 1],
         j_deal[:j],
-        j_ent[:j],
         ts_k[:k],
         chan_k[:k],
         camp_k[:k],

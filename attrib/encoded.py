@@ -153,6 +153,11 @@ class Journeys:
             self._cache[f"scratch:{name}"] = buffer
         return buffer
 
+    def drop_scratch(self) -> None:
+        """Free the work buffers (``scratch``) once the models are done with the batch."""
+        for name in [k for k in self._cache if k.startswith("scratch:")]:
+            del self._cache[name]
+
     def value_totals(self) -> np.ndarray:
         """float64 [len(METRICS) + len(CREATED_METRICS)]: the batch's totals per metric
         (read-only, made once per batch)."""

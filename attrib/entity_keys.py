@@ -19,7 +19,13 @@ _CHECK_SEED = 0xC0FFEE
 
 
 def _hash(ids: pl.Series, seed: int) -> np.ndarray:
-    return ids.hash(seed=seed).to_numpy().view(np.int64)
+    # as text: touch and deal ids of different dtypes (an adapter's categorical) still match
+    return ids.cast(pl.String).hash(seed=seed).to_numpy().view(np.int64)
+
+
+def hash_pair(values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Two independently seeded int64 hashes per value: the key and its collision check."""
+    return _hash(values, _KEY_SEED), _hash(values, _CHECK_SEED)
 
 
 def hash_keys(ids: pl.Series) -> np.ndarray:
@@ -28,9 +34,10 @@ def hash_keys(ids: pl.Series) -> np.ndarray:
 
 
 def rank_keys(touch_ids: pl.Series, deal_ids: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Exact keys: dense rank of the id text over touches and deals, spread over the positive
-    int64 range so that the sort's top-bit buckets still separate entities."""
-    ids = pl.concat([touch_ids, deal_ids], rechunk=True)
+    """Exact keys: dense rank of the id text over touches and deals, spread over [0, 2^62] so
+    that the sort's top-bit buckets still separate most entities (a bucket holds several
+    past ~1M entities: still correct, a little slower)."""
+    ids = pl.concat([touch_ids.cast(pl.String), deal_ids.cast(pl.String)], rechunk=True)
     ranks = ids.rank("dense").cast(pl.Int64).to_numpy()
     step = np.int64(2**62) // np.int64(max(int(ranks.max()) if len(ranks) else 1, 1))
     keys = ranks * step

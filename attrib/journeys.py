@@ -37,7 +37,7 @@ from attrib.encoded import (
     Dictionaries,
     Journeys,
 )
-from attrib.entity_keys import sorted_touch_keys
+from attrib.entity_keys import hash_pair, sorted_touch_keys
 from attrib.metrics.funnel import ENTITY_FIRST
 from attrib.schema import (
     CAMPAIGN,
@@ -55,6 +55,11 @@ _US_PER_DAY = 86_400_000_000
 _STATUS_CODES = {"open": STATUS_OPEN, "won": STATUS_WON, "lost": STATUS_LOST}
 _LEAD_STAGES = ("lead", "mql")
 _MIN_TS = np.iinfo(np.int64).min
+
+
+#: most (channel, campaign) combinations held in dense tables (a bincount, a lookup: 32 MiB);
+#: beyond, present pairs are found by sorting and searching
+_DENSE_PAIRS = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -81,9 +86,17 @@ class _LocalCodes:
         pairs = np.stack([present // n_camp, present % n_camp], axis=1)
         return cls(channel, channel_names, campaign, campaign_names, pairs)
 
-
-#: most (channel, campaign) combinations counted with a dense bincount
-_DENSE_PAIRS = 1 << 26
+    def pair_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each touch's (channel, campaign) pair as an index into ``pairs`` (int64 [T]), and
+        the pairs' flat keys (channel index x campaign count + campaign index, sorted)."""
+        n_camp = max(len(self.campaign_names), 1)
+        flat = self.pairs[:, 0] * n_camp + self.pairs[:, 1]
+        pair = self.channel.astype(np.int64) * n_camp + self.campaign
+        if len(self.channel_names) * n_camp <= _DENSE_PAIRS:
+            dense = np.zeros(len(self.channel_names) * n_camp, dtype=np.int64)
+            dense[flat] = np.arange(len(flat))
+            return dense[pair], flat
+        return np.searchsorted(flat, pair), flat
 
 
 def _local_codes(series: pl.Series, fill: str) -> tuple[np.ndarray, list[str]]:
@@ -93,10 +106,7 @@ def _local_codes(series: pl.Series, fill: str) -> tuple[np.ndarray, list[str]]:
     falls back to the categorical dictionary (exact).
     """
     series = series.fill_null(fill)
-    codes, first, collided = dense_codes(
-        series.hash(seed=_CODE_SEED).to_numpy().view(np.int64),
-        series.hash(seed=_CHECK_SEED).to_numpy().view(np.int64),
-    )
+    codes, first, collided = dense_codes(*hash_pair(series))
     if not collided:
         return codes, series.gather(first).to_list()
     cat = series.cast(pl.Categorical)
@@ -105,10 +115,6 @@ def _local_codes(series: pl.Series, fill: str) -> tuple[np.ndarray, list[str]]:
     lookup = np.zeros(int(physical.max()) + 1 if len(physical) else 1, dtype=np.int32)
     lookup[physical] = np.arange(len(physical), dtype=np.int32)
     return lookup[cat.to_physical().to_numpy()], distinct.cast(pl.String).to_list()
-
-
-_CODE_SEED = 0xC0DE
-_CHECK_SEED = 0xC4EC
 
 
 def _dictionaries(local: _LocalCodes, config: RunConfig) -> Dictionaries:
@@ -146,10 +152,15 @@ def _touch_codes(local: _LocalCodes, dicts: Dictionaries) -> tuple[np.ndarray, n
         )
         if key
     }
-    lookup = np.zeros((len(local.channel_names), max(len(local.campaign_names), 1)), np.int32)
-    for c, k in local.pairs.tolist():
-        lookup[c, k] = key_of.get((int(channel_of[c]), local.campaign_names[k]), 0)
-    return channel_of[local.channel], lookup[local.channel, local.campaign]
+    key_of_pair = np.array(
+        [
+            key_of.get((int(channel_of[c]), local.campaign_names[k]), 0)
+            for c, k in local.pairs.tolist()
+        ],
+        dtype=np.int32,
+    )
+    index, _ = local.pair_index()
+    return channel_of[local.channel], key_of_pair[index]
 
 
 def _lead_times(stages: pl.DataFrame | None) -> pl.DataFrame:
@@ -211,7 +222,7 @@ def build_journeys(
     d_ent = d.get_column("ent").to_numpy()
     d_end = d.get_column("end").to_numpy()
     lookback = np.int64(config.lookback_days) * _US_PER_DAY
-    keep, offsets, j_deal, _, ts, channel, campaign, kept_rows = _assign_journeys(
+    keep, offsets, j_deal, ts, channel, campaign, kept_rows = _assign_journeys(
         t_ent, t_ts, t_chan, t_camp, order, d_ent, d_end, lookback, d.height + n_entities
     )
 

@@ -112,6 +112,8 @@ def attribute(
             fitted = fit_model(model, batches, dicts)
             credits.append(credit_model(model, batches, fitted))
             tables.update(fitted.tables)
+    for batch in batches:
+        batch.drop_scratch()
     channel, campaign = summary_frames(credits, dicts)
     return Attribution(channel, campaign, credits, with_credit_columns(tables, channel))
 

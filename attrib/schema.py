@@ -311,12 +311,11 @@ def _checks(
     schema: pl.Schema,
     table: str,
     config: RunConfig,
-    mixed: dict[str, pl.Expr] | None = None,
+    mixed: dict[str, pl.Expr],
 ) -> list[tuple[str, pl.Expr, Why]]:
     """(column, parsed value, why-invalid) per canonical column of ``schema``. ``mixed``: per
-    text timestamp column, the whole column's ``timestamp_mixing`` (else taken over the rows
-    the expressions see)."""
-    mixed = mixed or {}
+    text timestamp column, the whole column's ``timestamp_mixing`` (as a column computed over
+    every row: pass 2 sees only the flagged ones)."""
     out: list[tuple[str, pl.Expr, Why]] = []
 
     def has(c: str) -> bool:
@@ -417,6 +416,13 @@ def _row_rules(table: str, present: set[str]) -> list[tuple[str, Reason]]:
     return rules
 
 
+#: validation's own columns: any rule broken (pass 1), a duplicated deal id (whole column)
+_BAD = "__bad"
+_DUP = "__dup"
+#: columns parsed as timestamps (text ones are checked for mixed timezone awareness)
+_TIMESTAMPS = (TS, CREATED_AT, CLOSED_AT, DATE)
+
+
 def validate(raw: pl.DataFrame, table: str, config: RunConfig) -> Validated:
     """Map, parse and check one table; split it into valid rows and quarantined rows."""
     files = tuple(sorted(set(raw[FILE_COL].unique().to_list()))) if raw.height else ()
@@ -513,17 +519,14 @@ def validate(raw: pl.DataFrame, table: str, config: RunConfig) -> Validated:
         .sort("file", "row")
     )
     keep = ~flagged
-    if rejected.height < explained.height:  # a flag whose message is null: the row stays
+    if rejected.height < explained.height:
+        # defensive: every flag's case has a non-null message today; a row flagged without
+        # one would stay, as in a one-pass reading
         mask = keep.to_numpy().copy()
         mask[np.flatnonzero(flagged.to_numpy())[explained[REASON].is_null().to_numpy()]] = True
         keep = pl.Series(mask)
     good = typed.filter(keep).select(*canon, FILE_COL, ROW_COL).rechunk()
     return Validated(table=table, frame=good, rejected=rejected, files=files)
-
-
-_BAD = "__bad"
-_DUP = "__dup"
-_TIMESTAMPS = (TS, CREATED_AT, CLOSED_AT, DATE)
 
 
 def _explain(raw: pl.DataFrame, table: str, config: RunConfig, mixing: list[str]) -> pl.DataFrame:

@@ -289,3 +289,20 @@ def test_digest_rows_match_a_numpy_reference():
         want = _digest_reference(ent, ts, keep, offsets, wanted)
         np.testing.assert_array_equal(got[0], want[0])
         np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_sparse_channel_campaign_pairs_give_the_same_codes(tmp_path, monkeypatch):
+    """Beyond the dense-table size, present (channel, campaign) pairs are found by search."""
+    import attrib.journeys as journeys
+
+    rows = [(c, d, ch, f"{ch}-{i % 3}") for i, (c, d, ch) in enumerate(T)]
+    kwargs = {
+        "touches": touches(rows, ("customer_id", "ts", "channel", "campaign")),
+        "deals": deals(D),
+        "config": CONFIG,
+    }
+    dense = run_job(tmp_path / "a", **kwargs)
+    monkeypatch.setattr(journeys, "_DENSE_PAIRS", 0)
+    sparse = run_job(tmp_path / "b", **kwargs)
+    assert dense.attribution.campaign_summary.equals(sparse.attribution.campaign_summary)
+    assert dense.channel_summary.equals(sparse.channel_summary)

@@ -3,8 +3,8 @@
 ``metrics_plan`` fixes what every batch must agree on (reporting window, present funnel
 stages); ``map_metrics`` reduces one batch of entities (its touch digest, deals, stages and
 journeys) to additive partial states; ``finalize_metrics`` turns all partials into the
-tables. The in-memory run is one batch (``compute_metrics``); the bucketed and Spark engines
-map bucket by bucket and never hold every entity's facts at once.
+tables. The in-memory run is one batch (``attrib.run.map_run_metrics``); the bucketed and
+Spark engines map bucket by bucket and never hold every entity's facts at once.
 """
 
 from __future__ import annotations
@@ -195,30 +195,4 @@ def finalize_funnel(
         plan.window,
         plan.settings,
         spilled_days=spilled_days,
-    )
-
-
-def compute_metrics(
-    *,
-    touches: pl.DataFrame | None,
-    deals: pl.DataFrame,
-    stages: pl.DataFrame | None,
-    costs: pl.DataFrame | None,
-    targets: pl.DataFrame | None,
-    journeys: pl.DataFrame,
-    channel_summary: pl.DataFrame,
-    campaign_summary: pl.DataFrame,
-    settings: MetricsSettings,
-) -> dict[str, pl.DataFrame]:
-    """Every metrics table of one in-memory batch (``touches``: all touches or a digest)."""
-    plan = metrics_plan(settings, deals, stages, touches)
-    part = map_metrics(plan, digest=touches, deals=deals, stages=stages, journeys=journeys)
-    return finalize_metrics(
-        plan,
-        [part],
-        deals=deals,
-        costs=costs,
-        targets=targets,
-        channel_summary=channel_summary,
-        campaign_summary=campaign_summary,
     )

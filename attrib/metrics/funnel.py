@@ -135,6 +135,23 @@ def first_touch_channel(touches: pl.DataFrame | None) -> pl.DataFrame:
     )
 
 
+CREATED = "created_at"
+CLOSED = "closed_at"
+#: columns of ``reached_stages``' frame (and ``StageFacts.reached``)
+STAGE_ENUM = pl.Enum(STAGE_ORDER)
+REACHED_SCHEMA = {
+    "entity_id": pl.String,
+    "stage": STAGE_ENUM,
+    "stage_order": pl.Int8,
+    "ts": pl.Datetime("us"),
+    "prev_ts": pl.Datetime("us"),
+    "entry_ts": pl.Datetime("us"),
+    "source_channel": pl.Categorical,
+    "source_campaign": pl.Categorical,
+    "first_ts": pl.Datetime("us"),
+}
+
+
 def reached_stages(
     stages: pl.DataFrame | None,
     touches: pl.DataFrame | None,
@@ -259,23 +276,6 @@ def reached_stages(
             pl.lit(None, pl.Datetime("us")).alias("first_ts"),
         )
     return reached.select([c for c in REACHED_SCHEMA if c in reached.columns]), present
-
-
-CREATED = "created_at"
-CLOSED = "closed_at"
-#: columns of ``reached_stages``' frame (and ``StageFacts.reached``)
-STAGE_ENUM = pl.Enum(STAGE_ORDER)
-REACHED_SCHEMA = {
-    "entity_id": pl.String,
-    "stage": STAGE_ENUM,
-    "stage_order": pl.Int8,
-    "ts": pl.Datetime("us"),
-    "prev_ts": pl.Datetime("us"),
-    "entry_ts": pl.Datetime("us"),
-    "source_channel": pl.Categorical,
-    "source_campaign": pl.Categorical,
-    "first_ts": pl.Datetime("us"),
-}
 
 
 @dataclass(frozen=True)
