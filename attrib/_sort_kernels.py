@@ -29,14 +29,20 @@ def _digit(key, shift, flip):
 
 
 @njit
+def _before(k1, t1, c1, m1, k2, t2, c2, m2):
+    """(key, ts, chan, camp) tuple order: the one comparison every sort step uses."""
+    if k1 != k2:
+        return k1 < k2
+    if t1 != t2:
+        return t1 < t2
+    if c1 != c2:
+        return c1 < c2
+    return m1 < m2
+
+
+@njit
 def _less(a, b, key, ts, chan, camp):
-    if key[a] != key[b]:
-        return key[a] < key[b]
-    if ts[a] != ts[b]:
-        return ts[a] < ts[b]
-    if chan[a] != chan[b]:
-        return chan[a] < chan[b]
-    return camp[a] < camp[b]
+    return _before(key[a], ts[a], chan[a], camp[a], key[b], ts[b], chan[b], camp[b])
 
 
 @njit
@@ -84,16 +90,7 @@ def _finish_run(lo, hi, key, ts, chan, camp, order):
         for i in range(lo + 1, hi):
             k, t, c, m, o = key[i], ts[i], chan[i], camp[i], order[i]
             j = i - 1
-            while j >= lo and (
-                k < key[j]
-                or (
-                    k == key[j]
-                    and (
-                        t < ts[j]
-                        or (t == ts[j] and (c < chan[j] or (c == chan[j] and m < camp[j])))
-                    )
-                )
-            ):
+            while j >= lo and _before(k, t, c, m, key[j], ts[j], chan[j], camp[j]):
                 key[j + 1], ts[j + 1], chan[j + 1], camp[j + 1] = key[j], ts[j], chan[j], camp[j]
                 order[j + 1] = order[j]
                 j -= 1

