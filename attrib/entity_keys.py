@@ -28,11 +28,6 @@ def hash_pair(values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     return _hash(values, _KEY_SEED), _hash(values, _CHECK_SEED)
 
 
-def hash_keys(ids: pl.Series) -> np.ndarray:
-    """int64 key per id (the first hash); the one function both touches and deals use."""
-    return _hash(ids, _KEY_SEED)
-
-
 def rank_keys(touch_ids: pl.Series, deal_ids: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     """Exact keys: dense rank of the id text over touches and deals, spread over [0, 2^62] so
     that the sort's top-bit buckets still separate most entities (a bucket holds several
@@ -50,53 +45,45 @@ def _collides(keys: np.ndarray, checks: np.ndarray) -> bool:
     return bool(np.any(same & (checks[1:] != checks[:-1])))
 
 
-def _deal_collision(
-    keys: np.ndarray, checks: np.ndarray, d_keys: np.ndarray, d_checks: np.ndarray
+def _others_collide(
+    keys: np.ndarray, checks: np.ndarray, o_keys: np.ndarray, o_checks: np.ndarray
 ) -> bool:
-    """Whether two different ids share a key among deals, or between a deal and a touch
-    (``keys``/``checks``: the touches', sorted by key)."""
-    if not len(d_keys):
+    """Whether two different ids share a key among the other ids, or between another id and
+    a sorted row's (``keys``/``checks``: the sorted rows')."""
+    if not len(o_keys):
         return False
-    d_order = np.argsort(d_keys, kind="stable")
-    if _collides(d_keys[d_order], d_checks[d_order]):
+    o_order = np.argsort(o_keys, kind="stable")
+    if _collides(o_keys[o_order], o_checks[o_order]):
         return True
     if not len(keys):
         return False
-    pos = np.minimum(np.searchsorted(keys, d_keys), len(keys) - 1)
-    shared = keys[pos] == d_keys
-    return bool(np.any(checks[pos[shared]] != d_checks[shared]))
-
-
-def sorted_touch_keys(
-    touch_ids: pl.Series,
-    deal_ids: pl.Series,
-    ts: np.ndarray,
-    chan: np.ndarray,
-    camp: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Touches sorted by (entity key, ts, chan, camp) and each deal's entity key.
-
-    Returns (row order, sorted keys, sorted ts, sorted chan, sorted camp, deal keys).
-    """
-    d_keys = hash_keys(deal_ids)
-    order, keys, checks, ts_s, chan_s, camp_s, collided = sort_touches(
-        hash_keys(touch_ids), _hash(touch_ids, _CHECK_SEED), ts, chan, camp
-    )
-    if collided or _deal_collision(keys, checks, d_keys, _hash(deal_ids, _CHECK_SEED)):
-        t_keys, d_keys = rank_keys(touch_ids, deal_ids)
-        order, keys, _, ts_s, chan_s, camp_s, _ = sort_touches(t_keys, t_keys, ts, chan, camp)
-    return order, keys, ts_s, chan_s, camp_s, d_keys
+    pos = np.minimum(np.searchsorted(keys, o_keys), len(keys) - 1)
+    shared = keys[pos] == o_keys
+    return bool(np.any(checks[pos[shared]] != o_checks[shared]))
 
 
 def sort_by_entity(
-    ids: pl.Series, ts: np.ndarray, first: np.ndarray, second: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Rows sorted by (entity key, ts, first, second): returns (row order, sorted keys, and
-    the three arrays in that order)."""
-    order, keys, _, ts_s, first_s, second_s, collided = sort_touches(
-        hash_keys(ids), _hash(ids, _CHECK_SEED), ts, first, second
+    ids: pl.Series,
+    ts: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    *,
+    others: pl.Series | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows sorted by (entity key, ts, first, second), and the keys of ``others`` (ids that
+    must share the rows' keys, e.g. the deals' entities beside the touches').
+
+    Returns (row order, sorted keys, the three arrays in that order, the others' keys). Keys
+    are hashes; a collision among all the ids (rows' and others') switches every key to the
+    exact dense rank of the id text.
+    """
+    others = ids.clear() if others is None else others
+    o_keys, o_checks = hash_pair(others)
+    keys, checks = hash_pair(ids)
+    order, keys, checks, ts_s, first_s, second_s, collided = sort_touches(
+        keys, checks, ts, first, second
     )
-    if collided:
-        keys = rank_keys(ids, ids.clear())[0]
+    if collided or _others_collide(keys, checks, o_keys, o_checks):
+        keys, o_keys = rank_keys(ids, others)
         order, keys, _, ts_s, first_s, second_s, _ = sort_touches(keys, keys, ts, first, second)
-    return order, keys, ts_s, first_s, second_s
+    return order, keys, ts_s, first_s, second_s, o_keys

@@ -37,7 +37,7 @@ from attrib.encoded import (
     Dictionaries,
     Journeys,
 )
-from attrib.entity_keys import hash_pair, sorted_touch_keys
+from attrib.entity_keys import hash_pair, sort_by_entity
 from attrib.metrics.funnel import ENTITY_FIRST
 from attrib.schema import (
     CAMPAIGN,
@@ -64,39 +64,31 @@ _DENSE_PAIRS = 1 << 22
 
 @dataclass(frozen=True)
 class _LocalCodes:
-    """Channel and campaign per touch as dense local codes, and the (channel, campaign)
-    pairs present — numbered by hash (``_local_codes``), so only distinct names reach Python."""
+    """Channel per touch as a dense local code, and each touch's (channel, campaign) pair
+    among the pairs present — numbered by hash (``_local_codes``), so only distinct names
+    reach Python."""
 
     channel: np.ndarray  # int32 [T] index into channel_names
     channel_names: list[str]
-    campaign: np.ndarray  # int32 [T] index into campaign_names
     campaign_names: list[str]
-    pairs: np.ndarray  # int64 [P, 2] (channel index, campaign index) present
+    pairs: np.ndarray  # int64 [P, 2] (channel index, campaign index) present, sorted
+    pair: np.ndarray  # int64 [T] index into pairs
 
     @classmethod
     def of(cls, touches: pl.DataFrame) -> _LocalCodes:
         channel, channel_names = _local_codes(touches.get_column(CHANNEL), NONE_CHANNEL)
         campaign, campaign_names = _local_codes(touches.get_column(CAMPAIGN), NONE_CAMPAIGN)
         n_camp = max(len(campaign_names), 1)
-        pair = channel.astype(np.int64) * n_camp + campaign
+        flat = channel.astype(np.int64) * n_camp + campaign
         if len(channel_names) * n_camp <= _DENSE_PAIRS:
-            present = np.flatnonzero(np.bincount(pair, minlength=len(channel_names) * n_camp))
+            present = np.flatnonzero(np.bincount(flat, minlength=len(channel_names) * n_camp))
+            index = np.zeros(len(channel_names) * n_camp, dtype=np.int64)
+            index[present] = np.arange(len(present))
+            pair = index[flat]
         else:
-            present = np.unique(pair)
+            present, pair = np.unique(flat, return_inverse=True)
         pairs = np.stack([present // n_camp, present % n_camp], axis=1)
-        return cls(channel, channel_names, campaign, campaign_names, pairs)
-
-    def pair_index(self) -> tuple[np.ndarray, np.ndarray]:
-        """Each touch's (channel, campaign) pair as an index into ``pairs`` (int64 [T]), and
-        the pairs' flat keys (channel index x campaign count + campaign index, sorted)."""
-        n_camp = max(len(self.campaign_names), 1)
-        flat = self.pairs[:, 0] * n_camp + self.pairs[:, 1]
-        pair = self.channel.astype(np.int64) * n_camp + self.campaign
-        if len(self.channel_names) * n_camp <= _DENSE_PAIRS:
-            dense = np.zeros(len(self.channel_names) * n_camp, dtype=np.int64)
-            dense[flat] = np.arange(len(flat))
-            return dense[pair], flat
-        return np.searchsorted(flat, pair), flat
+        return cls(channel, channel_names, campaign_names, pairs, pair)
 
 
 def _local_codes(series: pl.Series, fill: str) -> tuple[np.ndarray, list[str]]:
@@ -159,8 +151,7 @@ def _touch_codes(local: _LocalCodes, dicts: Dictionaries) -> tuple[np.ndarray, n
         ],
         dtype=np.int32,
     )
-    index, _ = local.pair_index()
-    return channel_of[local.channel], key_of_pair[index]
+    return channel_of[local.channel], key_of_pair[local.pair]
 
 
 def _lead_times(stages: pl.DataFrame | None) -> pl.DataFrame:
@@ -201,12 +192,12 @@ def build_journeys(
     # the touch sort (numba, GIL released) runs in a worker while Polars prepares the deals
     with ThreadPoolExecutor(max_workers=1) as pool:
         sorted_touches = pool.submit(
-            sorted_touch_keys,
+            sort_by_entity,
             touches.get_column(ENTITY_ID),
-            deals.get_column(ENTITY_ID),
             touches.get_column(TS).dt.epoch("us").to_numpy(),
             chan,
             camp,
+            others=deals.get_column(ENTITY_ID),
         )
         d = deals.join(
             _lead_times(stages), on=ENTITY_ID, how="left", maintain_order="left"

@@ -22,8 +22,13 @@ class Reporter:
             yield
         finally:
             elapsed = time.perf_counter() - t0
-            self.timings[name] = self.timings.get(name, 0.0) + elapsed
+            self.add_time(name, elapsed)
             self.finished(name, elapsed)
+
+    def add_time(self, name: str, seconds: float) -> None:
+        """Count ``seconds`` towards ``name`` (for work timed without a display, e.g. in a
+        worker thread beside other stages)."""
+        self.timings[name] = self.timings.get(name, 0.0) + seconds
 
     def started(self, name: str, detail: str) -> None:
         """Hook: a stage began."""

@@ -9,10 +9,11 @@ from __future__ import annotations
 import platform
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 
@@ -33,6 +34,11 @@ from attrib.outputs import (
     write_touch_credits,
 )
 from attrib.progress import Reporter
+
+T = TypeVar("T")
+
+if TYPE_CHECKING:  # at run time the metrics modules are imported where used
+    from attrib.metrics.bundle import MetricsPartial, MetricsPlan
 
 
 @dataclass
@@ -250,14 +256,14 @@ def run(
     return result
 
 
-def _timed(reporter: Reporter, name: str, fn: Any, *args: Any) -> Any:
+def _timed(reporter: Reporter, name: str, fn: Callable[..., T], *args: Any) -> T:
     """Call ``fn(*args)`` and record its wall time under ``name`` (no progress display: it
     runs in a worker thread beside other stages)."""
     t0 = time.perf_counter()
     try:
         return fn(*args)
     finally:
-        reporter.timings[name] = reporter.timings.get(name, 0.0) + time.perf_counter() - t0
+        reporter.add_time(name, time.perf_counter() - t0)
 
 
 def add_intervals(
@@ -300,7 +306,7 @@ def map_run_metrics(
     journeys: pl.DataFrame,
     touches: pl.DataFrame | None,
     overrides: dict[str, Any] | None = None,
-) -> tuple[Any, Any, pl.DataFrame]:
+) -> tuple[MetricsPlan, MetricsPartial, pl.DataFrame]:
     """Every metrics step that does not need the models' credit, over one in-memory batch:
     the plan, the partial state and the funnel table, so a run can compute them while the
     models run."""
@@ -315,7 +321,9 @@ def map_run_metrics(
 
 
 def finish_metrics(
-    inputs: Inputs, attribution: Attribution, mapped: tuple[Any, Any, pl.DataFrame]
+    inputs: Inputs,
+    attribution: Attribution,
+    mapped: tuple[MetricsPlan, MetricsPartial, pl.DataFrame],
 ) -> dict[str, pl.DataFrame]:
     """The metrics tables from ``map_run_metrics``' result and the models' summaries."""
     from attrib.metrics.bundle import finalize_metrics

@@ -462,22 +462,16 @@ def validate(raw: pl.DataFrame, table: str, config: RunConfig) -> Validated:
         for c in _TIMESTAMPS
         if c in schema and (m := timestamp_mixing(c, schema[c])) is not None
     }
-    checks = _checks(schema, table, config, {c: pl.col(f"__mixed_{c}") for c in mixing})
-    present = {c for c, _, _ in checks}
-    rules = _row_rules(table, present)
     canon = [c for c in columns if c not in (FILE_COL, ROW_COL)]
     # pass 1, over every row: typed values, then one cheap flag per rule (no message text)
-    # read off the typed value and the raw input (kept beside it as a zero-copy alias).
-    # Polars does not share sub-expressions across a with_columns here, so a flag written
-    # on the raw text would parse it twice.
-    flags = [f"__f{i}" for i in range(len(checks) + len(rules))]
-    lf = mapped.with_columns(
-        *[pl.col(c).alias(f"__raw_{c}") for c in present],
-        *[m.alias(f"__mixed_{c}") for c, m in mixing.items()],
-        *[value.alias(c) for c, value, _ in checks],
+    lf, present, whys = _typed(
+        mapped.with_columns(m.alias(f"__mixed_{c}") for c, m in mixing.items()),
+        schema,
+        table,
+        config,
+        list(mixing),
     )
-    whys = [why(pl.col(f"__raw_{c}"), pl.col(c)) for c, _, why in checks]
-    whys += [why for _, why in rules]
+    flags = [f"__f{i}" for i in range(len(whys))]
     lf = lf.with_columns(why.flag().alias(f) for why, f in zip(whys, flags, strict=True))
     if table == "deals":
         lf = lf.with_columns(
@@ -529,19 +523,34 @@ def validate(raw: pl.DataFrame, table: str, config: RunConfig) -> Validated:
     return Validated(table=table, frame=good, rejected=rejected, files=files)
 
 
-def _explain(raw: pl.DataFrame, table: str, config: RunConfig, mixing: list[str]) -> pl.DataFrame:
-    """Flagged raw rows with ``reason`` (every broken rule's message, "; "-joined) and
-    ``column`` (the first broken one); the canonical columns keep their raw values."""
-    checks = _checks(raw.schema, table, config, {c: pl.col(f"__mixed_{c}") for c in mixing})
-    rules = _row_rules(table, {c for c, _, _ in checks})
-    lf = raw.lazy().with_columns(
-        *[pl.col(c).alias(f"__raw_{c}") for c, _, _ in checks],
+def _typed(
+    lf: pl.LazyFrame, schema: pl.Schema, table: str, config: RunConfig, mixing: list[str]
+) -> tuple[pl.LazyFrame, list[str], list[Reason]]:
+    """Both passes' first step: each checked column's raw input kept as ``__raw_<c>`` (a
+    zero-copy alias) and replaced by its typed value, and every rule's ``Reason`` read off
+    the typed value and the raw input. Polars does not share sub-expressions across a
+    ``with_columns`` here, so a reason written on the raw text would parse it twice.
+
+    Returns the plan, the checked columns (in check order) and the reasons (checks', then
+    the cross-column rules').
+    """
+    checks = _checks(schema, table, config, {c: pl.col(f"__mixed_{c}") for c in mixing})
+    present = [c for c, _, _ in checks]
+    lf = lf.with_columns(
+        *[pl.col(c).alias(f"__raw_{c}") for c in present],
         *[value.alias(c) for c, value, _ in checks],
     )
     whys = [why(pl.col(f"__raw_{c}"), pl.col(c)) for c, _, why in checks]
-    whys += [why for _, why in rules]
+    return lf, present, whys + [why for _, why in _row_rules(table, set(present))]
+
+
+def _explain(raw: pl.DataFrame, table: str, config: RunConfig, mixing: list[str]) -> pl.DataFrame:
+    """Flagged raw rows with ``reason`` (every broken rule's message, "; "-joined) and
+    ``column`` (the first broken one); the canonical columns keep their raw values."""
+    lf, present, whys = _typed(raw.lazy(), raw.schema, table, config, mixing)
+    rules = _row_rules(table, set(present))
     names = [f"__m{i}" for i in range(len(whys))]
-    columns = [c for c, _, _ in checks] + [c for c, _ in rules]
+    columns = present + [c for c, _ in rules]
     lf = lf.with_columns(why.message().alias(n) for why, n in zip(whys, names, strict=True))
     if table == "deals":
         lf = lf.with_columns(
@@ -562,6 +571,6 @@ def _explain(raw: pl.DataFrame, table: str, config: RunConfig, mixing: list[str]
         lf.with_columns(
             pl.when(reason != "").then(reason).alias(REASON), first.alias(REASON_COLUMN)
         )
-        .with_columns(pl.col(f"__raw_{c}").alias(c) for c, _, _ in checks)
+        .with_columns(pl.col(f"__raw_{c}").alias(c) for c in present)
         .collect(engine="in-memory")
     )

@@ -83,7 +83,7 @@ def test_collisions_fall_back_to_exact_keys(monkeypatch):
     ts = np.array([5, 4, 3, 2, 1], dtype=np.int64)
     zeros = np.zeros(5, dtype=np.int32)
     monkeypatch.setattr(ek, "_hash", _colliding_hash)
-    order, keys, ts_s, *_, d_keys = ek.sorted_touch_keys(t_ids, d_ids, ts, zeros, zeros)
+    order, keys, ts_s, *_, d_keys = ek.sort_by_entity(t_ids, ts, zeros, zeros, others=d_ids)
     assert t_ids.gather(order).to_list() == ["a", "a", "b", "b", "c"]  # rank order: exact
     assert ts_s.tolist() == [2, 4, 1, 5, 3]
     assert len(set(keys.tolist())) == 3
@@ -102,8 +102,8 @@ def test_deal_only_collision_is_detected(monkeypatch):
 
     monkeypatch.setattr(ek, "_hash", fake)
     zeros = np.zeros(2, dtype=np.int32)
-    _, keys, _, _, _, d_keys = ek.sorted_touch_keys(
-        pl.Series(["a", "b"]), pl.Series(["z"]), np.array([1, 2]), zeros, zeros
+    _, keys, _, _, _, d_keys = ek.sort_by_entity(
+        pl.Series(["a", "b"]), np.array([1, 2]), zeros, zeros, others=pl.Series(["z"])
     )
     assert d_keys[0] not in set(keys.tolist())  # "z" got its own (rank) key
 

@@ -27,6 +27,7 @@ from attrib.metrics.periods import (
     resolve_window,
 )
 from attrib.metrics.settings import STAGE_ORDER, MetricsSettings
+from attrib.schema import CLOSED_AT, CREATED_AT
 
 ALL_CHANNELS = "(all)"
 NO_CHANNEL = "(none)"
@@ -135,8 +136,6 @@ def first_touch_channel(touches: pl.DataFrame | None) -> pl.DataFrame:
     )
 
 
-CREATED = "created_at"
-CLOSED = "closed_at"
 #: columns of ``reached_stages``' frame (and ``StageFacts.reached``)
 STAGE_ENUM = pl.Enum(STAGE_ORDER)
 REACHED_SCHEMA = {
@@ -206,7 +205,10 @@ def reached_stages(
     )
     if deals is not None and deals.height:
         won = deals.filter(pl.col("status") == "won")
-        for frame, column, stage in ((deals, CREATED, "opportunity"), (won, CLOSED, "customer")):
+        for frame, column, stage in (
+            (deals, CREATED_AT, "opportunity"),
+            (won, CLOSED_AT, "customer"),
+        ):
             parts.append(
                 frame.select(
                     "entity_id",
@@ -234,7 +236,7 @@ def reached_stages(
         rechunk=True,
     )
     ids = raw.get_column("entity_id")
-    order, keys, ts, stage, src = sort_by_entity(
+    order, keys, ts, stage, src, _ = sort_by_entity(
         ids,
         raw.get_column("ts").to_numpy(),
         raw.get_column("stage").to_numpy(),
