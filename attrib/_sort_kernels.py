@@ -2,13 +2,18 @@
 
 A general multi-column sort of 10M rows costs ~1.4 s here, and ~3-6 s on string ids that are
 not already in order. Entity keys are 64-bit hashes (or dense ranks shifted into the high
-bits), so a stable LSD radix sort on the key's top 22 bits (two 11-bit passes, each a
-sequential read and a 2048-way scatter) puts most entities in a run of their own; each run
-is then finished on gathered, contiguous arrays with an insertion sort (already in time order
-when the export was) or, for long runs, a merge sort. Linear in the rows, order-blind.
+bits), so a radix sort on the key's top 22 bits puts most entities in a run of their own: a
+stable 2048-way scatter by the top 11 bits, then inside each bucket (a few thousand rows,
+cache-resident) a stable counting sort by the next 11 bits. Each run of equal top 22 bits is
+then finished on gathered, contiguous arrays with an insertion sort (already in time order
+when the export was) or, for long runs, a merge sort. Linear in the rows, order-blind, and
+split in two halves that two threads sort side by side (~0.55 s at 10M rows; one thread
+took ~1.05 s).
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -105,57 +110,139 @@ def _finish_run(lo, hi, key, ts, chan, camp, order):
 
 
 @njit
+def _top_counts(key, lo, hi):
+    """How many of rows ``lo:hi`` fall in each top-digit bucket."""
+    counts = np.zeros(_RADIX, dtype=np.int64)
+    for i in range(lo, hi):
+        counts[_digit(key[i], _HIGH_SHIFT, _SIGN)] += 1
+    return counts
+
+
+@njit
+def _top_scatter(key, lo, hi, fill, k_top, o_top):
+    """Scatter rows ``lo:hi`` by top digit, from ``fill`` (each bucket's next position)."""
+    for i in range(lo, hi):
+        d = _digit(key[i], _HIGH_SHIFT, _SIGN)
+        pos = fill[d]
+        k_top[pos] = key[i]
+        o_top[pos] = i
+        fill[d] = pos + 1
+
+
+@njit
+def _sort_buckets(b_lo, b_hi, starts, k_top, o_top, check, ts, chan, camp, out):
+    """Finish top buckets ``b_lo:b_hi`` (their rows: ``starts[b_lo]:starts[b_hi]``): a
+    stable counting sort on the second digit inside each bucket (a few thousand rows: it
+    stays in cache) in place in ``k_top``/``o_top``, the gather into ``out`` = (check, ts,
+    chan, camp), then each run of equal top 22 bits by the full comparison. Returns whether
+    a collision was seen.
+
+    Buckets are independent, so two threads may each finish a disjoint range of them.
+    """
+    check_out, ts_out, chan_out, camp_out = out
+    k_out = k_top
+    order = o_top
+    counts = np.zeros(_RADIX + 1, dtype=np.int64)
+    k_tmp = np.empty(64, dtype=np.int64)
+    o_tmp = np.empty(64, dtype=np.int64)
+    collided = False
+    for b in range(b_lo, b_hi):
+        lo = starts[b]
+        hi = starts[b + 1]
+        if hi - lo == 0:
+            continue
+        if hi - lo > 1:  # a stable counting sort on the second digit, back in place
+            if hi - lo > k_tmp.shape[0]:
+                k_tmp = np.empty(2 * (hi - lo), dtype=np.int64)
+                o_tmp = np.empty(2 * (hi - lo), dtype=np.int64)
+            counts[:] = 0
+            for i in range(lo, hi):
+                k_tmp[i - lo] = k_top[i]
+                o_tmp[i - lo] = o_top[i]
+                counts[_digit(k_top[i], _LOW_SHIFT, 0) + 1] += 1
+            for d in range(_RADIX):
+                counts[d + 1] += counts[d]
+            for j in range(hi - lo):
+                d = _digit(k_tmp[j], _LOW_SHIFT, 0)
+                pos = lo + counts[d]
+                k_top[pos] = k_tmp[j]
+                o_top[pos] = o_tmp[j]
+                counts[d] += 1
+        for i in range(lo, hi):
+            row = order[i]
+            ts_out[i] = ts[row]
+            chan_out[i] = chan[row]
+            camp_out[i] = camp[row]
+        run = lo
+        while run < hi:
+            top = k_out[run] >> _LOW_SHIFT
+            end = run + 1
+            while end < hi and (k_out[end] >> _LOW_SHIFT) == top:
+                end += 1
+            if end - run > 1:
+                _finish_run(run, end, k_out, ts_out, chan_out, camp_out, order)
+            run = end
+        for i in range(lo, hi):
+            check_out[i] = check[order[i]]
+            if i > lo and k_out[i] == k_out[i - 1] and check_out[i] != check_out[i - 1]:
+                collided = True
+    return collided
+
+
+#: below this many rows one thread sorts everything (a second one costs more than it saves)
+_PARALLEL_ROWS = 200_000
+
+
+def _in_pair(pool: ThreadPoolExecutor | None, first, second):
+    """``(first(), second())``: ``second`` in the pool's thread when there is one."""
+    if pool is None:
+        return first(), second()
+    later = pool.submit(second)
+    return first(), later.result()
+
+
 def sort_touches(key, check, ts, chan, camp):
     """Sort touches by (key, ts, chan, camp), all ascending (``key`` int64, signed order).
 
     ``check`` is a second hash of each row's id: rows sharing a key but not the check are
     two ids in one key (a collision). Returns the row order (int64), the five arrays in that
     order (new arrays; the inputs are not modified) and whether a collision was seen.
+
+    A stable scatter by the key's top 11 bits (counted and scattered by halves of the rows:
+    the first half's rows go first in each bucket), then the buckets are finished
+    independently, split at the bucket nearest half the rows. Each step's two halves run in
+    two threads (the kernels release the GIL), so the sort uses both cores.
     """
     n = key.shape[0]
-    k_src = key.copy()
-    o_src = np.arange(n)
-    k_dst = np.empty_like(k_src)
-    o_dst = np.empty_like(o_src)
-    # one read for both histograms, then two scatter passes (low digit first: LSD, stable)
-    counts = np.zeros((2, _RADIX + 1), dtype=np.int64)
-    for i in range(n):
-        counts[0, _digit(k_src[i], _LOW_SHIFT, 0) + 1] += 1
-        counts[1, _digit(k_src[i], _HIGH_SHIFT, _SIGN) + 1] += 1
-    for p, (shift, flip) in enumerate(((_LOW_SHIFT, 0), (_HIGH_SHIFT, _SIGN))):
-        if counts[p].max() == n:  # every key has the same digit here: nothing moves
-            continue
-        for d in range(_RADIX):
-            counts[p, d + 1] += counts[p, d]
-        for i in range(n):
-            d = _digit(k_src[i], shift, flip)
-            pos = counts[p, d]
-            k_dst[pos] = k_src[i]
-            o_dst[pos] = o_src[i]
-            counts[p, d] = pos + 1
-        k_src, k_dst = k_dst, k_src
-        o_src, o_dst = o_dst, o_src
-    ts_s = np.empty(n, dtype=ts.dtype)
-    chan_s = np.empty(n, dtype=chan.dtype)
-    camp_s = np.empty(n, dtype=camp.dtype)
-    for i in range(n):
-        row = o_src[i]
-        ts_s[i] = ts[row]
-        chan_s[i] = chan[row]
-        camp_s[i] = camp[row]
-    lo = 0
-    while lo < n:
-        top = k_src[lo] >> _LOW_SHIFT
-        hi = lo + 1
-        while hi < n and (k_src[hi] >> _LOW_SHIFT) == top:
-            hi += 1
-        if hi - lo > 1:
-            _finish_run(lo, hi, k_src, ts_s, chan_s, camp_s, o_src)
-        lo = hi
-    check_s = k_dst  # the scratch buffer is free again
-    collided = False
-    for i in range(n):
-        check_s[i] = check[o_src[i]]
-        if i and k_src[i] == k_src[i - 1] and check_s[i] != check_s[i - 1]:
-            collided = True
-    return o_src, k_src, check_s, ts_s, chan_s, camp_s, collided
+    h = n // 2
+    k_top = np.empty(n, dtype=np.int64)
+    o_top = np.empty(n, dtype=np.int64)
+    out = (
+        np.empty(n, dtype=check.dtype),
+        np.empty(n, dtype=ts.dtype),
+        np.empty(n, dtype=chan.dtype),
+        np.empty(n, dtype=camp.dtype),
+    )
+    pool = ThreadPoolExecutor(max_workers=1) if n >= _PARALLEL_ROWS else None
+    try:
+        lower, upper = _in_pair(
+            pool, lambda: _top_counts(key, 0, h), lambda: _top_counts(key, h, n)
+        )
+        starts = np.zeros(_RADIX + 1, dtype=np.int64)
+        np.cumsum(lower + upper, out=starts[1:])
+        fill_lower, fill_upper = starts[:-1].copy(), starts[:-1] + lower
+        _in_pair(
+            pool,
+            lambda: _top_scatter(key, 0, h, fill_lower, k_top, o_top),
+            lambda: _top_scatter(key, h, n, fill_upper, k_top, o_top),
+        )
+        args = (starts, k_top, o_top, check, ts, chan, camp, out)
+        mid = int(np.searchsorted(starts, h))
+        collided = _in_pair(
+            pool, lambda: _sort_buckets(0, mid, *args), lambda: _sort_buckets(mid, _RADIX, *args)
+        )
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    check_out, ts_out, chan_out, camp_out = out
+    return o_top, k_top, check_out, ts_out, chan_out, camp_out, any(collided)

@@ -64,6 +64,34 @@ def test_long_runs_use_the_merge_sort():
     np.testing.assert_array_equal(order, ref)  # stable: equal rows keep their input order
 
 
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 20_000])
+def test_two_thread_sort_matches_lexsort(monkeypatch, n):
+    """The two-thread path (forced on small inputs): halves split inside and across
+    buckets, shared top bits, exact ties (stable: input order)."""
+    import attrib._sort_kernels as sk
+
+    monkeypatch.setattr(sk, "_PARALLEL_ROWS", 0)
+    rng = np.random.default_rng(n)
+    base = rng.integers(-(2**63), 2**63 - 1, max(n // 8, 1), dtype=np.int64)
+    base[: len(base) // 2] = (base[0] & ~np.int64(0xFFFFFFFFF)) | np.arange(len(base) // 2)
+    key = base[rng.integers(0, len(base), n)]
+    ts = rng.integers(0, 20, n).astype(np.int64)
+    chan = rng.integers(0, 3, n).astype(np.int32)
+    camp = rng.integers(0, 3, n).astype(np.int32)
+    check = key * 3 + 1
+    order, key_s, check_s, ts_s, chan_s, camp_s, collided = sk.sort_touches(
+        key, check, ts, chan, camp
+    )
+    ref = np.lexsort((np.arange(n), camp, chan, ts, key))
+    np.testing.assert_array_equal(order, ref)
+    for got, column in ((key_s, key), (check_s, check), (ts_s, ts), (chan_s, chan), (camp_s, camp)):
+        np.testing.assert_array_equal(got, column[ref])
+    assert not collided
+    if n > 2:  # a collision in either half is reported
+        check[np.flatnonzero(key == key[-1])[0]] += 1
+        assert sk.sort_touches(key, check, ts, chan, camp)[-1] == (np.sum(key == key[-1]) > 1)
+
+
 def test_sort_flags_a_key_shared_by_two_check_values():
     key = np.array([7, 7, 3], dtype=np.int64)
     check = np.array([1, 2, 9], dtype=np.int64)
