@@ -165,6 +165,37 @@ def _lead_times(stages: pl.DataFrame | None) -> pl.DataFrame:
     )
 
 
+def _deal_leads(stages: pl.DataFrame | None, deals: pl.DataFrame) -> pl.Series:
+    """Each deal's lead anchor (``_lead_times`` of its entity) in epoch us, ``_MIN_TS``
+    where none.
+
+    Grouped and joined on the ids' 64-bit hashes (``entity_keys.hash_pair``), not their
+    text (~4x cheaper at 2.6M stage rows); two ids sharing a hash but not the check hash
+    fall back to the text.
+    """
+    none = pl.Series("lead", np.full(deals.height, _MIN_TS, dtype=np.int64))
+    if stages is None or stages.height == 0 or deals.height == 0:
+        return none
+    leads = stages.filter(pl.col(STAGE).is_in(_LEAD_STAGES))
+    keys, checks = hash_pair(leads.get_column(ENTITY_ID))
+    per_key = (
+        pl.DataFrame({"k": keys, "c": checks, "ts": leads.get_column(TS).dt.epoch("us")})
+        .group_by("k")
+        .agg(pl.col("ts").min(), pl.col("c").min().alias("lo"), pl.col("c").max().alias("hi"))
+    )
+    d_keys, d_checks = hash_pair(deals.get_column(ENTITY_ID))
+    joined = pl.DataFrame({"k": d_keys, "c": d_checks}).join(
+        per_key, on="k", how="left", maintain_order="left"
+    )
+    collided = (per_key.get_column("lo") != per_key.get_column("hi")).any() or (
+        joined.get_column("lo").is_not_null() & (joined.get_column("lo") != joined.get_column("c"))
+    ).any()
+    if collided:
+        joined = deals.join(_lead_times(stages), on=ENTITY_ID, how="left", maintain_order="left")
+        return joined.get_column("__lead").dt.epoch("us").fill_null(_MIN_TS).alias("lead")
+    return joined.get_column("ts").fill_null(_MIN_TS).alias("lead")
+
+
 def build_journeys(
     touches: pl.DataFrame,
     deals: pl.DataFrame,
@@ -199,12 +230,10 @@ def build_journeys(
             camp,
             others=deals.get_column(ENTITY_ID),
         )
-        d = deals.join(
-            _lead_times(stages), on=ENTITY_ID, how="left", maintain_order="left"
-        ).with_columns(
+        d = deals.with_columns(
             end.dt.epoch("us").alias("end"),
             pl.col(CREATED_AT).dt.epoch("us").alias("created"),
-            pl.col("__lead").dt.epoch("us").fill_null(_MIN_TS).alias("lead"),
+            _deal_leads(stages, deals),
         )
         order, t_ent, t_ts, t_chan, t_camp, d_keys = sorted_touches.result()
     del chan, camp

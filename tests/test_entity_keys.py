@@ -3,6 +3,8 @@ codes number distinct hashes, and collisions are detected and resolved by the ex
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import polars as pl
 import pytest
@@ -204,3 +206,28 @@ def test_channel_codes_fall_back_on_a_collision(monkeypatch):
     codes, names = journeys._local_codes(series, "(none)")
     assert [names[c] for c in codes] == ["b", "(none)", "a", "b"]
     assert [expected[1][c] for c in expected[0]] == ["b", "(none)", "a", "b"]
+
+
+@pytest.mark.parametrize("forced", [False, True])
+def test_deal_lead_anchor_by_hash_equals_the_text_join(monkeypatch, forced):
+    """Each deal's earliest lead/MQL time, joined on hashed ids, equals the join on the id
+    text; with every id hashed alike (a collision) it falls back to the text."""
+    from attrib.journeys import _MIN_TS, _deal_leads
+
+    stage_rows = pl.DataFrame(
+        {
+            "entity_id": ["a", "a", "b", "c", "c", "e"],
+            "stage": ["mql", "lead", "sql", "lead", "lead", "mql"],
+            "ts": [dt.datetime(2025, 1, d) for d in (5, 7, 1, 9, 3, 2)],
+        },
+        schema_overrides={"ts": pl.Datetime("us")},
+    )
+    deal_rows = pl.DataFrame({"entity_id": ["c", "a", "b", "d", "a"]})
+    if forced:
+        monkeypatch.setattr(ek, "_hash", _colliding_hash)
+    got = _deal_leads(stage_rows, deal_rows).to_list()
+    us = [
+        (dt.datetime(2025, 1, d) - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1)
+        for d in (3, 5)
+    ]
+    assert got == [us[0], us[1], _MIN_TS, _MIN_TS, us[1]]
