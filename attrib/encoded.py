@@ -143,6 +143,18 @@ class Journeys:
         self._cache["values"] = out
         return out
 
+    def valued(self, created: bool = False) -> np.ndarray:
+        """bool [J]: journeys worth something in the window (``values`` or, with
+        ``created``, ``created_values`` not all 0): the only ones whose touches get credit."""
+        name = "valued_created" if created else "valued"
+        cached = self._cache.get(name)
+        if cached is None:
+            values = self.created_values() if created else self.values()
+            cached = np.any(values != 0.0, axis=1)
+            cached.flags.writeable = False
+            self._cache[name] = cached
+        return cached
+
     def scratch(self, name: str) -> np.ndarray:
         """A float64 [T] work buffer kept with the batch under ``name`` (writable; its
         content is the last user's: callers overwrite it). Saves a fresh allocation, and the

@@ -8,6 +8,15 @@ from attrib._numba import njit
 
 
 @njit
+def _any_nonzero(values, j):
+    """Whether journey ``j`` is worth anything in this window (a plain loop for numba)."""
+    for m in range(values.shape[1]):  # noqa: SIM110
+        if values[j, m] != 0.0:
+            return True
+    return False
+
+
+@njit
 def accumulate_windows(
     starts,
     ends,
@@ -45,6 +54,12 @@ def accumulate_windows(
             for m in range(n_c):
                 ch[0, n_m + m] += created[j, m]
                 camp[0, n_m + m] += created[j, m]
+        # a journey worth nothing in a window (most: no deal) adds only zeros: skip its
+        # touches (the sums are bit-identical; ~half the time at 10M touches)
+        if not _any_nonzero(values, j):
+            b = a
+        if not _any_nonzero(created, j):
+            c = a
         # the two windows' loops are written out, not shared through a helper: an inlined
         # helper measured 1.7x slower over eight models at 10M touches
         for i in range(a, b):

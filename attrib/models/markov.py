@@ -447,6 +447,7 @@ class MarkovAttribution(AttributionModel):
         *,
         created: bool = False,
         out: np.ndarray | None = None,
+        live: np.ndarray | None = None,
     ) -> np.ndarray:
         """Each journey shared among its distinct channels by removal effect (see definition)."""
         scores = fitted.scores if fitted.scores is not None else np.zeros(batch.dicts.n_channels)

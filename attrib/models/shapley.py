@@ -250,6 +250,7 @@ class ShapleyAttribution(AttributionModel):
         *,
         created: bool = False,
         out: np.ndarray | None = None,
+        live: np.ndarray | None = None,
     ) -> np.ndarray:
         """Each journey shared among its distinct channels by max(phi, 0)."""
         scores = fitted.scores if fitted.scores is not None else np.zeros(batch.dicts.n_channels)
