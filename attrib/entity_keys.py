@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from attrib._code_kernels import dense_codes
 from attrib._sort_kernels import sort_touches
 
 _KEY_SEED = 0x5EED
@@ -26,6 +27,24 @@ def _hash(ids: pl.Series, seed: int) -> np.ndarray:
 def hash_pair(values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     """Two independently seeded int64 hashes per value: the key and its collision check."""
     return _hash(values, _KEY_SEED), _hash(values, _CHECK_SEED)
+
+
+def dense_values(values: pl.Series) -> tuple[np.ndarray, pl.Series]:
+    """int32 code per row (dense, in first-seen order) and the distinct values they index.
+
+    Numbered by 64-bit hash in a numba table (``_code_kernels``): only the distinct values
+    are touched as text. A detected hash collision falls back to the categorical dictionary
+    (exact). A null is a value of its own.
+    """
+    codes, first, collided = dense_codes(*hash_pair(values))
+    if not collided:
+        return codes, values.gather(first)
+    distinct = values.unique(maintain_order=True)
+    index = pl.DataFrame({"v": distinct, "i": np.arange(len(distinct), dtype=np.int32)})
+    joined = pl.DataFrame({"v": values}).join(
+        index, on="v", how="left", nulls_equal=True, maintain_order="left"
+    )
+    return joined.get_column("i").to_numpy(), distinct
 
 
 def rank_keys(touch_ids: pl.Series, deal_ids: pl.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -18,7 +18,6 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from attrib._code_kernels import dense_codes
 from attrib._journey_kernels import (
     _anchors,
     _assign_journeys,
@@ -37,7 +36,7 @@ from attrib.encoded import (
     Dictionaries,
     Journeys,
 )
-from attrib.entity_keys import hash_pair, sort_by_entity
+from attrib.entity_keys import dense_values, hash_pair, sort_by_entity
 from attrib.metrics.funnel import ENTITY_FIRST
 from attrib.schema import (
     CAMPAIGN,
@@ -92,21 +91,10 @@ class _LocalCodes:
 
 
 def _local_codes(series: pl.Series, fill: str) -> tuple[np.ndarray, list[str]]:
-    """int32 code per row (dense, in first-seen order) and the distinct names they index.
-
-    Numbered by 64-bit hash in a numba table (``_code_kernels``); a detected hash collision
-    falls back to the categorical dictionary (exact).
-    """
-    series = series.fill_null(fill)
-    codes, first, collided = dense_codes(*hash_pair(series))
-    if not collided:
-        return codes, series.gather(first).to_list()
-    cat = series.cast(pl.Categorical)
-    distinct = cat.unique()
-    physical = distinct.to_physical().to_numpy().astype(np.int64)
-    lookup = np.zeros(int(physical.max()) + 1 if len(physical) else 1, dtype=np.int32)
-    lookup[physical] = np.arange(len(physical), dtype=np.int32)
-    return lookup[cat.to_physical().to_numpy()], distinct.cast(pl.String).to_list()
+    """int32 code per row (dense, in first-seen order) and the distinct names they index
+    (``entity_keys.dense_values``; nulls as ``fill``)."""
+    codes, names = dense_values(series.fill_null(fill))
+    return codes, names.to_list()
 
 
 def _dictionaries(local: _LocalCodes, config: RunConfig) -> Dictionaries:

@@ -193,19 +193,25 @@ def test_dense_codes_flag_a_shared_first_hash():
 
 
 def test_channel_codes_fall_back_on_a_collision(monkeypatch):
+    """A reported hash collision numbers the values exactly (a join on the text), nulls
+    included, as the hashed path does."""
     import attrib.journeys as journeys
 
     def colliding(h1, h2):
         codes, first, _ = real(h1, h2)
         return codes, first, True
 
-    real = journeys.dense_codes
-    series = pl.Series(["b", None, "a", "b"])
+    real = ek.dense_codes
+    series = pl.Series(["b", None, "a", "b", None])
     expected = journeys._local_codes(series, "(none)")
-    monkeypatch.setattr(journeys, "dense_codes", colliding)
+    hashed = ek.dense_values(series)
+    monkeypatch.setattr(ek, "dense_codes", colliding)
     codes, names = journeys._local_codes(series, "(none)")
-    assert [names[c] for c in codes] == ["b", "(none)", "a", "b"]
-    assert [expected[1][c] for c in expected[0]] == ["b", "(none)", "a", "b"]
+    assert [names[c] for c in codes] == ["b", "(none)", "a", "b", "(none)"]
+    assert [expected[1][c] for c in expected[0]] == ["b", "(none)", "a", "b", "(none)"]
+    exact = ek.dense_values(series)
+    assert exact[0].tolist() == hashed[0].tolist() == [0, 1, 2, 0, 1]
+    assert exact[1].to_list() == hashed[1].to_list() == ["b", None, "a"]
 
 
 @pytest.mark.parametrize("forced", [False, True])

@@ -390,8 +390,13 @@ def test_month_keys_kernel_matches_polars(stamps):
 
     edges = [D(1970, 1, 1), D(1969, 12, 31, 23, 59, 59), D(2000, 2, 29), D(2100, 3, 1)]
     ts = pl.Series([*stamps, *edges], dtype=pl.Datetime("us"))
-    expected = pl.select(month_key(pl.lit(ts))).to_series().to_numpy()
-    np.testing.assert_array_equal(month_keys(ts.dt.epoch("us").to_numpy()), expected)
+    # many rows over a few years (the per-day table) and few over centuries (per row)
+    dense = pl.Series(
+        [D(1999, 11, 1) + dt.timedelta(hours=7 * i) for i in range(4000)], dtype=pl.Datetime("us")
+    )
+    for series in (ts, dense, pl.concat([dense, ts])):
+        expected = pl.select(month_key(pl.lit(series))).to_series().to_numpy()
+        np.testing.assert_array_equal(month_keys(series.dt.epoch("us").to_numpy()), expected)
 
 
 @settings(max_examples=60, deadline=None)

@@ -78,21 +78,43 @@ _US_PER_DAY = 86_400_000_000
 
 
 @njit
+def _month_of_day(z):
+    """Month key of a day number (days since 1970-01-01): H. Hinnant's ``civil_from_days``."""
+    z += 719468  # days since 0000-03-01
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    month = mp + 3 if mp < 10 else mp - 9
+    year = yoe + era * 400 + (1 if month <= 2 else 0)
+    return year * 12 + month - 1
+
+
+@njit
 def month_keys(us):
     """Month key (``year * 12 + month - 1``, as ``periods.month_key``) of each microsecond
-    timestamp: the civil date from the day number (H. Hinnant's ``civil_from_days``), in one
-    pass (Polars' year and month extraction takes two, ~2x the time)."""
-    out = np.empty(us.shape[0], dtype=np.int32)
-    for i in range(us.shape[0]):
-        z = us[i] // _US_PER_DAY + 719468  # days since 0000-03-01
-        era = z // 146097
-        doe = z - era * 146097
-        yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-        doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-        mp = (5 * doy + 2) // 153
-        month = mp + 3 if mp < 10 else mp - 9
-        year = yoe + era * 400 + (1 if month <= 2 else 0)
-        out[i] = year * 12 + month - 1
+    timestamp. The civil date is worked out once per day of the range (a table), not per
+    row: one division and a lookup a row."""
+    n = us.shape[0]
+    out = np.empty(n, dtype=np.int32)
+    if n == 0:
+        return out
+    first = last = us[0]
+    for i in range(n):
+        first = min(first, us[i])
+        last = max(last, us[i])
+    lo = first // _US_PER_DAY
+    hi = last // _US_PER_DAY
+    if hi - lo > n:  # a sparse range: the table would cost more than it saves
+        for i in range(n):
+            out[i] = _month_of_day(us[i] // _US_PER_DAY)
+        return out
+    table = np.empty(hi - lo + 1, dtype=np.int32)
+    for d in range(lo, hi + 1):
+        table[d - lo] = _month_of_day(d)
+    for i in range(n):
+        out[i] = table[us[i] // _US_PER_DAY - lo]
     return out
 
 
@@ -198,3 +220,26 @@ def period_medians(month, channel, n_channels, days):
         out.append(by_channel)
         out.append(overall)
     return out[0], out[1], out[2], out[3], out[4], out[5]
+
+
+@njit
+def stage_counts(month, channel, stage, keep, n_channels, n_stages):
+    """Rows kept per (month, channel, stage): (first month, int64 [M, C, S] counts).
+
+    ``month``: month keys; ``channel``: dense codes in ``[0, n_channels)``; ``stage``: stage
+    order in ``[0, n_stages)``; ``keep``: the rows to count (inside the window). A dense
+    array replaces a three-key group-by: a few months x channels x stages.
+    """
+    lo = np.iinfo(np.int32).max
+    hi = np.iinfo(np.int32).min
+    for i in range(month.shape[0]):
+        if keep[i]:
+            lo = min(lo, month[i])
+            hi = max(hi, month[i])
+    if lo > hi:
+        return 0, np.zeros((0, n_channels, n_stages), dtype=np.int64)
+    counts = np.zeros((hi - lo + 1, n_channels, n_stages), dtype=np.int64)
+    for i in range(month.shape[0]):
+        if keep[i]:
+            counts[month[i] - lo, channel[i], stage[i]] += 1
+    return lo, counts

@@ -18,7 +18,13 @@ import polars as pl
 
 from attrib._code_kernels import dense_codes
 from attrib.entity_keys import sort_by_entity
-from attrib.metrics._funnel_kernels import NO_TIME, month_keys, period_medians, reached_rows
+from attrib.metrics._funnel_kernels import (
+    NO_TIME,
+    month_keys,
+    period_medians,
+    reached_rows,
+    stage_counts,
+)
 from attrib.metrics.periods import (
     in_window,
     month_key,
@@ -172,6 +178,8 @@ REACHED_SCHEMA = {
     "source_channel": pl.Categorical,
     "source_campaign": pl.Categorical,
     "first_ts": pl.Datetime("us"),
+    "ts_month": pl.Int32,  # month keys (``periods.month_key``) of ts and entry_ts
+    "entry_month": pl.Int32,
 }
 
 
@@ -273,6 +281,9 @@ def reached_stages(
             "prev_ts": prev,
             "entry_ts": entry,
             "__source": first_row,
+            # a reached row always has both times (a stage is reached at a time)
+            "ts_month": month_keys(when),
+            "entry_month": month_keys(entry),
         }
     ).with_columns(
         pl.when(pl.col(c) != NO_TIME).then(pl.col(c)).cast(pl.Datetime("us")).alias(c)
@@ -377,51 +388,59 @@ class FunnelPartial:
 _VIEW = pl.Enum(["period", "cohort"])
 
 
-def _epoch_us(ts: pl.Series) -> np.ndarray:
-    """Microseconds since the epoch of a datetime column as int64 (a null as 0: no reached
-    row has one, and ``in_window`` drops such a row in any case)."""
-    return ts.cast(pl.Datetime("us")).dt.epoch("us").fill_null(0).to_numpy()
-
-
 def funnel_map(facts: StageFacts, window: tuple[date, date] | None) -> FunnelPartial:
     """Reduce one batch's reached stages to additive counts and the days-between-stages."""
-    views = (("period", "ts"), ("cohort", "entry_ts"))
-    r = facts.reached.select(
-        pl.col("stage_order").cast(pl.Int8),
-        # categorical: the group-bys below and the days rows use the small codes
-        pl.col("source_channel").fill_null(NO_CHANNEL).alias("channel"),
-        ((pl.col("ts") - pl.col("prev_ts")).dt.total_microseconds() / _US_PER_DAY).alias("days"),
-        *[pl.col(column).alias(f"{view}_ts") for view, column in views],
-    ).with_columns(
-        # reached rows always have both times (a stage is reached at a time)
-        pl.Series(f"{view}_m", month_keys(_epoch_us(facts.reached.get_column(column))))
-        for view, column in views
+    reached = facts.reached
+    # categorical: the days rows keep the small codes; counts come from dense codes
+    channel = reached.get_column("source_channel").fill_null(NO_CHANNEL).alias("channel")
+    codes, names = _dense_channels(channel)
+    stage = reached.get_column("stage_order").cast(pl.Int8)
+    r = pl.DataFrame(
+        [
+            stage,
+            channel,
+            reached.select(
+                ((pl.col("ts") - pl.col("prev_ts")).dt.total_microseconds() / _US_PER_DAY).alias(
+                    "days"
+                )
+            ).to_series(),
+        ]
     )
     counts, days = [], []
-    for view, _ in views:
-        ts = pl.col(f"{view}_ts")
-        v = r.filter(in_window(ts, *window)) if window is not None else r
-        v = v.select(pl.col(f"{view}_m").alias("m"), "channel", "stage_order", "days")
+    for view, column, months in (
+        ("period", "ts", "ts_month"),
+        ("cohort", "entry_ts", "entry_month"),
+    ):
+        m = reached.get_column(months)
+        keep = (
+            reached.select(in_window(pl.col(column), *window)).to_series()
+            if window is not None
+            else pl.Series(np.ones(reached.height, dtype=np.bool_))
+        )
+        first, grid = stage_counts(
+            m.to_numpy(), codes, stage.to_numpy(), keep.to_numpy(), len(names), len(STAGE_ORDER)
+        )
+        at = np.nonzero(grid)
         counts.append(
-            v.group_by("m", "channel", "stage_order")
-            .agg(pl.len().alias("count"))
-            .select(
-                pl.lit(view).alias("view"),
-                "m",
-                pl.col("channel").cast(pl.String),
-                "stage_order",
-                "count",
+            pl.DataFrame(
+                {
+                    "view": pl.Series([view] * len(at[0]), dtype=pl.String),
+                    "m": (first + at[0]).astype(np.int32),
+                    "channel": names.gather(at[1]),
+                    "stage_order": at[2].astype(np.int8),
+                    "count": grid[at],
+                }
             )
         )
         days.append(
-            v.filter(pl.col("days").is_not_null()).select(
-                pl.lit(view, _VIEW).alias("view"), "m", "channel", "stage_order", "days"
-            )
+            r.with_columns(m.alias("m"))
+            .filter(keep & pl.col("days").is_not_null())
+            .select(pl.lit(view, _VIEW).alias("view"), "m", "channel", "stage_order", "days")
         )
     return FunnelPartial(
-        counts=pl.concat(counts, how="vertical").with_columns(pl.col("count").cast(pl.Int64)),
+        counts=pl.concat(counts, how="vertical"),
         days=pl.concat(days, how="vertical"),
-        channels=r.select(pl.col("channel").unique().cast(pl.String)),
+        channels=pl.DataFrame({"channel": names}),
     )
 
 
