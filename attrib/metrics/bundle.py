@@ -9,6 +9,7 @@ Spark engines map bucket by bucket and never hold every entity's facts at once.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -18,6 +19,7 @@ import polars as pl
 
 from attrib.metrics.funnel import (
     FunnelPartial,
+    first_touch_channel,
     funnel_finalize,
     funnel_map,
     present_stages,
@@ -30,8 +32,9 @@ from attrib.metrics.roi import (
     SourcedCounts,
     channel_marketing_flags,
     reduce_sourced,
-    sourced_map,
+    sourced_customers,
     spend_metrics,
+    stage_count_map,
 )
 from attrib.metrics.settings import MetricsSettings
 
@@ -87,14 +90,23 @@ def map_metrics(
     journeys: pl.DataFrame | None,
 ) -> MetricsPartial:
     """Reduce one batch of entities to its partial state (``MetricsPartial``)."""
-    facts = stage_facts(stages, digest, deals, plan.settings, present=plan.present)
+    source = first_touch_channel(digest)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # the won deals' sourcing (joins over the journeys) beside the stage facts (a numba
+        # sort and pass, Polars around it): neither keeps both cores busy alone
+        customers = pool.submit(sourced_customers, deals, digest, journeys, plan.window, source)
+        facts = stage_facts(
+            stages, digest, deals, plan.settings, present=plan.present, source=source
+        )
+        funnel = funnel_map(facts, plan.window)
+        sourced = SourcedCounts(
+            stages=stage_count_map(facts, plan.window), customers=customers.result()
+        )
     deal_journeys = (
         journeys.filter(pl.col("deal_id").is_not_null()).select(JOURNEY_COLUMNS)
         if journeys is not None and journeys.height
         else None
     )
-    funnel = funnel_map(facts, plan.window)
-    sourced = sourced_map(facts, deals, digest, journeys, plan.window)
     return MetricsPartial(
         funnel=replace(
             funnel, counts=detach_strings(funnel.counts), channels=detach_strings(funnel.channels)

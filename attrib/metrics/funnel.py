@@ -326,12 +326,14 @@ def stage_facts(
     settings: MetricsSettings,
     *,
     present: list[str] | None = None,
+    source: pl.DataFrame | None = None,
 ) -> StageFacts:
     """Reached stages and each entity's first touch, for ``compute_funnel`` and the ROI step.
 
-    ``present``: the run's present stages when this is one batch of many.
+    ``present``: the run's present stages when this is one batch of many; ``source``:
+    ``first_touch_channel(touches)`` when the caller has it already.
     """
-    source = first_touch_channel(touches)
+    source = source if source is not None else first_touch_channel(touches)
     reached, present = reached_stages(
         stages, touches, deals, settings, source=source, present=present, with_ids=False
     )

@@ -119,7 +119,7 @@ def sourced_map(
 ) -> SourcedCounts:
     """One batch's sourced stage counts and won customers (see ``SourcedCounts``)."""
     return SourcedCounts(
-        stages=_stage_count_map(facts, window),
+        stages=stage_count_map(facts, window),
         customers=sourced_customers(deals, touches, journeys, window, facts.source),
     )
 
@@ -134,7 +134,7 @@ def reduce_sourced(parts: list[SourcedCounts]) -> SourcedCounts:
     )
 
 
-def _stage_count_map(facts: StageFacts, window: tuple | None) -> pl.DataFrame:
+def stage_count_map(facts: StageFacts, window: tuple | None) -> pl.DataFrame:
     """Entities reaching lead/mql/sql/opportunity in the window, per first-touch channel ×
     campaign (``channel, campaign, stage, n``), from the cumulative stage times of
     ``funnel.reached_stages``."""
