@@ -75,8 +75,10 @@ class _LocalCodes:
 
     @classmethod
     def of(cls, touches: pl.DataFrame) -> _LocalCodes:
-        channel, channel_names = _local_codes(touches.get_column(CHANNEL), NONE_CHANNEL)
-        campaign, campaign_names = _local_codes(touches.get_column(CAMPAIGN), NONE_CAMPAIGN)
+        with ThreadPoolExecutor(max_workers=1) as pool:  # the two columns side by side
+            campaigns = pool.submit(_local_codes, touches.get_column(CAMPAIGN), NONE_CAMPAIGN)
+            channel, channel_names = _local_codes(touches.get_column(CHANNEL), NONE_CHANNEL)
+            campaign, campaign_names = campaigns.result()
         n_camp = max(len(campaign_names), 1)
         flat = channel.astype(np.int64) * n_camp + campaign
         if len(channel_names) * n_camp <= _DENSE_PAIRS:
