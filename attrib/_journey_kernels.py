@@ -8,7 +8,7 @@ from attrib._numba import njit
 
 
 @njit
-def _assign_journeys(t_ent, t_ts, t_chan, t_camp, t_row, d_ent, d_end, lookback, max_j):
+def _assign_journeys(t_ent, t_ts, d_ent, d_end, lookback, max_j):
     """Merge-walk touches (sorted by entity key, ts) and deals (sorted by entity key, window
     end); any int64 keys, compared as signed.
 
@@ -16,16 +16,12 @@ def _assign_journeys(t_ent, t_ts, t_chan, t_camp, t_row, d_ent, d_end, lookback,
     ts <= end`` (the previous deal's window end is exclusive, so no touch counts twice; a
     touch exactly at ``end - lookback`` is kept). Touches after an entity's last deal form
     one non-converting journey. Returns the kept-touch mask, CSR offsets over the kept
-    touches, each journey's deal index (-1: non-converting), and the kept
-    touches' ts, channel, campaign and input row, compacted.
+    touches (in sorted order), each journey's deal index (-1: non-converting) and how many
+    touches are kept (the caller compacts only when some are not: usually all are).
     """
     n_t = t_ent.shape[0]
     n_d = d_ent.shape[0]
     keep = np.zeros(n_t, dtype=np.bool_)
-    ts_k = np.empty(n_t, dtype=t_ts.dtype)
-    chan_k = np.empty(n_t, dtype=t_chan.dtype)
-    camp_k = np.empty(n_t, dtype=t_camp.dtype)
-    row_k = np.empty(n_t, dtype=t_row.dtype)
     offsets = np.zeros(max_j + 1, dtype=np.int64)
     j_deal = np.empty(max_j, dtype=np.int64)
     ti = 0
@@ -46,10 +42,6 @@ def _assign_journeys(t_ent, t_ts, t_chan, t_camp, t_row, d_ent, d_end, lookback,
             while ti < n_t and t_ent[ti] == e and t_ts[ti] <= end:
                 if t_ts[ti] >= lo:
                     keep[ti] = True
-                    ts_k[k] = t_ts[ti]
-                    chan_k[k] = t_chan[ti]
-                    camp_k[k] = t_camp[ti]
-                    row_k[k] = t_row[ti]
                     k += 1
                 ti += 1
             offsets[j] = start
@@ -59,10 +51,6 @@ def _assign_journeys(t_ent, t_ts, t_chan, t_camp, t_row, d_ent, d_end, lookback,
         start = k
         while ti < n_t and t_ent[ti] == e:
             keep[ti] = True
-            ts_k[k] = t_ts[ti]
-            chan_k[k] = t_chan[ti]
-            camp_k[k] = t_camp[ti]
-            row_k[k] = t_row[ti]
             k += 1
             ti += 1
         if k > start:
@@ -70,15 +58,7 @@ def _assign_journeys(t_ent, t_ts, t_chan, t_camp, t_row, d_ent, d_end, lookback,
             j_deal[j] = -1
             j += 1
     offsets[j] = k
-    return (
-        keep,
-        offsets[: j + 1],
-        j_deal[:j],
-        ts_k[:k],
-        chan_k[:k],
-        camp_k[:k],
-        row_k[:k],
-    )
+    return keep, offsets[: j + 1], j_deal[:j], k
 
 
 @njit

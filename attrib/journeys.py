@@ -232,9 +232,13 @@ def build_journeys(
     d_ent = d.get_column("ent").to_numpy()
     d_end = d.get_column("end").to_numpy()
     lookback = np.int64(config.lookback_days) * _US_PER_DAY
-    keep, offsets, j_deal, ts, channel, campaign, kept_rows = _assign_journeys(
-        t_ent, t_ts, t_chan, t_camp, order, d_ent, d_end, lookback, d.height + n_entities
+    keep, offsets, j_deal, n_kept = _assign_journeys(
+        t_ent, t_ts, d_ent, d_end, lookback, d.height + n_entities
     )
+    if n_kept == len(t_ts):  # every touch in a journey (the usual case): no copies
+        ts, channel, campaign, kept_rows = t_ts, t_chan, t_camp, order
+    else:
+        ts, channel, campaign, kept_rows = t_ts[keep], t_chan[keep], t_camp[keep], order[keep]
 
     is_deal = j_deal >= 0
     deal_idx = np.where(is_deal, j_deal, 0)
@@ -278,12 +282,14 @@ def build_journeys(
         # ties with a journey start matter for won deals only (their sourcing campaign)
         digest_rows, entity_first = _digest_rows(t_ent, t_ts, keep, offsets, status == STATUS_WON)
         digest = (
-            touches.select(
-                ENTITY_ID,
-                TS,
-                CHANNEL,
-                CAMPAIGN,
-                *[c for c in _DIGEST_EXTRA if c in touches.columns],
+            # from the columns themselves: a select on the frame would first align every
+            # column's chunks (the inputs keep only these four contiguous)
+            pl.DataFrame(
+                [
+                    touches.get_column(c)
+                    for c in (ENTITY_ID, TS, CHANNEL, CAMPAIGN, *_DIGEST_EXTRA)
+                    if c in touches.columns
+                ]
             )
             .gather(order[digest_rows])
             .with_columns(pl.Series(ENTITY_FIRST, entity_first))
