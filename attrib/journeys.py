@@ -203,6 +203,9 @@ def build_journeys(
     local = _LocalCodes.of(touches)
     dicts = dicts or _dictionaries(local, config)
     chan, camp = _touch_codes(local, dicts)
+    # the dictionaries give back each touch's own channel and campaign text unless a touch's
+    # channel is literally "(none)" or its pair is missing from shared dictionaries (key 0)
+    names_from_codes = NONE_CHANNEL not in local.channel_names and not np.any(camp == 0)
     del local
     closed = pl.col(STATUS).is_in(["won", "lost"]) & pl.col(CLOSED_AT).is_not_null()
     end = (
@@ -282,18 +285,10 @@ def build_journeys(
         # ties with a journey start matter for won deals only (their sourcing campaign)
         digest_rows, entity_first = _digest_rows(t_ent, t_ts, keep, offsets, status == STATUS_WON)
         digest = (
-            # from the columns themselves: a select on the frame would first align every
-            # column's chunks (the inputs keep only these four contiguous)
-            pl.DataFrame(
-                [
-                    touches.get_column(c)
-                    for c in (ENTITY_ID, TS, CHANNEL, CAMPAIGN, *_DIGEST_EXTRA)
-                    if c in touches.columns
-                ]
-            )
-            .gather(order[digest_rows])
-            .with_columns(pl.Series(ENTITY_FIRST, entity_first))
-        )
+            _digest(touches, order[digest_rows], t_chan[digest_rows], t_camp[digest_rows], dicts)
+            if names_from_codes
+            else _digest(touches, order[digest_rows])
+        ).with_columns(pl.Series(ENTITY_FIRST, entity_first))
     return Journeys(
         offsets=offsets,
         channel=channel,
@@ -315,6 +310,31 @@ def build_journeys(
 
 #: touch columns the metrics may read besides the four keys (an explicit marketing flag)
 _DIGEST_EXTRA = ("is_marketing",)
+
+
+def _digest(
+    touches: pl.DataFrame,
+    rows: np.ndarray,
+    chan: np.ndarray | None = None,
+    camp: np.ndarray | None = None,
+    dicts: Dictionaries | None = None,
+) -> pl.DataFrame:
+    """The digest's touch columns at input ``rows``. With the rows' channel codes and
+    campaign keys, channel and campaign text come from the dictionaries (a gather from a few
+    names instead of from 10M scattered strings: ~4x cheaper). Built from the columns
+    themselves: a ``select`` on the frame would first align every column's chunks (the
+    inputs keep only the journeys' four columns contiguous)."""
+    columns = []
+    for c in (ENTITY_ID, TS, CHANNEL, CAMPAIGN, *_DIGEST_EXTRA):
+        if c not in touches.columns:
+            continue
+        if c == CHANNEL and dicts is not None:
+            columns.append(pl.Series(c, dicts.channels, dtype=pl.String).gather(chan))
+        elif c == CAMPAIGN and dicts is not None:
+            columns.append(pl.Series(c, dicts.campaign_names, dtype=pl.String).gather(camp))
+        else:
+            columns.append(touches.get_column(c).gather(rows))
+    return pl.DataFrame(columns)
 
 
 _STATUS_NAMES = ["none", "open", "won", "lost"]

@@ -306,3 +306,42 @@ def test_sparse_channel_campaign_pairs_give_the_same_codes(tmp_path, monkeypatch
     sparse = run_job(tmp_path / "b", **kwargs)
     assert dense.attribution.campaign_summary.equals(sparse.attribution.campaign_summary)
     assert dense.channel_summary.equals(sparse.channel_summary)
+
+
+@pytest.mark.parametrize("case", ["plain", "none-channel", "shared-dicts"])
+def test_digest_text_equals_the_touches_text(case):
+    """The digest's channel and campaign come from the dictionaries when they give back each
+    touch's own text, and from the touches otherwise: a channel literally "(none)", or
+    shared dictionaries without a touch's (channel, campaign) pair."""
+    from attrib.config import RunConfig
+    from attrib.journeys import build_dictionaries, build_journeys
+
+    channel = ["Email", "(none)" if case == "none-channel" else "Ads", "Email", "Ads"]
+    t = pl.DataFrame(
+        {
+            "entity_id": ["a", "a", "b", "b"],
+            "ts": [datetime(2025, 1, d) for d in (1, 2, 3, 4)],
+            "channel": channel,
+            "campaign": ["spring", "x", "(none)", "fall"],
+        },
+        schema_overrides={"ts": pl.Datetime("us")},
+    )
+    d = pl.DataFrame(
+        {
+            "deal_id": ["d1"],
+            "entity_id": ["a"],
+            "created_at": [datetime(2025, 1, 2)],
+            "closed_at": [datetime(2025, 1, 5)],
+            "status": ["won"],
+            "amount": [10.0],
+        },
+        schema_overrides={"created_at": pl.Datetime("us"), "closed_at": pl.Datetime("us")},
+    )
+    # shared dictionaries that know every channel but not every (channel, campaign) pair
+    other = t.with_columns(pl.lit("other").alias("campaign"))
+    dicts = build_dictionaries(other, RunConfig()) if case == "shared-dicts" else None
+    digest = build_journeys(t, d, RunConfig(), dicts=dicts).digest
+    assert digest.height == 4  # first and last touch of both entities
+    by_row = {(e, ts): (c, k) for e, ts, c, k in t.iter_rows()}
+    for e, ts, c, k, _ in digest.iter_rows():
+        assert by_row[(e, ts)] == (c, k)
