@@ -133,13 +133,13 @@ def _top_scatter(key, lo, hi, fill, k_top, o_top):
 def _sort_buckets(b_lo, b_hi, starts, k_top, o_top, check, ts, chan, camp, out):
     """Finish top buckets ``b_lo:b_hi`` (their rows: ``starts[b_lo]:starts[b_hi]``): a
     stable counting sort on the second digit inside each bucket (a few thousand rows: it
-    stays in cache) in place in ``k_top``/``o_top``, the gather into ``out`` = (check, ts,
-    chan, camp), then each run of equal top 22 bits by the full comparison. Returns whether
-    a collision was seen.
+    stays in cache) in place in ``k_top``/``o_top``, the gather into ``out`` = (ts, chan,
+    camp), then each run of equal top 22 bits by the full comparison. Returns whether a
+    collision was seen (two adjacent rows sharing a key but not their ``check``).
 
     Buckets are independent, so two threads may each finish a disjoint range of them.
     """
-    check_out, ts_out, chan_out, camp_out = out
+    ts_out, chan_out, camp_out = out
     k_out = k_top
     order = o_top
     counts = np.zeros(_RADIX + 1, dtype=np.int64)
@@ -182,10 +182,12 @@ def _sort_buckets(b_lo, b_hi, starts, k_top, o_top, check, ts, chan, camp, out):
             if end - run > 1:
                 _finish_run(run, end, k_out, ts_out, chan_out, camp_out, order)
             run = end
-        for i in range(lo, hi):
-            check_out[i] = check[order[i]]
-            if i > lo and k_out[i] == k_out[i - 1] and check_out[i] != check_out[i - 1]:
+        previous = check[order[lo]]
+        for i in range(lo + 1, hi):
+            c = check[order[i]]
+            if k_out[i] == k_out[i - 1] and c != previous:
                 collided = True
+            previous = c
     return collided
 
 
@@ -205,8 +207,9 @@ def sort_touches(key, check, ts, chan, camp):
     """Sort touches by (key, ts, chan, camp), all ascending (``key`` int64, signed order).
 
     ``check`` is a second hash of each row's id: rows sharing a key but not the check are
-    two ids in one key (a collision). Returns the row order (int64), the five arrays in that
-    order (new arrays; the inputs are not modified) and whether a collision was seen.
+    two ids in one key (a collision). Returns the row order (int64), the key, ts, chan and
+    camp arrays in that order (new arrays; the inputs are not modified) and whether a
+    collision was seen.
 
     A stable scatter by the key's top 11 bits (counted and scattered by halves of the rows:
     the first half's rows go first in each bucket), then the buckets are finished
@@ -218,7 +221,6 @@ def sort_touches(key, check, ts, chan, camp):
     k_top = np.empty(n, dtype=np.int64)
     o_top = np.empty(n, dtype=np.int64)
     out = (
-        np.empty(n, dtype=check.dtype),
         np.empty(n, dtype=ts.dtype),
         np.empty(n, dtype=chan.dtype),
         np.empty(n, dtype=camp.dtype),
@@ -244,5 +246,5 @@ def sort_touches(key, check, ts, chan, camp):
     finally:
         if pool is not None:
             pool.shutdown()
-    check_out, ts_out, chan_out, camp_out = out
-    return o_top, k_top, check_out, ts_out, chan_out, camp_out, any(collided)
+    ts_out, chan_out, camp_out = out
+    return o_top, k_top, ts_out, chan_out, camp_out, any(collided)
