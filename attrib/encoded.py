@@ -155,6 +155,21 @@ class Journeys:
             self._cache[name] = cached
         return cached
 
+    def live_ends(self, live: np.ndarray, created: bool = False) -> np.ndarray:
+        """Each journey's end in the window (``created_ends`` or ``ends``), its start where
+        ``live`` is False: a dead journey seen as empty. Cached for ``valued(created)``,
+        which every model of a credit pass passes."""
+        ends = self.created_ends if created else self.ends
+        if live is not self._cache.get("valued_created" if created else "valued"):
+            return np.where(live, ends, self.starts)
+        name = "live_ends_created" if created else "live_ends"
+        cached = self._cache.get(name)
+        if cached is None:
+            cached = np.where(live, ends, self.starts)
+            cached.flags.writeable = False
+            self._cache[name] = cached
+        return cached
+
     def scratch(self, name: str) -> np.ndarray:
         """A float64 [T] work buffer kept with the batch under ``name`` (writable; its
         content is the last user's: callers overwrite it). Saves a fresh allocation, and the

@@ -39,7 +39,7 @@ class _RuleBased(AttributionModel):
         starts = batch.starts
         ends = batch.created_ends if created else batch.ends
         if live is not None:  # a journey nobody reads is passed as empty: its touches stay 0
-            ends = np.where(live, ends, starts)
+            ends = batch.live_ends(live, created)
         end_ts = batch.created_ts if created else batch.end_ts
         closed = (batch.status == STATUS_WON) | (batch.status == STATUS_LOST)
         close_ok = np.zeros_like(closed) if created else closed
