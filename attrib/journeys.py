@@ -166,7 +166,8 @@ def _deal_leads(stages: pl.DataFrame | None, deals: pl.DataFrame) -> pl.Series:
     none = pl.Series("lead", np.full(deals.height, _MIN_TS, dtype=np.int64))
     if stages is None or stages.height == 0 or deals.height == 0:
         return none
-    leads = stages.filter(pl.col(STAGE).is_in(_LEAD_STAGES))
+    # a null id is no entity: it must match nothing (its hash would match other nulls')
+    leads = stages.filter(pl.col(STAGE).is_in(_LEAD_STAGES) & pl.col(ENTITY_ID).is_not_null())
     keys, checks = hash_pair(leads.get_column(ENTITY_ID))
     per_key = (
         pl.DataFrame({"k": keys, "c": checks, "ts": leads.get_column(TS).dt.epoch("us")})
@@ -203,9 +204,18 @@ def build_journeys(
     local = _LocalCodes.of(touches)
     dicts = dicts or _dictionaries(local, config)
     chan, camp = _touch_codes(local, dicts)
-    # the dictionaries give back each touch's own channel and campaign text unless a touch's
-    # channel is literally "(none)" or its pair is missing from shared dictionaries (key 0)
-    names_from_codes = NONE_CHANNEL not in local.channel_names and not np.any(camp == 0)
+    # the dictionaries give back each touch's own channel and campaign text (as String)
+    # unless a touch's channel is literally "(none)", its pair is missing from shared
+    # dictionaries (key 0), or the columns are not plain text without nulls (frames that
+    # did not come through ``inputs.prepare_touches``)
+    names_from_codes = (
+        NONE_CHANNEL not in local.channel_names
+        and not np.any(camp == 0)
+        and all(
+            touches.schema[c] == pl.String and touches.get_column(c).null_count() == 0
+            for c in (CHANNEL, CAMPAIGN)
+        )
+    )
     del local
     closed = pl.col(STATUS).is_in(["won", "lost"]) & pl.col(CLOSED_AT).is_not_null()
     end = (

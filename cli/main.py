@@ -259,17 +259,22 @@ def run(
             else:
                 from attrib.run import run as run_job
 
-                # one job, then exit: the objects made by the imports (numba's and Polars'
-                # ~75k) are frozen out of the cyclic GC, whose passes over them cost ~0.1 s
+                # the objects made by the imports (numba's and Polars' ~75k) are frozen out
+                # of the cyclic GC for the job (its passes over them cost ~0.1 s at 10M),
+                # and given back after it: a caller's process (a notebook, CliRunner)
+                # keeps collecting its own garbage
                 gc.freeze()
-                result = run_job(
-                    data_dir,
-                    touch_credits=touch_credits,
-                    event_log=event_log,
-                    bootstrap=bootstrap,
-                    seed=seed,
-                    **common,
-                )
+                try:
+                    result = run_job(
+                        data_dir,
+                        touch_credits=touch_credits,
+                        event_log=event_log,
+                        bootstrap=bootstrap,
+                        seed=seed,
+                        **common,
+                    )
+                finally:
+                    gc.unfreeze()
         if make_report:
             from cli.report_cmd import write_report
 

@@ -455,3 +455,25 @@ def test_reader_gzipped_csv(tmp_path):
     out = tmp_path / "out"
     run_cli(["run", data, "--out", out, "--models", "first_touch,linear", "-q"])
     _check_expected(out)
+
+
+def test_run_gives_the_gc_back_to_the_calling_process(tmp_path):
+    """The run freezes the imports' objects out of the cyclic GC only for the job: a caller's
+    process (a notebook, this test) still collects its own garbage afterwards, also when the
+    run fails."""
+    import gc
+
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+    import weakref
+
+    garbage = Cycle()
+    alive = weakref.ref(garbage)
+    del garbage  # unreachable, but only the cyclic GC can free it
+    run_cli(["run", "--out", tmp_path / "out", "--models", "linear", "-q"])
+    run_cli(["run", tmp_path / "missing", "--out", tmp_path / "bad", "-q"], exit_code=2)
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert alive() is None

@@ -219,13 +219,14 @@ def test_deal_lead_anchor_by_hash_equals_the_text_join(monkeypatch, forced):
 
     stage_rows = pl.DataFrame(
         {
-            "entity_id": ["a", "a", "b", "c", "c", "e"],
-            "stage": ["mql", "lead", "sql", "lead", "lead", "mql"],
-            "ts": [dt.datetime(2025, 1, d) for d in (5, 7, 1, 9, 3, 2)],
+            "entity_id": ["a", "a", "b", "c", "c", "e", None],
+            "stage": ["mql", "lead", "sql", "lead", "lead", "mql", "lead"],
+            "ts": [dt.datetime(2025, 1, d) for d in (5, 7, 1, 9, 3, 2, 1)],
         },
         schema_overrides={"ts": pl.Datetime("us")},
     )
-    deal_rows = pl.DataFrame({"entity_id": ["c", "a", "b", "d", "a"]})
+    # a null id is no entity: it takes no lead, not even a null-id stage row's
+    deal_rows = pl.DataFrame({"entity_id": ["c", "a", "b", "d", "a", None]})
     if forced:
         monkeypatch.setattr(ek, "_hash", _colliding_hash)
     got = _deal_leads(stage_rows, deal_rows).to_list()
@@ -233,4 +234,4 @@ def test_deal_lead_anchor_by_hash_equals_the_text_join(monkeypatch, forced):
         (dt.datetime(2025, 1, d) - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1)
         for d in (3, 5)
     ]
-    assert got == [us[0], us[1], _MIN_TS, _MIN_TS, us[1]]
+    assert got == [us[0], us[1], _MIN_TS, _MIN_TS, us[1], _MIN_TS]

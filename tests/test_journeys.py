@@ -308,11 +308,12 @@ def test_sparse_channel_campaign_pairs_give_the_same_codes(tmp_path, monkeypatch
     assert dense.channel_summary.equals(sparse.channel_summary)
 
 
-@pytest.mark.parametrize("case", ["plain", "none-channel", "shared-dicts"])
+@pytest.mark.parametrize("case", ["plain", "none-channel", "shared-dicts", "null-campaign"])
 def test_digest_text_equals_the_touches_text(case):
     """The digest's channel and campaign come from the dictionaries when they give back each
-    touch's own text, and from the touches otherwise: a channel literally "(none)", or
-    shared dictionaries without a touch's (channel, campaign) pair."""
+    touch's own text, and from the touches otherwise: a channel literally "(none)", shared
+    dictionaries without a touch's (channel, campaign) pair, or a frame that was not
+    prepared (a null campaign stays null)."""
     from attrib.config import RunConfig
     from attrib.journeys import build_dictionaries, build_journeys
 
@@ -322,7 +323,7 @@ def test_digest_text_equals_the_touches_text(case):
             "entity_id": ["a", "a", "b", "b"],
             "ts": [datetime(2025, 1, d) for d in (1, 2, 3, 4)],
             "channel": channel,
-            "campaign": ["spring", "x", "(none)", "fall"],
+            "campaign": ["spring", "x", None if case == "null-campaign" else "(none)", "fall"],
         },
         schema_overrides={"ts": pl.Datetime("us")},
     )
