@@ -40,13 +40,11 @@ def credit_state(model: AttributionModel, batch: Journeys, fitted: Fitted) -> St
         batch.starts,
         batch.ends,
         batch.created_ends,
-        model.touch_weights(batch, fitted, out=batch.scratch("weights"), live=batch.valued()),
+        batch.valued(),
+        batch.valued(created=True),
+        model.touch_weights(batch, fitted, out=batch.scratch("weights"), valued_only=True),
         model.touch_weights(
-            batch,
-            fitted,
-            created=True,
-            out=batch.scratch("created_weights"),
-            live=batch.valued(created=True),
+            batch, fitted, created=True, out=batch.scratch("created_weights"), valued_only=True
         ),
         batch.channel,
         batch.campaign,

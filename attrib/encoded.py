@@ -155,17 +155,19 @@ class Journeys:
             self._cache[name] = cached
         return cached
 
-    def live_ends(self, live: np.ndarray, created: bool = False) -> np.ndarray:
-        """Each journey's end in the window (``created_ends`` or ``ends``), its start where
-        ``live`` is False: a dead journey seen as empty. Cached for ``valued(created)``,
-        which every model of a credit pass passes."""
-        ends = self.created_ends if created else self.ends
-        if live is not self._cache.get("valued_created" if created else "valued"):
-            return np.where(live, ends, self.starts)
-        name = "live_ends_created" if created else "live_ends"
+    def window_ends(self, created: bool = False) -> np.ndarray:
+        """Each journey's end in the revenue window (``ends``) or the pipeline window
+        (``created_ends``)."""
+        return self.created_ends if created else self.ends
+
+    def valued_ends(self, created: bool = False) -> np.ndarray:
+        """``window_ends``, with a journey worth nothing in the window (not ``valued``)
+        ending where it starts: empty. Made once per batch and window (every rule-based model
+        of a credit pass reads it)."""
+        name = "valued_ends_created" if created else "valued_ends"
         cached = self._cache.get(name)
         if cached is None:
-            cached = np.where(live, ends, self.starts)
+            cached = np.where(self.valued(created), self.window_ends(created), self.starts)
             cached.flags.writeable = False
             self._cache[name] = cached
         return cached

@@ -190,11 +190,10 @@ def test_conservation_and_weights(tmp_path_factory, export, level):
         np.testing.assert_allclose(prefix[j.n_created > 0], 1.0, rtol=1e-12, err_msg=mc.model.name)
         # nothing outside the prefix is credited for pipeline created
         assert math.isclose(wc.sum(), prefix.sum(), abs_tol=1e-9)
-        # ``live``: the weights of the journeys asked for are the same; the rest may be 0
+        # ``valued_only``: the weights of the valued journeys are the same; the rest may be 0
         for created, full in ((False, w), (True, wc)):
-            live = j.valued(created)
-            part = mc.model.touch_weights(j, mc.fitted, created=created, live=live)
-            on_live = np.repeat(live, lengths)
+            part = mc.model.touch_weights(j, mc.fitted, created=created, valued_only=True)
+            on_live = np.repeat(j.valued(created), lengths)
             np.testing.assert_array_equal(part[on_live], full[on_live], err_msg=mc.model.name)
             assert not part[~on_live].any() or mc.model.name in ("markov", "shapley")
     # no touch in two journeys, and never more touches than were given

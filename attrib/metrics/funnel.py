@@ -357,8 +357,7 @@ def present_stages(
     seen: set[str] = set()
     if stages is not None and stages.height:
         # the distinct names only: the table itself is normalized once, by reached_stages
-        names = stages.filter(pl.col("ts").is_not_null()).select(pl.col("stage").unique())
-        seen.update(names.select(_stage_name(settings)).get_column("stage").to_list())
+        seen.update(_stage_lookup(stages.filter(pl.col("ts").is_not_null()), settings).values())
     seen &= set(STAGE_ORDER[1:])
     if has_touches:
         seen.add("session")

@@ -96,16 +96,16 @@ class AttributionModel(ABC):
         *,
         created: bool = False,
         out: np.ndarray | None = None,
-        live: np.ndarray | None = None,
+        valued_only: bool = False,
     ) -> np.ndarray:
         """float64 [T]: each touch's share of its journey.
 
         With ``created=True`` only the pipeline-window prefix of each journey
         (``offsets[j] : offsets[j] + n_created[j]``) is credited; other touches get 0.
         ``out``: a float64 [T] buffer the model may overwrite and return instead of
-        allocating (the credit step reuses two per batch across models). ``live``: bool [J],
-        the journeys whose weights the caller reads (``Journeys.valued``); a model may leave
-        the other journeys' touches at 0 (most journeys convert nothing: a large saving).
+        allocating (the credit step reuses two per batch across models). ``valued_only``: the
+        caller reads only the journeys worth something in the window (``Journeys.valued``);
+        a model may leave the others' touches at 0 (most journeys convert nothing).
         """
 
     def channel_totals(

@@ -30,16 +30,15 @@ class _RuleBased(AttributionModel):
         *,
         created: bool = False,
         out: np.ndarray | None = None,
-        live: np.ndarray | None = None,
+        valued_only: bool = False,
     ) -> np.ndarray:
         if out is None:
             out = np.zeros(batch.n_touches, dtype=np.float64)
         else:
             out.fill(0.0)
         starts = batch.starts
-        ends = batch.created_ends if created else batch.ends
-        if live is not None:  # a journey nobody reads is passed as empty: its touches stay 0
-            ends = batch.live_ends(live, created)
+        # a journey nobody reads is passed as empty: its touches stay 0
+        ends = batch.valued_ends(created) if valued_only else batch.window_ends(created)
         end_ts = batch.created_ts if created else batch.end_ts
         closed = (batch.status == STATUS_WON) | (batch.status == STATUS_LOST)
         close_ok = np.zeros_like(closed) if created else closed

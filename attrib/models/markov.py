@@ -38,9 +38,12 @@ START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
 # helpers shared with the Shapley model (score-proportional credit)
 # --------------------------------------------------------------------------------------------
 def score_touch_weights(
-    batch: Journeys, scores: np.ndarray, *, created: bool = False
+    batch: Journeys, scores: np.ndarray | None, *, created: bool = False
 ) -> np.ndarray:
-    """float64 [T]: share each journey among its distinct channels by ``scores`` (>= 0)."""
+    """float64 [T]: share each journey among its distinct channels by ``scores`` (>= 0; None,
+    a model not fitted: all 0)."""
+    if scores is None:
+        scores = np.zeros(batch.dicts.n_channels)
     return kern._score_share_weights(
         np.ascontiguousarray(batch.offsets, dtype=np.int64),
         np.ascontiguousarray(batch.channel, dtype=np.int32),
@@ -447,11 +450,10 @@ class MarkovAttribution(AttributionModel):
         *,
         created: bool = False,
         out: np.ndarray | None = None,
-        live: np.ndarray | None = None,
+        valued_only: bool = False,
     ) -> np.ndarray:
         """Each journey shared among its distinct channels by removal effect (see definition)."""
-        scores = fitted.scores if fitted.scores is not None else np.zeros(batch.dicts.n_channels)
-        return score_touch_weights(batch, scores, created=created)
+        return score_touch_weights(batch, fitted.scores, created=created)
 
     def channel_totals(
         self, fitted: Fitted, summed: np.ndarray, journey_totals: np.ndarray

@@ -250,11 +250,10 @@ class ShapleyAttribution(AttributionModel):
         *,
         created: bool = False,
         out: np.ndarray | None = None,
-        live: np.ndarray | None = None,
+        valued_only: bool = False,
     ) -> np.ndarray:
         """Each journey shared among its distinct channels by max(phi, 0)."""
-        scores = fitted.scores if fitted.scores is not None else np.zeros(batch.dicts.n_channels)
-        return score_touch_weights(batch, scores, created=created)
+        return score_touch_weights(batch, fitted.scores, created=created)
 
     def channel_totals(
         self, fitted: Fitted, summed: np.ndarray, journey_totals: np.ndarray
