@@ -99,34 +99,23 @@ def _stage_lookup(stages: pl.DataFrame, settings: MetricsSettings) -> dict[str, 
     return dict(zip(names.get_column("stage").to_list(), mapped.to_list(), strict=True))
 
 
-def _normalized(
-    stages: pl.DataFrame | None,
-    settings: MetricsSettings,
-    value: dict[str, str] | dict[str, int],
-    dtype: pl.DataType,
-) -> pl.DataFrame:
-    """``entity_id, stage, ts`` of the canonical rows, ``stage`` as ``value[name]``."""
-    schema = {"entity_id": pl.String, "stage": dtype, "ts": pl.Datetime("us")}
+def _stage_codes(stages: pl.DataFrame | None, settings: MetricsSettings) -> pl.DataFrame:
+    """``entity_id, stage, ts`` of the stage rows whose name is canonical after mapping
+    (settings.stage_names, lower-cased) and whose ts is set, ``stage`` as its index in
+    ``STAGE_ORDER`` (Int32)."""
+    schema = {"entity_id": pl.String, "stage": pl.Int32, "ts": pl.Datetime("us")}
     if stages is None or stages.height == 0:
         return pl.DataFrame(schema=schema)
     lookup = {
-        raw: value[name]
+        raw: STAGE_ORDER.index(name)
         for raw, name in _stage_lookup(stages, settings).items()
         if name in STAGE_ORDER[1:]
     }
     return stages.select(
         pl.col("entity_id").cast(pl.String),
-        pl.col("stage").cast(pl.String).replace_strict(lookup, default=None, return_dtype=dtype),
+        pl.col("stage").cast(pl.String).replace_strict(lookup, default=None, return_dtype=pl.Int32),
         pl.col("ts").cast(pl.Datetime("us")),
     ).filter(pl.col("stage").is_not_null() & pl.col("ts").is_not_null())
-
-
-def normalize_stages(stages: pl.DataFrame | None, settings: MetricsSettings) -> pl.DataFrame:
-    """``entity_id, stage, ts`` with stage names mapped (settings.stage_names) and lower-cased.
-
-    Rows whose stage is not canonical after mapping, or whose ts is null, are dropped.
-    """
-    return _normalized(stages, settings, {s: s for s in STAGE_ORDER}, pl.String)
 
 
 #: digest column marking each entity's first touch (see ``Journeys.digest``)
@@ -226,7 +215,7 @@ def reached_stages(
                 pl.int_range(pl.len(), dtype=pl.Int32).alias("source"),
             )
         )
-    normalized = _normalized(stages, settings, code, pl.Int32)
+    normalized = _stage_codes(stages, settings)
     parts.append(normalized.with_columns(pl.lit(-1, pl.Int32).alias("source")))
     if deals is not None and deals.height:
         won = deals.filter(pl.col("status") == "won")
