@@ -11,7 +11,7 @@ from attrib.channels import channel_expr
 from attrib.config import RunConfig, load_config
 from attrib.encoded import NONE_CAMPAIGN
 from attrib.errors import InputError
-from attrib.io import FILE_COL, ROW_COL, find_table, read_files, resolve_files
+from attrib.io import FILE_COL, ROW_COL, Projection, find_table, read_files, resolve_files
 from attrib.schema import (
     ACCOUNT_ID,
     CAMPAIGN,
@@ -20,6 +20,8 @@ from attrib.schema import (
     ENTITY_ID,
     REASON,
     REASON_COLUMN,
+    TABLE_COLUMNS,
+    TOUCH_TYPE,
     TS,
     Validated,
     validate,
@@ -151,6 +153,37 @@ def account_lookup(touches: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
 
 
+def unused_columns(table: str, config: RunConfig) -> frozenset[str]:
+    """Canonical columns of ``table`` a run never reads: the touches' ``touch_type``
+    (descriptive) and, at ``level = "customer"``, their ``account_id``. Neither can reject a
+    row, so skipping them keeps and rejects the same rows."""
+    if table != "touchpoints":
+        return frozenset()
+    return frozenset({TOUCH_TYPE} | ({ACCOUNT_ID} if config.level == "customer" else set()))
+
+
+def used_columns(table: str, config: RunConfig) -> Projection | None:
+    """The source columns a run reads from a table's files (None: all of them).
+
+    Only touchpoints are projected, the one large table (``unused_columns``): at 10M touches,
+    skipping two text columns saves ~0.4 s and ~0.5 GB.
+    """
+    if table != "touchpoints":
+        return None
+    required, optional = TABLE_COLUMNS[table]
+    unused = unused_columns(table, config)
+    mapping = config.columns.get(table, {})
+    constants = config.constants.get(table, {})
+    read = [c for c in (*required, *optional) if c not in unused and c not in constants]
+    # account_id keys the journeys at account level: a file without it is read whole, for
+    # the validator's missing-column error to list the file's columns
+    needed = [c for c in (*required, ACCOUNT_ID) if c in read]
+    return Projection(
+        wanted=frozenset(mapping.get(c, c) for c in read),
+        required=frozenset(mapping.get(c, c) for c in needed),
+    )
+
+
 def load_inputs(
     data_dir: str | Path | None = None,
     *,
@@ -163,6 +196,7 @@ def load_inputs(
     frames: dict[str, pl.DataFrame] | None = None,
     streamed: tuple[str, ...] = (),
     lookup: pl.DataFrame | None = None,
+    used_only: bool = False,
 ) -> Inputs:
     """Read and validate every input table; bad rows are quarantined, not dropped silently.
 
@@ -170,6 +204,8 @@ def load_inputs(
     files; they need ``__file``/``__row`` columns for error locations. Tables named in
     ``streamed`` (touchpoints, stages) are located but not read: the bucketed engine streams
     them; ``lookup`` then gives the customer -> account map for ``level = "account"``.
+    ``used_only``: read only the touch columns a run uses (``used_columns``; what
+    ``attrib run`` does); the touches and their quarantine then lack the others.
     """
     frames = frames or {}
     if not isinstance(config, RunConfig):
@@ -198,7 +234,7 @@ def load_inputs(
     validated: dict[str, Validated] = {}
     rows: dict[str, int] = {}
     raws = {
-        table: read_files(paths)
+        table: read_files(paths, used_columns(table, config) if used_only else None)
         for table, paths in files.items()
         if table not in frames and table not in streamed
     }

@@ -1,7 +1,8 @@
 """Readers for CSV, Parquet and NDJSON inputs, and atomic writers for every output.
 
-Readers return every column as it is in the file plus ``__file`` and ``__row`` (1-based data
-row within that file, header excluded) so validation can say exactly where a bad value is.
+Readers return every column as it is in the file (or those a ``Projection`` names) plus
+``__file`` and ``__row`` (1-based data row within that file, header excluded) so validation can
+say exactly where a bad value is.
 CSV is read as text (types are parsed and checked by ``attrib.schema``); Parquet keeps its types.
 Writers write to a temporary name in the target folder and rename, so a failed run never leaves
 a half-written or corrupted file behind.
@@ -15,6 +16,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,19 +92,48 @@ def find_table(data_dir: Path, table: str) -> list[Path] | None:
     return matches or None
 
 
-def _read_one(path: Path) -> pl.DataFrame:
+@dataclass(frozen=True)
+class Projection:
+    """The columns to read from each file of a table: ``wanted`` (those a file lacks are
+    skipped). A file lacking one of the ``required`` columns is read whole, so that the
+    validator's missing-column error lists every column the file has."""
+
+    wanted: frozenset[str]
+    required: frozenset[str]
+
+    def of(self, present: list[str]) -> list[str] | None:
+        """The columns to read from a file with these columns (None: all of them)."""
+        if not self.required <= set(present):
+            return None
+        return [c for c in present if c in self.wanted]
+
+
+def _file_columns(path: Path, kind: str) -> list[str] | None:
+    """A file's column names from its header or footer (None for NDJSON: no header)."""
+    if kind == "csv":
+        return pl.read_csv(path, n_rows=0, infer_schema=False).columns  # also .csv.gz
+    if kind == "parquet":
+        return list(pl.read_parquet_schema(path))
+    return None
+
+
+def _read_one(path: Path, projection: Projection | None = None) -> pl.DataFrame:
     kind = file_format(path)
     try:
+        present = _file_columns(path, kind) if projection is not None else None
+        columns = projection.of(present) if projection is not None and present else None
         # the reader numbers the rows chunk by chunk: a row column made afterwards would be
         # one chunk beside the data's many, and every later select would copy all columns
         # to align them (~0.1 s per select at 10M rows)
         index = {"row_index_name": ROW_COL, "row_index_offset": 1}
         if kind == "csv":
-            df = pl.read_csv(path, infer_schema=False, **index)
+            df = pl.read_csv(path, infer_schema=False, columns=columns, **index)
         elif kind == "parquet":
-            df = pl.read_parquet(path, **index)
+            df = pl.read_parquet(path, columns=columns, **index)
         else:
             df = pl.read_ndjson(path, infer_schema_length=None, **index)
+            if projection is not None and (keep := projection.of(df.columns)) is not None:
+                df = df.select(ROW_COL, *keep)
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(
@@ -117,9 +148,11 @@ def _read_one(path: Path) -> pl.DataFrame:
     )
 
 
-def read_files(files: list[Path]) -> pl.DataFrame:
-    """Read and stack files of one table (columns unioned; missing ones are null)."""
-    frames = [_read_one(p) for p in files]
+def read_files(files: list[Path], projection: Projection | None = None) -> pl.DataFrame:
+    """Read and stack files of one table (columns unioned; missing ones are null).
+    ``projection``: read only the columns a job uses (~0.4 s and ~0.5 GB less at 10M touches
+    when two unused text columns are skipped)."""
+    frames = [_read_one(p, projection) for p in files]
     if len(frames) == 1:
         return frames[0]
     return pl.concat(frames, how="diagonal_relaxed")

@@ -203,6 +203,7 @@ def run(
             targets=targets,
             config=cfg,
             frames=frames,
+            used_only=True,
         )
     for table, n in inputs.rows_read.items():
         rejected = inputs.rejected.get(table, 0)

@@ -25,8 +25,14 @@ import pyarrow.parquet as pq
 from attrib.credit import ModelCredit, credit_state, summary_frames
 from attrib.encoded import Journeys
 from attrib.errors import ChecksFailedError, OutputError, UsageError
-from attrib.inputs import account_lookup, attach_entity, load_inputs, prepare_touches
-from attrib.io import FILE_COL, ROW_COL, atomic_path, file_format
+from attrib.inputs import (
+    account_lookup,
+    attach_entity,
+    load_inputs,
+    prepare_touches,
+    used_columns,
+)
+from attrib.io import FILE_COL, ROW_COL, Projection, atomic_path, file_format
 from attrib.journeys import build_dictionaries, build_journeys
 from attrib.models.base import Fitted, State, reduce_states
 from attrib.progress import Reporter
@@ -96,7 +102,7 @@ def buckets_for(files: list[Path], memory_limit: int, held: int = 0) -> int:
     return max(1, math.ceil(count_rows(files) * BYTES_PER_TOUCH / budget))
 
 
-def _scan(path: Path) -> pl.LazyFrame:
+def _scan(path: Path, projection: Projection | None = None) -> pl.LazyFrame:
     kind = file_format(path)
     if kind == "csv":
         lf = pl.scan_csv(path, infer_schema=False)
@@ -104,7 +110,10 @@ def _scan(path: Path) -> pl.LazyFrame:
         lf = pl.scan_parquet(path)
     else:
         lf = pl.scan_ndjson(path, infer_schema_length=None)
-    return lf.with_row_index(ROW_COL, offset=1).with_columns(
+    lf = lf.with_row_index(ROW_COL, offset=1)
+    if projection is not None and (keep := projection.of(lf.collect_schema().names())):
+        lf = lf.select(ROW_COL, *keep)
+    return lf.with_columns(
         pl.col(ROW_COL).cast(pl.Int64), pl.lit(str(path)).cast(pl.Categorical).alias(FILE_COL)
     )
 
@@ -125,7 +134,8 @@ def partition_touches(
     """Stream a table's files (touchpoints, or stages) into ``k`` hash buckets of the journey
     entity; returns each bucket's files."""
     source = _entity_source(config, table)
-    lazy = pl.concat([_scan(f) for f in files], how="diagonal_relaxed")
+    projection = used_columns(table, config)  # the columns the in-memory job reads too
+    lazy = pl.concat([_scan(f, projection) for f in files], how="diagonal_relaxed")
     if source not in lazy.collect_schema().names():
         # the validator names the missing column with a hint; run it on an empty frame
         validate(lazy.head(0).collect(), table, config)

@@ -490,6 +490,7 @@ class _Job:
         """Number and validate touches in Spark; schema errors surface on the driver first."""
         from pyspark.sql import functions as sf
 
+        from attrib.inputs import unused_columns
         from attrib.schema import TS, map_columns, validate
 
         raw = _read_raw(self.spark, spec, "touchpoints")
@@ -506,10 +507,11 @@ class _Job:
             pl.lit(name).alias(FILE_COL), pl.lit(1, dtype=pl.Int64).alias(ROW_COL)
         )
         validate(sample, "touchpoints", self.cfg)  # raises SchemaError like the local engine
+        unused = unused_columns("touchpoints", self.cfg)  # as the local engines: not kept
         qcols = tuple(
             c
             for c in map_columns(sample, "touchpoints", self.cfg).columns
-            if c not in (FILE_COL, ROW_COL)
+            if c not in (FILE_COL, ROW_COL) and c not in unused
         )
         ts_source = self.cfg.columns.get("touchpoints", {}).get(TS, TS)
         string_ts = ts_source in frame.columns and dict(frame.dtypes).get(ts_source) == "string"

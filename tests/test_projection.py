@@ -1,0 +1,143 @@
+"""A run reads only the touch columns it uses (``inputs.used_columns``, ``io.Projection``).
+
+Skipping ``touch_type`` (and ``account_id`` at customer level) must change no number and no
+rejection; the error for a missing column must still list every column of the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from conftest import run_cli
+
+from attrib.config import load_config
+from attrib.inputs import load_inputs, used_columns
+from attrib.io import FILE_COL, ROW_COL, Projection, read_files
+
+TOUCHES = pl.DataFrame(
+    {
+        "customer_id": ["c1", "c1", "c2", "c3", "c2"],
+        "account_id": ["a1", "a1", "a1", "a2", "a1"],
+        "ts": [
+            "2025-01-01 09:00:00",
+            "2025-01-02 09:00:00",
+            "2025-01-02 10:00:00",
+            "not a time",
+            "2025-01-03 10:00:00",
+        ],
+        "channel": ["Email", "Paid Search", "Social", "Email", "Email"],
+        "campaign": ["spring", "brand", None, "spring", "spring"],
+        "touch_type": ["email_click", "ad_click", "session", "email_click", "webinar"],
+        "crm_note": ["x", "y", "z", "w", "v"],
+    }
+)
+DEALS = pl.DataFrame(
+    {
+        "deal_id": ["d1", "d2"],
+        "customer_id": ["c1", "c2"],
+        "account_id": ["a1", "a1"],
+        "created_at": ["2025-01-04", "2025-01-05"],
+        "closed_at": ["2025-01-10", None],
+        "status": ["won", "open"],
+        "amount": ["100", "40"],
+    }
+)
+
+
+def _export(folder: Path, touches: pl.DataFrame, fmt: str = "csv") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        touches.write_csv(folder / "touchpoints.csv")
+    elif fmt == "parquet":
+        touches.write_parquet(folder / "touchpoints.parquet")
+    else:
+        touches.write_ndjson(folder / "touchpoints.ndjson")
+    DEALS.write_csv(folder / "deals.csv")
+    return folder
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "ndjson"])
+def test_read_files_projection_keeps_file_order_and_row_numbers(tmp_path, fmt):
+    folder = _export(tmp_path, TOUCHES, fmt)
+    path = next(folder.glob("touchpoints.*"))
+    wanted = Projection(wanted=frozenset({"ts", "customer_id", "absent"}), required=frozenset())
+    frame = read_files([path], wanted)
+    assert frame.columns == [ROW_COL, "customer_id", "ts", FILE_COL]
+    assert frame.get_column(ROW_COL).to_list() == [1, 2, 3, 4, 5]
+    assert frame.get_column("customer_id").to_list() == TOUCHES["customer_id"].to_list()
+    # a file lacking a required column is read whole
+    whole = read_files([path], Projection(frozenset({"ts"}), frozenset({"customer"})))
+    assert set(TOUCHES.columns) < set(whole.columns)
+
+
+def test_used_columns_follow_level_mapping_and_constants():
+    customer = used_columns("touchpoints", load_config(None))
+    assert customer is not None
+    assert customer.wanted == {"customer_id", "ts", "channel", "source", "medium", "campaign"}
+    assert customer.required == {"customer_id", "ts"}
+    account = used_columns("touchpoints", load_config(None).with_overrides(level="account"))
+    assert account is not None
+    assert "account_id" in account.wanted
+    assert account.required == {"customer_id", "ts", "account_id"}
+    assert used_columns("deals", load_config(None)) is None  # small tables are read whole
+
+
+def test_used_columns_map_to_source_names(tmp_path):
+    config = tmp_path / "channels.toml"
+    config.write_text(
+        '[columns.touchpoints]\ncustomer_id = "contact"\nts = "when"\n'
+        '[constants.touchpoints]\ncampaign = "all"\n'
+    )
+    projection = used_columns("touchpoints", load_config(config))
+    assert projection is not None
+    assert {"contact", "when", "channel"} <= projection.wanted
+    assert "campaign" not in projection.wanted
+    assert "customer_id" not in projection.wanted
+    assert projection.required == {"contact", "when"}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_run_skips_unused_columns_with_the_same_results(tmp_path, fmt):
+    full = _export(tmp_path / "full", TOUCHES, fmt)
+    lean = _export(tmp_path / "lean", TOUCHES.drop("touch_type", "account_id", "crm_note"), fmt)
+    for data in (full, lean):
+        run_cli(["run", data, "--out", tmp_path / data.name / "out", "-q"])
+    out_full, out_lean = tmp_path / "full" / "out", tmp_path / "lean" / "out"
+    for name in ("channel_summary", "campaign_summary", "journeys"):
+        assert (out_full / f"{name}.parquet").read_bytes() == (
+            out_lean / f"{name}.parquet"
+        ).read_bytes(), name
+    # the bad timestamp is rejected either way; its row keeps the columns the run read
+    q = pl.read_parquet(out_full / "quarantine" / "touchpoints.parquet")
+    assert q.select("row", "column").rows() == [(4, "ts")]
+    assert "touch_type" not in q.columns
+    assert "account_id" not in q.columns
+    assert q.row(0, named=True)["customer_id"] == "c3"
+
+
+def test_account_level_reads_the_account_column(tmp_path):
+    data = _export(tmp_path / "in", TOUCHES)
+    run_cli(["run", data, "--out", tmp_path / "out", "--level", "account", "-q"])
+    journeys = pl.read_parquet(tmp_path / "out" / "journeys.parquet")
+    assert sorted(journeys["entity_id"].unique().to_list()) == ["a1"]
+    q = pl.read_parquet(tmp_path / "out" / "quarantine" / "touchpoints.parquet")
+    assert q.row(0, named=True)["account_id"] == "a2"
+
+
+def test_missing_account_column_still_lists_every_file_column(tmp_path):
+    data = _export(tmp_path / "in", TOUCHES.drop("account_id"))
+    result = run_cli(["run", data, "--out", tmp_path / "out", "--level", "account"], exit_code=2)
+    assert "'account_id'" in result.output
+    assert "touch_type" in result.output
+    assert "crm_note" in result.output
+
+
+def test_load_inputs_keeps_every_column_unless_asked(tmp_path):
+    data = _export(tmp_path / "in", TOUCHES)
+    assert "touch_type" in load_inputs(data).touches.columns
+    lean = load_inputs(data, used_only=True)
+    assert "touch_type" not in lean.touches.columns
+    assert "account_id" not in lean.touches.columns
+    assert lean.rejected == load_inputs(data).rejected
