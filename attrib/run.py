@@ -28,6 +28,7 @@ from attrib.models import get_model, model_names
 from attrib.models.base import AttributionModel
 from attrib.outputs import (
     fingerprint,
+    fingerprints_in_background,
     write_manifest,
     write_quarantine,
     write_tables,
@@ -205,6 +206,7 @@ def run(
             frames=frames,
             used_only=True,
         )
+    fingerprints = fingerprints_in_background(inputs.files)
     for table, n in inputs.rows_read.items():
         rejected = inputs.rejected.get(table, 0)
         reporter.note(f"{table}: {n:,} rows read, {rejected:,} rejected")
@@ -248,7 +250,7 @@ def run(
         "journeys": journeys.table,
         **attribution.tables,
     }
-    manifest = _manifest(inputs, journeys, chosen, reporter, cfg)
+    manifest = _manifest(inputs, journeys, chosen, reporter, cfg, fingerprints.result())
     if bootstrap:
         manifest["bootstrap"] = {"resamples": bootstrap, "seed": seed, "level": 0.95}
     result = RunResult(inputs, journeys, attribution, tables, manifest, out_path)
@@ -402,15 +404,18 @@ def _manifest(
     models: list[AttributionModel],
     reporter: Reporter,
     cfg: RunConfig,
+    fingerprints: dict[str, list[dict[str, object]]] | None = None,
 ) -> dict[str, Any]:
+    """The manifest's common part; ``fingerprints`` per input table, else computed here."""
+    if fingerprints is None:
+        files = inputs.files.items() if inputs else []
+        fingerprints = {t: [fingerprint(p) for p in ps] for t, ps in files}
     return {
         "attrib_version": __version__,
         "versions": manifest_versions(),
         "config": manifest_config(cfg),
         "models": [m.describe() for m in models],
-        "inputs": {
-            t: [fingerprint(p) for p in ps] for t, ps in (inputs.files.items() if inputs else [])
-        },
+        "inputs": fingerprints,
         "row_counts": {
             **({f"{t}_read": n for t, n in inputs.rows_read.items()} if inputs else {}),
             "journeys": journeys.n_journeys,

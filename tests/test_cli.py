@@ -477,3 +477,15 @@ def test_run_gives_the_gc_back_to_the_calling_process(tmp_path):
     assert gc.get_freeze_count() == 0
     gc.collect()
     assert alive() is None
+
+
+def test_background_fingerprints_match_and_raise(tmp_path):
+    from attrib.outputs import fingerprint, fingerprints_in_background
+
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("x\n1\n")
+    b.write_bytes(b"\x00" * 3_000_000)  # several read blocks
+    got = fingerprints_in_background({"t": [str(a), str(b)]}).result(timeout=30)
+    assert got == {"t": [fingerprint(a), fingerprint(b)]}
+    with pytest.raises(FileNotFoundError):
+        fingerprints_in_background({"t": [str(tmp_path / "gone.csv")]}).result(timeout=30)
