@@ -196,6 +196,15 @@ def test_conservation_and_weights(tmp_path_factory, export, level):
             on_live = np.repeat(j.valued(created), lengths)
             np.testing.assert_array_equal(part[on_live], full[on_live], err_msg=mc.model.name)
             assert not part[~on_live].any() or mc.model.name in ("markov", "shapley")
+            # in a reused buffer (the credit step's scratch) every touch the credit step
+            # reads, each valued journey's window, is written over whatever was there
+            journey = np.repeat(np.arange(j.n_journeys), lengths)
+            read = on_live & (np.arange(j.n_touches) < j.window_ends(created)[journey])
+            junk = np.full(j.n_touches, np.nan)
+            reused = mc.model.touch_weights(
+                j, mc.fitted, created=created, valued_only=True, out=junk
+            )
+            np.testing.assert_array_equal(reused[read], full[read], err_msg=mc.model.name)
     # no touch in two journeys, and never more touches than were given
     assert j.n_touches <= len(export[0])
 

@@ -13,6 +13,14 @@ from attrib._numba import njit
 
 
 @njit
+def zero_ranges(starts, ends, out):
+    """0 over every range ``starts[j]:ends[j]`` of ``out`` (and nowhere else)."""
+    for j in range(starts.shape[0]):
+        for i in range(starts[j], ends[j]):
+            out[i] = 0.0
+
+
+@njit
 def _first_touch(
     starts, ends, ts, channel, end_ts, lead_pos, opp_pos, close_ok, is_direct, param, out
 ):

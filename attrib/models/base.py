@@ -105,7 +105,8 @@ class AttributionModel(ABC):
         ``out``: a float64 [T] buffer the model may overwrite and return instead of
         allocating (the credit step reuses two per batch across models). ``valued_only``: the
         caller reads only the journeys worth something in the window (``Journeys.valued``);
-        a model may leave the others' touches at 0 (most journeys convert nothing).
+        a model may leave the others' touches unwritten (most journeys convert nothing): in
+        a reused ``out`` they keep whatever an earlier model left there.
         """
 
     def channel_totals(

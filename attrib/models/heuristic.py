@@ -32,13 +32,15 @@ class _RuleBased(AttributionModel):
         out: np.ndarray | None = None,
         valued_only: bool = False,
     ) -> np.ndarray:
+        starts = batch.starts
+        # a journey nobody reads is passed as empty: its touches are not written
+        ends = batch.valued_ends(created) if valued_only else batch.window_ends(created)
         if out is None:
             out = np.zeros(batch.n_touches, dtype=np.float64)
+        elif valued_only:  # the kernels write only credited touches: clear the rest read
+            k.zero_ranges(starts, ends, out)
         else:
             out.fill(0.0)
-        starts = batch.starts
-        # a journey nobody reads is passed as empty: its touches stay 0
-        ends = batch.valued_ends(created) if valued_only else batch.window_ends(created)
         end_ts = batch.created_ts if created else batch.end_ts
         closed = (batch.status == STATUS_WON) | (batch.status == STATUS_LOST)
         close_ok = np.zeros_like(closed) if created else closed
