@@ -68,3 +68,27 @@ def dense_codes(h1, h2):
                 break
             s = (s + 1) & mask
     return codes, first[:n_codes].copy(), collided
+
+
+@njit
+def present_pairs(first, second, n_first, n_second):
+    """bool [n_first x n_second], flattened: which (first, second) code pairs occur (at
+    ``first[i] * n_second + second[i]``), without a per-row array of pair numbers."""
+    seen = np.zeros(n_first * n_second, dtype=np.bool_)
+    for i in range(first.shape[0]):
+        seen[first[i] * n_second + second[i]] = True
+    return seen
+
+
+@njit
+def recode_pairs(first, second, n_second, first_code, pair_code):
+    """Each row's new codes: (``first_code[first]``, ``pair_code[first * n_second +
+    second]``), both int32, in one pass (two gathers through an int64 pair index cost
+    ~0.1 s and 240 MB of temporaries at 10M rows)."""
+    n = first.shape[0]
+    out_first = np.empty(n, dtype=np.int32)
+    out_pair = np.empty(n, dtype=np.int32)
+    for i in range(n):
+        out_first[i] = first_code[first[i]]
+        out_pair[i] = pair_code[first[i] * n_second + second[i]]
+    return out_first, out_pair

@@ -12,12 +12,13 @@ hashed entity keys (``attrib.entity_keys``), so journeys come in key order, not 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from attrib._code_kernels import present_pairs, recode_pairs
 from attrib._journey_kernels import (
     _anchors,
     _assign_journeys,
@@ -56,22 +57,35 @@ _LEAD_STAGES = ("lead", "mql")
 _MIN_TS = np.iinfo(np.int64).min
 
 
-#: most (channel, campaign) combinations held in dense tables (a bincount, a lookup: 32 MiB);
-#: beyond, present pairs are found by sorting and searching
+#: most (channel, campaign) combinations held in dense tables (a flag and a code per
+#: combination: 20 MiB); beyond, present pairs are found by sorting and searching
 _DENSE_PAIRS = 1 << 22
 
 
 @dataclass(frozen=True)
 class _LocalCodes:
-    """Channel per touch as a dense local code, and each touch's (channel, campaign) pair
-    among the pairs present — numbered by hash (``_local_codes``), so only distinct names
-    reach Python."""
+    """Channel and campaign per touch as dense local codes (numbered by hash,
+    ``_local_codes``, so only distinct names reach Python), and the (channel, campaign)
+    pairs present."""
 
     channel: np.ndarray  # int32 [T] index into channel_names
+    campaign: np.ndarray  # int32 [T] index into campaign_names
     channel_names: list[str]
     campaign_names: list[str]
     pairs: np.ndarray  # int64 [P, 2] (channel index, campaign index) present, sorted
-    pair: np.ndarray  # int64 [T] index into pairs
+
+    @property
+    def n_campaigns(self) -> int:
+        return max(len(self.campaign_names), 1)
+
+    @property
+    def dense(self) -> bool:
+        """Whether every (channel, campaign) combination fits a dense table."""
+        return len(self.channel_names) * self.n_campaigns <= _DENSE_PAIRS
+
+    def flat(self) -> np.ndarray:
+        """int64 [T]: each touch's pair as ``channel * n_campaigns + campaign``."""
+        return self.channel.astype(np.int64) * self.n_campaigns + self.campaign
 
     @classmethod
     def of(cls, touches: pl.DataFrame) -> _LocalCodes:
@@ -79,17 +93,14 @@ class _LocalCodes:
             campaigns = pool.submit(_local_codes, touches.get_column(CAMPAIGN), NONE_CAMPAIGN)
             channel, channel_names = _local_codes(touches.get_column(CHANNEL), NONE_CHANNEL)
             campaign, campaign_names = campaigns.result()
-        n_camp = max(len(campaign_names), 1)
-        flat = channel.astype(np.int64) * n_camp + campaign
-        if len(channel_names) * n_camp <= _DENSE_PAIRS:
-            present = np.flatnonzero(np.bincount(flat, minlength=len(channel_names) * n_camp))
-            index = np.zeros(len(channel_names) * n_camp, dtype=np.int64)
-            index[present] = np.arange(len(present))
-            pair = index[flat]
+        codes = cls(channel, campaign, channel_names, campaign_names, np.empty((0, 2), np.int64))
+        n_camp = codes.n_campaigns
+        if codes.dense:
+            present = np.flatnonzero(present_pairs(channel, campaign, len(channel_names), n_camp))
         else:
-            present, pair = np.unique(flat, return_inverse=True)
+            present = np.unique(codes.flat())
         pairs = np.stack([present // n_camp, present % n_camp], axis=1)
-        return cls(channel, channel_names, campaign_names, pairs, pair)
+        return replace(codes, pairs=pairs)
 
 
 def _local_codes(series: pl.Series, fill: str) -> tuple[np.ndarray, list[str]]:
@@ -141,7 +152,13 @@ def _touch_codes(local: _LocalCodes, dicts: Dictionaries) -> tuple[np.ndarray, n
         ],
         dtype=np.int32,
     )
-    return channel_of[local.channel], key_of_pair[local.pair]
+    n_camp = local.n_campaigns
+    present = local.pairs[:, 0] * n_camp + local.pairs[:, 1]
+    if local.dense:  # each combination's key in a dense table, read in one numba pass
+        key_of_flat = np.zeros(len(local.channel_names) * n_camp, dtype=np.int32)
+        key_of_flat[present] = key_of_pair
+        return recode_pairs(local.channel, local.campaign, n_camp, channel_of, key_of_flat)
+    return channel_of[local.channel], key_of_pair[np.searchsorted(present, local.flat())]
 
 
 def _lead_times(stages: pl.DataFrame | None) -> pl.DataFrame:
