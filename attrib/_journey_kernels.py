@@ -173,3 +173,56 @@ def _join_paths(offsets, channel, name_bytes, name_offsets, sep):
                 buf[pos] = name_bytes[s]
                 pos += 1
     return out_offsets, buf
+
+
+@njit
+def _earliest_by_key(d_keys, d_checks, d_valid, keys, checks, ts, use, none):
+    """For each of the ``d_*`` rows (deals): the smallest ``ts`` among the used rows
+    sharing its key (``none`` where there is none, or the deal is not ``d_valid``), and
+    whether a key was seen with two different checks (a hash collision: the caller falls
+    back to the id text).
+
+    One open-addressing table over the deals' keys, probed once per used row: no group-by
+    over every lead row, no join.
+    """
+    n_d = d_keys.shape[0]
+    cap = 16
+    while cap < 2 * n_d:
+        cap *= 2
+    mask = cap - 1
+    used = np.zeros(cap, dtype=np.bool_)
+    slot_key = np.empty(cap, dtype=np.int64)
+    slot_check = np.empty(cap, dtype=np.int64)
+    slot_min = np.full(cap, np.iinfo(np.int64).max, dtype=np.int64)
+    d_slot = np.full(n_d, -1, dtype=np.int64)
+    collided = False
+    for i in range(n_d):
+        if not d_valid[i]:
+            continue
+        s = d_keys[i] & mask
+        while used[s] and slot_key[s] != d_keys[i]:
+            s = (s + 1) & mask
+        if not used[s]:
+            used[s] = True
+            slot_key[s] = d_keys[i]
+            slot_check[s] = d_checks[i]
+        elif slot_check[s] != d_checks[i]:
+            collided = True
+        d_slot[i] = s
+    for r in range(keys.shape[0]):
+        if not use[r]:
+            continue
+        s = keys[r] & mask
+        while used[s] and slot_key[s] != keys[r]:
+            s = (s + 1) & mask
+        if used[s]:
+            if slot_check[s] != checks[r]:
+                collided = True
+            elif ts[r] < slot_min[s]:
+                slot_min[s] = ts[r]
+    out = np.full(n_d, none, dtype=np.int64)
+    for i in range(n_d):
+        s = d_slot[i]
+        if s >= 0 and slot_min[s] != np.iinfo(np.int64).max:
+            out[i] = slot_min[s]
+    return out, collided

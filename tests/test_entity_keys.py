@@ -235,3 +235,43 @@ def test_deal_lead_anchor_by_hash_equals_the_text_join(monkeypatch, forced):
         for d in (3, 5)
     ]
     assert got == [us[0], us[1], _MIN_TS, _MIN_TS, us[1], _MIN_TS]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    stage_rows=st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c", "d", None]),
+            st.sampled_from(["lead", "mql", "sql", "customer"]),
+            st.one_of(st.none(), st.integers(1, 28)),
+        ),
+        max_size=30,
+    ),
+    deal_ids=st.lists(st.sampled_from(["a", "b", "c", "e", None]), min_size=1, max_size=8),
+)
+def test_deal_lead_anchor_matches_the_text_join(stage_rows, deal_ids):
+    """The hashed one-pass anchor equals a plain group-by and join on the id text (null ids
+    and null times match nothing)."""
+    from attrib.journeys import _MIN_TS, _deal_leads, _lead_times
+
+    stages = pl.DataFrame(
+        {
+            "entity_id": [r[0] for r in stage_rows],
+            "stage": [r[1] for r in stage_rows],
+            "ts": [None if r[2] is None else dt.datetime(2025, 1, r[2]) for r in stage_rows],
+        },
+        schema={"entity_id": pl.String, "stage": pl.String, "ts": pl.Datetime("us")},
+    )
+    deals = pl.DataFrame({"entity_id": deal_ids}, schema={"entity_id": pl.String})
+    expected = (
+        deals.join(
+            _lead_times(stages.filter(pl.col("entity_id").is_not_null())),
+            on="entity_id",
+            how="left",
+            maintain_order="left",
+        )
+        .get_column("__lead")
+        .dt.epoch("us")
+        .fill_null(_MIN_TS)
+    )
+    assert _deal_leads(stages, deals).to_list() == expected.to_list()
