@@ -63,9 +63,9 @@ def _assign_journeys(t_ent, t_ts, d_ent, d_end, lookback, max_j):
 
 @njit
 def _digest_rows(ent, ts, keep, offsets, wanted):
-    """Sorted positions of each entity's first and last touch and of every touch sharing
-    (entity, ts) with the first touch of a ``wanted`` journey, and which of them start their
-    entity."""
+    """Sorted positions of each entity's first touch, of every touch sharing (entity, ts)
+    with the first touch of a ``wanted`` journey, and of the first touch at the latest ts
+    (so the rows' ts range is all touches'), and which of them start their entity."""
     n = ent.shape[0]
     picked = np.zeros(n, dtype=np.bool_)
     first = np.zeros(n, dtype=np.bool_)
@@ -74,6 +74,7 @@ def _digest_rows(ent, ts, keep, offsets, wanted):
     k = 0  # kept touches seen
     group = 0  # start of the current (entity, ts) group
     marked = False
+    latest = 0
     for i in range(n + 1):
         if i == n or i == 0 or ent[i] != ent[i - 1] or ts[i] != ts[i - 1]:
             if marked:
@@ -83,11 +84,11 @@ def _digest_rows(ent, ts, keep, offsets, wanted):
                 break
             group = i
             marked = False
+        if ts[i] > ts[latest]:
+            latest = i
         if i == 0 or ent[i] != ent[i - 1]:
             first[i] = True
             picked[i] = True
-            if i:
-                picked[i - 1] = True  # the previous entity's last touch
         if keep[i]:
             while js < n_j and (
                 offsets[js + 1] <= offsets[js] or offsets[js] < k or not wanted[js]
@@ -97,7 +98,7 @@ def _digest_rows(ent, ts, keep, offsets, wanted):
                 marked = True
             k += 1
     if n:
-        picked[n - 1] = True
+        picked[latest] = True
     rows = np.flatnonzero(picked)
     return rows, first[rows]
 
@@ -144,8 +145,8 @@ def _journey_stats(offsets, channel, is_marketing):
 
 
 @njit
-def _join_paths(offsets, channel, name_bytes, name_offsets, sep):
-    """UTF-8 bytes and string offsets of each journey's path ("A > B > C") for Arrow."""
+def _path_offsets(offsets, channel, name_offsets, sep_len):
+    """Arrow string offsets of each journey's path ("A > B > C"): its bytes' end."""
     n = offsets.shape[0] - 1
     out_offsets = np.zeros(n + 1, dtype=np.int64)
     total = 0
@@ -156,11 +157,17 @@ def _join_paths(offsets, channel, name_bytes, name_offsets, sep):
             c = channel[i]
             total += name_offsets[c + 1] - name_offsets[c]
         if b - a > 1:
-            total += (b - a - 1) * sep.shape[0]
+            total += (b - a - 1) * sep_len
         out_offsets[j + 1] = total
-    buf = np.empty(total, dtype=np.uint8)
-    pos = 0
-    for j in range(n):
+    return out_offsets
+
+
+@njit
+def _fill_paths(offsets, channel, name_bytes, name_offsets, sep, out_offsets, buf, j_lo, j_hi):
+    """Write the UTF-8 paths of journeys ``j_lo:j_hi`` into ``buf`` at ``out_offsets``
+    (disjoint journey ranges may be written by two threads)."""
+    pos = out_offsets[j_lo]
+    for j in range(j_lo, j_hi):
         a = offsets[j]
         b = offsets[j + 1]
         for i in range(a, b):
@@ -172,7 +179,6 @@ def _join_paths(offsets, channel, name_bytes, name_offsets, sep):
             for s in range(name_offsets[c], name_offsets[c + 1]):
                 buf[pos] = name_bytes[s]
                 pos += 1
-    return out_offsets, buf
 
 
 @njit

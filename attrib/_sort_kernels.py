@@ -203,6 +203,38 @@ def _sort_buckets(b_lo, b_hi, starts, top):
     return collided
 
 
+@njit
+def shared_keys_differ(keys, order, checks, o_keys, o_checks):
+    """Whether a key of the sorted ``o_keys`` is a sorted row's key (``keys``, signed order)
+    with another check than that row's (``checks[order[i]]``). One pass over both, each
+    next key found by galloping from the last one (~40 rows apart for 261k deals among 10M
+    touches: a linear walk or a binary search per key read several times more)."""
+    i = 0
+    n = keys.shape[0]
+    for j in range(o_keys.shape[0]):
+        k = o_keys[j]
+        if i < n and keys[i] < k:  # gallop: keys[lo] < k, then bisect (lo, hi]
+            lo = i
+            step = 1
+            while lo + step < n and keys[lo + step] < k:
+                lo += step
+                step *= 2
+            hi = min(lo + step, n)
+            lo += 1
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if keys[mid] < k:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            i = lo
+        if i == n:
+            return False
+        if keys[i] == k and checks[order[i]] != o_checks[j]:
+            return True
+    return False
+
+
 #: below this many rows one thread sorts everything (a second one costs more than it saves)
 _PARALLEL_ROWS = 200_000
 

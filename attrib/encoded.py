@@ -78,10 +78,11 @@ class Journeys:
         opp_pos: int64 [J] absolute index of the opportunity-creation anchor touch, or -1.
         table: one row per journey (``journey_id, entity_id, deal_id, ...``), same order.
         dicts: the run's shared dictionaries.
-        digest: the few input touches the ROI/KPI/funnel step reads (each entity's first and
-            last touch, and every touch tied with a won journey's first touch), in journey order
-            (entity key, ts, channel, campaign); None where journeys were not built from
-            touches (path tables).
+        digest: the few input touches the ROI/KPI/funnel step reads (each entity's first
+            touch, every touch tied with a won journey's first touch, and one touch at the
+            latest ts, so that its ts range is all touches'), in journey order (entity key,
+            ts, channel, campaign); None where journeys were not built from touches (path
+            tables).
     """
 
     offsets: np.ndarray

@@ -24,8 +24,9 @@ from attrib._journey_kernels import (
     _assign_journeys,
     _digest_rows,
     _earliest_by_key,
-    _join_paths,
+    _fill_paths,
     _journey_stats,
+    _path_offsets,
 )
 from attrib.config import RunConfig
 from attrib.encoded import (
@@ -365,17 +366,31 @@ def _digest(
 _STATUS_NAMES = ["none", "open", "won", "lost"]
 
 
+#: fewer journeys than this are joined by one thread
+_PARALLEL_PATHS = 100_000
+
+
 def path_strings(offsets: np.ndarray, channel: np.ndarray, channels: tuple[str, ...]) -> pl.Series:
-    """Each journey's channel path joined by " > ", built in one numba pass (Arrow strings)."""
+    """Each journey's channel path joined by " > " (Arrow strings), written by numba: the
+    two halves of the text in two threads from ``_PARALLEL_PATHS`` journeys."""
     encoded = [c.encode("utf-8") for c in channels]
     name_offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     name_offsets[1:] = np.cumsum([len(e) for e in encoded])
     name_bytes = np.frombuffer(b"".join(encoded), dtype=np.uint8)
     sep = np.frombuffer(b" > ", dtype=np.uint8)
-    str_offsets, buf = _join_paths(offsets, channel, name_bytes, name_offsets, sep)
-    array = pa.LargeStringArray.from_buffers(
-        len(offsets) - 1, pa.py_buffer(str_offsets), pa.py_buffer(buf)
-    )
+    str_offsets = _path_offsets(offsets, channel, name_offsets, len(sep))
+    buf = np.empty(int(str_offsets[-1]), dtype=np.uint8)
+    n = len(offsets) - 1
+    args = (offsets, channel, name_bytes, name_offsets, sep, str_offsets, buf)
+    if n < _PARALLEL_PATHS:
+        _fill_paths(*args, 0, n)
+    else:
+        mid = int(np.searchsorted(str_offsets, str_offsets[-1] // 2))
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            upper = pool.submit(_fill_paths, *args, mid, n)
+            _fill_paths(*args, 0, mid)
+            upper.result()
+    array = pa.LargeStringArray.from_buffers(n, pa.py_buffer(str_offsets), pa.py_buffer(buf))
     return pl.Series("path", array)
 
 

@@ -275,3 +275,25 @@ def test_deal_lead_anchor_matches_the_text_join(stage_rows, deal_ids):
         .fill_null(_MIN_TS)
     )
     assert _deal_leads(stages, deals).to_list() == expected.to_list()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.integers(-60, 60), st.integers(0, 1)), max_size=200),
+    others=st.lists(st.tuples(st.integers(-70, 70), st.integers(0, 1)), max_size=12),
+)
+def test_shared_keys_differ_matches_a_search(rows, others):
+    """The galloping walk finds an other id whose key is a row's key with another check
+    exactly when a lookup per other key does (rows' checks agree per key, as after a sort
+    that saw no collision)."""
+    from attrib._sort_kernels import shared_keys_differ
+
+    check_of = dict(rows)  # one check per row key
+    keys = np.array(sorted(k for k, _ in rows), dtype=np.int64)
+    order = np.arange(len(keys))[::-1].copy()  # sorted row i is input row order[i]
+    checks = np.empty(len(keys), dtype=np.int64)
+    checks[order] = [check_of[k] for k in keys.tolist()]
+    o_keys = np.array(sorted(k for k, _ in others), dtype=np.int64)
+    o_checks = np.array([c for _, c in sorted(others)], dtype=np.int64)
+    want = any(k in check_of and check_of[k] != c for k, c in sorted(others))
+    assert shared_keys_differ(keys, order, checks, o_keys, o_checks) == want

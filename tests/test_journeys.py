@@ -250,22 +250,24 @@ def test_open_deal_with_expected_close_date(tmp_path):
 
 
 def _digest_reference(ent, ts, keep, offsets, wanted):
-    """numpy reference for ``_digest_rows``: entity first/last touches plus every touch tied
-    (same entity and ts) with a wanted journey's first kept touch."""
+    """numpy reference for ``_digest_rows``: entity first touches, the first touch at the
+    latest ts, plus every touch tied (same entity and ts) with a wanted journey's first kept
+    touch."""
     import numpy as np
 
     n = len(ent)
     new_ent = np.ones(n, dtype=bool)
     new_ent[1:] = ent[1:] != ent[:-1]
-    last_ent = np.ones(n, dtype=bool)
-    last_ent[:-1] = new_ent[1:]
+    latest = np.zeros(n, dtype=bool)
+    if n:
+        latest[np.argmax(ts)] = True  # argmax: the first of equal maxima
     new_key = new_ent.copy()
     new_key[1:] |= ts[1:] != ts[:-1]
     key = np.cumsum(new_key) - 1
     starts = np.flatnonzero(keep)[offsets[:-1][(np.diff(offsets) > 0) & wanted]]
     marked = np.zeros(int(key[-1]) + 1 if n else 0, dtype=bool)
     marked[key[starts]] = True
-    rows = np.flatnonzero(new_ent | last_ent | marked[key]) if n else np.zeros(0, int)
+    rows = np.flatnonzero(new_ent | latest | marked[key]) if n else np.zeros(0, int)
     return rows, new_ent[rows]
 
 
@@ -321,7 +323,7 @@ def test_digest_text_equals_the_touches_text(case):
     t = pl.DataFrame(
         {
             "entity_id": ["a", "a", "b", "b"],
-            "ts": [datetime(2025, 1, d) for d in (1, 2, 3, 4)],
+            "ts": [datetime(2025, 1, d) for d in (1, 5, 3, 4)],
             "channel": channel,
             "campaign": ["spring", "x", None if case == "null-campaign" else "(none)", "fall"],
         },
@@ -342,7 +344,31 @@ def test_digest_text_equals_the_touches_text(case):
     other = t.with_columns(pl.lit("other").alias("campaign"))
     dicts = build_dictionaries(other, RunConfig()) if case == "shared-dicts" else None
     digest = build_journeys(t, d, RunConfig(), dicts=dicts).digest
-    assert digest.height == 4  # first and last touch of both entities
+    assert digest.height == 3  # first touch of both entities and the latest touch (a's 2nd)
     by_row = {(e, ts): (c, k) for e, ts, c, k in t.iter_rows()}
     for e, ts, c, k, _ in digest.iter_rows():
         assert by_row[(e, ts)] == (c, k)
+
+
+@pytest.mark.parametrize("threshold", [0, 10**9])
+def test_path_strings_in_one_or_two_threads_match_python(monkeypatch, threshold):
+    """The paths joined by numba (two threads, each half of the text, or one) equal the
+    names joined in Python, empty journeys and multi-byte names included."""
+    import itertools
+
+    import numpy as np
+
+    import attrib.journeys as journeys
+
+    monkeypatch.setattr(journeys, "_PARALLEL_PATHS", threshold)
+    rng = np.random.default_rng(3)
+    channels = ("(none)", "Email", "Réseaux sociaux", "Ads", "直接")
+    lengths = rng.integers(0, 5, 501)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    channel = rng.integers(1, len(channels), int(offsets[-1])).astype(np.int32)
+    got = journeys.path_strings(offsets, channel, channels).to_list()
+    want = [
+        " > ".join(channels[c] for c in channel[a:b])
+        for a, b in itertools.pairwise(offsets.tolist())
+    ]
+    assert got == want
