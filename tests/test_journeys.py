@@ -372,3 +372,62 @@ def test_path_strings_in_one_or_two_threads_match_python(monkeypatch, threshold)
         for a, b in itertools.pairwise(offsets.tolist())
     ]
     assert got == want
+
+
+def _metrics_from(result, rows):
+    from attrib.run import finish_metrics, map_run_metrics
+
+    return finish_metrics(
+        result.inputs,
+        result.attribution,
+        map_run_metrics(result.inputs, result.journeys.table, rows),
+    )
+
+
+def _assert_same_metrics(result):
+    digest, every = result.journeys.digest, result.inputs.touches
+    assert digest is not None
+    assert digest.height < every.height
+    by_digest, by_touches = _metrics_from(result, digest), _metrics_from(result, every)
+    assert by_digest.keys() == by_touches.keys()
+    for name, frame in by_digest.items():
+        assert frame.equals(by_touches[name]), (name, frame, by_touches[name])
+
+
+def test_metrics_from_the_digest_equal_metrics_from_every_touch(tmp_path):
+    """The journey digest (each entity's first touch, won-start ties, one latest touch) is
+    all the ROI/KPI/funnel step needs: every metrics table equals the one computed from all
+    validated touches. c1's won deal (after a lost one) has a journey that starts at two
+    tied touches after c1's first touch; c1's last touch is the latest of all, after every
+    deal, so only the digest's latest row carries the end of the reporting window."""
+    rows = [
+        ("c1", "2025-01-01 09:00:00", "Email", "spring"),
+        ("c1", "2025-01-10 09:00:00", "Ads", "z-brand"),
+        ("c1", "2025-01-10 09:00:00", "Ads", "b-generic"),
+        ("c1", "2025-01-10 12:00:00", "Email", "spring"),
+        ("c1", "2025-03-20 09:00:00", "Social", "launch"),
+        ("c3", "2025-01-05 09:00:00", "Social", "launch"),
+        ("c2", "2025-02-01 09:00:00", "Email", "spring"),
+    ]
+    won = [
+        ("d1", "c1", "2025-01-02", "2025-01-03", "lost", 100),
+        ("d2", "c1", "2025-01-11", "2025-01-12", "won", 50),
+        ("d3", "c3", "2025-01-06", "2025-01-20", "lost", 10),
+    ]
+    result = run_job(
+        tmp_path,
+        touches=touches(rows, ("customer_id", "ts", "channel", "campaign")),
+        deals=deals(won),
+        models="first_touch,linear",
+    )
+    _assert_same_metrics(result)
+
+
+def test_metrics_from_the_digest_equal_metrics_on_the_sample():
+    """The same on the shipped sample (stages, costs, open/won/lost deals)."""
+    from pathlib import Path
+
+    from attrib.run import run
+
+    sample = Path(__file__).resolve().parents[1] / "data_samples"
+    _assert_same_metrics(run(sample, models="first_touch,linear"))

@@ -62,14 +62,18 @@ def _export(folder: Path, touches: pl.DataFrame, fmt: str = "csv") -> Path:
 def test_read_files_projection_keeps_file_order_and_row_numbers(tmp_path, fmt):
     folder = _export(tmp_path, TOUCHES, fmt)
     path = next(folder.glob("touchpoints.*"))
-    wanted = Projection(wanted=frozenset({"ts", "customer_id", "absent"}), required=frozenset())
+    wanted = Projection(
+        wanted=frozenset({"ts", "customer_id", "absent"}),
+        required=frozenset({"customer_id"}),
+        unused=frozenset({"touch_type"}),
+    )
     frame = read_files([path], wanted)
     assert frame.columns == [ROW_COL, "customer_id", "ts", FILE_COL]
     assert frame.get_column(ROW_COL).to_list() == [1, 2, 3, 4, 5]
     assert frame.get_column("customer_id").to_list() == TOUCHES["customer_id"].to_list()
-    # a file lacking a required column is read whole
-    whole = read_files([path], Projection(frozenset({"ts"}), frozenset({"customer"})))
-    assert set(TOUCHES.columns) < set(whole.columns)
+    # files lacking a required column are read whole (for the error to list their columns)
+    whole = read_files([path], Projection(frozenset({"ts"}), frozenset({"cust"}), wanted.unused))
+    assert set(whole.columns) == {*TOUCHES.columns, ROW_COL, FILE_COL}
 
 
 def test_used_columns_follow_level_mapping_and_constants():
@@ -77,10 +81,12 @@ def test_used_columns_follow_level_mapping_and_constants():
     assert customer is not None
     assert customer.wanted == {"customer_id", "ts", "channel", "source", "medium", "campaign"}
     assert customer.required == {"customer_id", "ts"}
+    assert customer.unused == {"touch_type", "account_id"}
     account = used_columns("touchpoints", load_config(None).with_overrides(level="account"))
     assert account is not None
     assert "account_id" in account.wanted
     assert account.required == {"customer_id", "ts", "account_id"}
+    assert account.unused == {"touch_type"}
     assert used_columns("deals", load_config(None)) is None  # small tables are read whole
 
 
@@ -96,6 +102,13 @@ def test_used_columns_map_to_source_names(tmp_path):
     assert "campaign" not in projection.wanted
     assert "customer_id" not in projection.wanted
     assert projection.required == {"contact", "when"}
+    # a source that also feeds a used column is read
+    shared = tmp_path / "shared.toml"
+    shared.write_text('[columns.touchpoints]\nchannel = "touch_type"\n')
+    projection = used_columns("touchpoints", load_config(shared))
+    assert projection is not None
+    assert "touch_type" in projection.wanted
+    assert "touch_type" not in projection.unused
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
@@ -126,12 +139,54 @@ def test_account_level_reads_the_account_column(tmp_path):
     assert q.row(0, named=True)["account_id"] == "a2"
 
 
-def test_missing_account_column_still_lists_every_file_column(tmp_path):
+def test_missing_account_column_still_lists_the_file_columns(tmp_path):
     data = _export(tmp_path / "in", TOUCHES.drop("account_id"))
     result = run_cli(["run", data, "--out", tmp_path / "out", "--level", "account"], exit_code=2)
     assert "'account_id'" in result.output
-    assert "touch_type" in result.output
     assert "crm_note" in result.output
+
+
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])
+def test_unused_column_of_nested_type_is_still_refused(tmp_path, engine):
+    data = tmp_path / "in"
+    data.mkdir()
+    TOUCHES.with_columns(pl.col("touch_type").map_elements(lambda t: [t])).write_parquet(
+        data / "touchpoints.parquet"
+    )
+    DEALS.write_csv(data / "deals.csv")
+    result = run_cli(["run", data, "--out", tmp_path / "out", *engine], exit_code=2)
+    assert "'touch_type'" in result.output
+    assert "single values" in result.output
+
+
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])
+def test_ragged_csv_row_is_still_an_input_error(tmp_path, engine):
+    data = _export(tmp_path / "in", TOUCHES)
+    path = data / "touchpoints.csv"
+    lines = path.read_text().splitlines()
+    lines[2] += ",extra"  # data row 2 has one field too many
+    path.write_text("\n".join(lines) + "\n")
+    result = run_cli(["run", data, "--out", tmp_path / "out", *engine], exit_code=2)
+    assert "more fields" in result.output
+    assert not (tmp_path / "out" / "channel_summary.parquet").exists()
+
+
+def test_quarantine_columns_do_not_depend_on_which_file_lacks_a_column(tmp_path):
+    """A file without a required column is read whole (for the error text) but for the
+    unused columns: the rows it loses to the validator show the same columns as others'."""
+    data = tmp_path / "in"
+    folder = data / "touchpoints"
+    folder.mkdir(parents=True)
+    TOUCHES.write_csv(folder / "a.csv")
+    TOUCHES.rename({"customer_id": "cust"}).write_csv(folder / "b.csv")
+    DEALS.write_csv(data / "deals.csv")
+    run_cli(["run", data, "--out", tmp_path / "out", "-q"])
+    q = pl.read_parquet(tmp_path / "out" / "quarantine" / "touchpoints.parquet")
+    assert "touch_type" not in q.columns
+    assert "account_id" not in q.columns
+    # b's rows have no customer_id (the union's column is null for them); a's bad ts row
+    assert q.filter(pl.col("file").str.ends_with("a.csv"))["row"].to_list() == [4]
+    assert q.filter(pl.col("file").str.ends_with("b.csv")).height == 5
 
 
 def test_load_inputs_keeps_every_column_unless_asked(tmp_path):

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from attrib.credit import ModelCredit, credit_state, summary_frames
 from attrib.encoded import Journeys
-from attrib.errors import ChecksFailedError, OutputError, UsageError
+from attrib.errors import ChecksFailedError, InputError, OutputError, UsageError
 from attrib.inputs import (
     account_lookup,
     attach_entity,
@@ -110,10 +110,11 @@ def _scan(path: Path, projection: Projection | None = None) -> pl.LazyFrame:
         lf = pl.scan_parquet(path)
     else:
         lf = pl.scan_ndjson(path, infer_schema_length=None)
-    lf = lf.with_row_index(ROW_COL, offset=1)
-    if projection is not None and (keep := projection.of(lf.collect_schema().names())):
-        lf = lf.select(ROW_COL, *keep)
-    return lf.with_columns(
+    # a text reader given fewer columns would stop checking every row's field count
+    if projection is not None and kind == "parquet":
+        keep = projection.of(lf.collect_schema())
+        lf = lf.select(keep) if keep is not None else lf
+    return lf.with_row_index(ROW_COL, offset=1).with_columns(
         pl.col(ROW_COL).cast(pl.Int64), pl.lit(str(path)).cast(pl.Categorical).alias(FILE_COL)
     )
 
@@ -140,9 +141,17 @@ def partition_touches(
         # the validator names the missing column with a hint; run it on an empty frame
         validate(lazy.head(0).collect(), table, config)
         raise UsageError(f"{table} have no column {source!r} to bucket by")
-    lazy.with_columns(bucket_of(pl.col(source), k).alias(_BUCKET)).sink_parquet(
-        pl.PartitionBy(folder, key=_BUCKET), mkdir=True
-    )
+    try:
+        lazy.with_columns(bucket_of(pl.col(source), k).alias(_BUCKET)).sink_parquet(
+            pl.PartitionBy(folder, key=_BUCKET), mkdir=True
+        )
+    except pl.exceptions.ComputeError as exc:  # a malformed file (e.g. a ragged CSV row)
+        first = str(exc).strip().splitlines()[0]
+        raise InputError(
+            f"cannot read {table}: {first}",
+            file=str(files[0]) if len(files) == 1 else str(files[0].parent),
+            hint="check that the files are complete and in the format their suffix says",
+        ) from None
     return [sorted((folder / f"{_BUCKET}={b}").glob("*.parquet")) for b in range(k)]
 
 
@@ -159,12 +168,16 @@ def validate_buckets(
 
     ``prepare`` turns a bucket's ``Validated`` into (rows, rejects); ``seen`` gets each
     bucket's valid rows (to keep the little the run needs of the whole table). Fills
-    ``inputs`` with the rows read and the quarantine.
+    ``inputs`` with the rows read and the quarantine. Only the columns the run uses are
+    validated (``inputs.used_columns``).
     """
+    projection = used_columns(table, inputs.config)
     folder.mkdir(parents=True, exist_ok=True)
     targets, rejected, rows = [], [], 0
     for b, paths in enumerate(raw_buckets):
         raw = _read_bucket(paths)
+        if projection is not None and raw.height:  # text inputs were partitioned whole
+            raw = projection.apply(raw)
         rows += raw.height
         target = folder / f"{b}.parquet"
         if raw.height:
