@@ -6,10 +6,8 @@ point (``load_inputs``, ``build_journeys``, ``attribute``) with Polars frames in
 
 from __future__ import annotations
 
-import importlib
 import platform
 import sys
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,9 +19,11 @@ import polars as pl
 
 from attrib import __version__
 from attrib.config import RunConfig, load_config
+from attrib.credit import ModelCredit, credit_model, fit_model, summary_frames
 from attrib.encoded import Journeys
 from attrib.errors import ChecksFailedError, UsageError
 from attrib.inputs import CONFIG_NAME, Inputs, load_inputs
+from attrib.journeys import build_journeys
 from attrib.models import get_model, model_names
 from attrib.models.base import AttributionModel
 from attrib.outputs import (
@@ -38,28 +38,8 @@ from attrib.progress import Reporter
 
 T = TypeVar("T")
 
-if TYPE_CHECKING:  # at run time the numba-backed modules are imported where used
-    from attrib.credit import ModelCredit
+if TYPE_CHECKING:  # at run time the metrics modules are imported where used
     from attrib.metrics.bundle import MetricsPartial, MetricsPlan
-
-#: modules a run needs once its inputs are read: numba and the kernels' modules, ~0.2-0.4 s
-#: of imports (``import_in_background``)
-_ENGINE_MODULES = ("attrib.journeys", "attrib.credit", "attrib.metrics.bundle")
-
-
-def import_in_background() -> None:
-    """Import the engine's modules in a daemon thread, so that they load while Polars reads
-    the inputs (the GIL is free most of that time). The run imports them again where it
-    uses them: that waits for this thread, or raises an import error itself."""
-
-    def work() -> None:
-        for name in _ENGINE_MODULES:
-            try:
-                importlib.import_module(name)
-            except Exception:  # the run's own import reports it
-                return
-
-    threading.Thread(target=work, name="attrib-imports", daemon=True).start()
 
 
 @dataclass
@@ -126,8 +106,6 @@ def attribute(
     reporter: Reporter | None = None,
 ) -> Attribution:
     """Run every model over the journeys (one batch or many) and build the summaries."""
-    from attrib.credit import credit_model, fit_model, summary_frames
-
     batches = journeys if isinstance(journeys, list) else [journeys]
     config = config or RunConfig()
     if models is None or isinstance(models, str) or any(isinstance(m, str) for m in models):
@@ -204,7 +182,6 @@ def run(
     ``event_log`` reads a single B2C-style log (``cookie, time, channel, conversion,
     conversion_value``) through ``attrib.adapters.event_log_tables`` instead of touches/deals.
     """
-    import_in_background()
     reporter = reporter or Reporter()
     out_path = Path(out) if out is not None else None
     with reporter.stage("read and validate"):
@@ -244,8 +221,6 @@ def run(
             file=str(out_path / "quarantine") if out_path else None,
             hint="see the quarantine files for each row's reason; fix the data or drop --strict",
         )
-    from attrib.journeys import build_journeys
-
     with reporter.stage("build journeys"):
         journeys = build_journeys(inputs.touches, inputs.deals, cfg, stages=inputs.stages)
     reporter.note(f"journeys: {journeys.n_journeys:,} over {journeys.n_touches:,} touches")

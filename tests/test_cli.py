@@ -331,27 +331,6 @@ def test_help_imports_no_heavy_library():
     assert done.stdout.strip() == ""
 
 
-def test_job_module_leaves_numba_to_the_background_import():
-    """``attrib.run`` imports no numba-backed module itself: the run imports them in a thread
-    while Polars reads the inputs (``import_in_background``), and they arrive there."""
-    code = (
-        "import sys, time\n"
-        "import attrib.run as r\n"
-        "assert 'numba' not in sys.modules, 'attrib.run imported numba'\n"
-        "r.import_in_background()\n"
-        "for _ in range(600):\n"
-        "    if all(m in sys.modules for m in r._ENGINE_MODULES): break\n"
-        "    time.sleep(0.1)\n"
-        "time.sleep(0.5)\n"
-        "print(all(m in sys.modules for m in r._ENGINE_MODULES), 'numba' in sys.modules)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["True", "True"]
-
-
 def test_event_log_numeric_conversion_flags(tmp_path):
     # exports written through pandas often carry the flag as a float ("1.0"/"0.0"); a flag
     # that is a positive number counts as a conversion. u1: Email, Social converting (7):
