@@ -136,11 +136,12 @@ def print_summary(
     from rich.table import Table
 
     table = Table(title=f"{metric} by channel and model", title_justify="left")
-    table.add_column("channel")
+    table.add_column("channel", no_wrap=True)  # a wrapped name reads as two channels
     for m in models:
         table.add_column(m, justify="right")
     for row in wide.iter_rows(named=True):
         table.add_row(row["channel"], *[_fmt(row[m]) for m in models])
     table.add_section()
     table.add_row("total", *[_fmt(totals[m]) for m in models])
-    Console(width=max(120, 14 * (len(models) + 1))).print(table)
+    longest = max([len(str(c)) for c in wide.get_column("channel").to_list()] + [7])
+    Console(width=max(120, 14 * len(models) + longest + 4)).print(table)

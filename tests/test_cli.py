@@ -489,3 +489,20 @@ def test_background_fingerprints_match_and_raise(tmp_path):
     assert got == {"t": [fingerprint(a), fingerprint(b)]}
     with pytest.raises(FileNotFoundError):
         fingerprints_in_background({"t": [str(tmp_path / "gone.csv")]}).result(timeout=30)
+
+
+def test_summary_table_keeps_long_channel_names_on_one_line(tmp_path):
+    """A wrapped channel name would read as two channels (one of them without numbers)."""
+    data = tmp_path / "in"
+    data.mkdir()
+    (data / "touchpoints.csv").write_text(
+        "customer_id,ts,channel\n"
+        "c1,2025-01-01,Partner Referral Programme EMEA\n"
+        "c1,2025-01-02,Email\n"
+    )
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-03,2025-01-04,won,10\n"
+    )
+    models = "first_touch,last_touch,last_non_direct,linear,time_decay,position_based,w_shaped"
+    result = run_cli(["run", data, "--out", tmp_path / "out", "--models", models])
+    assert "Partner Referral Programme EMEA" in result.output
