@@ -278,9 +278,9 @@ def build_journeys(
     lengths = np.diff(offsets)
     last_ts = np.where(lengths > 0, ts[np.maximum(offsets[1:] - 1, 0)] if len(ts) else 0, 0)
     if d.height:
-        status = np.where(is_deal, status_codes[deal_idx], STATUS_NONE).astype(np.int8)
+        status = np.where(is_deal, status_codes[deal_idx], STATUS_NONE).astype(np.int8, copy=False)
         amount = np.where(is_deal, d.get_column("amount").to_numpy()[deal_idx], 0.0)
-        end_ts = np.where(is_deal, d_end[deal_idx], last_ts).astype(np.int64)
+        end_ts = np.where(is_deal, d_end[deal_idx], last_ts).astype(np.int64, copy=False)
         created_ts = np.where(is_deal, d.get_column("created").to_numpy()[deal_idx], last_ts)
         lead_ts = np.where(is_deal, d.get_column("lead").to_numpy()[deal_idx], _MIN_TS)
     else:
@@ -289,8 +289,8 @@ def build_journeys(
         end_ts = last_ts.astype(np.int64)
         created_ts = end_ts.copy()
         lead_ts = np.full(n_j, _MIN_TS, dtype=np.int64)
-    created_ts = created_ts.astype(np.int64)
-    n_created, lead_pos = _anchors(offsets, ts, created_ts, lead_ts.astype(np.int64))
+    created_ts = created_ts.astype(np.int64, copy=False)
+    n_created, lead_pos = _anchors(offsets, ts, created_ts, lead_ts.astype(np.int64, copy=False))
     opp_pos = np.where(is_deal & (n_created > 0), offsets[:-1] + n_created - 1, -1)
 
     # each journey's entity id text: from its deal, else from its first touch's input row
@@ -322,12 +322,12 @@ def build_journeys(
         ts=ts,
         status=status,
         weight=np.ones(n_j, dtype=np.float64),
-        amount=amount.astype(np.float64),
+        amount=amount.astype(np.float64, copy=False),
         end_ts=end_ts,
         created_ts=created_ts,
         n_created=n_created,
         lead_pos=lead_pos,
-        opp_pos=opp_pos.astype(np.int64),
+        opp_pos=opp_pos.astype(np.int64, copy=False),
         table=table.result(),
         dicts=dicts,
         digest=digest,
