@@ -182,14 +182,25 @@ def _fill_paths(offsets, channel, name_bytes, name_offsets, sep, out_offsets, bu
 
 
 @njit
+def _slot(used, slot_key, key, mask):
+    """Open addressing, linear probing: ``key``'s slot, or the free slot where it would go."""
+    s = key & mask
+    while used[s] and slot_key[s] != key:
+        s = (s + 1) & mask
+    return s
+
+
+@njit
 def _earliest_by_key(d_keys, d_checks, d_valid, keys, checks, ts, use, none):
     """For each of the ``d_*`` rows (deals): the smallest ``ts`` among the used rows
     sharing its key (``none`` where there is none, or the deal is not ``d_valid``), and
     whether a key was seen with two different checks (a hash collision: the caller falls
     back to the id text).
 
-    One open-addressing table over the deals' keys, probed once per used row: no group-by
-    over every lead row, no join.
+    A table over the deals' keys only, probed once per used row: no group-by over every
+    lead row, no join. (Numbering deals and stage rows together with
+    ``_code_kernels.dense_codes`` measured 0.31 s against 0.12 s at 2.6M stage rows: its
+    table holds every stage entity.)
     """
     n_d = d_keys.shape[0]
     cap = 16
@@ -205,9 +216,7 @@ def _earliest_by_key(d_keys, d_checks, d_valid, keys, checks, ts, use, none):
     for i in range(n_d):
         if not d_valid[i]:
             continue
-        s = d_keys[i] & mask
-        while used[s] and slot_key[s] != d_keys[i]:
-            s = (s + 1) & mask
+        s = _slot(used, slot_key, d_keys[i], mask)
         if not used[s]:
             used[s] = True
             slot_key[s] = d_keys[i]
@@ -218,9 +227,7 @@ def _earliest_by_key(d_keys, d_checks, d_valid, keys, checks, ts, use, none):
     for r in range(keys.shape[0]):
         if not use[r]:
             continue
-        s = keys[r] & mask
-        while used[s] and slot_key[s] != keys[r]:
-            s = (s + 1) & mask
+        s = _slot(used, slot_key, keys[r], mask)
         if used[s]:
             if slot_check[s] != checks[r]:
                 collided = True

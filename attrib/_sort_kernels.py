@@ -153,7 +153,9 @@ def _sort_buckets(b_lo, b_hi, starts, top):
     """
     k, o, c, t, h, m = top
     counts = np.zeros(_RADIX + 1, dtype=np.int64)
-    cap = 64
+    cap = 1  # scratch for the largest bucket of the range, allocated once
+    for b in range(b_lo, b_hi):
+        cap = max(cap, starts[b + 1] - starts[b])
     k_tmp, o_tmp, c_tmp = np.empty(cap, k.dtype), np.empty(cap, o.dtype), np.empty(cap, c.dtype)
     t_tmp, h_tmp, m_tmp = np.empty(cap, t.dtype), np.empty(cap, h.dtype), np.empty(cap, m.dtype)
     collided = False
@@ -163,18 +165,6 @@ def _sort_buckets(b_lo, b_hi, starts, top):
         if hi - lo == 0:
             continue
         if hi - lo > 1:  # a stable counting sort on the second digit, back in place
-            if hi - lo > cap:
-                cap = 2 * (hi - lo)
-                k_tmp, o_tmp, c_tmp = (
-                    np.empty(cap, k.dtype),
-                    np.empty(cap, o.dtype),
-                    np.empty(cap, c.dtype),
-                )
-                t_tmp, h_tmp, m_tmp = (
-                    np.empty(cap, t.dtype),
-                    np.empty(cap, h.dtype),
-                    np.empty(cap, m.dtype),
-                )
             counts[:] = 0
             for i in range(lo, hi):
                 j = i - lo
