@@ -14,11 +14,10 @@ when the buckets gathered their columns from the input at random, ~1.05 s in one
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from attrib._numba import njit
+from attrib._threads import side_by_side
 
 _SMALL_RUN = 32
 #: two 11-bit digits: the key's top 22 bits (4M buckets; ~1M entities mostly get their own)
@@ -229,14 +228,6 @@ def shared_keys_differ(keys, order, checks, o_keys, o_checks):
 _PARALLEL_ROWS = 200_000
 
 
-def _in_pair(pool: ThreadPoolExecutor | None, first, second):
-    """``(first(), second())``: ``second`` in the pool's thread when there is one."""
-    if pool is None:
-        return first(), second()
-    later = pool.submit(second)
-    return first(), later.result()
-
-
 def sort_touches(key, check, ts, chan, camp):
     """Sort touches by (key, ts, chan, camp), all ascending (``key`` int64, signed order).
 
@@ -261,27 +252,23 @@ def sort_touches(key, check, ts, chan, camp):
         np.empty(n, dtype=chan.dtype),
         np.empty(n, dtype=camp.dtype),
     )
-    pool = ThreadPoolExecutor(max_workers=1) if n >= _PARALLEL_ROWS else None
-    try:
-        lower, upper = _in_pair(
-            pool, lambda: _top_counts(key, 0, h), lambda: _top_counts(key, h, n)
-        )
-        starts = np.zeros(_RADIX + 1, dtype=np.int64)
-        np.cumsum(lower + upper, out=starts[1:])
-        fill_lower, fill_upper = starts[:-1].copy(), starts[:-1] + lower
-        _in_pair(
-            pool,
-            lambda: _top_scatter(rows, 0, h, fill_lower, top),
-            lambda: _top_scatter(rows, h, n, fill_upper, top),
-        )
-        mid = int(np.searchsorted(starts, h))
-        collided = _in_pair(
-            pool,
-            lambda: _sort_buckets(0, mid, starts, top),
-            lambda: _sort_buckets(mid, _RADIX, starts, top),
-        )
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    two = n >= _PARALLEL_ROWS
+    lower, upper = side_by_side(
+        lambda: _top_counts(key, 0, h), lambda: _top_counts(key, h, n), parallel=two
+    )
+    starts = np.zeros(_RADIX + 1, dtype=np.int64)
+    np.cumsum(lower + upper, out=starts[1:])
+    fill_lower, fill_upper = starts[:-1].copy(), starts[:-1] + lower
+    side_by_side(
+        lambda: _top_scatter(rows, 0, h, fill_lower, top),
+        lambda: _top_scatter(rows, h, n, fill_upper, top),
+        parallel=two,
+    )
+    mid = int(np.searchsorted(starts, h))
+    collided = side_by_side(
+        lambda: _sort_buckets(0, mid, starts, top),
+        lambda: _sort_buckets(mid, _RADIX, starts, top),
+        parallel=two,
+    )
     k_top, o_top, _, ts_out, chan_out, camp_out = top
     return o_top, k_top, ts_out, chan_out, camp_out, any(collided)

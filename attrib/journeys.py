@@ -28,6 +28,7 @@ from attrib._journey_kernels import (
     _journey_stats,
     _path_offsets,
 )
+from attrib._threads import side_by_side
 from attrib.config import RunConfig
 from attrib.encoded import (
     NONE_CAMPAIGN,
@@ -91,10 +92,10 @@ class _LocalCodes:
 
     @classmethod
     def of(cls, touches: pl.DataFrame) -> _LocalCodes:
-        with ThreadPoolExecutor(max_workers=1) as pool:  # the two columns side by side
-            campaigns = pool.submit(_local_codes, touches.get_column(CAMPAIGN), NONE_CAMPAIGN)
-            channel, channel_names = _local_codes(touches.get_column(CHANNEL), NONE_CHANNEL)
-            campaign, campaign_names = campaigns.result()
+        (channel, channel_names), (campaign, campaign_names) = side_by_side(
+            lambda: _local_codes(touches.get_column(CHANNEL), NONE_CHANNEL),
+            lambda: _local_codes(touches.get_column(CAMPAIGN), NONE_CAMPAIGN),
+        )
         codes = cls(channel, campaign, channel_names, campaign_names, np.empty((0, 2), np.int64))
         n_camp = codes.n_campaigns
         if codes.dense:
@@ -382,14 +383,12 @@ def path_strings(offsets: np.ndarray, channel: np.ndarray, channels: tuple[str, 
     buf = np.empty(int(str_offsets[-1]), dtype=np.uint8)
     n = len(offsets) - 1
     args = (offsets, channel, name_bytes, name_offsets, sep, str_offsets, buf)
-    if n < _PARALLEL_PATHS:
-        _fill_paths(*args, 0, n)
-    else:
-        mid = int(np.searchsorted(str_offsets, str_offsets[-1] // 2))
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            upper = pool.submit(_fill_paths, *args, mid, n)
-            _fill_paths(*args, 0, mid)
-            upper.result()
+    mid = int(np.searchsorted(str_offsets, str_offsets[-1] // 2))
+    side_by_side(
+        lambda: _fill_paths(*args, 0, mid),
+        lambda: _fill_paths(*args, mid, n),
+        parallel=n >= _PARALLEL_PATHS,
+    )
     array = pa.LargeStringArray.from_buffers(n, pa.py_buffer(str_offsets), pa.py_buffer(buf))
     return pl.Series("path", array)
 
