@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Iterable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -46,21 +45,20 @@ def fingerprint(path: str | Path) -> dict[str, object]:
     return {"path": str(p), "bytes": p.stat().st_size, "sha256": digest.hexdigest()}
 
 
+def input_fingerprints(files: dict[str, list[str]]) -> dict[str, list[dict[str, object]]]:
+    """``fingerprint`` of every input file, per table (the manifest's ``inputs``)."""
+    return {table: [fingerprint(p) for p in paths] for table, paths in files.items()}
+
+
 def fingerprints_in_background(
     files: dict[str, list[str]],
 ) -> Future[dict[str, list[dict[str, object]]]]:
-    """``fingerprint`` of every input file per table, computed in a daemon thread (SHA-256
-    releases the GIL: ~0.2 s for 10M touches that overlap the journey build instead of
-    following it). An error reading a file is raised by ``result()``."""
-    future: Future[dict[str, list[dict[str, object]]]] = Future()
-
-    def work() -> None:
-        try:
-            future.set_result({t: [fingerprint(p) for p in ps] for t, ps in files.items()})
-        except BaseException as exc:  # handed to whoever waits on the result
-            future.set_exception(exc)
-
-    threading.Thread(target=work, name="attrib-fingerprints", daemon=True).start()
+    """``input_fingerprints`` in a worker thread (SHA-256 releases the GIL: ~0.2 s for 10M
+    touches that overlap the journey build instead of following it). An error reading a
+    file is raised by ``result()``."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="attrib-fingerprints")
+    future = pool.submit(input_fingerprints, files)
+    pool.shutdown(wait=False)  # its one thread ends with the task
     return future
 
 

@@ -29,6 +29,7 @@ from attrib.models.base import AttributionModel
 from attrib.outputs import (
     fingerprint,
     fingerprints_in_background,
+    input_fingerprints,
     write_manifest,
     write_quarantine,
     write_tables,
@@ -408,8 +409,7 @@ def _manifest(
 ) -> dict[str, Any]:
     """The manifest's common part; ``fingerprints`` per input table, else computed here."""
     if fingerprints is None:
-        files = inputs.files.items() if inputs else []
-        fingerprints = {t: [fingerprint(p) for p in ps] for t, ps in files}
+        fingerprints = input_fingerprints(inputs.files) if inputs else {}
     return {
         "attrib_version": __version__,
         "versions": manifest_versions(),
