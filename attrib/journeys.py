@@ -12,7 +12,8 @@ hashed entity keys (``attrib.entity_keys``), so journeys come in key order, not 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import polars as pl
@@ -75,7 +76,14 @@ class _LocalCodes:
     campaign: np.ndarray  # int32 [T] index into campaign_names
     channel_names: list[str]
     campaign_names: list[str]
-    pairs: np.ndarray  # int64 [P, 2] (channel index, campaign index) present, sorted
+
+    @classmethod
+    def of(cls, touches: pl.DataFrame) -> _LocalCodes:
+        (channel, channel_names), (campaign, campaign_names) = side_by_side(
+            lambda: _local_codes(touches.get_column(CHANNEL), NONE_CHANNEL),
+            lambda: _local_codes(touches.get_column(CAMPAIGN), NONE_CAMPAIGN),
+        )
+        return cls(channel, campaign, channel_names, campaign_names)
 
     @property
     def n_campaigns(self) -> int:
@@ -90,20 +98,18 @@ class _LocalCodes:
         """int64 [T]: each touch's pair as ``channel * n_campaigns + campaign``."""
         return self.channel.astype(np.int64) * self.n_campaigns + self.campaign
 
-    @classmethod
-    def of(cls, touches: pl.DataFrame) -> _LocalCodes:
-        (channel, channel_names), (campaign, campaign_names) = side_by_side(
-            lambda: _local_codes(touches.get_column(CHANNEL), NONE_CHANNEL),
-            lambda: _local_codes(touches.get_column(CAMPAIGN), NONE_CAMPAIGN),
-        )
-        codes = cls(channel, campaign, channel_names, campaign_names, np.empty((0, 2), np.int64))
-        n_camp = codes.n_campaigns
-        if codes.dense:
-            present = np.flatnonzero(present_pairs(channel, campaign, len(channel_names), n_camp))
-        else:
-            present = np.unique(codes.flat())
-        pairs = np.stack([present // n_camp, present % n_camp], axis=1)
-        return replace(codes, pairs=pairs)
+    @cached_property
+    def present(self) -> np.ndarray:
+        """int64 [P]: the pairs present, as ``flat`` numbers, sorted."""
+        if self.dense:
+            n = len(self.channel_names)
+            return np.flatnonzero(present_pairs(self.channel, self.campaign, n, self.n_campaigns))
+        return np.unique(self.flat())
+
+    @property
+    def pairs(self) -> np.ndarray:
+        """int64 [P, 2]: the pairs present as (channel index, campaign index), sorted."""
+        return np.stack([self.present // self.n_campaigns, self.present % self.n_campaigns], axis=1)
 
 
 def _local_codes(series: pl.Series, fill: str) -> tuple[np.ndarray, list[str]]:
@@ -155,8 +161,7 @@ def _touch_codes(local: _LocalCodes, dicts: Dictionaries) -> tuple[np.ndarray, n
         ],
         dtype=np.int32,
     )
-    n_camp = local.n_campaigns
-    present = local.pairs[:, 0] * n_camp + local.pairs[:, 1]
+    n_camp, present = local.n_campaigns, local.present
     if local.dense:  # each combination's key in a dense table, read in one numba pass
         key_of_flat = np.zeros(len(local.channel_names) * n_camp, dtype=np.int32)
         key_of_flat[present] = key_of_pair
