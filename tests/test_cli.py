@@ -457,11 +457,19 @@ def test_reader_gzipped_csv(tmp_path):
     _check_expected(out)
 
 
-def test_run_gives_the_gc_back_to_the_calling_process(tmp_path):
-    """The run freezes the imports' objects out of the cyclic GC only for the job: a caller's
-    process (a notebook, this test) still collects its own garbage afterwards, also when the
-    run fails."""
+def test_run_gives_the_gc_back_to_the_calling_process(tmp_path, monkeypatch):
+    """The cyclic GC is off only while a command runs: a caller's process (a notebook, this
+    test) still collects its own garbage afterwards, also when the run fails, and keeps the
+    objects it froze itself frozen."""
     import gc
+
+    import attrib.run
+
+    seen = []
+    job = attrib.run.run
+    monkeypatch.setattr(
+        attrib.run, "run", lambda *a, **k: seen.append(gc.isenabled()) or job(*a, **k)
+    )
 
     class Cycle:
         def __init__(self) -> None:
@@ -474,9 +482,19 @@ def test_run_gives_the_gc_back_to_the_calling_process(tmp_path):
     del garbage  # unreachable, but only the cyclic GC can free it
     run_cli(["run", "--out", tmp_path / "out", "--models", "linear", "-q"])
     run_cli(["run", tmp_path / "missing", "--out", tmp_path / "bad", "-q"], exit_code=2)
+    assert seen == [False, False]  # paused during both jobs
+    assert gc.isenabled()
     assert gc.get_freeze_count() == 0
     gc.collect()
     assert alive() is None
+    gc.freeze()  # a caller's frozen objects are its own
+    try:
+        frozen = gc.get_freeze_count()
+        run_cli(["models"])
+        assert gc.get_freeze_count() == frozen
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
 
 
 def test_background_fingerprints_match_and_raise(tmp_path):
