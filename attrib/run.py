@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import polars as pl
 
 from attrib import __version__
+from attrib._numba import set_up_in_background
 from attrib.config import RunConfig, load_config
 from attrib.credit import ModelCredit, credit_model, fit_model, summary_frames
 from attrib.encoded import Journeys
@@ -185,6 +186,7 @@ def run(
     """
     reporter = reporter or Reporter()
     out_path = Path(out) if out is not None else None
+    set_up_in_background()  # numba's one-time set-up, while Polars reads
     with reporter.stage("read and validate"):
         frames = None
         if event_log is not None:
@@ -439,6 +441,7 @@ def run_paths(
     from attrib.paths import read_paths
 
     reporter = reporter or Reporter()
+    set_up_in_background()
     cfg = config if isinstance(config, RunConfig) else load_config(config)
     with reporter.stage("read paths"):
         journeys = read_paths(paths_file)

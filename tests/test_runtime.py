@@ -1,0 +1,50 @@
+"""The process-level helpers: numba's set-up in the background, two calls side by side."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from attrib._numba import set_up_in_background
+from attrib._threads import side_by_side
+
+
+def test_numba_set_up_in_background_finishes_beside_kernel_calls():
+    """A kernel called while the set-up thread runs waits for numba, then computes as usual."""
+    from attrib._journey_kernels import _journey_stats
+
+    thread = set_up_in_background()
+    assert thread.daemon
+    offsets = np.array([0, 2, 2, 5], dtype=np.int64)
+    channel = np.array([1, 2, 2, 1, 3], dtype=np.int32)
+    first, last, influenced = _journey_stats(offsets, channel, np.array([False, True, False, True]))
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    assert first.tolist() == [1, 0, 2]
+    assert last.tolist() == [2, 0, 3]
+    assert influenced.tolist() == [True, False, True]
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_side_by_side_returns_both_results_in_order(parallel):
+    names = []
+
+    def who(tag: str) -> str:
+        names.append(threading.current_thread().name)
+        return tag
+
+    assert side_by_side(lambda: who("a"), lambda: who("b"), parallel=parallel) == ("a", "b")
+    assert (len(set(names)) == 2) is parallel  # the second ran in a worker thread
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+@pytest.mark.parametrize("failing", ["first", "second"])
+def test_side_by_side_raises_either_calls_error(parallel, failing):
+    def boom() -> None:
+        raise ValueError(failing)
+
+    calls = (boom, lambda: 1) if failing == "first" else (lambda: 1, boom)
+    with pytest.raises(ValueError, match=failing):
+        side_by_side(*calls, parallel=parallel)
