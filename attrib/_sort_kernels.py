@@ -173,10 +173,11 @@ def _sort_buckets(b_lo, b_hi, starts, top):
             for d in range(_RADIX):
                 counts[d + 1] += counts[d]
             for j in range(hi - lo):
-                pos = lo + counts[_digit(k_tmp[j], _LOW_SHIFT, 0)]
+                d = _digit(k_tmp[j], _LOW_SHIFT, 0)
+                pos = lo + counts[d]
                 k[pos], o[pos], c[pos] = k_tmp[j], o_tmp[j], c_tmp[j]
                 t[pos], h[pos], m[pos] = t_tmp[j], h_tmp[j], m_tmp[j]
-                counts[_digit(k_tmp[j], _LOW_SHIFT, 0)] += 1
+                counts[d] += 1
         run = lo
         while run < hi:
             high = k[run] >> _LOW_SHIFT

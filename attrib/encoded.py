@@ -7,6 +7,7 @@ campaign dictionaries, so partial states computed on different batches can be su
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -127,34 +128,38 @@ class Journeys:
         """End of each journey's pipeline-window prefix."""
         return self.offsets[:-1] + self.n_created
 
+    def _derived(self, name: str, make: Callable[[], np.ndarray]) -> np.ndarray:
+        """``make()``, made once per batch and kept read-only (every model reads these)."""
+        cached = self._cache.get(name)
+        if cached is None:
+            cached = make()
+            cached.flags.writeable = False
+            self._cache[name] = cached
+        return cached
+
     def values(self) -> np.ndarray:
         """float64 [J, len(METRICS)]: what each journey is worth, by metric (read-only; made
         once per batch, as every model reads it)."""
-        cached = self._cache.get("values")
-        if cached is not None:
-            return cached
-        won = self.status == STATUS_WON
-        out = np.zeros((self.n_journeys, len(METRICS)), dtype=np.float64)
-        out[:, 0] = np.where(won, self.weight, 0.0)
-        out[:, 1] = np.where(won, self.amount, 0.0)
-        out[:, 2] = np.where(self.status == STATUS_OPEN, self.amount, 0.0)
-        out[:, 3] = np.where(self.status != STATUS_NONE, self.weight, 0.0)
-        out[:, 4] = np.where(self.status == STATUS_LOST, self.weight, 0.0)
-        out.flags.writeable = False
-        self._cache["values"] = out
-        return out
+
+        def make() -> np.ndarray:
+            won = self.status == STATUS_WON
+            out = np.zeros((self.n_journeys, len(METRICS)), dtype=np.float64)
+            out[:, 0] = np.where(won, self.weight, 0.0)
+            out[:, 1] = np.where(won, self.amount, 0.0)
+            out[:, 2] = np.where(self.status == STATUS_OPEN, self.amount, 0.0)
+            out[:, 3] = np.where(self.status != STATUS_NONE, self.weight, 0.0)
+            out[:, 4] = np.where(self.status == STATUS_LOST, self.weight, 0.0)
+            return out
+
+        return self._derived("values", make)
 
     def valued(self, created: bool = False) -> np.ndarray:
         """bool [J]: journeys worth something in the window (``values`` or, with
         ``created``, ``created_values`` not all 0): the only ones whose touches get credit."""
-        name = "valued_created" if created else "valued"
-        cached = self._cache.get(name)
-        if cached is None:
-            values = self.created_values() if created else self.values()
-            cached = np.any(values != 0.0, axis=1)
-            cached.flags.writeable = False
-            self._cache[name] = cached
-        return cached
+        values = self.created_values if created else self.values
+        return self._derived(
+            "valued_created" if created else "valued", lambda: np.any(values() != 0.0, axis=1)
+        )
 
     def window_ends(self, created: bool = False) -> np.ndarray:
         """Each journey's end in the revenue window (``ends``) or the pipeline window
@@ -165,13 +170,10 @@ class Journeys:
         """``window_ends``, with a journey worth nothing in the window (not ``valued``)
         ending where it starts: empty. Made once per batch and window (every rule-based model
         of a credit pass reads it)."""
-        name = "valued_ends_created" if created else "valued_ends"
-        cached = self._cache.get(name)
-        if cached is None:
-            cached = np.where(self.valued(created), self.window_ends(created), self.starts)
-            cached.flags.writeable = False
-            self._cache[name] = cached
-        return cached
+        return self._derived(
+            "valued_ends_created" if created else "valued_ends",
+            lambda: np.where(self.valued(created), self.window_ends(created), self.starts),
+        )
 
     def scratch(self, name: str) -> np.ndarray:
         """A float64 [T] work buffer kept with the batch under ``name`` (writable; its
@@ -191,23 +193,20 @@ class Journeys:
     def value_totals(self) -> np.ndarray:
         """float64 [len(METRICS) + len(CREATED_METRICS)]: the batch's totals per metric
         (read-only, made once per batch)."""
-        cached = self._cache.get("value_totals")
-        if cached is None:
-            cached = np.concatenate([self.values().sum(axis=0), self.created_values().sum(axis=0)])
-            cached.flags.writeable = False
-            self._cache["value_totals"] = cached
-        return cached
+        return self._derived(
+            "value_totals",
+            lambda: np.concatenate([self.values().sum(axis=0), self.created_values().sum(axis=0)]),
+        )
 
     def created_values(self) -> np.ndarray:
         """float64 [J, len(CREATED_METRICS)]: deals and amount created, per journey
         (read-only, made once per batch)."""
-        cached = self._cache.get("created_values")
-        if cached is not None:
-            return cached
-        is_deal = self.status != STATUS_NONE
-        out = np.zeros((self.n_journeys, len(CREATED_METRICS)), dtype=np.float64)
-        out[:, 0] = np.where(is_deal, self.weight, 0.0)
-        out[:, 1] = np.where(is_deal, self.amount, 0.0)
-        out.flags.writeable = False
-        self._cache["created_values"] = out
-        return out
+
+        def make() -> np.ndarray:
+            is_deal = self.status != STATUS_NONE
+            out = np.zeros((self.n_journeys, len(CREATED_METRICS)), dtype=np.float64)
+            out[:, 0] = np.where(is_deal, self.weight, 0.0)
+            out[:, 1] = np.where(is_deal, self.amount, 0.0)
+            return out
+
+        return self._derived("created_values", make)

@@ -106,7 +106,7 @@ class _LocalCodes:
             return np.flatnonzero(present_pairs(self.channel, self.campaign, n, self.n_campaigns))
         return np.unique(self.flat())
 
-    @property
+    @cached_property
     def pairs(self) -> np.ndarray:
         """int64 [P, 2]: the pairs present as (channel index, campaign index), sorted."""
         return np.stack([self.present // self.n_campaigns, self.present % self.n_campaigns], axis=1)
