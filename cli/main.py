@@ -16,9 +16,12 @@ from pathlib import Path
 import click
 
 from cli._errors import handle_errors
+from cli._malloc import keep_freed_memory
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 DEFAULT_OUT = "attrib-out"
+#: key of the click context's ``obj``: set when the CLI runs in a process of its own
+OWN_PROCESS = "own_process"
 
 
 @contextmanager
@@ -227,6 +230,9 @@ def run(
         from cli._output import TerminalReporter, print_summary
 
         reporter = TerminalReporter(quiet=quiet or fmt == "json", verbose=verbose)
+        in_memory = engine != "spark" and buckets is None and memory_limit is None
+        if in_memory and (click.get_current_context().obj or {}).get(OWN_PROCESS):
+            keep_freed_memory()  # not for the bucketed engine: its point is a bounded peak
         if paths_file is not None:
             from attrib.run import run_paths
 
@@ -533,7 +539,9 @@ cli.add_command(report)
 
 
 def main() -> None:  # pragma: no cover - console entry point
-    cli(prog_name="attrib")
+    """The ``attrib`` console script: the CLI in a process of its own, so an in-memory run may
+    tune the process's allocator (``cli._malloc``)."""
+    cli(prog_name="attrib", obj={OWN_PROCESS: True})
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -523,3 +523,19 @@ def test_summary_table_keeps_long_channel_names_on_one_line(tmp_path):
     models = "first_touch,last_touch,last_non_direct,linear,time_decay,position_based,w_shaped"
     result = run_cli(["run", data, "--out", tmp_path / "out", "--models", models])
     assert "Partner Referral Programme EMEA" in result.output
+
+
+def test_only_an_in_memory_run_in_its_own_process_tunes_the_allocator(tmp_path, monkeypatch):
+    """``cli._malloc`` changes process-wide state: the console script's in-memory runs may
+    do it, a caller's process (CliRunner, a notebook) and the bucketed engine may not."""
+    import cli.main
+
+    calls = []
+    monkeypatch.setattr(cli.main, "keep_freed_memory", lambda: calls.append(1) or True)
+    own = {"obj": {cli.main.OWN_PROCESS: True}}
+    run_cli(["run", "--out", tmp_path / "a", "--models", "linear", "-q"])
+    assert calls == []
+    run_cli(["run", "--out", tmp_path / "b", "--models", "linear", "--buckets", "2", "-q"], **own)
+    assert calls == []
+    run_cli(["run", "--out", tmp_path / "c", "--models", "linear", "-q"], **own)
+    assert calls == [1]
