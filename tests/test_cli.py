@@ -539,3 +539,25 @@ def test_only_an_in_memory_run_in_its_own_process_tunes_the_allocator(tmp_path, 
     assert calls == []
     run_cli(["run", "--out", tmp_path / "c", "--models", "linear", "-q"], **own)
     assert calls == [1]
+
+
+def test_console_script_ends_its_process_without_a_final_collection(tmp_path):
+    """``main`` freezes the process's objects on the way out (the interpreter's shutdown
+    would scan them all, ~0.7 s), whatever the command's exit code; atexit handlers run."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import atexit, gc, sys\n"
+        "from cli.main import main\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"
+        "sys.argv = ['attrib', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    for args, code in ((["models"], 0), (["run", str(tmp_path / "missing")], 2)):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *args], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == code, done.stderr
+        assert done.stdout.strip().splitlines()[-1] == "frozen True"
+        assert "Traceback" not in done.stderr
