@@ -9,7 +9,6 @@ import polars as pl
 
 from attrib.channels import channel_expr
 from attrib.config import RunConfig, load_config
-from attrib.encoded import NONE_CAMPAIGN
 from attrib.errors import InputError
 from attrib.io import FILE_COL, ROW_COL, Projection, find_table, read_files, resolve_files
 from attrib.schema import (
@@ -109,14 +108,12 @@ def _split_missing_entity(v: Validated, frame: pl.DataFrame) -> tuple[pl.DataFra
 
 
 def prepare_touches(tv: Validated, config: RunConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Validated touches with channel (column or rules), campaign and entity; plus rejects."""
+    """Validated touches with channel (column or rules), campaign (null where none) and
+    entity; plus rejects."""
     touches = tv.frame.with_columns(
         channel_expr(config, set(tv.frame.columns)).alias(CHANNEL),
-        (
-            pl.col(CAMPAIGN).fill_null(NONE_CAMPAIGN)
-            if CAMPAIGN in tv.frame.columns
-            else pl.lit(NONE_CAMPAIGN)
-        ).alias(CAMPAIGN),
+        # no campaign stays null here; the journeys' dictionaries name it "(none)"
+        *([] if CAMPAIGN in tv.frame.columns else [pl.lit(None, pl.String).alias(CAMPAIGN)]),
     )
     touches, rejected = _split_missing_entity(tv, _entity(touches, config, None))
     # the input file and row only serve the quarantine: ~12 B a touch not kept for the run

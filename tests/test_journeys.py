@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 import polars as pl
 import pytest
 from conftest import assert_credit, credit, deals, run_job, touches
@@ -310,22 +311,37 @@ def test_sparse_channel_campaign_pairs_give_the_same_codes(tmp_path, monkeypatch
     assert dense.channel_summary.equals(sparse.channel_summary)
 
 
-@pytest.mark.parametrize("case", ["plain", "none-channel", "shared-dicts", "null-campaign"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "plain",
+        "none-channel",
+        "shared-dicts",
+        "null-campaign",
+        "null-and-none-campaign",
+        "none-channel-null-campaign",
+    ],
+)
 def test_digest_text_equals_the_touches_text(case):
     """The digest's channel and campaign come from the dictionaries when they give back each
-    touch's own text, and from the touches otherwise: a channel literally "(none)", shared
-    dictionaries without a touch's (channel, campaign) pair, or a frame that was not
-    prepared (a null campaign stays null)."""
+    touch's own text, and from the touches otherwise: a channel literally "(none)", or shared
+    dictionaries without a touch's (channel, campaign) pair. Either way a touch with no
+    campaign (null) has campaign "(none)", as in the summaries."""
     from attrib.config import RunConfig
     from attrib.journeys import build_dictionaries, build_journeys
 
-    channel = ["Email", "(none)" if case == "none-channel" else "Ads", "Email", "Ads"]
+    channel = ["Email", "(none)" if case.startswith("none-channel") else "Ads", "Email", "Ads"]
     t = pl.DataFrame(
         {
             "entity_id": ["a", "a", "b", "b"],
             "ts": [datetime(2025, 1, d) for d in (1, 5, 3, 4)],
             "channel": channel,
-            "campaign": ["spring", "x", None if case == "null-campaign" else "(none)", "fall"],
+            "campaign": [
+                "spring",
+                "(none)" if case == "null-and-none-campaign" else "x",
+                None if "null" in case else "(none)",
+                "fall",
+            ],
         },
         schema_overrides={"ts": pl.Datetime("us")},
     )
@@ -345,9 +361,48 @@ def test_digest_text_equals_the_touches_text(case):
     dicts = build_dictionaries(other, RunConfig()) if case == "shared-dicts" else None
     digest = build_journeys(t, d, RunConfig(), dicts=dicts).digest
     assert digest.height == 3  # first touch of both entities and the latest touch (a's 2nd)
-    by_row = {(e, ts): (c, k) for e, ts, c, k in t.iter_rows()}
+    by_row = {(e, ts): (c, k or "(none)") for e, ts, c, k in t.iter_rows()}
     for e, ts, c, k, _ in digest.iter_rows():
         assert by_row[(e, ts)] == (c, k)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_null_campaign_is_the_none_campaign(shared):
+    """Touches with no campaign (null) and touches whose campaign reads "(none)" are one
+    campaign: same dictionaries, same codes and same summaries as the frame with the nulls
+    written out, whether a batch builds its dictionaries or shares a run's."""
+    from attrib.config import RunConfig
+    from attrib.journeys import build_dictionaries, build_journeys
+
+    t = pl.DataFrame(
+        {
+            "entity_id": ["a", "a", "b", "b", "c"],
+            "ts": [datetime(2025, 1, d) for d in (1, 2, 3, 4, 5)],
+            "channel": ["Email", "Email", "Email", "Ads", "Ads"],
+            "campaign": [None, "(none)", "spring", None, None],
+        },
+        schema_overrides={"ts": pl.Datetime("us")},
+    )
+    d = pl.DataFrame(
+        {
+            "deal_id": ["d1", "d2"],
+            "entity_id": ["a", "b"],
+            "created_at": [datetime(2025, 1, 3), datetime(2025, 1, 4)],
+            "closed_at": [datetime(2025, 1, 6), datetime(2025, 1, 6)],
+            "status": ["won", "won"],
+            "amount": [10.0, 30.0],
+        },
+        schema_overrides={"created_at": pl.Datetime("us"), "closed_at": pl.Datetime("us")},
+    )
+    filled = t.with_columns(pl.col("campaign").fill_null("(none)"))
+    dicts = build_dictionaries(t, RunConfig()) if shared else None
+    a = build_journeys(t, d, RunConfig(), dicts=dicts)
+    b = build_journeys(filled, d, RunConfig(), dicts=dicts)
+    assert a.dicts.campaign_names == b.dicts.campaign_names
+    assert a.dicts.campaign_names == ("(none)", "(none)", "(none)", "spring")  # Ads, Email x2
+    np.testing.assert_array_equal(a.campaign, b.campaign)
+    assert a.digest.equals(b.digest)
+    assert a.table.equals(b.table)
 
 
 @pytest.mark.parametrize("threshold", [0, 10**9])
