@@ -159,14 +159,20 @@ def read_files(files: list[Path], projection: Projection | None = None) -> pl.Da
     return projection.apply(frame) if projection is not None else frame
 
 
-@contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; rename it onto ``target`` on success."""
+def _temporary_beside(target: Path) -> Path:
+    """A new empty file beside ``target`` (same folder, so a rename onto it is atomic)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are shared files
+    return tmp_path
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it onto ``target`` on success."""
+    tmp_path = _temporary_beside(target)
     try:
         yield tmp_path
         os.replace(tmp_path, target)
@@ -175,18 +181,49 @@ def atomic_path(target: Path) -> Iterator[Path]:
         raise
 
 
-def write_parquet(df: pl.DataFrame, target: Path) -> None:
-    """Write a frame to Parquet atomically, with settings that give byte-identical reruns."""
+@contextmanager
+def _output_errors(target: Path) -> Iterator[None]:
+    """An OS error while writing ``target`` as an ``OutputError`` that names it."""
     try:
-        with atomic_path(target) as tmp:
-            # zstd level 1: ~25% faster to write than the default 3 for ~2% more bytes
-            df.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True)
+        yield
     except OSError as exc:
         raise OutputError(
             f"cannot write output: {exc.strerror or exc}",
             file=str(target),
             hint="check that the output folder is writable and the disk has space",
         ) from None
+
+
+def _write_parquet_file(df: pl.DataFrame, path: Path) -> None:
+    # zstd level 1: ~25% faster to write than the default 3 for ~2% more bytes
+    df.write_parquet(path, compression="zstd", compression_level=1, statistics=True)
+
+
+def write_parquet(df: pl.DataFrame, target: Path) -> None:
+    """Write a frame to Parquet atomically, with settings that give byte-identical reruns."""
+    with _output_errors(target), atomic_path(target) as tmp:
+        _write_parquet_file(df, tmp)
+
+
+@contextmanager
+def parquet_on_success(df: pl.DataFrame, target: Path) -> Iterator[None]:
+    """Write ``df`` as ``write_parquet`` does, now, under a temporary name beside ``target``;
+    move it onto ``target`` when the block ends without an error, delete it otherwise (a
+    run can write a finished table while it waits for others, yet never leave it alone)."""
+    with _output_errors(target):
+        tmp = _temporary_beside(target)
+        try:
+            _write_parquet_file(df, tmp)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    try:
+        yield
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    with _output_errors(target):
+        os.replace(tmp, target)
 
 
 def write_json(data: Any, target: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ import pyarrow.parquet as pq
 from attrib.config import TABLES
 from attrib.encoded import Journeys
 from attrib.errors import OutputError
-from attrib.io import atomic_path, write_json, write_parquet
+from attrib.io import atomic_path, parquet_on_success, write_json, write_parquet
 from attrib.models.base import AttributionModel, Fitted
 
 TOUCH_CREDIT_SCHEMA = pa.schema(
@@ -62,13 +63,51 @@ def fingerprints_in_background(
     return future
 
 
-def write_tables(out: Path, tables: dict[str, pl.DataFrame]) -> list[str]:
-    """Write each frame to ``<out>/<name>.parquet``; returns the names written."""
+def write_tables(
+    out: Path, tables: dict[str, pl.DataFrame], staged: StagedTables | None = None
+) -> list[str]:
+    """Write each frame to ``<out>/<name>.parquet``; returns the names written. Tables that
+    ``staged`` wrote ahead are moved into place instead (after the others)."""
+    early = staged.names if staged is not None else ()
     written = []
     for name, frame in tables.items():
-        write_parquet(frame, out / f"{name}.parquet")
+        if name not in early:
+            write_parquet(frame, out / f"{name}.parquet")
         written.append(f"{name}.parquet")
+    if staged is not None:
+        staged.commit()
     return written
+
+
+class StagedTables:
+    """Output tables written ahead of the others, under temporary names in ``out``.
+
+    A run writes a finished table while its main thread would otherwise wait (the journeys
+    table, ~0.7 s at 10M touches, while the metrics finish). ``commit`` (``write_tables``)
+    moves them onto their names; leaving the ``with`` block on an error first deletes them,
+    so a failed run never leaves a new table beside an older run's outputs (leaving it
+    without an error commits them).
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.names: list[str] = []
+        self._files = ExitStack()
+
+    def write(self, name: str, frame: pl.DataFrame) -> None:
+        """Write ``<out>/<name>.parquet`` now, under a temporary name."""
+        self._files.enter_context(parquet_on_success(frame, self.out / f"{name}.parquet"))
+        self.names.append(name)
+
+    def commit(self) -> None:
+        """Move every staged table onto its name."""
+        self._files.close()
+
+    def __enter__(self) -> StagedTables:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._files.__exit__(*exc)  # an error deletes the temporary files, else commits
 
 
 def write_quarantine(out: Path, quarantine: dict[str, pl.DataFrame]) -> list[str]:

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,6 +29,7 @@ from attrib.journeys import build_journeys
 from attrib.models import get_model, model_names
 from attrib.models.base import AttributionModel
 from attrib.outputs import (
+    StagedTables,
     fingerprint,
     fingerprints_in_background,
     input_fingerprints,
@@ -227,9 +229,10 @@ def run(
     with reporter.stage("build journeys"):
         journeys = build_journeys(inputs.touches, inputs.deals, cfg, stages=inputs.stages)
     reporter.note(f"journeys: {journeys.n_journeys:,} over {journeys.n_touches:,} touches")
+    staged = StagedTables(out_path) if out_path is not None else None
     # the metrics' map step and the funnel need no credit: they run (Polars, GIL released)
     # beside the models (numba, GIL released), so the two share the machine's cores
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=1) as pool, staged or nullcontext():
         mapped = pool.submit(
             _timed,
             reporter,
@@ -244,21 +247,25 @@ def run(
         if bootstrap:
             with reporter.stage(f"bootstrap x{bootstrap}"):
                 add_intervals(attribution, chosen, journeys, bootstrap, seed)
+        if staged is not None and not mapped.done():
+            # rather than wait for the metrics, write the (final) journeys table meanwhile
+            with reporter.stage("write journeys (beside the metrics)"):
+                staged.write("journeys", journeys.table)
         with reporter.stage("metrics (finish)"):
             tables_m = finish_metrics(inputs, attribution, mapped.result())
-    attribution.channel_summary = tables_m["channel_summary"]
-    attribution.campaign_summary = tables_m["campaign_summary"]
-    tables = {
-        **tables_m,
-        "journeys": journeys.table,
-        **attribution.tables,
-    }
-    manifest = _manifest(inputs, journeys, chosen, reporter, cfg, fingerprints.result())
-    if bootstrap:
-        manifest["bootstrap"] = {"resamples": bootstrap, "seed": seed, "level": 0.95}
-    result = RunResult(inputs, journeys, attribution, tables, manifest, out_path)
-    if out_path is not None:
-        write_outputs(result, touch_credits=touch_credits, reporter=reporter)
+        attribution.channel_summary = tables_m["channel_summary"]
+        attribution.campaign_summary = tables_m["campaign_summary"]
+        tables = {
+            **tables_m,
+            "journeys": journeys.table,
+            **attribution.tables,
+        }
+        manifest = _manifest(inputs, journeys, chosen, reporter, cfg, fingerprints.result())
+        if bootstrap:
+            manifest["bootstrap"] = {"resamples": bootstrap, "seed": seed, "level": 0.95}
+        result = RunResult(inputs, journeys, attribution, tables, manifest, out_path)
+        if out_path is not None:
+            write_outputs(result, touch_credits=touch_credits, reporter=reporter, staged=staged)
     return result
 
 
@@ -348,15 +355,20 @@ def finish_metrics(
 
 
 def write_outputs(
-    result: RunResult, *, touch_credits: bool = False, reporter: Reporter | None = None
+    result: RunResult,
+    *,
+    touch_credits: bool = False,
+    reporter: Reporter | None = None,
+    staged: StagedTables | None = None,
 ) -> None:
-    """Write every table, optional touch credits, and the manifest to ``result.out``."""
+    """Write every table, optional touch credits, and the manifest to ``result.out``
+    (``staged``: tables already written under temporary names, moved into place here)."""
     reporter = reporter or Reporter()
     out = result.out
     if out is None:
         raise UsageError("no output folder given", hint="pass out=... or --out DIR")
     with reporter.stage("write outputs"):
-        files = write_tables(out, result.tables)
+        files = write_tables(out, result.tables, staged)
         if result.inputs is not None:
             files += write_quarantine(out, result.inputs.quarantine)
         if touch_credits:

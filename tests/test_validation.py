@@ -258,6 +258,82 @@ def test_strict_failure_leaves_earlier_summary_untouched(tmp_path):
     assert not list(out.rglob("*.tmp"))
 
 
+def _journeys_written_ahead(monkeypatch, out: Path) -> list[list[str]]:
+    """Make ``attrib.run.run`` write the journeys ahead of the other outputs (the metrics
+    worker waits until they are written) and record the output folder's files then."""
+    import threading
+
+    import attrib.outputs
+    import attrib.run
+
+    written = threading.Event()
+    seen: list[list[str]] = []
+    mapped, write = attrib.run.map_run_metrics, attrib.outputs.StagedTables.write
+
+    def late_metrics(*args):
+        assert written.wait(60)
+        return mapped(*args)
+
+    def recorded_write(self, name, frame):
+        write(self, name, frame)
+        seen.append(sorted(p.name for p in out.iterdir()))
+        written.set()
+
+    monkeypatch.setattr(attrib.run, "map_run_metrics", late_metrics)
+    monkeypatch.setattr(attrib.outputs.StagedTables, "write", recorded_write)
+    return seen
+
+
+def test_journeys_written_ahead_land_with_the_other_outputs(tmp_path, monkeypatch):
+    """While the metrics finish, the journeys table is written under a temporary name; the
+    run then moves it into place before the manifest: same table, no temporary file left."""
+    import attrib.run
+
+    data = _good(tmp_path / "in")
+    out = tmp_path / "out"
+    seen = _journeys_written_ahead(monkeypatch, out)
+    manifest = attrib.run.write_manifest
+    in_place = []
+    monkeypatch.setattr(
+        attrib.run,
+        "write_manifest",
+        lambda o, m: in_place.append((o / "journeys.parquet").exists()) or manifest(o, m),
+    )
+    result = attrib.run.run(data, out=out, models=["first_touch"])
+    assert in_place == [True]
+    assert len(seen) == 1
+    assert any(n.startswith(".journeys.parquet.") for n in seen[0])
+    assert "journeys.parquet" not in seen[0]
+    assert pl.read_parquet(out / "journeys.parquet").equals(result.tables["journeys"])
+    assert "journeys.parquet" in result.manifest["outputs"]
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_a_failure_after_journeys_written_ahead_leaves_outputs(tmp_path, monkeypatch):
+    """A computation error after the journeys were written ahead: exit 3, and the earlier
+    run's outputs stay as they were (the new journeys table is deleted, not moved in)."""
+    import attrib.run
+    from attrib.errors import ComputationError
+
+    data = _good(tmp_path / "in")
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    _write(data, "deals", DEAL_HEAD, [*DEAL_OK, "d9,c2,2025-01-03,2025-01-04,won,7"])
+    seen = _journeys_written_ahead(monkeypatch, out)
+
+    def failing(*args):
+        raise ComputationError("the metrics failed", hint="a test")
+
+    monkeypatch.setattr(attrib.run, "finish_metrics", failing)
+    result = run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"], exit_code=3)
+    assert "the metrics failed" in result.output
+    assert len(seen) == 1
+    assert any(n.startswith(".journeys.parquet.") for n in seen[0])
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert not list(out.rglob("*.tmp"))
+
+
 def test_output_error_exit_4(tmp_path):
     data = _good(tmp_path / "in")
     blocker = tmp_path / "not-a-folder"
