@@ -219,11 +219,11 @@ def parquet_on_success(df: pl.DataFrame, target: Path) -> Iterator[None]:
             raise
     try:
         yield
+        with _output_errors(target):
+            os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    with _output_errors(target):
-        os.replace(tmp, target)
 
 
 def write_json(data: Any, target: Path) -> None:

@@ -234,14 +234,13 @@ def build_journeys(
     dicts = dicts or _dictionaries(local, config)
     chan, camp = _touch_codes(local, dicts)
     # the dictionaries give back each touch's own channel and campaign text (as String; a
-    # null campaign as "(none)") unless a touch's channel is literally "(none)", its pair is
-    # missing from shared dictionaries (key 0), or the columns are not plain text (a null
-    # channel: frames that did not come through ``inputs.prepare_touches``)
+    # null campaign as "(none)") unless a touch's channel is "(none)" (literally, or null in
+    # a frame that did not come through ``inputs.prepare_touches``: both are named so), its
+    # pair is missing from shared dictionaries (key 0), or the columns are not plain text
     names_from_codes = (
         NONE_CHANNEL not in local.channel_names
         and not np.any(camp == 0)
         and all(touches.schema[c] == pl.String for c in (CHANNEL, CAMPAIGN))
-        and touches.get_column(CHANNEL).null_count() == 0
     )
     del local
     closed = pl.col(STATUS).is_in(["won", "lost"]) & pl.col(CLOSED_AT).is_not_null()

@@ -63,19 +63,14 @@ def fingerprints_in_background(
     return future
 
 
-def write_tables(
-    out: Path, tables: dict[str, pl.DataFrame], staged: StagedTables | None = None
-) -> list[str]:
-    """Write each frame to ``<out>/<name>.parquet``; returns the names written. Tables that
-    ``staged`` wrote ahead are moved into place instead (after the others)."""
-    early = staged.names if staged is not None else ()
+def write_tables(out: Path, tables: dict[str, pl.DataFrame], skip: Iterable[str] = ()) -> list[str]:
+    """Write each frame to ``<out>/<name>.parquet`` but those named in ``skip`` (written
+    ahead: ``StagedTables``); returns the file names written."""
     written = []
     for name, frame in tables.items():
-        if name not in early:
+        if name not in skip:
             write_parquet(frame, out / f"{name}.parquet")
-        written.append(f"{name}.parquet")
-    if staged is not None:
-        staged.commit()
+            written.append(f"{name}.parquet")
     return written
 
 
@@ -83,10 +78,11 @@ class StagedTables:
     """Output tables written ahead of the others, under temporary names in ``out``.
 
     A run writes a finished table while its main thread would otherwise wait (the journeys
-    table, ~0.7 s at 10M touches, while the metrics finish). ``commit`` (``write_tables``)
-    moves them onto their names; leaving the ``with`` block on an error first deletes them,
-    so a failed run never leaves a new table beside an older run's outputs (leaving it
-    without an error commits them).
+    table, ~0.7 s at 10M touches, while the metrics finish). ``commit`` moves them onto
+    their names once the other outputs are written (just before the manifest); leaving the
+    ``with`` block on an error first deletes them, so a run that fails before writing its
+    outputs leaves an earlier run's tables as they were (leaving it without an error
+    commits them).
     """
 
     def __init__(self, out: Path) -> None:
@@ -99,9 +95,10 @@ class StagedTables:
         self._files.enter_context(parquet_on_success(frame, self.out / f"{name}.parquet"))
         self.names.append(name)
 
-    def commit(self) -> None:
-        """Move every staged table onto its name."""
+    def commit(self) -> list[str]:
+        """Move every staged table onto its name; returns their file names."""
         self._files.close()
+        return [f"{name}.parquet" for name in self.names]
 
     def __enter__(self) -> StagedTables:
         return self

@@ -232,7 +232,10 @@ def run(
     staged = StagedTables(out_path) if out_path is not None else None
     # the metrics' map step and the funnel need no credit: they run (Polars, GIL released)
     # beside the models (numba, GIL released), so the two share the machine's cores
-    with ThreadPoolExecutor(max_workers=1) as pool, staged or nullcontext():
+    with (
+        ThreadPoolExecutor(max_workers=1) as pool,
+        staged if staged is not None else nullcontext(),
+    ):
         mapped = pool.submit(
             _timed,
             reporter,
@@ -362,13 +365,14 @@ def write_outputs(
     staged: StagedTables | None = None,
 ) -> None:
     """Write every table, optional touch credits, and the manifest to ``result.out``
-    (``staged``: tables already written under temporary names, moved into place here)."""
+    (``staged``: tables already written under temporary names, moved into place here, last
+    before the manifest)."""
     reporter = reporter or Reporter()
     out = result.out
     if out is None:
         raise UsageError("no output folder given", hint="pass out=... or --out DIR")
     with reporter.stage("write outputs"):
-        files = write_tables(out, result.tables, staged)
+        files = write_tables(out, result.tables, skip=staged.names if staged is not None else ())
         if result.inputs is not None:
             files += write_quarantine(out, result.inputs.quarantine)
         if touch_credits:
@@ -376,6 +380,8 @@ def write_outputs(
             rows = write_touch_credits(out, [result.journeys], pairs)
             files.append("touch_credits.parquet")
             result.manifest["row_counts"]["touch_credits"] = rows
+        if staged is not None:
+            files += staged.commit()
     result.manifest["outputs"] = sorted(files)
     result.manifest["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
     write_manifest(out, result.manifest)

@@ -13,6 +13,10 @@ Only an in-memory ``attrib run`` in the console script's own process does this
 raise (+0.4 GB at 10M touches in 8 buckets); a process that imports attrib or calls the CLI
 in-process (a notebook, ``CliRunner``) keeps its allocator settings, as do users who tune
 glibc themselves through ``MALLOC_*`` environment variables or ``GLIBC_TUNABLES``.
+
+Blocks a worker thread asks for come from that thread's arena, whose heaps glibc caps at
+64 MiB: larger ones are still mapped and unmapped. Most of a run's large arrays are made by
+the main thread (and Polars' buffers by its own allocator, jemalloc, untouched here).
 """
 
 from __future__ import annotations
@@ -31,19 +35,16 @@ _TRIM_THRESHOLD = 2**31 - 1
 #: extra heap asked of the kernel per extension (virtual until touched): fewer brk calls
 _TOP_PAD = 256 << 20
 
-_USER_SETTINGS = (
-    "MALLOC_MMAP_MAX_",
-    "MALLOC_MMAP_THRESHOLD_",
-    "MALLOC_TRIM_THRESHOLD_",
-    "MALLOC_TOP_PAD_",
-    "GLIBC_TUNABLES",
-)
+
+def _user_tuned() -> bool:
+    """Whether the environment sets glibc's malloc options (``MALLOC_*``, ``GLIBC_TUNABLES``)."""
+    return any(k.startswith("MALLOC_") or k == "GLIBC_TUNABLES" for k in os.environ)
 
 
 def keep_freed_memory() -> bool:
     """Tune glibc's malloc as the module docstring says; False (nothing changed) on another
     C library or platform, or where the user set glibc's malloc options themselves."""
-    if not sys.platform.startswith("linux") or any(os.environ.get(k) for k in _USER_SETTINGS):
+    if not sys.platform.startswith("linux") or _user_tuned():
         return False
     try:
         if not os.confstr("CS_GNU_LIBC_VERSION"):

@@ -546,7 +546,9 @@ def main() -> None:  # pragma: no cover - console entry point
     The interpreter's shutdown collects every tracked object more than once (the imports of
     polars and numba leave ~200k of them): 0.6-1.0 s at the end of every run, for memory the
     process is about to give back anyway. Frozen objects are not scanned, so freezing them
-    first skips it. ``atexit`` handlers still run and non-cyclic objects are still freed.
+    first skips it. ``atexit`` handlers still run and non-cyclic objects are still freed;
+    objects caught in reference cycles are not finalized (the outputs are closed and
+    renamed by then).
     """
     try:
         cli(prog_name="attrib", obj={OWN_PROCESS: True})

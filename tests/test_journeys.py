@@ -367,10 +367,17 @@ def test_digest_text_equals_the_touches_text(case):
 
 
 @pytest.mark.parametrize("shared", [False, True])
-def test_a_null_campaign_is_the_none_campaign(shared):
-    """Touches with no campaign (null) and touches whose campaign reads "(none)" are one
-    campaign: same dictionaries, same codes and same summaries as the frame with the nulls
-    written out, whether a batch builds its dictionaries or shares a run's."""
+@pytest.mark.parametrize(
+    ("second", "names"),
+    [
+        ("(none)", ("(none)", "(none)", "(none)", "spring")),  # also as text: filled first
+        ("x", ("(none)", "(none)", "(none)", "spring", "x")),  # nulls coded, named after
+    ],
+)
+def test_a_null_campaign_is_the_none_campaign(shared, second, names):
+    """A touch with no campaign (null) is campaign "(none)", also beside touches whose
+    campaign reads "(none)": same dictionaries, codes, digest and table as the frame with
+    the nulls written out, whether a batch builds its dictionaries or shares a run's."""
     from attrib.config import RunConfig
     from attrib.journeys import build_dictionaries, build_journeys
 
@@ -379,7 +386,7 @@ def test_a_null_campaign_is_the_none_campaign(shared):
             "entity_id": ["a", "a", "b", "b", "c"],
             "ts": [datetime(2025, 1, d) for d in (1, 2, 3, 4, 5)],
             "channel": ["Email", "Email", "Email", "Ads", "Ads"],
-            "campaign": [None, "(none)", "spring", None, None],
+            "campaign": [None, second, "spring", None, None],
         },
         schema_overrides={"ts": pl.Datetime("us")},
     )
@@ -399,7 +406,7 @@ def test_a_null_campaign_is_the_none_campaign(shared):
     a = build_journeys(t, d, RunConfig(), dicts=dicts)
     b = build_journeys(filled, d, RunConfig(), dicts=dicts)
     assert a.dicts.campaign_names == b.dicts.campaign_names
-    assert a.dicts.campaign_names == ("(none)", "(none)", "(none)", "spring")  # Ads, Email x2
+    assert a.dicts.campaign_names == names  # (none) of no channel, Ads, Email; Email's others
     np.testing.assert_array_equal(a.campaign, b.campaign)
     assert a.digest.equals(b.digest)
     assert a.table.equals(b.table)

@@ -42,7 +42,9 @@ _CHILD = textwrap.dedent(
 
 
 def _child(mode: str, **env: str) -> str:
-    environ = {k: v for k, v in os.environ.items() if k not in _malloc._USER_SETTINGS}
+    environ = {
+        k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"
+    }
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, mode],
         env={**environ, **env},
@@ -62,6 +64,7 @@ def test_tuned_malloc_serves_big_blocks_from_the_heap():
 @glibc
 def test_a_users_own_malloc_settings_win():
     assert _child("tune", MALLOC_MMAP_THRESHOLD_="1048576") == "False 1"
+    assert _child("tune", MALLOC_ARENA_MAX="2") == "False 1"
     assert _child("tune", GLIBC_TUNABLES="glibc.malloc.trim_threshold=1048576") == "False 1"
 
 

@@ -334,6 +334,23 @@ def test_a_failure_after_journeys_written_ahead_leaves_outputs(tmp_path, monkeyp
     assert not list(out.rglob("*.tmp"))
 
 
+def test_a_table_written_ahead_that_cannot_land_is_deleted(tmp_path):
+    """Moving a table written ahead onto its name fails (a folder has that name): an
+    output error naming the file, and no temporary file left behind."""
+    from attrib.errors import OutputError
+    from attrib.outputs import StagedTables
+
+    out = tmp_path / "out"
+    (out / "journeys.parquet").mkdir(parents=True)
+    with StagedTables(out) as staged:
+        staged.write("journeys", pl.DataFrame({"a": [1]}))
+        assert len(list(out.glob(".journeys.parquet.*.tmp"))) == 1
+        with pytest.raises(OutputError) as raised:
+            staged.commit()
+    assert raised.value.file == str(out / "journeys.parquet")
+    assert not list(out.rglob("*.tmp"))
+
+
 def test_output_error_exit_4(tmp_path):
     data = _good(tmp_path / "in")
     blocker = tmp_path / "not-a-folder"
