@@ -212,12 +212,9 @@ def parquet_on_success(df: pl.DataFrame, target: Path) -> Iterator[None]:
     run can write a finished table while it waits for others, yet never leave it alone)."""
     with _output_errors(target):
         tmp = _temporary_beside(target)
-        try:
-            _write_parquet_file(df, tmp)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
     try:
+        with _output_errors(target):
+            _write_parquet_file(df, tmp)
         yield
         with _output_errors(target):
             os.replace(tmp, target)

@@ -11,9 +11,8 @@ hashed entity keys (``attrib.entity_keys``), so journeys come in key order, not 
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 import polars as pl
@@ -94,8 +93,10 @@ class _LocalCodes:
         """Whether every (channel, campaign) combination fits a dense table."""
         return len(self.channel_names) * self.n_campaigns <= _DENSE_PAIRS
 
+    @cached_property
     def flat(self) -> np.ndarray:
-        """int64 [T]: each touch's pair as ``channel * n_campaigns + campaign``."""
+        """int64 [T]: each touch's pair as ``channel * n_campaigns + campaign`` (only where
+        the pairs do not fit a dense table: read by ``present`` and ``_touch_codes``)."""
         return self.channel.astype(np.int64) * self.n_campaigns + self.campaign
 
     @cached_property
@@ -104,7 +105,7 @@ class _LocalCodes:
         if self.dense:
             n = len(self.channel_names)
             return np.flatnonzero(present_pairs(self.channel, self.campaign, n, self.n_campaigns))
-        return np.unique(self.flat())
+        return np.unique(self.flat)
 
     @cached_property
     def pairs(self) -> np.ndarray:
@@ -173,7 +174,7 @@ def _touch_codes(local: _LocalCodes, dicts: Dictionaries) -> tuple[np.ndarray, n
         key_of_flat = np.zeros(len(local.channel_names) * n_camp, dtype=np.int32)
         key_of_flat[present] = key_of_pair
         return recode_pairs(local.channel, local.campaign, n_camp, channel_of, key_of_flat)
-    return channel_of[local.channel], key_of_pair[np.searchsorted(present, local.flat())]
+    return channel_of[local.channel], key_of_pair[np.searchsorted(present, local.flat)]
 
 
 def _lead_times(stages: pl.DataFrame | None) -> pl.DataFrame:
@@ -250,21 +251,21 @@ def build_journeys(
         else pl.col(CREATED_AT)
     )
     # the touch sort (numba, GIL released) runs in a worker while Polars prepares the deals
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        sorted_touches = pool.submit(
+    d, (order, t_ent, t_ts, t_chan, t_camp, d_keys) = side_by_side(
+        lambda: deals.with_columns(
+            end.dt.epoch("us").alias("end"),
+            pl.col(CREATED_AT).dt.epoch("us").alias("created"),
+            _deal_leads(stages, deals),
+        ),
+        partial(
             sort_by_entity,
             touches.get_column(ENTITY_ID),
             touches.get_column(TS).dt.epoch("us").to_numpy(),
             chan,
             camp,
             others=deals.get_column(ENTITY_ID),
-        )
-        d = deals.with_columns(
-            end.dt.epoch("us").alias("end"),
-            pl.col(CREATED_AT).dt.epoch("us").alias("created"),
-            _deal_leads(stages, deals),
-        )
-        order, t_ent, t_ts, t_chan, t_camp, d_keys = sorted_touches.result()
+        ),
+    )
     del chan, camp
     n_entities = int(np.count_nonzero(t_ent[1:] != t_ent[:-1])) + 1 if len(t_ent) else 0
     d = d.with_columns(pl.Series("ent", d_keys)).sort("ent", "end", DEAL_ID)
@@ -314,17 +315,20 @@ def build_journeys(
         .then(d.get_column(ENTITY_ID).gather(deal_idx) if d.height else None)
         .otherwise(touches.get_column(ENTITY_ID).gather(first_row) if touches.height else None)
     ).to_series()
-    with ThreadPoolExecutor(max_workers=1) as pool:  # the table and the digest side by side
-        table = pool.submit(
-            _journey_table, offsets, channel, ts, j_deal, entity_ids, d, status, amount, dicts
-        )
+
+    def touch_digest() -> pl.DataFrame:
         # ties with a journey start matter for won deals only (their sourcing campaign)
-        digest_rows, entity_first = _digest_rows(t_ent, t_ts, keep, offsets, status == STATUS_WON)
-        digest = (
-            _digest(touches, order[digest_rows], t_chan[digest_rows], t_camp[digest_rows], dicts)
+        rows, entity_first = _digest_rows(t_ent, t_ts, keep, offsets, status == STATUS_WON)
+        return (
+            _digest(touches, order[rows], t_chan[rows], t_camp[rows], dicts)
             if names_from_codes
-            else _digest(touches, order[digest_rows])
+            else _digest(touches, order[rows])
         ).with_columns(pl.Series(ENTITY_FIRST, entity_first))
+
+    digest, table = side_by_side(  # the digest, and the table in a worker
+        touch_digest,
+        lambda: _journey_table(offsets, channel, ts, j_deal, entity_ids, d, status, amount, dicts),
+    )
     return Journeys(
         offsets=offsets,
         channel=channel,
@@ -338,7 +342,7 @@ def build_journeys(
         n_created=n_created,
         lead_pos=lead_pos,
         opp_pos=opp_pos.astype(np.int64, copy=False),
-        table=table.result(),
+        table=table,
         dicts=dicts,
         digest=digest,
     )

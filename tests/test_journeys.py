@@ -254,8 +254,6 @@ def _digest_reference(ent, ts, keep, offsets, wanted):
     """numpy reference for ``_digest_rows``: entity first touches, the first touch at the
     latest ts, plus every touch tied (same entity and ts) with a wanted journey's first kept
     touch."""
-    import numpy as np
-
     n = len(ent)
     new_ent = np.ones(n, dtype=bool)
     new_ent[1:] = ent[1:] != ent[:-1]

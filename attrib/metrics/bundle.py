@@ -9,7 +9,6 @@ Spark engines map bucket by bucket and never hold every entity's facts at once.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from attrib._threads import side_by_side
 from attrib.metrics.funnel import (
     FunnelPartial,
     first_touch_channel,
@@ -91,17 +91,20 @@ def map_metrics(
 ) -> MetricsPartial:
     """Reduce one batch of entities to its partial state (``MetricsPartial``)."""
     source = first_touch_channel(digest)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # the won deals' sourcing (joins over the journeys) beside the stage facts (a numba
-        # sort and pass, Polars around it): neither keeps both cores busy alone
-        customers = pool.submit(sourced_customers, deals, digest, journeys, plan.window, source)
+
+    def funnel_and_stage_counts() -> tuple[FunnelPartial, pl.DataFrame]:
         facts = stage_facts(
             stages, digest, deals, plan.settings, present=plan.present, source=source
         )
-        funnel = funnel_map(facts, plan.window)
-        sourced = SourcedCounts(
-            stages=stage_count_map(facts, plan.window), customers=customers.result()
-        )
+        return funnel_map(facts, plan.window), stage_count_map(facts, plan.window)
+
+    # the stage facts (a numba sort and pass, Polars around it) beside the won deals'
+    # sourcing (joins over the journeys) in a worker: neither keeps both cores busy alone
+    (funnel, stage_counts), customers = side_by_side(
+        funnel_and_stage_counts,
+        lambda: sourced_customers(deals, digest, journeys, plan.window, source),
+    )
+    sourced = SourcedCounts(stages=stage_counts, customers=customers)
     deal_journeys = (
         journeys.filter(pl.col("deal_id").is_not_null()).select(JOURNEY_COLUMNS)
         if journeys is not None and journeys.height
