@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from cli._errors import handle_errors
-from cli._malloc import keep_freed_memory
+from cli._malloc import keep_freed_memory, small_pages_for_numpy
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 DEFAULT_OUT = "attrib-out"
@@ -231,8 +231,10 @@ def run(
 
         reporter = TerminalReporter(quiet=quiet or fmt == "json", verbose=verbose)
         in_memory = engine != "spark" and buckets is None and memory_limit is None
-        if in_memory and (click.get_current_context().obj or {}).get(OWN_PROCESS):
-            keep_freed_memory()  # not for the bucketed engine: its point is a bounded peak
+        if (click.get_current_context().obj or {}).get(OWN_PROCESS):
+            small_pages_for_numpy()
+            if in_memory:  # not for the bucketed engine: its point is a bounded peak
+                keep_freed_memory()
         if paths_file is not None:
             from attrib.run import run_paths
 

@@ -526,19 +526,21 @@ def test_summary_table_keeps_long_channel_names_on_one_line(tmp_path):
 
 
 def test_only_an_in_memory_run_in_its_own_process_tunes_the_allocator(tmp_path, monkeypatch):
-    """``cli._malloc`` changes process-wide state: the console script's in-memory runs may
-    do it, a caller's process (CliRunner, a notebook) and the bucketed engine may not."""
+    """``cli._malloc`` changes process-wide state: the console script's runs may do it (the
+    malloc settings in memory only), a caller's process (CliRunner, a notebook) may not."""
     import cli.main
 
     calls = []
-    monkeypatch.setattr(cli.main, "keep_freed_memory", lambda: calls.append(1) or True)
+    monkeypatch.setattr(cli.main, "keep_freed_memory", lambda: calls.append("malloc") or True)
+    monkeypatch.setattr(cli.main, "small_pages_for_numpy", lambda: calls.append("pages") or True)
     own = {"obj": {cli.main.OWN_PROCESS: True}}
     run_cli(["run", "--out", tmp_path / "a", "--models", "linear", "-q"])
     assert calls == []
     run_cli(["run", "--out", tmp_path / "b", "--models", "linear", "--buckets", "2", "-q"], **own)
-    assert calls == []
+    assert calls == ["pages"]  # small pages cost no memory: every engine
+    calls.clear()
     run_cli(["run", "--out", tmp_path / "c", "--models", "linear", "-q"], **own)
-    assert calls == [1]
+    assert calls == ["pages", "malloc"]
 
 
 def test_console_script_ends_its_process_without_a_final_collection(tmp_path):

@@ -1,4 +1,5 @@
-"""``cli._malloc``: glibc told to serve big blocks from the heap and keep them for reuse."""
+"""``cli._malloc``: glibc told to serve big blocks from the heap and keep them for reuse;
+numpy told not to advise transparent huge pages."""
 
 from __future__ import annotations
 
@@ -41,18 +42,22 @@ _CHILD = textwrap.dedent(
 )
 
 
-def _child(mode: str, **env: str) -> str:
-    environ = {
-        k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"
-    }
+def _run(script: str, mode: str, env: dict[str, str], own_settings) -> str:
+    """``script`` in a child process with ``mode`` as its argument; the environment's own
+    settings (names ``own_settings`` picks) replaced by ``env``."""
+    environ = {k: v for k, v in os.environ.items() if not own_settings(k)}
     done = subprocess.run(
-        [sys.executable, "-c", _CHILD, mode],
+        [sys.executable, "-c", script, mode],
         env={**environ, **env},
         capture_output=True,
         text=True,
         check=True,
     )
     return done.stdout.strip()
+
+
+def _child(mode: str, **env: str) -> str:
+    return _run(_CHILD, mode, env, lambda k: k.startswith("MALLOC_") or k == "GLIBC_TUNABLES")
 
 
 @glibc
@@ -71,3 +76,55 @@ def test_a_users_own_malloc_settings_win():
 def test_nothing_changes_off_linux(monkeypatch):
     monkeypatch.setattr(sys, "platform", "darwin")
     assert _malloc.keep_freed_memory() is False
+
+
+# In a child process: numpy's huge-page advice, and the huge pages a fresh 64 MiB array got
+# (smaps_rollup's AnonHugePages, kB), plain or after ``small_pages_for_numpy``.
+_NUMPY_CHILD = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from cli._malloc import small_pages_for_numpy
+
+    def huge_kb():
+        with open("/proc/self/smaps_rollup") as f:
+            return next(int(l.split()[1]) for l in f if l.startswith("AnonHugePages:"))
+
+    changed = small_pages_for_numpy() if sys.argv[1] == "tune" else False
+    from numpy._core.multiarray import _get_madvise_hugepage
+    before = huge_kb()
+    block = np.ones(8 << 20)  # 64 MiB, touched
+    print(changed, _get_madvise_hugepage(), huge_kb() - before)
+    """
+)
+
+
+def _numpy_child(mode: str, **env: str) -> tuple[str, str, int]:
+    out = _run(_NUMPY_CHILD, mode, env, lambda k: k == "NUMPY_MADVISE_HUGEPAGE")
+    changed, advice, huge = out.split()
+    return changed, advice, int(huge)
+
+
+def _thp_on_advice() -> bool:
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            return "[madvise]" in f.read()
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="/proc/self/smaps_rollup is Linux's"
+)
+def test_numpy_asks_for_small_pages_once_told():
+    assert _numpy_child("tune")[:2] == ("True", "False")
+    changed, advice, huge = _numpy_child("plain")
+    assert (changed, advice) == ("False", "True")
+    if not _thp_on_advice() or huge == 0:
+        pytest.skip("the kernel gives no huge pages on numpy's advice here: nothing to compare")
+    assert _numpy_child("tune")[2] == 0
+
+
+def test_a_users_own_huge_page_setting_wins():
+    assert _numpy_child("tune", NUMPY_MADVISE_HUGEPAGE="1")[:2] == ("False", "True")
+    assert _numpy_child("tune", NUMPY_MADVISE_HUGEPAGE="0")[:2] == ("False", "False")
