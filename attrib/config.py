@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,13 @@ class RunConfig:
         cfg = replace(self, **given)
         cfg.check()
         return cfg
+
+    def with_metrics(self, overrides: Mapping[str, Any] | None) -> RunConfig:
+        """A copy whose ``[metrics]`` table carries the command line's settings (``--from``,
+        ``--gross-margin``, ...; ``None`` values are ignored), so that every step reading the
+        config (the journeys' reporting window too) sees them."""
+        given = {k: v for k, v in (overrides or {}).items() if v is not None}
+        return replace(self, metrics={**self.metrics, **given}) if given else self
 
     def check(self) -> None:
         """Validate option values; raise ConfigError with a hint."""

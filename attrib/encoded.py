@@ -20,6 +20,11 @@ STATUS_WON = 2
 STATUS_LOST = 3
 STATUS_NAMES = {STATUS_NONE: "none", STATUS_OPEN: "open", STATUS_WON: "won", STATUS_LOST: "lost"}
 
+#: ``Journeys.in_period`` bits: the deal's conversion (close, or creation when open), and its
+#: creation, lie in the reporting window.
+CONVERSION_IN_PERIOD = 1
+CREATION_IN_PERIOD = 2
+
 #: Channel that receives the credit of journeys with zero touches (keeps totals conserved).
 NONE_CHANNEL = "(none)"
 NONE_CAMPAIGN = "(none)"
@@ -84,6 +89,12 @@ class Journeys:
             latest ts, so that its ts range is all touches'), in journey order (entity key,
             ts, channel, campaign); None where journeys were not built from touches (path
             tables).
+        in_period: uint8 [J] or None: which of a journey's events fall in the run's reporting
+            window (``[metrics] period_from/period_to``): ``CONVERSION_IN_PERIOD`` (a closed
+            deal's ``closed_at``, an open deal's ``created_at``) and ``CREATION_IN_PERIOD``
+            (``created_at``). Only those are credited (``values``, ``created_values``), so the
+            attribution columns count the same deals as the window's spend and KPIs. None:
+            no window set, every journey counts.
     """
 
     offsets: np.ndarray
@@ -101,6 +112,7 @@ class Journeys:
     table: pl.DataFrame
     dicts: Dictionaries
     digest: pl.DataFrame | None = None
+    in_period: np.ndarray | None = None
     # per-batch derived arrays and work buffers (not an init field: ``dataclasses.replace``
     # starts afresh)
     _cache: dict[str, np.ndarray] = field(
@@ -142,16 +154,24 @@ class Journeys:
         once per batch, as every model reads it)."""
 
         def make() -> np.ndarray:
-            won = self.status == STATUS_WON
+            status = self._status_in_period(CONVERSION_IN_PERIOD)
+            won = status == STATUS_WON
             out = np.zeros((self.n_journeys, len(METRICS)), dtype=np.float64)
             out[:, 0] = np.where(won, self.weight, 0.0)
             out[:, 1] = np.where(won, self.amount, 0.0)
-            out[:, 2] = np.where(self.status == STATUS_OPEN, self.amount, 0.0)
-            out[:, 3] = np.where(self.status != STATUS_NONE, self.weight, 0.0)
-            out[:, 4] = np.where(self.status == STATUS_LOST, self.weight, 0.0)
+            out[:, 2] = np.where(status == STATUS_OPEN, self.amount, 0.0)
+            out[:, 3] = np.where(status != STATUS_NONE, self.weight, 0.0)
+            out[:, 4] = np.where(status == STATUS_LOST, self.weight, 0.0)
             return out
 
         return self._derived("values", make)
+
+    def _status_in_period(self, event: int) -> np.ndarray:
+        """``status``, as ``STATUS_NONE`` (worth nothing) where ``event`` lies outside the
+        reporting window (``in_period``)."""
+        if self.in_period is None:
+            return self.status
+        return np.where((self.in_period & event) != 0, self.status, STATUS_NONE)
 
     def valued(self, created: bool = False) -> np.ndarray:
         """bool [J]: journeys worth something in the window (``values`` or, with
@@ -203,7 +223,7 @@ class Journeys:
         (read-only, made once per batch)."""
 
         def make() -> np.ndarray:
-            is_deal = self.status != STATUS_NONE
+            is_deal = self._status_in_period(CREATION_IN_PERIOD) != STATUS_NONE
             out = np.zeros((self.n_journeys, len(CREATED_METRICS)), dtype=np.float64)
             out[:, 0] = np.where(is_deal, self.weight, 0.0)
             out[:, 1] = np.where(is_deal, self.amount, 0.0)

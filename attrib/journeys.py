@@ -12,6 +12,7 @@ hashed entity keys (``attrib.entity_keys``), so journeys come in key order, not 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property, partial
 
 import numpy as np
@@ -31,6 +32,8 @@ from attrib._journey_kernels import (
 from attrib._threads import side_by_side
 from attrib.config import RunConfig
 from attrib.encoded import (
+    CONVERSION_IN_PERIOD,
+    CREATION_IN_PERIOD,
     NONE_CAMPAIGN,
     NONE_CHANNEL,
     STATUS_LOST,
@@ -42,6 +45,7 @@ from attrib.encoded import (
 )
 from attrib.entity_keys import dense_values, hash_pair, sort_by_entity
 from attrib.metrics.funnel import ENTITY_FIRST
+from attrib.metrics.settings import MetricsSettings
 from attrib.schema import (
     CAMPAIGN,
     CHANNEL,
@@ -58,6 +62,7 @@ _US_PER_DAY = 86_400_000_000
 _STATUS_CODES = {"open": STATUS_OPEN, "won": STATUS_WON, "lost": STATUS_LOST}
 _LEAD_STAGES = ("lead", "mql")
 _MIN_TS = np.iinfo(np.int64).min
+_MAX_TS = np.iinfo(np.int64).max
 
 
 #: most (channel, campaign) combinations held in dense tables (a flag and a code per
@@ -301,6 +306,7 @@ def build_journeys(
         created_ts = end_ts.copy()
         lead_ts = np.full(n_j, _MIN_TS, dtype=np.int64)
     created_ts = created_ts.astype(np.int64, copy=False)
+    in_period = _in_period(d, closed, _reporting_window(config), is_deal, deal_idx)
     n_created, lead_pos = _anchors(offsets, ts, created_ts, lead_ts.astype(np.int64, copy=False))
     opp_pos = np.where(is_deal & (n_created > 0), offsets[:-1] + n_created - 1, -1)
 
@@ -345,7 +351,55 @@ def build_journeys(
         table=table,
         dicts=dicts,
         digest=digest,
+        in_period=in_period,
     )
+
+
+def _reporting_window(config: RunConfig) -> tuple[int, int] | None:
+    """The reporting window (``[metrics] period_from/period_to``, inclusive days) as epoch
+    microseconds [lo, hi); None when neither bound is set. A missing bound is open: the
+    window's other end is the data's own, which no deal lies beyond."""
+    if not config.metrics:
+        return None
+    settings = MetricsSettings.from_mapping(config.metrics)
+    if settings.period_from is None and settings.period_to is None:
+        return None
+
+    def epoch_us(day: date) -> int:
+        return (day - date(1970, 1, 1)).days * _US_PER_DAY
+
+    lo = epoch_us(settings.period_from) if settings.period_from is not None else _MIN_TS
+    to = settings.period_to
+    hi = epoch_us(to) + _US_PER_DAY if to is not None and to < date.max else _MAX_TS
+    return lo, hi
+
+
+def _in_period(
+    deals: pl.DataFrame,
+    closed: pl.Expr,
+    window: tuple[int, int] | None,
+    is_deal: np.ndarray,
+    deal_idx: np.ndarray,
+) -> np.ndarray | None:
+    """``Journeys.in_period``: per journey, whether its deal's conversion (``closed_at`` of a
+    closed deal, else ``created_at``) and its creation lie in the reporting window, the
+    periods the KPIs count a deal in; None without a window."""
+    if window is None:
+        return None
+    if not deals.height:
+        return np.zeros(len(is_deal), dtype=np.uint8)
+    lo, hi = window
+    conversion = (
+        deals.select(
+            pl.when(closed).then(pl.col(CLOSED_AT)).otherwise(pl.col(CREATED_AT)).dt.epoch("us")
+        )
+        .to_series()
+        .to_numpy()
+    )
+    created = deals.get_column("created").to_numpy()
+    flags = np.where((conversion >= lo) & (conversion < hi), CONVERSION_IN_PERIOD, 0)
+    flags |= np.where((created >= lo) & (created < hi), CREATION_IN_PERIOD, 0)
+    return np.where(is_deal, flags[deal_idx], 0).astype(np.uint8)
 
 
 #: touch columns the metrics may read besides the four keys (an explicit marketing flag)

@@ -197,8 +197,10 @@ def run(
             log_touches, log_deals = event_log_tables(event_log)
             frames = {"touchpoints": log_touches, "deals": log_deals}
         # overrides before validation: --level decides each row's entity while loading
-        cfg = resolve_config(data_dir, config).with_overrides(
-            lookback_days=lookback_days, level=level, strict=strict
+        cfg = (
+            resolve_config(data_dir, config)
+            .with_overrides(lookback_days=lookback_days, level=level, strict=strict)
+            .with_metrics(metrics)
         )
         inputs = load_inputs(
             data_dir,

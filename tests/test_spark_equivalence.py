@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import warnings
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +112,18 @@ def test_generated_parquet_markov_params(spark, tmp_path):
     )
     _same(got, local)
     assert result.manifest["engine"]["buckets"] == 5
+
+
+def test_reporting_window(spark, tmp_path):
+    """Journeys built in Spark's workers carry the window (``Journeys.in_period``) to the
+    credit step as the local engine's do."""
+    window = {"period_from": date(2025, 3, 1), "period_to": date(2025, 8, 31)}
+    local, _ = _local(SAMPLES, tmp_path / "local", models="linear,markov", metrics=window)
+    got, _ = _spark(spark, SAMPLES, None, models="linear,markov", buckets=3, metrics=window)
+    _same(got, local)
+    whole, _ = _local(SAMPLES, tmp_path / "whole", models="linear")
+    linear = local["channel_summary"].filter(pl.col("model") == "linear")
+    assert linear["revenue"].sum() < whole["channel_summary"]["revenue"].sum()
 
 
 def test_account_level(spark, tmp_path):

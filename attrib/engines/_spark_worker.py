@@ -97,7 +97,10 @@ def unpack_state(blob: bytes) -> State:
 
 def pack_journeys(batch: Journeys) -> tuple[bytes, bytes]:
     """(CSR arrays as npz bytes, journey table as Arrow IPC bytes) of one encoded batch."""
-    arrays = pack_state({name: getattr(batch, name) for name in _ARRAYS})
+    parts = {name: getattr(batch, name) for name in _ARRAYS}
+    if batch.in_period is not None:
+        parts["in_period"] = batch.in_period
+    arrays = pack_state(parts)
     return arrays, frame_bytes(batch.table)
 
 

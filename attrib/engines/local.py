@@ -240,8 +240,10 @@ def run_bucketed(
     )
 
     reporter = reporter or Reporter()
-    cfg = resolve_config(data_dir, config).with_overrides(
-        lookback_days=lookback_days, level=level, strict=strict
+    cfg = (
+        resolve_config(data_dir, config)
+        .with_overrides(lookback_days=lookback_days, level=level, strict=strict)
+        .with_metrics(metrics)
     )
     with reporter.stage("read and validate small tables"):
         inputs = load_inputs(

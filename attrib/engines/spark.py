@@ -305,7 +305,9 @@ def run_spark(
         if config is None and data_dir is not None and (Path(data_dir) / "channels.toml").is_file():
             config = Path(data_dir) / "channels.toml"
         config = load_config(config)
-    cfg = config.with_overrides(lookback_days=lookback_days, level=level, strict=strict)
+    cfg = config.with_overrides(
+        lookback_days=lookback_days, level=level, strict=strict
+    ).with_metrics(metrics)
     chosen = resolve_models(models, cfg)
     sources = _locate(
         data_dir,
