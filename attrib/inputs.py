@@ -150,6 +150,18 @@ def account_lookup(touches: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
 
 
+def with_deal_accounts(lookup: pl.DataFrame | None, deals: pl.DataFrame) -> pl.DataFrame | None:
+    """The customer -> account map (``account_lookup``) completed by the deals: a customer no
+    touch names an account for takes the smallest ``account_id`` of its deals, so the stage
+    rows (which carry no account) of a customer with deals but no touches keep their entity."""
+    if ACCOUNT_ID not in deals.columns:
+        return lookup
+    own = account_lookup(deals)
+    if lookup is None:
+        return own
+    return pl.concat([lookup, own.join(lookup, on=CUSTOMER_ID, how="anti")], how="vertical")
+
+
 def unused_columns(table: str, config: RunConfig) -> frozenset[str]:
     """Canonical columns of ``table`` a run never reads: the touches' ``touch_type``
     (descriptive) and, at ``level = "customer"``, their ``account_id``. Neither can reject a
@@ -250,6 +262,8 @@ def load_inputs(
         touches = pl.DataFrame()
     if lookup is None and config.level == "account" and ACCOUNT_ID in touches.columns:
         lookup = account_lookup(touches)
+    if config.level == "account":
+        lookup = with_deal_accounts(lookup, validated["deals"].frame)
     deal_frame, quarantine["deals"] = attach_entity(validated["deals"], config, lookup)
     stage_frame = None
     if "stages" in validated:

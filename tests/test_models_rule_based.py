@@ -377,6 +377,29 @@ def test_account_level_rolls_contacts_up(account_level, model):
     assert j["path"].to_list() == ["Email > Social"]
 
 
+def test_account_level_keeps_the_stages_of_a_customer_known_by_its_deals(tmp_path):
+    """A customer without touches takes its account from its deals (``with_deal_accounts``):
+    its stage rows keep an entity at account level rather than being rejected."""
+    cols = ("deal_id", "customer_id", "account_id", "created_at", "closed_at", "status", "amount")
+    result = run_job(
+        tmp_path,
+        touches=touches(ACC_T, ACC_COLS),
+        deals=deals(
+            [
+                ("d7", "c7a", "A1", _day(6), _day(8), "won", 100),
+                ("d9", "c9", "B9", _day(6), _day(9), "won", 50),
+            ],
+            cols,
+        ),
+        stages=stages([("c9", "lead", _day(4)), ("c9", "sql", _day(5)), ("c7a", "lead", _day(3))]),
+        level="account",
+    )
+    assert result.inputs.rejected["stages"] == 0
+    entities = result.inputs.stages.sort("ts").select("customer_id", "entity_id").rows()
+    assert entities == [("c7a", "A1"), ("c9", "B9"), ("c9", "B9")]
+    assert_credit(credit(result, "first_touch"), {"Email": 100, "(none)": 50})
+
+
 # --- W/Z anchors -----------------------------------------------------------------------------
 def _anchor_run(tmp_path, t, d, s=None, metric="revenue"):
     result = run_job(

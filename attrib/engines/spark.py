@@ -581,7 +581,7 @@ class _Job:
         whole table), then shipped back to Spark to be cogrouped with the touches by bucket."""
         from pyspark.sql import functions as sf
 
-        from attrib.inputs import attach_entity
+        from attrib.inputs import attach_entity, with_deal_accounts
         from attrib.schema import validate
 
         quarantine: dict[str, pl.DataFrame] = {}
@@ -600,7 +600,7 @@ class _Job:
                 "collecting accounts",
                 acc.groupBy("customer_id").agg(sf.min("account_id").alias("__account")).toArrow,
             )
-            lookup = w.to_polars(got)
+            lookup = with_deal_accounts(w.to_polars(got), valid["deals"].frame)
         dv = valid["deals"]
         deals, quarantine["deals"] = attach_entity(dv, self.cfg, lookup)
         parts = [_side(deals, "deal")]
