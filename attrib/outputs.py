@@ -119,17 +119,31 @@ def write_quarantine(out: Path, quarantine: dict[str, pl.DataFrame]) -> list[str
             write_parquet(frame, out / "quarantine" / f"{table}.parquet")
             written.append(f"quarantine/{table}.parquet")
     for table in TABLES:
-        stale = out / "quarantine" / f"{table}.parquet"
         if f"quarantine/{table}.parquet" not in written:
-            try:
-                stale.unlink(missing_ok=True)
-            except OSError as exc:
-                raise OutputError(
-                    f"cannot remove an earlier quarantine file: {exc.strerror or exc}",
-                    file=str(stale),
-                    hint="check that the output folder is a writable folder",
-                ) from None
+            _remove_earlier(out / "quarantine" / f"{table}.parquet")
     return written
+
+
+def check_out_folder(out: Path | None) -> None:
+    """Fail early, before any work, when ``out`` exists and is not a folder."""
+    if out is not None and out.exists() and not out.is_dir():
+        raise OutputError(
+            "the output folder is a file",
+            file=str(out),
+            hint="pass --out a folder (it is created if missing)",
+        )
+
+
+def _remove_earlier(path: Path) -> None:
+    """Delete a file an earlier run left (if any) that this run did not write."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot remove an earlier run's {path.name}: {exc.strerror or exc}",
+            file=str(path),
+            hint="check that --out names a writable folder (not a file)",
+        ) from None
 
 
 def write_touch_credits(
@@ -197,6 +211,28 @@ def write_credit_batch(
     return rows
 
 
+#: the files a run may write at the top of its out folder (besides manifest.json)
+RUN_FILES = (
+    "channel_summary.parquet",
+    "campaign_summary.parquet",
+    "journeys.parquet",
+    "touch_credits.parquet",
+    "kpis.parquet",
+    "funnel.parquet",
+    "markov_removal_effects.parquet",
+    "markov_transitions.parquet",
+    "shapley_values.parquet",
+    "report.html",
+)
+
+
 def write_manifest(out: Path, manifest: dict[str, object]) -> None:
-    """``manifest.json``: config, versions, input fingerprints, counts, rejections, timings."""
+    """``manifest.json``: config, versions, input fingerprints, counts, rejections, outputs,
+    timings. A file of ``RUN_FILES`` that an earlier run left and this one did not write
+    (``manifest["outputs"]``) is deleted first, so the folder holds one run's outputs (a
+    report built from it shows no other run's tables)."""
+    written = set(manifest.get("outputs", ()))  # type: ignore[arg-type]
+    for name in RUN_FILES:
+        if name not in written:
+            _remove_earlier(out / name)
     write_json(manifest, out / "manifest.json")

@@ -30,6 +30,7 @@ from attrib.models import get_model, model_names
 from attrib.models.base import AttributionModel
 from attrib.outputs import (
     StagedTables,
+    check_out_folder,
     fingerprint,
     fingerprints_in_background,
     input_fingerprints,
@@ -188,6 +189,7 @@ def run(
     """
     reporter = reporter or Reporter()
     out_path = Path(out) if out is not None else None
+    check_out_folder(out_path)
     set_up_in_background()  # numba's one-time set-up, while Polars reads
     with reporter.stage("read and validate"):
         frames = None

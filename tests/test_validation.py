@@ -6,6 +6,7 @@ bad, runs ``attrib run`` and checks ``<out>/quarantine/<table>.parquet``.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from pathlib import Path
 
@@ -631,3 +632,26 @@ def test_two_pass_validation_rejects_exactly_the_broken_rows(rows):
     assert set(v.rejected["row"].to_list()) == {i + 1 for i in bad}
     assert v.frame[ROW_COL].to_list() == [i + 1 for i in range(len(rows)) if i not in bad]
     assert v.rejected["reason"].null_count() == 0
+
+
+def test_a_run_removes_the_outputs_an_earlier_run_left(tmp_path):
+    """Outputs of an earlier run in the same folder that this run does not write (touch
+    credits, another model's tables, a report) are deleted; other files are left alone."""
+    out = tmp_path / "out"
+    run_cli(["run", "--out", out, "--touch-credits", "--report", "-q"])
+    assert (out / "touch_credits.parquet").is_file()
+    assert (out / "report.html").is_file()
+    (out / "notes.txt").write_text("mine")
+    run_cli(["run", "--out", out, "--models", "linear", "-q"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    top = {p.name for p in out.iterdir() if p.is_file()}
+    assert top == {*manifest["outputs"], "manifest.json", "notes.txt"}
+    assert "linear" in set(pl.read_parquet(out / "channel_summary.parquet")["model"])
+
+
+def test_an_output_folder_that_is_a_file_fails_before_any_work(tmp_path):
+    target = tmp_path / "out"
+    target.write_text("not a folder")
+    result = run_cli(["run", "--out", target, "-q"], exit_code=4)
+    assert "the output folder is a file" in result.output
+    assert target.read_text() == "not a folder"

@@ -229,7 +229,7 @@ def run_bucketed(
         metrics_settings,
         spill_funnel_days,
     )
-    from attrib.outputs import write_manifest, write_quarantine, write_tables
+    from attrib.outputs import check_out_folder, write_manifest, write_quarantine, write_tables
     from attrib.run import (
         Attribution,
         RunResult,
@@ -269,6 +269,7 @@ def run_bucketed(
     reporter.note(f"out-of-core: {buckets} bucket(s)")
     chosen = resolve_models(models, cfg)
     out_path = Path(out) if out is not None else None
+    check_out_folder(out_path)
     scratch = Path(tempfile.mkdtemp(prefix="attrib-buckets-", dir=workdir))
     try:
         with reporter.stage("partition touchpoints"):

@@ -295,10 +295,12 @@ def run_spark(
     ``metrics`` overrides ``[metrics]`` settings as in ``attrib.run.run``; ``touch_credits``
     has Spark write every touch's credit to ``out/touch_credits/`` (partitioned by model).
     """
+    from attrib.outputs import check_out_folder
     from attrib.run import resolve_models
 
     reporter = reporter or Reporter()
     out_path = Path(out) if out is not None else None
+    check_out_folder(out_path)
     if buckets is not None and (not isinstance(buckets, int) or buckets < 1):
         raise UsageError(f"buckets must be a positive integer, got {buckets!r}", hint="--buckets 8")
     if not isinstance(config, RunConfig):
