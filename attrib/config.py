@@ -15,6 +15,7 @@ plus command-line overrides. The file's tables:
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -115,6 +116,30 @@ class RunConfig:
                 )
 
 
+def _check_canonical(mapping: dict[str, Any], kind: str, table: str, source: str | None) -> None:
+    """Keys of ``[columns.<table>]`` / ``[constants.<table>]`` must be the table's canonical
+    column names: a misspelt one would otherwise be ignored without a word."""
+    from attrib.schema import TABLE_COLUMNS  # schema imports this module
+
+    required, optional = TABLE_COLUMNS[table]
+    known = (*required, *optional)
+    for key in mapping:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            example = (
+                'customer_id = "user_id" (canonical name = your column)'
+                if kind == "columns"
+                else 'status = "won" (canonical name = value)'
+            )
+            raise ConfigError(
+                f"[{kind}.{table}] {key!r} is not a column of {table}",
+                file=source,
+                column=key,
+                hint=(f"did you mean {close[0]!r}? " if close else "")
+                + f"keys are the canonical names: {', '.join(known)}; e.g. {example}",
+            )
+
+
 def _expect_table(value: Any, name: str, where: str | None) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(f"[{name}] must be a table", file=where)
@@ -139,6 +164,7 @@ def config_from_mapping(data: dict[str, Any], *, source: str | None = None) -> R
                 hint=f"tables are {', '.join(TABLES)}",
             )
         mapping = _expect_table(mapping, f"columns.{table}", source)
+        _check_canonical(mapping, "columns", table, source)
         for canon, src in mapping.items():
             if not isinstance(src, str):
                 raise ConfigError(
@@ -151,6 +177,7 @@ def config_from_mapping(data: dict[str, Any], *, source: str | None = None) -> R
         if table not in TABLES:
             raise ConfigError(f"[constants.{table}] names an unknown table", file=source)
         constants[table] = dict(_expect_table(mapping, f"constants.{table}", source))
+        _check_canonical(constants[table], "constants", table, source)
 
     rules = []
     raw_rules = data.get("rules", [])

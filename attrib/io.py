@@ -121,6 +121,19 @@ class Projection:
         return frame.select(*[c for c in frame.columns if c in keep or c in (ROW_COL, FILE_COL)])
 
 
+#: CSV field separators a header is sniffed for (the first is the default)
+CSV_SEPARATORS = (",", ";", "\t", "|")
+
+
+def csv_separator(path: Path) -> str:
+    """The separator the file's header line uses most (',' when none, or on a tie): exports
+    from spreadsheets in many locales separate fields by ';'."""
+    with path.open("rb") as fh:
+        header = fh.readline(1 << 16).decode("utf-8", errors="replace")
+    counts = [header.count(sep) for sep in CSV_SEPARATORS]
+    return CSV_SEPARATORS[counts.index(max(counts))]
+
+
 def _read_one(path: Path, projection: Projection | None = None) -> pl.DataFrame:
     kind = file_format(path)
     try:
@@ -132,16 +145,15 @@ def _read_one(path: Path, projection: Projection | None = None) -> pl.DataFrame:
             columns = projection.of(pl.read_parquet_schema(path)) if projection else None
             df = pl.read_parquet(path, columns=columns, **index)
         elif kind == "csv":  # text is read whole: the reader checks every row's field count
-            df = pl.read_csv(path, infer_schema=False, **index)
+            df = pl.read_csv(path, separator=csv_separator(path), infer_schema=False, **index)
         else:
             df = pl.read_ndjson(path, infer_schema_length=None, **index)
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(
-            f"cannot read {kind} file: {first}",
-            file=str(path),
-            hint="check that the file is complete and in the format its suffix says",
-        ) from None
+        hint = "check that the file is complete and in the format its suffix says"
+        if "utf-8" in first.lower() or "utf8" in first.lower():
+            hint = "save the file as UTF-8 text (in Excel: 'CSV UTF-8'); it holds other bytes"
+        raise InputError(f"cannot read {kind} file: {first}", file=str(path), hint=hint) from None
     return df.with_columns(
         # categorical: one small code per row, not the path text repeated (~50 B a row)
         pl.lit(str(path)).cast(pl.Categorical).alias(FILE_COL),

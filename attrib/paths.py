@@ -23,6 +23,7 @@ from attrib.encoded import (
     Journeys,
 )
 from attrib.errors import InputError
+from attrib.io import csv_separator
 
 PATH, CONVERSIONS, VALUE, NULLS = (
     "path",
@@ -41,13 +42,9 @@ def _sniff(file: Path, sep: str | None) -> str:
     if sep is not None:
         return sep
     try:
-        with file.open("r", encoding="utf-8-sig") as fh:
-            header = fh.readline()
+        return ";" if csv_separator(file) == ";" else ","
     except OSError as e:
         raise InputError(f"cannot read the path table: {e}", file=str(file), hint=_HINT) from e
-    except UnicodeDecodeError as e:
-        raise InputError("the path table is not UTF-8 text", file=str(file), hint=_HINT) from e
-    return ";" if header.count(";") > header.count(",") else ","
 
 
 def _numeric(df: pl.DataFrame, col: str, file: str) -> pl.Series:

@@ -81,16 +81,21 @@ class Validated:
         return self.rejected.height
 
 
-def _missing_column_error(table: str, column: str, available: list[str], file: str) -> SchemaError:
-    close = difflib.get_close_matches(column, available, n=1)
+def _missing_column_error(
+    table: str, column: str, source: str, available: list[str], file: str
+) -> SchemaError:
+    """The canonical ``column``, read from the file's ``source`` column, is not in the file."""
+    close = difflib.get_close_matches(source, available, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
+    if len(available) == 1 and any(sep in available[0] for sep in (";", "\t", "|")):
+        hint = "the header was read as one column: is the file separated by ';', tab or '|'? "
+    mapped_from = close[0] if close else "<your column>"
     hint += (
-        f'map it in the config: [columns.{table}] {column} = "<your column>"'
+        f'map it in the config: [columns.{table}] {column} = "{mapped_from}"'
         f" (columns found: {', '.join(available) or 'none'})"
     )
-    return SchemaError(
-        f"required column {column!r} is missing", file=file, column=column, hint=hint
-    )
+    what = repr(column) if source == column else f"{source!r} (mapped to {column})"
+    return SchemaError(f"required column {what} is missing", file=file, column=source, hint=hint)
 
 
 def map_columns(raw: pl.DataFrame, table: str, config: RunConfig) -> pl.DataFrame:
@@ -114,7 +119,7 @@ def _mapped(raw: pl.DataFrame, table: str, config: RunConfig) -> pl.LazyFrame:
         elif source in raw.columns:
             exprs.append(pl.col(source).alias(column))
         elif column in required:
-            raise _missing_column_error(table, source, available, file)
+            raise _missing_column_error(table, column, source, available, file)
     return raw.lazy().select(*exprs, FILE_COL, ROW_COL)
 
 
@@ -222,7 +227,11 @@ def parse_timestamp(
         text = raw.str.strip_chars()
         return _if(
             raw.is_not_null() & value.is_null(),
-            pl.format("{} {} is not a timestamp", pl.lit(column), text.str.slice(0, 40)),
+            pl.when(text == "")
+            .then(pl.lit(f"{column} is empty"))
+            .otherwise(
+                pl.format("{} {} is not a timestamp", pl.lit(column), text.str.slice(0, 40))
+            ),
         ) + _if(
             is_mixed & _offset(text).is_null() & raw.is_not_null(),
             pl.format(
@@ -343,7 +352,7 @@ def _checks(
                     *ident(ACCOUNT_ID, required=config.level == "account"),
                 )
             )
-        out.append((TS, *stamp(TS)))
+        out.append((TS, *stamp(TS, required=True)))
         if has(CHANNEL):
             out.append((CHANNEL, *ident(CHANNEL)))
         for c in (SOURCE, MEDIUM, CAMPAIGN, TOUCH_TYPE):
@@ -389,8 +398,6 @@ def _row_rules(table: str, present: set[str]) -> list[tuple[str, Reason]]:
         and MEDIUM not in present
     ):
         return rules
-    if table == "touchpoints" and TS in present:
-        rules.append((TS, _if(pl.col(TS).is_null(), "ts is empty")))
     if table == "deals" and CLOSED_AT in present:
         closed = pl.col(STATUS).is_in(["won", "lost"])
         rules.append(
@@ -457,7 +464,8 @@ def validate(
         # journeys are keyed by the touches' account: without it every row would be rejected
         source = config.columns.get(table, {}).get(ACCOUNT_ID, ACCOUNT_ID)
         available = [c for c in raw.columns if c not in (FILE_COL, ROW_COL)]
-        err = _missing_column_error(table, source, available, files[0] if files else "(empty)")
+        file = files[0] if files else "(empty)"
+        err = _missing_column_error(table, ACCOUNT_ID, source, available, file)
         raise SchemaError(
             f"{err.message} (journeys at level account are keyed by it)",
             file=err.file,

@@ -43,6 +43,7 @@ CASES = [
     ("unparseable-ts", "touchpoints", "c3,yesterday,Email", "ts", "not a timestamp"),
     ("bad-date", "touchpoints", "c3,2025-02-30 00:00:00,Email", "ts", "not a timestamp"),
     ("empty-ts", "touchpoints", "c3,,Email", "ts", "empty"),
+    ("blank-ts", "touchpoints", "c3,   ,Email", "ts", "ts is empty"),
     ("null-customer", "touchpoints", ",2025-01-01 00:00:00,Email", "customer_id", "empty"),
     ("blank-customer", "touchpoints", "   ,2025-01-01 00:00:00,Email", "customer_id", "empty"),
     ("null-deal-id", "deals", ",c1,2025-01-03,2025-01-05,won,10", "deal_id", "empty"),
@@ -71,6 +72,7 @@ def test_bad_row_is_quarantined(tmp_path, table, bad, column, words):
     assert row["row"] == 2
     assert row["column"] == column
     assert words in row["reason"], row["reason"]
+    assert row["reason"].count(";") == 0, row["reason"]  # one broken rule, one message
     # the bad row's values are kept for the analyst (as text)
     assert {"file", "row", "column", "reason"} < set(q.columns)
     # the other table has nothing rejected, and the good rows are still attributed
@@ -170,6 +172,59 @@ def test_missing_column_names_file_column_and_mapping(tmp_path):
     assert "did you mean 'customer'" in text
     assert "[columns.touchpoints]" in text
     assert not (tmp_path / "out" / "channel_summary.parquet").exists()
+
+
+def test_a_mapped_column_missing_gets_the_canonical_key_in_its_hint(tmp_path):
+    data = tmp_path / "in"
+    _write(data, "touchpoints", "userid,ts,channel", [r.replace("c", "u", 1) for r in TOUCH_OK])
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    (data / "channels.toml").write_text('[columns.touchpoints]\ncustomer_id = "user_id"\n')
+    text = run_cli(["run", data, "--out", tmp_path / "out"], exit_code=2).output
+    assert "'user_id' (mapped to customer_id) is missing" in text
+    assert '[columns.touchpoints] customer_id = "userid"' in text
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "suggestion"),
+    [
+        ('[columns.touchpoints]\ncampain = "utm_campaign"\n', "campain", "campaign"),
+        ('[constants.deals]\nstatuss = "won"\n', "statuss", "status"),
+        ('[columns.touchpoints]\nuser_id = "customer_id"\n', "user_id", None),
+    ],
+)
+def test_a_misspelt_column_key_in_the_config_is_refused(tmp_path, toml, key, suggestion):
+    """A key of [columns.<table>] or [constants.<table>] that is not a canonical column would
+    otherwise be ignored: every campaign would silently become (none)."""
+    data = _export(tmp_path / "in", "touchpoints", "c3,2025-01-01 00:00:00,Email")
+    (data / "channels.toml").write_text(toml)
+    text = " ".join(run_cli(["run", data, "--out", tmp_path / "out"], exit_code=2).output.split())
+    assert f"{key!r} is not a column of" in text
+    assert "canonical names" in text
+    if suggestion:
+        assert f"did you mean {suggestion!r}" in text
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_semicolon_separated_export_is_read_like_a_comma_separated_one(tmp_path):
+    comma = _export(tmp_path / "comma", "touchpoints", "c3,2025-01-01 00:00:00,Email")
+    semi = tmp_path / "semi"
+    semi.mkdir()
+    for name in ("touchpoints.csv", "deals.csv"):
+        (semi / name).write_text((comma / name).read_text().replace(",", ";"))
+    for folder in (comma, semi):
+        run_cli(["run", folder, "--out", folder / "out", "--models", "linear", "-q"])
+    a, b = (pl.read_parquet(f / "out" / "channel_summary.parquet") for f in (comma, semi))
+    assert a.equals(b)
+    assert a["revenue"].sum() == 100
+
+
+def test_a_file_that_is_not_utf8_gets_a_hint_to_save_it_so(tmp_path):
+    data = _export(tmp_path / "in", "touchpoints", "c3,2025-01-01 00:00:00,Caf\xe9")
+    path = data / "touchpoints.csv"
+    path.write_bytes(path.read_text().encode("latin-1"))
+    text = " ".join(run_cli(["run", data, "--out", tmp_path / "out"], exit_code=2).output.split())
+    assert str(path) in text
+    assert "UTF-8" in text
 
 
 def test_missing_deal_column(tmp_path):
