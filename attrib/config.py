@@ -200,17 +200,29 @@ def config_from_mapping(data: dict[str, Any], *, source: str | None = None) -> R
                     raise ConfigError(
                         f"rule #{i} {key} pattern {rule[key]!r} is not a valid regex: {exc}",
                         file=source,
+                        column=key,
+                        hint="patterns are Python regular expressions, matched anywhere in the "
+                        "value (case-insensitive): close every '(' and '[', escape a literal "
+                        "'.', '+' or '(' with a backslash ('\\\\.' in TOML)",
                     ) from None
         rules.append(ChannelRule(**rule))
 
     channels = {}
     for name, flags in _expect_table(data.get("channels", {}), "channels", source).items():
         flags = _expect_table(flags, f'channels."{name}"', source)
-        extra = set(flags) - {"marketing", "direct"}
-        if extra or not all(isinstance(v, bool) for v in flags.values()):
+        extra = sorted(set(flags) - {"marketing", "direct"})
+        not_bool = sorted(k for k, v in flags.items() if not isinstance(v, bool))
+        if extra or not_bool:
+            close = (
+                difflib.get_close_matches(extra[0], ["marketing", "direct"], n=1) if extra else []
+            )
+            problem = f"unknown key {extra[0]!r}" if extra else f"{not_bool[0]} is not true/false"
             raise ConfigError(
-                f'[channels."{name}"] accepts only marketing = true|false and direct = true|false',
+                f'[channels."{name}"] {problem}: it accepts only marketing and direct',
                 file=source,
+                column=extra[0] if extra else not_bool[0],
+                hint=(f"did you mean {close[0]!r}? " if close else "")
+                + f'e.g. [channels."{name}"] marketing = false, direct = true (TOML booleans)',
             )
         channels[name] = ChannelFlags(**flags)
 

@@ -23,7 +23,7 @@ from attrib._numba import set_up_in_background
 from attrib.config import RunConfig, load_config
 from attrib.credit import ModelCredit, credit_model, fit_model, summary_frames
 from attrib.encoded import Journeys
-from attrib.errors import ChecksFailedError, UsageError
+from attrib.errors import ChecksFailedError, ConfigError, UsageError
 from attrib.inputs import CONFIG_NAME, Inputs, load_inputs
 from attrib.journeys import build_journeys
 from attrib.models import get_model, model_names
@@ -81,6 +81,10 @@ def resolve_models(
 ) -> list[AttributionModel]:
     """Model instances for a comma list (default: every registered model), config params applied."""
     if isinstance(names, str):
+        if not names.strip(" ,"):
+            raise UsageError(
+                "--models names no model", hint=f"choose from: {', '.join(model_names())}"
+            )
         names = [n.strip() for n in names.split(",") if n.strip()]
     chosen = list(names or config.models or model_names())
     if not chosen:
@@ -91,7 +95,12 @@ def resolve_models(
         if name in seen:
             continue
         seen.add(name)
-        model = get_model(name, **config.model_params.get(name, {}))
+        try:
+            model = get_model(name, **config.model_params.get(name, {}))
+        except ConfigError as exc:  # a [models.<name>] table's parameter: say where it is
+            raise ConfigError(
+                exc.message, file=exc.file or config.source, column=f"models.{name}", hint=exc.hint
+            ) from None
         if paths_only and not model.paths_ok:
             if names:
                 raise UsageError(

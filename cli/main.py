@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -46,6 +47,30 @@ def gc_paused() -> Iterator[None]:
             gc.unfreeze()
         if enabled:
             gc.enable()
+
+
+def _check_run_arguments(
+    period_from: datetime | None,
+    period_to: datetime | None,
+    paths_file: Path | None,
+    data_dir: Path | None,
+    touchpoints: str | None,
+    deals: str | None,
+) -> None:
+    """Arguments of ``attrib run`` that contradict each other (exit 2, before any work)."""
+    from attrib.errors import UsageError
+
+    if period_from is not None and period_to is not None and period_from > period_to:
+        raise UsageError(
+            f"--from {period_from:%Y-%m-%d} is after --to {period_to:%Y-%m-%d}",
+            hint="the reporting window runs from --from to --to, both days included",
+        )
+    if paths_file is not None and (data_dir is not None or touchpoints or deals):
+        raise UsageError(
+            "--paths reads an aggregated path table: a data folder, --touchpoints or --deals "
+            "would be ignored",
+            hint="run either `attrib run --paths FILE` or `attrib run DATA_DIR`",
+        )
 
 
 def _sample_dir() -> Path:
@@ -124,7 +149,7 @@ Examples:
 )
 @click.option(
     "--lookback-days",
-    type=int,
+    type=click.IntRange(min=1),
     default=None,
     help="Journey lookback window in days [default: 365].",
 )
@@ -235,6 +260,7 @@ def run(
             small_pages_for_numpy()
             if in_memory:  # not for the bucketed engine: its point is a bounded peak
                 keep_freed_memory()
+        _check_run_arguments(period_from, period_to, paths_file, data_dir, touchpoints, deals)
         if paths_file is not None:
             from attrib.run import run_paths
 
