@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 
@@ -54,9 +55,12 @@ class TerminalReporter(Reporter):
 
 
 def _fmt(value: float | None) -> str:
+    """A table cell: whole numbers (counts, and amounts of 1,000 or more) without decimals."""
     if value is None:
         return "—"
-    if abs(value) >= 1000:
+    if not math.isfinite(value):
+        return str(value)
+    if abs(value) >= 1000 or value == int(value):
         return f"{value:,.0f}"
     return f"{value:,.2f}"
 

@@ -563,3 +563,18 @@ def test_console_script_ends_its_process_without_a_final_collection(tmp_path):
         assert done.returncode == code, done.stderr
         assert done.stdout.strip().splitlines()[-1] == "frozen True"
         assert "Traceback" not in done.stderr
+
+
+def test_table_cells_show_counts_as_whole_numbers():
+    from cli._output import _fmt
+
+    assert [_fmt(v) for v in (93.0, 0.0, 77.0, 3.456, 12.5, 1888435.7, None)] == [
+        "93",
+        "0",
+        "77",
+        "3.46",
+        "12.50",
+        "1,888,436",
+        "—",
+    ]
+    assert _fmt(float("nan")) == "nan"
