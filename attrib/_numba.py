@@ -42,3 +42,11 @@ def set_up_in_background() -> threading.Thread:
     )
     thread.start()
     return thread
+
+
+def compiled_afresh(set_up: threading.Thread) -> bool:
+    """Whether this process compiled its kernels (no usable on-disk cache: the first
+    run after an install or an upgrade, or ``ATTRIB_NUMBA_CACHE=0``): such a run spends
+    10-20 s compiling. Waits for ``set_up`` (kernel calls would wait for it anyway)."""
+    set_up.join()
+    return bool(_first_kernel.stats.cache_misses) or not CACHE

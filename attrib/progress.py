@@ -12,6 +12,7 @@ class Reporter:
 
     def __init__(self) -> None:
         self.timings: dict[str, float] = {}
+        self.warnings: list[str] = []
 
     @contextmanager
     def stage(self, name: str, detail: str = "") -> Iterator[None]:
@@ -38,3 +39,7 @@ class Reporter:
 
     def note(self, message: str) -> None:
         """Hook: a counted fact worth telling (rows read, rows rejected, ...)."""
+
+    def warn(self, message: str) -> None:
+        """A fact about the data the user should look at (kept for the manifest)."""
+        self.warnings.append(message)

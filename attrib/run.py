@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import polars as pl
 
 from attrib import __version__
-from attrib._numba import set_up_in_background
+from attrib._numba import compiled_afresh, set_up_in_background
 from attrib.config import RunConfig, load_config
 from attrib.credit import ModelCredit, credit_model, fit_model, summary_frames
+from attrib.data_checks import empty_window, rejected_rows, unmatched_deals
 from attrib.encoded import Journeys
 from attrib.errors import ChecksFailedError, ConfigError, UsageError
 from attrib.inputs import CONFIG_NAME, Inputs, load_inputs
@@ -199,7 +200,7 @@ def run(
     reporter = reporter or Reporter()
     out_path = Path(out) if out is not None else None
     check_out_folder(out_path)
-    set_up_in_background()  # numba's one-time set-up, while Polars reads
+    set_up = set_up_in_background()  # numba's one-time set-up, while Polars reads
     with reporter.stage("read and validate"):
         frames = None
         if event_log is not None:
@@ -239,9 +240,19 @@ def run(
             file=str(out_path / "quarantine") if out_path else None,
             hint="see the quarantine files for each row's reason; fix the data or drop --strict",
         )
+    if (rejected := rejected_rows(inputs.rejected, out_path)) is not None:
+        reporter.warn(rejected)
     with reporter.stage("build journeys"):
         journeys = build_journeys(inputs.touches, inputs.deals, cfg, stages=inputs.stages)
+    if compiled_afresh(set_up):  # (the set-up thread is done: the journey kernels waited)
+        reporter.note("compiled the numba kernels (10-20 s, once after an install: cached)")
     reporter.note(f"journeys: {journeys.n_journeys:,} over {journeys.n_touches:,} touches")
+    for warning in (
+        unmatched_deals(journeys, inputs.rows_read.get("touchpoints", 0)),
+        empty_window(journeys),
+    ):
+        if warning is not None:
+            reporter.warn(warning)
     staged = StagedTables(out_path) if out_path is not None else None
     # the metrics' map step and the funnel need no credit: they run (Polars, GIL released)
     # beside the models (numba, GIL released), so the two share the machine's cores
@@ -453,8 +464,10 @@ def _manifest(
             **({f"{t}_read": n for t, n in inputs.rows_read.items()} if inputs else {}),
             "journeys": journeys.n_journeys,
             "touches_in_journeys": journeys.n_touches,
+            "zero_touch_deals": journeys.n_zero_touch_deals,
         },
         "rejected": inputs.rejected if inputs else {},
+        "warnings": reporter.warnings,
     }
 
 

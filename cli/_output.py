@@ -53,6 +53,15 @@ class TerminalReporter(Reporter):
     def note(self, message: str) -> None:
         self._log(message)
 
+    def warn(self, message: str) -> None:
+        super().warn(message)
+        if self.quiet:
+            return
+        if self.tty:
+            self.console.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+        else:
+            click.echo(f"warning: {message}", err=True)
+
 
 def _fmt(value: float | None) -> str:
     """A table cell: whole numbers (counts, and amounts of 1,000 or more) without decimals."""
@@ -118,6 +127,13 @@ def print_plan(plan: pl.DataFrame) -> None:
             "wide" if row.get("wide_interval") else "",
         )
     Console().print(table)
+    total = plan.filter((pl.col("kind") == "budget") & (pl.col("name") == "(total)"))
+    covered = total["rate"].item() if total.height else None
+    if covered is not None and covered < 1.0 - 1e-9:
+        click.echo(
+            f"the budget total buys {covered:.0%} of the leads: channels without spend (no "
+            "cost per lead: organic, direct, referral) bring the rest and are not in it"
+        )
 
 
 def print_summary(

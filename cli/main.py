@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -73,6 +73,32 @@ def _check_run_arguments(
         )
 
 
+def table_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options that name a run's input files one by one (``run`` and ``validate``)."""
+    for option in reversed(
+        (
+            click.option(
+                "--touchpoints",
+                default=None,
+                help="Touchpoints file, folder or glob (overrides DATA_DIR).",
+            ),
+            click.option("--deals", default=None, help="Deals file, folder or glob."),
+            click.option("--costs", default=None, help="Costs file, folder or glob."),
+            click.option("--stages", default=None, help="Stages file, folder or glob."),
+            click.option("--targets", default=None, help="Targets file (kpi, period, target)."),
+            click.option(
+                "--config",
+                "config_path",
+                default=None,
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Run config TOML (default: DATA_DIR/channels.toml).",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
 def _sample_dir() -> Path:
     """The shipped sample data: ``data_samples/`` beside the package (source checkout)."""
     here = Path(__file__).resolve().parent.parent / "data_samples"
@@ -119,20 +145,7 @@ Examples:
 @click.option(
     "--models", default=None, help="Comma list of models (default: all). See `attrib models`."
 )
-@click.option(
-    "--touchpoints", default=None, help="Touchpoints file, folder or glob (overrides DATA_DIR)."
-)
-@click.option("--deals", default=None, help="Deals file, folder or glob.")
-@click.option("--costs", default=None, help="Costs file, folder or glob.")
-@click.option("--stages", default=None, help="Stages file, folder or glob.")
-@click.option("--targets", default=None, help="Targets file (kpi, period, target).")
-@click.option(
-    "--config",
-    "config_path",
-    default=None,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Run config TOML (default: DATA_DIR/channels.toml).",
-)
+@table_options
 @click.option(
     "--paths",
     "paths_file",
@@ -360,16 +373,11 @@ def _json_summary(result) -> dict:
 Examples:
   attrib validate exports/
   attrib validate exports/ --out checks/ --strict
+  attrib validate --touchpoints 'logs/*.parquet' --deals crm/deals.csv --config channels.toml
 """
 )
 @click.argument("data_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--config",
-    "config_path",
-    default=None,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Run config TOML.",
-)
+@table_options
 @click.option(
     "--out", default=None, type=click.Path(path_type=Path), help="Also write quarantine files here."
 )
@@ -380,6 +388,11 @@ Examples:
 )
 def validate(
     data_dir: Path | None,
+    touchpoints: str | None,
+    deals: str | None,
+    costs: str | None,
+    stages: str | None,
+    targets: str | None,
     config_path: Path | None,
     out: Path | None,
     strict: bool,
@@ -392,19 +405,25 @@ def validate(
         from attrib.inputs import load_inputs
         from attrib.outputs import write_quarantine
 
-        data_dir = data_dir or _sample_dir()
+        if data_dir is None and not touchpoints and not deals:
+            data_dir = _sample_dir()
         config = config_path
-        if level is not None:
+        if level is not None:  # (attrib.run.resolve_config would import the kernels)
             from attrib.config import load_config
+            from attrib.inputs import CONFIG_NAME
 
-            base = load_config(
-                config_path
-                or (
-                    (data_dir / "channels.toml") if (data_dir / "channels.toml").is_file() else None
-                )
-            )
-            config = base.with_overrides(level=level)
-        inputs = load_inputs(data_dir, config=config)
+            found = data_dir / CONFIG_NAME if data_dir is not None else None
+            default = found if found is not None and found.is_file() else None
+            config = load_config(config_path or default).with_overrides(level=level)
+        inputs = load_inputs(
+            data_dir,
+            touchpoints=touchpoints,
+            deals=deals,
+            costs=costs,
+            stages=stages,
+            targets=targets,
+            config=config,
+        )
         if out is not None:
             write_quarantine(out, inputs.quarantine)
         report = {

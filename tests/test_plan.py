@@ -131,6 +131,7 @@ def test_budget_by_mix_and_cpl():
     assert b["ads"]["unit_cost"] == 10.0
     assert b["seo"]["value"] is None  # unknown CPL (organic): no budget figure
     assert b["(total)"]["value"] == pytest.approx(1875.0)
+    assert b["(total)"]["rate"] == pytest.approx(0.75)  # seo's quarter of the leads has no CPL
 
 
 @pytest.mark.parametrize(

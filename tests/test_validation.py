@@ -437,6 +437,14 @@ def test_validate_lists_rows_and_strict(tmp_path):
     assert not (out / "channel_summary.parquet").exists()
 
 
+def test_validate_takes_the_files_one_by_one_as_run_does(tmp_path):
+    data = _export(tmp_path / "in", "deals", "d3,c1,2025-01-03,2025-01-05,won,-5")
+    files = ["--touchpoints", data / "touchpoints.csv", "--deals", data / "deals.csv"]
+    result = run_cli(["validate", *files])
+    assert "deals.csv row 2 column 'amount'" in result.output
+    assert "touchpoints" in result.output
+
+
 # --- more contract rules: synonyms, stages, costs, typed Parquet ------------------------------
 def test_status_synonyms_are_accepted(tmp_path):
     data = tmp_path / "in"

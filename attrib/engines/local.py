@@ -23,6 +23,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from attrib.credit import ModelCredit, credit_state, summary_frames
+from attrib.data_checks import rejected_rows
 from attrib.encoded import Journeys
 from attrib.errors import ChecksFailedError, InputError, OutputError, UsageError
 from attrib.inputs import (
@@ -319,6 +320,8 @@ def run_bucketed(
                 file=str(out_path / "quarantine") if out_path else None,
                 hint="see the quarantine files for the reasons; fix the data or drop --strict",
             )
+        if (rejected := rejected_rows(inputs.rejected, out_path)) is not None:
+            reporter.warn(rejected)
         if not pairs:
             raise UsageError("no valid touchpoint rows", hint="see the quarantine files")
         dicts = build_dictionaries(pl.concat(pairs).unique(), cfg)
@@ -368,7 +371,7 @@ def run_bucketed(
         )
         metric_parts: list[MetricsPartial] = []
         days_dir = scratch / "funnel_days"
-        n_journeys = n_touches = 0
+        n_journeys = n_touches = n_zero_touch = 0
         journeys_target = (out_path or scratch) / "journeys.parquet"
         with reporter.stage("attribute buckets"), _JourneyWriter(journeys_target) as writer:
             for batch, bucket_deals, bucket_stages in batches():
@@ -388,6 +391,7 @@ def run_bucketed(
                 metric_parts.append(spill_funnel_days(part, days_dir, str(len(metric_parts))))
                 n_journeys += batch.n_journeys
                 n_touches += batch.n_touches
+                n_zero_touch += batch.n_zero_touch_deals
         credits = []
         tables: dict[str, pl.DataFrame] = {}
         for m in chosen:
@@ -412,7 +416,7 @@ def run_bucketed(
         attribution.channel_summary = metric_tables["channel_summary"]
         attribution.campaign_summary = metric_tables["campaign_summary"]
         out_tables = {**metric_tables, **tables}
-        stub = _Counts(n_journeys, n_touches)
+        stub = _Counts(n_journeys, n_touches, n_zero_touch)
         manifest = _manifest(inputs, stub, chosen, reporter, cfg)
         manifest["engine"] = {"name": "local-bucketed", "buckets": buckets}
         result = RunResult(inputs, None, attribution, out_tables, manifest, out_path)
@@ -433,9 +437,10 @@ def run_bucketed(
 class _Counts:
     """Just the counts the manifest needs from a set of batches."""
 
-    def __init__(self, n_journeys: int, n_touches: int) -> None:
+    def __init__(self, n_journeys: int, n_touches: int, n_zero_touch_deals: int) -> None:
         self.n_journeys = n_journeys
         self.n_touches = n_touches
+        self.n_zero_touch_deals = n_zero_touch_deals
 
 
 class _JourneyWriter:

@@ -136,6 +136,7 @@ def reverse_funnel(
         total_share = sum(v for v in channel_mix.values() if v is not None and v > 0)
         cpl = cpl_by_channel or {}
         budget_total = 0.0
+        covered = 0.0  # the lead share whose channels have a cost per lead
         any_known = False
         for ch in sorted(channel_mix):
             share = channel_mix[ch]
@@ -145,6 +146,7 @@ def reverse_funnel(
             if leads is not None and c is not None and math.isfinite(c):
                 value = leads * share * c
                 budget_total += value
+                covered += share
                 any_known = True
             rows.append(
                 {"kind": "budget", "name": ch, "value": value, "rate": share, "unit_cost": c}
@@ -154,7 +156,9 @@ def reverse_funnel(
                 "kind": "budget",
                 "name": TOTAL,
                 "value": budget_total if any_known else None,
-                "rate": 1.0 if total_share > 0 else None,
+                # the total buys only this share of the leads: channels without a CPL
+                # (organic, direct: no spend rows) are not in it
+                "rate": covered if total_share > 0 else None,
             }
         )
     return pl.DataFrame(rows, schema=PLAN_SCHEMA)

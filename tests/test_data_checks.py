@@ -1,0 +1,80 @@
+"""Warnings about data that is valid but probably not what the user meant: shown on the
+terminal (not with -q) and kept in the manifest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import deals, run_cli, touches, write_inputs
+
+from attrib.data_checks import rejected_rows
+
+TOUCHES = touches([("c1", "2025-01-05", "Email", "jan"), ("c2", "2025-01-06", "Webinar", "w")])
+
+
+def _run(tmp_path: Path, deal_rows, *args: str):
+    data = write_inputs(tmp_path / "in", touches=TOUCHES, deals=deals(deal_rows))
+    out = tmp_path / "out"
+    result = run_cli(["run", data, "--out", out, "--models", "linear", *args])
+    return " ".join(result.output.split()), json.loads((out / "manifest.json").read_text())
+
+
+def test_deals_whose_ids_match_no_touch_are_flagged(tmp_path):
+    text, manifest = _run(tmp_path, [("d1", "C-1", "2025-01-07", "2025-01-09", "won", 10.0)])
+    assert "warning: none of the 1 deals' customers has a touch" in text
+    assert len(manifest["warnings"]) == 1
+    assert "same customer ids" in manifest["warnings"][0]
+    assert manifest["row_counts"]["zero_touch_deals"] == 1
+
+
+def test_a_window_without_deals_is_flagged(tmp_path):
+    rows = [("d1", "c1", "2025-01-07", "2025-01-09", "won", 10.0)]
+    text, manifest = _run(tmp_path, rows, "--from", "2030-01-01")
+    assert "no deal was closed or created in the reporting window" in text
+    assert len(manifest["warnings"]) == 1
+
+
+def test_quiet_keeps_warnings_in_the_manifest_only(tmp_path):
+    text, manifest = _run(tmp_path, [("d1", "C-1", "2025-01-07", "2025-01-09", "won", 10.0)], "-q")
+    assert "warning" not in text
+    assert any("same customer ids" in w for w in manifest["warnings"])
+
+
+def test_matching_data_gets_no_warning(tmp_path):
+    rows = [("d1", "c1", "2025-01-07", "2025-01-09", "won", 10.0)]
+    text, manifest = _run(tmp_path, rows)
+    assert "warning" not in text
+    assert manifest["warnings"] == []
+    assert manifest["row_counts"]["zero_touch_deals"] == 0
+
+
+def test_rejected_rows_say_how_many_and_where():
+    assert rejected_rows({"touchpoints": 0, "deals": 0}, None) is None
+    text = rejected_rows({"touchpoints": 1200, "deals": 3, "stages": 0}, Path("out"))
+    assert text == (
+        "1,203 input row(s) rejected (touchpoints: 1,200, deals: 3); "
+        "each row's reason is in out/quarantine/"
+    )
+
+
+def test_a_run_knows_when_it_compiled_its_kernels(tmp_path):
+    """``compiled_afresh``: True with an empty kernel cache, False once it is filled."""
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "from attrib._numba import compiled_afresh, set_up_in_background\n"
+        "print(compiled_afresh(set_up_in_background()))\n"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("ATTRIB_NUMBA_CACHE", None)
+
+    def child() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    assert [child(), child()] == ["True", "False"]
