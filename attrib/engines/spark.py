@@ -27,6 +27,7 @@ import pyarrow as pa
 from attrib import __version__
 from attrib.config import RunConfig, load_config
 from attrib.credit import ModelCredit, summary_frames
+from attrib.data_checks import rejected_rows
 from attrib.encoded import Dictionaries
 from attrib.engines import _spark_worker as w
 from attrib.errors import AttribError, ChecksFailedError, ComputationError, InputError, UsageError
@@ -412,6 +413,8 @@ class _Job:
                 hint="see the quarantine files for each row's reason;"
                 " fix the data or drop --strict",
             )
+        if (warning := rejected_rows(rejected, out)) is not None:
+            rep.warn(warning)
         good = validated.filter(~validated[w.BAD_COL]).select(*[n for n, _ in w.TOUCH_FIELDS])
         with rep.stage("dictionaries"):
             pairs = _spark_call(
@@ -472,6 +475,7 @@ class _Job:
                     _write_folder(rows, out / "touch_credits", partition_by="model")
                     files.append("touch_credits/")
         manifest = self.manifest(models, sources, rows_read, rejected, n_journeys, n_touches)
+        manifest["warnings"] = rep.warnings
         manifest["outputs"] = sorted(files)
         manifest["timings_s"] = {k: round(v, 4) for k, v in rep.timings.items()}
         if out is not None:
