@@ -11,6 +11,7 @@ a half-written or corrupted file behind.
 from __future__ import annotations
 
 import glob
+import gzip
 import json
 import os
 import tempfile
@@ -126,10 +127,15 @@ CSV_SEPARATORS = (",", ";", "\t", "|")
 
 
 def csv_separator(path: Path) -> str:
-    """The separator the file's header line uses most (',' when none, or on a tie): exports
-    from spreadsheets in many locales separate fields by ';'."""
-    with path.open("rb") as fh:
-        header = fh.readline(1 << 16).decode("utf-8", errors="replace")
+    """The separator the file's header line uses most (',' when none, on a tie, or when the
+    header is not text): exports from spreadsheets in many locales separate fields by ';'.
+    A ``.gz`` file's header is read decompressed."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:
+            header = fh.readline(1 << 16).decode("utf-8-sig")
+    except (OSError, EOFError, UnicodeDecodeError):
+        return CSV_SEPARATORS[0]  # the reader says what is wrong with the file
     counts = [header.count(sep) for sep in CSV_SEPARATORS]
     return CSV_SEPARATORS[counts.index(max(counts))]
 

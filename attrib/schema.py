@@ -263,9 +263,18 @@ def _parse_number(column: str, dtype: pl.DataType) -> tuple[pl.Expr, Why]:
         if numeric:
             return reason
         text = _as_text(raw).str.strip_chars()
+        # "1234,56" from a spreadsheet set to a decimal-comma locale: say so
+        comma = text.str.contains(r"^-?[0-9.\s]*,[0-9]+$")
         return reason + _if(
             raw.is_not_null() & value.is_null(),
-            pl.format("{} {} is not a number", pl.lit(column), text.str.slice(0, 40)),
+            pl.format(
+                "{} {} is not a number{}",
+                pl.lit(column),
+                text.str.slice(0, 40),
+                pl.when(comma)
+                .then(pl.lit(" (a decimal comma? write it with a point: 1234.56)"))
+                .otherwise(pl.lit("")),
+            ),
         )
 
     return value, why

@@ -50,6 +50,7 @@ CASES = [
     ("null-deal-customer", "deals", "d3,,2025-01-03,2025-01-05,won,10", "customer_id", "empty"),
     ("negative-amount", "deals", "d3,c1,2025-01-03,2025-01-05,won,-5", "amount", "negative"),
     ("text-amount", "deals", "d3,c1,2025-01-03,2025-01-05,won,lots", "amount", "not a number"),
+    ("comma-amount", "deals", 'd3,c1,2025-01-03,2025-01-05,won,"1234,56"', "amount", "decimal"),
     ("unknown-status", "deals", "d3,c1,2025-01-03,2025-01-05,maybe,10", "status", "maybe"),
     ("won-no-close", "deals", "d3,c1,2025-01-03,,won,10", "closed_at", "no closed_at"),
     ("lost-no-close", "deals", "d3,c1,2025-01-03,,lost,10", "closed_at", "no closed_at"),
@@ -216,6 +217,40 @@ def test_a_semicolon_separated_export_is_read_like_a_comma_separated_one(tmp_pat
     a, b = (pl.read_parquet(f / "out" / "channel_summary.parquet") for f in (comma, semi))
     assert a.equals(b)
     assert a["revenue"].sum() == 100
+
+
+def test_gzipped_exports_are_sniffed_decompressed(tmp_path):
+    """A .csv.gz header is sniffed after decompression (the compressed bytes hold random
+    ';' and '|'), at every compression level."""
+    import gzip
+    import shutil
+
+    sample = Path(__file__).resolve().parent.parent / "data_samples"
+    data = tmp_path / "in"
+    data.mkdir()
+    shutil.copy(sample / "deals.csv", data / "deals.csv")
+    raw = (sample / "touchpoints.csv").read_bytes()
+    summaries = []
+    for level in (1, 5, 9):
+        (data / "touchpoints.csv.gz").write_bytes(gzip.compress(raw, compresslevel=level))
+        run_cli(["run", data, "--out", tmp_path / f"o{level}", "--models", "linear", "-q"])
+        summaries.append(pl.read_parquet(tmp_path / f"o{level}" / "channel_summary.parquet"))
+    assert summaries[0].equals(summaries[1])
+    assert summaries[0].equals(summaries[2])
+    assert summaries[0]["revenue"].sum() > 0
+
+
+def test_the_bucketed_engine_reads_semicolon_exports_too(tmp_path):
+    comma = _export(tmp_path / "comma", "touchpoints", "c3,2025-01-01 00:00:00,Email")
+    semi = tmp_path / "semi"
+    semi.mkdir()
+    for name in ("touchpoints.csv", "deals.csv"):
+        (semi / name).write_text((comma / name).read_text().replace(",", ";"))
+    for folder in (comma, semi):
+        args = ["run", folder, "--out", folder / "out", "--models", "linear", "--buckets", "2"]
+        run_cli([*args, "-q"])
+    a, b = (pl.read_parquet(f / "out" / "channel_summary.parquet") for f in (comma, semi))
+    assert a.equals(b)
 
 
 def test_a_file_that_is_not_utf8_gets_a_hint_to_save_it_so(tmp_path):

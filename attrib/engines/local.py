@@ -33,7 +33,7 @@ from attrib.inputs import (
     prepare_touches,
     used_columns,
 )
-from attrib.io import FILE_COL, ROW_COL, Projection, atomic_path, file_format
+from attrib.io import FILE_COL, ROW_COL, Projection, atomic_path, csv_separator, file_format
 from attrib.journeys import build_dictionaries, build_journeys
 from attrib.models.base import Fitted, State, reduce_states
 from attrib.progress import Reporter
@@ -106,7 +106,7 @@ def buckets_for(files: list[Path], memory_limit: int, held: int = 0) -> int:
 def _scan(path: Path, projection: Projection | None = None) -> pl.LazyFrame:
     kind = file_format(path)
     if kind == "csv":
-        lf = pl.scan_csv(path, infer_schema=False)
+        lf = pl.scan_csv(path, separator=csv_separator(path), infer_schema=False)
     elif kind == "parquet":
         lf = pl.scan_parquet(path)
     else:

@@ -32,7 +32,7 @@ from attrib.encoded import Dictionaries
 from attrib.engines import _spark_worker as w
 from attrib.errors import AttribError, ChecksFailedError, ComputationError, InputError, UsageError
 from attrib.inputs import Inputs
-from attrib.io import FILE_COL, ROW_COL, file_format, find_table, resolve_files
+from attrib.io import FILE_COL, ROW_COL, csv_separator, file_format, find_table, resolve_files
 from attrib.models.base import AttributionModel, Fitted
 from attrib.progress import Reporter
 from attrib.schema import OFFSET_PATTERN
@@ -194,7 +194,14 @@ def _read_raw(spark: SparkSession, spec: Any, table: str) -> _Raw:
     for kind, paths in sorted(groups.items()):
         reader = spark.read.format("json" if kind == "ndjson" else kind)
         if kind == "csv":
-            reader = reader.option("header", True).option("escape", '"').option("multiLine", False)
+            # a local file's header decides the separator (',' for remote files)
+            sep = csv_separator(Path(paths[0])) if local is not None else ","
+            reader = (
+                reader.option("header", True)
+                .option("escape", '"')
+                .option("multiLine", False)
+                .option("sep", sep)
+            )
         elif kind == "parquet":
             reader = reader.option("mergeSchema", True)
         frame = _spark_call(
