@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import shutil
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
@@ -211,7 +213,8 @@ def write_credit_batch(
     return rows
 
 
-#: the files a run may write at the top of its out folder (besides manifest.json)
+#: what a run may write in its out folder besides manifest.json and quarantine files: the
+#: tables (files), and the folders the Spark engine writes instead of some of them
 RUN_FILES = (
     "channel_summary.parquet",
     "campaign_summary.parquet",
@@ -224,15 +227,30 @@ RUN_FILES = (
     "shapley_values.parquet",
     "report.html",
 )
+RUN_FOLDERS = ("journeys/", "touch_credits/", "quarantine/touchpoints/")
+
+
+def _remove_earlier_outputs(out: Path, written: set[str]) -> None:
+    """Delete what the run that wrote ``out/manifest.json`` before listed as its outputs (and
+    its report) and this run did not write again, so the folder holds one run's outputs and a
+    report built from it shows no other run's tables. Without an earlier manifest nothing is
+    deleted: the folder's files are not attrib's to remove."""
+    try:
+        listed = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["outputs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    if not isinstance(listed, list):
+        return
+    for name in sorted({*map(str, listed), "report.html"} - written):
+        if name in RUN_FILES:
+            _remove_earlier(out / name)
+        elif name in RUN_FOLDERS and (out / name).is_dir():
+            shutil.rmtree(out / name, ignore_errors=True)
 
 
 def write_manifest(out: Path, manifest: dict[str, object]) -> None:
     """``manifest.json``: config, versions, input fingerprints, counts, rejections, outputs,
-    timings. A file of ``RUN_FILES`` that an earlier run left and this one did not write
-    (``manifest["outputs"]``) is deleted first, so the folder holds one run's outputs (a
-    report built from it shows no other run's tables)."""
-    written = set(manifest.get("outputs", ()))  # type: ignore[arg-type]
-    for name in RUN_FILES:
-        if name not in written:
-            _remove_earlier(out / name)
+    timings; an earlier run's outputs that this run did not write again are deleted first
+    (``_remove_earlier_outputs``)."""
+    _remove_earlier_outputs(out, set(manifest.get("outputs", ())))  # type: ignore[arg-type]
     write_json(manifest, out / "manifest.json")

@@ -757,6 +757,17 @@ def test_a_run_removes_the_outputs_an_earlier_run_left(tmp_path):
     assert "linear" in set(pl.read_parquet(out / "channel_summary.parquet")["model"])
 
 
+def test_a_folder_without_an_earlier_run_keeps_its_files(tmp_path):
+    """Only what an earlier run's manifest lists is attrib's to delete: a user's own
+    report.html in a folder that held no run stays."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.html").write_text("my own report")
+    run_cli(["run", "--out", out, "--models", "linear", "-q"])
+    assert (out / "report.html").read_text() == "my own report"
+    assert (out / "channel_summary.parquet").is_file()
+
+
 def test_an_output_folder_that_is_a_file_fails_before_any_work(tmp_path):
     target = tmp_path / "out"
     target.write_text("not a folder")
