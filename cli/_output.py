@@ -129,7 +129,7 @@ def print_plan(plan: pl.DataFrame) -> None:
     Console().print(table)
     total = plan.filter((pl.col("kind") == "budget") & (pl.col("name") == "(total)"))
     covered = total["rate"].item() if total.height else None
-    if covered is not None and covered < 1.0 - 1e-9:
+    if covered is not None and total["value"].item() is not None and covered < 1.0 - 1e-9:
         click.echo(
             f"the budget total buys {covered:.0%} of the leads: channels without spend (no "
             "cost per lead: organic, direct, referral) bring the rest and are not in it"

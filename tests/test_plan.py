@@ -135,6 +135,28 @@ def test_budget_by_mix_and_cpl():
 
 
 @pytest.mark.parametrize(
+    ("cpl", "avg_deal_size", "total_value", "total_rate"),
+    [
+        ({"ads": 10.0}, None, None, 1.0),  # leads unknown: no budget, but ads has a CPL
+        ({}, 1000, None, None),  # no costs at all: no CPL, no share to claim
+        ({"ads": None}, 1000, None, None),
+    ],
+)
+def test_budget_total_without_leads_or_costs(cpl, avg_deal_size, total_value, total_rate):
+    p = reverse_funnel(
+        10_000,
+        avg_deal_size=avg_deal_size,
+        rates=RATES,
+        settings=S,
+        cpl_by_channel=cpl,
+        channel_mix={"ads": 1.0},
+    )
+    total = p.filter(pl.col("name") == "(total)").row(0, named=True)
+    assert total["value"] == total_value
+    assert total["rate"] == total_rate
+
+
+@pytest.mark.parametrize(
     ("kwargs", "match"),
     [
         ({"rates": {"lead": -0.5, "customer": 0.5}}, ">= 0"),

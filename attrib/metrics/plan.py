@@ -143,11 +143,12 @@ def reverse_funnel(
             share = share / total_share if share and share > 0 and total_share > 0 else 0.0
             c = cpl.get(ch)
             value = None
-            if leads is not None and c is not None and math.isfinite(c):
-                value = leads * share * c
-                budget_total += value
+            if c is not None and math.isfinite(c):
                 covered += share
                 any_known = True
+                if leads is not None:
+                    value = leads * share * c
+                    budget_total += value
             rows.append(
                 {"kind": "budget", "name": ch, "value": value, "rate": share, "unit_cost": c}
             )
@@ -155,10 +156,10 @@ def reverse_funnel(
             {
                 "kind": "budget",
                 "name": TOTAL,
-                "value": budget_total if any_known else None,
+                "value": budget_total if any_known and leads is not None else None,
                 # the total buys only this share of the leads: channels without a CPL
-                # (organic, direct: no spend rows) are not in it
-                "rate": covered if total_share > 0 else None,
+                # (organic, direct: no spend rows) are not in it; null without any CPL
+                "rate": covered if total_share > 0 and any_known else None,
             }
         )
     return pl.DataFrame(rows, schema=PLAN_SCHEMA)
