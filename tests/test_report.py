@@ -399,6 +399,35 @@ def test_sourced_influenced_shares(tmp_path: Path) -> None:
     assert "100.0%" in head
 
 
+def test_sourced_shares_follow_the_reporting_window(tmp_path: Path) -> None:
+    """With --from/--to, the sourced/influenced shares count the deals the attribution
+    columns credit: won by closed_at, open by created_at, in the window."""
+    from datetime import datetime
+
+    day = lambda d: datetime(2025, 1, d)  # noqa: E731
+    pl.DataFrame(
+        {
+            "journey_id": [0, 1, 2, 3],
+            "status": ["won", "won", "open", "open"],
+            "amount": [1000.0, 500.0, 800.0, 300.0],
+            "marketing_sourced": [True, False, True, False],
+            "marketing_influenced": [True, False, True, False],
+            "created_at": [day(2), day(3), day(4), day(25)],
+            "closed_at": [day(10), day(28), None, None],
+        }
+    ).write_parquet(tmp_path / "journeys.parquet")
+    window = {"period_from": "2025-01-01", "period_to": "2025-01-15"}
+    (tmp_path / "manifest.json").write_text(json.dumps({"config": {"metrics": window}}))
+    page = build_report(tmp_path).read_text(encoding="utf-8")
+    cid = re.search(r'id="(chart-\d+)"', section(page, "sourced")).group(1)
+    rows = {(r["measure"], r["category"]): r for r in data_values(embedded_specs(page)[cid])}
+    # in the window: won 1000 (closed Jan 10) and open 800 (created Jan 4), both sourced
+    assert rows[("Won revenue", "Marketing-sourced")]["value"] == 1000
+    assert rows[("Won revenue", "No marketing touch")]["value"] == 0
+    assert rows[("Open pipeline", "Marketing-sourced")]["share"] == pytest.approx(1.0)
+    assert rows[("All deals", "Marketing-sourced")]["value"] == 2
+
+
 def test_funnel_table(tmp_path: Path) -> None:
     stages = ["lead", "mql", "customer"]
     pl.DataFrame(

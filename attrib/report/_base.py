@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -53,6 +54,25 @@ class Context:
         if follows_model:
             self.model_charts.add(cid)
         return f'<div class="chart {esc(cls)}" id="{cid}"{attrs}></div>'
+
+    def in_window(self, journeys: pl.DataFrame) -> pl.DataFrame:
+        """The journeys whose deal the run's reporting window (``--from/--to``) counts, as
+        the attribution columns do: a closed deal by ``closed_at``, an open one by
+        ``created_at``; every journey when the run set no window."""
+        config = self.out.manifest.get("config") or {}
+        metrics = config.get("metrics") or {} if isinstance(config, dict) else {}
+        bounds = [metrics.get(k) for k in ("period_from", "period_to")]
+        if all(b is None for b in bounds):
+            return journeys
+        closed = pl.col("status").is_in(["won", "lost"]) & pl.col("closed_at").is_not_null()
+        event = pl.when(closed).then(pl.col("closed_at")).otherwise(pl.col("created_at"))
+        day = event.cast(pl.Date)
+        keep = pl.lit(True)
+        if bounds[0] is not None:
+            keep &= day >= date.fromisoformat(str(bounds[0])[:10])
+        if bounds[1] is not None:
+            keep &= day <= date.fromisoformat(str(bounds[1])[:10])
+        return journeys.filter(keep.fill_null(False))
 
     def per_model(self, render: Callable[[str], str]) -> str:
         """One block per model; the page shows the selected model's block only."""

@@ -150,6 +150,7 @@ def sourced_influenced(ctx: Context) -> Section:
         )
         return sec
     assert j is not None
+    j = ctx.in_window(j)  # the deals the summaries credit (all of them without --from/--to)
     cat = (
         pl.when(pl.col("marketing_sourced"))
         .then(pl.lit(_CATEGORIES[0]))

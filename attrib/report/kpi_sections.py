@@ -226,7 +226,7 @@ def _hl_sourced(ctx: Context) -> str | None:
     if not has(j, "status", "amount", "marketing_sourced", "marketing_influenced"):
         return None
     assert j is not None
-    won = j.filter(pl.col("status") == "won")
+    won = ctx.in_window(j).filter(pl.col("status") == "won")
     total = float(won.get_column("amount").sum())
     if total <= 0:
         return None
