@@ -3,11 +3,45 @@ probably not what the user meant (ids that match nothing, a window that holds no
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from attrib.encoded import CONVERSION_IN_PERIOD, CREATION_IN_PERIOD, STATUS_NONE, Journeys
+
+
+@dataclass(frozen=True)
+class DealCounts:
+    """A batch's deals: how many, how many have a touch, how many the reporting window
+    counts (None: no window). Additive over batches."""
+
+    deals: int = 0
+    touched: int = 0
+    in_window: int | None = None
+
+    @classmethod
+    def of(cls, journeys: Journeys) -> DealCounts:
+        is_deal = journeys.status != STATUS_NONE
+        touched = is_deal & (np.diff(journeys.offsets) > 0)
+        in_window = None
+        if journeys.in_period is not None:
+            hit = (journeys.in_period & (CONVERSION_IN_PERIOD | CREATION_IN_PERIOD)) != 0
+            in_window = int(np.count_nonzero(is_deal & hit))
+        return cls(int(np.count_nonzero(is_deal)), int(np.count_nonzero(touched)), in_window)
+
+    def __add__(self, other: DealCounts) -> DealCounts:
+        window = (
+            None
+            if self.in_window is None and other.in_window is None
+            else (self.in_window or 0) + (other.in_window or 0)
+        )
+        return DealCounts(self.deals + other.deals, self.touched + other.touched, window)
+
+    @property
+    def zero_touch(self) -> int:
+        """Deals whose journey has no touch (credited to ``(none)``)."""
+        return self.deals - self.touched
 
 
 def rejected_rows(rejected: dict[str, int], out: Path | None) -> str | None:
@@ -20,31 +54,30 @@ def rejected_rows(rejected: dict[str, int], out: Path | None) -> str | None:
     return f"{total:,} input row(s) rejected ({detail}); each row's reason is in {where}"
 
 
-def unmatched_deals(journeys: Journeys, n_touches_read: int) -> str | None:
-    """Every deal zero-touch while touches exist: almost always ids that do not match."""
-    is_deal = journeys.status != STATUS_NONE
-    n_deals = int(np.count_nonzero(is_deal))
-    if not n_deals:
-        return None
-    touched = np.diff(journeys.offsets)[is_deal] > 0
-    if touched.any():
+def unmatched_deals(counts: DealCounts, n_touches_read: int) -> str | None:
+    """Every deal zero-touch: almost always ids that do not match between the tables."""
+    if not counts.deals or counts.touched:
         return None
     if not n_touches_read:
-        return f"no touchpoints were read: all {n_deals:,} deals are credited to (none)"
+        return f"no touchpoints were read: all {counts.deals:,} deals are credited to (none)"
     return (
-        f"none of the {n_deals:,} deals' customers has a touch in its window: every deal is "
-        "credited to (none). Check that touchpoints and deals use the same customer ids "
+        f"none of the {counts.deals:,} deals' customers has a touch in its window: every deal "
+        "is credited to (none). Check that touchpoints and deals use the same customer ids "
         "(same column, same format) and the --lookback-days"
     )
 
 
-def empty_window(journeys: Journeys) -> str | None:
+def empty_window(counts: DealCounts) -> str | None:
     """A reporting window that no deal's close or creation falls in."""
-    if journeys.in_period is None or not np.any(journeys.status != STATUS_NONE):
-        return None
-    if np.any(journeys.in_period & (CONVERSION_IN_PERIOD | CREATION_IN_PERIOD)):
+    if counts.in_window is None or not counts.deals or counts.in_window:
         return None
     return (
         "no deal was closed or created in the reporting window (--from/--to): every "
         "attribution column is 0"
     )
+
+
+def deal_warnings(counts: DealCounts, n_touches_read: int) -> list[str]:
+    """The deal-level warnings of a run (``unmatched_deals``, ``empty_window``)."""
+    found = (unmatched_deals(counts, n_touches_read), empty_window(counts))
+    return [w for w in found if w is not None]

@@ -128,12 +128,6 @@ class Journeys:
         return int(self.offsets[-1])
 
     @property
-    def n_zero_touch_deals(self) -> int:
-        """Deals whose journey has no touch (credited to ``(none)``)."""
-        is_deal = self.status != STATUS_NONE
-        return int(np.count_nonzero(is_deal & (np.diff(self.offsets) == 0)))
-
-    @property
     def starts(self) -> np.ndarray:
         return self.offsets[:-1]
 

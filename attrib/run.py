@@ -22,7 +22,7 @@ from attrib import __version__
 from attrib._numba import compiled_afresh, set_up_in_background
 from attrib.config import RunConfig, load_config
 from attrib.credit import ModelCredit, credit_model, fit_model, summary_frames
-from attrib.data_checks import empty_window, rejected_rows, unmatched_deals
+from attrib.data_checks import DealCounts, deal_warnings, rejected_rows
 from attrib.encoded import Journeys
 from attrib.errors import ChecksFailedError, ConfigError, UsageError
 from attrib.inputs import CONFIG_NAME, Inputs, load_inputs
@@ -247,12 +247,9 @@ def run(
     if compiled_afresh(set_up):  # (the set-up thread is done: the journey kernels waited)
         reporter.note("compiled the numba kernels (10-20 s, once after an install: cached)")
     reporter.note(f"journeys: {journeys.n_journeys:,} over {journeys.n_touches:,} touches")
-    for warning in (
-        unmatched_deals(journeys, inputs.rows_read.get("touchpoints", 0)),
-        empty_window(journeys),
-    ):
-        if warning is not None:
-            reporter.warn(warning)
+    deal_counts = DealCounts.of(journeys)
+    for warning in deal_warnings(deal_counts, inputs.rows_read.get("touchpoints", 0)):
+        reporter.warn(warning)
     staged = StagedTables(out_path) if out_path is not None else None
     # the metrics' map step and the funnel need no credit: they run (Polars, GIL released)
     # beside the models (numba, GIL released), so the two share the machine's cores
@@ -287,7 +284,9 @@ def run(
             "journeys": journeys.table,
             **attribution.tables,
         }
-        manifest = _manifest(inputs, journeys, chosen, reporter, cfg, fingerprints.result())
+        manifest = _manifest(
+            inputs, journeys, chosen, reporter, cfg, fingerprints.result(), deals=deal_counts
+        )
         if bootstrap:
             manifest["bootstrap"] = {"resamples": bootstrap, "seed": seed, "level": 0.95}
         result = RunResult(inputs, journeys, attribution, tables, manifest, out_path)
@@ -450,8 +449,11 @@ def _manifest(
     reporter: Reporter,
     cfg: RunConfig,
     fingerprints: dict[str, list[dict[str, object]]] | None = None,
+    deals: DealCounts | None = None,
 ) -> dict[str, Any]:
-    """The manifest's common part; ``fingerprints`` per input table, else computed here."""
+    """The manifest's common part; ``fingerprints`` per input table, else computed here;
+    ``deals``: the batches' deal counts, else ``journeys``' own."""
+    deals = deals if deals is not None else DealCounts.of(journeys)
     if fingerprints is None:
         fingerprints = input_fingerprints(inputs.files) if inputs else {}
     return {
@@ -464,7 +466,7 @@ def _manifest(
             **({f"{t}_read": n for t, n in inputs.rows_read.items()} if inputs else {}),
             "journeys": journeys.n_journeys,
             "touches_in_journeys": journeys.n_touches,
-            "zero_touch_deals": journeys.n_zero_touch_deals,
+            "zero_touch_deals": deals.zero_touch,
         },
         "rejected": inputs.rejected if inputs else {},
         "warnings": reporter.warnings,

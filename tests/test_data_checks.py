@@ -8,7 +8,8 @@ from pathlib import Path
 
 from conftest import deals, run_cli, touches, write_inputs
 
-from attrib.data_checks import rejected_rows
+from attrib.data_checks import DealCounts, rejected_rows
+from attrib.engines.local import run_bucketed
 
 TOUCHES = touches([("c1", "2025-01-05", "Email", "jan"), ("c2", "2025-01-06", "Webinar", "w")])
 
@@ -78,3 +79,18 @@ def test_a_run_knows_when_it_compiled_its_kernels(tmp_path):
         return done.stdout.strip()
 
     assert [child(), child()] == ["True", "False"]
+
+
+def test_the_bucketed_engine_adds_up_its_buckets_deals(tmp_path):
+    deal_rows = [(f"d{i}", f"X-{i}", "2025-01-07", "2025-01-09", "won", 10.0) for i in range(6)]
+    data = write_inputs(tmp_path / "in", touches=TOUCHES, deals=deals(deal_rows))
+    result = run_bucketed(data, buckets=3, models="linear", out=tmp_path / "out")
+    assert result.manifest["row_counts"]["zero_touch_deals"] == 6
+    assert any("same customer ids" in w for w in result.manifest["warnings"])
+
+
+def test_deal_counts_add_up():
+    a, b = DealCounts(3, 2, None), DealCounts(4, 0, 1)
+    assert a + b == DealCounts(7, 2, 1)
+    assert (a + b).zero_touch == 5
+    assert DealCounts(2, 2) + DealCounts(1, 1) == DealCounts(3, 3, None)

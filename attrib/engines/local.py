@@ -23,7 +23,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from attrib.credit import ModelCredit, credit_state, summary_frames
-from attrib.data_checks import rejected_rows
+from attrib.data_checks import DealCounts, deal_warnings, rejected_rows
 from attrib.encoded import Journeys
 from attrib.errors import ChecksFailedError, InputError, OutputError, UsageError
 from attrib.inputs import (
@@ -371,7 +371,8 @@ def run_bucketed(
         )
         metric_parts: list[MetricsPartial] = []
         days_dir = scratch / "funnel_days"
-        n_journeys = n_touches = n_zero_touch = 0
+        n_journeys = n_touches = 0
+        deal_counts = DealCounts()
         journeys_target = (out_path or scratch) / "journeys.parquet"
         with reporter.stage("attribute buckets"), _JourneyWriter(journeys_target) as writer:
             for batch, bucket_deals, bucket_stages in batches():
@@ -391,7 +392,7 @@ def run_bucketed(
                 metric_parts.append(spill_funnel_days(part, days_dir, str(len(metric_parts))))
                 n_journeys += batch.n_journeys
                 n_touches += batch.n_touches
-                n_zero_touch += batch.n_zero_touch_deals
+                deal_counts += DealCounts.of(batch)
         credits = []
         tables: dict[str, pl.DataFrame] = {}
         for m in chosen:
@@ -416,8 +417,10 @@ def run_bucketed(
         attribution.channel_summary = metric_tables["channel_summary"]
         attribution.campaign_summary = metric_tables["campaign_summary"]
         out_tables = {**metric_tables, **tables}
-        stub = _Counts(n_journeys, n_touches, n_zero_touch)
-        manifest = _manifest(inputs, stub, chosen, reporter, cfg)
+        for warning in deal_warnings(deal_counts, inputs.rows_read.get("touchpoints", 0)):
+            reporter.warn(warning)
+        stub = _Counts(n_journeys, n_touches)
+        manifest = _manifest(inputs, stub, chosen, reporter, cfg, deals=deal_counts)
         manifest["engine"] = {"name": "local-bucketed", "buckets": buckets}
         result = RunResult(inputs, None, attribution, out_tables, manifest, out_path)
         if out_path is not None:
@@ -437,10 +440,9 @@ def run_bucketed(
 class _Counts:
     """Just the counts the manifest needs from a set of batches."""
 
-    def __init__(self, n_journeys: int, n_touches: int, n_zero_touch_deals: int) -> None:
+    def __init__(self, n_journeys: int, n_touches: int) -> None:
         self.n_journeys = n_journeys
         self.n_touches = n_touches
-        self.n_zero_touch_deals = n_zero_touch_deals
 
 
 class _JourneyWriter:
