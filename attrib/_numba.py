@@ -44,9 +44,21 @@ def set_up_in_background() -> threading.Thread:
     return thread
 
 
-def compiled_afresh(set_up: threading.Thread) -> bool:
-    """Whether this process compiled its kernels (no usable on-disk cache: the first
-    run after an install or an upgrade, or ``ATTRIB_NUMBA_CACHE=0``): such a run spends
-    10-20 s compiling. Waits for ``set_up`` (kernel calls would wait for it anyway)."""
+def compile_note(set_up: threading.Thread) -> str | None:
+    """What to tell the user when this process compiled its kernels rather than load them
+    (10-20 s: the first run after an install or an upgrade, or ``ATTRIB_NUMBA_CACHE=0``);
+    None otherwise, and after the first call of a process (a notebook's later runs reuse the
+    compiled kernels). Waits for ``set_up`` (kernel calls would wait for it anyway)."""
+    global _noted
     set_up.join()
-    return bool(_first_kernel.stats.cache_misses) or not CACHE
+    if _noted:
+        return None
+    _noted = True
+    if not CACHE:
+        return "compiled the numba kernels (ATTRIB_NUMBA_CACHE=0: every process compiles)"
+    if _first_kernel.stats.cache_misses:
+        return "compiled the numba kernels (10-20 s, once after an install: cached)"
+    return None
+
+
+_noted = False

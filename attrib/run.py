@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import polars as pl
 
 from attrib import __version__
-from attrib._numba import compiled_afresh, set_up_in_background
+from attrib._numba import compile_note, set_up_in_background
 from attrib.config import RunConfig, load_config
 from attrib.credit import ModelCredit, credit_model, fit_model, summary_frames
 from attrib.data_checks import DealCounts, deal_warnings, rejected_rows
@@ -244,8 +244,8 @@ def run(
         reporter.warn(rejected)
     with reporter.stage("build journeys"):
         journeys = build_journeys(inputs.touches, inputs.deals, cfg, stages=inputs.stages)
-    if compiled_afresh(set_up):  # (the set-up thread is done: the journey kernels waited)
-        reporter.note("compiled the numba kernels (10-20 s, once after an install: cached)")
+    if (note := compile_note(set_up)) is not None:  # (set-up is done: the kernels waited)
+        reporter.note(note)
     reporter.note(f"journeys: {journeys.n_journeys:,} over {journeys.n_touches:,} touches")
     deal_counts = DealCounts.of(journeys)
     for warning in deal_warnings(deal_counts, inputs.rows_read.get("touchpoints", 0)):

@@ -53,11 +53,10 @@ def _check_run_arguments(
     period_from: datetime | None,
     period_to: datetime | None,
     paths_file: Path | None,
-    data_dir: Path | None,
-    touchpoints: str | None,
-    deals: str | None,
+    not_for_paths: dict[str, object],
 ) -> None:
-    """Arguments of ``attrib run`` that contradict each other (exit 2, before any work)."""
+    """Arguments of ``attrib run`` that contradict each other (exit 2, before any work).
+    ``not_for_paths``: option -> value of the options a path-table run cannot use."""
     from attrib.errors import UsageError
 
     if period_from is not None and period_to is not None and period_from > period_to:
@@ -65,11 +64,12 @@ def _check_run_arguments(
             f"--from {period_from:%Y-%m-%d} is after --to {period_to:%Y-%m-%d}",
             hint="the reporting window runs from --from to --to, both days included",
         )
-    if paths_file is not None and (data_dir is not None or touchpoints or deals):
+    given = [name for name, value in not_for_paths.items() if value not in (None, False)]
+    if paths_file is not None and given:
         raise UsageError(
-            "--paths reads an aggregated path table: a data folder, --touchpoints or --deals "
-            "would be ignored",
-            hint="run either `attrib run --paths FILE` or `attrib run DATA_DIR`",
+            f"--paths reads an aggregated path table (no times, stages or costs): "
+            f"{', '.join(given)} would be ignored",
+            hint="run either `attrib run --paths FILE [--models ...]` or `attrib run DATA_DIR`",
         )
 
 
@@ -273,7 +273,29 @@ def run(
             small_pages_for_numpy()
             if in_memory:  # not for the bucketed engine: its point is a bounded peak
                 keep_freed_memory()
-        _check_run_arguments(period_from, period_to, paths_file, data_dir, touchpoints, deals)
+        _check_run_arguments(
+            period_from,
+            period_to,
+            paths_file,
+            {
+                "DATA_DIR": data_dir,
+                "--touchpoints": touchpoints,
+                "--deals": deals,
+                "--costs": costs,
+                "--stages": stages,
+                "--targets": targets,
+                "--event-log": event_log,
+                "--lookback-days": lookback_days,
+                "--level": level,
+                "--from": period_from,
+                "--to": period_to,
+                "--gross-margin": gross_margin,
+                "--touch-credits": touch_credits,
+                "--buckets": buckets,
+                "--memory-limit": memory_limit,
+                "--engine spark": engine == "spark",
+            },
+        )
         if paths_file is not None:
             from attrib.run import run_paths
 

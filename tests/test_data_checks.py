@@ -60,25 +60,32 @@ def test_rejected_rows_say_how_many_and_where():
 
 
 def test_a_run_knows_when_it_compiled_its_kernels(tmp_path):
-    """``compiled_afresh``: True with an empty kernel cache, False once it is filled."""
+    """``compile_note``: said with an empty kernel cache (once per process), not once the
+    cache is filled; always with the cache off."""
     import os
     import subprocess
     import sys
 
     probe = (
-        "from attrib._numba import compiled_afresh, set_up_in_background\n"
-        "print(compiled_afresh(set_up_in_background()))\n"
+        "from attrib._numba import compile_note, set_up_in_background\n"
+        "t = set_up_in_background()\n"
+        "print(compile_note(t) is not None, compile_note(t) is not None)\n"
     )
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
     env.pop("ATTRIB_NUMBA_CACHE", None)
 
-    def child() -> str:
+    def child(**extra: str) -> str:
         done = subprocess.run(
-            [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+            [sys.executable, "-c", probe],
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return done.stdout.strip()
 
-    assert [child(), child()] == ["True", "False"]
+    assert [child(), child()] == ["True False", "False False"]
+    assert child(ATTRIB_NUMBA_CACHE="0") == "True False"
 
 
 def test_the_bucketed_engine_adds_up_its_buckets_deals(tmp_path):

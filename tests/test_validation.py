@@ -310,7 +310,8 @@ def _good(folder: Path) -> Path:
         (["--from", "2025-06-01", "--to", "2025-01-01"], None, "is after --to"),
         ([], '[channels."Direct"]\ndirekt = true\n', "did you mean 'direct'"),
         ([], '[channels."Direct"]\ndirect = "yes"\n', "direct is not true/false"),
-        (["--paths", "paths.csv"], None, "would be ignored"),
+        (["--paths", "paths.csv"], None, "DATA_DIR would be ignored"),
+        (["--paths", "p.csv", "--to", "2025-01-01"], None, "DATA_DIR, --to would be ignored"),
         (["--models", ","], None, "names no model"),
     ],
     ids=[
@@ -328,6 +329,7 @@ def _good(folder: Path) -> Path:
         "misspelt-channel-flag",
         "channel-flag-not-bool",
         "paths-with-a-data-folder",
+        "paths-with-a-window",
         "empty-model-list",
     ],
 )
