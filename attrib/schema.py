@@ -183,6 +183,26 @@ def timestamp_mixing(column: str, dtype: pl.DataType) -> pl.Expr | None:
     return aware.any() & (~aware & text.is_not_null()).any()
 
 
+def mixing_facts(frame: pl.LazyFrame, table: str, config: RunConfig) -> dict[str, bool]:
+    """Per text timestamp column of a table (canonical name): whether it mixes timezone-aware
+    and naive values, over every row of ``frame`` (raw source columns), for ``validate`` of
+    the table's parts. One pass over those columns; typed columns cost nothing."""
+    schema = frame.collect_schema()
+    mapping = config.columns.get(table, {})
+    required, optional = TABLE_COLUMNS[table]
+    facts = {}
+    for column in (*required, *optional):
+        source = mapping.get(column, column)
+        if column in _TIMESTAMPS and source in schema:
+            fact = timestamp_mixing(source, schema[source])
+            if fact is not None:
+                facts[column] = fact.alias(column)
+    if not facts:
+        return {}
+    row = frame.select(*facts.values()).collect(engine="streaming").row(0, named=True)
+    return {column: bool(row[column]) for column in facts}
+
+
 def parse_timestamp(
     column: str, dtype: pl.DataType, *, mixed: pl.Expr | None = None
 ) -> tuple[pl.Expr, Why]:
@@ -440,9 +460,17 @@ _TIMESTAMPS = (TS, CREATED_AT, CLOSED_AT, DATE)
 
 
 def validate(
-    raw: pl.DataFrame, table: str, config: RunConfig, *, rechunk: bool = True
+    raw: pl.DataFrame,
+    table: str,
+    config: RunConfig,
+    *,
+    rechunk: bool = True,
+    mixed: dict[str, bool] | None = None,
 ) -> Validated:
     """Map, parse and check one table; split it into valid rows and quarantined rows.
+
+    ``mixed``: the whole table's timezone-mixing facts (``mixing_facts``) when ``raw`` is
+    one part of it (a bucket): the rule is about the table, not the part.
 
     ``rechunk``: return each valid column as one chunk (numpy hand-offs and row gathers want
     that); a caller that needs only some columns contiguous passes False and rechunks those
@@ -482,7 +510,7 @@ def validate(
             hint=err.hint,
         )
     mixing = {
-        c: m
+        c: m if mixed is None or c not in mixed else pl.lit(mixed[c])
         for c in _TIMESTAMPS
         if c in schema and (m := timestamp_mixing(c, schema[c])) is not None
     }

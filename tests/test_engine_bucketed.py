@@ -146,3 +146,23 @@ def test_bucket_count_grows_with_input_and_shrinks_with_memory() -> None:
     assert buckets_for(files, limit, held=6 * 1024**2) > buckets_for(files, limit)
     with pytest.raises(UsageError, match="holds"):
         buckets_for(files, 2 * 1024**3, held=2 * 1024**3)
+
+
+def test_timezone_mixing_is_judged_over_the_whole_table(tmp_path: Path) -> None:
+    """One timezone-aware ts among naive ones: every bucket rejects the naive rows, as the
+    in-memory run does (a bucket without the aware row must not keep its naive ones)."""
+    data = tmp_path / "in"
+    data.mkdir()
+    rows = [f"c{i},2025-01-0{1 + i % 9} 10:00:00,Email" for i in range(40)]
+    rows.append("c0,2025-01-02T10:00:00+02:00,Social")
+    (data / "touchpoints.csv").write_text("customer_id,ts,channel\n" + "\n".join(rows) + "\n")
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\n"
+        "d1,c0,2025-01-10,2025-01-12,won,100\n"
+    )
+    mem = run(data, models="linear")
+    bucketed = run_bucketed(data, models="linear", buckets=4, out=tmp_path / "out")
+    expected = mem.inputs.quarantine["touchpoints"]
+    assert expected.height == 40
+    assert bucketed.inputs.quarantine["touchpoints"].equals(expected)
+    assert_same_summary(mem.channel_summary, bucketed.channel_summary, ["model", "channel"])

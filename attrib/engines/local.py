@@ -37,7 +37,16 @@ from attrib.io import FILE_COL, ROW_COL, Projection, atomic_path, csv_separator,
 from attrib.journeys import build_dictionaries, build_journeys
 from attrib.models.base import Fitted, State, reduce_states
 from attrib.progress import Reporter
-from attrib.schema import ACCOUNT_ID, CUSTOMER_ID, ENTITY_ID, STAGE, TS, Validated, validate
+from attrib.schema import (
+    ACCOUNT_ID,
+    CUSTOMER_ID,
+    ENTITY_ID,
+    STAGE,
+    TS,
+    Validated,
+    mixing_facts,
+    validate,
+)
 
 HASH_SEED = 0x5EED
 BYTES_PER_TOUCH = 400  # peak per touch of one bucket (~350 B measured at 3M touches), headroom
@@ -174,6 +183,9 @@ def validate_buckets(
     """
     projection = used_columns(table, inputs.config)
     folder.mkdir(parents=True, exist_ok=True)
+    files = [p for paths in raw_buckets for p in paths]
+    # timezone mixing is a fact of the whole table, not of a bucket
+    mixed = mixing_facts(pl.scan_parquet(files), table, inputs.config) if files else None
     targets, rejected, rows = [], [], 0
     for b, paths in enumerate(raw_buckets):
         raw = _read_bucket(paths)
@@ -182,7 +194,7 @@ def validate_buckets(
         rows += raw.height
         target = folder / f"{b}.parquet"
         if raw.height:
-            frame, bad = prepare(validate(raw, table, inputs.config))
+            frame, bad = prepare(validate(raw, table, inputs.config, mixed=mixed))
             rejected.append(bad)
             seen(frame)
             frame.write_parquet(target)
