@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from attrib.adapters import event_log_tables
 from attrib.config import RunConfig, config_from_mapping, load_config
+from attrib.engines.local import run_bucketed
 from attrib.inputs import Inputs, load_inputs
 from attrib.journeys import build_journeys
 from attrib.models import get_model, model_names
+from attrib.report import build_report
 from attrib.run import Attribution, RunResult, attribute, resolve_models, run
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "RunResult",
     "attribute",
     "build_journeys",
+    "build_report",
     "config_from_mapping",
     "event_log_tables",
     "get_model",
@@ -33,4 +36,5 @@ __all__ = [
     "model_names",
     "resolve_models",
     "run",
+    "run_bucketed",
 ]

@@ -18,10 +18,12 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pyarrow.parquet as pq
 
+from attrib.config import RunConfig
 from attrib.credit import ModelCredit, credit_state, summary_frames
 from attrib.data_checks import DealCounts, deal_warnings, rejected_rows
 from attrib.encoded import Journeys
@@ -47,6 +49,9 @@ from attrib.schema import (
     mixing_facts,
     validate,
 )
+
+if TYPE_CHECKING:
+    from attrib.run import RunResult
 
 HASH_SEED = 0x5EED
 BYTES_PER_TOUCH = 400  # peak per touch of one bucket (~350 B measured at 3M touches), headroom
@@ -218,21 +223,22 @@ def run_bucketed(
     out: str | Path | None = None,
     buckets: int | None = None,
     memory_limit: str | int | None = None,
-    models=None,
-    touchpoints=None,
-    deals=None,
-    stages=None,
-    costs=None,
-    targets=None,
-    config=None,
+    models: list[str] | str | None = None,
+    touchpoints: str | Path | None = None,
+    deals: str | Path | None = None,
+    stages: str | Path | None = None,
+    costs: str | Path | None = None,
+    targets: str | Path | None = None,
+    config: RunConfig | str | Path | None = None,
     lookback_days: int | None = None,
     level: str | None = None,
     strict: bool | None = None,
     reporter: Reporter | None = None,
     workdir: str | Path | None = None,
-    metrics: dict | None = None,
-):
-    """Run the job bucket by bucket; same outputs as ``attrib.run.run``."""
+    metrics: dict[str, Any] | None = None,
+) -> RunResult:
+    """Run the job bucket by bucket (``buckets``, or as many as ``memory_limit`` needs, e.g.
+    "4GB"); same outputs as ``attrib.run.run``, peak memory bounded by one bucket."""
     from attrib.metrics.bundle import (
         MetricsPartial,
         detach_strings,

@@ -41,9 +41,10 @@ from attrib.metrics.settings import MetricsSettings
 
 def metrics_settings(raw: dict[str, Any], **overrides: Any) -> MetricsSettings:
     """``[metrics]`` from the config, then command-line overrides (``None`` = not given)."""
-    settings = MetricsSettings.from_mapping(raw)
     given = {k: v for k, v in overrides.items() if v is not None}
-    return replace(settings, **given) if given else settings
+    # one mapping, so that overrides are checked and coerced like the config's own values
+    # (a date given as "2026-01-01" text, an unknown key)
+    return MetricsSettings.from_mapping({**(raw or {}), **given})
 
 
 @dataclass(frozen=True)
