@@ -11,14 +11,18 @@ Example::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from attrib.adapters import event_log_tables
 from attrib.config import RunConfig, config_from_mapping, load_config
-from attrib.engines.local import run_bucketed
 from attrib.inputs import Inputs, load_inputs
 from attrib.journeys import build_journeys
 from attrib.models import get_model, model_names
-from attrib.report import build_report
 from attrib.run import Attribution, RunResult, attribute, resolve_models, run
+
+if TYPE_CHECKING:  # imported on first use: see __getattr__
+    from attrib.engines.local import run_bucketed
+    from attrib.report import build_report
 
 __all__ = [
     "Attribution",
@@ -38,3 +42,17 @@ __all__ = [
     "run",
     "run_bucketed",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``build_report`` and ``run_bucketed``, imported on first use (the report and the
+    out-of-core engine cost ~0.25 s of imports that most callers never need)."""
+    if name == "build_report":
+        from attrib.report import build_report
+
+        return build_report
+    if name == "run_bucketed":
+        from attrib.engines.local import run_bucketed
+
+        return run_bucketed
+    raise AttributeError(f"module 'attrib.api' has no attribute {name!r}")

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from attrib.encoded import CONVERSION_IN_PERIOD, CREATION_IN_PERIOD, STATUS_NONE, Journeys
+from attrib.errors import ChecksFailedError
+from attrib.progress import Reporter
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,23 @@ def rejected_rows(rejected: dict[str, int], out: Path | None) -> str | None:
     detail = ", ".join(f"{table}: {n:,}" for table, n in rejected.items() if n)
     where = f"{out / 'quarantine'}/" if out is not None else "RunResult.inputs.quarantine"
     return f"{total:,} input row(s) rejected ({detail}); each row's reason is in {where}"
+
+
+def check_rejections(
+    rejected: dict[str, int], *, strict: bool, out: Path | None, reporter: Reporter
+) -> None:
+    """After the quarantine is written: ``--strict`` fails on any rejected row (exit 1),
+    else the rejections are a warning (``rejected_rows``). Every engine calls this."""
+    total = sum(rejected.values())
+    if strict and total:
+        detail = ", ".join(f"{t}: {n}" for t, n in rejected.items() if n)
+        raise ChecksFailedError(
+            f"{total} input row(s) rejected ({detail}) and --strict is set",
+            file=str(out / "quarantine") if out else None,
+            hint="see the quarantine files for each row's reason; fix the data or drop --strict",
+        )
+    if (warning := rejected_rows(rejected, out)) is not None:
+        reporter.warn(warning)
 
 
 def unmatched_deals(counts: DealCounts, n_touches_read: int) -> str | None:

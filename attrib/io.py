@@ -133,8 +133,8 @@ def csv_separator(path: Path) -> str:
     opener = gzip.open if path.suffix.lower() == ".gz" else open
     try:
         with opener(path, "rb") as fh:
-            header = fh.readline(1 << 16).decode("utf-8-sig")
-    except (OSError, EOFError, UnicodeDecodeError):
+            header = fh.readline(1 << 16).decode("utf-8", errors="replace")
+    except (OSError, EOFError):
         return CSV_SEPARATORS[0]  # the reader says what is wrong with the file
     counts = [header.count(sep) for sep in CSV_SEPARATORS]
     return CSV_SEPARATORS[counts.index(max(counts))]

@@ -22,9 +22,9 @@ from attrib import __version__
 from attrib._numba import compile_note, set_up_in_background
 from attrib.config import RunConfig, load_config
 from attrib.credit import ModelCredit, credit_model, fit_model, summary_frames
-from attrib.data_checks import DealCounts, deal_warnings, rejected_rows
+from attrib.data_checks import DealCounts, check_rejections, deal_warnings
 from attrib.encoded import Journeys
-from attrib.errors import ChecksFailedError, ConfigError, UsageError
+from attrib.errors import ConfigError, UsageError
 from attrib.inputs import CONFIG_NAME, Inputs, load_inputs
 from attrib.journeys import build_journeys
 from attrib.models import get_model, model_names
@@ -232,16 +232,7 @@ def run(
     chosen = resolve_models(models, cfg)
     if out_path is not None:
         write_quarantine(out_path, inputs.quarantine)
-    total_rejected = sum(inputs.rejected.values())
-    if cfg.strict and total_rejected:
-        detail = ", ".join(f"{t}: {n}" for t, n in inputs.rejected.items() if n)
-        raise ChecksFailedError(
-            f"{total_rejected} input row(s) rejected ({detail}) and --strict is set",
-            file=str(out_path / "quarantine") if out_path else None,
-            hint="see the quarantine files for each row's reason; fix the data or drop --strict",
-        )
-    if (rejected := rejected_rows(inputs.rejected, out_path)) is not None:
-        reporter.warn(rejected)
+    check_rejections(inputs.rejected, strict=cfg.strict, out=out_path, reporter=reporter)
     with reporter.stage("build journeys"):
         journeys = build_journeys(inputs.touches, inputs.deals, cfg, stages=inputs.stages)
     if (note := compile_note(set_up)) is not None:  # (set-up is done: the kernels waited)

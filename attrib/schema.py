@@ -189,11 +189,13 @@ def mixing_facts(frame: pl.LazyFrame, table: str, config: RunConfig) -> dict[str
     the table's parts. One pass over those columns; typed columns cost nothing."""
     schema = frame.collect_schema()
     mapping = config.columns.get(table, {})
+    constants = config.constants.get(table, {})
     required, optional = TABLE_COLUMNS[table]
     facts = {}
     for column in (*required, *optional):
         source = mapping.get(column, column)
-        if column in _TIMESTAMPS and source in schema:
+        # as ``_mapped``: a constant replaces the column, whatever the file holds
+        if column in _TIMESTAMPS and column not in constants and source in schema:
             fact = timestamp_mixing(source, schema[source])
             if fact is not None:
                 facts[column] = fact.alias(column)
@@ -283,15 +285,19 @@ def _parse_number(column: str, dtype: pl.DataType) -> tuple[pl.Expr, Why]:
         if numeric:
             return reason
         text = _as_text(raw).str.strip_chars()
-        # "1234,56" from a spreadsheet set to a decimal-comma locale: say so
-        comma = text.str.contains(r"^-?[0-9.\s]*,[0-9]+$")
+        # "1234,56" from a spreadsheet in a decimal-comma locale, or "1,234" with a
+        # thousands separator: say which, so the fix does not turn 1,234 into 1.234
+        decimal = text.str.contains(r"^-?[0-9.\s]*,([0-9]{1,2}|[0-9]{4,})$")
+        thousands = text.str.contains(r"^-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$")
         return reason + _if(
             raw.is_not_null() & value.is_null(),
             pl.format(
                 "{} {} is not a number{}",
                 pl.lit(column),
                 text.str.slice(0, 40),
-                pl.when(comma)
+                pl.when(thousands)
+                .then(pl.lit(" (a thousands separator? write it without: 1234)"))
+                .when(decimal)
                 .then(pl.lit(" (a decimal comma? write it with a point: 1234.56)"))
                 .otherwise(pl.lit("")),
             ),

@@ -64,7 +64,7 @@ def _check_run_arguments(
             f"--from {period_from:%Y-%m-%d} is after --to {period_to:%Y-%m-%d}",
             hint="the reporting window runs from --from to --to, both days included",
         )
-    given = [name for name, value in not_for_paths.items() if value not in (None, False)]
+    given = [n for n, value in not_for_paths.items() if value is not None and value is not False]
     if paths_file is not None and given:
         raise UsageError(
             f"--paths reads an aggregated path table (no times, stages or costs): "
@@ -294,6 +294,7 @@ def run(
                 "--buckets": buckets,
                 "--memory-limit": memory_limit,
                 "--engine spark": engine == "spark",
+                "--spark-master": spark_master,
             },
         )
         if paths_file is not None:

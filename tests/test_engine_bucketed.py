@@ -166,3 +166,7 @@ def test_timezone_mixing_is_judged_over_the_whole_table(tmp_path: Path) -> None:
     assert expected.height == 40
     assert bucketed.inputs.quarantine["touchpoints"].equals(expected)
     assert_same_summary(mem.channel_summary, bucketed.channel_summary, ["model", "channel"])
+    # a [constants] ts replaces the column: its mixing does not count, in either engine
+    (data / "channels.toml").write_text('[constants.touchpoints]\nts = "2025-01-05 00:00:00"\n')
+    for result in (run(data, models="linear"), run_bucketed(data, models="linear", buckets=4)):
+        assert result.inputs.rejected["touchpoints"] == 0

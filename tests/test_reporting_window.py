@@ -3,7 +3,7 @@ attribution columns to the deals whose event lies in it, as it limits spend and 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -113,3 +113,22 @@ def test_cli_from_to_limits_the_credited_revenue(tmp_path):
     run_cli([*args, "--from", "2025-03-01", "--to", "2025-03-31"])
     summary = pl.read_parquet(out / "channel_summary.parquet").filter(pl.col("revenue") > 0)
     assert summary.select("channel", "revenue").rows() == [("Webinar", 200.0)]
+
+
+def test_a_window_given_as_text_or_datetime_is_the_same_window(tmp_path):
+    """Python callers pass dates as they have them: date, "YYYY-MM-DD" or a datetime."""
+    start, end = MONTHS["jan"]
+    forms = [
+        {"period_from": start, "period_to": end},
+        {"period_from": start.isoformat(), "period_to": end.isoformat()},
+        {"period_from": datetime(2025, 1, 1, 9, 30), "period_to": datetime(2025, 1, 31)},
+    ]
+    got = [
+        run_job(
+            tmp_path / str(i), touches=TOUCHES, deals=DEALS, models="linear", metrics=m
+        ).channel_summary.select("channel", *COLUMNS)
+        for i, m in enumerate(forms)
+    ]
+    assert got[0].equals(got[1])
+    assert got[0].equals(got[2])
+    assert got[0]["revenue"].sum() == 100.0

@@ -126,6 +126,24 @@ def test_reporting_window(spark, tmp_path):
     assert linear["revenue"].sum() < whole["channel_summary"]["revenue"].sum()
 
 
+def test_csv_files_with_different_separators(spark, tmp_path):
+    """Each CSV file's header decides its separator, in Spark as locally."""
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLES, data)
+    lines = (data / "touchpoints.csv").read_text().splitlines()
+    (data / "touchpoints.csv").unlink()
+    folder = data / "touchpoints"
+    folder.mkdir()
+    half = len(lines) // 2
+    (folder / "part-1.csv").write_text("\n".join(lines[:half]) + "\n")
+    semi = [line.replace(",", ";") for line in [lines[0], *lines[half:]]]
+    (folder / "part-2.csv").write_text("\n".join(semi) + "\n")
+    local, result = _local(data, tmp_path / "local", models="linear")
+    assert result.inputs.rows_read["touchpoints"] == len(lines) - 1
+    got, _ = _spark(spark, data, None, models="linear", buckets=2)
+    _same(got, local)
+
+
 def test_account_level(spark, tmp_path):
     local, _ = _local(SAMPLES, tmp_path / "local", level="account", models="linear,markov")
     got, _ = _spark(spark, SAMPLES, None, level="account", models="linear,markov", buckets=2)

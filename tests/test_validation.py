@@ -51,6 +51,7 @@ CASES = [
     ("negative-amount", "deals", "d3,c1,2025-01-03,2025-01-05,won,-5", "amount", "negative"),
     ("text-amount", "deals", "d3,c1,2025-01-03,2025-01-05,won,lots", "amount", "not a number"),
     ("comma-amount", "deals", 'd3,c1,2025-01-03,2025-01-05,won,"1234,56"', "amount", "decimal"),
+    ("thousands", "deals", 'd3,c1,2025-01-03,2025-01-05,won,"1,234"', "amount", "thousands"),
     ("unknown-status", "deals", "d3,c1,2025-01-03,2025-01-05,maybe,10", "status", "maybe"),
     ("won-no-close", "deals", "d3,c1,2025-01-03,,won,10", "closed_at", "no closed_at"),
     ("lost-no-close", "deals", "d3,c1,2025-01-03,,lost,10", "closed_at", "no closed_at"),
@@ -312,6 +313,7 @@ def _good(folder: Path) -> Path:
         ([], '[channels."Direct"]\ndirect = "yes"\n', "direct is not true/false"),
         (["--paths", "paths.csv"], None, "DATA_DIR would be ignored"),
         (["--paths", "p.csv", "--to", "2025-01-01"], None, "DATA_DIR, --to would be ignored"),
+        (["--paths", "p.csv", "--gross-margin", "0"], None, "--gross-margin would be ignored"),
         (["--models", ","], None, "names no model"),
     ],
     ids=[
@@ -330,6 +332,7 @@ def _good(folder: Path) -> Path:
         "channel-flag-not-bool",
         "paths-with-a-data-folder",
         "paths-with-a-window",
+        "paths-with-a-zero-margin",
         "empty-model-list",
     ],
 )

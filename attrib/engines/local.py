@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import pyarrow.parquet as pq
 
+from attrib._numba import compile_note, set_up_in_background
 from attrib.config import RunConfig
 from attrib.credit import ModelCredit, credit_state, summary_frames
-from attrib.data_checks import DealCounts, deal_warnings, rejected_rows
+from attrib.data_checks import DealCounts, check_rejections, deal_warnings
 from attrib.encoded import Journeys
-from attrib.errors import ChecksFailedError, InputError, OutputError, UsageError
+from attrib.errors import InputError, OutputError, UsageError
 from attrib.inputs import (
     account_lookup,
     attach_entity,
@@ -259,6 +260,7 @@ def run_bucketed(
     )
 
     reporter = reporter or Reporter()
+    set_up = set_up_in_background()  # numba's one-time set-up, while Polars reads
     cfg = (
         resolve_config(data_dir, config)
         .with_overrides(lookback_days=lookback_days, level=level, strict=strict)
@@ -332,14 +334,7 @@ def run_bucketed(
             reporter.note(f"{table}: {n:,} rows read, {inputs.rejected.get(table, 0):,} rejected")
         if out_path is not None:
             write_quarantine(out_path, inputs.quarantine)
-        if cfg.strict and sum(inputs.rejected.values()):
-            raise ChecksFailedError(
-                f"{sum(inputs.rejected.values())} input row(s) rejected and --strict is set",
-                file=str(out_path / "quarantine") if out_path else None,
-                hint="see the quarantine files for the reasons; fix the data or drop --strict",
-            )
-        if (rejected := rejected_rows(inputs.rejected, out_path)) is not None:
-            reporter.warn(rejected)
+        check_rejections(inputs.rejected, strict=cfg.strict, out=out_path, reporter=reporter)
         if not pairs:
             raise UsageError("no valid touchpoint rows", hint="see the quarantine files")
         dicts = build_dictionaries(pl.concat(pairs).unique(), cfg)
@@ -411,6 +406,8 @@ def run_bucketed(
                 n_journeys += batch.n_journeys
                 n_touches += batch.n_touches
                 deal_counts += DealCounts.of(batch)
+        if (note := compile_note(set_up)) is not None:
+            reporter.note(note)
         credits = []
         tables: dict[str, pl.DataFrame] = {}
         for m in chosen:

@@ -27,10 +27,10 @@ import pyarrow as pa
 from attrib import __version__
 from attrib.config import RunConfig, load_config
 from attrib.credit import ModelCredit, summary_frames
-from attrib.data_checks import rejected_rows
+from attrib.data_checks import check_rejections
 from attrib.encoded import Dictionaries
 from attrib.engines import _spark_worker as w
-from attrib.errors import AttribError, ChecksFailedError, ComputationError, InputError, UsageError
+from attrib.errors import AttribError, ComputationError, InputError, UsageError
 from attrib.inputs import Inputs
 from attrib.io import FILE_COL, ROW_COL, csv_separator, file_format, find_table, resolve_files
 from attrib.models.base import AttributionModel, Fitted
@@ -179,23 +179,24 @@ def _read_raw(spark: SparkSession, spec: Any, table: str) -> _Raw:
         return _Raw(frame, {}, located=False)
     local = _local_files(spec)
     if local is not None:
-        groups: dict[str, list[str]] = {}
+        # files read together share a format and, for CSV, the separator their header uses
+        groups: dict[tuple[str, str], list[str]] = {}
         names: dict[str, str] = {}
         for p in local:
-            groups.setdefault(file_format(p), []).append(str(p.resolve()))
+            kind = file_format(p)
+            sep = csv_separator(p) if kind == "csv" else ","
+            groups.setdefault((kind, sep), []).append(str(p.resolve()))
             names[str(p.resolve())] = str(p)
     else:
         kind = "parquet"
         for suffix, k in (("csv", "csv"), ("json", "ndjson"), ("jsonl", "ndjson")):
             if text.rstrip("/").lower().endswith(f".{suffix}") or f".{suffix}." in text.lower():
                 kind = k
-        groups, names = {kind: [text]}, {}
+        groups, names = {(kind, ","): [text]}, {}
     frames = []
-    for kind, paths in sorted(groups.items()):
+    for (kind, sep), paths in sorted(groups.items()):
         reader = spark.read.format("json" if kind == "ndjson" else kind)
         if kind == "csv":
-            # a local file's header decides the separator (',' for remote files)
-            sep = csv_separator(Path(paths[0])) if local is not None else ","
             reader = (
                 reader.option("header", True)
                 .option("escape", '"')
@@ -411,17 +412,7 @@ class _Job:
             rep.note(f"{table}: {n:,} rows read, {rejected.get(table, 0):,} rejected")
         if out is not None:
             write_quarantine(out, quarantine)
-        total_rejected = sum(rejected.values())
-        if self.cfg.strict and total_rejected:
-            detail = ", ".join(f"{t}: {n}" for t, n in rejected.items() if n)
-            raise ChecksFailedError(
-                f"{total_rejected} input row(s) rejected ({detail}) and --strict is set",
-                file=str(out / "quarantine") if out else None,
-                hint="see the quarantine files for each row's reason;"
-                " fix the data or drop --strict",
-            )
-        if (warning := rejected_rows(rejected, out)) is not None:
-            rep.warn(warning)
+        check_rejections(rejected, strict=bool(self.cfg.strict), out=out, reporter=rep)
         good = validated.filter(~validated[w.BAD_COL]).select(*[n for n, _ in w.TOUCH_FIELDS])
         with rep.stage("dictionaries"):
             pairs = _spark_call(

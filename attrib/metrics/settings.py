@@ -10,7 +10,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import date
+from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -139,6 +139,8 @@ def _coerce(key: str, value: Any) -> Any:
             raise TypeError(f"must be a number, got {value!r}")
         return float(value)
     if key in ("period_from", "period_to"):
+        if isinstance(value, datetime):  # a TOML datetime, a pandas Timestamp: its day
+            return value.date()
         if value is None or isinstance(value, date):
             return value
         if isinstance(value, str):

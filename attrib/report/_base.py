@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import polars as pl
@@ -59,19 +58,24 @@ class Context:
         """The journeys whose deal the run's reporting window (``--from/--to``) counts, as
         the attribution columns do: a closed deal by ``closed_at``, an open one by
         ``created_at``; every journey when the run set no window."""
+        from attrib.errors import ConfigError
+        from attrib.metrics.settings import MetricsSettings
+
         config = self.out.manifest.get("config") or {}
-        metrics = config.get("metrics") or {} if isinstance(config, dict) else {}
-        bounds = [metrics.get(k) for k in ("period_from", "period_to")]
-        if all(b is None for b in bounds):
+        try:  # the run's own [metrics], read as the run read it
+            settings = MetricsSettings.from_mapping(config.get("metrics") or {})
+        except (ConfigError, AttributeError):
+            return journeys
+        if settings.period_from is None and settings.period_to is None:
             return journeys
         closed = pl.col("status").is_in(["won", "lost"]) & pl.col("closed_at").is_not_null()
         event = pl.when(closed).then(pl.col("closed_at")).otherwise(pl.col("created_at"))
         day = event.cast(pl.Date)
         keep = pl.lit(True)
-        if bounds[0] is not None:
-            keep &= day >= date.fromisoformat(str(bounds[0])[:10])
-        if bounds[1] is not None:
-            keep &= day <= date.fromisoformat(str(bounds[1])[:10])
+        if settings.period_from is not None:
+            keep &= day >= settings.period_from
+        if settings.period_to is not None:
+            keep &= day <= settings.period_to
         return journeys.filter(keep.fill_null(False))
 
     def per_model(self, render: Callable[[str], str]) -> str:
