@@ -204,7 +204,7 @@ Examples:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --bootstrap.")
 @click.option(
     "--gross-margin",
-    type=click.FloatRange(min=0, max=1),
+    type=click.FloatRange(min=0, max=1, min_open=True),
     default=None,
     help="Gross margin for ROMI and LTV [default: 1.0 or [metrics] gross_margin].",
 )

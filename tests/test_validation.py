@@ -313,7 +313,8 @@ def _good(folder: Path) -> Path:
         ([], '[channels."Direct"]\ndirect = "yes"\n', "direct is not true/false"),
         (["--paths", "paths.csv"], None, "DATA_DIR would be ignored"),
         (["--paths", "p.csv", "--to", "2025-01-01"], None, "DATA_DIR, --to would be ignored"),
-        (["--paths", "p.csv", "--gross-margin", "0"], None, "--gross-margin would be ignored"),
+        (["--paths", "p.csv", "--gross-margin", "0.5"], None, "--gross-margin would be ignored"),
+        (["--gross-margin", "0"], None, "0<x<=1"),
         (["--models", ","], None, "names no model"),
     ],
     ids=[
@@ -332,7 +333,8 @@ def _good(folder: Path) -> Path:
         "channel-flag-not-bool",
         "paths-with-a-data-folder",
         "paths-with-a-window",
-        "paths-with-a-zero-margin",
+        "paths-with-a-margin",
+        "zero-margin",
         "empty-model-list",
     ],
 )
