@@ -307,7 +307,10 @@ def build_journeys(
         lead_ts = np.full(n_j, _MIN_TS, dtype=np.int64)
     created_ts = created_ts.astype(np.int64, copy=False)
     in_period = _in_period(d, closed, _reporting_window(config), is_deal, deal_idx)
-    n_created, lead_pos = _anchors(offsets, ts, created_ts, lead_ts.astype(np.int64, copy=False))
+    # a lead milestone after the journey's end (the deal's close, or its creation when that
+    # ends the window) is outside the window: no lead anchor, as one before the first touch
+    lead_ts = np.where(lead_ts <= end_ts, lead_ts, _MIN_TS).astype(np.int64, copy=False)
+    n_created, lead_pos = _anchors(offsets, ts, created_ts, lead_ts)
     opp_pos = np.where(is_deal & (n_created > 0), offsets[:-1] + n_created - 1, -1)
 
     # each journey's entity id text: from its deal, else from its first touch's input row

@@ -429,6 +429,22 @@ def test_anchor_lead_milestone_before_window_drops_out(tmp_path):
     assert_credit(z, {"Email": 30, "Social": 30, "Webinar": 10, "Referral": 30})
 
 
+def test_anchor_lead_milestone_after_window_drops_out(tmp_path):
+    # touches A Mar 2, B 3, C 4, D 5; created Mar 4 (opp = C), closed Mar 6; lead Mar 11 is
+    # after the close: outside the window, so no lead anchor (it used to land on D).
+    # W: first A + opp C, 45% each; B, D 5% each. Z: first A, opp C, close D 30% each; B 10%.
+    t = [
+        ("c7", _day(2, 3), "A"),
+        ("c7", _day(3, 3), "B"),
+        ("c7", _day(4, 3), "C"),
+        ("c7", _day(5, 3), "D"),
+    ]
+    d = [("d7", "c7", _day(4, 3), _day(6, 3), "won", 100)]
+    w, z = _anchor_run(tmp_path, t, d, [("c7", "lead", _day(11, 3))])
+    assert_credit(w, {"A": 45, "B": 5, "C": 45, "D": 5})
+    assert_credit(z, {"A": 30, "B": 10, "C": 30, "D": 30})
+
+
 def test_anchor_no_touch_before_creation(tmp_path):
     # created Jan 1 before every touch: no opportunity anchor. mql Jan 6 12:00 -> lead = Social.
     # W: first Email + lead Social, 45% each; Webinar 10%.

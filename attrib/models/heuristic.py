@@ -156,7 +156,7 @@ class FullPathAttribution(_RuleBased):
     title = "Full path (Z-shaped)"
     summary = "22.5% each to first, lead, opportunity and close touches; 10% to the rest."
     definition = (
-        "As W-shaped with a fourth anchor, the last touch before close (closed deals only): "
+        "As W-shaped with a fourth anchor, the last touch at or before close (closed deals only): "
         "each found role gets 22.5%, the others share 10%; missing roles drop out and the "
         "found ones share the 90% equally; all-anchor journeys split 100% among the roles."
     )
