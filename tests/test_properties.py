@@ -331,7 +331,7 @@ def _oracle(export, level: str = "customer") -> dict[tuple[str, str, str], float
             ts = [t[0] for t in journey]
             channels = [t[1] for t in journey]
             lead_i = None
-            if cust in lead:
+            if cust in lead and lead[cust] <= end:  # a milestone after the end: no anchor
                 before = [i for i, t in enumerate(ts) if t <= lead[cust]]
                 lead_i = before[-1] if before else None
             n_created = sum(1 for t in ts if t <= created)
