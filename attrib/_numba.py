@@ -7,6 +7,7 @@ kernel call also sets numba itself up (``set_up_in_background``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable
@@ -27,7 +28,7 @@ def _first_kernel(n: int) -> int:
     return n + 1
 
 
-def set_up_in_background() -> threading.Thread:
+def set_up_in_background(then: Callable[[], object] | None = None) -> threading.Thread:
     """Start numba's one-time set-up in a daemon thread and return it.
 
     The first kernel call of a process, cached or not, installs numba's typing and lowering
@@ -37,11 +38,18 @@ def set_up_in_background() -> threading.Thread:
     and it neither gains nor loses. Later kernel calls wait on numba's compiler lock until
     it is done, so nothing depends on the thread having finished.
     """
-    thread = threading.Thread(
-        target=_first_kernel, args=(0,), name="attrib-numba-set-up", daemon=True
-    )
+    thread = threading.Thread(target=_set_up, args=(then,), name="attrib-numba-set-up", daemon=True)
     thread.start()
     return thread
+
+
+def _set_up(then: Callable[[], object] | None) -> None:
+    """The set-up thread: numba's first kernel call, then ``then`` (more imports to take off
+    the critical path). A failure here is left for the main thread to meet and report."""
+    _first_kernel(0)
+    if then is not None:
+        with contextlib.suppress(Exception):  # the main thread's own import raises it
+            then()
 
 
 def compile_note(set_up: threading.Thread) -> str | None:

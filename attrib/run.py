@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -27,7 +28,7 @@ from attrib.encoded import Journeys
 from attrib.errors import ConfigError, UsageError
 from attrib.inputs import CONFIG_NAME, Inputs, load_inputs
 from attrib.journeys import build_journeys
-from attrib.models import get_model, model_names
+from attrib.models import get_model, import_models, model_names
 from attrib.models.base import AttributionModel
 from attrib.outputs import (
     StagedTables,
@@ -74,6 +75,15 @@ class RunResult:
         return self.attribution.channel_summary
 
 
+def requested_models(
+    names: list[str] | tuple[str, ...] | str | None, config: RunConfig
+) -> list[str]:
+    """The model names a run asks for: a comma list or a list, else the config's, else all."""
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    return list(names or config.models or model_names())
+
+
 def resolve_models(
     names: list[str] | tuple[str, ...] | str | None,
     config: RunConfig,
@@ -81,13 +91,9 @@ def resolve_models(
     paths_only: bool = False,
 ) -> list[AttributionModel]:
     """Model instances for a comma list (default: every registered model), config params applied."""
-    if isinstance(names, str):
-        if not names.strip(" ,"):
-            raise UsageError(
-                "--models names no model", hint=f"choose from: {', '.join(model_names())}"
-            )
-        names = [n.strip() for n in names.split(",") if n.strip()]
-    chosen = list(names or config.models or model_names())
+    if isinstance(names, str) and not names.strip(" ,"):
+        raise UsageError("--models names no model", hint=f"choose from: {', '.join(model_names())}")
+    chosen = requested_models(names, config)
     if not chosen:
         raise UsageError("no model selected", hint=f"choose from: {', '.join(model_names())}")
     seen: set[str] = set()
@@ -200,20 +206,21 @@ def run(
     reporter = reporter or Reporter()
     out_path = Path(out) if out is not None else None
     check_out_folder(out_path)
-    set_up = set_up_in_background()  # numba's one-time set-up, while Polars reads
     with reporter.stage("read and validate"):
-        frames = None
-        if event_log is not None:
-            from attrib.adapters import event_log_tables
-
-            log_touches, log_deals = event_log_tables(event_log)
-            frames = {"touchpoints": log_touches, "deals": log_deals}
         # overrides before validation: --level decides each row's entity while loading
         cfg = (
             resolve_config(data_dir, config)
             .with_overrides(lookback_days=lookback_days, level=level, strict=strict)
             .with_metrics(metrics)
         )
+        # numba's one-time set-up and the chosen models' imports, while Polars reads
+        set_up = set_up_in_background(partial(import_models, requested_models(models, cfg)))
+        frames = None
+        if event_log is not None:
+            from attrib.adapters import event_log_tables
+
+            log_touches, log_deals = event_log_tables(event_log)
+            frames = {"touchpoints": log_touches, "deals": log_deals}
         inputs = load_inputs(
             data_dir,
             touchpoints=touchpoints,

@@ -27,6 +27,26 @@ def test_numba_set_up_in_background_finishes_beside_kernel_calls():
     assert influenced.tolist() == [True, False, True]
 
 
+def test_the_set_up_thread_imports_the_chosen_models_and_survives_bad_names():
+    """``then`` runs after numba's set-up; a name it cannot import is left for the main
+    thread to report (resolve_models), not raised in the thread."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from functools import partial\n"
+        "from attrib._numba import set_up_in_background\n"
+        "from attrib.models import import_models\n"
+        "t = set_up_in_background(partial(import_models, ['markov', 'no_such_model']))\n"
+        "t.join()\n"
+        "print('attrib.models.markov' in sys.modules, 'attrib.models.shapley' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "False"]
+    assert "Traceback" not in done.stderr
+
+
 @pytest.mark.parametrize("parallel", [True, False])
 def test_side_by_side_returns_both_results_in_order(parallel):
     names = []

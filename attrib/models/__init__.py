@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Iterable
 from typing import Any
 
 from attrib.errors import UsageError
@@ -46,6 +47,15 @@ def model_class(name: str) -> type[AttributionModel]:
         raise UsageError(f"unknown model {name!r}", hint=f"choose from: {', '.join(model_names())}")
     module, attr = _REGISTRY[name].split(":")
     return getattr(importlib.import_module(module), attr)
+
+
+def import_models(names: Iterable[str]) -> None:
+    """Import the modules of the known models among ``names`` (unknown names are left for
+    ``model_class`` to report): run in a worker thread while the inputs are read, the
+    Markov/Shapley modules' imports (scipy.sparse, ~0.3 s) leave the critical path."""
+    for name in names:
+        if name in _REGISTRY:
+            importlib.import_module(_REGISTRY[name].split(":")[0])
 
 
 def get_model(name: str, **params: Any) -> AttributionModel:
