@@ -173,20 +173,44 @@ def _offset(text: pl.Expr) -> pl.Expr:
     return text.str.extract(OFFSET_PATTERN, 2)
 
 
+#: ``timestamp_mixing`` codes: which rows of a column that mixes timezone-aware and naive
+#: text are rejected (the less common kind, so one stray row cannot reject a whole export)
+MIXED_NONE, MIXED_REJECT_NAIVE, MIXED_REJECT_AWARE = 0, 1, 2
+
+
+def mixing_code(n_aware: int, n_naive: int) -> int:
+    """The ``timestamp_mixing`` code of a column with these counts (naive rows on a tie)."""
+    if not (n_aware and n_naive):
+        return MIXED_NONE
+    return MIXED_REJECT_AWARE if n_aware < n_naive else MIXED_REJECT_NAIVE
+
+
 def timestamp_mixing(column: str, dtype: pl.DataType) -> pl.Expr | None:
-    """True (for every row) where a text timestamp column mixes timezone-aware and naive
-    values; None for typed columns. A whole-column fact: ``validate`` computes it once."""
+    """A text timestamp column's mixing code (``MIXED_*``, the same for every row): whether
+    it mixes timezone-aware and naive values and which kind is rejected; None for typed
+    columns. A whole-column fact: ``validate`` computes it once."""
     if dtype != pl.String:
         return None
     text = pl.col(column).str.strip_chars()
     aware = _offset(text).is_not_null()
-    return aware.any() & (~aware & text.is_not_null()).any()
+    n_aware = aware.sum()
+    n_naive = (~aware & text.is_not_null()).sum()
+    return (
+        pl.when((n_aware > 0) & (n_naive > 0))
+        .then(
+            pl.when(n_aware < n_naive)
+            .then(pl.lit(MIXED_REJECT_AWARE))
+            .otherwise(pl.lit(MIXED_REJECT_NAIVE))
+        )
+        .otherwise(pl.lit(MIXED_NONE))
+        .cast(pl.Int8)
+    )
 
 
-def mixing_facts(frame: pl.LazyFrame, table: str, config: RunConfig) -> dict[str, bool]:
-    """Per text timestamp column of a table (canonical name): whether it mixes timezone-aware
-    and naive values, over every row of ``frame`` (raw source columns), for ``validate`` of
-    the table's parts. One pass over those columns; typed columns cost nothing."""
+def mixing_facts(frame: pl.LazyFrame, table: str, config: RunConfig) -> dict[str, int]:
+    """Per text timestamp column of a table (canonical name): its timezone-mixing code
+    (``timestamp_mixing``) over every row of ``frame`` (raw source columns), for ``validate``
+    of the table's parts. One pass over those columns; typed columns cost nothing."""
     schema = frame.collect_schema()
     mapping = config.columns.get(table, {})
     constants = config.constants.get(table, {})
@@ -202,7 +226,7 @@ def mixing_facts(frame: pl.LazyFrame, table: str, config: RunConfig) -> dict[str
     if not facts:
         return {}
     row = frame.select(*facts.values()).collect(engine="streaming").row(0, named=True)
-    return {column: bool(row[column]) for column in facts}
+    return {column: int(row[column]) for column in facts}
 
 
 def parse_timestamp(
@@ -210,8 +234,8 @@ def parse_timestamp(
 ) -> tuple[pl.Expr, Why]:
     """(UTC-naive Datetime[us] value, why-invalid) for a timestamp column of any dtype.
 
-    ``mixed``: whether the whole column mixes aware and naive text (``timestamp_mixing``);
-    by default taken over the rows at hand.
+    ``mixed``: the whole column's mixing code (``timestamp_mixing``); by default taken over
+    the rows at hand.
     """
     col = pl.col(column)
     if isinstance(dtype, pl.Datetime):
@@ -243,25 +267,30 @@ def parse_timestamp(
         + digits.str.slice(3, 2).cast(pl.Int64, strict=False).fill_null(0)
     ) * pl.when(offset.str.starts_with("-")).then(-1).otherwise(1)
     value = parsed - pl.duration(minutes=minutes.fill_null(0))  # null exactly where parsed is
-    is_mixed = mixed if mixed is not None else timestamp_mixing(column, dtype)
+    code = mixed if mixed is not None else timestamp_mixing(column, dtype)
+    fix = pl.lit(
+        "mixed naive and timezone-aware timestamps; write all with an offset, or none: "
+        "naive is read as UTC"
+    )
 
     def why(raw: pl.Expr, value: pl.Expr) -> Reason:
         text = raw.str.strip_chars()
-        return _if(
-            raw.is_not_null() & value.is_null(),
+        zoned = _offset(text).is_not_null()
+        unparsed = (
             pl.when(text == "")
             .then(pl.lit(f"{column} is empty"))
-            .otherwise(
-                pl.format("{} {} is not a timestamp", pl.lit(column), text.str.slice(0, 40))
-            ),
-        ) + _if(
-            is_mixed & _offset(text).is_null() & raw.is_not_null(),
-            pl.format(
-                "{} {} has no timezone while other rows do (mixed naive and timezone-aware "
-                "timestamps; write all with an offset, or none: naive is read as UTC)",
-                pl.lit(column),
-                text,
-            ),
+            .otherwise(pl.format("{} {} is not a timestamp", pl.lit(column), text.str.slice(0, 40)))
+        )
+        naive_msg = pl.format(
+            "{} {} has no timezone while most rows do ({})", pl.lit(column), text, fix
+        )
+        aware_msg = pl.format(
+            "{} {} has a timezone while most rows do not ({})", pl.lit(column), text, fix
+        )
+        return (
+            _if(raw.is_not_null() & value.is_null(), unparsed)
+            + _if((code == MIXED_REJECT_NAIVE) & ~zoned & raw.is_not_null(), naive_msg)
+            + _if((code == MIXED_REJECT_AWARE) & zoned, aware_msg)
         )
 
     return value, why
@@ -471,7 +500,7 @@ def validate(
     config: RunConfig,
     *,
     rechunk: bool = True,
-    mixed: dict[str, bool] | None = None,
+    mixed: dict[str, int] | None = None,
 ) -> Validated:
     """Map, parse and check one table; split it into valid rows and quarantined rows.
 
@@ -516,7 +545,7 @@ def validate(
             hint=err.hint,
         )
     mixing = {
-        c: m if mixed is None or c not in mixed else pl.lit(mixed[c])
+        c: m if mixed is None or c not in mixed else pl.lit(mixed[c], dtype=pl.Int8)
         for c in _TIMESTAMPS
         if c in schema and (m := timestamp_mixing(c, schema[c])) is not None
     }

@@ -161,8 +161,8 @@ def _bad_inputs(folder: Path) -> Path:
         pl.when(i == 5).then(None).otherwise(pl.col("customer_id")).alias("customer_id"),
         pl.when(i == 9)
         .then(pl.lit("yesterday"))
-        .when((i < 60) & (i % 7 == 3))  # zoned rows in the first split only: every naive
-        # row is "mixed", also in splits that hold no zoned row (the column-wide rule)
+        .when((i < 60) & (i % 7 == 3))  # zoned rows in the first split only: the column
+        # mixes, and the fewer kind (zoned) is rejected, decided over every split
         .then(pl.col("ts") + "+02:00")
         .when(i == 15_000)
         .then(pl.lit("2025-13-40 10:00:00"))
@@ -201,7 +201,7 @@ def test_bad_input_same_quarantine(spark, tmp_path):
         on_disk = pl.read_parquet(tmp_path / "spark" / "quarantine" / f"{table}.parquet")
         assert_frame_equal(on_disk, expected)
     reasons = " ".join(local.inputs.quarantine["touchpoints"]["reason"].to_list())
-    assert "has no timezone while other rows do" in reasons
+    assert "has a timezone while most rows do not" in reasons
     assert "ts yesterday is not a timestamp" in reasons
     _same(got, {name: local.tables[name] for name in TABLES})
 

@@ -21,7 +21,7 @@ from attrib.inputs import load_inputs
 from attrib.io import FILE_COL, ROW_COL
 from attrib.journeys import build_dictionaries, build_journeys
 from attrib.run import attribute, resolve_models
-from attrib.schema import validate
+from attrib.schema import MIXED_REJECT_NAIVE, mixing_code, validate
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data_samples"
 
@@ -95,32 +95,41 @@ def test_rows_numbered_per_file_across_splits_and_batches():
 
 
 def test_mixed_zones_rejected_in_a_partition_without_zoned_rows():
-    """The local rule is column-wide: a partition that holds only naive rows must still reject
-    them when other partitions hold zoned ones. Oracle: local validation of the whole table."""
+    """The local rule is column-wide: the less common kind (here the naive rows) is rejected
+    in a partition that holds only naive rows too, when the driver's counts say so. Oracle:
+    local validation of the whole table."""
     whole = pl.DataFrame(
         {
-            "customer_id": ["a", "b", "c", "d"],
-            "ts": ["2025-01-01 10:00:00+01:00", "2025-01-02 10:00:00", "2025-01-03", "nope"],
-            "channel": ["Email", "Email", "Paid Search", "Email"],
-            FILE_COL: ["t.csv"] * 4,
-            ROW_COL: [1, 2, 3, 4],
+            "customer_id": ["a", "b", "c", "d", "e"],
+            "ts": [
+                "2025-01-01 10:00:00+01:00",
+                "2025-01-02 10:00:00Z",
+                "2025-01-02 11:00:00+00:00",
+                "2025-01-03 10:00:00",
+                "2025-01-03",
+            ],
+            "channel": ["Email", "Email", "Paid Search", "Email", "Email"],
+            FILE_COL: ["t.csv"] * 5,
+            ROW_COL: [1, 2, 3, 4, 5],
         }
     )
     cfg = load_config(None)
     expected = validate(whole, "touchpoints", cfg).rejected
     qcols = ("customer_id", "ts", "channel")
+    code = mixing_code(3, 2)  # what the driver counts over every split
+    assert code == MIXED_REJECT_NAIVE
     v = w.TouchValidator(
-        config=cfg, splits={}, quarantine_columns=qcols, ts_source="ts", mixed_ts=True
+        config=cfg, splits={}, quarantine_columns=qcols, ts_source="ts", mixed_ts=code
     )
-    parts = [v.validate(whole.slice(0, 1)), v.validate(whole.slice(1, 3))]
+    parts = [v.validate(whole.slice(0, 3)), v.validate(whole.slice(3, 2))]
     got = v.quarantine_frame(pl.concat(parts, how="diagonal_relaxed").filter(pl.col(w.BAD_COL)))
     assert_frame_equal(got, expected.select(got.columns))
-    assert got["row"].to_list() == [2, 3, 4]
+    assert got["row"].to_list() == [4, 5]
     good = pl.concat(parts, how="diagonal_relaxed").filter(~pl.col(w.BAD_COL))
-    assert good["customer_id"].to_list() == ["a"]
+    assert good["customer_id"].to_list() == ["a", "b", "c"]
     # without the column-wide context a naive-only slice would keep its rows
     alone = w.TouchValidator(config=cfg, splits={}, quarantine_columns=qcols)
-    assert alone.validate(whole.slice(1, 2)).filter(pl.col(w.BAD_COL)).height == 0
+    assert alone.validate(whole.slice(3, 2)).filter(pl.col(w.BAD_COL)).height == 0
 
 
 @pytest.mark.parametrize("n_buckets", [1, 4])

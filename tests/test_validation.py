@@ -468,6 +468,21 @@ def test_output_error_exit_4(tmp_path):
     assert blocker.read_text() == "x"
 
 
+def test_one_stray_timezone_rejects_only_itself(tmp_path):
+    """A column mixing timezone-aware and naive text rejects the less common kind: one zoned
+    timestamp among naive ones (a stray export row) is rejected, not every naive row."""
+    data = tmp_path / "in"
+    rows = [f"c{i},2025-01-0{1 + i % 9} 10:00:00,Email" for i in range(6)]
+    rows.insert(3, "c9,2025-01-02T10:00:00+02:00,Social")
+    _write(data, "touchpoints", TOUCH_HEAD, rows)
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
+    q = pl.read_parquet(out / "quarantine" / "touchpoints.parquet")
+    assert q["row"].to_list() == [4]
+    assert "has a timezone while most rows do not" in q["reason"][0]
+
+
 def test_validate_lists_rows_and_strict(tmp_path):
     data = _export(tmp_path / "in", "deals", "d3,c1,2025-01-03,2025-01-05,won,-5")
     result = run_cli(["validate", data])
@@ -696,9 +711,11 @@ def _one_rule_at_a_time(rows):
     """Which rows a plain row-by-row reading of the contract rejects (the reference)."""
     ids = [r[0] for r in rows]
     created_all = [r[2] for r in rows if r[2] is not None]
-    mixed = any(c.endswith("Z") for c in created_all) and any(
-        not c.endswith("Z") for c in created_all
-    )
+    # mixing rejects the less common kind ("nope" counts as naive text), naive on a tie
+    n_aware = sum(c.endswith("Z") for c in created_all)
+    n_naive = len(created_all) - n_aware
+    reject_naive = bool(n_aware and n_naive and n_aware >= n_naive)
+    reject_aware = bool(n_aware and n_naive and n_aware < n_naive)
     bad = set()
     for i, (deal, _, created, closed, status, amount) in enumerate(rows):
         key = "".join(ch for ch in (status or "").lower() if ch.isalpha())
@@ -709,7 +726,8 @@ def _one_rule_at_a_time(rows):
         except (TypeError, ValueError):
             amount_ok = False
         parsed = created is not None and created != "nope"
-        created_ok = parsed and not (mixed and not created.endswith("Z"))
+        zoned = parsed and created.endswith("Z")
+        created_ok = parsed and not (reject_naive and not zoned) and not (reject_aware and zoned)
         if (
             not deal
             or not created_ok

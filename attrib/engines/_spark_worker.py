@@ -22,6 +22,7 @@ from attrib.config import RunConfig
 from attrib.encoded import Dictionaries, Journeys
 from attrib.io import FILE_COL, ROW_COL
 from attrib.models.base import AttributionModel, Fitted, State
+from attrib.schema import MIXED_NONE, TS
 
 #: Columns Spark adds to raw input rows so the worker can number them like the local reader.
 URI_COL = "__uri"  # the file (``_metadata.file_path``)
@@ -30,7 +31,6 @@ BUCKET_COL = "__bucket"
 BAD_COL = "__bad"
 SIDE_KIND = "__kind"
 QUARANTINE_PREFIX = "q__"
-SENTINEL_FILE = "\x00attrib-sentinel"
 
 #: Typed columns of a valid touch handed to the journey builder.
 TOUCH_FIELDS = (
@@ -164,16 +164,16 @@ class TouchValidator:
 
     ``splits`` maps (file URI, split start) to (rows of the file before that split, the file
     name to report), computed on the driver from a count per split, so ``row`` is the 1-based
-    data row within the file exactly as locally. ``mixed_ts`` says whether the whole input mixes
-    naive and zoned timestamps (a column-wide rule): two sentinel rows recreate that context in
-    every partition and are dropped afterwards.
+    data row within the file exactly as locally. ``mixed_ts`` is the whole input's timezone-
+    mixing code for ``ts`` (``schema.timestamp_mixing``, a column-wide rule, counted on the
+    driver), given to every partition's validation.
     """
 
     config: RunConfig
     splits: dict[tuple[str, int], tuple[int, str]]
     quarantine_columns: tuple[str, ...]
     ts_source: str | None = None
-    mixed_ts: bool = False
+    mixed_ts: int = MIXED_NONE
 
     #: Rows validated per call: Spark's Arrow batches (10,000 rows) are gathered first, as
     #: the rules cost a fixed few milliseconds per call.
@@ -226,17 +226,10 @@ class TouchValidator:
         from attrib.inputs import prepare_touches
         from attrib.schema import validate
 
-        if self.mixed_ts and self.ts_source is not None:
-            sentinel = pl.DataFrame(
-                {c: [None, None] for c in raw.columns}, schema=raw.schema
-            ).with_columns(
-                pl.Series(self.ts_source, ["1970-01-01 00:00:00", "1970-01-01 00:00:00Z"]),
-                pl.lit(SENTINEL_FILE).alias(FILE_COL),
-                pl.lit(-1, dtype=pl.Int64).alias(ROW_COL),
-            )
-            raw = pl.concat([raw, sentinel], how="vertical_relaxed")
-        touches, rejected = prepare_touches(validate(raw, "touchpoints", self.config), self.config)
-        rejected = rejected.filter(pl.col("file") != SENTINEL_FILE)
+        mixed = {TS: self.mixed_ts} if self.ts_source is not None else None
+        touches, rejected = prepare_touches(
+            validate(raw, "touchpoints", self.config, mixed=mixed), self.config
+        )
         good = touches.select(
             pl.lit(False).alias(BAD_COL),
             *[

@@ -35,7 +35,7 @@ from attrib.inputs import Inputs
 from attrib.io import FILE_COL, ROW_COL, csv_separator, file_format, find_table, resolve_files
 from attrib.models.base import AttributionModel, Fitted
 from attrib.progress import Reporter
-from attrib.schema import OFFSET_PATTERN
+from attrib.schema import MIXED_NONE, OFFSET_PATTERN, mixing_code
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame as SparkFrame
@@ -541,7 +541,11 @@ class _Job:
             uri, block = row[w.URI_COL], int(row[w.BLOCK_COL])
             splits[(uri, block)] = (before.get(uri, 0), _display(uri, raw.names))
             before[uri] = before.get(uri, 0) + int(row["n"])
-        mixed = bool(string_ts and st.height and st["aware"].sum() > 0 and st["naive"].sum() > 0)
+        mixed = (
+            mixing_code(int(st["aware"].sum()), int(st["naive"].sum()))
+            if string_ts and st.height
+            else MIXED_NONE
+        )
         validator = w.TouchValidator(
             config=self.cfg,
             splits=splits,
