@@ -36,7 +36,8 @@ def set_up_in_background(then: Callable[[], object] | None = None) -> threading.
     are read, that overlaps Polars' reading, which releases the GIL, instead of delaying the
     first journey kernel: a sample run ~0.1 s faster; at 10M the read keeps both cores busy
     and it neither gains nor loses. Later kernel calls wait on numba's compiler lock until
-    it is done, so nothing depends on the thread having finished.
+    it is done, so nothing depends on the thread having finished. ``then`` runs next in the
+    same thread (``run`` passes the chosen models' imports).
     """
     thread = threading.Thread(target=_set_up, args=(then,), name="attrib-numba-set-up", daemon=True)
     thread.start()
@@ -50,6 +51,10 @@ def _set_up(then: Callable[[], object] | None) -> None:
     if then is not None:
         with contextlib.suppress(Exception):  # the main thread's own import raises it
             then()
+
+
+#: whether this process has said ``compile_note`` already
+_noted = False
 
 
 def compile_note(set_up: threading.Thread) -> str | None:
@@ -67,6 +72,3 @@ def compile_note(set_up: threading.Thread) -> str | None:
     if _first_kernel.stats.cache_misses:
         return "compiled the numba kernels (10-20 s, once after an install: cached)"
     return None
-
-
-_noted = False
