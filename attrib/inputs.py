@@ -23,6 +23,7 @@ from attrib.schema import (
     TOUCH_TYPE,
     TS,
     Validated,
+    quarantine_text,
     validate,
 )
 
@@ -96,7 +97,7 @@ def _split_missing_entity(v: Validated, frame: pl.DataFrame) -> tuple[pl.DataFra
         pl.lit(ACCOUNT_ID).alias(REASON_COLUMN),
         pl.lit("no account_id for this customer (needed at --level account)").alias(REASON),
         *[
-            pl.col(c).cast(pl.String)
+            quarantine_text(c, bad.schema[c])
             if c in bad.columns
             else pl.lit(None, dtype=pl.String).alias(c)
             for c in canon

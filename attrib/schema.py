@@ -127,6 +127,14 @@ def _as_text(expr: pl.Expr) -> pl.Expr:
     return expr.cast(pl.String)
 
 
+def quarantine_text(column: str, dtype: pl.DataType) -> pl.Expr:
+    """A value as a quarantine file shows it: text, a naive timestamp without the zero
+    microseconds a plain cast writes ("2025-09-11 05:49:38", not "...38.000000")."""
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
+        return pl.col(column).dt.to_string("%Y-%m-%d %H:%M:%S%.f").alias(column)
+    return pl.col(column).cast(pl.String).alias(column)
+
+
 @dataclass(frozen=True)
 class Reason:
     """Why a value breaks a rule: (condition, message) cases, the first that holds wins.
@@ -596,7 +604,7 @@ def validate(
             pl.col(ROW_COL).alias("row"),
             pl.col(REASON_COLUMN),
             pl.col(REASON),
-            *[_as_text(pl.col(c)).alias(c) for c in canon],
+            *[quarantine_text(c, explained.schema[c]) for c in canon],
         )
         .sort("file", "row")
     )

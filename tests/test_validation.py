@@ -483,6 +483,27 @@ def test_one_stray_timezone_rejects_only_itself(tmp_path):
     assert "has a timezone while most rows do not" in q["reason"][0]
 
 
+def test_quarantined_timestamps_read_as_written(tmp_path):
+    """Typed timestamps (Parquet; stage rows rejected after parsing at account level) show in
+    the quarantine without the zero microseconds a plain text cast adds."""
+    from datetime import datetime
+
+    data = tmp_path / "in"
+    data.mkdir()
+    pl.DataFrame(
+        {
+            "customer_id": ["c1", None, "c2"],
+            "ts": [datetime(2025, 1, 1, 10), datetime(2025, 1, 2, 11, 30, 5), datetime(2025, 1, 3)],
+            "channel": ["Email", "Email", "Social"],
+        }
+    ).write_parquet(data / "touchpoints.parquet")
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
+    q = pl.read_parquet(out / "quarantine" / "touchpoints.parquet")
+    assert q["ts"].to_list() == ["2025-01-02 11:30:05"]
+
+
 def test_validate_lists_rows_and_strict(tmp_path):
     data = _export(tmp_path / "in", "deals", "d3,c1,2025-01-03,2025-01-05,won,-5")
     result = run_cli(["validate", data])
