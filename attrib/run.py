@@ -263,7 +263,6 @@ def run(
             inputs,
             journeys.table,
             journeys.digest,
-            metrics,
         )
         attribution = attribute(journeys, chosen, config=cfg, reporter=reporter)
         if bootstrap:
@@ -326,30 +325,25 @@ def run_metrics(
     attribution: Attribution,
     journeys: pl.DataFrame,
     touches: pl.DataFrame | None,
-    overrides: dict[str, Any] | None = None,
 ) -> dict[str, pl.DataFrame]:
-    """ROI columns on the summaries, ``kpis`` and ``funnel`` (see docs/METRICS.md).
-
-    ``overrides`` are ``[metrics]`` settings given on the command line (gross_margin,
-    period_from, period_to); ``None`` values are ignored.
-    """
-    return finish_metrics(
-        inputs, attribution, map_run_metrics(inputs, journeys, touches, overrides)
-    )
+    """ROI columns on the summaries, ``kpis`` and ``funnel`` (see docs/METRICS.md), with the
+    ``[metrics]`` settings of ``inputs.config`` (command-line ones merged in by the run:
+    ``RunConfig.with_metrics``)."""
+    return finish_metrics(inputs, attribution, map_run_metrics(inputs, journeys, touches))
 
 
 def map_run_metrics(
     inputs: Inputs,
     journeys: pl.DataFrame,
     touches: pl.DataFrame | None,
-    overrides: dict[str, Any] | None = None,
 ) -> tuple[MetricsPlan, MetricsPartial, pl.DataFrame]:
     """Every metrics step that does not need the models' credit, over one in-memory batch:
     the plan, the partial state and the funnel table, so a run can compute them while the
     models run."""
-    from attrib.metrics.bundle import finalize_funnel, map_metrics, metrics_plan, metrics_settings
+    from attrib.metrics.bundle import finalize_funnel, map_metrics, metrics_plan
+    from attrib.metrics.settings import MetricsSettings
 
-    settings = metrics_settings(inputs.config.metrics, **(overrides or {}))
+    settings = MetricsSettings.from_mapping(inputs.config.metrics)
     plan = metrics_plan(settings, inputs.deals, inputs.stages, touches)
     part = map_metrics(
         plan, digest=touches, deals=inputs.deals, stages=inputs.stages, journeys=journeys

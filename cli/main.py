@@ -568,8 +568,8 @@ def plan(
     with handle_errors(json_output=fmt == "json"):
         from attrib.errors import UsageError
         from attrib.io import write_parquet
-        from attrib.metrics.bundle import metrics_settings
         from attrib.metrics.plan import plan_from_history
+        from attrib.metrics.settings import MetricsSettings
         from attrib.run import run as run_job
 
         overrides = {}
@@ -582,7 +582,7 @@ def plan(
                     f"cannot read --rate {item!r}", hint="write it as STAGE=RATE, e.g. customer=0.3"
                 ) from None
         result = run_job(data_dir or _sample_dir(), models="first_touch", config=config_path)
-        settings = metrics_settings(result.inputs.config.metrics)
+        settings = MetricsSettings.from_mapping(result.inputs.config.metrics)
         table = plan_from_history(
             target_revenue,
             result.tables["funnel"],

@@ -246,9 +246,9 @@ def run_bucketed(
         finalize_metrics,
         map_metrics,
         metrics_plan,
-        metrics_settings,
         spill_funnel_days,
     )
+    from attrib.metrics.settings import MetricsSettings
     from attrib.outputs import check_out_folder, write_manifest, write_quarantine, write_tables
     from attrib.run import (
         Attribution,
@@ -377,7 +377,7 @@ def run_bucketed(
                     fitted[m.name] = m.fit_finalize(states[m.name] or {}, dicts)
         credit: dict[str, State | None] = {m.name: None for m in chosen}
         plan = metrics_plan(
-            metrics_settings(cfg.metrics, **(metrics or {})),
+            MetricsSettings.from_mapping(cfg.metrics),  # --from etc.: merged into cfg
             inputs.deals,
             pl.concat(stage_bounds, how="vertical") if stage_bounds else inputs.stages,
             pl.concat(bounds, how="vertical").drop_nulls(),

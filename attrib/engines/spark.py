@@ -340,7 +340,6 @@ def run_spark(
             out_path,
             write_journeys=write_journeys,
             touch_credits=touch_credits,
-            metrics=metrics,
         )
     finally:
         job.release()
@@ -391,7 +390,6 @@ class _Job:
         *,
         write_journeys: bool,
         touch_credits: bool = False,
-        metrics: dict[str, Any] | None = None,
     ) -> SparkRunResult:
         from attrib.journeys import build_dictionaries
         from attrib.outputs import write_manifest, write_quarantine, write_tables
@@ -451,7 +449,7 @@ class _Job:
                 [w.frame_from_bytes(p[3]) for p in per_bucket], how="diagonal_relaxed"
             )
             attribution = Attribution(channel, campaign, credits, tables)
-            metric_tables = run_metrics(inputs, attribution, pl.concat(deal_parts), digest, metrics)
+            metric_tables = run_metrics(inputs, attribution, pl.concat(deal_parts), digest)
         channel = metric_tables["channel_summary"]
         campaign = metric_tables["campaign_summary"]
         out_tables = {**metric_tables, **tables}

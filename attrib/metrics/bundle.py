@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -37,14 +36,6 @@ from attrib.metrics.roi import (
     stage_count_map,
 )
 from attrib.metrics.settings import MetricsSettings
-
-
-def metrics_settings(raw: dict[str, Any], **overrides: Any) -> MetricsSettings:
-    """``[metrics]`` from the config, then command-line overrides (``None`` = not given)."""
-    given = {k: v for k, v in overrides.items() if v is not None}
-    # one mapping, so that overrides are checked and coerced like the config's own values
-    # (a date given as "2026-01-01" text, an unknown key)
-    return MetricsSettings.from_mapping({**(raw or {}), **given})
 
 
 @dataclass(frozen=True)
