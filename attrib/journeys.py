@@ -56,6 +56,7 @@ from attrib.schema import (
     STAGE,
     STATUS,
     TS,
+    deal_event_time,
 )
 
 _US_PER_DAY = 86_400_000_000
@@ -249,12 +250,7 @@ def build_journeys(
         and all(touches.schema[c] == pl.String for c in (CHANNEL, CAMPAIGN))
     )
     del local
-    closed = pl.col(STATUS).is_in(["won", "lost"]) & pl.col(CLOSED_AT).is_not_null()
-    end = (
-        pl.when(closed).then(pl.col(CLOSED_AT)).otherwise(pl.col(CREATED_AT))
-        if config.revenue_window == "closed_at"
-        else pl.col(CREATED_AT)
-    )
+    end = deal_event_time() if config.revenue_window == "closed_at" else pl.col(CREATED_AT)
     # the touch sort (numba, GIL released) runs in a worker while Polars prepares the deals
     d, (order, t_ent, t_ts, t_chan, t_camp, d_keys) = side_by_side(
         lambda: deals.with_columns(
@@ -306,7 +302,7 @@ def build_journeys(
         created_ts = end_ts.copy()
         lead_ts = np.full(n_j, _MIN_TS, dtype=np.int64)
     created_ts = created_ts.astype(np.int64, copy=False)
-    in_period = _in_period(d, closed, _reporting_window(config), is_deal, deal_idx)
+    in_period = _in_period(d, _reporting_window(config), is_deal, deal_idx)
     # a lead milestone after the journey's end (the deal's close, or its creation when that
     # ends the window) is outside the window: no lead anchor, as one before the first touch
     lead_ts = np.where(lead_ts <= end_ts, lead_ts, _MIN_TS).astype(np.int64, copy=False)
@@ -379,26 +375,19 @@ def _reporting_window(config: RunConfig) -> tuple[int, int] | None:
 
 def _in_period(
     deals: pl.DataFrame,
-    closed: pl.Expr,
     window: tuple[int, int] | None,
     is_deal: np.ndarray,
     deal_idx: np.ndarray,
 ) -> np.ndarray | None:
-    """``Journeys.in_period``: per journey, whether its deal's conversion (``closed_at`` of a
-    closed deal, else ``created_at``) and its creation lie in the reporting window, the
-    periods the KPIs count a deal in; None without a window."""
+    """``Journeys.in_period``: per journey, whether its deal's conversion
+    (``schema.deal_event_time``) and its creation lie in the reporting window, the periods the
+    KPIs count a deal in; None without a window."""
     if window is None:
         return None
     if not deals.height:
         return np.zeros(len(is_deal), dtype=np.uint8)
     lo, hi = window
-    conversion = (
-        deals.select(
-            pl.when(closed).then(pl.col(CLOSED_AT)).otherwise(pl.col(CREATED_AT)).dt.epoch("us")
-        )
-        .to_series()
-        .to_numpy()
-    )
+    conversion = deals.select(deal_event_time().dt.epoch("us")).to_series().to_numpy()
     created = deals.get_column("created").to_numpy()
     flags = np.where((conversion >= lo) & (conversion < hi), CONVERSION_IN_PERIOD, 0)
     flags |= np.where((created >= lo) & (created < hi), CREATION_IN_PERIOD, 0)

@@ -103,24 +103,44 @@ def map_columns(raw: pl.DataFrame, table: str, config: RunConfig) -> pl.DataFram
     return _mapped(raw, table, config).collect(engine="in-memory")
 
 
-def _mapped(raw: pl.DataFrame, table: str, config: RunConfig) -> pl.LazyFrame:
-    """``map_columns`` as a lazy plan: validation folds it into its own (an eager select of
-    a frame whose columns are chunked differently would copy every column to align them)."""
+def _mapping(
+    available: list[str], table: str, config: RunConfig
+) -> tuple[list[pl.Expr], tuple[str, str] | None]:
+    """The canonical columns as expressions over source columns named ``available``
+    (``[columns]`` renames, ``[constants]`` replace), and the first required column missing
+    as (canonical name, source name), if any."""
     required, optional = TABLE_COLUMNS[table]
     mapping = config.columns.get(table, {})
     constants = config.constants.get(table, {})
-    available = [c for c in raw.columns if c not in (FILE_COL, ROW_COL)]
-    file = raw[FILE_COL][0] if raw.height else "(empty input)"
     exprs: list[pl.Expr] = []
     for column in (*required, *optional):
         source = mapping.get(column, column)
         if column in constants:
             exprs.append(pl.lit(constants[column]).alias(column))
-        elif source in raw.columns:
+        elif source in available:
             exprs.append(pl.col(source).alias(column))
         elif column in required:
-            raise _missing_column_error(table, column, source, available, file)
+            return exprs, (column, source)
+    return exprs, None
+
+
+def _mapped(raw: pl.DataFrame, table: str, config: RunConfig) -> pl.LazyFrame:
+    """``map_columns`` as a lazy plan: validation folds it into its own (an eager select of
+    a frame whose columns are chunked differently would copy every column to align them)."""
+    exprs, missing = _mapping(raw.columns, table, config)
+    if missing is not None:
+        available = [c for c in raw.columns if c not in (FILE_COL, ROW_COL)]
+        file = raw[FILE_COL][0] if raw.height else "(empty input)"
+        raise _missing_column_error(table, *missing, available, file)
     return raw.lazy().select(*exprs, FILE_COL, ROW_COL)
+
+
+def deal_event_time() -> pl.Expr:
+    """When a deal counts: a closed deal (won or lost, with a ``closed_at``) at its close, any
+    other at its creation. The journeys' revenue window ends there, and a reporting window
+    credits, and the report counts, a deal by it."""
+    closed = pl.col(STATUS).is_in(["won", "lost"]) & pl.col(CLOSED_AT).is_not_null()
+    return pl.when(closed).then(pl.col(CLOSED_AT)).otherwise(pl.col(CREATED_AT))
 
 
 def _as_text(expr: pl.Expr) -> pl.Expr:
@@ -217,23 +237,21 @@ def timestamp_mixing(column: str, dtype: pl.DataType) -> pl.Expr | None:
 
 def mixing_facts(frame: pl.LazyFrame, table: str, config: RunConfig) -> dict[str, int]:
     """Per text timestamp column of a table (canonical name): its timezone-mixing code
-    (``timestamp_mixing``) over every row of ``frame`` (raw source columns), for ``validate``
-    of the table's parts. One pass over those columns; typed columns cost nothing."""
-    schema = frame.collect_schema()
-    mapping = config.columns.get(table, {})
-    constants = config.constants.get(table, {})
-    required, optional = TABLE_COLUMNS[table]
-    facts = {}
-    for column in (*required, *optional):
-        source = mapping.get(column, column)
-        # as ``_mapped``: a constant replaces the column, whatever the file holds
-        if column in _TIMESTAMPS and column not in constants and source in schema:
-            fact = timestamp_mixing(source, schema[source])
-            if fact is not None:
-                facts[column] = fact.alias(column)
+    (``timestamp_mixing``) over every row of ``frame`` (raw source columns, mapped as
+    ``validate`` maps them), for ``validate`` of the table's parts. One pass over those
+    columns; typed columns cost nothing. (A missing required column is ``validate``'s to
+    report, with the file it is missing from.)"""
+    exprs, _ = _mapping(frame.collect_schema().names(), table, config)
+    mapped = frame.select(exprs)
+    schema = mapped.collect_schema()
+    facts = {
+        c: m.alias(c)
+        for c in _TIMESTAMPS
+        if c in schema and (m := timestamp_mixing(c, schema[c])) is not None
+    }
     if not facts:
         return {}
-    row = frame.select(*facts.values()).collect(engine="streaming").row(0, named=True)
+    row = mapped.select(*facts.values()).collect(engine="streaming").row(0, named=True)
     return {column: int(row[column]) for column in facts}
 
 

@@ -60,6 +60,7 @@ class Context:
         ``created_at``; every journey when the run set no window."""
         from attrib.errors import ConfigError
         from attrib.metrics.settings import MetricsSettings
+        from attrib.schema import deal_event_time
 
         config = self.out.manifest.get("config") or {}
         try:  # the run's own [metrics], read as the run read it
@@ -68,9 +69,7 @@ class Context:
             return journeys
         if settings.period_from is None and settings.period_to is None:
             return journeys
-        closed = pl.col("status").is_in(["won", "lost"]) & pl.col("closed_at").is_not_null()
-        event = pl.when(closed).then(pl.col("closed_at")).otherwise(pl.col("created_at"))
-        day = event.cast(pl.Date)
+        day = deal_event_time().cast(pl.Date)  # the rule the credit used
         keep = pl.lit(True)
         if settings.period_from is not None:
             keep &= day >= settings.period_from
