@@ -46,14 +46,18 @@ class DealCounts:
         return self.deals - self.touched
 
 
+def _rejected_count(rejected: dict[str, int]) -> str:
+    """'1,203 input row(s) rejected (touchpoints: 1,200, deals: 3)'."""
+    detail = ", ".join(f"{table}: {n:,}" for table, n in rejected.items() if n)
+    return f"{sum(rejected.values()):,} input row(s) rejected ({detail})"
+
+
 def rejected_rows(rejected: dict[str, int], out: Path | None) -> str | None:
     """Rows quarantined: how many, per table, and where to read why."""
-    total = sum(rejected.values())
-    if not total:
+    if not sum(rejected.values()):
         return None
-    detail = ", ".join(f"{table}: {n:,}" for table, n in rejected.items() if n)
     where = f"{out / 'quarantine'}/" if out is not None else "RunResult.inputs.quarantine"
-    return f"{total:,} input row(s) rejected ({detail}); each row's reason is in {where}"
+    return f"{_rejected_count(rejected)}; each row's reason is in {where}"
 
 
 def check_rejections(
@@ -61,11 +65,9 @@ def check_rejections(
 ) -> None:
     """After the quarantine is written: ``--strict`` fails on any rejected row (exit 1),
     else the rejections are a warning (``rejected_rows``). Every engine calls this."""
-    total = sum(rejected.values())
-    if strict and total:
-        detail = ", ".join(f"{t}: {n}" for t, n in rejected.items() if n)
+    if strict and sum(rejected.values()):
         raise ChecksFailedError(
-            f"{total} input row(s) rejected ({detail}) and --strict is set",
+            f"{_rejected_count(rejected)} and --strict is set",
             file=str(out / "quarantine") if out else None,
             hint="see the quarantine files for each row's reason; fix the data or drop --strict",
         )
