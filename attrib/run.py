@@ -164,13 +164,25 @@ def with_credit_columns(
     return out
 
 
-def resolve_config(data_dir: str | Path | None, config: RunConfig | str | Path | None) -> RunConfig:
-    """The run config: given, or ``--config``, or ``DATA_DIR/channels.toml``, or defaults."""
-    if isinstance(config, RunConfig):
-        return config
-    if config is None and data_dir is not None and (Path(data_dir) / CONFIG_NAME).is_file():
-        config = Path(data_dir) / CONFIG_NAME
-    return load_config(config)
+def resolve_config(
+    data_dir: str | Path | None,
+    config: RunConfig | str | Path | None,
+    *,
+    lookback_days: int | None = None,
+    level: str | None = None,
+    strict: bool | None = None,
+    metrics: dict[str, Any] | None = None,
+) -> RunConfig:
+    """The run config: given, or ``--config``, or ``DATA_DIR/channels.toml``, or defaults;
+    then the command line's overrides (``None``: not given), ``[metrics]`` ones included, so
+    that every step of every engine reads one config."""
+    if not isinstance(config, RunConfig):
+        if config is None and data_dir is not None and (Path(data_dir) / CONFIG_NAME).is_file():
+            config = Path(data_dir) / CONFIG_NAME
+        config = load_config(config)
+    return config.with_overrides(
+        lookback_days=lookback_days, level=level, strict=strict
+    ).with_metrics(metrics)
 
 
 def run(
@@ -208,10 +220,13 @@ def run(
     check_out_folder(out_path)
     with reporter.stage("read and validate"):
         # overrides before validation: --level decides each row's entity while loading
-        cfg = (
-            resolve_config(data_dir, config)
-            .with_overrides(lookback_days=lookback_days, level=level, strict=strict)
-            .with_metrics(metrics)
+        cfg = resolve_config(
+            data_dir,
+            config,
+            lookback_days=lookback_days,
+            level=level,
+            strict=strict,
+            metrics=metrics,
         )
         # numba's one-time set-up and the chosen models' imports, while Polars reads
         set_up = set_up_in_background(partial(import_models, requested_models(models, cfg)))

@@ -17,6 +17,7 @@ import math
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,7 @@ from attrib.inputs import (
 )
 from attrib.io import FILE_COL, ROW_COL, Projection, atomic_path, csv_separator, file_format
 from attrib.journeys import build_dictionaries, build_journeys
+from attrib.models import import_models
 from attrib.models.base import Fitted, State, reduce_states
 from attrib.progress import Reporter
 from attrib.schema import (
@@ -254,18 +256,18 @@ def run_bucketed(
         Attribution,
         RunResult,
         _manifest,
+        requested_models,
         resolve_config,
         resolve_models,
         with_credit_columns,
     )
 
     reporter = reporter or Reporter()
-    set_up = set_up_in_background()  # numba's one-time set-up, while Polars reads
-    cfg = (
-        resolve_config(data_dir, config)
-        .with_overrides(lookback_days=lookback_days, level=level, strict=strict)
-        .with_metrics(metrics)
+    cfg = resolve_config(
+        data_dir, config, lookback_days=lookback_days, level=level, strict=strict, metrics=metrics
     )
+    # numba's one-time set-up and the chosen models' imports, while Polars reads (as run)
+    set_up = set_up_in_background(partial(import_models, requested_models(models, cfg)))
     with reporter.stage("read and validate small tables"):
         inputs = load_inputs(
             data_dir,

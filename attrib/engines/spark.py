@@ -25,7 +25,7 @@ import polars as pl
 import pyarrow as pa
 
 from attrib import __version__
-from attrib.config import RunConfig, load_config
+from attrib.config import RunConfig
 from attrib.credit import ModelCredit, summary_frames
 from attrib.data_checks import check_rejections
 from attrib.encoded import Dictionaries
@@ -305,20 +305,16 @@ def run_spark(
     has Spark write every touch's credit to ``out/touch_credits/`` (partitioned by model).
     """
     from attrib.outputs import check_out_folder
-    from attrib.run import resolve_models
+    from attrib.run import resolve_config, resolve_models
 
     reporter = reporter or Reporter()
     out_path = Path(out) if out is not None else None
     check_out_folder(out_path)
     if buckets is not None and (not isinstance(buckets, int) or buckets < 1):
         raise UsageError(f"buckets must be a positive integer, got {buckets!r}", hint="--buckets 8")
-    if not isinstance(config, RunConfig):
-        if config is None and data_dir is not None and (Path(data_dir) / "channels.toml").is_file():
-            config = Path(data_dir) / "channels.toml"
-        config = load_config(config)
-    cfg = config.with_overrides(
-        lookback_days=lookback_days, level=level, strict=strict
-    ).with_metrics(metrics)
+    cfg = resolve_config(
+        data_dir, config, lookback_days=lookback_days, level=level, strict=strict, metrics=metrics
+    )
     chosen = resolve_models(models, cfg)
     sources = _locate(
         data_dir,
