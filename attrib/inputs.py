@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -197,6 +198,27 @@ def used_columns(table: str, config: RunConfig) -> Projection | None:
     )
 
 
+def resolve_config(
+    data_dir: str | Path | None,
+    config: RunConfig | str | Path | None,
+    *,
+    lookback_days: int | None = None,
+    level: str | None = None,
+    strict: bool | None = None,
+    metrics: dict[str, Any] | None = None,
+) -> RunConfig:
+    """The run config: given, or ``--config``, or ``DATA_DIR/channels.toml``, or defaults;
+    then the command line's overrides (``None``: not given), ``[metrics]`` ones included, so
+    that every step of every engine reads one config."""
+    if not isinstance(config, RunConfig):
+        if config is None and data_dir is not None and (Path(data_dir) / CONFIG_NAME).is_file():
+            config = Path(data_dir) / CONFIG_NAME
+        config = load_config(config)
+    return config.with_overrides(
+        lookback_days=lookback_days, level=level, strict=strict
+    ).with_metrics(metrics)
+
+
 def load_inputs(
     data_dir: str | Path | None = None,
     *,
@@ -221,10 +243,7 @@ def load_inputs(
     ``attrib run`` does); the touches and their quarantine then lack the others.
     """
     frames = frames or {}
-    if not isinstance(config, RunConfig):
-        if config is None and data_dir is not None and (Path(data_dir) / CONFIG_NAME).is_file():
-            config = Path(data_dir) / CONFIG_NAME
-        config = load_config(config)
+    config = resolve_config(data_dir, config)
     files = locate_inputs(
         data_dir,
         {

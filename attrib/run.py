@@ -26,7 +26,7 @@ from attrib.credit import ModelCredit, credit_model, fit_model, summary_frames
 from attrib.data_checks import DealCounts, check_rejections, deal_warnings
 from attrib.encoded import Journeys
 from attrib.errors import ConfigError, UsageError
-from attrib.inputs import CONFIG_NAME, Inputs, load_inputs
+from attrib.inputs import Inputs, load_inputs, resolve_config
 from attrib.journeys import build_journeys
 from attrib.models import get_model, import_models, model_names
 from attrib.models.base import AttributionModel
@@ -162,27 +162,6 @@ def with_credit_columns(
             )
             out[name] = out[name].join(credited, on="channel", how="left", maintain_order="left")
     return out
-
-
-def resolve_config(
-    data_dir: str | Path | None,
-    config: RunConfig | str | Path | None,
-    *,
-    lookback_days: int | None = None,
-    level: str | None = None,
-    strict: bool | None = None,
-    metrics: dict[str, Any] | None = None,
-) -> RunConfig:
-    """The run config: given, or ``--config``, or ``DATA_DIR/channels.toml``, or defaults;
-    then the command line's overrides (``None``: not given), ``[metrics]`` ones included, so
-    that every step of every engine reads one config."""
-    if not isinstance(config, RunConfig):
-        if config is None and data_dir is not None and (Path(data_dir) / CONFIG_NAME).is_file():
-            config = Path(data_dir) / CONFIG_NAME
-        config = load_config(config)
-    return config.with_overrides(
-        lookback_days=lookback_days, level=level, strict=strict
-    ).with_metrics(metrics)
 
 
 def run(

@@ -425,19 +425,12 @@ def validate(
     """Check the input files against the data contract without running any model."""
     with handle_errors(json_output=fmt == "json"):
         from attrib.errors import ChecksFailedError
-        from attrib.inputs import load_inputs
+        from attrib.inputs import load_inputs, resolve_config
         from attrib.outputs import write_quarantine
 
         if data_dir is None and not touchpoints and not deals:
             data_dir = _sample_dir()
-        config = config_path
-        if level is not None:  # (attrib.run.resolve_config would import the kernels)
-            from attrib.config import load_config
-            from attrib.inputs import CONFIG_NAME
-
-            found = data_dir / CONFIG_NAME if data_dir is not None else None
-            default = found if found is not None and found.is_file() else None
-            config = load_config(config_path or default).with_overrides(level=level)
+        config = resolve_config(data_dir, config_path, level=level)
         inputs = load_inputs(
             data_dir,
             touchpoints=touchpoints,

@@ -35,6 +35,7 @@ from attrib.inputs import (
     attach_entity,
     load_inputs,
     prepare_touches,
+    resolve_config,
     used_columns,
 )
 from attrib.io import FILE_COL, ROW_COL, Projection, atomic_path, csv_separator, file_format
@@ -257,7 +258,6 @@ def run_bucketed(
         RunResult,
         _manifest,
         requested_models,
-        resolve_config,
         resolve_models,
         with_credit_columns,
     )

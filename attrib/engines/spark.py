@@ -304,8 +304,9 @@ def run_spark(
     ``metrics`` overrides ``[metrics]`` settings as in ``attrib.run.run``; ``touch_credits``
     has Spark write every touch's credit to ``out/touch_credits/`` (partitioned by model).
     """
+    from attrib.inputs import resolve_config
     from attrib.outputs import check_out_folder
-    from attrib.run import resolve_config, resolve_models
+    from attrib.run import resolve_models
 
     reporter = reporter or Reporter()
     out_path = Path(out) if out is not None else None
