@@ -204,6 +204,31 @@ def test_bad_input_same_quarantine(spark, tmp_path):
     assert "has a timezone while most rows do not" in reasons
     assert "ts yesterday is not a timestamp" in reasons
     _same(got, {name: local.tables[name] for name in TABLES})
+    spark_warnings = [w.replace("/spark/", "/out/") for w in result.manifest["warnings"]]
+    assert spark_warnings == [w.replace("/local/", "/out/") for w in local.manifest["warnings"]]
+    zero_touch = result.manifest["row_counts"]["zero_touch_deals"]
+    assert zero_touch == local.manifest["row_counts"]["zero_touch_deals"] > 0
+
+
+def test_deal_warnings_like_local(spark, tmp_path):
+    """Deals whose ids match no touch, and a window without deals: the buckets' deal counts
+    add up to the local engine's warnings and zero-touch count."""
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLES, data)
+    deals = pl.read_csv(data / "deals.csv", infer_schema=False)
+    deals.with_columns(("X-" + pl.col("customer_id")).alias("customer_id")).write_csv(
+        data / "deals.csv"
+    )
+    window = {"period_from": date(2031, 1, 1)}
+    _, local = _local(data, tmp_path / "local", models="linear", metrics=window)
+    _, result = _spark(spark, data, None, models="linear", buckets=3, metrics=window)
+    assert result.manifest["row_counts"]["zero_touch_deals"] == deals.height
+    assert (
+        result.manifest["row_counts"]["zero_touch_deals"]
+        == (local.manifest["row_counts"]["zero_touch_deals"])
+    )
+    assert result.manifest["warnings"] == local.manifest["warnings"]
+    assert len(result.manifest["warnings"]) == 2
 
 
 def test_strict_fails_like_local(spark, tmp_path):

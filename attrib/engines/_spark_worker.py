@@ -19,6 +19,7 @@ import polars as pl
 import pyarrow as pa
 
 from attrib.config import RunConfig
+from attrib.data_checks import DealCounts
 from attrib.encoded import Dictionaries, Journeys
 from attrib.io import FILE_COL, ROW_COL
 from attrib.models.base import AttributionModel, Fitted, State
@@ -62,6 +63,10 @@ ENCODED_SCHEMA = pa.schema(
         ("table", pa.binary()),
         ("digest", pa.binary()),
         ("deal_journeys", pa.binary()),
+        # the bucket's DealCounts (``attrib.data_checks``): the driver adds them up
+        ("deals", pa.int64()),
+        ("touched_deals", pa.int64()),
+        ("deals_in_window", pa.int64()),
     ]
 )
 STATE_SCHEMA = pa.schema([(BUCKET_COL, pa.int64()), ("model", pa.string()), ("state", pa.binary())])
@@ -303,6 +308,7 @@ def build_bucket(
         dicts=dicts,
     )
     arrays, table = pack_journeys(batch)
+    counts = DealCounts.of(batch)
     return pa.table(
         {
             BUCKET_COL: [int(bucket)],
@@ -314,6 +320,9 @@ def build_bucket(
             "deal_journeys": [
                 frame_bytes(batch.table.filter(pl.col("deal_id").is_not_null()).drop("path"))
             ],
+            "deals": [counts.deals],
+            "touched_deals": [counts.touched],
+            "deals_in_window": [counts.in_window],
         },
         schema=ENCODED_SCHEMA,
     )

@@ -27,7 +27,7 @@ import pyarrow as pa
 from attrib import __version__
 from attrib.config import RunConfig
 from attrib.credit import ModelCredit, summary_frames
-from attrib.data_checks import check_rejections
+from attrib.data_checks import DealCounts, check_rejections, deal_warnings
 from attrib.encoded import Dictionaries
 from attrib.engines import _spark_worker as w
 from attrib.errors import AttribError, ComputationError, InputError, UsageError
@@ -421,13 +421,23 @@ class _Job:
             parts = _spark_call(
                 "building journeys",
                 encoded.select(
-                    w.BUCKET_COL, "n_journeys", "n_touches", "digest", "deal_journeys"
+                    w.BUCKET_COL,
+                    "n_journeys",
+                    "n_touches",
+                    "digest",
+                    "deal_journeys",
+                    "deals",
+                    "touched_deals",
+                    "deals_in_window",
                 ).toArrow,
             )
         per_bucket = sorted(zip(*parts.to_pydict().values(), strict=True))
         n_journeys = sum(p[1] for p in per_bucket)
         n_touches = sum(p[2] for p in per_bucket)
+        deal_counts = sum((DealCounts(*p[5:8]) for p in per_bucket), DealCounts())
         rep.note(f"journeys: {n_journeys:,} over {n_touches:,} touches in {self.buckets} buckets")
+        for warning in deal_warnings(deal_counts, rows_read.get("touchpoints", 0)):
+            rep.warn(warning)
         fitted = self.fit(encoded, models, dicts)
         with rep.stage("credit"):
             credits = self.credit(encoded, models, fitted, dicts)
@@ -437,7 +447,7 @@ class _Job:
         channel, campaign = summary_frames(credits, dicts)
         with rep.stage("metrics"):
             offset, deal_parts = 0, []
-            for _, n_j, _, _, deal_blob in per_bucket:
+            for _, n_j, _, _, deal_blob, *_ in per_bucket:
                 deal_parts.append(
                     w.frame_from_bytes(deal_blob).with_columns(pl.col("journey_id") + offset)
                 )
@@ -467,7 +477,9 @@ class _Job:
                     )
                     _write_folder(rows, out / "touch_credits", partition_by="model")
                     files.append("touch_credits/")
-        manifest = self.manifest(models, sources, rows_read, rejected, n_journeys, n_touches)
+        manifest = self.manifest(
+            models, sources, rows_read, rejected, n_journeys, n_touches, deal_counts
+        )
         manifest["warnings"] = rep.warnings
         manifest["outputs"] = sorted(files)
         manifest["timings_s"] = {k: round(v, 4) for k, v in rep.timings.items()}
@@ -706,6 +718,7 @@ class _Job:
         rejected: dict[str, int],
         n_journeys: int,
         n_touches: int,
+        deals: DealCounts,
     ) -> dict[str, Any]:
         from attrib.run import manifest_config, manifest_versions
 
@@ -726,6 +739,7 @@ class _Job:
                 **{f"{t}_read": n for t, n in rows_read.items()},
                 "journeys": n_journeys,
                 "touches_in_journeys": n_touches,
+                "zero_touch_deals": deals.zero_touch,
             },
             "rejected": rejected,
         }
