@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -148,6 +148,48 @@ def _remove_earlier(path: Path) -> None:
         ) from None
 
 
+@contextmanager
+def touch_credit_writer(
+    out: Path,
+    models: list[tuple[AttributionModel, Fitted]],
+    *,
+    rows_per_group: int = 1_000_000,
+) -> Iterator[Callable[[Journeys], int]]:
+    """Open ``touch_credits.parquet`` (atomically: in place only if the block ends without
+    error) and give a function that appends one batch's per-touch credit of every model and
+    returns its rows. Batches come one at a time: the bucketed engine never holds them all.
+    """
+    target = out / "touch_credits.parquet"
+
+    def cannot_write(exc: OSError) -> OutputError:
+        return OutputError(f"cannot write output: {exc}", file=str(target))
+
+    stack = ExitStack()  # closes the writer, then renames the file (or removes it on error)
+    try:
+        tmp = stack.enter_context(atomic_path(target))
+        writer = pq.ParquetWriter(tmp, TOUCH_CREDIT_SCHEMA, compression="zstd")
+        stack.callback(writer.close)
+    except OSError as exc:
+        stack.close()
+        raise cannot_write(exc) from None
+
+    def write(batch: Journeys) -> int:
+        try:
+            return write_credit_batch(writer, batch, models, rows_per_group)
+        except OSError as exc:
+            raise cannot_write(exc) from None
+
+    written = False
+    try:
+        with stack:
+            yield write
+            written = True
+    except OSError as exc:
+        if not written:  # the caller's own error, not this file's
+            raise
+        raise cannot_write(exc) from None
+
+
 def write_touch_credits(
     out: Path,
     batches: Iterable[Journeys],
@@ -156,19 +198,8 @@ def write_touch_credits(
     rows_per_group: int = 1_000_000,
 ) -> int:
     """Stream per-touch credit of every model into ``touch_credits.parquet``; returns rows."""
-    target = out / "touch_credits.parquet"
-    rows = 0
-    try:
-        with atomic_path(target) as tmp:
-            writer = pq.ParquetWriter(tmp, TOUCH_CREDIT_SCHEMA, compression="zstd")
-            try:
-                for batch in batches:
-                    rows += write_credit_batch(writer, batch, models, rows_per_group)
-            finally:
-                writer.close()
-    except OSError as exc:
-        raise OutputError(f"cannot write output: {exc}", file=str(target)) from None
-    return rows
+    with touch_credit_writer(out, models, rows_per_group=rows_per_group) as write:
+        return sum(write(batch) for batch in batches)
 
 
 def write_credit_batch(

@@ -30,7 +30,7 @@ def handle_errors(*, json_output: bool = False) -> Iterator[None]:
         click.secho("interrupted", fg="red", err=True)
         sys.exit(130)
     except Exception as exc:
-        if os.environ.get("ATTRIB_DEBUG"):
+        if os.environ.get("ATTRIB_DEBUG", "") not in ("", "0"):
             traceback.print_exc()
         click.secho(
             f"Internal error: {type(exc).__name__}: {exc}\n"

@@ -49,14 +49,25 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _given(options: dict[str, object]) -> list[str]:
+    """The names of the options that were given (not None, not a false flag, not 0)."""
+    return [
+        n for n, value in options.items() if value is not None and value is not False and value != 0
+    ]
+
+
 def _check_run_arguments(
     period_from: datetime | None,
     period_to: datetime | None,
     paths_file: Path | None,
     not_for_paths: dict[str, object],
+    engine: str,
+    engine_options: dict[str, object],
 ) -> None:
-    """Arguments of ``attrib run`` that contradict each other (exit 2, before any work).
-    ``not_for_paths``: option -> value of the options a path-table run cannot use."""
+    """Arguments of ``attrib run`` that contradict each other or would be ignored (exit 2,
+    before any work). ``not_for_paths``: option -> value of the options a path-table run
+    cannot use; ``engine_options``: ``--buckets``, ``--memory-limit``, ``--spark-master``,
+    ``--bootstrap``, ``--event-log``, which only some engines take."""
     from attrib.errors import UsageError
 
     if period_from is not None and period_to is not None and period_from > period_to:
@@ -64,13 +75,35 @@ def _check_run_arguments(
             f"--from {period_from:%Y-%m-%d} is after --to {period_to:%Y-%m-%d}",
             hint="the reporting window runs from --from to --to, both days included",
         )
-    given = [n for n, value in not_for_paths.items() if value is not None and value is not False]
+    given = _given(not_for_paths)
     if paths_file is not None and given:
         raise UsageError(
             f"--paths reads an aggregated path table (no times, stages or costs): "
             f"{', '.join(given)} would be ignored",
             hint="run either `attrib run --paths FILE [--models ...]` or `attrib run DATA_DIR`",
         )
+    options = dict(engine_options)
+    if engine == "spark":
+        refused = _given({k: options[k] for k in ("--memory-limit", "--bootstrap", "--event-log")})
+        if refused:
+            raise UsageError(
+                f"{', '.join(refused)}: not available with --engine spark",
+                hint="Spark sizes its own partitions (set their number with --buckets); "
+                "run --bootstrap and --event-log with the local engine",
+            )
+        return
+    if options["--spark-master"] is not None:
+        raise UsageError(
+            "--spark-master is for --engine spark", hint="add --engine spark, or drop it"
+        )
+    if _given({k: options[k] for k in ("--buckets", "--memory-limit")}):
+        refused = _given({k: options[k] for k in ("--bootstrap", "--event-log")})
+        if refused:
+            raise UsageError(
+                f"{', '.join(refused)}: not available with --buckets/--memory-limit",
+                hint="the bootstrap resamples every journey at once and an event log is read "
+                "whole: run them without buckets (the in-memory engine)",
+            )
 
 
 def table_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -184,7 +217,8 @@ Examples:
     "--buckets",
     type=click.IntRange(min=1),
     default=None,
-    help="Out-of-core: hash-partition journeys into N buckets processed one at a time.",
+    help="Out-of-core: hash-partition journeys into N buckets processed one at a time"
+    " (with --engine spark: Spark's bucket count).",
 )
 @click.option(
     "--memory-limit",
@@ -199,7 +233,7 @@ Examples:
     "--bootstrap",
     type=click.IntRange(min=0),
     default=0,
-    help="Journey-level bootstrap resamples for 95% intervals (e.g. 200).",
+    help="Journey-level bootstrap resamples for 95% intervals: 0 (off) or at least 2, e.g. 200.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --bootstrap.")
 @click.option(
@@ -224,7 +258,12 @@ Examples:
 )
 @click.option("--report", "make_report", is_flag=True, help="Also write report.html.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress or summary table.")
-@click.option("--verbose", "-v", is_flag=True, help="Log every stage.")
+@click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="Also log each stage's start (in logs without a terminal; ends are always logged).",
+)
 @click.option(
     "--format",
     "fmt",
@@ -295,6 +334,15 @@ def run(
                 "--memory-limit": memory_limit,
                 "--engine spark": engine == "spark",
                 "--spark-master": spark_master,
+                "--strict": strict,
+            },
+            engine,
+            {
+                "--buckets": buckets,
+                "--memory-limit": memory_limit,
+                "--spark-master": spark_master,
+                "--bootstrap": bootstrap,
+                "--event-log": event_log,
             },
         )
         if paths_file is not None:
@@ -333,13 +381,7 @@ def run(
             }
             if engine == "spark":
                 from attrib.engines.spark import run_spark
-                from attrib.errors import UsageError
 
-                if bootstrap or event_log is not None:
-                    raise UsageError(
-                        "--bootstrap and --event-log are not available with --engine spark",
-                        hint="run them with the local engine",
-                    )
                 result = run_spark(
                     data_dir,
                     master=spark_master,
@@ -351,7 +393,11 @@ def run(
                 from attrib.engines.local import run_bucketed
 
                 result = run_bucketed(
-                    data_dir, buckets=buckets, memory_limit=memory_limit, **common
+                    data_dir,
+                    buckets=buckets,
+                    memory_limit=memory_limit,
+                    touch_credits=touch_credits,
+                    **common,
                 )
             else:
                 from attrib.run import run as run_job
@@ -405,9 +451,19 @@ Examples:
     "--out", default=None, type=click.Path(path_type=Path), help="Also write quarantine files here."
 )
 @click.option("--strict", is_flag=True, help="Exit 1 if any row is rejected.")
-@click.option("--level", type=click.Choice(["customer", "account"]), default=None)
 @click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+    "--level",
+    type=click.Choice(["customer", "account"]),
+    default=None,
+    help="Journey entity: at account level every touch needs an account_id [default: customer].",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Result on stdout: human table or JSON.",
 )
 def validate(
     data_dir: Path | None,
@@ -502,11 +558,30 @@ Examples:
 """
 )
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--customers", default=2000, show_default=True, type=click.IntRange(min=1))
-@click.option("--seed", default=7, show_default=True, type=int)
-@click.option("--months", default=12, show_default=True, type=click.IntRange(min=1))
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True
+    "--customers",
+    default=2000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Customers (contacts) to simulate; ~5.7 touchpoints each.",
+)
+@click.option(
+    "--seed", default=7, show_default=True, type=int, help="Random seed: same seed, same files."
+)
+@click.option(
+    "--months",
+    default=12,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Months of history (touches, deals and monthly costs).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet"]),
+    default="csv",
+    show_default=True,
+    help="File format of the tables.",
 )
 def generate(out_dir: Path, customers: int, seed: int, months: int, fmt: str) -> None:
     """Write a realistic synthetic B2B export (touches, deals, stages, costs, channels.toml)."""
@@ -528,11 +603,17 @@ Examples:
 """
 )
 @click.argument("data_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--target-revenue", type=click.FloatRange(min=0, min_open=True), required=True)
+@click.option(
+    "--target-revenue",
+    type=click.FloatRange(min=0, min_open=True),
+    required=True,
+    help="Revenue to plan for (won deal amounts), e.g. 2500000 or 2.5e6.",
+)
 @click.option(
     "--period",
     default=None,
-    help="History period whose rates to use ('all', '2025-12', '2025-Q4') [default: all].",
+    help="History period whose rates to use ('all', '2025-12', '2025-Q4')"
+    " [default: [metrics] plan_period, else all].",
 )
 @click.option(
     "--rate",
@@ -541,11 +622,26 @@ Examples:
     help="Override a stage's conversion rate from the previous stage, e.g. customer=0.3.",
 )
 @click.option(
-    "--config", "config_path", default=None, type=click.Path(dir_okay=False, path_type=Path)
+    "--config",
+    "config_path",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Run config TOML (default: DATA_DIR/channels.toml).",
 )
-@click.option("--out", default=DEFAULT_OUT, show_default=True, type=click.Path(path_type=Path))
 @click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+    "--out",
+    default=DEFAULT_OUT,
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Folder for plan.parquet.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Plan on stdout: human table or JSON.",
 )
 def plan(
     data_dir: Path | None,

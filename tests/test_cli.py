@@ -578,3 +578,21 @@ def test_table_cells_show_counts_as_whole_numbers():
         "—",
     ]
     assert _fmt(float("nan")) == "nan"
+
+
+@pytest.mark.parametrize(("debug", "traceback_shown"), [(None, False), ("0", False), ("1", True)])
+def test_an_internal_bug_exits_5_with_a_traceback_only_when_asked(
+    monkeypatch, capsys, debug, traceback_shown
+):
+    from cli._errors import handle_errors
+
+    if debug is None:
+        monkeypatch.delenv("ATTRIB_DEBUG", raising=False)
+    else:
+        monkeypatch.setenv("ATTRIB_DEBUG", debug)
+    with pytest.raises(SystemExit) as exited, handle_errors():
+        raise ZeroDivisionError("a bug")
+    assert exited.value.code == 5
+    err = capsys.readouterr().err
+    assert "Internal error: ZeroDivisionError: a bug" in err
+    assert ("Traceback" in err) is traceback_shown

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from conftest import run_cli
 
 from attrib.engines.local import buckets_for, parse_memory, run_bucketed
 from attrib.errors import UsageError
@@ -172,3 +173,32 @@ def test_timezone_mixing_is_judged_over_the_whole_table(tmp_path: Path) -> None:
     (data / "channels.toml").write_text('[constants.touchpoints]\nts = "2025-01-05 00:00:00"\n')
     for result in (run(data, models="linear"), run_bucketed(data, models="linear", buckets=4)):
         assert result.inputs.rejected["touchpoints"] == 0
+
+
+def _credits_by_journey(out: Path) -> pl.DataFrame:
+    """touch_credits.parquet keyed by (entity, deal) instead of the engine's journey ids."""
+    journeys = pl.read_parquet(out / "journeys.parquet").select(
+        "journey_id", "entity_id", "deal_id"
+    )
+    credits = pl.read_parquet(out / "touch_credits.parquet")
+    keys = ["model", "entity_id", "deal_id", "touch_index"]
+    return credits.join(journeys, on="journey_id").drop("journey_id").sort(keys, nulls_last=True)
+
+
+def test_bucketed_touch_credits_match(tmp_path: Path) -> None:
+    """``--touch-credits`` with buckets: every touch's credit, as the in-memory run writes it
+    (journeys matched by entity and deal: the engines number them differently)."""
+    models = "linear,w_shaped,markov"
+    run(SAMPLE, out=tmp_path / "mem", models=models, touch_credits=True)
+    result = run_bucketed(SAMPLE, out=tmp_path / "b", buckets=3, models=models, touch_credits=True)
+    cli_out = tmp_path / "cli"
+    run_cli(["run", "--buckets", "2", "--touch-credits", "--models", models, "--out", cli_out])
+    assert _credits_by_journey(cli_out).height == _credits_by_journey(tmp_path / "mem").height
+    mine, theirs = _credits_by_journey(tmp_path / "b"), _credits_by_journey(tmp_path / "mem")
+    assert mine.height == theirs.height > 0
+    amounts = ["weight", "conversions", "revenue", "pipeline", "pipeline_created"]
+    assert mine.drop(amounts).equals(theirs.drop(amounts))
+    for col in amounts:
+        np.testing.assert_allclose(mine[col].to_numpy(), theirs[col].to_numpy(), rtol=1e-12)
+    assert result.manifest["row_counts"]["touch_credits"] == mine.height
+    assert "touch_credits.parquet" in result.manifest["outputs"]

@@ -306,6 +306,11 @@ def _good(folder: Path) -> Path:
         (["--paths", "p.csv", "--gross-margin", "0.5"], None, "--gross-margin would be ignored"),
         (["--gross-margin", "0"], None, "0<x<=1"),
         (["--models", ","], None, "names no model"),
+        (["--paths", "p.csv", "--strict"], None, "--strict would be ignored"),
+        (["--buckets", "2", "--bootstrap", "10"], None, "--bootstrap: not available with --b"),
+        (["--memory-limit", "1GB", "--event-log", "e.csv"], None, "--event-log: not available"),
+        (["--engine", "spark", "--memory-limit", "1GB"], None, "--memory-limit: not available"),
+        (["--spark-master", "local[2]"], None, "--spark-master is for --engine spark"),
     ],
     ids=[
         "unknown-model",
@@ -326,6 +331,11 @@ def _good(folder: Path) -> Path:
         "paths-with-a-margin",
         "zero-margin",
         "empty-model-list",
+        "paths-with-strict",
+        "bootstrap-with-buckets",
+        "event-log-with-buckets",
+        "memory-limit-with-spark",
+        "spark-master-without-spark",
     ],
 )
 def test_usage_and_config_errors_exit_2_and_leave_outputs(tmp_path, args, config, words):

@@ -17,6 +17,8 @@ import math
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -240,9 +242,13 @@ def run_bucketed(
     reporter: Reporter | None = None,
     workdir: str | Path | None = None,
     metrics: dict[str, Any] | None = None,
+    touch_credits: bool = False,
 ) -> RunResult:
     """Run the job bucket by bucket (``buckets``, or as many as ``memory_limit`` needs, e.g.
-    "4GB"); same outputs as ``attrib.run.run``, peak memory bounded by one bucket."""
+    "4GB"); same outputs as ``attrib.run.run``, peak memory bounded by one bucket.
+    ``touch_credits``: also stream every touch's credit into ``touch_credits.parquet`` (as
+    ``run``'s ``touch_credits``; needs ``out``). No bootstrap: its resamples draw from every
+    journey at once."""
     from attrib.metrics.bundle import (
         MetricsPartial,
         detach_strings,
@@ -252,7 +258,13 @@ def run_bucketed(
         spill_funnel_days,
     )
     from attrib.metrics.settings import MetricsSettings
-    from attrib.outputs import check_out_folder, write_manifest, write_quarantine, write_tables
+    from attrib.outputs import (
+        check_out_folder,
+        touch_credit_writer,
+        write_manifest,
+        write_quarantine,
+        write_tables,
+    )
     from attrib.run import (
         Attribution,
         RunResult,
@@ -389,7 +401,14 @@ def run_bucketed(
         n_journeys = n_touches = 0
         deal_counts = DealCounts()
         journeys_target = (out_path or scratch) / "journeys.parquet"
-        with reporter.stage("attribute buckets"), _JourneyWriter(journeys_target) as writer:
+        n_credit_rows = 0
+        with (
+            reporter.stage("attribute buckets"),
+            _JourneyWriter(journeys_target) as writer,
+            touch_credit_writer(out_path, [(m, fitted[m.name]) for m in chosen])
+            if touch_credits and out_path is not None
+            else nullcontext() as write_credits,
+        ):
             for batch, bucket_deals, bucket_stages in batches():
                 for m in chosen:
                     credit[m.name] = reduce_states(
@@ -397,6 +416,8 @@ def run_bucketed(
                     )
                 table = batch.table.with_columns(pl.col("journey_id") + n_journeys)
                 writer.write(table)
+                if write_credits is not None:
+                    n_credit_rows += write_credits(replace(batch, table=table))
                 part = map_metrics(
                     plan,
                     digest=batch.digest,
@@ -443,6 +464,9 @@ def run_bucketed(
         if out_path is not None:
             with reporter.stage("write outputs"):
                 files = [*write_tables(out_path, out_tables), "journeys.parquet"]
+                if touch_credits:
+                    files.append("touch_credits.parquet")
+                    manifest["row_counts"]["touch_credits"] = n_credit_rows
                 files += [
                     f"quarantine/{t}.parquet" for t, q in inputs.quarantine.items() if q.height
                 ]
