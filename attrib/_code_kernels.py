@@ -3,7 +3,7 @@
 A categorical cast of 10M strings costs ~0.25 s here; hashing them costs ~0.03 s and a small
 open-addressing table over the hashes numbers them in one more linear pass. A second,
 independently seeded hash is stored beside each slot: two values sharing the first hash but
-not the second are a detected collision (the caller falls back to the exact cast).
+not the second are a detected collision (the caller falls back to an exact join on the text).
 """
 
 from __future__ import annotations

@@ -33,8 +33,8 @@ def dense_values(values: pl.Series) -> tuple[np.ndarray, pl.Series]:
     """int32 code per row (dense, in first-seen order) and the distinct values they index.
 
     Numbered by 64-bit hash in a numba table (``_code_kernels``): only the distinct values
-    are touched as text. A detected hash collision falls back to the categorical dictionary
-    (exact). A null is a value of its own.
+    are touched as text. A detected hash collision falls back to an exact join on the text.
+    A null is a value of its own.
     """
     codes, first, collided = dense_codes(*hash_pair(values))
     if not collided:

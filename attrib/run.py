@@ -90,7 +90,8 @@ def resolve_models(
     *,
     paths_only: bool = False,
 ) -> list[AttributionModel]:
-    """Model instances for a comma list (default: every registered model), config params applied."""
+    """Model instances for a comma list (default: the config's ``[options] models``, else every
+    registered model), config params applied."""
     if isinstance(names, str) and not names.strip(" ,"):
         raise UsageError("--models names no model", hint=f"choose from: {', '.join(model_names())}")
     chosen = requested_models(names, config)
@@ -121,7 +122,7 @@ def resolve_models(
 
 def attribute(
     journeys: Journeys | list[Journeys],
-    models: list[AttributionModel] | str | None = None,
+    models: list[AttributionModel] | list[str] | str | None = None,
     *,
     config: RunConfig | None = None,
     reporter: Reporter | None = None,
@@ -185,7 +186,8 @@ def run(
     seed: int = 0,
     reporter: Reporter | None = None,
 ) -> RunResult:
-    """Run the whole job on a data folder (and/or explicit files); write outputs to ``out``.
+    """Run the whole job on a data folder (and/or explicit files); write outputs to ``out``
+    when given (with ``out=None`` nothing is written: the result holds every table).
 
     ``metrics`` overrides ``[metrics]`` settings (e.g. ``{"gross_margin": 0.7}``).
     ``bootstrap`` > 0 adds 95% intervals (``revenue_lo``, ``revenue_hi``, ...) to the channel

@@ -30,3 +30,23 @@ def test_the_python_example_runs_verbatim(tmp_path, monkeypatch):
     for folder in ("out", "q2q3", "big"):
         assert (tmp_path / folder / "manifest.json").is_file()
     assert (tmp_path / "q2q3" / "report.html").is_file()
+
+
+def _commands():
+    from cli.main import cli
+
+    return sorted(cli.commands.items())
+
+
+@pytest.mark.parametrize(("name", "command"), _commands(), ids=[n for n, _ in _commands()])
+def test_every_command_and_option_is_in_the_readme(name, command):
+    """The README's command reference names every command and every option it takes."""
+    import click
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"`attrib {name}" in readme
+    section = readme[readme.index("## Command reference") :]
+    for param in command.params:
+        if isinstance(param, click.Option):
+            long = [o for o in param.opts if o.startswith("--")]
+            assert any(o in section for o in long), f"attrib {name} {long} is not in the README"

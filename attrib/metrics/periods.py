@@ -4,7 +4,7 @@ Period labels are ``"all"`` (the whole reporting window), months ``"2026-01"`` a
 ``"2026-Q1"``. Costs come as daily rows or as monthly rows dated the 1st of the month; a
 monthly row counts by the fraction of its month's days that lie inside the window, so a
 window from 2026-01-16 to 2026-03-31 takes 16/31 of January's monthly spend and all of
-February's and March's (see docs/METRICS.md, "Costs and proration").
+February's and March's (see docs/METRICS.md, "Reporting window, periods and costs").
 """
 
 from __future__ import annotations
