@@ -10,7 +10,7 @@ import polars as pl
 
 from attrib.channels import channel_expr
 from attrib.config import RunConfig, load_config
-from attrib.errors import InputError
+from attrib.errors import InputError, UsageError
 from attrib.io import FILE_COL, ROW_COL, Projection, find_table, read_files, resolve_files
 from attrib.schema import (
     ACCOUNT_ID,
@@ -219,14 +219,50 @@ def resolve_config(
     ).with_metrics(metrics)
 
 
+def frame_input(frame: pl.DataFrame, table: str) -> pl.DataFrame:
+    """An in-memory table as the file readers give one: its columns plus the location columns
+    (``__file`` = "(<table> frame)", ``__row`` = 1-based row) that quarantine rows name."""
+    if FILE_COL in frame.columns and ROW_COL in frame.columns:
+        return frame
+    return frame.with_columns(
+        pl.lit(f"({table} frame)").alias(FILE_COL),
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW_COL),
+    )
+
+
+TableSource = str | Path | pl.DataFrame | None
+
+
+def _split_sources(
+    given: dict[str, TableSource],
+) -> tuple[dict[str, str | Path | None], dict[str, pl.DataFrame]]:
+    """Table arguments as file specs and in-memory frames; anything else is a usage error."""
+    specs: dict[str, str | Path | None] = {}
+    frames: dict[str, pl.DataFrame] = {}
+    for table, source in given.items():
+        if isinstance(source, pl.DataFrame):
+            frames[table] = frame_input(source, table)
+        elif source is None or isinstance(source, (str, Path)):
+            specs[table] = source
+        else:
+            kind = f"{type(source).__module__}.{type(source).__qualname__}"
+            raise UsageError(
+                f"{table}= takes a file, folder or glob, or a polars DataFrame; got a {kind}",
+                hint="convert a pandas DataFrame with polars.from_pandas(df)"
+                if "pandas" in kind
+                else "pass a path or a polars.DataFrame",
+            )
+    return specs, frames
+
+
 def load_inputs(
     data_dir: str | Path | None = None,
     *,
-    touchpoints: str | Path | None = None,
-    deals: str | Path | None = None,
-    stages: str | Path | None = None,
-    costs: str | Path | None = None,
-    targets: str | Path | None = None,
+    touchpoints: TableSource = None,
+    deals: TableSource = None,
+    stages: TableSource = None,
+    costs: TableSource = None,
+    targets: TableSource = None,
     config: RunConfig | str | Path | None = None,
     frames: dict[str, pl.DataFrame] | None = None,
     streamed: tuple[str, ...] = (),
@@ -235,25 +271,26 @@ def load_inputs(
 ) -> Inputs:
     """Read and validate every input table; bad rows are quarantined, not dropped silently.
 
-    ``frames`` supplies already-read raw tables (e.g. from ``attrib.adapters``) in place of
-    files; they need ``__file``/``__row`` columns for error locations. Tables named in
+    Each table may be a file, folder or glob, or a polars DataFrame (its rows are then named
+    "(<table> frame)" row N in the quarantine). ``frames`` supplies already-read raw tables
+    (e.g. from ``attrib.adapters``) the same way. Tables named in
     ``streamed`` (touchpoints, stages) are located but not read: the bucketed engine streams
     them; ``lookup`` then gives the customer -> account map for ``level = "account"``.
     ``used_only``: read only the touch columns a run uses (``used_columns``; what
     ``attrib run`` does); the touches and their quarantine then lack the others.
     """
-    frames = frames or {}
-    config = resolve_config(data_dir, config)
-    files = locate_inputs(
-        data_dir,
+    specs, given_frames = _split_sources(
         {
             "touchpoints": touchpoints,
             "deals": deals,
             "stages": stages,
             "costs": costs,
             "targets": targets,
-        },
+        }
     )
+    frames = {t: frame_input(f, t) for t, f in (frames or {}).items()} | given_frames
+    config = resolve_config(data_dir, config)
+    files = {t: paths for t, paths in locate_inputs(data_dir, specs).items() if t not in frames}
     for required in ("touchpoints", "deals"):
         if required not in files and required not in frames:
             where = str(data_dir) if data_dir is not None else None

@@ -26,9 +26,9 @@ from attrib.credit import ModelCredit, credit_model, fit_model, summary_frames
 from attrib.data_checks import DealCounts, check_rejections, deal_warnings
 from attrib.encoded import Journeys
 from attrib.errors import ConfigError, UsageError
-from attrib.inputs import Inputs, load_inputs, resolve_config
+from attrib.inputs import Inputs, TableSource, load_inputs, resolve_config
 from attrib.journeys import build_journeys
-from attrib.models import get_model, import_models, model_names
+from attrib.models import check_names, get_model, import_models, model_names
 from attrib.models.base import AttributionModel
 from attrib.outputs import (
     StagedTables,
@@ -170,11 +170,11 @@ def run(
     *,
     out: str | Path | None = None,
     models: list[str] | str | None = None,
-    touchpoints: str | Path | None = None,
-    deals: str | Path | None = None,
-    stages: str | Path | None = None,
-    costs: str | Path | None = None,
-    targets: str | Path | None = None,
+    touchpoints: TableSource = None,
+    deals: TableSource = None,
+    stages: TableSource = None,
+    costs: TableSource = None,
+    targets: TableSource = None,
     config: RunConfig | str | Path | None = None,
     lookback_days: int | None = None,
     level: str | None = None,
@@ -193,6 +193,7 @@ def run(
     ``bootstrap`` > 0 adds 95% intervals (``revenue_lo``, ``revenue_hi``, ...) to the channel
     summary from that many seeded journey-level resamples.
 
+    Each table may be a path (file, folder, glob) or a polars DataFrame.
     ``event_log`` reads a single B2C-style log (``cookie, time, channel, conversion,
     conversion_value``) through ``attrib.adapters.event_log_tables`` instead of touches/deals.
     """
@@ -209,8 +210,10 @@ def run(
             strict=strict,
             metrics=metrics,
         )
+        wanted = requested_models(models, cfg)
+        check_names(wanted)  # a misspelt model fails before any reading
         # numba's one-time set-up and the chosen models' imports, while Polars reads
-        set_up = set_up_in_background(partial(import_models, requested_models(models, cfg)))
+        set_up = set_up_in_background(partial(import_models, wanted))
         frames = None
         if event_log is not None:
             from attrib.adapters import event_log_tables

@@ -42,7 +42,7 @@ from attrib.inputs import (
 )
 from attrib.io import FILE_COL, ROW_COL, Projection, atomic_path, csv_separator, file_format
 from attrib.journeys import build_dictionaries, build_journeys
-from attrib.models import import_models
+from attrib.models import check_names, import_models
 from attrib.models.base import Fitted, State, reduce_states
 from attrib.progress import Reporter
 from attrib.schema import (
@@ -279,7 +279,9 @@ def run_bucketed(
         data_dir, config, lookback_days=lookback_days, level=level, strict=strict, metrics=metrics
     )
     # numba's one-time set-up and the chosen models' imports, while Polars reads (as run)
-    set_up = set_up_in_background(partial(import_models, requested_models(models, cfg)))
+    wanted = requested_models(models, cfg)
+    check_names(wanted)  # a misspelt model fails before any reading
+    set_up = set_up_in_background(partial(import_models, wanted))
     with reporter.stage("read and validate small tables"):
         inputs = load_inputs(
             data_dir,

@@ -49,6 +49,15 @@ def model_class(name: str) -> type[AttributionModel]:
     return getattr(importlib.import_module(module), attr)
 
 
+def check_names(names: Iterable[str]) -> None:
+    """UsageError for the first unknown model name, without importing any model: a run
+    checks ``--models`` before it reads its inputs."""
+    known = model_names()
+    for name in names:
+        if name not in known:
+            raise UsageError(f"unknown model {name!r}", hint=f"choose from: {', '.join(known)}")
+
+
 def import_models(names: Iterable[str]) -> None:
     """Import the modules of the known models among ``names`` (unknown names are left for
     ``model_class`` to report): run in a worker thread while the inputs are read, the

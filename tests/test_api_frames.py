@@ -1,0 +1,52 @@
+"""The Python API takes polars DataFrames wherever it takes an input file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+import attrib.api as at
+import attrib.run as run_module
+from attrib.errors import UsageError
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data_samples"
+
+
+def test_frames_give_the_files_results(tmp_path):
+    tables = {t: pl.read_csv(SAMPLE / f"{t}.csv") for t in ("touchpoints", "deals", "costs")}
+    from_files = at.run(SAMPLE, models="linear,w_shaped")
+    from_frames = at.run(
+        SAMPLE, out=tmp_path, models="linear,w_shaped", **tables
+    )  # frames win over DATA_DIR's files; stages still come from the folder
+    assert_frame_equal(from_frames.channel_summary, from_files.channel_summary)
+    assert_frame_equal(from_frames.tables["kpis"], from_files.tables["kpis"])
+
+
+def test_a_frames_bad_rows_are_named_by_frame_and_row():
+    deals = pl.read_csv(SAMPLE / "deals.csv")
+    bad = deals.with_columns(
+        pl.when(pl.int_range(pl.len()) == 2).then(-1.0).otherwise(pl.col("amount")).alias("amount")
+    )
+    inputs = at.load_inputs(
+        frames={"touchpoints": pl.read_csv(SAMPLE / "touchpoints.csv")}, deals=bad
+    )
+    rejected = inputs.quarantine["deals"]
+    assert rejected.select("file", "row", "column").rows() == [("(deals frame)", 3, "amount")]
+    assert inputs.deals.height == deals.height - 1
+
+
+def test_other_objects_are_refused_with_a_hint():
+    with pytest.raises(UsageError, match="takes a file, folder or glob, or a polars DataFrame"):
+        at.run(touchpoints={"customer_id": ["c1"]}, deals=SAMPLE / "deals.csv")
+
+
+def test_an_unknown_model_fails_before_the_inputs_are_read(monkeypatch):
+    def no_reading(*args, **kwargs):
+        raise AssertionError("inputs were read")
+
+    monkeypatch.setattr(run_module, "load_inputs", no_reading)
+    with pytest.raises(UsageError, match="unknown model 'linaer'"):
+        at.run(SAMPLE, models="first_touch,linaer")
