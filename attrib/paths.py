@@ -87,8 +87,9 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
     empty = (norm.is_null() | (norm == "") | norm.str.contains(r"^>|>$|>\s*>")).fill_null(True)
     if empty.any():
         i = int(empty.arg_max())
+        raw = df[PATH][i]
         raise InputError(
-            f"empty path or empty channel name in {df[PATH][i]!r}",
+            "empty path" if raw is None or not raw.strip() else f"empty channel name in {raw!r}",
             file=fname,
             row=i + 1,
             column=PATH,

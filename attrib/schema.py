@@ -222,7 +222,7 @@ def timestamp_mixing(column: str, dtype: pl.DataType) -> pl.Expr | None:
     text = pl.col(column).str.strip_chars()
     aware = _offset(text).is_not_null()
     n_aware = aware.sum()
-    n_naive = (~aware & text.is_not_null()).sum()
+    n_naive = (~aware & (text != "")).sum()  # a blank is a missing value, not a naive one
     return (
         pl.when((n_aware > 0) & (n_naive > 0))
         .then(
@@ -256,12 +256,12 @@ def mixing_facts(frame: pl.LazyFrame, table: str, config: RunConfig) -> dict[str
 
 
 def parse_timestamp(
-    column: str, dtype: pl.DataType, *, mixed: pl.Expr | None = None
+    column: str, dtype: pl.DataType, *, mixed: pl.Expr | None = None, required: bool = True
 ) -> tuple[pl.Expr, Why]:
     """(UTC-naive Datetime[us] value, why-invalid) for a timestamp column of any dtype.
 
     ``mixed``: the whole column's mixing code (``timestamp_mixing``); by default taken over
-    the rows at hand.
+    the rows at hand. Blank text is "empty" when ``required``, else a missing value.
     """
     col = pl.col(column)
     if isinstance(dtype, pl.Datetime):
@@ -307,6 +307,9 @@ def parse_timestamp(
             .then(pl.lit(f"{column} is empty"))
             .otherwise(pl.format("{} {} is not a timestamp", pl.lit(column), text.str.slice(0, 40)))
         )
+        failed = raw.is_not_null() & value.is_null()
+        if not required:  # blank is missing, as a null is
+            failed = failed & (text != "")
         naive_msg = pl.format(
             "{} {} has no timezone while most rows do ({})", pl.lit(column), text, fix
         )
@@ -314,8 +317,8 @@ def parse_timestamp(
             "{} {} has a timezone while most rows do not ({})", pl.lit(column), text, fix
         )
         return (
-            _if(raw.is_not_null() & value.is_null(), unparsed)
-            + _if((code == MIXED_REJECT_NAIVE) & ~zoned & raw.is_not_null(), naive_msg)
+            _if(failed, unparsed)
+            + _if((code == MIXED_REJECT_NAIVE) & ~zoned & (text != ""), naive_msg)
             + _if((code == MIXED_REJECT_AWARE) & zoned, aware_msg)
         )
 
@@ -424,7 +427,7 @@ def _checks(
         return _id(c, schema[c], required=required)
 
     def stamp(c: str, *, required: bool = False) -> tuple[pl.Expr, Why]:
-        value, why = parse_timestamp(c, schema[c], mixed=mixed.get(c))
+        value, why = parse_timestamp(c, schema[c], mixed=mixed.get(c), required=required)
         if not required:
             return value, why
 
@@ -490,11 +493,13 @@ def _row_rules(table: str, present: set[str]) -> list[tuple[str, Reason]]:
         return rules
     if table == "deals" and CLOSED_AT in present:
         closed = pl.col(STATUS).is_in(["won", "lost"])
+        # empty in the input: one that is there but not a timestamp has its own reason
+        raw = pl.col(f"__raw_{CLOSED_AT}").cast(pl.String).str.strip_chars()
         rules.append(
             (
                 CLOSED_AT,
                 _if(
-                    closed & pl.col(CLOSED_AT).is_null(),
+                    closed & (raw.is_null() | (raw == "")),
                     pl.format("{} deal has no closed_at", pl.col(STATUS)),
                 )
                 + _if(pl.col(CLOSED_AT) < pl.col(CREATED_AT), "closed_at is before created_at"),

@@ -138,6 +138,17 @@ def _sample_dir() -> Path:
     return here if here.is_dir() else Path.cwd() / "data_samples"
 
 
+def _data_or_sample(data_dir: Path | None, *given: object, quiet: bool) -> Path | None:
+    """DATA_DIR, or the shipped sample when neither it nor any input file is given (said on
+    stderr unless ``quiet``, so that nobody mistakes the sample's numbers for their own)."""
+    if data_dir is not None or any(g is not None and g != () for g in given):
+        return data_dir
+    sample = _sample_dir()
+    if not quiet:
+        click.echo(f"no DATA_DIR given: using the shipped sample data in {sample}/", err=True)
+    return sample
+
+
 @click.group(
     context_settings=CONTEXT,
     epilog="""\b
@@ -358,8 +369,9 @@ def run(
                 reporter=reporter,
             )
         else:
-            if data_dir is None and not touchpoints and not deals and event_log is None:
-                data_dir = _sample_dir()
+            data_dir = _data_or_sample(
+                data_dir, touchpoints, deals, event_log, quiet=quiet or fmt == "json"
+            )
             common = {
                 "out": out,
                 "models": models,
@@ -484,8 +496,7 @@ def validate(
         from attrib.inputs import load_inputs, resolve_config
         from attrib.outputs import write_quarantine
 
-        if data_dir is None and not touchpoints and not deals:
-            data_dir = _sample_dir()
+        data_dir = _data_or_sample(data_dir, touchpoints, deals, quiet=fmt == "json")
         config = resolve_config(data_dir, config_path, level=level)
         inputs = load_inputs(
             data_dir,
@@ -502,8 +513,10 @@ def validate(
             t: {"rows": n, "rejected": inputs.rejected.get(t, 0)}
             for t, n in inputs.rows_read.items()
         }
+        failed = strict and sum(inputs.rejected.values()) > 0
         if fmt == "json":
-            click.echo(json.dumps({"ok": True, "tables": report}))
+            if not failed:  # else the error is the one JSON document on stdout
+                click.echo(json.dumps({"ok": True, "tables": report}))
         else:
             for table, info in report.items():
                 click.echo(f"{table:12s} {info['rows']:>10,} rows  {info['rejected']:>8,} rejected")
@@ -516,10 +529,11 @@ def validate(
                         )
                     if q.height > 5:
                         click.echo(f"    ... {q.height - 5} more (write them all with --out DIR)")
-        if strict and sum(inputs.rejected.values()):
+        if failed:
+            where = "write them with --out DIR" if fmt == "json" else "fix the rows listed above"
             raise ChecksFailedError(
                 f"{sum(inputs.rejected.values())} row(s) rejected and --strict is set",
-                hint="fix the rows listed above, or drop --strict",
+                hint=f"{where}, or drop --strict",
             )
 
 
@@ -603,6 +617,7 @@ Examples:
 """
 )
 @click.argument("data_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@table_options
 @click.option(
     "--target-revenue",
     type=click.FloatRange(min=0, min_open=True),
@@ -620,13 +635,6 @@ Examples:
     "rates",
     multiple=True,
     help="Override a stage's conversion rate from the previous stage, e.g. customer=0.3.",
-)
-@click.option(
-    "--config",
-    "config_path",
-    default=None,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Run config TOML (default: DATA_DIR/channels.toml).",
 )
 @click.option(
     "--out",
@@ -648,6 +656,11 @@ def plan(
     target_revenue: float,
     period: str | None,
     rates: tuple[str, ...],
+    touchpoints: str | None,
+    deals: str | None,
+    costs: str | None,
+    stages: str | None,
+    targets: str | None,
     config_path: Path | None,
     out: Path,
     fmt: str,
@@ -670,7 +683,16 @@ def plan(
                 raise UsageError(
                     f"cannot read --rate {item!r}", hint="write it as STAGE=RATE, e.g. customer=0.3"
                 ) from None
-        result = run_job(data_dir or _sample_dir(), models="first_touch", config=config_path)
+        result = run_job(
+            _data_or_sample(data_dir, touchpoints, deals, quiet=fmt == "json"),
+            models="first_touch",
+            config=config_path,
+            touchpoints=touchpoints,
+            deals=deals,
+            costs=costs,
+            stages=stages,
+            targets=targets,
+        )
         settings = MetricsSettings.from_mapping(result.inputs.config.metrics)
         table = plan_from_history(
             target_revenue,

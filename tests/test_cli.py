@@ -396,6 +396,27 @@ def test_validate_format_json(tmp_path):
     assert payload["tables"]["deals"] == {"rows": 2, "rejected": 0}
 
 
+def test_validate_strict_json_failure_is_one_document(tmp_path):
+    data = tmp_path / "in"
+    _write(TOUCHES, data / "touchpoints.csv")
+    _write(DEALS.with_columns(pl.lit(-1.0).alias("amount")), data / "deals.csv")
+    result = run_cli(["validate", data, "--format", "json", "--strict"], exit_code=1)
+    payload = json.loads(result.stdout)  # one JSON document, not two
+    assert payload["ok"] is False
+    assert "2 row(s) rejected" in payload["message"]
+
+
+def test_commands_say_when_they_use_the_sample(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for args in (["validate"], ["plan", "--target-revenue", "1e6"]):
+        result = run_cli(args)
+        assert "no DATA_DIR given: using the shipped sample data" in result.output
+    named = run_cli(
+        ["plan", "--target-revenue", "1e6", "--deals", tmp_path / "none.csv"], exit_code=2
+    )
+    assert "shipped sample" not in named.output
+
+
 def test_cli_lookback_level_and_default_out(tmp_path, monkeypatch):
     # c1's Email (Jan 1) is 4 days before d1's close (Jan 5): --lookback-days 3 cuts it, so
     # first touch goes to Social (Jan 3). At --level account c2 (same account A) adds its

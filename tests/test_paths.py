@@ -70,8 +70,8 @@ def test_comma_table_without_optional_columns(tmp_path):
         ("path;total_conversions;total_null\na;1;-2\n", "not a non-negative", 1, "total_null"),
         ("path;total_conversions\na;1\nb;inf\n", "not a non-negative", 2, "total_conversions"),
         ("path;total_conversions;total_null\na;0;0\n", "no path with", None, "total_conversions"),
-        ("path;total_conversions\na > > b;1\n", "empty", 1, "path"),
-        ("path;total_conversions\n;1\n", "empty", 1, "path"),
+        ("path;total_conversions\na > > b;1\n", "empty channel name in 'a > > b'", 1, "path"),
+        ("path;total_conversions\n;1\n", "empty path", 1, "path"),
         ("path;total_conversions\na > (none);1\n", "reserved", None, "path"),
         (
             "path;total_conversions;total_conversion_value;total_null\na;0;5;1\n",
@@ -89,6 +89,7 @@ def test_bad_files_name_row_and_column(tmp_path, text, match, row, column):
     assert e.value.row == row
     assert e.value.column == column
     assert e.value.hint
+    assert "None" not in e.value.message
 
 
 def test_missing_file(tmp_path):

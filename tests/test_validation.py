@@ -57,6 +57,8 @@ CASES = [
     ("lost-no-close", "deals", "d3,c1,2025-01-03,,lost,10", "closed_at", "no closed_at"),
     ("close-before-create", "deals", "d3,c1,2025-01-03,2025-01-02,won,10", "closed_at", "before"),
     ("bad-created", "deals", "d3,c1,soon,2025-01-05,won,10", "created_at", "not a timestamp"),
+    ("bad-closed", "deals", "d3,c1,2025-01-03,someday,won,10", "closed_at", "not a timestamp"),
+    ("blank-closed", "deals", "d3,c1,2025-01-03,  ,lost,10", "closed_at", "no closed_at"),
 ]
 
 
@@ -96,6 +98,21 @@ def test_strict_exits_1_and_writes_no_summary(tmp_path, table, bad):
     assert not (out / "channel_summary.parquet").exists()
     assert not (out / "journeys.parquet").exists()
     assert not list(out.rglob("*.tmp"))
+
+
+def test_a_blank_closed_at_of_an_open_deal_is_missing_not_bad(tmp_path):
+    """Spaces where an open deal's closed_at would be: no close (as an empty cell), no
+    rejection, and no naive value to count against zoned ones."""
+    deals = [
+        "d1,c1,2025-01-03T00:00:00Z,2025-01-05T00:00:00Z,won,100",
+        "d2,c2,2025-01-03T00:00:00Z,  ,open,50",
+    ]
+    data = tmp_path / "in"
+    _write(data, "touchpoints", TOUCH_HEAD, TOUCH_OK)
+    _write(data, "deals", DEAL_HEAD, deals)
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "--models", "first_touch", "--strict", "-q"])
+    assert pl.read_parquet(out / "channel_summary.parquet")["pipeline"].sum() == 50.0
 
 
 def test_strict_from_config_option(tmp_path):

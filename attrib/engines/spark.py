@@ -534,7 +534,7 @@ class _Job:
             aware = text.rlike(OFFSET_PATTERN)  # the local validator's pattern (Java regex)
             aggs += [
                 sf.sum(sf.when(aware, 1).otherwise(0)).alias("aware"),
-                sf.sum(sf.when(text.isNotNull() & ~aware, 1).otherwise(0)).alias("naive"),
+                sf.sum(sf.when((text != "") & ~aware, 1).otherwise(0)).alias("naive"),
             ]
         with self.reporter.stage("count file splits"):
             stats = _spark_call(
