@@ -3,14 +3,23 @@ probably not what the user meant (ids that match nothing, a window that holds no
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+import polars as pl
 
 from attrib.encoded import CONVERSION_IN_PERIOD, CREATION_IN_PERIOD, STATUS_NONE, Journeys
 from attrib.errors import ChecksFailedError
 from attrib.progress import Reporter
+
+if TYPE_CHECKING:
+    from attrib.inputs import Inputs
+    from attrib.metrics.bundle import MetricsPlan
 
 
 @dataclass(frozen=True)
@@ -101,4 +110,94 @@ def empty_window(counts: DealCounts) -> str | None:
 def deal_warnings(counts: DealCounts, n_touches_read: int) -> list[str]:
     """The deal-level warnings of a run (``unmatched_deals``, ``empty_window``)."""
     found = (unmatched_deals(counts, n_touches_read), empty_window(counts))
+    return [w for w in found if w is not None]
+
+
+def _names(values: list[str], limit: int = 5) -> str:
+    shown = ", ".join(repr(v) for v in values[:limit])
+    return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+def unmatched_cost_channels(
+    costs: pl.DataFrame | None, touch_channels: Sequence[str], sales_channels: Sequence[str]
+) -> str | None:
+    """Spend on channels that no touch has: it can buy no credit (ROAS of the real channel
+    null). Names must match exactly; a match up to case is named as the likely fix."""
+    if costs is None or costs.height == 0:
+        return None
+    sales = {c.lower() for c in sales_channels}
+    known = set(touch_channels)
+    by_lower = {c.lower(): c for c in touch_channels}
+    spent = costs.filter(pl.col("spend") > 0).get_column("channel").unique().sort().to_list()
+    missing = [c for c in spent if c not in known and c.lower() not in sales]
+    if not missing:
+        return None
+    fixes = [f"{c!r} -> {by_lower[c.lower()]!r}" for c in missing if c.lower() in by_lower]
+    hint = (
+        f"; names must match the touches' exactly (case included): {', '.join(fixes[:5])}"
+        if fixes
+        else "; check the channel names in the costs file against the touches'"
+    )
+    return f"spend on {len(missing)} channel(s) no touch has: {_names(missing)}{hint}"
+
+
+def costs_outside_window(
+    costs: pl.DataFrame | None, window: tuple[date, date] | None
+) -> str | None:
+    """Cost rows wholly outside the window (the data's span): their spend is in no number."""
+    if costs is None or costs.height == 0 or window is None:
+        return None
+    from attrib.metrics.periods import detect_cost_grain
+
+    start, end = window
+    day = pl.col("date")
+    if detect_cost_grain(costs) == "monthly":  # a monthly row is its whole month
+        outside = (day.dt.month_end() < start) | (day > end)
+    else:
+        outside = (day < start) | (day > end)
+    n, spend = costs.select(outside.sum(), pl.col("spend").filter(outside).sum()).row(0)
+    if not n:
+        return None
+    return (
+        f"{n:,} cost row(s) with {spend:,.2f} of spend lie outside the reporting window "
+        f"({start} to {end}, the span of the touches, deals and stages) and count nowhere; "
+        "set --from/--to to report another window"
+    )
+
+
+def unmatched_targets(targets: pl.DataFrame | None, kpis: pl.DataFrame | None) -> str | None:
+    """Target rows whose (kpi, period) is no row of ``kpis.parquet``: a typo fills nothing."""
+    if targets is None or targets.height == 0 or kpis is None:
+        return None
+    rows = targets.select(pl.col("kpi").cast(pl.String), pl.col("period").cast(pl.String))
+    missing = rows.join(kpis.select("kpi", "period"), on=["kpi", "period"], how="anti")
+    if missing.height == 0:
+        return None
+    known_kpis = set(kpis.get_column("kpi").to_list())
+    known_periods = set(kpis.get_column("period").to_list())
+    why = []
+    for kpi, period in missing.unique(maintain_order=True).head(5).iter_rows():
+        if kpi not in known_kpis:
+            close = difflib.get_close_matches(kpi or "", sorted(known_kpis), n=1)
+            why.append(
+                f"{kpi!r} is not a KPI" + (f" (did you mean {close[0]!r}?)" if close else "")
+            )
+        elif period not in known_periods:
+            why.append(f"period {period!r} is not a period of this run (all, or a YYYY-MM or YYYY-Qn in its window)")
+    return f"{missing.height:,} target row(s) match no KPI row and fill nothing: {'; '.join(why)}"
+
+
+def metric_warnings(
+    inputs: Inputs, kpis: pl.DataFrame | None, touch_channels: Sequence[str], plan: MetricsPlan
+) -> list[str]:
+    """The spend and target warnings of a run (``unmatched_cost_channels``,
+    ``costs_outside_window``, ``unmatched_targets``); every engine calls this."""
+    found = (
+        unmatched_cost_channels(inputs.costs, touch_channels, plan.settings.sales_cost_channels),
+        # with --from/--to the user chose what to leave out: only the data's span is checked
+        None
+        if plan.settings.period_from or plan.settings.period_to
+        else costs_outside_window(inputs.costs, plan.window),
+        unmatched_targets(inputs.targets, kpis),
+    )
     return [w for w in found if w is not None]

@@ -23,7 +23,7 @@ from attrib import __version__
 from attrib._numba import compile_note, set_up_in_background
 from attrib.config import RunConfig, load_config
 from attrib.credit import ModelCredit, credit_model, fit_model, summary_frames
-from attrib.data_checks import DealCounts, check_rejections, deal_warnings
+from attrib.data_checks import DealCounts, check_rejections, deal_warnings, metric_warnings
 from attrib.encoded import Journeys
 from attrib.errors import ConfigError, UsageError
 from attrib.inputs import Inputs, TableSource, load_inputs, resolve_config
@@ -273,6 +273,9 @@ def run(
                 staged.write("journeys", journeys.table)
         with reporter.stage("metrics (finish)"):
             tables_m = finish_metrics(inputs, attribution, mapped.result())
+        plan = mapped.result()[0]
+        for warning in metric_warnings(inputs, tables_m["kpis"], journeys.dicts.channels, plan):
+            reporter.warn(warning)
         attribution.channel_summary = tables_m["channel_summary"]
         attribution.campaign_summary = tables_m["campaign_summary"]
         tables = {

@@ -101,3 +101,48 @@ def test_deal_counts_add_up():
     assert a + b == DealCounts(7, 2, 1)
     assert (a + b).zero_touch == 5
     assert DealCounts(2, 2) + DealCounts(1, 1) == DealCounts(3, 3, None)
+
+
+def _spend_run(tmp_path: Path, costs: str, targets: str | None = None, *args: str):
+    rows = [("d1", "c1", "2025-01-07", "2025-01-09", "won", 10.0)]
+    data = write_inputs(tmp_path / "in", touches=TOUCHES, deals=deals(rows))
+    (data / "costs.csv").write_text("date,channel,spend\n" + costs)
+    if targets is not None:
+        (data / "targets.csv").write_text("kpi,period,target\n" + targets)
+    out = tmp_path / "out"
+    result = run_cli(["run", data, "--out", out, "--models", "linear", *args])
+    return " ".join(result.output.split()), json.loads((out / "manifest.json").read_text())
+
+
+def test_spend_on_a_channel_no_touch_has_is_flagged_with_the_likely_name(tmp_path):
+    text, manifest = _spend_run(tmp_path, "2025-01-05,email,10\n2025-01-05,Sales,5\n")
+    assert "spend on 1 channel(s) no touch has: 'email'" in text
+    assert "'email' -> 'Email'" in text
+    assert len(manifest["warnings"]) == 1  # sales cost is not channel spend: not flagged
+
+
+def test_spend_outside_the_datas_span_is_flagged_unless_a_window_is_set(tmp_path):
+    costs = "2025-01-05,Email,10\n2024-06-05,Email,7\n2026-02-01,Webinar,3\n"
+    text, manifest = _spend_run(tmp_path / "span", costs)
+    assert "2 cost row(s) with 10.00 of spend lie outside the reporting window" in text
+    assert "(2025-01-05 to 2025-01-09," in text
+    assert len(manifest["warnings"]) == 1
+    _, windowed = _spend_run(tmp_path / "window", costs, None, "--from", "2025-01-01")
+    assert windowed["warnings"] == []
+
+
+def test_targets_that_match_no_kpi_row_are_flagged(tmp_path):
+    targets = "revenu,all,5\nrevenue,Jan 2025,5\nrevenue,all,5\n"
+    text, manifest = _spend_run(tmp_path, "2025-01-05,Email,10\n", targets)
+    assert "2 target row(s) match no KPI row" in text
+    assert "'revenu' is not a KPI (did you mean 'revenue'?)" in text
+    assert "period 'Jan 2025' is not a period of this run" in text
+    assert len(manifest["warnings"]) == 1
+
+
+def test_the_bucketed_engine_gives_the_spend_warnings(tmp_path):
+    rows = [("d1", "c1", "2025-01-07", "2025-01-09", "won", 10.0)]
+    data = write_inputs(tmp_path / "in", touches=TOUCHES, deals=deals(rows))
+    (data / "costs.csv").write_text("date,channel,spend\n2025-01-05,email,10\n")
+    result = run_bucketed(data, buckets=2, models="linear", out=tmp_path / "out")
+    assert any("no touch has: 'email'" in w for w in result.manifest["warnings"])

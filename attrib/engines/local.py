@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from attrib._numba import compile_note, set_up_in_background
 from attrib.config import RunConfig
 from attrib.credit import ModelCredit, credit_state, summary_frames
-from attrib.data_checks import DealCounts, check_rejections, deal_warnings
+from attrib.data_checks import DealCounts, check_rejections, deal_warnings, metric_warnings
 from attrib.encoded import Journeys
 from attrib.errors import InputError, OutputError, UsageError
 from attrib.inputs import (
@@ -458,6 +458,8 @@ def run_bucketed(
         attribution.campaign_summary = metric_tables["campaign_summary"]
         out_tables = {**metric_tables, **tables}
         for warning in deal_warnings(deal_counts, inputs.rows_read.get("touchpoints", 0)):
+            reporter.warn(warning)
+        for warning in metric_warnings(inputs, metric_tables["kpis"], dicts.channels, plan):
             reporter.warn(warning)
         stub = _Counts(n_journeys, n_touches)
         manifest = _manifest(inputs, stub, chosen, reporter, cfg, deals=deal_counts)

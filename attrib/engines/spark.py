@@ -27,7 +27,7 @@ import pyarrow as pa
 from attrib import __version__
 from attrib.config import RunConfig
 from attrib.credit import ModelCredit, summary_frames
-from attrib.data_checks import DealCounts, check_rejections, deal_warnings
+from attrib.data_checks import DealCounts, check_rejections, deal_warnings, metric_warnings
 from attrib.encoded import Dictionaries
 from attrib.engines import _spark_worker as w
 from attrib.errors import AttribError, ComputationError, InputError, UsageError
@@ -390,7 +390,7 @@ class _Job:
     ) -> SparkRunResult:
         from attrib.journeys import build_dictionaries
         from attrib.outputs import write_manifest, write_quarantine, write_tables
-        from attrib.run import Attribution, run_metrics
+        from attrib.run import Attribution, finish_metrics, map_run_metrics
 
         rep = self.reporter
         with rep.stage("read and validate"):
@@ -456,7 +456,10 @@ class _Job:
                 [w.frame_from_bytes(p[3]) for p in per_bucket], how="diagonal_relaxed"
             )
             attribution = Attribution(channel, campaign, credits, tables)
-            metric_tables = run_metrics(inputs, attribution, pl.concat(deal_parts), digest)
+            mapped = map_run_metrics(inputs, pl.concat(deal_parts), digest)
+            metric_tables = finish_metrics(inputs, attribution, mapped)
+        for warning in metric_warnings(inputs, metric_tables["kpis"], dicts.channels, mapped[0]):
+            rep.warn(warning)
         channel = metric_tables["channel_summary"]
         campaign = metric_tables["campaign_summary"]
         out_tables = {**metric_tables, **tables}
