@@ -8,6 +8,7 @@ plus command-line overrides. The file's tables:
 ``[[rules]]``           ordered channel rules: ``channel`` plus regexes on source/medium/campaign
 ``[channels."Name"]``   ``marketing = true|false`` and ``direct = true|false``
 ``[stages]``            source stage name = canonical stage (lead, mql, sql, opportunity, ...)
+``[statuses]``          source deal status = open, won or lost (e.g. "Engaging" = "open")
 ``[options]``           lookback_days, level, revenue_window, models
 ``[models.<name>]``     model parameters, e.g. ``[models.time_decay] half_life_days = 3``
 ``[metrics]``           ROI/KPI settings (gross margin, sales cost, ...)
@@ -29,7 +30,18 @@ TABLES = ("touchpoints", "deals", "stages", "costs", "targets")
 LEVELS = ("customer", "account")
 REVENUE_WINDOWS = ("closed_at", "created_at")
 CANONICAL_STAGES = ("session", "lead", "mql", "sql", "opportunity", "offer", "customer")
-_TOP_KEYS = {"columns", "constants", "rules", "channels", "stages", "options", "models", "metrics"}
+_TOP_KEYS = {
+    "columns",
+    "constants",
+    "rules",
+    "channels",
+    "stages",
+    "statuses",
+    "options",
+    "models",
+    "metrics",
+}
+DEAL_STATUSES = ("open", "won", "lost")
 _OPTION_KEYS = {"lookback_days", "level", "revenue_window", "models", "strict"}
 
 
@@ -60,6 +72,7 @@ class RunConfig:
     rules: tuple[ChannelRule, ...] = ()
     channels: dict[str, ChannelFlags] = field(default_factory=dict)
     stage_names: dict[str, str] = field(default_factory=dict)
+    status_names: dict[str, str] = field(default_factory=dict)
     lookback_days: int = 365
     level: str = "customer"
     revenue_window: str = "closed_at"
@@ -107,6 +120,14 @@ class RunConfig:
                 f"revenue_window must be one of {REVENUE_WINDOWS}, got {self.revenue_window!r}",
                 file=where,
             )
+        for raw, canon in self.status_names.items():
+            if canon not in DEAL_STATUSES:
+                raise ConfigError(
+                    f"[statuses] maps {raw!r} to {canon!r}, not to open, won or lost",
+                    file=where,
+                    column="statuses",
+                    hint=f'e.g. [statuses] "{raw}" = "open"',
+                )
         for canon in self.stage_names.values():
             if canon not in CANONICAL_STAGES:
                 raise ConfigError(
@@ -229,6 +250,10 @@ def config_from_mapping(data: dict[str, Any], *, source: str | None = None) -> R
     stage_names = {
         str(k): str(v) for k, v in _expect_table(data.get("stages", {}), "stages", source).items()
     }
+    status_names = {
+        str(k): str(v).strip().lower()
+        for k, v in _expect_table(data.get("statuses", {}), "statuses", source).items()
+    }
     options = _expect_table(data.get("options", {}), "options", source)
     bad = set(options) - _OPTION_KEYS
     if bad:
@@ -259,6 +284,7 @@ def config_from_mapping(data: dict[str, Any], *, source: str | None = None) -> R
         rules=tuple(rules),
         channels=channels,
         stage_names=stage_names,
+        status_names=status_names,
         lookback_days=options.get("lookback_days", 365),
         level=options.get("level", "customer"),
         revenue_window=options.get("revenue_window", "closed_at"),

@@ -183,7 +183,10 @@ def unmatched_targets(targets: pl.DataFrame | None, kpis: pl.DataFrame | None) -
                 f"{kpi!r} is not a KPI" + (f" (did you mean {close[0]!r}?)" if close else "")
             )
         elif period not in known_periods:
-            why.append(f"period {period!r} is not a period of this run (all, or a YYYY-MM or YYYY-Qn in its window)")
+            why.append(
+                f"period {period!r} is not a period of this run "
+                "(all, or a YYYY-MM or YYYY-Qn in its window)"
+            )
     return f"{missing.height:,} target row(s) match no KPI row and fill nothing: {'; '.join(why)}"
 
 

@@ -432,6 +432,8 @@ def manifest_config(cfg: RunConfig) -> dict[str, Any]:
         "constants": cfg.constants,
         "rules": [r.__dict__ for r in cfg.rules],
         "channels": {k: v.__dict__ for k, v in cfg.channels.items()},
+        "stages": cfg.stage_names,
+        "statuses": cfg.status_names,
         "metrics": cfg.metrics,
     }
 

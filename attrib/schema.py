@@ -10,6 +10,7 @@ that are there.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -62,8 +63,8 @@ _STATUS_SYNONYMS = {
     "closedlost": "lost",
     "loss": "lost",
 }
-# a UTC offset after the time of day: Z, ±hh, ±hhmm or ±hh:mm (ISO 8601), optionally spaced
-OFFSET_PATTERN = r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(Z|z|[+-]\d\d(?::?\d\d)?)$"
+# a UTC offset after the time of day: Z, UTC, ±hh, ±hhmm or ±hh:mm (ISO 8601), optionally spaced
+OFFSET_PATTERN = r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(Z|z|UTC|utc|[+-]\d\d(?::?\d\d)?)$"
 _TS_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
 
@@ -288,7 +289,7 @@ def parse_timestamp(
     )
     offset = _offset(text)
     digits = offset.str.replace(":", "")  # "+0530" or "+02"
-    minutes = pl.when(offset.str.to_uppercase() == "Z").then(0).otherwise(
+    minutes = pl.when(offset.str.to_uppercase().is_in(["Z", "UTC"])).then(0).otherwise(
         digits.str.slice(1, 2).cast(pl.Int64, strict=False) * 60
         + digits.str.slice(3, 2).cast(pl.Int64, strict=False).fill_null(0)
     ) * pl.when(offset.str.starts_with("-")).then(-1).otherwise(1)
@@ -305,7 +306,14 @@ def parse_timestamp(
         unparsed = (
             pl.when(text == "")
             .then(pl.lit(f"{column} is empty"))
-            .otherwise(pl.format("{} {} is not a timestamp", pl.lit(column), text.str.slice(0, 40)))
+            .otherwise(
+                pl.format(
+                    "{} {} is not a timestamp (write ISO 8601: 2025-01-31 14:05:00, with an "
+                    "optional T, fraction of a second and Z, UTC or +01:00)",
+                    pl.lit(column),
+                    text.str.slice(0, 40),
+                )
+            )
         )
         failed = raw.is_not_null() & value.is_null()
         if not required:  # blank is missing, as a null is
@@ -384,14 +392,26 @@ def _id(column: str, dtype: pl.DataType, *, required: bool = True) -> tuple[pl.E
     return text, why if required else _never
 
 
-def _status() -> tuple[pl.Expr, Why]:
+def status_key(text: str) -> str:
+    """A status as matched: lower case, letters only ("Closed - Won" -> "closedwon")."""
+    return re.sub(r"[^a-z]", "", text.lower())
+
+
+def _status(config: RunConfig) -> tuple[pl.Expr, Why]:
     text = _as_text(pl.col(STATUS)).str.strip_chars()
     key = text.str.to_lowercase().str.replace_all(r"[^a-z]", "")
-    value = key.replace_strict(_STATUS_SYNONYMS, default=None, return_dtype=pl.String)
+    # the config's [statuses] first: a CRM's own names, matched as the synonyms are
+    names = _STATUS_SYNONYMS | {status_key(k): v for k, v in config.status_names.items()}
+    value = key.replace_strict(names, default=None, return_dtype=pl.String)
 
     def why(raw: pl.Expr, value: pl.Expr) -> Reason:
         text = _as_text(raw).str.strip_chars().fill_null("(empty)")
-        return _if(value.is_null(), pl.format("status {} is not one of open, won, lost", text))
+        bad = pl.format(
+            'status {} is not one of open, won, lost (map it in [statuses], e.g. "{}" = "open")',
+            text,
+            text,
+        )
+        return _if(value.is_null(), bad)
 
     return value, why
 
@@ -457,7 +477,7 @@ def _checks(
         if has(ACCOUNT_ID):
             out.append((ACCOUNT_ID, *ident(ACCOUNT_ID, required=False)))
         out.append((CREATED_AT, *stamp(CREATED_AT, required=True)))
-        out.append((STATUS, *_status()))
+        out.append((STATUS, *_status(config)))
         out.append((AMOUNT, *_parse_number(AMOUNT, schema[AMOUNT])))
         if has(CLOSED_AT):
             out.append((CLOSED_AT, *stamp(CLOSED_AT)))

@@ -40,7 +40,8 @@ def _export(folder: Path, table: str, bad_row: str) -> Path:
 
 # (case id, table, bad row, column, words the reason must contain)
 CASES = [
-    ("unparseable-ts", "touchpoints", "c3,yesterday,Email", "ts", "not a timestamp"),
+    ("unparseable-ts", "touchpoints", "c3,yesterday,Email", "ts", "not a timestamp (write ISO"),
+    ("day-first-ts", "touchpoints", "c3,13/01/2025 09:18,Email", "ts", "13/01/2025 09:18 is not"),
     ("bad-date", "touchpoints", "c3,2025-02-30 00:00:00,Email", "ts", "not a timestamp"),
     ("empty-ts", "touchpoints", "c3,,Email", "ts", "empty"),
     ("blank-ts", "touchpoints", "c3,   ,Email", "ts", "ts is empty"),
@@ -115,6 +116,24 @@ def test_a_blank_closed_at_of_an_open_deal_is_missing_not_bad(tmp_path):
     assert pl.read_parquet(out / "channel_summary.parquet")["pipeline"].sum() == 50.0
 
 
+def test_a_crms_own_statuses_map_through_the_config(tmp_path):
+    """[statuses] names a CRM's own statuses, matched like the built-in synonyms (case,
+    spaces and punctuation ignored); an unmapped one is rejected with the fix in its reason."""
+    rows = [*DEAL_OK, "d3,c1,2025-01-03,,Engaging,7", "d4,c2,2025-01-04,,Prospecting,9"]
+    data = tmp_path / "in"
+    _write(data, "touchpoints", TOUCH_HEAD, TOUCH_OK)
+    _write(data, "deals", DEAL_HEAD, rows)
+    (data / "channels.toml").write_text('[statuses]\n"engaging " = "Open"\n')
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "--models", "first_touch", "-q"])
+    assert pl.read_parquet(out / "channel_summary.parquet")["pipeline"].sum() == 57.0
+    reason = pl.read_parquet(out / "quarantine" / "deals.parquet")["reason"].to_list()
+    assert reason == [
+        "status Prospecting is not one of open, won, lost (map it in [statuses], "
+        'e.g. "Prospecting" = "open")'
+    ]
+
+
 def test_strict_from_config_option(tmp_path):
     data = _export(tmp_path / "in", "deals", "d3,c1,2025-01-03,2025-01-05,won,-1")
     (data / "channels.toml").write_text("[options]\nstrict = true\n")
@@ -145,7 +164,7 @@ def test_mixed_naive_and_aware_timestamps(tmp_path):
         TOUCH_HEAD,
         [
             "c1,2025-01-01T10:00:00+02:00,Email",
-            "c1,2025-01-02 10:00:00Z,Social",
+            "c1,2025-01-02 10:00:00 UTC,Social",
             "c2,2025-01-02 00:00:00,Webinar",
             "c2,2025-01-02T05:30:00-05:30,Referral",
         ],
@@ -328,6 +347,7 @@ def _good(folder: Path) -> Path:
         (["--memory-limit", "1GB", "--event-log", "e.csv"], None, "--event-log: not available"),
         (["--engine", "spark", "--memory-limit", "1GB"], None, "--memory-limit: not available"),
         (["--spark-master", "local[2]"], None, "--spark-master is for --engine spark"),
+        ([], '[statuses]\nEngaging = "maybe"\n', "not to open, won or lost"),
     ],
     ids=[
         "unknown-model",
@@ -353,6 +373,7 @@ def _good(folder: Path) -> Path:
         "event-log-with-buckets",
         "memory-limit-with-spark",
         "spark-master-without-spark",
+        "status-mapped-to-no-status",
     ],
 )
 def test_usage_and_config_errors_exit_2_and_leave_outputs(tmp_path, args, config, words):
