@@ -69,11 +69,30 @@ def rejected_rows(rejected: dict[str, int], out: Path | None) -> str | None:
     return f"{_rejected_count(rejected)}; each row's reason is in {where}"
 
 
+def empty_tables(rows_read: dict[str, int], rejected: dict[str, int]) -> list[str]:
+    """Touchpoints or deals that left nothing to attribute: a file with a header only, or
+    every row rejected (the rejected-rows warning gives the count, not that it is all)."""
+    found = []
+    for table in ("deals", "touchpoints"):
+        n = rows_read.get(table)
+        if n == 0 and table == "deals":  # no touchpoints read: ``unmatched_deals`` says so
+            found.append("no deals were read (a file with a header only?): nothing to attribute")
+        elif n and rejected.get(table, 0) >= n:
+            found.append(f"every {table} row was rejected ({n:,}): nothing of that table is used")
+    return found
+
+
 def check_rejections(
-    rejected: dict[str, int], *, strict: bool, out: Path | None, reporter: Reporter
+    rejected: dict[str, int],
+    *,
+    strict: bool,
+    out: Path | None,
+    reporter: Reporter,
+    rows_read: dict[str, int] | None = None,
 ) -> None:
     """After the quarantine is written: ``--strict`` fails on any rejected row (exit 1),
-    else the rejections are a warning (``rejected_rows``). Every engine calls this."""
+    else the rejections are a warning (``rejected_rows``), and so is an input table that left
+    nothing (``empty_tables``, given ``rows_read``). Every engine calls this."""
     if strict and sum(rejected.values()):
         raise ChecksFailedError(
             f"{_rejected_count(rejected)} and --strict is set",
@@ -81,6 +100,8 @@ def check_rejections(
             hint="see the quarantine files for each row's reason; fix the data or drop --strict",
         )
     if (warning := rejected_rows(rejected, out)) is not None:
+        reporter.warn(warning)
+    for warning in empty_tables(rows_read or {}, rejected):
         reporter.warn(warning)
 
 

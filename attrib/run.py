@@ -238,7 +238,13 @@ def run(
     chosen = resolve_models(models, cfg)
     if out_path is not None:
         write_quarantine(out_path, inputs.quarantine)
-    check_rejections(inputs.rejected, strict=cfg.strict, out=out_path, reporter=reporter)
+    check_rejections(
+        inputs.rejected,
+        strict=cfg.strict,
+        out=out_path,
+        reporter=reporter,
+        rows_read=inputs.rows_read,
+    )
     with reporter.stage("build journeys"):
         journeys = build_journeys(inputs.touches, inputs.deals, cfg, stages=inputs.stages)
     if (note := compile_note(set_up)) is not None:  # (set-up is done: the kernels waited)

@@ -88,13 +88,13 @@ HEADLINE_KPIS = (
 )
 
 
-def print_kpis(kpis: pl.DataFrame) -> None:
-    """The headline KPIs of the whole run, one line each."""
+def print_kpis(kpis: pl.DataFrame, window: str = "whole run") -> None:
+    """The headline KPIs of the reporting window (period "all"), one line each."""
     from rich.console import Console
     from rich.table import Table
 
     values = dict(kpis.filter(pl.col("period") == "all").select("kpi", "value").iter_rows())
-    table = Table(title="headline KPIs (whole run)", title_justify="left", show_header=False)
+    table = Table(title=f"headline KPIs ({window})", title_justify="left", show_header=False)
     table.add_column("kpi")
     table.add_column("value", justify="right")
     for key, label in HEADLINE_KPIS:
@@ -136,12 +136,25 @@ def print_plan(plan: pl.DataFrame) -> None:
         )
 
 
+def window_label(metrics: dict) -> str:
+    """How the summary names the KPIs' period: the whole run, or the reporting window."""
+    start, end = metrics.get("period_from"), metrics.get("period_to")
+    if start is None and end is None:
+        return "whole run"
+    return f"{start or 'data start'} to {end or 'data end'}"
+
+
 def print_summary(
-    channel_summary: pl.DataFrame, *, metric: str = "revenue", kpis: pl.DataFrame | None = None
+    channel_summary: pl.DataFrame,
+    *,
+    metric: str = "revenue",
+    kpis: pl.DataFrame | None = None,
+    window: str = "whole run",
 ) -> None:
-    """One compact table: channels down, models across, ``metric`` in the cells."""
+    """One compact table: channels down, models across, ``metric`` in the cells; above it the
+    headline KPIs of ``window``."""
     if kpis is not None and kpis.height:
-        print_kpis(kpis)
+        print_kpis(kpis, window)
     if channel_summary.height == 0:
         click.echo("no credit to show")
         return

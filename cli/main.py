@@ -315,7 +315,7 @@ def run(
 ) -> None:
     """Build journeys, attribute revenue and pipeline, and write Parquet outputs."""
     with handle_errors(json_output=fmt == "json"):
-        from cli._output import TerminalReporter, print_summary
+        from cli._output import TerminalReporter, print_summary, window_label
 
         reporter = TerminalReporter(quiet=quiet or fmt == "json", verbose=verbose)
         in_memory = engine != "spark" and buckets is None and memory_limit is None
@@ -430,7 +430,12 @@ def run(
         if fmt == "json":
             click.echo(json.dumps(_json_summary(result), default=str))
         elif not quiet:
-            print_summary(result.channel_summary, kpis=result.tables.get("kpis"))
+            metrics = result.manifest.get("config", {}).get("metrics", {})
+            print_summary(
+                result.channel_summary,
+                kpis=result.tables.get("kpis"),
+                window=window_label(metrics),
+            )
             click.echo(f"outputs written to {out}/")
 
 

@@ -617,3 +617,11 @@ def test_an_internal_bug_exits_5_with_a_traceback_only_when_asked(
     err = capsys.readouterr().err
     assert "Internal error: ZeroDivisionError: a bug" in err
     assert ("Traceback" in err) is traceback_shown
+
+
+def test_the_summary_names_the_kpis_window(tmp_path):
+    out = tmp_path / "out"
+    whole = run_cli(["run", "--out", out, "--models", "linear"])
+    assert "headline KPIs (whole run)" in whole.output
+    window = run_cli(["run", "--out", out, "--models", "linear", "--from", "2025-03-01"])
+    assert "headline KPIs (2025-03-01 to data end)" in window.output

@@ -146,3 +146,12 @@ def test_the_bucketed_engine_gives_the_spend_warnings(tmp_path):
     (data / "costs.csv").write_text("date,channel,spend\n2025-01-05,email,10\n")
     result = run_bucketed(data, buckets=2, models="linear", out=tmp_path / "out")
     assert any("no touch has: 'email'" in w for w in result.manifest["warnings"])
+
+
+def test_a_deals_file_that_leaves_nothing_is_flagged(tmp_path):
+    text, manifest = _run(tmp_path / "header", [])
+    assert "no deals were read" in text
+    rows = [("d1", "c1", "2025-01-07", "2025-01-09", "won", -1.0)]
+    text, manifest = _run(tmp_path / "rejected", rows)
+    assert "every deals row was rejected (1)" in text
+    assert len(manifest["warnings"]) == 2  # and the rejected-rows warning

@@ -133,6 +133,8 @@ def test_parse_memory() -> None:
         parse_memory("lots")
     with pytest.raises(UsageError):
         parse_memory("-3GB")
+    with pytest.raises(UsageError, match="is zero"):
+        parse_memory("0GB")
 
 
 def test_bucket_count_grows_with_input_and_shrinks_with_memory() -> None:

@@ -91,6 +91,10 @@ def parse_memory(text: str) -> int:
         value = float(number)
     except ValueError:
         value = -1.0
+    if value == 0 and unit in units:
+        raise UsageError(
+            f"memory limit {text!r} is zero", hint="give the memory a bucket may use, e.g. 4GB"
+        )
     if value <= 0 or unit not in units:
         raise UsageError(
             f"cannot read memory limit {text!r}", hint="write it like 4GB, 512MB or 2GiB"
@@ -350,7 +354,13 @@ def run_bucketed(
             reporter.note(f"{table}: {n:,} rows read, {inputs.rejected.get(table, 0):,} rejected")
         if out_path is not None:
             write_quarantine(out_path, inputs.quarantine)
-        check_rejections(inputs.rejected, strict=cfg.strict, out=out_path, reporter=reporter)
+        check_rejections(
+            inputs.rejected,
+            strict=cfg.strict,
+            out=out_path,
+            reporter=reporter,
+            rows_read=inputs.rows_read,
+        )
         if not pairs:
             raise UsageError("no valid touchpoint rows", hint="see the quarantine files")
         dicts = build_dictionaries(pl.concat(pairs).unique(), cfg)

@@ -407,7 +407,9 @@ class _Job:
             rep.note(f"{table}: {n:,} rows read, {rejected.get(table, 0):,} rejected")
         if out is not None:
             write_quarantine(out, quarantine)
-        check_rejections(rejected, strict=bool(self.cfg.strict), out=out, reporter=rep)
+        check_rejections(
+            rejected, strict=bool(self.cfg.strict), out=out, reporter=rep, rows_read=rows_read
+        )
         good = validated.filter(~validated[w.BAD_COL]).select(*[n for n, _ in w.TOUCH_FIELDS])
         with rep.stage("dictionaries"):
             pairs = _spark_call(
