@@ -57,7 +57,9 @@ class DealCounts:
 
 def _rejected_count(rejected: dict[str, int]) -> str:
     """'1,203 input row(s) rejected (touchpoints: 1,200, deals: 3)'."""
-    detail = ", ".join(f"{table}: {n:,}" for table, n in rejected.items() if n)
+    order = ("touchpoints", "deals", "stages", "costs", "targets")  # the same in every engine
+    tables = sorted(rejected, key=lambda t: order.index(t) if t in order else len(order))
+    detail = ", ".join(f"{t}: {rejected[t]:,}" for t in tables if rejected[t])
     return f"{sum(rejected.values()):,} input row(s) rejected ({detail})"
 
 

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from conftest import run_cli
 
-from attrib.engines.local import buckets_for, parse_memory, run_bucketed
+from attrib.engines.local import bucket_of, buckets_for, parse_memory, run_bucketed
 from attrib.errors import UsageError
 from attrib.run import run
 
@@ -204,3 +204,64 @@ def test_bucketed_touch_credits_match(tmp_path: Path) -> None:
         np.testing.assert_allclose(mine[col].to_numpy(), theirs[col].to_numpy(), rtol=1e-12)
     assert result.manifest["row_counts"]["touch_credits"] == mine.height
     assert "touch_credits.parquet" in result.manifest["outputs"]
+
+
+def _write_tables(folder: Path, tables: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in tables.items():
+        (folder / f"{name}.csv").write_text(text)
+    return folder
+
+
+def test_the_account_map_comes_from_valid_touches_only(tmp_path: Path) -> None:
+    """A touch the validator rejects names no account: c1's deal goes to a5 (its valid
+    touches' account), not to a0 of its unparseable row; c3's only touch is rejected, so its
+    deal and stage row have no account and are rejected, as in memory."""
+    data = _write_tables(
+        tmp_path / "in",
+        {
+            "touchpoints": "customer_id,account_id,ts,channel\n"
+            "c1,a5,2025-01-05 10:00:00,Email\nc1,a5,2025-01-20 10:00:00,Webinar\n"
+            "c1,a0,not a date,Email\nc2,a2,2025-01-10 10:00:00,Display\n"
+            "c3,a3,2025-01-10 10:00:00,\n",
+            "deals": "deal_id,customer_id,account_id,created_at,closed_at,status,amount\n"
+            "d1,c1,,2025-02-01,2025-02-15,won,1000\nd2,c2,a2,2025-02-01,2025-02-15,won,2000\n"
+            "d3,c3,,2025-02-01,2025-02-15,won,3000\n",
+            "stages": "customer_id,stage,ts\nc1,lead,2025-01-06\nc3,lead,2025-01-11\n",
+        },
+    )
+    a = run(data, models="linear", level="account")
+    b = run_bucketed(data, models="linear", level="account", buckets=2, out=tmp_path / "out")
+    assert b.inputs.rejected == a.inputs.rejected
+    assert a.inputs.rejected == {"touchpoints": 2, "deals": 1, "stages": 1}
+    assert_same_summary(a.channel_summary, b.channel_summary, ["model", "channel"])
+    email = b.channel_summary.filter(pl.col("channel") == "Email")["revenue"].item()
+    assert email == 500.0  # half of d1 (Email > Webinar on a5)
+
+
+def test_a_bucket_of_stage_rows_alone_still_counts_in_the_funnel(tmp_path: Path) -> None:
+    """A customer with a stage row but no touch or deal, alone in its bucket."""
+    k = 16
+    others = ["c1", "c2"]
+    taken = set(pl.select(bucket_of(pl.Series(others), k)).to_series().to_list())
+    lone = next(
+        f"s{i}" for i in range(1000) if pl.select(bucket_of(pl.lit(f"s{i}"), k)).item() not in taken
+    )
+    data = _write_tables(
+        tmp_path / "in",
+        {
+            "touchpoints": "customer_id,ts,channel\nc1,2025-01-05 10:00:00,Email\n"
+            "c2,2025-01-06 10:00:00,Webinar\n",
+            "deals": "deal_id,customer_id,created_at,closed_at,status,amount\n"
+            "d1,c1,2025-02-01,2025-02-15,won,1000\n",
+            "stages": f"customer_id,stage,ts\nc1,lead,2025-01-06\nc2,lead,2025-01-07\n"
+            f"{lone},lead,2025-03-01\n",
+        },
+    )
+    a = run(data, models="linear")
+    b = run_bucketed(data, models="linear", buckets=k, out=tmp_path / "out")
+    assert_same_metrics(a.tables, b.tables)
+    leads = b.tables["funnel"].filter(
+        (pl.col("stage") == "lead") & (pl.col("period") == "all") & (pl.col("channel") == "(all)")
+    )
+    assert set(leads["count"].to_list()) == {3}

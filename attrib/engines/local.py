@@ -53,6 +53,7 @@ from attrib.schema import (
     TS,
     Validated,
     mixing_facts,
+    valid_rows,
     validate,
 )
 
@@ -384,8 +385,8 @@ def run_bucketed(
                 touches = pl.read_parquet(path) if path.exists() else _empty_touches()
                 d = deal_frame.filter(pl.col(_BUCKET) == b).drop(_BUCKET)
                 s = stages_of_bucket(b)
-                if touches.height == 0 and d.height == 0:
-                    continue
+                if touches.height == 0 and d.height == 0 and (s is None or s.height == 0):
+                    continue  # (stage rows alone still count in the funnel)
                 yield build_journeys(touches, d, cfg, stages=s, dicts=dicts), d, s
 
         fitted: dict[str, Fitted] = {m.name: Fitted() for m in chosen}
@@ -539,22 +540,18 @@ def _empty_touches() -> pl.DataFrame:
 
 
 def _lookup(data_dir, touchpoints, cfg) -> pl.DataFrame | None:
-    """customer -> account map by a streaming aggregation (only for --level account)."""
+    """customer -> account map of the valid touches (``schema.valid_rows``: a row the
+    validator rejects names no account), by a streaming aggregation; only for --level
+    account."""
     if cfg.level != "account":
         return None
     from attrib.inputs import locate_inputs
 
     files = locate_inputs(data_dir, {"touchpoints": touchpoints}).get("touchpoints", [])
-    cols = cfg.columns.get("touchpoints", {})
-    cust = cols.get(CUSTOMER_ID, CUSTOMER_ID)
-    acct = cols.get(ACCOUNT_ID, ACCOUNT_ID)
-    lazy = pl.concat([_scan(f) for f in files], how="diagonal_relaxed")
-    names = lazy.collect_schema().names()
-    if cust not in names or acct not in names:
+    if not files:
         return None
-    strip = lambda c: pl.col(c).cast(pl.String).str.strip_chars()  # noqa: E731
-    return account_lookup(
-        lazy.select(strip(cust).alias(CUSTOMER_ID), strip(acct).alias(ACCOUNT_ID)).filter(
-            pl.col(ACCOUNT_ID) != ""
-        )
-    )
+    lazy = pl.concat([_scan(f) for f in files], how="diagonal_relaxed")
+    valid = valid_rows(lazy, "touchpoints", cfg, mixing_facts(lazy, "touchpoints", cfg))
+    if valid is None or ACCOUNT_ID not in valid.collect_schema().names():
+        return None
+    return account_lookup(valid.select(CUSTOMER_ID, ACCOUNT_ID))
