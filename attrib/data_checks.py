@@ -153,7 +153,7 @@ def unmatched_cost_channels(
     by_lower = {c.lower(): c for c in touch_channels}
     spent = costs.filter(pl.col("spend") > 0).get_column("channel").unique().sort().to_list()
     missing = [c for c in spent if c not in known and c.lower() not in sales]
-    if not missing:
+    if not missing or not known - {"(none)"}:  # no touch at all: said by another warning
         return None
     fixes = [f"{c!r} -> {by_lower[c.lower()]!r}" for c in missing if c.lower() in by_lower]
     hint = (

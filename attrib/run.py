@@ -292,6 +292,7 @@ def run(
         manifest = _manifest(
             inputs, journeys, chosen, reporter, cfg, fingerprints.result(), deals=deal_counts
         )
+        manifest["engine"] = {"name": "local"}  # in memory (bucketed: local-bucketed)
         if bootstrap:
             manifest["bootstrap"] = {"resamples": bootstrap, "seed": seed, "level": 0.95}
         result = RunResult(inputs, journeys, attribution, tables, manifest, out_path)

@@ -265,3 +265,20 @@ def test_a_bucket_of_stage_rows_alone_still_counts_in_the_funnel(tmp_path: Path)
         (pl.col("stage") == "lead") & (pl.col("period") == "all") & (pl.col("channel") == "(all)")
     )
     assert set(leads["count"].to_list()) == {3}
+
+
+def test_a_missing_column_names_the_file_that_lacks_it(tmp_path: Path) -> None:
+    from attrib.errors import SchemaError
+
+    data = _write_tables(
+        tmp_path / "in",
+        {
+            "touchpoints": "customer_id,when,channel\nc1,2025-01-05 10:00:00,Email\n",
+            "deals": "deal_id,customer_id,created_at,closed_at,status,amount\n"
+            "d1,c1,2025-02-01,2025-02-15,won,1000\n",
+        },
+    )
+    with pytest.raises(SchemaError) as err:
+        run_bucketed(data, buckets=2, models="linear")
+    assert err.value.file == str(data / "touchpoints.csv")
+    assert err.value.column == "ts"

@@ -20,7 +20,7 @@ if shutil.which("java") is None:
     pytest.skip("no java on PATH: Spark needs Java 17+", allow_module_level=True)
 
 from attrib.engines.spark import run_spark, spark_session
-from attrib.errors import ChecksFailedError, SchemaError
+from attrib.errors import ChecksFailedError, InputError, SchemaError
 from attrib.run import run
 from attrib.synth import generate
 
@@ -66,7 +66,7 @@ def samples_local(tmp_path_factory):
 @pytest.mark.parametrize("buckets", [1, 3, 8])
 def test_data_samples_every_model(spark, samples_local, buckets, tmp_path):
     big = buckets == 3  # the Spark-written outputs, once
-    got, _ = _spark(
+    got, result = _spark(
         spark, SAMPLES, tmp_path, buckets=buckets, write_journeys=big, touch_credits=big
     )
     _same(got, samples_local)
@@ -78,7 +78,19 @@ def test_data_samples_every_model(spark, samples_local, buckets, tmp_path):
         spark_j = pl.read_parquet(
             tmp_path / "journeys" / "**" / "*.parquet", hive_partitioning=True
         )
-        local_table = run(SAMPLES).tables["journeys"]
+        local = run(SAMPLES)
+        local_table = local.tables["journeys"]
+        for name in ("markov_removal_effects", "shapley_values"):  # with their credit columns
+            assert {"conversions", "revenue", "pipeline"} <= set(result.tables[name].columns)
+            assert_frame_equal(
+                result.tables[name], local.tables[name], check_exact=False, rel_tol=REL
+            )
+        assert result.manifest["row_counts"]["touch_credits"] > 0
+        # the report reads Spark's journeys/ folder: sourced shares and days to deal are drawn
+        from attrib.report import build_report
+
+        page = build_report(tmp_path).read_text(encoding="utf-8")
+        assert "journeys.parquet is absent" not in page
         key = ["entity_id", "deal_id", "status", "path", "n_touches"]
         assert_frame_equal(
             spark_j.select(key).sort(key, nulls_last=True),
@@ -231,6 +243,29 @@ def test_deal_warnings_like_local(spark, tmp_path):
     assert len(result.manifest["warnings"]) == 2
 
 
+def test_touches_without_optional_columns(spark, samples_local, tmp_path):
+    """An export without account_id and touch_type: the same summaries as with them."""
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLES, data)
+    touches = pl.read_csv(data / "touchpoints.csv", infer_schema=False)
+    touches.drop("account_id", "touch_type").write_csv(data / "touchpoints.csv")
+    local, _ = _local(data, tmp_path / "local", models="linear,markov")
+    got, _ = _spark(spark, data, None, models="linear,markov", buckets=2)
+    _same(got, local)
+
+
+def test_no_valid_touch_like_local(spark, tmp_path):
+    """A touchpoints file with a header only: every deal is zero-touch, in every engine."""
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLES, data)
+    header = (data / "touchpoints.csv").read_text().splitlines()[0]
+    (data / "touchpoints.csv").write_text(header + "\n")
+    local, local_run = _local(data, tmp_path / "local", models="linear")
+    got, result = _spark(spark, data, None, models="linear", buckets=2)
+    _same(got, local)
+    assert result.manifest["warnings"] == local_run.manifest["warnings"]
+
+
 def test_strict_fails_like_local(spark, tmp_path):
     data = _bad_inputs(tmp_path / "bad")
     with pytest.raises(ChecksFailedError, match="rejected"):
@@ -260,3 +295,16 @@ def test_dataframe_input(spark, samples_local, tmp_path):
     got, result = _spark(spark, SAMPLES, None, touchpoints=frame, buckets=4)
     _same(got, samples_local)
     assert result.manifest["inputs"]["touchpoints"] == "DataFrame"
+
+
+def test_nanosecond_parquet_timestamps_get_a_hint(spark, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLES, data)
+    touches = pl.read_csv(data / "touchpoints.csv", try_parse_dates=True)
+    (data / "touchpoints.csv").unlink()
+    touches.with_columns(pl.col("ts").cast(pl.Datetime("ns"))).write_parquet(
+        data / "touchpoints.parquet"
+    )
+    with pytest.raises(InputError, match="nanosecond") as err:
+        _spark(spark, data, None, models="linear", buckets=2)
+    assert "microseconds" in (err.value.hint or "")

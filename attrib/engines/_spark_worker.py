@@ -238,7 +238,9 @@ class TouchValidator:
         good = touches.select(
             pl.lit(False).alias(BAD_COL),
             *[
-                (pl.col(name) if name in touches.columns else pl.lit(None)).cast(_PL[name])
+                (pl.col(name) if name in touches.columns else pl.lit(None))
+                .cast(_PL[name])
+                .alias(name)
                 for name, _ in TOUCH_FIELDS
             ],
         )

@@ -164,8 +164,11 @@ def partition_touches(
     projection = used_columns(table, config)  # the columns the in-memory job reads too
     lazy = pl.concat([_scan(f, projection) for f in files], how="diagonal_relaxed")
     if source not in lazy.collect_schema().names():
-        # the validator names the missing column with a hint; run it on an empty frame
-        validate(lazy.head(0).collect(), table, config)
+        # the validator names the missing column, the file that lacks it and a hint
+        for f in files:
+            one = _scan(f, projection)
+            if source not in one.collect_schema().names():
+                validate(one.head(1).collect(), table, config)
         raise UsageError(f"{table} have no column {source!r} to bucket by")
     try:
         lazy.with_columns(bucket_of(pl.col(source), k).alias(_BUCKET)).sink_parquet(
@@ -362,9 +365,9 @@ def run_bucketed(
             reporter=reporter,
             rows_read=inputs.rows_read,
         )
-        if not pairs:
-            raise UsageError("no valid touchpoint rows", hint="see the quarantine files")
-        dicts = build_dictionaries(pl.concat(pairs).unique(), cfg)
+        # no valid touch at all: every deal is zero-touch, as in memory (a warning said so)
+        no_pairs = pl.DataFrame(schema={"channel": pl.String, "campaign": pl.String})
+        dicts = build_dictionaries(pl.concat([no_pairs, *pairs]).unique(), cfg)
         deal_frame = inputs.deals.with_columns(bucket_of(pl.col(ENTITY_ID), buckets).alias(_BUCKET))
         stage_frame = (
             inputs.stages.with_columns(bucket_of(pl.col(ENTITY_ID), buckets).alias(_BUCKET))
@@ -407,7 +410,7 @@ def run_bucketed(
             MetricsSettings.from_mapping(cfg.metrics),  # --from etc.: merged into cfg
             inputs.deals,
             pl.concat(stage_bounds, how="vertical") if stage_bounds else inputs.stages,
-            pl.concat(bounds, how="vertical").drop_nulls(),
+            pl.concat(bounds, how="vertical").drop_nulls() if bounds else None,
         )
         metric_parts: list[MetricsPartial] = []
         days_dir = scratch / "funnel_days"

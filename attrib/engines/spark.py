@@ -128,6 +128,12 @@ def _spark_call(what: str, fn: Callable[[], T]) -> T:
             Py4JError = RuntimeError
         if not isinstance(exc, PySparkException | Py4JError):
             raise
+        if "TIMESTAMP(NANOS" in str(exc):
+            raise InputError(
+                f"Spark cannot read nanosecond Parquet timestamps (while {what})",
+                hint="write them in microseconds: pandas df.to_parquet(..., "
+                "coerce_timestamps='us'), polars .cast(pl.Datetime('us'))",
+            ) from None
         lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
         errors = [ln for ln in lines if "Error:" in ln or "Exception:" in ln]
         detail = (errors[-1] if errors else lines[0] if lines else type(exc).__name__)[:400]
@@ -390,7 +396,7 @@ class _Job:
     ) -> SparkRunResult:
         from attrib.journeys import build_dictionaries
         from attrib.outputs import write_manifest, write_quarantine, write_tables
-        from attrib.run import Attribution, finish_metrics, map_run_metrics
+        from attrib.run import Attribution, finish_metrics, map_run_metrics, with_credit_columns
 
         rep = self.reporter
         with rep.stage("read and validate"):
@@ -415,8 +421,7 @@ class _Job:
             pairs = _spark_call(
                 "collecting channels", good.select("channel", "campaign").distinct().toArrow
             )
-            if pairs.num_rows == 0:
-                raise UsageError("no valid touchpoint rows", hint="see the quarantine files")
+            # no valid touch at all: every deal is zero-touch, as locally (a warning said so)
             dicts = build_dictionaries(pl.from_arrow(pairs), self.cfg)  # type: ignore[arg-type]
         with rep.stage("build journeys"):
             encoded = self.encode(good, side, dicts)
@@ -447,6 +452,7 @@ class _Job:
         for model in models:
             tables.update(fitted[model.name].tables)
         channel, campaign = summary_frames(credits, dicts)
+        tables = with_credit_columns(tables, channel)  # as the local engines' tables
         with rep.stage("metrics"):
             offset, deal_parts = 0, []
             for _, n_j, _, _, deal_blob, *_ in per_bucket:
@@ -485,6 +491,9 @@ class _Job:
         manifest = self.manifest(
             models, sources, rows_read, rejected, n_journeys, n_touches, deal_counts
         )
+        if out is not None and touch_credits:  # the parts' row counts, from their footers
+            parts = pl.scan_parquet(out / "touch_credits" / "**" / "*.parquet")
+            manifest["row_counts"]["touch_credits"] = parts.select(pl.len()).collect().item()
         manifest["warnings"] = rep.warnings
         manifest["outputs"] = sorted(files)
         manifest["timings_s"] = {k: round(v, 4) for k, v in rep.timings.items()}

@@ -62,15 +62,22 @@ class OutFolder:
         return cls(p, manifest, problems=problems)
 
     def table(self, name: str) -> pl.DataFrame | None:
-        """``<name>.parquet`` as a frame, or None when absent or unreadable (noted in problems)."""
+        """``<name>.parquet`` (or a ``<name>/`` folder of Parquet parts) as a frame, or None
+        when absent or unreadable (noted in problems)."""
         if name not in self._cache:
             f = self.path / f"{name}.parquet"
+            folder = self.path / name  # the Spark engine writes journeys/ as a folder of parts
+            source = f if f.is_file() else folder if any(folder.rglob("*.parquet")) else None
             df = None
-            if f.is_file():
+            if source is not None:
                 try:
-                    df = pl.read_parquet(f)
+                    df = (
+                        pl.read_parquet(f)
+                        if source == f
+                        else pl.read_parquet(folder / "**" / "*.parquet", hive_partitioning=True)
+                    )
                 except Exception as exc:  # a damaged file must not stop the report
-                    self.problems.append(f"{f.name} could not be read ({type(exc).__name__})")
+                    self.problems.append(f"{source.name} could not be read ({type(exc).__name__})")
             self._cache[name] = df
         return self._cache[name]
 
