@@ -140,6 +140,12 @@ def csv_separator(path: Path) -> str:
     return CSV_SEPARATORS[counts.index(max(counts))]
 
 
+def blank_line() -> pl.Expr:
+    """A CSV row with no value at all (a blank line, or separators only): not data. Such
+    rows are dropped as read; the other rows keep their numbers in the file."""
+    return pl.all_horizontal(pl.all().exclude(ROW_COL, FILE_COL).is_null())
+
+
 def _read_one(path: Path, projection: Projection | None = None) -> pl.DataFrame:
     kind = file_format(path)
     try:
@@ -152,6 +158,9 @@ def _read_one(path: Path, projection: Projection | None = None) -> pl.DataFrame:
             df = pl.read_parquet(path, columns=columns, **index)
         elif kind == "csv":  # text is read whole: the reader checks every row's field count
             df = pl.read_csv(path, separator=csv_separator(path), infer_schema=False, **index)
+            blank = df.select(blank_line()).to_series()
+            if blank.any():  # (a mask first: filtering copies every column)
+                df = df.filter(~blank)
         else:
             df = pl.read_ndjson(path, infer_schema_length=None, **index)
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:

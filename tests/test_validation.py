@@ -134,6 +134,31 @@ def test_a_crms_own_statuses_map_through_the_config(tmp_path):
     ]
 
 
+def test_blank_lines_are_not_rows(tmp_path):
+    """A blank line (or separators only) is skipped, in memory and bucketed; the rows after it
+    keep their row numbers in the file."""
+    from attrib.engines.local import run_bucketed
+
+    data = tmp_path / "in"
+    _write(
+        data,
+        "touchpoints",
+        TOUCH_HEAD,
+        [TOUCH_OK[0], "", ",,", "c9,never,Email", TOUCH_OK[1], "", ""],
+    )
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    for engine in ("memory", "bucketed"):
+        out = tmp_path / engine
+        if engine == "memory":
+            run_cli(["run", data, "--out", out, "--models", "first_touch", "-q"])
+        else:
+            run_bucketed(data, out=out, buckets=2, models="first_touch")
+        q = pl.read_parquet(out / "quarantine" / "touchpoints.parquet")
+        assert q.select("row", "column").rows() == [(4, "ts")], engine
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["row_counts"]["touchpoints_read"] == 3, engine
+
+
 def test_strict_from_config_option(tmp_path):
     data = _export(tmp_path / "in", "deals", "d3,c1,2025-01-03,2025-01-05,won,-1")
     (data / "channels.toml").write_text("[options]\nstrict = true\n")

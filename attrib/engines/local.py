@@ -40,7 +40,15 @@ from attrib.inputs import (
     resolve_config,
     used_columns,
 )
-from attrib.io import FILE_COL, ROW_COL, Projection, atomic_path, csv_separator, file_format
+from attrib.io import (
+    FILE_COL,
+    ROW_COL,
+    Projection,
+    atomic_path,
+    blank_line,
+    csv_separator,
+    file_format,
+)
 from attrib.journeys import build_dictionaries, build_journeys
 from attrib.models import check_names, import_models
 from attrib.models.base import Fitted, State, reduce_states
@@ -140,9 +148,10 @@ def _scan(path: Path, projection: Projection | None = None) -> pl.LazyFrame:
     if projection is not None and kind == "parquet":
         keep = projection.of(lf.collect_schema())
         lf = lf.select(keep) if keep is not None else lf
-    return lf.with_row_index(ROW_COL, offset=1).with_columns(
+    lf = lf.with_row_index(ROW_COL, offset=1).with_columns(
         pl.col(ROW_COL).cast(pl.Int64), pl.lit(str(path)).cast(pl.Categorical).alias(FILE_COL)
     )
+    return lf.filter(~blank_line()) if kind == "csv" else lf
 
 
 def _entity_source(config, table: str = "touchpoints") -> str:
