@@ -120,7 +120,21 @@ class RunConfig:
                 f"revenue_window must be one of {REVENUE_WINDOWS}, got {self.revenue_window!r}",
                 file=where,
             )
+        from attrib.schema import status_key  # schema imports this module
+
+        matched: dict[str, str] = {}
         for raw, canon in self.status_names.items():
+            key = status_key(raw)
+            if not key or key in matched:
+                raise ConfigError(
+                    f"[statuses] key {raw!r} "
+                    + (f"matches the same statuses as {matched[key]!r}" if key else "is empty"),
+                    file=where,
+                    column="statuses",
+                    hint="statuses are matched by their letters and digits only (case, spaces "
+                    "and punctuation ignored): give each one once",
+                )
+            matched[key] = raw
             if canon not in DEAL_STATUSES:
                 raise ConfigError(
                     f"[statuses] maps {raw!r} to {canon!r}, not to open, won or lost",

@@ -78,9 +78,9 @@ def empty_tables(rows_read: dict[str, int], rejected: dict[str, int]) -> list[st
     for table in ("deals", "touchpoints"):
         n = rows_read.get(table)
         if n == 0 and table == "deals":  # no touchpoints read: ``unmatched_deals`` says so
-            found.append("no deals were read (a file with a header only?): nothing to attribute")
+            found.append("no deal rows were read: nothing to attribute")
         elif n and rejected.get(table, 0) >= n:
-            found.append(f"every {table} row was rejected ({n:,}): nothing of that table is used")
+            found.append(f"all {n:,} {table} rows were rejected: none of them is used")
     return found
 
 
@@ -107,12 +107,12 @@ def check_rejections(
         reporter.warn(warning)
 
 
-def unmatched_deals(counts: DealCounts, n_touches_read: int) -> str | None:
+def unmatched_deals(counts: DealCounts, n_touches_valid: int) -> str | None:
     """Every deal zero-touch: almost always ids that do not match between the tables."""
     if not counts.deals or counts.touched:
         return None
-    if not n_touches_read:
-        return f"no touchpoints were read: all {counts.deals:,} deals are credited to (none)"
+    if not n_touches_valid:  # (none read, or every one rejected: said by its own warning)
+        return f"no valid touchpoint: all {counts.deals:,} deals are credited to (none)"
     return (
         f"none of the {counts.deals:,} deals' customers has a touch in its window: every deal "
         "is credited to (none). Check that touchpoints and deals use the same customer ids "
@@ -130,9 +130,9 @@ def empty_window(counts: DealCounts) -> str | None:
     )
 
 
-def deal_warnings(counts: DealCounts, n_touches_read: int) -> list[str]:
+def deal_warnings(counts: DealCounts, n_touches_valid: int) -> list[str]:
     """The deal-level warnings of a run (``unmatched_deals``, ``empty_window``)."""
-    found = (unmatched_deals(counts, n_touches_read), empty_window(counts))
+    found = (unmatched_deals(counts, n_touches_valid), empty_window(counts))
     return [w for w in found if w is not None]
 
 
@@ -142,24 +142,29 @@ def _names(values: list[str], limit: int = 5) -> str:
 
 
 def unmatched_cost_channels(
-    costs: pl.DataFrame | None, touch_channels: Sequence[str], sales_channels: Sequence[str]
+    costs: pl.DataFrame | None,
+    touch_channels: Sequence[str],
+    sales_channels: Sequence[str],
+    declared: Sequence[str] = (),
 ) -> str | None:
     """Spend on channels that no touch has: it can buy no credit (ROAS of the real channel
-    null). Names must match exactly; a match up to case is named as the likely fix."""
+    null). Names must match exactly; a match up to case is named as the likely fix. Channels
+    ``declared`` in the config (``[channels."TV"]``: offline spend, say) are expected."""
     if costs is None or costs.height == 0:
         return None
     sales = {c.lower() for c in sales_channels}
-    known = set(touch_channels)
+    known = set(touch_channels) | set(declared)
     by_lower = {c.lower(): c for c in touch_channels}
     spent = costs.filter(pl.col("spend") > 0).get_column("channel").unique().sort().to_list()
     missing = [c for c in spent if c not in known and c.lower() not in sales]
-    if not missing or not known - {"(none)"}:  # no touch at all: said by another warning
+    if not missing or not set(touch_channels) - {"(none)"}:  # no touch: said elsewhere
         return None
     fixes = [f"{c!r} -> {by_lower[c.lower()]!r}" for c in missing if c.lower() in by_lower]
     hint = (
         f"; names must match the touches' exactly (case included): {', '.join(fixes[:5])}"
         if fixes
-        else "; check the channel names in the costs file against the touches'"
+        else "; check the names against the touches', or list offline channels (TV, print) "
+        'in the config to say they are expected: [channels."TV"] marketing = true'
     )
     return f"spend on {len(missing)} channel(s) no touch has: {_names(missing)}{hint}"
 
@@ -184,7 +189,8 @@ def costs_outside_window(
     return (
         f"{n:,} cost row(s) with {spend:,.2f} of spend lie outside the reporting window "
         f"({start} to {end}, the span of the touches, deals and stages) and count nowhere; "
-        "set --from/--to to report another window"
+        "set --from/--to to report another window (weekly rows count on their date: see "
+        "docs/METRICS.md, Cost grain)"
     )
 
 
@@ -196,21 +202,24 @@ def unmatched_targets(targets: pl.DataFrame | None, kpis: pl.DataFrame | None) -
     missing = rows.join(kpis.select("kpi", "period"), on=["kpi", "period"], how="anti")
     if missing.height == 0:
         return None
-    known_kpis = set(kpis.get_column("kpi").to_list())
-    known_periods = set(kpis.get_column("period").to_list())
+    # a well-formed period outside this run's window is a plan for later, not a mistake
+    known_kpis = sorted(set(kpis.get_column("kpi").to_list()))
+    label = r"^(all|\d{4}-(0[1-9]|1[0-2])|\d{4}-Q[1-4])$"
+    bad_kpi = missing.filter(~pl.col("kpi").is_in(known_kpis))
+    bad_period = missing.filter(
+        pl.col("kpi").is_in(known_kpis) & ~pl.col("period").fill_null("").str.contains(label)
+    )
     why = []
-    for kpi, period in missing.unique(maintain_order=True).head(5).iter_rows():
-        if kpi not in known_kpis:
-            close = difflib.get_close_matches(kpi or "", sorted(known_kpis), n=1)
-            why.append(
-                f"{kpi!r} is not a KPI" + (f" (did you mean {close[0]!r}?)" if close else "")
-            )
-        elif period not in known_periods:
-            why.append(
-                f"period {period!r} is not a period of this run "
-                "(all, or a YYYY-MM or YYYY-Qn in its window)"
-            )
-    return f"{missing.height:,} target row(s) match no KPI row and fill nothing: {'; '.join(why)}"
+    for kpi in bad_kpi.get_column("kpi").unique(maintain_order=True).head(5).to_list():
+        close = difflib.get_close_matches(kpi or "", known_kpis, n=1)
+        why.append(f"{kpi!r} is not a KPI" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    periods = bad_period.get_column("period").unique(maintain_order=True).head(5).to_list()
+    if periods:
+        why.append(f"{', '.join(repr(p) for p in periods)} not a period (all, YYYY-MM or YYYY-Qn)")
+    if not why:
+        return None
+    n = bad_kpi.height + bad_period.height
+    return f"{n:,} target row(s) fill nothing: {'; '.join(why)}"
 
 
 def metric_warnings(
@@ -219,7 +228,12 @@ def metric_warnings(
     """The spend and target warnings of a run (``unmatched_cost_channels``,
     ``costs_outside_window``, ``unmatched_targets``); every engine calls this."""
     found = (
-        unmatched_cost_channels(inputs.costs, touch_channels, plan.settings.sales_cost_channels),
+        unmatched_cost_channels(
+            inputs.costs,
+            touch_channels,
+            plan.settings.sales_cost_channels,
+            declared=list(inputs.config.channels),
+        ),
         # with --from/--to the user chose what to leave out: only the data's span is checked
         None
         if plan.settings.period_from or plan.settings.period_to

@@ -251,7 +251,8 @@ def run(
         reporter.note(note)
     reporter.note(f"journeys: {journeys.n_journeys:,} over {journeys.n_touches:,} touches")
     deal_counts = DealCounts.of(journeys)
-    for warning in deal_warnings(deal_counts, inputs.rows_read.get("touchpoints", 0)):
+    valid = inputs.rows_read.get("touchpoints", 0) - inputs.rejected.get("touchpoints", 0)
+    for warning in deal_warnings(deal_counts, valid):
         reporter.warn(warning)
     staged = StagedTables(out_path) if out_path is not None else None
     # the metrics' map step and the funnel need no credit: they run (Polars, GIL released)
@@ -327,18 +328,6 @@ def add_intervals(
     attribution.channel_summary = attribution.channel_summary.join(
         intervals, on=["model", "channel"], how="left", maintain_order="left"
     )
-
-
-def run_metrics(
-    inputs: Inputs,
-    attribution: Attribution,
-    journeys: pl.DataFrame,
-    touches: pl.DataFrame | None,
-) -> dict[str, pl.DataFrame]:
-    """ROI columns on the summaries, ``kpis`` and ``funnel`` (see docs/METRICS.md), with the
-    ``[metrics]`` settings of ``inputs.config`` (command-line ones merged in by the run:
-    ``RunConfig.with_metrics``)."""
-    return finish_metrics(inputs, attribution, map_run_metrics(inputs, journeys, touches))
 
 
 def map_run_metrics(

@@ -392,24 +392,36 @@ def _id(column: str, dtype: pl.DataType, *, required: bool = True) -> tuple[pl.E
     return text, why if required else _never
 
 
+#: what a deal status is matched by: its lower-case letters and digits ("Closed - Won" ->
+#: "closedwon", "Stage 2" -> "stage2"); the same for the data and the [statuses] keys
+_STATUS_NOISE = r"[^a-z0-9]"
+
+
 def status_key(text: str) -> str:
-    """A status as matched: lower case, letters only ("Closed - Won" -> "closedwon")."""
-    return re.sub(r"[^a-z]", "", text.lower())
+    """A status as matched (``_STATUS_NOISE`` removed from its lower case)."""
+    return re.sub(_STATUS_NOISE, "", text.lower())
 
 
 def _status(config: RunConfig) -> tuple[pl.Expr, Why]:
     text = _as_text(pl.col(STATUS)).str.strip_chars()
-    key = text.str.to_lowercase().str.replace_all(r"[^a-z]", "")
+    key = text.str.to_lowercase().str.replace_all(_STATUS_NOISE, "")
     # the config's [statuses] first: a CRM's own names, matched as the synonyms are
     names = _STATUS_SYNONYMS | {status_key(k): v for k, v in config.status_names.items()}
     value = key.replace_strict(names, default=None, return_dtype=pl.String)
 
     def why(raw: pl.Expr, value: pl.Expr) -> Reason:
-        text = _as_text(raw).str.strip_chars().fill_null("(empty)")
-        bad = pl.format(
-            'status {} is not one of open, won, lost (map it in [statuses], e.g. "{}" = "open")',
-            text,
-            text,
+        text = _as_text(raw).str.strip_chars()
+        bad = (
+            pl.when(text.is_null() | (text == ""))
+            .then(pl.lit("status is empty"))
+            .otherwise(
+                pl.format(
+                    'status {} is not one of open, won, lost (map it in [statuses], e.g. "{}" = '
+                    '"open")',
+                    text,
+                    text,
+                )
+            )
         )
         return _if(value.is_null(), bad)
 
@@ -501,8 +513,10 @@ def _checks(
     return out
 
 
-def _row_rules(table: str, present: set[str]) -> list[tuple[str, Reason]]:
-    """Rules across columns, applied to parsed values: (column, why-invalid)."""
+def _row_rules(table: str, schema: pl.Schema) -> list[tuple[str, Reason]]:
+    """Rules across columns, applied to parsed values: (column, why-invalid). ``schema``:
+    the checked columns' input dtypes."""
+    present = set(schema)
     rules: list[tuple[str, Reason]] = []
     if (
         table == "touchpoints"
@@ -514,12 +528,17 @@ def _row_rules(table: str, present: set[str]) -> list[tuple[str, Reason]]:
     if table == "deals" and CLOSED_AT in present:
         closed = pl.col(STATUS).is_in(["won", "lost"])
         # empty in the input: one that is there but not a timestamp has its own reason
-        raw = pl.col(f"__raw_{CLOSED_AT}").cast(pl.String).str.strip_chars()
+        raw = pl.col(f"__raw_{CLOSED_AT}")
+        empty = (
+            raw.is_null() | (raw.str.strip_chars() == "")
+            if schema[CLOSED_AT] == pl.String
+            else raw.is_null()
+        )
         rules.append(
             (
                 CLOSED_AT,
                 _if(
-                    closed & (raw.is_null() | (raw == "")),
+                    closed & empty,
                     pl.format("{} deal has no closed_at", pl.col(STATUS)),
                 )
                 + _if(pl.col(CLOSED_AT) < pl.col(CREATED_AT), "closed_at is before created_at"),
@@ -708,14 +727,15 @@ def _typed(
         *[value.alias(c) for c, value, _ in checks],
     )
     whys = [why(pl.col(f"__raw_{c}"), pl.col(c)) for c, _, why in checks]
-    return lf, present, whys + [why for _, why in _row_rules(table, set(present))]
+    checked = pl.Schema({c: schema[c] for c in present})
+    return lf, present, whys + [why for _, why in _row_rules(table, checked)]
 
 
 def _explain(raw: pl.DataFrame, table: str, config: RunConfig, mixing: list[str]) -> pl.DataFrame:
     """Flagged raw rows with ``reason`` (every broken rule's message, "; "-joined) and
     ``column`` (the first broken one); the canonical columns keep their raw values."""
     lf, present, whys = _typed(raw.lazy(), raw.schema, table, config, mixing)
-    rules = _row_rules(table, set(present))
+    rules = _row_rules(table, pl.Schema({c: raw.schema[c] for c in present}))
     names = [f"__m{i}" for i in range(len(whys))]
     columns = present + [c for c, _ in rules]
     lf = lf.with_columns(why.message().alias(n) for why, n in zip(whys, names, strict=True))

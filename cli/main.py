@@ -50,10 +50,8 @@ def gc_paused() -> Iterator[None]:
 
 
 def _given(options: dict[str, object]) -> list[str]:
-    """The names of the options that were given (not None, not a false flag, not 0)."""
-    return [
-        n for n, value in options.items() if value is not None and value is not False and value != 0
-    ]
+    """The names of the options that were given (not None, not a false flag)."""
+    return [n for n, value in options.items() if value is not None and value is not False]
 
 
 def _check_run_arguments(
@@ -61,13 +59,10 @@ def _check_run_arguments(
     period_to: datetime | None,
     paths_file: Path | None,
     not_for_paths: dict[str, object],
-    engine: str,
-    engine_options: dict[str, object],
 ) -> None:
-    """Arguments of ``attrib run`` that contradict each other or would be ignored (exit 2,
-    before any work). ``not_for_paths``: option -> value of the options a path-table run
-    cannot use; ``engine_options``: ``--buckets``, ``--memory-limit``, ``--spark-master``,
-    ``--bootstrap``, ``--event-log``, which only some engines take."""
+    """Arguments of ``attrib run`` that contradict each other (exit 2, before any work).
+    ``not_for_paths``: option -> value (None when not given) of the options a path-table
+    run cannot use."""
     from attrib.errors import UsageError
 
     if period_from is not None and period_to is not None and period_from > period_to:
@@ -82,7 +77,14 @@ def _check_run_arguments(
             f"{', '.join(given)} would be ignored",
             hint="run either `attrib run --paths FILE [--models ...]` or `attrib run DATA_DIR`",
         )
-    options = dict(engine_options)
+
+
+def _check_engine_options(engine: str, options: dict[str, object]) -> None:
+    """Options that only some engines take (``--buckets``, ``--memory-limit``,
+    ``--spark-master``, ``--bootstrap``, ``--event-log``: None when not given) refused where
+    the chosen engine would ignore them (exit 2)."""
+    from attrib.errors import UsageError
+
     if engine == "spark":
         refused = _given({k: options[k] for k in ("--memory-limit", "--bootstrap", "--event-log")})
         if refused:
@@ -107,7 +109,7 @@ def _check_run_arguments(
 
 
 def table_options(command: Callable[..., None]) -> Callable[..., None]:
-    """The options that name a run's input files one by one (``run`` and ``validate``)."""
+    """The options that name a run's input files one by one (``run``, ``validate``, ``plan``)."""
     for option in reversed(
         (
             click.option(
@@ -347,12 +349,14 @@ def run(
                 "--spark-master": spark_master,
                 "--strict": strict,
             },
+        )
+        _check_engine_options(
             engine,
             {
                 "--buckets": buckets,
                 "--memory-limit": memory_limit,
                 "--spark-master": spark_master,
-                "--bootstrap": bootstrap,
+                "--bootstrap": bootstrap or None,  # 0: off, as if not given
                 "--event-log": event_log,
             },
         )

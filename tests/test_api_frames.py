@@ -23,6 +23,11 @@ def test_frames_give_the_files_results(tmp_path):
     )  # frames win over DATA_DIR's files; stages still come from the folder
     assert_frame_equal(from_frames.channel_summary, from_files.channel_summary)
     assert_frame_equal(from_frames.tables["kpis"], from_files.tables["kpis"])
+    # a frame that differs from the folder's file is the one used
+    half = tables["deals"].head(tables["deals"].height // 2)
+    fewer = at.run(SAMPLE, models="linear", deals=half)
+    assert fewer.inputs.rows_read["deals"] == half.height
+    assert fewer.journeys.table["deal_id"].drop_nulls().n_unique() == half.height
 
 
 def test_a_frames_bad_rows_are_named_by_frame_and_row():
@@ -41,6 +46,13 @@ def test_a_frames_bad_rows_are_named_by_frame_and_row():
 def test_other_objects_are_refused_with_a_hint():
     with pytest.raises(UsageError, match="takes a file, folder or glob, or a polars DataFrame"):
         at.run(touchpoints={"customer_id": ["c1"]}, deals=SAMPLE / "deals.csv")
+
+
+def test_the_bucketed_engine_wants_touchpoints_in_files():
+    frame = pl.read_csv(SAMPLE / "touchpoints.csv")
+    with pytest.raises(UsageError, match="streams touchpoints from files") as err:
+        at.run_bucketed(SAMPLE, touchpoints=frame, buckets=2)
+    assert "write_parquet" in (err.value.hint or "")
 
 
 def test_an_unknown_model_fails_before_the_inputs_are_read(monkeypatch):

@@ -121,6 +121,27 @@ def test_spend_on_a_channel_no_touch_has_is_flagged_with_the_likely_name(tmp_pat
     assert len(manifest["warnings"]) == 1  # sales cost is not channel spend: not flagged
 
 
+def test_spend_on_a_channel_the_config_declares_is_expected(tmp_path):
+    """Offline spend (TV) listed under [channels] is no surprise: no warning."""
+    rows = [("d1", "c1", "2025-01-07", "2025-01-09", "won", 10.0)]
+    config = '[channels."TV"]\nmarketing = true\n'
+    data = write_inputs(tmp_path / "in", touches=TOUCHES, deals=deals(rows), config=config)
+    (data / "costs.csv").write_text("date,channel,spend\n2025-01-05,TV,100\n")
+    result = run_cli(["run", data, "--out", tmp_path / "out", "--models", "linear"])
+    assert "warning" not in result.output
+
+
+def test_every_touch_rejected_is_not_called_an_id_mismatch(tmp_path):
+    bad = touches([("c1", "soon", "Email", "jan")])
+    rows = [("d1", "c1", "2025-01-07", "2025-01-09", "won", 10.0)]
+    data = write_inputs(tmp_path / "in", touches=bad, deals=deals(rows))
+    result = run_cli(["run", data, "--out", tmp_path / "out", "--models", "linear"])
+    text = " ".join(result.output.split())
+    assert "all 1 touchpoints rows were rejected" in text
+    assert "no valid touchpoint: all 1 deals are credited to (none)" in text
+    assert "same customer ids" not in text
+
+
 def test_spend_outside_the_datas_span_is_flagged_unless_a_window_is_set(tmp_path):
     costs = "2025-01-05,Email,10\n2024-06-05,Email,7\n2026-02-01,Webinar,3\n"
     text, manifest = _spend_run(tmp_path / "span", costs)
@@ -132,12 +153,15 @@ def test_spend_outside_the_datas_span_is_flagged_unless_a_window_is_set(tmp_path
 
 
 def test_targets_that_match_no_kpi_row_are_flagged(tmp_path):
-    targets = "revenu,all,5\nrevenue,Jan 2025,5\nrevenue,all,5\n"
+    # a well-formed period the run does not cover (a later quarter) is a plan, not a typo
+    targets = "revenu,all,5\nrevenue,Jan 2025,5\nrevenue,all,5\nrevenue,2026-Q3,5\n"
     text, manifest = _spend_run(tmp_path, "2025-01-05,Email,10\n", targets)
-    assert "2 target row(s) match no KPI row" in text
+    assert "2 target row(s) fill nothing" in text
     assert "'revenu' is not a KPI (did you mean 'revenue'?)" in text
-    assert "period 'Jan 2025' is not a period of this run" in text
+    assert "'Jan 2025' not a period (all, YYYY-MM or YYYY-Qn)" in text
     assert len(manifest["warnings"]) == 1
+    _, later = _spend_run(tmp_path / "later", "2025-01-05,Email,10\n", "revenue,2026-Q3,5\n")
+    assert later["warnings"] == []
 
 
 def test_the_bucketed_engine_gives_the_spend_warnings(tmp_path):
@@ -150,8 +174,8 @@ def test_the_bucketed_engine_gives_the_spend_warnings(tmp_path):
 
 def test_a_deals_file_that_leaves_nothing_is_flagged(tmp_path):
     text, manifest = _run(tmp_path / "header", [])
-    assert "no deals were read" in text
+    assert "no deal rows were read" in text
     rows = [("d1", "c1", "2025-01-07", "2025-01-09", "won", -1.0)]
     text, manifest = _run(tmp_path / "rejected", rows)
-    assert "every deals row was rejected (1)" in text
+    assert "all 1 deals rows were rejected" in text
     assert len(manifest["warnings"]) == 2  # and the rejected-rows warning

@@ -49,4 +49,6 @@ def test_every_command_and_option_is_in_the_readme(name, command):
     for param in command.params:
         if isinstance(param, click.Option):
             long = [o for o in param.opts if o.startswith("--")]
-            assert any(o in section for o in long), f"attrib {name} {long} is not in the README"
+            # the option itself, not a longer one it begins (--to in --touchpoints)
+            found = [o for o in long if re.search(rf"(?<![\w-]){re.escape(o)}(?![\w-])", section)]
+            assert found, f"attrib {name} {long} is not in the README"

@@ -119,14 +119,24 @@ def test_a_blank_closed_at_of_an_open_deal_is_missing_not_bad(tmp_path):
 def test_a_crms_own_statuses_map_through_the_config(tmp_path):
     """[statuses] names a CRM's own statuses, matched like the built-in synonyms (case,
     spaces and punctuation ignored); an unmapped one is rejected with the fix in its reason."""
-    rows = [*DEAL_OK, "d3,c1,2025-01-03,,Engaging,7", "d4,c2,2025-01-04,,Prospecting,9"]
+    rows = [
+        *DEAL_OK,
+        "d3,c1,2025-01-03,,Engaging,7",
+        "d4,c2,2025-01-04,,Prospecting,9",
+        "d5,c1,2025-01-06,2025-01-09,1,30",  # numeric stage ids: digits are kept
+        "d6,c2,2025-01-06,2025-01-09,2,40",
+    ]
     data = tmp_path / "in"
     _write(data, "touchpoints", TOUCH_HEAD, TOUCH_OK)
     _write(data, "deals", DEAL_HEAD, rows)
-    (data / "channels.toml").write_text('[statuses]\n"engaging " = "Open"\n')
+    (data / "channels.toml").write_text(
+        '[statuses]\n"engaging " = "Open"\n"1" = "won"\n"2" = "lost"\n'
+    )
     out = tmp_path / "out"
     run_cli(["run", data, "--out", out, "--models", "first_touch", "-q"])
-    assert pl.read_parquet(out / "channel_summary.parquet")["pipeline"].sum() == 57.0
+    summary = pl.read_parquet(out / "channel_summary.parquet")
+    assert summary["pipeline"].sum() == 57.0
+    assert summary["revenue"].sum() == 130.0  # d1 and d5 won; d6 lost
     reason = pl.read_parquet(out / "quarantine" / "deals.parquet")["reason"].to_list()
     assert reason == [
         "status Prospecting is not one of open, won, lost (map it in [statuses], "
@@ -373,6 +383,7 @@ def _good(folder: Path) -> Path:
         (["--engine", "spark", "--memory-limit", "1GB"], None, "--memory-limit: not available"),
         (["--spark-master", "local[2]"], None, "--spark-master is for --engine spark"),
         ([], '[statuses]\nEngaging = "maybe"\n', "not to open, won or lost"),
+        ([], '[statuses]\n"Won 1" = "won"\n"won-1" = "lost"\n', "matches the same statuses"),
     ],
     ids=[
         "unknown-model",
@@ -399,6 +410,7 @@ def _good(folder: Path) -> Path:
         "memory-limit-with-spark",
         "spark-master-without-spark",
         "status-mapped-to-no-status",
+        "status-keys-that-collide",
     ],
 )
 def test_usage_and_config_errors_exit_2_and_leave_outputs(tmp_path, args, config, words):

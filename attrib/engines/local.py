@@ -33,6 +33,7 @@ from attrib.data_checks import DealCounts, check_rejections, deal_warnings, metr
 from attrib.encoded import Journeys
 from attrib.errors import InputError, OutputError, UsageError
 from attrib.inputs import (
+    TableSource,
     account_lookup,
     attach_entity,
     load_inputs,
@@ -248,10 +249,10 @@ def run_bucketed(
     memory_limit: str | int | None = None,
     models: list[str] | str | None = None,
     touchpoints: str | Path | None = None,
-    deals: str | Path | None = None,
-    stages: str | Path | None = None,
-    costs: str | Path | None = None,
-    targets: str | Path | None = None,
+    deals: TableSource = None,
+    stages: TableSource = None,
+    costs: TableSource = None,
+    targets: TableSource = None,
     config: RunConfig | str | Path | None = None,
     lookback_days: int | None = None,
     level: str | None = None,
@@ -292,6 +293,12 @@ def run_bucketed(
     )
 
     reporter = reporter or Reporter()
+    if not (touchpoints is None or isinstance(touchpoints, (str, Path))):
+        raise UsageError(
+            "the bucketed engine streams touchpoints from files: pass a path, not a frame",
+            hint="write the frame to Parquet (frame.write_parquet('touches.parquet')) and pass "
+            "that, or run it in memory with attrib.api.run",
+        )
     cfg = resolve_config(
         data_dir, config, lookback_days=lookback_days, level=level, strict=strict, metrics=metrics
     )
@@ -480,7 +487,8 @@ def run_bucketed(
         attribution.channel_summary = metric_tables["channel_summary"]
         attribution.campaign_summary = metric_tables["campaign_summary"]
         out_tables = {**metric_tables, **tables}
-        for warning in deal_warnings(deal_counts, inputs.rows_read.get("touchpoints", 0)):
+        valid = inputs.rows_read.get("touchpoints", 0) - inputs.rejected.get("touchpoints", 0)
+        for warning in deal_warnings(deal_counts, valid):
             reporter.warn(warning)
         for warning in metric_warnings(inputs, metric_tables["kpis"], dicts.channels, plan):
             reporter.warn(warning)

@@ -443,7 +443,8 @@ class _Job:
         n_touches = sum(p[2] for p in per_bucket)
         deal_counts = sum((DealCounts(*p[5:8]) for p in per_bucket), DealCounts())
         rep.note(f"journeys: {n_journeys:,} over {n_touches:,} touches in {self.buckets} buckets")
-        for warning in deal_warnings(deal_counts, rows_read.get("touchpoints", 0)):
+        valid = rows_read.get("touchpoints", 0) - rejected.get("touchpoints", 0)
+        for warning in deal_warnings(deal_counts, valid):
             rep.warn(warning)
         fitted = self.fit(encoded, models, dicts)
         with rep.stage("credit"):
@@ -492,8 +493,9 @@ class _Job:
             models, sources, rows_read, rejected, n_journeys, n_touches, deal_counts
         )
         if out is not None and touch_credits:  # the parts' row counts, from their footers
-            parts = pl.scan_parquet(out / "touch_credits" / "**" / "*.parquet")
-            manifest["row_counts"]["touch_credits"] = parts.select(pl.len()).collect().item()
+            parts = sorted((out / "touch_credits").rglob("*.parquet"))  # none: no credit row
+            counted = pl.scan_parquet(parts).select(pl.len()).collect().item() if parts else 0
+            manifest["row_counts"]["touch_credits"] = counted
         manifest["warnings"] = rep.warnings
         manifest["outputs"] = sorted(files)
         manifest["timings_s"] = {k: round(v, 4) for k, v in rep.timings.items()}
