@@ -45,6 +45,9 @@ class Inputs:
     quarantine: dict[str, pl.DataFrame] = field(default_factory=dict)
     files: dict[str, list[str]] = field(default_factory=dict)
     rows_read: dict[str, int] = field(default_factory=dict)
+    #: deals and stage rows as validated, before they were given their journey entity
+    #: (``attach_accounts`` gives them again from another customer -> account map)
+    validated: dict[str, Validated] = field(default_factory=dict, repr=False)
 
     @property
     def rejected(self) -> dict[str, int]:
@@ -140,6 +143,30 @@ def attach_entity(
     """Validated deal or stage rows with their journey entity (``entity_id``); plus the
     rejects, now including rows with no account at ``level = "account"``."""
     return _split_missing_entity(v, _entity(v.frame, config, lookup))
+
+
+def attach_accounts(inputs: Inputs, touch_accounts: pl.DataFrame | None) -> None:
+    """At ``level = "account"``: give the deals and stage rows their accounts again, from
+    ``touch_accounts`` (``account_lookup`` of the valid touches) completed by the deals', as
+    ``load_inputs`` does when it reads the touches itself. The bucketed engine calls this
+    once its touch buckets are validated; until then it holds the deals' own accounts."""
+    lookup = with_deal_accounts(touch_accounts, inputs.validated["deals"].frame)
+    config = inputs.config
+    inputs.deals, inputs.quarantine["deals"] = attach_entity(
+        inputs.validated["deals"], config, lookup
+    )
+    if "stages" in inputs.validated:
+        inputs.stages, inputs.quarantine["stages"] = attach_entity(
+            inputs.validated["stages"], config, lookup
+        )
+
+
+def smallest_accounts(parts: list[pl.DataFrame]) -> pl.DataFrame | None:
+    """One ``account_lookup`` from several (each customer's smallest account over all of
+    them); None from none."""
+    if not parts:
+        return None
+    return pl.concat(parts).group_by(CUSTOMER_ID).agg(pl.col("__account").min())
 
 
 def account_lookup(touches: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
@@ -329,6 +356,7 @@ def load_inputs(
         if table in validated:
             quarantine[table] = validated[table].rejected
     return Inputs(
+        validated={t: validated[t] for t in ("deals", "stages") if t in validated},
         config=config,
         touches=touches,
         deals=deal_frame,

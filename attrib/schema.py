@@ -683,32 +683,6 @@ def validate(
     )
 
 
-def valid_rows(
-    raw: pl.LazyFrame, table: str, config: RunConfig, mixed: dict[str, int]
-) -> pl.LazyFrame | None:
-    """The rows ``validate`` would keep, typed, as a lazy plan without messages: for a
-    streaming aggregate over a table too large to hold (the bucketed engine's customer ->
-    account map). ``mixed``: the table's ``mixing_facts``. None when a required column is
-    missing (``validate`` reports it, with its file). Not for deals: duplicate ids are a
-    whole-column rule this plan does not apply."""
-    if table == "deals":
-        raise ValueError("valid_rows does not apply the duplicate deal_id rule")
-    exprs, missing = _mapping(raw.collect_schema().names(), table, config)
-    if missing is not None:
-        return None
-    mapped = raw.select(*exprs, FILE_COL, ROW_COL)
-    schema = mapped.collect_schema()
-    mixing = [c for c in _TIMESTAMPS if c in mixed and c in schema]
-    lf, _, whys = _typed(
-        mapped.with_columns(pl.lit(mixed[c], dtype=pl.Int8).alias(f"__mixed_{c}") for c in mixing),
-        schema,
-        table,
-        config,
-        mixing,
-    )
-    return lf.filter(~pl.any_horizontal([why.flag() for why in whys]))
-
-
 def _typed(
     lf: pl.LazyFrame, schema: pl.Schema, table: str, config: RunConfig, mixing: list[str]
 ) -> tuple[pl.LazyFrame, list[str], list[Reason]]:

@@ -35,10 +35,12 @@ from attrib.errors import InputError, OutputError, UsageError
 from attrib.inputs import (
     TableSource,
     account_lookup,
+    attach_accounts,
     attach_entity,
     load_inputs,
     prepare_touches,
     resolve_config,
+    smallest_accounts,
     used_columns,
 )
 from attrib.io import (
@@ -62,7 +64,6 @@ from attrib.schema import (
     TS,
     Validated,
     mixing_facts,
-    valid_rows,
     validate,
 )
 
@@ -318,7 +319,8 @@ def run_bucketed(
             # stages are keyed by customer: streamed at customer level; at account level
             # their account may come from the touches' lookup, so they are read whole
             streamed=("touchpoints", "stages") if cfg.level == "customer" else ("touchpoints",),
-            lookup=_lookup(data_dir, touchpoints, cfg),
+            # at account level the deals' and stages' accounts are given again once the
+            # touch buckets are validated (``attach_accounts``): a rejected touch names none
         )
     touch_files = [Path(p) for p in inputs.files["touchpoints"]]
     if buckets is None:
@@ -357,9 +359,13 @@ def run_bucketed(
         pairs: list[pl.DataFrame] = []
         bounds: list[pl.DataFrame] = []
 
+        touch_accounts: list[pl.DataFrame] = []
+
         def seen_touches(touches: pl.DataFrame) -> None:
             pairs.append(detach_strings(touches.select("channel", "campaign").unique()))
             bounds.extend(touches.select(agg) for agg in (pl.col(TS).min(), pl.col(TS).max()))
+            if cfg.level == "account" and ACCOUNT_ID in touches.columns:
+                touch_accounts.append(account_lookup(touches.select(CUSTOMER_ID, ACCOUNT_ID)))
 
         with reporter.stage("validate touchpoints"):
             prepared = validate_buckets(
@@ -370,6 +376,8 @@ def run_bucketed(
                 lambda v: prepare_touches(v, cfg),
                 seen_touches,
             )
+        if cfg.level == "account":  # each customer's smallest account over every bucket
+            attach_accounts(inputs, smallest_accounts(touch_accounts))
         for table, n in inputs.rows_read.items():
             reporter.note(f"{table}: {n:,} rows read, {inputs.rejected.get(table, 0):,} rejected")
         if out_path is not None:
@@ -557,21 +565,3 @@ def _empty_touches() -> pl.DataFrame:
             "campaign": pl.String,
         }
     )
-
-
-def _lookup(data_dir, touchpoints, cfg) -> pl.DataFrame | None:
-    """customer -> account map of the valid touches (``schema.valid_rows``: a row the
-    validator rejects names no account), by a streaming aggregation; only for --level
-    account."""
-    if cfg.level != "account":
-        return None
-    from attrib.inputs import locate_inputs
-
-    files = locate_inputs(data_dir, {"touchpoints": touchpoints}).get("touchpoints", [])
-    if not files:
-        return None
-    lazy = pl.concat([_scan(f) for f in files], how="diagonal_relaxed")
-    valid = valid_rows(lazy, "touchpoints", cfg, mixing_facts(lazy, "touchpoints", cfg))
-    if valid is None or ACCOUNT_ID not in valid.collect_schema().names():
-        return None
-    return account_lookup(valid.select(CUSTOMER_ID, ACCOUNT_ID))
