@@ -125,14 +125,19 @@ class RunConfig:
         matched: dict[str, str] = {}
         for raw, canon in self.status_names.items():
             key = status_key(raw)
-            if not key or key in matched:
+            other = matched.get(key)
+            if not key or (other is not None and self.status_names[other] != canon):
                 raise ConfigError(
                     f"[statuses] key {raw!r} "
-                    + (f"matches the same statuses as {matched[key]!r}" if key else "is empty"),
+                    + (
+                        f"matches the same statuses as {other!r}, which maps elsewhere"
+                        if key
+                        else "has no letter or digit"
+                    ),
                     file=where,
                     column="statuses",
                     hint="statuses are matched by their letters and digits only (case, spaces "
-                    "and punctuation ignored): give each one once",
+                    "and punctuation ignored): map each one once",
                 )
             matched[key] = raw
             if canon not in DEAL_STATUSES:

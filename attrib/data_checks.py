@@ -154,7 +154,7 @@ def unmatched_cost_channels(
         return None
     sales = {c.lower() for c in sales_channels}
     known = set(touch_channels) | set(declared)
-    by_lower = {c.lower(): c for c in touch_channels}
+    by_lower = {c.lower(): c for c in (*declared, *touch_channels)}
     spent = costs.filter(pl.col("spend") > 0).get_column("channel").unique().sort().to_list()
     missing = [c for c in spent if c not in known and c.lower() not in sales]
     if not missing or not set(touch_channels) - {"(none)"}:  # no touch: said elsewhere

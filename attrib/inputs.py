@@ -45,8 +45,8 @@ class Inputs:
     quarantine: dict[str, pl.DataFrame] = field(default_factory=dict)
     files: dict[str, list[str]] = field(default_factory=dict)
     rows_read: dict[str, int] = field(default_factory=dict)
-    #: deals and stage rows as validated, before they were given their journey entity
-    #: (``attach_accounts`` gives them again from another customer -> account map)
+    #: deals and stage rows as validated, waiting for ``attach_accounts`` to give them their
+    #: journey entity (only with ``load_inputs(defer_accounts=True)``; empty afterwards)
     validated: dict[str, Validated] = field(default_factory=dict, repr=False)
 
     @property
@@ -146,10 +146,10 @@ def attach_entity(
 
 
 def attach_accounts(inputs: Inputs, touch_accounts: pl.DataFrame | None) -> None:
-    """At ``level = "account"``: give the deals and stage rows their accounts again, from
+    """At ``level = "account"``: give the deals and stage rows their accounts, from
     ``touch_accounts`` (``account_lookup`` of the valid touches) completed by the deals', as
-    ``load_inputs`` does when it reads the touches itself. The bucketed engine calls this
-    once its touch buckets are validated; until then it holds the deals' own accounts."""
+    ``load_inputs`` does when it reads the touches itself. For inputs loaded with
+    ``defer_accounts``: the bucketed engine calls this once its touch buckets are validated."""
     lookup = with_deal_accounts(touch_accounts, inputs.validated["deals"].frame)
     config = inputs.config
     inputs.deals, inputs.quarantine["deals"] = attach_entity(
@@ -159,6 +159,7 @@ def attach_accounts(inputs: Inputs, touch_accounts: pl.DataFrame | None) -> None
         inputs.stages, inputs.quarantine["stages"] = attach_entity(
             inputs.validated["stages"], config, lookup
         )
+    inputs.validated = {}  # given: not held twice
 
 
 def smallest_accounts(parts: list[pl.DataFrame]) -> pl.DataFrame | None:
@@ -293,7 +294,7 @@ def load_inputs(
     config: RunConfig | str | Path | None = None,
     frames: dict[str, pl.DataFrame] | None = None,
     streamed: tuple[str, ...] = (),
-    lookup: pl.DataFrame | None = None,
+    defer_accounts: bool = False,
     used_only: bool = False,
 ) -> Inputs:
     """Read and validate every input table; bad rows are quarantined, not dropped silently.
@@ -302,7 +303,9 @@ def load_inputs(
     "(<table> frame)" row N in the quarantine). ``frames`` supplies already-read raw tables
     (e.g. from ``attrib.adapters``) the same way. Tables named in
     ``streamed`` (touchpoints, stages) are located but not read: the bucketed engine streams
-    them; ``lookup`` then gives the customer -> account map for ``level = "account"``.
+    them. ``defer_accounts`` (``level = "account"``): the deals and stage rows get no entity
+    here (and keep no account rejections) until ``attach_accounts`` gives them the accounts
+    of the valid touches, which the caller validates itself.
     ``used_only``: read only the touch columns a run uses (``used_columns``; what
     ``attrib run`` does); the touches and their quarantine then lack the others.
     """
@@ -344,19 +347,27 @@ def load_inputs(
         touches, quarantine["touchpoints"] = prepare_touches(validated["touchpoints"], config)
     else:  # the bucketed engine streams touchpoints itself
         touches = pl.DataFrame()
-    if lookup is None and config.level == "account" and ACCOUNT_ID in touches.columns:
-        lookup = account_lookup(touches)
-    if config.level == "account":
-        lookup = with_deal_accounts(lookup, validated["deals"].frame)
-    deal_frame, quarantine["deals"] = attach_entity(validated["deals"], config, lookup)
-    stage_frame = None
-    if "stages" in validated:
-        stage_frame, quarantine["stages"] = attach_entity(validated["stages"], config, lookup)
+    kept = {t: validated[t] for t in ("deals", "stages") if t in validated}
+    deferred = defer_accounts and config.level == "account"
+    if deferred:  # no entity yet: ``attach_accounts`` gives it from the valid touches
+        deal_frame, quarantine["deals"] = kept["deals"].frame, kept["deals"].rejected
+        stage_frame = kept["stages"].frame if "stages" in kept else None
+        if "stages" in kept:
+            quarantine["stages"] = kept["stages"].rejected
+    else:
+        lookup = None
+        if config.level == "account":
+            touched = account_lookup(touches) if ACCOUNT_ID in touches.columns else None
+            lookup = with_deal_accounts(touched, kept["deals"].frame)
+        deal_frame, quarantine["deals"] = attach_entity(kept["deals"], config, lookup)
+        stage_frame = None
+        if "stages" in kept:
+            stage_frame, quarantine["stages"] = attach_entity(kept["stages"], config, lookup)
     for table in ("costs", "targets"):
         if table in validated:
             quarantine[table] = validated[table].rejected
     return Inputs(
-        validated={t: validated[t] for t in ("deals", "stages") if t in validated},
+        validated=kept if deferred else {},
         config=config,
         touches=touches,
         deals=deal_frame,

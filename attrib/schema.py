@@ -10,7 +10,6 @@ that are there.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -392,22 +391,27 @@ def _id(column: str, dtype: pl.DataType, *, required: bool = True) -> tuple[pl.E
     return text, why if required else _never
 
 
-#: what a deal status is matched by: its lower-case letters and digits ("Closed - Won" ->
-#: "closedwon", "Stage 2" -> "stage2"); the same for the data and the [statuses] keys
-_STATUS_NOISE = r"[^a-z0-9]"
+def _status_key(text: pl.Expr) -> pl.Expr:
+    """What a deal status is matched by: its lower-case letters and digits, any script
+    ("Closed - Won" -> "closedwon", "Stage 2" -> "stage2", "受注" stays)."""
+    return text.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]", "")
 
 
 def status_key(text: str) -> str:
-    """A status as matched (``_STATUS_NOISE`` removed from its lower case)."""
-    return re.sub(_STATUS_NOISE, "", text.lower())
+    """``_status_key`` of one text (a ``[statuses]`` key), computed the same way."""
+    return pl.select(_status_key(pl.lit(text))).item()
 
 
 def _status(config: RunConfig) -> tuple[pl.Expr, Why]:
     text = _as_text(pl.col(STATUS)).str.strip_chars()
-    key = text.str.to_lowercase().str.replace_all(_STATUS_NOISE, "")
-    # the config's [statuses] first: a CRM's own names, matched as the synonyms are
-    names = _STATUS_SYNONYMS | {status_key(k): v for k, v in config.status_names.items()}
-    value = key.replace_strict(names, default=None, return_dtype=pl.String)
+    # the config's [statuses] first (a CRM's own names, digits count: "Stage 2"), then the
+    # built-in names by their letters alone ("7 - Closed Won" is won, as it always was)
+    own = {status_key(k): v for k, v in config.status_names.items()}
+    builtin = text.str.to_lowercase().str.replace_all(r"[^\p{L}]", "")
+    value = builtin.replace_strict(_STATUS_SYNONYMS, default=None, return_dtype=pl.String)
+    if own:
+        mapped = _status_key(text).replace_strict(own, default=None, return_dtype=pl.String)
+        value = pl.coalesce(mapped, value)
 
     def why(raw: pl.Expr, value: pl.Expr) -> Reason:
         text = _as_text(raw).str.strip_chars()

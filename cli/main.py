@@ -79,6 +79,24 @@ def _check_run_arguments(
         )
 
 
+def _check_option_pairs(options: dict[str, object]) -> None:
+    """Options that would be ignored beside another (exit 2): ``options`` maps each to its
+    value, None when not given."""
+    from attrib.errors import UsageError
+
+    given = set(_given(options))
+    for first, second, why in (
+        ("--buckets", "--memory-limit", "--buckets sets the bucket count itself"),
+        ("--event-log", "--touchpoints", "the event log gives the touchpoints"),
+        ("--event-log", "--deals", "the event log gives the deals"),
+        ("--event-log", "--level", "an event log has no accounts: its journeys are by cookie"),
+    ):
+        if first in given and second in given:
+            raise UsageError(f"{first} and {second} together: {why}", hint=f"drop {second}")
+    if "--seed" in given and "--bootstrap" not in given:
+        raise UsageError("--seed without --bootstrap does nothing", hint="add --bootstrap N")
+
+
 def _check_engine_options(engine: str, options: dict[str, object]) -> None:
     """Options that only some engines take (``--buckets``, ``--memory-limit``,
     ``--spark-master``, ``--bootstrap``, ``--event-log``: None when not given) refused where
@@ -248,7 +266,7 @@ Examples:
     default=0,
     help="Journey-level bootstrap resamples for 95% intervals: 0 (off) or at least 2, e.g. 200.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --bootstrap.")
+@click.option("--seed", type=int, default=None, help="Seed for --bootstrap [default: 0].")
 @click.option(
     "--gross-margin",
     type=click.FloatRange(min=0, max=1, min_open=True),
@@ -306,7 +324,7 @@ def run(
     spark_master: str | None,
     touch_credits: bool,
     bootstrap: int,
-    seed: int,
+    seed: int | None,
     gross_margin: float | None,
     period_from,
     period_to,
@@ -350,6 +368,18 @@ def run(
                 "--strict": strict,
             },
         )
+        _check_option_pairs(
+            {
+                "--buckets": buckets,
+                "--memory-limit": memory_limit,
+                "--event-log": event_log,
+                "--touchpoints": touchpoints,
+                "--deals": deals,
+                "--level": level,
+                "--seed": seed,
+                "--bootstrap": bootstrap or None,
+            }
+        )
         _check_engine_options(
             engine,
             {
@@ -369,7 +399,7 @@ def run(
                 models=models,
                 config=config_path,
                 bootstrap=bootstrap,
-                seed=seed,
+                seed=seed or 0,
                 reporter=reporter,
             )
         else:
@@ -423,7 +453,7 @@ def run(
                     touch_credits=touch_credits,
                     event_log=event_log,
                     bootstrap=bootstrap,
-                    seed=seed,
+                    seed=seed or 0,
                     **common,
                 )
         if make_report:

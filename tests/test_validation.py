@@ -125,18 +125,21 @@ def test_a_crms_own_statuses_map_through_the_config(tmp_path):
         "d4,c2,2025-01-04,,Prospecting,9",
         "d5,c1,2025-01-06,2025-01-09,1,30",  # numeric stage ids: digits are kept
         "d6,c2,2025-01-06,2025-01-09,2,40",
+        "d7,c2,2025-01-06,2025-01-09,受注,5",  # any script's letters
+        "d8,c1,2025-01-06,2025-01-09,7 - Closed Won,1",  # built-in names: letters only
     ]
     data = tmp_path / "in"
     _write(data, "touchpoints", TOUCH_HEAD, TOUCH_OK)
     _write(data, "deals", DEAL_HEAD, rows)
     (data / "channels.toml").write_text(
-        '[statuses]\n"engaging " = "Open"\n"1" = "won"\n"2" = "lost"\n'
+        '[statuses]\n"engaging " = "Open"\n"Engaging!" = "open"\n"1" = "won"\n"2" = "lost"\n'
+        '"受注" = "won"\n'
     )
     out = tmp_path / "out"
     run_cli(["run", data, "--out", out, "--models", "first_touch", "-q"])
     summary = pl.read_parquet(out / "channel_summary.parquet")
     assert summary["pipeline"].sum() == 57.0
-    assert summary["revenue"].sum() == 130.0  # d1 and d5 won; d6 lost
+    assert summary["revenue"].sum() == 136.0  # d1, d5, d7 and d8 won; d6 lost
     reason = pl.read_parquet(out / "quarantine" / "deals.parquet")["reason"].to_list()
     assert reason == [
         "status Prospecting is not one of open, won, lost (map it in [statuses], "
@@ -384,6 +387,10 @@ def _good(folder: Path) -> Path:
         (["--spark-master", "local[2]"], None, "--spark-master is for --engine spark"),
         ([], '[statuses]\nEngaging = "maybe"\n', "not to open, won or lost"),
         ([], '[statuses]\n"Won 1" = "won"\n"won-1" = "lost"\n', "matches the same statuses"),
+        ([], '[statuses]\n"--" = "won"\n', "has no letter or digit"),
+        (["--buckets", "2", "--memory-limit", "1GB"], None, "--buckets and --memory-limit"),
+        (["--seed", "3"], None, "--seed without --bootstrap"),
+        (["--event-log", "e.csv", "--level", "account"], None, "--event-log and --level"),
     ],
     ids=[
         "unknown-model",
@@ -411,6 +418,10 @@ def _good(folder: Path) -> Path:
         "spark-master-without-spark",
         "status-mapped-to-no-status",
         "status-keys-that-collide",
+        "status-key-without-letters",
+        "buckets-and-memory-limit",
+        "seed-without-bootstrap",
+        "event-log-at-account-level",
     ],
 )
 def test_usage_and_config_errors_exit_2_and_leave_outputs(tmp_path, args, config, words):

@@ -319,8 +319,9 @@ def run_bucketed(
             # stages are keyed by customer: streamed at customer level; at account level
             # their account may come from the touches' lookup, so they are read whole
             streamed=("touchpoints", "stages") if cfg.level == "customer" else ("touchpoints",),
-            # at account level the deals' and stages' accounts are given again once the
-            # touch buckets are validated (``attach_accounts``): a rejected touch names none
+            # at account level the deals' and stages' accounts are given once the touch
+            # buckets are validated (``attach_accounts``): a rejected touch names none
+            defer_accounts=True,
         )
     touch_files = [Path(p) for p in inputs.files["touchpoints"]]
     if buckets is None:
