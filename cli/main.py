@@ -653,6 +653,7 @@ Examples:
   attrib plan --target-revenue 2500000
   attrib plan exports/ --target-revenue 4e6 --period 2025-Q4 --out plan-out/
   attrib plan --target-revenue 1e6 --rate customer=0.3 --rate opportunity=0.5
+  attrib plan --target-revenue 1e6 --run attrib-out/   # from a finished run, no re-reading
 """
 )
 @click.argument("data_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
@@ -668,6 +669,13 @@ Examples:
     default=None,
     help="History period whose rates to use ('all', '2025-12', '2025-Q4')"
     " [default: [metrics] plan_period, else all].",
+)
+@click.option(
+    "--run",
+    "run_dir",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Plan from a finished run's outputs (its --out folder) instead of reading the inputs.",
 )
 @click.option(
     "--rate",
@@ -694,6 +702,7 @@ def plan(
     data_dir: Path | None,
     target_revenue: float,
     period: str | None,
+    run_dir: Path | None,
     rates: tuple[str, ...],
     touchpoints: str | None,
     deals: str | None,
@@ -709,7 +718,7 @@ def plan(
     with handle_errors(json_output=fmt == "json"):
         from attrib.errors import UsageError
         from attrib.io import write_parquet
-        from attrib.metrics.plan import plan_from_history
+        from attrib.metrics.plan import plan_from_history, plan_from_run
         from attrib.metrics.settings import MetricsSettings
         from attrib.run import run as run_job
 
@@ -722,27 +731,45 @@ def plan(
                 raise UsageError(
                     f"cannot read --rate {item!r}", hint="write it as STAGE=RATE, e.g. customer=0.3"
                 ) from None
-        result = run_job(
-            _data_or_sample(data_dir, touchpoints, deals, quiet=fmt == "json"),
-            models="first_touch",
-            config=config_path,
-            touchpoints=touchpoints,
-            deals=deals,
-            costs=costs,
-            stages=stages,
-            targets=targets,
-        )
-        settings = MetricsSettings.from_mapping(result.inputs.config.metrics)
-        table = plan_from_history(
-            target_revenue,
-            result.tables["funnel"],
-            result.inputs.deals,
-            result.inputs.costs,
-            result.channel_summary,
-            settings,
-            period=period,
-            rates_override=overrides or None,
-        )
+        inputs = {
+            "DATA_DIR": data_dir,
+            "--touchpoints": touchpoints,
+            "--deals": deals,
+            "--costs": costs,
+            "--stages": stages,
+            "--targets": targets,
+            "--config": config_path,
+        }
+        if run_dir is not None:
+            if ignored := _given(inputs):
+                raise UsageError(
+                    f"--run plans from a finished run's outputs: {', '.join(ignored)} "
+                    "would be ignored",
+                    hint="drop them, or drop --run to read the inputs again",
+                )
+            table = plan_from_run(target_revenue, run_dir, period, overrides or None)
+        else:
+            result = run_job(
+                _data_or_sample(data_dir, touchpoints, deals, quiet=fmt == "json"),
+                models="first_touch",
+                config=config_path,
+                touchpoints=touchpoints,
+                deals=deals,
+                costs=costs,
+                stages=stages,
+                targets=targets,
+            )
+            settings = MetricsSettings.from_mapping(result.inputs.config.metrics)
+            table = plan_from_history(
+                target_revenue,
+                result.tables["funnel"],
+                result.inputs.deals,
+                result.inputs.costs,
+                result.channel_summary,
+                settings,
+                period=period,
+                rates_override=overrides or None,
+            )
         write_parquet(table, out / "plan.parquet")
         if fmt == "json":
             click.echo(json.dumps({"ok": True, "plan": table.to_dicts()}, default=str))

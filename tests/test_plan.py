@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+from conftest import run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from attrib.errors import ConfigError, InputError
 from attrib.metrics.funnel import compute_funnel
@@ -386,3 +389,32 @@ def test_rate_override_out_of_range(history):
     _, _, deals, funnel = history
     with pytest.raises(ConfigError, match="in \\[0, 1\\]"):
         plan_from_history(1.0, funnel, deals, None, None, S, rates_override={"lead": 25.0})
+
+
+@pytest.mark.parametrize("period", [None, "2025-Q3"])
+def test_plan_from_a_finished_run_equals_plan_from_the_inputs(tmp_path, period):
+    """``attrib plan --run OUT`` reads the run's outputs (funnel, kpis, summary, manifest)
+    and gives the plan that reading the inputs again gives."""
+    samples = str(Path(__file__).resolve().parents[1] / "data_samples")
+    run_cli(["run", samples, "--out", tmp_path / "run", "-q", "--from", "2025-02-01"])
+    (tmp_path / "config").mkdir()
+    config = tmp_path / "config" / "channels.toml"
+    original = (Path(samples) / "channels.toml").read_text()
+    config.write_text(original + '\n[metrics]\nperiod_from = "2025-02-01"\n')
+    args = ["plan", "--target-revenue", "2.5e6", *(["--period", period] if period else [])]
+    run_cli([*args, "--run", tmp_path / "run", "--out", tmp_path / "from-run"])
+    run_cli([*args, samples, "--config", config, "--out", tmp_path / "from-inputs"])
+    from_run = pl.read_parquet(tmp_path / "from-run" / "plan.parquet")
+    from_inputs = pl.read_parquet(tmp_path / "from-inputs" / "plan.parquet")
+    assert from_run.height > 5
+    assert_frame_equal(from_run, from_inputs, check_exact=False, rel_tol=1e-12)
+
+
+def test_plan_from_a_run_refuses_inputs_and_non_run_folders(tmp_path):
+    refused = run_cli(
+        ["plan", "--target-revenue", "1e6", "--run", tmp_path, "--deals", "d.csv"], exit_code=2
+    )
+    assert "--deals would be ignored" in refused.output
+    (tmp_path / "empty").mkdir()
+    missing = run_cli(["plan", "--target-revenue", "1e6", "--run", tmp_path / "empty"], exit_code=2)
+    assert "no funnel.parquet in the run folder" in missing.output

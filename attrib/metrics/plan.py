@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import polars as pl
 
@@ -189,12 +190,14 @@ def plan_from_history(
     period: str | None = None,
     rates_override: Mapping[str, float] | None = None,
     mix_override: Mapping[str, float] | None = None,
+    avg_deal_size: float | None = None,
 ) -> pl.DataFrame:
     """``reverse_funnel`` at the rates, deal size, CPL and lead mix of a history period.
 
     Rates and their Wilson intervals: the funnel's ``view="period"``, channel "(all)" rows
     of ``period`` (default settings.plan_period, else "all"). Average deal size: won deals
-    closed in that period. CPL: ``roi_summary`` (``channel, cpl``, the first model's rows).
+    closed in that period (or ``avg_deal_size`` when given: a finished run's KPI of the
+    period, ``plan_from_run``). CPL: ``roi_summary`` (``channel, cpl``, the first model's rows).
     Mix: each source channel's share of the period's leads. ``costs`` is accepted for the
     wiring's symmetry; spend reaches the plan through ``roi_summary``'s CPL.
     """
@@ -230,8 +233,8 @@ def plan_from_history(
             "the funnel has no 'customer' stage to plan back from",
             hint="give deals with won status, or a 'customer' stage in the stages table",
         )
-    won = _period_filter(deals, p, settings) if deals is not None else None
-    adsz = None
+    adsz = avg_deal_size
+    won = _period_filter(deals, p, settings) if deals is not None and adsz is None else None
     if won is not None and won.height:
         adsz = float(won.get_column("amount").sum()) / won.height
 
@@ -266,4 +269,48 @@ def plan_from_history(
         channel_mix=mix,
         settings=settings,
         stages=chain,
+    )
+
+
+def plan_from_run(
+    target_revenue: float,
+    out_dir: str | Path,
+    period: str | None = None,
+    rates_override: Mapping[str, float] | None = None,
+) -> pl.DataFrame:
+    """``plan_from_history`` from a finished ``attrib run``'s outputs in ``out_dir`` (its
+    ``funnel``, ``kpis`` and ``channel_summary`` tables and its manifest's ``[metrics]``
+    settings), without reading the inputs again. The period's average deal size is the run's
+    ``avg_deal_size`` KPI: the won deals closed in it, as from the deals."""
+    import json
+
+    folder = Path(out_dir)
+    tables = {}
+    for name in ("funnel", "kpis", "channel_summary"):
+        path = folder / f"{name}.parquet"
+        if not path.is_file():
+            raise InputError(
+                f"no {name}.parquet in the run folder",
+                file=str(folder),
+                hint="point --run at the --out folder of an `attrib run` on touches and deals",
+            )
+        tables[name] = pl.read_parquet(path)
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = {}
+    settings = MetricsSettings.from_mapping(manifest.get("config", {}).get("metrics", {}))
+    p = period or settings.plan_period or PERIOD_ALL
+    kpis = tables["kpis"]
+    size = kpis.filter((pl.col("kpi") == "avg_deal_size") & (pl.col("period") == p))
+    return plan_from_history(
+        target_revenue,
+        tables["funnel"],
+        None,
+        None,
+        tables["channel_summary"],
+        settings,
+        period=p,
+        rates_override=rates_override,
+        avg_deal_size=size.get_column("value").item() if size.height else None,
     )
