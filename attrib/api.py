@@ -22,6 +22,7 @@ from attrib.run import Attribution, RunResult, attribute, resolve_models, run
 
 if TYPE_CHECKING:  # imported on first use: see __getattr__
     from attrib.engines.local import run_bucketed
+    from attrib.metrics.plan import plan_from_run
     from attrib.report import build_report
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "load_config",
     "load_inputs",
     "model_names",
+    "plan_from_run",
     "resolve_models",
     "run",
     "run_bucketed",
@@ -45,8 +47,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """``build_report`` and ``run_bucketed``, imported on first use (the report and the
-    out-of-core engine cost ~0.25 s of imports that most callers never need)."""
+    """``build_report``, ``run_bucketed`` and ``plan_from_run``, imported on first use (the
+    report and the out-of-core engine cost ~0.25 s of imports that most callers never need)."""
     if name == "build_report":
         from attrib.report import build_report
 
@@ -55,4 +57,8 @@ def __getattr__(name: str) -> Any:
         from attrib.engines.local import run_bucketed
 
         return run_bucketed
+    if name == "plan_from_run":
+        from attrib.metrics.plan import plan_from_run
+
+        return plan_from_run
     raise AttributeError(f"module 'attrib.api' has no attribute {name!r}")
