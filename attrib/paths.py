@@ -23,7 +23,7 @@ from attrib.encoded import (
     Journeys,
 )
 from attrib.errors import InputError
-from attrib.io import csv_separator
+from attrib.io import ROW_COL, blank_line, csv_separator
 
 PATH, CONVERSIONS, VALUE, NULLS = (
     "path",
@@ -55,7 +55,7 @@ def _numeric(df: pl.DataFrame, col: str, file: str) -> pl.Series:
         raise InputError(
             f"{raw[i]!r} is not a non-negative number",
             file=file,
-            row=i + 1,
+            row=int(df[ROW_COL][i]),
             column=col,
             hint=f"{col} must hold counts/amounts >= 0 (data rows are numbered from 1)",
         )
@@ -73,11 +73,15 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
         df = pl.read_csv(file, separator=delim, infer_schema=False, encoding="utf8-lossy")
     except (pl.exceptions.PolarsError, OSError) as e:
         raise InputError(f"cannot parse the path table: {e}", file=fname, hint=_HINT) from e
+    # rows keep their numbers in the file; empty lines (or separators only) are not rows
     df = df.rename({c: c.strip() for c in df.columns})
+    columns = df.columns
+    df = df.with_row_index(ROW_COL, offset=1).with_columns(pl.col(ROW_COL).cast(pl.Int64))
+    df = df.filter(~blank_line())
     for col in (PATH, CONVERSIONS):
-        if col not in df.columns:
+        if col not in columns:
             raise InputError(
-                f"missing column {col!r} (found {df.columns})", file=fname, column=col, hint=_HINT
+                f"missing column {col!r} (found {columns})", file=fname, column=col, hint=_HINT
             )
     conv = _numeric(df, CONVERSIONS, fname)
     value = _numeric(df, VALUE, fname) if VALUE in df.columns else pl.Series(np.zeros(df.height))
@@ -91,13 +95,13 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
         raise InputError(
             "empty path" if raw is None or not raw.strip() else f"empty channel name in {raw!r}",
             file=fname,
-            row=i + 1,
+            row=int(df[ROW_COL][i]),
             column=PATH,
             hint="channels are separated by '>' and must not be blank",
         )
     rows = pl.DataFrame(
         {
-            "row": np.arange(1, df.height + 1),
+            "row": df[ROW_COL],
             "path": norm,
             "conv": conv,
             "value": value,

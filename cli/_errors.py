@@ -12,6 +12,9 @@ import click
 
 from attrib.errors import EXIT_INTERNAL, AttribError
 
+#: stdout's reader went away: the shell's code for a process ended by SIGPIPE
+EXIT_BROKEN_PIPE = 141
+
 
 @contextmanager
 def handle_errors(*, json_output: bool = False) -> Iterator[None]:
@@ -29,6 +32,10 @@ def handle_errors(*, json_output: bool = False) -> Iterator[None]:
     except KeyboardInterrupt:
         click.secho("interrupted", fg="red", err=True)
         sys.exit(130)
+    except BrokenPipeError:  # the reader stopped (attrib models | head): nothing to report
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the exit's own flush cannot fail again
+        sys.exit(EXIT_BROKEN_PIPE)
     except Exception as exc:
         if os.environ.get("ATTRIB_DEBUG", "") not in ("", "0"):
             traceback.print_exc()

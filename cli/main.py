@@ -179,7 +179,7 @@ Examples:
   attrib generate demo/ --customers 5000 --seed 1
   attrib models
 Docs: README.md. Exit codes: 0 ok, 1 checks failed (--strict), 2 usage/input/config error,
-3 computation error, 4 output error, 5 internal error.""",
+3 computation error, 4 output error, 5 internal error, 130 interrupted, 141 output pipe closed.""",
 )
 @click.version_option(package_name="attrib")
 def cli() -> None:

@@ -625,3 +625,19 @@ def test_the_summary_names_the_kpis_window(tmp_path):
     assert "headline KPIs (whole run)" in whole.output
     window = run_cli(["run", "--out", out, "--models", "linear", "--from", "2025-03-01"])
     assert "headline KPIs (2025-03-01 to data end)" in window.output
+
+
+def test_a_closed_output_pipe_ends_quietly():
+    """``attrib models | head -1``: the reader is gone before attrib writes; no bug report."""
+    import subprocess
+    import sys
+
+    code = "import sys; sys.argv = ['attrib', 'models']; from cli.main import main; main()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    proc.stdout.close()  # long before the child has imported anything
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert "Internal error" not in err
+    assert "Traceback" not in err

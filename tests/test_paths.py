@@ -92,6 +92,16 @@ def test_bad_files_name_row_and_column(tmp_path, text, match, row, column):
     assert "None" not in e.value.message
 
 
+def test_empty_lines_are_not_rows(tmp_path):
+    """Blank lines and rows of separators only are skipped; the rows keep their numbers."""
+    ok = _write(tmp_path, "path;total_conversions;total_null\nA > B;3;10\n\n;;\nB;1;1\n\n")
+    assert read_paths(ok).n_journeys == 4  # two paths, each converting and not
+    bad = _write(tmp_path, "path;total_conversions\nA;1\n\n;\nB;x\n")
+    with pytest.raises(InputError) as e:
+        read_paths(bad)
+    assert e.value.row == 4
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(InputError, match="not found"):
         read_paths(tmp_path / "nope.csv")

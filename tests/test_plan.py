@@ -418,3 +418,17 @@ def test_plan_from_a_run_refuses_inputs_and_non_run_folders(tmp_path):
     (tmp_path / "empty").mkdir()
     missing = run_cli(["plan", "--target-revenue", "1e6", "--run", tmp_path / "empty"], exit_code=2)
     assert "no funnel.parquet in the run folder" in missing.output
+
+
+def test_plan_from_a_damaged_run_folder_names_the_file(tmp_path):
+    samples = str(Path(__file__).resolve().parents[1] / "data_samples")
+    run_cli(["run", samples, "--out", tmp_path / "run", "-q", "--models", "linear"])
+    (tmp_path / "run" / "manifest.json").unlink()
+    gone = run_cli(["plan", "--target-revenue", "1e6", "--run", tmp_path / "run"], exit_code=2)
+    assert "manifest.json is missing or unreadable" in gone.output
+    (tmp_path / "run" / "manifest.json").write_text("{}")
+    (tmp_path / "run" / "kpis.parquet").write_text("garbage")
+    bad = run_cli(["plan", "--target-revenue", "1e6", "--run", tmp_path / "run"], exit_code=2)
+    assert "cannot read kpis.parquet" in bad.output
+    nowhere = run_cli(["plan", "--target-revenue", "1e6", "--run", tmp_path / "no"], exit_code=2)
+    assert "run folder not found" in nowhere.output

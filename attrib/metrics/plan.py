@@ -285,21 +285,56 @@ def plan_from_run(
     import json
 
     folder = Path(out_dir)
+    hint = "point --run at the --out folder of an `attrib run` on touches and deals"
+    if not folder.is_dir():
+        raise InputError("run folder not found", file=str(folder), hint=hint)
+    needed = {
+        "funnel": (
+            "view",
+            "period",
+            "channel",
+            "stage",
+            "stage_order",
+            "count",
+            "rate_from_previous",
+            "rate_from_previous_lo",
+            "rate_from_previous_hi",
+        ),
+        "kpis": ("kpi", "period", "value"),
+        "channel_summary": ("model", "channel"),
+    }
     tables = {}
-    for name in ("funnel", "kpis", "channel_summary"):
+    for name, columns in needed.items():
         path = folder / f"{name}.parquet"
         if not path.is_file():
+            raise InputError(f"no {name}.parquet in the run folder", file=str(folder), hint=hint)
+        try:
+            tables[name] = pl.read_parquet(path)
+        except Exception as exc:  # any reader failure: the file is not what a run wrote
             raise InputError(
-                f"no {name}.parquet in the run folder",
-                file=str(folder),
-                hint="point --run at the --out folder of an `attrib run` on touches and deals",
+                f"cannot read {name}.parquet ({type(exc).__name__})",
+                file=str(path),
+                hint="run `attrib run` again into that folder",
+            ) from None
+        missing = [c for c in columns if c not in tables[name].columns]
+        if missing:
+            raise InputError(
+                f"{name}.parquet lacks column(s) {missing}: not a table attrib wrote",
+                file=str(path),
+                hint="run `attrib run` again into that folder",
             )
-        tables[name] = pl.read_parquet(path)
+    path = folder / "manifest.json"
     try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        manifest = {}
-    settings = MetricsSettings.from_mapping(manifest.get("config", {}).get("metrics", {}))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        metrics = manifest["config"]["metrics"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InputError(
+            "the run's manifest.json is missing or unreadable: its settings (window, plan "
+            "period, margins) are needed",
+            file=str(path),
+            hint="run `attrib run` again into that folder",
+        ) from None
+    settings = MetricsSettings.from_mapping(metrics)
     p = period or settings.plan_period or PERIOD_ALL
     kpis = tables["kpis"]
     size = kpis.filter((pl.col("kpi") == "avg_deal_size") & (pl.col("period") == p))
