@@ -231,7 +231,8 @@ def run(
             frames=frames,
             used_only=True,
         )
-    fingerprints = fingerprints_in_background(inputs.files)
+    sources = {**inputs.files, **({"event_log": [str(event_log)]} if event_log else {})}
+    fingerprints = fingerprints_in_background(sources)
     for table, n in inputs.rows_read.items():
         rejected = inputs.rejected.get(table, 0)
         reporter.note(f"{table}: {n:,} rows read, {rejected:,} rejected")
@@ -448,12 +449,18 @@ def _manifest(
     deals = deals if deals is not None else DealCounts.of(journeys)
     if fingerprints is None:
         fingerprints = input_fingerprints(inputs.files) if inputs else {}
+    # tables given as frames (the Python API, an event log's) have no file to fingerprint
+    in_memory = {
+        table: [{"frame": f"({table} frame)", "rows": n}]
+        for table, n in (inputs.rows_read.items() if inputs else ())
+        if table not in fingerprints
+    }
     return {
         "attrib_version": __version__,
         "versions": manifest_versions(),
         "config": manifest_config(cfg),
         "models": [m.describe() for m in models],
-        "inputs": fingerprints,
+        "inputs": {**fingerprints, **in_memory},
         "row_counts": {
             **({f"{t}_read": n for t, n in inputs.rows_read.items()} if inputs else {}),
             "journeys": journeys.n_journeys,

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from attrib.errors import ConfigError, OutputError
+from attrib.errors import ConfigError, OutputError, UsageError
 
 __all__ = [
     "CHANNELS",
@@ -686,8 +686,22 @@ def generate(
         raise ConfigError(
             f"fmt must be 'csv' or 'parquet'; got {fmt!r}", column="format", hint="use csv"
         )
-    frames = generate_frames(customers=customers, seed=seed, start=start, months=months)
     out = Path(out_dir)
+    # another format's tables beside these would make the folder ambiguous to `attrib run`
+    others = sorted(
+        p.name
+        for name in ("touchpoints", "deals", "stages", "costs", "targets")
+        for p in (out.glob(f"{name}.*") if out.is_dir() else [])
+        if p.is_file() and p.name != f"{name}.{fmt}"
+    )
+    if others:
+        raise UsageError(
+            f"{out} already holds {', '.join(others)}: beside new {fmt} tables, `attrib run` "
+            "could not tell which to read",
+            file=str(out),
+            hint="generate into an empty folder, or remove those files",
+        )
+    frames = generate_frames(customers=customers, seed=seed, start=start, months=months)
     try:
         out.mkdir(parents=True, exist_ok=True)
         for name, frame in frames.items():

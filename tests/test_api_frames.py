@@ -28,6 +28,8 @@ def test_frames_give_the_files_results(tmp_path):
     fewer = at.run(SAMPLE, models="linear", deals=half)
     assert fewer.inputs.rows_read["deals"] == half.height
     assert fewer.journeys.table["deal_id"].drop_nulls().n_unique() == half.height
+    assert fewer.manifest["inputs"]["deals"] == [{"frame": "(deals frame)", "rows": half.height}]
+    assert fewer.manifest["inputs"]["touchpoints"][0]["path"].endswith("touchpoints.csv")
 
 
 def test_a_frames_bad_rows_are_named_by_frame_and_row():

@@ -310,6 +310,10 @@ def test_event_log_adapter(tmp_path):
         _summary_credit(out, "linear", "conversions"),
         {"Email": 1 / 3, "Social": 2 / 3, "Display": 1},
     )
+    sources = json.loads((out / "manifest.json").read_text())["inputs"]
+    assert sources["event_log"][0]["path"] == str(log)
+    assert len(sources["event_log"][0]["sha256"]) == 64
+    assert sources["touchpoints"] == [{"frame": "(touchpoints frame)", "rows": 5}]
 
 
 def test_help_imports_no_heavy_library():

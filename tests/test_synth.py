@@ -487,3 +487,13 @@ def test_data_samples_are_reproducible(tmp_path: Path) -> None:
     for name in shipped:
         assert (SAMPLE_DIR / name).read_bytes() == (tmp_path / name).read_bytes(), name
     assert sum((SAMPLE_DIR / n).stat().st_size for n in shipped) < 3_000_000
+
+
+def test_generating_over_another_formats_tables_is_refused(tmp_path: Path) -> None:
+    from attrib.errors import UsageError
+
+    generate(tmp_path, customers=30, seed=1, fmt="parquet")
+    generate(tmp_path, customers=20, seed=2, fmt="parquet")  # the same format: replaced
+    with pytest.raises(UsageError, match=r"already holds costs\.parquet, deals\.parquet"):
+        generate(tmp_path, customers=20, seed=2, fmt="csv")
+    assert not (tmp_path / "touchpoints.csv").exists()
