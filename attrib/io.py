@@ -10,6 +10,7 @@ a half-written or corrupted file behind.
 
 from __future__ import annotations
 
+import csv
 import glob
 import gzip
 import json
@@ -140,6 +141,36 @@ def csv_separator(path: Path) -> str:
     return CSV_SEPARATORS[counts.index(max(counts))]
 
 
+def long_row_error(path: Path) -> InputError | None:
+    """The error naming the first CSV row with more fields than the header, or None. Only
+    on the error path: the reader refuses such a file without saying where, and this finds
+    it with a Python loop over the file's rows (never run on a good file)."""
+    if file_format(path) != "csv" or (long := _long_csv_row(path)) is None:
+        return None
+    row, n, width = long
+    return InputError(
+        f"row {row} has {n} fields, the header {width}",
+        file=str(path),
+        row=row,
+        hint="quote values that hold the separator, or remove the extra fields",
+    )
+
+
+def _long_csv_row(path: Path) -> tuple[int, int, int] | None:
+    """(data row, its field count, the header's) of the first row longer than the header."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+            rows = csv.reader(fh, delimiter=csv_separator(path))
+            width = len(next(rows, []))
+            for number, row in enumerate(rows, start=1):
+                if len(row) > width:
+                    return number, len(row), width
+    except (OSError, EOFError, csv.Error):
+        return None
+    return None
+
+
 def blank_line() -> pl.Expr:
     """A CSV row with no value at all (a blank line, or separators only): not data. Such
     rows are dropped as read; the other rows keep their numbers in the file."""
@@ -165,6 +196,8 @@ def _read_one(path: Path, projection: Projection | None = None) -> pl.DataFrame:
             df = pl.read_ndjson(path, infer_schema_length=None, **index)
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "more fields" in first and (long := long_row_error(path)) is not None:
+            raise long from None
         hint = "check that the file is complete and in the format its suffix says"
         if "utf-8" in first.lower() or "utf8" in first.lower():
             hint = "save the file as UTF-8 text (in Excel: 'CSV UTF-8'); it holds other bytes"

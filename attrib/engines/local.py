@@ -51,6 +51,7 @@ from attrib.io import (
     blank_line,
     csv_separator,
     file_format,
+    long_row_error,
 )
 from attrib.journeys import build_dictionaries, build_journeys
 from attrib.models import check_names, import_models
@@ -187,6 +188,10 @@ def partition_touches(
         )
     except pl.exceptions.ComputeError as exc:  # a malformed file (e.g. a ragged CSV row)
         first = str(exc).strip().splitlines()[0]
+        if "more fields" in first:
+            for f in files:
+                if (long := long_row_error(f)) is not None:
+                    raise long from None
         raise InputError(
             f"cannot read {table}: {first}",
             file=str(files[0]) if len(files) == 1 else str(files[0].parent),
