@@ -718,7 +718,14 @@ def plan(
     with handle_errors(json_output=fmt == "json"):
         from attrib.errors import UsageError
         from attrib.io import write_parquet
-        from attrib.metrics.plan import plan_from_history, plan_from_run
+        from attrib.metrics.plan import (
+            PERIOD_ALL,
+            plan_from_history,
+            plan_from_run,
+            repeat_deals_note,
+            repeat_deals_note_of_run,
+            won_deals_of,
+        )
         from attrib.metrics.settings import MetricsSettings
         from attrib.run import run as run_job
 
@@ -748,6 +755,7 @@ def plan(
                     hint="drop them, or drop --run to read the inputs again",
                 )
             table = plan_from_run(target_revenue, run_dir, period, overrides or None)
+            note = repeat_deals_note_of_run(run_dir, period)
         else:
             result = run_job(
                 _data_or_sample(data_dir, touchpoints, deals, quiet=fmt == "json"),
@@ -770,9 +778,15 @@ def plan(
                 period=period,
                 rates_override=overrides or None,
             )
+            p = period or settings.plan_period or PERIOD_ALL
+            won = won_deals_of(result.inputs.deals, p, settings)
+            note = repeat_deals_note(result.tables["funnel"], won, p)
+        if note is not None and fmt != "json":
+            click.secho(f"warning: {note}", fg="yellow", err=True)
         write_parquet(table, out / "plan.parquet")
         if fmt == "json":
-            click.echo(json.dumps({"ok": True, "plan": table.to_dicts()}, default=str))
+            payload = {"ok": True, "plan": table.to_dicts(), "warnings": [note] if note else []}
+            click.echo(json.dumps(payload, default=str))
         else:
             from cli._output import print_plan
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
-from conftest import run_cli
+from conftest import deals, run_cli, touches, write_inputs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -432,3 +433,29 @@ def test_plan_from_a_damaged_run_folder_names_the_file(tmp_path):
     assert "cannot read kpis.parquet" in bad.output
     nowhere = run_cli(["plan", "--target-revenue", "1e6", "--run", tmp_path / "no"], exit_code=2)
     assert "run folder not found" in nowhere.output
+
+
+def test_repeat_buyers_get_a_caveat(tmp_path):
+    """Two customers with five won deals: the plan counts a customer per won deal, and says
+    so, from the inputs and from a finished run alike; one deal each: no caveat."""
+    t = touches([("c1", "2025-01-02", "Email", "a"), ("c2", "2025-01-03", "Webinar", "b")])
+    rows = [(f"d{i}", "c1", "2025-01-05", f"2025-02-0{i}", "won", 100.0) for i in range(1, 5)]
+    data = write_inputs(
+        tmp_path / "in",
+        touches=t,
+        deals=deals([*rows, ("d9", "c2", "2025-01-06", "2025-02-09", "won", 50.0)]),
+    )
+    words = "5 won deals came from 2 customers in all (2.5 each)"
+    from_inputs = run_cli(["plan", data, "--target-revenue", "1000", "--out", tmp_path / "p"])
+    assert words in " ".join(from_inputs.output.split())
+    run_cli(["run", data, "--out", tmp_path / "run", "-q"])
+    args = ["plan", "--target-revenue", "1000", "--run", tmp_path / "run", "--format", "json"]
+    payload = json.loads(run_cli([*args, "--out", tmp_path / "q"]).stdout)
+    assert any(words in w for w in payload["warnings"])
+    single = write_inputs(
+        tmp_path / "one",
+        touches=t,
+        deals=deals([rows[0], ("d9", "c2", "2025-01-06", "2025-02-09", "won", 50.0)]),
+    )
+    quiet = run_cli(["plan", single, "--target-revenue", "1000", "--out", tmp_path / "r"])
+    assert "won deals came from" not in quiet.output

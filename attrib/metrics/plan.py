@@ -272,16 +272,9 @@ def plan_from_history(
     )
 
 
-def plan_from_run(
-    target_revenue: float,
-    out_dir: str | Path,
-    period: str | None = None,
-    rates_override: Mapping[str, float] | None = None,
-) -> pl.DataFrame:
-    """``plan_from_history`` from a finished ``attrib run``'s outputs in ``out_dir`` (its
-    ``funnel``, ``kpis`` and ``channel_summary`` tables and its manifest's ``[metrics]``
-    settings), without reading the inputs again. The period's average deal size is the run's
-    ``avg_deal_size`` KPI: the won deals closed in it, as from the deals."""
+def read_run(out_dir: str | Path) -> tuple[dict[str, pl.DataFrame], MetricsSettings]:
+    """A finished run's ``funnel``, ``kpis`` and ``channel_summary`` tables and its
+    manifest's ``[metrics]`` settings; InputError naming what is missing or damaged."""
     import json
 
     folder = Path(out_dir)
@@ -335,6 +328,20 @@ def plan_from_run(
             hint="run `attrib run` again into that folder",
         ) from None
     settings = MetricsSettings.from_mapping(metrics)
+    return tables, settings
+
+
+def plan_from_run(
+    target_revenue: float,
+    out_dir: str | Path,
+    period: str | None = None,
+    rates_override: Mapping[str, float] | None = None,
+) -> pl.DataFrame:
+    """``plan_from_history`` from a finished ``attrib run``'s outputs in ``out_dir`` (its
+    ``funnel``, ``kpis`` and ``channel_summary`` tables and its manifest's ``[metrics]``
+    settings), without reading the inputs again. The period's average deal size is the run's
+    ``avg_deal_size`` KPI: the won deals closed in it, as from the deals."""
+    tables, settings = read_run(out_dir)
     p = period or settings.plan_period or PERIOD_ALL
     kpis = tables["kpis"]
     size = kpis.filter((pl.col("kpi") == "avg_deal_size") & (pl.col("period") == p))
@@ -349,3 +356,39 @@ def plan_from_run(
         rates_override=rates_override,
         avg_deal_size=size.get_column("value").item() if size.height else None,
     )
+
+
+def repeat_deals_note(funnel_df: pl.DataFrame, won_deals: int | None, period: str) -> str | None:
+    """A caveat when the period's customers closed several won deals each: the plan counts
+    one customer per won deal (target / average deal), so its customers and the stages above
+    them are that many times too high for such a business."""
+    row = funnel_df.filter(
+        (pl.col("view") == "period")
+        & (pl.col("period") == period)
+        & (pl.col("channel") == ALL_CHANNELS)
+        & (pl.col("stage") == "customer")
+    )
+    customers = int(row.get_column("count").sum()) if row.height else 0
+    if not customers or not won_deals or won_deals <= 1.2 * customers:
+        return None
+    each = won_deals / customers
+    return (
+        f"{won_deals:,} won deals came from {customers:,} customers in {period} ({each:.1f} "
+        "each): the plan counts one customer per won deal, so its customers and the stages "
+        f"above them are ~{each:.1f}x what repeat buyers would need"
+    )
+
+
+def won_deals_of(deals: pl.DataFrame | None, period: str, settings: MetricsSettings) -> int | None:
+    """Won deals closed in ``period`` (and the reporting window), as the plan's deal size."""
+    return _period_filter(deals, period, settings).height if deals is not None else None
+
+
+def repeat_deals_note_of_run(out_dir: str | Path, period: str | None = None) -> str | None:
+    """``repeat_deals_note`` for a plan from a finished run (``plan_from_run``)."""
+    tables, settings = read_run(out_dir)
+    p = period or settings.plan_period or PERIOD_ALL
+    kpis = tables["kpis"]
+    won = kpis.filter((pl.col("kpi") == "won_deals") & (pl.col("period") == p))
+    count = won.get_column("value").item() if won.height else None
+    return repeat_deals_note(tables["funnel"], int(count) if count else None, p)
