@@ -85,16 +85,18 @@ def empty_tables(rows_read: dict[str, int], rejected: dict[str, int]) -> list[st
 
 
 def check_rejections(
+    rows_read: dict[str, int],
     rejected: dict[str, int],
     *,
     strict: bool,
     out: Path | None,
     reporter: Reporter,
-    rows_read: dict[str, int] | None = None,
 ) -> None:
-    """After the quarantine is written: ``--strict`` fails on any rejected row (exit 1),
-    else the rejections are a warning (``rejected_rows``), and so is an input table that left
-    nothing (``empty_tables``, given ``rows_read``). Every engine calls this."""
+    """After the quarantine is written, every engine's one step: a note per table (rows read
+    and rejected); ``--strict`` fails on any rejected row (exit 1), else the rejections are a
+    warning (``rejected_rows``), and so is an input table that left nothing (``empty_tables``)."""
+    for table, n in rows_read.items():
+        reporter.note(f"{table}: {n:,} rows read, {rejected.get(table, 0):,} rejected")
     if strict and sum(rejected.values()):
         raise ChecksFailedError(
             f"{_rejected_count(rejected)} and --strict is set",
@@ -103,7 +105,7 @@ def check_rejections(
         )
     if (warning := rejected_rows(rejected, out)) is not None:
         reporter.warn(warning)
-    for warning in empty_tables(rows_read or {}, rejected):
+    for warning in empty_tables(rows_read, rejected):
         reporter.warn(warning)
 
 
@@ -130,9 +132,13 @@ def empty_window(counts: DealCounts) -> str | None:
     )
 
 
-def deal_warnings(counts: DealCounts, n_touches_valid: int) -> list[str]:
-    """The deal-level warnings of a run (``unmatched_deals``, ``empty_window``)."""
-    found = (unmatched_deals(counts, n_touches_valid), empty_window(counts))
+def deal_warnings(
+    counts: DealCounts, rows_read: dict[str, int], rejected: dict[str, int]
+) -> list[str]:
+    """The deal-level warnings of a run (``unmatched_deals``, ``empty_window``), given its
+    rows read and rejected per table."""
+    valid = rows_read.get("touchpoints", 0) - rejected.get("touchpoints", 0)
+    found = (unmatched_deals(counts, valid), empty_window(counts))
     return [w for w in found if w is not None]
 
 

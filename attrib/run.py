@@ -233,18 +233,11 @@ def run(
         )
     sources = {**inputs.files, **({"event_log": [str(event_log)]} if event_log else {})}
     fingerprints = fingerprints_in_background(sources)
-    for table, n in inputs.rows_read.items():
-        rejected = inputs.rejected.get(table, 0)
-        reporter.note(f"{table}: {n:,} rows read, {rejected:,} rejected")
     chosen = resolve_models(models, cfg)
     if out_path is not None:
         write_quarantine(out_path, inputs.quarantine)
     check_rejections(
-        inputs.rejected,
-        strict=cfg.strict,
-        out=out_path,
-        reporter=reporter,
-        rows_read=inputs.rows_read,
+        inputs.rows_read, inputs.rejected, strict=cfg.strict, out=out_path, reporter=reporter
     )
     with reporter.stage("build journeys"):
         journeys = build_journeys(inputs.touches, inputs.deals, cfg, stages=inputs.stages)
@@ -252,8 +245,7 @@ def run(
         reporter.note(note)
     reporter.note(f"journeys: {journeys.n_journeys:,} over {journeys.n_touches:,} touches")
     deal_counts = DealCounts.of(journeys)
-    valid = inputs.rows_read.get("touchpoints", 0) - inputs.rejected.get("touchpoints", 0)
-    for warning in deal_warnings(deal_counts, valid):
+    for warning in deal_warnings(deal_counts, inputs.rows_read, inputs.rejected):
         reporter.warn(warning)
     staged = StagedTables(out_path) if out_path is not None else None
     # the metrics' map step and the funnel need no credit: they run (Polars, GIL released)

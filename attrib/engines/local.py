@@ -384,16 +384,10 @@ def run_bucketed(
             )
         if cfg.level == "account":  # each customer's smallest account over every bucket
             attach_accounts(inputs, smallest_accounts(touch_accounts))
-        for table, n in inputs.rows_read.items():
-            reporter.note(f"{table}: {n:,} rows read, {inputs.rejected.get(table, 0):,} rejected")
         if out_path is not None:
             write_quarantine(out_path, inputs.quarantine)
         check_rejections(
-            inputs.rejected,
-            strict=cfg.strict,
-            out=out_path,
-            reporter=reporter,
-            rows_read=inputs.rows_read,
+            inputs.rows_read, inputs.rejected, strict=cfg.strict, out=out_path, reporter=reporter
         )
         # no valid touch at all: every deal is zero-touch, as in memory (a warning said so)
         no_pairs = pl.DataFrame(schema={"channel": pl.String, "campaign": pl.String})
@@ -501,8 +495,7 @@ def run_bucketed(
         attribution.channel_summary = metric_tables["channel_summary"]
         attribution.campaign_summary = metric_tables["campaign_summary"]
         out_tables = {**metric_tables, **tables}
-        valid = inputs.rows_read.get("touchpoints", 0) - inputs.rejected.get("touchpoints", 0)
-        for warning in deal_warnings(deal_counts, valid):
+        for warning in deal_warnings(deal_counts, inputs.rows_read, inputs.rejected):
             reporter.warn(warning)
         for warning in metric_warnings(inputs, metric_tables["kpis"], dicts.channels, plan):
             reporter.warn(warning)

@@ -409,13 +409,9 @@ class _Job:
         rejected = {t: q.height for t, q in quarantine.items()}
         if touch_q_path is not None:
             rejected["touchpoints"] = self.n_touch_rejected
-        for table, n in rows_read.items():
-            rep.note(f"{table}: {n:,} rows read, {rejected.get(table, 0):,} rejected")
         if out is not None:
             write_quarantine(out, quarantine)
-        check_rejections(
-            rejected, strict=bool(self.cfg.strict), out=out, reporter=rep, rows_read=rows_read
-        )
+        check_rejections(rows_read, rejected, strict=bool(self.cfg.strict), out=out, reporter=rep)
         good = validated.filter(~validated[w.BAD_COL]).select(*[n for n, _ in w.TOUCH_FIELDS])
         with rep.stage("dictionaries"):
             pairs = _spark_call(
@@ -443,8 +439,7 @@ class _Job:
         n_touches = sum(p[2] for p in per_bucket)
         deal_counts = sum((DealCounts(*p[5:8]) for p in per_bucket), DealCounts())
         rep.note(f"journeys: {n_journeys:,} over {n_touches:,} touches in {self.buckets} buckets")
-        valid = rows_read.get("touchpoints", 0) - rejected.get("touchpoints", 0)
-        for warning in deal_warnings(deal_counts, valid):
+        for warning in deal_warnings(deal_counts, rows_read, rejected):
             rep.warn(warning)
         fitted = self.fit(encoded, models, dicts)
         with rep.stage("credit"):
