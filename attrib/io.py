@@ -10,6 +10,7 @@ a half-written or corrupted file behind.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import glob
 import gzip
@@ -20,11 +21,15 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from attrib.errors import InputError, OutputError
+
+if TYPE_CHECKING:  # pyarrow is imported where a Parquet file is appended to
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
 FILE_COL = "__file"
 ROW_COL = "__row"
@@ -279,6 +284,58 @@ def parquet_on_success(df: pl.DataFrame, target: Path) -> Iterator[None]:
         with _output_errors(target):
             os.replace(tmp, target)
     except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+class ParquetAppender:
+    """Tables written one after another into one Parquet file (``parquet_appender``): the
+    first table's schema (or the one given) is the file's, and later tables are cast to it."""
+
+    def __init__(self, tmp: Path, target: Path, schema: pa.Schema | None) -> None:
+        self._tmp, self._target, self._schema = tmp, target, schema
+        self._writer: pq.ParquetWriter | None = None
+
+    def _open(self, schema: pa.Schema) -> pq.ParquetWriter:
+        import pyarrow.parquet as pq
+
+        if self._writer is None:
+            with _output_errors(self._target):
+                self._writer = pq.ParquetWriter(self._tmp, schema, compression="zstd")
+        return self._writer
+
+    def write_table(self, table: pa.Table) -> None:
+        """Append ``table`` (in one row group per call of the writer's own)."""
+        writer = self._open(self._schema or table.schema)
+        with _output_errors(self._target):
+            writer.write_table(table.cast(writer.schema))
+
+    def close(self) -> None:
+        """Finish the file (with the given schema even when no table came)."""
+        if self._writer is None and self._schema is not None:
+            self._open(self._schema)
+        if self._writer is not None:
+            with _output_errors(self._target):
+                self._writer.close()
+            self._writer = None
+
+
+@contextmanager
+def parquet_appender(target: Path, schema: pa.Schema | None = None) -> Iterator[ParquetAppender]:
+    """A Parquet file written table by table (streamed: no batch is held after it is
+    written), in place only if the block ends without error, deleted otherwise. OS errors
+    of its own are ``OutputError``s naming ``target``; the block's own errors pass as they are."""
+    with _output_errors(target):
+        tmp = _temporary_beside(target)
+    appender = ParquetAppender(tmp, target, schema)
+    try:
+        yield appender
+        appender.close()
+        with _output_errors(target):
+            os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            appender.close()
         tmp.unlink(missing_ok=True)
         raise
 

@@ -18,7 +18,12 @@ import pyarrow.parquet as pq
 from attrib.config import TABLES
 from attrib.encoded import Journeys
 from attrib.errors import OutputError
-from attrib.io import atomic_path, parquet_on_success, write_json, write_parquet
+from attrib.io import (
+    parquet_appender,
+    parquet_on_success,
+    write_json,
+    write_parquet,
+)
 from attrib.models.base import AttributionModel, Fitted
 
 TOUCH_CREDIT_SCHEMA = pa.schema(
@@ -155,39 +160,12 @@ def touch_credit_writer(
     *,
     rows_per_group: int = 1_000_000,
 ) -> Iterator[Callable[[Journeys], int]]:
-    """Open ``touch_credits.parquet`` (atomically: in place only if the block ends without
-    error) and give a function that appends one batch's per-touch credit of every model and
-    returns its rows. Batches come one at a time: the bucketed engine never holds them all.
-    """
-    target = out / "touch_credits.parquet"
-
-    def cannot_write(exc: OSError) -> OutputError:
-        return OutputError(f"cannot write output: {exc}", file=str(target))
-
-    stack = ExitStack()  # closes the writer, then renames the file (or removes it on error)
-    try:
-        tmp = stack.enter_context(atomic_path(target))
-        writer = pq.ParquetWriter(tmp, TOUCH_CREDIT_SCHEMA, compression="zstd")
-        stack.callback(writer.close)
-    except OSError as exc:
-        stack.close()
-        raise cannot_write(exc) from None
-
-    def write(batch: Journeys) -> int:
-        try:
-            return write_credit_batch(writer, batch, models, rows_per_group)
-        except OSError as exc:
-            raise cannot_write(exc) from None
-
-    written = False
-    try:
-        with stack:
-            yield write
-            written = True
-    except OSError as exc:
-        if not written:  # the caller's own error, not this file's
-            raise
-        raise cannot_write(exc) from None
+    """Open ``touch_credits.parquet`` (``io.parquet_appender``: in place only if the block
+    ends without error) and give a function that appends one batch's per-touch credit of
+    every model and returns its rows. Batches come one at a time: the bucketed engine never
+    holds them all."""
+    with parquet_appender(out / "touch_credits.parquet", TOUCH_CREDIT_SCHEMA) as appender:
+        yield lambda batch: write_credit_batch(appender, batch, models, rows_per_group)
 
 
 def write_touch_credits(

@@ -31,7 +31,7 @@ from attrib.config import RunConfig
 from attrib.credit import ModelCredit, credit_state, summary_frames
 from attrib.data_checks import DealCounts, check_rejections, deal_warnings, metric_warnings
 from attrib.encoded import Journeys
-from attrib.errors import InputError, OutputError, UsageError
+from attrib.errors import InputError, UsageError
 from attrib.inputs import (
     TableSource,
     account_lookup,
@@ -47,11 +47,11 @@ from attrib.io import (
     FILE_COL,
     ROW_COL,
     Projection,
-    atomic_path,
     blank_line,
     csv_separator,
     file_format,
     long_row_error,
+    parquet_appender,
 )
 from attrib.journeys import build_dictionaries, build_journeys
 from attrib.models import check_names, import_models
@@ -444,7 +444,7 @@ def run_bucketed(
         n_credit_rows = 0
         with (
             reporter.stage("attribute buckets"),
-            _JourneyWriter(journeys_target) as writer,
+            parquet_appender(journeys_target) as journey_rows,
             touch_credit_writer(out_path, [(m, fitted[m.name]) for m in chosen])
             if touch_credits and out_path is not None
             else nullcontext() as write_credits,
@@ -455,7 +455,7 @@ def run_bucketed(
                         credit[m.name], credit_state(m, batch, fitted[m.name])
                     )
                 table = batch.table.with_columns(pl.col("journey_id") + n_journeys)
-                writer.write(table)
+                journey_rows.write_table(table.to_arrow())
                 if write_credits is not None:
                     n_credit_rows += write_credits(replace(batch, table=table))
                 part = map_metrics(
@@ -526,33 +526,6 @@ class _Counts:
     def __init__(self, n_journeys: int, n_touches: int) -> None:
         self.n_journeys = n_journeys
         self.n_touches = n_touches
-
-
-class _JourneyWriter:
-    """Append each bucket's journey rows to one Parquet file, atomically."""
-
-    def __init__(self, target: Path) -> None:
-        self.target = target
-        self.writer: pq.ParquetWriter | None = None
-
-    def __enter__(self) -> _JourneyWriter:
-        self._ctx = atomic_path(self.target)
-        try:
-            self.tmp = self._ctx.__enter__()
-        except OSError as exc:
-            raise OutputError(f"cannot write output: {exc}", file=str(self.target)) from None
-        return self
-
-    def write(self, frame: pl.DataFrame) -> None:
-        table = frame.to_arrow()
-        if self.writer is None:
-            self.writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
-        self.writer.write_table(table.cast(self.writer.schema))
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self._ctx.__exit__(*exc_info)
 
 
 def _empty_touches() -> pl.DataFrame:
