@@ -54,15 +54,38 @@ def _given(options: dict[str, object]) -> list[str]:
     return [n for n, value in options.items() if value is not None and value is not False]
 
 
+#: ``attrib run``'s options a path-table run (``--paths``) cannot use
+_NOT_FOR_PATHS = (
+    "DATA_DIR",
+    "--touchpoints",
+    "--deals",
+    "--costs",
+    "--stages",
+    "--targets",
+    "--event-log",
+    "--lookback-days",
+    "--level",
+    "--from",
+    "--to",
+    "--gross-margin",
+    "--touch-credits",
+    "--buckets",
+    "--memory-limit",
+    "--engine spark",
+    "--spark-master",
+    "--strict",
+)
+
+
 def _check_run_arguments(
     period_from: datetime | None,
     period_to: datetime | None,
     paths_file: Path | None,
-    not_for_paths: dict[str, object],
+    options: dict[str, object],
 ) -> None:
     """Arguments of ``attrib run`` that contradict each other (exit 2, before any work).
-    ``not_for_paths``: option -> value (None when not given) of the options a path-table
-    run cannot use."""
+    ``options``: every option's value (None when not given), of which ``--paths`` refuses
+    ``_NOT_FOR_PATHS``."""
     from attrib.errors import UsageError
 
     if period_from is not None and period_to is not None and period_from > period_to:
@@ -70,7 +93,7 @@ def _check_run_arguments(
             f"--from {period_from:%Y-%m-%d} is after --to {period_to:%Y-%m-%d}",
             hint="the reporting window runs from --from to --to, both days included",
         )
-    given = _given(not_for_paths)
+    given = _given({k: options[k] for k in _NOT_FOR_PATHS})
     if paths_file is not None and given:
         raise UsageError(
             f"--paths reads an aggregated path table (no times, stages or costs): "
@@ -80,8 +103,8 @@ def _check_run_arguments(
 
 
 def _check_option_pairs(options: dict[str, object]) -> None:
-    """Options that would be ignored beside another (exit 2): ``options`` maps each to its
-    value, None when not given."""
+    """Options that would be ignored beside another (exit 2): ``options`` maps every option
+    to its value, None when not given."""
     from attrib.errors import UsageError
 
     given = set(_given(options))
@@ -99,8 +122,8 @@ def _check_option_pairs(options: dict[str, object]) -> None:
 
 def _check_engine_options(engine: str, options: dict[str, object]) -> None:
     """Options that only some engines take (``--buckets``, ``--memory-limit``,
-    ``--spark-master``, ``--bootstrap``, ``--event-log``: None when not given) refused where
-    the chosen engine would ignore them (exit 2)."""
+    ``--spark-master``, ``--bootstrap``, ``--event-log``; ``options`` maps every option to its
+    value, None when not given) refused where the chosen engine would ignore them (exit 2)."""
     from attrib.errors import UsageError
 
     if engine == "spark":
@@ -124,6 +147,18 @@ def _check_engine_options(engine: str, options: dict[str, object]) -> None:
                 hint="the bootstrap resamples every journey at once and an event log is read "
                 "whole: run them without buckets (the in-memory engine)",
             )
+
+
+def output_format(what: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The ``--format table|json`` option of a command whose stdout shows ``what``."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        show_default=True,
+        help=f"{what} on stdout: human table or JSON.",
+    )
 
 
 def table_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -295,14 +330,7 @@ Examples:
     is_flag=True,
     help="Also log each stage's start (in logs without a terminal; ends are always logged).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Summary on stdout: human table or JSON.",
-)
+@output_format("Summary")
 def run(
     data_dir: Path | None,
     out: Path,
@@ -343,53 +371,31 @@ def run(
             small_pages_for_numpy()
             if in_memory:  # not for the bucketed engine: its point is a bounded peak
                 keep_freed_memory()
-        _check_run_arguments(
-            period_from,
-            period_to,
-            paths_file,
-            {
-                "DATA_DIR": data_dir,
-                "--touchpoints": touchpoints,
-                "--deals": deals,
-                "--costs": costs,
-                "--stages": stages,
-                "--targets": targets,
-                "--event-log": event_log,
-                "--lookback-days": lookback_days,
-                "--level": level,
-                "--from": period_from,
-                "--to": period_to,
-                "--gross-margin": gross_margin,
-                "--touch-credits": touch_credits,
-                "--buckets": buckets,
-                "--memory-limit": memory_limit,
-                "--engine spark": engine == "spark",
-                "--spark-master": spark_master,
-                "--strict": strict,
-            },
-        )
-        _check_option_pairs(
-            {
-                "--buckets": buckets,
-                "--memory-limit": memory_limit,
-                "--event-log": event_log,
-                "--touchpoints": touchpoints,
-                "--deals": deals,
-                "--level": level,
-                "--seed": seed,
-                "--bootstrap": bootstrap or None,
-            }
-        )
-        _check_engine_options(
-            engine,
-            {
-                "--buckets": buckets,
-                "--memory-limit": memory_limit,
-                "--spark-master": spark_master,
-                "--bootstrap": bootstrap or None,  # 0: off, as if not given
-                "--event-log": event_log,
-            },
-        )
+        given = {  # each option's value, None (or False) when not given
+            "DATA_DIR": data_dir,
+            "--touchpoints": touchpoints,
+            "--deals": deals,
+            "--costs": costs,
+            "--stages": stages,
+            "--targets": targets,
+            "--event-log": event_log,
+            "--lookback-days": lookback_days,
+            "--level": level,
+            "--from": period_from,
+            "--to": period_to,
+            "--gross-margin": gross_margin,
+            "--touch-credits": touch_credits,
+            "--buckets": buckets,
+            "--memory-limit": memory_limit,
+            "--engine spark": engine == "spark",
+            "--spark-master": spark_master,
+            "--strict": strict,
+            "--seed": seed,
+            "--bootstrap": bootstrap or None,  # 0: off, as if not given
+        }
+        _check_run_arguments(period_from, period_to, paths_file, given)
+        _check_option_pairs(given)
+        _check_engine_options(engine, given)
         if paths_file is not None:
             from attrib.run import run_paths
 
@@ -508,14 +514,7 @@ Examples:
     default=None,
     help="Journey entity: at account level every touch needs an account_id [default: customer].",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Result on stdout: human table or JSON.",
-)
+@output_format("Result")
 def validate(
     data_dir: Path | None,
     touchpoints: str | None,
@@ -690,14 +689,7 @@ Examples:
     type=click.Path(path_type=Path),
     help="Folder for plan.parquet.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Plan on stdout: human table or JSON.",
-)
+@output_format("Plan")
 def plan(
     data_dir: Path | None,
     target_revenue: float,
