@@ -711,9 +711,10 @@ def plan(
         from attrib.errors import UsageError
         from attrib.io import write_parquet
         from attrib.metrics.plan import (
-            PERIOD_ALL,
             plan_from_history,
             plan_from_run,
+            plan_period,
+            read_run,
             repeat_deals_note,
             repeat_deals_note_of_run,
             won_deals_of,
@@ -746,8 +747,9 @@ def plan(
                     "would be ignored",
                     hint="drop them, or drop --run to read the inputs again",
                 )
-            table = plan_from_run(target_revenue, run_dir, period, overrides or None)
-            note = repeat_deals_note_of_run(run_dir, period)
+            history = read_run(run_dir)  # once, for the plan and its caveat
+            table = plan_from_run(target_revenue, history, period, overrides or None)
+            note = repeat_deals_note_of_run(history, period)
         else:
             result = run_job(
                 _data_or_sample(data_dir, touchpoints, deals, quiet=fmt == "json"),
@@ -770,7 +772,7 @@ def plan(
                 period=period,
                 rates_override=overrides or None,
             )
-            p = period or settings.plan_period or PERIOD_ALL
+            p = plan_period(period, settings)
             won = won_deals_of(result.inputs.deals, p, settings)
             note = repeat_deals_note(result.tables["funnel"], won, p)
         if note is not None and fmt != "json":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -202,7 +203,7 @@ def plan_from_history(
     wiring's symmetry; spend reaches the plan through ``roi_summary``'s CPL.
     """
     del costs  # CPL already carries the spend (see docstring)
-    p = period or settings.plan_period or PERIOD_ALL
+    p = plan_period(period, settings)
     f = funnel_df.filter((pl.col("view") == "period") & (pl.col("period") == p))
     if f.height == 0:
         raise InputError(
@@ -272,7 +273,29 @@ def plan_from_history(
     )
 
 
-def read_run(out_dir: str | Path) -> tuple[dict[str, pl.DataFrame], MetricsSettings]:
+def plan_period(period: str | None, settings: MetricsSettings) -> str:
+    """The history period a plan reads: the given one, else ``[metrics] plan_period``, else
+    the whole reporting window ("all")."""
+    return period or settings.plan_period or PERIOD_ALL
+
+
+@dataclass(frozen=True)
+class RunHistory:
+    """What a plan reads of a finished run (``read_run``): its funnel, KPIs and channel
+    summary, and its ``[metrics]`` settings."""
+
+    funnel: pl.DataFrame
+    kpis: pl.DataFrame
+    channel_summary: pl.DataFrame
+    settings: MetricsSettings
+
+    def kpi(self, name: str, period: str) -> float | None:
+        """A KPI's value in ``period``; None when the run has no such row or value."""
+        row = self.kpis.filter((pl.col("kpi") == name) & (pl.col("period") == period))
+        return row.get_column("value").item() if row.height else None
+
+
+def read_run(out_dir: str | Path) -> RunHistory:
     """A finished run's ``funnel``, ``kpis`` and ``channel_summary`` tables and its
     manifest's ``[metrics]`` settings; InputError naming what is missing or damaged."""
     import json
@@ -296,7 +319,7 @@ def read_run(out_dir: str | Path) -> tuple[dict[str, pl.DataFrame], MetricsSetti
         "kpis": ("kpi", "period", "value"),
         "channel_summary": ("model", "channel"),
     }
-    tables = {}
+    tables: dict[str, pl.DataFrame] = {}
     for name, columns in needed.items():
         path = folder / f"{name}.parquet"
         if not path.is_file():
@@ -327,34 +350,31 @@ def read_run(out_dir: str | Path) -> tuple[dict[str, pl.DataFrame], MetricsSetti
             file=str(path),
             hint="run `attrib run` again into that folder",
         ) from None
-    settings = MetricsSettings.from_mapping(metrics)
-    return tables, settings
+    return RunHistory(**tables, settings=MetricsSettings.from_mapping(metrics))
 
 
 def plan_from_run(
     target_revenue: float,
-    out_dir: str | Path,
+    run: str | Path | RunHistory,
     period: str | None = None,
     rates_override: Mapping[str, float] | None = None,
 ) -> pl.DataFrame:
-    """``plan_from_history`` from a finished ``attrib run``'s outputs in ``out_dir`` (its
-    ``funnel``, ``kpis`` and ``channel_summary`` tables and its manifest's ``[metrics]``
-    settings), without reading the inputs again. The period's average deal size is the run's
-    ``avg_deal_size`` KPI: the won deals closed in it, as from the deals."""
-    tables, settings = read_run(out_dir)
-    p = period or settings.plan_period or PERIOD_ALL
-    kpis = tables["kpis"]
-    size = kpis.filter((pl.col("kpi") == "avg_deal_size") & (pl.col("period") == p))
+    """``plan_from_history`` from a finished ``attrib run``'s outputs (its out folder, or
+    what ``read_run`` read of it), without reading the inputs again. The period's average
+    deal size is the run's ``avg_deal_size`` KPI: the won deals closed in it, as from the
+    deals."""
+    history = run if isinstance(run, RunHistory) else read_run(run)
+    p = plan_period(period, history.settings)
     return plan_from_history(
         target_revenue,
-        tables["funnel"],
+        history.funnel,
         None,
         None,
-        tables["channel_summary"],
-        settings,
+        history.channel_summary,
+        history.settings,
         period=p,
         rates_override=rates_override,
-        avg_deal_size=size.get_column("value").item() if size.height else None,
+        avg_deal_size=history.kpi("avg_deal_size", p),
     )
 
 
@@ -384,11 +404,8 @@ def won_deals_of(deals: pl.DataFrame | None, period: str, settings: MetricsSetti
     return _period_filter(deals, period, settings).height if deals is not None else None
 
 
-def repeat_deals_note_of_run(out_dir: str | Path, period: str | None = None) -> str | None:
+def repeat_deals_note_of_run(history: RunHistory, period: str | None = None) -> str | None:
     """``repeat_deals_note`` for a plan from a finished run (``plan_from_run``)."""
-    tables, settings = read_run(out_dir)
-    p = period or settings.plan_period or PERIOD_ALL
-    kpis = tables["kpis"]
-    won = kpis.filter((pl.col("kpi") == "won_deals") & (pl.col("period") == p))
-    count = won.get_column("value").item() if won.height else None
-    return repeat_deals_note(tables["funnel"], int(count) if count else None, p)
+    p = plan_period(period, history.settings)
+    won = history.kpi("won_deals", p)
+    return repeat_deals_note(history.funnel, int(won) if won else None, p)
