@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -132,14 +132,20 @@ class Projection:
 CSV_SEPARATORS = (",", ";", "\t", "|")
 
 
+def _open_text(path: Path) -> IO[str]:
+    """A CSV file as text for a look at its lines (``.gz`` decompressed; bytes that are not
+    UTF-8 replaced: the reader itself reports them)."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    return opener(path, "rt", encoding="utf-8", errors="replace", newline="")
+
+
 def csv_separator(path: Path) -> str:
     """The separator the file's header line uses most (',' when none, on a tie, or when the
     header is not text): exports from spreadsheets in many locales separate fields by ';'.
     A ``.gz`` file's header is read decompressed."""
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
     try:
-        with opener(path, "rb") as fh:
-            header = fh.readline(1 << 16).decode("utf-8", errors="replace")
+        with _open_text(path) as fh:
+            header = fh.readline(1 << 16)
     except (OSError, EOFError):
         return CSV_SEPARATORS[0]  # the reader says what is wrong with the file
     counts = [header.count(sep) for sep in CSV_SEPARATORS]
@@ -163,9 +169,8 @@ def long_row_error(path: Path) -> InputError | None:
 
 def _long_csv_row(path: Path) -> tuple[int, int, int] | None:
     """(data row, its field count, the header's) of the first row longer than the header."""
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+        with _open_text(path) as fh:
             rows = csv.reader(fh, delimiter=csv_separator(path))
             width = len(next(rows, []))
             for number, row in enumerate(rows, start=1):
