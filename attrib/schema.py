@@ -201,58 +201,44 @@ def _offset(text: pl.Expr) -> pl.Expr:
     return text.str.extract(OFFSET_PATTERN, 2)
 
 
-#: ``timestamp_mixing`` codes: which rows of a column that mixes timezone-aware and naive
-#: text are rejected (the less common kind, so one stray row cannot reject a whole export)
+#: timezone-mixing codes (``mixing_code``): which rows of a column that mixes timezone-aware
+#: and naive text are rejected (the less common kind, so one stray row cannot reject a whole
+#: export)
 MIXED_NONE, MIXED_REJECT_NAIVE, MIXED_REJECT_AWARE = 0, 1, 2
 
 
 def mixing_code(n_aware: int, n_naive: int) -> int:
-    """The ``timestamp_mixing`` code of a column with these counts (naive rows on a tie)."""
+    """The mixing code of a column with these counts of aware and naive values: the rule,
+    for every engine (the less common kind is rejected, the naive rows on a tie)."""
     if not (n_aware and n_naive):
         return MIXED_NONE
     return MIXED_REJECT_AWARE if n_aware < n_naive else MIXED_REJECT_NAIVE
 
 
-def timestamp_mixing(column: str, dtype: pl.DataType) -> pl.Expr | None:
-    """A text timestamp column's mixing code (``MIXED_*``, the same for every row): whether
-    it mixes timezone-aware and naive values and which kind is rejected; None for typed
-    columns. A whole-column fact: ``validate`` computes it once."""
-    if dtype != pl.String:
-        return None
+def _mixing_counts(column: str) -> tuple[pl.Expr, pl.Expr]:
+    """How many of a text timestamp column's values carry an offset (aware) and how many do
+    not (naive; a blank is a missing value, neither)."""
     text = pl.col(column).str.strip_chars()
     aware = _offset(text).is_not_null()
-    n_aware = aware.sum()
-    n_naive = (~aware & (text != "")).sum()  # a blank is a missing value, not a naive one
-    return (
-        pl.when((n_aware > 0) & (n_naive > 0))
-        .then(
-            pl.when(n_aware < n_naive)
-            .then(pl.lit(MIXED_REJECT_AWARE))
-            .otherwise(pl.lit(MIXED_REJECT_NAIVE))
-        )
-        .otherwise(pl.lit(MIXED_NONE))
-        .cast(pl.Int8)
+    return aware.sum().alias(f"{column}:aware"), (~aware & (text != "")).sum().alias(
+        f"{column}:naive"
     )
 
 
 def mixing_facts(frame: pl.LazyFrame, table: str, config: RunConfig) -> dict[str, int]:
-    """Per text timestamp column of a table (canonical name): its timezone-mixing code
-    (``timestamp_mixing``) over every row of ``frame`` (raw source columns, mapped as
-    ``validate`` maps them), for ``validate`` of the table's parts. One pass over those
-    columns; typed columns cost nothing. (A missing required column is ``validate``'s to
-    report, with the file it is missing from.)"""
+    """Per text timestamp column of a table (canonical name): its ``mixing_code`` over every
+    row of ``frame`` (raw source columns, mapped as ``validate`` maps them): a whole-table
+    fact, computed once. One pass over those columns; typed columns cost nothing. (A missing
+    required column is ``validate``'s to report, with the file it is missing from.)"""
     exprs, _ = _mapping(frame.collect_schema().names(), table, config)
     mapped = frame.select(exprs)
     schema = mapped.collect_schema()
-    facts = {
-        c: m.alias(c)
-        for c in _TIMESTAMPS
-        if c in schema and (m := timestamp_mixing(c, schema[c])) is not None
-    }
-    if not facts:
+    text = [c for c in _TIMESTAMPS if c in schema and schema[c] == pl.String]
+    if not text:
         return {}
-    row = mapped.select(*facts.values()).collect(engine="streaming").row(0, named=True)
-    return {column: int(row[column]) for column in facts}
+    counts = [e for c in text for e in _mixing_counts(c)]
+    row = mapped.select(counts).collect(engine="streaming").row(0, named=True)
+    return {c: mixing_code(int(row[f"{c}:aware"]), int(row[f"{c}:naive"])) for c in text}
 
 
 def parse_timestamp(
@@ -260,8 +246,8 @@ def parse_timestamp(
 ) -> tuple[pl.Expr, Why]:
     """(UTC-naive Datetime[us] value, why-invalid) for a timestamp column of any dtype.
 
-    ``mixed``: the whole column's mixing code (``timestamp_mixing``); by default taken over
-    the rows at hand. Blank text is "empty" when ``required``, else a missing value.
+    ``mixed``: the whole column's ``mixing_code`` (``mixing_facts``); none given: no mixing
+    rule. Blank text is "empty" when ``required``, else a missing value.
     """
     col = pl.col(column)
     if isinstance(dtype, pl.Datetime):
@@ -293,7 +279,7 @@ def parse_timestamp(
         + digits.str.slice(3, 2).cast(pl.Int64, strict=False).fill_null(0)
     ) * pl.when(offset.str.starts_with("-")).then(-1).otherwise(1)
     value = parsed - pl.duration(minutes=minutes.fill_null(0))  # null exactly where parsed is
-    code = mixed if mixed is not None else timestamp_mixing(column, dtype)
+    code = mixed if mixed is not None else pl.lit(MIXED_NONE)
     fix = pl.lit(
         "mixed naive and timezone-aware timestamps; write all with an offset, or none: "
         "naive is read as UTC"
@@ -452,8 +438,8 @@ def _checks(
     mixed: dict[str, pl.Expr],
 ) -> list[tuple[str, pl.Expr, Why]]:
     """(column, parsed value, why-invalid) per canonical column of ``schema``. ``mixed``: per
-    text timestamp column, the whole column's ``timestamp_mixing`` (as a column computed over
-    every row: pass 2 sees only the flagged ones)."""
+    text timestamp column, the whole column's ``mixing_code`` (as a column, so that pass 2,
+    which sees only the flagged rows, reads the same code)."""
     out: list[tuple[str, pl.Expr, Why]] = []
 
     def has(c: str) -> bool:
@@ -618,10 +604,12 @@ def validate(
             column=err.column,
             hint=err.hint,
         )
+    # timezone mixing is a whole-column rule: the table's (a part of it is given them)
+    codes = mixed if mixed is not None else mixing_facts(raw.lazy(), table, config)
     mixing = {
-        c: m if mixed is None or c not in mixed else pl.lit(mixed[c], dtype=pl.Int8)
+        c: pl.lit(codes.get(c, MIXED_NONE), dtype=pl.Int8)
         for c in _TIMESTAMPS
-        if c in schema and (m := timestamp_mixing(c, schema[c])) is not None
+        if c in schema and schema[c] == pl.String
     }
     canon = [c for c in columns if c not in (FILE_COL, ROW_COL)]
     # pass 1, over every row: typed values, then one cheap flag per rule (no message text)
