@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from attrib.encoded import Journeys
 from attrib.errors import UsageError
-from attrib.models.base import AttributionModel, Fitted, reduce_states
+from attrib.models.base import AttributionModel, Fitted
 
 #: Metrics given intervals, as columns of ``Journeys.values()``.
 BOOT_METRICS = ("conversions", "revenue", "pipeline")
@@ -79,9 +79,9 @@ class _Replicator:
         self.mode = "fixed"
         if not model.needs_fit:
             self.mat = shared.credit_matrix(model.touch_weights(batch, Fitted()))
-        elif getattr(model, "linear_state", None) is not None:
+        elif (linear := model.linear_state(batch)) is not None:
             self.mode = "linear"
-            self.fixed, self.state_mats = model.linear_state(batch)
+            self.fixed, self.state_mats = linear
         else:
             self.mode = "refit"
 
@@ -90,7 +90,7 @@ class _Replicator:
         model, shared, n_r = self.model, self.shared, w.shape[1]
         if self.mode == "fixed":
             summed = shared.summed(self.mat, w)
-            return np.stack([model.channel_totals(Fitted(), s, s.sum(axis=0)) for s in summed])
+            return np.stack([model.channel_totals(Fitted(), s) for s in summed])
         out = np.empty((n_r, self.batch.dicts.n_channels, shared.values.shape[1]))
         if self.mode == "linear":
             # equal weights give (none) and the totals, and the touch credit of a score model
@@ -100,7 +100,7 @@ class _Replicator:
             for r in range(n_r):
                 state = {**self.fixed, **{k: v[:, r] for k, v in parts.items()}}
                 fitted = _fit_scores(model, state, self.batch)
-                out[r] = model.channel_totals(fitted, base[r], base[r].sum(axis=0))
+                out[r] = model.channel_totals(fitted, base[r])
             return out
         for r in range(n_r):  # generic fallback: refit on a reweighted copy of the batch
             out[r] = _refit_credit(model, shared, w[:, r])
@@ -109,9 +109,9 @@ class _Replicator:
 
 def _fit_scores(model: AttributionModel, state: dict, batch: Journeys) -> Fitted:
     """Fitted model from a state; uses the model's cheap ``scores_from_state`` when it has one."""
-    fast: Callable[..., np.ndarray] | None = getattr(model, "scores_from_state", None)
-    if fast is not None:
-        return Fitted(scores=fast(state, batch.dicts))
+    scores = model.scores_from_state(state, batch.dicts)
+    if scores is not None:
+        return Fitted(scores=scores)
     return model.fit_finalize(state, batch.dicts)
 
 
@@ -119,10 +119,9 @@ def _refit_credit(model: AttributionModel, shared: _Shared, w: np.ndarray) -> np
     """[C, M] credit of ``model`` with journey weights and amounts scaled by ``w``."""
     batch = shared.batch
     rb = dataclasses.replace(batch, weight=batch.weight * w, amount=batch.amount * w)
-    merge = getattr(model, "merge_states", None) or reduce_states
-    fitted = model.fit_finalize(merge(None, model.fit_map(rb)), batch.dicts)
+    fitted = model.fit_finalize(model.merge_states(None, model.fit_map(rb)), batch.dicts)
     summed = shared.summed(shared.credit_matrix(model.touch_weights(rb, fitted)), w[:, None])[0]
-    return model.channel_totals(fitted, summed, summed.sum(axis=0))
+    return model.channel_totals(fitted, summed)
 
 
 def replicate_credit(

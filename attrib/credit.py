@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from attrib.encoded import CREATED_METRICS, METRICS, Dictionaries, Journeys
+from attrib.errors import ComputationError
 from attrib.models._credit_kernels import accumulate_windows
 from attrib.models.base import AttributionModel, Fitted, State, reduce_states
 
@@ -29,8 +30,16 @@ class ModelCredit:
     fitted: Fitted
     channel: np.ndarray
     campaign: np.ndarray
-    journey_totals: np.ndarray
-    extra: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+
+@dataclass
+class Attribution:
+    """Every model's credit over one set of journeys, as summary frames."""
+
+    channel_summary: pl.DataFrame
+    campaign_summary: pl.DataFrame
+    credits: list[ModelCredit]
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 def credit_state(model: AttributionModel, batch: Journeys, fitted: Fitted) -> State:
@@ -53,20 +62,42 @@ def credit_state(model: AttributionModel, batch: Journeys, fitted: Fitted) -> St
         d.n_channels,
         d.n_campaigns,
     )
-    totals = batch.value_totals()
-    return {"channel": ch, "campaign": camp, "totals": totals}
+    return {"channel": ch, "campaign": camp}
+
+
+def fit_models(
+    models: Sequence[AttributionModel], batches: Iterable[Journeys], dicts: Dictionaries
+) -> dict[str, Fitted]:
+    """Phase 1: every data-driven model mapped over each batch (one pass over the batches),
+    the states reduced and finalized; rule-based models get an empty ``Fitted``."""
+    fitted = {m.name: Fitted() for m in models}
+    data_driven = [m for m in models if m.needs_fit]
+    if not data_driven:
+        return fitted
+    states: dict[str, State | None] = {m.name: None for m in data_driven}
+    for batch in batches:
+        for m in data_driven:
+            states[m.name] = m.merge_states(states[m.name], m.fit_map(batch))
+    for m in data_driven:
+        fitted[m.name] = m.fit_finalize(states[m.name] or {}, dicts)
+    return fitted
 
 
 def fit_model(model: AttributionModel, batches: Iterable[Journeys], dicts: Dictionaries) -> Fitted:
-    """Phase 1 (data-driven models): map every batch, reduce the states, finalize."""
-    if not model.needs_fit:
-        return Fitted()
-    merge = getattr(model, "merge_states", None) or reduce_states
-    state: State | None = None
-    for batch in batches:
-        part = model.fit_map(batch)
-        state = part if state is None else merge(state, part)
-    return model.fit_finalize(state or {}, dicts)
+    """Phase 1 for one model (``fit_models``)."""
+    return fit_models([model], batches, dicts)[model.name]
+
+
+def model_credit(model: AttributionModel, fitted: Fitted, state: State | None) -> ModelCredit:
+    """A model's reduced credit state (every batch's ``credit_state`` summed) with its
+    channel formula applied."""
+    if state is None:
+        raise ComputationError(
+            f"no journeys to credit for model {model.name!r}",
+            hint="check that the inputs hold touchpoints or deals",
+        )
+    channel = model.channel_totals(fitted, state["channel"])
+    return ModelCredit(model, fitted, channel, state["campaign"])
 
 
 def credit_model(
@@ -76,10 +107,35 @@ def credit_model(
     state: State | None = None
     for batch in batches:
         state = reduce_states(state, credit_state(model, batch, fitted))
-    if state is None:
-        raise ValueError("credit_model needs at least one batch")
-    channel = model.channel_totals(fitted, state["channel"], state["totals"])
-    return ModelCredit(model, fitted, channel, state["campaign"], state["totals"])
+    return model_credit(model, fitted, state)
+
+
+#: model-level tables that get the model's attributed totals per channel joined on
+_CREDITED_TABLES = {"markov_removal_effects": "markov", "shapley_values": "shapley"}
+
+
+def with_credit_columns(
+    tables: dict[str, pl.DataFrame], channel_summary: pl.DataFrame
+) -> dict[str, pl.DataFrame]:
+    """Add the model's attributed conversions, revenue and pipeline to its score tables."""
+    out = dict(tables)
+    for name, model in _CREDITED_TABLES.items():
+        if name in out and "channel" in out[name].columns:
+            credited = channel_summary.filter(pl.col("model") == model).select(
+                "channel", "conversions", "revenue", "pipeline"
+            )
+            out[name] = out[name].join(credited, on="channel", how="left", maintain_order="left")
+    return out
+
+
+def summarise(credits: Sequence[ModelCredit], dicts: Dictionaries) -> Attribution:
+    """The summary frames of every model's credit, and the fitted models' own tables
+    (with their attributed totals joined on); the same step in every engine."""
+    channel, campaign = summary_frames(credits, dicts)
+    tables: dict[str, pl.DataFrame] = {}
+    for mc in credits:
+        tables.update(mc.fitted.tables)
+    return Attribution(channel, campaign, list(credits), with_credit_columns(tables, channel))
 
 
 def summary_frames(

@@ -210,14 +210,6 @@ class Journeys:
         for name in [k for k in self._cache if k.startswith("scratch:")]:
             del self._cache[name]
 
-    def value_totals(self) -> np.ndarray:
-        """float64 [len(METRICS) + len(CREATED_METRICS)]: the batch's totals per metric
-        (read-only, made once per batch)."""
-        return self._derived(
-            "value_totals",
-            lambda: np.concatenate([self.values().sum(axis=0), self.created_values().sum(axis=0)]),
-        )
-
     def created_values(self) -> np.ndarray:
         """float64 [J, len(CREATED_METRICS)]: deals and amount created, per journey
         (read-only, made once per batch)."""

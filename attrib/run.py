@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -22,7 +22,7 @@ import polars as pl
 from attrib import __version__
 from attrib._numba import compile_note, set_up_in_background
 from attrib.config import RunConfig, load_config
-from attrib.credit import ModelCredit, credit_model, fit_model, summary_frames
+from attrib.credit import Attribution, credit_model, fit_model, summarise
 from attrib.data_checks import DealCounts, check_rejections, deal_warnings, metric_warnings
 from attrib.encoded import Journeys
 from attrib.errors import ConfigError, UsageError
@@ -47,16 +47,6 @@ T = TypeVar("T")
 
 if TYPE_CHECKING:  # at run time the metrics modules are imported where used
     from attrib.metrics.bundle import MetricsPartial, MetricsPlan
-
-
-@dataclass
-class Attribution:
-    """Every model's credit over one set of journeys, as summary frames."""
-
-    channel_summary: pl.DataFrame
-    campaign_summary: pl.DataFrame
-    credits: list[ModelCredit]
-    tables: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 @dataclass
@@ -135,34 +125,12 @@ def attribute(
     reporter = reporter or Reporter()
     dicts = batches[0].dicts
     credits = []
-    tables: dict[str, pl.DataFrame] = {}
     for model in models:
         with reporter.stage(f"model {model.name}"):
-            fitted = fit_model(model, batches, dicts)
-            credits.append(credit_model(model, batches, fitted))
-            tables.update(fitted.tables)
+            credits.append(credit_model(model, batches, fit_model(model, batches, dicts)))
     for batch in batches:
         batch.drop_scratch()
-    channel, campaign = summary_frames(credits, dicts)
-    return Attribution(channel, campaign, credits, with_credit_columns(tables, channel))
-
-
-#: model-level tables that get the model's attributed totals per channel joined on
-_CREDITED_TABLES = {"markov_removal_effects": "markov", "shapley_values": "shapley"}
-
-
-def with_credit_columns(
-    tables: dict[str, pl.DataFrame], channel_summary: pl.DataFrame
-) -> dict[str, pl.DataFrame]:
-    """Add the model's attributed conversions, revenue and pipeline to its score tables."""
-    out = dict(tables)
-    for name, model in _CREDITED_TABLES.items():
-        if name in out and "channel" in out[name].columns:
-            credited = channel_summary.filter(pl.col("model") == model).select(
-                "channel", "conversions", "revenue", "pipeline"
-            )
-            out[name] = out[name].join(credited, on="channel", how="left", maintain_order="left")
-    return out
+    return summarise(credits, dicts)
 
 
 def run(

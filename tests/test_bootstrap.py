@@ -148,8 +148,11 @@ def test_bad_arguments():
 class _PlainMarkov(MarkovAttribution):
     """Markov without the resampling hooks: bootstrap must refit it on reweighted batches."""
 
-    linear_state = None
-    scores_from_state = None
+    def linear_state(self, batch):
+        return None
+
+    def scores_from_state(self, state, dicts):
+        return None
 
 
 def test_generic_refit_path_matches_linear_state_path():

@@ -282,3 +282,23 @@ def test_a_missing_column_names_the_file_that_lacks_it(tmp_path: Path) -> None:
         run_bucketed(data, buckets=2, models="linear")
     assert err.value.file == str(data / "touchpoints.csv")
     assert err.value.column == "ts"
+
+
+def test_inputs_without_a_row_give_the_in_memory_engines_empty_tables(tmp_path: Path) -> None:
+    """Header-only touchpoints and deals: no bucket holds a row (a data-driven model's fit
+    then had no state at all), yet every table is written, empty, as in memory."""
+    data = _write_tables(
+        tmp_path / "in",
+        {
+            "touchpoints": "customer_id,ts,channel,campaign\n",
+            "deals": "deal_id,customer_id,created_at,closed_at,status,amount\n",
+        },
+    )
+    models = ["linear", "markov", "shapley"]
+    a = run(data, models=models, out=tmp_path / "mem")
+    b = run_bucketed(data, models=models, buckets=3, out=tmp_path / "out")
+    assert set(a.tables) == {*b.tables, "journeys"}  # the bucketed journeys stay on disk
+    for name, table in b.tables.items():
+        assert table.height == 0, name
+        assert table.equals(a.tables[name]), name
+    assert pl.read_parquet(tmp_path / "out" / "journeys.parquet").equals(a.tables["journeys"])

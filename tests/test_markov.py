@@ -88,7 +88,7 @@ def test_hand_credit_and_touch_weights():
     # journey A>B: scores 1/3 and 1 -> 1/4, 3/4; single-channel journeys -> 1
     np.testing.assert_allclose(w, [0.25, 0.75, 1.0, 1.0, 0.25, 0.75])
     summed = _summed(batch, w)
-    totals = model.channel_totals(fitted, summed, batch.values().sum(axis=0))
+    totals = model.channel_totals(fitted, summed)
     # 2 conversions split 1/5, 3/5, 1/5; revenue 40 likewise
     np.testing.assert_allclose(totals[:, 0], [0, 0.4, 1.2, 0.4], atol=1e-12)
     np.testing.assert_allclose(totals[:, 1], [0, 8, 24, 8], atol=1e-12)
@@ -185,7 +185,7 @@ def test_conservation_order_independence_and_batch_additivity(order):
     fitted = _fit(model, batch)
     w = model.touch_weights(batch, fitted)
     summed = _summed(batch, w)
-    totals = model.channel_totals(fitted, summed, batch.values().sum(axis=0))
+    totals = model.channel_totals(fitted, summed)
     np.testing.assert_allclose(totals.sum(axis=0), batch.values().sum(axis=0), rtol=1e-12)
     assert totals[0, 1] == pytest.approx(50.0)
     # per-journey touch weights sum to 1

@@ -52,7 +52,7 @@ def test_hand_computed_two_channels():
     fitted = _fit(model, batch)
     summed = np.zeros((3, 1))
     summed[1:, 0] = [2.5, 2.5]
-    np.testing.assert_allclose(model.channel_totals(fitted, summed, None)[:, 0], [0, 3, 2])
+    np.testing.assert_allclose(model.channel_totals(fitted, summed)[:, 0], [0, 3, 2])
     w = model.touch_weights(make_batch([[A, B, A]], [STATUS_WON], n_channels=3), fitted)
     # A's share 0.6 split over its two touches, B gets 0.4
     np.testing.assert_allclose(w, [0.3, 0.4, 0.3])
@@ -201,7 +201,7 @@ def test_conservation_and_negative_values_get_no_credit():
     summed = np.zeros((4, 2))
     summed[0] = [1.0, 4.0]
     summed[1:] = [[5, 1], [4, 2], [6, 3]]
-    out = model.channel_totals(fitted, summed, None)
+    out = model.channel_totals(fitted, summed)
     np.testing.assert_allclose(out.sum(axis=0), summed.sum(axis=0), rtol=1e-12)
     assert (out >= 0).all()
     np.testing.assert_allclose(out[0], summed[0])

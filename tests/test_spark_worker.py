@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from attrib.config import load_config
-from attrib.credit import ModelCredit, summary_frames
+from attrib.credit import model_credit, summary_frames
 from attrib.engines import _spark_worker as w
 from attrib.inputs import load_inputs
 from attrib.io import FILE_COL, ROW_COL
@@ -206,16 +206,7 @@ def test_buckets_reduce_to_the_single_batch_result(inputs, n_buckets):
     pairs = [(m, fitted.get(m.name, Fitted())) for m in models]
     credit_rows = rows(w.CreditMapper(pairs, dicts)(encoded.to_batches()))
     states = w.reduce_rows(credit_rows, models, fit=False)
-    credits = [
-        ModelCredit(
-            m,
-            f,
-            m.channel_totals(f, states[m.name]["channel"], states[m.name]["totals"]),
-            states[m.name]["campaign"],
-            states[m.name]["totals"],
-        )
-        for m, f in pairs
-    ]
+    credits = [model_credit(m, f, states[m.name]) for m, f in pairs]
     channel, campaign = summary_frames(credits, dicts)
     assert_frame_equal(channel, whole.channel_summary, check_exact=False, rel_tol=1e-9)
     assert_frame_equal(campaign, whole.campaign_summary, check_exact=False, rel_tol=1e-9)

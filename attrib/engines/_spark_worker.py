@@ -464,6 +464,6 @@ def reduce_rows(
     out: dict[str, State] = {}
     for _, name, blob in sorted(rows, key=lambda r: (r[1], r[0])):
         model = by_name[name]
-        merge = (getattr(model, "merge_states", None) if fit else None) or reduce_states
+        merge = model.merge_states if fit else reduce_states
         out[name] = merge(out.get(name), unpack_state(blob))
     return out

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from attrib._numba import compile_note, set_up_in_background
 from attrib.config import RunConfig
-from attrib.credit import ModelCredit, credit_state, summary_frames
+from attrib.credit import credit_state, fit_models, model_credit, summarise
 from attrib.data_checks import DealCounts, check_rejections, deal_warnings, metric_warnings
 from attrib.encoded import Journeys
 from attrib.errors import InputError, UsageError
@@ -55,7 +55,7 @@ from attrib.io import (
 )
 from attrib.journeys import build_dictionaries, build_journeys
 from attrib.models import check_names, import_models
-from attrib.models.base import Fitted, State, reduce_states
+from attrib.models.base import State, reduce_states
 from attrib.progress import Reporter
 from attrib.schema import (
     ACCOUNT_ID,
@@ -289,14 +289,7 @@ def run_bucketed(
         write_quarantine,
         write_tables,
     )
-    from attrib.run import (
-        Attribution,
-        RunResult,
-        _manifest,
-        requested_models,
-        resolve_models,
-        with_credit_columns,
-    )
+    from attrib.run import RunResult, _manifest, requested_models, resolve_models
 
     reporter = reporter or Reporter()
     if not (touchpoints is None or isinstance(touchpoints, (str, Path))):
@@ -408,27 +401,25 @@ def run_bucketed(
             return None
 
         def batches() -> Iterator[tuple[Journeys, pl.DataFrame, pl.DataFrame | None]]:
+            empty = True
             for b, path in enumerate(prepared):
                 touches = pl.read_parquet(path) if path.exists() else _empty_touches()
                 d = deal_frame.filter(pl.col(_BUCKET) == b).drop(_BUCKET)
                 s = stages_of_bucket(b)
                 if touches.height == 0 and d.height == 0 and (s is None or s.height == 0):
                     continue  # (stage rows alone still count in the funnel)
+                empty = False
                 yield build_journeys(touches, d, cfg, stages=s, dicts=dicts), d, s
+            if empty:  # no row at all: one empty batch, as the in-memory engine has
+                d = deal_frame.drop(_BUCKET)
+                yield build_journeys(_empty_touches(), d, cfg, dicts=dicts), d, None
 
-        fitted: dict[str, Fitted] = {m.name: Fitted() for m in chosen}
-        data_driven = [m for m in chosen if m.needs_fit]
-        if data_driven:
-            with reporter.stage("fit data-driven models"):
-                states: dict[str, State | None] = {m.name: None for m in data_driven}
-                for batch, _, _ in batches():
-                    for m in data_driven:
-                        part = m.fit_map(batch)
-                        merge = getattr(m, "merge_states", None) or reduce_states
-                        prev = states[m.name]
-                        states[m.name] = part if prev is None else merge(prev, part)
-                for m in data_driven:
-                    fitted[m.name] = m.fit_finalize(states[m.name] or {}, dicts)
+        with (
+            reporter.stage("fit data-driven models")
+            if any(m.needs_fit for m in chosen)
+            else nullcontext()
+        ):
+            fitted = fit_models(chosen, (batch for batch, _, _ in batches()), dicts)
         credit: dict[str, State | None] = {m.name: None for m in chosen}
         plan = metrics_plan(
             MetricsSettings.from_mapping(cfg.metrics),  # --from etc.: merged into cfg
@@ -471,16 +462,12 @@ def run_bucketed(
                 deal_counts += DealCounts.of(batch)
         if (note := compile_note(set_up)) is not None:
             reporter.note(note)
-        credits = []
-        tables: dict[str, pl.DataFrame] = {}
-        for m in chosen:
-            st = credit[m.name]
-            channel = m.channel_totals(fitted[m.name], st["channel"], st["totals"])
-            credits.append(ModelCredit(m, fitted[m.name], channel, st["campaign"], st["totals"]))
-            tables.update(fitted[m.name].tables)
-        channel_summary, campaign_summary = summary_frames(credits, dicts)
-        tables = with_credit_columns(tables, channel_summary)
-        attribution = Attribution(channel_summary, campaign_summary, credits, tables)
+        attribution = summarise(
+            [model_credit(m, fitted[m.name], credit[m.name]) for m in chosen], dicts
+        )
+        channel_summary = attribution.channel_summary
+        campaign_summary = attribution.campaign_summary
+        tables = attribution.tables
         with reporter.stage("metrics"):
             metric_tables = finalize_metrics(
                 plan,

@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from attrib import __version__
 from attrib.config import RunConfig
-from attrib.credit import ModelCredit, summary_frames
+from attrib.credit import ModelCredit, model_credit, summarise
 from attrib.data_checks import DealCounts, check_rejections, deal_warnings, metric_warnings
 from attrib.encoded import Dictionaries
 from attrib.engines import _spark_worker as w
@@ -396,7 +396,7 @@ class _Job:
     ) -> SparkRunResult:
         from attrib.journeys import build_dictionaries
         from attrib.outputs import write_manifest, write_quarantine, write_tables
-        from attrib.run import Attribution, finish_metrics, map_run_metrics, with_credit_columns
+        from attrib.run import finish_metrics, map_run_metrics
 
         rep = self.reporter
         with rep.stage("read and validate"):
@@ -443,12 +443,8 @@ class _Job:
             rep.warn(warning)
         fitted = self.fit(encoded, models, dicts)
         with rep.stage("credit"):
-            credits = self.credit(encoded, models, fitted, dicts)
-        tables: dict[str, pl.DataFrame] = {}
-        for model in models:
-            tables.update(fitted[model.name].tables)
-        channel, campaign = summary_frames(credits, dicts)
-        tables = with_credit_columns(tables, channel)  # as the local engines' tables
+            attribution = summarise(self.credit(encoded, models, fitted, dicts), dicts)
+        tables = attribution.tables
         with rep.stage("metrics"):
             offset, deal_parts = 0, []
             for _, n_j, _, _, deal_blob, *_ in per_bucket:
@@ -459,7 +455,6 @@ class _Job:
             digest = pl.concat(
                 [w.frame_from_bytes(p[3]) for p in per_bucket], how="diagonal_relaxed"
             )
-            attribution = Attribution(channel, campaign, credits, tables)
             mapped = map_run_metrics(inputs, pl.concat(deal_parts), digest)
             metric_tables = finish_metrics(inputs, attribution, mapped)
         for warning in metric_warnings(inputs, metric_tables["kpis"], dicts.channels, mapped[0]):
@@ -696,15 +691,7 @@ class _Job:
         shipped = [(m, _slim(fitted[m.name])) for m in models]
         states = self._states(encoded, w.CreditMapper(shipped, dicts), "crediting")
         reduced = w.reduce_rows(states, models, fit=False)
-        credits = []
-        for m in models:
-            state = reduced.get(m.name)
-            if state is None:
-                raise ComputationError("no journeys to credit", hint="check the inputs")
-            f = fitted[m.name]
-            channel = m.channel_totals(f, state["channel"], state["totals"])
-            credits.append(ModelCredit(m, f, channel, state["campaign"], state["totals"]))
-        return credits
+        return [model_credit(m, fitted[m.name], reduced.get(m.name)) for m in models]
 
     def _states(
         self, encoded: SparkFrame, fn: Callable[..., Any], what: str

@@ -6,6 +6,9 @@ A model has two phases, both expressed over encoded journey batches (``attrib.en
    state (a dict of numpy arrays: transition counts, coalition counts, ...); states of
    several batches are summed by ``reduce_states``; ``fit_finalize`` turns the total into the
    fitted model (the Markov solve, the Shapley values). Rule-based models skip this phase.
+   A model whose state is not a fixed set of arrays (Shapley's coalition keys) overrides
+   ``merge_states``; ``linear_state`` and ``scores_from_state`` are optional fast paths for
+   the bootstrap (``attrib.bootstrap``).
 2. **credit**: ``touch_weights`` gives every touch of a batch its share of its journey
    (weights sum to 1 over each journey with at least one touch). The engine accumulates
    weights x journey values into channel and campaign credit (again additive).
@@ -18,12 +21,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import polars as pl
 
 from attrib.encoded import Dictionaries, Journeys
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 State = dict[str, np.ndarray]
 
@@ -87,6 +93,21 @@ class AttributionModel(ABC):
         """Turn the reduced state into the fitted model."""
         return Fitted()
 
+    @staticmethod
+    def merge_states(a: State | None, b: State) -> State:
+        """Add two partial states (default: key by key, ``reduce_states``)."""
+        return reduce_states(a, b)
+
+    def linear_state(self, batch: Journeys) -> tuple[State, dict[str, sp.spmatrix]] | None:
+        """Optional bootstrap fast path: the state as fixed parts plus [K, J] matrices that
+        give the journey-weighted parts (state = matrix @ weights); None: refit instead."""
+        return None
+
+    def scores_from_state(self, state: State, dicts: Dictionaries) -> np.ndarray | None:
+        """Optional bootstrap fast path: channel scores straight from a state, skipping
+        ``fit_finalize``'s tables; None: use ``fit_finalize``."""
+        return None
+
     # -- phase 2: credit ---------------------------------------------------------------------
     @abstractmethod
     def touch_weights(
@@ -109,10 +130,9 @@ class AttributionModel(ABC):
         a reused ``out`` they keep whatever an earlier model left there.
         """
 
-    def channel_totals(
-        self, fitted: Fitted, summed: np.ndarray, journey_totals: np.ndarray
-    ) -> np.ndarray:
-        """float64 [C, M]: channel credit; default is the summed touch credit."""
+    def channel_totals(self, fitted: Fitted, summed: np.ndarray) -> np.ndarray:
+        """float64 [C, M]: channel credit from the summed touch credit ``summed`` [C, M]
+        (default: that sum itself)."""
         return summed
 
     def describe(self) -> dict[str, Any]:

@@ -18,7 +18,8 @@ import scipy.sparse.linalg as spla
 from attrib.encoded import Dictionaries, Journeys
 from attrib.errors import ComputationError, ConfigError
 from attrib.models import _markov_kernels as kern
-from attrib.models.base import AttributionModel, Fitted, Param, State
+from attrib.models.base import Fitted, Param, State
+from attrib.models.scored import ScoredModel
 
 #: Transient-state count up to which each system is solved by dense LU (numpy.linalg.solve).
 DENSE_MAX_STATES = 1500
@@ -32,42 +33,6 @@ ITER_MAX_SWEEPS = 100_000
 ITER_RTOL = 1e-15
 
 START, CONVERSION, NULL = "(start)", "(conversion)", "(null)"
-
-
-# --------------------------------------------------------------------------------------------
-# helpers shared with the Shapley model (score-proportional credit)
-# --------------------------------------------------------------------------------------------
-def score_touch_weights(
-    batch: Journeys, scores: np.ndarray | None, *, created: bool = False
-) -> np.ndarray:
-    """float64 [T]: share each journey among its distinct channels by ``scores`` (>= 0; None,
-    a model not fitted: all 0)."""
-    if scores is None:
-        scores = np.zeros(batch.dicts.n_channels)
-    return kern._score_share_weights(
-        np.ascontiguousarray(batch.offsets, dtype=np.int64),
-        np.ascontiguousarray(batch.channel, dtype=np.int32),
-        np.ascontiguousarray(batch.n_created, dtype=np.int64),
-        bool(created),
-        np.ascontiguousarray(scores, dtype=np.float64),
-        int(batch.dicts.n_channels),
-    )
-
-
-def score_channel_totals(scores: np.ndarray | None, summed: np.ndarray) -> np.ndarray:
-    """float64 [C, M]: (none) keeps its row; the rest is split as total x score / sum(scores)."""
-    if scores is None:
-        return summed
-    s = np.asarray(scores, dtype=np.float64).copy()
-    s[0] = 0.0
-    tot_s = s.sum()
-    if not tot_s > 0.0:
-        return summed
-    out = np.empty_like(summed, dtype=np.float64)
-    out[0] = summed[0]
-    total = summed[1:].sum(axis=0)
-    out[1:] = (s[1:] / tot_s)[:, None] * total[None, :]
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -224,7 +189,7 @@ def solve_chain(
     return out
 
 
-class MarkovAttribution(AttributionModel):
+class MarkovAttribution(ScoredModel):
     """Markov-chain removal-effect attribution, exact (linear solve), orders 1-4."""
 
     name: ClassVar[str] = "markov"
@@ -266,7 +231,6 @@ class MarkovAttribution(AttributionModel):
             "Score channels by the removal effect on expected revenue instead of conversions.",
         ),
     )
-    needs_fit: ClassVar[bool] = True
     paths_ok: ClassVar[bool] = True
 
     def __init__(self, **params: Any) -> None:
@@ -442,32 +406,11 @@ class MarkovAttribution(AttributionModel):
             info=info,
         )
 
-    # -- credit ------------------------------------------------------------------------------
-    def touch_weights(
-        self,
-        batch: Journeys,
-        fitted: Fitted,
-        *,
-        created: bool = False,
-        out: np.ndarray | None = None,
-        valued_only: bool = False,
-    ) -> np.ndarray:
-        """Each journey shared among its distinct channels by removal effect (see definition)."""
-        return score_touch_weights(batch, fitted.scores, created=created)
-
-    def channel_totals(
-        self, fitted: Fitted, summed: np.ndarray, journey_totals: np.ndarray
-    ) -> np.ndarray:
-        """total x RE_c / sum(RE); (none) keeps the zero-touch journeys' value."""
-        return score_channel_totals(fitted.scores, summed)
-
 
 __all__ = [
     "CONVERSION",
     "NULL",
     "START",
     "MarkovAttribution",
-    "score_channel_totals",
-    "score_touch_weights",
     "solve_chain",
 ]

@@ -16,8 +16,8 @@ import scipy.sparse as sp
 from attrib.encoded import STATUS_OPEN, STATUS_WON, Dictionaries, Journeys
 from attrib.errors import ComputationError, ConfigError
 from attrib.models import _shapley_kernels as kern
-from attrib.models.base import AttributionModel, Fitted, Param, State
-from attrib.models.markov import score_channel_totals, score_touch_weights
+from attrib.models.base import Fitted, Param, State
+from attrib.models.scored import ScoredModel
 
 #: Bitmasks are int64: at most 63 channels besides (none).
 MAX_CHANNELS = 63
@@ -55,7 +55,7 @@ def _cap(keys: np.ndarray, size: int) -> np.ndarray:
         keys[over] &= keys[over] - 1  # drop the lowest set bit
 
 
-class ShapleyAttribution(AttributionModel):
+class ShapleyAttribution(ScoredModel):
     """Shapley values of channels in the coalition game of journey channel sets."""
 
     name: ClassVar[str] = "shapley"
@@ -88,7 +88,6 @@ class ShapleyAttribution(AttributionModel):
         Param("n_samples", 2000, "Random permutations when sampling (beyond the exact limit)."),
         Param("seed", 0, "Seed of the permutation sampler."),
     )
-    needs_fit: ClassVar[bool] = True
     paths_ok: ClassVar[bool] = True
 
     def __init__(self, **params: Any) -> None:
@@ -241,22 +240,3 @@ class ShapleyAttribution(AttributionModel):
             "sum_shapley": float(raw.sum()),
         }
         return Fitted(scores=scores, tables={"shapley_values": table}, info=info)
-
-    # -- credit ------------------------------------------------------------------------------
-    def touch_weights(
-        self,
-        batch: Journeys,
-        fitted: Fitted,
-        *,
-        created: bool = False,
-        out: np.ndarray | None = None,
-        valued_only: bool = False,
-    ) -> np.ndarray:
-        """Each journey shared among its distinct channels by max(phi, 0)."""
-        return score_touch_weights(batch, fitted.scores, created=created)
-
-    def channel_totals(
-        self, fitted: Fitted, summed: np.ndarray, journey_totals: np.ndarray
-    ) -> np.ndarray:
-        """total x phi+_c / sum(phi+); (none) keeps the zero-touch journeys' value."""
-        return score_channel_totals(fitted.scores, summed)
