@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from attrib.adapters import event_log_tables
 from attrib.config import RunConfig, config_from_mapping, load_config
+from attrib.credit import Attribution
 from attrib.inputs import Inputs, load_inputs
 from attrib.journeys import build_journeys
 from attrib.models import get_model, model_names
-from attrib.run import Attribution, RunResult, attribute, resolve_models, run
+from attrib.run import RunResult, attribute, resolve_models, run
 
 if TYPE_CHECKING:  # imported on first use: see __getattr__
     from attrib.engines.local import run_bucketed

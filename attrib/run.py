@@ -166,6 +166,10 @@ def run(
     conversion_value``) through ``attrib.adapters.event_log_tables`` instead of touches/deals.
     """
     reporter = reporter or Reporter()
+    if bootstrap:  # before any input is read
+        from attrib.bootstrap import check_resamples
+
+        check_resamples(bootstrap)
     out_path = Path(out) if out is not None else None
     check_out_folder(out_path)
     with reporter.stage("read and validate"):
@@ -283,8 +287,6 @@ def add_intervals(
     """Join bootstrap intervals onto the channel summary (``*_lo``/``*_hi`` columns)."""
     from attrib.bootstrap import bootstrap_intervals
 
-    if n < 2:
-        raise UsageError(f"--bootstrap needs at least 2 resamples, got {n}")
     intervals = bootstrap_intervals(models, journeys, n, seed)
     attribution.channel_summary = attribution.channel_summary.join(
         intervals, on=["model", "channel"], how="left", maintain_order="left"
@@ -446,6 +448,10 @@ def run_paths(
     from attrib.paths import read_paths
 
     reporter = reporter or Reporter()
+    if bootstrap:  # before any input is read
+        from attrib.bootstrap import check_resamples
+
+        check_resamples(bootstrap)
     set_up_in_background()
     cfg = config if isinstance(config, RunConfig) else load_config(config)
     with reporter.stage("read paths"):

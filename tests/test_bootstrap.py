@@ -142,7 +142,20 @@ def test_bad_arguments():
     with pytest.raises(UsageError):
         bootstrap_intervals([MarkovAttribution()], batch, 0, seed=1)
     with pytest.raises(UsageError):
+        bootstrap_intervals([MarkovAttribution()], batch, 1, seed=1)
+    with pytest.raises(UsageError):
         bootstrap_intervals([MarkovAttribution()], batch, 10, seed=1, level=1.5)
+
+
+@pytest.mark.parametrize("n", [1, -3])
+def test_a_resample_count_without_intervals_is_refused_before_reading(tmp_path, n):
+    """--bootstrap 1 (no interval from one replicate) fails at once, not after the models;
+    the inputs are never opened (the data folder does not exist) and nothing is written."""
+    from attrib.run import run
+
+    with pytest.raises(UsageError, match="0 \\(off\\) or at least 2"):
+        run(tmp_path / "no-such-folder", out=tmp_path / "out", bootstrap=n)
+    assert not (tmp_path / "out").exists()
 
 
 class _PlainMarkov(MarkovAttribution):
