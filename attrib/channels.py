@@ -20,7 +20,6 @@ def channel_expr(config: RunConfig, columns: set[str]) -> pl.Expr:
         return pl.col(CHANNEL)
     if not config.rules:
         return pl.lit(UNASSIGNED)
-    expr: pl.Expr | None = None
     chain = None
     for rule in config.rules:
         conds = []

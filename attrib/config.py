@@ -9,7 +9,7 @@ plus command-line overrides. The file's tables:
 ``[channels."Name"]``   ``marketing = true|false`` and ``direct = true|false``
 ``[stages]``            source stage name = canonical stage (lead, mql, sql, opportunity, ...)
 ``[statuses]``          source deal status = open, won or lost (e.g. "Engaging" = "open")
-``[options]``           lookback_days, level, revenue_window, models
+``[options]``           lookback_days, level, revenue_window, models, strict
 ``[models.<name>]``     model parameters, e.g. ``[models.time_decay] half_life_days = 3``
 ``[metrics]``           ROI/KPI settings (gross margin, sales cost, ...)
 """

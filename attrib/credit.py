@@ -143,8 +143,9 @@ def summary_frames(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``channel_summary`` and ``campaign_summary``: one row per model x channel (campaign).
 
-    Rows with no credit and no deal under a model are left out, except ``(none)``... which
-    is kept only when it holds credit. Order: models as requested, then channel, campaign.
+    Every channel of the run gets a row under every model, even at zero credit, except
+    ``(none)``, which is kept only when it holds credit (zero-touch deals); campaign rows
+    with no credit are left out. Order: models as requested, then channel, campaign.
     """
     names = pl.Series("channel", dicts.channels, dtype=pl.String)
     marketing = pl.Series("is_marketing", dicts.is_marketing)

@@ -39,8 +39,9 @@ CREATED_METRICS = ("deals_created", "pipeline_created")
 class Dictionaries:
     """Code -> name tables shared by all batches of a run.
 
-    ``channels[0]`` is always ``(none)``; ``campaign_keys`` lists (channel code, campaign)
-    pairs and ``campaign_keys[0]`` is ((none), (none)).
+    ``channels[0]`` is always ``(none)``. A campaign key is one (channel, campaign) pair:
+    ``campaign_channel[k]`` is its channel code and ``campaign_names[k]`` its campaign text;
+    key 0 is ((none), (none)).
     """
 
     channels: tuple[str, ...]

@@ -1,6 +1,6 @@
 """Polars glue that turns validated touches and deals into encoded journeys (CSR arrays).
 
-Journeys follow DESIGN.md: a deal's journey is its entity's touches in
+A deal's journey (README, "Journeys") is its entity's touches in
 ``(max(window_end - lookback, previous window end), window_end]`` (the lookback bound itself
 is inclusive), where ``window_end`` is ``closed_at`` for closed deals (``revenue_window =
 "closed_at"``, the default) and ``created_at`` for open deals. Touches after an entity's last

@@ -50,7 +50,6 @@ TABLE_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "targets": (("kpi", "period", "target"), ()),
 }
 
-STATUS_VALUES = ("open", "won", "lost")
 _STATUS_SYNONYMS = {
     "open": "open",
     "inprogress": "open",
@@ -75,10 +74,6 @@ class Validated:
     frame: pl.DataFrame
     rejected: pl.DataFrame
     files: tuple[str, ...]
-
-    @property
-    def n_rejected(self) -> int:
-        return self.rejected.height
 
 
 def _missing_column_error(
@@ -508,13 +503,6 @@ def _row_rules(table: str, schema: pl.Schema) -> list[tuple[str, Reason]]:
     the checked columns' input dtypes."""
     present = set(schema)
     rules: list[tuple[str, Reason]] = []
-    if (
-        table == "touchpoints"
-        and CHANNEL not in present
-        and SOURCE not in present
-        and MEDIUM not in present
-    ):
-        return rules
     if table == "deals" and CLOSED_AT in present:
         closed = pl.col(STATUS).is_in(["won", "lost"])
         # empty in the input: one that is there but not a timestamp has its own reason

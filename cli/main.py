@@ -1,6 +1,6 @@
 """The ``attrib`` command line: run, validate, generate, plan, report, models, explain.
 
-Heavy libraries (polars, numba, statsmodels) are imported inside the commands, so ``attrib
+Heavy libraries (polars, numba, pyspark) are imported inside the commands, so ``attrib
 --help`` stays fast.
 """
 
@@ -766,7 +766,6 @@ def plan(
                 target_revenue,
                 result.tables["funnel"],
                 result.inputs.deals,
-                result.inputs.costs,
                 result.channel_summary,
                 settings,
                 period=period,

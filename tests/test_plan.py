@@ -291,7 +291,7 @@ def test_round_trip_reproduces_stage_counts(history, period):
         won = won.filter(pl.col("closed_at").dt.quarter() == 2)
     won = won.filter(pl.col("closed_at") < dt.datetime(2026, 12, 31))
     actual_revenue = float(won["amount"].sum())
-    plan = plan_from_history(actual_revenue, funnel, deals, None, None, S, period=period)
+    plan = plan_from_history(actual_revenue, funnel, deals, None, S, period=period)
     actual = funnel.filter(
         (pl.col("view") == "period") & (pl.col("period") == period) & (pl.col("channel") == "(all)")
     )
@@ -334,9 +334,7 @@ def test_round_trip_budget_uses_history_cpl(history):
     )
     roi = add_spend_metrics(summary, costs, touches, stages, deals, S)
     june = deals.filter((pl.col("status") == "won") & (pl.col("closed_at").dt.month() == 6))
-    plan = plan_from_history(
-        float(june["amount"].sum()), funnel, deals, costs, roi, S, period="2026-06"
-    )
+    plan = plan_from_history(float(june["amount"].sum()), funnel, deals, roi, S, period="2026-06")
     leads_june = funnel.filter(
         (pl.col("view") == "period")
         & (pl.col("period") == "2026-06")
@@ -361,7 +359,6 @@ def test_mix_and_rate_overrides(history):
         funnel,
         deals,
         None,
-        None,
         S,
         rates_override={"customer": 0.5},
         mix_override={"ads": 1.0},
@@ -377,7 +374,7 @@ def test_mix_and_rate_overrides(history):
 def test_unknown_period_is_an_input_error(history):
     _, _, deals, funnel = history
     with pytest.raises(InputError, match="no funnel history"):
-        plan_from_history(1.0, funnel, deals, None, None, S, period="2019-01")
+        plan_from_history(1.0, funnel, deals, None, S, period="2019-01")
 
 
 def test_flow_ratio_above_one_is_accepted():
@@ -389,7 +386,7 @@ def test_flow_ratio_above_one_is_accepted():
 def test_rate_override_out_of_range(history):
     _, _, deals, funnel = history
     with pytest.raises(ConfigError, match="in \\[0, 1\\]"):
-        plan_from_history(1.0, funnel, deals, None, None, S, rates_override={"lead": 25.0})
+        plan_from_history(1.0, funnel, deals, None, S, rates_override={"lead": 25.0})
 
 
 @pytest.mark.parametrize("period", [None, "2025-Q3"])

@@ -4,8 +4,9 @@ Spark does the relational work: it reads the inputs (files, folders, globs, any 
 URI, or a table), hashes each journey entity into one of ``buckets`` buckets and shuffles the
 touches there. Each bucket is handed through Arrow to the same validation rules, journey
 builder and numba kernels as the local engine and returns additive partial states, which the
-driver sums and finalizes (map -> reduce -> finalize, see DESIGN.md). pyspark is imported only
-inside functions, so ``import attrib`` works without it. How it works: ``docs/SPARK.md``.
+driver sums and finalizes (map -> reduce -> finalize, see docs/ARCHITECTURE.md). pyspark is
+imported only inside functions, so ``import attrib`` works without it. How it works:
+``docs/SPARK.md``.
 """
 
 from __future__ import annotations

@@ -185,7 +185,6 @@ def plan_from_history(
     target_revenue: float,
     funnel_df: pl.DataFrame,
     deals: pl.DataFrame | None,
-    costs: pl.DataFrame | None,
     roi_summary: pl.DataFrame | None,
     settings: MetricsSettings,
     period: str | None = None,
@@ -199,10 +198,9 @@ def plan_from_history(
     of ``period`` (default settings.plan_period, else "all"). Average deal size: won deals
     closed in that period (or ``avg_deal_size`` when given: a finished run's KPI of the
     period, ``plan_from_run``). CPL: ``roi_summary`` (``channel, cpl``, the first model's rows).
-    Mix: each source channel's share of the period's leads. ``costs`` is accepted for the
-    wiring's symmetry; spend reaches the plan through ``roi_summary``'s CPL.
+    Mix: each source channel's share of the period's leads. Spend reaches the plan through
+    ``roi_summary``'s CPL.
     """
-    del costs  # CPL already carries the spend (see docstring)
     p = plan_period(period, settings)
     f = funnel_df.filter((pl.col("view") == "period") & (pl.col("period") == p))
     if f.height == 0:
@@ -368,7 +366,6 @@ def plan_from_run(
     return plan_from_history(
         target_revenue,
         history.funnel,
-        None,
         None,
         history.channel_summary,
         history.settings,

@@ -162,15 +162,3 @@ class FullPathAttribution(_RuleBased):
     )
     paths_ok = False
     kernel = k._full_path
-
-
-RULE_BASED: tuple[type[AttributionModel], ...] = (
-    FirstTouchAttribution,
-    LastTouchAttribution,
-    LastNonDirectAttribution,
-    LinearAttribution,
-    TimeDecayAttribution,
-    PositionBasedAttribution,
-    WShapedAttribution,
-    FullPathAttribution,
-)
