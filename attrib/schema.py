@@ -519,7 +519,10 @@ def _row_rules(table: str, schema: pl.Schema) -> list[tuple[str, Reason]]:
                     closed & empty,
                     pl.format("{} deal has no closed_at", pl.col(STATUS)),
                 )
-                + _if(pl.col(CLOSED_AT) < pl.col(CREATED_AT), "closed_at is before created_at"),
+                + _if(
+                    closed & (pl.col(CLOSED_AT) < pl.col(CREATED_AT)),
+                    "closed_at is before created_at",
+                ),
             )
         )
     if table == "deals" and CLOSED_AT not in present:
@@ -614,13 +617,16 @@ def validate(
         lf = lf.with_columns(
             ((pl.len().over(DEAL_ID) > 1) & pl.col(DEAL_ID).is_not_null()).alias(_DUP)
         )
-    typed = (
-        lf.with_columns(
-            pl.any_horizontal([*flags, *([_DUP] if table == "deals" else [])]).alias(_BAD)
+    lf = lf.with_columns(
+        pl.any_horizontal([*flags, *([_DUP] if table == "deals" else [])]).alias(_BAD)
+    ).drop(*flags)
+    if table == "deals" and CLOSED_AT in present:
+        # an open deal's closed_at (a CRM's expected close date) is not a close: every step
+        # reads "closed" from the status, and the KPIs from the close date, so clear it
+        lf = lf.with_columns(
+            pl.when(pl.col(STATUS).is_in(["won", "lost"])).then(pl.col(CLOSED_AT)).alias(CLOSED_AT)
         )
-        .drop(*flags)
-        .collect(engine="in-memory")
-    )
+    typed = lf.collect(engine="in-memory")
     flagged = typed.get_column(_BAD)
     if not flagged.any():  # nothing rejected: no message text, no copies
         empty = pl.DataFrame(

@@ -472,3 +472,48 @@ def test_aggregate_by_period_labels_and_nulls():
         "2025-Q4": (5.0, 2),
     }
     assert aggregate_by_period(df.head(0), "t", [pl.len().alias("n")]).height == 0
+
+
+def test_an_open_deals_expected_close_date_is_not_a_close(tmp_path):
+    """CRMs fill closed_at with an expected close date on open deals (Salesforce's CloseDate):
+    the deal is still open pipeline in the KPIs, as in the channel summary and the journeys,
+    exactly as if the date were empty."""
+    from conftest import run_job
+
+    touches = pl.DataFrame(
+        {
+            "customer_id": ["c1", "c2"],
+            "ts": ["2025-01-05 10:00:00", "2025-01-06 10:00:00"],
+            "channel": ["Email", "Webinar"],
+        }
+    )
+
+    def deals(expected_close: str | None, created: str = "2025-01-25") -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "deal_id": ["d1", "d2"],
+                "customer_id": ["c1", "c2"],
+                "created_at": ["2025-01-10", created],
+                "closed_at": ["2025-02-15", expected_close],
+                "status": ["won", "open"],
+                "amount": [1000.0, 5000.0],
+            }
+        )
+
+    runs = {
+        name: run_job(tmp_path / name, touches=touches, deals=d, models="linear")
+        for name, d in {
+            "empty": deals(None),
+            "expected": deals("2025-02-20"),
+            # an expected date before creation is no reason to reject an open deal
+            "earlier": deals("2025-01-20"),
+        }.items()
+    }
+    for name, result in runs.items():
+        kpis = kpi_table(result.tables["kpis"])
+        assert kpis[("pipeline_open", "all")]["value"] == 5000.0, name
+        assert result.inputs.quarantine["deals"].height == 0, name
+        assert (
+            result.tables["journeys"].filter(pl.col("deal_id") == "d2")["closed_at"].is_null().all()
+        )
+        assert result.tables["kpis"].equals(runs["empty"].tables["kpis"]), name
