@@ -86,6 +86,10 @@ class RunConfig:
         """Flags of a channel; unlisted channels are marketing and not direct."""
         return self.channels.get(channel, ChannelFlags())
 
+    def declared_marketing(self) -> dict[str, bool]:
+        """``[channels]``' marketing flag of every channel listed there."""
+        return {name: flags.marketing for name, flags in self.channels.items()}
+
     def with_overrides(self, **overrides: Any) -> RunConfig:
         """A copy with command-line overrides applied (``None`` values are ignored)."""
         given = {k: v for k, v in overrides.items() if v is not None}

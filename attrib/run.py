@@ -330,6 +330,7 @@ def finish_metrics(
         channel_summary=attribution.channel_summary,
         campaign_summary=attribution.campaign_summary,
         funnel=funnel,
+        declared=inputs.config.declared_marketing(),
     )
 
 

@@ -517,3 +517,39 @@ def test_an_open_deals_expected_close_date_is_not_a_close(tmp_path):
             result.tables["journeys"].filter(pl.col("deal_id") == "d2")["closed_at"].is_null().all()
         )
         assert result.tables["kpis"].equals(runs["empty"].tables["kpis"]), name
+
+
+def test_spend_of_a_declared_non_marketing_channel_without_touches_is_other_cost(tmp_path):
+    """A channel with spend and no touch (a trade fair budget) listed as marketing = false
+    in [channels]: other cost, not marketing spend, in the KPIs and the channel summary."""
+    from conftest import run_job
+
+    touches = pl.DataFrame(
+        {"customer_id": ["c1"], "ts": ["2025-01-05 10:00:00"], "channel": ["Email"]}
+    )
+    deals = pl.DataFrame(
+        {
+            "deal_id": ["d1"],
+            "customer_id": ["c1"],
+            "created_at": ["2025-01-10"],
+            "closed_at": ["2025-01-20"],
+            "status": ["won"],
+            "amount": [1000.0],
+        }
+    )
+    costs = "date,channel,spend\n2025-01-01,Email,300\n2025-01-01,Partner Event,700\n"
+    config = '[channels."Partner Event"]\nmarketing = false\n'
+    for name, cfg in {"declared": config, "undeclared": ""}.items():
+        folder = tmp_path / name
+        (folder / "in").mkdir(parents=True)
+        (folder / "in" / "costs.csv").write_text(costs, encoding="utf-8")
+        result = run_job(folder, touches=touches, deals=deals, config=cfg, models="linear")
+        kpis = kpi_table(result.tables["kpis"])
+        summary = result.channel_summary.filter(pl.col("channel") == "Partner Event")
+        declared = name == "declared"
+        # the month's spend, prorated to the data's days (Jan 5-20 of 31)
+        share = 16 / 31
+        expected = (300 if declared else 1000) * share
+        assert kpis[("marketing_spend", "all")]["value"] == pytest.approx(expected), name
+        assert summary["is_marketing"].to_list() == [not declared], name
+        assert kpis[("cac_marketing", "all")]["value"] == pytest.approx(expected), name

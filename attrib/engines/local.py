@@ -478,6 +478,7 @@ def run_bucketed(
                 channel_summary=channel_summary,
                 campaign_summary=campaign_summary,
                 spilled_days=days_dir,
+                declared=cfg.declared_marketing(),
             )
         attribution.channel_summary = metric_tables["channel_summary"]
         attribution.campaign_summary = metric_tables["campaign_summary"]

@@ -9,6 +9,7 @@ Spark engines map bucket by bucket and never hold every entity's facts at once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -146,8 +147,12 @@ def finalize_metrics(
     campaign_summary: pl.DataFrame,
     spilled_days: Path | None = None,
     funnel: pl.DataFrame | None = None,
+    declared: Mapping[str, bool] | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Summaries with spend columns, ``kpis`` and ``funnel`` (docs/METRICS.md).
+
+    ``declared``: the config's ``[channels]`` marketing flags; they decide a channel with
+    spend but no touch (TV, events), which would otherwise count as marketing.
 
     ``spilled_days``: the folder where an engine wrote the funnel's days-between-stages rows
     (``spill_funnel_days``) instead of keeping them in the partials. ``funnel``: the funnel
@@ -155,7 +160,13 @@ def finalize_metrics(
     """
     settings = plan.settings
     sourced = reduce_sourced([p.sourced for p in parts])
-    touch_flags = channel_marketing_flags(pl.concat([p.flags for p in parts], how="vertical"))
+    declared_flags = pl.DataFrame(
+        {"channel": list(declared or {}), "is_marketing": list((declared or {}).values())},
+        schema={"channel": pl.String, "is_marketing": pl.Boolean},
+    )
+    touch_flags = channel_marketing_flags(
+        pl.concat([*(p.flags for p in parts), declared_flags], how="vertical")
+    )
     summary_flags = channel_summary.select("channel", "is_marketing").unique().sort("channel")
     journeys = [p.deal_journeys for p in parts if p.deal_journeys.height]
     deal_journeys = pl.concat(journeys, how="vertical") if journeys else None
