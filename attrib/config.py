@@ -86,6 +86,14 @@ class RunConfig:
         """Flags of a channel; unlisted channels are marketing and not direct."""
         return self.channels.get(channel, ChannelFlags())
 
+    def stage_mapping(self) -> dict[str, str]:
+        """Stage name (stripped, lower-cased) -> canonical stage, from ``[metrics]
+        stage_names`` and ``[stages]`` (which wins on a name in both); validation maps every
+        stage row through it, so both tables match names case-insensitively."""
+        names = self.metrics.get("stage_names")
+        merged = {**(names if isinstance(names, Mapping) else {}), **self.stage_names}
+        return {str(k).strip().lower(): str(v).strip().lower() for k, v in merged.items()}
+
     def declared_marketing(self) -> dict[str, bool]:
         """``[channels]``' marketing flag of every channel listed there."""
         return {name: flags.marketing for name, flags in self.channels.items()}
@@ -151,13 +159,26 @@ class RunConfig:
                     column="statuses",
                     hint=f'e.g. [statuses] "{raw}" = "open"',
                 )
-        for canon in self.stage_names.values():
-            if canon not in CANONICAL_STAGES:
+        seen: dict[str, str] = {}
+        for raw, canon in self.stage_names.items():
+            if canon.strip().lower() not in CANONICAL_STAGES:
                 raise ConfigError(
                     f"[stages] maps to unknown stage {canon!r}",
                     file=where,
+                    column="stages",
                     hint=f"canonical stages are {', '.join(CANONICAL_STAGES)}",
                 )
+            key = raw.strip().lower()
+            other = seen.get(key)
+            if other is not None and self.stage_names[other].strip().lower() != canon.lower():
+                raise ConfigError(
+                    f"[stages] key {raw!r} differs from {other!r} only in case or spaces, "
+                    "and maps elsewhere",
+                    file=where,
+                    column="stages",
+                    hint="stage names are matched case-insensitively: map each one once",
+                )
+            seen[key] = raw
 
 
 def _check_canonical(mapping: dict[str, Any], kind: str, table: str, source: str | None) -> None:

@@ -414,9 +414,9 @@ def _status(config: RunConfig) -> tuple[pl.Expr, Why]:
 
 
 def _stage(config: RunConfig) -> tuple[pl.Expr, Why]:
-    text = _as_text(pl.col(STAGE)).str.strip_chars()
-    mapped = text.replace(config.stage_names) if config.stage_names else text
-    value = mapped.str.to_lowercase()
+    text = _as_text(pl.col(STAGE)).str.strip_chars().str.to_lowercase()
+    mapping = config.stage_mapping()
+    value = text.replace(mapping) if mapping else text
 
     def why(raw: pl.Expr, value: pl.Expr) -> Reason:
         text = _as_text(raw).str.strip_chars().fill_null("(empty)")

@@ -646,6 +646,49 @@ def test_stages_unknown_and_mapped(tmp_path):
     assert "demo" in q["reason"][0]
 
 
+@pytest.mark.parametrize(
+    "config",
+    [
+        '[stages]\n"marketing QUALIFIED " = "MQL"\n',  # any case and spacing, either side
+        '[metrics]\nstage_names = { "Marketing Qualified" = "mql" }\n',  # the metrics' table
+    ],
+)
+def test_stage_names_are_mapped_before_validation_case_insensitively(tmp_path, config):
+    """``[metrics] stage_names`` used to reach only the funnel, after validation had
+    quarantined the rows it names; ``[stages]`` keys matched in their exact case only."""
+    data = _good(tmp_path / "in")
+    _write(
+        data,
+        "stages",
+        "customer_id,stage,ts",
+        ["c1,Marketing Qualified,2025-01-01", "c1,LEAD,2024-12-30"],
+    )
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out / "unmapped", "-q", "--models", "first_touch"])
+    (data / "channels.toml").write_text(config)
+    run_cli(["run", data, "--out", out / "mapped", "-q", "--models", "first_touch"])
+    assert (out / "unmapped" / "quarantine" / "stages.parquet").exists()
+    assert not (out / "mapped" / "quarantine").exists()
+
+    def mql_rows(run: Path) -> list[tuple[str, int]]:
+        funnel = pl.read_parquet(run / "funnel.parquet").filter(
+            (pl.col("view") == "cohort") & (pl.col("period") == "all") & (pl.col("stage") == "mql")
+        )
+        return funnel.sort("channel").select("channel", "count").rows()
+
+    # unmapped, no mql row is valid: the stage is absent from the funnel. Mapped, c1 (first
+    # touch: Email) reached mql by its row, c2 (Social) by its deal (stages are cumulative)
+    assert mql_rows(out / "unmapped") == []
+    assert mql_rows(out / "mapped") == [("(all)", 2), ("Email", 1), ("Social", 1)]
+
+
+def test_stage_keys_that_differ_only_in_case_and_map_elsewhere_are_refused(tmp_path):
+    data = _good(tmp_path / "in")
+    (data / "channels.toml").write_text('[stages]\n"Demo" = "sql"\n"demo" = "opportunity"\n')
+    result = run_cli(["run", data, "--out", tmp_path / "out", "-q"], exit_code=2)
+    assert "'demo' differs from 'Demo' only in case" in result.output
+
+
 def test_costs_negative_spend(tmp_path):
     data = _good(tmp_path / "in")
     _write(
@@ -841,7 +884,8 @@ def _one_rule_at_a_time(rows):
             or norm is None
             or not amount_ok
             or (norm in ("won", "lost") and not closed)
-            or (closed and parsed and closed < created[:10])
+            # (an open deal's closed_at is an expected close date: ignored, never a reason)
+            or (norm in ("won", "lost") and closed and parsed and closed < created[:10])
             or (deal and ids.count(deal) > 1)
         ):
             bad.add(i)

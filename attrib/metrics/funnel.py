@@ -85,10 +85,14 @@ def safe_div(num: pl.Expr, den: pl.Expr) -> pl.Expr:
 
 
 def _stage_name(settings: MetricsSettings) -> pl.Expr:
-    """``stage`` mapped (settings.stage_names), stripped and lower-cased."""
+    """``stage`` stripped and lower-cased, a name that is not canonical mapped
+    (settings.stage_names). A validated table's names are canonical already (validation maps
+    them, ``RunConfig.stage_mapping``): they are not mapped twice."""
     mapping = {k.strip().lower(): v.lower() for k, v in settings.stage_names.items()}
     name = pl.col("stage").cast(pl.String).str.strip_chars().str.to_lowercase()
-    return name.replace(mapping) if mapping else name
+    if not mapping:
+        return name
+    return pl.when(name.is_in(list(STAGE_ORDER))).then(name).otherwise(name.replace(mapping))
 
 
 def _stage_lookup(stages: pl.DataFrame, settings: MetricsSettings) -> dict[str, str]:
