@@ -541,6 +541,9 @@ def _row_rules(table: str, schema: pl.Schema) -> list[tuple[str, Reason]]:
 #: validation's own columns: any rule broken (pass 1), a duplicated deal id (whole column)
 _BAD = "__bad"
 _DUP = "__dup"
+#: tables whose rows must be unique on a key: every copy of a repeated key is rejected (no
+#: copy is more right than another, and keeping the first or last depends on row order)
+_UNIQUE_KEYS = {"deals": (DEAL_ID,), "targets": ("kpi", "period")}
 #: columns parsed as timestamps (text ones are checked for mixed timezone awareness)
 _TIMESTAMPS = (TS, CREATED_AT, CLOSED_AT, DATE)
 
@@ -613,13 +616,16 @@ def validate(
     )
     flags = [f"__f{i}" for i in range(len(whys))]
     lf = lf.with_columns(why.flag().alias(f) for why, f in zip(whys, flags, strict=True))
-    if table == "deals":
+    unique = _UNIQUE_KEYS.get(table)
+    if unique:
         lf = lf.with_columns(
-            ((pl.len().over(DEAL_ID) > 1) & pl.col(DEAL_ID).is_not_null()).alias(_DUP)
+            ((pl.len().over(unique) > 1) & pl.all_horizontal(pl.col(unique).is_not_null())).alias(
+                _DUP
+            )
         )
-    lf = lf.with_columns(
-        pl.any_horizontal([*flags, *([_DUP] if table == "deals" else [])]).alias(_BAD)
-    ).drop(*flags)
+    lf = lf.with_columns(pl.any_horizontal([*flags, *([_DUP] if unique else [])]).alias(_BAD)).drop(
+        *flags
+    )
     if table == "deals" and CLOSED_AT in present:
         # an open deal's closed_at (a CRM's expected close date) is not a close: every step
         # reads "closed" from the status, and the KPIs from the close date, so clear it
@@ -642,7 +648,7 @@ def validate(
     raw_bad = typed.filter(_BAD).select(
         *[pl.col(f"__raw_{c}").alias(c) if c in present else pl.col(c) for c in columns],
         *[f"__mixed_{c}" for c in mixing],
-        *([_DUP] if table == "deals" else []),
+        *([_DUP] if unique else []),
     )
     explained = _explain(raw_bad, table, config, list(mixing))
     rejected = (
@@ -699,14 +705,16 @@ def _explain(raw: pl.DataFrame, table: str, config: RunConfig, mixing: list[str]
     names = [f"__m{i}" for i in range(len(whys))]
     columns = present + [c for c, _ in rules]
     lf = lf.with_columns(why.message().alias(n) for why, n in zip(whys, names, strict=True))
-    if table == "deals":
+    unique = _UNIQUE_KEYS.get(table)
+    if unique:
+        what = " ".join(f"{key} {{}}" for key in unique)
         lf = lf.with_columns(
             pl.when(pl.col(_DUP))
-            .then(pl.format("duplicate deal_id {} (every copy is rejected)", pl.col(DEAL_ID)))
+            .then(pl.format(f"duplicate {what} (every copy is rejected)", *unique))
             .alias("__mdup")
         )
         names.append("__mdup")
-        columns.append(DEAL_ID)
+        columns.append(unique[0])
     reason = pl.concat_str([pl.col(n) for n in names], separator="; ", ignore_nulls=True)
     first = pl.coalesce(
         [

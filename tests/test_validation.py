@@ -950,3 +950,30 @@ def test_an_output_folder_that_is_a_file_fails_before_any_work(tmp_path):
     result = run_cli(["run", "--out", target, "-q"], exit_code=4)
     assert "the output folder is a file" in result.output
     assert target.read_text() == "not a folder"
+
+
+def test_a_repeated_target_is_rejected_whatever_the_row_order(tmp_path):
+    """Two targets for one (kpi, period): the last row used to win, so the row order decided
+    the target. Every copy is now rejected, as a repeated deal id is."""
+    outs = []
+    for order, rows in enumerate(
+        [
+            ["revenue,all,100", "revenue, all ,200", "win_rate,all,0.5"],
+            ["win_rate,all,0.5", "revenue, all ,200", "revenue,all,100"],
+        ]
+    ):
+        data = _good(tmp_path / f"in{order}")
+        _write(data, "targets", "kpi,period,target", rows)
+        out = tmp_path / f"out{order}"
+        run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
+        q = pl.read_parquet(out / "quarantine" / "targets.parquet")
+        assert (
+            q["reason"].to_list()
+            == ["duplicate kpi revenue period all (every copy is rejected)"] * 2
+        )
+        assert q["column"].to_list() == ["kpi", "kpi"]
+        kpis = pl.read_parquet(out / "kpis.parquet").filter(pl.col("period") == "all")
+        targets = dict(kpis.select("kpi", "target").iter_rows())
+        assert targets["revenue"] is None and targets["win_rate"] == 0.5
+        outs.append(kpis)
+    assert outs[0].equals(outs[1])
