@@ -974,6 +974,7 @@ def test_a_repeated_target_is_rejected_whatever_the_row_order(tmp_path):
         assert q["column"].to_list() == ["kpi", "kpi"]
         kpis = pl.read_parquet(out / "kpis.parquet").filter(pl.col("period") == "all")
         targets = dict(kpis.select("kpi", "target").iter_rows())
-        assert targets["revenue"] is None and targets["win_rate"] == 0.5
+        assert targets["revenue"] is None
+        assert targets["win_rate"] == 0.5
         outs.append(kpis)
     assert outs[0].equals(outs[1])
