@@ -200,6 +200,32 @@ def costs_outside_window(
     )
 
 
+def daily_by_repeats(costs: pl.DataFrame | None) -> str | None:
+    """Every cost row dated the 1st, yet read as daily because a few (channel, campaign,
+    month) keys repeat: a monthly table with one stray copy loses its proration silently."""
+    if costs is None or costs.height == 0:
+        return None
+    keys = [c for c in ("channel", "campaign", "date") if c in costs.columns]
+    all_first, repeated = costs.select(
+        (pl.col("date").dt.day() == 1).all(), pl.struct(keys).is_duplicated().sum()
+    ).row(0)
+    if not all_first or not repeated:
+        return None
+    example = (
+        costs.filter(pl.struct(keys).is_duplicated())
+        .select(pl.format("{} {}", pl.col("channel"), pl.col("date")))
+        .to_series()
+        .head(1)
+        .item()
+    )
+    return (
+        f"every cost row is dated the 1st of a month, but {repeated:,} row(s) repeat a "
+        f"(channel, campaign, month) (e.g. {example}), so the table is read as daily rows "
+        "counted on their date, not monthly rows prorated over the window's days; merge the "
+        "repeated rows if the spend is monthly (docs/METRICS.md, Cost grain)"
+    )
+
+
 def unmatched_targets(targets: pl.DataFrame | None, kpis: pl.DataFrame | None) -> str | None:
     """Target rows whose (kpi, period) is no row of ``kpis.parquet``: a typo fills nothing."""
     if targets is None or targets.height == 0 or kpis is None:
@@ -232,7 +258,8 @@ def metric_warnings(
     inputs: Inputs, kpis: pl.DataFrame | None, touch_channels: Sequence[str], plan: MetricsPlan
 ) -> list[str]:
     """The spend and target warnings of a run (``unmatched_cost_channels``,
-    ``costs_outside_window``, ``unmatched_targets``); every engine calls this."""
+    ``costs_outside_window``, ``unmatched_targets``, ``daily_by_repeats``); every engine
+    calls this."""
     found = (
         unmatched_cost_channels(
             inputs.costs,
@@ -245,5 +272,6 @@ def metric_warnings(
         if plan.settings.period_from or plan.settings.period_to
         else costs_outside_window(inputs.costs, plan.window),
         unmatched_targets(inputs.targets, kpis),
+        daily_by_repeats(inputs.costs),
     )
     return [w for w in found if w is not None]

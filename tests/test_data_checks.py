@@ -179,3 +179,16 @@ def test_a_deals_file_that_leaves_nothing_is_flagged(tmp_path):
     text, manifest = _run(tmp_path / "rejected", rows)
     assert "all 1 deals rows were rejected" in text
     assert len(manifest["warnings"]) == 2  # and the rejected-rows warning
+
+
+def test_a_monthly_cost_table_read_as_daily_because_of_a_repeated_row_is_flagged(tmp_path):
+    monthly = "2025-01-01,Email,10\n2025-01-01,Webinar,4\n"
+    window = ("--from", "2025-01-01", "--to", "2025-01-31")
+    _, clean = _spend_run(tmp_path / "clean", monthly, None, *window)
+    assert clean["warnings"] == []
+    text, repeated = _spend_run(
+        tmp_path / "repeated", monthly + "2025-01-01,Email,3\n", None, *window
+    )
+    assert "2 row(s) repeat a (channel, campaign, month) (e.g. Email 2025-01-01)" in text
+    assert "read as daily rows" in text
+    assert len(repeated["warnings"]) == 1
