@@ -2,8 +2,11 @@
 
 Journey-level resampling with Poisson(1) weights: replicate ``r`` multiplies each journey's
 weight and amount by an independent Poisson(1) draw (seeded), which keeps every quantity
-additive. Nothing reruns the pipeline: a rule-based model's credit is a fixed sparse
-channel x journey matrix times the replicate weights; a data-driven model refits from its
+additive. A pooled journey (a ``--paths`` row: weight = its count of journeys) stands for
+``weight`` journeys, each resampled: its multiplier is Poisson(weight) / weight, the sum of
+their draws (not one draw for the whole row, which would keep or drop every copy at once).
+Nothing reruns the pipeline: a rule-based model's credit is a fixed sparse channel x journey
+matrix times the replicate weights; a data-driven model refits from its
 per-journey state matrix (``linear_state``: state = matrix @ weights) and only the small
 finalize (Markov solve, Shapley values) runs per replicate.
 """
@@ -137,11 +140,18 @@ def replicate_credit(
     block = max(1, min(n, _BLOCK // n_j))
     rng = np.random.default_rng(seed)
     out = [np.empty((n, batch.dicts.n_channels, len(BOOT_METRICS))) for _ in models]
+    weight = np.asarray(batch.weight, dtype=np.float64)
+    pooled = bool(np.any(weight != 1.0))
+    per_copy = np.where(weight > 0, weight, 1.0)
     done = 0
     while done < n:
         r = min(block, n - done)
         # drawn replicate by replicate in order, so the block size never changes the draws
-        w = rng.poisson(1.0, size=(r, batch.n_journeys)).astype(np.float64).T
+        if pooled:  # each of a pooled journey's copies resampled: Poisson(weight) in all
+            draws = rng.poisson(np.broadcast_to(weight, (r, batch.n_journeys)))
+            w = (draws / per_copy).T
+        else:
+            w = rng.poisson(1.0, size=(r, batch.n_journeys)).astype(np.float64).T
         for i, rep in enumerate(reps):
             out[i][done : done + r] = rep.credit(np.ascontiguousarray(w))
         done += r

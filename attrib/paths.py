@@ -109,7 +109,10 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
         }
     )
     agg = (
-        rows.group_by("path")
+        # a path's rows summed in an order of their own (not the file's): the sums' last bits
+        # then do not depend on how the table's rows were ordered
+        rows.sort("path", "conv", "value", "nulls", "row")
+        .group_by("path", maintain_order=True)
         .agg(
             pl.col("conv").sum(), pl.col("value").sum(), pl.col("nulls").sum(), pl.col("row").min()
         )

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 
 from attrib.encoded import STATUS_NONE, STATUS_WON
@@ -168,3 +169,42 @@ def test_channelattribution_sample(data_csv):
         credit = credit_model(model, [batch], fit_model(model, [batch], batch.dicts))
         np.testing.assert_allclose(credit.channel[:, :3].sum(axis=0), totals[:3], rtol=1e-9)
         assert (credit.channel >= 0).all()
+
+
+def test_the_order_of_a_paths_rows_does_not_change_a_bit(tmp_path):
+    """Rows of one path are summed in an order of their own: float sums differ in their last
+    bits by order, and the file's row order must not decide them (ChannelAttribution's
+    exports repeat paths)."""
+    from attrib.run import run_paths
+
+    rng = np.random.default_rng(7)
+    rows = [
+        f"{p};1;{v:.6f};1"
+        for p, v in zip(rng.choice(["a>b", "b", "c>a"], 3000), rng.random(3000) * 1e3, strict=True)
+    ]
+    outs = []
+    for i in range(3):
+        order = rows if i == 0 else [rows[j] for j in rng.permutation(len(rows))]
+        (tmp_path / str(i)).mkdir()
+        text = "path;total_conversions;total_conversion_value;total_null\n" + "\n".join(order)
+        outs.append(run_paths(_write(tmp_path / str(i), text + "\n"), models="linear,markov"))
+    for other in outs[1:]:
+        assert other.channel_summary.equals(outs[0].channel_summary)
+        assert other.tables["markov_removal_effects"].equals(
+            outs[0].tables["markov_removal_effects"]
+        )
+
+
+def test_bootstrap_resamples_each_journey_a_path_row_stands_for(tmp_path):
+    """One path row of 400 conversions is 400 journeys: the conversions of a replicate are
+    Poisson(400), so linear's credit to 'a' (half of each) is 200 +- 1.96 x 20 / 2. Drawing
+    one weight for the whole row gave [0, 400]-wide intervals."""
+    from attrib.bootstrap import bootstrap_intervals
+    from attrib.models.heuristic import LinearAttribution
+
+    batch = read_paths(_write(tmp_path, "path;total_conversions;total_null\na>b;400;0\n"))
+    row = bootstrap_intervals([LinearAttribution()], batch, 400, seed=3).filter(
+        pl.col("channel") == "a"
+    )
+    assert 176 <= row["conversions_lo"].item() <= 185
+    assert 215 <= row["conversions_hi"].item() <= 224
