@@ -88,16 +88,56 @@ def fit_model(model: AttributionModel, batches: Iterable[Journeys], dicts: Dicti
     return fit_models([model], batches, dicts)[model.name]
 
 
-def model_credit(model: AttributionModel, fitted: Fitted, state: State | None) -> ModelCredit:
+#: metrics whose touch-level credit shares a channel's total among its campaigns when the
+#: metric's own is 0 there: deals, deals created, conversions (``SUMMARY_METRICS`` order)
+_FALLBACK_SHARES = tuple(
+    SUMMARY_METRICS.index(m) for m in ("deals", "deals_created", "conversions")
+)
+
+
+def campaigns_like_channels(
+    campaign: np.ndarray, summed: np.ndarray, channel: np.ndarray, campaign_channel: np.ndarray
+) -> np.ndarray:
+    """float64 [K, M]: each campaign's touch-level credit scaled so that a channel's
+    campaigns add up to the channel's total after a channel formula (Markov, Shapley).
+
+    A campaign keeps its share of its channel's touch-level credit (``summed``, [C, M]) in
+    each metric; where the channel has none in a metric yet a total (an open deal's pipeline
+    goes by global scores to channels that did not touch it), the shares come from its
+    deals, else deals created, else conversions. A channel with no touch-level credit at
+    all (its touches lie only on journeys worth nothing) has no campaign to carry its total.
+    """
+    raw = summed[campaign_channel]
+    total = channel[campaign_channel]
+    resolved = raw != 0
+    share = np.divide(campaign, raw, out=np.zeros_like(campaign), where=resolved)
+    for m in _FALLBACK_SHARES:
+        column = raw[:, m]
+        usable = column != 0
+        fill = ~resolved & usable[:, None]
+        by_m = np.divide(campaign[:, m], column, out=np.zeros_like(column), where=usable)
+        share = np.where(fill, by_m[:, None], share)
+        resolved |= fill
+    return share * total
+
+
+def model_credit(
+    model: AttributionModel, fitted: Fitted, state: State | None, dicts: Dictionaries | None
+) -> ModelCredit:
     """A model's reduced credit state (every batch's ``credit_state`` summed) with its
-    channel formula applied."""
-    if state is None:
+    channel formula applied, and its campaigns made to add up to it. ``state`` (and
+    ``dicts``) None: no batch was credited, an error."""
+    if state is None or dicts is None:
         raise ComputationError(
             f"no journeys to credit for model {model.name!r}",
             hint="check that the inputs hold touchpoints or deals",
         )
-    channel = model.channel_totals(fitted, state["channel"])
-    return ModelCredit(model, fitted, channel, state["campaign"])
+    summed = state["channel"]
+    channel = model.channel_totals(fitted, summed)
+    campaign = state["campaign"]
+    if channel is not summed:  # a channel formula: campaigns follow their channel's total
+        campaign = campaigns_like_channels(campaign, summed, channel, dicts.campaign_channel)
+    return ModelCredit(model, fitted, channel, campaign)
 
 
 def credit_model(
@@ -105,9 +145,11 @@ def credit_model(
 ) -> ModelCredit:
     """Phase 2: accumulate touch credit over every batch and apply the channel formula."""
     state: State | None = None
+    dicts: Dictionaries | None = None
     for batch in batches:
+        dicts = batch.dicts
         state = reduce_states(state, credit_state(model, batch, fitted))
-    return model_credit(model, fitted, state)
+    return model_credit(model, fitted, state, dicts)
 
 
 #: model-level tables that get the model's attributed totals per channel joined on

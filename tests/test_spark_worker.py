@@ -206,7 +206,7 @@ def test_buckets_reduce_to_the_single_batch_result(inputs, n_buckets):
     pairs = [(m, fitted.get(m.name, Fitted())) for m in models]
     credit_rows = rows(w.CreditMapper(pairs, dicts)(encoded.to_batches()))
     states = w.reduce_rows(credit_rows, models, fit=False)
-    credits = [model_credit(m, f, states[m.name]) for m, f in pairs]
+    credits = [model_credit(m, f, states[m.name], dicts) for m, f in pairs]
     channel, campaign = summary_frames(credits, dicts)
     assert_frame_equal(channel, whole.channel_summary, check_exact=False, rel_tol=1e-9)
     assert_frame_equal(campaign, whole.campaign_summary, check_exact=False, rel_tol=1e-9)

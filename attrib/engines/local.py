@@ -463,7 +463,7 @@ def run_bucketed(
         if (note := compile_note(set_up)) is not None:
             reporter.note(note)
         attribution = summarise(
-            [model_credit(m, fitted[m.name], credit[m.name]) for m in chosen], dicts
+            [model_credit(m, fitted[m.name], credit[m.name], dicts) for m in chosen], dicts
         )
         channel_summary = attribution.channel_summary
         campaign_summary = attribution.campaign_summary

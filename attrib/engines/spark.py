@@ -692,7 +692,7 @@ class _Job:
         shipped = [(m, _slim(fitted[m.name])) for m in models]
         states = self._states(encoded, w.CreditMapper(shipped, dicts), "crediting")
         reduced = w.reduce_rows(states, models, fit=False)
-        return [model_credit(m, fitted[m.name], reduced.get(m.name)) for m in models]
+        return [model_credit(m, fitted[m.name], reduced.get(m.name), dicts) for m in models]
 
     def _states(
         self, encoded: SparkFrame, fn: Callable[..., Any], what: str
