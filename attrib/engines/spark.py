@@ -474,7 +474,7 @@ class _Job:
                     journeys_path = self.write_journeys(encoded, dicts, out)
                     files.append("journeys/")
                 if touch_credits:
-                    shipped = [(c.model, _slim(c.fitted)) for c in credits]
+                    shipped = [(c.model, _slim(c.fitted)) for c in attribution.credits]
                     rows = encoded.mapInArrow(
                         w.TouchCreditRows(shipped, dicts), _ddl(w.touch_credit_schema())
                     )
@@ -496,7 +496,7 @@ class _Job:
             channel_summary=channel,
             campaign_summary=campaign,
             tables=out_tables,
-            credits=credits,
+            credits=attribution.credits,
             dicts=dicts,
             quarantine=quarantine,
             manifest=manifest,
