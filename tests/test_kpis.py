@@ -553,3 +553,35 @@ def test_spend_of_a_declared_non_marketing_channel_without_touches_is_other_cost
         assert kpis[("marketing_spend", "all")]["value"] == pytest.approx(expected), name
         assert summary["is_marketing"].to_list() == [not declared], name
         assert kpis[("cac_marketing", "all")]["value"] == pytest.approx(expected), name
+
+
+def test_a_deal_first_touched_after_its_creation_is_not_marketing_sourced_pipeline(tmp_path):
+    """d2's only touch (Email) came after d2 was created: marketing did not source that
+    pipeline, as first_touch's pipeline_created (touches up to creation) says; it still
+    influenced it."""
+    from conftest import run_job
+
+    touches = pl.DataFrame(
+        {
+            "customer_id": ["c1", "c2"],
+            "ts": ["2025-01-05 10:00:00", "2025-02-10 10:00:00"],
+            "channel": ["Email", "Email"],
+        }
+    )
+    deals = pl.DataFrame(
+        {
+            "deal_id": ["d1", "d2"],
+            "customer_id": ["c1", "c2"],
+            "created_at": ["2025-01-10", "2025-02-01"],
+            "closed_at": ["2025-01-20", "2025-02-20"],
+            "status": ["won", "won"],
+            "amount": [300.0, 100.0],
+        }
+    )
+    result = run_job(tmp_path, touches=touches, deals=deals, models="first_touch")
+    kpis = kpi_table(result.tables["kpis"])
+    assert kpis[("marketing_sourced_pipeline_share", "all")]["value"] == pytest.approx(300 / 400)
+    assert kpis[("marketing_influenced_pipeline_share", "all")]["value"] == pytest.approx(1.0)
+    assert kpis[("marketing_sourced_revenue_share", "all")]["value"] == pytest.approx(1.0)
+    created = result.channel_summary.filter(pl.col("channel") == "Email")["pipeline_created"]
+    assert created.item() == pytest.approx(300.0)

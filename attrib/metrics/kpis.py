@@ -76,6 +76,7 @@ JOURNEY_COLUMNS = (
     "created_at",
     "closed_at",
     "days_to_close",
+    "first_touch_at",
     "marketing_sourced",
     "marketing_influenced",
 )
@@ -328,7 +329,12 @@ def compute_kpis(
         window,
         [
             pl.col("amount").sum().alias("j_pipe"),
-            pl.col("amount").filter(src).sum().alias("j_pipe_src"),
+            # sourced pipeline: the first touch came at or before the deal's creation (a
+            # touch after it did not source the pipeline; pipeline_created credits likewise)
+            pl.col("amount")
+            .filter(src & (pl.col("first_touch_at") <= pl.col("created_at")))
+            .sum()
+            .alias("j_pipe_src"),
             pl.col("amount").filter(inf).sum().alias("j_pipe_inf"),
         ],
         {"j_pipe": pl.Float64, "j_pipe_src": pl.Float64, "j_pipe_inf": pl.Float64},
