@@ -342,7 +342,16 @@ def test_round_trip_budget_uses_history_cpl(history):
         & (pl.col("channel") != "(all)")
     )
     leads = dict(zip(leads_june["channel"].to_list(), leads_june["count"].to_list(), strict=True))
-    cpl = dict(zip(roi["channel"].to_list(), roi["cpl"].to_list(), strict=True))
+    # CPL: the window's spend over the funnel's leads of the whole window (the mix's count)
+    leads_all = funnel.filter(
+        (pl.col("view") == "period")
+        & (pl.col("period") == "all")
+        & (pl.col("stage") == "lead")
+        & (pl.col("channel") != "(all)")
+    )
+    all_leads = dict(leads_all.select("channel", "count").iter_rows())
+    spend = dict(roi.select("channel", "spend").iter_rows())
+    cpl = {c: spend[c] / all_leads[c] for c in ("ads", "email")}
     b = {
         r["name"]: r["value"] for r in plan.filter(pl.col("kind") == "budget").iter_rows(named=True)
     }
@@ -456,3 +465,39 @@ def test_repeat_buyers_get_a_caveat(tmp_path):
     )
     quiet = run_cli(["plan", single, "--target-revenue", "1000", "--out", tmp_path / "r"])
     assert "won deals came from" not in quiet.output
+
+
+def test_budget_counts_leads_as_the_mix_does(tmp_path):
+    """c2 became a lead before its first touch (Paid Search): the funnel's mix counts that
+    lead for Paid Search, while channel_summary.leads (sourced by a touch before the lead)
+    does not. The budget's CPL must count leads as the mix does, or leads x share x CPL
+    buys each lead twice: here spend 180 (January's 310 over the data's 18 days) / 2 leads."""
+    data = write_inputs(
+        tmp_path / "in",
+        touches=touches([("c1", "2025-01-05", "Paid Search"), ("c2", "2025-01-08", "Paid Search")]),
+        deals=deals(
+            [
+                ("d1", "c1", "2025-01-10", "2025-01-20", "won", 1000.0),
+                ("d2", "c2", "2025-01-10", "2025-01-20", "won", 1000.0),
+            ]
+        ),
+        stages=pl.DataFrame(
+            {
+                "customer_id": ["c1", "c2"],
+                "stage": ["lead", "lead"],
+                "ts": ["2025-01-06", "2025-01-03"],
+            }
+        ),
+    )
+    (data / "costs.csv").write_text("date,channel,spend\n2025-01-01,Paid Search,310\n")
+    run_cli(["run", data, "--out", tmp_path / "run", "-q", "--models", "first_touch"])
+    summary = pl.read_parquet(tmp_path / "run" / "channel_summary.parquet")
+    assert summary.filter(pl.col("channel") == "Paid Search")["leads"].item() == 1
+    run_cli(
+        ["plan", "--run", tmp_path / "run", "--target-revenue", "4000", "--out", tmp_path / "p"]
+    )
+    plan = pl.read_parquet(tmp_path / "p" / "plan.parquet")
+    leads = plan.filter((pl.col("kind") == "stage") & (pl.col("name") == "lead"))["value"].item()
+    budget = plan.filter((pl.col("kind") == "budget") & (pl.col("name") == "Paid Search"))
+    assert budget["unit_cost"].item() == pytest.approx(180 / 2)
+    assert budget["value"].item() == pytest.approx(leads * 180 / 2)

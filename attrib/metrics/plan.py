@@ -252,13 +252,7 @@ def plan_from_history(
                 strict=True,
             )
         )
-    cpl: dict[str, float | None] = {}
-    if roi_summary is not None and roi_summary.height and "cpl" in roi_summary.columns:
-        first_model = roi_summary.select(pl.col("model").min()).item()
-        rs = roi_summary.filter(pl.col("model") == first_model).sort("channel")
-        cpl = dict(
-            zip(rs.get_column("channel").to_list(), rs.get_column("cpl").to_list(), strict=True)
-        )
+    cpl = _funnel_cpl(roi_summary, funnel_df)
     return reverse_funnel(
         target_revenue,
         avg_deal_size=adsz,
@@ -269,6 +263,31 @@ def plan_from_history(
         settings=settings,
         stages=chain,
     )
+
+
+def _funnel_cpl(
+    roi_summary: pl.DataFrame | None, funnel_df: pl.DataFrame
+) -> dict[str, float | None]:
+    """Each channel's spend over the reporting window / its leads in the funnel's ``all``
+    period: leads counted by source channel as the mix counts them, so that the budget
+    (leads x share x CPL) adds up. (The summary's ``cpl`` divides by leads a touch before
+    the lead sourced, a stricter count: a channel whose first touch often follows the
+    lead's would get a CPL too dear for the funnel's mix.) Null without spend or leads."""
+    if roi_summary is None or roi_summary.height == 0 or "spend" not in roi_summary.columns:
+        return {}
+    first_model = roi_summary.select(pl.col("model").min()).item()
+    spend = roi_summary.filter(pl.col("model") == first_model).select("channel", "spend")
+    leads = funnel_df.filter(
+        (pl.col("view") == "period")
+        & (pl.col("period") == PERIOD_ALL)
+        & (pl.col("stage") == "lead")
+        & (pl.col("channel") != ALL_CHANNELS)
+    ).select("channel", pl.col("count").alias("leads"))
+    rows = spend.join(leads, on="channel", how="left").sort("channel")
+    cpl = pl.when((pl.col("spend") > 0) & (pl.col("leads") > 0)).then(
+        pl.col("spend") / pl.col("leads")
+    )
+    return dict(rows.select("channel", cpl.alias("cpl")).iter_rows())
 
 
 def plan_period(period: str | None, settings: MetricsSettings) -> str:
