@@ -360,3 +360,25 @@ def test_window_beyond_data_is_empty_not_swapped(world):
     assert resolve_window(s, touches, deals, stages) == (d(2027, 1, 1), d(2027, 1, 1))
     s = MetricsSettings(period_to=d(2025, 1, 1))
     assert resolve_window(s, touches, deals, stages) == (d(2025, 1, 1), d(2025, 1, 1))
+
+
+def test_a_channels_campaigns_add_up_to_it_on_the_sample():
+    """Campaigns that sourced leads but won no credit and have no spend used to be absent
+    from campaign_summary, so a channel's campaign leads fell short of its own."""
+    from pathlib import Path
+
+    from attrib.metrics.roi import STAGE_COLUMNS
+    from attrib.run import run
+
+    result = run(Path(__file__).resolve().parent.parent / "data_samples")
+    counts = [c for c, _ in STAGE_COLUMNS.values() if c in result.channel_summary.columns]
+    columns = [*counts, "customers", "spend", "revenue", "pipeline", "conversions"]
+    channel = result.channel_summary.select("model", "channel", *columns)
+    summed = result.attribution.campaign_summary.group_by("model", "channel").agg(
+        pl.col(*columns).sum()
+    )
+    joined = channel.join(summed, on=["model", "channel"], how="left", suffix="_c")
+    assert joined.height == channel.height
+    for column in columns:
+        diff = (pl.col(column) - pl.col(f"{column}_c").fill_null(0)).abs()
+        assert joined.filter(diff > 1e-6).height == 0, column

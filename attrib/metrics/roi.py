@@ -298,8 +298,19 @@ def spend_metrics(
     if by_campaign:
         s = s.with_columns(pl.col("campaign").cast(pl.String).fill_null(NO_CHANNEL))
     models = s.select(pl.col("model").unique().sort())
-    # channels with spend but no row for a model: add zero rows
-    missing = models.join(spend.select(keys), how="cross").join(
+    # keys with spend, or sourced stages or customers on a channel the summary lists, but no
+    # row for a model (no credit: a campaign that sourced leads and no deal): zero rows, so
+    # that a channel's campaigns add up to it
+    listed = pl.concat([s.select("channel"), spend.select("channel")], how="vertical")
+    found = (
+        pl.concat(
+            [f.select(pl.col(k).cast(pl.String) for k in keys) for f in (spend, counts, customers)],
+            how="vertical",
+        )
+        .unique()
+        .join(listed.unique(), on="channel", how="semi")
+    )
+    missing = models.join(found, how="cross").join(
         s.select("model", *keys), on=["model", *keys], how="anti"
     )
     if missing.height:
