@@ -501,3 +501,26 @@ def test_budget_counts_leads_as_the_mix_does(tmp_path):
     budget = plan.filter((pl.col("kind") == "budget") & (pl.col("name") == "Paid Search"))
     assert budget["unit_cost"].item() == pytest.approx(180 / 2)
     assert budget["value"].item() == pytest.approx(leads * 180 / 2)
+
+
+@pytest.mark.parametrize("stage", ["offer", "session"])
+def test_a_rate_for_no_stage_of_the_funnel_is_refused(history, stage):
+    """A --rate into a stage the data's funnel lacks (offer), or into its first stage, used
+    to be dropped silently: the plan then ignored what the user asked."""
+    _, _, deals, funnel = history
+    funnel = funnel.filter(pl.col("stage") != "offer")  # a funnel without offers
+    with pytest.raises(ConfigError, match=f"no funnel rate into '{stage}'"):
+        plan_from_history(1000.0, funnel, deals, None, S, rates_override={stage: 0.5})
+
+
+def test_the_plan_says_when_it_has_no_budget(tmp_path):
+    """No lead stage (Olist's deals have none): stage rows only, and a line that says why."""
+    data = write_inputs(
+        tmp_path / "in",
+        touches=touches([("c1", "2025-01-05", "Email")]),
+        deals=deals([("d1", "c1", "2025-01-10", "2025-01-20", "won", 1000.0)]),
+    )
+    result = run_cli(["plan", data, "--target-revenue", "2000", "--out", tmp_path / "p"])
+    plan = pl.read_parquet(tmp_path / "p" / "plan.parquet")
+    assert plan.filter(pl.col("kind") == "budget").height == 0
+    assert "no budget rows: the funnel has no 'lead' stage" in " ".join(result.output.split())

@@ -224,6 +224,14 @@ def plan_from_history(
                 f"given rates must be in [0, 1]; bad: {bad}",
                 hint="give conversion rates as fractions, e.g. 0.25 for 25%",
             )
+        # a rate goes into a stage of the chain (not its first): any other would be dropped
+        unused = sorted(k for k in rates_override if k not in chain[1:])
+        if unused:
+            raise ConfigError(
+                f"no funnel rate into {', '.join(repr(k) for k in unused)}: the data's funnel "
+                f"is {' > '.join(chain)}",
+                hint="give --rate for a stage after the first of that chain",
+            )
         for k, v in rates_override.items():
             rates[k] = v
             intervals[k] = (None, None)
