@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from attrib.config import RunConfig
+from attrib.config import UNASSIGNED, RunConfig
 from attrib.schema import CAMPAIGN, CHANNEL, MEDIUM, SOURCE
 
-UNASSIGNED = "(unassigned)"
+__all__ = ["UNASSIGNED", "channel_expr"]
 
 
 def channel_expr(config: RunConfig, columns: set[str]) -> pl.Expr:

@@ -55,6 +55,10 @@ class ChannelRule:
     campaign: str | None = None
 
 
+#: the channel of touches no ``[[rules]]`` entry matched (``attrib.channels``)
+UNASSIGNED = "(unassigned)"
+
+
 @dataclass(frozen=True)
 class ChannelFlags:
     """Whether a channel counts as marketing and whether it is 'direct' (last-non-direct)."""
@@ -83,7 +87,10 @@ class RunConfig:
     source: str | None = None
 
     def flags(self, channel: str) -> ChannelFlags:
-        """Flags of a channel; unlisted channels are marketing and not direct."""
+        """Flags of a channel; unlisted channels are marketing and not direct, except
+        ``(unassigned)`` (touches no rule classified: no evidence of marketing)."""
+        if channel == UNASSIGNED and channel not in self.channels:
+            return ChannelFlags(marketing=False)
         return self.channels.get(channel, ChannelFlags())
 
     def stage_mapping(self) -> dict[str, str]:

@@ -190,6 +190,9 @@ def test_channel_rules_from_source_medium(tmp_path):
     cs = pl.read_parquet(out / "channel_summary.parquet").filter(pl.col("model") == "linear")
     flags = dict(zip(cs["channel"], cs["is_marketing"], strict=True))
     assert flags["Paid Social"] is False
+    # traffic no rule classified is no evidence of marketing (unless [channels] says so)
+    assert flags["(unassigned)"] is False
+    assert flags["Email"] is True
     assert flags["Paid Search"] is True
     j = pl.read_parquet(out / "journeys.parquet")
     assert j["path"].to_list() == [" > ".join(names)]

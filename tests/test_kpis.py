@@ -585,3 +585,36 @@ def test_a_deal_first_touched_after_its_creation_is_not_marketing_sourced_pipeli
     assert kpis[("marketing_sourced_revenue_share", "all")]["value"] == pytest.approx(1.0)
     created = result.channel_summary.filter(pl.col("channel") == "Email")["pipeline_created"]
     assert created.item() == pytest.approx(300.0)
+
+
+@pytest.mark.parametrize(("declared", "share"), [("", 0.0), ("true", 1.0)])
+def test_unclassified_traffic_is_not_marketing_unless_declared(tmp_path, declared, share):
+    """A journey whose first touch no [[rules]] entry classified ((unassigned)) does not
+    count as marketing-sourced: 75% of revenue from unknown traffic used to make the
+    sourced share 100%. [channels."(unassigned)"] marketing = true restores it."""
+    from conftest import run_job
+
+    touches = pl.DataFrame(
+        {
+            "customer_id": ["c1"],
+            "ts": ["2025-01-05 10:00:00"],
+            "source": ["bing"],
+            "medium": ["display"],
+        }
+    )
+    deals = pl.DataFrame(
+        {
+            "deal_id": ["d1"],
+            "customer_id": ["c1"],
+            "created_at": ["2025-01-10"],
+            "closed_at": ["2025-01-20"],
+            "status": ["won"],
+            "amount": [300.0],
+        }
+    )
+    config = '[[rules]]\nchannel = "Email"\nmedium = "^email$"\n'
+    if declared:
+        config += f'[channels."(unassigned)"]\nmarketing = {declared}\n'
+    result = run_job(tmp_path, touches=touches, deals=deals, config=config, models="linear")
+    kpis = kpi_table(result.tables["kpis"])
+    assert kpis[("marketing_sourced_revenue_share", "all")]["value"] == pytest.approx(share)
