@@ -254,11 +254,27 @@ def unmatched_targets(targets: pl.DataFrame | None, kpis: pl.DataFrame | None) -
     return f"{n:,} target row(s) fill nothing: {'; '.join(why)}"
 
 
+def missing_baseline(baseline: str | None, kpis: pl.DataFrame | None) -> str | None:
+    """A ``baseline_period`` the KPIs have no row for: every ``index_vs_baseline`` is null."""
+    if not baseline or kpis is None or kpis.height == 0:
+        return None
+    if kpis.filter(pl.col("period") == baseline).height:
+        return None
+    periods = kpis.get_column("period").unique().sort().to_list()
+    span = [p for p in periods if p != "all"]
+    covered = f"{span[0]} to {span[-1]}" if span else "none"
+    return (
+        f"baseline_period {baseline!r} is outside the reporting window (periods {covered}): "
+        "every index_vs_baseline is null; pick a period the data covers"
+    )
+
+
 def metric_warnings(
     inputs: Inputs, kpis: pl.DataFrame | None, touch_channels: Sequence[str], plan: MetricsPlan
 ) -> list[str]:
     """The spend and target warnings of a run (``unmatched_cost_channels``,
-    ``costs_outside_window``, ``unmatched_targets``, ``daily_by_repeats``); every engine
+    ``costs_outside_window``, ``unmatched_targets``, ``daily_by_repeats``,
+    ``missing_baseline``); every engine
     calls this."""
     found = (
         unmatched_cost_channels(
@@ -273,5 +289,6 @@ def metric_warnings(
         else costs_outside_window(inputs.costs, plan.window),
         unmatched_targets(inputs.targets, kpis),
         daily_by_repeats(inputs.costs),
+        missing_baseline(plan.settings.baseline_period, kpis),
     )
     return [w for w in found if w is not None]

@@ -192,3 +192,17 @@ def test_a_monthly_cost_table_read_as_daily_because_of_a_repeated_row_is_flagged
     assert "2 row(s) repeat a (channel, campaign, month) (e.g. Email 2025-01-01)" in text
     assert "read as daily rows" in text
     assert len(repeated["warnings"]) == 1
+
+
+def test_a_baseline_period_outside_the_window_is_flagged(tmp_path):
+    rows = [("d1", "c1", "2025-01-07", "2025-01-09", "won", 10.0)]
+    warnings = {}
+    for baseline in ("2025-01", "2024-03"):
+        config = f'[metrics]\nbaseline_period = "{baseline}"\n'
+        data = write_inputs(tmp_path / baseline, touches=TOUCHES, deals=deals(rows), config=config)
+        out = tmp_path / baseline / "out"
+        run_cli(["run", data, "--out", out, "--models", "linear", "-q"])
+        warnings[baseline] = json.loads((out / "manifest.json").read_text())["warnings"]
+    assert warnings["2025-01"] == []
+    assert len(warnings["2024-03"]) == 1
+    assert "baseline_period '2024-03' is outside the reporting window" in warnings["2024-03"][0]
