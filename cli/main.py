@@ -689,6 +689,7 @@ Examples:
     type=click.Path(path_type=Path),
     help="Folder for plan.parquet.",
 )
+@click.option("--quiet", "-q", is_flag=True, help="No plan table (warnings still on stderr).")
 @output_format("Plan")
 def plan(
     data_dir: Path | None,
@@ -703,6 +704,7 @@ def plan(
     targets: str | None,
     config_path: Path | None,
     out: Path,
+    quiet: bool,
     fmt: str,
 ) -> None:
     """Reverse funnel: customers, offers, opportunities, SQLs, MQLs, leads, sessions and budget
@@ -752,7 +754,7 @@ def plan(
             note = repeat_deals_note_of_run(history, period)
         else:
             result = run_job(
-                _data_or_sample(data_dir, touchpoints, deals, quiet=fmt == "json"),
+                _data_or_sample(data_dir, touchpoints, deals, quiet=quiet or fmt == "json"),
                 models="first_touch",
                 config=config_path,
                 touchpoints=touchpoints,
@@ -780,7 +782,7 @@ def plan(
         if fmt == "json":
             payload = {"ok": True, "plan": table.to_dicts(), "warnings": [note] if note else []}
             click.echo(json.dumps(payload, default=str))
-        else:
+        elif not quiet:
             from cli._output import print_plan
 
             print_plan(table)

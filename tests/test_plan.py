@@ -524,3 +524,15 @@ def test_the_plan_says_when_it_has_no_budget(tmp_path):
     plan = pl.read_parquet(tmp_path / "p" / "plan.parquet")
     assert plan.filter(pl.col("kind") == "budget").height == 0
     assert "no budget rows: the funnel has no 'lead' stage" in " ".join(result.output.split())
+
+
+def test_plan_quiet_prints_no_table(tmp_path):
+    data = write_inputs(
+        tmp_path / "in",
+        touches=touches([("c1", "2025-01-05", "Email")]),
+        deals=deals([("d1", "c1", "2025-01-10", "2025-01-20", "won", 1000.0)]),
+    )
+    args = ["plan", data, "--target-revenue", "2000", "--out", tmp_path / "p"]
+    assert "customer" in run_cli(args).output
+    assert run_cli([*args, "-q"]).output == ""
+    assert (tmp_path / "p" / "plan.parquet").exists()
