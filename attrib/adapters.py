@@ -37,13 +37,17 @@ def event_log_tables(
         )
     else:
         frame = read_files(resolve_files(source))
-    for col in (customer, ts, channel, conversion):
+    roles = {customer: "customer", ts: "ts", channel: "channel", conversion: "conversion"}
+    found = [c for c in frame.columns if c not in (FILE_COL, ROW_COL)]
+    for col, role in roles.items():
         if col not in frame.columns:
+            where = frame.get_column(FILE_COL)[0] if frame.height else None
             raise SchemaError(
-                f"event log has no column {col!r}",
+                f"event log has no column {col!r} (its {role} column)",
+                file=str(where) if where is not None else None,
                 column=col,
-                hint=f"columns found: {', '.join(frame.columns)}; pass the right name, "
-                f"e.g. event_log_tables(path, {'customer' if col == customer else 'ts'}=...)",
+                hint=f"columns found: {', '.join(found)}; name it {col!r} in the file, or pass "
+                f"the file's name in Python: event_log_tables(path, {role}=...)",
             )
     text = frame.with_columns(
         pl.col(c).cast(pl.String) for c in frame.columns if c not in (FILE_COL, ROW_COL)

@@ -138,6 +138,7 @@ class RunConfig:
             raise ConfigError(
                 f"revenue_window must be one of {REVENUE_WINDOWS}, got {self.revenue_window!r}",
                 file=where,
+                hint='e.g. [options] revenue_window = "created_at" (credit at deal creation)',
             )
         from attrib.schema import status_key  # schema imports this module
 
@@ -214,7 +215,11 @@ def _check_canonical(mapping: dict[str, Any], kind: str, table: str, source: str
 
 def _expect_table(value: Any, name: str, where: str | None) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ConfigError(f"[{name}] must be a table", file=where)
+        raise ConfigError(
+            f"[{name}] must be a table",
+            file=where,
+            hint=f"write it as a TOML table: [{name}] on a line of its own, then key = value lines",
+        )
     return value
 
 
@@ -242,19 +247,28 @@ def config_from_mapping(data: dict[str, Any], *, source: str | None = None) -> R
                 raise ConfigError(
                     f"[columns.{table}] {canon} must be a column name (string), got {src!r}",
                     file=source,
+                    hint=f'quote your column\'s name, e.g. {canon} = "my_column"',
                 )
         columns[table] = dict(mapping)
     constants: dict[str, dict[str, Any]] = {}
     for table, mapping in _expect_table(data.get("constants", {}), "constants", source).items():
         if table not in TABLES:
-            raise ConfigError(f"[constants.{table}] names an unknown table", file=source)
+            raise ConfigError(
+                f"[constants.{table}] names an unknown table",
+                file=source,
+                hint=f"tables are {', '.join(TABLES)}",
+            )
         constants[table] = dict(_expect_table(mapping, f"constants.{table}", source))
         _check_canonical(constants[table], "constants", table, source)
 
     rules = []
     raw_rules = data.get("rules", [])
     if not isinstance(raw_rules, list):
-        raise ConfigError("rules must be an array of tables ([[rules]])", file=source)
+        raise ConfigError(
+            "rules must be an array of tables ([[rules]])",
+            file=source,
+            hint='write each rule as [[rules]] then channel = "Paid Search", medium = "^cpc$"',
+        )
     for i, rule in enumerate(raw_rules, start=1):
         rule = _expect_table(rule, f"rules #{i}", source)
         extra = set(rule) - {"channel", "source", "medium", "campaign"}

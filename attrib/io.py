@@ -347,17 +347,11 @@ def parquet_appender(target: Path, schema: pa.Schema | None = None) -> Iterator[
 
 def write_json(data: Any, target: Path) -> None:
     """Write JSON atomically (sorted keys, so reruns are byte-identical)."""
-    try:
-        with atomic_path(target) as tmp:
-            tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-    except OSError as exc:
-        raise OutputError(f"cannot write output: {exc.strerror or exc}", file=str(target)) from None
+    with _output_errors(target), atomic_path(target) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def write_text(text: str, target: Path) -> None:
     """Write a text file atomically."""
-    try:
-        with atomic_path(target) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise OutputError(f"cannot write output: {exc.strerror or exc}", file=str(target)) from None
+    with _output_errors(target), atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from attrib.errors import ConfigError, OutputError, UsageError
+from attrib.errors import OutputError, UsageError
 
 __all__ = [
     "CHANNELS",
@@ -233,7 +233,7 @@ def _period(start: str | date, months: int) -> tuple[int, int, int]:
     except ValueError:
         day0 = np.datetime64("NaT")
     if np.isnat(day0):
-        raise ConfigError(
+        raise UsageError(
             f"start must be a date like '2025-01-01'; got {start!r}",
             column="start",
             hint="pass an ISO date (YYYY-MM-DD)",
@@ -255,7 +255,7 @@ def _check_args(customers: int, months: int, seed: int) -> None:
     ):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
             kind = "a positive" if low == 1 else "a non-negative"
-            raise ConfigError(
+            raise UsageError(
                 f"{name} must be {kind} integer; got {value!r}",
                 column=name,
                 hint=f"e.g. {name}={example}",
@@ -683,7 +683,7 @@ def generate(
     ``"parquet"``. The same arguments always give byte-identical files.
     """
     if fmt not in ("csv", "parquet"):
-        raise ConfigError(
+        raise UsageError(
             f"fmt must be 'csv' or 'parquet'; got {fmt!r}", column="format", hint="use csv"
         )
     out = Path(out_dir)

@@ -354,6 +354,16 @@ def test_event_log_numeric_conversion_flags(tmp_path):
     assert_credit(_summary_credit(out, "last_touch", "conversions"), {"Social": 1})
 
 
+def test_event_log_without_a_column_names_the_file_and_the_role(tmp_path):
+    log = tmp_path / "events.csv"
+    log.write_text("cookie,time,source,conversion\nu1,2025-01-01 00:00:00,Email,0\n")
+    result = run_cli(["run", "--event-log", log, "--out", tmp_path / "out"], exit_code=2)
+    text = " ".join(result.output.split())
+    assert "event log has no column 'channel' (its channel column)" in text
+    assert str(log) in text
+    assert "columns found: cookie, time, source, conversion" in text
+
+
 def test_summary_order_and_manifest(tmp_path):
     data = tmp_path / "in"
     _write(TOUCHES, data / "touchpoints.csv")

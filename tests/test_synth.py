@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from attrib.errors import ConfigError
+from attrib.errors import UsageError
 from attrib.synth import (
     CHANNELS,
     PAID_CHANNELS,
@@ -458,14 +458,14 @@ def test_win_effects_are_recoverable(big: dict[str, pl.DataFrame]) -> None:
         ({"start": 20250101}, "start"),
     ],
 )
-def test_bad_arguments_raise_config_error(kwargs: dict[str, object], column: str) -> None:
-    with pytest.raises(ConfigError) as info:
+def test_bad_arguments_raise_usage_error(kwargs: dict[str, object], column: str) -> None:
+    with pytest.raises(UsageError) as info:
         generate_frames(**kwargs)  # type: ignore[arg-type]
     assert info.value.column == column
 
 
-def test_bad_format_raises_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="csv"):
+def test_bad_format_raises_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="csv"):
         generate(tmp_path, customers=10, fmt="xlsx")
     assert not any(tmp_path.iterdir())
 

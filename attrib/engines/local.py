@@ -31,7 +31,7 @@ from attrib.config import RunConfig
 from attrib.credit import credit_state, fit_models, model_credit, summarise
 from attrib.data_checks import DealCounts, check_rejections, deal_warnings, metric_warnings
 from attrib.encoded import Journeys
-from attrib.errors import InputError, UsageError
+from attrib.errors import InputError, SchemaError, UsageError
 from attrib.inputs import (
     TableSource,
     account_lookup,
@@ -181,7 +181,12 @@ def partition_touches(
             one = _scan(f, projection)
             if source not in one.collect_schema().names():
                 validate(one.head(1).collect(), table, config)
-        raise UsageError(f"{table} have no column {source!r} to bucket by")
+        raise SchemaError(
+            f"{table} have no column {source!r} to bucket by",
+            file=str(files[0]) if files else None,
+            column=source,
+            hint=f'map your id column in the config: [columns.{table}] {source} = "your_column"',
+        )
     try:
         lazy.with_columns(bucket_of(pl.col(source), k).alias(_BUCKET)).sink_parquet(
             pl.PartitionBy(folder, key=_BUCKET), mkdir=True

@@ -240,7 +240,7 @@ class MarkovAttribution(ScoredModel):
         order = self.params["order"]
         if not isinstance(order, int) or isinstance(order, bool) or not 1 <= order <= 4:
             raise ConfigError(
-                f"The 'order' parameter of markov must be an int in [1, 4]. Got {order!r}.",
+                f"order must be a whole number from 1 to 4, got {order!r}",
                 hint="use order=1 (ChannelAttribution's default) up to order=4",
             )
 

@@ -98,21 +98,24 @@ class ShapleyAttribution(ScoredModel):
         p = self.params
         if p["value_function"] not in VALUE_FUNCTIONS:
             raise ConfigError(
-                f"The 'value_function' parameter of shapley must be one of {VALUE_FUNCTIONS}. "
-                f"Got {p['value_function']!r}."
+                f"value_function must be one of {VALUE_FUNCTIONS}, got {p['value_function']!r}",
+                hint='e.g. [models.shapley] value_function = "dalessandro" (the default)',
             )
-        for key, lo, hi in (("max_exact_channels", 1, 26), ("n_samples", 2, 10**8)):
+        for key, lo, hi, usual in (
+            ("max_exact_channels", 1, 26, 20),
+            ("n_samples", 2, 10**8, 2000),
+        ):
             if not isinstance(p[key], int) or not lo <= p[key] <= hi:
                 raise ConfigError(
-                    f"The {key!r} parameter of shapley must be an int in [{lo}, {hi}]. "
-                    f"Got {p[key]!r}."
+                    f"{key} must be a whole number in [{lo}, {hi}], got {p[key]!r}",
+                    hint=f"e.g. [models.shapley] {key} = {usual}",
                 )
         if p["max_set_size"] is not None and (
             not isinstance(p["max_set_size"], int) or p["max_set_size"] < 1
         ):
             raise ConfigError(
-                f"The 'max_set_size' parameter of shapley must be None or an int >= 1. "
-                f"Got {p['max_set_size']!r}."
+                f"max_set_size must be a whole number >= 1, got {p['max_set_size']!r}",
+                hint="leave it out for no cap, or e.g. [models.shapley] max_set_size = 4",
             )
 
     # -- fit ---------------------------------------------------------------------------------
