@@ -40,6 +40,7 @@ from attrib.encoded import (
     STATUS_NONE,
     STATUS_OPEN,
     STATUS_WON,
+    US_PER_DAY,
     Dictionaries,
     Journeys,
 )
@@ -59,7 +60,6 @@ from attrib.schema import (
     deal_event_time,
 )
 
-_US_PER_DAY = 86_400_000_000
 _STATUS_CODES = {"open": STATUS_OPEN, "won": STATUS_WON, "lost": STATUS_LOST}
 _LEAD_STAGES = ("lead", "mql")
 _MIN_TS = np.iinfo(np.int64).min
@@ -272,7 +272,7 @@ def build_journeys(
     d = d.with_columns(pl.Series("ent", d_keys)).sort("ent", "end", DEAL_ID)
     d_ent = d.get_column("ent").to_numpy()
     d_end = d.get_column("end").to_numpy()
-    lookback = np.int64(config.lookback_days) * _US_PER_DAY
+    lookback = np.int64(config.lookback_days) * US_PER_DAY
     keep, offsets, j_deal, n_kept = _assign_journeys(
         t_ent, t_ts, d_ent, d_end, lookback, d.height + n_entities
     )
@@ -358,18 +358,16 @@ def _reporting_window(config: RunConfig) -> tuple[int, int] | None:
     """The reporting window (``[metrics] period_from/period_to``, inclusive days) as epoch
     microseconds [lo, hi); None when neither bound is set. A missing bound is open: the
     window's other end is the data's own, which no deal lies beyond."""
-    if not config.metrics:
+    window = MetricsSettings.from_mapping(config.metrics).window() if config.metrics else None
+    if window is None:
         return None
-    settings = MetricsSettings.from_mapping(config.metrics)
-    if settings.period_from is None and settings.period_to is None:
-        return None
+    start, end = window
 
     def epoch_us(day: date) -> int:
-        return (day - date(1970, 1, 1)).days * _US_PER_DAY
+        return (day - date(1970, 1, 1)).days * US_PER_DAY
 
-    lo = epoch_us(settings.period_from) if settings.period_from is not None else _MIN_TS
-    to = settings.period_to
-    hi = epoch_us(to) + _US_PER_DAY if to is not None and to < date.max else _MAX_TS
+    lo = epoch_us(start) if start > date.min else _MIN_TS
+    hi = epoch_us(end) + US_PER_DAY if end < date.max else _MAX_TS
     return lo, hi
 
 
@@ -536,9 +534,9 @@ def _journey_table(
         pl.when(pl.col("__has")).then(pl.col("last_touch_at")).alias("last_touch_at"),
         CREATED_AT,
         CLOSED_AT,
-        (
-            (pl.col(CLOSED_AT) - pl.col("first_touch_at")).dt.total_microseconds() / _US_PER_DAY
-        ).alias("__d"),
+        ((pl.col(CLOSED_AT) - pl.col("first_touch_at")).dt.total_microseconds() / US_PER_DAY).alias(
+            "__d"
+        ),
         pl.col("marketing_influenced"),
     ).pipe(_finish_table, first, dicts)
 

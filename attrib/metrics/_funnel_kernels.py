@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from attrib._numba import njit
+from attrib.encoded import US_PER_DAY
 
 #: "no time": a stage not reached (a null timestamp in the input is passed as this too)
 NO_TIME = np.iinfo(np.int64).max
@@ -74,9 +75,6 @@ def reached_rows(keys, ts, stage, source, position, n_present):
     )
 
 
-_US_PER_DAY = 86_400_000_000
-
-
 @njit
 def _month_of_day(z):
     """Month key of a day number (days since 1970-01-01): H. Hinnant's ``civil_from_days``."""
@@ -104,17 +102,17 @@ def month_keys(us):
     for i in range(n):
         first = min(first, us[i])
         last = max(last, us[i])
-    lo = first // _US_PER_DAY
-    hi = last // _US_PER_DAY
+    lo = first // US_PER_DAY
+    hi = last // US_PER_DAY
     if hi - lo > n:  # a sparse range: the table would cost more than it saves
         for i in range(n):
-            out[i] = _month_of_day(us[i] // _US_PER_DAY)
+            out[i] = _month_of_day(us[i] // US_PER_DAY)
         return out
     table = np.empty(hi - lo + 1, dtype=np.int32)
     for d in range(lo, hi + 1):
         table[d - lo] = _month_of_day(d)
     for i in range(n):
-        out[i] = table[us[i] // _US_PER_DAY - lo]
+        out[i] = table[us[i] // US_PER_DAY - lo]
     return out
 
 

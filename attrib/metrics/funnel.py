@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from attrib._code_kernels import dense_codes
+from attrib.encoded import US_PER_DAY
 from attrib.entity_keys import sort_by_entity
 from attrib.metrics._funnel_kernels import (
     NO_TIME,
@@ -38,7 +39,6 @@ from attrib.schema import CLOSED_AT, CREATED_AT
 
 ALL_CHANNELS = "(all)"
 NO_CHANNEL = "(none)"
-_US_PER_DAY = 86_400_000_000.0
 
 FUNNEL_SCHEMA: dict[str, pl.DataType] = {
     "view": pl.String(),
@@ -394,7 +394,7 @@ def funnel_map(facts: StageFacts, window: tuple[date, date] | None) -> FunnelPar
             stage,
             channel,
             reached.select(
-                ((pl.col("ts") - pl.col("prev_ts")).dt.total_microseconds() / _US_PER_DAY).alias(
+                ((pl.col("ts") - pl.col("prev_ts")).dt.total_microseconds() / US_PER_DAY).alias(
                     "days"
                 )
             ).to_series(),

@@ -10,6 +10,7 @@ from datetime import date
 
 import polars as pl
 
+from attrib.encoded import US_PER_DAY
 from attrib.metrics.funnel import safe_div, wilson_interval
 from attrib.metrics.periods import (
     aggregate_by_period,
@@ -66,7 +67,6 @@ KPI_SCHEMA: dict[str, pl.DataType] = {
     "index_vs_baseline": pl.Float64(),
 }
 
-_US_PER_DAY = 86_400_000_000.0
 
 #: journey columns the KPIs read (of deal journeys only)
 JOURNEY_COLUMNS = (
@@ -84,7 +84,7 @@ JOURNEY_COLUMNS = (
 
 def _days(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     """(a − b) in fractional days."""
-    return (a - b).dt.total_microseconds() / _US_PER_DAY
+    return (a - b).dt.total_microseconds() / US_PER_DAY
 
 
 def _by_period(

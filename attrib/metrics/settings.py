@@ -88,6 +88,13 @@ class MetricsSettings:
                 hint="see docs/METRICS.md, section 'Settings', for every key and its range",
             )
 
+    def window(self) -> tuple[date, date] | None:
+        """The reporting window's inclusive days, an open end as ``date.min``/``date.max``;
+        None when neither bound is set (the data's own span is the window)."""
+        if self.period_from is None and self.period_to is None:
+            return None
+        return (self.period_from or date.min, self.period_to or date.max)
+
     @classmethod
     def from_mapping(cls, d: Mapping[str, Any] | None) -> MetricsSettings:
         """Build settings from a ``[metrics]`` TOML table; unknown keys or bad values raise."""

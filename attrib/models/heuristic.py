@@ -8,11 +8,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from attrib.encoded import STATUS_LOST, STATUS_WON, Journeys
+from attrib.encoded import STATUS_LOST, STATUS_WON, US_PER_DAY, Journeys
 from attrib.models import _heuristic_kernels as k
 from attrib.models.base import AttributionModel, Fitted, Param
-
-_US_PER_DAY = 86_400_000_000.0
 
 
 class _RuleBased(AttributionModel):
@@ -121,7 +119,7 @@ class TimeDecayAttribution(_RuleBased):
                 f"{self.params['half_life_days']!r}",
                 hint="[models.time_decay] half_life_days = 7",
             )
-        return half_life * _US_PER_DAY
+        return half_life * US_PER_DAY
 
 
 class PositionBasedAttribution(_RuleBased):

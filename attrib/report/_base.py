@@ -59,23 +59,19 @@ class Context:
         the attribution columns do: a closed deal by ``closed_at``, an open one by
         ``created_at``; every journey when the run set no window."""
         from attrib.errors import ConfigError
+        from attrib.metrics.periods import in_window
         from attrib.metrics.settings import MetricsSettings
         from attrib.schema import deal_event_time
 
         config = self.out.manifest.get("config") or {}
         try:  # the run's own [metrics], read as the run read it
-            settings = MetricsSettings.from_mapping(config.get("metrics") or {})
+            window = MetricsSettings.from_mapping(config.get("metrics") or {}).window()
         except (ConfigError, AttributeError):
             return journeys
-        if settings.period_from is None and settings.period_to is None:
+        if window is None:
             return journeys
-        day = deal_event_time().cast(pl.Date)  # the rule the credit used
-        keep = pl.lit(True)
-        if settings.period_from is not None:
-            keep &= day >= settings.period_from
-        if settings.period_to is not None:
-            keep &= day <= settings.period_to
-        return journeys.filter(keep.fill_null(False))
+        # the deal's event time and the window's days: the rule the credit used
+        return journeys.filter(in_window(deal_event_time(), *window).fill_null(False))
 
     def per_model(self, render: Callable[[str], str]) -> str:
         """One block per model; the page shows the selected model's block only."""
