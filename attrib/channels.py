@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from attrib.columns import CAMPAIGN, CHANNEL, MEDIUM, SOURCE
 from attrib.config import UNASSIGNED, RunConfig
-from attrib.schema import CAMPAIGN, CHANNEL, MEDIUM, SOURCE
 
 __all__ = ["UNASSIGNED", "channel_expr"]
 

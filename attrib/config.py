@@ -24,12 +24,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from attrib.columns import CANONICAL_STAGES, DEAL_STATUSES, TABLE_COLUMNS, TABLES
 from attrib.errors import ConfigError
 
-TABLES = ("touchpoints", "deals", "stages", "costs", "targets")
 LEVELS = ("customer", "account")
 REVENUE_WINDOWS = ("closed_at", "created_at")
-CANONICAL_STAGES = ("session", "lead", "mql", "sql", "opportunity", "offer", "customer")
 _TOP_KEYS = {
     "columns",
     "constants",
@@ -41,7 +40,6 @@ _TOP_KEYS = {
     "models",
     "metrics",
 }
-DEAL_STATUSES = ("open", "won", "lost")
 _OPTION_KEYS = {"lookback_days", "level", "revenue_window", "models", "strict"}
 
 
@@ -140,7 +138,7 @@ class RunConfig:
                 file=where,
                 hint='e.g. [options] revenue_window = "created_at" (credit at deal creation)',
             )
-        from attrib.schema import status_key  # schema imports this module
+        from attrib.parsing import status_key  # (polars: not on the CLI's light paths)
 
         matched: dict[str, str] = {}
         for raw, canon in self.status_names.items():
@@ -192,8 +190,6 @@ class RunConfig:
 def _check_canonical(mapping: dict[str, Any], kind: str, table: str, source: str | None) -> None:
     """Keys of ``[columns.<table>]`` / ``[constants.<table>]`` must be the table's canonical
     column names: a misspelt one would otherwise be ignored without a word."""
-    from attrib.schema import TABLE_COLUMNS  # schema imports this module
-
     required, optional = TABLE_COLUMNS[table]
     known = (*required, *optional)
     for key in mapping:

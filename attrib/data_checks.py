@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from attrib.columns import TABLES
 from attrib.encoded import CONVERSION_IN_PERIOD, CREATION_IN_PERIOD, STATUS_NONE, Journeys
 from attrib.errors import ChecksFailedError
 from attrib.progress import Reporter
@@ -57,8 +58,8 @@ class DealCounts:
 
 def _rejected_count(rejected: dict[str, int]) -> str:
     """'1,203 input row(s) rejected (touchpoints: 1,200, deals: 3)'."""
-    order = ("touchpoints", "deals", "stages", "costs", "targets")  # the same in every engine
-    tables = sorted(rejected, key=lambda t: order.index(t) if t in order else len(order))
+    # one table order in every engine
+    tables = sorted(rejected, key=lambda t: TABLES.index(t) if t in TABLES else len(TABLES))
     detail = ", ".join(f"{t}: {rejected[t]:,}" for t in tables if rejected[t])
     return f"{sum(rejected.values()):,} input row(s) rejected ({detail})"
 

@@ -9,10 +9,7 @@ from typing import Any
 import polars as pl
 
 from attrib.channels import channel_expr
-from attrib.config import RunConfig, load_config
-from attrib.errors import InputError, UsageError
-from attrib.io import FILE_COL, ROW_COL, Projection, find_table, read_files, resolve_files
-from attrib.schema import (
+from attrib.columns import (
     ACCOUNT_ID,
     CAMPAIGN,
     CHANNEL,
@@ -21,14 +18,15 @@ from attrib.schema import (
     REASON,
     REASON_COLUMN,
     TABLE_COLUMNS,
+    TABLES,
     TOUCH_TYPE,
     TS,
-    Validated,
-    quarantine_text,
-    validate,
 )
+from attrib.config import RunConfig, load_config
+from attrib.errors import InputError, UsageError
+from attrib.io import FILE_COL, ROW_COL, Projection, find_table, read_files, resolve_files
+from attrib.schema import Validated, quarantine_text, validate
 
-INPUT_TABLES = ("touchpoints", "deals", "stages", "costs", "targets")
 CONFIG_NAME = "channels.toml"
 
 
@@ -67,7 +65,7 @@ def locate_inputs(
         raise InputError(
             "data folder not found", file=str(folder), hint="check the DATA_DIR argument"
         )
-    for table in INPUT_TABLES:
+    for table in TABLES:
         given = overrides.get(table)
         if given is not None:
             found[table] = resolve_files(given)

@@ -30,6 +30,18 @@ from attrib._journey_kernels import (
     _path_offsets,
 )
 from attrib._threads import side_by_side
+from attrib.columns import (
+    CAMPAIGN,
+    CHANNEL,
+    CLOSED_AT,
+    CLOSED_STATUSES,
+    CREATED_AT,
+    DEAL_ID,
+    ENTITY_ID,
+    STAGE,
+    STATUS,
+    TS,
+)
 from attrib.config import RunConfig
 from attrib.encoded import (
     CONVERSION_IN_PERIOD,
@@ -47,18 +59,7 @@ from attrib.encoded import (
 from attrib.entity_keys import dense_values, hash_pair, sort_by_entity
 from attrib.metrics.funnel import ENTITY_FIRST
 from attrib.metrics.settings import MetricsSettings
-from attrib.schema import (
-    CAMPAIGN,
-    CHANNEL,
-    CLOSED_AT,
-    CREATED_AT,
-    DEAL_ID,
-    ENTITY_ID,
-    STAGE,
-    STATUS,
-    TS,
-    deal_event_time,
-)
+from attrib.schema import deal_event_time
 
 _STATUS_CODES = {"open": STATUS_OPEN, "won": STATUS_WON, "lost": STATUS_LOST}
 _LEAD_STAGES = ("lead", "mql")
@@ -547,7 +548,7 @@ def _finish_table(frame: pl.DataFrame, first: np.ndarray, dicts: Dictionaries) -
         pl.when(
             pl.col("first_touch_at").is_not_null()
             & pl.col(CLOSED_AT).is_not_null()
-            & pl.col("status").is_in(["won", "lost"])  # an open deal's closed_at is a forecast
+            & pl.col("status").is_in(CLOSED_STATUSES)  # an open deal's closed_at is a forecast
         )
         .then(pl.col("__d"))
         .alias("days_to_close"),

@@ -15,7 +15,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from attrib.config import TABLES
+from attrib.columns import TABLES
 from attrib.encoded import Journeys
 from attrib.errors import OutputError
 from attrib.io import (

@@ -10,60 +10,49 @@ that are there.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
-from attrib.config import CANONICAL_STAGES, RunConfig
+from attrib.columns import (
+    ACCOUNT_ID,
+    AMOUNT,
+    CAMPAIGN,
+    CHANNEL,
+    CLOSED_AT,
+    CLOSED_STATUSES,
+    CREATED_AT,
+    CUSTOMER_ID,
+    DATE,
+    DEAL_ID,
+    MEDIUM,
+    REASON,
+    REASON_COLUMN,
+    SOURCE,
+    SPEND,
+    STAGE,
+    STATUS,
+    TABLE_COLUMNS,
+    TOUCH_TYPE,
+    TS,
+)
+from attrib.config import RunConfig
 from attrib.errors import SchemaError
 from attrib.io import FILE_COL, ROW_COL
-
-# Canonical column names (one place; never scattered as literals elsewhere).
-CUSTOMER_ID = "customer_id"
-ACCOUNT_ID = "account_id"
-ENTITY_ID = "entity_id"
-TS = "ts"
-CHANNEL = "channel"
-CAMPAIGN = "campaign"
-SOURCE = "source"
-MEDIUM = "medium"
-TOUCH_TYPE = "touch_type"
-DEAL_ID = "deal_id"
-CREATED_AT = "created_at"
-CLOSED_AT = "closed_at"
-STATUS = "status"
-AMOUNT = "amount"
-STAGE = "stage"
-DATE = "date"
-SPEND = "spend"
-REASON = "reason"
-REASON_COLUMN = "column"
-
-#: table -> (required columns, optional columns)
-TABLE_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "touchpoints": ((CUSTOMER_ID, TS), (ACCOUNT_ID, CHANNEL, SOURCE, MEDIUM, CAMPAIGN, TOUCH_TYPE)),
-    "deals": ((DEAL_ID, CUSTOMER_ID, CREATED_AT, STATUS, AMOUNT), (ACCOUNT_ID, CLOSED_AT)),
-    "stages": ((CUSTOMER_ID, STAGE, TS), (ACCOUNT_ID,)),
-    "costs": ((DATE, CHANNEL, SPEND), (CAMPAIGN,)),
-    "targets": (("kpi", "period", "target"), ()),
-}
-
-_STATUS_SYNONYMS = {
-    "open": "open",
-    "inprogress": "open",
-    "pipeline": "open",
-    "won": "won",
-    "closedwon": "won",
-    "win": "won",
-    "lost": "lost",
-    "closedlost": "lost",
-    "loss": "lost",
-}
-# a UTC offset after the time of day: Z, UTC, ±hh, ±hhmm or ±hh:mm (ISO 8601), optionally spaced
-OFFSET_PATTERN = r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(Z|z|UTC|utc|[+-]\d\d(?::?\d\d)?)$"
-_TS_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+from attrib.parsing import (
+    MIXED_NONE,
+    Reason,
+    Why,
+    mixing_code,
+    mixing_counts,
+    parse_id,
+    parse_number,
+    parse_stage,
+    parse_status,
+    parse_timestamp,
+    reason_if,
+)
 
 
 @dataclass(frozen=True)
@@ -134,12 +123,8 @@ def deal_event_time() -> pl.Expr:
     """When a deal counts: a closed deal (won or lost, with a ``closed_at``) at its close, any
     other at its creation. The journeys' revenue window ends there, and a reporting window
     credits, and the report counts, a deal by it."""
-    closed = pl.col(STATUS).is_in(["won", "lost"]) & pl.col(CLOSED_AT).is_not_null()
+    closed = pl.col(STATUS).is_in(CLOSED_STATUSES) & pl.col(CLOSED_AT).is_not_null()
     return pl.when(closed).then(pl.col(CLOSED_AT)).otherwise(pl.col(CREATED_AT))
-
-
-def _as_text(expr: pl.Expr) -> pl.Expr:
-    return expr.cast(pl.String)
 
 
 def quarantine_text(column: str, dtype: pl.DataType) -> pl.Expr:
@@ -148,76 +133,6 @@ def quarantine_text(column: str, dtype: pl.DataType) -> pl.Expr:
     if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
         return pl.col(column).dt.to_string("%Y-%m-%d %H:%M:%S%.f").alias(column)
     return pl.col(column).cast(pl.String).alias(column)
-
-
-@dataclass(frozen=True)
-class Reason:
-    """Why a value breaks a rule: (condition, message) cases, the first that holds wins.
-
-    ``flag()`` (does any case hold) is cheap to evaluate over every row; ``message()`` builds
-    the text, which ``validate`` only does for the rows a flag marked.
-    """
-
-    cases: tuple[tuple[pl.Expr, pl.Expr], ...] = ()
-
-    def __add__(self, other: Reason) -> Reason:
-        return Reason(self.cases + other.cases)
-
-    def flag(self) -> pl.Expr:
-        """True where a case holds (a null condition does not)."""
-        if not self.cases:
-            return pl.lit(False)
-        return pl.any_horizontal([cond.fill_null(False) for cond, _ in self.cases])
-
-    def message(self) -> pl.Expr:
-        """The first holding case's message, else null."""
-        if not self.cases:
-            return pl.lit(None, dtype=pl.String)
-        (cond, text), *rest = self.cases
-        expr = pl.when(cond).then(text)
-        for cond, text in rest:
-            expr = expr.when(cond).then(text)
-        return expr
-
-
-def _if(cond: pl.Expr, message: pl.Expr | str) -> Reason:
-    return Reason(((cond, pl.lit(message) if isinstance(message, str) else message),))
-
-
-#: why a column's value is invalid, from its raw and its parsed value (column expressions)
-Why = Callable[[pl.Expr, pl.Expr], Reason]
-
-
-def _never(raw: pl.Expr, value: pl.Expr) -> Reason:
-    return Reason()
-
-
-def _offset(text: pl.Expr) -> pl.Expr:
-    return text.str.extract(OFFSET_PATTERN, 2)
-
-
-#: timezone-mixing codes (``mixing_code``): which rows of a column that mixes timezone-aware
-#: and naive text are rejected (the less common kind, so one stray row cannot reject a whole
-#: export)
-MIXED_NONE, MIXED_REJECT_NAIVE, MIXED_REJECT_AWARE = 0, 1, 2
-
-
-def mixing_code(n_aware: int, n_naive: int) -> int:
-    """The mixing code of a column with these counts of aware and naive values: the rule,
-    for every engine (the less common kind is rejected, the naive rows on a tie)."""
-    if not (n_aware and n_naive):
-        return MIXED_NONE
-    return MIXED_REJECT_AWARE if n_aware < n_naive else MIXED_REJECT_NAIVE
-
-
-def _mixing_counts(column: str) -> tuple[pl.Expr, pl.Expr]:
-    """How many of a text timestamp column's values carry an offset (aware) and how many do
-    not (naive; a blank is a missing value, neither)."""
-    text = pl.col(column).str.strip_chars()
-    aware = _offset(text).is_not_null()
-    return aware.sum().alias(f"{column}:aware"), (~aware & (text != "")).sum().alias(
-        f"{column}:naive"
-    )
 
 
 def mixing_facts(frame: pl.LazyFrame, table: str, config: RunConfig) -> dict[str, int]:
@@ -231,199 +146,9 @@ def mixing_facts(frame: pl.LazyFrame, table: str, config: RunConfig) -> dict[str
     text = [c for c in _TIMESTAMPS if c in schema and schema[c] == pl.String]
     if not text:
         return {}
-    counts = [e for c in text for e in _mixing_counts(c)]
+    counts = [e for c in text for e in mixing_counts(c)]
     row = mapped.select(counts).collect(engine="streaming").row(0, named=True)
     return {c: mixing_code(int(row[f"{c}:aware"]), int(row[f"{c}:naive"])) for c in text}
-
-
-def parse_timestamp(
-    column: str, dtype: pl.DataType, *, mixed: pl.Expr | None = None, required: bool = True
-) -> tuple[pl.Expr, Why]:
-    """(UTC-naive Datetime[us] value, why-invalid) for a timestamp column of any dtype.
-
-    ``mixed``: the whole column's ``mixing_code`` (``mixing_facts``); none given: no mixing
-    rule. Blank text is "empty" when ``required``, else a missing value.
-    """
-    col = pl.col(column)
-    if isinstance(dtype, pl.Datetime):
-        value = (
-            col.dt.convert_time_zone("UTC").dt.replace_time_zone(None) if dtype.time_zone else col
-        )
-        return value.dt.cast_time_unit("us"), _never
-    if dtype == pl.Date:
-        return col.cast(pl.Datetime("us")), _never
-    if dtype != pl.String:
-
-        def not_a_timestamp(raw: pl.Expr, value: pl.Expr) -> Reason:
-            bad = pl.format("{} is a {} value, not a timestamp", pl.lit(column), pl.lit(str(dtype)))
-            return _if(raw.is_not_null(), bad)
-
-        return pl.lit(None, dtype=pl.Datetime("us")), not_a_timestamp
-    text = col.str.strip_chars()
-    naive_text = text.str.replace(OFFSET_PATTERN, "${1}").str.replace("T", " ")
-    parsed = pl.coalesce(
-        [
-            naive_text.str.strptime(pl.Datetime("us"), f, strict=False, exact=True)
-            for f in _TS_FORMATS
-        ]
-    )
-    offset = _offset(text)
-    digits = offset.str.replace(":", "")  # "+0530" or "+02"
-    minutes = pl.when(offset.str.to_uppercase().is_in(["Z", "UTC"])).then(0).otherwise(
-        digits.str.slice(1, 2).cast(pl.Int64, strict=False) * 60
-        + digits.str.slice(3, 2).cast(pl.Int64, strict=False).fill_null(0)
-    ) * pl.when(offset.str.starts_with("-")).then(-1).otherwise(1)
-    value = parsed - pl.duration(minutes=minutes.fill_null(0))  # null exactly where parsed is
-    code = mixed if mixed is not None else pl.lit(MIXED_NONE)
-    fix = pl.lit(
-        "mixed naive and timezone-aware timestamps; write all with an offset, or none: "
-        "naive is read as UTC"
-    )
-
-    def why(raw: pl.Expr, value: pl.Expr) -> Reason:
-        text = raw.str.strip_chars()
-        zoned = _offset(text).is_not_null()
-        unparsed = (
-            pl.when(text == "")
-            .then(pl.lit(f"{column} is empty"))
-            .otherwise(
-                pl.format(
-                    "{} {} is not a timestamp (write ISO 8601: 2025-01-31 14:05:00, with an "
-                    "optional T, fraction of a second and Z, UTC or +01:00)",
-                    pl.lit(column),
-                    text.str.slice(0, 40),
-                )
-            )
-        )
-        failed = raw.is_not_null() & value.is_null()
-        if not required:  # blank is missing, as a null is
-            failed = failed & (text != "")
-        naive_msg = pl.format(
-            "{} {} has no timezone while most rows do ({})", pl.lit(column), text, fix
-        )
-        aware_msg = pl.format(
-            "{} {} has a timezone while most rows do not ({})", pl.lit(column), text, fix
-        )
-        return (
-            _if(failed, unparsed)
-            + _if((code == MIXED_REJECT_NAIVE) & ~zoned & (text != ""), naive_msg)
-            + _if((code == MIXED_REJECT_AWARE) & zoned, aware_msg)
-        )
-
-    return value, why
-
-
-def _parse_number(column: str, dtype: pl.DataType) -> tuple[pl.Expr, Why]:
-    col = pl.col(column)
-    numeric = dtype.is_numeric()
-    value = (
-        col.cast(pl.Float64)
-        if numeric
-        else _as_text(col).str.strip_chars().cast(pl.Float64, strict=False)
-    )
-
-    def why(raw: pl.Expr, value: pl.Expr) -> Reason:
-        reason = (
-            _if(raw.is_null(), f"{column} is empty")
-            + _if(value.is_nan() | value.is_infinite(), f"{column} is not a finite number")
-            + _if(value < 0, pl.format("{} {} is negative", pl.lit(column), value))
-        )
-        if numeric:
-            return reason
-        text = _as_text(raw).str.strip_chars()
-        # "1234,56" from a spreadsheet in a decimal-comma locale, or "1,234" with a
-        # thousands separator: say which, so the fix does not turn 1,234 into 1.234
-        decimal = text.str.contains(r"^-?[0-9.\s]*,([0-9]{1,2}|[0-9]{4,})$")
-        thousands = text.str.contains(r"^-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$")
-        return reason + _if(
-            raw.is_not_null() & value.is_null(),
-            pl.format(
-                "{} {} is not a number{}",
-                pl.lit(column),
-                text.str.slice(0, 40),
-                pl.when(thousands)
-                .then(pl.lit(" (a thousands separator? write it without: 1234)"))
-                .when(decimal)
-                .then(pl.lit(" (a decimal comma? write it with a point: 1234.56)"))
-                .otherwise(pl.lit("")),
-            ),
-        )
-
-    return value, why
-
-
-def _id(column: str, dtype: pl.DataType, *, required: bool = True) -> tuple[pl.Expr, Why]:
-    col = pl.col(column)
-    if dtype.is_float():
-        # an integer id column with gaps comes as float from pandas (1.0): write it as "1"
-        # so that it matches the same id read as text or integer elsewhere
-        text = (
-            pl.when((col == col.round()) & (col.abs() < 2.0**53))
-            .then(col.cast(pl.Int64, strict=False).cast(pl.String))
-            .otherwise(col.cast(pl.String))
-        )
-    else:
-        text = _as_text(col).str.strip_chars()
-    text = text.replace("", None)  # empty -> null (~40% cheaper than a when/then at 10M)
-
-    def why(raw: pl.Expr, value: pl.Expr) -> Reason:
-        return _if(value.is_null(), f"{column} is empty")
-
-    return text, why if required else _never
-
-
-def _status_key(text: pl.Expr) -> pl.Expr:
-    """What a deal status is matched by: its lower-case letters and digits, any script
-    ("Closed - Won" -> "closedwon", "Stage 2" -> "stage2", "受注" stays)."""
-    return text.str.to_lowercase().str.replace_all(r"[^\p{L}\p{N}]", "")
-
-
-def status_key(text: str) -> str:
-    """``_status_key`` of one text (a ``[statuses]`` key), computed the same way."""
-    return pl.select(_status_key(pl.lit(text))).item()
-
-
-def _status(config: RunConfig) -> tuple[pl.Expr, Why]:
-    text = _as_text(pl.col(STATUS)).str.strip_chars()
-    # the config's [statuses] first (a CRM's own names, digits count: "Stage 2"), then the
-    # built-in names by their letters alone ("7 - Closed Won" is won, as it always was)
-    own = {status_key(k): v for k, v in config.status_names.items()}
-    builtin = text.str.to_lowercase().str.replace_all(r"[^\p{L}]", "")
-    value = builtin.replace_strict(_STATUS_SYNONYMS, default=None, return_dtype=pl.String)
-    if own:
-        mapped = _status_key(text).replace_strict(own, default=None, return_dtype=pl.String)
-        value = pl.coalesce(mapped, value)
-
-    def why(raw: pl.Expr, value: pl.Expr) -> Reason:
-        text = _as_text(raw).str.strip_chars()
-        bad = (
-            pl.when(text.is_null() | (text == ""))
-            .then(pl.lit("status is empty"))
-            .otherwise(
-                pl.format(
-                    'status {} is not one of open, won, lost (map it in [statuses], e.g. "{}" = '
-                    '"open")',
-                    text,
-                    text,
-                )
-            )
-        )
-        return _if(value.is_null(), bad)
-
-    return value, why
-
-
-def _stage(config: RunConfig) -> tuple[pl.Expr, Why]:
-    text = _as_text(pl.col(STAGE)).str.strip_chars().str.to_lowercase()
-    mapping = config.stage_mapping()
-    value = text.replace(mapping) if mapping else text
-
-    def why(raw: pl.Expr, value: pl.Expr) -> Reason:
-        text = _as_text(raw).str.strip_chars().fill_null("(empty)")
-        bad = pl.format("stage {} is not a known stage (map it in [stages])", text)
-        return _if(~value.is_in(list(CANONICAL_STAGES)) | value.is_null(), bad)
-
-    return value, why
 
 
 def _checks(
@@ -441,7 +166,7 @@ def _checks(
         return c in schema
 
     def ident(c: str, *, required: bool = True) -> tuple[pl.Expr, Why]:
-        return _id(c, schema[c], required=required)
+        return parse_id(c, schema[c], required=required)
 
     def stamp(c: str, *, required: bool = False) -> tuple[pl.Expr, Why]:
         value, why = parse_timestamp(c, schema[c], mixed=mixed.get(c), required=required)
@@ -449,7 +174,7 @@ def _checks(
             return value, why
 
         def why_required(raw: pl.Expr, value: pl.Expr) -> Reason:
-            return _if(raw.is_null(), f"{c} is empty") + why(raw, value)
+            return reason_if(raw.is_null(), f"{c} is empty") + why(raw, value)
 
         return value, why_required
 
@@ -474,15 +199,15 @@ def _checks(
         if has(ACCOUNT_ID):
             out.append((ACCOUNT_ID, *ident(ACCOUNT_ID, required=False)))
         out.append((CREATED_AT, *stamp(CREATED_AT, required=True)))
-        out.append((STATUS, *_status(config)))
-        out.append((AMOUNT, *_parse_number(AMOUNT, schema[AMOUNT])))
+        out.append((STATUS, *parse_status(config)))
+        out.append((AMOUNT, *parse_number(AMOUNT, schema[AMOUNT])))
         if has(CLOSED_AT):
             out.append((CLOSED_AT, *stamp(CLOSED_AT)))
     elif table == "stages":
         out.append((CUSTOMER_ID, *ident(CUSTOMER_ID)))
         if has(ACCOUNT_ID):
             out.append((ACCOUNT_ID, *ident(ACCOUNT_ID, required=False)))
-        out.append((STAGE, *_stage(config)))
+        out.append((STAGE, *parse_stage(config)))
         out.append((TS, *stamp(TS, required=True)))
     elif table == "costs":
         d, why = stamp(DATE, required=True)
@@ -490,11 +215,11 @@ def _checks(
         out.append((CHANNEL, *ident(CHANNEL)))
         if has(CAMPAIGN):
             out.append((CAMPAIGN, *ident(CAMPAIGN, required=False)))
-        out.append((SPEND, *_parse_number(SPEND, schema[SPEND])))
+        out.append((SPEND, *parse_number(SPEND, schema[SPEND])))
     elif table == "targets":
         out.append(("kpi", *ident("kpi")))
         out.append(("period", *ident("period")))
-        out.append(("target", *_parse_number("target", schema["target"])))
+        out.append(("target", *parse_number("target", schema["target"])))
     return out
 
 
@@ -504,7 +229,7 @@ def _row_rules(table: str, schema: pl.Schema) -> list[tuple[str, Reason]]:
     present = set(schema)
     rules: list[tuple[str, Reason]] = []
     if table == "deals" and CLOSED_AT in present:
-        closed = pl.col(STATUS).is_in(["won", "lost"])
+        closed = pl.col(STATUS).is_in(CLOSED_STATUSES)
         # empty in the input: one that is there but not a timestamp has its own reason
         raw = pl.col(f"__raw_{CLOSED_AT}")
         empty = (
@@ -515,11 +240,11 @@ def _row_rules(table: str, schema: pl.Schema) -> list[tuple[str, Reason]]:
         rules.append(
             (
                 CLOSED_AT,
-                _if(
+                reason_if(
                     closed & empty,
                     pl.format("{} deal has no closed_at", pl.col(STATUS)),
                 )
-                + _if(
+                + reason_if(
                     closed & (pl.col(CLOSED_AT) < pl.col(CREATED_AT)),
                     "closed_at is before created_at",
                 ),
@@ -529,8 +254,8 @@ def _row_rules(table: str, schema: pl.Schema) -> list[tuple[str, Reason]]:
         rules.append(
             (
                 CLOSED_AT,
-                _if(
-                    pl.col(STATUS).is_in(["won", "lost"]),
+                reason_if(
+                    pl.col(STATUS).is_in(CLOSED_STATUSES),
                     pl.format("{} deal has no closed_at column", pl.col(STATUS)),
                 ),
             )
@@ -630,7 +355,7 @@ def validate(
         # an open deal's closed_at (a CRM's expected close date) is not a close: every step
         # reads "closed" from the status, and the KPIs from the close date, so clear it
         lf = lf.with_columns(
-            pl.when(pl.col(STATUS).is_in(["won", "lost"])).then(pl.col(CLOSED_AT)).alias(CLOSED_AT)
+            pl.when(pl.col(STATUS).is_in(CLOSED_STATUSES)).then(pl.col(CLOSED_AT)).alias(CLOSED_AT)
         )
     typed = lf.collect(engine="in-memory")
     flagged = typed.get_column(_BAD)

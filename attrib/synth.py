@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from attrib.columns import TABLES
 from attrib.errors import OutputError, UsageError
 
 __all__ = [
@@ -690,7 +691,7 @@ def generate(
     # another format's tables beside these would make the folder ambiguous to `attrib run`
     others = sorted(
         p.name
-        for name in ("touchpoints", "deals", "stages", "costs", "targets")
+        for name in TABLES
         for p in (out.glob(f"{name}.*") if out.is_dir() else [])
         if p.is_file() and p.name != f"{name}.{fmt}"
     )

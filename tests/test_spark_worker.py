@@ -20,8 +20,9 @@ from attrib.engines import _spark_worker as w
 from attrib.inputs import load_inputs
 from attrib.io import FILE_COL, ROW_COL
 from attrib.journeys import build_dictionaries, build_journeys
+from attrib.parsing import MIXED_REJECT_NAIVE, mixing_code
 from attrib.run import attribute, resolve_models
-from attrib.schema import MIXED_REJECT_NAIVE, mixing_code, validate
+from attrib.schema import validate
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data_samples"
 

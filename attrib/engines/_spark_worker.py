@@ -18,12 +18,13 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from attrib.columns import TS
 from attrib.config import RunConfig
 from attrib.data_checks import DealCounts
 from attrib.encoded import Dictionaries, Journeys
 from attrib.io import FILE_COL, ROW_COL
 from attrib.models.base import AttributionModel, Fitted, State
-from attrib.schema import MIXED_NONE, TS
+from attrib.parsing import MIXED_NONE
 
 #: Columns Spark adds to raw input rows so the worker can number them like the local reader.
 URI_COL = "__uri"  # the file (``_metadata.file_path``)

@@ -27,6 +27,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from attrib._numba import compile_note, set_up_in_background
+from attrib.columns import ACCOUNT_ID, CUSTOMER_ID, ENTITY_ID, STAGE, TS
 from attrib.config import RunConfig
 from attrib.credit import credit_state, fit_models, model_credit, summarise
 from attrib.data_checks import DealCounts, check_rejections, deal_warnings, metric_warnings
@@ -57,16 +58,7 @@ from attrib.journeys import build_dictionaries, build_journeys
 from attrib.models import check_names, import_models
 from attrib.models.base import State, reduce_states
 from attrib.progress import Reporter
-from attrib.schema import (
-    ACCOUNT_ID,
-    CUSTOMER_ID,
-    ENTITY_ID,
-    STAGE,
-    TS,
-    Validated,
-    mixing_facts,
-    validate,
-)
+from attrib.schema import Validated, mixing_facts, validate
 
 if TYPE_CHECKING:
     from attrib.run import RunResult

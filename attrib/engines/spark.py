@@ -35,8 +35,8 @@ from attrib.errors import AttribError, ComputationError, InputError, UsageError
 from attrib.inputs import Inputs
 from attrib.io import FILE_COL, ROW_COL, csv_separator, file_format, find_table, resolve_files
 from attrib.models.base import AttributionModel, Fitted
+from attrib.parsing import MIXED_NONE, OFFSET_PATTERN, mixing_code
 from attrib.progress import Reporter
-from attrib.schema import MIXED_NONE, OFFSET_PATTERN, mixing_code
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame as SparkFrame
@@ -510,8 +510,9 @@ class _Job:
         """Number and validate touches in Spark; schema errors surface on the driver first."""
         from pyspark.sql import functions as sf
 
+        from attrib.columns import TS
         from attrib.inputs import unused_columns
-        from attrib.schema import TS, map_columns, validate
+        from attrib.schema import map_columns, validate
 
         raw = _read_raw(self.spark, spec, "touchpoints")
         frame = raw.frame

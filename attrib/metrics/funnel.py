@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from attrib._code_kernels import dense_codes
+from attrib.columns import CLOSED_AT, CREATED_AT
 from attrib.encoded import US_PER_DAY
 from attrib.entity_keys import sort_by_entity
 from attrib.metrics._funnel_kernels import (
@@ -35,7 +36,6 @@ from attrib.metrics.periods import (
     resolve_window,
 )
 from attrib.metrics.settings import STAGE_ORDER, MetricsSettings
-from attrib.schema import CLOSED_AT, CREATED_AT
 
 ALL_CHANNELS = "(all)"
 NO_CHANNEL = "(none)"

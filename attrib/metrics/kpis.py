@@ -10,6 +10,7 @@ from datetime import date
 
 import polars as pl
 
+from attrib.columns import CLOSED_STATUSES
 from attrib.encoded import US_PER_DAY
 from attrib.metrics.funnel import safe_div, wilson_interval
 from attrib.metrics.periods import (
@@ -252,7 +253,7 @@ def compute_kpis(
         )
 
     closed = _by_period(
-        deals.filter(pl.col("status").is_in(["won", "lost"])) if deals is not None else None,
+        deals.filter(pl.col("status").is_in(CLOSED_STATUSES)) if deals is not None else None,
         "closed_at",
         cal,
         window,

@@ -1,0 +1,41 @@
+"""The data contract's vocabulary: canonical column names, each table's columns, the
+canonical stages and deal statuses. A leaf module (it imports nothing of attrib's, nor
+polars), so that the config and the command line's light paths can use it.
+"""
+
+from __future__ import annotations
+
+CUSTOMER_ID = "customer_id"
+ACCOUNT_ID = "account_id"
+ENTITY_ID = "entity_id"
+TS = "ts"
+CHANNEL = "channel"
+CAMPAIGN = "campaign"
+SOURCE = "source"
+MEDIUM = "medium"
+TOUCH_TYPE = "touch_type"
+DEAL_ID = "deal_id"
+CREATED_AT = "created_at"
+CLOSED_AT = "closed_at"
+STATUS = "status"
+AMOUNT = "amount"
+STAGE = "stage"
+DATE = "date"
+SPEND = "spend"
+REASON = "reason"
+REASON_COLUMN = "column"
+
+#: table -> (required columns, optional columns)
+TABLE_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "touchpoints": ((CUSTOMER_ID, TS), (ACCOUNT_ID, CHANNEL, SOURCE, MEDIUM, CAMPAIGN, TOUCH_TYPE)),
+    "deals": ((DEAL_ID, CUSTOMER_ID, CREATED_AT, STATUS, AMOUNT), (ACCOUNT_ID, CLOSED_AT)),
+    "stages": ((CUSTOMER_ID, STAGE, TS), (ACCOUNT_ID,)),
+    "costs": ((DATE, CHANNEL, SPEND), (CAMPAIGN,)),
+    "targets": (("kpi", "period", "target"), ()),
+}
+
+TABLES = tuple(TABLE_COLUMNS)
+CANONICAL_STAGES = ("session", "lead", "mql", "sql", "opportunity", "offer", "customer")
+DEAL_STATUSES = ("open", "won", "lost")
+#: the statuses of a closed deal (its ``closed_at`` is its close)
+CLOSED_STATUSES = ("won", "lost")
