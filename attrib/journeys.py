@@ -11,30 +11,22 @@ hashed entity keys (``attrib.entity_keys``), so journeys come in key order, not 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from functools import cached_property, partial
+from functools import partial
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
-from attrib._code_kernels import present_pairs, recode_pairs
 from attrib._journey_kernels import (
     _anchors,
     _assign_journeys,
     _digest_rows,
     _earliest_by_key,
-    _fill_paths,
-    _journey_stats,
-    _path_offsets,
 )
 from attrib._threads import side_by_side
 from attrib.columns import (
     CAMPAIGN,
     CHANNEL,
-    CLOSED_AT,
-    CLOSED_STATUSES,
     CREATED_AT,
     DEAL_ID,
     ENTITY_ID,
@@ -46,142 +38,25 @@ from attrib.config import RunConfig
 from attrib.encoded import (
     CONVERSION_IN_PERIOD,
     CREATION_IN_PERIOD,
-    NONE_CAMPAIGN,
     NONE_CHANNEL,
-    STATUS_LOST,
+    STATUS_NAMES,
     STATUS_NONE,
-    STATUS_OPEN,
     STATUS_WON,
     US_PER_DAY,
     Dictionaries,
     Journeys,
 )
-from attrib.entity_keys import dense_values, hash_pair, sort_by_entity
+from attrib.entity_keys import hash_pair, sort_by_entity
+from attrib.journey_codes import LocalCodes, dictionaries_of, touch_codes
+from attrib.journey_table import digest_frame, journey_table
 from attrib.metrics.funnel import ENTITY_FIRST
 from attrib.metrics.settings import MetricsSettings
 from attrib.schema import deal_event_time
 
-_STATUS_CODES = {"open": STATUS_OPEN, "won": STATUS_WON, "lost": STATUS_LOST}
+_STATUS_CODES = {name: code for code, name in STATUS_NAMES.items() if code != STATUS_NONE}
 _LEAD_STAGES = ("lead", "mql")
 _MIN_TS = np.iinfo(np.int64).min
 _MAX_TS = np.iinfo(np.int64).max
-
-
-#: most (channel, campaign) combinations held in dense tables (a flag and a code per
-#: combination: 20 MiB); beyond, present pairs are found by sorting and searching
-_DENSE_PAIRS = 1 << 22
-
-
-@dataclass(frozen=True)
-class _LocalCodes:
-    """Channel and campaign per touch as dense local codes (numbered by hash,
-    ``_local_codes``, so only distinct names reach Python), and the (channel, campaign)
-    pairs present."""
-
-    channel: np.ndarray  # int32 [T] index into channel_names
-    campaign: np.ndarray  # int32 [T] index into campaign_names
-    channel_names: list[str]
-    campaign_names: list[str]
-
-    @classmethod
-    def of(cls, touches: pl.DataFrame) -> _LocalCodes:
-        (channel, channel_names), (campaign, campaign_names) = side_by_side(
-            lambda: _local_codes(touches.get_column(CHANNEL), NONE_CHANNEL),
-            lambda: _local_codes(touches.get_column(CAMPAIGN), NONE_CAMPAIGN),
-        )
-        return cls(channel, campaign, channel_names, campaign_names)
-
-    @property
-    def n_campaigns(self) -> int:
-        return max(len(self.campaign_names), 1)
-
-    @property
-    def dense(self) -> bool:
-        """Whether every (channel, campaign) combination fits a dense table."""
-        return len(self.channel_names) * self.n_campaigns <= _DENSE_PAIRS
-
-    @cached_property
-    def flat(self) -> np.ndarray:
-        """int64 [T]: each touch's pair as ``channel * n_campaigns + campaign`` (only where
-        the pairs do not fit a dense table: read by ``present`` and ``_touch_codes``)."""
-        return self.channel.astype(np.int64) * self.n_campaigns + self.campaign
-
-    @cached_property
-    def present(self) -> np.ndarray:
-        """int64 [P]: the pairs present, as ``flat`` numbers, sorted."""
-        if self.dense:
-            n = len(self.channel_names)
-            return np.flatnonzero(present_pairs(self.channel, self.campaign, n, self.n_campaigns))
-        return np.unique(self.flat)
-
-    @cached_property
-    def pairs(self) -> np.ndarray:
-        """int64 [P, 2]: the pairs present as (channel index, campaign index), sorted."""
-        return np.stack([self.present // self.n_campaigns, self.present % self.n_campaigns], axis=1)
-
-
-def _local_codes(series: pl.Series, fill: str) -> tuple[np.ndarray, list[str]]:
-    """int32 code per row (dense, in first-seen order) and the distinct names they index
-    (``entity_keys.dense_values``; nulls as ``fill``).
-
-    Nulls get their code like any value and are named ``fill`` afterwards: filling 10M
-    touches' text first cost ~0.2-0.4 s (Polars rewrites every string). Only where ``fill``
-    also occurs as text are they filled first, so that the two share one code.
-    """
-    codes, names = dense_values(series)
-    if names.null_count() and fill in names:
-        codes, names = dense_values(series.fill_null(fill))
-    return codes, names.fill_null(fill).to_list()
-
-
-def _dictionaries(local: _LocalCodes, config: RunConfig) -> Dictionaries:
-    """Channel and (channel, campaign) code tables, sorted so codes never depend on row order."""
-    pairs = sorted(
-        (local.channel_names[c], local.campaign_names[k])
-        for c, k in local.pairs.tolist()
-        if local.channel_names[c] != NONE_CHANNEL
-    )
-    names = sorted({c for c, _ in pairs})
-    channels = (NONE_CHANNEL, *names)
-    code = {name: i for i, name in enumerate(channels)}
-    return Dictionaries(
-        channels=channels,
-        is_marketing=np.array([False] + [config.flags(c).marketing for c in names], dtype=np.bool_),
-        is_direct=np.array([False] + [config.flags(c).direct for c in names], dtype=np.bool_),
-        campaign_channel=np.array([0, *[code[c] for c, _ in pairs]], dtype=np.int32),
-        campaign_names=(NONE_CAMPAIGN, *[k for _, k in pairs]),
-    )
-
-
-def build_dictionaries(touches: pl.DataFrame, config: RunConfig) -> Dictionaries:
-    """Channel and (channel, campaign) code tables of these touches (``channel, campaign``)."""
-    return _dictionaries(_LocalCodes.of(touches), config)
-
-
-def _touch_codes(local: _LocalCodes, dicts: Dictionaries) -> tuple[np.ndarray, np.ndarray]:
-    """Channel code and campaign key per touch in the run's dictionaries (int32 each)."""
-    code = {name: i for i, name in enumerate(dicts.channels)}
-    channel_of = np.array([code[name] for name in local.channel_names], dtype=np.int32)
-    key_of = {
-        (int(c), name): key
-        for key, (c, name) in enumerate(
-            zip(dicts.campaign_channel.tolist(), dicts.campaign_names, strict=True)
-        )
-        if key
-    }
-    key_of_pair = np.array(
-        [
-            key_of.get((int(channel_of[c]), local.campaign_names[k]), 0)
-            for c, k in local.pairs.tolist()
-        ],
-        dtype=np.int32,
-    )
-    n_camp, present = local.n_campaigns, local.present
-    if local.dense:  # each combination's key in a dense table, read in one numba pass
-        key_of_flat = np.zeros(len(local.channel_names) * n_camp, dtype=np.int32)
-        key_of_flat[present] = key_of_pair
-        return recode_pairs(local.channel, local.campaign, n_camp, channel_of, key_of_flat)
-    return channel_of[local.channel], key_of_pair[np.searchsorted(present, local.flat)]
 
 
 def _lead_times(stages: pl.DataFrame | None) -> pl.DataFrame:
@@ -238,9 +113,9 @@ def build_journeys(
     entity_id, created_at, closed_at, status, amount``. Pass ``dicts`` to share codes with
     other batches of the same run.
     """
-    local = _LocalCodes.of(touches)
-    dicts = dicts or _dictionaries(local, config)
-    chan, camp = _touch_codes(local, dicts)
+    local = LocalCodes.of(touches)
+    dicts = dicts or dictionaries_of(local, config)
+    chan, camp = touch_codes(local, dicts)
     # the dictionaries give back each touch's own channel and campaign text (as String; a
     # null campaign as "(none)") unless a touch's channel is "(none)" (literally, or null in
     # a frame that did not come through ``inputs.prepare_touches``: both are named so), its
@@ -326,14 +201,14 @@ def build_journeys(
         # ties with a journey start matter for won deals only (their sourcing campaign)
         rows, entity_first = _digest_rows(t_ent, t_ts, keep, offsets, status == STATUS_WON)
         return (
-            _digest(touches, order[rows], t_chan[rows], t_camp[rows], dicts)
+            digest_frame(touches, order[rows], t_chan[rows], t_camp[rows], dicts)
             if names_from_codes
-            else _digest(touches, order[rows])
+            else digest_frame(touches, order[rows])
         ).with_columns(pl.Series(ENTITY_FIRST, entity_first))
 
     digest, table = side_by_side(  # the digest, and the table in a worker
         touch_digest,
-        lambda: _journey_table(offsets, channel, ts, j_deal, entity_ids, d, status, amount, dicts),
+        lambda: journey_table(offsets, channel, ts, j_deal, entity_ids, d, status, amount, dicts),
     )
     return Journeys(
         offsets=offsets,
@@ -391,183 +266,3 @@ def _in_period(
     flags = np.where((conversion >= lo) & (conversion < hi), CONVERSION_IN_PERIOD, 0)
     flags |= np.where((created >= lo) & (created < hi), CREATION_IN_PERIOD, 0)
     return np.where(is_deal, flags[deal_idx], 0).astype(np.uint8)
-
-
-#: touch columns the metrics may read besides the four keys (an explicit marketing flag)
-_DIGEST_EXTRA = ("is_marketing",)
-
-
-def _digest(
-    touches: pl.DataFrame,
-    rows: np.ndarray,
-    chan: np.ndarray | None = None,
-    camp: np.ndarray | None = None,
-    dicts: Dictionaries | None = None,
-) -> pl.DataFrame:
-    """The digest's touch columns at input ``rows``. With the rows' channel codes and
-    campaign keys, channel and campaign text come from the dictionaries (a gather from a few
-    names instead of from 10M scattered strings: ~4x cheaper). Built from the columns
-    themselves: a ``select`` on the frame would first align every column's chunks (the
-    inputs keep only the journeys' four columns contiguous)."""
-    columns = []
-    for c in (ENTITY_ID, TS, CHANNEL, CAMPAIGN, *_DIGEST_EXTRA):
-        if c not in touches.columns:
-            continue
-        if c == CHANNEL and dicts is not None:
-            columns.append(pl.Series(c, dicts.channels, dtype=pl.String).gather(chan))
-        elif c == CAMPAIGN and dicts is not None:
-            columns.append(pl.Series(c, dicts.campaign_names, dtype=pl.String).gather(camp))
-        elif c == CAMPAIGN:  # a touch with no campaign is (none), as in the dictionaries
-            columns.append(touches.get_column(c).gather(rows).fill_null(NONE_CAMPAIGN))
-        else:
-            columns.append(touches.get_column(c).gather(rows))
-    return pl.DataFrame(columns)
-
-
-_STATUS_NAMES = ["none", "open", "won", "lost"]
-
-
-#: fewer journeys than this are joined by one thread
-_PARALLEL_PATHS = 100_000
-
-
-def path_strings(offsets: np.ndarray, channel: np.ndarray, channels: tuple[str, ...]) -> pl.Series:
-    """Each journey's channel path joined by " > " (Arrow strings), written by numba: the
-    two halves of the text in two threads from ``_PARALLEL_PATHS`` journeys."""
-    encoded = [c.encode("utf-8") for c in channels]
-    name_offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    name_offsets[1:] = np.cumsum([len(e) for e in encoded])
-    name_bytes = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-    sep = np.frombuffer(b" > ", dtype=np.uint8)
-    str_offsets = _path_offsets(offsets, channel, name_offsets, len(sep))
-    buf = np.empty(int(str_offsets[-1]), dtype=np.uint8)
-    n = len(offsets) - 1
-    args = (offsets, channel, name_bytes, name_offsets, sep, str_offsets, buf)
-    mid = int(np.searchsorted(str_offsets, str_offsets[-1] // 2))
-    side_by_side(
-        lambda: _fill_paths(*args, 0, mid),
-        lambda: _fill_paths(*args, mid, n),
-        parallel=n >= _PARALLEL_PATHS,
-    )
-    array = pa.LargeStringArray.from_buffers(n, pa.py_buffer(str_offsets), pa.py_buffer(buf))
-    return pl.Series("path", array)
-
-
-def _journey_table(
-    offsets: np.ndarray,
-    channel: np.ndarray,
-    ts: np.ndarray,
-    j_deal: np.ndarray,
-    entity_ids: pl.Series,
-    deals: pl.DataFrame,
-    status: np.ndarray,
-    amount: np.ndarray,
-    dicts: Dictionaries,
-) -> pl.DataFrame:
-    """One row per journey: ids, outcome, value, path and timing (``journeys.parquet``)."""
-    n_j = len(j_deal)
-    lengths = np.diff(offsets)
-    first, last, influenced = _journey_stats(offsets, channel, dicts.is_marketing)
-    names = pl.Series(dicts.channels, dtype=pl.String)
-    paths = path_strings(offsets, channel, dicts.channels)
-    has = lengths > 0
-    safe_first = np.where(has, offsets[:-1], 0)
-    safe_last = np.where(has, offsets[1:] - 1, 0)
-    ts_series = (
-        pl.Series(ts).cast(pl.Datetime("us")) if len(ts) else pl.Series([], dtype=pl.Datetime("us"))
-    )
-    deal_rows = pl.Series(np.where(j_deal >= 0, j_deal, 0))
-    dsel = deals.select(DEAL_ID, CREATED_AT, CLOSED_AT)
-    frame = pl.DataFrame(
-        {
-            "journey_id": np.arange(n_j, dtype=np.int64),
-            ENTITY_ID: entity_ids.cast(pl.String),
-            "status": pl.Series(_STATUS_NAMES).gather(status.astype(np.int64)),
-            "amount": amount,
-            "n_touches": lengths,
-            "first_channel": names.gather(first),
-            "last_channel": names.gather(last),
-            "first_touch_at": ts_series.gather(safe_first)
-            if len(ts)
-            else pl.Series([None] * n_j, dtype=pl.Datetime("us")),
-            "last_touch_at": ts_series.gather(safe_last)
-            if len(ts)
-            else pl.Series([None] * n_j, dtype=pl.Datetime("us")),
-            "marketing_influenced": influenced,
-            "__has": has,
-            "__is_deal": j_deal >= 0,
-        }
-    )
-    if deals.height:
-        picked = dsel[deal_rows.to_numpy()]
-    else:
-        picked = pl.DataFrame(
-            {DEAL_ID: [None] * n_j, CREATED_AT: [None] * n_j, CLOSED_AT: [None] * n_j},
-            schema={
-                DEAL_ID: pl.String,
-                CREATED_AT: pl.Datetime("us"),
-                CLOSED_AT: pl.Datetime("us"),
-            },
-        )
-    frame = frame.with_columns(
-        *[
-            pl.when(pl.col("__is_deal")).then(picked.get_column(c)).alias(c)
-            for c in (DEAL_ID, CREATED_AT, CLOSED_AT)
-        ]
-    ).with_columns(paths.alias("path"))
-    return frame.select(
-        "journey_id",
-        ENTITY_ID,
-        DEAL_ID,
-        "status",
-        "amount",
-        "n_touches",
-        pl.col("path").fill_null(""),
-        pl.when(pl.col("__has"))
-        .then(pl.col("first_channel"))
-        .otherwise(pl.lit(NONE_CHANNEL))
-        .alias("first_channel"),
-        pl.when(pl.col("__has"))
-        .then(pl.col("last_channel"))
-        .otherwise(pl.lit(NONE_CHANNEL))
-        .alias("last_channel"),
-        pl.when(pl.col("__has")).then(pl.col("first_touch_at")).alias("first_touch_at"),
-        pl.when(pl.col("__has")).then(pl.col("last_touch_at")).alias("last_touch_at"),
-        CREATED_AT,
-        CLOSED_AT,
-        ((pl.col(CLOSED_AT) - pl.col("first_touch_at")).dt.total_microseconds() / US_PER_DAY).alias(
-            "__d"
-        ),
-        pl.col("marketing_influenced"),
-    ).pipe(_finish_table, first, dicts)
-
-
-def _finish_table(frame: pl.DataFrame, first: np.ndarray, dicts: Dictionaries) -> pl.DataFrame:
-    sourced = dicts.is_marketing[first] & (frame.get_column("n_touches").to_numpy() > 0)
-    return frame.with_columns(
-        pl.when(
-            pl.col("first_touch_at").is_not_null()
-            & pl.col(CLOSED_AT).is_not_null()
-            & pl.col("status").is_in(CLOSED_STATUSES)  # an open deal's closed_at is a forecast
-        )
-        .then(pl.col("__d"))
-        .alias("days_to_close"),
-        pl.Series("marketing_sourced", sourced),
-    ).select(
-        "journey_id",
-        ENTITY_ID,
-        DEAL_ID,
-        "status",
-        "amount",
-        "n_touches",
-        "path",
-        "first_channel",
-        "last_channel",
-        "first_touch_at",
-        "last_touch_at",
-        CREATED_AT,
-        CLOSED_AT,
-        "days_to_close",
-        "marketing_sourced",
-        "marketing_influenced",
-    )

@@ -192,7 +192,7 @@ def test_dense_codes_flag_a_shared_first_hash():
 def test_channel_codes_fall_back_on_a_collision(monkeypatch):
     """A reported hash collision numbers the values exactly (a join on the text), nulls
     included, as the hashed path does."""
-    import attrib.journeys as journeys
+    import attrib.journey_codes as journey_codes
 
     def colliding(h1, h2):
         codes, first, _ = real(h1, h2)
@@ -200,10 +200,10 @@ def test_channel_codes_fall_back_on_a_collision(monkeypatch):
 
     real = ek.dense_codes
     series = pl.Series(["b", None, "a", "b", None])
-    expected = journeys._local_codes(series, "(none)")
+    expected = journey_codes.local_codes(series, "(none)")
     hashed = ek.dense_values(series)
     monkeypatch.setattr(ek, "dense_codes", colliding)
-    codes, names = journeys._local_codes(series, "(none)")
+    codes, names = journey_codes.local_codes(series, "(none)")
     assert [names[c] for c in codes] == ["b", "(none)", "a", "b", "(none)"]
     assert [expected[1][c] for c in expected[0]] == ["b", "(none)", "a", "b", "(none)"]
     exact = ek.dense_values(series)

@@ -294,7 +294,7 @@ def test_digest_rows_match_a_numpy_reference():
 
 def test_sparse_channel_campaign_pairs_give_the_same_codes(tmp_path, monkeypatch):
     """Beyond the dense-table size, present (channel, campaign) pairs are found by search."""
-    import attrib.journeys as journeys
+    import attrib.journey_codes as journey_codes
 
     rows = [(c, d, ch, f"{ch}-{i % 3}") for i, (c, d, ch) in enumerate(T)]
     kwargs = {
@@ -303,7 +303,7 @@ def test_sparse_channel_campaign_pairs_give_the_same_codes(tmp_path, monkeypatch
         "config": CONFIG,
     }
     dense = run_job(tmp_path / "a", **kwargs)
-    monkeypatch.setattr(journeys, "_DENSE_PAIRS", 0)
+    monkeypatch.setattr(journey_codes, "_DENSE_PAIRS", 0)
     sparse = run_job(tmp_path / "b", **kwargs)
     assert dense.attribution.campaign_summary.equals(sparse.attribution.campaign_summary)
     assert dense.channel_summary.equals(sparse.channel_summary)
@@ -326,7 +326,8 @@ def test_digest_text_equals_the_touches_text(case):
     dictionaries without a touch's (channel, campaign) pair. Either way a touch with no
     campaign (null) has campaign "(none)", as in the summaries."""
     from attrib.config import RunConfig
-    from attrib.journeys import build_dictionaries, build_journeys
+    from attrib.journey_codes import build_dictionaries
+    from attrib.journeys import build_journeys
 
     channel = ["Email", "(none)" if case.startswith("none-channel") else "Ads", "Email", "Ads"]
     t = pl.DataFrame(
@@ -377,7 +378,8 @@ def test_a_null_campaign_is_the_none_campaign(shared, second, names):
     campaign reads "(none)": same dictionaries, codes, digest and table as the frame with
     the nulls written out, whether a batch builds its dictionaries or shares a run's."""
     from attrib.config import RunConfig
-    from attrib.journeys import build_dictionaries, build_journeys
+    from attrib.journey_codes import build_dictionaries
+    from attrib.journeys import build_journeys
 
     t = pl.DataFrame(
         {
@@ -418,15 +420,15 @@ def test_path_strings_in_one_or_two_threads_match_python(monkeypatch, threshold)
 
     import numpy as np
 
-    import attrib.journeys as journeys
+    import attrib.journey_table as journey_table
 
-    monkeypatch.setattr(journeys, "_PARALLEL_PATHS", threshold)
+    monkeypatch.setattr(journey_table, "_PARALLEL_PATHS", threshold)
     rng = np.random.default_rng(3)
     channels = ("(none)", "Email", "Réseaux sociaux", "Ads", "直接")
     lengths = rng.integers(0, 5, 501)
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     channel = rng.integers(1, len(channels), int(offsets[-1])).astype(np.int32)
-    got = journeys.path_strings(offsets, channel, channels).to_list()
+    got = journey_table.path_strings(offsets, channel, channels).to_list()
     want = [
         " > ".join(channels[c] for c in channel[a:b])
         for a, b in itertools.pairwise(offsets.tolist())

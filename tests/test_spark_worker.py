@@ -19,7 +19,8 @@ from attrib.credit import model_credit, summary_frames
 from attrib.engines import _spark_worker as w
 from attrib.inputs import load_inputs
 from attrib.io import FILE_COL, ROW_COL
-from attrib.journeys import build_dictionaries, build_journeys
+from attrib.journey_codes import build_dictionaries
+from attrib.journeys import build_journeys
 from attrib.parsing import MIXED_REJECT_NAIVE, mixing_code
 from attrib.run import attribute, resolve_models
 from attrib.schema import validate

@@ -54,7 +54,8 @@ from attrib.io import (
     long_row_error,
     parquet_appender,
 )
-from attrib.journeys import build_dictionaries, build_journeys
+from attrib.journey_codes import build_dictionaries
+from attrib.journeys import build_journeys
 from attrib.models import check_names, import_models
 from attrib.models.base import State, reduce_states
 from attrib.progress import Reporter

@@ -395,7 +395,7 @@ class _Job:
         write_journeys: bool,
         touch_credits: bool = False,
     ) -> SparkRunResult:
-        from attrib.journeys import build_dictionaries
+        from attrib.journey_codes import build_dictionaries
         from attrib.outputs import write_manifest, write_quarantine, write_tables
         from attrib.run import finish_metrics, map_run_metrics
 
