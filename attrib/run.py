@@ -6,8 +6,6 @@ point (``load_inputs``, ``build_journeys``, ``attribute``) with Polars frames in
 
 from __future__ import annotations
 
-import platform
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +17,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 
-from attrib import __version__
 from attrib._numba import compile_note, set_up_in_background
 from attrib.config import RunConfig, load_config
 from attrib.credit import Attribution, credit_model, fit_model, summarise
@@ -28,6 +25,7 @@ from attrib.encoded import Journeys
 from attrib.errors import ConfigError, UsageError
 from attrib.inputs import Inputs, TableSource, load_inputs, resolve_config
 from attrib.journeys import build_journeys
+from attrib.manifest import build_manifest, finish_manifest, input_section
 from attrib.models import check_names, get_model, import_models, model_names
 from attrib.models.base import AttributionModel
 from attrib.outputs import (
@@ -35,7 +33,6 @@ from attrib.outputs import (
     check_out_folder,
     fingerprint,
     fingerprints_in_background,
-    input_fingerprints,
     write_manifest,
     write_quarantine,
     write_tables,
@@ -255,10 +252,18 @@ def run(
             "journeys": journeys.table,
             **attribution.tables,
         }
-        manifest = _manifest(
-            inputs, journeys, chosen, reporter, cfg, fingerprints.result(), deals=deal_counts
+        manifest = build_manifest(
+            cfg,
+            chosen,
+            engine={"name": "local"},  # in memory (bucketed: local-bucketed)
+            inputs=input_section(inputs, fingerprints.result()),
+            rows_read=inputs.rows_read,
+            rejected=inputs.rejected,
+            n_journeys=journeys.n_journeys,
+            n_touches=journeys.n_touches,
+            deals=deal_counts,
+            warnings=reporter.warnings,
         )
-        manifest["engine"] = {"name": "local"}  # in memory (bucketed: local-bucketed)
         if bootstrap:
             manifest["bootstrap"] = {"resamples": bootstrap, "seed": seed, "level": 0.95}
         result = RunResult(inputs, journeys, attribution, tables, manifest, out_path)
@@ -359,80 +364,8 @@ def write_outputs(
             result.manifest["row_counts"]["touch_credits"] = rows
         if staged is not None:
             files += staged.commit()
-    result.manifest["outputs"] = sorted(files)
-    result.manifest["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
+    finish_manifest(result.manifest, files, reporter)
     write_manifest(out, result.manifest)
-
-
-def manifest_versions() -> dict[str, str]:
-    """Library versions and platform, for every engine's manifest."""
-    import numba
-    import numpy
-    import pyarrow
-
-    return {
-        "python": sys.version.split()[0],
-        "polars": pl.__version__,
-        "pyarrow": pyarrow.__version__,
-        "numba": numba.__version__,
-        "numpy": numpy.__version__,
-        "platform": platform.platform(),
-    }
-
-
-def manifest_config(cfg: RunConfig) -> dict[str, Any]:
-    """The effective run config as JSON-friendly data, for every engine's manifest."""
-    return {
-        "source": cfg.source,
-        "lookback_days": cfg.lookback_days,
-        "level": cfg.level,
-        "revenue_window": cfg.revenue_window,
-        "strict": cfg.strict,
-        "columns": cfg.columns,
-        "constants": cfg.constants,
-        "rules": [r.__dict__ for r in cfg.rules],
-        "channels": {k: v.__dict__ for k, v in cfg.channels.items()},
-        "stages": cfg.stage_names,
-        "statuses": cfg.status_names,
-        "metrics": cfg.metrics,
-    }
-
-
-def _manifest(
-    inputs: Inputs | None,
-    journeys: Journeys,
-    models: list[AttributionModel],
-    reporter: Reporter,
-    cfg: RunConfig,
-    fingerprints: dict[str, list[dict[str, object]]] | None = None,
-    deals: DealCounts | None = None,
-) -> dict[str, Any]:
-    """The manifest's common part; ``fingerprints`` per input table, else computed here;
-    ``deals``: the batches' deal counts, else ``journeys``' own."""
-    deals = deals if deals is not None else DealCounts.of(journeys)
-    if fingerprints is None:
-        fingerprints = input_fingerprints(inputs.files) if inputs else {}
-    # tables given as frames (the Python API, an event log's) have no file to fingerprint
-    in_memory = {
-        table: [{"frame": f"({table} frame)", "rows": n}]
-        for table, n in (inputs.rows_read.items() if inputs else ())
-        if table not in fingerprints
-    }
-    return {
-        "attrib_version": __version__,
-        "versions": manifest_versions(),
-        "config": manifest_config(cfg),
-        "models": [m.describe() for m in models],
-        "inputs": {**fingerprints, **in_memory},
-        "row_counts": {
-            **({f"{t}_read": n for t, n in inputs.rows_read.items()} if inputs else {}),
-            "journeys": journeys.n_journeys,
-            "touches_in_journeys": journeys.n_touches,
-            "zero_touch_deals": deals.zero_touch,
-        },
-        "rejected": inputs.rejected if inputs else {},
-        "warnings": reporter.warnings,
-    }
 
 
 def run_paths(
@@ -468,8 +401,18 @@ def run_paths(
         "campaign_summary": attribution.campaign_summary,
         **attribution.tables,
     }
-    manifest = _manifest(None, journeys, chosen, reporter, cfg)
-    manifest["inputs"] = {"paths": [fingerprint(paths_file)]}
+    manifest = build_manifest(
+        cfg,
+        chosen,
+        engine={"name": "local"},
+        inputs={"paths": [fingerprint(paths_file)]},
+        rows_read={},
+        rejected={},
+        n_journeys=journeys.n_journeys,
+        n_touches=journeys.n_touches,
+        deals=DealCounts.of(journeys),
+        warnings=reporter.warnings,
+    )
     result = RunResult(None, journeys, attribution, tables, manifest, Path(out) if out else None)
     if result.out is not None:
         write_outputs(result, reporter=reporter)

@@ -271,6 +271,7 @@ def run_bucketed(
     ``touch_credits``: also stream every touch's credit into ``touch_credits.parquet`` (as
     ``run``'s ``touch_credits``; needs ``out``). No bootstrap: its resamples draw from every
     journey at once."""
+    from attrib.manifest import build_manifest, finish_manifest, input_section
     from attrib.metrics.bundle import (
         MetricsPartial,
         detach_strings,
@@ -282,12 +283,13 @@ def run_bucketed(
     from attrib.metrics.settings import MetricsSettings
     from attrib.outputs import (
         check_out_folder,
+        input_fingerprints,
         touch_credit_writer,
         write_manifest,
         write_quarantine,
         write_tables,
     )
-    from attrib.run import RunResult, _manifest, requested_models, resolve_models
+    from attrib.run import RunResult, requested_models, resolve_models
 
     reporter = reporter or Reporter()
     if not (touchpoints is None or isinstance(touchpoints, (str, Path))):
@@ -485,9 +487,18 @@ def run_bucketed(
             reporter.warn(warning)
         for warning in metric_warnings(inputs, metric_tables["kpis"], dicts.channels, plan):
             reporter.warn(warning)
-        stub = _Counts(n_journeys, n_touches)
-        manifest = _manifest(inputs, stub, chosen, reporter, cfg, deals=deal_counts)
-        manifest["engine"] = {"name": "local-bucketed", "buckets": buckets}
+        manifest = build_manifest(
+            cfg,
+            chosen,
+            engine={"name": "local-bucketed", "buckets": buckets},
+            inputs=input_section(inputs, input_fingerprints(inputs.files)),
+            rows_read=inputs.rows_read,
+            rejected=inputs.rejected,
+            n_journeys=n_journeys,
+            n_touches=n_touches,
+            deals=deal_counts,
+            warnings=reporter.warnings,
+        )
         result = RunResult(inputs, None, attribution, out_tables, manifest, out_path)
         if out_path is not None:
             with reporter.stage("write outputs"):
@@ -498,20 +509,11 @@ def run_bucketed(
                 files += [
                     f"quarantine/{t}.parquet" for t, q in inputs.quarantine.items() if q.height
                 ]
-                manifest["outputs"] = sorted(files)
-            manifest["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
+            finish_manifest(manifest, files, reporter)
             write_manifest(out_path, manifest)
         return result
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-class _Counts:
-    """Just the counts the manifest needs from a set of batches."""
-
-    def __init__(self, n_journeys: int, n_touches: int) -> None:
-        self.n_journeys = n_journeys
-        self.n_touches = n_touches
 
 
 def _empty_touches() -> pl.DataFrame:

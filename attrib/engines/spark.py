@@ -25,7 +25,6 @@ from urllib.parse import unquote, urlparse
 import polars as pl
 import pyarrow as pa
 
-from attrib import __version__
 from attrib.config import RunConfig
 from attrib.credit import ModelCredit, model_credit, summarise
 from attrib.data_checks import DealCounts, check_rejections, deal_warnings, metric_warnings
@@ -396,6 +395,7 @@ class _Job:
         touch_credits: bool = False,
     ) -> SparkRunResult:
         from attrib.journey_codes import build_dictionaries
+        from attrib.manifest import finish_manifest
         from attrib.outputs import write_manifest, write_quarantine, write_tables
         from attrib.run import finish_metrics, map_run_metrics
 
@@ -487,9 +487,7 @@ class _Job:
             parts = sorted((out / "touch_credits").rglob("*.parquet"))  # none: no credit row
             counted = pl.scan_parquet(parts).select(pl.len()).collect().item() if parts else 0
             manifest["row_counts"]["touch_credits"] = counted
-        manifest["warnings"] = rep.warnings
-        manifest["outputs"] = sorted(files)
-        manifest["timings_s"] = {k: round(v, 4) for k, v in rep.timings.items()}
+        finish_manifest(manifest, files, rep)
         if out is not None:
             write_manifest(out, manifest)
         return SparkRunResult(
@@ -720,29 +718,25 @@ class _Job:
         n_touches: int,
         deals: DealCounts,
     ) -> dict[str, Any]:
-        from attrib.run import manifest_config, manifest_versions
+        from attrib.manifest import build_manifest
 
-        cfg = self.cfg
-        return {
-            "attrib_version": __version__,
-            "engine": {
+        return build_manifest(
+            self.cfg,
+            models,
+            engine={
                 "name": "spark",
                 "spark_version": self.spark.version,
                 "master": _master(self.spark),
                 "buckets": self.buckets,
             },
-            "versions": manifest_versions(),
-            "config": manifest_config(cfg),
-            "models": [m.describe() for m in models],
-            "inputs": {t: _describe_source(s) for t, s in sorted(sources.items())},
-            "row_counts": {
-                **{f"{t}_read": n for t, n in rows_read.items()},
-                "journeys": n_journeys,
-                "touches_in_journeys": n_touches,
-                "zero_touch_deals": deals.zero_touch,
-            },
-            "rejected": rejected,
-        }
+            inputs={t: _describe_source(s) for t, s in sorted(sources.items())},
+            rows_read=rows_read,
+            rejected=rejected,
+            n_journeys=n_journeys,
+            n_touches=n_touches,
+            deals=deals,
+            warnings=self.reporter.warnings,
+        )
 
 
 def _slim(fitted: Fitted) -> Fitted:

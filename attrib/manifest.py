@@ -1,0 +1,109 @@
+"""``manifest.json``: what a run read, how, with what, and what it wrote (every engine).
+
+The config as it took effect, library versions, the models and their parameters, each
+input's fingerprint (or a frame's row count), row counts, rejections, warnings, the outputs
+and the stage timings: enough to tell whether two runs can be compared.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from attrib import __version__
+
+if TYPE_CHECKING:
+    from attrib.config import RunConfig
+    from attrib.data_checks import DealCounts
+    from attrib.inputs import Inputs
+    from attrib.models.base import AttributionModel
+    from attrib.progress import Reporter
+
+
+def manifest_versions() -> dict[str, str]:
+    """Library versions and platform, for every engine's manifest."""
+    import numba
+    import numpy
+    import polars
+    import pyarrow
+
+    return {
+        "python": sys.version.split()[0],
+        "polars": polars.__version__,
+        "pyarrow": pyarrow.__version__,
+        "numba": numba.__version__,
+        "numpy": numpy.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def manifest_config(cfg: RunConfig) -> dict[str, Any]:
+    """The effective run config as JSON-friendly data, for every engine's manifest."""
+    return {
+        "source": cfg.source,
+        "lookback_days": cfg.lookback_days,
+        "level": cfg.level,
+        "revenue_window": cfg.revenue_window,
+        "strict": cfg.strict,
+        "columns": cfg.columns,
+        "constants": cfg.constants,
+        "rules": [r.__dict__ for r in cfg.rules],
+        "channels": {k: v.__dict__ for k, v in cfg.channels.items()},
+        "stages": cfg.stage_names,
+        "statuses": cfg.status_names,
+        "metrics": cfg.metrics,
+    }
+
+
+def input_section(
+    inputs: Inputs, fingerprints: Mapping[str, list[dict[str, object]]]
+) -> dict[str, list[dict[str, object]]]:
+    """Each input table's file fingerprints; a table given as a frame (the Python API, an
+    event log's tables) has no file: its row count instead."""
+    in_memory = {
+        table: [{"frame": f"({table} frame)", "rows": n}]
+        for table, n in inputs.rows_read.items()
+        if table not in fingerprints
+    }
+    return {**fingerprints, **in_memory}
+
+
+def build_manifest(
+    cfg: RunConfig,
+    models: Sequence[AttributionModel],
+    *,
+    engine: dict[str, Any],
+    inputs: Mapping[str, Any],
+    rows_read: Mapping[str, int],
+    rejected: Mapping[str, int],
+    n_journeys: int,
+    n_touches: int,
+    deals: DealCounts,
+    warnings: list[str],
+) -> dict[str, Any]:
+    """The manifest of a run before its outputs are written (``finish_manifest`` adds them).
+    ``warnings`` is the run's own list: warnings given later still reach the manifest."""
+    return {
+        "attrib_version": __version__,
+        "engine": engine,
+        "versions": manifest_versions(),
+        "config": manifest_config(cfg),
+        "models": [m.describe() for m in models],
+        "inputs": dict(inputs),
+        "row_counts": {
+            **{f"{t}_read": n for t, n in rows_read.items()},
+            "journeys": n_journeys,
+            "touches_in_journeys": n_touches,
+            "zero_touch_deals": deals.zero_touch,
+        },
+        "rejected": dict(rejected),
+        "warnings": warnings,
+    }
+
+
+def finish_manifest(manifest: dict[str, Any], files: Sequence[str], reporter: Reporter) -> None:
+    """The outputs written (sorted) and the stage timings, once every output is in place."""
+    manifest["outputs"] = sorted(files)
+    manifest["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
