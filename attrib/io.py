@@ -17,7 +17,7 @@ import gzip
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,6 +181,21 @@ def _long_csv_row(path: Path) -> tuple[int, int, int] | None:
     return None
 
 
+def read_failure(exc: BaseException, paths: Sequence[Path], what: str) -> InputError:
+    """The error for files a reader refused: the row of a CSV row with more fields than the
+    header when there is one, else the reader's first line, with a hint (UTF-8, format)."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "more fields" in first:
+        for path in paths:
+            if (long := long_row_error(path)) is not None:
+                return long
+    hint = "check that the file is complete and in the format its suffix says"
+    if "utf-8" in first.lower() or "utf8" in first.lower():
+        hint = "save the file as UTF-8 text (in Excel: 'CSV UTF-8'); it holds other bytes"
+    where = str(paths[0]) if len(paths) == 1 else str(paths[0].parent)
+    return InputError(f"cannot read {what}: {first}", file=where, hint=hint)
+
+
 def blank_line() -> pl.Expr:
     """A CSV row with no value at all (a blank line, or separators only): not data. Such
     rows are dropped as read; the other rows keep their numbers in the file."""
@@ -205,18 +220,33 @@ def _read_one(path: Path, projection: Projection | None = None) -> pl.DataFrame:
         else:
             df = pl.read_ndjson(path, infer_schema_length=None, **index)
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if "more fields" in first and (long := long_row_error(path)) is not None:
-            raise long from None
-        hint = "check that the file is complete and in the format its suffix says"
-        if "utf-8" in first.lower() or "utf8" in first.lower():
-            hint = "save the file as UTF-8 text (in Excel: 'CSV UTF-8'); it holds other bytes"
-        raise InputError(f"cannot read {kind} file: {first}", file=str(path), hint=hint) from None
+        raise read_failure(exc, [path], f"{kind} file") from None
     return df.with_columns(
         # categorical: one small code per row, not the path text repeated (~50 B a row)
         pl.lit(str(path)).cast(pl.Categorical).alias(FILE_COL),
         pl.col(ROW_COL).cast(pl.Int64),
     )
+
+
+def scan_file(path: Path, projection: Projection | None = None) -> pl.LazyFrame:
+    """``_read_one`` as a lazy scan (the bucketed engine streams tables into buckets): the
+    same formats, ``__row``/``__file`` columns and blank-line rule; read errors surface when
+    the scan runs (``read_failure``)."""
+    kind = file_format(path)
+    if kind == "csv":
+        lf = pl.scan_csv(path, separator=csv_separator(path), infer_schema=False)
+    elif kind == "parquet":
+        lf = pl.scan_parquet(path)
+    else:
+        lf = pl.scan_ndjson(path, infer_schema_length=None)
+    # a text reader given fewer columns would stop checking every row's field count
+    if projection is not None and kind == "parquet":
+        keep = projection.of(lf.collect_schema())
+        lf = lf.select(keep) if keep is not None else lf
+    lf = lf.with_row_index(ROW_COL, offset=1).with_columns(
+        pl.col(ROW_COL).cast(pl.Int64), pl.lit(str(path)).cast(pl.Categorical).alias(FILE_COL)
+    )
+    return lf.filter(~blank_line()) if kind == "csv" else lf
 
 
 def read_files(files: list[Path], projection: Projection | None = None) -> pl.DataFrame:

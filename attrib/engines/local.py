@@ -32,7 +32,7 @@ from attrib.config import RunConfig
 from attrib.credit import credit_state, fit_models, model_credit, summarise
 from attrib.data_checks import DealCounts, check_rejections, deal_warnings, metric_warnings
 from attrib.encoded import Journeys
-from attrib.errors import InputError, SchemaError, UsageError
+from attrib.errors import SchemaError, UsageError
 from attrib.inputs import (
     TableSource,
     account_lookup,
@@ -44,16 +44,7 @@ from attrib.inputs import (
     smallest_accounts,
     used_columns,
 )
-from attrib.io import (
-    FILE_COL,
-    ROW_COL,
-    Projection,
-    blank_line,
-    csv_separator,
-    file_format,
-    long_row_error,
-    parquet_appender,
-)
+from attrib.io import file_format, parquet_appender, read_failure, scan_file
 from attrib.journey_codes import build_dictionaries
 from attrib.journeys import build_journeys
 from attrib.models import check_names, import_models
@@ -132,24 +123,6 @@ def buckets_for(files: list[Path], memory_limit: int, held: int = 0) -> int:
     return max(1, math.ceil(count_rows(files) * BYTES_PER_TOUCH / budget))
 
 
-def _scan(path: Path, projection: Projection | None = None) -> pl.LazyFrame:
-    kind = file_format(path)
-    if kind == "csv":
-        lf = pl.scan_csv(path, separator=csv_separator(path), infer_schema=False)
-    elif kind == "parquet":
-        lf = pl.scan_parquet(path)
-    else:
-        lf = pl.scan_ndjson(path, infer_schema_length=None)
-    # a text reader given fewer columns would stop checking every row's field count
-    if projection is not None and kind == "parquet":
-        keep = projection.of(lf.collect_schema())
-        lf = lf.select(keep) if keep is not None else lf
-    lf = lf.with_row_index(ROW_COL, offset=1).with_columns(
-        pl.col(ROW_COL).cast(pl.Int64), pl.lit(str(path)).cast(pl.Categorical).alias(FILE_COL)
-    )
-    return lf.filter(~blank_line()) if kind == "csv" else lf
-
-
 def _entity_source(config, table: str = "touchpoints") -> str:
     canonical = CUSTOMER_ID if config.level == "customer" else ACCOUNT_ID
     return config.columns.get(table, {}).get(canonical, canonical)
@@ -160,18 +133,18 @@ def bucket_of(expr: pl.Expr, k: int) -> pl.Expr:
     return (expr.cast(pl.String).str.strip_chars().hash(seed=HASH_SEED) % k).cast(pl.Int32)
 
 
-def partition_touches(
+def partition_table(
     files: list[Path], config, k: int, folder: Path, table: str = "touchpoints"
 ) -> list[list[Path]]:
     """Stream a table's files (touchpoints, or stages) into ``k`` hash buckets of the journey
     entity; returns each bucket's files."""
     source = _entity_source(config, table)
     projection = used_columns(table, config)  # the columns the in-memory job reads too
-    lazy = pl.concat([_scan(f, projection) for f in files], how="diagonal_relaxed")
+    lazy = pl.concat([scan_file(f, projection) for f in files], how="diagonal_relaxed")
     if source not in lazy.collect_schema().names():
         # the validator names the missing column, the file that lacks it and a hint
         for f in files:
-            one = _scan(f, projection)
+            one = scan_file(f, projection)
             if source not in one.collect_schema().names():
                 validate(one.head(1).collect(), table, config)
         raise SchemaError(
@@ -185,16 +158,7 @@ def partition_touches(
             pl.PartitionBy(folder, key=_BUCKET), mkdir=True
         )
     except pl.exceptions.ComputeError as exc:  # a malformed file (e.g. a ragged CSV row)
-        first = str(exc).strip().splitlines()[0]
-        if "more fields" in first:
-            for f in files:
-                if (long := long_row_error(f)) is not None:
-                    raise long from None
-        raise InputError(
-            f"cannot read {table}: {first}",
-            file=str(files[0]) if len(files) == 1 else str(files[0].parent),
-            hint="check that the files are complete and in the format their suffix says",
-        ) from None
+        raise read_failure(exc, files, table) from None
     return [sorted((folder / f"{_BUCKET}={b}").glob("*.parquet")) for b in range(k)]
 
 
@@ -335,13 +299,13 @@ def run_bucketed(
     scratch = Path(tempfile.mkdtemp(prefix="attrib-buckets-", dir=workdir))
     try:
         with reporter.stage("partition touchpoints"):
-            raw_buckets = partition_touches(touch_files, cfg, buckets, scratch / "raw")
+            raw_buckets = partition_table(touch_files, cfg, buckets, scratch / "raw")
         stage_files = [Path(p) for p in inputs.files.get("stages", [])]
         stage_buckets: list[Path] | None = None
         stage_bounds: list[pl.DataFrame] = []
         if inputs.stages is None and stage_files:
             with reporter.stage("partition and validate stages"):
-                raw_stages = partition_touches(
+                raw_stages = partition_table(
                     stage_files, cfg, buckets, scratch / "raw_stages", table="stages"
                 )
                 stage_buckets = validate_buckets(
