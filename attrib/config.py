@@ -219,45 +219,41 @@ def _expect_table(value: Any, name: str, where: str | None) -> dict[str, Any]:
     return value
 
 
-def config_from_mapping(data: dict[str, Any], *, source: str | None = None) -> RunConfig:
-    """Build and validate a RunConfig from a parsed TOML mapping."""
-    unknown = set(data) - _TOP_KEYS
-    if unknown:
-        raise ConfigError(
-            f"unknown top-level key(s) {sorted(unknown)}",
-            file=source,
-            hint=f"known tables: {', '.join(sorted(_TOP_KEYS))}",
-        )
-    columns: dict[str, dict[str, str]] = {}
-    for table, mapping in _expect_table(data.get("columns", {}), "columns", source).items():
-        if table not in TABLES:
-            raise ConfigError(
-                f"[columns.{table}] names an unknown table",
-                file=source,
-                hint=f"tables are {', '.join(TABLES)}",
-            )
-        mapping = _expect_table(mapping, f"columns.{table}", source)
-        _check_canonical(mapping, "columns", table, source)
-        for canon, src in mapping.items():
-            if not isinstance(src, str):
-                raise ConfigError(
-                    f"[columns.{table}] {canon} must be a column name (string), got {src!r}",
-                    file=source,
-                    hint=f'quote your column\'s name, e.g. {canon} = "my_column"',
-                )
-        columns[table] = dict(mapping)
-    constants: dict[str, dict[str, Any]] = {}
-    for table, mapping in _expect_table(data.get("constants", {}), "constants", source).items():
-        if table not in TABLES:
-            raise ConfigError(
-                f"[constants.{table}] names an unknown table",
-                file=source,
-                hint=f"tables are {', '.join(TABLES)}",
-            )
-        constants[table] = dict(_expect_table(mapping, f"constants.{table}", source))
-        _check_canonical(constants[table], "constants", table, source)
+def parse_model_list(names: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Model names from a comma list ("linear, markov") or a list, blanks dropped."""
+    if isinstance(names, str):
+        return tuple(n.strip() for n in names.split(",") if n.strip())
+    return tuple(names)
 
-    rules = []
+
+def _table_sections(
+    data: dict[str, Any], kind: str, source: str | None
+) -> dict[str, dict[str, Any]]:
+    """``[columns.<table>]`` or ``[constants.<table>]``: per input table, canonical keys."""
+    out: dict[str, dict[str, Any]] = {}
+    for table, mapping in _expect_table(data.get(kind, {}), kind, source).items():
+        if table not in TABLES:
+            raise ConfigError(
+                f"[{kind}.{table}] names an unknown table",
+                file=source,
+                hint=f"tables are {', '.join(TABLES)}",
+            )
+        mapping = dict(_expect_table(mapping, f"{kind}.{table}", source))
+        _check_canonical(mapping, kind, table, source)
+        if kind == "columns":
+            for canon, src in mapping.items():
+                if not isinstance(src, str):
+                    raise ConfigError(
+                        f"[columns.{table}] {canon} must be a column name (string), got {src!r}",
+                        file=source,
+                        hint=f'quote your column\'s name, e.g. {canon} = "my_column"',
+                    )
+        out[table] = mapping
+    return out
+
+
+def _rules_section(data: dict[str, Any], source: str | None) -> tuple[ChannelRule, ...]:
+    """``[[rules]]``: ordered channel rules, each pattern a valid regular expression."""
     raw_rules = data.get("rules", [])
     if not isinstance(raw_rules, list):
         raise ConfigError(
@@ -265,6 +261,7 @@ def config_from_mapping(data: dict[str, Any], *, source: str | None = None) -> R
             file=source,
             hint='write each rule as [[rules]] then channel = "Paid Search", medium = "^cpc$"',
         )
+    rules = []
     for i, rule in enumerate(raw_rules, start=1):
         rule = _expect_table(rule, f"rules #{i}", source)
         extra = set(rule) - {"channel", "source", "medium", "campaign"}
@@ -288,7 +285,11 @@ def config_from_mapping(data: dict[str, Any], *, source: str | None = None) -> R
                         "'.', '+' or '(' with a backslash ('\\\\.' in TOML)",
                     ) from None
         rules.append(ChannelRule(**rule))
+    return tuple(rules)
 
+
+def _channels_section(data: dict[str, Any], source: str | None) -> dict[str, ChannelFlags]:
+    """``[channels."Name"]``: marketing and direct flags, TOML booleans only."""
     channels = {}
     for name, flags in _expect_table(data.get("channels", {}), "channels", source).items():
         flags = _expect_table(flags, f'channels."{name}"', source)
@@ -307,22 +308,11 @@ def config_from_mapping(data: dict[str, Any], *, source: str | None = None) -> R
                 + f'e.g. [channels."{name}"] marketing = false, direct = true (TOML booleans)',
             )
         channels[name] = ChannelFlags(**flags)
+    return channels
 
-    stage_names = {
-        str(k): str(v) for k, v in _expect_table(data.get("stages", {}), "stages", source).items()
-    }
-    status_names = {
-        str(k): str(v).strip().lower()
-        for k, v in _expect_table(data.get("statuses", {}), "statuses", source).items()
-    }
-    options = _expect_table(data.get("options", {}), "options", source)
-    bad = set(options) - _OPTION_KEYS
-    if bad:
-        raise ConfigError(
-            f"unknown [options] key(s) {sorted(bad)}",
-            file=source,
-            hint=f"known options: {', '.join(sorted(_OPTION_KEYS))}",
-        )
+
+def _model_params(data: dict[str, Any], source: str | None) -> dict[str, dict[str, Any]]:
+    """``[models.<name>]``: each table names a registered model."""
     raw_params = _expect_table(data.get("models", {}), "models", source)
     if raw_params:
         from attrib.models import model_names  # lazy: the registry imports numpy/polars
@@ -334,27 +324,49 @@ def config_from_mapping(data: dict[str, Any], *, source: str | None = None) -> R
                 file=source,
                 hint=f"models are {', '.join(model_names())}",
             )
+    return {k: dict(_expect_table(v, f"models.{k}", source)) for k, v in raw_params.items()}
+
+
+def config_from_mapping(data: dict[str, Any], *, source: str | None = None) -> RunConfig:
+    """Build and validate a RunConfig from a parsed TOML mapping (one section at a time;
+    an unset option keeps ``RunConfig``'s default)."""
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise ConfigError(
+            f"unknown top-level key(s) {sorted(unknown)}",
+            file=source,
+            hint=f"known tables: {', '.join(sorted(_TOP_KEYS))}",
+        )
+    options = _expect_table(data.get("options", {}), "options", source)
+    bad = set(options) - _OPTION_KEYS
+    if bad:
+        raise ConfigError(
+            f"unknown [options] key(s) {sorted(bad)}",
+            file=source,
+            hint=f"known options: {', '.join(sorted(_OPTION_KEYS))}",
+        )
+    defaults = RunConfig()
     models = options.get("models")
-    if isinstance(models, str):
-        models = tuple(m.strip() for m in models.split(",") if m.strip())
-    elif models is not None:
-        models = tuple(models)
     cfg = RunConfig(
-        columns=columns,
-        constants=constants,
-        rules=tuple(rules),
-        channels=channels,
-        stage_names=stage_names,
-        status_names=status_names,
-        lookback_days=options.get("lookback_days", 365),
-        level=options.get("level", "customer"),
-        revenue_window=options.get("revenue_window", "closed_at"),
-        models=models,
-        model_params={
-            k: dict(_expect_table(v, f"models.{k}", source)) for k, v in raw_params.items()
+        columns=_table_sections(data, "columns", source),
+        constants=_table_sections(data, "constants", source),
+        rules=_rules_section(data, source),
+        channels=_channels_section(data, source),
+        stage_names={
+            str(k): str(v)
+            for k, v in _expect_table(data.get("stages", {}), "stages", source).items()
         },
+        status_names={
+            str(k): str(v).strip().lower()
+            for k, v in _expect_table(data.get("statuses", {}), "statuses", source).items()
+        },
+        lookback_days=options.get("lookback_days", defaults.lookback_days),
+        level=options.get("level", defaults.level),
+        revenue_window=options.get("revenue_window", defaults.revenue_window),
+        models=parse_model_list(models) if models is not None else None,
+        model_params=_model_params(data, source),
         metrics=dict(_expect_table(data.get("metrics", {}), "metrics", source)),
-        strict=bool(options.get("strict", False)),
+        strict=bool(options.get("strict", defaults.strict)),
         source=source,
     )
     cfg.check()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import polars as pl
 
 from attrib._numba import compile_note, set_up_in_background
-from attrib.config import RunConfig, load_config
+from attrib.config import RunConfig, load_config, parse_model_list
 from attrib.credit import Attribution, credit_model, fit_model, summarise
 from attrib.data_checks import DealCounts, check_rejections, deal_warnings, metric_warnings
 from attrib.encoded import Journeys
@@ -66,9 +66,8 @@ def requested_models(
     names: list[str] | tuple[str, ...] | str | None, config: RunConfig
 ) -> list[str]:
     """The model names a run asks for: a comma list or a list, else the config's, else all."""
-    if isinstance(names, str):
-        names = [n.strip() for n in names.split(",") if n.strip()]
-    return list(names or config.models or model_names())
+    chosen = parse_model_list(names) if names is not None else ()
+    return list(chosen or config.models or model_names())
 
 
 def resolve_models(
