@@ -5,15 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from attrib.columns import TABLES
 from attrib.encoded import Journeys
@@ -180,13 +180,21 @@ def write_touch_credits(
         return sum(write(batch) for batch in batches)
 
 
+class TableSink(Protocol):
+    """Anything that takes Arrow tables one after another (a Parquet appender or writer)."""
+
+    def write_table(self, table: pa.Table) -> None: ...
+
+
 def write_credit_batch(
-    writer: pq.ParquetWriter, batch: Journeys, models, rows_per_group: int
+    writer: TableSink,
+    batch: Journeys,
+    models: Sequence[tuple[AttributionModel, Fitted]],
+    rows_per_group: int,
 ) -> int:
     """Write one batch's per-touch credit rows (every model) to ``writer``; returns the rows.
 
-    Shared by the local writer and the Spark engine's ``touch_credits/`` task (any object
-    with ``write_table`` will do as ``writer``)."""
+    Shared by the local writer and the Spark engine's ``touch_credits/`` task."""
     d = batch.dicts
     lengths = np.diff(batch.offsets)
     journey = np.repeat(np.arange(batch.n_journeys, dtype=np.int64), lengths)

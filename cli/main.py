@@ -13,10 +13,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cli._errors import handle_errors
+
+if TYPE_CHECKING:  # (the heavy modules are imported inside the commands)
+    from attrib.engines.spark import SparkRunResult
+    from attrib.run import RunResult
 from cli._malloc import keep_freed_memory, small_pages_for_numpy
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -354,8 +359,8 @@ def run(
     bootstrap: int,
     seed: int | None,
     gross_margin: float | None,
-    period_from,
-    period_to,
+    period_from: datetime | None,
+    period_to: datetime | None,
     make_report: bool,
     quiet: bool,
     verbose: bool,
@@ -479,7 +484,7 @@ def run(
             click.echo(f"outputs written to {out}/")
 
 
-def _json_summary(result) -> dict:
+def _json_summary(result: RunResult | SparkRunResult) -> dict[str, object]:
     return {
         "ok": True,
         "out": str(result.out),

@@ -425,7 +425,7 @@ class TouchCreditRows:
 
         for bucket, batch in _encoded(batches, self.dicts):
             sink = _Sink()
-            write_credit_batch(sink, batch, self.models, 1_000_000)  # type: ignore[arg-type]
+            write_credit_batch(sink, batch, self.models, 1_000_000)
             for table in sink.tables:
                 ids = pa.array(np.full(table.num_rows, bucket, dtype=np.int64))
                 yield from table.append_column("bucket", ids).to_batches()

@@ -34,6 +34,7 @@ from attrib.data_checks import DealCounts, check_rejections, deal_warnings, metr
 from attrib.encoded import Journeys
 from attrib.errors import SchemaError, UsageError
 from attrib.inputs import (
+    Inputs,
     TableSource,
     account_lookup,
     attach_accounts,
@@ -123,7 +124,7 @@ def buckets_for(files: list[Path], memory_limit: int, held: int = 0) -> int:
     return max(1, math.ceil(count_rows(files) * BYTES_PER_TOUCH / budget))
 
 
-def _entity_source(config, table: str = "touchpoints") -> str:
+def _entity_source(config: RunConfig, table: str = "touchpoints") -> str:
     canonical = CUSTOMER_ID if config.level == "customer" else ACCOUNT_ID
     return config.columns.get(table, {}).get(canonical, canonical)
 
@@ -134,7 +135,7 @@ def bucket_of(expr: pl.Expr, k: int) -> pl.Expr:
 
 
 def partition_table(
-    files: list[Path], config, k: int, folder: Path, table: str = "touchpoints"
+    files: list[Path], config: RunConfig, k: int, folder: Path, table: str = "touchpoints"
 ) -> list[list[Path]]:
     """Stream a table's files (touchpoints, or stages) into ``k`` hash buckets of the journey
     entity; returns each bucket's files."""
@@ -166,7 +167,7 @@ def validate_buckets(
     raw_buckets: list[list[Path]],
     table: str,
     folder: Path,
-    inputs,
+    inputs: Inputs,
     prepare: Callable[[Validated], tuple[pl.DataFrame, pl.DataFrame]],
     seen: Callable[[pl.DataFrame], None],
 ) -> list[Path]:

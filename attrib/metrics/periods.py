@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 
 import polars as pl
 
@@ -41,7 +41,11 @@ def quarter_key(ts: pl.Expr) -> pl.Expr:
     return ts.dt.year().cast(pl.Int32) * 4 + ts.dt.quarter().cast(pl.Int32) - 1
 
 
-def quarter_of_month(m):  # int or pl.Expr
+#: a month key: a Python int or a Polars expression (the same arithmetic on both)
+M = TypeVar("M", int, pl.Expr)
+
+
+def quarter_of_month(m: M) -> M:
     """The quarter key of a month key (same arithmetic on Python ints and expressions)."""
     return (m // 12) * 4 + (m % 12) // 3
 
