@@ -14,12 +14,12 @@ import pytest
 from conftest import deals, run_cli, touches, write_inputs
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from metric_frames import add_spend_metrics
 from polars.testing import assert_frame_equal
 
 from attrib.errors import ConfigError, InputError
 from attrib.metrics.funnel import compute_funnel
 from attrib.metrics.plan import PLAN_SCHEMA, plan_from_history, reverse_funnel
-from attrib.metrics.roi import add_spend_metrics
 from attrib.metrics.settings import MetricsSettings
 
 RATES = {"lead": 0.1, "mql": 0.5, "sql": 0.4, "opportunity": 0.5, "offer": 0.8, "customer": 0.5}

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from metric_frames import deals_frame, stages_frame
+from metric_frames import add_spend_metrics, deals_frame, stages_frame
 
 from attrib.metrics.periods import (
     allocate_costs,
@@ -16,7 +16,7 @@ from attrib.metrics.periods import (
     prorate_costs,
     resolve_window,
 )
-from attrib.metrics.roi import ADDED_COLUMNS, add_spend_metrics
+from attrib.metrics.roi import ADDED_COLUMNS
 from attrib.metrics.settings import MetricsSettings
 
 D = dt.datetime

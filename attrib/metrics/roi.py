@@ -16,9 +16,8 @@ from attrib.metrics.funnel import (
     NO_CHANNEL,
     StageFacts,
     safe_div,
-    stage_facts,
 )
-from attrib.metrics.periods import in_window, prorate_costs, resolve_window
+from attrib.metrics.periods import in_window, prorate_costs
 from attrib.metrics.settings import MetricsSettings
 
 #: stage name → sourced-count column and its cost column
@@ -236,37 +235,6 @@ def sourced_customers(
         .agg(pl.len().cast(pl.Int64).alias("customers"))
         .select(list(schema))
         .sort(keys)
-    )
-
-
-def add_spend_metrics(
-    summary: pl.DataFrame,
-    costs: pl.DataFrame | None,
-    touches: pl.DataFrame | None,
-    stages: pl.DataFrame | None,
-    deals: pl.DataFrame | None,
-    settings: MetricsSettings,
-    *,
-    by_campaign: bool = False,
-    journeys: pl.DataFrame | None = None,
-    facts: StageFacts | None = None,
-) -> pl.DataFrame:
-    """Add ``ADDED_COLUMNS`` to a channel (or campaign) summary, one row per model × key.
-
-    One batch of ``sourced_map`` and its ``spend_metrics``.
-    """
-    window = resolve_window(settings, touches, deals, stages)
-    facts = facts or stage_facts(stages, touches, deals, settings)
-    sourced = sourced_map(facts, deals, touches, journeys, window)
-    return spend_metrics(
-        summary,
-        costs,
-        settings,
-        window,
-        sourced,
-        facts.present,
-        by_campaign=by_campaign,
-        flags=channel_marketing_flags(touches),
     )
 
 
