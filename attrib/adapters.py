@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from attrib.errors import SchemaError
+from attrib.inputs import frame_input
 from attrib.io import FILE_COL, ROW_COL, read_files, resolve_files
 
 _TRUE = ("1", "true", "t", "yes", "y")
@@ -31,10 +32,7 @@ def event_log_tables(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(touchpoints, deals) in canonical columns, as text, ready for ``load_inputs(frames=...)``."""
     if isinstance(source, pl.DataFrame):
-        frame = source.with_columns(
-            pl.lit("(event log frame)").alias(FILE_COL),
-            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW_COL),
-        )
+        frame = frame_input(source.drop(FILE_COL, ROW_COL, strict=False), "event log")
     else:
         frame = read_files(resolve_files(source))
     roles = {customer: "customer", ts: "ts", channel: "channel", conversion: "conversion"}

@@ -245,13 +245,19 @@ def resolve_config(
     ).with_metrics(metrics)
 
 
+def frame_label(table: str) -> str:
+    """Where a table given as a frame is (no file): "(<table> frame)", in the quarantine's
+    ``file`` column, error messages and the manifest."""
+    return f"({table} frame)"
+
+
 def frame_input(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     """An in-memory table as the file readers give one: its columns plus the location columns
-    (``__file`` = "(<table> frame)", ``__row`` = 1-based row) that quarantine rows name."""
+    (``__file`` = ``frame_label(table)``, ``__row`` = 1-based row) that quarantine rows name."""
     if FILE_COL in frame.columns and ROW_COL in frame.columns:
         return frame
     return frame.with_columns(
-        pl.lit(f"({table} frame)").alias(FILE_COL),
+        pl.lit(frame_label(table)).alias(FILE_COL),
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW_COL),
     )
 

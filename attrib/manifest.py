@@ -62,8 +62,10 @@ def input_section(
 ) -> dict[str, list[dict[str, object]]]:
     """Each input table's file fingerprints; a table given as a frame (the Python API, an
     event log's tables) has no file: its row count instead."""
+    from attrib.inputs import frame_label
+
     in_memory = {
-        table: [{"frame": f"({table} frame)", "rows": n}]
+        table: [{"frame": frame_label(table), "rows": n}]
         for table, n in inputs.rows_read.items()
         if table not in fingerprints
     }

@@ -315,7 +315,7 @@ def validate(
         # journeys are keyed by the touches' account: without it every row would be rejected
         source = config.columns.get(table, {}).get(ACCOUNT_ID, ACCOUNT_ID)
         available = [c for c in raw.columns if c not in (FILE_COL, ROW_COL)]
-        file = files[0] if files else "(empty)"
+        file = files[0] if files else "(empty input)"
         err = _missing_column_error(table, ACCOUNT_ID, source, available, file)
         raise SchemaError(
             f"{err.message} (journeys at level account are keyed by it)",
