@@ -10,6 +10,7 @@ from __future__ import annotations
 import platform
 import sys
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from attrib import __version__
@@ -84,10 +85,19 @@ def build_manifest(
     n_touches: int,
     deals: DealCounts,
     warnings: list[str],
+    window: tuple[date, date] | None = None,
+    window_given: bool = False,
 ) -> dict[str, Any]:
     """The manifest of a run before its outputs are written (``finish_manifest`` adds them).
-    ``warnings`` is the run's own list: warnings given later still reach the manifest."""
+    ``warnings`` is the run's own list: warnings given later still reach the manifest.
+    ``window``: the reporting window the KPIs and credit cover (``window_given``: set by
+    ``--from/--to`` or ``[metrics]``, else the data's span); the report labels it."""
     return {
+        "reporting_window": (
+            {"from": window[0].isoformat(), "to": window[1].isoformat(), "given": window_given}
+            if window is not None
+            else None
+        ),
         "attrib_version": __version__,
         "engine": engine,
         "versions": manifest_versions(),

@@ -262,6 +262,8 @@ def run(
             n_touches=journeys.n_touches,
             deals=deal_counts,
             warnings=reporter.warnings,
+            window=plan.window,
+            window_given=plan.settings.window() is not None,
         )
         if bootstrap:
             manifest["bootstrap"] = {"resamples": bootstrap, "seed": seed, "level": 0.95}

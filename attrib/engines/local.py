@@ -463,6 +463,8 @@ def run_bucketed(
             n_touches=n_touches,
             deals=deal_counts,
             warnings=reporter.warnings,
+            window=plan.window,
+            window_given=plan.settings.window() is not None,
         )
         result = RunResult(inputs, None, attribution, out_tables, manifest, out_path)
         if out_path is not None:

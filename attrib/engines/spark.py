@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame as SparkFrame
     from pyspark.sql import SparkSession
 
+    from attrib.metrics.bundle import MetricsPlan
+
 T = TypeVar("T")
 
 #: Above this many rejected touches the quarantine is written by Spark as a folder
@@ -481,7 +483,7 @@ class _Job:
                     _write_folder(rows, out / "touch_credits", partition_by="model")
                     files.append("touch_credits/")
         manifest = self.manifest(
-            models, sources, rows_read, rejected, n_journeys, n_touches, deal_counts
+            models, sources, rows_read, rejected, n_journeys, n_touches, deal_counts, mapped[0]
         )
         if out is not None and touch_credits:  # the parts' row counts, from their footers
             parts = sorted((out / "touch_credits").rglob("*.parquet"))  # none: no credit row
@@ -717,6 +719,7 @@ class _Job:
         n_journeys: int,
         n_touches: int,
         deals: DealCounts,
+        plan: MetricsPlan,
     ) -> dict[str, Any]:
         from attrib.manifest import build_manifest
 
@@ -736,6 +739,8 @@ class _Job:
             n_touches=n_touches,
             deals=deals,
             warnings=self.reporter.warnings,
+            window=plan.window,
+            window_given=plan.settings.window() is not None,
         )
 
 
