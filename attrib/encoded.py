@@ -29,10 +29,10 @@ CREATION_IN_PERIOD = 2
 NONE_CHANNEL = "(none)"
 NONE_CAMPAIGN = "(none)"
 
-#: Value columns of a journey; credit state arrays are laid out in this order.
 #: microseconds in a day: timestamps are epoch microseconds everywhere after validation
 US_PER_DAY = 86_400_000_000
 
+#: Value columns of a journey; credit state arrays are laid out in this order.
 METRICS = ("conversions", "revenue", "pipeline", "deals", "lost_deals")
 #: Value columns credited over the pipeline window (touches up to ``created_at``).
 CREATED_METRICS = ("deals_created", "pipeline_created")

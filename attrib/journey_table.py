@@ -111,9 +111,7 @@ def journey_table(
         {
             "journey_id": np.arange(n_j, dtype=np.int64),
             ENTITY_ID: entity_ids.cast(pl.String),
-            "status": pl.Series([STATUS_NAMES[k] for k in sorted(STATUS_NAMES)]).gather(
-                status.astype(np.int64)
-            ),
+            "status": _STATUS_TEXT.gather(status.astype(np.int64)),
             "amount": amount,
             "n_touches": lengths,
             "first_channel": names.gather(first),

@@ -560,3 +560,73 @@ def test_a_failing_section_does_not_cost_the_page(
     assert "could not be rendered: RuntimeError: boom &lt;b&gt;" in section(page, "funnel")
     assert "could not be rendered" not in section(page, "models")
     assert page.count("could not be rendered") == 1
+
+
+def _window_manifest(folder: Path, start: str, end: str, *, given: bool, **extra: object) -> None:
+    metrics = {"period_from": start, "period_to": end} if given else {}
+    manifest = {
+        "config": {"metrics": metrics},
+        "reporting_window": {"from": start, "to": end, "given": given},
+        **extra,
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_a_partial_latest_period_is_not_compared(tmp_path: Path) -> None:
+    """The window ends mid-Q4: Q4's totals cover 46 of 92 days, so comparing them with Q3
+    showed every total falling. Q3 is compared with Q2, and Q4 is named partial."""
+    rows = [
+        (kpi, period, value)
+        for kpi, values in (("revenue", (90.0, 100.0, 50.0)), ("won_deals", (9.0, 10.0, 5.0)))
+        for period, value in zip(("2025-Q2", "2025-Q3", "2025-Q4"), values, strict=True)
+    ]
+    pl.DataFrame(rows, schema=["kpi", "period", "value"], orient="row").write_parquet(
+        tmp_path / "kpis.parquet"
+    )
+    _window_manifest(tmp_path, "2025-04-01", "2025-11-15", given=True)
+    page = build_report(tmp_path).read_text(encoding="utf-8")
+    head = section(page, "headline")
+    assert "Latest whole period <strong>2025-Q3</strong> compared with <strong>2025-Q2" in head
+    assert "2025-Q4 is partial (the window covers 2025-10-01 to 2025-11-15)" in head
+    assert "+11.1%" in _card(head, "Revenue (won)")  # 100 / 90 - 1
+    assert "2025-Q4 (partial)" in head  # the KPI table's column
+    assert "Reporting window 2025-04-01 to 2025-11-15" in page
+
+
+def test_only_partial_periods_are_compared_uncoloured(tmp_path: Path) -> None:
+    rows = [("revenue", "2025-Q1", 80.0), ("revenue", "2025-Q2", 100.0)]
+    pl.DataFrame(rows, schema=["kpi", "period", "value"], orient="row").write_parquet(
+        tmp_path / "kpis.parquet"
+    )
+    _window_manifest(tmp_path, "2025-03-01", "2025-06-30", given=False)
+    head = section(build_report(tmp_path).read_text(encoding="utf-8"), "headline")
+    assert "<strong>2025-Q1</strong> (partial: 2025-03-01 to 2025-03-31)" in head
+    assert "delta flat" in _card(head, "Revenue (won)")
+    assert "different numbers of days" in head
+
+
+def test_days_to_deal_and_warnings_follow_the_run(tmp_path: Path) -> None:
+    """Days to deal counts the won deals the window counts (as the KPIs do); the run's
+    warnings are on the page."""
+    from datetime import datetime
+
+    pl.DataFrame(
+        {
+            "journey_id": [0, 1, 2],
+            "status": ["won", "won", "won"],
+            "amount": [10.0, 20.0, 30.0],
+            "created_at": [datetime(2025, 1, 2)] * 3,
+            "closed_at": [datetime(2025, 1, 10), datetime(2025, 1, 20), datetime(2025, 3, 1)],
+            "days_to_close": [8.0, 18.0, 58.0],
+        }
+    ).write_parquet(tmp_path / "journeys.parquet")
+    _window_manifest(
+        tmp_path, "2025-01-01", "2025-01-31", given=True, warnings=["spend on 1 channel <TV>"]
+    )
+    page = build_report(tmp_path).read_text(encoding="utf-8")
+    days = section(page, "days")
+    assert "2 won deals" in days
+    assert "median <strong>13 d" in days  # (8 + 18) / 2; the March close is outside the window
+    quality = section(page, "quality")
+    assert "Warnings of the run" in quality
+    assert "spend on 1 channel &lt;TV&gt;" in quality

@@ -7,8 +7,11 @@ returns a short "not computed in this run" note instead.
 
 from __future__ import annotations
 
+import calendar
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -21,6 +24,17 @@ NONE_CHANNEL = "(none)"
 MAX_CHART_CHANNELS = 30
 #: models preferred as the page's initial choice (data-driven first)
 PREFERRED_MODELS = ("markov", "shapley", "w_shaped", "full_path", "linear", "position_based")
+
+
+def period_days(period: str) -> tuple[date, date] | None:
+    """First and last day of a month (``YYYY-MM``) or quarter (``YYYY-Qn``); else None."""
+    if m := re.fullmatch(r"(\d{4})-(\d{2})", period):
+        year, month = int(m[1]), int(m[2])
+        return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+    if m := re.fullmatch(r"(\d{4})-Q([1-4])", period):
+        year, first = int(m[1]), 3 * int(m[2]) - 2
+        return date(year, first, 1), date(year, first + 2, calendar.monthrange(year, first + 2)[1])
+    return None
 
 
 @dataclass
@@ -53,6 +67,27 @@ class Context:
         if follows_model:
             self.model_charts.add(cid)
         return f'<div class="chart {esc(cls)}" id="{cid}"{attrs}></div>'
+
+    def window(self) -> tuple[date, date, bool] | None:
+        """The run's reporting window from its manifest: (from, to, given by the user); None
+        for a run that recorded none (paths, or an older attrib)."""
+        w = self.out.manifest.get("reporting_window")
+        if not isinstance(w, dict):
+            return None
+        try:
+            return date.fromisoformat(w["from"]), date.fromisoformat(w["to"]), bool(w["given"])
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def coverage(self, period: str) -> tuple[date, date] | None:
+        """The days of a month (YYYY-MM) or quarter (YYYY-Qn) the reporting window covers,
+        when that is not the whole period (a partial period); else None."""
+        window = self.window()
+        span = period_days(period)
+        if window is None or span is None:
+            return None
+        lo, hi = max(span[0], window[0]), min(span[1], window[1])
+        return (lo, hi) if (lo, hi) != span and lo <= hi else None
 
     def in_window(self, journeys: pl.DataFrame) -> pl.DataFrame:
         """The journeys whose deal the run's reporting window (``--from/--to``) counts, as

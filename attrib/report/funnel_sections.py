@@ -309,9 +309,14 @@ def days_to_deal(ctx: Context) -> Section:
         )
         return sec
     assert j is not None
-    won = j.filter((pl.col("status") == "won") & pl.col("days_to_close").is_not_null())
+    # the won deals the reporting window counts, as the KPIs' days_to_deal_* do
+    won = ctx.in_window(j).filter(
+        (pl.col("status") == "won") & pl.col("days_to_close").is_not_null()
+    )
     if won.height == 0:
-        sec.body = not_computed("days to deal", "no won deal with touches in this run.")
+        sec.body = not_computed(
+            "days to deal", "no won deal with touches in this run's reporting window."
+        )
         return sec
     days = won.get_column("days_to_close").cast(pl.Float64)
     lo, hi = float(days.min() or 0.0), float(days.max() or 0.0)

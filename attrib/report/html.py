@@ -73,7 +73,12 @@ def render_sections(ctx: Context) -> list[Section]:
 def _subtitle(ctx: Context) -> str:
     parts = []
     j = ctx.out.table("journeys")
-    if j is not None and j.height and "first_touch_at" in j.columns:
+    window = ctx.window()
+    if window is not None:  # what the KPIs and the credit cover
+        start, end, given = window
+        what = "Reporting window" if given else "Data from"
+        parts.append(f"{what} {esc(start.isoformat())} to {esc(end.isoformat())}")
+    elif j is not None and j.height and "first_touch_at" in j.columns:
         ends = [c for c in ("closed_at", "created_at", "last_touch_at") if c in j.columns]
         start = j.get_column("first_touch_at").min()
         end = max((v for c in ends if (v := j.get_column(c).max()) is not None), default=None)
@@ -82,8 +87,9 @@ def _subtitle(ctx: Context) -> str:
     counts = ctx.out.manifest.get("row_counts") or {}
     if "journeys" in counts:
         parts.append(f"{int(counts['journeys']):,} journeys")
-    if "deals_read" in counts:
-        parts.append(f"{int(counts['deals_read']):,} deals")
+    if "deals_read" in counts:  # the valid ones: rejected rows are in the quality section
+        rejected = (ctx.out.manifest.get("rejected") or {}).get("deals", 0)
+        parts.append(f"{int(counts['deals_read']) - int(rejected):,} deals")
     if ctx.models:
         parts.append(f"{len(ctx.models)} models")
     return " · ".join(parts)

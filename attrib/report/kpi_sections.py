@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -84,6 +85,16 @@ _MONTH = re.compile(r"^\d{4}-\d{2}$")
 # headline
 
 
+def _days(span: tuple[date, date]) -> str:
+    return f"{span[0].isoformat()} to {span[1].isoformat()}"
+
+
+def _partial(ctx: Context, period: str) -> str:
+    """ " (partial: from to to)" when the reporting window covers only part of ``period``."""
+    span = ctx.coverage(period)
+    return f" (partial: {_days(span)})" if span is not None else ""
+
+
 def _period_grain(periods: list[str]) -> list[str]:
     quarters = sorted(p for p in periods if _QUARTER.match(p))
     months = sorted(p for p in periods if _MONTH.match(p))
@@ -115,8 +126,13 @@ def headline(ctx: Context) -> Section:
     }
     periods = [str(p) for p in kpis.get_column("period").unique().to_list()]
     grain = _period_grain(periods)
-    cur = grain[-1] if grain else "all"
-    prev = grain[-2] if len(grain) >= 2 else None
+    # compare whole periods: a period the window covers in part (the data ends mid-quarter)
+    # would show every total falling; only when fewer than two are whole, say it instead
+    whole = [p for p in grain if ctx.coverage(p) is None]
+    pick = whole if len(whole) >= 2 else grain
+    cur = pick[-1] if pick else "all"
+    prev = pick[-2] if len(pick) >= 2 else None
+    unequal = prev is not None and (ctx.coverage(cur) or ctx.coverage(prev)) is not None
     cards = []
     for name in HEADLINE_KPIS:
         label, kind, better = KPI_INFO[name]
@@ -128,7 +144,7 @@ def headline(ctx: Context) -> Section:
         all_row = values.get((name, "all"))
         delta_text, delta = change(row.get("value"), (prev_row or {}).get("value"), kind)
         tone = "flat"
-        if delta is not None and delta != 0 and better is not None:
+        if delta is not None and delta != 0 and better is not None and not unequal:
             tone = "good" if (delta > 0) == (better == "up") else "bad"
         arrow = "▲" if (delta or 0) > 0 else "▼" if (delta or 0) < 0 else ""
         delta_html = (
@@ -148,14 +164,19 @@ def headline(ctx: Context) -> Section:
             f'{delta_html}<div class="card-foot">{foot}</div></div>'
         )
     lead = (
-        f"Latest period <strong>{esc(cur)}</strong>"
-        + (f" compared with <strong>{esc(prev)}</strong>." if prev else ".")
+        ("Latest whole period" if cur != (grain[-1] if grain else cur) else "Latest period")
+        + f" <strong>{esc(cur)}</strong>{_partial(ctx, cur)}"
+        + (f" compared with <strong>{esc(prev)}</strong>{_partial(ctx, prev)}." if prev else ".")
         + " Rates change in percentage points (pp)."
     )
+    if grain and cur != grain[-1] and (later := ctx.coverage(grain[-1])) is not None:
+        lead += f" {esc(grain[-1])} is partial (the window covers {_days(later)}): not compared."
+    if unequal:
+        lead += " The periods cover different numbers of days: changes are shown uncoloured."
     body = f'<p class="lead">{lead}</p><div class="cards">{"".join(cards)}</div>'
     body += highlights(ctx)
     body += _kpi_trends(ctx, kpis)
-    body += _kpi_table(kpis, grain)
+    body += _kpi_table(ctx, kpis, grain)
     sec.body = body
     return sec
 
@@ -293,12 +314,22 @@ def _kpi_trends(ctx: Context, kpis: pl.DataFrame) -> str:
     if not series:
         return ""
     spec = charts.kpi_trends(series, validate=ctx.validate)
-    return f'<h3>Monthly trend</h3><div class="scroll-x">{ctx.chart(spec)}</div>'
+    months = sorted(monthly.get_column("period").unique().to_list())
+    partial = [f"{esc(m)}{_partial(ctx, m)}" for m in (months[0], months[-1]) if ctx.coverage(m)]
+    note = (
+        f'<p class="note">Partial months: {", ".join(dict.fromkeys(partial))}; their totals '
+        "cover only those days.</p>"
+        if partial
+        else ""
+    )
+    return f'<h3>Monthly trend</h3><div class="scroll-x">{ctx.chart(spec)}</div>{note}'
 
 
-def _kpi_table(kpis: pl.DataFrame, grain: list[str]) -> str:
+def _kpi_table(ctx: Context, kpis: pl.DataFrame, grain: list[str]) -> str:
     periods = ["all", *grain[-4:]]
-    cols = [Col("KPI", "label")] + [Col(p, p, "html") for p in periods]
+    cols = [Col("KPI", "label")] + [
+        Col(p + (" (partial)" if ctx.coverage(p) else ""), p, "html") for p in periods
+    ]
     rows = []
     names = [str(k) for k in kpis.get_column("kpi").unique(maintain_order=True).to_list()]
     lookup = {(str(r["kpi"]), str(r["period"])): r for r in kpis.to_dicts()}

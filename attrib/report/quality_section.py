@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -68,6 +69,10 @@ def data_quality(ctx: Context) -> Section:
                 "the out folder of `attrib run` holds one.",
             )
         )
+    warnings = [str(w) for w in m.get("warnings") or []]
+    if warnings:  # what the run said on the terminal: the numbers may not mean what they seem
+        items = "".join(f"<li>{esc(w)}</li>" for w in warnings)
+        parts.append(f'<h3>Warnings of the run</h3><ul class="warnings">{items}</ul>')
     q = ctx.out.quarantine()
     qrows = []
     for t, df in q.items():
@@ -117,12 +122,12 @@ def data_quality(ctx: Context) -> Section:
             + esc("; ".join(ctx.out.problems))
             + "</p>"
         )
-    parts.append(_run_details(m))
+    parts.append(_run_details(m, ctx.window()))
     sec.body = "".join(parts)
     return sec
 
 
-def _run_details(m: dict[str, Any]) -> str:
+def _run_details(m: dict[str, Any], window: tuple[date, date, bool] | None) -> str:
     parts = ["<details><summary>Models, inputs and versions</summary>"]
     models = m.get("models") or []
     if models:
@@ -181,6 +186,13 @@ def _run_details(m: dict[str, Any]) -> str:
     settings = {
         k: cfg.get(k) for k in ("lookback_days", "level", "revenue_window", "strict", "source")
     }
+    if window is not None:
+        settings["reporting window"] = f"{window[0].isoformat()} to {window[1].isoformat()}" + (
+            " (given)" if window[2] else " (the data's span)"
+        )
+    metrics = cfg.get("metrics") or {}
+    if isinstance(metrics, dict):
+        settings |= {k: metrics[k] for k in ("gross_margin", "baseline_period") if k in metrics}
     versions = {"attrib": m.get("attrib_version"), **(m.get("versions") or {})}
     kv = [(k, v) for k, v in {**settings, **versions}.items() if v is not None]
     if kv:
