@@ -116,7 +116,20 @@ def _mapped(raw: pl.DataFrame, table: str, config: RunConfig) -> pl.LazyFrame:
         available = [c for c in raw.columns if c not in (FILE_COL, ROW_COL)]
         file = raw[FILE_COL][0] if raw.height else "(empty input)"
         raise _missing_column_error(table, *missing, available, file)
-    return raw.lazy().select(*exprs, FILE_COL, ROW_COL)
+    return _without_expected_closes(raw.lazy().select(*exprs, FILE_COL, ROW_COL), table, config)
+
+
+def _without_expected_closes(mapped: pl.LazyFrame, table: str, config: RunConfig) -> pl.LazyFrame:
+    """Deals: an open deal's ``closed_at`` (a CRM's expected close date) cleared before
+    anything reads it. Every step takes "closed" from the status, so the date is no close;
+    parsed, an unreadable one ("TBD") would reject the deal, and zoned ones would count in
+    the column's timezone mixing and could reject won deals' plain dates."""
+    if table != "deals" or CLOSED_AT not in mapped.collect_schema().names():
+        return mapped
+    is_open = parse_status(config)[0] == "open"
+    return mapped.with_columns(
+        pl.when(is_open.fill_null(False)).then(None).otherwise(pl.col(CLOSED_AT)).alias(CLOSED_AT)
+    )
 
 
 def deal_event_time() -> pl.Expr:
@@ -141,7 +154,7 @@ def mixing_facts(frame: pl.LazyFrame, table: str, config: RunConfig) -> dict[str
     fact, computed once. One pass over those columns; typed columns cost nothing. (A missing
     required column is ``validate``'s to report, with the file it is missing from.)"""
     exprs, _ = _mapping(frame.collect_schema().names(), table, config)
-    mapped = frame.select(exprs)
+    mapped = _without_expected_closes(frame.select(exprs), table, config)
     schema = mapped.collect_schema()
     text = [c for c in _TIMESTAMPS if c in schema and schema[c] == pl.String]
     if not text:
@@ -351,12 +364,6 @@ def validate(
     lf = lf.with_columns(pl.any_horizontal([*flags, *([_DUP] if unique else [])]).alias(_BAD)).drop(
         *flags
     )
-    if table == "deals" and CLOSED_AT in present:
-        # an open deal's closed_at (a CRM's expected close date) is not a close: every step
-        # reads "closed" from the status, and the KPIs from the close date, so clear it
-        lf = lf.with_columns(
-            pl.when(pl.col(STATUS).is_in(CLOSED_STATUSES)).then(pl.col(CLOSED_AT)).alias(CLOSED_AT)
-        )
     typed = lf.collect(engine="in-memory")
     flagged = typed.get_column(_BAD)
     if not flagged.any():  # nothing rejected: no message text, no copies

@@ -507,6 +507,8 @@ def test_an_open_deals_expected_close_date_is_not_a_close(tmp_path):
             "expected": deals("2025-02-20"),
             # an expected date before creation is no reason to reject an open deal
             "earlier": deals("2025-01-20"),
+            # nor is one that is no date at all
+            "unreadable": deals("TBD"),
         }.items()
     }
     for name, result in runs.items():
@@ -618,3 +620,26 @@ def test_unclassified_traffic_is_not_marketing_unless_declared(tmp_path, declare
     result = run_job(tmp_path, touches=touches, deals=deals, config=config, models="linear")
     kpis = kpi_table(result.tables["kpis"])
     assert kpis[("marketing_sourced_revenue_share", "all")]["value"] == pytest.approx(share)
+
+
+def test_zoned_expected_close_dates_do_not_reject_won_deals(tmp_path):
+    """Open deals' expected close dates (zoned, from a CRM) used to count in closed_at's
+    timezone mixing: two won deals with plain dates were the rarer kind and were rejected."""
+    from conftest import run_job
+
+    touches = pl.DataFrame(
+        {"customer_id": ["c1", "c2"], "ts": ["2025-01-05 10:00:00"] * 2, "channel": ["Email"] * 2}
+    )
+    deals = pl.DataFrame(
+        {
+            "deal_id": ["d1", "d2", "o1", "o2", "o3"],
+            "customer_id": ["c1", "c2", "c1", "c2", "c3"],
+            "created_at": ["2025-01-10"] * 5,
+            "closed_at": ["2025-01-20", "2025-01-21", *["2025-03-01T00:00:00Z"] * 3],
+            "status": ["won", "won", "open", "open", "open"],
+            "amount": [300.0, 100.0, 50.0, 50.0, 50.0],
+        }
+    )
+    result = run_job(tmp_path, touches=touches, deals=deals, models="linear")
+    assert result.inputs.quarantine["deals"].height == 0
+    assert kpi_table(result.tables["kpis"])[("revenue", "all")]["value"] == 400.0

@@ -851,7 +851,9 @@ def deal_rows(draw):
     for i in range(draw(st.integers(1, 25))):
         deal = draw(st.sampled_from([f"d{i}", f"d{i}", "dup", None]))
         created = draw(st.sampled_from(["2025-01-03", "2025-01-03T10:00:00Z", "nope", None]))
-        closed = draw(st.sampled_from(["2025-01-05", "2025-01-01", None]))
+        closed = draw(
+            st.sampled_from(["2025-01-05", "2025-01-01", "2025-01-06T00:00:00Z", "TBD", None])
+        )
         amount = draw(st.sampled_from(["10", "-5", "abc", None, "inf"]))
         rows.append((deal, "c1", created, closed, draw(st.sampled_from(statuses)), amount))
     return rows
@@ -866,10 +868,28 @@ def _one_rule_at_a_time(rows):
     n_naive = len(created_all) - n_aware
     reject_naive = bool(n_aware and n_naive and n_aware >= n_naive)
     reject_aware = bool(n_aware and n_naive and n_aware < n_naive)
+
+    def status_of(status):
+        key = "".join(ch for ch in (status or "").lower() if ch.isalpha())
+        return {"won": "won", "closedwon": "won", "lost": "lost", "open": "open"}.get(key)
+
+    # an open deal's closed_at is an expected close date: ignored before any rule reads it,
+    # the column's timezone mixing included ("TBD" counts as naive text)
+    closes = [r[3] for r in rows if r[3] is not None and status_of(r[4]) != "open"]
+    c_aware = sum(c.endswith("Z") for c in closes)
+    c_naive = len(closes) - c_aware
+    reject_c_naive = bool(c_aware and c_naive and c_aware >= c_naive)
+    reject_c_aware = bool(c_aware and c_naive and c_aware < c_naive)
     bad = set()
     for i, (deal, _, created, closed, status, amount) in enumerate(rows):
-        key = "".join(ch for ch in (status or "").lower() if ch.isalpha())
-        norm = {"won": "won", "closedwon": "won", "lost": "lost", "open": "open"}.get(key)
+        norm = status_of(status)
+        if norm == "open":
+            closed = None
+        closed_ok = closed is None or (
+            closed != "TBD"
+            and not (reject_c_naive and not closed.endswith("Z"))
+            and not (reject_c_aware and closed.endswith("Z"))
+        )
         try:
             value = float(amount)
             amount_ok = value >= 0 and value not in (float("inf"), float("-inf"))
@@ -884,8 +904,8 @@ def _one_rule_at_a_time(rows):
             or norm is None
             or not amount_ok
             or (norm in ("won", "lost") and not closed)
-            # (an open deal's closed_at is an expected close date: ignored, never a reason)
-            or (norm in ("won", "lost") and closed and parsed and closed < created[:10])
+            or not closed_ok
+            or (norm in ("won", "lost") and closed and parsed and closed[:10] < created[:10])
             or (deal and ids.count(deal) > 1)
         ):
             bad.add(i)
