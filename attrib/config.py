@@ -307,7 +307,9 @@ def _channels_section(data: dict[str, Any], source: str | None) -> dict[str, Cha
                 hint=(f"did you mean {close[0]!r}? " if close else "")
                 + f'e.g. [channels."{name}"] marketing = false, direct = true (TOML booleans)',
             )
-        channels[name] = ChannelFlags(**flags)
+        # (unassigned) is not marketing unless the table says so, whatever else it sets
+        marketing = flags.get("marketing", name != UNASSIGNED)
+        channels[name] = ChannelFlags(marketing=marketing, direct=flags.get("direct", False))
     return channels
 
 

@@ -589,7 +589,10 @@ def test_a_deal_first_touched_after_its_creation_is_not_marketing_sourced_pipeli
     assert created.item() == pytest.approx(300.0)
 
 
-@pytest.mark.parametrize(("declared", "share"), [("", 0.0), ("true", 1.0)])
+@pytest.mark.parametrize(
+    ("declared", "share"),
+    [("", 0.0), ("marketing = true", 1.0), ("direct = true", 0.0), ("marketing = false", 0.0)],
+)
 def test_unclassified_traffic_is_not_marketing_unless_declared(tmp_path, declared, share):
     """A journey whose first touch no [[rules]] entry classified ((unassigned)) does not
     count as marketing-sourced: 75% of revenue from unknown traffic used to make the
@@ -616,7 +619,7 @@ def test_unclassified_traffic_is_not_marketing_unless_declared(tmp_path, declare
     )
     config = '[[rules]]\nchannel = "Email"\nmedium = "^email$"\n'
     if declared:
-        config += f'[channels."(unassigned)"]\nmarketing = {declared}\n'
+        config += f'[channels."(unassigned)"]\n{declared}\n'
     result = run_job(tmp_path, touches=touches, deals=deals, config=config, models="linear")
     kpis = kpi_table(result.tables["kpis"])
     assert kpis[("marketing_sourced_revenue_share", "all")]["value"] == pytest.approx(share)
