@@ -165,26 +165,37 @@ class RunConfig:
                     column="statuses",
                     hint=f'e.g. [statuses] "{raw}" = "open"',
                 )
-        seen: dict[str, str] = {}
-        for raw, canon in self.stage_names.items():
-            if canon.strip().lower() not in CANONICAL_STAGES:
-                raise ConfigError(
-                    f"[stages] maps to unknown stage {canon!r}",
-                    file=where,
-                    column="stages",
-                    hint=f"canonical stages are {', '.join(CANONICAL_STAGES)}",
-                )
-            key = raw.strip().lower()
-            other = seen.get(key)
-            if other is not None and self.stage_names[other].strip().lower() != canon.lower():
-                raise ConfigError(
-                    f"[stages] key {raw!r} differs from {other!r} only in case or spaces, "
-                    "and maps elsewhere",
-                    file=where,
-                    column="stages",
-                    hint="stage names are matched case-insensitively: map each one once",
-                )
-            seen[key] = raw
+        from attrib.metrics.settings import MetricsSettings  # (polars: loaded lazily)
+
+        # [metrics] now, not after the inputs are read (a bad one would quarantine rows first)
+        metric_names = MetricsSettings.from_mapping(self.metrics).stage_names
+        for table, names in (("stages", self.stage_names), ("metrics.stage_names", metric_names)):
+            _check_stage_names(table, names, where)
+
+
+def _check_stage_names(table: str, names: Mapping[str, str], where: str | None) -> None:
+    """Stage names map to canonical stages, and no two keys that match the same names (they
+    are matched by their stripped, lower-case text) map to different stages."""
+    seen: dict[str, str] = {}
+    for raw, canon in names.items():
+        if canon.strip().lower() not in CANONICAL_STAGES:
+            raise ConfigError(
+                f"[{table}] maps to unknown stage {canon!r}",
+                file=where,
+                column=table,
+                hint=f"canonical stages are {', '.join(CANONICAL_STAGES)}",
+            )
+        key = raw.strip().lower()
+        other = seen.get(key)
+        if other is not None and names[other].strip().lower() != canon.strip().lower():
+            raise ConfigError(
+                f"[{table}] key {raw!r} differs from {other!r} only in case or spaces, "
+                "and maps elsewhere",
+                file=where,
+                column=table,
+                hint="stage names are matched case-insensitively: map each one once",
+            )
+        seen[key] = raw
 
 
 def _check_canonical(mapping: dict[str, Any], kind: str, table: str, source: str | None) -> None:

@@ -682,11 +682,33 @@ def test_stage_names_are_mapped_before_validation_case_insensitively(tmp_path, c
     assert mql_rows(out / "mapped") == [("(all)", 2), ("Email", 1), ("Social", 1)]
 
 
-def test_stage_keys_that_differ_only_in_case_and_map_elsewhere_are_refused(tmp_path):
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        ('[stages]\n"Demo" = "sql"\n"demo" = "opportunity"\n', "[stages] key 'demo' differs"),
+        (
+            '[metrics]\nstage_names = { Demo = "sql", demo = "opportunity" }\n',
+            "[metrics.stage_names] key 'demo' differs",
+        ),
+        ('[metrics]\nstage_names = { Demo = "prospect" }\n', "unknown stage"),
+    ],
+)
+def test_stage_names_that_cannot_be_applied_are_refused_before_reading(tmp_path, config, words):
+    """Keys that differ only in case (matched alike) but map elsewhere, in either table, and
+    a [metrics] stage name that maps nowhere: exit 2 before any input is read (no
+    quarantine written)."""
     data = _good(tmp_path / "in")
-    (data / "channels.toml").write_text('[stages]\n"Demo" = "sql"\n"demo" = "opportunity"\n')
+    _write(data, "stages", "customer_id,stage,ts", ["c1,Demo,2025-01-01"])
+    (data / "channels.toml").write_text(config)
     result = run_cli(["run", data, "--out", tmp_path / "out", "-q"], exit_code=2)
-    assert "'demo' differs from 'Demo' only in case" in result.output
+    assert words in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_stage_keys_that_differ_in_case_but_agree_are_fine(tmp_path):
+    data = _good(tmp_path / "in")
+    (data / "channels.toml").write_text('[stages]\n"Demo" = "sql"\n"DEMO" = " SQL"\n')
+    run_cli(["run", data, "--out", tmp_path / "out", "-q"])
 
 
 def test_costs_negative_spend(tmp_path):
