@@ -729,11 +729,12 @@ def plan(
         from attrib.metrics.settings import MetricsSettings
         from attrib.run import run as run_job
 
+        warnings: list[str] = []
         overrides = {}
         for item in rates:
             stage, _, value = item.partition("=")
-            try:
-                overrides[stage.strip()] = float(value)
+            try:  # stage names match in any case, as in the data
+                overrides[stage.strip().lower()] = float(value)
             except ValueError:
                 raise UsageError(
                     f"cannot read --rate {item!r}", hint="write it as STAGE=RATE, e.g. customer=0.3"
@@ -772,20 +773,25 @@ def plan(
             table = plan_from_history(
                 target_revenue,
                 result.tables["funnel"],
-                result.inputs.deals,
-                result.channel_summary,
-                settings,
+                deals=result.inputs.deals,
+                roi_summary=result.channel_summary,
+                settings=settings,
                 period=period,
                 rates_override=overrides or None,
             )
             p = plan_period(period, settings)
             won = won_deals_of(result.inputs.deals, p, settings)
             note = repeat_deals_note(result.tables["funnel"], won, p)
-        if note is not None and fmt != "json":
-            click.secho(f"warning: {note}", fg="yellow", err=True)
+            # the run's warnings (spend, rejected rows): they bear on the rates and the CPL
+            warnings = [*result.manifest["warnings"], *warnings]
+        if note is not None:
+            warnings.append(note)
+        if fmt != "json":
+            for warning in warnings:
+                click.secho(f"warning: {warning}", fg="yellow", err=True)
         write_parquet(table, out / "plan.parquet")
         if fmt == "json":
-            payload = {"ok": True, "plan": table.to_dicts(), "warnings": [note] if note else []}
+            payload = {"ok": True, "plan": table.to_dicts(), "warnings": warnings}
             click.echo(json.dumps(payload, default=str))
         elif not quiet:
             from cli._output import print_plan

@@ -291,7 +291,9 @@ def test_round_trip_reproduces_stage_counts(history, period):
         won = won.filter(pl.col("closed_at").dt.quarter() == 2)
     won = won.filter(pl.col("closed_at") < dt.datetime(2026, 12, 31))
     actual_revenue = float(won["amount"].sum())
-    plan = plan_from_history(actual_revenue, funnel, deals, None, S, period=period)
+    plan = plan_from_history(
+        actual_revenue, funnel, deals=deals, roi_summary=None, settings=S, period=period
+    )
     actual = funnel.filter(
         (pl.col("view") == "period") & (pl.col("period") == period) & (pl.col("channel") == "(all)")
     )
@@ -334,7 +336,14 @@ def test_round_trip_budget_uses_history_cpl(history):
     )
     roi = add_spend_metrics(summary, costs, touches, stages, deals, S)
     june = deals.filter((pl.col("status") == "won") & (pl.col("closed_at").dt.month() == 6))
-    plan = plan_from_history(float(june["amount"].sum()), funnel, deals, roi, S, period="2026-06")
+    plan = plan_from_history(
+        float(june["amount"].sum()),
+        funnel,
+        deals=deals,
+        roi_summary=roi,
+        settings=S,
+        period="2026-06",
+    )
     leads_june = funnel.filter(
         (pl.col("view") == "period")
         & (pl.col("period") == "2026-06")
@@ -366,9 +375,9 @@ def test_mix_and_rate_overrides(history):
     plan = plan_from_history(
         10_000.0,
         funnel,
-        deals,
-        None,
-        S,
+        deals=deals,
+        roi_summary=None,
+        settings=S,
         rates_override={"customer": 0.5},
         mix_override={"ads": 1.0},
     )
@@ -383,7 +392,7 @@ def test_mix_and_rate_overrides(history):
 def test_unknown_period_is_an_input_error(history):
     _, _, deals, funnel = history
     with pytest.raises(InputError, match="no funnel history"):
-        plan_from_history(1.0, funnel, deals, None, S, period="2019-01")
+        plan_from_history(1.0, funnel, deals=deals, roi_summary=None, settings=S, period="2019-01")
 
 
 def test_flow_ratio_above_one_is_accepted():
@@ -395,7 +404,9 @@ def test_flow_ratio_above_one_is_accepted():
 def test_rate_override_out_of_range(history):
     _, _, deals, funnel = history
     with pytest.raises(ConfigError, match="in \\[0, 1\\]"):
-        plan_from_history(1.0, funnel, deals, None, S, rates_override={"lead": 25.0})
+        plan_from_history(
+            1.0, funnel, deals=deals, roi_summary=None, settings=S, rates_override={"lead": 25.0}
+        )
 
 
 @pytest.mark.parametrize("period", [None, "2025-Q3"])
@@ -510,7 +521,9 @@ def test_a_rate_for_no_stage_of_the_funnel_is_refused(history, stage):
     _, _, deals, funnel = history
     funnel = funnel.filter(pl.col("stage") != "offer")  # a funnel without offers
     with pytest.raises(ConfigError, match=f"no funnel rate into '{stage}'"):
-        plan_from_history(1000.0, funnel, deals, None, S, rates_override={stage: 0.5})
+        plan_from_history(
+            1000.0, funnel, deals=deals, roi_summary=None, settings=S, rates_override={stage: 0.5}
+        )
 
 
 def test_the_plan_says_when_it_has_no_budget(tmp_path):
@@ -536,3 +549,30 @@ def test_plan_quiet_prints_no_table(tmp_path):
     assert "customer" in run_cli(args).output
     assert run_cli([*args, "-q"]).output == ""
     assert (tmp_path / "p" / "plan.parquet").exists()
+
+
+def test_plan_shows_the_runs_warnings_and_takes_rates_in_any_case(tmp_path):
+    """Planning from the inputs runs the job: its warnings (here, a monthly cost table read
+    as daily) bear on the CPL and are shown; --rate's stage matches in any case."""
+    data = write_inputs(
+        tmp_path / "in",
+        touches=touches([("c1", "2025-01-05", "Email"), ("c2", "2025-01-06", "Email")]),
+        deals=deals(
+            [
+                ("d1", "c1", "2025-01-10", "2025-01-20", "won", 1000.0),
+                ("d2", "c2", "2025-01-10", "2025-01-20", "lost", 0.0),
+            ]
+        ),
+    )
+    (data / "costs.csv").write_text(
+        "date,channel,spend\n2025-01-01,Email,100\n2025-01-01,Email,50\n"
+    )
+    args = ["plan", data, "--target-revenue", "2000", "--out", tmp_path / "p"]
+    result = run_cli([*args, "--rate", "Customer=0.25"])
+    text = " ".join(result.output.split())
+    assert "warning: every cost row is dated the 1st of a month" in text
+    plan = pl.read_parquet(tmp_path / "p" / "plan.parquet")
+    customer = plan.filter((pl.col("kind") == "stage") & (pl.col("name") == "customer"))
+    assert customer["rate"].item() == 0.25
+    payload = json.loads(run_cli([*args, "--format", "json"]).output)
+    assert any("read as daily" in w for w in payload["warnings"])

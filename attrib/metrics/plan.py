@@ -184,6 +184,7 @@ def _period_filter(deals: pl.DataFrame, period: str, settings: MetricsSettings) 
 def plan_from_history(
     target_revenue: float,
     funnel_df: pl.DataFrame,
+    *,
     deals: pl.DataFrame | None,
     roi_summary: pl.DataFrame | None,
     settings: MetricsSettings,
@@ -393,9 +394,9 @@ def plan_from_run(
     return plan_from_history(
         target_revenue,
         history.funnel,
-        None,
-        history.channel_summary,
-        history.settings,
+        deals=None,
+        roi_summary=history.channel_summary,
+        settings=history.settings,
         period=p,
         rates_override=rates_override,
         avg_deal_size=history.kpi("avg_deal_size", p),
