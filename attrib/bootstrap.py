@@ -158,11 +158,13 @@ def replicate_credit(
     return out
 
 
-def check_resamples(n: object) -> None:
-    """Refuse a resample count intervals cannot come from: 0 is off, else at least 2."""
-    if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 0 or n == 1:
+def check_resamples(n: object, *, off: bool = True) -> None:
+    """Refuse a resample count intervals cannot come from: at least 2, or 0 (off) where
+    ``off`` allows it (``attrib run --bootstrap``)."""
+    whole = isinstance(n, numbers.Integral) and not isinstance(n, bool)
+    if not whole or (n < 2 and not (off and n == 0)):
         raise UsageError(
-            f"--bootstrap needs 0 (off) or at least 2 resamples, got {n!r}",
+            f"--bootstrap needs {'0 (off) or ' if off else ''}at least 2 resamples, got {n!r}",
             hint="200 resamples give stable 95% intervals",
         )
 
@@ -181,9 +183,7 @@ def bootstrap_intervals(
     pipeline_lo, pipeline_hi; one row per model and channel (every channel, (none) included),
     models in the given order, channels in dictionary order.
     """
-    check_resamples(n)
-    if n == 0:
-        raise UsageError("bootstrap_intervals needs at least 2 resamples, got 0")
+    check_resamples(n, off=False)
     if not 0.0 < level < 1.0:
         raise UsageError(f"bootstrap level must be in (0, 1), got {level!r}")
     reps = replicate_credit(models, batch, n, seed)

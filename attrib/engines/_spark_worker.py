@@ -171,7 +171,7 @@ class TouchValidator:
     ``splits`` maps (file URI, split start) to (rows of the file before that split, the file
     name to report), computed on the driver from a count per split, so ``row`` is the 1-based
     data row within the file exactly as locally. ``mixed_ts`` is the whole input's timezone-
-    mixing code for ``ts`` (``schema.mixing_code`` of the aware and naive values counted on
+    mixing code for ``ts`` (``parsing.mixing_code`` of the aware and naive values counted on
     the driver: a column-wide rule), given to every partition's validation.
     """
 

@@ -198,9 +198,9 @@ def plan_from_history(
     Rates and their Wilson intervals: the funnel's ``view="period"``, channel "(all)" rows
     of ``period`` (default settings.plan_period, else "all"). Average deal size: won deals
     closed in that period (or ``avg_deal_size`` when given: a finished run's KPI of the
-    period, ``plan_from_run``). CPL: ``roi_summary`` (``channel, cpl``, the first model's rows).
-    Mix: each source channel's share of the period's leads. Spend reaches the plan through
-    ``roi_summary``'s CPL.
+    period, ``plan_from_run``). Mix: each source channel's share of the period's leads. CPL:
+    each channel's spend in ``roi_summary`` (the first model's rows) over its leads in the
+    funnel's "all" period (``_funnel_cpl``: leads counted as the mix counts them).
     """
     p = plan_period(period, settings)
     f = funnel_df.filter((pl.col("view") == "period") & (pl.col("period") == p))
