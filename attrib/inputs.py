@@ -245,6 +245,18 @@ def resolve_config(
     ).with_metrics(metrics)
 
 
+def empty_touches() -> pl.DataFrame:
+    """Touches with no row, in the columns ``build_journeys`` reads (a batch of no touch)."""
+    return pl.DataFrame(
+        schema={
+            ENTITY_ID: pl.String,
+            TS: pl.Datetime("us"),
+            CHANNEL: pl.String,
+            CAMPAIGN: pl.String,
+        }
+    )
+
+
 def frame_label(table: str) -> str:
     """Where a table given as a frame is (no file): "(<table> frame)", in the quarantine's
     ``file`` column, error messages and the manifest."""

@@ -308,3 +308,17 @@ def test_nanosecond_parquet_timestamps_get_a_hint(spark, tmp_path):
     with pytest.raises(InputError, match="nanosecond") as err:
         _spark(spark, data, None, models="linear", buckets=2)
     assert "microseconds" in (err.value.hint or "")
+
+
+def test_inputs_without_a_row_like_local(spark, tmp_path):
+    """Header-only touchpoints and deals: no bucket has a row; Spark writes the local
+    engine's empty tables (it used to fail with no state to credit)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "touchpoints.csv").write_text("customer_id,ts,channel,campaign\n")
+    (data / "deals.csv").write_text("deal_id,customer_id,created_at,closed_at,status,amount\n")
+    local, _ = _local(data, tmp_path / "local", models="linear,markov,shapley")
+    got, result = _spark(spark, data, tmp_path / "spark", models="linear,markov,shapley")
+    _same(got, local)
+    assert all(t.height == 0 for t in got.values())
+    assert result.manifest["row_counts"]["journeys"] == 0

@@ -39,6 +39,7 @@ from attrib.inputs import (
     account_lookup,
     attach_accounts,
     attach_entity,
+    empty_touches,
     load_inputs,
     prepare_touches,
     resolve_config,
@@ -368,7 +369,7 @@ def run_bucketed(
         def batches() -> Iterator[tuple[Journeys, pl.DataFrame, pl.DataFrame | None]]:
             empty = True
             for b, path in enumerate(prepared):
-                touches = pl.read_parquet(path) if path.exists() else _empty_touches()
+                touches = pl.read_parquet(path) if path.exists() else empty_touches()
                 d = deal_frame.filter(pl.col(_BUCKET) == b).drop(_BUCKET)
                 s = stages_of_bucket(b)
                 if touches.height == 0 and d.height == 0 and (s is None or s.height == 0):
@@ -377,7 +378,7 @@ def run_bucketed(
                 yield build_journeys(touches, d, cfg, stages=s, dicts=dicts), d, s
             if empty:  # no row at all: one empty batch, as the in-memory engine has
                 d = deal_frame.drop(_BUCKET)
-                yield build_journeys(_empty_touches(), d, cfg, dicts=dicts), d, None
+                yield build_journeys(empty_touches(), d, cfg, dicts=dicts), d, None
 
         with (
             reporter.stage("fit data-driven models")
@@ -481,14 +482,3 @@ def run_bucketed(
         return result
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _empty_touches() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            ENTITY_ID: pl.String,
-            "ts": pl.Datetime("us"),
-            "channel": pl.String,
-            "campaign": pl.String,
-        }
-    )

@@ -26,7 +26,7 @@ import polars as pl
 import pyarrow as pa
 
 from attrib.config import RunConfig
-from attrib.credit import ModelCredit, model_credit, summarise
+from attrib.credit import ModelCredit, credit_model, fit_models, model_credit, summarise
 from attrib.data_checks import DealCounts, check_rejections, deal_warnings, metric_warnings
 from attrib.encoded import Dictionaries
 from attrib.engines import _spark_worker as w
@@ -396,7 +396,9 @@ class _Job:
         write_journeys: bool,
         touch_credits: bool = False,
     ) -> SparkRunResult:
+        from attrib.inputs import empty_touches
         from attrib.journey_codes import build_dictionaries
+        from attrib.journeys import build_journeys
         from attrib.manifest import finish_manifest
         from attrib.outputs import write_manifest, write_quarantine, write_tables
         from attrib.run import finish_metrics, map_run_metrics
@@ -444,9 +446,15 @@ class _Job:
         rep.note(f"journeys: {n_journeys:,} over {n_touches:,} touches in {self.buckets} buckets")
         for warning in deal_warnings(deal_counts, rows_read, rejected):
             rep.warn(warning)
-        fitted = self.fit(encoded, models, dicts)
-        with rep.stage("credit"):
-            attribution = summarise(self.credit(encoded, models, fitted, dicts), dicts)
+        if per_bucket:
+            fitted = self.fit(encoded, models, dicts)
+            with rep.stage("credit"):
+                attribution = summarise(self.credit(encoded, models, fitted, dicts), dicts)
+        else:  # no row in any table: one empty batch on the driver, as the local engines
+            batch = build_journeys(empty_touches(), inputs.deals, self.cfg, dicts=dicts)
+            fitted = fit_models(models, [batch], dicts)
+            credits = [credit_model(m, [batch], fitted[m.name]) for m in models]
+            attribution = summarise(credits, dicts)
         tables = attribution.tables
         with rep.stage("metrics"):
             offset, deal_parts = 0, []
@@ -455,10 +463,15 @@ class _Job:
                     w.frame_from_bytes(deal_blob).with_columns(pl.col("journey_id") + offset)
                 )
                 offset += n_j
-            digest = pl.concat(
-                [w.frame_from_bytes(p[3]) for p in per_bucket], how="diagonal_relaxed"
-            )
-            mapped = map_run_metrics(inputs, pl.concat(deal_parts), digest)
+            if per_bucket:
+                deals_of_journeys = pl.concat(deal_parts)
+                digest = pl.concat(
+                    [w.frame_from_bytes(p[3]) for p in per_bucket], how="diagonal_relaxed"
+                )
+            else:
+                deals_of_journeys = batch.table.filter(pl.col("deal_id").is_not_null())
+                digest = batch.digest
+            mapped = map_run_metrics(inputs, deals_of_journeys, digest)
             metric_tables = finish_metrics(inputs, attribution, mapped)
         for warning in metric_warnings(inputs, metric_tables["kpis"], dicts.channels, mapped[0]):
             rep.warn(warning)
