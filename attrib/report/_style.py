@@ -100,6 +100,7 @@ small.ci { color: var(--muted); font-size: 11.5px; margin-left: 4px; }
 }
 .pill.good { background: var(--good-bg); color: var(--good); }
 .pill.bad { background: var(--bad-bg); color: var(--bad); }
+.pill.flat { background: var(--bg); color: var(--muted); }
 .model-name { text-transform: none; color: var(--accent); letter-spacing: 0; }
 details { margin: 10px 0 0; }
 ul.highlights { margin: 4px 0 6px; padding-left: 20px; }

@@ -539,7 +539,12 @@ def target_index(rows: Rows, *, labels: list[str], validate: bool = False) -> di
     bars = base.mark_bar(height=16).encode(
         y=y,
         x=alt.X("index:Q", title="index (actual / target × 100)", scale=_room(rows, "index")),
-        color=alt.condition("datum.index >= 100", alt.value(GREEN), alt.value(RED)),
+        # met or missed as the KPI's better direction says (a cost under its target is met)
+        color=alt.Color(
+            "tone:N",
+            scale=alt.Scale(domain=["met", "missed", "neutral"], range=[GREEN, RED, GREY]),
+            legend=None,
+        ),
         tooltip=[
             alt.Tooltip("label:N", title="KPI · period"),
             alt.Tooltip("value:Q", title="actual", format=",.2f"),

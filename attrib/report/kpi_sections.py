@@ -385,7 +385,8 @@ def targets(ctx: Context) -> Section:
         "targets",
         "Targets",
         "Targets vs actuals",
-        "Index = actual / target × 100: at or above 100 the target was met.",
+        "Index = actual / target × 100: at or above 100 the target was met, at or below 100 "
+        "for costs and days, where lower is better.",
     )
     kpis = ctx.out.table("kpis")
     if not has(kpis, "kpi", "period", "value", "target"):
@@ -402,11 +403,15 @@ def targets(ctx: Context) -> Section:
             d = d.with_columns((pl.col("value") / pl.col("target") * 100).alias("index"))
         rows = []
         for r in d.sort(["kpi", "period"]).to_dicts():
-            label, kind, _ = KPI_INFO.get(str(r["kpi"]), (str(r["kpi"]), "number", None))
-            rows.append({**r, "label": f"{label} · {r['period']}", "name": label, "kind": kind})
+            label, kind, better = KPI_INFO.get(str(r["kpi"]), (str(r["kpi"]), "number", None))
+            tone = _index_tone(r.get("index"), better)
+            rows.append(
+                {**r, "label": f"{label} · {r['period']}", "name": label, "kind": kind}
+                | {"better": better, "tone": tone}
+            )
         spec = charts.target_index(
             [
-                {k: r.get(k) for k in ("label", "value", "target", "index")}
+                {k: r.get(k) for k in ("label", "value", "target", "index", "tone")}
                 for r in rows
                 if r.get("index") is not None
             ],
@@ -419,7 +424,7 @@ def targets(ctx: Context) -> Section:
                 "period": r["period"],
                 "actual": fmt(r.get("value"), r["kind"]),
                 "target": fmt(r.get("target"), r["kind"]),
-                "index": _index_pill(r.get("index")),
+                "index": _index_pill(r.get("index"), r["better"]),
             }
             for r in rows
         ]
@@ -451,7 +456,9 @@ def targets(ctx: Context) -> Section:
                 {
                     "name": KPI_INFO.get(str(r["kpi"]), (str(r["kpi"]),))[0],
                     "period": r["period"],
-                    "index": _index_pill(r["index_vs_baseline"]),
+                    "index": _index_pill(
+                        r["index_vs_baseline"], KPI_INFO.get(str(r["kpi"]), ("", "", None))[2]
+                    ),
                 }
                 for r in b.sort(["kpi", "period"]).to_dicts()
             ]
@@ -467,11 +474,20 @@ def targets(ctx: Context) -> Section:
     return sec
 
 
-def _index_pill(value: Any) -> str:
+def _index_tone(value: Any, better: str | None) -> str:
+    """ "met", "missed" or "neutral" for an index (× 100) of a KPI whose better direction
+    is ``better`` ("up", "down", or None: neither)."""
+    if value is None or better is None:
+        return "neutral"
+    met = float(value) >= 100 if better == "up" else float(value) <= 100
+    return "met" if met else "missed"
+
+
+def _index_pill(value: Any, better: str | None) -> str:
     text = fmt(value, "index")
     if text == DASH:
         return text
-    tone = "good" if float(value) >= 100 else "bad"
+    tone = {"met": "good", "missed": "bad"}.get(_index_tone(value, better), "flat")
     return f'<span class="pill {tone}">{text}</span>'
 
 
