@@ -473,6 +473,11 @@ def test_number_formats() -> None:
     assert compact(654087.06) == "654k"
     assert compact(31) == "31"
     assert compact(None) == "—"
+    # three significant digits after rounding; a value that rounds up takes the next unit
+    assert compact(9_999) == "10.0k"
+    assert compact(999_999) == "1.00M"
+    assert compact(12.5) == "12.5"
+    assert change(100.04, 100, "money") == ("no change", 0.0)  # +0.04% rounds to nothing
     assert change(150, 100, "money") == ("+50.0%", 50.0)
     assert change(0.25, 0.2, "pct")[0] == "+5.0 pp"
     assert change(5, 0, "count") == ("new", None)
@@ -631,3 +636,23 @@ def test_days_to_deal_and_warnings_follow_the_run(tmp_path: Path) -> None:
     quality = section(page, "quality")
     assert "Warnings of the run" in quality
     assert "spend on 1 channel &lt;TV&gt;" in quality
+
+
+def test_a_run_without_costs_says_so_and_zero_credit_is_no_highlight(tmp_path: Path) -> None:
+    """Without a costs file the spend columns are 0, not unknown: the spend section says no
+    spend was given (it showed a table of zeros); a channel with no credit is no highlight."""
+    pl.DataFrame(
+        {
+            "model": ["linear", "linear"],
+            "channel": ["(none)", "Email"],
+            "revenue": [7000.0, 0.0],
+            "spend": [0.0, 0.0],
+            "roas": [None, None],
+        },
+        schema_overrides={"roas": pl.Float64},
+    ).write_parquet(tmp_path / "channel_summary.parquet")
+    manifest = {"inputs": {"touchpoints": [], "deals": []}, "models": [{"name": "linear"}]}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    page = build_report(tmp_path).read_text(encoding="utf-8")
+    assert "give the run a costs file" in section(page, "spend")
+    assert "earns the most won revenue" not in section(page, "headline")

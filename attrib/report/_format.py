@@ -62,14 +62,20 @@ def compact(value: object) -> str:
     x = _finite(value)
     if x is None:
         return DASH
-    a = abs(x)
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if a >= limit:
-            digits = 2 if a < 10 * limit else 1 if a < 100 * limit else 0
-            return f"{x / limit:,.{digits}f}{suffix}"
-    if a >= 100 or x == int(x):
-        return f"{x:,.0f}"
-    return f"{x:,.2f}"
+    units = ((1e9, "B"), (1e6, "M"), (1e3, "k"), (1.0, ""))
+    for i, (limit, suffix) in enumerate(units):
+        if abs(x) < limit and limit > 1.0:
+            continue
+        v = x / limit
+        # three significant digits, judged after rounding (9,999 is 10.0k, not 10.00k)
+        digits = 2 if abs(round(v, 2)) < 10 else 1 if abs(round(v, 1)) < 100 else 0
+        if suffix == "" and (abs(v) >= 100 or x == int(x)):
+            digits = 0
+        if i > 0 and abs(round(v, digits)) >= 1000:  # 999,999 rounds into the next unit: 1.00M
+            limit, suffix = units[i - 1]
+            v, digits = x / limit, 2
+        return f"{v:,.{digits}f}{suffix}"
+    return f"{x:,.2f}"  # (not reached: the last unit takes every value)
 
 
 def fmt(value: object, kind: str = "number") -> str:
@@ -118,8 +124,11 @@ def change(current: object, previous: object, kind: str) -> tuple[str, float | N
         return "no change", 0.0
     if kind in ("pct", "pct2"):
         d = (c - p) * 100
-        return f"{d:+.1f} pp", d
-    if p == 0:
+        text = f"{d:+.1f} pp"
+    elif p == 0:
         return "new", None
-    d = (c - p) / abs(p) * 100
-    return f"{d:+.1f}%", d
+    else:
+        d = (c - p) / abs(p) * 100
+        text = f"{d:+.1f}%"
+    # a change that rounds to nothing is shown as none (no arrow, no good or bad tone)
+    return (text, d) if round(d, 1) != 0 else ("no change", 0.0)

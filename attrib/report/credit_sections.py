@@ -84,7 +84,7 @@ def model_comparison(ctx: Context) -> Section:
 
 
 def _pivot_table(
-    cs: pl.DataFrame, metric: str, order: list[str], models: list[str], kind: str = "compact"
+    cs: pl.DataFrame, metric: str, order: list[str], models: list[str], kind: str = "money"
 ) -> str:
     """Channels down, models across; each cell tinted by the channel's share of the model."""
     values: dict[tuple[str, str], float] = {}
@@ -195,8 +195,8 @@ def sourced_influenced(ctx: Context) -> Section:
     spec = charts.sourced_split(rows, measures=[m[0] for m in measures], validate=ctx.validate)
     cols = [Col("measure", "measure")]
     for c in _CATEGORIES:
-        cols += [Col(c, c, "compact"), Col("share", c + " %", "pct")]
-    cols.append(Col("total", "total", "compact"))
+        cols += [Col(c, c, "money"), Col("share", c + " %", "pct")]
+    cols.append(Col("total", "total", "money"))
     sec.body = ctx.chart(spec) + table(cols, table_rows)
     return sec
 
@@ -285,12 +285,12 @@ def _transitions(ctx: Context, tr: pl.DataFrame) -> str:
         )
     rows = top.head(20).to_dicts()
     parts.append(
-        "<details><summary>Top 20 transitions by journeys</summary>"
+        "<details><summary>Top 20 transitions by count</summary>"
         + table(
             [
                 Col("from", "from_state"),
                 Col("to", "to_state"),
-                Col("journeys", "count", "count"),
+                Col("transitions", "count", "count"),
                 Col("probability", "probability", "pct"),
             ],
             rows,
@@ -436,7 +436,8 @@ def bootstrap(ctx: Context) -> Section:
         for r in d.to_dicts():
             row: dict[str, Any] = {"channel": r["channel"]}
             for m in metrics:
-                row[m] = interval_text(r.get(m), r.get(f"{m}_lo"), r.get(f"{m}_hi"), "compact")
+                kind = "count" if m == "conversions" else "money"  # exact, as tables are
+                row[m] = interval_text(r.get(m), r.get(f"{m}_lo"), r.get(f"{m}_hi"), kind)
             rows.append(row)
         cols = [Col("channel", "channel")] + [Col(f"{m} (interval)", m, "html") for m in metrics]
         return (
@@ -464,8 +465,18 @@ def campaigns(ctx: Context) -> Section:
     )
     cp = ctx.out.table("campaign_summary")
     if not has(cp, "model", "channel", "campaign", "revenue") or not ctx.models:
+        empty = cp is not None and cp.height == 0
         sec.body = not_computed(
-            "campaign credit (campaign_summary.parquet is absent)", "run `attrib run` first."
+            "campaign credit ("
+            + (
+                "no campaign has credit or spend in this run"
+                if empty
+                else "campaign_summary.parquet is absent"
+            )
+            + ")",
+            "the reporting window may hold no deal; see the run's warnings below"
+            if empty
+            else "run `attrib run` first.",
         )
         return sec
     assert cp is not None

@@ -50,7 +50,10 @@ def spend_return(ctx: Context) -> Section:
         "spend. Above the dashed line a channel returns more than it costs (ROAS > 1).",
     )
     cs = ctx.out.table("channel_summary")
-    if not has(cs, "model", "channel", "revenue", "spend"):
+    inputs = ctx.out.manifest.get("inputs")
+    no_costs = isinstance(inputs, dict) and bool(inputs) and "costs" not in inputs
+    if no_costs or not has(cs, "model", "channel", "revenue", "spend"):
+        # (without a costs file the spend columns are there, all 0: no spend was given)
         sec.body = not_computed(
             "spend, ROAS and ROMI (no spend columns in channel_summary.parquet)",
             "give the run a costs file (costs.* with date, channel, spend).",

@@ -206,8 +206,8 @@ def _hl_top_channel(ctx: Context) -> str | None:
     top = d.filter(pl.col("channel") != NONE_CHANNEL).sort(
         ["revenue", "channel"], descending=[True, False]
     )
-    if total <= 0 or top.height == 0:
-        return None
+    if total <= 0 or top.height == 0 or float(top.get_column("revenue")[0]) <= 0:
+        return None  # (every won deal zero-touch: no channel earned anything)
     ch, rev = top.row(0)[top.columns.index("channel")], float(top.get_column("revenue")[0])
     return (
         f"Under <strong>{esc(ctx.default_model)}</strong>, <strong>{esc(ch)}</strong> earns the "
@@ -276,6 +276,8 @@ def _hl_roas(ctx: Context) -> str | None:
     if paid.height < 2:
         return None
     best, worst = paid.row(0), paid.row(paid.height - 1)
+    if not best[1] > worst[1]:  # all alike (e.g. no revenue at all): nothing stands out
+        return None
     return (
         f"Best return on spend: <strong>{esc(best[0])}</strong> (ROAS {fmt(best[1], 'ratio')}); "
         f"lowest: <strong>{esc(worst[0])}</strong> (ROAS {fmt(worst[1], 'ratio')}), "
