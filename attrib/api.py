@@ -23,6 +23,7 @@ from attrib.run import RunResult, attribute, resolve_models, run
 
 if TYPE_CHECKING:  # imported on first use: see __getattr__
     from attrib.engines.local import run_bucketed
+    from attrib.engines.spark import run_spark
     from attrib.metrics.plan import plan_from_run
     from attrib.report import build_report
 
@@ -44,12 +45,14 @@ __all__ = [
     "resolve_models",
     "run",
     "run_bucketed",
+    "run_spark",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    """``build_report``, ``run_bucketed`` and ``plan_from_run``, imported on first use (the
-    report and the out-of-core engine cost ~0.25 s of imports that most callers never need)."""
+    """``build_report``, ``run_bucketed``, ``run_spark`` and ``plan_from_run``, imported on
+    first use (the report and the other engines cost imports most callers never need;
+    ``run_spark`` needs pyspark, the ``spark`` extra)."""
     if name == "build_report":
         from attrib.report import build_report
 
@@ -58,6 +61,10 @@ def __getattr__(name: str) -> Any:
         from attrib.engines.local import run_bucketed
 
         return run_bucketed
+    if name == "run_spark":
+        from attrib.engines.spark import run_spark
+
+        return run_spark
     if name == "plan_from_run":
         from attrib.metrics.plan import plan_from_run
 

@@ -64,3 +64,21 @@ def test_an_unknown_model_fails_before_the_inputs_are_read(monkeypatch):
     monkeypatch.setattr(run_module, "load_inputs", no_reading)
     with pytest.raises(UsageError, match="unknown model 'linaer'"):
         at.run(SAMPLE, models="first_touch,linaer")
+
+
+def test_the_api_reaches_every_engine_without_importing_them_first():
+    """``attrib.api`` mirrors ``attrib run``'s engines: run (in memory), run_bucketed
+    (--buckets/--memory-limit) and run_spark (--engine spark), the last two imported on
+    first use (pyspark only when Spark is asked for)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, attrib.api as at; "
+        "assert 'attrib.engines.spark' not in sys.modules; "
+        "from attrib.engines.local import run_bucketed; from attrib.engines.spark import run_spark; "
+        "assert at.run_bucketed is run_bucketed and at.run_spark is run_spark; "
+        "assert 'pyspark' not in sys.modules; "
+        "assert set(at.__all__) >= {'run', 'run_bucketed', 'run_spark'}"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
