@@ -76,7 +76,8 @@ def test_the_api_reaches_every_engine_without_importing_them_first():
     code = (
         "import sys, attrib.api as at; "
         "assert 'attrib.engines.spark' not in sys.modules; "
-        "from attrib.engines.local import run_bucketed; from attrib.engines.spark import run_spark; "
+        "from attrib.engines.local import run_bucketed; "
+        "from attrib.engines.spark import run_spark; "
         "assert at.run_bucketed is run_bucketed and at.run_spark is run_spark; "
         "assert 'pyspark' not in sys.modules; "
         "assert set(at.__all__) >= {'run', 'run_bucketed', 'run_spark'}"
