@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +31,7 @@ from attrib.columns import ACCOUNT_ID, CUSTOMER_ID, ENTITY_ID, STAGE, TS
 from attrib.config import RunConfig
 from attrib.credit import credit_state, fit_models, model_credit, summarise
 from attrib.data_checks import DealCounts, check_rejections, deal_warnings, metric_warnings
-from attrib.encoded import Journeys
+from attrib.encoded import Dictionaries, Journeys
 from attrib.errors import SchemaError, UsageError
 from attrib.inputs import (
     Inputs,
@@ -50,11 +50,12 @@ from attrib.io import file_format, parquet_appender, read_failure, scan_file
 from attrib.journey_codes import build_dictionaries
 from attrib.journeys import build_journeys
 from attrib.models import check_names, import_models
-from attrib.models.base import State, reduce_states
+from attrib.models.base import AttributionModel, Fitted, State, reduce_states
 from attrib.progress import Reporter
 from attrib.schema import Validated, mixing_facts, validate
 
 if TYPE_CHECKING:
+    from attrib.metrics.bundle import MetricsPartial, MetricsPlan
     from attrib.run import RunResult
 
 HASH_SEED = 0x5EED
@@ -211,6 +212,177 @@ def _read_bucket(paths: list[Path]) -> pl.DataFrame:
     return frame.drop(_BUCKET, strict=False)
 
 
+@dataclass
+class _Buckets:
+    """The run's tables after partitioning and validation, read back one bucket at a time:
+    validated touch (and, at customer level, stage) bucket files, the deals (and stages read
+    whole) with their bucket, the shared dictionaries, and the data's time bounds."""
+
+    cfg: RunConfig
+    touches: list[Path]
+    stages: list[Path] | None
+    deals: pl.DataFrame
+    whole_stages: pl.DataFrame | None
+    dicts: Dictionaries
+    touch_bounds: pl.DataFrame | None
+    stage_bounds: pl.DataFrame | None
+
+    def _stages_of(self, b: int) -> pl.DataFrame | None:
+        if self.stages is not None:
+            path = self.stages[b]
+            return pl.read_parquet(path) if path.exists() else None
+        if self.whole_stages is not None:
+            return self.whole_stages.filter(pl.col(_BUCKET) == b).drop(_BUCKET)
+        return None
+
+    def batches(self) -> Iterator[tuple[Journeys, pl.DataFrame, pl.DataFrame | None]]:
+        """Each non-empty bucket's journeys, deals and stages; with no row at all, one
+        empty batch, as the in-memory engine has."""
+        empty = True
+        for b, path in enumerate(self.touches):
+            touches = pl.read_parquet(path) if path.exists() else empty_touches()
+            d = self.deals.filter(pl.col(_BUCKET) == b).drop(_BUCKET)
+            s = self._stages_of(b)
+            if touches.height == 0 and d.height == 0 and (s is None or s.height == 0):
+                continue  # (stage rows alone still count in the funnel)
+            empty = False
+            yield build_journeys(touches, d, self.cfg, stages=s, dicts=self.dicts), d, s
+        if empty:
+            d = self.deals.drop(_BUCKET)
+            yield build_journeys(empty_touches(), d, self.cfg, dicts=self.dicts), d, None
+
+
+def _bucket_inputs(
+    inputs: Inputs,
+    cfg: RunConfig,
+    k: int,
+    scratch: Path,
+    out: Path | None,
+    reporter: Reporter,
+) -> _Buckets:
+    """Partition the streamed tables into ``k`` buckets and validate them bucket by bucket
+    (quarantine written, ``--strict`` applied), then the run's shared dictionaries."""
+    from attrib.metrics.bundle import detach_strings
+    from attrib.outputs import write_quarantine
+
+    with reporter.stage("partition touchpoints"):
+        touch_files = [Path(p) for p in inputs.files["touchpoints"]]
+        raw_touches = partition_table(touch_files, cfg, k, scratch / "raw")
+    stage_files = [Path(p) for p in inputs.files.get("stages", [])]
+    stage_buckets: list[Path] | None = None
+    stage_bounds: list[pl.DataFrame] = []
+    if inputs.stages is None and stage_files:  # customer level: stages streamed too
+        with reporter.stage("partition and validate stages"):
+            raw_stages = partition_table(stage_files, cfg, k, scratch / "raw_stages", "stages")
+            stage_buckets = validate_buckets(
+                raw_stages,
+                "stages",
+                scratch / "stages",
+                inputs,
+                lambda v: attach_entity(v, cfg, None),
+                lambda f: stage_bounds.extend(  # each stage name's earliest and latest time
+                    f.group_by(STAGE).agg(agg).with_columns(pl.lit("").alias(ENTITY_ID))
+                    for agg in (pl.col(TS).min(), pl.col(TS).max())
+                ),
+            )
+    pairs: list[pl.DataFrame] = []
+    bounds: list[pl.DataFrame] = []
+    touch_accounts: list[pl.DataFrame] = []
+
+    def seen_touches(touches: pl.DataFrame) -> None:
+        pairs.append(detach_strings(touches.select("channel", "campaign").unique()))
+        bounds.extend(touches.select(agg) for agg in (pl.col(TS).min(), pl.col(TS).max()))
+        if cfg.level == "account" and ACCOUNT_ID in touches.columns:
+            touch_accounts.append(account_lookup(touches.select(CUSTOMER_ID, ACCOUNT_ID)))
+
+    with reporter.stage("validate touchpoints"):
+        prepared = validate_buckets(
+            raw_touches,
+            "touchpoints",
+            scratch / "prep",
+            inputs,
+            lambda v: prepare_touches(v, cfg),
+            seen_touches,
+        )
+    if cfg.level == "account":  # each customer's smallest account over every bucket
+        attach_accounts(inputs, smallest_accounts(touch_accounts))
+    if out is not None:
+        write_quarantine(out, inputs.quarantine)
+    check_rejections(
+        inputs.rows_read, inputs.rejected, strict=cfg.strict, out=out, reporter=reporter
+    )
+    # no valid touch at all: every deal is zero-touch, as in memory (a warning said so)
+    no_pairs = pl.DataFrame(schema={"channel": pl.String, "campaign": pl.String})
+    return _Buckets(
+        cfg=cfg,
+        touches=prepared,
+        stages=stage_buckets,
+        deals=inputs.deals.with_columns(bucket_of(pl.col(ENTITY_ID), k).alias(_BUCKET)),
+        whole_stages=(
+            inputs.stages.with_columns(bucket_of(pl.col(ENTITY_ID), k).alias(_BUCKET))
+            if inputs.stages is not None
+            else None
+        ),
+        dicts=build_dictionaries(pl.concat([no_pairs, *pairs]).unique(), cfg),
+        touch_bounds=pl.concat(bounds, how="vertical").drop_nulls() if bounds else None,
+        stage_bounds=pl.concat(stage_bounds, how="vertical") if stage_bounds else None,
+    )
+
+
+@dataclass
+class _Credited:
+    """What the credit pass over every bucket gives: each model's summed credit state, the
+    metrics' partial states, and the counts the manifest and the warnings need."""
+
+    states: dict[str, State | None]
+    metric_parts: list[MetricsPartial]
+    n_journeys: int = 0
+    n_touches: int = 0
+    deal_counts: DealCounts = field(default_factory=DealCounts)
+    n_credit_rows: int = 0
+
+
+def _credit_buckets(
+    data: _Buckets,
+    chosen: list[AttributionModel],
+    fitted: dict[str, Fitted],
+    plan: MetricsPlan,
+    journeys_target: Path,
+    days_dir: Path,
+    credits_out: Path | None,
+) -> _Credited:
+    """Phase 2 over every bucket: each model's credit state, the journeys table streamed to
+    ``journeys_target`` (journey ids numbered across buckets), touch credits into
+    ``credits_out`` when given, and the metrics mapped per bucket."""
+    from attrib.metrics.bundle import map_metrics, spill_funnel_days
+    from attrib.outputs import touch_credit_writer
+
+    done = _Credited(states={m.name: None for m in chosen}, metric_parts=[])
+    with (
+        parquet_appender(journeys_target) as journey_rows,
+        touch_credit_writer(credits_out, [(m, fitted[m.name]) for m in chosen])
+        if credits_out is not None
+        else nullcontext() as write_credits,
+    ):
+        for batch, bucket_deals, bucket_stages in data.batches():
+            for m in chosen:
+                done.states[m.name] = reduce_states(
+                    done.states[m.name], credit_state(m, batch, fitted[m.name])
+                )
+            table = batch.table.with_columns(pl.col("journey_id") + done.n_journeys)
+            journey_rows.write_table(table.to_arrow())
+            if write_credits is not None:
+                done.n_credit_rows += write_credits(replace(batch, table=table))
+            part = map_metrics(
+                plan, digest=batch.digest, deals=bucket_deals, stages=bucket_stages, journeys=table
+            )
+            done.metric_parts.append(spill_funnel_days(part, days_dir, str(len(done.metric_parts))))
+            done.n_journeys += batch.n_journeys
+            done.n_touches += batch.n_touches
+            done.deal_counts += DealCounts.of(batch)
+    return done
+
+
 def run_bucketed(
     data_dir: str | Path | None = None,
     *,
@@ -238,23 +410,9 @@ def run_bucketed(
     ``run``'s ``touch_credits``; needs ``out``). No bootstrap: its resamples draw from every
     journey at once."""
     from attrib.manifest import build_manifest, finish_manifest, input_section
-    from attrib.metrics.bundle import (
-        MetricsPartial,
-        detach_strings,
-        finalize_metrics,
-        map_metrics,
-        metrics_plan,
-        spill_funnel_days,
-    )
+    from attrib.metrics.bundle import finalize_metrics, metrics_plan
     from attrib.metrics.settings import MetricsSettings
-    from attrib.outputs import (
-        check_out_folder,
-        input_fingerprints,
-        touch_credit_writer,
-        write_manifest,
-        write_quarantine,
-        write_tables,
-    )
+    from attrib.outputs import check_out_folder, input_fingerprints, write_manifest, write_tables
     from attrib.run import RunResult, requested_models, resolve_models
 
     reporter = reporter or Reporter()
@@ -287,10 +445,10 @@ def run_bucketed(
             # buckets are validated (``attach_accounts``): a rejected touch names none
             defer_accounts=True,
         )
-    touch_files = [Path(p) for p in inputs.files["touchpoints"]]
     if buckets is None:
         limit = parse_memory(memory_limit) if isinstance(memory_limit, str) else memory_limit
         held = sum(f.estimated_size() for f in (inputs.deals, inputs.stages) if f is not None)
+        touch_files = [Path(p) for p in inputs.files["touchpoints"]]
         buckets = buckets_for(touch_files, limit or 4 * 1024**3, HELD_FACTOR * held)
     if buckets < 1:
         raise UsageError(f"--buckets must be at least 1, got {buckets}")
@@ -300,156 +458,52 @@ def run_bucketed(
     check_out_folder(out_path)
     scratch = Path(tempfile.mkdtemp(prefix="attrib-buckets-", dir=workdir))
     try:
-        with reporter.stage("partition touchpoints"):
-            raw_buckets = partition_table(touch_files, cfg, buckets, scratch / "raw")
-        stage_files = [Path(p) for p in inputs.files.get("stages", [])]
-        stage_buckets: list[Path] | None = None
-        stage_bounds: list[pl.DataFrame] = []
-        if inputs.stages is None and stage_files:
-            with reporter.stage("partition and validate stages"):
-                raw_stages = partition_table(
-                    stage_files, cfg, buckets, scratch / "raw_stages", table="stages"
-                )
-                stage_buckets = validate_buckets(
-                    raw_stages,
-                    "stages",
-                    scratch / "stages",
-                    inputs,
-                    lambda v: attach_entity(v, cfg, None),
-                    lambda f: stage_bounds.extend(  # each stage name's earliest and latest time
-                        f.group_by(STAGE).agg(agg).with_columns(pl.lit("").alias(ENTITY_ID))
-                        for agg in (pl.col(TS).min(), pl.col(TS).max())
-                    ),
-                )
-        pairs: list[pl.DataFrame] = []
-        bounds: list[pl.DataFrame] = []
-
-        touch_accounts: list[pl.DataFrame] = []
-
-        def seen_touches(touches: pl.DataFrame) -> None:
-            pairs.append(detach_strings(touches.select("channel", "campaign").unique()))
-            bounds.extend(touches.select(agg) for agg in (pl.col(TS).min(), pl.col(TS).max()))
-            if cfg.level == "account" and ACCOUNT_ID in touches.columns:
-                touch_accounts.append(account_lookup(touches.select(CUSTOMER_ID, ACCOUNT_ID)))
-
-        with reporter.stage("validate touchpoints"):
-            prepared = validate_buckets(
-                raw_buckets,
-                "touchpoints",
-                scratch / "prep",
-                inputs,
-                lambda v: prepare_touches(v, cfg),
-                seen_touches,
-            )
-        if cfg.level == "account":  # each customer's smallest account over every bucket
-            attach_accounts(inputs, smallest_accounts(touch_accounts))
-        if out_path is not None:
-            write_quarantine(out_path, inputs.quarantine)
-        check_rejections(
-            inputs.rows_read, inputs.rejected, strict=cfg.strict, out=out_path, reporter=reporter
-        )
-        # no valid touch at all: every deal is zero-touch, as in memory (a warning said so)
-        no_pairs = pl.DataFrame(schema={"channel": pl.String, "campaign": pl.String})
-        dicts = build_dictionaries(pl.concat([no_pairs, *pairs]).unique(), cfg)
-        deal_frame = inputs.deals.with_columns(bucket_of(pl.col(ENTITY_ID), buckets).alias(_BUCKET))
-        stage_frame = (
-            inputs.stages.with_columns(bucket_of(pl.col(ENTITY_ID), buckets).alias(_BUCKET))
-            if inputs.stages is not None
-            else None
-        )
-
-        def stages_of_bucket(b: int) -> pl.DataFrame | None:
-            if stage_buckets is not None:
-                path = stage_buckets[b]
-                return pl.read_parquet(path) if path.exists() else None
-            if stage_frame is not None:
-                return stage_frame.filter(pl.col(_BUCKET) == b).drop(_BUCKET)
-            return None
-
-        def batches() -> Iterator[tuple[Journeys, pl.DataFrame, pl.DataFrame | None]]:
-            empty = True
-            for b, path in enumerate(prepared):
-                touches = pl.read_parquet(path) if path.exists() else empty_touches()
-                d = deal_frame.filter(pl.col(_BUCKET) == b).drop(_BUCKET)
-                s = stages_of_bucket(b)
-                if touches.height == 0 and d.height == 0 and (s is None or s.height == 0):
-                    continue  # (stage rows alone still count in the funnel)
-                empty = False
-                yield build_journeys(touches, d, cfg, stages=s, dicts=dicts), d, s
-            if empty:  # no row at all: one empty batch, as the in-memory engine has
-                d = deal_frame.drop(_BUCKET)
-                yield build_journeys(empty_touches(), d, cfg, dicts=dicts), d, None
-
+        data = _bucket_inputs(inputs, cfg, buckets, scratch, out_path, reporter)
+        dicts = data.dicts
         with (
             reporter.stage("fit data-driven models")
             if any(m.needs_fit for m in chosen)
             else nullcontext()
         ):
-            fitted = fit_models(chosen, (batch for batch, _, _ in batches()), dicts)
-        credit: dict[str, State | None] = {m.name: None for m in chosen}
+            fitted = fit_models(chosen, (batch for batch, _, _ in data.batches()), dicts)
         plan = metrics_plan(
             MetricsSettings.from_mapping(cfg.metrics),  # --from etc.: merged into cfg
             inputs.deals,
-            pl.concat(stage_bounds, how="vertical") if stage_bounds else inputs.stages,
-            pl.concat(bounds, how="vertical").drop_nulls() if bounds else None,
+            data.stage_bounds if data.stage_bounds is not None else inputs.stages,
+            data.touch_bounds,
         )
-        metric_parts: list[MetricsPartial] = []
         days_dir = scratch / "funnel_days"
-        n_journeys = n_touches = 0
-        deal_counts = DealCounts()
-        journeys_target = (out_path or scratch) / "journeys.parquet"
-        n_credit_rows = 0
-        with (
-            reporter.stage("attribute buckets"),
-            parquet_appender(journeys_target) as journey_rows,
-            touch_credit_writer(out_path, [(m, fitted[m.name]) for m in chosen])
-            if touch_credits and out_path is not None
-            else nullcontext() as write_credits,
-        ):
-            for batch, bucket_deals, bucket_stages in batches():
-                for m in chosen:
-                    credit[m.name] = reduce_states(
-                        credit[m.name], credit_state(m, batch, fitted[m.name])
-                    )
-                table = batch.table.with_columns(pl.col("journey_id") + n_journeys)
-                journey_rows.write_table(table.to_arrow())
-                if write_credits is not None:
-                    n_credit_rows += write_credits(replace(batch, table=table))
-                part = map_metrics(
-                    plan,
-                    digest=batch.digest,
-                    deals=bucket_deals,
-                    stages=bucket_stages,
-                    journeys=table,
-                )
-                metric_parts.append(spill_funnel_days(part, days_dir, str(len(metric_parts))))
-                n_journeys += batch.n_journeys
-                n_touches += batch.n_touches
-                deal_counts += DealCounts.of(batch)
+        with reporter.stage("attribute buckets"):
+            done = _credit_buckets(
+                data,
+                chosen,
+                fitted,
+                plan,
+                journeys_target=(out_path or scratch) / "journeys.parquet",
+                days_dir=days_dir,
+                credits_out=out_path if touch_credits else None,
+            )
         if (note := compile_note(set_up)) is not None:
             reporter.note(note)
         attribution = summarise(
-            [model_credit(m, fitted[m.name], credit[m.name], dicts) for m in chosen], dicts
+            [model_credit(m, fitted[m.name], done.states[m.name], dicts) for m in chosen], dicts
         )
-        channel_summary = attribution.channel_summary
-        campaign_summary = attribution.campaign_summary
-        tables = attribution.tables
         with reporter.stage("metrics"):
             metric_tables = finalize_metrics(
                 plan,
-                metric_parts,
+                done.metric_parts,
                 deals=inputs.deals,
                 costs=inputs.costs,
                 targets=inputs.targets,
-                channel_summary=channel_summary,
-                campaign_summary=campaign_summary,
+                channel_summary=attribution.channel_summary,
+                campaign_summary=attribution.campaign_summary,
                 spilled_days=days_dir,
                 declared=cfg.declared_marketing(),
             )
         attribution.channel_summary = metric_tables["channel_summary"]
         attribution.campaign_summary = metric_tables["campaign_summary"]
-        out_tables = {**metric_tables, **tables}
-        for warning in deal_warnings(deal_counts, inputs.rows_read, inputs.rejected):
+        out_tables = {**metric_tables, **attribution.tables}
+        for warning in deal_warnings(done.deal_counts, inputs.rows_read, inputs.rejected):
             reporter.warn(warning)
         for warning in metric_warnings(inputs, metric_tables["kpis"], dicts.channels, plan):
             reporter.warn(warning)
@@ -460,9 +514,9 @@ def run_bucketed(
             inputs=input_section(inputs, input_fingerprints(inputs.files)),
             rows_read=inputs.rows_read,
             rejected=inputs.rejected,
-            n_journeys=n_journeys,
-            n_touches=n_touches,
-            deals=deal_counts,
+            n_journeys=done.n_journeys,
+            n_touches=done.n_touches,
+            deals=done.deal_counts,
             warnings=reporter.warnings,
             window=plan.window,
             window_given=plan.settings.window() is not None,
@@ -473,7 +527,7 @@ def run_bucketed(
                 files = [*write_tables(out_path, out_tables), "journeys.parquet"]
                 if touch_credits:
                     files.append("touch_credits.parquet")
-                    manifest["row_counts"]["touch_credits"] = n_credit_rows
+                    manifest["row_counts"]["touch_credits"] = done.n_credit_rows
                 files += [
                     f"quarantine/{t}.parquet" for t, q in inputs.quarantine.items() if q.height
                 ]
