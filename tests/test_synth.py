@@ -350,7 +350,7 @@ def test_touch_order_matches_a_plain_stable_sort(
     pairs: list[tuple[int, int]], minor_bits: int
 ) -> None:
     """Both paths of the touch sort (packed key, lexsort fallback) equal Python's sorted()."""
-    from attrib.synth import _touch_order
+    from attrib.synth.tables import _touch_order
 
     cust = np.array([c for c, _ in pairs], dtype=np.int64)
     minor = np.array([m for _, m in pairs], dtype=np.int64)
