@@ -493,10 +493,16 @@ def campaigns(ctx: Context) -> Section:
 
     def render(model: str) -> str:
         d = (
-            cp.filter((pl.col("model") == model) & (pl.col("campaign") != NONE_CHANNEL))
+            cp.filter(
+                (pl.col("model") == model)
+                & (pl.col("campaign") != NONE_CHANNEL)
+                & (pl.col("revenue") > 0)  # "top by revenue": a campaign with none is not
+            )
             .sort(["revenue", "channel", "campaign"], descending=[True, False, False])
             .head(15)
         )
+        if d.height == 0:
+            return '<p class="na">No campaign earned revenue under this model.</p>'
         return table(cols, d.to_dicts())
 
     sec.body = ctx.per_model(render)
