@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
 import polars as pl
 
 from attrib._numba import compile_note, set_up_in_background
@@ -391,7 +392,13 @@ def run_paths(
     cfg = config if isinstance(config, RunConfig) else load_config(config)
     with reporter.stage("read paths"):
         journeys = read_paths(paths_file)
-    reporter.note(f"paths: {journeys.n_journeys:,} journeys over {journeys.n_touches:,} touches")
+    # a path row stands for its count of journeys: count them, and their touches, so
+    n_journeys = float(journeys.weight.sum())
+    n_touches = float((journeys.weight * np.diff(journeys.offsets)).sum())
+    reporter.note(
+        f"paths: {n_journeys:,.0f} journeys over {n_touches:,.0f} touches "
+        f"({journeys.n_journeys:,} distinct paths and outcomes)"
+    )
     chosen = resolve_models(models, cfg, paths_only=True)
     attribution = attribute(journeys, chosen, config=cfg, reporter=reporter)
     if bootstrap:
@@ -409,11 +416,14 @@ def run_paths(
         inputs={"paths": [fingerprint(paths_file)]},
         rows_read={},
         rejected={},
-        n_journeys=journeys.n_journeys,
-        n_touches=journeys.n_touches,
+        n_journeys=round(n_journeys),
+        n_touches=round(n_touches),
         deals=DealCounts.of(journeys),
         warnings=reporter.warnings,
     )
+    manifest["row_counts"]["distinct_paths"] = journeys.n_journeys
+    if bootstrap:
+        manifest["bootstrap"] = {"resamples": bootstrap, "seed": seed, "level": 0.95}
     result = RunResult(None, journeys, attribution, tables, manifest, Path(out) if out else None)
     if result.out is not None:
         write_outputs(result, reporter=reporter)

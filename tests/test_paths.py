@@ -208,3 +208,20 @@ def test_bootstrap_resamples_each_journey_a_path_row_stands_for(tmp_path):
     )
     assert 176 <= row["conversions_lo"].item() <= 185
     assert 215 <= row["conversions_hi"].item() <= 224
+
+
+def test_a_path_run_counts_the_journeys_its_rows_stand_for(tmp_path):
+    """Two rows: a>b converting 3 times and null 2 times, c null 4 times: 9 journeys over
+    3 x 2 + 2 x 2 + 4 x 1 = 14 touches, from 3 distinct (path, outcome) journeys; the
+    manifest keeps the bootstrap's settings as for touch data."""
+    from attrib.run import run_paths
+
+    f = _write(tmp_path, "path;total_conversions;total_null\na>b;3;2\nc;0;4\n")
+    result = run_paths(f, models="linear", bootstrap=5, seed=2)
+    counts = result.manifest["row_counts"]
+    assert (counts["journeys"], counts["touches_in_journeys"], counts["distinct_paths"]) == (
+        9,
+        14,
+        3,
+    )
+    assert result.manifest["bootstrap"] == {"resamples": 5, "seed": 2, "level": 0.95}
