@@ -116,19 +116,28 @@ def _mapped(raw: pl.DataFrame, table: str, config: RunConfig) -> pl.LazyFrame:
         available = [c for c in raw.columns if c not in (FILE_COL, ROW_COL)]
         file = raw[FILE_COL][0] if raw.height else "(empty input)"
         raise _missing_column_error(table, *missing, available, file)
-    return _without_expected_closes(raw.lazy().select(*exprs, FILE_COL, ROW_COL), table, config)
+    mapped = raw.lazy().select(*exprs, FILE_COL, ROW_COL)
+    return _without_expected_closes(mapped, table, config, keep_given=True)
 
 
-def _without_expected_closes(mapped: pl.LazyFrame, table: str, config: RunConfig) -> pl.LazyFrame:
+#: an open deal's closed_at as given, for its quarantine row only (``_without_expected_closes``)
+_GIVEN_CLOSE = "__given_closed_at"
+
+
+def _without_expected_closes(
+    mapped: pl.LazyFrame, table: str, config: RunConfig, *, keep_given: bool = False
+) -> pl.LazyFrame:
     """Deals: an open deal's ``closed_at`` (a CRM's expected close date) cleared before
     anything reads it. Every step takes "closed" from the status, so the date is no close;
     parsed, an unreadable one ("TBD") would reject the deal, and zoned ones would count in
-    the column's timezone mixing and could reject won deals' plain dates."""
+    the column's timezone mixing and could reject won deals' plain dates. ``keep_given``:
+    the value as given in ``_GIVEN_CLOSE``, so that a quarantined row shows what it held."""
     if table != "deals" or CLOSED_AT not in mapped.collect_schema().names():
         return mapped
     is_open = parse_status(config)[0] == "open"
     return mapped.with_columns(
-        pl.when(is_open.fill_null(False)).then(None).otherwise(pl.col(CLOSED_AT)).alias(CLOSED_AT)
+        *([pl.col(CLOSED_AT).alias(_GIVEN_CLOSE)] if keep_given else []),
+        pl.when(is_open.fill_null(False)).then(None).otherwise(pl.col(CLOSED_AT)).alias(CLOSED_AT),
     )
 
 
@@ -343,6 +352,8 @@ def validate(
         for c in _TIMESTAMPS
         if c in schema and schema[c] == pl.String
     }
+    given_close = _GIVEN_CLOSE in columns
+    columns = [c for c in columns if c != _GIVEN_CLOSE]
     canon = [c for c in columns if c not in (FILE_COL, ROW_COL)]
     # pass 1, over every row: typed values, then one cheap flag per rule (no message text)
     lf, present, whys = _typed(
@@ -381,8 +392,11 @@ def validate(
         *[pl.col(f"__raw_{c}").alias(c) if c in present else pl.col(c) for c in columns],
         *[f"__mixed_{c}" for c in mixing],
         *([_DUP] if unique else []),
+        *([_GIVEN_CLOSE] if given_close else []),
     )
     explained = _explain(raw_bad, table, config, list(mixing))
+    if given_close:  # the quarantine shows an open deal's expected close date as given
+        explained = explained.with_columns(pl.col(_GIVEN_CLOSE).alias(CLOSED_AT))
     rejected = (
         explained.filter(pl.col(REASON).is_not_null())
         .select(

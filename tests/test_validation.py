@@ -1020,3 +1020,15 @@ def test_a_repeated_target_is_rejected_whatever_the_row_order(tmp_path):
         assert targets["win_rate"] == 0.5
         outs.append(kpis)
     assert outs[0].equals(outs[1])
+
+
+def test_a_quarantined_open_deal_shows_its_expected_close_date_as_given(tmp_path):
+    """The expected close date is ignored for the run, not erased from the evidence: a row
+    rejected for another reason keeps its closed_at text in the quarantine."""
+    data = tmp_path / "in"
+    _write(data, "touchpoints", TOUCH_HEAD, TOUCH_OK)
+    _write(data, "deals", DEAL_HEAD, ["d1,c1,2025-01-10,TBD,open,-5", *DEAL_OK[:1]])
+    run_cli(["run", data, "--out", tmp_path / "out", "-q", "--models", "first_touch"])
+    q = pl.read_parquet(tmp_path / "out" / "quarantine" / "deals.parquet")
+    assert q.select("row", "column", "closed_at").rows() == [(1, "amount", "TBD")]
+    assert q["reason"].to_list() == ["amount -5.0 is negative"]
