@@ -1027,7 +1027,7 @@ def test_a_quarantined_open_deal_shows_its_expected_close_date_as_given(tmp_path
     rejected for another reason keeps its closed_at text in the quarantine."""
     data = tmp_path / "in"
     _write(data, "touchpoints", TOUCH_HEAD, TOUCH_OK)
-    _write(data, "deals", DEAL_HEAD, ["d1,c1,2025-01-10,TBD,open,-5", *DEAL_OK[:1]])
+    _write(data, "deals", DEAL_HEAD, ["d9,c1,2025-01-10,TBD,open,-5", *DEAL_OK[:1]])
     run_cli(["run", data, "--out", tmp_path / "out", "-q", "--models", "first_touch"])
     q = pl.read_parquet(tmp_path / "out" / "quarantine" / "deals.parquet")
     assert q.select("row", "column", "closed_at").rows() == [(1, "amount", "TBD")]
