@@ -656,3 +656,19 @@ def test_a_run_without_costs_says_so_and_zero_credit_is_no_highlight(tmp_path: P
     page = build_report(tmp_path).read_text(encoding="utf-8")
     assert "give the run a costs file" in section(page, "spend")
     assert "earns the most won revenue" not in section(page, "headline")
+
+
+def test_whole_months_are_compared_when_no_two_quarters_are_whole(tmp_path: Path) -> None:
+    """A window from Feb 1 to Apr 30: Q1 and Q2 are both partial (59 and 30 days), March
+    and April whole: the headline compares the months."""
+    rows = [
+        (kpi, period, value)
+        for kpi, value in (("revenue", 10.0),)
+        for period in ("2025-Q1", "2025-Q2", "2025-02", "2025-03", "2025-04")
+    ]
+    pl.DataFrame(rows, schema=["kpi", "period", "value"], orient="row").write_parquet(
+        tmp_path / "kpis.parquet"
+    )
+    _window_manifest(tmp_path, "2025-02-01", "2025-04-30", given=True)
+    head = section(build_report(tmp_path).read_text(encoding="utf-8"), "headline")
+    assert "Latest period <strong>2025-04</strong> compared with <strong>2025-03</strong>" in head

@@ -125,11 +125,17 @@ def headline(ctx: Context) -> Section:
         (str(r["kpi"]), str(r["period"])): r for r in kpis.to_dicts()
     }
     periods = [str(p) for p in kpis.get_column("period").unique().to_list()]
-    grain = _period_grain(periods)
     # compare whole periods: a period the window covers in part (the data ends mid-quarter)
-    # would show every total falling; only when fewer than two are whole, say it instead
-    whole = [p for p in grain if ctx.coverage(p) is None]
-    pick = whole if len(whole) >= 2 else grain
+    # would show every total falling. Quarters when two are whole, else months when two
+    # are, else the periods there are, said to be partial
+    grain, pick = _period_grain(periods), []
+    for candidates in (_QUARTER, _MONTH):
+        of_kind = sorted(p for p in periods if candidates.match(p))
+        whole = [p for p in of_kind if ctx.coverage(p) is None]
+        if len(whole) >= 2:
+            grain, pick = of_kind, whole
+            break
+    pick = pick or grain
     cur = pick[-1] if pick else "all"
     prev = pick[-2] if len(pick) >= 2 else None
     unequal = prev is not None and (ctx.coverage(cur) or ctx.coverage(prev)) is not None
