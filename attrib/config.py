@@ -93,8 +93,8 @@ class RunConfig:
 
     def stage_mapping(self) -> dict[str, str]:
         """Stage name (stripped, lower-cased) -> canonical stage, from ``[metrics]
-        stage_names`` and ``[stages]`` (which wins on a name in both); validation maps every
-        stage row through it, so both tables match names case-insensitively."""
+        stage_names`` and ``[stages]`` (a name in both maps to one stage: ``check``);
+        validation maps every stage row through it, so both match names in any case."""
         names = self.metrics.get("stage_names")
         merged = {**(names if isinstance(names, Mapping) else {}), **self.stage_names}
         return {str(k).strip().lower(): str(v).strip().lower() for k, v in merged.items()}
@@ -153,7 +153,6 @@ class RunConfig:
                         else "has no letter or digit"
                     ),
                     file=where,
-                    column="statuses",
                     hint="statuses are matched by their letters and digits only (case, spaces "
                     "and punctuation ignored): map each one once",
                 )
@@ -162,15 +161,28 @@ class RunConfig:
                 raise ConfigError(
                     f"[statuses] maps {raw!r} to {canon!r}, not to open, won or lost",
                     file=where,
-                    column="statuses",
                     hint=f'e.g. [statuses] "{raw}" = "open"',
                 )
         from attrib.metrics.settings import MetricsSettings  # (polars: loaded lazily)
 
         # [metrics] now, not after the inputs are read (a bad one would quarantine rows first)
-        metric_names = MetricsSettings.from_mapping(self.metrics).stage_names
+        try:
+            metric_names = MetricsSettings.from_mapping(self.metrics).stage_names
+        except ConfigError as exc:  # name the file the settings came from
+            raise ConfigError(exc.message, file=where, column=exc.column, hint=exc.hint) from None
         for table, names in (("stages", self.stage_names), ("metrics.stage_names", metric_names)):
             _check_stage_names(table, names, where)
+        # a name both tables map, to different stages, is a contradiction, not an override
+        stages = {k.strip().lower(): v.strip().lower() for k, v in self.stage_names.items()}
+        for raw, canon in metric_names.items():
+            other = stages.get(raw.strip().lower())
+            if other is not None and other != canon.strip().lower():
+                raise ConfigError(
+                    f"stage {raw!r} maps to {other!r} in [stages] and to {canon!r} in "
+                    "[metrics] stage_names",
+                    file=where,
+                    hint="map each stage name once, in [stages]",
+                )
 
 
 def _check_stage_names(table: str, names: Mapping[str, str], where: str | None) -> None:
@@ -182,7 +194,6 @@ def _check_stage_names(table: str, names: Mapping[str, str], where: str | None) 
             raise ConfigError(
                 f"[{table}] maps to unknown stage {canon!r}",
                 file=where,
-                column=table,
                 hint=f"canonical stages are {', '.join(CANONICAL_STAGES)}",
             )
         key = raw.strip().lower()
@@ -192,7 +203,6 @@ def _check_stage_names(table: str, names: Mapping[str, str], where: str | None) 
                 f"[{table}] key {raw!r} differs from {other!r} only in case or spaces, "
                 "and maps elsewhere",
                 file=where,
-                column=table,
                 hint="stage names are matched case-insensitively: map each one once",
             )
         seen[key] = raw

@@ -170,8 +170,8 @@ def unmatched_cost_channels(
     hint = (
         f"; names must match the touches' exactly (case included): {', '.join(fixes[:5])}"
         if fixes
-        else "; check the names against the touches', or list offline channels (TV, print) "
-        'in the config to say they are expected: [channels."TV"] marketing = true'
+        else "; check the names against the touches' channels, or list offline channels "
+        '(TV, print) in the config to say they are expected: [channels."TV"] marketing = true'
     )
     return f"spend on {len(missing)} channel(s) no touch has: {_names(missing)}{hint}"
 

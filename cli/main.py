@@ -490,6 +490,7 @@ def _json_summary(result: RunResult | SparkRunResult) -> dict[str, object]:
         "out": str(result.out),
         "row_counts": result.manifest.get("row_counts", {}),
         "rejected": result.manifest.get("rejected", {}),
+        "warnings": result.manifest.get("warnings", []),
         "channel_summary": result.channel_summary.to_dicts(),
         "kpis": (
             result.tables["kpis"].filter(period="all").select("kpi", "value").to_dicts()
@@ -733,8 +734,11 @@ def plan(
         overrides = {}
         for item in rates:
             stage, _, value = item.partition("=")
-            try:  # stage names match in any case, as in the data
-                overrides[stage.strip().lower()] = float(value)
+            name = stage.strip().lower()  # stage names match in any case, as in the data
+            if name in overrides:
+                raise UsageError(f"--rate gives {name!r} twice", hint="give each stage's rate once")
+            try:
+                overrides[name] = float(value)
             except ValueError:
                 raise UsageError(
                     f"cannot read --rate {item!r}", hint="write it as STAGE=RATE, e.g. customer=0.3"

@@ -576,3 +576,8 @@ def test_plan_shows_the_runs_warnings_and_takes_rates_in_any_case(tmp_path):
     assert customer["rate"].item() == 0.25
     payload = json.loads(run_cli([*args, "--format", "json"]).output)
     assert any("read as daily" in w for w in payload["warnings"])
+    twice = run_cli([*args, "--rate", "Customer=0.25", "--rate", "customer=0.5"], exit_code=2)
+    assert "--rate gives 'customer' twice" in twice.output
+    # the period's label in any case, as the funnel writes it
+    lower = run_cli([*args, "--period", "2025-q1", "--format", "json"])
+    assert json.loads(lower.output)["ok"]

@@ -691,6 +691,10 @@ def test_stage_names_are_mapped_before_validation_case_insensitively(tmp_path, c
             "[metrics.stage_names] key 'demo' differs",
         ),
         ('[metrics]\nstage_names = { Demo = "prospect" }\n', "unknown stage"),
+        (
+            '[stages]\n"Demo" = "sql"\n[metrics]\nstage_names = { demo = "opportunity" }\n',
+            "stage 'demo' maps to 'sql' in [stages] and to 'opportunity'",
+        ),
     ],
 )
 def test_stage_names_that_cannot_be_applied_are_refused_before_reading(tmp_path, config, words):

@@ -302,7 +302,9 @@ def _funnel_cpl(
 def plan_period(period: str | None, settings: MetricsSettings) -> str:
     """The history period a plan reads: the given one, else ``[metrics] plan_period``, else
     the whole reporting window ("all")."""
-    return period or settings.plan_period or PERIOD_ALL
+    chosen = (period or settings.plan_period or PERIOD_ALL).strip()
+    # labels as the funnel writes them, whatever the case given: all, 2025-12, 2025-Q4
+    return chosen.lower() if chosen.lower() == PERIOD_ALL else chosen.upper()
 
 
 @dataclass(frozen=True)
