@@ -631,7 +631,7 @@ def test_days_to_deal_and_warnings_follow_the_run(tmp_path: Path) -> None:
     )
     page = build_report(tmp_path).read_text(encoding="utf-8")
     days = section(page, "days")
-    assert "2 won deals" in days
+    assert "2 won deals with touches" in days
     assert "median <strong>13 d" in days  # (8 + 18) / 2; the March close is outside the window
     quality = section(page, "quality")
     assert "Warnings of the run" in quality

@@ -89,7 +89,7 @@ def _subtitle(ctx: Context) -> str:
         parts.append(f"{int(counts['journeys']):,} journeys")
     if "deals_read" in counts:  # the valid ones: rejected rows are in the quality section
         rejected = (ctx.out.manifest.get("rejected") or {}).get("deals", 0)
-        parts.append(f"{int(counts['deals_read']) - int(rejected):,} deals")
+        parts.append(f"{int(counts['deals_read']) - int(rejected):,} valid deals")
     if ctx.models:
         parts.append(f"{len(ctx.models)} models")
     return " · ".join(parts)

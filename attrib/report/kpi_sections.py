@@ -215,9 +215,18 @@ def _hl_top_channel(ctx: Context) -> str | None:
     if total <= 0 or top.height == 0 or float(top.get_column("revenue")[0]) <= 0:
         return None  # (every won deal zero-touch: no channel earned anything)
     ch, rev = top.row(0)[top.columns.index("channel")], float(top.get_column("revenue")[0])
+    tied = top.filter(pl.col("revenue") == rev).get_column("channel").to_list()
+    who = (
+        f"<strong>{esc(ch)}</strong> earns"
+        if len(tied) == 1
+        else " and ".join(f"<strong>{esc(c)}</strong>" for c in tied[:3])
+        + (" (and others)" if len(tied) > 3 else "")
+        + " earn"
+    )
+    each = "" if len(tied) == 1 else " each"
     return (
-        f"Under <strong>{esc(ctx.default_model)}</strong>, <strong>{esc(ch)}</strong> earns the "
-        f"most won revenue: {compact(rev)} ({fmt(rev / total, 'pct')} of {compact(total)})."
+        f"Under <strong>{esc(ctx.default_model)}</strong>, {who} the most won revenue{each}: "
+        f"{compact(rev)} ({fmt(rev / total, 'pct')} of {compact(total)})."
     )
 
 
@@ -270,11 +279,13 @@ def _hl_roas(ctx: Context) -> str | None:
     if not has(cs, "model", "channel", "spend", "roas") or ctx.default_model is None:
         return None
     assert cs is not None
+    marketing = pl.col("is_marketing") if "is_marketing" in cs.columns else pl.lit(True)
     paid = (
-        cs.filter(
+        cs.filter(  # marketing channels: a sales cost (an SDR team, a fair) is no campaign
             (pl.col("model") == ctx.default_model)
             & (pl.col("spend") > 0)
             & pl.col("roas").is_not_null()
+            & marketing
         )
         .select("channel", "roas")
         .sort(["roas", "channel"], descending=[True, False])
