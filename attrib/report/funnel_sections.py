@@ -339,7 +339,8 @@ def days_to_deal(ctx: Context) -> Section:
     p75 = float(days.quantile(0.75, "linear"))  # type: ignore[arg-type]
     hist = charts.days_histogram(bin_rows, median=median, p75=p75, validate=ctx.validate)
     parts = [
-        f'<p class="lead">{won.height:,} won deals with touches · median <strong>{fmt(median, "days")}</strong>'
+        f'<p class="lead">{won.height:,} won deals with touches · median '
+        f"<strong>{fmt(median, 'days')}</strong>"
         f" · p75 <strong>{fmt(p75, 'days')}</strong> · "
         f"p25 {fmt(days.quantile(0.25, 'linear'), 'days')} · max {fmt(hi, 'days')}</p>",
     ]
