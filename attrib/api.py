@@ -70,3 +70,8 @@ def __getattr__(name: str) -> Any:
 
         return plan_from_run
     raise AttributeError(f"module 'attrib.api' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """What ``dir(attrib.api)`` lists: the public names, the lazily imported ones included."""
+    return sorted(__all__)
