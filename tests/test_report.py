@@ -672,28 +672,3 @@ def test_whole_months_are_compared_when_no_two_quarters_are_whole(tmp_path: Path
     _window_manifest(tmp_path, "2025-02-01", "2025-04-30", given=True)
     head = section(build_report(tmp_path).read_text(encoding="utf-8"), "headline")
     assert "Latest period <strong>2025-04</strong> compared with <strong>2025-03</strong>" in head
-
-
-def test_all_deals_are_sourced_as_pipeline_at_their_creation(tmp_path: Path) -> None:
-    """A won deal first touched after its creation: its revenue is marketing-sourced (the
-    journey's first touch), its deal as pipeline is not (as the KPI's pipeline share)."""
-    from datetime import datetime
-
-    pl.DataFrame(
-        {
-            "journey_id": [0, 1],
-            "status": ["won", "won"],
-            "amount": [300.0, 100.0],
-            "marketing_sourced": [True, True],
-            "marketing_influenced": [True, True],
-            "first_touch_at": [datetime(2025, 1, 5), datetime(2025, 2, 10)],
-            "created_at": [datetime(2025, 1, 10), datetime(2025, 2, 1)],
-            "closed_at": [datetime(2025, 1, 20), datetime(2025, 2, 20)],
-        }
-    ).write_parquet(tmp_path / "journeys.parquet")
-    page = build_report(tmp_path).read_text(encoding="utf-8")
-    cid = re.search(r'id="(chart-\d+)"', section(page, "sourced")).group(1)
-    rows = {(r["measure"], r["category"]): r for r in data_values(embedded_specs(page)[cid])}
-    assert rows[("Won deals", "Marketing-sourced")]["value"] == 2
-    assert rows[("All deals", "Marketing-sourced")]["value"] == 1
-    assert rows[("All deals", "Influenced only")]["value"] == 1

@@ -138,9 +138,8 @@ def sourced_influenced(ctx: Context) -> Section:
         "sourced",
         "Sourced",
         "Marketing-sourced vs influenced",
-        "Sourced: the journey's first touch is on a marketing channel (for all deals, as "
-        "pipeline: a first touch at or before the deal's creation). Influenced: any touch is. "
-        "'Influenced only' journeys had a marketing touch, but not the sourcing one.",
+        "Sourced: the journey's first touch is on a marketing channel. Influenced: any touch "
+        "is. 'Influenced only' journeys had a marketing touch, but not the first one.",
     )
     j = ctx.out.table("journeys")
     need = ("status", "amount", "marketing_sourced", "marketing_influenced")
@@ -152,47 +151,25 @@ def sourced_influenced(ctx: Context) -> Section:
         return sec
     assert j is not None
     j = ctx.in_window(j)  # the deals the summaries credit (all of them without --from/--to)
-
-    def category(sourced: pl.Expr) -> pl.Expr:
-        return (
-            pl.when(sourced)
-            .then(pl.lit(_CATEGORIES[0]))
-            .when(pl.col("marketing_influenced"))
-            .then(pl.lit(_CATEGORIES[1]))
-            .otherwise(pl.lit(_CATEGORIES[2]))
-        )
-
-    # a deal as pipeline is sourced by a first touch at or before its creation, as the
-    # marketing_sourced_pipeline_share KPI and pipeline_created count it
-    at_creation = pl.col("marketing_sourced")
-    if "first_touch_at" in j.columns and "created_at" in j.columns:
-        at_creation = at_creation & (pl.col("first_touch_at") <= pl.col("created_at")).fill_null(
-            False
-        )
-    jj = j.with_columns(
-        category(pl.col("marketing_sourced")).alias("category"),
-        category(at_creation).alias("category_created"),
+    cat = (
+        pl.when(pl.col("marketing_sourced"))
+        .then(pl.lit(_CATEGORIES[0]))
+        .when(pl.col("marketing_influenced"))
+        .then(pl.lit(_CATEGORIES[1]))
+        .otherwise(pl.lit(_CATEGORIES[2]))
+        .alias("category")
     )
+    jj = j.with_columns(cat)
     measures = [
-        ("Won revenue", pl.col("status") == "won", pl.col("amount").sum(), "money", "category"),
-        ("Open pipeline", pl.col("status") == "open", pl.col("amount").sum(), "money", "category"),
-        ("Won deals", pl.col("status") == "won", pl.len(), "count", "category"),
-        (
-            "All deals",
-            pl.col("status").is_in(["won", "open", "lost"]),
-            pl.len(),
-            "count",
-            "category_created",
-        ),
+        ("Won revenue", pl.col("status") == "won", pl.col("amount").sum(), "money"),
+        ("Open pipeline", pl.col("status") == "open", pl.col("amount").sum(), "money"),
+        ("Won deals", pl.col("status") == "won", pl.len(), "count"),
+        ("All deals", pl.col("status").is_in(["won", "open", "lost"]), pl.len(), "count"),
     ]
     rows: list[dict[str, Any]] = []
     table_rows: list[dict[str, Any]] = []
-    for name, cond, agg, kind, by in measures:
-        agg_df = (
-            jj.filter(cond)
-            .group_by(pl.col(by).alias("category"))
-            .agg(agg.cast(pl.Float64).alias("v"))
-        )
+    for name, cond, agg, kind in measures:
+        agg_df = jj.filter(cond).group_by("category").agg(agg.cast(pl.Float64).alias("v"))
         got = {str(r["category"]): float(r["v"] or 0.0) for r in agg_df.to_dicts()}
         total = sum(got.values())
         trow: dict[str, Any] = {"measure": name, "total": total}
