@@ -672,3 +672,18 @@ def test_whole_months_are_compared_when_no_two_quarters_are_whole(tmp_path: Path
     _window_manifest(tmp_path, "2025-02-01", "2025-04-30", given=True)
     head = section(build_report(tmp_path).read_text(encoding="utf-8"), "headline")
     assert "Latest period <strong>2025-04</strong> compared with <strong>2025-03</strong>" in head
+
+
+def test_a_data_span_that_misses_a_few_days_still_covers_its_quarter(tmp_path: Path) -> None:
+    """The data's span ends at the last event (Dec 30): Q4 is whole for the headline. A
+    window the user gave is taken at its word: ending Dec 30, Q4 is partial."""
+    rows = [("revenue", p, v) for p, v in (("2025-Q3", 90.0), ("2025-Q4", 100.0))]
+    pl.DataFrame(rows, schema=["kpi", "period", "value"], orient="row").write_parquet(
+        tmp_path / "kpis.parquet"
+    )
+    _window_manifest(tmp_path, "2025-07-01", "2025-12-30", given=False)
+    head = section(build_report(tmp_path).read_text(encoding="utf-8"), "headline")
+    assert "Latest period <strong>2025-Q4</strong> compared with <strong>2025-Q3" in head
+    _window_manifest(tmp_path, "2025-07-01", "2025-12-30", given=True)
+    head = section(build_report(tmp_path).read_text(encoding="utf-8"), "headline")
+    assert "<strong>2025-Q4</strong> (partial: 2025-10-01 to 2025-12-30)" in head

@@ -26,6 +26,10 @@ MAX_CHART_CHANNELS = 30
 PREFERRED_MODELS = ("markov", "shapley", "w_shaped", "full_path", "linear", "position_based")
 
 
+#: a data-span window may miss this many days of a period at either end and still cover it
+_SPAN_SLACK_DAYS = 7
+
+
 def period_days(period: str) -> tuple[date, date] | None:
     """First and last day of a month (``YYYY-MM``) or quarter (``YYYY-Qn``); else None."""
     if m := re.fullmatch(r"(\d{4})-(\d{2})", period):
@@ -81,13 +85,20 @@ class Context:
 
     def coverage(self, period: str) -> tuple[date, date] | None:
         """The days of a month (YYYY-MM) or quarter (YYYY-Qn) the reporting window covers,
-        when that is not the whole period (a partial period); else None."""
+        when that is not the whole period (a partial period); else None. A window that is
+        the data's span (not given) ends at the last event, not at the export: a period it
+        misses by a week or less at either end counts as whole (a quiet last weekend)."""
         window = self.window()
         span = period_days(period)
         if window is None or span is None:
             return None
         lo, hi = max(span[0], window[0]), min(span[1], window[1])
-        return (lo, hi) if (lo, hi) != span and lo <= hi else None
+        if (lo, hi) == span or lo > hi:
+            return None
+        missed = max((lo - span[0]).days, (span[1] - hi).days)
+        if not window[2] and missed <= _SPAN_SLACK_DAYS:
+            return None
+        return lo, hi
 
     def in_window(self, journeys: pl.DataFrame) -> pl.DataFrame:
         """The journeys whose deal the run's reporting window (``--from/--to``) counts, as
