@@ -73,5 +73,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    """What ``dir(attrib.api)`` lists: the public names, the lazily imported ones included."""
-    return sorted(__all__)
+    """What ``dir(attrib.api)`` lists: the module's names, the lazily imported ones included."""
+    return sorted(set(globals()) | set(__all__))

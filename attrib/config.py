@@ -169,8 +169,11 @@ class RunConfig:
         try:
             metric_names = MetricsSettings.from_mapping(self.metrics).stage_names
         except ConfigError as exc:  # name the file the settings came from
-            raise ConfigError(exc.message, file=where, column=exc.column, hint=exc.hint) from None
-        for table, names in (("stages", self.stage_names), ("metrics.stage_names", metric_names)):
+            raise ConfigError(exc.message, file=where, hint=exc.hint) from None
+        for table, names in (
+            ("[stages]", self.stage_names),
+            ("[metrics] stage_names", metric_names),
+        ):
             _check_stage_names(table, names, where)
         # a name both tables map, to different stages, is a contradiction, not an override
         stages = {k.strip().lower(): v.strip().lower() for k, v in self.stage_names.items()}
@@ -192,7 +195,7 @@ def _check_stage_names(table: str, names: Mapping[str, str], where: str | None) 
     for raw, canon in names.items():
         if canon.strip().lower() not in CANONICAL_STAGES:
             raise ConfigError(
-                f"[{table}] maps to unknown stage {canon!r}",
+                f"{table} maps to unknown stage {canon!r}",
                 file=where,
                 hint=f"canonical stages are {', '.join(CANONICAL_STAGES)}",
             )
@@ -200,7 +203,7 @@ def _check_stage_names(table: str, names: Mapping[str, str], where: str | None) 
         other = seen.get(key)
         if other is not None and names[other].strip().lower() != canon.strip().lower():
             raise ConfigError(
-                f"[{table}] key {raw!r} differs from {other!r} only in case or spaces, "
+                f"{table} key {raw!r} differs from {other!r} only in case or spaces, "
                 "and maps elsewhere",
                 file=where,
                 hint="stage names are matched case-insensitively: map each one once",

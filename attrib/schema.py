@@ -84,7 +84,7 @@ def _missing_column_error(
 
 def map_columns(raw: pl.DataFrame, table: str, config: RunConfig) -> pl.DataFrame:
     """Rename/derive canonical columns per ``[columns.<table>]`` and ``[constants.<table>]``."""
-    return _mapped(raw, table, config).collect(engine="in-memory")
+    return _mapped(raw, table, config, keep_given=False).collect(engine="in-memory")
 
 
 def _mapping(
@@ -108,7 +108,9 @@ def _mapping(
     return exprs, None
 
 
-def _mapped(raw: pl.DataFrame, table: str, config: RunConfig) -> pl.LazyFrame:
+def _mapped(
+    raw: pl.DataFrame, table: str, config: RunConfig, *, keep_given: bool = True
+) -> pl.LazyFrame:
     """``map_columns`` as a lazy plan: validation folds it into its own (an eager select of
     a frame whose columns are chunked differently would copy every column to align them)."""
     exprs, missing = _mapping(raw.columns, table, config)
@@ -117,7 +119,7 @@ def _mapped(raw: pl.DataFrame, table: str, config: RunConfig) -> pl.LazyFrame:
         file = raw[FILE_COL][0] if raw.height else "(empty input)"
         raise _missing_column_error(table, *missing, available, file)
     mapped = raw.lazy().select(*exprs, FILE_COL, ROW_COL)
-    return _without_expected_closes(mapped, table, config, keep_given=True)
+    return _without_expected_closes(mapped, table, config, keep_given=keep_given)
 
 
 #: an open deal's closed_at as given, for its quarantine row only (``_without_expected_closes``)

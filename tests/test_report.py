@@ -687,3 +687,28 @@ def test_a_data_span_that_misses_a_few_days_still_covers_its_quarter(tmp_path: P
     _window_manifest(tmp_path, "2025-07-01", "2025-12-30", given=True)
     head = section(build_report(tmp_path).read_text(encoding="utf-8"), "headline")
     assert "<strong>2025-Q4</strong> (partial: 2025-10-01 to 2025-12-30)" in head
+
+
+def test_highlights_name_ties_and_compare_marketing_roas_only(tmp_path: Path) -> None:
+    pl.DataFrame(
+        {
+            "model": ["linear"] * 4,
+            "channel": ["Email", "Paid Search", "Display", "Trade Fair"],
+            "is_marketing": [True, True, True, False],
+            "revenue": [500.0, 500.0, 100.0, 0.0],
+            "spend": [100.0, 250.0, 200.0, 10.0],
+            "roas": [5.0, 2.0, 0.5, 0.0],
+        }
+    ).write_parquet(tmp_path / "channel_summary.parquet")
+    head = section(build_report(tmp_path).read_text(encoding="utf-8"), "headline")
+    assert "<strong>Email</strong> and <strong>Paid Search</strong> earn the most" in head
+    # the lowest marketing ROAS is Display's; the fair's sales cost is no campaign
+    assert "lowest: <strong>Display</strong>" in head
+    assert "Trade Fair" not in head
+
+
+def test_dir_of_the_api_lists_every_name():
+    import attrib.api as at
+
+    names = dir(at)
+    assert {"run", "run_bucketed", "run_spark", "build_report", "__doc__"} <= set(names)

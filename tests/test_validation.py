@@ -688,7 +688,7 @@ def test_stage_names_are_mapped_before_validation_case_insensitively(tmp_path, c
         ('[stages]\n"Demo" = "sql"\n"demo" = "opportunity"\n', "[stages] key 'demo' differs"),
         (
             '[metrics]\nstage_names = { Demo = "sql", demo = "opportunity" }\n',
-            "[metrics.stage_names] key 'demo' differs",
+            "[metrics] stage_names key 'demo' differs",
         ),
         ('[metrics]\nstage_names = { Demo = "prospect" }\n', "unknown stage"),
         (

@@ -199,7 +199,8 @@ def plan_from_history(
     of ``period`` (default settings.plan_period, else "all"). Average deal size: won deals
     closed in that period (or ``avg_deal_size`` when given: a finished run's KPI of the
     period, ``plan_from_run``). Mix: each source channel's share of the period's leads. CPL:
-    each channel's spend in ``roi_summary`` (the first model's rows) over its leads in the
+    each channel's spend in ``roi_summary`` (the rows of the model first in alphabetical
+    order; spend does not depend on the model) over its leads in the
     funnel's "all" period (``_funnel_cpl``: leads counted as the mix counts them).
     """
     p = plan_period(period, settings)

@@ -203,7 +203,7 @@ def _check(s: MetricsSettings) -> list[str]:
         v = getattr(s, name)
         if v is not None and not _PERIOD_RE.match(v):
             p.append(f"{name} must be 'all', 'YYYY-MM' or 'YYYY-Qn', got {v!r}")
-    bad = sorted(v for v in s.stage_names.values() if v.lower() not in STAGE_ORDER)
+    bad = sorted(v for v in s.stage_names.values() if v.strip().lower() not in STAGE_ORDER)
     if bad:
         p.append(f"stage_names maps to unknown stage(s) {bad}; canonical: {list(STAGE_ORDER)}")
     return p

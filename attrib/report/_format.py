@@ -75,7 +75,7 @@ def compact(value: object) -> str:
             limit, suffix = units[i - 1]
             v, digits = x / limit, 2
         return f"{v:,.{digits}f}{suffix}"
-    return f"{x:,.2f}"  # (not reached: the last unit takes every value)
+    raise AssertionError("unreachable: the last unit takes every value")
 
 
 def fmt(value: object, kind: str = "number") -> str:

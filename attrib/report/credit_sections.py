@@ -163,14 +163,14 @@ def sourced_influenced(ctx: Context) -> Section:
     )
     jj = j.with_columns(cat)
     measures = [
-        ("Won revenue", pl.col("status") == "won", pl.col("amount").sum(), "money"),
-        ("Open pipeline", pl.col("status") == "open", pl.col("amount").sum(), "money"),
-        ("Won deals", pl.col("status") == "won", pl.len(), "count"),
-        ("All deals", pl.col("status").is_in(["won", "open", "lost"]), pl.len(), "count"),
+        ("Won revenue", pl.col("status") == "won", pl.col("amount").sum()),
+        ("Open pipeline", pl.col("status") == "open", pl.col("amount").sum()),
+        ("Won deals", pl.col("status") == "won", pl.len()),
+        ("All deals", pl.col("status").is_in(["won", "open", "lost"]), pl.len()),
     ]
     rows: list[dict[str, Any]] = []
     table_rows: list[dict[str, Any]] = []
-    for name, cond, agg, kind in measures:
+    for name, cond, agg in measures:
         agg_df = jj.filter(cond).group_by("category").agg(agg.cast(pl.Float64).alias("v"))
         got = {str(r["category"]): float(r["v"] or 0.0) for r in agg_df.to_dicts()}
         total = sum(got.values())
@@ -192,7 +192,6 @@ def sourced_influenced(ctx: Context) -> Section:
             cum += share
             trow[c] = v
             trow[c + " %"] = share if total else None
-        trow["kind"] = kind
         table_rows.append(trow)
     spec = charts.sourced_split(rows, measures=[m[0] for m in measures], validate=ctx.validate)
     cols = [Col("measure", "measure")]
