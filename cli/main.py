@@ -762,6 +762,8 @@ def plan(
             history = read_run(run_dir)  # once, for the plan and its caveat
             table = plan_from_run(target_revenue, history, period, overrides or None)
             note = repeat_deals_note_of_run(history, period)
+            # the run's warnings (spend, rejected rows) bear on its rates and CPL, as above
+            warnings = [*history.warnings, *warnings]
         else:
             result = run_job(
                 _data_or_sample(data_dir, touchpoints, deals, quiet=quiet or fmt == "json"),

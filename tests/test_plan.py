@@ -581,3 +581,8 @@ def test_plan_shows_the_runs_warnings_and_takes_rates_in_any_case(tmp_path):
     # the period's label in any case, as the funnel writes it
     lower = run_cli([*args, "--period", "2025-q1", "--format", "json"])
     assert json.loads(lower.output)["ok"]
+    # from the finished run's outputs, the plan gives that run's warnings too
+    run_cli(["run", data, "--out", tmp_path / "run", "-q", "--models", "first_touch"])
+    from_run = ["plan", "--run", tmp_path / "run", "--target-revenue", "2000"]
+    payload = json.loads(run_cli([*from_run, "--out", tmp_path / "p2", "--format", "json"]).output)
+    assert any("read as daily" in w for w in payload["warnings"])

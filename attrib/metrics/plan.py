@@ -311,12 +311,13 @@ def plan_period(period: str | None, settings: MetricsSettings) -> str:
 @dataclass(frozen=True)
 class RunHistory:
     """What a plan reads of a finished run (``read_run``): its funnel, KPIs and channel
-    summary, and its ``[metrics]`` settings."""
+    summary, its ``[metrics]`` settings and the warnings it gave."""
 
     funnel: pl.DataFrame
     kpis: pl.DataFrame
     channel_summary: pl.DataFrame
     settings: MetricsSettings
+    warnings: tuple[str, ...] = ()
 
     def kpi(self, name: str, period: str) -> float | None:
         """A KPI's value in ``period``; None when the run has no such row or value."""
@@ -379,7 +380,12 @@ def read_run(out_dir: str | Path) -> RunHistory:
             file=str(path),
             hint="run `attrib run` again into that folder",
         ) from None
-    return RunHistory(**tables, settings=MetricsSettings.from_mapping(metrics))
+    warnings = manifest.get("warnings") if isinstance(manifest, dict) else None
+    return RunHistory(
+        **tables,
+        settings=MetricsSettings.from_mapping(metrics),
+        warnings=tuple(str(w) for w in warnings) if isinstance(warnings, list) else (),
+    )
 
 
 def plan_from_run(
