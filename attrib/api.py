@@ -24,7 +24,7 @@ from attrib.run import RunResult, attribute, resolve_models, run
 if TYPE_CHECKING:  # imported on first use: see __getattr__
     from attrib.engines.local import run_bucketed
     from attrib.engines.spark import run_spark
-    from attrib.metrics.plan import plan_from_run
+    from attrib.metrics.plan import plan_from_inputs, plan_from_run
     from attrib.report import build_report
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "load_config",
     "load_inputs",
     "model_names",
+    "plan_from_inputs",
     "plan_from_run",
     "resolve_models",
     "run",
@@ -50,7 +51,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """``build_report``, ``run_bucketed``, ``run_spark`` and ``plan_from_run``, imported on
+    """``build_report``, ``run_bucketed``, ``run_spark`` and the plans, imported on
     first use (the report and the other engines cost imports most callers never need;
     ``run_spark`` needs pyspark, the ``spark`` extra)."""
     if name == "build_report":
@@ -69,6 +70,10 @@ def __getattr__(name: str) -> Any:
         from attrib.metrics.plan import plan_from_run
 
         return plan_from_run
+    if name == "plan_from_inputs":
+        from attrib.metrics.plan import plan_from_inputs
+
+        return plan_from_inputs
     raise AttributeError(f"module 'attrib.api' has no attribute {name!r}")
 
 

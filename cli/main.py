@@ -719,18 +719,12 @@ def plan(
         from attrib.errors import UsageError
         from attrib.io import write_parquet
         from attrib.metrics.plan import (
-            plan_from_history,
+            plan_from_inputs,
             plan_from_run,
-            plan_period,
             read_run,
-            repeat_deals_note,
             repeat_deals_note_of_run,
-            won_deals_of,
         )
-        from attrib.metrics.settings import MetricsSettings
-        from attrib.run import run as run_job
 
-        warnings: list[str] = []
         overrides = {}
         for item in rates:
             stage, _, value = item.partition("=")
@@ -762,12 +756,14 @@ def plan(
             history = read_run(run_dir)  # once, for the plan and its caveat
             table = plan_from_run(target_revenue, history, period, overrides or None)
             note = repeat_deals_note_of_run(history, period)
-            # the run's warnings (spend, rejected rows) bear on its rates and CPL, as above
-            warnings = [*history.warnings, *warnings]
+            # the run's warnings (spend, rejected rows) bear on its rates and CPL
+            warnings = [*history.warnings, *([note] if note is not None else [])]
         else:
-            result = run_job(
+            planned = plan_from_inputs(
+                target_revenue,
                 _data_or_sample(data_dir, touchpoints, deals, quiet=quiet or fmt == "json"),
-                models="first_touch",
+                period=period,
+                rates_override=overrides or None,
                 config=config_path,
                 touchpoints=touchpoints,
                 deals=deals,
@@ -775,23 +771,7 @@ def plan(
                 stages=stages,
                 targets=targets,
             )
-            settings = MetricsSettings.from_mapping(result.inputs.config.metrics)
-            table = plan_from_history(
-                target_revenue,
-                result.tables["funnel"],
-                deals=result.inputs.deals,
-                roi_summary=result.channel_summary,
-                settings=settings,
-                period=period,
-                rates_override=overrides or None,
-            )
-            p = plan_period(period, settings)
-            won = won_deals_of(result.inputs.deals, p, settings)
-            note = repeat_deals_note(result.tables["funnel"], won, p)
-            # the run's warnings (spend, rejected rows): they bear on the rates and the CPL
-            warnings = [*result.manifest["warnings"], *warnings]
-        if note is not None:
-            warnings.append(note)
+            table, warnings = planned.table, list(planned.warnings)
         if fmt != "json":
             for warning in warnings:
                 click.secho(f"warning: {warning}", fg="yellow", err=True)

@@ -586,3 +586,13 @@ def test_plan_shows_the_runs_warnings_and_takes_rates_in_any_case(tmp_path):
     from_run = ["plan", "--run", tmp_path / "run", "--target-revenue", "2000"]
     payload = json.loads(run_cli([*from_run, "--out", tmp_path / "p2", "--format", "json"]).output)
     assert any("read as daily" in w for w in payload["warnings"])
+
+
+def test_the_api_plans_from_inputs_as_the_cli_does(tmp_path):
+    import attrib.api as at
+
+    samples = Path(__file__).resolve().parents[1] / "data_samples"
+    run_cli(["plan", samples, "--target-revenue", "1e6", "--out", tmp_path / "cli", "-q"])
+    planned = at.plan_from_inputs(1e6, samples)
+    assert planned.table.equals(pl.read_parquet(tmp_path / "cli" / "plan.parquet"))
+    assert isinstance(planned.warnings, tuple)

@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -386,6 +387,48 @@ def read_run(out_dir: str | Path) -> RunHistory:
         settings=MetricsSettings.from_mapping(metrics),
         warnings=tuple(str(w) for w in warnings) if isinstance(warnings, list) else (),
     )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A plan (``plan.parquet``'s table) and the warnings that bear on it: the run's own
+    (rejected rows, spend) and the repeat-buyer caveat."""
+
+    table: pl.DataFrame
+    warnings: tuple[str, ...] = ()
+
+
+def plan_from_inputs(
+    target_revenue: float,
+    data_dir: str | Path | None = None,
+    *,
+    period: str | None = None,
+    rates_override: Mapping[str, float] | None = None,
+    **inputs: Any,
+) -> Plan:
+    """``attrib plan DATA_DIR``: run the job on the inputs (``attrib.run.run``'s table and
+    config arguments, e.g. ``touchpoints=``, ``config=``; first-touch credit only, the
+    plan's rates and CPL do not depend on the model) and plan from its funnel, deals and
+    spend."""
+    from attrib.run import run
+
+    result = run(data_dir, models="first_touch", **inputs)
+    assert result.inputs is not None
+    settings = MetricsSettings.from_mapping(result.inputs.config.metrics)
+    table = plan_from_history(
+        target_revenue,
+        result.tables["funnel"],
+        deals=result.inputs.deals,
+        roi_summary=result.channel_summary,
+        settings=settings,
+        period=period,
+        rates_override=rates_override,
+    )
+    p = plan_period(period, settings)
+    note = repeat_deals_note(
+        result.tables["funnel"], won_deals_of(result.inputs.deals, p, settings), p
+    )
+    return Plan(table, (*result.manifest["warnings"], *([note] if note else [])))
 
 
 def plan_from_run(
