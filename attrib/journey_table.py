@@ -22,6 +22,9 @@ from attrib.columns import (
 )
 from attrib.encoded import NONE_CAMPAIGN, NONE_CHANNEL, STATUS_NAMES, US_PER_DAY, Dictionaries
 
+#: the journeys table's first columns: ids, outcome, value, length
+_LEADING = ("journey_id", ENTITY_ID, DEAL_ID, "status", "amount", "n_touches")
+
 #: status code -> name, as a Series to gather from
 _STATUS_TEXT = pl.Series([STATUS_NAMES[code] for code in sorted(STATUS_NAMES)], dtype=pl.String)
 
@@ -145,12 +148,7 @@ def journey_table(
         ]
     ).with_columns(paths.alias("path"))
     return frame.select(
-        "journey_id",
-        ENTITY_ID,
-        DEAL_ID,
-        "status",
-        "amount",
-        "n_touches",
+        *_LEADING,
         pl.col("path").fill_null(""),
         pl.when(pl.col("__has"))
         .then(pl.col("first_channel"))
@@ -183,12 +181,7 @@ def _finish_table(frame: pl.DataFrame, first: np.ndarray, dicts: Dictionaries) -
         .alias("days_to_close"),
         pl.Series("marketing_sourced", sourced),
     ).select(
-        "journey_id",
-        ENTITY_ID,
-        DEAL_ID,
-        "status",
-        "amount",
-        "n_touches",
+        *_LEADING,
         "path",
         "first_channel",
         "last_channel",
