@@ -392,7 +392,7 @@ def test_sourced_influenced_shares(tmp_path: Path) -> None:
     assert rows[("Won revenue", "Marketing-sourced")]["share"] == pytest.approx(1000 / 1750)
     assert rows[("Won revenue", "Influenced only")]["share"] == pytest.approx(500 / 1750)
     assert rows[("Won revenue", "No marketing touch")]["share"] == pytest.approx(250 / 1750)
-    assert rows[("Open pipeline", "Marketing-sourced")]["share"] == pytest.approx(1.0)
+    assert rows[("Open deals' pipeline", "Marketing-sourced")]["share"] == pytest.approx(1.0)
     assert rows[("All deals", "Marketing-sourced")]["value"] == 2  # won 1000 and the open one
     # headline falls back to journey totals: won revenue 1750, win rate 3 / (3 + 0)
     head = section(page, "headline")
@@ -425,7 +425,7 @@ def test_sourced_shares_follow_the_reporting_window(tmp_path: Path) -> None:
     # in the window: won 1000 (closed Jan 10) and open 800 (created Jan 4), both sourced
     assert rows[("Won revenue", "Marketing-sourced")]["value"] == 1000
     assert rows[("Won revenue", "No marketing touch")]["value"] == 0
-    assert rows[("Open pipeline", "Marketing-sourced")]["share"] == pytest.approx(1.0)
+    assert rows[("Open deals' pipeline", "Marketing-sourced")]["share"] == pytest.approx(1.0)
     assert rows[("All deals", "Marketing-sourced")]["value"] == 2
 
 
@@ -712,3 +712,18 @@ def test_dir_of_the_api_lists_every_name():
 
     names = dir(at)
     assert {"run", "run_bucketed", "run_spark", "build_report", "__doc__"} <= set(names)
+
+
+def test_a_path_run_shows_no_pipeline_table_nor_settings_that_did_not_apply(
+    tmp_path: Path,
+) -> None:
+    """A --paths run has no open deal and no timestamps: no table of zero pipeline, and no
+    lookback or level in its settings."""
+    from attrib.run import run_paths
+
+    f = tmp_path / "paths.csv"
+    f.write_text("path;total_conversions;total_conversion_value;total_null\na>b;3;30;2\nb;1;5;0\n")
+    run_paths(f, out=tmp_path / "out", models="linear,markov")
+    page = build_report(tmp_path / "out").read_text(encoding="utf-8")
+    assert "Open pipeline by channel and model" not in page
+    assert "lookback_days" not in section(page, "quality")

@@ -71,7 +71,7 @@ def model_comparison(ctx: Context) -> Section:
     parts.append(cap_note(len(top), len(order), "revenue (mean over models)"))
     parts.append("<h3>Revenue by channel and model</h3>")
     parts.append(_pivot_table(cs, "revenue", order, ctx.models))
-    if "pipeline" in cs.columns:
+    if "pipeline" in cs.columns and cs.get_column("pipeline").fill_null(0).abs().sum():
         parts.append("<details><summary>Open pipeline by channel and model</summary>")
         parts.append(_pivot_table(cs, "pipeline", order, ctx.models))
         parts.append("</details>")
@@ -164,7 +164,8 @@ def sourced_influenced(ctx: Context) -> Section:
     jj = j.with_columns(cat)
     measures = [
         ("Won revenue", pl.col("status") == "won", pl.col("amount").sum()),
-        ("Open pipeline", pl.col("status") == "open", pl.col("amount").sum()),
+        # the open deals the window counts (created in it), not the KPI's period-end snapshot
+        ("Open deals' pipeline", pl.col("status") == "open", pl.col("amount").sum()),
         ("Won deals", pl.col("status") == "won", pl.len()),
         ("All deals", pl.col("status").is_in(["won", "open", "lost"]), pl.len()),
     ]

@@ -183,9 +183,11 @@ def _run_details(m: dict[str, Any], window: tuple[date, date, bool] | None) -> s
             )
         )
     cfg = m.get("config") or {}
-    settings = {
-        k: cfg.get(k) for k in ("lookback_days", "level", "revenue_window", "strict", "source")
-    }
+    # a path table (--paths) has no timestamps, entities or rows to reject: those settings
+    # did not apply
+    paths_run = "paths" in (m.get("inputs") or {})
+    applied = () if paths_run else ("lookback_days", "level", "revenue_window", "strict")
+    settings = {k: cfg.get(k) for k in (*applied, "source")}
     if window is not None:
         settings["reporting window"] = f"{window[0].isoformat()} to {window[1].isoformat()}" + (
             " (given)" if window[2] else " (the data's span)"
