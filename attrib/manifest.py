@@ -86,15 +86,22 @@ def build_manifest(
     deals: DealCounts,
     warnings: list[str],
     window: tuple[date, date] | None = None,
-    window_given: bool = False,
+    window_given: tuple[bool, bool] = (False, False),
 ) -> dict[str, Any]:
     """The manifest of a run before its outputs are written (``finish_manifest`` adds them).
     ``warnings`` is the run's own list: warnings given later still reach the manifest.
-    ``window``: the reporting window the KPIs and credit cover (``window_given``: set by
-    ``--from/--to`` or ``[metrics]``, else the data's span); the report labels it."""
+    ``window``: the reporting window the KPIs and credit cover; ``window_given``: whether
+    its start and its end were set (``--from``/``--to`` or ``[metrics]``), else the data's
+    span gives them. The report labels it and its partial periods."""
     return {
         "reporting_window": (
-            {"from": window[0].isoformat(), "to": window[1].isoformat(), "given": window_given}
+            {
+                "from": window[0].isoformat(),
+                "to": window[1].isoformat(),
+                "given": any(window_given),
+                "from_given": window_given[0],
+                "to_given": window_given[1],
+            }
             if window is not None
             else None
         ),

@@ -264,7 +264,7 @@ def run(
             deals=deal_counts,
             warnings=reporter.warnings,
             window=plan.window,
-            window_given=plan.settings.window() is not None,
+            window_given=plan.settings.window_given(),
         )
         if bootstrap:
             manifest["bootstrap"] = {"resamples": bootstrap, "seed": seed, "level": 0.95}

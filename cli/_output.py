@@ -127,11 +127,6 @@ def print_plan(plan: pl.DataFrame) -> None:
             "wide" if row.get("wide_interval") else "",
         )
     Console().print(table)
-    if not plan.filter(pl.col("kind") == "budget").height:
-        click.echo(
-            "no budget rows: the funnel has no 'lead' stage with leads by channel (a budget "
-            "buys leads); map your lead stage in [stages] to get one"
-        )
     total = plan.filter((pl.col("kind") == "budget") & (pl.col("name") == "(total)"))
     covered = total["rate"].item() if total.height else None
     if covered is not None and total["value"].item() is not None and covered < 1.0 - 1e-9:

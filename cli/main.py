@@ -719,6 +719,7 @@ def plan(
         from attrib.errors import UsageError
         from attrib.io import write_parquet
         from attrib.metrics.plan import (
+            budget_note,
             plan_from_inputs,
             plan_from_run,
             read_run,
@@ -757,7 +758,8 @@ def plan(
             table = plan_from_run(target_revenue, history, period, overrides or None)
             note = repeat_deals_note_of_run(history, period)
             # the run's warnings (spend, rejected rows) bear on its rates and CPL
-            warnings = [*history.warnings, *([note] if note is not None else [])]
+            notes = [n for n in (note, budget_note(table)) if n is not None]
+            warnings = [*history.warnings, *notes]
         else:
             planned = plan_from_inputs(
                 target_revenue,

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from metric_frames import add_spend_metrics
 from polars.testing import assert_frame_equal
 
-from attrib.errors import ConfigError, InputError
+from attrib.errors import ConfigError, InputError, UsageError
 from attrib.metrics.funnel import compute_funnel
 from attrib.metrics.plan import PLAN_SCHEMA, plan_from_history, reverse_funnel
 from attrib.metrics.settings import MetricsSettings
@@ -536,7 +536,9 @@ def test_the_plan_says_when_it_has_no_budget(tmp_path):
     result = run_cli(["plan", data, "--target-revenue", "2000", "--out", tmp_path / "p"])
     plan = pl.read_parquet(tmp_path / "p" / "plan.parquet")
     assert plan.filter(pl.col("kind") == "budget").height == 0
-    assert "no budget rows: the funnel has no 'lead' stage" in " ".join(result.output.split())
+    assert "warning: no budget rows: the funnel has no 'lead' stage" in " ".join(
+        result.output.split()
+    )
 
 
 def test_plan_quiet_prints_no_table(tmp_path):
@@ -547,7 +549,9 @@ def test_plan_quiet_prints_no_table(tmp_path):
     )
     args = ["plan", data, "--target-revenue", "2000", "--out", tmp_path / "p"]
     assert "customer" in run_cli(args).output
-    assert run_cli([*args, "-q"]).output == ""
+    quiet = run_cli([*args, "-q"]).output
+    assert "customer" not in quiet  # no plan table; the warnings still go to stderr
+    assert all(line.startswith("warning:") for line in quiet.splitlines())
     assert (tmp_path / "p" / "plan.parquet").exists()
 
 
@@ -595,4 +599,22 @@ def test_the_api_plans_from_inputs_as_the_cli_does(tmp_path):
     run_cli(["plan", samples, "--target-revenue", "1e6", "--out", tmp_path / "cli", "-q"])
     planned = at.plan_from_inputs(1e6, samples)
     assert planned.table.equals(pl.read_parquet(tmp_path / "cli" / "plan.parquet"))
-    assert isinstance(planned.warnings, tuple)
+    assert planned.warnings == ()  # (the sample gives none)
+    with pytest.raises(UsageError, match="above 0"):
+        at.plan_from_inputs(0, tmp_path / "no-such-folder")  # refused before reading
+    with pytest.raises(UsageError, match="not models"):
+        at.plan_from_inputs(1e6, samples, models="linear")
+
+
+def test_the_api_plan_carries_the_runs_warnings_and_the_budget_note(tmp_path):
+    import attrib.api as at
+
+    data = write_inputs(
+        tmp_path / "in",
+        touches=touches([("c1", "2025-01-05", "Email")]),
+        deals=deals([("d1", "c1", "2025-01-10", "2025-01-20", "won", 1000.0)]),
+    )
+    (data / "costs.csv").write_text("date,channel,spend\n2025-01-01,Email,1\n2025-01-01,Email,2\n")
+    planned = at.plan_from_inputs(2000, data)
+    assert any("read as daily" in w for w in planned.warnings)
+    assert any(w.startswith("no budget rows") for w in planned.warnings)  # no lead stage

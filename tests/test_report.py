@@ -727,3 +727,27 @@ def test_a_path_run_shows_no_pipeline_table_nor_settings_that_did_not_apply(
     page = build_report(tmp_path / "out").read_text(encoding="utf-8")
     assert "Open pipeline by channel and model" not in page
     assert "lookback_days" not in section(page, "quality")
+
+
+def test_only_an_end_the_data_gives_has_slack_and_only_3_percent(tmp_path: Path) -> None:
+    """--from given, the end the data's span (Dec 30): Q4 misses one day at the end the
+    data gave, within 3% of its 92 days: whole. A month missing 7 of its 31 days is not."""
+    rows = [("revenue", p, 1.0) for p in ("2025-Q3", "2025-Q4", "2025-11", "2025-12")]
+    pl.DataFrame(rows, schema=["kpi", "period", "value"], orient="row").write_parquet(
+        tmp_path / "kpis.parquet"
+    )
+
+    def manifest(to: str) -> None:
+        window = {"from": "2025-07-01", "to": to, "given": True}
+        window |= {"from_given": True, "to_given": False}
+        config = {"metrics": {"period_from": "2025-07-01"}}
+        (tmp_path / "manifest.json").write_text(
+            json.dumps({"config": config, "reporting_window": window})
+        )
+
+    manifest("2025-12-30")
+    head = section(build_report(tmp_path).read_text(encoding="utf-8"), "headline")
+    assert "Latest period <strong>2025-Q4</strong> compared with <strong>2025-Q3" in head
+    manifest("2025-12-24")  # Q4 misses 7 days (> 2), December 7 of 31 (> 0)
+    head = section(build_report(tmp_path).read_text(encoding="utf-8"), "headline")
+    assert "2025-Q4 is partial" in head or "<strong>2025-Q4</strong> (partial" in head

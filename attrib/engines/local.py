@@ -519,7 +519,7 @@ def run_bucketed(
             deals=done.deal_counts,
             warnings=reporter.warnings,
             window=plan.window,
-            window_given=plan.settings.window() is not None,
+            window_given=plan.settings.window_given(),
         )
         result = RunResult(inputs, None, attribution, out_tables, manifest, out_path)
         if out_path is not None:

@@ -753,7 +753,7 @@ class _Job:
             deals=deals,
             warnings=self.reporter.warnings,
             window=plan.window,
-            window_given=plan.settings.window() is not None,
+            window_given=plan.settings.window_given(),
         )
 
 

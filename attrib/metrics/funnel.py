@@ -88,7 +88,7 @@ def _stage_name(settings: MetricsSettings) -> pl.Expr:
     """``stage`` stripped and lower-cased, a name that is not canonical mapped
     (settings.stage_names). A validated table's names are canonical already (validation maps
     them, ``RunConfig.stage_mapping``): they are not mapped twice."""
-    mapping = {k.strip().lower(): v.lower() for k, v in settings.stage_names.items()}
+    mapping = {k.strip().lower(): v.strip().lower() for k, v in settings.stage_names.items()}
     name = pl.col("stage").cast(pl.String).str.strip_chars().str.to_lowercase()
     if not mapping:
         return name

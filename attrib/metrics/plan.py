@@ -410,8 +410,21 @@ def plan_from_inputs(
     config arguments, e.g. ``touchpoints=``, ``config=``; first-touch credit only, the
     plan's rates and CPL do not depend on the model) and plan from its funnel, deals and
     spend."""
+    from attrib.errors import UsageError
     from attrib.run import run
 
+    if not (isinstance(target_revenue, int | float) and math.isfinite(target_revenue)):
+        raise UsageError(f"target revenue must be a number, got {target_revenue!r}")
+    if target_revenue <= 0:  # checked before the job runs, as the CLI does
+        raise UsageError(
+            f"target revenue must be above 0, got {target_revenue!r}", hint="e.g. 2.5e6"
+        )
+    fixed = sorted({"models", "out", "bootstrap", "seed", "reporter"} & set(inputs))
+    if fixed:
+        raise UsageError(
+            f"plan_from_inputs takes the inputs and their config, not {', '.join(fixed)}",
+            hint="plan from a finished run's outputs with plan_from_run for other runs",
+        )
     result = run(data_dir, models="first_touch", **inputs)
     assert result.inputs is not None
     settings = MetricsSettings.from_mapping(result.inputs.config.metrics)
@@ -428,7 +441,18 @@ def plan_from_inputs(
     note = repeat_deals_note(
         result.tables["funnel"], won_deals_of(result.inputs.deals, p, settings), p
     )
-    return Plan(table, (*result.manifest["warnings"], *([note] if note else [])))
+    notes = [n for n in (note, budget_note(table)) if n]
+    return Plan(table, (*result.manifest["warnings"], *notes))
+
+
+def budget_note(table: pl.DataFrame) -> str | None:
+    """Why a plan has no budget rows (no lead stage with leads by channel), else None."""
+    if table.filter(pl.col("kind") == "budget").height:
+        return None
+    return (
+        "no budget rows: the funnel has no 'lead' stage with leads by channel (a budget buys "
+        "leads); map your lead stage in [stages] to get one"
+    )
 
 
 def plan_from_run(

@@ -88,6 +88,10 @@ class MetricsSettings:
                 hint="see docs/METRICS.md, section 'Settings', for every key and its range",
             )
 
+    def window_given(self) -> tuple[bool, bool]:
+        """Whether the reporting window's start and end were set (else the data's span)."""
+        return self.period_from is not None, self.period_to is not None
+
     def window(self) -> tuple[date, date] | None:
         """The reporting window's inclusive days, an open end as ``date.min``/``date.max``;
         None when neither bound is set (the data's own span is the window)."""

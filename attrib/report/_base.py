@@ -26,8 +26,9 @@ MAX_CHART_CHANNELS = 30
 PREFERRED_MODELS = ("markov", "shapley", "w_shaped", "full_path", "linear", "position_based")
 
 
-#: a data-span window may miss this many days of a period at either end and still cover it
-_SPAN_SLACK_DAYS = 7
+#: an end of the window the data's span gives may miss this share of a period's days and
+#: still cover it
+_SPAN_SLACK_SHARE = 0.03
 
 
 def period_days(period: str) -> tuple[date, date] | None:
@@ -73,8 +74,8 @@ class Context:
         return f'<div class="chart {esc(cls)}" id="{cid}"{attrs}></div>'
 
     def window(self) -> tuple[date, date, bool] | None:
-        """The run's reporting window from its manifest: (from, to, given by the user); None
-        for a run that recorded none (paths, or an older attrib)."""
+        """The run's reporting window from its manifest: (from, to, either end given by the
+        user); None for a run that recorded none (paths, or an older attrib)."""
         w = self.out.manifest.get("reporting_window")
         if not isinstance(w, dict):
             return None
@@ -83,11 +84,18 @@ class Context:
         except (KeyError, TypeError, ValueError):
             return None
 
+    def _ends_given(self) -> tuple[bool, bool]:
+        w = self.out.manifest.get("reporting_window") or {}
+        given = bool(w.get("given"))
+        return bool(w.get("from_given", given)), bool(w.get("to_given", given))
+
     def coverage(self, period: str) -> tuple[date, date] | None:
         """The days of a month (YYYY-MM) or quarter (YYYY-Qn) the reporting window covers,
-        when that is not the whole period (a partial period); else None. A window that is
-        the data's span (not given) ends at the last event, not at the export: a period it
-        misses by a week or less at either end counts as whole (a quiet last weekend)."""
+        when that is not the whole period (a partial period); else None. An end of the
+        window that the data's span gives (not the user) is the first or last event, not
+        the export date: a period it misses by at most 3% of its days (two of a quarter's,
+        none of a month's) counts as whole, so a quiet last day does not drop a quarter
+        (its spend is prorated to the span: short by those days)."""
         window = self.window()
         span = period_days(period)
         if window is None or span is None:
@@ -95,8 +103,13 @@ class Context:
         lo, hi = max(span[0], window[0]), min(span[1], window[1])
         if (lo, hi) == span or lo > hi:
             return None
-        missed = max((lo - span[0]).days, (span[1] - hi).days)
-        if not window[2] and missed <= _SPAN_SLACK_DAYS:
+        slack = int(((span[1] - span[0]).days + 1) * _SPAN_SLACK_SHARE)
+        from_given, to_given = self._ends_given()
+        early = (lo - span[0]).days  # days the window misses at the period's start
+        late = (span[1] - hi).days  # ... and at its end
+        if (early == 0 or (not from_given and early <= slack)) and (
+            late == 0 or (not to_given and late <= slack)
+        ):
             return None
         return lo, hi
 

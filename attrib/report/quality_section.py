@@ -193,7 +193,7 @@ def _run_details(m: dict[str, Any], window: tuple[date, date, bool] | None) -> s
             " (given)" if window[2] else " (the data's span)"
         )
     metrics = cfg.get("metrics") or {}
-    if isinstance(metrics, dict):
+    if isinstance(metrics, dict) and not paths_run:  # (a path run computes no KPI)
         settings |= {k: metrics[k] for k in ("gross_margin", "baseline_period") if k in metrics}
     versions = {"attrib": m.get("attrib_version"), **(m.get("versions") or {})}
     kv = [(k, v) for k, v in {**settings, **versions}.items() if v is not None]
