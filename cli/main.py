@@ -718,13 +718,7 @@ def plan(
     with handle_errors(json_output=fmt == "json"):
         from attrib.errors import UsageError
         from attrib.io import write_parquet
-        from attrib.metrics.plan import (
-            budget_note,
-            plan_from_inputs,
-            plan_from_run,
-            read_run,
-            repeat_deals_note_of_run,
-        )
+        from attrib.metrics.plan import plan_from_inputs, plan_with_notes, read_run
 
         overrides = {}
         for item in rates:
@@ -754,12 +748,7 @@ def plan(
                     "would be ignored",
                     hint="drop them, or drop --run to read the inputs again",
                 )
-            history = read_run(run_dir)  # once, for the plan and its caveat
-            table = plan_from_run(target_revenue, history, period, overrides or None)
-            note = repeat_deals_note_of_run(history, period)
-            # the run's warnings (spend, rejected rows) bear on its rates and CPL
-            notes = [n for n in (note, budget_note(table)) if n is not None]
-            warnings = [*history.warnings, *notes]
+            planned = plan_with_notes(target_revenue, read_run(run_dir), period, overrides or None)
         else:
             planned = plan_from_inputs(
                 target_revenue,
@@ -773,7 +762,8 @@ def plan(
                 stages=stages,
                 targets=targets,
             )
-            table, warnings = planned.table, list(planned.warnings)
+        # the run's warnings (spend, rejected rows) bear on the rates and the CPL
+        table, warnings = planned.table, planned.warnings
         if fmt != "json":
             for warning in warnings:
                 click.secho(f"warning: {warning}", fg="yellow", err=True)

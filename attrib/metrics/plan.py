@@ -427,22 +427,27 @@ def plan_from_inputs(
         )
     result = run(data_dir, models="first_touch", **inputs)
     assert result.inputs is not None
-    settings = MetricsSettings.from_mapping(result.inputs.config.metrics)
-    table = plan_from_history(
-        target_revenue,
-        result.tables["funnel"],
-        deals=result.inputs.deals,
-        roi_summary=result.channel_summary,
-        settings=settings,
-        period=period,
-        rates_override=rates_override,
+    history = RunHistory(  # what a finished run's folder holds: one way to plan from both
+        funnel=result.tables["funnel"],
+        kpis=result.tables["kpis"],
+        channel_summary=result.channel_summary,
+        settings=MetricsSettings.from_mapping(result.inputs.config.metrics),
+        warnings=tuple(result.manifest["warnings"]),
     )
-    p = plan_period(period, settings)
-    note = repeat_deals_note(
-        result.tables["funnel"], won_deals_of(result.inputs.deals, p, settings), p
-    )
-    notes = [n for n in (note, budget_note(table)) if n]
-    return Plan(table, (*result.manifest["warnings"], *notes))
+    return plan_with_notes(target_revenue, history, period, rates_override)
+
+
+def plan_with_notes(
+    target_revenue: float,
+    history: RunHistory,
+    period: str | None = None,
+    rates_override: Mapping[str, float] | None = None,
+) -> Plan:
+    """``plan_from_run`` with what bears on it: the run's warnings, the repeat-buyer caveat
+    and the no-budget note (``attrib plan``, from the inputs or with ``--run``)."""
+    table = plan_from_run(target_revenue, history, period, rates_override)
+    notes = (repeat_deals_note_of_run(history, period), budget_note(table))
+    return Plan(table, (*history.warnings, *(n for n in notes if n is not None)))
 
 
 def budget_note(table: pl.DataFrame) -> str | None:
@@ -498,11 +503,6 @@ def repeat_deals_note(funnel_df: pl.DataFrame, won_deals: int | None, period: st
         "each): the plan counts one customer per won deal, so its customers and the stages "
         f"above them are ~{each:.1f}x what repeat buyers would need"
     )
-
-
-def won_deals_of(deals: pl.DataFrame | None, period: str, settings: MetricsSettings) -> int | None:
-    """Won deals closed in ``period`` (and the reporting window), as the plan's deal size."""
-    return _period_filter(deals, period, settings).height if deals is not None else None
 
 
 def repeat_deals_note_of_run(history: RunHistory, period: str | None = None) -> str | None:
