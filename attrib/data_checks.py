@@ -204,16 +204,15 @@ def costs_outside_window(
 def daily_by_repeats(costs: pl.DataFrame | None) -> str | None:
     """Every cost row dated the 1st, yet read as daily because a few (channel, campaign,
     month) keys repeat: a monthly table with one stray copy loses its proration silently."""
-    if costs is None or costs.height == 0:
+    from attrib.metrics.periods import cost_grain_facts, repeated_cost_key
+
+    if costs is None:
         return None
-    keys = [c for c in ("channel", "campaign", "date") if c in costs.columns]
-    all_first, repeated = costs.select(
-        (pl.col("date").dt.day() == 1).all(), pl.struct(keys).is_duplicated().sum()
-    ).row(0)
+    all_first, repeated = cost_grain_facts(costs)  # the facts detect_cost_grain reads
     if not all_first or not repeated:
         return None
     example = (
-        costs.filter(pl.struct(keys).is_duplicated())
+        costs.filter(repeated_cost_key(costs))
         .select(pl.format("{} {}", pl.col("channel"), pl.col("date")))
         .to_series()
         .head(1)

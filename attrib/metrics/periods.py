@@ -174,19 +174,31 @@ def period_calendar(date_from: date, date_to: date) -> pl.DataFrame:
     )
 
 
+def repeated_cost_key(costs: pl.DataFrame) -> pl.Expr:
+    """True on a cost row of ``costs`` whose (channel, campaign, date) another row repeats
+    (a table without campaigns: its channel and date)."""
+    keys = [c for c in (*_COST_KEYS, "date") if c in costs.columns]
+    return pl.struct(keys).is_duplicated()
+
+
+def cost_grain_facts(costs: pl.DataFrame) -> tuple[bool, int]:
+    """Whether every cost row is dated the 1st of a month, and how many rows repeat a
+    (channel, campaign, date): the two facts the grain is read from."""
+    if costs.height == 0:
+        return False, 0
+    all_first, repeated = costs.select(
+        (pl.col("date").dt.day() == 1).all(), repeated_cost_key(costs).sum()
+    ).row(0)
+    return bool(all_first), int(repeated)
+
+
 def detect_cost_grain(costs: pl.DataFrame) -> Literal["daily", "monthly"]:
     """``monthly`` if every date is a 1st and (channel, campaign, month) is unique, else ``daily``.
 
     An empty table is ``daily`` (it does not matter: there is nothing to prorate).
     """
-    if costs.height == 0:
-        return "daily"
-    keys = [c for c in _COST_KEYS if c in costs.columns]
-    stats = costs.select(
-        (pl.col("date").dt.day() == 1).all().alias("all_first"),
-        pl.struct([*keys, "date"]).is_duplicated().any().alias("dup"),
-    ).row(0)
-    return "monthly" if stats[0] and not stats[1] else "daily"
+    all_first, repeated = cost_grain_facts(costs)
+    return "monthly" if all_first and not repeated else "daily"
 
 
 def allocate_costs(costs: pl.DataFrame | None, date_from: date, date_to: date) -> pl.DataFrame:
