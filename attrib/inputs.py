@@ -144,12 +144,16 @@ def attach_entity(
 
 
 def attach_accounts(inputs: Inputs, touch_accounts: pl.DataFrame | None) -> None:
-    """At ``level = "account"``: give the deals and stage rows their accounts, from
-    ``touch_accounts`` (``account_lookup`` of the valid touches) completed by the deals', as
-    ``load_inputs`` does when it reads the touches itself. For inputs loaded with
-    ``defer_accounts``: the bucketed engine calls this once its touch buckets are validated."""
-    lookup = with_deal_accounts(touch_accounts, inputs.validated["deals"].frame)
+    """Give the validated deals and stage rows their journey entity: the customer, or at
+    ``level = "account"`` the account ``touch_accounts`` (``account_lookup`` of the valid
+    touches) completed by the deals' name. ``load_inputs`` calls it once the touches are
+    read; with ``defer_accounts`` the bucketed engine does, once its touch buckets are."""
     config = inputs.config
+    lookup = (
+        with_deal_accounts(touch_accounts, inputs.validated["deals"].frame)
+        if config.level == "account"
+        else None
+    )
     inputs.deals, inputs.quarantine["deals"] = attach_entity(
         inputs.validated["deals"], config, lookup
     )
@@ -363,34 +367,22 @@ def load_inputs(
         touches, quarantine["touchpoints"] = prepare_touches(validated["touchpoints"], config)
     else:  # the bucketed engine streams touchpoints itself
         touches = pl.DataFrame()
-    kept = {t: validated[t] for t in ("deals", "stages") if t in validated}
-    deferred = defer_accounts and config.level == "account"
-    if deferred:  # no entity yet: ``attach_accounts`` gives it from the valid touches
-        deal_frame, quarantine["deals"] = kept["deals"].frame, kept["deals"].rejected
-        stage_frame = kept["stages"].frame if "stages" in kept else None
-        if "stages" in kept:
-            quarantine["stages"] = kept["stages"].rejected
-    else:
-        lookup = None
-        if config.level == "account":
-            touched = account_lookup(touches) if ACCOUNT_ID in touches.columns else None
-            lookup = with_deal_accounts(touched, kept["deals"].frame)
-        deal_frame, quarantine["deals"] = attach_entity(kept["deals"], config, lookup)
-        stage_frame = None
-        if "stages" in kept:
-            stage_frame, quarantine["stages"] = attach_entity(kept["stages"], config, lookup)
-    for table in ("costs", "targets"):
+    for table in ("deals", "stages", "costs", "targets"):
         if table in validated:
             quarantine[table] = validated[table].rejected
-    return Inputs(
-        validated=kept if deferred else {},
+    inputs = Inputs(
+        validated={t: validated[t] for t in ("deals", "stages") if t in validated},
         config=config,
         touches=touches,
-        deals=deal_frame,
-        stages=stage_frame,
+        deals=validated["deals"].frame,  # (no entity until ``attach_accounts``)
+        stages=validated["stages"].frame if "stages" in validated else None,
         costs=validated["costs"].frame if "costs" in validated else None,
         targets=validated["targets"].frame if "targets" in validated else None,
         quarantine=quarantine,
         files={t: [str(p) for p in ps] for t, ps in files.items()},
         rows_read=rows,
     )
+    if not (defer_accounts and config.level == "account"):  # deferred: the caller attaches
+        account_level = config.level == "account" and ACCOUNT_ID in touches.columns
+        attach_accounts(inputs, account_lookup(touches) if account_level else None)
+    return inputs
