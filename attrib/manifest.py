@@ -87,13 +87,21 @@ def build_manifest(
     warnings: list[str],
     window: tuple[date, date] | None = None,
     window_given: tuple[bool, bool] = (False, False),
+    bootstrap: tuple[int, int] = (0, 0),
 ) -> dict[str, Any]:
     """The manifest of a run before its outputs are written (``finish_manifest`` adds them).
     ``warnings`` is the run's own list: warnings given later still reach the manifest.
     ``window``: the reporting window the KPIs and credit cover; ``window_given``: whether
     its start and its end were set (``--from``/``--to`` or ``[metrics]``), else the data's
-    span gives them. The report labels it and its partial periods."""
+    span gives them. The report labels it and its partial periods. ``bootstrap``: the
+    resamples and seed of ``--bootstrap`` (0 resamples: none, no key)."""
+    resamples, seed = bootstrap
     return {
+        **(
+            {"bootstrap": {"resamples": resamples, "seed": seed, "level": 0.95}}
+            if resamples
+            else {}
+        ),
         "reporting_window": (
             {
                 "from": window[0].isoformat(),

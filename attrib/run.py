@@ -265,9 +265,8 @@ def run(
             warnings=reporter.warnings,
             window=plan.window,
             window_given=plan.settings.window_given(),
+            bootstrap=(bootstrap, seed),
         )
-        if bootstrap:
-            manifest["bootstrap"] = {"resamples": bootstrap, "seed": seed, "level": 0.95}
         result = RunResult(inputs, journeys, attribution, tables, manifest, out_path)
         if out_path is not None:
             write_outputs(result, touch_credits=touch_credits, reporter=reporter, staged=staged)
@@ -420,10 +419,9 @@ def run_paths(
         n_touches=round(n_touches),
         deals=DealCounts.of(journeys),
         warnings=reporter.warnings,
+        bootstrap=(bootstrap, seed),
     )
     manifest["row_counts"]["distinct_paths"] = journeys.n_journeys
-    if bootstrap:
-        manifest["bootstrap"] = {"resamples": bootstrap, "seed": seed, "level": 0.95}
     result = RunResult(None, journeys, attribution, tables, manifest, Path(out) if out else None)
     if result.out is not None:
         write_outputs(result, reporter=reporter)
