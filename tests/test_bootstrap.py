@@ -173,3 +173,14 @@ def test_generic_refit_path_matches_linear_state_path():
     fast = replicate_credit([MarkovAttribution(order=2)], batch, 4, seed=2)[0]
     slow = replicate_credit([_PlainMarkov(order=2)], batch, 4, seed=2)[0]
     np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-9)
+
+
+def test_the_manifest_keeps_the_resamples_and_seed():
+    from pathlib import Path
+
+    from attrib.run import run
+
+    sample = Path(__file__).resolve().parent.parent / "data_samples"
+    assert run(sample, models="linear").manifest.get("bootstrap") is None
+    result = run(sample, models="linear", bootstrap=2, seed=4)
+    assert result.manifest["bootstrap"] == {"resamples": 2, "seed": 4, "level": 0.95}
