@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -40,6 +40,21 @@ def period_days(period: str) -> tuple[date, date] | None:
         year, first = int(m[1]), 3 * int(m[2]) - 2
         return date(year, first, 1), date(year, first + 2, calendar.monthrange(year, first + 2)[1])
     return None
+
+
+class Window(NamedTuple):
+    """A run's reporting window (``manifest.json``): its days, and whether the user gave
+    each end (else the data's span did)."""
+
+    start: date
+    end: date
+    from_given: bool
+    to_given: bool
+
+    @property
+    def given(self) -> bool:
+        """Either end given (``--from/--to`` or ``[metrics]``)."""
+        return self.from_given or self.to_given
 
 
 @dataclass
@@ -73,21 +88,22 @@ class Context:
             self.model_charts.add(cid)
         return f'<div class="chart {esc(cls)}" id="{cid}"{attrs}></div>'
 
-    def window(self) -> tuple[date, date, bool] | None:
-        """The run's reporting window from its manifest: (from, to, either end given by the
-        user); None for a run that recorded none (paths, or an older attrib)."""
+    def window(self) -> Window | None:
+        """The run's reporting window from its manifest; None for a run that recorded none
+        (paths, or an older attrib)."""
         w = self.out.manifest.get("reporting_window")
         if not isinstance(w, dict):
             return None
         try:
-            return date.fromisoformat(w["from"]), date.fromisoformat(w["to"]), bool(w["given"])
+            given = bool(w["given"])  # (a manifest before per-end flags: both ends alike)
+            return Window(
+                date.fromisoformat(w["from"]),
+                date.fromisoformat(w["to"]),
+                bool(w.get("from_given", given)),
+                bool(w.get("to_given", given)),
+            )
         except (KeyError, TypeError, ValueError):
             return None
-
-    def _ends_given(self) -> tuple[bool, bool]:
-        w = self.out.manifest.get("reporting_window") or {}
-        given = bool(w.get("given"))
-        return bool(w.get("from_given", given)), bool(w.get("to_given", given))
 
     def coverage(self, period: str) -> tuple[date, date] | None:
         """The days of a month (YYYY-MM) or quarter (YYYY-Qn) the reporting window covers,
@@ -100,11 +116,11 @@ class Context:
         span = period_days(period)
         if window is None or span is None:
             return None
-        lo, hi = max(span[0], window[0]), min(span[1], window[1])
+        lo, hi = max(span[0], window.start), min(span[1], window.end)
         if (lo, hi) == span or lo > hi:
             return None
         slack = int(((span[1] - span[0]).days + 1) * _SPAN_SLACK_SHARE)
-        from_given, to_given = self._ends_given()
+        from_given, to_given = window.from_given, window.to_given
         early = (lo - span[0]).days  # days the window misses at the period's start
         late = (span[1] - hi).days  # ... and at its end
         if (early == 0 or (not from_given and early <= slack)) and (

@@ -75,9 +75,8 @@ def _subtitle(ctx: Context) -> str:
     j = ctx.out.table("journeys")
     window = ctx.window()
     if window is not None:  # what the KPIs and the credit cover
-        start, end, given = window
-        what = "Reporting window" if given else "Data from"
-        parts.append(f"{what} {esc(start.isoformat())} to {esc(end.isoformat())}")
+        what = "Reporting window" if window.given else "Data from"
+        parts.append(f"{what} {esc(window.start.isoformat())} to {esc(window.end.isoformat())}")
     elif j is not None and j.height and "first_touch_at" in j.columns:
         ends = [c for c in ("closed_at", "created_at", "last_touch_at") if c in j.columns]
         start = j.get_column("first_touch_at").min()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import polars as pl
 
-from attrib.report._base import DASH, Col, Context, Section, not_computed, table
+from attrib.report._base import DASH, Col, Context, Section, Window, not_computed, table
 from attrib.report._data import has
 from attrib.report._format import esc
 
@@ -127,7 +126,7 @@ def data_quality(ctx: Context) -> Section:
     return sec
 
 
-def _run_details(m: dict[str, Any], window: tuple[date, date, bool] | None) -> str:
+def _run_details(m: dict[str, Any], window: Window | None) -> str:
     parts = ["<details><summary>Models, inputs and versions</summary>"]
     models = m.get("models") or []
     if models:
@@ -189,8 +188,8 @@ def _run_details(m: dict[str, Any], window: tuple[date, date, bool] | None) -> s
     applied = () if paths_run else ("lookback_days", "level", "revenue_window", "strict")
     settings = {k: cfg.get(k) for k in (*applied, "source")}
     if window is not None:
-        settings["reporting window"] = f"{window[0].isoformat()} to {window[1].isoformat()}" + (
-            " (given)" if window[2] else " (the data's span)"
+        settings["reporting window"] = f"{window.start.isoformat()} to {window.end.isoformat()}" + (
+            " (given)" if window.given else " (the data's span)"
         )
     metrics = cfg.get("metrics") or {}
     if isinstance(metrics, dict) and not paths_run:  # (a path run computes no KPI)
