@@ -353,24 +353,25 @@ def _model_params(data: dict[str, Any], source: str | None) -> dict[str, dict[st
     return {k: dict(_expect_table(v, f"models.{k}", source)) for k, v in raw_params.items()}
 
 
+def _refuse_unknown(
+    table: dict[str, Any], known: set[str], what: str, listed: str, source: str | None
+) -> None:
+    """A table's keys must be known ones: a misspelt one would be ignored without a word."""
+    unknown = set(table) - known
+    if unknown:
+        raise ConfigError(
+            f"unknown {what} {sorted(unknown)}",
+            file=source,
+            hint=f"{listed}: {', '.join(sorted(known))}",
+        )
+
+
 def config_from_mapping(data: dict[str, Any], *, source: str | None = None) -> RunConfig:
     """Build and validate a RunConfig from a parsed TOML mapping (one section at a time;
     an unset option keeps ``RunConfig``'s default)."""
-    unknown = set(data) - _TOP_KEYS
-    if unknown:
-        raise ConfigError(
-            f"unknown top-level key(s) {sorted(unknown)}",
-            file=source,
-            hint=f"known tables: {', '.join(sorted(_TOP_KEYS))}",
-        )
+    _refuse_unknown(data, _TOP_KEYS, "top-level key(s)", "known tables", source)
     options = _expect_table(data.get("options", {}), "options", source)
-    bad = set(options) - _OPTION_KEYS
-    if bad:
-        raise ConfigError(
-            f"unknown [options] key(s) {sorted(bad)}",
-            file=source,
-            hint=f"known options: {', '.join(sorted(_OPTION_KEYS))}",
-        )
+    _refuse_unknown(options, _OPTION_KEYS, "[options] key(s)", "known options", source)
     defaults = RunConfig()
     models = options.get("models")
     cfg = RunConfig(
