@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from conftest import deals as deal_rows
 from metric_frames import deals_frame
 
 from attrib.errors import ConfigError
@@ -529,16 +530,7 @@ def test_spend_of_a_declared_non_marketing_channel_without_touches_is_other_cost
     touches = pl.DataFrame(
         {"customer_id": ["c1"], "ts": ["2025-01-05 10:00:00"], "channel": ["Email"]}
     )
-    deals = pl.DataFrame(
-        {
-            "deal_id": ["d1"],
-            "customer_id": ["c1"],
-            "created_at": ["2025-01-10"],
-            "closed_at": ["2025-01-20"],
-            "status": ["won"],
-            "amount": [1000.0],
-        }
-    )
+    deals = deal_rows([("d1", "c1", "2025-01-10", "2025-01-20", "won", 1000.0)])
     costs = "date,channel,spend\n2025-01-01,Email,300\n2025-01-01,Partner Event,700\n"
     config = '[channels."Partner Event"]\nmarketing = false\n'
     for name, cfg in {"declared": config, "undeclared": ""}.items():
@@ -607,16 +599,7 @@ def test_unclassified_traffic_is_not_marketing_unless_declared(tmp_path, declare
             "medium": ["display"],
         }
     )
-    deals = pl.DataFrame(
-        {
-            "deal_id": ["d1"],
-            "customer_id": ["c1"],
-            "created_at": ["2025-01-10"],
-            "closed_at": ["2025-01-20"],
-            "status": ["won"],
-            "amount": [300.0],
-        }
-    )
+    deals = deal_rows([("d1", "c1", "2025-01-10", "2025-01-20", "won", 300.0)])
     config = '[[rules]]\nchannel = "Email"\nmedium = "^email$"\n'
     if declared:
         config += f'[channels."(unassigned)"]\n{declared}\n'
