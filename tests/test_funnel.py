@@ -304,7 +304,9 @@ def test_shuffled_inputs_give_the_same_funnel(small):
 
 def _reached_reference(touches, stages, deals, present):
     """Plain-Python reached stages: per entity, earliest record per stage, then cumulative
-    minima from the last present stage back (independent of the numba kernel)."""
+    minima from the last present stage back (independent of the numba kernel). The source
+    channel is the first touch's, unless a milestone (any present stage's record but the
+    session) came before that touch."""
     order = ["session", "lead", "mql", "sql", "opportunity", "offer", "customer"]
     records: dict[str, dict[str, dt.datetime]] = {}
     first: dict[str, tuple] = {}
@@ -340,7 +342,10 @@ def _reached_reference(touches, stages, deals, present):
         for i, s in enumerate(present):
             if s in cum:
                 prev = cum[present[i - 1]] if i else None
-                ch = first.get(e, (None,))[0]
+                ch, touched = first.get(e, (None, None))
+                milestones = [seen[m] for m in present if m != "session" and m in seen]
+                if milestones and touched is not None and touched > min(milestones):
+                    ch = None
                 out.add((e, s, cum[s], prev, cum[present[0]], ch))
     return out
 

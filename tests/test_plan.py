@@ -479,10 +479,11 @@ def test_repeat_buyers_get_a_caveat(tmp_path):
 
 
 def test_budget_counts_leads_as_the_mix_does(tmp_path):
-    """c2 became a lead before its first touch (Paid Search): the funnel's mix counts that
-    lead for Paid Search, while channel_summary.leads (sourced by a touch before the lead)
-    does not. The budget's CPL must count leads as the mix does, or leads x share x CPL
-    buys each lead twice: here spend 180 (January's 310 over the data's 18 days) / 2 leads."""
+    """c2 became a lead before its first touch (Paid Search), which therefore did not source
+    it: the funnel (and so the plan's mix) and channel_summary.leads both count that lead for
+    `(none)`. (The funnel used to count it for Paid Search, the summary did not, and the
+    budget's CPL then had to pick one of two counts.) Paid Search's CPL: spend 180
+    (January's 310 over the data's 18 days) / its 1 lead; its share of the mix 1/2."""
     data = write_inputs(
         tmp_path / "in",
         touches=touches([("c1", "2025-01-05", "Paid Search"), ("c2", "2025-01-08", "Paid Search")]),
@@ -504,14 +505,22 @@ def test_budget_counts_leads_as_the_mix_does(tmp_path):
     run_cli(["run", data, "--out", tmp_path / "run", "-q", "--models", "first_touch"])
     summary = pl.read_parquet(tmp_path / "run" / "channel_summary.parquet")
     assert summary.filter(pl.col("channel") == "Paid Search")["leads"].item() == 1
+    funnel = pl.read_parquet(tmp_path / "run" / "funnel.parquet").filter(
+        (pl.col("view") == "period") & (pl.col("period") == "all") & (pl.col("stage") == "lead")
+    )
+    assert dict(funnel.select("channel", "count").iter_rows()) == {
+        "(all)": 2,
+        "(none)": 1,
+        "Paid Search": 1,
+    }
     run_cli(
         ["plan", "--run", tmp_path / "run", "--target-revenue", "4000", "--out", tmp_path / "p"]
     )
     plan = pl.read_parquet(tmp_path / "p" / "plan.parquet")
     leads = plan.filter((pl.col("kind") == "stage") & (pl.col("name") == "lead"))["value"].item()
     budget = plan.filter((pl.col("kind") == "budget") & (pl.col("name") == "Paid Search"))
-    assert budget["unit_cost"].item() == pytest.approx(180 / 2)
-    assert budget["value"].item() == pytest.approx(leads * 180 / 2)
+    assert budget["unit_cost"].item() == pytest.approx(180 / 1)
+    assert budget["value"].item() == pytest.approx(leads * (1 / 2) * 180)
 
 
 @pytest.mark.parametrize("stage", ["offer", "session"])

@@ -661,7 +661,7 @@ def test_stage_names_are_mapped_before_validation_case_insensitively(tmp_path, c
         data,
         "stages",
         "customer_id,stage,ts",
-        ["c1,Marketing Qualified,2025-01-01", "c1,LEAD,2024-12-30"],
+        ["c1,Marketing Qualified,2025-01-02", "c1,LEAD,2025-01-01"],  # at/after the touch
     )
     out = tmp_path / "out"
     run_cli(["run", data, "--out", out / "unmapped", "-q", "--models", "first_touch"])

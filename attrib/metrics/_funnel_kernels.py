@@ -16,11 +16,14 @@ def reached_rows(keys, ts, stage, source, position, n_present):
     """Rows sorted by entity key -> one output row per (entity, present stage reached).
 
     ``stage``: index into the funnel's stage order; ``position[stage]``: its index among the
-    present stages (-1: not present). ``source``: the row's first-touch index (-1: none).
-    The time at stage p is the earliest record at p or any later present stage. Returns,
-    per output row: the entity's first sorted row, the present-stage index, the time, the
-    previous present stage's time (NO_TIME for the first), the entry time (at the first
-    present stage) and the entity's first-touch index.
+    present stages (-1: not present). ``source``: the row's first-touch index (-1: none;
+    only the entity's first-touch record, its session, has one). The time at stage p is the
+    earliest record at p or any later present stage. Returns, per output row: the entity's
+    first sorted row, the present-stage index, the time, the previous present stage's time
+    (NO_TIME for the first), the entry time (at the first present stage) and the entity's
+    source: its first-touch index, or -1 when that touch came after the entity's first
+    milestone (its earliest record other than the session: a lead, a deal, ...), which the
+    touch then did not source.
     """
     n = keys.shape[0]
     n_entities = 0
@@ -44,12 +47,19 @@ def reached_rows(keys, ts, stage, source, position, n_present):
             hi += 1
         earliest[:] = NO_TIME
         src = -1
+        touched = NO_TIME
+        milestone = NO_TIME
         for i in range(lo, hi):
             p = position[stage[i]]
             if p >= 0 and ts[i] < earliest[p]:
                 earliest[p] = ts[i]
             if source[i] >= 0:
                 src = source[i]
+                touched = ts[i]
+            elif p >= 0 and ts[i] < milestone:
+                milestone = ts[i]
+        if touched > milestone:
+            src = -1
         c = NO_TIME
         for p in range(n_present - 1, -1, -1):
             if earliest[p] < c:

@@ -194,12 +194,14 @@ def reached_stages(
     later stage (so an SQL without an MQL row counts as an MQL at its SQL time). Returns
     ``entity_id, stage, stage_order, ts, prev_ts, entry_ts`` (``prev_ts``: time at the
     previous present stage; ``entry_ts``: time at the first present stage) and the entity's
-    first touch (``source_channel, source_campaign, first_ts``; null without touches), in no
-    set row order, and the present stages in order. ``source`` (``first_touch_channel(touches)``)
-    saves recomputing each entity's first touch; ``present`` gives the run's present stages
-    when this is one batch of many (``present_stages``), else they are the batch's own.
+    source, its first touch (``source_channel, source_campaign, first_ts``; null without
+    touches, or when a milestone other than the session came before that touch: the touch
+    did not source the entity), in no set row order, and the present stages in order.
+    ``source`` (``first_touch_channel(touches)``) saves recomputing each entity's first
+    touch; ``present`` gives the run's present stages when this is one batch of many
+    (``present_stages``), else they are the batch's own.
     ``with_ids=False`` leaves out ``entity_id`` (the metrics read none: ~15 B a row less).
-    The first-touch channel and campaign come as categoricals.
+    The source channel and campaign come as categoricals.
 
     One numba pass over the records sorted by entity key (``entity_keys.sort_by_entity``)
     replaces a group-by with a filtered minimum per stage and two joins on the id text.
@@ -517,7 +519,8 @@ def compute_funnel(
 
     ``view="period"`` puts an entity in the period it reached each stage; ``view="cohort"``
     puts all of an entity's stages in the period it entered the funnel. ``channel`` is the
-    entity's first-touch channel ("(none)" without touches) plus an "(all)" row. (One batch
+    entity's source: its first touch's channel, "(none)" without touches or when the touch
+    came after the entity's first milestone; plus an "(all)" row. (One batch
     of ``funnel_map`` and its ``funnel_finalize``.)
     """
     window = resolve_window(settings, touches, deals, stages)

@@ -202,7 +202,7 @@ def plan_from_history(
     period, ``plan_from_run``). Mix: each source channel's share of the period's leads. CPL:
     each channel's spend in ``roi_summary`` (the rows of the model first in alphabetical
     order; spend does not depend on the model) over its leads in the
-    funnel's "all" period (``_funnel_cpl``: leads counted as the mix counts them).
+    funnel's "all" period (``_funnel_cpl``: the leads the mix counts).
     """
     p = plan_period(period, settings)
     f = funnel_df.filter((pl.col("view") == "period") & (pl.col("period") == p))
@@ -280,10 +280,9 @@ def _funnel_cpl(
     roi_summary: pl.DataFrame | None, funnel_df: pl.DataFrame
 ) -> dict[str, float | None]:
     """Each channel's spend over the reporting window / its leads in the funnel's ``all``
-    period: leads counted by source channel as the mix counts them, so that the budget
-    (leads x share x CPL) adds up. (The summary's ``cpl`` divides by leads a touch before
-    the lead sourced, a stricter count: a channel whose first touch often follows the
-    lead's would get a CPL too dear for the funnel's mix.) Null without spend or leads."""
+    period: the leads the mix counts, so that the budget (leads x share x CPL) adds up. The
+    summary's ``cpl`` counts leads by the same source rule, so the two agree; reading the
+    funnel keeps the CPL and the mix on one table. Null without spend or leads."""
     if roi_summary is None or roi_summary.height == 0 or "spend" not in roi_summary.columns:
         return {}
     first_model = roi_summary.select(pl.col("model").min()).item()

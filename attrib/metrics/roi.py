@@ -98,7 +98,8 @@ def channel_spend(
 
 @dataclass(frozen=True)
 class SourcedCounts:
-    """Sourced stage counts and won customers by first-touch channel × campaign.
+    """Sourced stage counts (by the entity's source channel × campaign, as the funnel) and
+    won customers (by their journey's first channel × campaign).
 
     ``stages``: ``channel, campaign, stage, n``; ``customers``: ``channel, campaign,
     customers``. Additive over batches of entities (``reduce_sourced``); the channel view is
@@ -134,29 +135,20 @@ def reduce_sourced(parts: list[SourcedCounts]) -> SourcedCounts:
 
 
 def stage_count_map(facts: StageFacts, window: tuple | None) -> pl.DataFrame:
-    """Entities reaching lead/mql/sql/opportunity in the window, per first-touch channel ×
+    """Entities reaching lead/mql/sql/opportunity in the window, per source channel ×
     campaign (``channel, campaign, stage, n``), from the cumulative stage times of
-    ``funnel.reached_stages``."""
+    ``funnel.reached_stages``: the funnel's counts, so that the two agree. An entity whose
+    first touch came after its first milestone (so after every stage counted here) has no
+    source and counts for "(none)"."""
     schema = {"channel": pl.String, "campaign": pl.String, "stage": pl.String, "n": pl.Int64}
     wanted = [s for s in STAGE_COLUMNS if s in facts.present]
     if window is None or not wanted:
         return pl.DataFrame(schema=schema)
-    r = (
-        facts.reached.filter(pl.col("stage").is_in(wanted) & in_window(pl.col("ts"), *window))
-        .with_columns(
-            (pl.col("first_ts").is_not_null() & (pl.col("first_ts") <= pl.col("ts"))).alias("ok")
-        )
-        .with_columns(
-            pl.when("ok")
-            .then(pl.col("source_channel"))
-            .otherwise(pl.lit(NO_CHANNEL))
-            .alias("channel"),
-            pl.when("ok")
-            .then(pl.col("source_campaign"))
-            .otherwise(pl.lit(NO_CHANNEL))
-            .fill_null(NO_CHANNEL)
-            .alias("campaign"),
-        )
+    r = facts.reached.filter(
+        pl.col("stage").is_in(wanted) & in_window(pl.col("ts"), *window)
+    ).with_columns(
+        pl.col("source_channel").cast(pl.String).fill_null(NO_CHANNEL).alias("channel"),
+        pl.col("source_campaign").cast(pl.String).fill_null(NO_CHANNEL).alias("campaign"),
     )
     counts = r.group_by("channel", "campaign", "stage").agg(pl.len().alias("n"))
     return counts.select([pl.col(k).cast(t) for k, t in schema.items()])
