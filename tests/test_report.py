@@ -242,6 +242,22 @@ def test_report_is_deterministic(full_run: tuple[Path, str], tmp_path: Path) -> 
     assert again.read_text(encoding="utf-8") == page
 
 
+def test_sourced_shares_do_not_depend_on_the_group_order() -> None:
+    """The sourced/influenced total was summed in the order Polars' group-by returned the
+    categories: two builds of one run differed in a share's last bit (0.1 + 0.2 + 0.3 is
+    not 0.3 + 0.2 + 0.1 in floating point)."""
+    from itertools import permutations
+
+    from attrib.report.credit_sections import category_totals
+
+    rows = [("Marketing-sourced", 0.1), ("Influenced only", 0.2), ("No marketing touch", 0.3)]
+    results = {
+        category_totals(pl.DataFrame(list(p), schema=["category", "v"], orient="row"))[1]
+        for p in permutations(rows)
+    }
+    assert results == {0.1 + 0.2 + 0.3}
+
+
 # --------------------------------------------------------------------------------------------
 # escaping
 

@@ -132,6 +132,14 @@ def _pivot_table(
 _CATEGORIES = ("Marketing-sourced", "Influenced only", "No marketing touch")
 
 
+def category_totals(by_category: pl.DataFrame) -> tuple[dict[str, float], float]:
+    """``category, v`` rows (a group-by's, in any order) -> each category's value and their
+    total, summed in ``_CATEGORIES`` order so that the shares' last bits, and so the page's
+    bytes, do not depend on the order the groups came in."""
+    got = {str(c): float(v or 0.0) for c, v in by_category.select("category", "v").iter_rows()}
+    return got, sum(got.get(c, 0.0) for c in _CATEGORIES)
+
+
 def sourced_influenced(ctx: Context) -> Section:
     """Share of revenue, pipeline and deals sourced or influenced by marketing."""
     sec = Section(
@@ -172,9 +180,9 @@ def sourced_influenced(ctx: Context) -> Section:
     rows: list[dict[str, Any]] = []
     table_rows: list[dict[str, Any]] = []
     for name, cond, agg in measures:
-        agg_df = jj.filter(cond).group_by("category").agg(agg.cast(pl.Float64).alias("v"))
-        got = {str(r["category"]): float(r["v"] or 0.0) for r in agg_df.to_dicts()}
-        total = sum(got.values())
+        got, total = category_totals(
+            jj.filter(cond).group_by("category").agg(agg.cast(pl.Float64).alias("v"))
+        )
         trow: dict[str, Any] = {"measure": name, "total": total}
         cum = 0.0
         for rank, c in enumerate(_CATEGORIES):
