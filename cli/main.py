@@ -199,8 +199,10 @@ def _sample_dir() -> Path:
 
 
 def _data_or_sample(data_dir: Path | None, *given: object, quiet: bool) -> Path | None:
-    """DATA_DIR, or the shipped sample when neither it nor any input file is given (said on
-    stderr unless ``quiet``, so that nobody mistakes the sample's numbers for their own)."""
+    """DATA_DIR, or the shipped sample when neither it nor any input option is given (said on
+    stderr unless ``quiet``, so that nobody mistakes the sample's numbers for their own). A
+    costs, stages, targets or config file alone is not mixed into the sample: the run then
+    asks for the touches and deals."""
     if data_dir is not None or any(g is not None and g != () for g in given):
         return data_dir
     sample = _sample_dir()
@@ -247,7 +249,10 @@ Examples:
     help="Output folder.",
 )
 @click.option(
-    "--models", default=None, help="Comma list of models (default: all). See `attrib models`."
+    "--models",
+    default=None,
+    help="Comma list of models [default: the config's [options] models, else all]."
+    " See `attrib models`.",
 )
 @table_options
 @click.option(
@@ -268,15 +273,21 @@ Examples:
     "--lookback-days",
     type=click.IntRange(min=1),
     default=None,
-    help="Journey lookback window in days [default: 365].",
+    help="Journey lookback window in days [default: the config's [options] lookback_days,"
+    " else 365].",
 )
 @click.option(
     "--level",
     type=click.Choice(["customer", "account"]),
     default=None,
-    help="Journey entity [default: customer].",
+    help="Journey entity [default: the config's [options] level, else customer].",
 )
-@click.option("--strict", is_flag=True, default=None, help="Exit 1 if any input row was rejected.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    default=None,
+    help="Exit 1 if any input row was rejected [default: the config's [options] strict, else off].",
+)
 @click.option(
     "--engine",
     type=click.Choice(["local", "spark"]),
@@ -306,7 +317,9 @@ Examples:
     default=0,
     help="Journey-level bootstrap resamples for 95% intervals: 0 (off) or at least 2, e.g. 200.",
 )
-@click.option("--seed", type=int, default=None, help="Seed for --bootstrap [default: 0].")
+@click.option(
+    "--seed", type=int, default=None, help="Seed for --bootstrap (only with it) [default: 0]."
+)
 @click.option(
     "--gross-margin",
     type=click.FloatRange(min=0, max=1, min_open=True),
@@ -415,7 +428,15 @@ def run(
             )
         else:
             data_dir = _data_or_sample(
-                data_dir, touchpoints, deals, event_log, quiet=quiet or fmt == "json"
+                data_dir,
+                touchpoints,
+                deals,
+                costs,
+                stages,
+                targets,
+                config_path,
+                event_log,
+                quiet=quiet or fmt == "json",
             )
             common = {
                 "out": out,
@@ -513,12 +534,18 @@ Examples:
 @click.option(
     "--out", default=None, type=click.Path(path_type=Path), help="Also write quarantine files here."
 )
-@click.option("--strict", is_flag=True, help="Exit 1 if any row is rejected.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    default=None,
+    help="Exit 1 if any row is rejected [default: the config's [options] strict, else off].",
+)
 @click.option(
     "--level",
     type=click.Choice(["customer", "account"]),
     default=None,
-    help="Journey entity: at account level every touch needs an account_id [default: customer].",
+    help="Journey entity: at account level every touch needs an account_id [default: the"
+    " config's [options] level, else customer].",
 )
 @output_format("Result")
 def validate(
@@ -530,7 +557,7 @@ def validate(
     targets: str | None,
     config_path: Path | None,
     out: Path | None,
-    strict: bool,
+    strict: bool | None,
     level: str | None,
     fmt: str,
 ) -> None:
@@ -540,8 +567,10 @@ def validate(
         from attrib.inputs import load_inputs, resolve_config
         from attrib.outputs import write_quarantine
 
-        data_dir = _data_or_sample(data_dir, touchpoints, deals, quiet=fmt == "json")
-        config = resolve_config(data_dir, config_path, level=level)
+        data_dir = _data_or_sample(
+            data_dir, touchpoints, deals, costs, stages, targets, config_path, quiet=fmt == "json"
+        )
+        config = resolve_config(data_dir, config_path, level=level, strict=strict)
         inputs = load_inputs(
             data_dir,
             touchpoints=touchpoints,
@@ -557,7 +586,7 @@ def validate(
             t: {"rows": n, "rejected": inputs.rejected.get(t, 0)}
             for t, n in inputs.rows_read.items()
         }
-        failed = strict and sum(inputs.rejected.values()) > 0
+        failed = config.strict and sum(inputs.rejected.values()) > 0
         if fmt == "json":
             if not failed:  # else the error is the one JSON document on stdout
                 click.echo(json.dumps({"ok": True, "tables": report}))
@@ -621,7 +650,7 @@ Examples:
     default=2000,
     show_default=True,
     type=click.IntRange(min=1),
-    help="Customers (contacts) to simulate; ~5.7 touchpoints each.",
+    help="Customers (contacts) to simulate; ~5.6 touchpoints each.",
 )
 @click.option(
     "--seed", default=7, show_default=True, type=int, help="Random seed: same seed, same files."
@@ -752,7 +781,16 @@ def plan(
         else:
             planned = plan_from_inputs(
                 target_revenue,
-                _data_or_sample(data_dir, touchpoints, deals, quiet=quiet or fmt == "json"),
+                _data_or_sample(
+                    data_dir,
+                    touchpoints,
+                    deals,
+                    costs,
+                    stages,
+                    targets,
+                    config_path,
+                    quiet=quiet or fmt == "json",
+                ),
                 period=period,
                 rates_override=overrides or None,
                 config=config_path,

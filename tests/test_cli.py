@@ -432,6 +432,14 @@ def test_commands_say_when_they_use_the_sample(tmp_path, monkeypatch):
         ["plan", "--target-revenue", "1e6", "--deals", tmp_path / "none.csv"], exit_code=2
     )
     assert "shipped sample" not in named.output
+    # a table of the user's own is not mixed into the sample's touches and deals (costs
+    # alone used to run on the sample with these costs): the run asks for touches instead
+    costs = tmp_path / "costs.csv"
+    costs.write_text("date,channel,spend\n2025-01-01,Email,10\n")
+    for command in (["validate"], ["run", "-q"], ["plan", "--target-revenue", "1e6"]):
+        alone = run_cli([*command, "--costs", costs], exit_code=2)
+        assert "shipped sample" not in alone.output
+        assert "no touchpoints input found" in alone.output
 
 
 def test_cli_lookback_level_and_default_out(tmp_path, monkeypatch):

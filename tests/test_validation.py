@@ -173,9 +173,13 @@ def test_blank_lines_are_not_rows(tmp_path):
 
 
 def test_strict_from_config_option(tmp_path):
+    """`[options] strict = true` is the default of --strict for `run` and, as the README
+    says, for `validate` (which used to read the flag only and exit 0)."""
     data = _export(tmp_path / "in", "deals", "d3,c1,2025-01-03,2025-01-05,won,-1")
     (data / "channels.toml").write_text("[options]\nstrict = true\n")
     run_cli(["run", data, "--out", tmp_path / "out", "-q"], exit_code=1)
+    failed = run_cli(["validate", data], exit_code=1)
+    assert "1 row(s) rejected and --strict is set" in " ".join(failed.output.split())
 
 
 def test_duplicate_deal_ids_reject_every_copy(tmp_path):
