@@ -427,17 +427,8 @@ def run(
                 reporter=reporter,
             )
         else:
-            data_dir = _data_or_sample(
-                data_dir,
-                touchpoints,
-                deals,
-                costs,
-                stages,
-                targets,
-                config_path,
-                event_log,
-                quiet=quiet or fmt == "json",
-            )
+            tables = (touchpoints, deals, costs, stages, targets, config_path, event_log)
+            data_dir = _data_or_sample(data_dir, *tables, quiet=quiet or fmt == "json")
             common = {
                 "out": out,
                 "models": models,
@@ -567,9 +558,8 @@ def validate(
         from attrib.inputs import load_inputs, resolve_config
         from attrib.outputs import write_quarantine
 
-        data_dir = _data_or_sample(
-            data_dir, touchpoints, deals, costs, stages, targets, config_path, quiet=fmt == "json"
-        )
+        tables = (touchpoints, deals, costs, stages, targets, config_path)
+        data_dir = _data_or_sample(data_dir, *tables, quiet=fmt == "json")
         config = resolve_config(data_dir, config_path, level=level, strict=strict)
         inputs = load_inputs(
             data_dir,
@@ -779,18 +769,10 @@ def plan(
                 )
             planned = plan_with_notes(target_revenue, read_run(run_dir), period, overrides or None)
         else:
+            tables = (touchpoints, deals, costs, stages, targets, config_path)
             planned = plan_from_inputs(
                 target_revenue,
-                _data_or_sample(
-                    data_dir,
-                    touchpoints,
-                    deals,
-                    costs,
-                    stages,
-                    targets,
-                    config_path,
-                    quiet=quiet or fmt == "json",
-                ),
+                _data_or_sample(data_dir, *tables, quiet=quiet or fmt == "json"),
                 period=period,
                 rates_override=overrides or None,
                 config=config_path,
