@@ -253,8 +253,14 @@ def test_campaign_level_with_journeys(world):
         ("ads", "x"),
         ("ads", "y"),
         ("display", "(none)"),
+        ("seo", "(none)"),  # no credit, no spend: listed for the lead it sourced (b)
     ]
     r = by_key(out, "channel", "campaign")
+    assert r[("seo", "(none)")]["leads"] == 1
+    assert r[("seo", "(none)")]["revenue"] == 0.0
+    assert r[("seo", "(none)")]["spend"] == 0.0
+    assert r[("seo", "(none)")]["cpl"] is None
+    assert r[("seo", "(none)")]["is_marketing"] is True
     assert r[("ads", "x")]["spend"] == pytest.approx(30.0)
     assert r[("ads", "x")]["leads"] == 1  # a
     assert r[("ads", "y")]["leads"] == 1  # c
@@ -382,3 +388,24 @@ def test_a_channels_campaigns_add_up_to_it_on_the_sample():
     for column in columns:
         diff = (pl.col(column) - pl.col(f"{column}_c").fill_null(0)).abs()
         assert joined.filter(diff > 1e-6).height == 0, column
+
+
+def test_spend_does_not_depend_on_the_cost_rows_order():
+    """Spend sums followed the cost table's row order: shuffled rows changed the last bits of
+    spend, ROAS and every cost KPI (floating-point addition is not associative)."""
+    import random
+
+    from attrib.metrics.periods import allocate_costs
+
+    draw = random.Random(1)
+    rows = [
+        (d(2026, 1, 1 + i % 28), "ads", None, round(draw.uniform(0, 1000), 2)) for i in range(50)
+    ]
+    got = set()
+    for seed in range(30):
+        shuffled = rows[:]
+        random.Random(seed).shuffle(shuffled)
+        got.add(
+            allocate_costs(costs_frame(shuffled), d(2026, 1, 1), d(2026, 1, 31))["spend"].item()
+        )
+    assert len(got) == 1

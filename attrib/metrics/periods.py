@@ -219,7 +219,7 @@ def allocate_costs(costs: pl.DataFrame | None, date_from: date, date_to: date) -
         pl.col("channel").cast(pl.String),
         pl.col("campaign").cast(pl.String),
         pl.col("spend").cast(pl.Float64).fill_null(0.0),
-    )
+    ).sort(pl.all(), nulls_last=True)  # sums that do not depend on the input's row order
     lo, hi = pl.lit(date_from), pl.lit(date_to)
     if detect_cost_grain(c) == "monthly":
         first = pl.col("date").dt.month_start()

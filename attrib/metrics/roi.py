@@ -243,8 +243,9 @@ def spend_metrics(
 ) -> pl.DataFrame:
     """Add ``ADDED_COLUMNS`` to a channel (or campaign) summary, one row per model × key.
 
-    Channels with spend but no credit get a row for every model (numeric summary columns 0);
-    credited channels without spend get spend 0 and null cost ratios. Stage counts of a
+    Channels (campaigns) with spend, sourced stages or customers but no credit get a row for
+    every model (numeric summary columns 0); credited channels without spend get spend 0 and
+    null cost ratios. Stage counts of a
     stage absent from the data are null. Sorted by model (in the summary's order, i.e. as
     requested), channel (, campaign). ``flags`` (``channel, is_marketing``) marks channels
     the summary does not list.
@@ -258,18 +259,14 @@ def spend_metrics(
     if by_campaign:
         s = s.with_columns(pl.col("campaign").cast(pl.String).fill_null(NO_CHANNEL))
     models = s.select(pl.col("model").unique().sort())
-    # keys with spend, or sourced stages or customers on a channel the summary lists, but no
-    # row for a model (no credit: a campaign that sourced leads and no deal): zero rows, so
-    # that a channel's campaigns add up to it
-    listed = pl.concat([s.select("channel"), spend.select("channel")], how="vertical")
-    found = (
-        pl.concat(
-            [f.select(pl.col(k).cast(pl.String) for k in keys) for f in (spend, counts, customers)],
-            how="vertical",
-        )
-        .unique()
-        .join(listed.unique(), on="channel", how="semi")
-    )
+    # keys with spend, sourced stages or customers but no row for a model (no credit: a
+    # channel or campaign that sourced leads and no deal, "(none)" for leads no touch
+    # sourced): zero rows, so that the summary's stage counts are the funnel's and a
+    # channel's campaigns add up to it
+    found = pl.concat(
+        [f.select(pl.col(k).cast(pl.String) for k in keys) for f in (spend, counts, customers)],
+        how="vertical",
+    ).unique()
     missing = models.join(found, how="cross").join(
         s.select("model", *keys), on=["model", *keys], how="anti"
     )
@@ -286,7 +283,7 @@ def spend_metrics(
             else:
                 fill.append(pl.lit(None, dtype).alias(name))
         extra = missing.join(marketing, on="channel", how="left").with_columns(
-            pl.col("is_marketing").fill_null(True), *fill
+            pl.col("is_marketing").fill_null(pl.col("channel") != NO_CHANNEL), *fill
         )
         s = pl.concat([s, extra.select(s.columns)], how="vertical")
 
