@@ -126,6 +126,7 @@ class RunConfig:
                 file=where,
                 hint="e.g. --lookback-days 180 or [options] lookback_days = 180",
             )
+        expect_bool(self.strict, "strict", "options", file=where)
         if self.level not in LEVELS:
             raise ConfigError(
                 f"level must be one of {LEVELS}, got {self.level!r}",
@@ -233,6 +234,22 @@ def _check_canonical(mapping: dict[str, Any], kind: str, table: str, source: str
             )
 
 
+def expect_bool(value: Any, key: str, table: str, *, file: str | None = None) -> bool:
+    """A setting documented as true/false (``[options] strict``, ``[channels."X"] direct``, a
+    model's flag parameter): a TOML boolean, not a string or a number (``"false"`` is a
+    non-empty string, which Python's ``bool`` reads as true)."""
+    if isinstance(value, bool):
+        return value
+    said = value.strip().lower() if isinstance(value, str) else None
+    write = f"{key} = {said}" if said in ("true", "false") else f"{key} = true or {key} = false"
+    raise ConfigError(
+        f"[{table}] {key} is not true/false: got {value!r}",
+        file=file,
+        column=key,
+        hint=f"write {write}, without quotes (TOML booleans are true and false)",
+    )
+
+
 def _expect_table(value: Any, name: str, where: str | None) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(
@@ -318,19 +335,18 @@ def _channels_section(data: dict[str, Any], source: str | None) -> dict[str, Cha
     for name, flags in _expect_table(data.get("channels", {}), "channels", source).items():
         flags = _expect_table(flags, f'channels."{name}"', source)
         extra = sorted(set(flags) - {"marketing", "direct"})
-        not_bool = sorted(k for k, v in flags.items() if not isinstance(v, bool))
-        if extra or not_bool:
-            close = (
-                difflib.get_close_matches(extra[0], ["marketing", "direct"], n=1) if extra else []
-            )
-            problem = f"unknown key {extra[0]!r}" if extra else f"{not_bool[0]} is not true/false"
+        if extra:
+            close = difflib.get_close_matches(extra[0], ["marketing", "direct"], n=1)
             raise ConfigError(
-                f'[channels."{name}"] {problem}: it accepts only marketing and direct',
+                f'[channels."{name}"] unknown key {extra[0]!r}: it accepts only marketing and '
+                "direct",
                 file=source,
-                column=extra[0] if extra else not_bool[0],
+                column=extra[0],
                 hint=(f"did you mean {close[0]!r}? " if close else "")
                 + f'e.g. [channels."{name}"] marketing = false, direct = true (TOML booleans)',
             )
+        for key in sorted(flags):
+            expect_bool(flags[key], key, f'channels."{name}"', file=source)
         # (unassigned) is not marketing unless the table says so, whatever else it sets
         marketing = flags.get("marketing", name != UNASSIGNED)
         channels[name] = ChannelFlags(marketing=marketing, direct=flags.get("direct", False))
@@ -393,7 +409,7 @@ def config_from_mapping(data: dict[str, Any], *, source: str | None = None) -> R
         models=parse_model_list(models) if models is not None else None,
         model_params=_model_params(data, source),
         metrics=dict(_expect_table(data.get("metrics", {}), "metrics", source)),
-        strict=bool(options.get("strict", defaults.strict)),
+        strict=options.get("strict", defaults.strict),
         source=source,
     )
     cfg.check()

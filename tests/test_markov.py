@@ -260,6 +260,16 @@ def test_bad_order_is_config_error():
         MarkovAttribution(depth=2)
 
 
+@pytest.mark.parametrize("flag", ["value_weighted", "collapse_repeats"])
+@pytest.mark.parametrize("value", ["false", "true", 0, 1, None])
+def test_flag_params_must_be_booleans(flag, value):
+    # "false" is a non-empty string: read with bool() or `if`, it turned the flag on
+    with pytest.raises(ConfigError, match=rf"\[models\.markov\] {flag} is not true/false"):
+        MarkovAttribution(**{flag: value})
+    for ok in (True, False):
+        assert MarkovAttribution(**{flag: ok}).params[flag] is ok
+
+
 def test_iterative_solver_with_slow_mixing_self_loops(monkeypatch):
     # long runs of one channel without collapsing: self-loop probabilities near 1
     rng = np.random.default_rng(8)

@@ -395,6 +395,18 @@ def _good(folder: Path) -> Path:
         (["--buckets", "2", "--memory-limit", "1GB"], None, "--buckets and --memory-limit"),
         (["--seed", "3"], None, "--seed without --bootstrap"),
         (["--event-log", "e.csv", "--level", "account"], None, "--event-log and --level"),
+        ([], '[options]\nstrict = "false"\n', "[options] strict is not true/false"),
+        ([], "[options]\nstrict = 0\n", "strict = true or strict = false, without quotes"),
+        (
+            ["--models", "markov"],
+            '[models.markov]\nvalue_weighted = "false"\n',
+            "value_weighted is not true/false: got 'false'",
+        ),
+        (
+            ["--models", "markov"],
+            "[models.markov]\ncollapse_repeats = 1\n",
+            "collapse_repeats is not true/false",
+        ),
     ],
     ids=[
         "unknown-model",
@@ -426,6 +438,10 @@ def _good(folder: Path) -> Path:
         "buckets-and-memory-limit",
         "seed-without-bootstrap",
         "event-log-at-account-level",
+        "strict-in-quotes",
+        "strict-a-number",
+        "model-flag-in-quotes",
+        "model-flag-a-number",
     ],
 )
 def test_usage_and_config_errors_exit_2_and_leave_outputs(tmp_path, args, config, words):

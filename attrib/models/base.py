@@ -52,7 +52,8 @@ class Fitted:
 
 @dataclass(frozen=True)
 class Param:
-    """A documented model parameter."""
+    """A documented model parameter. One whose default is ``True`` or ``False`` is a flag:
+    its value must be a boolean too (``AttributionModel.__init__`` refuses ``"false"``)."""
 
     name: str
     default: Any
@@ -82,6 +83,11 @@ class AttributionModel(ABC):
                 f"unknown parameter(s) {sorted(unknown)} for model {self.name!r}",
                 hint=f"{self.name} accepts: {sorted(known) or 'no parameters'}",
             )
+        from attrib.config import expect_bool
+
+        for p in self.params_doc:  # flags: true/false only ("false" would read as true)
+            if isinstance(p.default, bool) and p.name in params:
+                expect_bool(params[p.name], p.name, f"models.{self.name}")
         self.params = {**known, **params}
 
     # -- phase 1: fit (data-driven models) -------------------------------------------------

@@ -263,7 +263,7 @@ class MarkovAttribution(ScoredModel):
             np.ascontiguousarray(batch.status, dtype=np.int8),
             base,
             int(self.params["order"]),
-            bool(self.params["collapse_repeats"]),
+            self.params["collapse_repeats"],  # a bool: flags are checked in __init__
         )
         return frm, to, jix, base
 
