@@ -17,7 +17,6 @@ plus command-line overrides. The file's tables:
 from __future__ import annotations
 
 import difflib
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -293,8 +292,36 @@ def _table_sections(
     return out
 
 
+_RULE_EXAMPLES = {
+    "channel": "Paid Search",
+    "source": "google|bing",
+    "medium": "^(cpc|ppc)$",
+    "campaign": "^brand",
+}
+
+
+def _check_pattern(pattern: str, rule: int, key: str, source: str | None) -> None:
+    """A rule's pattern must compile in the engine that runs it: Polars' ``str.contains``
+    (Rust's ``regex`` crate, which has no look-around or back-references but has ``\\p{L}``),
+    not Python's ``re``, which accepts and refuses other patterns."""
+    from attrib.channels import pattern_error  # (polars: only when there are rules)
+
+    reason = pattern_error(pattern)
+    if reason is not None:
+        raise ConfigError(
+            f"rule #{rule} {key} pattern {pattern!r} is not a valid regex: {reason}",
+            file=source,
+            column=key,
+            hint="patterns are regular expressions in Rust regex syntax (not Python's: no "
+            "look-around such as (?!...), no back-references such as \\1), matched anywhere "
+            "in the value (case-insensitive): close every '(' and '[', escape a literal '.', "
+            "'+' or '(' with a backslash ('\\\\.' in TOML)",
+        )
+
+
 def _rules_section(data: dict[str, Any], source: str | None) -> tuple[ChannelRule, ...]:
-    """``[[rules]]``: ordered channel rules, each pattern a valid regular expression."""
+    """``[[rules]]``: ordered channel rules, each a non-empty channel name (text) and patterns
+    that are valid regular expressions for the engine that runs them."""
     raw_rules = data.get("rules", [])
     if not isinstance(raw_rules, list):
         raise ConfigError(
@@ -312,19 +339,24 @@ def _rules_section(data: dict[str, Any], source: str | None) -> tuple[ChannelRul
                 file=source,
                 hint='e.g. [[rules]] channel = "Paid Search" medium = "^(cpc|ppc)$"',
             )
+        for key, example in _RULE_EXAMPLES.items():
+            if key in rule and not isinstance(rule[key], str):
+                raise ConfigError(
+                    f"rule #{i} {key} must be text, got {rule[key]!r}",
+                    file=source,
+                    column=key,
+                    hint=f'write it in quotes, e.g. {key} = "{example}"',
+                )
+        if not rule["channel"].strip():
+            raise ConfigError(
+                f"rule #{i} channel is empty: the rule needs the name of the channel it assigns",
+                file=source,
+                column="channel",
+                hint=f'e.g. channel = "{_RULE_EXAMPLES["channel"]}"',
+            )
         for key in ("source", "medium", "campaign"):
             if key in rule:
-                try:
-                    re.compile(rule[key])
-                except re.error as exc:
-                    raise ConfigError(
-                        f"rule #{i} {key} pattern {rule[key]!r} is not a valid regex: {exc}",
-                        file=source,
-                        column=key,
-                        hint="patterns are Python regular expressions, matched anywhere in the "
-                        "value (case-insensitive): close every '(' and '[', escape a literal "
-                        "'.', '+' or '(' with a backslash ('\\\\.' in TOML)",
-                    ) from None
+                _check_pattern(rule[key], i, key, source)
         rules.append(ChannelRule(**rule))
     return tuple(rules)
 

@@ -198,6 +198,27 @@ def test_channel_rules_from_source_medium(tmp_path):
     assert j["path"].to_list() == [" > ".join(names)]
 
 
+def test_channel_rule_patterns_are_rust_regex_syntax(tmp_path):
+    # the patterns run in Polars (Rust's regex crate): \p{L} (a letter, any script), which
+    # Python's re refuses, is a valid pattern; "Événement" is all letters, "Q3-2025" is not
+    data = tmp_path / "in"
+    data.mkdir()
+    (data / "touchpoints.csv").write_text(
+        "customer_id,ts,source,campaign\nc1,2025-01-01,web,Événement\nc1,2025-01-02,web,Q3-2025\n",
+        encoding="utf-8",
+    )
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-01,2025-01-06,won,100\n"
+    )
+    (data / "channels.toml").write_text(
+        '[[rules]]\nchannel = "Events"\ncampaign = "^\\\\p{L}+$"\n', encoding="utf-8"
+    )
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "--models", "first_touch,last_touch", "-q"])
+    assert_credit(_summary_credit(out, "first_touch", "revenue"), {"Events": 100})
+    assert_credit(_summary_credit(out, "last_touch", "revenue"), {"(unassigned)": 100})
+
+
 # --- commands --------------------------------------------------------------------------------
 def test_models_lists_every_rule_based_model():
     result = run_cli(["models"])

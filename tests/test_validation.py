@@ -407,6 +407,11 @@ def _good(folder: Path) -> Path:
             "[models.markov]\ncollapse_repeats = 1\n",
             "collapse_repeats is not true/false",
         ),
+        ([], '[[rules]]\nchannel = "X"\nmedium = 5\n', "rule #1 medium must be text"),
+        ([], "[[rules]]\nchannel = 3\n", "rule #1 channel must be text"),
+        ([], '[[rules]]\nchannel = ""\nmedium = "cpc"\n', "rule #1 channel is empty"),
+        ([], '[[rules]]\nchannel = "X"\nmedium = "^(?!organic).*$"\n', "look-around"),
+        ([], '[[rules]]\nchannel = "X"\nsource = "(a)\\\\1"\n', "Rust regex syntax"),
     ],
     ids=[
         "unknown-model",
@@ -442,6 +447,11 @@ def _good(folder: Path) -> Path:
         "strict-a-number",
         "model-flag-in-quotes",
         "model-flag-a-number",
+        "rule-pattern-not-text",
+        "rule-channel-not-text",
+        "rule-channel-empty",
+        "rule-look-ahead",
+        "rule-back-reference",
     ],
 )
 def test_usage_and_config_errors_exit_2_and_leave_outputs(tmp_path, args, config, words):
