@@ -454,7 +454,13 @@ def load_config(path: str | Path | None) -> RunConfig:
         return RunConfig()
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # (a BOM, as Notepad writes, is skipped)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text: byte {exc.object[exc.start]:#04x} at offset {exc.start}",
+            file=str(path),
+            hint="save the file as UTF-8 (in Notepad: Save As, Encoding UTF-8)",
+        ) from None
     except OSError as exc:
         raise ConfigError(
             f"cannot read config: {exc.strerror}",

@@ -471,6 +471,30 @@ def test_usage_and_config_errors_exit_2_and_leave_outputs(tmp_path, args, config
     assert not list(out.rglob("*.tmp"))
 
 
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-16"])
+def test_a_config_that_is_not_utf8_gets_a_hint_to_save_it_so(tmp_path, encoding):
+    data = _good(tmp_path / "in")
+    config = data / "channels.toml"
+    config.write_bytes('[channels."Café"]\ndirect = true\n'.encode(encoding))
+    result = run_cli(["run", data, "--out", tmp_path / "out", "-q"], exit_code=2)
+    text = " ".join(result.output.split())
+    assert f"file {config}: not UTF-8 text" in text
+    assert "hint: save the file as UTF-8" in text
+
+
+def test_a_config_with_a_byte_order_mark_is_read(tmp_path):
+    # Windows Notepad's "UTF-8" starts the file with a BOM; the settings after it apply
+    data = _good(tmp_path / "in")
+    (data / "channels.toml").write_bytes(
+        b"\xef\xbb\xbf" + b'[channels."Email"]\nmarketing = false\n'
+    )
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
+    cs = pl.read_parquet(out / "channel_summary.parquet")
+    flags = dict(zip(cs["channel"], cs["is_marketing"], strict=True))
+    assert flags == {"Email": False, "Social": True}
+
+
 def test_strict_failure_leaves_earlier_summary_untouched(tmp_path):
     data = _good(tmp_path / "in")
     out = tmp_path / "out"
