@@ -318,7 +318,10 @@ Examples:
     help="Journey-level bootstrap resamples for 95% intervals: 0 (off) or at least 2, e.g. 200.",
 )
 @click.option(
-    "--seed", type=int, default=None, help="Seed for --bootstrap (only with it) [default: 0]."
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Seed for --bootstrap (only with it), 0 or more [default: 0].",
 )
 @click.option(
     "--gross-margin",

@@ -212,6 +212,10 @@ def test_bad_params():
         ShapleyAttribution(value_function="banzhaf")
     with pytest.raises(ConfigError, match="n_samples"):
         ShapleyAttribution(n_samples=1)
+    for seed in (-1, 1.5, "3", True):  # numpy's sampler takes whole numbers >= 0 only
+        with pytest.raises(ConfigError, match="seed must be a whole number >= 0"):
+            ShapleyAttribution(seed=seed)
+    assert ShapleyAttribution(seed=2**70).params["seed"] == 2**70
 
 
 def test_relabelling_channels_permutes_values():

@@ -412,6 +412,8 @@ def _good(folder: Path) -> Path:
         ([], '[[rules]]\nchannel = ""\nmedium = "cpc"\n', "rule #1 channel is empty"),
         ([], '[[rules]]\nchannel = "X"\nmedium = "^(?!organic).*$"\n', "look-around"),
         ([], '[[rules]]\nchannel = "X"\nsource = "(a)\\\\1"\n', "Rust regex syntax"),
+        (["--models", "shapley"], "[models.shapley]\nseed = -1\n", "seed must be a whole"),
+        (["--bootstrap", "5", "--seed", "-1"], None, "'--seed': -1 is not in the range"),
     ],
     ids=[
         "unknown-model",
@@ -452,6 +454,8 @@ def _good(folder: Path) -> Path:
         "rule-channel-empty",
         "rule-look-ahead",
         "rule-back-reference",
+        "negative-shapley-seed",
+        "negative-bootstrap-seed",
     ],
 )
 def test_usage_and_config_errors_exit_2_and_leave_outputs(tmp_path, args, config, words):

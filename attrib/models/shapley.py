@@ -110,6 +110,11 @@ class ShapleyAttribution(ScoredModel):
                     f"{key} must be a whole number in [{lo}, {hi}], got {p[key]!r}",
                     hint=f"e.g. [models.shapley] {key} = {usual}",
                 )
+        if not isinstance(p["seed"], int) or isinstance(p["seed"], bool) or p["seed"] < 0:
+            raise ConfigError(
+                f"seed must be a whole number >= 0, got {p['seed']!r}",
+                hint="e.g. [models.shapley] seed = 0 (the default)",
+            )
         if p["max_set_size"] is not None and (
             not isinstance(p["max_set_size"], int) or p["max_set_size"] < 1
         ):
