@@ -107,6 +107,16 @@ def mixing_counts(column: str) -> tuple[pl.Expr, pl.Expr]:
     )
 
 
+def date_only(column: str, dtype: pl.DataType) -> pl.Expr:
+    """True where a timestamp column's value is a day without a time: a Date column, or text
+    written as ``YYYY-MM-DD`` (read as midnight, the start of that day, UTC)."""
+    if dtype == pl.Date:
+        return pl.lit(True)
+    if dtype == pl.String:
+        return pl.col(column).str.strip_chars().str.len_chars() == 10
+    return pl.lit(False)
+
+
 def parse_timestamp(
     column: str, dtype: pl.DataType, *, mixed: pl.Expr | None = None, required: bool = True
 ) -> tuple[pl.Expr, Why]:

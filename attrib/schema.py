@@ -44,6 +44,7 @@ from attrib.parsing import (
     MIXED_NONE,
     Reason,
     Why,
+    date_only,
     mixing_code,
     mixing_counts,
     parse_id,
@@ -222,11 +223,21 @@ def _checks(
         out.append((CUSTOMER_ID, *ident(CUSTOMER_ID)))
         if has(ACCOUNT_ID):
             out.append((ACCOUNT_ID, *ident(ACCOUNT_ID, required=False)))
-        out.append((CREATED_AT, *stamp(CREATED_AT, required=True)))
+        created, why_created = stamp(CREATED_AT, required=True)
+        out.append((CREATED_AT, created, why_created))
         out.append((STATUS, *parse_status(config)))
         out.append((AMOUNT, *parse_number(AMOUNT, schema[AMOUNT])))
         if has(CLOSED_AT):
-            out.append((CLOSED_AT, *stamp(CLOSED_AT)))
+            closed, why_closed = stamp(CLOSED_AT)
+            # a CRM's close *date* (Salesforce CloseDate) on the day a deal was created with
+            # a time reads as midnight, before the creation: the deal closed when created
+            same_day = (
+                date_only(CLOSED_AT, schema[CLOSED_AT])
+                & (closed < created)
+                & (closed + pl.duration(days=1) > created)
+            )
+            closed = pl.when(same_day).then(created).otherwise(closed)
+            out.append((CLOSED_AT, closed, why_closed))
     elif table == "stages":
         out.append((CUSTOMER_ID, *ident(CUSTOMER_ID)))
         if has(ACCOUNT_ID):

@@ -1094,3 +1094,42 @@ def test_a_quarantined_open_deal_shows_its_expected_close_date_as_given(tmp_path
     q = pl.read_parquet(tmp_path / "out" / "quarantine" / "deals.parquet")
     assert q.select("row", "column", "closed_at").rows() == [(1, "amount", "TBD")]
     assert q["reason"].to_list() == ["amount -5.0 is negative"]
+
+
+@pytest.mark.parametrize("as_parquet", [False, True])
+def test_a_close_date_on_the_creation_day_is_the_creation_time(tmp_path, as_parquet):
+    """CRMs export the close as a date (Salesforce CloseDate) and the creation with a time:
+    a deal won the day it was created read as closed at midnight, before its creation, and
+    was rejected. It now closes at its creation time, and that day's touches up to it count;
+    a close date before the creation day is still rejected."""
+    data = tmp_path / "in"
+    _write(
+        data,
+        "touchpoints",
+        TOUCH_HEAD,
+        ["c1,2025-01-06 09:30:00,Email", "c1,2025-01-10 10:00:00,Social", "c2,2025-01-02,Email"],
+    )
+    deals = pl.DataFrame(
+        {
+            "deal_id": ["d1", "d2"],
+            "customer_id": ["c1", "c2"],
+            "created_at": ["2025-01-10T14:22:05Z", "2025-01-05T08:00:00Z"],
+            "closed_at": [date(2025, 1, 10), date(2025, 1, 4)],
+            "status": ["won", "won"],
+            "amount": [100.0, 50.0],
+        }
+    )
+    if as_parquet:
+        deals.write_parquet(data / "deals.parquet")
+    else:
+        deals.with_columns(pl.col("closed_at").cast(pl.String)).write_csv(data / "deals.csv")
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "last_touch"])
+    journey = pl.read_parquet(out / "journeys.parquet").filter(pl.col("deal_id") == "d1")
+    assert journey["closed_at"].item() == datetime(2025, 1, 10, 14, 22, 5)
+    assert journey["path"].item() == "Email > Social"
+    summary = pl.read_parquet(out / "channel_summary.parquet")
+    assert dict(summary.select("channel", "revenue").iter_rows())["Social"] == 100.0
+    rejected = pl.read_parquet(out / "quarantine" / "deals.parquet")
+    assert rejected["deal_id"].to_list() == ["d2"]
+    assert rejected["reason"].item() == "closed_at is before created_at"
