@@ -118,18 +118,27 @@ def date_only(column: str, dtype: pl.DataType) -> pl.Expr:
 
 
 def parse_timestamp(
-    column: str, dtype: pl.DataType, *, mixed: pl.Expr | None = None, required: bool = True
+    column: str,
+    dtype: pl.DataType,
+    *,
+    mixed: pl.Expr | None = None,
+    required: bool = True,
+    local: bool = False,
 ) -> tuple[pl.Expr, Why]:
     """(UTC-naive Datetime[us] value, why-invalid) for a timestamp column of any dtype.
 
     ``mixed``: the whole column's ``mixing_code`` (``mixing_facts``); none given: no mixing
-    rule. Blank text is "empty" when ``required``, else a missing value.
+    rule. Blank text is "empty" when ``required``, else a missing value. ``local``: the
+    wall-clock time as written, its offset or zone dropped instead of applied (a cost row's
+    day is the calendar day its export names, not that day's midnight moved to UTC).
     """
     col = pl.col(column)
     if isinstance(dtype, pl.Datetime):
-        value = (
-            col.dt.convert_time_zone("UTC").dt.replace_time_zone(None) if dtype.time_zone else col
-        )
+        if dtype.time_zone:
+            to_utc = col if local else col.dt.convert_time_zone("UTC")
+            value = to_utc.dt.replace_time_zone(None)
+        else:
+            value = col
         return value.dt.cast_time_unit("us"), _never
     if dtype == pl.Date:
         return col.cast(pl.Datetime("us")), _never
@@ -154,7 +163,8 @@ def parse_timestamp(
         digits.str.slice(1, 2).cast(pl.Int64, strict=False) * 60
         + digits.str.slice(3, 2).cast(pl.Int64, strict=False).fill_null(0)
     ) * pl.when(offset.str.starts_with("-")).then(-1).otherwise(1)
-    value = parsed - pl.duration(minutes=minutes.fill_null(0))  # null exactly where parsed is
+    # null exactly where parsed is
+    value = parsed if local else parsed - pl.duration(minutes=minutes.fill_null(0))
     code = mixed if mixed is not None else pl.lit(MIXED_NONE)
     fix = pl.lit(
         "mixed naive and timezone-aware timestamps; write all with an offset, or none: "

@@ -193,8 +193,10 @@ def _checks(
     def ident(c: str, *, required: bool = True) -> tuple[pl.Expr, Why]:
         return parse_id(c, schema[c], required=required)
 
-    def stamp(c: str, *, required: bool = False) -> tuple[pl.Expr, Why]:
-        value, why = parse_timestamp(c, schema[c], mixed=mixed.get(c), required=required)
+    def stamp(c: str, *, required: bool = False, local: bool = False) -> tuple[pl.Expr, Why]:
+        value, why = parse_timestamp(
+            c, schema[c], mixed=mixed.get(c), required=required, local=local
+        )
         if not required:
             return value, why
 
@@ -245,7 +247,8 @@ def _checks(
         out.append((STAGE, *parse_stage(config)))
         out.append((TS, *stamp(TS, required=True)))
     elif table == "costs":
-        d, why = stamp(DATE, required=True)
+        # the day as written: a +01:00 midnight is that day, not the evening before in UTC
+        d, why = stamp(DATE, required=True, local=True)
         out.append((DATE, d.dt.date(), why))
         out.append((CHANNEL, *ident(CHANNEL)))
         if has(CAMPAIGN):

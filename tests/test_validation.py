@@ -1133,3 +1133,26 @@ def test_a_close_date_on_the_creation_day_is_the_creation_time(tmp_path, as_parq
     rejected = pl.read_parquet(out / "quarantine" / "deals.parquet")
     assert rejected["deal_id"].to_list() == ["d2"]
     assert rejected["reason"].item() == "closed_at is before created_at"
+
+
+@pytest.mark.parametrize("as_parquet", [False, True])
+def test_cost_dates_keep_the_day_they_name(tmp_path, as_parquet):
+    """A cost date with an offset (or a zoned Parquet timestamp) was moved to UTC before its
+    day was taken: 2025-03-01T00:00+01:00 became February 28, the table was no longer all on
+    the 1st, so it was read as daily and February got March's spend (310, not 280)."""
+    data = _good(tmp_path / "in")
+    days = [datetime(2025, m, 1) for m in (1, 2, 3)]
+    costs = pl.DataFrame({"date": days, "channel": ["Email"] * 3, "spend": [310.0, 280, 310]})
+    if as_parquet:
+        costs.with_columns(pl.col("date").dt.replace_time_zone("Europe/Berlin")).write_parquet(
+            data / "costs.parquet"
+        )
+    else:
+        costs.with_columns(pl.col("date").dt.strftime("%Y-%m-%dT%H:%M:%S+01:00")).write_csv(
+            data / "costs.csv"
+        )
+    out = tmp_path / "out"
+    window = ["--from", "2025-02-01", "--to", "2025-02-28"]
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch", *window])
+    summary = pl.read_parquet(out / "channel_summary.parquet")
+    assert dict(summary.select("channel", "spend").iter_rows())["Email"] == 280.0
