@@ -17,11 +17,11 @@ import gzip
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 
@@ -33,6 +33,8 @@ if TYPE_CHECKING:  # pyarrow is imported where a Parquet file is appended to
 
 FILE_COL = "__file"
 ROW_COL = "__row"
+#: an eager or a lazy frame (``stack_parts`` stacks either)
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 SUFFIXES = {
@@ -249,11 +251,67 @@ def scan_file(path: Path, projection: Projection | None = None) -> pl.LazyFrame:
     return lf.filter(~blank_line()) if kind == "csv" else lf
 
 
+def _as_utc(column: str, dtype: pl.DataType) -> pl.Expr:
+    """A date or timestamp column as a UTC-naive Datetime[us] (naive is read as UTC)."""
+    col = pl.col(column)
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone:
+        col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+    return col.cast(pl.Datetime("us"))
+
+
+def _as_text(column: str, dtype: pl.DataType) -> pl.Expr:
+    """A column as the text a CSV export of it would hold, which validation parses like any
+    CSV value: timestamps in ISO 8601 at UTC (naive, as a naive file's are read), whole floats
+    without ".0"."""
+    col = pl.col(column)
+    if isinstance(dtype, pl.Datetime):
+        return _as_utc(column, dtype).dt.strftime("%Y-%m-%dT%H:%M:%S%.f")
+    if dtype.is_float():
+        whole = col.is_finite() & (col == col.round(0)) & (col.abs() < 2.0**53)
+        return (
+            pl.when(whole)
+            .then(col.cast(pl.Int64, strict=False).cast(pl.String))
+            .otherwise(col.cast(pl.String))
+        )
+    return col.cast(pl.String)
+
+
+def stack_parts(frames: list[FrameT]) -> FrameT:
+    """Stack the files of one table (columns unioned; missing ones are null).
+
+    A column whose type differs between files is made one type first, as each file alone
+    would be read: timestamps (zoned, naive, dates) as UTC-naive timestamps; numbers are
+    widened by the stacking itself; any other mix (epoch numbers beside timestamps, float
+    ids beside text) becomes text in every file, which validation parses value by value,
+    instead of one file's values being cast to another's type or the stacking failing.
+    """
+    if len(frames) == 1:
+        return frames[0]
+    schemas = [f.collect_schema() for f in frames]
+    types: dict[str, set[pl.DataType]] = {}
+    for schema in schemas:
+        for name, dtype in schema.items():
+            types.setdefault(name, set()).add(dtype)
+    cast: dict[str, Callable[[str, pl.DataType], pl.Expr]] = {}
+    for name, seen in types.items():
+        if len(seen) == 1 or name == FILE_COL:
+            continue
+        if all(d.is_temporal() and d != pl.Time and d != pl.Duration for d in seen):
+            cast[name] = _as_utc
+        elif not all(d.is_numeric() for d in seen):
+            cast[name] = _as_text
+    if cast:
+        frames = [
+            f.with_columns(to(c, s[c]).alias(c) for c, to in cast.items() if c in s)
+            for f, s in zip(frames, schemas, strict=True)
+        ]
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
 def read_files(files: list[Path], projection: Projection | None = None) -> pl.DataFrame:
-    """Read and stack files of one table (columns unioned; missing ones are null).
-    ``projection``: only the columns a job uses (``inputs.used_columns``)."""
-    frames = [_read_one(p, projection) for p in files]
-    frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
+    """Read and stack files of one table (``stack_parts``). ``projection``: only the columns
+    a job uses (``inputs.used_columns``)."""
+    frame = stack_parts([_read_one(p, projection) for p in files])
     # whatever each file gave, the same columns for all (a file read whole for lacking a
     # required column another file has must not add its unused ones)
     return projection.apply(frame) if projection is not None else frame

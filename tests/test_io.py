@@ -43,3 +43,45 @@ def test_a_given_schema_makes_a_file_without_rows(tmp_path):
     back = pq.read_table(target)
     assert back.num_rows == 0
     assert back.schema == SCHEMA
+
+
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])
+def test_part_files_of_one_table_with_different_types(tmp_path, engine):
+    """Files of one table were stacked before their values were parsed, with Polars' common
+    type: a zoned beside a naive timestamp file crashed (exit 5), epoch numbers beside
+    timestamps turned every timestamp into a number (all rows rejected), and float ids
+    beside text ids became "2.0" (their deals silently lost their touches)."""
+    from datetime import datetime
+
+    import polars as pl
+    from conftest import run_cli
+
+    data = tmp_path / "in"
+    parts = data / "touchpoints"
+    parts.mkdir(parents=True)
+    zoned = pl.DataFrame(
+        {
+            "customer_id": ["c1", "c1"],
+            "ts": [datetime(2025, 1, 1, 10), datetime(2025, 1, 2, 10)],
+            "channel": ["Email", "Social"],
+        }
+    ).with_columns(pl.col("ts").dt.replace_time_zone("Europe/Berlin"))
+    zoned.write_parquet(parts / "a.parquet")
+    naive = pl.DataFrame({"customer_id": [2.0], "ts": [datetime(2025, 1, 3, 10)], "channel": "Ads"})
+    naive.write_parquet(parts / "b.parquet")
+    epoch = pl.DataFrame({"customer_id": ["c3"], "ts": [1735689600000], "channel": ["Ads"]})
+    epoch.write_parquet(parts / "c.parquet")
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\n"
+        "d1,c1,2025-01-05,2025-01-06,won,100\nd2,2,2025-01-05,2025-01-06,won,50\n"
+    )
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch", *engine])
+    journeys = pl.read_parquet(out / "journeys.parquet").sort("deal_id")
+    assert journeys.select("deal_id", "path", "first_touch_at").rows() == [
+        ("d1", "Email > Social", datetime(2025, 1, 1, 9)),  # 10:00 in Berlin is 09:00 UTC
+        ("d2", "Ads", datetime(2025, 1, 3, 10)),
+    ]
+    rejected = pl.read_parquet(out / "quarantine" / "touchpoints.parquet")
+    assert rejected["file"].to_list() == [str(parts / "c.parquet")]
+    assert rejected["reason"].item().startswith("ts 1735689600000 is not a timestamp")

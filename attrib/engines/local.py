@@ -46,7 +46,7 @@ from attrib.inputs import (
     smallest_accounts,
     used_columns,
 )
-from attrib.io import file_format, parquet_appender, read_failure, scan_file
+from attrib.io import file_format, parquet_appender, read_failure, scan_file, stack_parts
 from attrib.journey_codes import build_dictionaries
 from attrib.journeys import build_journeys
 from attrib.models import check_names, import_models
@@ -143,7 +143,7 @@ def partition_table(
     entity; returns each bucket's files."""
     source = _entity_source(config, table)
     projection = used_columns(table, config)  # the columns the in-memory job reads too
-    lazy = pl.concat([scan_file(f, projection) for f in files], how="diagonal_relaxed")
+    lazy = stack_parts([scan_file(f, projection) for f in files])
     if source not in lazy.collect_schema().names():
         # the validator names the missing column, the file that lacks it and a hint
         for f in files:
