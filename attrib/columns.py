@@ -25,6 +25,10 @@ SPEND = "spend"
 REASON = "reason"
 REASON_COLUMN = "column"
 
+#: the channel credited with deals that have no touch (keeps totals conserved): reserved, no
+#: touch may carry it
+NONE_CHANNEL = "(none)"
+
 #: table -> (required columns, optional columns)
 TABLE_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "touchpoints": ((CUSTOMER_ID, TS), (ACCOUNT_ID, CHANNEL, SOURCE, MEDIUM, CAMPAIGN, TOUCH_TYPE)),

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from attrib.columns import CANONICAL_STAGES, DEAL_STATUSES, TABLE_COLUMNS, TABLES
+from attrib.columns import CANONICAL_STAGES, DEAL_STATUSES, NONE_CHANNEL, TABLE_COLUMNS, TABLES
 from attrib.errors import ConfigError
 
 LEVELS = ("customer", "account")
@@ -353,6 +353,13 @@ def _rules_section(data: dict[str, Any], source: str | None) -> tuple[ChannelRul
                 file=source,
                 column="channel",
                 hint=f'e.g. channel = "{_RULE_EXAMPLES["channel"]}"',
+            )
+        if rule["channel"].strip() == NONE_CHANNEL:
+            raise ConfigError(
+                f"rule #{i} channel {NONE_CHANNEL!r} is reserved for deals without touches",
+                file=source,
+                column="channel",
+                hint='name the channel, e.g. channel = "Direct" for GA\'s (none) medium',
             )
         for key in ("source", "medium", "campaign"):
             if key in rule:

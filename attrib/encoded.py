@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from attrib.columns import NONE_CHANNEL as NONE_CHANNEL  # (re-exported)
+
 #: Journey outcome codes (``Journeys.status``).
 STATUS_NONE = 0  # non-converting path: the customer's touches outside every deal window
 STATUS_OPEN = 1
@@ -25,8 +27,6 @@ STATUS_NAMES = {STATUS_NONE: "none", STATUS_OPEN: "open", STATUS_WON: "won", STA
 CONVERSION_IN_PERIOD = 1
 CREATION_IN_PERIOD = 2
 
-#: Channel that receives the credit of journeys with zero touches (keeps totals conserved).
-NONE_CHANNEL = "(none)"
 NONE_CAMPAIGN = "(none)"
 
 #: microseconds in a day: timestamps are epoch microseconds everywhere after validation

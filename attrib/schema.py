@@ -27,6 +27,7 @@ from attrib.columns import (
     DATE,
     DEAL_ID,
     MEDIUM,
+    NONE_CHANNEL,
     REASON,
     REASON_COLUMN,
     SOURCE,
@@ -266,6 +267,18 @@ def _row_rules(table: str, schema: pl.Schema) -> list[tuple[str, Reason]]:
     the checked columns' input dtypes."""
     present = set(schema)
     rules: list[tuple[str, Reason]] = []
+    if table == "touchpoints" and CHANNEL in present:
+        # the channel of deals without touches: a touch of that name would merge into it
+        rules.append(
+            (
+                CHANNEL,
+                reason_if(
+                    pl.col(CHANNEL) == NONE_CHANNEL,
+                    f"channel {NONE_CHANNEL} is reserved for deals without touches (name it, "
+                    "e.g. Direct, or map it in [[rules]])",
+                ),
+            )
+        )
     if table == "deals" and CLOSED_AT in present:
         closed = pl.col(STATUS).is_in(CLOSED_STATUSES)
         # empty in the input: one that is there but not a timestamp has its own reason

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from attrib._code_kernels import dense_codes
-from attrib.columns import CLOSED_AT, CREATED_AT
+from attrib.columns import CLOSED_AT, CREATED_AT, NONE_CHANNEL
 from attrib.encoded import US_PER_DAY
 from attrib.entity_keys import sort_by_entity
 from attrib.metrics._funnel_kernels import (
@@ -38,7 +38,7 @@ from attrib.metrics.periods import (
 from attrib.metrics.settings import STAGE_ORDER, MetricsSettings
 
 ALL_CHANNELS = "(all)"
-NO_CHANNEL = "(none)"
+NO_CHANNEL = NONE_CHANNEL  # an entity no touch sourced
 
 FUNNEL_SCHEMA: dict[str, pl.DataType] = {
     "view": pl.String(),

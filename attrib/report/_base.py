@@ -16,10 +16,10 @@ from typing import Any, NamedTuple
 
 import polars as pl
 
+from attrib.columns import NONE_CHANNEL
 from attrib.report._data import OutFolder, has
 from attrib.report._format import DASH, esc, fmt
 
-NONE_CHANNEL = "(none)"
 #: charts show at most this many channels (the tables list them all)
 MAX_CHART_CHANNELS = 30
 #: models preferred as the page's initial choice (data-driven first)
