@@ -68,8 +68,13 @@ def rejected_rows(rejected: dict[str, int], out: Path | None) -> str | None:
     """Rows quarantined: how many, per table, and where to read why."""
     if not sum(rejected.values()):
         return None
-    where = f"{out / 'quarantine'}/" if out is not None else "RunResult.inputs.quarantine"
-    return f"{_rejected_count(rejected)}; each row's reason is in {where}"
+    if out is not None:
+        return f"{_rejected_count(rejected)}; each row's reason is in {out / 'quarantine'}/"
+    # no out folder (a plan from the inputs, a Python run without out=)
+    return (
+        f"{_rejected_count(rejected)}; `attrib validate DATA_DIR --out DIR` writes each row's "
+        "reason (in Python: RunResult.inputs.quarantine)"
+    )
 
 
 def empty_tables(rows_read: dict[str, int], rejected: dict[str, int]) -> list[str]:

@@ -57,6 +57,10 @@ def test_rejected_rows_say_how_many_and_where():
         "1,203 input row(s) rejected (touchpoints: 1,200, deals: 3); "
         "each row's reason is in out/quarantine/"
     )
+    # without an out folder (`attrib plan DATA_DIR`) it named a Python object to a CLI user
+    text = rejected_rows({"deals": 3}, None)
+    assert text is not None
+    assert "attrib validate DATA_DIR --out DIR" in text
 
 
 def test_a_run_knows_when_it_compiled_its_kernels(tmp_path):
