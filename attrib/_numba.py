@@ -11,9 +11,12 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from numba import njit as _njit
+
+from attrib._threads import in_background
 
 CACHE = os.environ.get("ATTRIB_NUMBA_CACHE", "1") != "0"
 
@@ -37,11 +40,10 @@ def set_up_in_background(then: Callable[[], object] | None = None) -> threading.
     first journey kernel: a sample run ~0.1 s faster; at 10M the read keeps both cores busy
     and it neither gains nor loses. Later kernel calls wait on numba's compiler lock until
     it is done, so nothing depends on the thread having finished. ``then`` runs next in the
-    same thread (``run`` passes the chosen models' imports).
+    same thread (``run`` passes the chosen models' imports). The process waits for the thread
+    before it exits (``attrib._threads.in_background``): torn down under it, it can crash.
     """
-    thread = threading.Thread(target=_set_up, args=(then,), name="attrib-numba-set-up", daemon=True)
-    thread.start()
-    return thread
+    return in_background(partial(_set_up, then), name="attrib-numba-set-up")
 
 
 def _set_up(then: Callable[[], object] | None) -> None:

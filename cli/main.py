@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from attrib._threads import join_background
 from cli._errors import handle_errors
 
 if TYPE_CHECKING:  # (the heavy modules are imported inside the commands)
@@ -817,10 +818,16 @@ def main() -> None:  # pragma: no cover - console entry point
     first skips it. ``atexit`` handlers still run and non-cyclic objects are still freed;
     objects caught in reference cycles are not finalized (the outputs are closed and
     renamed by then).
+
+    Every way out (success, an error's exit code, Ctrl-C) first waits for the threads the
+    command started in the background (numba's set-up: an input error can end the command
+    while it still imports numba, and an interpreter torn down under it can crash), then
+    freezes, so that the objects of the thread's imports are frozen too.
     """
     try:
         cli(prog_name="attrib", obj={OWN_PROCESS: True})
     finally:
+        join_background()
         gc.freeze()
 
 

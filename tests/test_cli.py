@@ -632,6 +632,29 @@ def test_console_script_ends_its_process_without_a_final_collection(tmp_path):
         assert "Traceback" not in done.stderr
 
 
+def test_console_script_waits_for_its_background_threads_before_it_exits(tmp_path):
+    """``main`` joins the threads started in the background (numba's set-up) on every way out,
+    before it freezes: an error can end a command while the set-up still imports numba, and
+    an interpreter torn down under it dies now and then (SIGSEGV/SIGABRT, not the exit code)."""
+    probe = (
+        "import gc, sys, time\n"
+        "from attrib._threads import in_background\n"
+        "from cli.main import main\n"
+        "done = []\n"
+        "in_background(lambda: time.sleep(1.5) or done.append(1), name='slow-set-up')\n"
+        "freeze = gc.freeze\n"
+        "gc.freeze = lambda: print('done at the freeze', bool(done)) or freeze()\n"
+        "sys.argv = ['attrib', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    for args, code in ((["models"], 0), (["run", str(tmp_path / "missing")], 2)):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *args], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == code, done.stderr
+        assert done.stdout.strip().splitlines()[-1] == "done at the freeze True"
+
+
 def test_table_cells_show_counts_as_whole_numbers():
     from cli._output import _fmt
 

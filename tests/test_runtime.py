@@ -68,3 +68,19 @@ def test_side_by_side_raises_either_calls_error(parallel, failing):
     calls = (boom, lambda: 1) if failing == "first" else (lambda: 1, boom)
     with pytest.raises(ValueError, match=failing):
         side_by_side(*calls, parallel=parallel)
+
+
+def test_join_background_waits_for_the_background_threads_within_its_timeout():
+    """The end of a process waits for the threads started in the background (an interpreter
+    torn down under numba's set-up can crash), but no longer than its timeout."""
+    from attrib._threads import in_background, join_background
+
+    release = threading.Event()
+    thread = in_background(release.wait, name="attrib-test-blocked")
+    assert thread.daemon
+    assert join_background(timeout=0.05) is False  # still blocked: the wait gave up
+    assert thread.is_alive()
+    release.set()
+    assert join_background(timeout=60) is True
+    assert not thread.is_alive()
+    assert join_background(timeout=0) is True  # nothing left to wait for
