@@ -7,6 +7,7 @@ import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 import click
 
@@ -14,6 +15,14 @@ from attrib.errors import EXIT_INTERNAL, AttribError
 
 #: stdout's reader went away: the shell's code for a process ended by SIGPIPE
 EXIT_BROKEN_PIPE = 141
+
+
+def exit_broken_pipe() -> NoReturn:
+    """The reader of stdout stopped (``attrib models | head -1``): exit 141, nothing to report.
+    stdout goes to /dev/null first, so that the exit's own flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(EXIT_BROKEN_PIPE)
 
 
 @contextmanager
@@ -33,9 +42,7 @@ def handle_errors(*, json_output: bool = False) -> Iterator[None]:
         click.secho("interrupted", fg="red", err=True)
         sys.exit(130)
     except BrokenPipeError:  # the reader stopped (attrib models | head): nothing to report
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # so the exit's own flush cannot fail again
-        sys.exit(EXIT_BROKEN_PIPE)
+        exit_broken_pipe()
     except Exception as exc:
         if os.environ.get("ATTRIB_DEBUG", "") not in ("", "0"):
             traceback.print_exc()

@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
+import errno
 import math
 import sys
 import time
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import click
 import polars as pl
 
 from attrib.progress import Reporter
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def console(**options: Any) -> Console:
+    """A rich ``Console(**options)`` for attrib's output.
+
+    Its output pipe closed by the reader (``attrib run | head -1``) raises BrokenPipeError,
+    which ``handle_errors`` turns into exit 141, quietly; rich's own ``on_broken_pipe`` would
+    exit 1, the code of ``--strict``'s rejected rows."""
+    return _console_class()(**options)
+
+
+@cache
+def _console_class() -> type[Console]:
+    from rich.console import Console
+
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True  # (as rich's: nothing more to write)
+            raise BrokenPipeError(errno.EPIPE, "output closed by its reader")
+
+    return PipeConsole
 
 
 class TerminalReporter(Reporter):
@@ -23,9 +50,7 @@ class TerminalReporter(Reporter):
         self._status = None
         self._t0 = time.perf_counter()
         if self.tty and not quiet:
-            from rich.console import Console
-
-            self.console = Console(stderr=True)
+            self.console = console(stderr=True)
 
     def _log(self, message: str) -> None:
         if self.quiet:
@@ -90,7 +115,6 @@ HEADLINE_KPIS = (
 
 def print_kpis(kpis: pl.DataFrame, window: str = "whole run") -> None:
     """The headline KPIs of the reporting window (period "all"), one line each."""
-    from rich.console import Console
     from rich.table import Table
 
     values = dict(kpis.filter(pl.col("period") == "all").select("kpi", "value").iter_rows())
@@ -106,12 +130,11 @@ def print_kpis(kpis: pl.DataFrame, window: str = "whole run") -> None:
         else:
             text = _fmt(value)
         table.add_row(label, text)
-    Console().print(table)
+    console().print(table)
 
 
 def print_plan(plan: pl.DataFrame) -> None:
     """The reverse-funnel plan as a table."""
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title="plan", title_justify="left")
@@ -126,7 +149,7 @@ def print_plan(plan: pl.DataFrame) -> None:
             "" if rate is None else f"{rate:.1%}",
             "wide" if row.get("wide_interval") else "",
         )
-    Console().print(table)
+    console().print(table)
     total = plan.filter((pl.col("kind") == "budget") & (pl.col("name") == "(total)"))
     covered = total["rate"].item() if total.height else None
     if covered is not None and total["value"].item() is not None and covered < 1.0 - 1e-9:
@@ -165,7 +188,6 @@ def print_summary(
     )
     models = [c for c in wide.columns if c != "channel"]
     totals = {m: wide.get_column(m).sum() for m in models}
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"{metric} by channel and model", title_justify="left")
@@ -177,4 +199,4 @@ def print_summary(
     table.add_section()
     table.add_row("total", *[_fmt(totals[m]) for m in models])
     longest = max([len(str(c)) for c in wide.get_column("channel").to_list()] + [7])
-    Console(width=max(120, 14 * len(models) + longest + 4)).print(table)
+    console(width=max(120, 14 * len(models) + longest + 4)).print(table)

@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from attrib._threads import join_background
-from cli._errors import handle_errors
+from cli._errors import exit_broken_pipe, handle_errors
 
 if TYPE_CHECKING:  # (the heavy modules are imported inside the commands)
     from attrib.engines.spark import SparkRunResult
@@ -212,7 +212,25 @@ def _data_or_sample(data_dir: Path | None, *given: object, quiet: bool) -> Path 
     return sample
 
 
+class Group(click.Group):
+    """The ``attrib`` group: click's own output (``--help``, ``--version``) into a closed pipe
+    exits 141 like the commands' (click's ``main`` would exit 1, the code of ``--strict``)."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:  # attrib --help, attrib --version
+            return super().make_context(*args, **kwargs)
+        except BrokenPipeError:
+            exit_broken_pipe()
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:  # attrib run --help (the commands' own output goes through handle_errors)
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            exit_broken_pipe()
+
+
 @click.group(
+    cls=Group,
     context_settings=CONTEXT,
     epilog="""\b
 Examples:

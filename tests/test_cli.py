@@ -696,17 +696,42 @@ def test_the_summary_names_the_kpis_window(tmp_path):
     assert "headline KPIs (2025-03-01 to data end)" in window.output
 
 
-def test_a_closed_output_pipe_ends_quietly():
-    """``attrib models | head -1``: the reader is gone before attrib writes; no bug report."""
-    import subprocess
-    import sys
-
-    code = "import sys; sys.argv = ['attrib', 'models']; from cli.main import main; main()"
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["models"],
+        ["run", "--out", "{tmp}/out", "--models", "linear"],  # rich's summary table
+        ["plan", "--target-revenue", "1e6", "--out", "{tmp}/plan"],  # rich's plan table
+        ["run", "--help"],  # click's own output
+        ["--version"],
+    ],
+)
+def test_a_closed_output_pipe_ends_quietly(tmp_path, args):
+    """``attrib models | head -1``: the reader is gone before attrib writes; exit 141, no bug
+    report (nor rich's exit 1 from a table, nor click's from the help: 1 is --strict's)."""
+    argv = [a.format(tmp=tmp_path) for a in args]
+    code = "import sys; from cli.main import main; sys.argv = ['attrib', *sys.argv[1:]]; main()"
     proc = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-c", code, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     proc.stdout.close()  # long before the child has imported anything
     err = proc.stderr.read().decode()
-    assert proc.wait(timeout=60) == 141
+    assert proc.wait(timeout=120) == 141, err
     assert "Internal error" not in err
     assert "Traceback" not in err
+
+
+def test_tables_into_a_closed_pipe_raise_broken_pipe():
+    """The CLI's rich consoles leave a closed pipe to ``handle_errors`` (exit 141): rich's own
+    ``on_broken_pipe`` exits 1, the code of --strict's rejections."""
+    from cli._output import console
+
+    class ClosedPipe:
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    with pytest.raises(BrokenPipeError):
+        console(file=ClosedPipe()).print("a table")
