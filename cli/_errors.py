@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import traceback
@@ -15,6 +16,8 @@ from attrib.errors import EXIT_INTERNAL, AttribError
 
 #: stdout's reader went away: the shell's code for a process ended by SIGPIPE
 EXIT_BROKEN_PIPE = 141
+#: what an internal error (exit 5) asks of the user, on stderr and in its JSON document
+INTERNAL_HINT = "this is a bug in attrib; rerun with ATTRIB_DEBUG=1 for the traceback and report it"
 
 
 def exit_broken_pipe() -> NoReturn:
@@ -32,8 +35,6 @@ def handle_errors(*, json_output: bool = False) -> Iterator[None]:
         yield
     except AttribError as exc:
         if json_output:
-            import json
-
             click.echo(json.dumps({"ok": False, **exc.to_dict()}))
         label = type(exc).__name__.removesuffix("Error") or "Error"
         click.secho(f"{label} error: {exc.render()}", fg="red", err=True)
@@ -46,10 +47,21 @@ def handle_errors(*, json_output: bool = False) -> Iterator[None]:
     except Exception as exc:
         if os.environ.get("ATTRIB_DEBUG", "") not in ("", "0"):
             traceback.print_exc()
-        click.secho(
-            f"Internal error: {type(exc).__name__}: {exc}\n"
-            "  this is a bug in attrib; rerun with ATTRIB_DEBUG=1 for the traceback and report it",
-            fg="red",
-            err=True,
-        )
+        message = f"{type(exc).__name__}: {exc}"
+        if json_output:  # in the keys of every other error's document
+            click.echo(json.dumps({"ok": False, **_internal_error(message)}))
+        click.secho(f"Internal error: {message}\n  {INTERNAL_HINT}", fg="red", err=True)
         sys.exit(EXIT_INTERNAL)
+
+
+def _internal_error(message: str) -> dict[str, object]:
+    """An internal error (a bug, exit 5) in the keys of ``AttribError.to_dict``."""
+    return {
+        "error": "InternalError",
+        "message": message,
+        "file": None,
+        "row": None,
+        "column": None,
+        "hint": INTERNAL_HINT,
+        "exit_code": EXIT_INTERNAL,
+    }

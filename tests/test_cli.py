@@ -688,6 +688,33 @@ def test_an_internal_bug_exits_5_with_a_traceback_only_when_asked(
     assert ("Traceback" in err) is traceback_shown
 
 
+def test_an_internal_bug_with_format_json_is_one_json_error_document(tmp_path, monkeypatch):
+    """``--format json``: an internal error (exit 5) is an ``{"ok": false, ...}`` document
+    on stdout like every other error, with the text mode's message and ATTRIB_DEBUG hint."""
+    import attrib.run
+
+    def bug(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.delenv("ATTRIB_DEBUG", raising=False)
+    monkeypatch.setattr(attrib.run, "run", bug)
+    result = run_cli(["run", "--out", tmp_path / "out", "--format", "json", "-q"], exit_code=5)
+    payload = json.loads(result.stdout)  # one JSON document, nothing else on stdout
+    assert payload == {
+        "ok": False,
+        "error": "InternalError",
+        "message": "ZeroDivisionError: a bug",
+        "file": None,
+        "row": None,
+        "column": None,
+        "hint": "this is a bug in attrib; rerun with ATTRIB_DEBUG=1 for the traceback and "
+        "report it",
+        "exit_code": 5,
+    }
+    assert "Internal error: ZeroDivisionError: a bug" in result.stderr
+    assert "ATTRIB_DEBUG=1" in result.stderr
+
+
 def test_the_summary_names_the_kpis_window(tmp_path):
     out = tmp_path / "out"
     whole = run_cli(["run", "--out", out, "--models", "linear"])
