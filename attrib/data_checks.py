@@ -274,12 +274,44 @@ def missing_baseline(baseline: str | None, kpis: pl.DataFrame | None) -> str | N
     )
 
 
+def monthly_rows_among_daily(costs: pl.DataFrame | None) -> str | None:
+    """Channels whose rows look monthly (one a month, each on the 1st, two months or more) in
+    a table read as daily because other rows are not on the 1st: the grain is the whole
+    table's, so their monthly totals count whole on the 1st, not prorated over the month."""
+    from attrib.metrics.periods import cost_grain_facts
+
+    if costs is None or costs.height == 0:
+        return None
+    all_first, _ = cost_grain_facts(costs)
+    if all_first:  # a monthly table, or ``daily_by_repeats``' case
+        return None
+    keys = [c for c in ("channel", "campaign") if c in costs.columns]
+    looks_monthly = (
+        costs.group_by(keys)
+        .agg(
+            (pl.col("date").dt.day() == 1).all().alias("firsts"),
+            pl.col("date").dt.month_start().n_unique().alias("months"),
+            pl.len().alias("rows"),
+        )
+        .filter(pl.col("firsts") & (pl.col("months") >= 2) & (pl.col("rows") == pl.col("months")))
+    )
+    if looks_monthly.height == 0:
+        return None
+    channels = sorted(set(looks_monthly.get_column("channel").cast(pl.String).to_list()))
+    return (
+        f"the cost rows of {_names(channels)} are one a month, each on the 1st, while other "
+        "rows are daily: the whole table is read as daily, so those monthly totals count on "
+        "the 1st, not prorated over their month's days; spread them over the days (or give "
+        "every channel's spend by month) (docs/METRICS.md, Cost grain)"
+    )
+
+
 def metric_warnings(
     inputs: Inputs, kpis: pl.DataFrame | None, touch_channels: Sequence[str], plan: MetricsPlan
 ) -> list[str]:
     """The spend and target warnings of a run (``unmatched_cost_channels``,
     ``costs_outside_window``, ``unmatched_targets``, ``daily_by_repeats``,
-    ``missing_baseline``); every engine
+    ``monthly_rows_among_daily``, ``missing_baseline``); every engine
     calls this."""
     found = (
         unmatched_cost_channels(
@@ -294,6 +326,7 @@ def metric_warnings(
         else costs_outside_window(inputs.costs, plan.window),
         unmatched_targets(inputs.targets, kpis),
         daily_by_repeats(inputs.costs),
+        monthly_rows_among_daily(inputs.costs),
         missing_baseline(plan.settings.baseline_period, kpis),
     )
     return [w for w in found if w is not None]

@@ -210,3 +210,17 @@ def test_a_baseline_period_outside_the_window_is_flagged(tmp_path):
     assert warnings["2025-01"] == []
     assert len(warnings["2024-03"]) == 1
     assert "baseline_period '2024-03' is outside the reporting window" in warnings["2024-03"][0]
+
+
+def test_monthly_rows_in_a_daily_cost_table_are_flagged(tmp_path):
+    """The grain is the whole table's: Email's monthly totals (on the 1sts) beside Webinar's
+    daily rows were counted whole on the 1st, silently (February 10-20 got none of Email's
+    280, where a monthly table prorates 280 x 11/28)."""
+    window = ("--from", "2025-02-10", "--to", "2025-02-20")
+    daily = "2025-02-11,Webinar,4\n2025-02-12,Webinar,4\n"
+    _, clean = _spend_run(tmp_path / "daily", daily, None, *window)
+    mixed = "2025-01-01,Email,310\n2025-02-01,Email,280\n" + daily
+    text, flagged = _spend_run(tmp_path / "mixed", mixed, None, *window)
+    assert "the cost rows of 'Email' are one a month, each on the 1st" in text
+    # (both runs also say that no deal falls in that window)
+    assert len(flagged["warnings"]) == len(clean["warnings"]) + 1
