@@ -128,6 +128,28 @@ def unmatched_deals(counts: DealCounts, n_touches_valid: int) -> str | None:
     )
 
 
+#: above this share of zero-touch deals (but not all) the ids are probably partly mismatched
+ZERO_TOUCH_SHARE = 0.25
+
+
+def many_zero_touch(counts: DealCounts) -> str | None:
+    """Many deals, but not all, without a touch in their window: untracked deals are usually
+    a few percent; more points at ids that match only partly ('00123' vs '123', '125.0' vs
+    '125', one export with prefixed ids) or at a lookback too short."""
+    if (
+        not counts.deals
+        or not counts.touched
+        or counts.zero_touch <= ZERO_TOUCH_SHARE * counts.deals
+    ):
+        return None
+    return (
+        f"{counts.zero_touch:,} of {counts.deals:,} deals ({counts.zero_touch / counts.deals:.0%}) "
+        "have no touch in their window and are credited to (none); check that their customer "
+        "ids are written as in the touchpoints (leading zeros, a trailing '.0', prefixes) and "
+        "the --lookback-days"
+    )
+
+
 def empty_window(counts: DealCounts) -> str | None:
     """A reporting window that no deal's close or creation falls in."""
     if counts.in_window is None or not counts.deals or counts.in_window:
@@ -141,10 +163,10 @@ def empty_window(counts: DealCounts) -> str | None:
 def deal_warnings(
     counts: DealCounts, rows_read: dict[str, int], rejected: dict[str, int]
 ) -> list[str]:
-    """The deal-level warnings of a run (``unmatched_deals``, ``empty_window``), given its
-    rows read and rejected per table."""
+    """The deal-level warnings of a run (``unmatched_deals``, ``many_zero_touch``,
+    ``empty_window``), given its rows read and rejected per table."""
     valid = rows_read.get("touchpoints", 0) - rejected.get("touchpoints", 0)
-    found = (unmatched_deals(counts, valid), empty_window(counts))
+    found = (unmatched_deals(counts, valid), many_zero_touch(counts), empty_window(counts))
     return [w for w in found if w is not None]
 
 

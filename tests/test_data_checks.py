@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import deals, run_cli, touches, write_inputs
 
-from attrib.data_checks import DealCounts, rejected_rows
+from attrib.data_checks import DealCounts, many_zero_touch, rejected_rows
 from attrib.engines.local import run_bucketed
 
 TOUCHES = touches([("c1", "2025-01-05", "Email", "jan"), ("c2", "2025-01-06", "Webinar", "w")])
@@ -27,6 +27,20 @@ def test_deals_whose_ids_match_no_touch_are_flagged(tmp_path):
     assert len(manifest["warnings"]) == 1
     assert "same customer ids" in manifest["warnings"][0]
     assert manifest["row_counts"]["zero_touch_deals"] == 1
+
+
+def test_many_deals_without_touches_are_flagged(tmp_path):
+    """Ids that match only partly ('00123' vs '123') made some deals zero-touch silently:
+    the warning came only when every deal had lost its touches. Here 1 of 2 (50%)."""
+    rows = [("d1", "c1", "2025-01-07", "2025-01-09", "won", 10.0)]
+    text, manifest = _run(
+        tmp_path / "half", [*rows, ("d2", "00c2", "2025-01-07", "2025-01-09", "won", 5.0)]
+    )
+    assert "1 of 2 deals (50%) have no touch in their window" in text
+    assert len(manifest["warnings"]) == 1
+    # untracked deals are usually a few percent: a quarter or fewer is not flagged
+    assert many_zero_touch(DealCounts(4, 3)) is None
+    assert many_zero_touch(DealCounts(100, 74)) is not None
 
 
 def test_a_window_without_deals_is_flagged(tmp_path):
