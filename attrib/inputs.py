@@ -23,7 +23,7 @@ from attrib.columns import (
     TS,
 )
 from attrib.config import RunConfig, load_config
-from attrib.errors import InputError, UsageError
+from attrib.errors import InputError, SchemaError, UsageError
 from attrib.io import FILE_COL, ROW_COL, Projection, find_table, read_files, resolve_files
 from attrib.schema import Validated, quarantine_text, validate
 
@@ -359,8 +359,12 @@ def load_inputs(
     }
     for table, raw in {**raws, **frames}.items():
         rows[table] = raw.height
-        # touches: prepare_touches makes only the columns the journeys read contiguous
-        validated[table] = validate(raw, table, config, rechunk=table != "touchpoints")
+        try:  # touches: prepare_touches makes only the columns the journeys read contiguous
+            validated[table] = validate(raw, table, config, rechunk=table != "touchpoints")
+        except SchemaError as err:
+            if err.file is None and files.get(table):  # a header-only file has no row to say
+                err.file = ", ".join(str(p) for p in files[table])
+            raise
 
     quarantine: dict[str, pl.DataFrame] = {}
     if "touchpoints" in validated:

@@ -37,6 +37,10 @@ _HINT = (
 )
 
 
+#: the largest count or value a path table's cell may hold (totals of such stay exact enough)
+_LARGEST = 1e15
+
+
 def _sniff(file: Path, sep: str | None) -> str:
     """The delimiter: ``sep`` if given, else ';' or ',' whichever the header uses."""
     if sep is not None:
@@ -50,15 +54,24 @@ def _numeric(df: pl.DataFrame, col: str, file: str) -> pl.Series:
     num = raw.cast(pl.Float64, strict=False)
     bad = (num.is_null() & raw.is_not_null() & (raw != "")) | (num < 0) | ~num.is_finite()
     bad = bad.fill_null(False)
-    if bad.any():
-        i = int(bad.arg_max())
-        raise InputError(
-            f"{raw[i]!r} is not a non-negative number",
-            file=file,
-            row=int(df[ROW_COL][i]),
-            column=col,
-            hint=f"{col} must hold counts/amounts >= 0 (data rows are numbered from 1)",
-        )
+    huge = (num > _LARGEST).fill_null(False)  # sums of such would overflow to infinity
+    for rows, what, hint in (
+        (
+            bad,
+            "is not a non-negative number",
+            "counts/amounts >= 0 (data rows are numbered from 1)",
+        ),
+        (huge, f"is too large (at most {_LARGEST:.0e})", "counts/amounts, not a sentinel value"),
+    ):
+        if rows.any():
+            i = int(rows.arg_max())
+            raise InputError(
+                f"{raw[i]!r} {what}",
+                file=file,
+                row=int(df[ROW_COL][i]),
+                column=col,
+                hint=f"{col} must hold {hint}",
+            )
     return num.fill_null(0.0)
 
 

@@ -68,9 +68,16 @@ class Validated:
 
 
 def _missing_column_error(
-    table: str, column: str, source: str, available: list[str], file: str
+    table: str, column: str, source: str, available: list[str], file: str | None
 ) -> SchemaError:
     """The canonical ``column``, read from the file's ``source`` column, is not in the file."""
+    if any("\x00" in c or "\ufffd" in c for c in available):  # UTF-16 read as UTF-8
+        return SchemaError(
+            f"required column {column!r} is missing: the header is not UTF-8 text",
+            file=file,
+            column=source,
+            hint="save the file as UTF-8 (it looks like UTF-16: spreadsheet 'Unicode text')",
+        )
     close = difflib.get_close_matches(source, available, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     if len(available) == 1 and any(sep in available[0] for sep in (";", "\t", "|")):
@@ -118,7 +125,8 @@ def _mapped(
     exprs, missing = _mapping(raw.columns, table, config)
     if missing is not None:
         available = [c for c in raw.columns if c not in (FILE_COL, ROW_COL)]
-        file = raw[FILE_COL][0] if raw.height else "(empty input)"
+        # no row to name its file: the caller that read the files names them
+        file = raw[FILE_COL][0] if raw.height else None
         raise _missing_column_error(table, *missing, available, file)
     mapped = raw.lazy().select(*exprs, FILE_COL, ROW_COL)
     return _without_expected_closes(mapped, table, config, keep_given=keep_given)
@@ -366,7 +374,7 @@ def validate(
         # journeys are keyed by the touches' account: without it every row would be rejected
         source = config.columns.get(table, {}).get(ACCOUNT_ID, ACCOUNT_ID)
         available = [c for c in raw.columns if c not in (FILE_COL, ROW_COL)]
-        file = files[0] if files else "(empty input)"
+        file = files[0] if files else None
         err = _missing_column_error(table, ACCOUNT_ID, source, available, file)
         raise SchemaError(
             f"{err.message} (journeys at level account are keyed by it)",

@@ -70,6 +70,8 @@ def test_comma_table_without_optional_columns(tmp_path):
         ("path;total_conversions\na;1\nb;x\n", "not a non-negative", 2, "total_conversions"),
         ("path;total_conversions;total_null\na;1;-2\n", "not a non-negative", 1, "total_null"),
         ("path;total_conversions\na;1\nb;inf\n", "not a non-negative", 2, "total_conversions"),
+        # two such counts summed to infinity: an internal error (exit 5)
+        ("path;total_conversions\na;1e308\nb;1e308\n", "too large", 1, "total_conversions"),
         ("path;total_conversions;total_null\na;0;0\n", "no path with", None, "total_conversions"),
         ("path;total_conversions\na > > b;1\n", "empty channel name in 'a > > b'", 1, "path"),
         ("path;total_conversions\n;1\n", "empty path", 1, "path"),

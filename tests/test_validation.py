@@ -1160,3 +1160,22 @@ def test_cost_dates_keep_the_day_they_name(tmp_path, as_parquet):
     run_cli(["run", data, "--out", out, "-q", "--models", "first_touch", *window])
     summary = pl.read_parquet(out / "channel_summary.parquet")
     assert dict(summary.select("channel", "spend").iter_rows())["Email"] == 280.0
+
+
+def test_a_header_only_file_without_a_column_is_named(tmp_path):
+    """With no row to take the file name from, the error said 'file (empty input)'."""
+    data = tmp_path / "in"
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    _write(data, "touchpoints", "customer_id,channel", [])
+    result = run_cli(["run", data, "--out", tmp_path / "out", "-q"], exit_code=2)
+    text = " ".join(result.output.split())
+    assert f"file {data / 'touchpoints.csv'}, column 'ts'" in text
+
+
+def test_a_utf16_file_gets_an_encoding_hint(tmp_path):
+    """A spreadsheet's 'Unicode text' (UTF-16) header was shown as garbled names."""
+    data = _good(tmp_path / "in")
+    text = "\n".join([TOUCH_HEAD, *TOUCH_OK]) + "\n"
+    (data / "touchpoints.csv").write_bytes(text.encode("utf-16"))
+    result = run_cli(["run", data, "--out", tmp_path / "out", "-q"], exit_code=2)
+    assert "save the file as UTF-8" in " ".join(result.output.split())
