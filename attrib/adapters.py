@@ -16,7 +16,7 @@ import polars as pl
 
 from attrib.errors import SchemaError
 from attrib.inputs import frame_input
-from attrib.io import FILE_COL, ROW_COL, read_files, resolve_files
+from attrib.io import FILE_COL, ROW_COL, as_export_text, read_files, resolve_files
 
 _TRUE = ("1", "true", "t", "yes", "y")
 
@@ -47,8 +47,11 @@ def event_log_tables(
                 hint=f"columns found: {', '.join(found)}; name it {col!r} in the file, or pass "
                 f"the file's name in Python: event_log_tables(path, {role}=...)",
             )
+    # as text the way a CSV export holds it: a float cookie 1.0 is "1", not "1.0"
     text = frame.with_columns(
-        pl.col(c).cast(pl.String) for c in frame.columns if c not in (FILE_COL, ROW_COL)
+        as_export_text(c, t).alias(c)
+        for c, t in frame.schema.items()
+        if c not in (FILE_COL, ROW_COL)
     )
     touches = text.select(
         pl.col(customer).alias("customer_id"),
@@ -85,7 +88,8 @@ def event_log_tables(
         pl.col("ts").alias("created_at"),
         pl.col("ts").alias("closed_at"),
         pl.lit("won").alias("status"),
-        pl.col("amount").fill_null("0"),
+        # an empty value is 0, blank text as a null
+        pl.when(pl.col("amount").str.strip_chars() != "").then("amount").otherwise(pl.lit("0")),
         FILE_COL,
         ROW_COL,
     )

@@ -259,7 +259,7 @@ def _as_utc(column: str, dtype: pl.DataType) -> pl.Expr:
     return col.cast(pl.Datetime("us"))
 
 
-def _as_text(column: str, dtype: pl.DataType) -> pl.Expr:
+def as_export_text(column: str, dtype: pl.DataType) -> pl.Expr:
     """A column as the text a CSV export of it would hold, which validation parses like any
     CSV value: timestamps in ISO 8601 at UTC (naive, as a naive file's are read), whole floats
     without ".0"."""
@@ -299,7 +299,7 @@ def stack_parts(frames: list[FrameT]) -> FrameT:
         if all(d.is_temporal() and d != pl.Time and d != pl.Duration for d in seen):
             cast[name] = _as_utc
         elif not all(d.is_numeric() for d in seen):
-            cast[name] = _as_text
+            cast[name] = as_export_text
     if cast:
         frames = [
             f.with_columns(to(c, s[c]).alias(c) for c, to in cast.items() if c in s)

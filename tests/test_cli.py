@@ -375,6 +375,26 @@ def test_event_log_numeric_conversion_flags(tmp_path):
     assert_credit(_summary_credit(out, "last_touch", "conversions"), {"Social": 1})
 
 
+def test_event_log_float_cookies_and_blank_values(tmp_path):
+    """A Parquet log with float cookies made deal ids "1.0#1"; a blank value (" ") was
+    rejected as "amount   is not a number", though an empty value means 0."""
+    log = tmp_path / "events.parquet"
+    pl.DataFrame(
+        {
+            "cookie": [1.0, 1.0, 2.0],
+            "time": ["2025-01-01 10:00:00", "2025-01-02 10:00:00", "2025-01-03 10:00:00"],
+            "channel": ["Email", "Social", "Email"],
+            "conversion": [0, 1, 1],
+            "conversion_value": ["", " ", "12"],
+        }
+    ).write_parquet(log)
+    out = tmp_path / "out"
+    run_cli(["run", "--event-log", log, "--out", out, "--models", "first_touch", "-q"])
+    journeys = pl.read_parquet(out / "journeys.parquet").sort("deal_id")
+    assert journeys.select("deal_id", "amount").rows() == [("1#1", 0.0), ("2#1", 12.0)]
+    assert not (out / "quarantine").exists()
+
+
 def test_event_log_without_a_column_names_the_file_and_the_role(tmp_path):
     log = tmp_path / "events.csv"
     log.write_text("cookie,time,source,conversion\nu1,2025-01-01 00:00:00,Email,0\n")
