@@ -767,3 +767,22 @@ def test_only_an_end_the_data_gives_has_slack_and_only_3_percent(tmp_path: Path)
     manifest("2025-12-24")  # Q4 misses 7 days (> 2), December 7 of 31 (> 0)
     head = section(build_report(tmp_path).read_text(encoding="utf-8"), "headline")
     assert "2025-Q4 is partial" in head or "<strong>2025-Q4</strong> (partial" in head
+
+
+def test_paid_channels_without_revenue_are_named_beside_the_log_chart(tmp_path: Path) -> None:
+    """A paid channel with no revenue cannot sit on the log-scale chart and was left out of
+    it without a word: the channel most worth a look vanished from the picture."""
+    pl.DataFrame(
+        {
+            "model": ["linear", "linear", "first_touch", "first_touch"],
+            "channel": ["Email", "Display", "Email", "Display"],
+            "is_marketing": [True] * 4,
+            "revenue": [500.0, 0.0, 450.0, 50.0],
+            "spend": [100.0, 200.0, 100.0, 200.0],
+            "roas": [5.0, 0.0, 4.5, 0.25],
+        }
+    ).write_parquet(tmp_path / "channel_summary.parquet")
+    spend = section(build_report(tmp_path).read_text(encoding="utf-8"), "spend")
+    assert "Paid channels with no attributed revenue" in spend
+    assert "· linear: Display." in spend
+    assert "first_touch:" not in spend

@@ -92,6 +92,22 @@ def spend_return(ctx: Context) -> Section:
             f"<div><h3>ROAS per paid channel</h3>{ctx.chart(bars, follows_model=True)}</div>"
             "</div>"
         )
+        # a paid channel with no revenue cannot sit on a log axis: say which, per model
+        unearned = (
+            paid.filter(~(pl.col("revenue") > 0))
+            .group_by("model")
+            .agg(pl.col("channel").sort())
+            .sort("model")
+        )
+        if unearned.height:
+            listed = "; ".join(
+                f"{esc(str(m))}: {esc(', '.join(str(c) for c in chans))}"
+                for m, chans in unearned.iter_rows()
+            )
+            parts.append(
+                '<p class="note">Paid channels with no attributed revenue (off the log-scale '
+                f"chart; ROAS 0 in the bars and the table) · {listed}.</p>"
+            )
         unpaid = sorted(
             set(cs.get_column("channel").to_list()) - set(paid.get_column("channel").to_list())
         )
