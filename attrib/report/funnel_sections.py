@@ -138,7 +138,7 @@ def spend_return(ctx: Context) -> Section:
     parts.append(ctx.per_model(render))
     parts.append(
         '<p class="note">ROAS = attributed revenue / spend; ROMI = (revenue × gross margin − '
-        "spend) / spend. Stage counts are sourced (first touch). Cost ratios are empty where "
+        "spend) / spend. Stage counts are sourced (by the first touch, when it came before the lead). Cost ratios are empty where "
         "spend or the count is zero.</p>"
     )
     sec.body = "".join(parts)
