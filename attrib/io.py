@@ -17,7 +17,7 @@ import gzip
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -251,21 +251,14 @@ def scan_file(path: Path, projection: Projection | None = None) -> pl.LazyFrame:
     return lf.filter(~blank_line()) if kind == "csv" else lf
 
 
-def _as_utc(column: str, dtype: pl.DataType) -> pl.Expr:
-    """A date or timestamp column as a UTC-naive Datetime[us] (naive is read as UTC)."""
-    col = pl.col(column)
-    if isinstance(dtype, pl.Datetime) and dtype.time_zone:
-        col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-    return col.cast(pl.Datetime("us"))
-
-
 def as_export_text(column: str, dtype: pl.DataType) -> pl.Expr:
     """A column as the text a CSV export of it would hold, which validation parses like any
-    CSV value: timestamps in ISO 8601 at UTC (naive, as a naive file's are read), whole floats
-    without ".0"."""
+    CSV value: ISO 8601 timestamps (a zoned one with its offset), dates as ``YYYY-MM-DD``,
+    whole floats without ".0"."""
     col = pl.col(column)
     if isinstance(dtype, pl.Datetime):
-        return _as_utc(column, dtype).dt.strftime("%Y-%m-%dT%H:%M:%S%.f")
+        offset = "%:z" if dtype.time_zone else ""
+        return col.dt.strftime(f"%Y-%m-%dT%H:%M:%S%.f{offset}")
     if dtype.is_float():
         whole = col.is_finite() & (col == col.round(0)) & (col.abs() < 2.0**53)
         return (
@@ -279,11 +272,12 @@ def as_export_text(column: str, dtype: pl.DataType) -> pl.Expr:
 def stack_parts(frames: list[FrameT]) -> FrameT:
     """Stack the files of one table (columns unioned; missing ones are null).
 
-    A column whose type differs between files is made one type first, as each file alone
-    would be read: timestamps (zoned, naive, dates) as UTC-naive timestamps; numbers are
-    widened by the stacking itself; any other mix (epoch numbers beside timestamps, float
-    ids beside text) becomes text in every file, which validation parses value by value,
-    instead of one file's values being cast to another's type or the stacking failing.
+    A column whose type differs between files (zoned and naive timestamps, dates beside
+    timestamps, epoch numbers beside timestamps, float ids beside integer or text ids)
+    becomes, in every file, the text a CSV export of it would hold (``as_export_text``):
+    validation then reads each value as written, with the table-wide rules of a CSV column
+    (naive and zoned timestamps mixed: the fewer are rejected), instead of one file's values
+    being cast to another's type, or the stacking failing.
     """
     if len(frames) == 1:
         return frames[0]
@@ -292,17 +286,10 @@ def stack_parts(frames: list[FrameT]) -> FrameT:
     for schema in schemas:
         for name, dtype in schema.items():
             types.setdefault(name, set()).add(dtype)
-    cast: dict[str, Callable[[str, pl.DataType], pl.Expr]] = {}
-    for name, seen in types.items():
-        if len(seen) == 1 or name == FILE_COL:
-            continue
-        if all(d.is_temporal() and d != pl.Time and d != pl.Duration for d in seen):
-            cast[name] = _as_utc
-        elif not all(d.is_numeric() for d in seen):
-            cast[name] = as_export_text
-    if cast:
+    mixed = {name for name, seen in types.items() if len(seen) > 1 and name != FILE_COL}
+    if mixed:
         frames = [
-            f.with_columns(to(c, s[c]).alias(c) for c, to in cast.items() if c in s)
+            f.with_columns(as_export_text(c, s[c]).alias(c) for c in mixed if c in s)
             for f, s in zip(frames, schemas, strict=True)
         ]
     return pl.concat(frames, how="diagonal_relaxed")

@@ -130,7 +130,8 @@ def parse_timestamp(
     ``mixed``: the whole column's ``mixing_code`` (``mixing_facts``); none given: no mixing
     rule. Blank text is "empty" when ``required``, else a missing value. ``local``: the
     wall-clock time as written, its offset or zone dropped instead of applied (a cost row's
-    day is the calendar day its export names, not that day's midnight moved to UTC).
+    day is the calendar day its export names, not that day's midnight moved to UTC); zoned
+    and naive values may then mix.
     """
     col = pl.col(column)
     if isinstance(dtype, pl.Datetime):
@@ -165,7 +166,8 @@ def parse_timestamp(
     ) * pl.when(offset.str.starts_with("-")).then(-1).otherwise(1)
     # null exactly where parsed is
     value = parsed if local else parsed - pl.duration(minutes=minutes.fill_null(0))
-    code = mixed if mixed is not None else pl.lit(MIXED_NONE)
+    # local: the offset is dropped, so mixing zoned and naive values changes nothing
+    code = mixed if mixed is not None and not local else pl.lit(MIXED_NONE)
     fix = pl.lit(
         "mixed naive and timezone-aware timestamps; write all with an offset, or none: "
         "naive is read as UTC"

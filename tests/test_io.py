@@ -50,7 +50,9 @@ def test_part_files_of_one_table_with_different_types(tmp_path, engine):
     """Files of one table were stacked before their values were parsed, with Polars' common
     type: a zoned beside a naive timestamp file crashed (exit 5), epoch numbers beside
     timestamps turned every timestamp into a number (all rows rejected), and float ids
-    beside text ids became "2.0" (their deals silently lost their touches)."""
+    beside text ids became "2.0" (their deals silently lost their touches). A mixed column
+    is now read as the text a CSV export holds: zoned values keep their offset, and naive
+    ones beside them are the fewer kind, rejected as in one CSV column."""
     from datetime import datetime
 
     import polars as pl
@@ -61,13 +63,13 @@ def test_part_files_of_one_table_with_different_types(tmp_path, engine):
     parts.mkdir(parents=True)
     zoned = pl.DataFrame(
         {
-            "customer_id": ["c1", "c1"],
-            "ts": [datetime(2025, 1, 1, 10), datetime(2025, 1, 2, 10)],
-            "channel": ["Email", "Social"],
+            "customer_id": ["c1", "c1", "2"],
+            "ts": [datetime(2025, 1, 1, 10), datetime(2025, 1, 2, 10), datetime(2025, 1, 3, 10)],
+            "channel": ["Email", "Social", "Ads"],
         }
     ).with_columns(pl.col("ts").dt.replace_time_zone("Europe/Berlin"))
     zoned.write_parquet(parts / "a.parquet")
-    naive = pl.DataFrame({"customer_id": [2.0], "ts": [datetime(2025, 1, 3, 10)], "channel": "Ads"})
+    naive = pl.DataFrame({"customer_id": [2.0], "ts": [datetime(2025, 1, 4, 10)], "channel": "TV"})
     naive.write_parquet(parts / "b.parquet")
     epoch = pl.DataFrame({"customer_id": ["c3"], "ts": [1735689600000], "channel": ["Ads"]})
     epoch.write_parquet(parts / "c.parquet")
@@ -80,8 +82,50 @@ def test_part_files_of_one_table_with_different_types(tmp_path, engine):
     journeys = pl.read_parquet(out / "journeys.parquet").sort("deal_id")
     assert journeys.select("deal_id", "path", "first_touch_at").rows() == [
         ("d1", "Email > Social", datetime(2025, 1, 1, 9)),  # 10:00 in Berlin is 09:00 UTC
-        ("d2", "Ads", datetime(2025, 1, 3, 10)),
+        ("d2", "Ads", datetime(2025, 1, 3, 9)),  # the float id 2.0 is customer "2"
     ]
-    rejected = pl.read_parquet(out / "quarantine" / "touchpoints.parquet")
-    assert rejected["file"].to_list() == [str(parts / "c.parquet")]
-    assert rejected["reason"].item().startswith("ts 1735689600000 is not a timestamp")
+    rejected = pl.read_parquet(out / "quarantine" / "touchpoints.parquet").sort("file")
+    assert rejected["file"].to_list() == [str(parts / "b.parquet"), str(parts / "c.parquet")]
+    assert "has no timezone while most rows do" in rejected["reason"][0]
+    assert rejected["reason"][1].startswith("ts 1735689600000 is not a timestamp")
+
+
+def test_part_files_keep_what_each_value_says(tmp_path):
+    """Stacked with a typed file, a cost date keeps the day it names (a Berlin midnight is
+    that day, not the evening before in UTC) and a Date close on the creation day still
+    reads as the creation time."""
+    from datetime import date, datetime
+
+    import polars as pl
+    from conftest import run_cli
+
+    data = tmp_path / "in"
+    for table in ("costs", "deals"):
+        (data / table).mkdir(parents=True)
+    (data / "touchpoints.csv").write_text("customer_id,ts,channel\nc1,2025-03-01 09:00,Email\n")
+    pl.DataFrame(
+        {"date": [datetime(2025, 3, 1)], "channel": ["Email"], "spend": [310.0]}
+    ).with_columns(pl.col("date").dt.replace_time_zone("Europe/Berlin")).write_parquet(
+        data / "costs" / "a.parquet"
+    )
+    (data / "costs" / "b.csv").write_text("date,channel,spend\n2025-04-01,Email,300\n")
+    deal = {"deal_id": ["d1"], "customer_id": ["c1"], "status": ["won"], "amount": [10.0]}
+    pl.DataFrame(
+        {**deal, "created_at": [datetime(2025, 3, 2, 14)], "closed_at": [date(2025, 3, 2)]}
+    ).write_parquet(data / "deals" / "a.parquet")
+    pl.DataFrame(
+        {
+            **deal,
+            "deal_id": ["d2"],
+            "created_at": [datetime(2025, 3, 3)],
+            "closed_at": [datetime(2025, 3, 9)],
+        }
+    ).write_parquet(data / "deals" / "b.parquet")
+    out = tmp_path / "out"
+    window = ["--from", "2025-03-01", "--to", "2025-03-31"]
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch", *window])
+    assert not (out / "quarantine").exists()
+    summary = pl.read_parquet(out / "channel_summary.parquet")
+    assert dict(summary.select("channel", "spend").iter_rows())["Email"] == 310.0  # monthly
+    closed = pl.read_parquet(out / "journeys.parquet").filter(pl.col("deal_id") == "d1")
+    assert closed["closed_at"].item() == datetime(2025, 3, 2, 14)

@@ -138,8 +138,8 @@ def spend_return(ctx: Context) -> Section:
     parts.append(ctx.per_model(render))
     parts.append(
         '<p class="note">ROAS = attributed revenue / spend; ROMI = (revenue × gross margin − '
-        "spend) / spend. Stage counts are sourced (by the first touch, when it came before the lead). Cost ratios are empty where "
-        "spend or the count is zero.</p>"
+        "spend) / spend. Stage counts are sourced (by the first touch, when it came before "
+        "the lead). Cost ratios are empty where spend or the count is zero.</p>"
     )
     sec.body = "".join(parts)
     return sec
