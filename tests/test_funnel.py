@@ -249,12 +249,19 @@ def random_data(draw):
             t_rows.append(
                 (
                     e,
-                    D(2026, 1, 1) + dt.timedelta(days=draw(st.integers(0, 80))),
+                    D(2026, 1, 1)
+                    + dt.timedelta(
+                        days=draw(st.integers(0, 80)), hours=draw(st.sampled_from([0, 10]))
+                    ),
                     draw(st.sampled_from(["ads", "seo", "email"])),
                 )
             )
         for s in draw(st.lists(st.sampled_from(_STAGE_CHOICES), max_size=4)):
-            s_rows.append((e, s, D(2026, 1, 1) + dt.timedelta(days=draw(st.integers(0, 90)))))
+            # a date (midnight) or a time of day, before or after a same-day touch
+            when = dt.timedelta(
+                days=draw(st.integers(0, 90)), hours=draw(st.sampled_from([0, 9, 11]))
+            )
+            s_rows.append((e, s, D(2026, 1, 1) + when))
     return touches_frame(t_rows), stages_frame(s_rows)
 
 
@@ -344,8 +351,14 @@ def _reached_reference(touches, stages, deals, present):
                 prev = cum[present[i - 1]] if i else None
                 ch, touched = first.get(e, (None, None))
                 milestones = [seen[m] for m in present if m != "session" and m in seen]
-                if milestones and touched is not None and touched > min(milestones):
-                    ch = None
+                if milestones and touched is not None:
+                    first_milestone = min(milestones)
+                    if first_milestone.time() == dt.time(0):  # a date: its whole day
+                        after = touched.date() > first_milestone.date()
+                    else:
+                        after = touched > first_milestone
+                    if after:
+                        ch = None
                 out.add((e, s, cum[s], prev, cum[present[0]], ch))
     return out
 

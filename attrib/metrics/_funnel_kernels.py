@@ -23,7 +23,7 @@ def reached_rows(keys, ts, stage, source, position, n_present):
     (NO_TIME for the first), the entry time (at the first present stage) and the entity's
     source: its first-touch index, or -1 when that touch came after the entity's first
     milestone (its earliest record other than the session: a lead, a deal, ...), which the
-    touch then did not source.
+    touch then did not source; a milestone at midnight exactly (a date) counts its whole day.
     """
     n = keys.shape[0]
     n_entities = 0
@@ -58,8 +58,15 @@ def reached_rows(keys, ts, stage, source, position, n_present):
                 touched = ts[i]
             elif p >= 0 and ts[i] < milestone:
                 milestone = ts[i]
-        if touched > milestone:
-            src = -1
+        # a milestone at midnight exactly is a date without a time: a touch later that day
+        # came before it as far as anyone can tell
+        if milestone != NO_TIME:
+            if milestone % US_PER_DAY == 0:
+                after = touched // US_PER_DAY > milestone // US_PER_DAY
+            else:
+                after = touched > milestone
+            if after:
+                src = -1
         c = NO_TIME
         for p in range(n_present - 1, -1, -1):
             if earliest[p] < c:
