@@ -37,8 +37,10 @@ _HINT = (
 )
 
 
-#: the largest count or value a path table's cell may hold (totals of such stay exact enough)
-_LARGEST = 1e15
+#: the largest count a path table's cell may hold (whole numbers stay exact below 2^53), and
+#: the largest value (a revenue in any currency; far from where sums overflow to infinity)
+_LARGEST_COUNT = float(2**53)
+_LARGEST_VALUE = 1e200
 
 
 def _sniff(file: Path, sep: str | None) -> str:
@@ -48,20 +50,20 @@ def _sniff(file: Path, sep: str | None) -> str:
     return ";" if csv_separator(file) == ";" else ","  # (an unreadable file: the reader says)
 
 
-def _numeric(df: pl.DataFrame, col: str, file: str) -> pl.Series:
+def _numeric(df: pl.DataFrame, col: str, file: str, largest: float = _LARGEST_COUNT) -> pl.Series:
     """Column ``col`` as Float64 (missing cells 0); InputError naming the first bad row."""
     raw = df[col].str.strip_chars()
     num = raw.cast(pl.Float64, strict=False)
     bad = (num.is_null() & raw.is_not_null() & (raw != "")) | (num < 0) | ~num.is_finite()
     bad = bad.fill_null(False)
-    huge = (num > _LARGEST).fill_null(False)  # sums of such would overflow to infinity
+    huge = (num > largest).fill_null(False)  # sums of such would lose their units or overflow
     for rows, what, hint in (
         (
             bad,
             "is not a non-negative number",
             "counts/amounts >= 0 (data rows are numbered from 1)",
         ),
-        (huge, f"is too large (at most {_LARGEST:.0e})", "counts/amounts, not a sentinel value"),
+        (huge, f"is too large (at most {largest:.3g})", "counts/amounts, not a sentinel value"),
     ):
         if rows.any():
             i = int(rows.arg_max())
@@ -97,7 +99,11 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
                 f"missing column {col!r} (found {columns})", file=fname, column=col, hint=_HINT
             )
     conv = _numeric(df, CONVERSIONS, fname)
-    value = _numeric(df, VALUE, fname) if VALUE in df.columns else pl.Series(np.zeros(df.height))
+    value = (
+        _numeric(df, VALUE, fname, _LARGEST_VALUE)
+        if VALUE in df.columns
+        else pl.Series(np.zeros(df.height))
+    )
     nulls = _numeric(df, NULLS, fname) if NULLS in df.columns else pl.Series(np.zeros(df.height))
     # normalise separators to " > " (channel names trimmed), then check for blank names
     norm = df[PATH].str.replace_all(r"\s*>\s*", " > ").str.strip_chars()

@@ -227,3 +227,10 @@ def test_a_path_run_counts_the_journeys_its_rows_stand_for(tmp_path):
         3,
     )
     assert result.manifest["bootstrap"] == {"resamples": 5, "seed": 2, "level": 0.95}
+
+
+def test_large_revenues_are_accepted(tmp_path):
+    """A path's revenue in a currency of small units (IDR, VND) can pass 1e15; only counts
+    are bounded (whole numbers exact below 2^53)."""
+    f = _write(tmp_path, "path;total_conversions;total_conversion_value\na;2;2e15\n")
+    np.testing.assert_allclose(read_paths(f).amount, [2e15])
