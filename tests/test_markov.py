@@ -268,6 +268,8 @@ def test_flag_params_must_be_booleans(flag, value):
         MarkovAttribution(**{flag: value})
     for ok in (True, False):
         assert MarkovAttribution(**{flag: ok}).params[flag] is ok
+        # a numpy flag from Python code (a notebook's array element) is a flag too
+        assert MarkovAttribution(**{flag: np.bool_(ok)}).params[flag] is ok
 
 
 def test_iterative_solver_with_slow_mixing_self_loops(monkeypatch):

@@ -85,9 +85,13 @@ class AttributionModel(ABC):
             )
         from attrib.config import expect_bool
 
+        params = dict(params)
         for p in self.params_doc:  # flags: true/false only ("false" would read as true)
             if isinstance(p.default, bool) and p.name in params:
-                expect_bool(params[p.name], p.name, f"models.{self.name}")
+                given = params[p.name]
+                if isinstance(given, np.bool_):  # a numpy flag from Python code is a flag
+                    given = bool(given)
+                params[p.name] = expect_bool(given, p.name, f"models.{self.name}")
         self.params = {**known, **params}
 
     # -- phase 1: fit (data-driven models) -------------------------------------------------
