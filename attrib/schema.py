@@ -242,12 +242,13 @@ def _checks(
             closed, why_closed = stamp(CLOSED_AT)
             # a CRM's close *date* (Salesforce CloseDate) on the day a deal was created with
             # a time reads as midnight, before the creation: the deal closed when created
-            same_day = (
-                date_only(CLOSED_AT, schema[CLOSED_AT])
-                & (closed < created)
-                & (closed + pl.duration(days=1) > created)
-            )
-            closed = pl.when(same_day).then(created).otherwise(closed)
+            if schema[CLOSED_AT] in (pl.String, pl.Date):  # (only these hold bare dates)
+                same_day = (
+                    date_only(CLOSED_AT, schema[CLOSED_AT])
+                    & (closed < created)
+                    & (closed + pl.duration(days=1) > created)
+                )
+                closed = pl.when(same_day).then(created).otherwise(closed)
             out.append((CLOSED_AT, closed, why_closed))
     elif table == "stages":
         out.append((CUSTOMER_ID, *ident(CUSTOMER_ID)))
@@ -282,8 +283,9 @@ def _row_rules(table: str, schema: pl.Schema) -> list[tuple[str, Reason]]:
                 CHANNEL,
                 reason_if(
                     pl.col(CHANNEL) == NONE_CHANNEL,
-                    f"channel {NONE_CHANNEL} is reserved for deals without touches (name it, "
-                    "e.g. Direct, or map it in [[rules]])",
+                    f"channel {NONE_CHANNEL} is reserved for deals without touches (rename it "
+                    "in the export, e.g. Direct, or map [columns.touchpoints] channel to "
+                    "another column)",
                 ),
             )
         )

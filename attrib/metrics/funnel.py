@@ -170,7 +170,6 @@ REACHED_SCHEMA = {
     "entry_ts": pl.Datetime("us"),
     "source_channel": pl.Categorical,
     "source_campaign": pl.Categorical,
-    "first_ts": pl.Datetime("us"),
     "ts_month": pl.Int32,  # month keys (``periods.month_key``) of ts and entry_ts
     "entry_month": pl.Int32,
 }
@@ -194,13 +193,13 @@ def reached_stages(
     later stage (so an SQL without an MQL row counts as an MQL at its SQL time). Returns
     ``entity_id, stage, stage_order, ts, prev_ts, entry_ts`` (``prev_ts``: time at the
     previous present stage; ``entry_ts``: time at the first present stage) and the entity's
-    source, its first touch (``source_channel, source_campaign, first_ts``; null without
-    touches, or when a milestone other than the session came before that touch: the touch
-    did not source the entity), in no set row order, and the present stages in order.
-    ``source`` (``first_touch_channel(touches)``) saves recomputing each entity's first
-    touch; ``present`` gives the run's present stages when this is one batch of many
-    (``present_stages``), else they are the batch's own.
-    ``with_ids=False`` leaves out ``entity_id`` (the metrics read none: ~15 B a row less).
+    source, its first touch's channel and campaign (``source_channel, source_campaign``;
+    null without touches, or when a milestone other than the session came before that
+    touch: the touch did not source the entity), in no set row order, and the present
+    stages in order. ``source`` (``first_touch_channel(touches)``) saves recomputing each
+    entity's first touch; ``present`` gives the run's present stages when this is one batch
+    of many (``present_stages``), else they are the batch's own. ``with_ids=False`` leaves
+    out ``entity_id`` (the metrics read none: ~15 B a row less).
     The source channel and campaign come as categoricals.
 
     One numba pass over the records sorted by entity key (``entity_keys.sort_by_entity``)
@@ -289,7 +288,6 @@ def reached_stages(
         info = first.select(
             pl.col("source_channel").cast(pl.Categorical),
             pl.col("source_campaign").cast(pl.Categorical),
-            "first_ts",
         )
         reached = pl.concat(
             [reached, info.gather(reached.select(picked).to_series())], how="horizontal"
@@ -298,7 +296,6 @@ def reached_stages(
         reached = reached.with_columns(
             pl.lit(None, pl.Categorical).alias("source_channel"),
             pl.lit(None, pl.Categorical).alias("source_campaign"),
-            pl.lit(None, pl.Datetime("us")).alias("first_ts"),
         )
     return reached.select([c for c in REACHED_SCHEMA if c in reached.columns]), present
 
@@ -307,7 +304,7 @@ def reached_stages(
 class StageFacts:
     """Per-entity facts the funnel and the ROI stage counts share (computed once per run)."""
 
-    reached: pl.DataFrame  # reached_stages() (REACHED_SCHEMA), with each entity's first touch
+    reached: pl.DataFrame  # reached_stages() (REACHED_SCHEMA), with each entity's source
     present: list[str]  # stages present in the data, in funnel order
     source: (
         pl.DataFrame
