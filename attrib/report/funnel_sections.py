@@ -293,7 +293,7 @@ def _by_source(ctx: Context, f: pl.DataFrame, stages: list[str]) -> str:
         validate=ctx.validate,
     )
     return (
-        f"<h3>Lead → {esc(last)} conversion by original source (first touch)</h3>"
+        f"<h3>Lead → {esc(last)} conversion by source (the first touch, when before the lead)</h3>"
         + ctx.chart(spec)
         + cap_note(d.height, total, "leads")
         + '<p class="note">Wide intervals mean few leads: read them before ranking channels.</p>'
