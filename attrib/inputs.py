@@ -204,6 +204,15 @@ def unused_columns(table: str, config: RunConfig) -> frozenset[str]:
     return frozenset({TOUCH_TYPE} | ({ACCOUNT_ID} if config.level == "customer" else set()))
 
 
+def required_sources(table: str, config: RunConfig) -> frozenset[str]:
+    """The source columns a table's files must hold: its required canonical columns under
+    their ``[columns]`` names (a ``[constants]`` value needs none)."""
+    required, _ = TABLE_COLUMNS[table]
+    mapping = config.columns.get(table, {})
+    constants = config.constants.get(table, {})
+    return frozenset(mapping.get(c, c) for c in required if c not in constants)
+
+
 def used_columns(table: str, config: RunConfig) -> Projection | None:
     """The source columns a run reads from a table's files (None: all of them).
 
@@ -353,7 +362,11 @@ def load_inputs(
     validated: dict[str, Validated] = {}
     rows: dict[str, int] = {}
     raws = {
-        table: read_files(paths, used_columns(table, config) if used_only else None)
+        table: read_files(
+            paths,
+            used_columns(table, config) if used_only else None,
+            required=required_sources(table, config),
+        )
         for table, paths in files.items()
         if table not in frames and table not in streamed
     }

@@ -17,7 +17,7 @@ import gzip
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +25,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 
-from attrib.errors import InputError, OutputError
+from attrib.errors import InputError, OutputError, SchemaError
 
 if TYPE_CHECKING:  # pyarrow is imported where a Parquet file is appended to
     import pyarrow as pa
@@ -295,10 +295,33 @@ def stack_parts(frames: list[FrameT]) -> FrameT:
     return pl.concat(frames, how="diagonal_relaxed")
 
 
-def read_files(files: list[Path], projection: Projection | None = None) -> pl.DataFrame:
+def check_shared_columns(
+    files: Sequence[Path], columns: Sequence[Collection[str]], required: Collection[str]
+) -> None:
+    """A required column that some files of a table have and another lacks (a column renamed
+    in one export): name that file, instead of rejecting each of its rows as empty."""
+    for column in sorted(required):
+        having = [column in names for names in columns]
+        if any(having) and not all(having):
+            lacking = files[having.index(False)]
+            raise SchemaError(
+                f"column {column!r} is missing from this file, while other files of the "
+                "table have it",
+                file=str(lacking),
+                column=column,
+                hint="give every file of a table the same column names (renamed in one export?)",
+            )
+
+
+def read_files(
+    files: list[Path], projection: Projection | None = None, *, required: Collection[str] = ()
+) -> pl.DataFrame:
     """Read and stack files of one table (``stack_parts``). ``projection``: only the columns
-    a job uses (``inputs.used_columns``)."""
-    frame = stack_parts([_read_one(p, projection) for p in files])
+    a job uses (``inputs.used_columns``); ``required``: source columns every file must have
+    when any has them (``check_shared_columns``)."""
+    frames = [_read_one(p, projection) for p in files]
+    check_shared_columns(files, [f.columns for f in frames], required)
+    frame = stack_parts(frames)
     # whatever each file gave, the same columns for all (a file read whole for lacking a
     # required column another file has must not add its unused ones)
     return projection.apply(frame) if projection is not None else frame

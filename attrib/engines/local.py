@@ -42,11 +42,19 @@ from attrib.inputs import (
     empty_touches,
     load_inputs,
     prepare_touches,
+    required_sources,
     resolve_config,
     smallest_accounts,
     used_columns,
 )
-from attrib.io import file_format, parquet_appender, read_failure, scan_file, stack_parts
+from attrib.io import (
+    check_shared_columns,
+    file_format,
+    parquet_appender,
+    read_failure,
+    scan_file,
+    stack_parts,
+)
 from attrib.journey_codes import build_dictionaries
 from attrib.journeys import build_journeys
 from attrib.models import check_names, import_models
@@ -143,7 +151,11 @@ def partition_table(
     entity; returns each bucket's files."""
     source = _entity_source(config, table)
     projection = used_columns(table, config)  # the columns the in-memory job reads too
-    lazy = stack_parts([scan_file(f, projection) for f in files])
+    scans = [scan_file(f, projection) for f in files]
+    check_shared_columns(
+        files, [s.collect_schema().names() for s in scans], required_sources(table, config)
+    )
+    lazy = stack_parts(scans)
     if source not in lazy.collect_schema().names():
         # the validator names the missing column, the file that lacks it and a hint
         for f in files:
