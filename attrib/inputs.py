@@ -14,6 +14,7 @@ from attrib.columns import (
     CAMPAIGN,
     CHANNEL,
     CUSTOMER_ID,
+    DATE,
     ENTITY_ID,
     REASON,
     REASON_COLUMN,
@@ -366,6 +367,8 @@ def load_inputs(
             paths,
             used_columns(table, config) if used_only else None,
             required=required_sources(table, config),
+            # a cost row's day is the one its export names, whatever its zone
+            wall_clock=[config.columns.get(table, {}).get(DATE, DATE)] if table == "costs" else (),
         )
         for table, paths in files.items()
         if table not in frames and table not in streamed

@@ -251,14 +251,17 @@ def scan_file(path: Path, projection: Projection | None = None) -> pl.LazyFrame:
     return lf.filter(~blank_line()) if kind == "csv" else lf
 
 
-def as_export_text(column: str, dtype: pl.DataType) -> pl.Expr:
+def as_export_text(column: str, dtype: pl.DataType, *, wall_clock: bool = False) -> pl.Expr:
     """A column as the text a CSV export of it would hold, which validation parses like any
-    CSV value: ISO 8601 timestamps (a zoned one with its offset), dates as ``YYYY-MM-DD``,
-    whole floats without ".0"."""
+    CSV value: ISO 8601 timestamps, a zoned one at UTC (or, ``wall_clock``, at its own
+    clock: a cost row's day), without an offset, as a naive file's are read; dates as
+    ``YYYY-MM-DD``; whole floats without ".0"."""
     col = pl.col(column)
     if isinstance(dtype, pl.Datetime):
-        offset = "%:z" if dtype.time_zone else ""
-        return col.dt.strftime(f"%Y-%m-%dT%H:%M:%S%.f{offset}")
+        if dtype.time_zone:
+            col = col if wall_clock else col.dt.convert_time_zone("UTC")
+            col = col.dt.replace_time_zone(None)
+        return col.dt.strftime("%Y-%m-%dT%H:%M:%S%.f")
     if dtype.is_float():
         whole = col.is_finite() & (col == col.round(0)) & (col.abs() < 2.0**53)
         return (
@@ -269,15 +272,15 @@ def as_export_text(column: str, dtype: pl.DataType) -> pl.Expr:
     return col.cast(pl.String)
 
 
-def stack_parts(frames: list[FrameT]) -> FrameT:
+def stack_parts(frames: list[FrameT], wall_clock: Collection[str] = ()) -> FrameT:
     """Stack the files of one table (columns unioned; missing ones are null).
 
     A column whose type differs between files (zoned and naive timestamps, dates beside
     timestamps, epoch numbers beside timestamps, float ids beside integer or text ids)
-    becomes, in every file, the text a CSV export of it would hold (``as_export_text``):
-    validation then reads each value as written, with the table-wide rules of a CSV column
-    (naive and zoned timestamps mixed: the fewer are rejected), instead of one file's values
-    being cast to another's type, or the stacking failing.
+    becomes, in every file, the text a CSV export of it would hold (``as_export_text``;
+    ``wall_clock``: the columns whose zoned values keep their own clock, a cost date):
+    validation then reads each value as that file alone would give it, instead of one
+    file's values being cast to another's type, or the stacking failing.
     """
     if len(frames) == 1:
         return frames[0]
@@ -289,7 +292,11 @@ def stack_parts(frames: list[FrameT]) -> FrameT:
     mixed = {name for name, seen in types.items() if len(seen) > 1 and name != FILE_COL}
     if mixed:
         frames = [
-            f.with_columns(as_export_text(c, s[c]).alias(c) for c in mixed if c in s)
+            f.with_columns(
+                as_export_text(c, s[c], wall_clock=c in wall_clock).alias(c)
+                for c in mixed
+                if c in s
+            )
             for f, s in zip(frames, schemas, strict=True)
         ]
     return pl.concat(frames, how="diagonal_relaxed")
@@ -314,14 +321,18 @@ def check_shared_columns(
 
 
 def read_files(
-    files: list[Path], projection: Projection | None = None, *, required: Collection[str] = ()
+    files: list[Path],
+    projection: Projection | None = None,
+    *,
+    required: Collection[str] = (),
+    wall_clock: Collection[str] = (),
 ) -> pl.DataFrame:
-    """Read and stack files of one table (``stack_parts``). ``projection``: only the columns
-    a job uses (``inputs.used_columns``); ``required``: source columns every file must have
-    when any has them (``check_shared_columns``)."""
+    """Read and stack files of one table (``stack_parts``, ``wall_clock`` passed on).
+    ``projection``: only the columns a job uses (``inputs.used_columns``); ``required``:
+    source columns every file must have when any has them (``check_shared_columns``)."""
     frames = [_read_one(p, projection) for p in files]
     check_shared_columns(files, [f.columns for f in frames], required)
-    frame = stack_parts(frames)
+    frame = stack_parts(frames, wall_clock)
     # whatever each file gave, the same columns for all (a file read whole for lacking a
     # required column another file has must not add its unused ones)
     return projection.apply(frame) if projection is not None else frame

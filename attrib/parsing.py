@@ -99,12 +99,16 @@ def mixing_code(n_aware: int, n_naive: int) -> int:
 
 def mixing_counts(column: str) -> tuple[pl.Expr, pl.Expr]:
     """How many of a text timestamp column's values carry an offset (aware) and how many do
-    not (naive; a blank is a missing value, neither)."""
+    not (naive; a blank is a missing value, neither; so is a date, which has no time of day
+    for a zone to apply to)."""
     text = pl.col(column).str.strip_chars()
     aware = _offset(text).is_not_null()
-    return aware.sum().alias(f"{column}:aware"), (~aware & (text != "")).sum().alias(
-        f"{column}:naive"
-    )
+    naive = ~aware & (text != "") & (text.str.len_chars() != _DATE_CHARS)
+    return aware.sum().alias(f"{column}:aware"), naive.sum().alias(f"{column}:naive")
+
+
+#: the length of a date written YYYY-MM-DD
+_DATE_CHARS = 10
 
 
 def date_only(column: str, dtype: pl.DataType) -> pl.Expr:
@@ -113,7 +117,7 @@ def date_only(column: str, dtype: pl.DataType) -> pl.Expr:
     if dtype == pl.Date:
         return pl.lit(True)
     if dtype == pl.String:
-        return pl.col(column).str.strip_chars().str.len_chars() == 10
+        return pl.col(column).str.strip_chars().str.len_chars() == _DATE_CHARS
     return pl.lit(False)
 
 
@@ -199,7 +203,13 @@ def parse_timestamp(
         )
         return (
             reason_if(failed, unparsed)
-            + reason_if((code == MIXED_REJECT_NAIVE) & ~zoned & (text != ""), naive_msg)
+            + reason_if(
+                (code == MIXED_REJECT_NAIVE)
+                & ~zoned
+                & (text != "")
+                & (text.str.len_chars() != _DATE_CHARS),
+                naive_msg,
+            )
             + reason_if((code == MIXED_REJECT_AWARE) & zoned, aware_msg)
         )
 

@@ -451,3 +451,13 @@ def test_slice_medians_match_polars_group_by(rows):
             )
             actual = got[(kind, by_channel)].sort(by)
             assert actual.equals(expected.select(actual.columns)), (kind, by_channel)
+
+
+def test_a_date_milestone_is_sourced_by_a_touch_later_that_day():
+    """A lead written as a date (midnight) and a first touch at 10:00 that day: the touch
+    sourced it. A lead one second after midnight is a time, before the touch: (none)."""
+    touches = touches_frame([("a", D(2026, 1, 5, 10), "ads"), ("b", D(2026, 1, 5, 10), "ads")])
+    stages = stages_frame([("a", "lead", D(2026, 1, 5)), ("b", "lead", D(2026, 1, 5, 0, 0, 1))])
+    r, _ = reached_stages(stages, touches, None, MetricsSettings())
+    leads = r.filter(pl.col("stage") == "lead").sort("entity_id")
+    assert leads.select("entity_id", "source_channel").rows() == [("a", "ads"), ("b", None)]

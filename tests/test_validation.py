@@ -1179,3 +1179,37 @@ def test_a_utf16_file_gets_an_encoding_hint(tmp_path):
     (data / "touchpoints.csv").write_bytes(text.encode("utf-16"))
     result = run_cli(["run", data, "--out", tmp_path / "out", "-q"], exit_code=2)
     assert "save the file as UTF-8" in " ".join(result.output.split())
+
+
+def test_dates_are_neither_naive_nor_zoned_timestamps(tmp_path):
+    """A date has no time of day for a zone to apply to: beside zoned timestamps in one
+    column it was counted naive and rejected as the less common kind."""
+    data = tmp_path / "in"
+    _write(data, "touchpoints", TOUCH_HEAD, TOUCH_OK)
+    rows = [
+        "d1,c1,2025-01-03T09:00:00+01:00,2025-01-05,won,100",
+        "d2,c2,2025-01-03T09:00:00+01:00,2025-01-06T10:00:00+01:00,won,50",
+        "d3,c2,2025-01-07T09:00:00+01:00,2025-01-08T10:00:00+01:00,lost,5",
+    ]
+    _write(data, "deals", DEAL_HEAD, rows)
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
+    assert not (out / "quarantine").exists()
+
+
+def test_an_all_empty_closed_at_column_is_read(tmp_path):
+    """NDJSON deals whose closed_at is null everywhere (a Null-typed column) beside a broken
+    row made the close rules fail in the message pass (exit 5, "a bug in attrib")."""
+    data = tmp_path / "in"
+    _write(data, "touchpoints", TOUCH_HEAD, TOUCH_OK)
+    lines = [
+        '{"deal_id": "d1", "customer_id": "c1", "created_at": "2025-01-03", '
+        '"closed_at": null, "status": "open", "amount": 10}',
+        '{"deal_id": "d2", "customer_id": "c2", "created_at": "2025-01-03", '
+        '"closed_at": null, "status": "won", "amount": 5}',
+    ]
+    (data / "deals.ndjson").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
+    rejected = pl.read_parquet(out / "quarantine" / "deals.parquet")
+    assert rejected.select("deal_id", "reason").rows() == [("d2", "won deal has no closed_at")]
