@@ -172,22 +172,20 @@ def test_ragged_csv_row_is_still_an_input_error(tmp_path, engine):
     assert not (tmp_path / "out" / "channel_summary.parquet").exists()
 
 
-def test_quarantine_columns_do_not_depend_on_which_file_lacks_a_column(tmp_path):
-    """A file without a required column is read whole (for the error text) but for the
-    unused columns: the rows it loses to the validator show the same columns as others'."""
+def test_a_file_lacking_a_required_column_its_siblings_have_is_named(tmp_path):
+    """A file without a required column is read whole (for the error text); its rows used
+    to be quarantined one by one as missing the column (the union's column is null for
+    them). The run now stops and names that file and the column (exit 2)."""
     data = tmp_path / "in"
     folder = data / "touchpoints"
     folder.mkdir(parents=True)
     TOUCHES.write_csv(folder / "a.csv")
     TOUCHES.rename({"customer_id": "cust"}).write_csv(folder / "b.csv")
     DEALS.write_csv(data / "deals.csv")
-    run_cli(["run", data, "--out", tmp_path / "out", "-q"])
-    q = pl.read_parquet(tmp_path / "out" / "quarantine" / "touchpoints.parquet")
-    assert "touch_type" not in q.columns
-    assert "account_id" not in q.columns
-    # b's rows have no customer_id (the union's column is null for them); a's bad ts row
-    assert q.filter(pl.col("file").str.ends_with("a.csv"))["row"].to_list() == [4]
-    assert q.filter(pl.col("file").str.ends_with("b.csv")).height == 5
+    result = run_cli(["run", data, "--out", tmp_path / "out", "-q"], exit_code=2)
+    text = " ".join(result.output.split())
+    assert f"file {folder / 'b.csv'}, column 'customer_id'" in text
+    assert not (tmp_path / "out" / "channel_summary.parquet").exists()
 
 
 def test_load_inputs_keeps_every_column_unless_asked(tmp_path):
