@@ -103,12 +103,12 @@ def mixing_counts(column: str) -> tuple[pl.Expr, pl.Expr]:
     for a zone to apply to)."""
     text = pl.col(column).str.strip_chars()
     aware = _offset(text).is_not_null()
-    naive = ~aware & (text != "") & (text.str.len_chars() != _DATE_CHARS)
+    naive = ~aware & (text != "") & (text.str.len_chars() != DATE_CHARS)
     return aware.sum().alias(f"{column}:aware"), naive.sum().alias(f"{column}:naive")
 
 
 #: the length of a date written YYYY-MM-DD
-_DATE_CHARS = 10
+DATE_CHARS = 10
 
 
 def date_only(column: str, dtype: pl.DataType) -> pl.Expr:
@@ -117,7 +117,7 @@ def date_only(column: str, dtype: pl.DataType) -> pl.Expr:
     if dtype == pl.Date:
         return pl.lit(True)
     if dtype == pl.String:
-        return pl.col(column).str.strip_chars().str.len_chars() == _DATE_CHARS
+        return pl.col(column).str.strip_chars().str.len_chars() == DATE_CHARS
     return pl.lit(False)
 
 
@@ -207,7 +207,7 @@ def parse_timestamp(
                 (code == MIXED_REJECT_NAIVE)
                 & ~zoned
                 & (text != "")
-                & (text.str.len_chars() != _DATE_CHARS),
+                & (text.str.len_chars() != DATE_CHARS),
                 naive_msg,
             )
             + reason_if((code == MIXED_REJECT_AWARE) & zoned, aware_msg)

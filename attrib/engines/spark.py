@@ -34,7 +34,7 @@ from attrib.errors import AttribError, ComputationError, InputError, UsageError
 from attrib.inputs import Inputs
 from attrib.io import FILE_COL, ROW_COL, csv_separator, file_format, find_table, resolve_files
 from attrib.models.base import AttributionModel, Fitted
-from attrib.parsing import MIXED_NONE, OFFSET_PATTERN, mixing_code
+from attrib.parsing import DATE_CHARS, MIXED_NONE, OFFSET_PATTERN, mixing_code
 from attrib.progress import Reporter
 
 if TYPE_CHECKING:
@@ -555,7 +555,10 @@ class _Job:
             aware = text.rlike(OFFSET_PATTERN)  # the local validator's pattern (Java regex)
             aggs += [
                 sf.sum(sf.when(aware, 1).otherwise(0)).alias("aware"),
-                sf.sum(sf.when((text != "") & ~aware, 1).otherwise(0)).alias("naive"),
+                # (a date is neither: ``parsing.mixing_counts``)
+                sf.sum(
+                    sf.when((text != "") & ~aware & (sf.length(text) != DATE_CHARS), 1).otherwise(0)
+                ).alias("naive"),
             ]
         with self.reporter.stage("count file splits"):
             stats = _spark_call(
