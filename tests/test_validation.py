@@ -951,9 +951,14 @@ def _one_rule_at_a_time(rows):
     """Which rows a plain row-by-row reading of the contract rejects (the reference)."""
     ids = [r[0] for r in rows]
     created_all = [r[2] for r in rows if r[2] is not None]
-    # mixing rejects the less common kind ("nope" counts as naive text), naive on a tie
+
+    # mixing rejects the less common kind ("nope" counts as naive text), naive on a tie; a
+    # date (YYYY-MM-DD) is neither kind and never rejected for it
+    def is_date(text):
+        return len(text) == 10
+
     n_aware = sum(c.endswith("Z") for c in created_all)
-    n_naive = len(created_all) - n_aware
+    n_naive = sum(not c.endswith("Z") and not is_date(c) for c in created_all)
     reject_naive = bool(n_aware and n_naive and n_aware >= n_naive)
     reject_aware = bool(n_aware and n_naive and n_aware < n_naive)
 
@@ -965,7 +970,7 @@ def _one_rule_at_a_time(rows):
     # the column's timezone mixing included ("TBD" counts as naive text)
     closes = [r[3] for r in rows if r[3] is not None and status_of(r[4]) != "open"]
     c_aware = sum(c.endswith("Z") for c in closes)
-    c_naive = len(closes) - c_aware
+    c_naive = sum(not c.endswith("Z") and not is_date(c) for c in closes)
     reject_c_naive = bool(c_aware and c_naive and c_aware >= c_naive)
     reject_c_aware = bool(c_aware and c_naive and c_aware < c_naive)
     bad = set()
@@ -975,7 +980,7 @@ def _one_rule_at_a_time(rows):
             closed = None
         closed_ok = closed is None or (
             closed != "TBD"
-            and not (reject_c_naive and not closed.endswith("Z"))
+            and not (reject_c_naive and not closed.endswith("Z") and not is_date(closed))
             and not (reject_c_aware and closed.endswith("Z"))
         )
         try:
@@ -985,7 +990,8 @@ def _one_rule_at_a_time(rows):
             amount_ok = False
         parsed = created is not None and created != "nope"
         zoned = parsed and created.endswith("Z")
-        created_ok = parsed and not (reject_naive and not zoned) and not (reject_aware and zoned)
+        naive = parsed and not zoned and not is_date(created)
+        created_ok = parsed and not (reject_naive and naive) and not (reject_aware and zoned)
         if (
             not deal
             or not created_ok
