@@ -629,3 +629,27 @@ def test_zoned_expected_close_dates_do_not_reject_won_deals(tmp_path):
     result = run_job(tmp_path, touches=touches, deals=deals, models="linear")
     assert result.inputs.quarantine["deals"].height == 0
     assert kpi_table(result.tables["kpis"])[("revenue", "all")]["value"] == 400.0
+
+
+def test_no_open_deal_is_exactly_zero_open_pipeline():
+    """Open pipeline is a running sum of created amounts minus one of closed amounts: with
+    every deal closed it came out -5.8e-11 (shown as "-0.00")."""
+    rng = np.random.default_rng(1)
+    amounts = np.round(rng.uniform(1, 5000, 60), 2)
+    start = dt.datetime(2025, 1, 1)
+    deals = deals_frame(  # created in one order, closed in the reverse one: other sums
+        [
+            (
+                f"d{i}",
+                f"c{i}",
+                start + dt.timedelta(hours=i),
+                start + dt.timedelta(days=10, hours=-i),
+                "won",
+                float(a),
+            )
+            for i, a in enumerate(amounts)
+        ]
+    )
+    k = compute_kpis(None, deals, None, None, None, MetricsSettings())
+    open_amount = k.filter(pl.col("kpi") == "pipeline_open")["value"].to_list()
+    assert open_amount and all(v == 0.0 and not np.signbit(v) for v in open_amount)

@@ -152,10 +152,13 @@ def _open_at_period_end(deals: pl.DataFrame | None, cal: pl.DataFrame) -> pl.Dat
 
     created = cumulative("created_at", d, "cr")
     closed = cumulative("closed_at", d.filter("is_closed"), "cl")
+    open_n = pl.col("cr_n") - pl.col("cl_n")
+    # a difference of two running sums: none open is exactly 0 (not -5.8e-11), never below
+    open_amount = pl.when(open_n > 0).then((pl.col("cr_amt") - pl.col("cl_amt")).clip(0.0))
     return created.join(closed, on="period").select(
         "period",
-        (pl.col("cr_n") - pl.col("cl_n")).alias("open_deals"),
-        (pl.col("cr_amt") - pl.col("cl_amt")).alias("pipeline_open"),
+        open_n.alias("open_deals"),
+        open_amount.otherwise(0.0).alias("pipeline_open"),
     )
 
 
