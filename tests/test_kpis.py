@@ -652,4 +652,5 @@ def test_no_open_deal_is_exactly_zero_open_pipeline():
     )
     k = compute_kpis(None, deals, None, None, None, MetricsSettings())
     open_amount = k.filter(pl.col("kpi") == "pipeline_open")["value"].to_list()
-    assert open_amount and all(v == 0.0 and not np.signbit(v) for v in open_amount)
+    assert open_amount
+    assert all(v == 0.0 and not np.signbit(v) for v in open_amount)

@@ -369,6 +369,7 @@ def _good(folder: Path) -> Path:
     ("args", "config", "words"),
     [
         (["--models", "first_touch,no_such_model"], None, "no_such_model"),
+        (["--models", "linera"], None, "did you mean 'linear'?"),
         ([], "[options\nlookback_days = 3\n", "TOML"),
         ([], "[colours]\nred = 1\n", "colours"),
         ([], "[options]\nlookbak_days = 30\n", "lookbak_days"),
@@ -420,6 +421,7 @@ def _good(folder: Path) -> Path:
     ],
     ids=[
         "unknown-model",
+        "misspelt-model",
         "bad-toml",
         "unknown-table",
         "unknown-option",

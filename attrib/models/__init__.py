@@ -52,10 +52,16 @@ def model_class(name: str) -> type[AttributionModel]:
 def check_names(names: Iterable[str]) -> None:
     """UsageError for the first unknown model name, without importing any model: a run
     checks ``--models`` before it reads its inputs."""
+    import difflib
+
     known = model_names()
     for name in names:
         if name not in known:
-            raise UsageError(f"unknown model {name!r}", hint=f"choose from: {', '.join(known)}")
+            close = difflib.get_close_matches(name, known, n=1)
+            guess = f"did you mean {close[0]!r}? " if close else ""
+            raise UsageError(
+                f"unknown model {name!r}", hint=f"{guess}choose from: {', '.join(known)}"
+            )
 
 
 def import_models(names: Iterable[str]) -> None:
