@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from attrib.columns import TABLES
+from attrib.config import UNASSIGNED
 from attrib.encoded import CONVERSION_IN_PERIOD, CREATION_IN_PERIOD, STATUS_NONE, Journeys
 from attrib.errors import ChecksFailedError
 from attrib.progress import Reporter
@@ -328,12 +329,40 @@ def monthly_rows_among_daily(costs: pl.DataFrame | None) -> str | None:
     )
 
 
+#: the share of pipeline created on (unassigned) above which the channel rules are flagged
+UNASSIGNED_SHARE = 0.05
+
+
+def unassigned_credit(summary: pl.DataFrame | None, has_rules: bool) -> str | None:
+    """Much credit on ``(unassigned)``, the channel of touches no ``[[rules]]`` rule matched:
+    usually a missing or misspelt rule (a removed `(direct)/(none)` rule moved 23% of a
+    trial's revenue there, silently)."""
+    if summary is None or summary.height == 0 or not has_rules:
+        return None
+    model = summary.get_column("model")[0]
+    rows = summary.filter(pl.col("model") == model)
+    total = rows.get_column("pipeline_created").sum()
+    unassigned = rows.filter(pl.col("channel") == UNASSIGNED).get_column("pipeline_created").sum()
+    if not total or unassigned <= UNASSIGNED_SHARE * total:
+        return None
+    return (
+        f"{unassigned / total:.0%} of the pipeline created is credited to {UNASSIGNED} under "
+        f"{model}: touches that no [[rules]] rule matched; add rules for their source/medium "
+        "values (or a last catch-all rule)"
+    )
+
+
 def metric_warnings(
-    inputs: Inputs, kpis: pl.DataFrame | None, touch_channels: Sequence[str], plan: MetricsPlan
+    inputs: Inputs,
+    kpis: pl.DataFrame | None,
+    touch_channels: Sequence[str],
+    plan: MetricsPlan,
+    summary: pl.DataFrame | None = None,
 ) -> list[str]:
     """The spend and target warnings of a run (``unmatched_cost_channels``,
     ``costs_outside_window``, ``unmatched_targets``, ``daily_by_repeats``,
-    ``monthly_rows_among_daily``, ``missing_baseline``); every engine
+    ``monthly_rows_among_daily``, ``unassigned_credit`` given the channel summary,
+    ``missing_baseline``); every engine
     calls this."""
     found = (
         unmatched_cost_channels(
@@ -349,6 +378,7 @@ def metric_warnings(
         unmatched_targets(inputs.targets, kpis),
         daily_by_repeats(inputs.costs),
         monthly_rows_among_daily(inputs.costs),
+        unassigned_credit(summary, bool(inputs.config.rules)),
         missing_baseline(plan.settings.baseline_period, kpis),
     )
     return [w for w in found if w is not None]

@@ -243,7 +243,9 @@ def run(
         with reporter.stage("metrics (finish)"):
             tables_m = finish_metrics(inputs, attribution, mapped.result())
         plan = mapped.result()[0]
-        for warning in metric_warnings(inputs, tables_m["kpis"], journeys.dicts.channels, plan):
+        for warning in metric_warnings(
+            inputs, tables_m["kpis"], journeys.dicts.channels, plan, tables_m["channel_summary"]
+        ):
             reporter.warn(warning)
         attribution.channel_summary = tables_m["channel_summary"]
         attribution.campaign_summary = tables_m["campaign_summary"]

@@ -238,3 +238,27 @@ def test_monthly_rows_in_a_daily_cost_table_are_flagged(tmp_path):
     assert "the cost rows of 'Email' are one a month, each on the 1st" in text
     # (both runs also say that no deal falls in that window)
     assert len(flagged["warnings"]) == len(clean["warnings"]) + 1
+
+
+def test_much_credit_on_unassigned_touches_is_flagged(tmp_path):
+    """Touches that no [[rules]] rule matched go to (unassigned); a missing rule moved a
+    large share of the credit there without a word."""
+    data = tmp_path / "in"
+    data.mkdir()
+    (data / "touchpoints.csv").write_text(
+        "customer_id,ts,source,medium\nc1,2025-01-05,google,cpc\nc2,2025-01-06,(direct),(none)\n"
+    )
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\n"
+        "d1,c1,2025-01-07,2025-01-09,won,10\nd2,c2,2025-01-07,2025-01-09,won,30\n"
+    )
+    rules = '[[rules]]\nchannel = "Paid Search"\nmedium = "^cpc$"\n'
+    warned = {}
+    for name, config in (("missing", rules), ("whole", rules + '[[rules]]\nchannel = "Direct"\n')):
+        (data / "channels.toml").write_text(config)
+        out = tmp_path / name
+        run_cli(["run", data, "--out", out, "--models", "linear", "-q"])
+        warned[name] = json.loads((out / "manifest.json").read_text())["warnings"]
+    assert warned["whole"] == []
+    assert len(warned["missing"]) == 1
+    assert "75% of the pipeline created is credited to (unassigned)" in warned["missing"][0]

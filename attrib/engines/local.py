@@ -517,7 +517,9 @@ def run_bucketed(
         out_tables = {**metric_tables, **attribution.tables}
         for warning in deal_warnings(done.deal_counts, inputs.rows_read, inputs.rejected):
             reporter.warn(warning)
-        for warning in metric_warnings(inputs, metric_tables["kpis"], dicts.channels, plan):
+        for warning in metric_warnings(
+            inputs, metric_tables["kpis"], dicts.channels, plan, metric_tables["channel_summary"]
+        ):
             reporter.warn(warning)
         manifest = build_manifest(
             cfg,

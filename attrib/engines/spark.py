@@ -473,7 +473,13 @@ class _Job:
                 digest = batch.digest
             mapped = map_run_metrics(inputs, deals_of_journeys, digest)
             metric_tables = finish_metrics(inputs, attribution, mapped)
-        for warning in metric_warnings(inputs, metric_tables["kpis"], dicts.channels, mapped[0]):
+        for warning in metric_warnings(
+            inputs,
+            metric_tables["kpis"],
+            dicts.channels,
+            mapped[0],
+            metric_tables["channel_summary"],
+        ):
             rep.warn(warning)
         channel = metric_tables["channel_summary"]
         campaign = metric_tables["campaign_summary"]
