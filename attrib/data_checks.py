@@ -229,6 +229,30 @@ def costs_outside_window(
     )
 
 
+def partial_months(costs: pl.DataFrame | None, window: tuple[date, date] | None) -> str | None:
+    """Monthly spend prorated away at the ends of a window that cuts months (the data's span
+    rarely starts on a 1st): the run's spend then matches no total in the books."""
+    from attrib.metrics.periods import allocate_costs, detect_cost_grain
+
+    if costs is None or costs.height == 0 or window is None:
+        return None
+    if detect_cost_grain(costs) != "monthly":
+        return None
+    start, end = window
+    month = pl.col("date").dt.month_start()
+    touching = costs.filter((month <= end) & (pl.col("date").dt.month_end() >= start))
+    given = touching.get_column("spend").sum()
+    counted = allocate_costs(touching, start, end).get_column("spend").sum()
+    cut = given - counted
+    if cut <= 1e-9 * max(given, 1.0):
+        return None
+    return (
+        f"the reporting window ({start} to {end}, the span of the touches, deals and stages) "
+        f"cuts months: {cut:,.2f} of their monthly spend is prorated away (a month counts by "
+        "its days inside the window); set --from/--to to whole months to count them whole"
+    )
+
+
 def daily_by_repeats(costs: pl.DataFrame | None) -> str | None:
     """Every cost row dated the 1st, yet read as daily because a few (channel, campaign,
     month) keys repeat: a monthly table with one stray copy loses its proration silently."""
@@ -375,6 +399,9 @@ def metric_warnings(
         None
         if plan.settings.period_from or plan.settings.period_to
         else costs_outside_window(inputs.costs, plan.window),
+        None
+        if plan.settings.period_from or plan.settings.period_to
+        else partial_months(inputs.costs, plan.window),
         unmatched_targets(inputs.targets, kpis),
         daily_by_repeats(inputs.costs),
         monthly_rows_among_daily(inputs.costs),

@@ -262,3 +262,21 @@ def test_much_credit_on_unassigned_touches_is_flagged(tmp_path):
     assert warned["whole"] == []
     assert len(warned["missing"]) == 1
     assert "75% of the pipeline created is credited to (unassigned)" in warned["missing"][0]
+
+
+def test_a_window_that_cuts_months_says_how_much_monthly_spend_it_prorates_away(tmp_path):
+    """The data's span (January 5-9) counts 5 of January's 31 days of a monthly row: 310
+    became 50 in every spend number, and nothing said so (only rows wholly outside were)."""
+    text, manifest = _spend_run(tmp_path / "cut", "2025-01-01,Email,310\n")
+    assert "260.00 of their monthly spend is prorated away" in text
+    assert len(manifest["warnings"]) == 1
+    _, whole = _spend_run(
+        tmp_path / "whole",
+        "2025-01-01,Email,310\n",
+        None,
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2025-01-31",
+    )
+    assert whole["warnings"] == []
