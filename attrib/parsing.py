@@ -227,7 +227,7 @@ def parse_number(column: str, dtype: pl.DataType) -> tuple[pl.Expr, Why]:
 
     def why(raw: pl.Expr, value: pl.Expr) -> Reason:
         reason = (
-            reason_if(raw.is_null(), f"{column} is empty")
+            reason_if(raw.is_null(), f"{column} is empty (write 0 for an unknown value)")
             + reason_if(value.is_nan() | value.is_infinite(), f"{column} is not a finite number")
             + reason_if(value < 0, pl.format("{} {} is negative", pl.lit(column), value))
         )
@@ -238,6 +238,7 @@ def parse_number(column: str, dtype: pl.DataType) -> tuple[pl.Expr, Why]:
         # thousands separator: say which, so the fix does not turn 1,234 into 1.234
         decimal = text.str.contains(r"^-?[0-9.\s]*,([0-9]{1,2}|[0-9]{4,})$")
         thousands = text.str.contains(r"^-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$")
+        currency = text.str.contains(r"^-?\p{Sc}|\p{Sc}$")
         return reason + reason_if(
             raw.is_not_null() & value.is_null(),
             pl.format(
@@ -248,6 +249,8 @@ def parse_number(column: str, dtype: pl.DataType) -> tuple[pl.Expr, Why]:
                 .then(pl.lit(" (a thousands separator? write it without: 1234)"))
                 .when(decimal)
                 .then(pl.lit(" (a decimal comma? write it with a point: 1234.56)"))
+                .when(currency)
+                .then(pl.lit(" (a currency sign? write the number alone: 500)"))
                 .otherwise(pl.lit("")),
             ),
         )

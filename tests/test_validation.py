@@ -55,6 +55,8 @@ CASES = [
     ("text-amount", "deals", "d3,c1,2025-01-03,2025-01-05,won,lots", "amount", "not a number"),
     ("comma-amount", "deals", 'd3,c1,2025-01-03,2025-01-05,won,"1234,56"', "amount", "decimal"),
     ("thousands", "deals", 'd3,c1,2025-01-03,2025-01-05,won,"1,234"', "amount", "thousands"),
+    ("currency", "deals", "d3,c1,2025-01-03,2025-01-05,won,€500", "amount", "currency sign"),
+    ("no-amount", "deals", "d3,c1,2025-01-03,,open,", "amount", "write 0 for an unknown"),
     ("unknown-status", "deals", "d3,c1,2025-01-03,2025-01-05,maybe,10", "status", "maybe"),
     ("won-no-close", "deals", "d3,c1,2025-01-03,,won,10", "closed_at", "no closed_at"),
     ("lost-no-close", "deals", "d3,c1,2025-01-03,,lost,10", "closed_at", "no closed_at"),
