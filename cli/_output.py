@@ -133,11 +133,11 @@ def print_kpis(kpis: pl.DataFrame, window: str = "whole run") -> None:
     console().print(table)
 
 
-def print_plan(plan: pl.DataFrame) -> None:
-    """The reverse-funnel plan as a table."""
+def print_plan(plan: pl.DataFrame, period: str = "all") -> None:
+    """The reverse-funnel plan as a table, titled with the history period it used."""
     from rich.table import Table
 
-    table = Table(title="plan", title_justify="left")
+    table = Table(title=f"plan (rates, deal size and lead mix of {period})", title_justify="left")
     for col in ("kind", "name", "value", "rate or share", "wide_interval"):
         table.add_column(col, justify="right" if col in ("value", "rate or share") else "left")
     for row in plan.iter_rows(named=True):

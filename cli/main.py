@@ -811,12 +811,17 @@ def plan(
                 click.secho(f"warning: {warning}", fg="yellow", err=True)
         write_parquet(table, out / "plan.parquet")
         if fmt == "json":
-            payload = {"ok": True, "plan": table.to_dicts(), "warnings": warnings}
+            payload = {
+                "ok": True,
+                "period": planned.period,
+                "plan": table.to_dicts(),
+                "warnings": warnings,
+            }
             click.echo(json.dumps(payload, default=str))
         elif not quiet:
             from cli._output import print_plan
 
-            print_plan(table)
+            print_plan(table, planned.period)
             click.echo(f"written to {out}/plan.parquet")
 
 

@@ -594,6 +594,11 @@ def test_plan_shows_the_runs_warnings_and_takes_rates_in_any_case(tmp_path):
     # the period's label in any case, as the funnel writes it
     lower = run_cli([*args, "--period", "2025-q1", "--format", "json"])
     assert json.loads(lower.output)["ok"]
+    # and the plan says which period it read (it said nothing: a Q4 plan looked like all's)
+    assert json.loads(lower.output)["period"] == "2025-Q1"
+    assert json.loads(run_cli([*args, "--format", "json"]).output)["period"] == "all"
+    titled = run_cli([*args, "--period", "2025-q1"])
+    assert "plan (rates, deal size and lead mix of 2025-Q1)" in titled.output
     # from the finished run's outputs, the plan gives that run's warnings too
     run_cli(["run", data, "--out", tmp_path / "run", "-q", "--models", "first_touch"])
     from_run = ["plan", "--run", tmp_path / "run", "--target-revenue", "2000"]

@@ -395,6 +395,8 @@ class Plan:
 
     table: pl.DataFrame
     warnings: tuple[str, ...] = ()
+    #: the history period whose rates, deal size and lead mix the plan used ("all", ...)
+    period: str = PERIOD_ALL
 
 
 def plan_from_inputs(
@@ -446,7 +448,8 @@ def plan_with_notes(
     and the no-budget note (``attrib plan``, from the inputs or with ``--run``)."""
     table = plan_from_run(target_revenue, history, period, rates_override)
     notes = (repeat_deals_note_of_run(history, period), budget_note(table))
-    return Plan(table, (*history.warnings, *(n for n in notes if n is not None)))
+    warnings = (*history.warnings, *(n for n in notes if n is not None))
+    return Plan(table, warnings, plan_period(period, history.settings))
 
 
 def budget_note(table: pl.DataFrame) -> str | None:
