@@ -152,16 +152,12 @@ def partition_table(
     source = _entity_source(config, table)
     projection = used_columns(table, config)  # the columns the in-memory job reads too
     scans = [scan_file(f, projection) for f in files]
-    check_shared_columns(
-        files, [s.collect_schema().names() for s in scans], required_sources(table, config)
-    )
+    columns = [s.collect_schema().names() for s in scans]
+    check_shared_columns(files, columns, required_sources(table, config))
     lazy = stack_parts(scans)
-    if source not in lazy.collect_schema().names():
-        # the validator names the missing column, the file that lacks it and a hint
-        for f in files:
-            one = scan_file(f, projection)
-            if source not in one.collect_schema().names():
-                validate(one.head(1).collect(), table, config)
+    if not any(source in names for names in columns):
+        if scans:  # the validator names the missing column, the file and a hint
+            validate(scans[0].head(1).collect(), table, config)
         raise SchemaError(
             f"{table} have no column {source!r} to bucket by",
             file=str(files[0]) if files else None,
