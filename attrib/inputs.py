@@ -229,10 +229,10 @@ def used_columns(table: str, config: RunConfig) -> Projection | None:
     read = [c for c in (*required, *optional) if c not in unused and c not in constants]
     wanted = frozenset(mapping.get(c, c) for c in read)
     # account_id keys the journeys at account level: without it, the error lists the columns
-    needed = [c for c in (*required, ACCOUNT_ID) if c in read]
+    account = {mapping.get(ACCOUNT_ID, ACCOUNT_ID)} if ACCOUNT_ID in read else set()
     return Projection(
         wanted=wanted,
-        required=frozenset(mapping.get(c, c) for c in needed),
+        required=required_sources(table, config) | account,
         # a source that also feeds a used column (channel = "touch_type") is read
         unused=frozenset(mapping.get(c, c) for c in unused) - wanted,
     )
