@@ -630,12 +630,23 @@ def test_only_an_in_memory_run_in_its_own_process_tunes_the_allocator(tmp_path, 
     assert calls == ["pages", "malloc"]
 
 
+def _console_script_last_lines(probe: str, tmp_path: Path) -> list[str]:
+    """Run ``probe`` (a script ending in ``main()``) for a command that succeeds and one
+    that fails on its input; check their exit codes and return their last lines of output."""
+    lines = []
+    for args, code in ((["models"], 0), (["run", str(tmp_path / "missing")], 2)):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *args], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == code, done.stderr
+        assert "Traceback" not in done.stderr
+        lines.append(done.stdout.strip().splitlines()[-1])
+    return lines
+
+
 def test_console_script_ends_its_process_without_a_final_collection(tmp_path):
     """``main`` freezes the process's objects on the way out (the interpreter's shutdown
     would scan them all, ~0.7 s), whatever the command's exit code; atexit handlers run."""
-    import subprocess
-    import sys
-
     probe = (
         "import atexit, gc, sys\n"
         "from cli.main import main\n"
@@ -643,13 +654,7 @@ def test_console_script_ends_its_process_without_a_final_collection(tmp_path):
         "sys.argv = ['attrib', *sys.argv[1:]]\n"
         "main()\n"
     )
-    for args, code in ((["models"], 0), (["run", str(tmp_path / "missing")], 2)):
-        done = subprocess.run(
-            [sys.executable, "-c", probe, *args], capture_output=True, text=True, check=False
-        )
-        assert done.returncode == code, done.stderr
-        assert done.stdout.strip().splitlines()[-1] == "frozen True"
-        assert "Traceback" not in done.stderr
+    assert _console_script_last_lines(probe, tmp_path) == ["frozen True"] * 2
 
 
 def test_console_script_waits_for_its_background_threads_before_it_exits(tmp_path):
@@ -667,12 +672,7 @@ def test_console_script_waits_for_its_background_threads_before_it_exits(tmp_pat
         "sys.argv = ['attrib', *sys.argv[1:]]\n"
         "main()\n"
     )
-    for args, code in ((["models"], 0), (["run", str(tmp_path / "missing")], 2)):
-        done = subprocess.run(
-            [sys.executable, "-c", probe, *args], capture_output=True, text=True, check=False
-        )
-        assert done.returncode == code, done.stderr
-        assert done.stdout.strip().splitlines()[-1] == "done at the freeze True"
+    assert _console_script_last_lines(probe, tmp_path) == ["done at the freeze True"] * 2
 
 
 def test_table_cells_show_counts_as_whole_numbers():
