@@ -384,10 +384,11 @@ def metric_warnings(
     summary: pl.DataFrame | None = None,
 ) -> list[str]:
     """The spend and target warnings of a run (``unmatched_cost_channels``,
-    ``costs_outside_window``, ``unmatched_targets``, ``daily_by_repeats``,
-    ``monthly_rows_among_daily``, ``unassigned_credit`` given the channel summary,
-    ``missing_baseline``); every engine
-    calls this."""
+    ``costs_outside_window`` and ``partial_months`` for the data's span, ``unmatched_targets``,
+    ``daily_by_repeats``, ``monthly_rows_among_daily``, ``unassigned_credit`` given the
+    channel summary, ``missing_baseline``); every engine calls this."""
+    # with --from/--to the user chose what to leave out: only the data's span is checked
+    span = None if plan.settings.period_from or plan.settings.period_to else plan.window
     found = (
         unmatched_cost_channels(
             inputs.costs,
@@ -395,13 +396,8 @@ def metric_warnings(
             plan.settings.sales_cost_channels,
             declared=list(inputs.config.channels),
         ),
-        # with --from/--to the user chose what to leave out: only the data's span is checked
-        None
-        if plan.settings.period_from or plan.settings.period_to
-        else costs_outside_window(inputs.costs, plan.window),
-        None
-        if plan.settings.period_from or plan.settings.period_to
-        else partial_months(inputs.costs, plan.window),
+        costs_outside_window(inputs.costs, span),
+        partial_months(inputs.costs, span),
         unmatched_targets(inputs.targets, kpis),
         daily_by_repeats(inputs.costs),
         monthly_rows_among_daily(inputs.costs),
