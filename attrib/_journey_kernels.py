@@ -8,13 +8,13 @@ from attrib._numba import njit
 
 
 @njit
-def _assign_journeys(t_ent, t_ts, d_ent, d_end, lookback, max_j):
+def _assign_journeys(t_ent, t_ts, d_ent, d_end, d_lo, max_j):
     """Merge-walk touches (sorted by entity key, ts) and deals (sorted by entity key, window
     end); any int64 keys, compared as signed.
 
-    A deal's journey holds the entity's touches with ``max(end - lookback, previous end) <
-    ts <= end`` (the previous deal's window end is exclusive, so no touch counts twice; a
-    touch exactly at ``end - lookback`` is kept). Touches after an entity's last deal form
+    A deal's journey holds the entity's touches with ``max(lo, previous end) < ts <= end``
+    where ``lo`` is its lookback bound (the previous deal's window end is exclusive, so no
+    touch counts twice; a touch exactly at ``lo`` is kept). Touches after an entity's last deal form
     one non-converting journey. Returns the kept-touch mask, CSR offsets over the kept
     touches (in sorted order), each journey's deal index (-1: non-converting) and how many
     touches are kept (the caller compacts only when some are not: usually all are).
@@ -37,7 +37,7 @@ def _assign_journeys(t_ent, t_ts, d_ent, d_end, lookback, max_j):
             e = d_ent[di]
         while di < n_d and d_ent[di] == e:
             end = d_end[di]
-            lo = end - lookback
+            lo = d_lo[di]
             start = k
             while ti < n_t and t_ent[ti] == e and t_ts[ti] <= end:
                 if t_ts[ti] >= lo:

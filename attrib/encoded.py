@@ -80,9 +80,11 @@ class Journeys:
             built from touches; path counts for ChannelAttribution-style input; bootstrap
             resampling multiplies it).
         amount: float64 [J] total deal amount of those journeys (0 for non-converting).
-        end_ts: int64 [J] window end (close for closed deals, created_at for open deals,
-            last touch for non-converting paths).
-        created_ts: int64 [J] deal created_at (end_ts for non-converting paths).
+        end_ts: int64 [J] window end, inclusive (close for closed deals, created_at for open
+            deals, last touch for non-converting paths; a time at midnight UTC exactly is a
+            date: the last microsecond of its day, ``journeys.through_its_day``).
+        created_ts: int64 [J] deal created_at, read as ``end_ts`` is (end_ts for
+            non-converting paths).
         n_created: int64 [J] touches at or before created_at.
         lead_pos: int64 [J] absolute index of the lead-creation anchor touch, or -1.
         opp_pos: int64 [J] absolute index of the opportunity-creation anchor touch, or -1.

@@ -162,9 +162,11 @@ def journey_table(
         pl.when(pl.col("__has")).then(pl.col("last_touch_at")).alias("last_touch_at"),
         CREATED_AT,
         CLOSED_AT,
-        ((pl.col(CLOSED_AT) - pl.col("first_touch_at")).dt.total_microseconds() / US_PER_DAY).alias(
-            "__d"
-        ),
+        # a close on a date (midnight) holds the touches of its whole day: one later that
+        # day is a deal closed the day it started, 0 days
+        ((pl.col(CLOSED_AT) - pl.col("first_touch_at")).dt.total_microseconds() / US_PER_DAY)
+        .clip(lower_bound=0.0)
+        .alias("__d"),
         pl.col("marketing_influenced"),
     ).pipe(_finish_table, first, dicts)
 

@@ -3,10 +3,12 @@
 A deal's journey (README, "Journeys") is its entity's touches in
 ``(max(window_end - lookback, previous window end), window_end]`` (the lookback bound itself
 is inclusive), where ``window_end`` is ``closed_at`` for closed deals (``revenue_window =
-"closed_at"``, the default) and ``created_at`` for open deals. Touches after an entity's last
-deal form a non-converting journey; a deal with no touch in its window is a zero-touch journey
-that every model credits to ``(none)``. Touches are sorted once, by a numba radix sort on
-hashed entity keys (``attrib.entity_keys``), so journeys come in key order, not id order.
+"closed_at"``, the default) and ``created_at`` for open deals; a window end or lead milestone
+at midnight UTC exactly is a date and holds the touches of its whole day
+(``schema.through_its_day``). Touches after an entity's last deal form a non-converting
+journey; a deal with no touch in its window is a zero-touch journey that every model credits
+to ``(none)``. Touches are sorted once, by a numba radix sort on hashed entity keys
+(``attrib.entity_keys``), so journeys come in key order, not id order.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from attrib.journey_codes import LocalCodes, dictionaries_of, touch_codes
 from attrib.journey_table import digest_frame, journey_table
 from attrib.metrics.funnel import ENTITY_FIRST
 from attrib.metrics.settings import MetricsSettings
-from attrib.schema import deal_event_time
+from attrib.schema import deal_event_time, through_its_day
 
 _STATUS_CODES = {name: code for code, name in STATUS_NAMES.items() if code != STATUS_NONE}
 _LEAD_STAGES = ("lead", "mql")
@@ -127,11 +129,15 @@ def build_journeys(
     )
     del local
     end = deal_event_time() if config.revenue_window == "closed_at" else pl.col(CREATED_AT)
-    # the touch sort (numba, GIL released) runs in a worker while Polars prepares the deals
+    end = end.dt.epoch("us")
+    lookback = np.int64(config.lookback_days) * US_PER_DAY
+    # the touch sort (numba, GIL released) runs in a worker while Polars prepares the deals;
+    # the lookback counts from the day a date names, the window ends after it
     d, (order, t_ent, t_ts, t_chan, t_camp, d_keys) = side_by_side(
         lambda: deals.with_columns(
-            end.dt.epoch("us").alias("end"),
-            pl.col(CREATED_AT).dt.epoch("us").alias("created"),
+            through_its_day(end).alias("end"),
+            (end - lookback).alias("lo"),
+            through_its_day(pl.col(CREATED_AT).dt.epoch("us")).alias("created"),
             _deal_leads(stages, deals),
         ),
         partial(
@@ -148,9 +154,8 @@ def build_journeys(
     d = d.with_columns(pl.Series("ent", d_keys)).sort("ent", "end", DEAL_ID)
     d_ent = d.get_column("ent").to_numpy()
     d_end = d.get_column("end").to_numpy()
-    lookback = np.int64(config.lookback_days) * US_PER_DAY
     keep, offsets, j_deal, n_kept = _assign_journeys(
-        t_ent, t_ts, d_ent, d_end, lookback, d.height + n_entities
+        t_ent, t_ts, d_ent, d_end, d.get_column("lo").to_numpy(), d.height + n_entities
     )
     if n_kept == len(t_ts):  # every touch in a journey (the usual case): no copies
         ts, channel, campaign, kept_rows = t_ts, t_chan, t_camp, order
@@ -180,8 +185,12 @@ def build_journeys(
     created_ts = created_ts.astype(np.int64, copy=False)
     in_period = _in_period(d, _reporting_window(config), is_deal, deal_idx)
     # a lead milestone after the journey's end (the deal's close, or its creation when that
-    # ends the window) is outside the window: no lead anchor, as one before the first touch
+    # ends the window) is outside the window: no lead anchor, as one before the first touch;
+    # a lead on a date is the anchor for the touches of its whole day
     lead_ts = np.where(lead_ts <= end_ts, lead_ts, _MIN_TS).astype(np.int64, copy=False)
+    lead_ts = np.where(
+        (lead_ts != _MIN_TS) & (lead_ts % US_PER_DAY == 0), lead_ts + (US_PER_DAY - 1), lead_ts
+    )
     n_created, lead_pos = _anchors(offsets, ts, created_ts, lead_ts)
     opp_pos = np.where(is_deal & (n_created > 0), offsets[:-1] + n_created - 1, -1)
 

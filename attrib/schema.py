@@ -39,6 +39,7 @@ from attrib.columns import (
     TS,
 )
 from attrib.config import RunConfig
+from attrib.encoded import US_PER_DAY
 from attrib.errors import SchemaError
 from attrib.io import FILE_COL, ROW_COL
 from attrib.parsing import (
@@ -159,6 +160,13 @@ def deal_event_time() -> pl.Expr:
     credits, and the report counts, a deal by it."""
     closed = pl.col(STATUS).is_in(CLOSED_STATUSES) & pl.col(CLOSED_AT).is_not_null()
     return pl.when(closed).then(pl.col(CLOSED_AT)).otherwise(pl.col(CREATED_AT))
+
+
+def through_its_day(us: pl.Expr) -> pl.Expr:
+    """Epoch microseconds as a window end: a time at midnight UTC exactly is a date without a
+    time (a CRM's close date), so the last microsecond of that day, since a touch later that
+    day came at or before it as far as anyone can tell; any other time as it is."""
+    return pl.when(us % US_PER_DAY == 0).then(us + (US_PER_DAY - 1)).otherwise(us)
 
 
 def quarantine_text(column: str, dtype: pl.DataType) -> pl.Expr:

@@ -23,7 +23,7 @@ from datetime import datetime
 import numpy as np
 import polars as pl
 import pytest
-from conftest import assert_credit, credit, deals, run_job, touches
+from conftest import assert_credit, credit, deals, run_job, stages, touches
 
 CONFIG = '[channels."SDR Outbound"]\nmarketing = false\n'
 
@@ -198,14 +198,14 @@ def test_revenue_window_created_at(tmp_path):
 
 
 def test_lookback_bound_is_inclusive(tmp_path):
-    # deal closed 2025-01-15 00:00, lookback 10 days -> window starts 2025-01-05 00:00 inclusive
+    # deal closed 2025-01-15 12:00, lookback 10 days -> window starts 2025-01-05 12:00 inclusive
     t = [
-        ("c", "2025-01-04 23:59:59.999999", "Social"),  # 1 µs before the bound: out
-        ("c", "2025-01-05 00:00:00", "Email"),  # exactly on the bound: in
-        ("c", "2025-01-15 00:00:00", "Webinar"),  # exactly the window end: in
-        ("c", "2025-01-15 00:00:01", "Display"),  # after the close: the tail
+        ("c", "2025-01-05 11:59:59.999999", "Social"),  # 1 µs before the bound: out
+        ("c", "2025-01-05 12:00:00", "Email"),  # exactly on the bound: in
+        ("c", "2025-01-15 12:00:00", "Webinar"),  # exactly the window end: in
+        ("c", "2025-01-15 12:00:01", "Display"),  # after the close: the tail
     ]
-    d = [("d", "c", "2025-01-10", "2025-01-15", "won", 1)]
+    d = [("d", "c", "2025-01-10", "2025-01-15 12:00:00", "won", 1)]
     result = run_job(
         tmp_path, touches=touches(t), deals=deals(d), models="first_touch", lookback_days=10
     )
@@ -214,6 +214,83 @@ def test_lookback_bound_is_inclusive(tmp_path):
     assert path["d"] == "Email > Webinar"
     assert path[None] == "Display"
     assert_credit(credit(result, "first_touch"), {"Email": 1})
+
+
+# A date without a time (midnight UTC exactly) as a close, creation or lead: the window or
+# anchor holds the touches of that whole day. c: Email Jan 1 10:00, Social Jan 5 09:00 and
+# Webinar Jan 5 15:00 (lead day), Display Jan 10 16:00 (creation day), Referral Jan 20 18:00
+# (close day), Video Jan 21 01:00 (after). Lead 2025-01-05, deal created 2025-01-10 and won
+# 2025-01-20 (dates), 100.
+DATE_ONLY_T = [
+    ("c", _d(1, "10:00:00"), "Email"),
+    ("c", _d(5, "09:00:00"), "Social"),
+    ("c", _d(5, "15:00:00"), "Webinar"),
+    ("c", _d(10, "16:00:00"), "Display"),
+    ("c", _d(20, "18:00:00"), "Referral"),
+    ("c", _d(21, "01:00:00"), "Video"),
+]
+
+
+def test_a_date_holds_its_whole_day(tmp_path):
+    result = run_job(
+        tmp_path,
+        touches=touches(DATE_ONLY_T),
+        deals=deals([("d", "c", "2025-01-10", "2025-01-20", "won", 100)]),
+        stages=stages([("c", "lead", "2025-01-05")]),
+        models="linear,w_shaped",
+    )
+    j = result.journeys.table
+    path = dict(zip(j["deal_id"], j["path"], strict=True))
+    assert path == {"d": "Email > Social > Webinar > Display > Referral", None: "Video"}
+    # first touch Jan 1 10:00 to the close's date (its midnight): 18 days 14 hours
+    assert j.filter(pl.col("deal_id") == "d")["days_to_close"].to_list() == [18 + 14 / 24]
+    # W-shaped anchors: first Email, lead = the last touch of Jan 5 (Webinar), opportunity =
+    # the last touch of Jan 10 (Display): 30 each; Social and Referral share 10
+    assert_credit(
+        credit(result, "w_shaped"),
+        {"Email": 30, "Webinar": 30, "Display": 30, "Social": 5, "Referral": 5},
+    )
+    # the pipeline window holds the creation day's Display: 4 touches, 25 each
+    assert_credit(
+        credit(result, "linear", "pipeline_created"),
+        {"Email": 25, "Social": 25, "Webinar": 25, "Display": 25},
+    )
+
+
+def test_a_time_of_day_ends_the_window_there(tmp_path):
+    # the same export with times: lead Jan 5 12:00, created Jan 10 12:00, won Jan 20 12:00
+    result = run_job(
+        tmp_path,
+        touches=touches(DATE_ONLY_T),
+        deals=deals([("d", "c", _d(10, "12:00:00"), _d(20, "12:00:00"), "won", 100)]),
+        stages=stages([("c", "lead", _d(5, "12:00:00"))]),
+        models="linear,w_shaped",
+    )
+    path = dict(zip(result.journeys.table["deal_id"], result.journeys.table["path"], strict=True))
+    assert path == {"d": "Email > Social > Webinar > Display", None: "Referral > Video"}
+    # anchors: first Email, lead Social (09:00 <= 12:00), opportunity Webinar (Display is
+    # after the 12:00 creation); Display shares the 10 alone
+    assert_credit(
+        credit(result, "w_shaped"), {"Email": 30, "Social": 30, "Webinar": 30, "Display": 10}
+    )
+    assert_credit(
+        credit(result, "linear", "pipeline_created"),
+        {"Email": 100 / 3, "Social": 100 / 3, "Webinar": 100 / 3},
+    )
+
+
+def test_a_touch_later_on_a_date_only_close_day_is_zero_days_to_close(tmp_path):
+    # created and won on 2025-01-07 (dates); the only touch is that day at 14:00: it is in
+    # the journey, and the deal closed the day its journey started (0 days, not -0.58)
+    result = run_job(
+        tmp_path,
+        touches=touches([("c", _d(7, "14:00:00"), "Email")]),
+        deals=deals([("d", "c", "2025-01-07", "2025-01-07", "won", 9)]),
+        models="first_touch",
+    )
+    j = result.journeys.table
+    assert j.select("path", "days_to_close").rows() == [("Email", 0.0)]
+    assert_credit(credit(result, "first_touch"), {"Email": 9})
 
 
 def test_previous_window_end_belongs_to_the_earlier_deal(tmp_path):

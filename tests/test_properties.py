@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -309,6 +309,11 @@ def _oracle_weights(model: str, ts, channels, end, lead_i, opp_i, closed, half_l
     return w
 
 
+def _whole_day(t: datetime) -> datetime:
+    """A window end or lead as the journeys read it: a date (midnight) holds its whole day."""
+    return t + timedelta(days=1, microseconds=-1) if t.time() == time(0) else t
+
+
 def _oracle(export, level: str = "customer") -> dict[tuple[str, str, str], float]:
     """(model, channel, metric) -> credit, from the generated rows by plain loops.
 
@@ -339,15 +344,16 @@ def _oracle(export, level: str = "customer") -> dict[tuple[str, str, str], float
 
     deals_by_cust: dict[str, list] = {}
     for d in deal_rows:
-        end = _dt(d[3]) if d[4] in ("won", "lost") else _dt(d[2])
+        stated = _dt(d[3]) if d[4] in ("won", "lost") else _dt(d[2])
         if entity(d[1]) is not None:
-            deals_by_cust.setdefault(entity(d[1]), []).append((end, d[0], d))
+            item = (_whole_day(stated), d[0], stated, d)
+            deals_by_cust.setdefault(entity(d[1]), []).append(item)
     for cust, items in deals_by_cust.items():
         touches_sorted = sorted(by_cust.get(cust, []))
         prev_end = None
-        for end, _, d in sorted(items):
-            created, status, amount = _dt(d[2]), d[4], float(d[5])
-            lo = end - timedelta(days=lookback)
+        for end, _, stated, d in sorted(items):
+            created, status, amount = _whole_day(_dt(d[2])), d[4], float(d[5])
+            lo = stated - timedelta(days=lookback)
             journey = [
                 t
                 for t in touches_sorted
@@ -358,7 +364,7 @@ def _oracle(export, level: str = "customer") -> dict[tuple[str, str, str], float
             channels = [t[1] for t in journey]
             lead_i = None
             if cust in lead and lead[cust] <= end:  # a milestone after the end: no anchor
-                before = [i for i, t in enumerate(ts) if t <= lead[cust]]
+                before = [i for i, t in enumerate(ts) if t <= _whole_day(lead[cust])]
                 lead_i = before[-1] if before else None
             n_created = sum(1 for t in ts if t <= created)
             opp_i = n_created - 1 if n_created else None

@@ -213,6 +213,20 @@ def test_first_touch_after_stage_counts_for_none():
     assert r[("ads",)]["cpl"] is None
 
 
+def test_customer_of_a_date_only_close_counts_the_touch_of_that_day():
+    # without journeys a won deal's customer is its entity's first touch at or before the
+    # close; a close on a date (midnight) holds the whole day: the 15:00 ads touch counts
+    touches = touches_frame([("e", D(2026, 1, 20, 15), "ads", "(none)")])
+    deals = deals_frame([("1", "e", D(2026, 1, 20), D(2026, 1, 20), "won", 10.0)])
+    summary = summary_frame([("first_touch", "ads", 10)])
+    out = add_spend_metrics(summary, None, touches, None, deals, MetricsSettings())
+    assert by_key(out, "channel")[("ads",)]["customers"] == 1
+    # a close at 12:00 is a time: the 15:00 touch came after it, the customer is (none)'s
+    deals = deals_frame([("1", "e", D(2026, 1, 20), D(2026, 1, 20, 12), "won", 10.0)])
+    out = add_spend_metrics(summary, None, touches, None, deals, MetricsSettings())
+    assert by_key(out, "channel")[("ads",)]["customers"] == 0
+
+
 def test_campaign_level_with_journeys(world):
     touches, stages, deals, costs = world
     journeys = pl.DataFrame(

@@ -19,6 +19,7 @@ from attrib.metrics.funnel import (
 )
 from attrib.metrics.periods import in_window, prorate_costs
 from attrib.metrics.settings import MetricsSettings
+from attrib.schema import through_its_day
 
 #: stage name → sourced-count column and its cost column
 STAGE_COLUMNS: dict[str, tuple[str, str]] = {
@@ -190,7 +191,7 @@ def sourced_customers(
 
     With ``journeys``: the journey's ``first_channel`` and the campaign of the touch at its
     ``first_touch_at``. Without: the entity's first touch (``source``, from
-    ``first_touch_channel``) when at or before ``closed_at``.
+    ``first_touch_channel``) when at or before ``closed_at`` (a date: its whole day).
     """
     keys = ["channel", "campaign"]
     schema = {**dict.fromkeys(keys, pl.String), "customers": pl.Int64}
@@ -221,7 +222,11 @@ def sourced_customers(
             won.join(source, on="entity_id", how="left")
             .with_columns(
                 (
-                    pl.col("first_ts").is_not_null() & (pl.col("first_ts") <= pl.col("closed_at"))
+                    pl.col("first_ts").is_not_null()
+                    & (
+                        pl.col("first_ts").dt.epoch("us")
+                        <= through_its_day(pl.col("closed_at").dt.epoch("us"))
+                    )
                 ).alias("ok")
             )
             .with_columns(
