@@ -34,6 +34,7 @@ def stage_values(plan: pl.DataFrame) -> dict[str, float | None]:
 def test_hand_computed_exact_target():
     p = reverse_funnel(10_000, avg_deal_size=1000, rates=RATES, settings=S)
     assert dict(p.schema) == PLAN_SCHEMA
+    assert p.get_column("period").null_count() == p.height  # numbers by hand: no history
     # 10 customers; 20 offers; 20 / 0.8 = 25.000000000000004 must still need 25 opportunities
     assert stage_values(p) == {
         "session": 2500,
@@ -294,6 +295,7 @@ def test_round_trip_reproduces_stage_counts(history, period):
     plan = plan_from_history(
         actual_revenue, funnel, deals=deals, roi_summary=None, settings=S, period=period
     )
+    assert plan.get_column("period").unique().to_list() == [period]
     actual = funnel.filter(
         (pl.col("view") == "period") & (pl.col("period") == period) & (pl.col("channel") == "(all)")
     )
@@ -599,6 +601,9 @@ def test_plan_shows_the_runs_warnings_and_takes_rates_in_any_case(tmp_path):
     assert json.loads(run_cli([*args, "--format", "json"]).output)["period"] == "all"
     titled = run_cli([*args, "--period", "2025-q1"])
     assert "plan (rates, deal size and lead mix of 2025-Q1)" in titled.output
+    # as does the written table, on every row (a BI tool reads no terminal title)
+    written = pl.read_parquet(tmp_path / "p" / "plan.parquet")
+    assert written.get_column("period").unique().to_list() == ["2025-Q1"]
     # from the finished run's outputs, the plan gives that run's warnings too
     run_cli(["run", data, "--out", tmp_path / "run", "-q", "--models", "first_touch"])
     from_run = ["plan", "--run", tmp_path / "run", "--target-revenue", "2000"]

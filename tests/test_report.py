@@ -92,6 +92,7 @@ def write_plan(out: Path) -> None:
             "rate_hi": [None, None, None, 0.3, 0.7, None, None, None],
             "wide_interval": [None, None, None, False, True, None, None, None],
             "unit_cost": [None, None, None, None, None, 10.0, 20.0, None],
+            "period": ["2025-Q3"] * 8,
         }
     ).write_parquet(out / "plan.parquet")
 
@@ -482,6 +483,14 @@ def test_plan_section(tmp_path: Path) -> None:
     assert 'class="pill bad"' in p  # the wide interval is flagged
     assert escape(SCRIPT) in p
     assert SCRIPT not in page
+    assert "lead mix of the history period <strong>2025-Q3</strong>" in p
+    # a plan.parquet written before it had a period column: no sentence, no error
+    pl.read_parquet(tmp_path / "plan.parquet").drop("period").write_parquet(
+        tmp_path / "plan.parquet"
+    )
+    older = section(build_report(tmp_path).read_text(encoding="utf-8"), "plan")
+    assert "history period" not in older
+    assert "100k" in older
 
 
 def test_number_formats() -> None:

@@ -35,6 +35,7 @@ PLAN_SCHEMA: dict[str, pl.DataType] = {
     "rate_hi": pl.Float64(),
     "wide_interval": pl.Boolean(),
     "unit_cost": pl.Float64(),
+    "period": pl.String(),
 }
 
 TOTAL = "(total)"
@@ -63,8 +64,11 @@ def reverse_funnel(
     channel_mix: Mapping[str, float] | None = None,
     settings: MetricsSettings,
     stages: Sequence[str] | None = None,
+    period: str | None = None,
 ) -> pl.DataFrame:
     """The plan table (``PLAN_SCHEMA``): input rows, one row per stage, one per budget channel.
+    ``period`` names the history the rates, deal size and mix came from, on every row (so the
+    written table says what it planned from); null for numbers given by hand.
 
     ``rates[s]`` is the conversion rate into stage ``s`` from the stage before it in
     ``stages`` (default: the canonical stages that have a rate, preceded by the canonical
@@ -165,7 +169,9 @@ def reverse_funnel(
                 "rate": covered if total_share > 0 and any_known else None,
             }
         )
-    return pl.DataFrame(rows, schema=PLAN_SCHEMA)
+    return pl.DataFrame(rows, schema=PLAN_SCHEMA).with_columns(
+        pl.lit(period, pl.String).alias("period")
+    )
 
 
 def _period_filter(deals: pl.DataFrame, period: str, settings: MetricsSettings) -> pl.DataFrame:
@@ -273,6 +279,7 @@ def plan_from_history(
         channel_mix=mix,
         settings=settings,
         stages=chain,
+        period=p,
     )
 
 

@@ -535,6 +535,12 @@ def plan(ctx: Context) -> Section:
         if c not in p.columns:
             p = p.with_columns(pl.lit(None).alias(c))
     parts = []
+    period = p.get_column("period").drop_nulls().unique() if "period" in p.columns else None
+    if period is not None and period.len() == 1:
+        parts.append(
+            f'<p class="note">Rates, average deal size and lead mix of the history period '
+            f"<strong>{esc(str(period.item()))}</strong>.</p>"
+        )
     inputs = p.filter(pl.col("kind") == "input").to_dicts()
     if inputs:
         facts = "".join(
