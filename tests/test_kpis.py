@@ -581,6 +581,36 @@ def test_a_deal_first_touched_after_its_creation_is_not_marketing_sourced_pipeli
     assert created.item() == pytest.approx(300.0)
 
 
+def test_a_touch_later_on_a_date_only_creation_day_sourced_the_pipeline(tmp_path):
+    """d2 was created on a date (2025-02-01, no time) and first touched that day at 10:00:
+    the journeys read the date as its whole day, so pipeline_created credits the Email touch;
+    the sourced pipeline share reads the creation the same way."""
+    from conftest import run_job
+
+    touches = pl.DataFrame(
+        {
+            "customer_id": ["c1", "c2"],
+            "ts": ["2025-01-05 10:00:00", "2025-02-01 10:00:00"],
+            "channel": ["Email", "Email"],
+        }
+    )
+    deals = pl.DataFrame(
+        {
+            "deal_id": ["d1", "d2"],
+            "customer_id": ["c1", "c2"],
+            "created_at": ["2025-01-10", "2025-02-01"],
+            "closed_at": ["2025-01-20", "2025-02-20"],
+            "status": ["won", "won"],
+            "amount": [300.0, 100.0],
+        }
+    )
+    result = run_job(tmp_path, touches=touches, deals=deals, models="first_touch")
+    created = result.channel_summary.filter(pl.col("channel") == "Email")["pipeline_created"]
+    assert created.item() == pytest.approx(400.0)
+    kpis = kpi_table(result.tables["kpis"])
+    assert kpis[("marketing_sourced_pipeline_share", "all")]["value"] == pytest.approx(1.0)
+
+
 @pytest.mark.parametrize(
     ("declared", "share"),
     [("", 0.0), ("marketing = true", 1.0), ("direct = true", 0.0), ("marketing = false", 0.0)],

@@ -23,6 +23,7 @@ from attrib.metrics.periods import (
 )
 from attrib.metrics.roi import channel_marketing_flags
 from attrib.metrics.settings import MetricsSettings
+from attrib.schema import through_its_day
 
 #: KPI names in output order.
 KPI_NAMES: tuple[str, ...] = (
@@ -344,9 +345,16 @@ def compute_kpis(
         [
             pl.col("amount").sum().alias("j_pipe"),
             # sourced pipeline: the first touch came at or before the deal's creation (a
-            # touch after it did not source the pipeline; pipeline_created credits likewise)
+            # touch after it did not source the pipeline; pipeline_created credits likewise,
+            # a creation on a date holding its whole day as in the journeys)
             pl.col("amount")
-            .filter(src & (pl.col("first_touch_at") <= pl.col("created_at")))
+            .filter(
+                src
+                & (
+                    pl.col("first_touch_at").dt.epoch("us")
+                    <= through_its_day(pl.col("created_at").dt.epoch("us"))
+                )
+            )
             .sum()
             .alias("j_pipe_src"),
             pl.col("amount").filter(inf).sum().alias("j_pipe_inf"),
