@@ -82,7 +82,7 @@ class Journeys:
         amount: float64 [J] total deal amount of those journeys (0 for non-converting).
         end_ts: int64 [J] window end, inclusive (close for closed deals, created_at for open
             deals, last touch for non-converting paths; a time at midnight UTC exactly is a
-            date: the last microsecond of its day, ``journeys.through_its_day``).
+            date: the last microsecond of its day, ``schema.through_its_day``).
         created_ts: int64 [J] deal created_at, read as ``end_ts`` is (end_ts for
             non-converting paths).
         n_created: int64 [J] touches at or before created_at.
