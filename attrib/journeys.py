@@ -186,10 +186,13 @@ def build_journeys(
     in_period = _in_period(d, _reporting_window(config), is_deal, deal_idx)
     # a lead milestone after the journey's end (the deal's close, or its creation when that
     # ends the window) is outside the window: no lead anchor, as one before the first touch;
-    # a lead on a date is the anchor for the touches of its whole day
+    # a lead on a date is the anchor for the touches of its whole day, up to the deal's
+    # creation when it names the creation day (a lead before the opportunity, not after)
     lead_ts = np.where(lead_ts <= end_ts, lead_ts, _MIN_TS).astype(np.int64, copy=False)
+    on_date = (lead_ts != _MIN_TS) & (lead_ts % US_PER_DAY == 0)
+    whole_day = np.where(on_date, lead_ts + (US_PER_DAY - 1), lead_ts)
     lead_ts = np.where(
-        (lead_ts != _MIN_TS) & (lead_ts % US_PER_DAY == 0), lead_ts + (US_PER_DAY - 1), lead_ts
+        on_date & (lead_ts <= created_ts), np.minimum(whole_day, created_ts), whole_day
     )
     n_created, lead_pos = _anchors(offsets, ts, created_ts, lead_ts)
     opp_pos = np.where(is_deal & (n_created > 0), offsets[:-1] + n_created - 1, -1)

@@ -279,6 +279,35 @@ def test_a_time_of_day_ends_the_window_there(tmp_path):
     )
 
 
+def test_a_date_only_lead_on_the_creation_day_ends_at_the_creation(tmp_path):
+    # lead 2025-01-10 (a date), created 2025-01-10 10:00; touches Jan 5 Email, Jan 8 Social,
+    # Jan 10 09:00 Webinar, Jan 10 15:00 Display. The lead came before the opportunity: its
+    # anchor is the last touch up to 10:00 (Webinar, which is also the opportunity anchor),
+    # not Display at 15:00, after the creation
+    t = [
+        ("c", _d(5, "12:00:00"), "Email"),
+        ("c", _d(8, "12:00:00"), "Social"),
+        ("c", _d(10, "09:00:00"), "Webinar"),
+        ("c", _d(10, "15:00:00"), "Display"),
+    ]
+    result = run_job(
+        tmp_path,
+        touches=touches(t),
+        deals=deals([("d", "c", _d(10, "10:00:00"), _d(20, "12:00:00"), "won", 90)]),
+        stages=stages([("c", "lead", "2025-01-10")]),
+        models="w_shaped",
+    )
+    # revenue: roles first (Email), lead and opportunity (both Webinar): 30 each, so Webinar
+    # 60; Social and Display share 10
+    assert_credit(
+        credit(result, "w_shaped"), {"Email": 27, "Webinar": 54, "Social": 4.5, "Display": 4.5}
+    )
+    # pipeline created (Email, Social, Webinar): the same roles, Social the only other touch
+    assert_credit(
+        credit(result, "w_shaped", "pipeline_created"), {"Email": 27, "Webinar": 54, "Social": 9}
+    )
+
+
 def test_a_touch_later_on_a_date_only_close_day_is_zero_days_to_close(tmp_path):
     # created and won on 2025-01-07 (dates); the only touch is that day at 14:00: it is in
     # the journey, and the deal closed the day its journey started (0 days, not -0.58)

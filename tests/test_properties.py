@@ -364,7 +364,10 @@ def _oracle(export, level: str = "customer") -> dict[tuple[str, str, str], float
             channels = [t[1] for t in journey]
             lead_i = None
             if cust in lead and lead[cust] <= end:  # a milestone after the end: no anchor
-                before = [i for i, t in enumerate(ts) if t <= _whole_day(lead[cust])]
+                lead_at = _whole_day(lead[cust])
+                if lead[cust].time() == time(0) and lead[cust] <= created:
+                    lead_at = min(lead_at, created)  # a date-only lead: not after creation
+                before = [i for i, t in enumerate(ts) if t <= lead_at]
                 lead_i = before[-1] if before else None
             n_created = sum(1 for t in ts if t <= created)
             opp_i = n_created - 1 if n_created else None
