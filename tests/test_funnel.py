@@ -352,12 +352,12 @@ def _reached_reference(touches, stages, deals, present):
                 ch, touched = first.get(e, (None, None))
                 milestones = [seen[m] for m in present if m != "session" and m in seen]
                 if milestones and touched is not None:
-                    first_milestone = min(milestones)
-                    if first_milestone.time() == dt.time(0):  # a date: its whole day
-                        after = touched.date() > first_milestone.date()
-                    else:
-                        after = touched > first_milestone
-                    if after:
+                    # a date (midnight) counts its whole day; every milestone bounds the touch
+                    deadline = min(
+                        m + dt.timedelta(days=1, microseconds=-1) if m.time() == dt.time(0) else m
+                        for m in milestones
+                    )
+                    if touched > deadline:
                         ch = None
                 out.add((e, s, cum[s], prev, cum[present[0]], ch))
     return out
@@ -461,3 +461,18 @@ def test_a_date_milestone_is_sourced_by_a_touch_later_that_day():
     r, _ = reached_stages(stages, touches, None, MetricsSettings())
     leads = r.filter(pl.col("stage") == "lead").sort("entity_id")
     assert leads.select("entity_id", "source_channel").rows() == [("a", "ads"), ("b", None)]
+
+
+def test_a_date_milestone_ends_at_a_timed_milestone_of_its_day():
+    """A lead written as a date and a deal created at 09:00 that day: a first touch at 10:00
+    came after the opportunity, so it sourced nothing ((none)), though the lead alone would
+    have given it the whole day. As the journeys read the lead anchor."""
+    touches = touches_frame([("a", D(2026, 1, 5, 10), "ads")])
+    stages = stages_frame([("a", "lead", D(2026, 1, 5))])
+    deals = deals_frame([("1", "a", D(2026, 1, 5, 9), None, "open", 10.0)])
+    r, _ = reached_stages(stages, touches, deals, MetricsSettings())
+    assert r.get_column("source_channel").unique().to_list() == [None]
+    # the deal created at 11:00 instead: the touch came before every milestone
+    deals = deals_frame([("1", "a", D(2026, 1, 5, 11), None, "open", 10.0)])
+    r, _ = reached_stages(stages, touches, deals, MetricsSettings())
+    assert r.get_column("source_channel").unique().to_list() == ["ads"]

@@ -23,7 +23,8 @@ def reached_rows(keys, ts, stage, source, position, n_present):
     (NO_TIME for the first), the entry time (at the first present stage) and the entity's
     source: its first-touch index, or -1 when that touch came after the entity's first
     milestone (its earliest record other than the session: a lead, a deal, ...), which the
-    touch then did not source; a milestone at midnight exactly (a date) counts its whole day.
+    touch then did not source; a milestone at midnight exactly (a date) counts its whole day,
+    up to any timed milestone of that day.
     """
     n = keys.shape[0]
     n_entities = 0
@@ -48,7 +49,10 @@ def reached_rows(keys, ts, stage, source, position, n_present):
         earliest[:] = NO_TIME
         src = -1
         touched = NO_TIME
-        milestone = NO_TIME
+        # the latest time a sourcing touch may have: every milestone's, where one at midnight
+        # exactly is a date without a time, so its whole day (a touch later that day came
+        # before it as far as anyone can tell) but not past a timed milestone that day
+        deadline = NO_TIME
         for i in range(lo, hi):
             p = position[stage[i]]
             if p >= 0 and ts[i] < earliest[p]:
@@ -56,17 +60,12 @@ def reached_rows(keys, ts, stage, source, position, n_present):
             if source[i] >= 0:
                 src = source[i]
                 touched = ts[i]
-            elif p >= 0 and ts[i] < milestone:
-                milestone = ts[i]
-        # a milestone at midnight exactly is a date without a time: a touch later that day
-        # came before it as far as anyone can tell
-        if milestone != NO_TIME:
-            if milestone % US_PER_DAY == 0:
-                after = touched // US_PER_DAY > milestone // US_PER_DAY
-            else:
-                after = touched > milestone
-            if after:
-                src = -1
+            elif p >= 0 and ts[i] != NO_TIME:
+                m = ts[i] + (US_PER_DAY - 1) if ts[i] % US_PER_DAY == 0 else ts[i]
+                if m < deadline:
+                    deadline = m
+        if touched > deadline:
+            src = -1
         c = NO_TIME
         for p in range(n_present - 1, -1, -1):
             if earliest[p] < c:
