@@ -552,6 +552,27 @@ def test_the_plan_says_when_it_has_no_budget(tmp_path):
     )
 
 
+def test_the_plan_says_why_every_count_is_empty(tmp_path):
+    """A period whose won deals all have amount 0 (Olist's 2018-Q2: declared revenue
+    unknown) left every stage "—" without a word: the plan now says why."""
+    data = write_inputs(
+        tmp_path / "in",
+        touches=touches([("c1", "2025-01-05", "Email"), ("c2", "2025-02-05", "Email")]),
+        deals=deals(
+            [
+                ("d1", "c1", "2025-01-10", "2025-01-20", "won", 1000.0),
+                ("d2", "c2", "2025-02-10", "2025-02-20", "won", 0.0),
+            ]
+        ),
+    )
+    args = ["plan", data, "--target-revenue", "2000", "--out", tmp_path / "p"]
+    result = run_cli([*args, "--period", "2025-02"])
+    text = " ".join(result.output.split())
+    assert "warning: no stage can be planned: the average deal size of 2025-02 is unknown" in text
+    assert "won deals' amounts are all 0" in text
+    assert "no stage can be planned" not in " ".join(run_cli(args).output.split())
+
+
 def test_plan_quiet_prints_no_table(tmp_path):
     data = write_inputs(
         tmp_path / "in",

@@ -454,9 +454,28 @@ def plan_with_notes(
     """``plan_from_run`` with what bears on it: the run's warnings, the repeat-buyer caveat
     and the no-budget note (``attrib plan``, from the inputs or with ``--run``)."""
     table = plan_from_run(target_revenue, history, period, rates_override)
-    notes = (repeat_deals_note_of_run(history, period), budget_note(table))
+    p = plan_period(period, history.settings)
+    notes = (
+        deal_size_note(table, p),
+        repeat_deals_note_of_run(history, period),
+        budget_note(table),
+    )
     warnings = (*history.warnings, *(n for n in notes if n is not None))
-    return Plan(table, warnings, plan_period(period, history.settings))
+    return Plan(table, warnings, p)
+
+
+def deal_size_note(table: pl.DataFrame, period: str) -> str | None:
+    """Why every count of a plan is empty: the period's won deals have no average amount (none
+    closed in it, or their amounts are all 0: Olist's 2018-Q2), else None."""
+    row = table.filter((pl.col("kind") == "input") & (pl.col("name") == "avg_deal_size"))
+    size = row.get_column("value").item() if row.height else None
+    if size is not None and size > 0:
+        return None
+    why = "no won deal closed in it" if size is None else "its won deals' amounts are all 0"
+    return (
+        f"no stage can be planned: the average deal size of {period} is unknown ({why}); "
+        "pick a --period whose won deals have amounts"
+    )
 
 
 def budget_note(table: pl.DataFrame) -> str | None:
