@@ -311,6 +311,25 @@ def test_only_a_channel_summary(full_run: tuple[Path, str], tmp_path: Path) -> N
     assert "Not computed in this run" not in section(page, "spend")
 
 
+def test_spend_totals_of_an_absent_stage_are_empty(
+    full_run: tuple[Path, str], tmp_path: Path
+) -> None:
+    """A run without an 'mql' stage has null MQLs on every channel ("—"); the per-channel
+    table's total row summed them to 0, as if the funnel had counted none."""
+    out, _ = full_run
+    cs = pl.read_parquet(out / "channel_summary.parquet")
+    cs.with_columns(pl.lit(None, pl.Int64).alias("mqls")).write_parquet(
+        tmp_path / "channel_summary.parquet"
+    )
+    spend = section(build_report(tmp_path).read_text(encoding="utf-8"), "spend")
+    heads = re.findall(r"<th[^>]*>(.*?)</th>", spend.split("</thead>")[0])
+    total = re.search(r'<tfoot><tr class="total">(.*?)</tr>', spend, re.S)
+    assert total is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", total.group(1))
+    assert cells[heads.index("MQLs")] == "—"
+    assert cells[heads.index("Leads")] not in ("—", "0")
+
+
 def test_damaged_and_partial_files(full_run: tuple[Path, str], tmp_path: Path) -> None:
     out, _ = full_run
     for f in out.glob("*.parquet"):

@@ -130,7 +130,9 @@ def spend_return(ctx: Context) -> Section:
         total = {"channel": "total"}
         for key in ("spend", "revenue", "leads", "mqls", "sqls", "opportunities", "customers"):
             if key in d.columns:
-                total[key] = d.get_column(key).sum()
+                column = d.get_column(key)
+                # a stage absent from the data is null on every row: "—", not a total of 0
+                total[key] = column.sum() if column.null_count() < column.len() else None
         return f'<h3>Per channel · <span class="model-name">{esc(model)}</span></h3>' + table(
             cols, d.to_dicts(), total=total
         )
