@@ -368,11 +368,13 @@ def unassigned_credit(summary: pl.DataFrame | None, has_rules: bool) -> str | No
     model = summary.get_column("model")[0]
     rows = summary.filter(pl.col("model") == model)
     unassigned_rows = rows.filter(pl.col("channel") == UNASSIGNED)
-    for column, what in (("pipeline_created", "pipeline is"), ("deals_created", "deals are")):
+    for column, noun, verb in (
+        ("pipeline_created", "pipeline", "is"),
+        ("deals_created", "deals", "are"),
+    ):
         total = rows.get_column(column).sum()
         unassigned = unassigned_rows.get_column(column).sum()
         if total and unassigned > UNASSIGNED_SHARE * total:
-            noun, verb = what.split()
             return (
                 f"{unassigned / total:.0%} of the {noun} created {verb} credited to "
                 f"{UNASSIGNED} under {model}: touches that no [[rules]] rule matched; add "
