@@ -27,11 +27,13 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class DealCounts:
     """A batch's deals: how many, how many have a touch, how many the reporting window
-    counts (None: no window). Additive over batches."""
+    counts (None: no window), and how many zero-touch deals have an entity with touches
+    elsewhere (``Journeys.zero_touch_touched``). Additive over batches."""
 
     deals: int = 0
     touched: int = 0
     in_window: int | None = None
+    zero_touch_touched: int = 0
 
     @classmethod
     def of(cls, journeys: Journeys) -> DealCounts:
@@ -41,7 +43,12 @@ class DealCounts:
         if journeys.in_period is not None:
             hit = (journeys.in_period & (CONVERSION_IN_PERIOD | CREATION_IN_PERIOD)) != 0
             in_window = int(np.count_nonzero(is_deal & hit))
-        return cls(int(np.count_nonzero(is_deal)), int(np.count_nonzero(touched)), in_window)
+        return cls(
+            int(np.count_nonzero(is_deal)),
+            int(np.count_nonzero(touched)),
+            in_window,
+            journeys.zero_touch_touched,
+        )
 
     def __add__(self, other: DealCounts) -> DealCounts:
         window = (
@@ -49,7 +56,12 @@ class DealCounts:
             if self.in_window is None and other.in_window is None
             else (self.in_window or 0) + (other.in_window or 0)
         )
-        return DealCounts(self.deals + other.deals, self.touched + other.touched, window)
+        return DealCounts(
+            self.deals + other.deals,
+            self.touched + other.touched,
+            window,
+            self.zero_touch_touched + other.zero_touch_touched,
+        )
 
     @property
     def zero_touch(self) -> int:
@@ -136,18 +148,28 @@ ZERO_TOUCH_SHARE = 0.25
 def many_zero_touch(counts: DealCounts) -> str | None:
     """Many deals, but not all, without a touch in their window: untracked deals are usually
     a few percent; more points at ids that match only partly ('00123' vs '123', '125.0' vs
-    '125', one export with prefixed ids) or at a lookback too short."""
-    if (
-        not counts.deals
-        or not counts.touched
-        or counts.zero_touch <= ZERO_TOUCH_SHARE * counts.deals
-    ):
+    '125', one export with prefixed ids), or, where their customers do have touches, at many
+    deals per customer sharing few touches (each counts for one deal) or a short lookback."""
+    zero = counts.zero_touch
+    if not counts.deals or not counts.touched or zero <= ZERO_TOUCH_SHARE * counts.deals:
         return None
+    head = (
+        f"{zero:,} of {counts.deals:,} deals ({zero / counts.deals:.0%}) have no touch in "
+        "their window and are credited to (none)"
+    )
+    untouched = zero - counts.zero_touch_touched
+    ids = (
+        "check that their customer ids are written as in the touchpoints (leading zeros, a "
+        "trailing '.0', prefixes)"
+    )
+    if counts.zero_touch_touched <= untouched:
+        return f"{head}; {ids} and the --lookback-days"
     return (
-        f"{counts.zero_touch:,} of {counts.deals:,} deals ({counts.zero_touch / counts.deals:.0%}) "
-        "have no touch in their window and are credited to (none); check that their customer "
-        "ids are written as in the touchpoints (leading zeros, a trailing '.0', prefixes) and "
-        "the --lookback-days"
+        f"{head}. {counts.zero_touch_touched:,} of them belong to customers (accounts at "
+        "--level account) that do have touches, all outside the deal's window: in an earlier "
+        "deal's (a touch counts for one deal only, so many deals per customer share few "
+        "touches), after the deal, or older than the --lookback-days"
+        + (f"; for the other {untouched:,}, {ids}" if untouched else "")
     )
 
 

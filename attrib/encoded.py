@@ -101,6 +101,9 @@ class Journeys:
             (``created_at``). Only those are credited (``values``, ``created_values``), so the
             attribution columns count the same deals as the window's spend and KPIs. None:
             no window set, every journey counts.
+        zero_touch_touched: how many zero-touch deals have an entity with touches (each in
+            another deal's window, a non-converting tail, or older than the lookback), as
+            opposed to none at all (ids that match no touch).
     """
 
     offsets: np.ndarray
@@ -119,6 +122,7 @@ class Journeys:
     dicts: Dictionaries
     digest: pl.DataFrame | None = None
     in_period: np.ndarray | None = None
+    zero_touch_touched: int = 0
     # per-batch derived arrays and work buffers (not an init field: ``dataclasses.replace``
     # starts afresh)
     _cache: dict[str, np.ndarray] = field(

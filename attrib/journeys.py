@@ -157,6 +157,14 @@ def build_journeys(
     keep, offsets, j_deal, n_kept = _assign_journeys(
         t_ent, t_ts, d_ent, d_end, d.get_column("lo").to_numpy(), d.height + n_entities
     )
+    # zero-touch deals whose entity has touches (all in other windows, or older than the
+    # lookback): not an id mismatch, which the zero-touch warning must tell apart
+    lengths = np.diff(offsets)
+    zero = j_deal[(j_deal >= 0) & (lengths == 0)]
+    at = np.searchsorted(t_ent, d_ent[zero])
+    zero_touch_touched = int(
+        np.count_nonzero(t_ent[np.minimum(at, len(t_ent) - 1)] == d_ent[zero]) if len(t_ent) else 0
+    )
     if n_kept == len(t_ts):  # every touch in a journey (the usual case): no copies
         ts, channel, campaign, kept_rows = t_ts, t_chan, t_camp, order
     else:
@@ -168,7 +176,6 @@ def build_journeys(
         d.get_column(STATUS).replace_strict(_STATUS_CODES, return_dtype=pl.Int8).to_numpy()
     )
     n_j = len(j_deal)
-    lengths = np.diff(offsets)
     last_ts = np.where(lengths > 0, ts[np.maximum(offsets[1:] - 1, 0)] if len(ts) else 0, 0)
     if d.height:
         status = np.where(is_deal, status_codes[deal_idx], STATUS_NONE).astype(np.int8, copy=False)
@@ -239,6 +246,7 @@ def build_journeys(
         dicts=dicts,
         digest=digest,
         in_period=in_period,
+        zero_touch_touched=zero_touch_touched,
     )
 
 

@@ -43,6 +43,28 @@ def test_many_deals_without_touches_are_flagged(tmp_path):
     assert many_zero_touch(DealCounts(100, 74)) is not None
 
 
+def test_many_deals_sharing_few_touches_are_not_blamed_on_ids(tmp_path):
+    """Eight deals of one customer closed on eight days after its one touch: the first takes
+    it, seven are zero-touch though the ids match (Maven's accounts: ~85 deals each). The
+    warning said to check id formats; it now says where those touches went. A deal whose
+    customer has no touch at all is still sent to the ids."""
+    rows = [(f"d{i}", "c1", "2025-01-07", f"2025-01-{10 + i:02d}", "won", 1.0) for i in range(8)]
+    text, _ = _run(tmp_path / "shared", rows)
+    assert "7 of 8 deals (88%) have no touch in their window" in text
+    assert (
+        "7 of them belong to customers (accounts at --level account) that do have touches" in text
+    )
+    assert "leading zeros" not in text
+    stray = ("d9", "00c9", "2025-01-07", "2025-01-09", "won", 1.0)
+    text, _ = _run(tmp_path / "stray", [*rows, stray])
+    assert "8 of 9 deals (89%)" in text
+    assert "7 of them belong to customers" in text
+    assert "for the other 1, check that their customer ids" in text
+    # mostly unmatched ids: the id hint alone, as before
+    assert "7 of them" not in many_zero_touch(DealCounts(10, 2, None, 3))
+    assert "leading zeros" in many_zero_touch(DealCounts(10, 2, None, 3))
+
+
 def test_a_window_without_deals_is_flagged(tmp_path):
     rows = [("d1", "c1", "2025-01-07", "2025-01-09", "won", 10.0)]
     text, manifest = _run(tmp_path, rows, "--from", "2030-01-01")
@@ -115,8 +137,8 @@ def test_the_bucketed_engine_adds_up_its_buckets_deals(tmp_path):
 
 
 def test_deal_counts_add_up():
-    a, b = DealCounts(3, 2, None), DealCounts(4, 0, 1)
-    assert a + b == DealCounts(7, 2, 1)
+    a, b = DealCounts(3, 2, None, 1), DealCounts(4, 0, 1, 2)
+    assert a + b == DealCounts(7, 2, 1, 3)
     assert (a + b).zero_touch == 5
     assert DealCounts(2, 2) + DealCounts(1, 1) == DealCounts(3, 3, None)
 

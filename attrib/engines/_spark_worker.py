@@ -68,6 +68,7 @@ ENCODED_SCHEMA = pa.schema(
         ("deals", pa.int64()),
         ("touched_deals", pa.int64()),
         ("deals_in_window", pa.int64()),
+        ("zero_touch_touched", pa.int64()),
     ]
 )
 STATE_SCHEMA = pa.schema([(BUCKET_COL, pa.int64()), ("model", pa.string()), ("state", pa.binary())])
@@ -326,6 +327,7 @@ def build_bucket(
             "deals": [counts.deals],
             "touched_deals": [counts.touched],
             "deals_in_window": [counts.in_window],
+            "zero_touch_touched": [counts.zero_touch_touched],
         },
         schema=ENCODED_SCHEMA,
     )

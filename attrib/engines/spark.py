@@ -437,12 +437,13 @@ class _Job:
                     "deals",
                     "touched_deals",
                     "deals_in_window",
+                    "zero_touch_touched",
                 ).toArrow,
             )
         per_bucket = sorted(zip(*parts.to_pydict().values(), strict=True))
         n_journeys = sum(p[1] for p in per_bucket)
         n_touches = sum(p[2] for p in per_bucket)
-        deal_counts = sum((DealCounts(*p[5:8]) for p in per_bucket), DealCounts())
+        deal_counts = sum((DealCounts(*p[5:9]) for p in per_bucket), DealCounts())
         rep.note(f"journeys: {n_journeys:,} over {n_touches:,} touches in {self.buckets} buckets")
         for warning in deal_warnings(deal_counts, rows_read, rejected):
             rep.warn(warning)
