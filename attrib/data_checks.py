@@ -17,6 +17,7 @@ from attrib.columns import TABLES
 from attrib.config import UNASSIGNED
 from attrib.encoded import CONVERSION_IN_PERIOD, CREATION_IN_PERIOD, STATUS_NONE, Journeys
 from attrib.errors import ChecksFailedError
+from attrib.metrics.settings import PERIOD_LABEL
 from attrib.progress import Reporter
 
 if TYPE_CHECKING:
@@ -310,7 +311,7 @@ def unmatched_targets(targets: pl.DataFrame | None, kpis: pl.DataFrame | None) -
         return None
     # a well-formed period outside this run's window is a plan for later, not a mistake
     known_kpis = sorted(set(kpis.get_column("kpi").to_list()))
-    label = r"^(all|\d{4}-(0[1-9]|1[0-2])|\d{4}-Q[1-4])$"
+    label = PERIOD_LABEL.pattern
     bad_kpi = missing.filter(~pl.col("kpi").is_in(known_kpis))
     bad_period = missing.filter(
         pl.col("kpi").is_in(known_kpis) & ~pl.col("period").fill_null("").str.contains(label)

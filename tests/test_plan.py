@@ -395,6 +395,19 @@ def test_unknown_period_is_an_input_error(history):
     _, _, deals, funnel = history
     with pytest.raises(InputError, match="no funnel history"):
         plan_from_history(1.0, funnel, deals=deals, roi_summary=None, settings=S, period="2019-01")
+    # a label that is no period at all says so (it said "no funnel history" too)
+    for bad in ("2018-13", "Q1-2025", "2025/03"):
+        with pytest.raises(UsageError, match=f"--period '{bad}' is not a period"):
+            plan_from_history(1.0, funnel, deals=deals, roi_summary=None, settings=S, period=bad)
+
+
+def test_a_malformed_period_fails_before_the_job_runs(tmp_path):
+    result = run_cli(
+        ["plan", "--target-revenue", "1e6", "--period", "2018-13", "--out", tmp_path], exit_code=2
+    )
+    assert "--period '2018-13' is not a period" in result.output
+    assert "YYYY-Qn" in result.output
+    assert not (tmp_path / "plan.parquet").exists()
 
 
 def test_flow_ratio_above_one_is_accepted():

@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from attrib.errors import ConfigError, InputError
+from attrib.errors import ConfigError, InputError, UsageError
 from attrib.metrics.funnel import ALL_CHANNELS
 from attrib.metrics.periods import (
     PERIOD_ALL,
@@ -24,7 +24,7 @@ from attrib.metrics.periods import (
     quarter_label,
     resolve_window,
 )
-from attrib.metrics.settings import STAGE_ORDER, MetricsSettings
+from attrib.metrics.settings import PERIOD_LABEL, STAGE_ORDER, MetricsSettings
 
 PLAN_SCHEMA: dict[str, pl.DataType] = {
     "kind": pl.String(),
@@ -312,7 +312,13 @@ def plan_period(period: str | None, settings: MetricsSettings) -> str:
     the whole reporting window ("all")."""
     chosen = (period or settings.plan_period or PERIOD_ALL).strip()
     # labels as the funnel writes them, whatever the case given: all, 2025-12, 2025-Q4
-    return chosen.lower() if chosen.lower() == PERIOD_ALL else chosen.upper()
+    label = chosen.lower() if chosen.lower() == PERIOD_ALL else chosen.upper()
+    if not PERIOD_LABEL.match(label):  # (the config's plan_period is checked with the config)
+        raise UsageError(
+            f"--period {chosen!r} is not a period",
+            hint="write all, a month YYYY-MM (e.g. 2025-03) or a quarter YYYY-Qn (e.g. 2025-Q1)",
+        )
+    return label
 
 
 @dataclass(frozen=True)
@@ -418,7 +424,6 @@ def plan_from_inputs(
     config arguments, e.g. ``touchpoints=``, ``config=``; first-touch credit only, the
     plan's rates and CPL do not depend on the model) and plan from its funnel, deals and
     spend."""
-    from attrib.errors import UsageError
     from attrib.run import run
 
     if not (isinstance(target_revenue, int | float) and math.isfinite(target_revenue)):
@@ -433,6 +438,8 @@ def plan_from_inputs(
             f"plan_from_inputs takes the inputs and their config, not {', '.join(fixed)}",
             hint="plan from a finished run's outputs with plan_from_run for other runs",
         )
+    if period is not None:  # a malformed --period fails before the job runs
+        plan_period(period, MetricsSettings())
     result = run(data_dir, models="first_touch", **inputs)
     assert result.inputs is not None
     history = RunHistory(  # what a finished run's folder holds: one way to plan from both

@@ -28,7 +28,8 @@ STAGE_ORDER: tuple[str, ...] = (
     "customer",
 )
 
-_PERIOD_RE = re.compile(r"^(all|\d{4}-(0[1-9]|1[0-2])|\d{4}-Q[1-4])$")
+#: a period label as the funnel and KPIs write them: all, YYYY-MM, YYYY-Qn
+PERIOD_LABEL = re.compile(r"^(all|\d{4}-(0[1-9]|1[0-2])|\d{4}-Q[1-4])$")
 
 
 def _empty_mapping() -> Mapping[str, str]:
@@ -205,7 +206,7 @@ def _check(s: MetricsSettings) -> list[str]:
         p.append(f"period_from {s.period_from} is after period_to {s.period_to}")
     for name in ("baseline_period", "plan_period"):
         v = getattr(s, name)
-        if v is not None and not _PERIOD_RE.match(v):
+        if v is not None and not PERIOD_LABEL.match(v):
             p.append(f"{name} must be 'all', 'YYYY-MM' or 'YYYY-Qn', got {v!r}")
     bad = sorted(v for v in s.stage_names.values() if v.strip().lower() not in STAGE_ORDER)
     if bad:
