@@ -21,6 +21,8 @@ from attrib._threads import join_background
 from cli._errors import exit_broken_pipe, handle_errors
 
 if TYPE_CHECKING:  # (the heavy modules are imported inside the commands)
+    import polars as pl
+
     from attrib.engines.spark import SparkRunResult
     from attrib.run import RunResult
 from cli._malloc import keep_freed_memory, small_pages_for_numpy
@@ -601,7 +603,9 @@ def validate(
         failed = config.strict and sum(inputs.rejected.values()) > 0
         if fmt == "json":
             if not failed:  # else the error is the one JSON document on stdout
-                click.echo(json.dumps({"ok": True, "tables": report}))
+                for table, info in report.items():
+                    info.update(_rejection_summary(inputs.quarantine.get(table)))
+                click.echo(json.dumps({"ok": True, "tables": report}, default=str))
         else:
             for table, info in report.items():
                 click.echo(f"{table:12s} {info['rows']:>10,} rows  {info['rejected']:>8,} rejected")
@@ -620,6 +624,23 @@ def validate(
                 f"{sum(inputs.rejected.values())} row(s) rejected and --strict is set",
                 hint=f"{where}, or drop --strict",
             )
+
+
+def _rejection_summary(quarantine: pl.DataFrame | None, examples: int = 5) -> dict:
+    """``attrib validate --format json``'s why for one table: per column, its rejected rows
+    and the first of their reasons (reasons name values, so they are not grouped), most rows
+    first; and the first rejected rows (file, row, column, reason), as the text form lists."""
+    import polars as pl
+
+    if quarantine is None or quarantine.height == 0:
+        return {"reasons": [], "examples": []}
+    reasons = (
+        quarantine.group_by("column", maintain_order=True)
+        .agg(pl.len().alias("rows"), pl.col("reason").first().alias("first_reason"))
+        .sort(["rows", "column"], descending=[True, False], maintain_order=True)
+    )
+    shown = quarantine.head(examples).select("file", "row", "column", "reason")
+    return {"reasons": reasons.to_dicts(), "examples": shown.to_dicts()}
 
 
 @cli.command()

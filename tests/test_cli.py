@@ -450,8 +450,26 @@ def test_validate_format_json(tmp_path):
     result = run_cli(["validate", data, "--format", "json"])
     payload = json.loads(result.stdout)
     assert payload["ok"] is True
-    assert payload["tables"]["touchpoints"] == {"rows": 3, "rejected": 0}
-    assert payload["tables"]["deals"] == {"rows": 2, "rejected": 0}
+    nothing = {"reasons": [], "examples": []}
+    assert payload["tables"]["touchpoints"] == {"rows": 3, "rejected": 0, **nothing}
+    assert payload["tables"]["deals"] == {"rows": 2, "rejected": 0, **nothing}
+    # rejected rows: why, as the text form says it (the JSON gave only the count)
+    _write(DEALS.with_columns(pl.Series("amount", [-1.0, -2.0])), data / "deals.csv")
+    _write(
+        TOUCHES.with_columns(pl.Series("channel", ["Email", None, "Webinar"])),
+        data / "touchpoints.csv",
+    )
+    tables = json.loads(run_cli(["validate", data, "--format", "json"]).stdout)["tables"]
+    assert tables["deals"]["rejected"] == 2
+    assert tables["deals"]["reasons"] == [
+        {"column": "amount", "rows": 2, "first_reason": "amount -1.0 is negative"}
+    ]
+    assert [(e["row"], e["column"]) for e in tables["deals"]["examples"]] == [
+        (1, "amount"),
+        (2, "amount"),
+    ]
+    assert tables["deals"]["examples"][0]["file"].endswith("deals.csv")
+    assert tables["touchpoints"]["reasons"][0]["column"] == "channel"
 
 
 def test_validate_strict_json_failure_is_one_document(tmp_path):
