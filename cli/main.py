@@ -780,7 +780,7 @@ def plan(
     with handle_errors(json_output=fmt == "json"):
         from attrib.errors import UsageError
         from attrib.io import write_parquet
-        from attrib.metrics.plan import plan_from_inputs, plan_with_notes, read_run
+        from attrib.metrics.plan import plan_from_inputs, plan_from_run, read_run
 
         overrides = {}
         for item in rates:
@@ -810,7 +810,7 @@ def plan(
                     "would be ignored",
                     hint="drop them, or drop --run to read the inputs again",
                 )
-            planned = plan_with_notes(target_revenue, read_run(run_dir), period, overrides or None)
+            planned = plan_from_run(target_revenue, read_run(run_dir), period, overrides or None)
         else:
             tables = (touchpoints, deals, costs, stages, targets, config_path)
             planned = plan_from_inputs(

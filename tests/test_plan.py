@@ -653,6 +653,11 @@ def test_the_api_plans_from_inputs_as_the_cli_does(tmp_path):
     planned = at.plan_from_inputs(1e6, samples)
     assert planned.table.equals(pl.read_parquet(tmp_path / "cli" / "plan.parquet"))
     assert planned.warnings == ()  # (the sample gives none)
+    # from a finished run, a Plan too (it was a bare table, without the warnings or period)
+    run_cli(["run", samples, "--out", tmp_path / "run", "-q", "--models", "first_touch"])
+    from_run = at.plan_from_run(1e6, tmp_path / "run", period="2025-q2")
+    assert (from_run.period, from_run.warnings) == ("2025-Q2", ())
+    assert from_run.table.equals(at.plan_from_inputs(1e6, samples, period="2025-Q2").table)
     with pytest.raises(UsageError, match="above 0"):
         at.plan_from_inputs(0, tmp_path / "no-such-folder")  # refused before reading
     with pytest.raises(UsageError, match="not models"):

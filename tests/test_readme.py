@@ -30,7 +30,7 @@ def test_the_python_example_runs_verbatim(tmp_path, monkeypatch):
     for folder in ("out", "q2q3", "big"):
         assert (tmp_path / folder / "manifest.json").is_file()
     assert (tmp_path / "q2q3" / "report.html").is_file()
-    assert scope["plan"].filter(pl.col("name") == "customer").height == 1
+    assert scope["plan"].table.filter(pl.col("name") == "customer").height == 1
 
 
 def _commands():

@@ -205,7 +205,7 @@ def plan_from_history(
     Rates and their Wilson intervals: the funnel's ``view="period"``, channel "(all)" rows
     of ``period`` (default settings.plan_period, else "all"). Average deal size: won deals
     closed in that period (or ``avg_deal_size`` when given: a finished run's KPI of the
-    period, ``plan_from_run``). Mix: each source channel's share of the period's leads. CPL:
+    period, ``plan_table_of_run``). Mix: each source channel's share of the period's leads. CPL:
     each channel's spend in ``roi_summary`` (the rows of the model first in alphabetical
     order; spend does not depend on the model) over its leads in the
     funnel's "all" period (``_funnel_cpl``: the leads the mix counts).
@@ -449,18 +449,20 @@ def plan_from_inputs(
         settings=MetricsSettings.from_mapping(result.inputs.config.metrics),
         warnings=tuple(result.manifest["warnings"]),
     )
-    return plan_with_notes(target_revenue, history, period, rates_override)
+    return plan_from_run(target_revenue, history, period, rates_override)
 
 
-def plan_with_notes(
+def plan_from_run(
     target_revenue: float,
-    history: RunHistory,
+    run: str | Path | RunHistory,
     period: str | None = None,
     rates_override: Mapping[str, float] | None = None,
 ) -> Plan:
-    """``plan_from_run`` with what bears on it: the run's warnings, the repeat-buyer caveat
-    and the no-budget note (``attrib plan``, from the inputs or with ``--run``)."""
-    table = plan_from_run(target_revenue, history, period, rates_override)
+    """``attrib plan --run OUT``: the plan from a finished run's outputs (its out folder, or
+    what ``read_run`` read of it), without reading the inputs again, with what bears on it:
+    the run's warnings, the repeat-buyer caveat and the empty-plan notes."""
+    history = run if isinstance(run, RunHistory) else read_run(run)
+    table = plan_table_of_run(target_revenue, history, period, rates_override)
     p = plan_period(period, history.settings)
     notes = (
         deal_size_note(table, p),
@@ -495,17 +497,15 @@ def budget_note(table: pl.DataFrame) -> str | None:
     )
 
 
-def plan_from_run(
+def plan_table_of_run(
     target_revenue: float,
-    run: str | Path | RunHistory,
+    history: RunHistory,
     period: str | None = None,
     rates_override: Mapping[str, float] | None = None,
 ) -> pl.DataFrame:
-    """``plan_from_history`` from a finished ``attrib run``'s outputs (its out folder, or
-    what ``read_run`` read of it), without reading the inputs again. The period's average
-    deal size is the run's ``avg_deal_size`` KPI: the won deals closed in it, as from the
-    deals."""
-    history = run if isinstance(run, RunHistory) else read_run(run)
+    """``plan_from_history`` from what ``read_run`` read of a finished run. The period's
+    average deal size is the run's ``avg_deal_size`` KPI: the won deals closed in it, as from
+    the deals."""
     p = plan_period(period, history.settings)
     return plan_from_history(
         target_revenue,
