@@ -693,6 +693,21 @@ def test_console_script_waits_for_its_background_threads_before_it_exits(tmp_pat
     assert _console_script_last_lines(probe, tmp_path) == ["done at the freeze True"] * 2
 
 
+def test_python_dash_m_attrib_is_the_attrib_command(tmp_path):
+    """``python -m attrib`` where the console script is not on PATH: same commands, same
+    exit codes, no traceback."""
+    outputs = []
+    for args, code in ((["models"], 0), (["run", str(tmp_path / "missing")], 2)):
+        done = subprocess.run(
+            [sys.executable, "-m", "attrib", *args], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == code, done.stderr
+        assert "Traceback" not in done.stderr
+        outputs.append(done.stdout + done.stderr)
+    assert "first_touch" in outputs[0]
+    assert "missing" in outputs[1]
+
+
 def test_table_cells_show_counts_as_whole_numbers():
     from cli._output import _fmt
 
