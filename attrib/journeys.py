@@ -72,6 +72,22 @@ def _lead_times(stages: pl.DataFrame | None) -> pl.DataFrame:
     )
 
 
+def _lead_anchor_time() -> pl.Expr:
+    """Each deal's lead anchor time (``lead``, read against its ``end`` and ``created``): the
+    last touch at or before it is W-shaped's lead touch. A milestone after the window's end
+    (the close, or the creation when that ends the window) is outside it: none (``_MIN_TS``,
+    as one before the first touch). A lead on a date holds its whole day, but not past the
+    deal's creation when it names the creation day (the lead came before the opportunity)."""
+    lead, created = pl.col("lead"), pl.col("created")
+    whole_day = through_its_day(lead)  # (``_MIN_TS`` is no midnight: kept)
+    capped = (
+        pl.when((whole_day != lead) & (lead <= created))
+        .then(pl.min_horizontal(whole_day, created))
+        .otherwise(whole_day)
+    )
+    return pl.when(lead <= pl.col("end")).then(capped).otherwise(_MIN_TS).alias("lead")
+
+
 def _deal_leads(stages: pl.DataFrame | None, deals: pl.DataFrame) -> pl.Series:
     """Each deal's lead anchor (``_lead_times`` of its entity) in epoch us, ``_MIN_TS``
     where none.
@@ -151,7 +167,11 @@ def build_journeys(
     )
     del chan, camp
     n_entities = int(np.count_nonzero(t_ent[1:] != t_ent[:-1])) + 1 if len(t_ent) else 0
-    d = d.with_columns(pl.Series("ent", d_keys)).sort("ent", "end", DEAL_ID)
+    d = (
+        d.with_columns(pl.Series("ent", d_keys))
+        .sort("ent", "end", DEAL_ID)
+        .with_columns(_lead_anchor_time())
+    )
     d_ent = d.get_column("ent").to_numpy()
     d_end = d.get_column("end").to_numpy()
     keep, offsets, j_deal, n_kept = _assign_journeys(
@@ -191,16 +211,7 @@ def build_journeys(
         lead_ts = np.full(n_j, _MIN_TS, dtype=np.int64)
     created_ts = created_ts.astype(np.int64, copy=False)
     in_period = _in_period(d, _reporting_window(config), is_deal, deal_idx)
-    # a lead milestone after the journey's end (the deal's close, or its creation when that
-    # ends the window) is outside the window: no lead anchor, as one before the first touch;
-    # a lead on a date is the anchor for the touches of its whole day, up to the deal's
-    # creation when it names the creation day (a lead before the opportunity, not after)
-    lead_ts = np.where(lead_ts <= end_ts, lead_ts, _MIN_TS).astype(np.int64, copy=False)
-    on_date = (lead_ts != _MIN_TS) & (lead_ts % US_PER_DAY == 0)
-    whole_day = np.where(on_date, lead_ts + (US_PER_DAY - 1), lead_ts)
-    lead_ts = np.where(
-        on_date & (lead_ts <= created_ts), np.minimum(whole_day, created_ts), whole_day
-    )
+    lead_ts = lead_ts.astype(np.int64, copy=False)
     n_created, lead_pos = _anchors(offsets, ts, created_ts, lead_ts)
     opp_pos = np.where(is_deal & (n_created > 0), offsets[:-1] + n_created - 1, -1)
 
