@@ -169,6 +169,12 @@ def through_its_day(us: pl.Expr) -> pl.Expr:
     return pl.when(us % US_PER_DAY == 0).then(us + (US_PER_DAY - 1)).otherwise(us)
 
 
+def at_or_before(touched: pl.Expr, milestone: pl.Expr) -> pl.Expr:
+    """Whether a touch time (Datetime) is at or before a milestone (Datetime) as the journeys
+    read it: a milestone on a date (``through_its_day``) holds its whole day."""
+    return touched.dt.epoch("us") <= through_its_day(milestone.dt.epoch("us"))
+
+
 def quarantine_text(column: str, dtype: pl.DataType) -> pl.Expr:
     """A value as a quarantine file shows it: text, a naive timestamp without the zero
     microseconds a plain cast writes ("2025-09-11 05:49:38", not "...38.000000")."""

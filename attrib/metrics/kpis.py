@@ -23,7 +23,7 @@ from attrib.metrics.periods import (
 )
 from attrib.metrics.roi import channel_marketing_flags
 from attrib.metrics.settings import MetricsSettings
-from attrib.schema import through_its_day
+from attrib.schema import at_or_before
 
 #: KPI names in output order.
 KPI_NAMES: tuple[str, ...] = (
@@ -348,13 +348,7 @@ def compute_kpis(
             # touch after it did not source the pipeline; pipeline_created credits likewise,
             # a creation on a date holding its whole day as in the journeys)
             pl.col("amount")
-            .filter(
-                src
-                & (
-                    pl.col("first_touch_at").dt.epoch("us")
-                    <= through_its_day(pl.col("created_at").dt.epoch("us"))
-                )
-            )
+            .filter(src & at_or_before(pl.col("first_touch_at"), pl.col("created_at")))
             .sum()
             .alias("j_pipe_src"),
             pl.col("amount").filter(inf).sum().alias("j_pipe_inf"),

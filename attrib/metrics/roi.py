@@ -19,7 +19,7 @@ from attrib.metrics.funnel import (
 )
 from attrib.metrics.periods import in_window, prorate_costs
 from attrib.metrics.settings import MetricsSettings
-from attrib.schema import through_its_day
+from attrib.schema import at_or_before
 
 #: stage name → sourced-count column and its cost column
 STAGE_COLUMNS: dict[str, tuple[str, str]] = {
@@ -223,10 +223,7 @@ def sourced_customers(
             .with_columns(
                 (
                     pl.col("first_ts").is_not_null()
-                    & (
-                        pl.col("first_ts").dt.epoch("us")
-                        <= through_its_day(pl.col("closed_at").dt.epoch("us"))
-                    )
+                    & at_or_before(pl.col("first_ts"), pl.col("closed_at"))
                 ).alias("ok")
             )
             .with_columns(
