@@ -8,6 +8,7 @@ journey (weight = nulls), no timestamps, one campaign key per channel.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +78,40 @@ def _numeric(df: pl.DataFrame, col: str, file: str, largest: float = _LARGEST_CO
     return num.fill_null(0.0)
 
 
+def _check_columns(columns: list[str], file: str) -> None:
+    """The required columns are present, and no optional one is absent while a column named
+    much like it is there (``total_nulls``, ``Total_Conversion_Value``): read as absent, its
+    paths would all convert or be worth 0, so the run stops with a did-you-mean."""
+    unknown = [c for c in columns if c not in (PATH, CONVERSIONS, VALUE, NULLS)]
+    for col in (PATH, CONVERSIONS, VALUE, NULLS):
+        if col in columns:
+            continue
+        close = difflib.get_close_matches(col, unknown, n=1) or [
+            c for c in unknown if c.lower() == col
+        ]
+        if col in (PATH, CONVERSIONS):
+            raise InputError(
+                f"missing column {col!r} (found {columns})",
+                file=file,
+                column=col,
+                hint=(f"did you mean {close[0]!r}? " if close else "") + _HINT,
+            )
+        if close:
+            raise InputError(
+                f"no column {col!r}, but a column {close[0]!r}: did you mean {col!r}?",
+                file=file,
+                column=close[0],
+                hint=f"rename {close[0]!r} to {col!r} in the header (read as absent, "
+                + (
+                    "every path's conversions would be worth 0"
+                    if col == VALUE
+                    else "no path would have a non-converting journey"
+                )
+                + "); "
+                + _HINT,
+            )
+
+
 def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
     """Read a ChannelAttribution path table into one Journeys batch (sorted by path)."""
     file = Path(path)
@@ -93,11 +128,7 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
     columns = df.columns
     df = df.with_row_index(ROW_COL, offset=1).with_columns(pl.col(ROW_COL).cast(pl.Int64))
     df = df.filter(~blank_line())
-    for col in (PATH, CONVERSIONS):
-        if col not in columns:
-            raise InputError(
-                f"missing column {col!r} (found {columns})", file=fname, column=col, hint=_HINT
-            )
+    _check_columns(columns, fname)
     conv = _numeric(df, CONVERSIONS, fname)
     value = (
         _numeric(df, VALUE, fname, _LARGEST_VALUE)

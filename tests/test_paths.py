@@ -234,3 +234,34 @@ def test_large_revenues_are_accepted(tmp_path):
     are bounded (whole numbers exact below 2^53)."""
     f = _write(tmp_path, "path;total_conversions;total_conversion_value\na;2;2e15\n")
     np.testing.assert_allclose(read_paths(f).amount, [2e15])
+
+
+@pytest.mark.parametrize(
+    ("header", "found", "meant"),
+    [
+        ("path;total_conversions;total_conversion_value;total_nulls", "total_nulls", "total_null"),
+        ("path;total_conversions;total_value;total_null", "total_value", "total_conversion_value"),
+        ("path;total_conversions;TOTAL_NULL;total_conversion_value", "TOTAL_NULL", "total_null"),
+    ],
+)
+def test_a_misspelt_optional_column_is_refused_not_read_as_absent(tmp_path, header, found, meant):
+    """A misspelt total_null was read as no nulls (every path converts: the Markov chain and
+    Shapley values fitted on converting paths only), a misspelt value as revenue 0, silently."""
+    f = _write(tmp_path, header + "\na > b;1;2;3\n")
+    with pytest.raises(InputError, match=f"did you mean '{meant}'") as e:
+        read_paths(f)
+    assert e.value.file == str(f)
+    assert e.value.column == found
+    assert "rename" in e.value.hint
+
+
+def test_a_misspelt_required_column_gets_a_did_you_mean(tmp_path):
+    f = _write(tmp_path, "path;conversions\na;1\n")
+    with pytest.raises(InputError, match="missing column 'total_conversions'") as e:
+        read_paths(f)
+    assert "did you mean 'conversions'?" in e.value.hint
+
+
+def test_unrelated_extra_columns_are_ignored(tmp_path):
+    f = _write(tmp_path, "path;total_conversions;total_null;channel_count\na > b;1;2;2\n")
+    assert read_paths(f).n_journeys == 2
