@@ -19,6 +19,7 @@ from attrib.inputs import frame_input
 from attrib.io import FILE_COL, ROW_COL, as_export_text, read_files, resolve_files
 
 _TRUE = ("1", "true", "t", "yes", "y")
+_FALSE = ("0", "false", "f", "no", "n")
 
 
 def event_log_tables(
@@ -29,8 +30,12 @@ def event_log_tables(
     channel: str = "channel",
     conversion: str = "conversion",
     value: str = "conversion_value",
+    warnings: list[str] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(touchpoints, deals) in canonical columns, as text, ready for ``load_inputs(frames=...)``."""
+    """(touchpoints, deals) in canonical columns, as text, ready for ``load_inputs(frames=...)``.
+
+    ``warnings``, when given, receives what the adapter reads in a way the log's author
+    probably did not mean (``event_log_warnings``): ``attrib run --event-log`` prints them."""
     if isinstance(source, pl.DataFrame):
         frame = frame_input(source.drop(FILE_COL, ROW_COL, strict=False), "event log")
     else:
@@ -63,6 +68,8 @@ def event_log_tables(
     text_flag = pl.col(conversion).str.strip_chars().str.to_lowercase()
     # "1", "true", "yes", ... or any positive number ("1.0" from float-typed exports)
     flag = text_flag.is_in(_TRUE) | (text_flag.cast(pl.Float64, strict=False) > 0).fill_null(False)
+    if warnings is not None:
+        warnings.extend(event_log_warnings(text, found, conversion, value, text_flag, flag))
     amount = pl.col(value) if value in text.columns else pl.lit("0")
     conv = (
         text.filter(flag)
@@ -94,3 +101,69 @@ def event_log_tables(
         ROW_COL,
     )
     return touches, deals
+
+
+def _where(rows: pl.DataFrame, shown: str) -> str:
+    """'file.csv row 3 (x), row 9 (y) and 4 more' for the first rows of ``rows``."""
+    first = rows.head(3)
+    parts = [
+        f"{f} row {r} ({v!r})" if i == 0 or f != first[FILE_COL][i - 1] else f"row {r} ({v!r})"
+        for i, (f, r, v) in enumerate(
+            zip(first[FILE_COL], first[ROW_COL], first[shown], strict=True)
+        )
+    ]
+    more = f" and {rows.height - first.height} more" if rows.height > first.height else ""
+    return ", ".join(parts) + more
+
+
+def event_log_warnings(
+    text: pl.DataFrame,
+    found: list[str],
+    conversion: str,
+    value: str,
+    text_flag: pl.Expr,
+    flag: pl.Expr,
+) -> list[str]:
+    """What an event log says that the adapter drops or reads otherwise without a word: a
+    missing value column (every conversion worth 0), a conversion flag that is neither true
+    nor false (read as no conversion), a count above 1 (one conversion), a value on a row that
+    is not a conversion (not counted)."""
+    out: list[str] = []
+    if value not in text.columns:
+        where = text[FILE_COL][0] if text.height else "the event log"
+        out.append(
+            f"event log {where} has no column {value!r}: every conversion is worth 0 (columns "
+            f"found: {', '.join(found)}; name the value column {value!r} to count revenue)"
+        )
+    number = text_flag.cast(pl.Float64, strict=False)
+    unknown = text.filter(
+        text_flag.is_not_null()
+        & (text_flag != "")
+        & ~text_flag.is_in(_TRUE + _FALSE)
+        & number.is_null()
+    )
+    if unknown.height:
+        out.append(
+            f"{unknown.height:,} event log row(s) have a {conversion} flag that is neither true "
+            "(1/true/t/yes/y or a number > 0) nor false (0/false/f/no/n, empty or a number <= 0) "
+            f"and were read as no conversion: {_where(unknown, conversion)}; write them as 1 or 0"
+        )
+    counts = text.filter(number > 1)
+    if counts.height:
+        out.append(
+            f"{counts.height:,} event log row(s) have a {conversion} above 1, each read as one "
+            f"conversion (the flag is not a count): {_where(counts, conversion)}; write one row "
+            "per conversion"
+        )
+    if value in text.columns:
+        raw = pl.col(value).str.strip_chars()
+        stray = text.filter(~flag & raw.is_not_null() & (raw != "")).filter(
+            raw.cast(pl.Float64, strict=False).fill_null(1.0) != 0
+        )
+        if stray.height:
+            out.append(
+                f"{stray.height:,} event log row(s) that are not conversions carry a {value}, "
+                f"which is not counted: {_where(stray, value)}; flag the row's {conversion} "
+                "(1) if it converted, else leave its value empty"
+            )
+    return out

@@ -184,10 +184,11 @@ def run(
         # numba's one-time set-up and the chosen models' imports, while Polars reads
         set_up = set_up_in_background(partial(import_models, wanted))
         frames = None
+        log_warnings: list[str] = []
         if event_log is not None:
             from attrib.adapters import event_log_tables
 
-            log_touches, log_deals = event_log_tables(event_log)
+            log_touches, log_deals = event_log_tables(event_log, warnings=log_warnings)
             frames = {"touchpoints": log_touches, "deals": log_deals}
         inputs = load_inputs(
             data_dir,
@@ -200,6 +201,8 @@ def run(
             frames=frames,
             used_only=True,
         )
+    for warning in log_warnings:
+        reporter.warn(warning)
     sources = {**inputs.files, **({"event_log": [str(event_log)]} if event_log else {})}
     fingerprints = fingerprints_in_background(sources)
     chosen = resolve_models(models, cfg)

@@ -815,3 +815,49 @@ def test_tables_into_a_closed_pipe_raise_broken_pipe():
 
     with pytest.raises(BrokenPipeError):
         console(file=ClosedPipe()).print("a table")
+
+
+def test_event_log_says_what_it_reads_otherwise_than_written(tmp_path):
+    """A flag that is neither true nor false was read as no conversion, a count of 2 as one
+    conversion, a value on a non-converting row dropped, and a log without its value column
+    worth 0: all without a word. Each is now a warning naming the file, rows and column."""
+    log = tmp_path / "events.csv"
+    log.write_text(
+        "cookie,time,channel,conversion,conversion_value\n"
+        "u1,2025-01-01 00:00:00,Email,0,5\n"
+        "u1,2025-01-02 00:00:00,Social,1,10\n"
+        "u2,2025-01-01 00:00:00,Email,purchase,7\n"
+        "u3,2025-01-01 00:00:00,Email,2,8\n"
+    )
+    out = tmp_path / "out"
+    result = run_cli(["run", "--event-log", log, "--out", out, "--models", "last_touch"])
+    text = " ".join(result.output.split())
+    assert f"{log} row 3 ('purchase')" in text
+    assert "read as no conversion" in text
+    assert "have a conversion above 1, each read as one conversion" in text
+    assert f"{log} row 4 ('2')" in text
+    assert "not conversions carry a conversion_value, which is not counted" in text
+    assert f"{log} row 1 ('5'), row 3 ('7')" in text
+    warnings = json.loads((out / "manifest.json").read_text())["warnings"]
+    assert len(warnings) == 3
+
+    plain = tmp_path / "plain.csv"
+    plain.write_text("cookie,time,channel,conversion,revenue\nu1,2025-01-01 00:00:00,Email,1,5\n")
+    result = run_cli(["run", "--event-log", plain, "--out", tmp_path / "o2"])
+    text = " ".join(result.output.split())
+    assert f"event log {plain} has no column 'conversion_value'" in text
+    assert "every conversion is worth 0 (columns found: cookie, time, channel" in text
+
+
+def test_a_clean_event_log_warns_nothing(tmp_path):
+    log = tmp_path / "events.csv"
+    log.write_text(
+        "cookie,time,channel,conversion,conversion_value\n"
+        "u1,2025-01-01 00:00:00,Email,0,\n"
+        "u1,2025-01-02 00:00:00,Social,true,10\n"
+        "u2,2025-01-02 00:00:00,Social,no,0\n"
+        "u3,2025-01-02 00:00:00,Social,0.0,\n"
+    )
+    out = tmp_path / "out"
+    run_cli(["run", "--event-log", log, "--out", out, "--models", "last_touch", "-q"])
+    assert json.loads((out / "manifest.json").read_text())["warnings"] == []
