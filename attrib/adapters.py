@@ -70,6 +70,7 @@ def event_log_tables(
     flag = text_flag.is_in(_TRUE) | (text_flag.cast(pl.Float64, strict=False) > 0).fill_null(False)
     if warnings is not None:
         warnings.extend(event_log_warnings(text, found, conversion, value, text_flag, flag))
+        warnings.extend(repeated_conversions(text.filter(flag), customer, ts, value))
     amount = pl.col(value) if value in text.columns else pl.lit("0")
     conv = (
         text.filter(flag)
@@ -114,6 +115,23 @@ def _where(rows: pl.DataFrame, shown: str) -> str:
     ]
     more = f" and {rows.height - first.height} more" if rows.height > first.height else ""
     return ", ".join(parts) + more
+
+
+def repeated_conversions(
+    conversions: pl.DataFrame, customer: str, ts: str, value: str
+) -> list[str]:
+    """Conversion rows that repeat another's cookie, time and value exactly: each is one
+    more won deal (its value counted again, the repeat zero-touch), usually one conversion
+    recorded twice (a tag that fired twice, two exports stacked)."""
+    keys = [customer, ts, *([value] if value in conversions.columns else [])]
+    repeats = conversions.filter(pl.int_range(pl.len()).over(keys) > 0)
+    if not repeats.height:
+        return []
+    return [
+        f"{repeats.height:,} conversion row(s) repeat another's {', '.join(keys)} exactly and "
+        f"each counts as one more conversion, its value again: {_where(repeats, ts)}; drop "
+        "the repeats if they record one conversion twice"
+    ]
 
 
 def event_log_warnings(

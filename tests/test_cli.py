@@ -849,6 +849,33 @@ def test_event_log_says_what_it_reads_otherwise_than_written(tmp_path):
     assert "every conversion is worth 0 (columns found: cookie, time, channel" in text
 
 
+def test_a_repeated_conversion_row_is_flagged(tmp_path):
+    """The same conversion twice (a tag that fired twice) was two won deals, revenue counted
+    twice, without a word. Same cookie and time with another value is two purchases: no
+    warning for those."""
+    log = tmp_path / "events.csv"
+    row = "u1,2025-01-02 10:00:00,Social,1,10\n"
+    log.write_text(
+        "cookie,time,channel,conversion,conversion_value\n"
+        + row
+        + "u2,2025-01-02 10:00:00,Email,1,5\n"
+        + row
+        + "u2,2025-01-02 10:00:00,Email,1,6\n"
+    )
+    out = tmp_path / "out"
+    text = " ".join(run_cli(["run", "--event-log", log, "--out", out, "-q"]).output.split())
+    assert text == ""  # -q: the manifest keeps it
+    warnings = json.loads((out / "manifest.json").read_text())["warnings"]
+    repeats = [w for w in warnings if "repeat another's" in w]
+    assert len(repeats) == 1
+    assert repeats[0].startswith(
+        "1 conversion row(s) repeat another's cookie, time, conversion_value exactly"
+    )
+    assert f"{log} row 3 ('2025-01-02 10:00:00')" in repeats[0]
+    # (the repeat, and u2's second purchase at the same time, are zero-touch: said too)
+    assert any("2 of 4 deals (50%) have no touch" in w for w in warnings)
+
+
 def test_a_clean_event_log_warns_nothing(tmp_path):
     log = tmp_path / "events.csv"
     log.write_text(
