@@ -149,11 +149,15 @@ def _check_engine_options(engine: str, options: dict[str, object]) -> None:
         )
     if _given({k: options[k] for k in ("--buckets", "--memory-limit")}):
         refused = _given({k: options[k] for k in ("--bootstrap", "--event-log")})
+        why = {
+            "--bootstrap": "the bootstrap resamples every journey at once",
+            "--event-log": "an event log is read whole",
+        }
         if refused:
             raise UsageError(
                 f"{', '.join(refused)}: not available with --buckets/--memory-limit",
-                hint="the bootstrap resamples every journey at once and an event log is read "
-                "whole: run them without buckets (the in-memory engine)",
+                hint=f"{' and '.join(why[k] for k in refused)}: run without buckets (the "
+                "in-memory engine)",
             )
 
 

@@ -392,6 +392,8 @@ def _good(folder: Path) -> Path:
         (["--paths", "p.csv", "--strict"], None, "--strict would be ignored"),
         (["--buckets", "2", "--bootstrap", "10"], None, "--bootstrap: not available with --b"),
         (["--memory-limit", "1GB", "--event-log", "e.csv"], None, "--event-log: not available"),
+        # the hint gives the reason of the option given, not the bootstrap's too
+        (["--buckets", "2", "--event-log", "e.csv"], None, "log is read whole: run without"),
         (["--engine", "spark", "--memory-limit", "1GB"], None, "--memory-limit: not available"),
         (["--spark-master", "local[2]"], None, "--spark-master is for --engine spark"),
         ([], '[statuses]\nEngaging = "maybe"\n', "not to open, won or lost"),
