@@ -445,6 +445,7 @@ def _good(folder: Path) -> Path:
         "empty-model-list",
         "paths-with-strict",
         "bootstrap-with-buckets",
+        "event-log-with-memory-limit",
         "event-log-with-buckets",
         "memory-limit-with-spark",
         "spark-master-without-spark",
