@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from attrib.columns import NONE_CHANNEL
 from attrib.errors import SchemaError
 from attrib.inputs import frame_input
 from attrib.io import FILE_COL, ROW_COL, as_export_text, read_files, resolve_files
@@ -58,16 +59,19 @@ def event_log_tables(
         for c, t in frame.schema.items()
         if c not in (FILE_COL, ROW_COL)
     )
-    touches = text.select(
+    text_flag = pl.col(conversion).str.strip_chars().str.to_lowercase()
+    # "1", "true", "yes", ... or any positive number ("1.0" from float-typed exports)
+    flag = text_flag.is_in(_TRUE) | (text_flag.cast(pl.Float64, strict=False) > 0).fill_null(False)
+    # a conversion row without a channel (empty, or GA's "(none)") is a conversion only, not
+    # a touch to reject; any other row without one is still quarantined as a touch
+    no_channel = pl.col(channel).str.strip_chars().fill_null("").is_in(("", NONE_CHANNEL))
+    touches = text.filter(~(flag & no_channel)).select(
         pl.col(customer).alias("customer_id"),
         pl.col(ts).alias("ts"),
         pl.col(channel).alias("channel"),
         FILE_COL,
         ROW_COL,
     )
-    text_flag = pl.col(conversion).str.strip_chars().str.to_lowercase()
-    # "1", "true", "yes", ... or any positive number ("1.0" from float-typed exports)
-    flag = text_flag.is_in(_TRUE) | (text_flag.cast(pl.Float64, strict=False) > 0).fill_null(False)
     if warnings is not None:
         warnings.extend(event_log_warnings(text, found, conversion, value, text_flag, flag))
         warnings.extend(repeated_conversions(text.filter(flag), customer, ts, value))

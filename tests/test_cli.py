@@ -849,6 +849,29 @@ def test_event_log_says_what_it_reads_otherwise_than_written(tmp_path):
     assert "every conversion is worth 0 (columns found: cookie, time, channel" in text
 
 
+def test_an_event_log_conversion_without_a_channel_is_a_conversion_only(tmp_path):
+    """u1: Email Jan 1, then a conversion row (10) with no channel, u2 a conversion row with
+    GA's "(none)": both are conversions, not touches to reject (--strict exited 1 on them).
+    u1's journey is Email; u2's deal is zero-touch. A non-converting row without a channel
+    is still a rejected touch."""
+    log = tmp_path / "events.csv"
+    log.write_text(
+        "cookie,time,channel,conversion,conversion_value\n"
+        "u1,2025-01-01 00:00:00,Email,0,\n"
+        "u1,2025-01-03 00:00:00,,1,10\n"
+        "u2,2025-01-03 00:00:00,(none),1,5\n"
+    )
+    out = tmp_path / "out"
+    run_cli(["run", "--event-log", log, "--out", out, "--models", "first_touch", "--strict", "-q"])
+    assert_credit(_summary_credit(out, "first_touch", "revenue"), {"Email": 10, "(none)": 5})
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["rejected"] == {"touchpoints": 0, "deals": 0}
+    assert manifest["row_counts"]["touchpoints_read"] == 1  # the conversions are no touches
+    with log.open("a") as f:
+        f.write("u3,2025-01-04 00:00:00,,0,\n")
+    run_cli(["run", "--event-log", log, "--out", out, "--strict", "-q"], exit_code=1)
+
+
 def test_a_repeated_conversion_row_is_flagged(tmp_path):
     """The same conversion twice (a tag that fired twice) was two won deals, revenue counted
     twice, without a word. Same cookie and time with another value is two purchases: no
