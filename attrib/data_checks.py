@@ -70,23 +70,33 @@ class DealCounts:
         return self.deals - self.touched
 
 
-def _rejected_count(rejected: dict[str, int]) -> str:
-    """'1,203 input row(s) rejected (touchpoints: 1,200, deals: 3)'."""
+def _rejected_count(rejected: dict[str, int], log_rows: int | None = None) -> str:
+    """'1,203 input row(s) rejected (touchpoints: 1,200, deals: 3)'; for an event log, whose
+    conversion rows are a touch and a deal each, its own rows (``log_rows``): '3 event log
+    row(s) rejected (as touches: 3, as conversions: 1)'."""
+    if log_rows is not None:
+        return (
+            f"{log_rows:,} event log row(s) rejected (as touches: "
+            f"{rejected.get('touchpoints', 0):,}, as conversions: {rejected.get('deals', 0):,})"
+        )
     # one table order in every engine
     tables = sorted(rejected, key=lambda t: TABLES.index(t) if t in TABLES else len(TABLES))
     detail = ", ".join(f"{t}: {rejected[t]:,}" for t in tables if rejected[t])
     return f"{sum(rejected.values()):,} input row(s) rejected ({detail})"
 
 
-def rejected_rows(rejected: dict[str, int], out: Path | None) -> str | None:
+def rejected_rows(
+    rejected: dict[str, int], out: Path | None, log_rows: int | None = None
+) -> str | None:
     """Rows quarantined: how many, per table, and where to read why."""
     if not sum(rejected.values()):
         return None
+    count = _rejected_count(rejected, log_rows)
     if out is not None:
-        return f"{_rejected_count(rejected)}; each row's reason is in {out / 'quarantine'}/"
+        return f"{count}; each row's reason is in {out / 'quarantine'}/"
     # no out folder (a plan from the inputs, a Python run without out=)
     return (
-        f"{_rejected_count(rejected)}; `attrib validate DATA_DIR --out DIR` writes each row's "
+        f"{count}; `attrib validate DATA_DIR --out DIR` writes each row's "
         "reason (in Python: RunResult.inputs.quarantine)"
     )
 
@@ -111,19 +121,21 @@ def check_rejections(
     strict: bool,
     out: Path | None,
     reporter: Reporter,
+    log_rows: int | None = None,
 ) -> None:
     """After the quarantine is written, every engine's one step: a note per table (rows read
     and rejected); ``--strict`` fails on any rejected row (exit 1), else the rejections are a
-    warning (``rejected_rows``), and so is an input table that left nothing (``empty_tables``)."""
+    warning (``rejected_rows``), and so is an input table that left nothing (``empty_tables``).
+    ``log_rows``: an event log's rejected rows, each counted once (``_rejected_count``)."""
     for table, n in rows_read.items():
         reporter.note(f"{table}: {n:,} rows read, {rejected.get(table, 0):,} rejected")
     if strict and sum(rejected.values()):
         raise ChecksFailedError(
-            f"{_rejected_count(rejected)} and --strict is set",
+            f"{_rejected_count(rejected, log_rows)} and --strict is set",
             file=str(out / "quarantine") if out else None,
             hint="see the quarantine files for each row's reason; fix the data or drop --strict",
         )
-    if (warning := rejected_rows(rejected, out)) is not None:
+    if (warning := rejected_rows(rejected, out, log_rows)) is not None:
         reporter.warn(warning)
     for warning in empty_tables(rows_read, rejected):
         reporter.warn(warning)

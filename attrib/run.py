@@ -71,6 +71,13 @@ def requested_models(
     return list(chosen or config.models or model_names())
 
 
+def _rejected_log_rows(inputs: Inputs) -> int:
+    """An event log's rejected rows, each once: a conversion row is a touch and a deal, and
+    a bad time rejects both."""
+    parts = [q.select("file", "row") for q in inputs.quarantine.values() if q.height]
+    return pl.concat(parts).unique().height if parts else 0
+
+
 def resolve_models(
     names: list[str] | tuple[str, ...] | str | None,
     config: RunConfig,
@@ -209,7 +216,12 @@ def run(
     if out_path is not None:
         write_quarantine(out_path, inputs.quarantine)
     check_rejections(
-        inputs.rows_read, inputs.rejected, strict=cfg.strict, out=out_path, reporter=reporter
+        inputs.rows_read,
+        inputs.rejected,
+        strict=cfg.strict,
+        out=out_path,
+        reporter=reporter,
+        log_rows=_rejected_log_rows(inputs) if event_log is not None else None,
     )
     with reporter.stage("build journeys"):
         journeys = build_journeys(inputs.touches, inputs.deals, cfg, stages=inputs.stages)

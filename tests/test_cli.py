@@ -872,6 +872,24 @@ def test_an_event_log_conversion_without_a_channel_is_a_conversion_only(tmp_path
     run_cli(["run", "--event-log", log, "--out", out, "--strict", "-q"], exit_code=1)
 
 
+def test_an_event_log_counts_a_rejected_row_once(tmp_path):
+    """A conversion row with a bad time is rejected as a touch and as a deal: a 3-row log
+    said '4 input row(s) rejected (touchpoints: 3, deals: 1)'."""
+    log = tmp_path / "events.csv"
+    log.write_text(
+        "cookie,time,channel,conversion,conversion_value\n"
+        "u1,soon,Email,0,\n"
+        "u1,later,Email,0,\n"
+        "u1,never,Social,1,10\n"
+        "u2,2025-01-01 00:00:00,Email,1,5\n"
+    )
+    out = tmp_path / "out"
+    text = " ".join(run_cli(["run", "--event-log", log, "--out", out]).output.split())
+    assert "3 event log row(s) rejected (as touches: 3, as conversions: 1)" in text
+    strict = run_cli(["run", "--event-log", log, "--out", out, "--strict"], exit_code=1)
+    assert "3 event log row(s) rejected" in " ".join(strict.output.split())
+
+
 def test_a_repeated_conversion_row_is_flagged(tmp_path):
     """The same conversion twice (a tag that fired twice) was two won deals, revenue counted
     twice, without a word. Same cookie and time with another value is two purchases: no
