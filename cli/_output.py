@@ -127,6 +127,9 @@ def print_kpis(kpis: pl.DataFrame, window: str = "whole run") -> None:
         value = values[key]
         if value is not None and (key.endswith("share") or key == "win_rate"):
             text = f"{value:.1%}"
+            if key == "win_rate" and value == 1.0:
+                # an event log, or an export of won deals only: no lost deal to rate against
+                text += " (no lost deal)"
         else:
             text = _fmt(value)
         table.add_row(label, text)

@@ -768,6 +768,23 @@ def test_an_internal_bug_with_format_json_is_one_json_error_document(tmp_path, m
     assert "ATTRIB_DEBUG=1" in result.stderr
 
 
+def test_a_win_rate_without_lost_deals_says_so(tmp_path):
+    """An event log's deals are all won: 'Win rate 100.0%' read as a fact about the business
+    (its conversion rate was 22%). The headline says there was no lost deal to rate against."""
+    log = tmp_path / "events.csv"
+    log.write_text(
+        "cookie,time,channel,conversion,conversion_value\n"
+        "u1,2025-01-01 00:00:00,Email,1,5\nu2,2025-01-01 00:00:00,Email,0,\n"
+    )
+    text = " ".join(run_cli(["run", "--event-log", log, "--out", tmp_path / "o"]).output.split())
+    assert "Win rate │ 100.0% (no lost deal)" in text
+    sample = " ".join(
+        run_cli(["run", "--out", tmp_path / "s", "--models", "linear"]).output.split()
+    )
+    assert "Win rate │" in sample
+    assert "no lost deal" not in sample  # the sample has lost deals
+
+
 def test_the_summary_names_the_kpis_window(tmp_path):
     out = tmp_path / "out"
     whole = run_cli(["run", "--out", out, "--models", "linear"])
