@@ -122,16 +122,6 @@ def _naive(text: pl.Expr) -> pl.Expr:
     return _offset(text).is_null() & (text != "") & ~_is_date(text)
 
 
-def date_only(column: str, dtype: pl.DataType) -> pl.Expr:
-    """True where a timestamp column's value is a day without a time: a Date column, or text
-    written as ``YYYY-MM-DD`` (read as midnight, the start of that day, UTC)."""
-    if dtype == pl.Date:
-        return pl.lit(True)
-    if dtype == pl.String:
-        return _is_date(pl.col(column).str.strip_chars())
-    return pl.lit(False)
-
-
 def parse_timestamp(
     column: str,
     dtype: pl.DataType,

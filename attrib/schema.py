@@ -46,7 +46,6 @@ from attrib.parsing import (
     MIXED_NONE,
     Reason,
     Why,
-    date_only,
     mixing_code,
     mixing_counts,
     parse_id,
@@ -255,10 +254,13 @@ def _checks(
         if has(CLOSED_AT):
             closed, why_closed = stamp(CLOSED_AT)
             # a CRM's close *date* (Salesforce CloseDate) on the day a deal was created with
-            # a time reads as midnight, before the creation: the deal closed when created
-            if schema[CLOSED_AT] in (pl.String, pl.Date):  # (only these hold bare dates)
+            # a time reads as midnight, before the creation: the deal closed when created. A
+            # close at midnight UTC exactly is such a date however written (text with its
+            # 00:00:00, a Parquet timestamp), as ``through_its_day`` reads it
+            given = schema[CLOSED_AT]
+            if given in (pl.String, pl.Date) or isinstance(given, pl.Datetime):
                 same_day = (
-                    date_only(CLOSED_AT, schema[CLOSED_AT])
+                    (closed.dt.epoch("us") % US_PER_DAY == 0)
                     & (closed < created)
                     & (closed + pl.duration(days=1) > created)
                 )

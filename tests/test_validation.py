@@ -1152,6 +1152,37 @@ def test_a_close_date_on_the_creation_day_is_the_creation_time(tmp_path, as_parq
     assert rejected["reason"].item() == "closed_at is before created_at"
 
 
+@pytest.mark.parametrize(
+    "close",
+    ["2025-01-10 00:00:00", "2025-01-10T00:00:00Z", datetime(2025, 1, 10)],
+    ids=["text", "utc-text", "parquet-datetime"],
+)
+def test_a_close_at_midnight_on_the_creation_day_is_the_creation_time(tmp_path, close):
+    """A close at 00:00:00 UTC exactly is a date wherever it ends something (README, "Dates
+    without a time"): written with its midnight, or a Parquet timestamp, it was rejected as
+    closed before created where the same date without a time closed at the creation."""
+    data = tmp_path / "in"
+    _write(data, "touchpoints", TOUCH_HEAD, ["c1,2025-01-06 09:30:00,Email"])
+    deals = pl.DataFrame(
+        {
+            "deal_id": ["d1"],
+            "customer_id": ["c1"],
+            "created_at": [datetime(2025, 1, 10, 14, 22, 5)],
+            "closed_at": [close],
+            "status": ["won"],
+            "amount": [100.0],
+        }
+    )
+    deals.write_parquet(data / "deals.parquet")
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "last_touch"])
+    journey = pl.read_parquet(out / "journeys.parquet")
+    assert journey.filter(pl.col("deal_id") == "d1")["closed_at"].item() == datetime(
+        2025, 1, 10, 14, 22, 5
+    )
+    assert not (out / "quarantine" / "deals.parquet").exists()
+
+
 @pytest.mark.parametrize("as_parquet", [False, True])
 def test_cost_dates_keep_the_day_they_name(tmp_path, as_parquet):
     """A cost date with an offset (or a zoned Parquet timestamp) was moved to UTC before its
