@@ -78,6 +78,31 @@ def _numeric(df: pl.DataFrame, col: str, file: str, largest: float = _LARGEST_CO
     return num.fill_null(0.0)
 
 
+def _stem(name: str) -> str:
+    """A path-table column name as its meaning: lower case, letters and digits only, without
+    the ``total`` every ChannelAttribution column starts with or a plural ``s``
+    (``Total_Nulls`` -> ``null``)."""
+    stem = "".join(ch for ch in name.lower() if ch.isalnum()).removeprefix("total")
+    return stem.removesuffix("s") if len(stem) > 1 else stem
+
+
+def _named_like(col: str, unknown: list[str]) -> list[str]:
+    """The first of ``unknown`` named much like ``col``: the same stem, one ending the other's
+    (``total_value``, ``conversion_value``) or a typo of it; not just another total
+    (``total_clicks``, ``total_cost``: the shared ``total_`` made them look close)."""
+    want = _stem(col)
+    for name in unknown:
+        got = _stem(name)
+        if got and (
+            got == want
+            or (len(got) >= 3 and want.endswith(got))
+            or got.endswith(want)
+            or difflib.SequenceMatcher(None, want, got).ratio() >= 0.8
+        ):
+            return [name]
+    return []
+
+
 def _check_columns(columns: list[str], file: str) -> None:
     """The required columns are present, and no optional one is absent while a column named
     much like it is there (``total_nulls``, ``Total_Conversion_Value``): read as absent, its
@@ -86,9 +111,7 @@ def _check_columns(columns: list[str], file: str) -> None:
     for col in (PATH, CONVERSIONS, VALUE, NULLS):
         if col in columns:
             continue
-        close = difflib.get_close_matches(col, unknown, n=1) or [
-            c for c in unknown if c.lower() == col
-        ]
+        close = _named_like(col, unknown)
         if col in (PATH, CONVERSIONS):
             raise InputError(
                 f"missing column {col!r} (found {columns})",

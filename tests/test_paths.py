@@ -12,7 +12,7 @@ import pytest
 
 from attrib.encoded import STATUS_NONE, STATUS_WON
 from attrib.errors import InputError
-from attrib.paths import read_paths
+from attrib.paths import VALUE, read_paths
 
 
 def _write(tmp_path: Path, text: str, name: str = "paths.csv") -> Path:
@@ -242,6 +242,13 @@ def test_large_revenues_are_accepted(tmp_path):
         ("path;total_conversions;total_conversion_value;total_nulls", "total_nulls", "total_null"),
         ("path;total_conversions;total_value;total_null", "total_value", "total_conversion_value"),
         ("path;total_conversions;TOTAL_NULL;total_conversion_value", "TOTAL_NULL", "total_null"),
+        ("path;total_conversions;total_nul;total_conversion_value", "total_nul", "total_null"),
+        ("path;total_conversions;conversion_value;total_null", "conversion_value", VALUE),
+        (
+            "path;total_conversions;total_convresion_value;total_null",
+            "total_convresion_value",
+            VALUE,
+        ),
     ],
 )
 def test_a_misspelt_optional_column_is_refused_not_read_as_absent(tmp_path, header, found, meant):
@@ -262,6 +269,11 @@ def test_a_misspelt_required_column_gets_a_did_you_mean(tmp_path):
     assert "did you mean 'conversions'?" in e.value.hint
 
 
-def test_unrelated_extra_columns_are_ignored(tmp_path):
-    f = _write(tmp_path, "path;total_conversions;total_null;channel_count\na > b;1;2;2\n")
-    assert read_paths(f).n_journeys == 2
+@pytest.mark.parametrize(
+    "extra", ["channel_count", "total_clicks", "total_users", "total_cost", "total_revenue"]
+)
+def test_unrelated_extra_columns_are_ignored(tmp_path, extra):
+    """Another total (clicks, users, cost) is not a misspelt total_null: a file without the
+    optional columns was refused ("did you mean 'total_null'?") for carrying one."""
+    f = _write(tmp_path, f"path;total_conversions;{extra}\na > b;1;2\n")
+    assert read_paths(f).n_journeys == 1
