@@ -158,7 +158,7 @@ def unmatched_deals(counts: DealCounts, n_touches_valid: int) -> str | None:
 ZERO_TOUCH_SHARE = 0.25
 
 
-def many_zero_touch(counts: DealCounts) -> str | None:
+def many_zero_touch(counts: DealCounts, level: str = "customer") -> str | None:
     """Many deals, but not all, without a touch in their window: untracked deals are usually
     a few percent; more points at ids that match only partly ('00123' vs '123', '125.0' vs
     '125', one export with prefixed ids), or, where their customers do have touches, at many
@@ -178,11 +178,10 @@ def many_zero_touch(counts: DealCounts) -> str | None:
     if counts.zero_touch_touched <= untouched:
         return f"{head}; {ids} and the --lookback-days"
     return (
-        f"{head}. {counts.zero_touch_touched:,} of them belong to customers (accounts at "
-        "--level account) that do have touches, all outside the deal's window: in an earlier "
-        "deal's (a touch counts for one deal only, so many deals per customer share few "
-        "touches), after the deal, or older than the --lookback-days"
-        + (f"; for the other {untouched:,}, {ids}" if untouched else "")
+        f"{head}. {counts.zero_touch_touched:,} of them belong to {level}s that do have "
+        "touches, all outside the deal's window: in an earlier deal's (a touch counts for one "
+        f"deal only, so many deals per {level} share few touches), after the deal, or older "
+        "than the --lookback-days" + (f"; for the other {untouched:,}, {ids}" if untouched else "")
     )
 
 
@@ -197,12 +196,19 @@ def empty_window(counts: DealCounts) -> str | None:
 
 
 def deal_warnings(
-    counts: DealCounts, rows_read: dict[str, int], rejected: dict[str, int]
+    counts: DealCounts,
+    rows_read: dict[str, int],
+    rejected: dict[str, int],
+    level: str = "customer",
 ) -> list[str]:
     """The deal-level warnings of a run (``unmatched_deals``, ``many_zero_touch``,
-    ``empty_window``), given its rows read and rejected per table."""
+    ``empty_window``), given its rows read and rejected per table and its journey ``level``."""
     valid = rows_read.get("touchpoints", 0) - rejected.get("touchpoints", 0)
-    found = (unmatched_deals(counts, valid), many_zero_touch(counts), empty_window(counts))
+    found = (
+        unmatched_deals(counts, valid),
+        many_zero_touch(counts, level),
+        empty_window(counts),
+    )
     return [w for w in found if w is not None]
 
 

@@ -229,7 +229,7 @@ def run(
         reporter.note(note)
     reporter.note(f"journeys: {journeys.n_journeys:,} over {journeys.n_touches:,} touches")
     deal_counts = DealCounts.of(journeys)
-    for warning in deal_warnings(deal_counts, inputs.rows_read, inputs.rejected):
+    for warning in deal_warnings(deal_counts, inputs.rows_read, inputs.rejected, cfg.level):
         reporter.warn(warning)
     staged = StagedTables(out_path) if out_path is not None else None
     # the metrics' map step and the funnel need no credit: they run (Polars, GIL released)

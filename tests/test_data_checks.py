@@ -51,15 +51,16 @@ def test_many_deals_sharing_few_touches_are_not_blamed_on_ids(tmp_path):
     rows = [(f"d{i}", "c1", "2025-01-07", f"2025-01-{10 + i:02d}", "won", 1.0) for i in range(8)]
     text, _ = _run(tmp_path / "shared", rows)
     assert "7 of 8 deals (88%) have no touch in their window" in text
-    assert (
-        "7 of them belong to customers (accounts at --level account) that do have touches" in text
-    )
+    assert "7 of them belong to customers that do have touches" in text
+    assert "many deals per customer share few touches" in text
     assert "leading zeros" not in text
     stray = ("d9", "00c9", "2025-01-07", "2025-01-09", "won", 1.0)
     text, _ = _run(tmp_path / "stray", [*rows, stray])
     assert "8 of 9 deals (89%)" in text
     assert "7 of them belong to customers" in text
     assert "for the other 1, check that their customer ids" in text
+    # at account level, accounts
+    assert "belong to accounts that" in many_zero_touch(DealCounts(10, 2, None, 7), "account")
     # mostly unmatched ids: the id hint alone, as before
     assert "7 of them" not in many_zero_touch(DealCounts(10, 2, None, 3))
     assert "leading zeros" in many_zero_touch(DealCounts(10, 2, None, 3))

@@ -397,7 +397,7 @@ def test_unknown_period_is_an_input_error(history):
         plan_from_history(1.0, funnel, deals=deals, roi_summary=None, settings=S, period="2019-01")
     # a label that is no period at all says so (it said "no funnel history" too)
     for bad in ("2018-13", "Q1-2025", "2025/03"):
-        with pytest.raises(UsageError, match=f"--period '{bad}' is not a period"):
+        with pytest.raises(UsageError, match=f"'{bad}' is not a period label"):
             plan_from_history(1.0, funnel, deals=deals, roi_summary=None, settings=S, period=bad)
 
 
@@ -405,7 +405,7 @@ def test_a_malformed_period_fails_before_the_job_runs(tmp_path):
     result = run_cli(
         ["plan", "--target-revenue", "1e6", "--period", "2018-13", "--out", tmp_path], exit_code=2
     )
-    assert "--period '2018-13' is not a period" in result.output
+    assert "'2018-13' is not a period label" in result.output
     assert "YYYY-Qn" in result.output
     assert not (tmp_path / "plan.parquet").exists()
 

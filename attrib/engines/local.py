@@ -511,7 +511,9 @@ def run_bucketed(
         attribution.channel_summary = metric_tables["channel_summary"]
         attribution.campaign_summary = metric_tables["campaign_summary"]
         out_tables = {**metric_tables, **attribution.tables}
-        for warning in deal_warnings(done.deal_counts, inputs.rows_read, inputs.rejected):
+        for warning in deal_warnings(
+            done.deal_counts, inputs.rows_read, inputs.rejected, cfg.level
+        ):
             reporter.warn(warning)
         for warning in metric_warnings(
             inputs, metric_tables["kpis"], dicts.channels, plan, metric_tables["channel_summary"]

@@ -445,7 +445,7 @@ class _Job:
         n_touches = sum(p[2] for p in per_bucket)
         deal_counts = sum((DealCounts(*p[5:9]) for p in per_bucket), DealCounts())
         rep.note(f"journeys: {n_journeys:,} over {n_touches:,} touches in {self.buckets} buckets")
-        for warning in deal_warnings(deal_counts, rows_read, rejected):
+        for warning in deal_warnings(deal_counts, rows_read, rejected, self.cfg.level):
             rep.warn(warning)
         if per_bucket:
             fitted = self.fit(encoded, models, dicts)

@@ -315,7 +315,7 @@ def plan_period(period: str | None, settings: MetricsSettings) -> str:
     label = chosen.lower() if chosen.lower() == PERIOD_ALL else chosen.upper()
     if not PERIOD_LABEL.match(label):  # (the config's plan_period is checked with the config)
         raise UsageError(
-            f"--period {chosen!r} is not a period",
+            f"{chosen!r} is not a period label",
             hint="write all, a month YYYY-MM (e.g. 2025-03) or a quarter YYYY-Qn (e.g. 2025-Q1)",
         )
     return label
