@@ -205,6 +205,15 @@ def _sample_dir() -> Path:
     return here if here.is_dir() else Path.cwd() / "data_samples"
 
 
+event_log_option = click.option(
+    "--event-log",
+    "event_log",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Single B2C event log (cookie, time, channel, conversion, conversion_value).",
+)
+
+
 def _data_or_sample(data_dir: Path | None, *given: object, quiet: bool) -> Path | None:
     """DATA_DIR, or the shipped sample when neither it nor any input option is given (said on
     stderr unless ``quiet``, so that nobody mistakes the sample's numbers for their own). A
@@ -287,13 +296,7 @@ Examples:
     type=click.Path(dir_okay=False, path_type=Path),
     help="ChannelAttribution-style aggregated path table instead of touches/deals.",
 )
-@click.option(
-    "--event-log",
-    "event_log",
-    default=None,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Single B2C event log (cookie, time, channel, conversion, conversion_value).",
-)
+@event_log_option
 @click.option(
     "--lookback-days",
     type=click.IntRange(min=1),
@@ -546,6 +549,7 @@ Examples:
   attrib validate exports/
   attrib validate exports/ --out checks/ --strict
   attrib validate --touchpoints 'logs/*.parquet' --deals crm/deals.csv --config channels.toml
+  attrib validate --event-log events.csv --out checks/
 """
 )
 @click.argument("data_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
@@ -566,6 +570,7 @@ Examples:
     help="Journey entity: at account level every touch needs an account_id [default: the"
     " config's [options] level, else customer].",
 )
+@event_log_option
 @output_format("Result")
 def validate(
     data_dir: Path | None,
@@ -578,6 +583,7 @@ def validate(
     out: Path | None,
     strict: bool | None,
     level: str | None,
+    event_log: Path | None,
     fmt: str,
 ) -> None:
     """Check the input files against the data contract without running any model."""
@@ -586,9 +592,24 @@ def validate(
         from attrib.inputs import load_inputs, resolve_config
         from attrib.outputs import write_quarantine
 
-        tables = (touchpoints, deals, costs, stages, targets, config_path)
+        _check_option_pairs(
+            {
+                "--event-log": event_log,
+                "--touchpoints": touchpoints,
+                "--deals": deals,
+                "--level": level,
+            }
+        )
+        tables = (touchpoints, deals, costs, stages, targets, config_path, event_log)
         data_dir = _data_or_sample(data_dir, *tables, quiet=fmt == "json")
         config = resolve_config(data_dir, config_path, level=level, strict=strict)
+        warnings: list[str] = []
+        frames = None
+        if event_log is not None:
+            from attrib.adapters import event_log_tables
+
+            log_touches, log_deals = event_log_tables(event_log, warnings=warnings)
+            frames = {"touchpoints": log_touches, "deals": log_deals}
         inputs = load_inputs(
             data_dir,
             touchpoints=touchpoints,
@@ -597,6 +618,7 @@ def validate(
             stages=stages,
             targets=targets,
             config=config,
+            frames=frames,
         )
         if out is not None:
             write_quarantine(out, inputs.quarantine)
@@ -609,8 +631,11 @@ def validate(
             if not failed:  # else the error is the one JSON document on stdout
                 for table, info in report.items():
                     info.update(_rejection_summary(inputs.quarantine.get(table)))
-                click.echo(json.dumps({"ok": True, "tables": report}, default=str))
+                payload = {"ok": True, "tables": report, "warnings": warnings}
+                click.echo(json.dumps(payload, default=str))
         else:
+            for warning in warnings:  # (the event log's: what it reads otherwise than written)
+                click.secho(f"warning: {warning}", fg="yellow", err=True)
             for table, info in report.items():
                 click.echo(f"{table:12s} {info['rows']:>10,} rows  {info['rejected']:>8,} rejected")
                 q = inputs.quarantine.get(table)

@@ -889,6 +889,29 @@ def test_an_event_log_conversion_without_a_channel_is_a_conversion_only(tmp_path
     run_cli(["run", "--event-log", log, "--out", out, "--strict", "-q"], exit_code=1)
 
 
+def test_validate_checks_an_event_log(tmp_path):
+    """`attrib validate --event-log`: the log's rows checked as a run reads them, its
+    warnings said; it took no event log (a user had to run the whole job to check one)."""
+    log = tmp_path / "events.csv"
+    log.write_text(
+        "cookie,time,channel,conversion,conversion_value\n"
+        "u1,soon,Email,0,\n"
+        "u1,2025-01-02 00:00:00,Social,purchase,\n"
+        "u2,2025-01-01 00:00:00,Email,1,5\n"
+    )
+    result = run_cli(["validate", "--event-log", log, "--out", tmp_path / "q"])
+    text = " ".join(result.output.split())
+    assert "touchpoints 3 rows 1 rejected" in text
+    assert f"{log} row 1 column 'ts'" in text
+    assert "read as no conversion" in text  # the adapter's warning
+    assert (tmp_path / "q" / "quarantine" / "touchpoints.parquet").is_file()
+    payload = json.loads(run_cli(["validate", "--event-log", log, "--format", "json"]).stdout)
+    assert payload["tables"]["deals"]["rows"] == 1
+    assert any("purchase" in w for w in payload["warnings"])
+    both = run_cli(["validate", "--event-log", log, "--deals", log], exit_code=2)
+    assert "--event-log and --deals together" in both.output
+
+
 def test_an_event_log_counts_a_rejected_row_once(tmp_path):
     """A conversion row with a bad time is rejected as a touch and as a deal: a 3-row log
     said '4 input row(s) rejected (touchpoints: 3, deals: 1)'."""
