@@ -512,6 +512,26 @@ def test_plan_section(tmp_path: Path) -> None:
     assert "100k" in older
 
 
+def test_plan_says_what_share_of_the_leads_its_budget_buys(tmp_path: Path) -> None:
+    """Organic and direct leads have no cost per lead, so the budget total buys only part of
+    the leads the plan needs: the page says so (as `attrib plan` does), or a 624k total read
+    as the cost of the whole target."""
+    write_plan(tmp_path)
+    plan = pl.read_parquet(tmp_path / "plan.parquet")
+    plan.with_columns(
+        pl.when(pl.col("name") == "(total)").then(0.6).otherwise(pl.col("rate")).alias("rate")
+    ).write_parquet(tmp_path / "plan.parquet")
+    p = section(build_report(tmp_path).read_text(encoding="utf-8"), "plan")
+    total = re.search(r'<tr class="total">(.*?)</tr>', p, re.S)
+    assert total is not None
+    assert "60.0%" in total.group(1)
+    assert "The budget total buys 60.0% of the leads needed" in p
+    # a budget that buys every lead needs no such sentence
+    write_plan(tmp_path)
+    whole = section(build_report(tmp_path).read_text(encoding="utf-8"), "plan")
+    assert "The budget total buys" not in whole
+
+
 def test_number_formats() -> None:
     assert compact(1888436) == "1.89M"
     assert compact(654087.06) == "654k"

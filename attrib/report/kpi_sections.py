@@ -610,11 +610,21 @@ def plan(ctx: Context) -> Section:
                 Col("cost per lead", "unit_cost", "money"),
             ],
             sorted(channel_rows, key=lambda r: (r["value"] is None, -(r["value"] or 0.0))),
-            total={"name": "total", "value": total["value"]} if total else None,
+            # the (total) row's rate is the share of the leads its budget buys
+            total={"name": "total", "value": total["value"], "rate": total["rate"]}
+            if total
+            else None,
         )
+        covered = total["rate"] if total is not None and total["value"] is not None else None
+        if covered is not None and covered < 1.0 - 1e-9:
+            body += (
+                f'<p class="note"><strong>The budget total buys {fmt(covered, "pct")} of the '
+                "leads needed</strong>: channels without spend (no cost per lead: organic, "
+                "direct, referral) must bring the rest, and are not in it.</p>"
+            )
         body += (
             '<p class="note">Channels without spend history have no cost per lead and no '
-            "budget line.</p></div>"
+            "budget.</p></div>"
         )
         grid.append(body)
     parts.append(f'<div class="grid2">{"".join(grid)}</div>')
