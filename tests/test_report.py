@@ -411,6 +411,25 @@ def test_headline_changes_and_targets(tmp_path: Path) -> None:
     assert '<span class="pill good">80</span>' in tgt
 
 
+def test_a_win_rate_without_lost_deals_says_so(tmp_path: Path) -> None:
+    """An event log's deals are all won: a 'Win rate 100.0%' card with its 95% interval read
+    as a fact about the business. The card says there was no lost deal, as the CLI does."""
+    rows = [
+        ("win_rate", "2025-Q3", 1.0, 0.8, 1.0),
+        ("win_rate", "2025-Q4", 1.0, 0.77, 1.0),
+        ("revenue", "2025-Q3", 10.0, None, None),
+        ("revenue", "2025-Q4", 12.0, None, None),
+    ]
+    pl.DataFrame(rows, schema=["kpi", "period", "value", "lo", "hi"], orient="row").write_parquet(
+        tmp_path / "kpis.parquet"
+    )
+    head = section(build_report(tmp_path).read_text(encoding="utf-8"), "headline")
+    card = re.search(r'Win rate</div>.*?<div class="card-foot">(.*?)</div>', head, re.S)
+    assert card is not None
+    assert "no lost deal" in card.group(1)
+    assert "95% CI" not in card.group(1)
+
+
 def test_sourced_influenced_shares(tmp_path: Path) -> None:
     pl.DataFrame(
         {

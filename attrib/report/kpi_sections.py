@@ -164,6 +164,9 @@ def headline(ctx: Context) -> Section:
             foot = f"95% CI {fmt(row['lo'], kind)}–{fmt(row['hi'], kind)}"
         elif all_row is not None and cur != "all":
             foot = f"all periods: {fmt_card(all_row.get('value'), kind)}"
+        if name == "win_rate" and row.get("value") == 1.0:
+            # an event log, or an export of won deals only: no lost deal to rate against
+            foot = "no lost deal to rate against"
         cards.append(
             f'<div class="card"><div class="card-label">{esc(label)}</div>'
             f'<div class="card-value">{fmt_card(row.get("value"), kind)}</div>'
