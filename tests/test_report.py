@@ -430,6 +430,32 @@ def test_a_win_rate_without_lost_deals_says_so(tmp_path: Path) -> None:
     assert "95% CI" not in card.group(1)
 
 
+def test_the_baseline_index_names_its_period_and_compares_like_with_like(
+    tmp_path: Path,
+) -> None:
+    """With baseline_period = 2025-Q1, kpis.parquet indexes every period against Q1: a
+    month's revenue (a third of a quarter's) showed as 33, the whole year's as 400. The page
+    names the baseline and lists only the periods of its kind (quarters)."""
+    rows = [
+        ("revenue", "all", 400.0, 400.0),
+        ("revenue", "2025-01", 30.0, 30.0),
+        ("revenue", "2025-Q1", 100.0, 100.0),
+        ("revenue", "2025-Q2", 120.0, 120.0),
+    ]
+    pl.DataFrame(
+        rows, schema=["kpi", "period", "value", "index_vs_baseline"], orient="row"
+    ).with_columns(pl.lit(None, pl.Float64).alias("target")).write_parquet(
+        tmp_path / "kpis.parquet"
+    )
+    manifest = {"config": {"metrics": {"baseline_period": "2025-Q1"}}}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    tgt = section(build_report(tmp_path).read_text(encoding="utf-8"), "targets")
+    assert "Index vs the baseline period 2025-Q1" in tgt
+    periods = re.findall(r'<td class="txt">(all|2025-\d\d|2025-Q\d)</td>', tgt)
+    assert periods == ["2025-Q1", "2025-Q2"]
+    assert '<span class="pill good">120</span>' in tgt
+
+
 def test_sourced_influenced_shares(tmp_path: Path) -> None:
     pl.DataFrame(
         {

@@ -473,6 +473,16 @@ def targets(ctx: Context) -> Section:
         )
     if "index_vs_baseline" in kpis.columns:
         b = kpis.filter(pl.col("index_vs_baseline").is_not_null())
+        metrics = (ctx.out.manifest.get("config") or {}).get("metrics") or {}
+        baseline = metrics.get("baseline_period") if isinstance(metrics, dict) else None
+        summary = "Index vs the baseline period"
+        if isinstance(baseline, str):
+            summary += f" {baseline} (value / its value × 100)"
+            # a month's or the whole window's total against a quarter's (or the reverse) is
+            # no comparison: only the periods of the baseline's kind
+            for grain in (_MONTH, _QUARTER):
+                if grain.match(baseline):
+                    b = b.filter(pl.col("period").str.contains(grain.pattern))
         if b.height:
             brows = [
                 {
@@ -485,7 +495,7 @@ def targets(ctx: Context) -> Section:
                 for r in b.sort(["kpi", "period"]).to_dicts()
             ]
             parts.append(
-                "<details><summary>Index vs the baseline period</summary>"
+                f"<details><summary>{esc(summary)}</summary>"
                 + table(
                     [Col("KPI", "name"), Col("period", "period"), Col("index", "index", "html")],
                     brows,
