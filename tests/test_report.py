@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from attrib.errors import InputError
 from attrib.report import build_report
-from attrib.report._format import change, compact, json_for_script
+from attrib.report._format import change, compact, fmt, json_for_script
 from attrib.run import run
 from attrib.synth import generate
 
@@ -591,6 +591,10 @@ def test_number_formats() -> None:
     assert change(0.25, 0.2, "pct")[0] == "+5.0 pp"
     assert change(5, 0, "count") == ("new", None)
     assert change(None, 1, "count") == ("—", None)
+    # a total of fractional credit is whole up to float noise: "93", as the other models' 93
+    assert fmt(sum([0.1] * 930), "count") == "93"
+    assert fmt(92.5, "count") == "92.5"
+    assert fmt(-0.0000000001, "count") == "0"  # not "-0"
 
 
 # --------------------------------------------------------------------------------------------

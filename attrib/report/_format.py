@@ -90,7 +90,10 @@ def fmt(value: object, kind: str = "number") -> str:
     if kind == "compact":
         return compact(x)
     if kind == "count":
-        return f"{x:,.0f}" if x == int(x) else f"{x:,.1f}"
+        # fractional credit sums to a whole number up to float noise (92.99999999999997 won
+        # deals in a total): that is a whole count, not "93.0" beside the other models' "93"
+        whole = abs(x - round(x)) <= 1e-9 * max(1.0, abs(x))
+        return f"{round(x):,.0f}" if whole else f"{x:,.1f}"
     if kind == "pct":
         return f"{x * 100:,.1f}%"
     if kind == "pct2":
