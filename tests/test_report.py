@@ -840,6 +840,10 @@ def test_a_path_run_shows_no_pipeline_table_nor_settings_that_did_not_apply(
     page = build_report(tmp_path / "out").read_text(encoding="utf-8")
     assert "Open pipeline by channel and model" not in page
     assert "lookback_days" not in section(page, "quality")
+    # --paths refuses --costs and its rows have no stages: no hint to give it either
+    for sid in ("spend", "funnel"):
+        assert "a path table (--paths) has no dates, stages or spend" in section(page, sid)
+        assert "give the run a" not in section(page, sid)
 
 
 def test_only_an_end_the_data_gives_has_slack_and_only_3_percent(tmp_path: Path) -> None:

@@ -36,6 +36,18 @@ SPEND_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+#: why a path-table run has no spend or funnel (it refuses --costs; its rows have no dates)
+_PATHS_HINT = (
+    "a path table (--paths) has no dates, stages or spend: run on touchpoints, deals, "
+    "costs and stages for them."
+)
+
+
+def _paths_run(ctx: Context) -> bool:
+    inputs = ctx.out.manifest.get("inputs")
+    return isinstance(inputs, dict) and "paths" in inputs
+
+
 # ---------------------------------------------------------------------------------------------
 # spend and return
 
@@ -55,8 +67,12 @@ def spend_return(ctx: Context) -> Section:
     if no_costs or not has(cs, "model", "channel", "revenue", "spend"):
         # (without a costs file the spend columns are there, all 0: no spend was given)
         sec.body = not_computed(
-            "spend, ROAS and ROMI (no spend columns in channel_summary.parquet)",
-            "give the run a costs file (costs.* with date, channel, spend).",
+            "spend, ROAS and ROMI (the run had no costs file)"
+            if no_costs
+            else "spend, ROAS and ROMI (no spend columns in channel_summary.parquet)",
+            _PATHS_HINT
+            if _paths_run(ctx)
+            else "give the run a costs file (costs.* with date, channel, spend).",
         )
         return sec
     assert cs is not None
@@ -164,7 +180,9 @@ def funnel(ctx: Context) -> Section:
     if not has(f, "stage", "stage_order", "count"):
         sec.body = not_computed(
             "the funnel (funnel.parquet is absent)",
-            "give the run a stages file (stages.* with customer_id, stage, ts).",
+            _PATHS_HINT
+            if _paths_run(ctx)
+            else "give the run a stages file (stages.* with customer_id, stage, ts).",
         )
         return sec
     assert f is not None
