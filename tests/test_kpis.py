@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import os
 import statistics
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -299,6 +300,14 @@ def test_targets_and_baseline(world):
     assert k[("revenue", "2026-03")]["index_vs_baseline"] == pytest.approx(500.0)
     assert k[("revenue", "2026-01")]["index_vs_baseline"] == pytest.approx(100.0)
     assert k[("win_rate", "2026-02")]["index_vs_baseline"] is None
+    # a month's baseline indexes months only: the quarter's and the window's revenue totals
+    # against January's (600 and 600 against 100 would read as growth) are no comparison
+    assert k[("revenue", "2026-Q1")]["index_vs_baseline"] is None
+    assert k[("revenue", "all")]["index_vs_baseline"] is None
+    quarterly = replace(s, baseline_period="2026-Q1")
+    q = kpi_table(compute_kpis(j, deals, costs, None, touches, quarterly, targets))
+    assert q[("revenue", "2026-Q1")]["index_vs_baseline"] == pytest.approx(100.0)
+    assert q[("revenue", "2026-03")]["index_vs_baseline"] is None
 
 
 def test_empty_inputs():
