@@ -712,6 +712,22 @@ def test_a_partial_latest_period_is_not_compared(tmp_path: Path) -> None:
     assert "Reporting window 2025-04-01 to 2025-11-15" in page
 
 
+def test_period_all_is_named_the_window_when_one_was_given(tmp_path: Path) -> None:
+    """With --from/--to, period "all" is the window, not all the data: the card's footnote
+    and the KPI table said "all periods" / "all" beside a window's Q2 revenue."""
+    rows = [("revenue", p, v) for p, v in (("all", 300.0), ("2025-04", 90.0), ("2025-05", 100.0))]
+    pl.DataFrame(rows, schema=["kpi", "period", "value"], orient="row").write_parquet(
+        tmp_path / "kpis.parquet"
+    )
+    _window_manifest(tmp_path, "2025-04-01", "2025-06-30", given=True)
+    head = section(build_report(tmp_path).read_text(encoding="utf-8"), "headline")
+    assert '<div class="card-foot">whole window 2025-04-01 to 2025-06-30: 300</div>' in head
+    assert "<th>whole window 2025-04-01 to 2025-06-30</th>" in head.replace(' class="num"', "")
+    _window_manifest(tmp_path, "2025-04-01", "2025-06-30", given=False)
+    head = section(build_report(tmp_path).read_text(encoding="utf-8"), "headline")
+    assert '<div class="card-foot">all periods: 300</div>' in head
+
+
 def test_only_partial_periods_are_compared_uncoloured(tmp_path: Path) -> None:
     rows = [("revenue", "2025-Q1", 80.0), ("revenue", "2025-Q2", 100.0)]
     pl.DataFrame(rows, schema=["kpi", "period", "value"], orient="row").write_parquet(

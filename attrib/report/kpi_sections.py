@@ -163,7 +163,7 @@ def headline(ctx: Context) -> Section:
         if row.get("lo") is not None and row.get("hi") is not None:
             foot = f"95% CI {fmt(row['lo'], kind)}–{fmt(row['hi'], kind)}"
         elif all_row is not None and cur != "all":
-            foot = f"all periods: {fmt_card(all_row.get('value'), kind)}"
+            foot = f"{_all_label(ctx)}: {fmt_card(all_row.get('value'), kind)}"
         if name == "win_rate" and row.get("value") == 1.0:
             # an event log, or an export of won deals only: no lost deal to rate against
             foot = "no lost deal to rate against"
@@ -347,10 +347,24 @@ def _kpi_trends(ctx: Context, kpis: pl.DataFrame) -> str:
     return f'<h3>Monthly trend</h3><div class="scroll-x">{ctx.chart(spec)}</div>{note}'
 
 
+def _all_label(ctx: Context) -> str:
+    """How the page names period "all": the whole window when ``--from/--to`` set one (a
+    reader took "all periods" for all the data), else all periods."""
+    window = ctx.window()
+    if window is not None and window.given:
+        return f"whole window {window.start:%Y-%m-%d} to {window.end:%Y-%m-%d}"
+    return "all periods"
+
+
 def _kpi_table(ctx: Context, kpis: pl.DataFrame, grain: list[str]) -> str:
     periods = ["all", *grain[-4:]]
     cols = [Col("KPI", "label")] + [
-        Col(p + (" (partial)" if ctx.coverage(p) else ""), p, "html") for p in periods
+        Col(
+            _all_label(ctx) if p == "all" else p + (" (partial)" if ctx.coverage(p) else ""),
+            p,
+            "html",
+        )
+        for p in periods
     ]
     rows = []
     names = [str(k) for k in kpis.get_column("kpi").unique(maintain_order=True).to_list()]
