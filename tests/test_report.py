@@ -728,6 +728,44 @@ def test_period_all_is_named_the_window_when_one_was_given(tmp_path: Path) -> No
     assert '<div class="card-foot">all periods: 300</div>' in head
 
 
+def test_a_window_says_why_its_open_pipeline_differs_from_the_headline(tmp_path: Path) -> None:
+    """A window in which no open deal was created credits no open pipeline while the headline
+    shows the deals open at its end: #models dropped its open-pipeline chart and #sourced
+    showed 0 without a word."""
+    from datetime import datetime
+
+    pl.DataFrame(
+        {
+            "model": ["linear", "linear"],
+            "channel": ["Email", "Ads"],
+            "revenue": [100.0, 50.0],
+            "pipeline": [0.0, 0.0],
+            "conversions": [1.0, 1.0],
+        }
+    ).write_parquet(tmp_path / "channel_summary.parquet")
+    pl.DataFrame(
+        {
+            "journey_id": [0, 1],
+            "status": ["won", "won"],
+            "amount": [100.0, 50.0],
+            "marketing_sourced": [True, False],
+            "marketing_influenced": [True, False],
+            "created_at": [datetime(2025, 4, 2), datetime(2025, 4, 3)],
+            "closed_at": [datetime(2025, 4, 10), datetime(2025, 4, 20)],
+        }
+    ).write_parquet(tmp_path / "journeys.parquet")
+    _window_manifest(tmp_path, "2025-04-01", "2025-06-30", given=True)
+    page = build_report(tmp_path).read_text(encoding="utf-8")
+    said = "the open pipeline credited is that of the open deals created in it"
+    assert said in section(page, "models")
+    assert "No open pipeline to attribute" in section(page, "models")
+    assert said in section(page, "sourced")
+    _window_manifest(tmp_path, "2025-04-01", "2025-06-30", given=False)
+    page = build_report(tmp_path).read_text(encoding="utf-8")
+    assert "No open pipeline to attribute: no deal of the run is open." in section(page, "models")
+    assert said not in section(page, "sourced")
+
+
 def test_only_partial_periods_are_compared_uncoloured(tmp_path: Path) -> None:
     rows = [("revenue", "2025-Q1", 80.0), ("revenue", "2025-Q2", 100.0)]
     pl.DataFrame(rows, schema=["kpi", "period", "value"], orient="row").write_parquet(

@@ -47,8 +47,10 @@ def model_comparison(ctx: Context) -> Section:
     order = channel_order(cs, "revenue")
     top = order[:MAX_CHART_CHANNELS]
     parts = ['<div class="grid2">']
+    no_open = False
     for metric, title in (("revenue", "Attributed revenue (won)"), ("pipeline", "Open pipeline")):
         if metric not in cs.columns or not cs.get_column(metric).fill_null(0).abs().sum():
+            no_open = no_open or metric == "pipeline"
             continue
         data = (
             cs.select("model", "channel", pl.col(metric).cast(pl.Float64).alias("value"))
@@ -68,6 +70,8 @@ def model_comparison(ctx: Context) -> Section:
         )
         parts.append(f"<div><h3>{esc(title)}</h3>{ctx.chart(spec)}</div>")
     parts.append("</div>")
+    if no_open:
+        parts.append(f'<p class="note">No open pipeline to attribute: {_open_in_window(ctx)}</p>')
     parts.append(cap_note(len(top), len(order), "revenue (mean over models)"))
     parts.append("<h3>Revenue by channel and model</h3>")
     parts.append(_pivot_table(cs, "revenue", order, ctx.models))
@@ -208,7 +212,23 @@ def sourced_influenced(ctx: Context) -> Section:
         cols += [Col(c, c, "money"), Col("share", c + " %", "pct")]
     cols.append(Col("total", "total", "money"))
     sec.body = ctx.chart(spec) + table(cols, table_rows)
+    window = ctx.window()
+    if window is not None and window.given:
+        sec.body += f'<p class="note">{_open_in_window(ctx)}</p>'
     return sec
+
+
+def _open_in_window(ctx: Context) -> str:
+    """Why the attributed open pipeline can differ from the headline's: the window credits
+    the open deals created in it; the KPI is every deal open at the window's end."""
+    window = ctx.window()
+    if window is None or not window.given:
+        return "no deal of the run is open."
+    return (
+        f"with a reporting window ({window.start:%Y-%m-%d} to {window.end:%Y-%m-%d}), the open "
+        "pipeline credited is that of the open deals created in it; the headline's open "
+        "pipeline is every deal still open at the window's end (a snapshot), so they differ."
+    )
 
 
 # ---------------------------------------------------------------------------------------------
