@@ -754,9 +754,11 @@ def test_a_window_says_why_its_open_pipeline_differs_from_the_headline(tmp_path:
             "closed_at": [datetime(2025, 4, 10), datetime(2025, 4, 20)],
         }
     ).write_parquet(tmp_path / "journeys.parquet")
-    _window_manifest(tmp_path, "2025-04-01", "2025-06-30", given=True)
+    _window_manifest(tmp_path, "2025-04-01", "2025-06-30", given=True, row_counts={"journeys": 2})
     page = build_report(tmp_path).read_text(encoding="utf-8")
+    assert "2 journeys · 1 model<" in page
     said = "the open pipeline credited is that of the open deals created in it"
+    assert "1 models" not in page  # the subtitle's count
     assert said in section(page, "models")
     assert "No open pipeline to attribute" in section(page, "models")
     assert said in section(page, "sourced")

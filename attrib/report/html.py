@@ -90,7 +90,8 @@ def _subtitle(ctx: Context) -> str:
         rejected = (ctx.out.manifest.get("rejected") or {}).get("deals", 0)
         parts.append(f"{int(counts['deals_read']) - int(rejected):,} valid deals")
     if ctx.models:
-        parts.append(f"{len(ctx.models)} models")
+        n = len(ctx.models)
+        parts.append(f"{n} model{'s' if n != 1 else ''}")
     return " · ".join(parts)
 
 
