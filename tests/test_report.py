@@ -768,6 +768,22 @@ def test_a_window_says_why_its_open_pipeline_differs_from_the_headline(tmp_path:
     assert said not in section(page, "sourced")
 
 
+def test_a_windowed_report_says_what_its_spend_and_funnel_count(tmp_path: Path) -> None:
+    """A window's spend table sets window revenue against window spend (a campaign of the
+    quarter before has revenue and no spend), and its leads are the period view, not the
+    funnel's cohort view: the notes say so (the first only with a window)."""
+    samples = Path(__file__).resolve().parents[1] / "data_samples"
+    window = {"period_from": "2025-04-01", "period_to": "2025-06-30"}
+    out = run(samples, out=tmp_path / "w", models="linear", metrics=window).out
+    page = build_report(out).read_text(encoding="utf-8")
+    assert "a campaign that ran before it can have revenue here and no spend" in section(
+        page, "spend"
+    )
+    assert "leads … customers count the stages reached in the period" in section(page, "funnel")
+    whole = run(samples, out=tmp_path / "a", models="linear").out
+    assert "ran before it" not in section(build_report(whole).read_text(encoding="utf-8"), "spend")
+
+
 def test_only_partial_periods_are_compared_uncoloured(tmp_path: Path) -> None:
     rows = [("revenue", "2025-Q1", 80.0), ("revenue", "2025-Q2", 100.0)]
     pl.DataFrame(rows, schema=["kpi", "period", "value"], orient="row").write_parquet(

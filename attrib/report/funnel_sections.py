@@ -159,6 +159,13 @@ def spend_return(ctx: Context) -> Section:
         "spend) / spend. Stage counts are sourced (by the first touch, when it came before "
         "the lead). Cost ratios are empty where spend or the count is zero.</p>"
     )
+    window = ctx.window()
+    if window is not None and window.given:
+        parts.append(
+            '<p class="note">Revenue is that of the deals won in the window '
+            f"({window.start:%Y-%m-%d} to {window.end:%Y-%m-%d}), spend is the window's: a "
+            "campaign that ran before it can have revenue here and no spend.</p>"
+        )
     sec.body = "".join(parts)
     return sec
 
@@ -272,7 +279,10 @@ def funnel(ctx: Context) -> Section:
     parts.append(_by_source(ctx, f, stages))
     note = f"View: {view}." if view else ""
     if view == "cohort":
-        note += " Each entity counts in the period it entered the funnel."
+        note += (
+            " Each entity counts in the period it entered the funnel (the spend table's "
+            "leads … customers count the stages reached in the period, so they can differ)."
+        )
     parts.append(f'<p class="note">{esc(note)} Intervals: Wilson score, 95%.</p>')
     sec.body = "".join(parts)
     return sec
