@@ -143,7 +143,9 @@ class WShapedAttribution(_RuleBased):
         "creation. Each found anchor role gets 30% (a touch filling two roles gets 60%); the "
         "other touches share 10% equally. Missing anchors (no stage data, milestone outside "
         "the window, no touch before creation) drop out and the found roles share the 90% "
-        "equally; when every touch is an anchor they share 100%. One touch gets 100%."
+        "equally; when every touch is an anchor they share 100%. One touch gets 100%. A "
+        "milestone or creation at 00:00:00 UTC exactly is a date: its whole day (a date-only "
+        "lead not past a timed creation that day; README, Dates without a time)."
     )
     paths_ok = False
     kernel = k._w_shaped
