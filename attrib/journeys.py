@@ -57,64 +57,85 @@ from attrib.schema import deal_event_time, through_its_day
 
 _STATUS_CODES = {name: code for code, name in STATUS_NAMES.items() if code != STATUS_NONE}
 _LEAD_STAGES = ("lead", "mql")
+#: the stages after the lead's: a milestone of theirs came after the lead
+_LATER_STAGES = ("sql", "opportunity", "offer", "customer")
 _MIN_TS = np.iinfo(np.int64).min
 _MAX_TS = np.iinfo(np.int64).max
 
 
-def _lead_times(stages: pl.DataFrame | None) -> pl.DataFrame:
-    """Earliest lead/MQL milestone per entity (the W/Z-shaped lead-creation anchor)."""
+def _stage_times(stages: pl.DataFrame | None) -> pl.DataFrame:
+    """Per entity: its earliest lead/MQL milestone (the W/Z-shaped lead-creation anchor) and
+    its earliest milestone of a later stage (sql … customer), by the ids' text."""
+    schema = {ENTITY_ID: pl.String, "__lead": pl.Datetime("us"), "__later": pl.Datetime("us")}
     if stages is None or stages.height == 0:
-        return pl.DataFrame(schema={ENTITY_ID: pl.String, "__lead": pl.Datetime("us")})
-    return (
-        stages.filter(pl.col(STAGE).is_in(_LEAD_STAGES))
-        .group_by(ENTITY_ID)
-        .agg(pl.col(TS).min().alias("__lead"))
+        return pl.DataFrame(schema=schema)
+    stage = pl.col(STAGE)
+    return stages.group_by(ENTITY_ID).agg(
+        pl.col(TS).filter(stage.is_in(_LEAD_STAGES)).min().alias("__lead"),
+        pl.col(TS).filter(stage.is_in(_LATER_STAGES)).min().alias("__later"),
     )
 
 
 def _lead_anchor_time() -> pl.Expr:
-    """Each deal's lead anchor time (``lead``, read against its ``end`` and ``created``): the
-    last touch at or before it is W-shaped's lead touch. A milestone after the window's end
-    (the close, or the creation when that ends the window) is outside it: none (``_MIN_TS``,
-    as one before the first touch). A lead on a date holds its whole day, but not past the
-    deal's creation when it names the creation day (the lead came before the opportunity)."""
-    lead, created = pl.col("lead"), pl.col("created")
+    """Each deal's lead anchor time (``lead``, read against its ``end``, ``created`` and its
+    entity's first later milestone ``later``): the last touch at or before it is W-shaped's
+    lead touch. A milestone after the window's end (the close, or the creation when that
+    ends the window) is outside it: none (``_MIN_TS``, as one before the first touch). A lead
+    on a date holds its whole day, but not past a milestone after it that day (the deal's
+    creation, an SQL … customer record with a time): the lead came before them, as the
+    funnel's source rule reads it."""
+    lead, created, later = pl.col("lead"), pl.col("created"), pl.col("later")
     whole_day = through_its_day(lead)  # (``_MIN_TS`` is no midnight: kept)
     capped = (
-        pl.when((whole_day != lead) & (lead <= created))
-        .then(pl.min_horizontal(whole_day, created))
+        pl.when(whole_day != lead)
+        .then(
+            pl.min_horizontal(
+                whole_day,
+                pl.when(lead <= created).then(created),
+                pl.when(lead <= later).then(through_its_day(later)),  # (none: ``_MAX_TS``)
+            )
+        )
         .otherwise(whole_day)
     )
     return pl.when(lead <= pl.col("end")).then(capped).otherwise(_MIN_TS).alias("lead")
 
 
-def _deal_leads(stages: pl.DataFrame | None, deals: pl.DataFrame) -> pl.Series:
-    """Each deal's lead anchor (``_lead_times`` of its entity) in epoch us, ``_MIN_TS``
-    where none.
+def _deal_leads(stages: pl.DataFrame | None, deals: pl.DataFrame) -> list[pl.Series]:
+    """Each deal's lead anchor (``lead``: its entity's earliest lead/MQL milestone, epoch us,
+    ``_MIN_TS`` where none) and its entity's earliest later milestone (``later``: sql …
+    customer, ``_MAX_TS`` where none), as ``_stage_times`` gives them.
 
-    Matched on the ids' 64-bit hashes (``entity_keys.hash_pair``) in one numba pass
+    Matched on the ids' 64-bit hashes (``entity_keys.hash_pair``) in numba passes
     (``_earliest_by_key``), not grouped and joined on their text (~4x cheaper at 2.6M stage
     rows); two ids sharing a hash but not the check hash fall back to the text.
     """
-    none = pl.Series("lead", np.full(deals.height, _MIN_TS, dtype=np.int64))
-    if stages is None or stages.height == 0 or deals.height == 0:
+    n = deals.height
+    none = [
+        pl.Series("lead", np.full(n, _MIN_TS, dtype=np.int64)),
+        pl.Series("later", np.full(n, _MAX_TS, dtype=np.int64)),
+    ]
+    if stages is None or stages.height == 0 or n == 0:
         return none
     ids, ts = stages.get_column(ENTITY_ID), stages.get_column(TS)
     # a null id is no entity: it must match nothing (its hash would match other nulls')
-    use = stages.get_column(STAGE).is_in(_LEAD_STAGES) & ids.is_not_null() & ts.is_not_null()
+    present = ids.is_not_null() & ts.is_not_null()
+    stage = stages.get_column(STAGE)
     d_ids = deals.get_column(ENTITY_ID)
-    lead, collided = _earliest_by_key(
-        *hash_pair(d_ids),
-        d_ids.is_not_null().to_numpy(),
-        *hash_pair(ids),
-        ts.dt.epoch("us").fill_null(0).to_numpy(),
-        use.fill_null(False).to_numpy(),
-        _MIN_TS,
-    )
+    d_keys, d_valid = hash_pair(d_ids), d_ids.is_not_null().to_numpy()
+    keys, epoch = hash_pair(ids), ts.dt.epoch("us").fill_null(0).to_numpy()
+    found, collided = [], False
+    for names, missing in ((_LEAD_STAGES, _MIN_TS), (_LATER_STAGES, _MAX_TS)):
+        use = (stage.is_in(names) & present).fill_null(False).to_numpy()
+        times, clash = _earliest_by_key(*d_keys, d_valid, *keys, epoch, use, missing)
+        found.append(times)
+        collided = collided or clash
     if collided:
-        joined = deals.join(_lead_times(stages), on=ENTITY_ID, how="left", maintain_order="left")
-        return joined.get_column("__lead").dt.epoch("us").fill_null(_MIN_TS).alias("lead")
-    return pl.Series("lead", lead)
+        joined = deals.join(_stage_times(stages), on=ENTITY_ID, how="left", maintain_order="left")
+        return [
+            joined.get_column("__lead").dt.epoch("us").fill_null(_MIN_TS).alias("lead"),
+            joined.get_column("__later").dt.epoch("us").fill_null(_MAX_TS).alias("later"),
+        ]
+    return [pl.Series("lead", found[0]), pl.Series("later", found[1])]
 
 
 def build_journeys(
@@ -154,7 +175,7 @@ def build_journeys(
             through_its_day(end).alias("end"),
             (end - lookback).alias("lo"),
             through_its_day(pl.col(CREATED_AT).dt.epoch("us")).alias("created"),
-            _deal_leads(stages, deals),
+            *_deal_leads(stages, deals),
         ),
         partial(
             sort_by_entity,

@@ -213,9 +213,10 @@ def test_channel_codes_fall_back_on_a_collision(monkeypatch):
 
 @pytest.mark.parametrize("forced", [False, True])
 def test_deal_lead_anchor_by_hash_equals_the_text_join(monkeypatch, forced):
-    """Each deal's earliest lead/MQL time, joined on hashed ids, equals the join on the id
-    text; with every id hashed alike (a collision) it falls back to the text."""
-    from attrib.journeys import _MIN_TS, _deal_leads
+    """Each deal's earliest lead/MQL time (and its entity's earliest later milestone),
+    joined on hashed ids, equals the join on the id text; with every id hashed alike (a
+    collision) it falls back to the text."""
+    from attrib.journeys import _MAX_TS, _MIN_TS, _deal_leads
 
     stage_rows = pl.DataFrame(
         {
@@ -229,12 +230,13 @@ def test_deal_lead_anchor_by_hash_equals_the_text_join(monkeypatch, forced):
     deal_rows = pl.DataFrame({"entity_id": ["c", "a", "b", "d", "a", None]})
     if forced:
         monkeypatch.setattr(ek, "_hash", _colliding_hash)
-    got = _deal_leads(stage_rows, deal_rows).to_list()
+    lead, later = (s.to_list() for s in _deal_leads(stage_rows, deal_rows))
     us = [
         (dt.datetime(2025, 1, d) - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1)
-        for d in (3, 5)
+        for d in (3, 5, 1)
     ]
-    assert got == [us[0], us[1], _MIN_TS, _MIN_TS, us[1], _MIN_TS]
+    assert lead == [us[0], us[1], _MIN_TS, _MIN_TS, us[1], _MIN_TS]
+    assert later == [_MAX_TS, _MAX_TS, us[2], _MAX_TS, _MAX_TS, _MAX_TS]  # b's sql
 
 
 @settings(max_examples=60, deadline=None)
@@ -252,7 +254,7 @@ def test_deal_lead_anchor_by_hash_equals_the_text_join(monkeypatch, forced):
 def test_deal_lead_anchor_matches_the_text_join(stage_rows, deal_ids):
     """The hashed one-pass anchor equals a plain group-by and join on the id text (null ids
     and null times match nothing)."""
-    from attrib.journeys import _MIN_TS, _deal_leads, _lead_times
+    from attrib.journeys import _MAX_TS, _MIN_TS, _deal_leads, _stage_times
 
     stages = pl.DataFrame(
         {
@@ -263,18 +265,15 @@ def test_deal_lead_anchor_matches_the_text_join(stage_rows, deal_ids):
         schema={"entity_id": pl.String, "stage": pl.String, "ts": pl.Datetime("us")},
     )
     deals = pl.DataFrame({"entity_id": deal_ids}, schema={"entity_id": pl.String})
-    expected = (
-        deals.join(
-            _lead_times(stages.filter(pl.col("entity_id").is_not_null())),
-            on="entity_id",
-            how="left",
-            maintain_order="left",
-        )
-        .get_column("__lead")
-        .dt.epoch("us")
-        .fill_null(_MIN_TS)
+    expected = deals.join(
+        _stage_times(stages.filter(pl.col("entity_id").is_not_null())),
+        on="entity_id",
+        how="left",
+        maintain_order="left",
     )
-    assert _deal_leads(stages, deals).to_list() == expected.to_list()
+    lead, later = _deal_leads(stages, deals)
+    assert lead.to_list() == expected["__lead"].dt.epoch("us").fill_null(_MIN_TS).to_list()
+    assert later.to_list() == expected["__later"].dt.epoch("us").fill_null(_MAX_TS).to_list()
 
 
 @settings(max_examples=80, deadline=None)

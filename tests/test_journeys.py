@@ -308,6 +308,29 @@ def test_a_date_only_lead_on_the_creation_day_ends_at_the_creation(tmp_path):
     )
 
 
+def test_a_date_only_lead_ends_at_a_timed_sql_of_its_day(tmp_path):
+    # lead 2025-01-10 (a date), an SQL record at 11:00 that day, the deal created Jan 12:
+    # the lead came before the SQL, so its anchor is the 09:00 Webinar, not the 15:00
+    # Display (as the funnel's source rule reads the same day). Touches: Email Jan 5,
+    # Webinar Jan 10 09:00, Display Jan 10 15:00, Social Jan 11 (the opportunity anchor)
+    t = [
+        ("c", _d(5, "12:00:00"), "Email"),
+        ("c", _d(10, "09:00:00"), "Webinar"),
+        ("c", _d(10, "15:00:00"), "Display"),
+        ("c", _d(11, "12:00:00"), "Social"),
+    ]
+    result = run_job(
+        tmp_path,
+        touches=touches(t),
+        deals=deals([("d", "c", _d(12, "10:00:00"), _d(20, "12:00:00"), "won", 100)]),
+        stages=stages([("c", "lead", "2025-01-10"), ("c", "sql", _d(10, "11:00:00"))]),
+        models="w_shaped",
+    )
+    assert_credit(
+        credit(result, "w_shaped"), {"Email": 30, "Webinar": 30, "Social": 30, "Display": 10}
+    )
+
+
 def test_a_touch_later_on_a_date_only_close_day_is_zero_days_to_close(tmp_path):
     # created and won on 2025-01-07 (dates); the only touch is that day at 14:00: it is in
     # the journey, and the deal closed the day its journey started (0 days, not -0.58)

@@ -332,10 +332,13 @@ def _oracle(export, level: str = "customer") -> dict[tuple[str, str, str], float
     for cust, ts, channel, campaign in touch_rows:
         by_cust.setdefault(entity(cust), []).append((_dt(ts), channel, campaign or "(none)"))
     lead: dict[str, datetime] = {}
+    later: dict[str, datetime] = {}  # the first milestone of a stage after the lead's
     for cust, stage, ts in stage_rows:
         e = entity(cust)
-        if stage in ("lead", "mql") and e is not None:
-            lead[e] = min(lead.get(e, _dt(ts)), _dt(ts))
+        if e is None:
+            continue
+        found = lead if stage in ("lead", "mql") else later
+        found[e] = min(found.get(e, _dt(ts)), _dt(ts))
     out: dict[tuple[str, str, str], float] = {}
 
     def add(model, channel, metric, value):
@@ -365,8 +368,11 @@ def _oracle(export, level: str = "customer") -> dict[tuple[str, str, str], float
             lead_i = None
             if cust in lead and lead[cust] <= end:  # a milestone after the end: no anchor
                 lead_at = _whole_day(lead[cust])
-                if lead[cust].time() == time(0) and lead[cust] <= created:
-                    lead_at = min(lead_at, created)  # a date-only lead: not after creation
+                if lead[cust].time() == time(0):  # a date-only lead: not past a milestone
+                    # after it that day (the deal's creation, a later stage's record)
+                    for after in (created, _whole_day(later.get(cust, datetime.max))):
+                        if lead[cust] <= after:
+                            lead_at = min(lead_at, after)
                 before = [i for i, t in enumerate(ts) if t <= lead_at]
                 lead_i = before[-1] if before else None
             n_created = sum(1 for t in ts if t <= created)
