@@ -154,6 +154,17 @@ def csv_separator(path: Path) -> str:
     return CSV_SEPARATORS[counts.index(max(counts))]
 
 
+def csv_header(path: Path, separator: str) -> tuple[str, ...]:
+    """A CSV file's column names as its header line gives them (() when it cannot be read):
+    files of one table read together by Spark must share it, since Spark names every file's
+    columns by one header, by position."""
+    try:
+        with _open_text(path) as fh:
+            return tuple(next(csv.reader(fh, delimiter=separator), []))
+    except (OSError, EOFError, csv.Error):
+        return ()
+
+
 def long_row_error(path: Path) -> InputError | None:
     """The error naming the first CSV row with more fields than the header, or None. Only
     on the error path: the reader refuses such a file without saying where, and this finds

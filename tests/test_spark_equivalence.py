@@ -156,6 +156,26 @@ def test_csv_files_with_different_separators(spark, tmp_path):
     _same(got, local)
 
 
+def test_csv_files_with_columns_in_another_order(spark, tmp_path):
+    """Each CSV file's header names its own columns: Spark would read a second file's
+    columns by the first file's header, position by position."""
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLES, data)
+    touches = pl.read_csv(data / "touchpoints.csv", infer_schema=False)
+    (data / "touchpoints.csv").unlink()
+    folder = data / "touchpoints"
+    folder.mkdir()
+    half = touches.height // 2
+    touches[:half].write_csv(folder / "part-1.csv")
+    touches[half:].select(reversed(touches.columns)).write_csv(folder / "part-2.csv")
+    local, result = _local(data, tmp_path / "local", models="linear")
+    assert result.inputs.rows_read["touchpoints"] == touches.height
+    assert sum(result.manifest["rejected"].values()) == 0
+    got, spark_result = _spark(spark, data, None, models="linear", buckets=2)
+    assert spark_result.manifest["rejected"] == result.manifest["rejected"]
+    _same(got, local)
+
+
 def test_account_level(spark, tmp_path):
     local, _ = _local(SAMPLES, tmp_path / "local", level="account", models="linear,markov")
     got, _ = _spark(spark, SAMPLES, None, level="account", models="linear,markov", buckets=2)

@@ -32,7 +32,15 @@ from attrib.encoded import Dictionaries
 from attrib.engines import _spark_worker as w
 from attrib.errors import AttribError, ComputationError, InputError, UsageError
 from attrib.inputs import Inputs
-from attrib.io import FILE_COL, ROW_COL, csv_separator, file_format, find_table, resolve_files
+from attrib.io import (
+    FILE_COL,
+    ROW_COL,
+    csv_header,
+    csv_separator,
+    file_format,
+    find_table,
+    resolve_files,
+)
 from attrib.models.base import AttributionModel, Fitted
 from attrib.parsing import DATE_CHARS, MIXED_NONE, OFFSET_PATTERN, mixing_code
 from attrib.progress import Reporter
@@ -187,22 +195,24 @@ def _read_raw(spark: SparkSession, spec: Any, table: str) -> _Raw:
         return _Raw(frame, {}, located=False)
     local = _local_files(spec)
     if local is not None:
-        # files read together share a format and, for CSV, the separator their header uses
-        groups: dict[tuple[str, str], list[str]] = {}
+        # files read together share a format and, for CSV, the separator and the header:
+        # Spark names a CSV file's columns by the first file's header, position by position
+        groups: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
         names: dict[str, str] = {}
         for p in local:
             kind = file_format(p)
             sep = csv_separator(p) if kind == "csv" else ","
-            groups.setdefault((kind, sep), []).append(str(p.resolve()))
+            header = csv_header(p, sep) if kind == "csv" else ()
+            groups.setdefault((kind, sep, header), []).append(str(p.resolve()))
             names[str(p.resolve())] = str(p)
     else:
         kind = "parquet"
         for suffix, k in (("csv", "csv"), ("json", "ndjson"), ("jsonl", "ndjson")):
             if text.rstrip("/").lower().endswith(f".{suffix}") or f".{suffix}." in text.lower():
                 kind = k
-        groups, names = {(kind, ","): [text]}, {}
+        groups, names = {(kind, ",", ()): [text]}, {}
     frames = []
-    for (kind, sep), paths in sorted(groups.items()):
+    for (kind, sep, _), paths in sorted(groups.items()):
         reader = spark.read.format("json" if kind == "ndjson" else kind)
         if kind == "csv":
             reader = (
