@@ -176,6 +176,25 @@ def test_csv_files_with_columns_in_another_order(spark, tmp_path):
     _same(got, local)
 
 
+def test_zoned_parquet_cost_dates_keep_their_day(spark, tmp_path):
+    """A cost date written zoned in Parquet (midnight in Tokyo, the evening before in UTC)
+    counts on the day its export names, in Spark as locally."""
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLES, data)
+    costs = pl.read_csv(data / "costs.csv", infer_schema=False)
+    (data / "costs.csv").unlink()
+    costs.with_columns(
+        pl.col("date").str.to_datetime(time_unit="us").dt.replace_time_zone("Asia/Tokyo"),
+        pl.col("spend").cast(pl.Float64),
+    ).write_parquet(data / "costs.parquet")
+    window = {"period_from": date(2025, 3, 1), "period_to": date(2025, 8, 31)}
+    local, _ = _local(data, tmp_path / "local", models="linear", metrics=window)
+    text, _ = _local(SAMPLES, tmp_path / "text", models="linear", metrics=window)
+    assert_frame_equal(local["kpis"], text["kpis"])  # the day as written
+    got, _ = _spark(spark, data, None, models="linear", buckets=2, metrics=window)
+    _same(got, local)
+
+
 def test_account_level(spark, tmp_path):
     local, _ = _local(SAMPLES, tmp_path / "local", level="account", models="linear,markov")
     got, _ = _spark(spark, SAMPLES, None, level="account", models="linear,markov", buckets=2)

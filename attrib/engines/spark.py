@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlparse
 import polars as pl
 import pyarrow as pa
 
+from attrib.columns import DATE
 from attrib.config import RunConfig
 from attrib.credit import ModelCredit, credit_model, fit_models, model_credit, summarise
 from attrib.data_checks import DealCounts, check_rejections, deal_warnings, metric_warnings
@@ -263,6 +264,30 @@ def _number_collected(raw: _Raw, table: str) -> pl.DataFrame:
         .sort("__i")
         .drop("__i", w.URI_COL, w.BLOCK_COL)
     )
+
+
+def _wall_clock(frame: pl.DataFrame, raw: _Raw, column: str) -> pl.DataFrame:
+    """A collected cost table's ``column`` at the clock of the zone its Parquet file wrote
+    it in, as the local reader keeps it (a cost row's day is the one its export names):
+    Spark keeps a zoned Parquet timestamp as an instant only, which arrives here in UTC."""
+    dtype = frame.schema.get(column)
+    if not isinstance(dtype, pl.Datetime) or not raw.names:
+        return frame
+    zones: dict[str, str] = {}
+    for path, name in raw.names.items():
+        if file_format(Path(path)) != "parquet":
+            continue
+        given = pl.read_parquet_schema(path).get(column)
+        if isinstance(given, pl.Datetime) and given.time_zone not in (None, "UTC"):
+            zones[name] = given.time_zone
+    if not zones:
+        return frame
+    col = pl.col(column).dt.replace_time_zone("UTC")
+    value = pl.col(column)
+    for name, zone in zones.items():
+        at_clock = col.dt.convert_time_zone(zone).dt.replace_time_zone(None)
+        value = pl.when(pl.col(FILE_COL) == name).then(at_clock).otherwise(value)
+    return frame.with_columns(value.alias(column))
 
 
 def _locate(data_dir: str | Path | None, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -646,7 +671,10 @@ class _Job:
         for table in _SIDE_TABLES:
             if table not in sources:
                 continue
-            raw = _number_collected(_read_raw(self.spark, sources[table], table), table)
+            located = _read_raw(self.spark, sources[table], table)
+            raw = _number_collected(located, table)
+            if table == "costs":  # a cost row's day is the one its export names
+                raw = _wall_clock(raw, located, self.cfg.columns.get(table, {}).get(DATE, DATE))
             rows[table] = raw.height
             valid[table] = validate(raw, table, self.cfg)
         lookup = None
