@@ -195,6 +195,29 @@ def test_zoned_parquet_cost_dates_keep_their_day(spark, tmp_path):
     _same(got, local)
 
 
+def test_parquet_parts_with_two_types_of_a_column_are_named(spark, tmp_path):
+    """Spark cannot merge a timestamp in one Parquet file with a date in another: the run
+    ended as a computation error (exit 3) naming neither column nor file. The driver now
+    stops it first, as an input error naming both; the local engine reads such parts."""
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLES, data)
+    deals = pl.read_csv(data / "deals.csv", try_parse_dates=True)
+    (data / "deals.csv").unlink()
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    half = deals.height // 2
+    deals.head(half).write_parquet(parts / "a.parquet")
+    later = deals.tail(deals.height - half)
+    later.with_columns(pl.col("created_at").dt.date()).write_parquet(parts / "b.parquet")
+    glob = str(parts / "*.parquet")
+    with pytest.raises(InputError, match="column 'created_at' of the deals files") as err:
+        _spark(spark, data, None, deals=glob, models="linear", buckets=2)
+    assert "a naive timestamp in" in str(err.value)
+    assert "a date in" in str(err.value)
+    assert str(err.value.file).endswith("b.parquet")
+    _local(data, tmp_path / "local", deals=glob, models="linear")
+
+
 def test_account_level(spark, tmp_path):
     local, _ = _local(SAMPLES, tmp_path / "local", level="account", models="linear,markov")
     got, _ = _spark(spark, SAMPLES, None, level="account", models="linear,markov", buckets=2)

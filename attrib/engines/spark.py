@@ -196,6 +196,7 @@ def _read_raw(spark: SparkSession, spec: Any, table: str) -> _Raw:
         return _Raw(frame, {}, located=False)
     local = _local_files(spec)
     if local is not None:
+        check_parquet_types([p for p in local if file_format(p) == "parquet"], table)
         # files read together share a format and, for CSV, the separator and the header:
         # Spark names a CSV file's columns by the first file's header, position by position
         groups: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
@@ -238,6 +239,44 @@ def _read_raw(spark: SparkSession, spec: Any, table: str) -> _Raw:
     for more in frames[1:]:
         out = out.unionByName(more, allowMissingColumns=True)
     return _Raw(out, names, located=True)
+
+
+def _type_kind(dtype: pl.DataType) -> str:
+    """A Parquet column's type as far as Spark's schema merge tells types apart: integer
+    and float widths and timestamp units merge; zoned and naive timestamps, dates, numbers
+    and text do not."""
+    if isinstance(dtype, pl.Datetime):
+        return "a naive timestamp" if dtype.time_zone is None else "a zoned timestamp"
+    if dtype.is_integer():
+        return "an integer"
+    if dtype.is_float():
+        return "a float"
+    return {pl.Date: "a date", pl.String: "text", pl.Boolean: "a boolean"}.get(
+        type(dtype), str(dtype)
+    )
+
+
+def check_parquet_types(files: list[Path], table: str) -> None:
+    """Parquet files of one table whose column types Spark cannot merge (a date in one, a
+    timestamp in another; zoned and naive): stop before Spark does, naming the column and
+    two files (Spark's own error names neither, and ends the run as a computation error).
+    The local engines read such files, each value as its file gives it."""
+    if len(files) < 2:
+        return
+    seen: dict[str, tuple[str, Path]] = {}
+    for path in files:
+        for column, dtype in pl.read_parquet_schema(path).items():
+            kind = _type_kind(dtype)
+            first = seen.setdefault(column, (kind, path))
+            if first[0] != kind:
+                raise InputError(
+                    f"column {column!r} of the {table} files is {first[0]} in {first[1]} and "
+                    f"{kind} in {path}: Spark cannot read one column with two types",
+                    file=str(path),
+                    column=column,
+                    hint="write the column with one type in every file, or run the local "
+                    "engine (without --engine spark), which reads each file as it is",
+                )
 
 
 def _display(uri: str, names: dict[str, str]) -> str:
