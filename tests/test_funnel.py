@@ -313,9 +313,11 @@ def _reached_reference(touches, stages, deals, present):
     """Plain-Python reached stages: per entity, earliest record per stage, then cumulative
     minima from the last present stage back (independent of the numba kernel). The source
     channel is the first touch's, unless a milestone (any present stage's record but the
-    session) came before that touch."""
+    session, each record: a date-only one and a timed one of the same stage alike) came
+    before that touch."""
     order = ["session", "lead", "mql", "sql", "opportunity", "offer", "customer"]
     records: dict[str, dict[str, dt.datetime]] = {}
+    every: dict[str, list[tuple[str, dt.datetime]]] = {}
     first: dict[str, tuple] = {}
 
     def note(entity, stage, when):
@@ -323,6 +325,7 @@ def _reached_reference(touches, stages, deals, present):
             return
         seen = records.setdefault(entity, {})
         seen[stage] = min(seen.get(stage, when), when)
+        every.setdefault(entity, []).append((stage, when))
 
     for e, ts, ch in sorted(touches.select("entity_id", "ts", "channel").iter_rows()):
         if e not in first:
@@ -350,7 +353,7 @@ def _reached_reference(touches, stages, deals, present):
             if s in cum:
                 prev = cum[present[i - 1]] if i else None
                 ch, touched = first.get(e, (None, None))
-                milestones = [seen[m] for m in present if m != "session" and m in seen]
+                milestones = [t for m, t in every[e] if m in present and m != "session"]
                 if milestones and touched is not None:
                     # a date (midnight) counts its whole day; every milestone bounds the touch
                     deadline = min(
@@ -476,3 +479,7 @@ def test_a_date_milestone_ends_at_a_timed_milestone_of_its_day():
     deals = deals_frame([("1", "a", D(2026, 1, 5, 11), None, "open", 10.0)])
     r, _ = reached_stages(stages, touches, deals, MetricsSettings())
     assert r.get_column("source_channel").unique().to_list() == ["ads"]
+    # two lead records that day, a date and 09:00: the timed one bounds the touch too
+    stages = stages_frame([("a", "lead", D(2026, 1, 5)), ("a", "lead", D(2026, 1, 5, 9))])
+    r, _ = reached_stages(stages, touches, None, MetricsSettings())
+    assert r.get_column("source_channel").unique().to_list() == [None]
