@@ -57,34 +57,40 @@ from attrib.schema import deal_event_time, through_its_day
 
 _STATUS_CODES = {name: code for code, name in STATUS_NAMES.items() if code != STATUS_NONE}
 _LEAD_STAGES = ("lead", "mql")
-#: the stages after the lead's: a milestone of theirs came after the lead
-_LATER_STAGES = ("sql", "opportunity", "offer", "customer")
+#: the stages whose records are milestones (all but the session)
+_MILESTONE_STAGES = (*_LEAD_STAGES, "sql", "opportunity", "offer", "customer")
 _MIN_TS = np.iinfo(np.int64).min
 _MAX_TS = np.iinfo(np.int64).max
 
 
 def _stage_times(stages: pl.DataFrame | None) -> pl.DataFrame:
     """Per entity: its earliest lead/MQL milestone (the W/Z-shaped lead-creation anchor) and
-    its earliest milestone of a later stage (sql … customer), by the ids' text."""
-    schema = {ENTITY_ID: pl.String, "__lead": pl.Datetime("us"), "__later": pl.Datetime("us")}
+    its earliest milestone record with a time of day (``_timed``), by the ids' text."""
+    schema = {ENTITY_ID: pl.String, "__lead": pl.Datetime("us"), "__timed": pl.Datetime("us")}
     if stages is None or stages.height == 0:
         return pl.DataFrame(schema=schema)
     stage = pl.col(STAGE)
     return stages.group_by(ENTITY_ID).agg(
         pl.col(TS).filter(stage.is_in(_LEAD_STAGES)).min().alias("__lead"),
-        pl.col(TS).filter(stage.is_in(_LATER_STAGES)).min().alias("__later"),
+        pl.col(TS).filter(_timed(stage, pl.col(TS).dt.epoch("us"))).min().alias("__timed"),
     )
+
+
+def _timed(stage: pl.Expr | pl.Series, epoch: pl.Expr | pl.Series) -> pl.Expr | pl.Series:
+    """A milestone record (any stage but the session) with a time of day, not a date: it
+    bounds a date-only lead of its day (the lead came no later)."""
+    return stage.is_in(_MILESTONE_STAGES) & (epoch % US_PER_DAY != 0)
 
 
 def _lead_anchor_time() -> pl.Expr:
     """Each deal's lead anchor time (``lead``, read against its ``end``, ``created`` and its
-    entity's first later milestone ``later``): the last touch at or before it is W-shaped's
-    lead touch. A milestone after the window's end (the close, or the creation when that
-    ends the window) is outside it: none (``_MIN_TS``, as one before the first touch). A lead
-    on a date holds its whole day, but not past a milestone after it that day (the deal's
-    creation, an SQL … customer record with a time): the lead came before them, as the
-    funnel's source rule reads it."""
-    lead, created, later = pl.col("lead"), pl.col("created"), pl.col("later")
+    entity's first milestone record with a time, ``timed``): the last touch at or before it
+    is W-shaped's lead touch. A milestone after the window's end (the close, or the creation
+    when that ends the window) is outside it: none (``_MIN_TS``, as one before the first
+    touch). A lead on a date holds its whole day, but not past a milestone with a time after
+    it that day (the deal's creation, another lead … customer record): the lead came no
+    later, as the funnel's source rule reads it."""
+    lead, created, timed = pl.col("lead"), pl.col("created"), pl.col("timed")
     whole_day = through_its_day(lead)  # (``_MIN_TS`` is no midnight: kept)
     capped = (
         pl.when(whole_day != lead)
@@ -92,7 +98,7 @@ def _lead_anchor_time() -> pl.Expr:
             pl.min_horizontal(
                 whole_day,
                 pl.when(lead <= created).then(created),
-                pl.when(lead <= later).then(through_its_day(later)),  # (none: ``_MAX_TS``)
+                pl.when(lead <= timed).then(timed),  # (none: ``_MAX_TS``)
             )
         )
         .otherwise(whole_day)
@@ -102,8 +108,8 @@ def _lead_anchor_time() -> pl.Expr:
 
 def _deal_leads(stages: pl.DataFrame | None, deals: pl.DataFrame) -> list[pl.Series]:
     """Each deal's lead anchor (``lead``: its entity's earliest lead/MQL milestone, epoch us,
-    ``_MIN_TS`` where none) and its entity's earliest later milestone (``later``: sql …
-    customer, ``_MAX_TS`` where none), as ``_stage_times`` gives them.
+    ``_MIN_TS`` where none) and its entity's earliest milestone record with a time
+    (``timed``, ``_MAX_TS`` where none), as ``_stage_times`` gives them.
 
     Matched on the ids' 64-bit hashes (``entity_keys.hash_pair``) in numba passes
     (``_earliest_by_key``), not grouped and joined on their text (~4x cheaper at 2.6M stage
@@ -112,7 +118,7 @@ def _deal_leads(stages: pl.DataFrame | None, deals: pl.DataFrame) -> list[pl.Ser
     n = deals.height
     none = [
         pl.Series("lead", np.full(n, _MIN_TS, dtype=np.int64)),
-        pl.Series("later", np.full(n, _MAX_TS, dtype=np.int64)),
+        pl.Series("timed", np.full(n, _MAX_TS, dtype=np.int64)),
     ]
     if stages is None or stages.height == 0 or n == 0:
         return none
@@ -124,8 +130,9 @@ def _deal_leads(stages: pl.DataFrame | None, deals: pl.DataFrame) -> list[pl.Ser
     d_keys, d_valid = hash_pair(d_ids), d_ids.is_not_null().to_numpy()
     keys, epoch = hash_pair(ids), ts.dt.epoch("us").fill_null(0).to_numpy()
     found, collided = [], False
-    for names, missing in ((_LEAD_STAGES, _MIN_TS), (_LATER_STAGES, _MAX_TS)):
-        use = (stage.is_in(names) & present).fill_null(False).to_numpy()
+    timed = _timed(stage, pl.Series(epoch))
+    for wanted, missing in ((stage.is_in(_LEAD_STAGES), _MIN_TS), (timed, _MAX_TS)):
+        use = (wanted & present).fill_null(False).to_numpy()
         times, clash = _earliest_by_key(*d_keys, d_valid, *keys, epoch, use, missing)
         found.append(times)
         collided = collided or clash
@@ -133,9 +140,9 @@ def _deal_leads(stages: pl.DataFrame | None, deals: pl.DataFrame) -> list[pl.Ser
         joined = deals.join(_stage_times(stages), on=ENTITY_ID, how="left", maintain_order="left")
         return [
             joined.get_column("__lead").dt.epoch("us").fill_null(_MIN_TS).alias("lead"),
-            joined.get_column("__later").dt.epoch("us").fill_null(_MAX_TS).alias("later"),
+            joined.get_column("__timed").dt.epoch("us").fill_null(_MAX_TS).alias("timed"),
         ]
-    return [pl.Series("lead", found[0]), pl.Series("later", found[1])]
+    return [pl.Series("lead", found[0]), pl.Series("timed", found[1])]
 
 
 def build_journeys(

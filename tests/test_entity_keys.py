@@ -213,16 +213,17 @@ def test_channel_codes_fall_back_on_a_collision(monkeypatch):
 
 @pytest.mark.parametrize("forced", [False, True])
 def test_deal_lead_anchor_by_hash_equals_the_text_join(monkeypatch, forced):
-    """Each deal's earliest lead/MQL time (and its entity's earliest later milestone),
+    """Each deal's earliest lead/MQL time (and its entity's earliest timed milestone),
     joined on hashed ids, equals the join on the id text; with every id hashed alike (a
     collision) it falls back to the text."""
     from attrib.journeys import _MAX_TS, _MIN_TS, _deal_leads
 
     stage_rows = pl.DataFrame(
         {
-            "entity_id": ["a", "a", "b", "c", "c", "e", None],
-            "stage": ["mql", "lead", "sql", "lead", "lead", "mql", "lead"],
-            "ts": [dt.datetime(2025, 1, d) for d in (5, 7, 1, 9, 3, 2, 1)],
+            "entity_id": ["a", "a", "b", "c", "c", "e", None, "b"],
+            "stage": ["mql", "lead", "sql", "lead", "lead", "mql", "lead", "sql"],
+            "ts": [dt.datetime(2025, 1, d) for d in (5, 7, 1, 9, 3, 2, 1)]
+            + [dt.datetime(2025, 1, 4, 11)],
         },
         schema_overrides={"ts": pl.Datetime("us")},
     )
@@ -230,13 +231,14 @@ def test_deal_lead_anchor_by_hash_equals_the_text_join(monkeypatch, forced):
     deal_rows = pl.DataFrame({"entity_id": ["c", "a", "b", "d", "a", None]})
     if forced:
         monkeypatch.setattr(ek, "_hash", _colliding_hash)
-    lead, later = (s.to_list() for s in _deal_leads(stage_rows, deal_rows))
+    lead, timed = (s.to_list() for s in _deal_leads(stage_rows, deal_rows))
     us = [
-        (dt.datetime(2025, 1, d) - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1)
-        for d in (3, 5, 1)
+        (t - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1)
+        for t in (dt.datetime(2025, 1, 3), dt.datetime(2025, 1, 5), dt.datetime(2025, 1, 4, 11))
     ]
     assert lead == [us[0], us[1], _MIN_TS, _MIN_TS, us[1], _MIN_TS]
-    assert later == [_MAX_TS, _MAX_TS, us[2], _MAX_TS, _MAX_TS, _MAX_TS]  # b's sql
+    # b's 11:00 sql: the only record with a time (its Jan 1 sql is a date)
+    assert timed == [_MAX_TS, _MAX_TS, us[2], _MAX_TS, _MAX_TS, _MAX_TS]
 
 
 @settings(max_examples=60, deadline=None)
@@ -244,8 +246,8 @@ def test_deal_lead_anchor_by_hash_equals_the_text_join(monkeypatch, forced):
     stage_rows=st.lists(
         st.tuples(
             st.sampled_from(["a", "b", "c", "d", None]),
-            st.sampled_from(["lead", "mql", "sql", "customer"]),
-            st.one_of(st.none(), st.integers(1, 28)),
+            st.sampled_from(["lead", "mql", "sql", "customer", "session"]),
+            st.one_of(st.none(), st.tuples(st.integers(1, 28), st.sampled_from((0, 9)))),
         ),
         max_size=30,
     ),
@@ -260,7 +262,7 @@ def test_deal_lead_anchor_matches_the_text_join(stage_rows, deal_ids):
         {
             "entity_id": [r[0] for r in stage_rows],
             "stage": [r[1] for r in stage_rows],
-            "ts": [None if r[2] is None else dt.datetime(2025, 1, r[2]) for r in stage_rows],
+            "ts": [None if r[2] is None else dt.datetime(2025, 1, *r[2]) for r in stage_rows],
         },
         schema={"entity_id": pl.String, "stage": pl.String, "ts": pl.Datetime("us")},
     )
@@ -271,9 +273,9 @@ def test_deal_lead_anchor_matches_the_text_join(stage_rows, deal_ids):
         how="left",
         maintain_order="left",
     )
-    lead, later = _deal_leads(stages, deals)
+    lead, timed = _deal_leads(stages, deals)
     assert lead.to_list() == expected["__lead"].dt.epoch("us").fill_null(_MIN_TS).to_list()
-    assert later.to_list() == expected["__later"].dt.epoch("us").fill_null(_MAX_TS).to_list()
+    assert timed.to_list() == expected["__timed"].dt.epoch("us").fill_null(_MAX_TS).to_list()
 
 
 @settings(max_examples=80, deadline=None)

@@ -308,11 +308,13 @@ def test_a_date_only_lead_on_the_creation_day_ends_at_the_creation(tmp_path):
     )
 
 
-def test_a_date_only_lead_ends_at_a_timed_sql_of_its_day(tmp_path):
-    # lead 2025-01-10 (a date), an SQL record at 11:00 that day, the deal created Jan 12:
-    # the lead came before the SQL, so its anchor is the 09:00 Webinar, not the 15:00
-    # Display (as the funnel's source rule reads the same day). Touches: Email Jan 5,
-    # Webinar Jan 10 09:00, Display Jan 10 15:00, Social Jan 11 (the opportunity anchor)
+@pytest.mark.parametrize("timed", ["sql", "lead"])
+def test_a_date_only_lead_ends_at_a_timed_record_of_its_day(tmp_path, timed):
+    # lead 2025-01-10 (a date), an SQL record at 11:00 that day (or a second lead record at
+    # 11:00, from another export), the deal created Jan 12: the lead came no later, so its
+    # anchor is the 09:00 Webinar, not the 15:00 Display (as the funnel's source rule reads
+    # the same day). Touches: Email Jan 5, Webinar Jan 10 09:00, Display Jan 10 15:00,
+    # Social Jan 11 (the opportunity anchor)
     t = [
         ("c", _d(5, "12:00:00"), "Email"),
         ("c", _d(10, "09:00:00"), "Webinar"),
@@ -323,7 +325,7 @@ def test_a_date_only_lead_ends_at_a_timed_sql_of_its_day(tmp_path):
         tmp_path,
         touches=touches(t),
         deals=deals([("d", "c", _d(12, "10:00:00"), _d(20, "12:00:00"), "won", 100)]),
-        stages=stages([("c", "lead", "2025-01-10"), ("c", "sql", _d(10, "11:00:00"))]),
+        stages=stages([("c", "lead", "2025-01-10"), ("c", timed, _d(10, "11:00:00"))]),
         models="w_shaped",
     )
     assert_credit(

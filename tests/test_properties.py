@@ -332,13 +332,15 @@ def _oracle(export, level: str = "customer") -> dict[tuple[str, str, str], float
     for cust, ts, channel, campaign in touch_rows:
         by_cust.setdefault(entity(cust), []).append((_dt(ts), channel, campaign or "(none)"))
     lead: dict[str, datetime] = {}
-    later: dict[str, datetime] = {}  # the first milestone of a stage after the lead's
+    timed: dict[str, datetime] = {}  # the first milestone record with a time of day
     for cust, stage, ts in stage_rows:
-        e = entity(cust)
+        e, when = entity(cust), _dt(ts)
         if e is None:
             continue
-        found = lead if stage in ("lead", "mql") else later
-        found[e] = min(found.get(e, _dt(ts)), _dt(ts))
+        if stage in ("lead", "mql"):
+            lead[e] = min(lead.get(e, when), when)
+        if when.time() != time(0):
+            timed[e] = min(timed.get(e, when), when)
     out: dict[tuple[str, str, str], float] = {}
 
     def add(model, channel, metric, value):
@@ -369,8 +371,8 @@ def _oracle(export, level: str = "customer") -> dict[tuple[str, str, str], float
             if cust in lead and lead[cust] <= end:  # a milestone after the end: no anchor
                 lead_at = _whole_day(lead[cust])
                 if lead[cust].time() == time(0):  # a date-only lead: not past a milestone
-                    # after it that day (the deal's creation, a later stage's record)
-                    for after in (created, _whole_day(later.get(cust, datetime.max))):
+                    # with a time after it that day (the deal's creation, a stage record)
+                    for after in (created, timed.get(cust, datetime.max)):
                         if lead[cust] <= after:
                             lead_at = min(lead_at, after)
                 before = [i for i, t in enumerate(ts) if t <= lead_at]

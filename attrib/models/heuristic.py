@@ -145,7 +145,8 @@ class WShapedAttribution(_RuleBased):
         "the window, no touch before creation) drop out and the found roles share the 90% "
         "equally; when every touch is an anchor they share 100%. One touch gets 100%. A "
         "milestone or creation at 00:00:00 UTC exactly is a date: its whole day (a date-only "
-        "lead not past a later timed milestone that day; README, Dates without a time)."
+        "lead not past another timed milestone record that day; README, Dates without a "
+        "time)."
     )
     paths_ok = False
     kernel = k._w_shaped
