@@ -70,7 +70,7 @@ class DealCounts:
         return self.deals - self.touched
 
 
-def _rejected_count(rejected: dict[str, int], log_rows: int | None = None) -> str:
+def rejected_count(rejected: dict[str, int], log_rows: int | None = None) -> str:
     """'1,203 input row(s) rejected (touchpoints: 1,200, deals: 3)'; for an event log, whose
     conversion rows are a touch and a deal each, its own rows (``log_rows``): '3 event log
     row(s) rejected (as touches: 3, as conversions: 1)'."""
@@ -85,13 +85,20 @@ def _rejected_count(rejected: dict[str, int], log_rows: int | None = None) -> st
     return f"{sum(rejected.values()):,} input row(s) rejected ({detail})"
 
 
+def event_log_rejected_rows(quarantine: dict[str, pl.DataFrame]) -> int:
+    """An event log's rejected rows, each once: a conversion row is a touch and a deal, and
+    a bad time rejects both (``rejected_count``'s ``log_rows``)."""
+    parts = [q.select("file", "row") for q in quarantine.values() if q.height]
+    return pl.concat(parts).unique().height if parts else 0
+
+
 def rejected_rows(
     rejected: dict[str, int], out: Path | None, log_rows: int | None = None
 ) -> str | None:
     """Rows quarantined: how many, per table, and where to read why."""
     if not sum(rejected.values()):
         return None
-    count = _rejected_count(rejected, log_rows)
+    count = rejected_count(rejected, log_rows)
     if out is not None:
         return f"{count}; each row's reason is in {out / 'quarantine'}/"
     # no out folder (a plan from the inputs, a Python run without out=)
@@ -126,12 +133,12 @@ def check_rejections(
     """After the quarantine is written, every engine's one step: a note per table (rows read
     and rejected); ``--strict`` fails on any rejected row (exit 1), else the rejections are a
     warning (``rejected_rows``), and so is an input table that left nothing (``empty_tables``).
-    ``log_rows``: an event log's rejected rows, each counted once (``_rejected_count``)."""
+    ``log_rows``: an event log's rejected rows, each counted once (``rejected_count``)."""
     for table, n in rows_read.items():
         reporter.note(f"{table}: {n:,} rows read, {rejected.get(table, 0):,} rejected")
     if strict and sum(rejected.values()):
         raise ChecksFailedError(
-            f"{_rejected_count(rejected, log_rows)} and --strict is set",
+            f"{rejected_count(rejected, log_rows)} and --strict is set",
             file=str(out / "quarantine") if out else None,
             hint="see the quarantine files for each row's reason; fix the data or drop --strict",
         )

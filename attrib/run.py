@@ -21,7 +21,13 @@ import polars as pl
 from attrib._numba import compile_note, set_up_in_background
 from attrib.config import RunConfig, load_config, parse_model_list
 from attrib.credit import Attribution, credit_model, fit_model, summarise
-from attrib.data_checks import DealCounts, check_rejections, deal_warnings, metric_warnings
+from attrib.data_checks import (
+    DealCounts,
+    check_rejections,
+    deal_warnings,
+    event_log_rejected_rows,
+    metric_warnings,
+)
 from attrib.encoded import Journeys
 from attrib.errors import ConfigError, UsageError
 from attrib.inputs import Inputs, TableSource, load_inputs, resolve_config
@@ -69,13 +75,6 @@ def requested_models(
     """The model names a run asks for: a comma list or a list, else the config's, else all."""
     chosen = parse_model_list(names) if names is not None else ()
     return list(chosen or config.models or model_names())
-
-
-def _rejected_log_rows(inputs: Inputs) -> int:
-    """An event log's rejected rows, each once: a conversion row is a touch and a deal, and
-    a bad time rejects both."""
-    parts = [q.select("file", "row") for q in inputs.quarantine.values() if q.height]
-    return pl.concat(parts).unique().height if parts else 0
 
 
 def resolve_models(
@@ -221,7 +220,7 @@ def run(
         strict=cfg.strict,
         out=out_path,
         reporter=reporter,
-        log_rows=_rejected_log_rows(inputs) if event_log is not None else None,
+        log_rows=event_log_rejected_rows(inputs.quarantine) if event_log is not None else None,
     )
     with reporter.stage("build journeys"):
         journeys = build_journeys(inputs.touches, inputs.deals, cfg, stages=inputs.stages)

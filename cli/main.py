@@ -648,9 +648,17 @@ def validate(
                     if q.height > 5:
                         click.echo(f"    ... {q.height - 5} more (write them all with --out DIR)")
         if failed:
+            from attrib.data_checks import event_log_rejected_rows, rejected_count
+
             where = "write them with --out DIR" if fmt == "json" else "fix the rows listed above"
+            # an event log's conversion row is a touch and a deal: each row counted once
+            count = (
+                rejected_count(inputs.rejected, event_log_rejected_rows(inputs.quarantine))
+                if event_log is not None
+                else f"{sum(inputs.rejected.values())} row(s) rejected"
+            )
             raise ChecksFailedError(
-                f"{sum(inputs.rejected.values())} row(s) rejected and --strict is set",
+                f"{count} and --strict is set",
                 hint=f"{where}, or drop --strict",
             )
 

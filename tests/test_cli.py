@@ -928,6 +928,11 @@ def test_an_event_log_counts_a_rejected_row_once(tmp_path):
     assert "3 event log row(s) rejected (as touches: 3, as conversions: 1)" in text
     strict = run_cli(["run", "--event-log", log, "--out", out, "--strict"], exit_code=1)
     assert "3 event log row(s) rejected" in " ".join(strict.output.split())
+    # `attrib validate --event-log --strict` counts them as the run does (it said 4)
+    checked = run_cli(["validate", "--event-log", log, "--strict"], exit_code=1)
+    said = " ".join(checked.output.split())
+    assert "3 event log row(s) rejected (as touches: 3, as conversions: 1)" in said
+    assert "4 row(s)" not in said
 
 
 def test_a_repeated_conversion_row_is_flagged(tmp_path):
