@@ -40,6 +40,7 @@ from attrib.io import (
     csv_separator,
     file_format,
     find_table,
+    read_failure,
     resolve_files,
 )
 from attrib.models.base import AttributionModel, Fitted
@@ -241,31 +242,51 @@ def _read_raw(spark: SparkSession, spec: Any, table: str) -> _Raw:
     return _Raw(out, names, located=True)
 
 
+#: integer and float types by the Spark type a Parquet file's column reads as: Spark merges
+#: no two of them (an int file beside a bigint one stops the read), but those alike
+_SPARK_NUMBERS = {
+    pl.Int8: "tinyint",
+    pl.Int16: "smallint",
+    pl.UInt8: "smallint",
+    pl.Int32: "int",
+    pl.UInt16: "int",
+    pl.Int64: "bigint",
+    pl.UInt32: "bigint",
+    pl.UInt64: "decimal(20,0)",
+    pl.Float32: "float",
+    pl.Float64: "double",
+}
+
+
 def _type_kind(dtype: pl.DataType) -> str:
-    """A Parquet column's type as far as Spark's schema merge tells types apart: integer
-    and float widths and timestamp units merge; zoned and naive timestamps, dates, numbers
-    and text do not."""
+    """A Parquet column's type as far as Spark's schema merge tells types apart: timestamp
+    units merge, and text stored as a dictionary (a Polars categorical) is text; integer and
+    float widths, zoned and naive timestamps, dates, numbers and text do not."""
     if isinstance(dtype, pl.Datetime):
         return "a naive timestamp" if dtype.time_zone is None else "a zoned timestamp"
-    if dtype.is_integer():
-        return "an integer"
-    if dtype.is_float():
-        return "a float"
-    return {pl.Date: "a date", pl.String: "text", pl.Boolean: "a boolean"}.get(
-        type(dtype), str(dtype)
-    )
+    if (number := _SPARK_NUMBERS.get(type(dtype))) is not None:
+        kind = "a float" if dtype.is_float() else "an integer"
+        return f"{kind} ({number})"
+    if isinstance(dtype, pl.String | pl.Categorical | pl.Enum):
+        return "text"
+    return {pl.Date: "a date", pl.Boolean: "a boolean"}.get(type(dtype), str(dtype))
 
 
 def check_parquet_types(files: list[Path], table: str) -> None:
     """Parquet files of one table whose column types Spark cannot merge (a date in one, a
-    timestamp in another; zoned and naive): stop before Spark does, naming the column and
-    two files (Spark's own error names neither, and ends the run as a computation error).
-    The local engines read such files, each value as its file gives it."""
+    timestamp in another; zoned and naive; an int and a bigint): stop before Spark does,
+    naming the column and two files (Spark's own error names neither, and ends the run as a
+    computation error). The local engines read such files, each value as its file gives it.
+    A file that is no Parquet is an input error naming it, as the local reader's."""
     if len(files) < 2:
         return
     seen: dict[str, tuple[str, Path]] = {}
     for path in files:
-        for column, dtype in pl.read_parquet_schema(path).items():
+        try:
+            schema = pl.read_parquet_schema(path)
+        except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+            raise read_failure(exc, [path], "parquet file") from None
+        for column, dtype in schema.items():
             kind = _type_kind(dtype)
             first = seen.setdefault(column, (kind, path))
             if first[0] != kind:
