@@ -308,8 +308,17 @@ def test_a_date_only_lead_on_the_creation_day_ends_at_the_creation(tmp_path):
     )
 
 
-@pytest.mark.parametrize("timed", ["sql", "lead"])
-def test_a_date_only_lead_ends_at_a_timed_record_of_its_day(tmp_path, timed):
+@pytest.mark.parametrize(
+    "others",
+    [
+        [("sql", _d(10, "11:00:00"))],
+        [("lead", _d(10, "11:00:00"))],
+        # a date-only SQL of that day hides nothing: the timed opportunity still bounds it
+        [("sql", "2025-01-10"), ("opportunity", _d(10, "11:00:00"))],
+    ],
+    ids=["timed-sql", "timed-lead", "dated-sql-timed-opportunity"],
+)
+def test_a_date_only_lead_ends_at_a_timed_record_of_its_day(tmp_path, others):
     # lead 2025-01-10 (a date), an SQL record at 11:00 that day (or a second lead record at
     # 11:00, from another export), the deal created Jan 12: the lead came no later, so its
     # anchor is the 09:00 Webinar, not the 15:00 Display (as the funnel's source rule reads
@@ -325,7 +334,7 @@ def test_a_date_only_lead_ends_at_a_timed_record_of_its_day(tmp_path, timed):
         tmp_path,
         touches=touches(t),
         deals=deals([("d", "c", _d(12, "10:00:00"), _d(20, "12:00:00"), "won", 100)]),
-        stages=stages([("c", "lead", "2025-01-10"), ("c", timed, _d(10, "11:00:00"))]),
+        stages=stages([("c", "lead", "2025-01-10"), *(("c", s, ts) for s, ts in others)]),
         models="w_shaped",
     )
     assert_credit(
