@@ -428,6 +428,15 @@ def test_a_win_rate_without_lost_deals_says_so(tmp_path: Path) -> None:
     assert card is not None
     assert "no lost deal" in card.group(1)
     assert "95% CI" not in card.group(1)
+    # a quarter without a lost deal in a run with lost deals keeps its interval
+    rows.append(("win_rate", "all", 0.6, 0.5, 0.7))
+    pl.DataFrame(rows, schema=["kpi", "period", "value", "lo", "hi"], orient="row").write_parquet(
+        tmp_path / "kpis.parquet"
+    )
+    head = section(build_report(tmp_path).read_text(encoding="utf-8"), "headline")
+    card = re.search(r'Win rate</div>.*?<div class="card-foot">(.*?)</div>', head, re.S)
+    assert card is not None
+    assert "95% CI 77.0%–100.0%" in card.group(1)
 
 
 def test_the_baseline_index_names_its_period_and_compares_like_with_like(
@@ -578,6 +587,7 @@ def test_plan_says_what_share_of_the_leads_its_budget_buys(tmp_path: Path) -> No
 
 
 def test_number_formats() -> None:
+    assert compact(92.99999999999997) == "93"  # a total of fractional credit, as fmt reads it
     assert compact(1888436) == "1.89M"
     assert compact(654087.06) == "654k"
     assert compact(31) == "31"
@@ -764,7 +774,9 @@ def test_a_window_says_why_its_open_pipeline_differs_from_the_headline(tmp_path:
     assert said in section(page, "sourced")
     _window_manifest(tmp_path, "2025-04-01", "2025-06-30", given=False)
     page = build_report(tmp_path).read_text(encoding="utf-8")
-    assert "No open pipeline to attribute: no deal of the run is open." in section(page, "models")
+    assert "No open pipeline to attribute: no open deal of the run has an amount." in section(
+        page, "models"
+    )
     assert said not in section(page, "sourced")
 
 

@@ -18,6 +18,7 @@ from attrib.metrics.periods import (
     allocate_costs,
     in_window,
     period_calendar,
+    period_kind,
     resolve_window,
     spend_by_period,
 )
@@ -445,17 +446,6 @@ def compute_kpis(
     return out.sort("kpi_order", "order").select([pl.col(c).cast(t) for c, t in KPI_SCHEMA.items()])
 
 
-def _period_kind(period: pl.Expr) -> pl.Expr:
-    """'quarter' (YYYY-Qn), 'month' (YYYY-MM), or the label itself ('all')."""
-    return (
-        pl.when(period.str.contains(r"^\d{4}-Q[1-4]$"))
-        .then(pl.lit("quarter"))
-        .when(period.str.contains(r"^\d{4}-\d{2}$"))
-        .then(pl.lit("month"))
-        .otherwise(period)
-    )
-
-
 def _add_targets(
     out: pl.DataFrame, targets: pl.DataFrame | None, settings: MetricsSettings
 ) -> pl.DataFrame:
@@ -480,9 +470,9 @@ def _add_targets(
         )
         # only periods of the baseline's kind: a month's revenue against a quarter's (or the
         # whole window's) is no comparison; "all" is its own kind
-        kind = _period_kind(pl.lit(settings.baseline_period))
+        kind = period_kind(pl.lit(settings.baseline_period))
         out = out.join(base, on="kpi", how="left").with_columns(
-            pl.when(_period_kind(pl.col("period")) == kind)
+            pl.when(period_kind(pl.col("period")) == kind)
             .then(pl.col("baseline"))
             .alias("baseline")
         )

@@ -31,6 +31,17 @@ def quarter_label(e: pl.Expr) -> pl.Expr:
     return pl.format("{}-Q{}", e.dt.year(), e.dt.quarter())
 
 
+def period_kind(period: pl.Expr) -> pl.Expr:
+    """'quarter' (YYYY-Qn), 'month' (YYYY-MM), or the label itself ('all')."""
+    return (
+        pl.when(period.str.contains(r"^\d{4}-Q[1-4]$"))
+        .then(pl.lit("quarter"))
+        .when(period.str.contains(r"^\d{4}-\d{2}$"))
+        .then(pl.lit("month"))
+        .otherwise(period)
+    )
+
+
 def month_key(ts: pl.Expr) -> pl.Expr:
     """Months since year 0 (``year * 12 + month - 1``): an integer month period key."""
     return ts.dt.year().cast(pl.Int32) * 12 + ts.dt.month().cast(pl.Int32) - 1

@@ -57,6 +57,11 @@ def _finite(value: object) -> float | None:
     return x if math.isfinite(x) else None
 
 
+def _whole(x: float) -> bool:
+    """A whole number up to float noise (a sum of fractional credit: 92.99999999999997)."""
+    return abs(x - round(x)) <= 1e-9 * max(1.0, abs(x))
+
+
 def compact(value: object) -> str:
     """A short number for cards: 1.89M, 654k, 31, 0.26."""
     x = _finite(value)
@@ -69,7 +74,7 @@ def compact(value: object) -> str:
         v = x / limit
         # three significant digits, judged after rounding (9,999 is 10.0k, not 10.00k)
         digits = 2 if abs(round(v, 2)) < 10 else 1 if abs(round(v, 1)) < 100 else 0
-        if suffix == "" and (abs(v) >= 100 or x == int(x)):
+        if suffix == "" and (abs(v) >= 100 or _whole(x)):
             digits = 0
         if i > 0 and abs(round(v, digits)) >= 1000:  # 999,999 rounds into the next unit: 1.00M
             limit, suffix = units[i - 1]
@@ -92,8 +97,7 @@ def fmt(value: object, kind: str = "number") -> str:
     if kind == "count":
         # fractional credit sums to a whole number up to float noise (92.99999999999997 won
         # deals in a total): that is a whole count, not "93.0" beside the other models' "93"
-        whole = abs(x - round(x)) <= 1e-9 * max(1.0, abs(x))
-        return f"{round(x):,.0f}" if whole else f"{x:,.1f}"
+        return f"{round(x):,.0f}" if _whole(x) else f"{x:,.1f}"
     if kind == "pct":
         return f"{x * 100:,.1f}%"
     if kind == "pct2":

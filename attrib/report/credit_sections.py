@@ -223,7 +223,7 @@ def _open_in_window(ctx: Context) -> str:
     the open deals created in it; the KPI is every deal open at the window's end."""
     window = ctx.window()
     if window is None or not window.given:
-        return "no deal of the run is open."
+        return "no open deal of the run has an amount."
     return (
         f"with a reporting window ({window.start:%Y-%m-%d} to {window.end:%Y-%m-%d}), the open "
         "pipeline credited is that of the open deals created in it; the headline's open "

@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 
+from attrib.metrics.periods import period_kind
 from attrib.report import charts
 from attrib.report._base import (
     NONE_CHANNEL,
@@ -164,8 +165,9 @@ def headline(ctx: Context) -> Section:
             foot = f"95% CI {fmt(row['lo'], kind)}–{fmt(row['hi'], kind)}"
         elif all_row is not None and cur != "all":
             foot = f"{_all_label(ctx)}: {fmt_card(all_row.get('value'), kind)}"
-        if name == "win_rate" and row.get("value") == 1.0:
-            # an event log, or an export of won deals only: no lost deal to rate against
+        if name == "win_rate" and (all_row or row).get("value") == 1.0:
+            # an event log, or an export of won deals only: no lost deal in the whole run to
+            # rate against (a quarter without one keeps its interval)
             foot = "no lost deal to rate against"
         cards.append(
             f'<div class="card"><div class="card-label">{esc(label)}</div>'
@@ -493,10 +495,9 @@ def targets(ctx: Context) -> Section:
         if isinstance(baseline, str):
             summary += f" {baseline} (value / its value × 100)"
             # a month's or the whole window's total against a quarter's (or the reverse) is
-            # no comparison: only the periods of the baseline's kind
-            for grain in (_MONTH, _QUARTER):
-                if grain.match(baseline):
-                    b = b.filter(pl.col("period").str.contains(grain.pattern))
+            # no comparison: only the periods of the baseline's kind (as kpis.parquet has
+            # them since; an older one indexed every period)
+            b = b.filter(period_kind(pl.col("period")) == period_kind(pl.lit(baseline)))
         if b.height:
             brows = [
                 {
