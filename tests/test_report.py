@@ -420,23 +420,21 @@ def test_a_win_rate_without_lost_deals_says_so(tmp_path: Path) -> None:
         ("revenue", "2025-Q3", 10.0, None, None),
         ("revenue", "2025-Q4", 12.0, None, None),
     ]
-    pl.DataFrame(rows, schema=["kpi", "period", "value", "lo", "hi"], orient="row").write_parquet(
-        tmp_path / "kpis.parquet"
-    )
-    head = section(build_report(tmp_path).read_text(encoding="utf-8"), "headline")
-    card = re.search(r'Win rate</div>.*?<div class="card-foot">(.*?)</div>', head, re.S)
-    assert card is not None
-    assert "no lost deal" in card.group(1)
-    assert "95% CI" not in card.group(1)
+
+    def win_rate_foot() -> str:
+        schema = ["kpi", "period", "value", "lo", "hi"]
+        pl.DataFrame(rows, schema=schema, orient="row").write_parquet(tmp_path / "kpis.parquet")
+        head = section(build_report(tmp_path).read_text(encoding="utf-8"), "headline")
+        card = re.search(r'Win rate</div>.*?<div class="card-foot">(.*?)</div>', head, re.S)
+        assert card is not None
+        return card.group(1)
+
+    foot = win_rate_foot()
+    assert "no lost deal" in foot
+    assert "95% CI" not in foot
     # a quarter without a lost deal in a run with lost deals keeps its interval
     rows.append(("win_rate", "all", 0.6, 0.5, 0.7))
-    pl.DataFrame(rows, schema=["kpi", "period", "value", "lo", "hi"], orient="row").write_parquet(
-        tmp_path / "kpis.parquet"
-    )
-    head = section(build_report(tmp_path).read_text(encoding="utf-8"), "headline")
-    card = re.search(r'Win rate</div>.*?<div class="card-foot">(.*?)</div>', head, re.S)
-    assert card is not None
-    assert "95% CI 77.0%–100.0%" in card.group(1)
+    assert "95% CI 77.0%–100.0%" in win_rate_foot()
 
 
 def test_the_baseline_index_names_its_period_and_compares_like_with_like(
