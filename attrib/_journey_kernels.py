@@ -191,11 +191,12 @@ def _slot(used, slot_key, key, mask):
 
 
 @njit
-def _earliest_by_key(d_keys, d_checks, d_valid, keys, checks, ts, use, none):
-    """For each of the ``d_*`` rows (deals): the smallest ``ts`` among the used rows
-    sharing its key (``none`` where there is none, or the deal is not ``d_valid``), and
-    whether a key was seen with two different checks (a hash collision: the caller falls
-    back to the id text).
+def _earliest_by_key(d_keys, d_checks, d_valid, keys, checks, ts, use, nones):
+    """For each of the ``d_*`` rows (deals) and each group g (bit g of the rows' ``use``
+    mask): the smallest ``ts`` among the rows of group g sharing its key (``nones[g]`` where
+    there is none, or the deal is not ``d_valid``), as ``out[g]``; and whether a key was
+    seen with two different checks (a hash collision: the caller falls back to the id
+    text). One table and one probe per row serve every group.
 
     A table over the deals' keys only, probed once per used row: no group-by over every
     lead row, no join. (Numbering deals and stage rows together with
@@ -210,7 +211,8 @@ def _earliest_by_key(d_keys, d_checks, d_valid, keys, checks, ts, use, none):
     used = np.zeros(cap, dtype=np.bool_)
     slot_key = np.empty(cap, dtype=np.int64)
     slot_check = np.empty(cap, dtype=np.int64)
-    slot_min = np.full(cap, np.iinfo(np.int64).max, dtype=np.int64)
+    n_g = nones.shape[0]
+    slot_min = np.full((n_g, cap), np.iinfo(np.int64).max, dtype=np.int64)
     d_slot = np.full(n_d, -1, dtype=np.int64)
     collided = False
     for i in range(n_d):
@@ -225,17 +227,21 @@ def _earliest_by_key(d_keys, d_checks, d_valid, keys, checks, ts, use, none):
             collided = True
         d_slot[i] = s
     for r in range(keys.shape[0]):
-        if not use[r]:
+        if use[r] == 0:
             continue
         s = _slot(used, slot_key, keys[r], mask)
         if used[s]:
             if slot_check[s] != checks[r]:
                 collided = True
-            elif ts[r] < slot_min[s]:
-                slot_min[s] = ts[r]
-    out = np.full(n_d, none, dtype=np.int64)
-    for i in range(n_d):
-        s = d_slot[i]
-        if s >= 0 and slot_min[s] != np.iinfo(np.int64).max:
-            out[i] = slot_min[s]
+            else:
+                for g in range(n_g):
+                    if (use[r] >> g) & 1 and ts[r] < slot_min[g, s]:
+                        slot_min[g, s] = ts[r]
+    out = np.empty((n_g, n_d), dtype=np.int64)
+    for g in range(n_g):
+        out[g, :] = nones[g]
+        for i in range(n_d):
+            s = d_slot[i]
+            if s >= 0 and slot_min[g, s] != np.iinfo(np.int64).max:
+                out[g, i] = slot_min[g, s]
     return out, collided

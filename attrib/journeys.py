@@ -111,7 +111,7 @@ def _deal_leads(stages: pl.DataFrame | None, deals: pl.DataFrame) -> list[pl.Ser
     ``_MIN_TS`` where none) and its entity's earliest milestone record with a time
     (``timed``, ``_MAX_TS`` where none), as ``_stage_times`` gives them.
 
-    Matched on the ids' 64-bit hashes (``entity_keys.hash_pair``) in numba passes
+    Matched on the ids' 64-bit hashes (``entity_keys.hash_pair``) in one numba pass
     (``_earliest_by_key``), not grouped and joined on their text (~4x cheaper at 2.6M stage
     rows); two ids sharing a hash but not the check hash fall back to the text.
     """
@@ -124,18 +124,22 @@ def _deal_leads(stages: pl.DataFrame | None, deals: pl.DataFrame) -> list[pl.Ser
         return none
     ids, ts = stages.get_column(ENTITY_ID), stages.get_column(TS)
     # a null id is no entity: it must match nothing (its hash would match other nulls')
-    present = ids.is_not_null() & ts.is_not_null()
+    present = (ids.is_not_null() & ts.is_not_null()).to_numpy()
     stage = stages.get_column(STAGE)
     d_ids = deals.get_column(ENTITY_ID)
-    d_keys, d_valid = hash_pair(d_ids), d_ids.is_not_null().to_numpy()
-    keys, epoch = hash_pair(ids), ts.dt.epoch("us").fill_null(0).to_numpy()
-    found, collided = [], False
-    timed = _timed(stage, pl.Series(epoch))
-    for wanted, missing in ((stage.is_in(_LEAD_STAGES), _MIN_TS), (timed, _MAX_TS)):
-        use = (wanted & present).fill_null(False).to_numpy()
-        times, clash = _earliest_by_key(*d_keys, d_valid, *keys, epoch, use, missing)
-        found.append(times)
-        collided = collided or clash
+    epoch = ts.dt.epoch("us").fill_null(0).to_numpy()
+    # one hashed pass for both: bit 0 a lead/MQL row, bit 1 a milestone record with a time
+    lead = stage.is_in(_LEAD_STAGES).fill_null(False).to_numpy()
+    timed = _timed(stage, pl.Series(epoch)).fill_null(False).to_numpy()
+    use = ((lead & present) | ((timed & present).astype(np.uint8) << 1)).astype(np.uint8)
+    found, collided = _earliest_by_key(
+        *hash_pair(d_ids),
+        d_ids.is_not_null().to_numpy(),
+        *hash_pair(ids),
+        epoch,
+        use,
+        np.array([_MIN_TS, _MAX_TS], dtype=np.int64),
+    )
     if collided:
         joined = deals.join(_stage_times(stages), on=ENTITY_ID, how="left", maintain_order="left")
         return [
