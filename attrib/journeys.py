@@ -53,7 +53,7 @@ from attrib.journey_codes import LocalCodes, dictionaries_of, touch_codes
 from attrib.journey_table import digest_frame, journey_table
 from attrib.metrics.funnel import ENTITY_FIRST
 from attrib.metrics.settings import MetricsSettings
-from attrib.schema import deal_event_time, through_its_day
+from attrib.schema import deal_event_time, is_date, through_its_day
 
 _STATUS_CODES = {name: code for code, name in STATUS_NAMES.items() if code != STATUS_NONE}
 _LEAD_STAGES = ("lead", "mql")
@@ -79,7 +79,7 @@ def _stage_times(stages: pl.DataFrame | None) -> pl.DataFrame:
 def _timed(stage: pl.Expr | pl.Series, epoch: pl.Expr | pl.Series) -> pl.Expr | pl.Series:
     """A milestone record (any stage but the session) with a time of day, not a date: it
     bounds a date-only lead of its day (the lead came no later)."""
-    return stage.is_in(_MILESTONE_STAGES) & (epoch % US_PER_DAY != 0)
+    return stage.is_in(_MILESTONE_STAGES) & ~is_date(epoch)
 
 
 def _lead_anchor_time() -> pl.Expr:

@@ -161,11 +161,17 @@ def deal_event_time() -> pl.Expr:
     return pl.when(closed).then(pl.col(CLOSED_AT)).otherwise(pl.col(CREATED_AT))
 
 
+def is_date(us: pl.Expr | pl.Series) -> pl.Expr | pl.Series:
+    """Whether epoch microseconds are a date without a time: midnight UTC exactly (the one
+    reading of a date-only CRM time; the funnel's numba kernel spells the same test)."""
+    return us % US_PER_DAY == 0
+
+
 def through_its_day(us: pl.Expr) -> pl.Expr:
-    """Epoch microseconds as a window end: a time at midnight UTC exactly is a date without a
-    time (a CRM's close date), so the last microsecond of that day, since a touch later that
-    day came at or before it as far as anyone can tell; any other time as it is."""
-    return pl.when(us % US_PER_DAY == 0).then(us + (US_PER_DAY - 1)).otherwise(us)
+    """Epoch microseconds as a window end: a date (``is_date``; a CRM's close date) is the
+    last microsecond of its day, since a touch later that day came at or before it as far as
+    anyone can tell; any other time as it is."""
+    return pl.when(is_date(us)).then(us + (US_PER_DAY - 1)).otherwise(us)
 
 
 def at_or_before(touched: pl.Expr, milestone: pl.Expr) -> pl.Expr:
@@ -260,7 +266,7 @@ def _checks(
             given = schema[CLOSED_AT]
             if given in (pl.String, pl.Date) or isinstance(given, pl.Datetime):
                 same_day = (
-                    (closed.dt.epoch("us") % US_PER_DAY == 0)
+                    is_date(closed.dt.epoch("us"))
                     & (closed < created)
                     & (closed + pl.duration(days=1) > created)
                 )
