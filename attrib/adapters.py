@@ -108,6 +108,15 @@ def event_log_tables(
     return touches, deals
 
 
+def event_log_frames(
+    source: str | Path | pl.DataFrame, warnings: list[str]
+) -> dict[str, pl.DataFrame]:
+    """``event_log_tables`` as the raw ``frames`` ``load_inputs`` takes (``attrib run`` and
+    ``attrib validate --event-log``), its warnings appended to ``warnings``."""
+    touches, deals = event_log_tables(source, warnings=warnings)
+    return {"touchpoints": touches, "deals": deals}
+
+
 def _where(rows: pl.DataFrame, shown: str) -> str:
     """'file.csv row 3 (x), row 9 (y) and 4 more' for the first rows of ``rows``."""
     first = rows.head(3)

@@ -192,10 +192,9 @@ def run(
         frames = None
         log_warnings: list[str] = []
         if event_log is not None:
-            from attrib.adapters import event_log_tables
+            from attrib.adapters import event_log_frames
 
-            log_touches, log_deals = event_log_tables(event_log, warnings=log_warnings)
-            frames = {"touchpoints": log_touches, "deals": log_deals}
+            frames = event_log_frames(event_log, log_warnings)
         inputs = load_inputs(
             data_dir,
             touchpoints=touchpoints,

@@ -606,10 +606,9 @@ def validate(
         warnings: list[str] = []
         frames = None
         if event_log is not None:
-            from attrib.adapters import event_log_tables
+            from attrib.adapters import event_log_frames
 
-            log_touches, log_deals = event_log_tables(event_log, warnings=warnings)
-            frames = {"touchpoints": log_touches, "deals": log_deals}
+            frames = event_log_frames(event_log, warnings)
         inputs = load_inputs(
             data_dir,
             touchpoints=touchpoints,
