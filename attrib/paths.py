@@ -86,10 +86,10 @@ def _stem(name: str) -> str:
     return stem.removesuffix("s") if len(stem) > 1 else stem
 
 
-def _named_like(col: str, unknown: list[str]) -> list[str]:
-    """The first of ``unknown`` named much like ``col``: the same stem, one ending the other's
-    (``total_value``, ``conversion_value``) or a typo of it; not just another total
-    (``total_clicks``, ``total_cost``: the shared ``total_`` made them look close)."""
+def _named_like(col: str, unknown: list[str]) -> str | None:
+    """The first of ``unknown`` named much like ``col``, else None: the same stem, one ending
+    the other's (``total_value``, ``conversion_value``) or a typo of it; not just another
+    total (``total_clicks``, ``total_cost``: the shared ``total_`` made them look close)."""
     want = _stem(col)
     for name in unknown:
         got = _stem(name)
@@ -99,8 +99,8 @@ def _named_like(col: str, unknown: list[str]) -> list[str]:
             or got.endswith(want)
             or difflib.SequenceMatcher(None, want, got).ratio() >= 0.8
         ):
-            return [name]
-    return []
+            return name
+    return None
 
 
 def _check_columns(columns: list[str], file: str) -> None:
@@ -117,14 +117,14 @@ def _check_columns(columns: list[str], file: str) -> None:
                 f"missing column {col!r} (found {columns})",
                 file=file,
                 column=col,
-                hint=(f"did you mean {close[0]!r}? " if close else "") + _HINT,
+                hint=(f"did you mean {close!r}? " if close else "") + _HINT,
             )
         if close:
             raise InputError(
-                f"no column {col!r}, but a column {close[0]!r}: did you mean {col!r}?",
+                f"no column {col!r}, but a column {close!r}: did you mean {col!r}?",
                 file=file,
-                column=close[0],
-                hint=f"rename {close[0]!r} to {col!r} in the header (read as absent, "
+                column=close,
+                hint=f"rename {close!r} to {col!r} in the header (read as absent, "
                 + (
                     "every path's conversions would be worth 0"
                     if col == VALUE
