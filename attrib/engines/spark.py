@@ -164,6 +164,8 @@ class _Raw:
     frame: SparkFrame
     names: dict[str, str]  # Spark file URI -> file name as the local engine reports it
     located: bool  # rows carry __uri/__block (file splits), so rows can be numbered
+    #: the local Parquet files' schemas by file name (``check_parquet_types`` read them)
+    schemas: dict[str, pl.Schema] = field(default_factory=dict)
 
 
 def _local_files(spec: str | Path) -> list[Path] | None:
@@ -197,7 +199,7 @@ def _read_raw(spark: SparkSession, spec: Any, table: str) -> _Raw:
         return _Raw(frame, {}, located=False)
     local = _local_files(spec)
     if local is not None:
-        check_parquet_types([p for p in local if file_format(p) == "parquet"], table)
+        schemas = check_parquet_types([p for p in local if file_format(p) == "parquet"], table)
         # files read together share a format and, for CSV, the separator and the header:
         # Spark names a CSV file's columns by the first file's header, position by position
         groups: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
@@ -209,6 +211,7 @@ def _read_raw(spark: SparkSession, spec: Any, table: str) -> _Raw:
             groups.setdefault((kind, sep, header), []).append(str(p.resolve()))
             names[str(p.resolve())] = str(p)
     else:
+        schemas = {}
         kind = "parquet"
         for suffix, k in (("csv", "csv"), ("json", "ndjson"), ("jsonl", "ndjson")):
             if text.rstrip("/").lower().endswith(f".{suffix}") or f".{suffix}." in text.lower():
@@ -239,7 +242,7 @@ def _read_raw(spark: SparkSession, spec: Any, table: str) -> _Raw:
     out = frames[0]
     for more in frames[1:]:
         out = out.unionByName(more, allowMissingColumns=True)
-    return _Raw(out, names, located=True)
+    return _Raw(out, names, located=True, schemas={str(p): s for p, s in schemas.items()})
 
 
 #: integer and float types by the Spark type a Parquet file's column reads as: Spark merges
@@ -272,20 +275,21 @@ def _type_kind(dtype: pl.DataType) -> str:
     return {pl.Date: "a date", pl.Boolean: "a boolean"}.get(type(dtype), str(dtype))
 
 
-def check_parquet_types(files: list[Path], table: str) -> None:
-    """Parquet files of one table whose column types Spark cannot merge (a date in one, a
-    timestamp in another; zoned and naive; an int and a bigint): stop before Spark does,
-    naming the column and two files (Spark's own error names neither, and ends the run as a
-    computation error). The local engines read such files, each value as its file gives it.
-    A file that is no Parquet is an input error naming it, as the local reader's."""
-    if len(files) < 2:
-        return
-    seen: dict[str, tuple[str, Path]] = {}
+def check_parquet_types(files: list[Path], table: str) -> dict[Path, pl.Schema]:
+    """The schemas of a table's Parquet files (metadata only), after refusing files whose
+    column types Spark cannot merge (a date in one, a timestamp in another; zoned and naive;
+    an int and a bigint): stop before Spark does, naming the column and two files (Spark's
+    own error names neither, and ends the run as a computation error). The local engines
+    read such files, each value as its file gives it. A file that is no Parquet is an input
+    error naming it, as the local reader's."""
+    schemas: dict[Path, pl.Schema] = {}
     for path in files:
         try:
-            schema = pl.read_parquet_schema(path)
+            schemas[path] = pl.read_parquet_schema(path)
         except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
             raise read_failure(exc, [path], "parquet file") from None
+    seen: dict[str, tuple[str, Path]] = {}
+    for path, schema in schemas.items():
         for column, dtype in schema.items():
             kind = _type_kind(dtype)
             first = seen.setdefault(column, (kind, path))
@@ -298,6 +302,7 @@ def check_parquet_types(files: list[Path], table: str) -> None:
                     hint="write the column with one type in every file, or run the local "
                     "engine (without --engine spark), which reads each file as it is",
                 )
+    return schemas
 
 
 def _display(uri: str, names: dict[str, str]) -> str:
@@ -331,13 +336,11 @@ def _wall_clock(frame: pl.DataFrame, raw: _Raw, column: str) -> pl.DataFrame:
     it in, as the local reader keeps it (a cost row's day is the one its export names):
     Spark keeps a zoned Parquet timestamp as an instant only, which arrives here in UTC."""
     dtype = frame.schema.get(column)
-    if not isinstance(dtype, pl.Datetime) or not raw.names:
+    if not isinstance(dtype, pl.Datetime):
         return frame
     zones: dict[str, str] = {}
-    for path, name in raw.names.items():
-        if file_format(Path(path)) != "parquet":
-            continue
-        given = pl.read_parquet_schema(path).get(column)
+    for name, schema in raw.schemas.items():
+        given = schema.get(column)
         if isinstance(given, pl.Datetime) and given.time_zone not in (None, "UTC"):
             zones[name] = given.time_zone
     if not zones:
