@@ -558,16 +558,15 @@ def test_spend_of_a_declared_non_marketing_channel_without_touches_is_other_cost
         assert kpis[("cac_marketing", "all")]["value"] == pytest.approx(expected), name
 
 
-def test_a_deal_first_touched_after_its_creation_is_not_marketing_sourced_pipeline(tmp_path):
-    """d2's only touch (Email) came after d2 was created: marketing did not source that
-    pipeline, as first_touch's pipeline_created (touches up to creation) says; it still
-    influenced it."""
+def _sourced_pipeline_run(tmp_path, c2_touch: str):
+    """d1 (c1, 300: Email on Jan 5, created Jan 10) and d2 (c2, 100: created on the date
+    2025-02-01, won Feb 20), c2's one Email touch at ``c2_touch``; first_touch."""
     from conftest import run_job
 
     touches = pl.DataFrame(
         {
             "customer_id": ["c1", "c2"],
-            "ts": ["2025-01-05 10:00:00", "2025-02-10 10:00:00"],
+            "ts": ["2025-01-05 10:00:00", c2_touch],
             "channel": ["Email", "Email"],
         }
     )
@@ -582,41 +581,27 @@ def test_a_deal_first_touched_after_its_creation_is_not_marketing_sourced_pipeli
         }
     )
     result = run_job(tmp_path, touches=touches, deals=deals, models="first_touch")
-    kpis = kpi_table(result.tables["kpis"])
+    created = result.channel_summary.filter(pl.col("channel") == "Email")["pipeline_created"]
+    return kpi_table(result.tables["kpis"]), created.item()
+
+
+def test_a_deal_first_touched_after_its_creation_is_not_marketing_sourced_pipeline(tmp_path):
+    """d2's only touch (Email, Feb 10) came after d2 was created: marketing did not source
+    that pipeline, as first_touch's pipeline_created (touches up to creation) says; it
+    still influenced it."""
+    kpis, created = _sourced_pipeline_run(tmp_path, "2025-02-10 10:00:00")
     assert kpis[("marketing_sourced_pipeline_share", "all")]["value"] == pytest.approx(300 / 400)
     assert kpis[("marketing_influenced_pipeline_share", "all")]["value"] == pytest.approx(1.0)
     assert kpis[("marketing_sourced_revenue_share", "all")]["value"] == pytest.approx(1.0)
-    created = result.channel_summary.filter(pl.col("channel") == "Email")["pipeline_created"]
-    assert created.item() == pytest.approx(300.0)
+    assert created == pytest.approx(300.0)
 
 
 def test_a_touch_later_on_a_date_only_creation_day_sourced_the_pipeline(tmp_path):
     """d2 was created on a date (2025-02-01, no time) and first touched that day at 10:00:
     the journeys read the date as its whole day, so pipeline_created credits the Email touch;
     the sourced pipeline share reads the creation the same way."""
-    from conftest import run_job
-
-    touches = pl.DataFrame(
-        {
-            "customer_id": ["c1", "c2"],
-            "ts": ["2025-01-05 10:00:00", "2025-02-01 10:00:00"],
-            "channel": ["Email", "Email"],
-        }
-    )
-    deals = pl.DataFrame(
-        {
-            "deal_id": ["d1", "d2"],
-            "customer_id": ["c1", "c2"],
-            "created_at": ["2025-01-10", "2025-02-01"],
-            "closed_at": ["2025-01-20", "2025-02-20"],
-            "status": ["won", "won"],
-            "amount": [300.0, 100.0],
-        }
-    )
-    result = run_job(tmp_path, touches=touches, deals=deals, models="first_touch")
-    created = result.channel_summary.filter(pl.col("channel") == "Email")["pipeline_created"]
-    assert created.item() == pytest.approx(400.0)
-    kpis = kpi_table(result.tables["kpis"])
+    kpis, created = _sourced_pipeline_run(tmp_path, "2025-02-01 10:00:00")
+    assert created == pytest.approx(400.0)
     assert kpis[("marketing_sourced_pipeline_share", "all")]["value"] == pytest.approx(1.0)
 
 
