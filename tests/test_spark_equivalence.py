@@ -39,6 +39,16 @@ def spark():
     session.stop()
 
 
+def _sample_without(tmp_path: Path, table: str, **read) -> tuple[Path, pl.DataFrame]:
+    """A copy of data_samples (``tmp_path/data``) without ``table``'s CSV, and that table
+    (``pl.read_csv`` with ``read``) for the test to write back in another shape."""
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLES, data)
+    frame = pl.read_csv(data / f"{table}.csv", **read)
+    (data / f"{table}.csv").unlink()
+    return data, frame
+
+
 def _local(data: Path, out: Path, **kw):
     result = run(data, out=out, **kw)
     return {name: result.tables[name] for name in TABLES}, result
@@ -159,10 +169,7 @@ def test_csv_files_with_different_separators(spark, tmp_path):
 def test_csv_files_with_columns_in_another_order(spark, tmp_path):
     """Each CSV file's header names its own columns: Spark would read a second file's
     columns by the first file's header, position by position."""
-    data = tmp_path / "data"
-    shutil.copytree(SAMPLES, data)
-    touches = pl.read_csv(data / "touchpoints.csv", infer_schema=False)
-    (data / "touchpoints.csv").unlink()
+    data, touches = _sample_without(tmp_path, "touchpoints", infer_schema=False)
     folder = data / "touchpoints"
     folder.mkdir()
     half = touches.height // 2
@@ -179,10 +186,7 @@ def test_csv_files_with_columns_in_another_order(spark, tmp_path):
 def test_zoned_parquet_cost_dates_keep_their_day(spark, tmp_path):
     """A cost date written zoned in Parquet (midnight in Tokyo, the evening before in UTC)
     counts on the day its export names, in Spark as locally."""
-    data = tmp_path / "data"
-    shutil.copytree(SAMPLES, data)
-    costs = pl.read_csv(data / "costs.csv", infer_schema=False)
-    (data / "costs.csv").unlink()
+    data, costs = _sample_without(tmp_path, "costs", infer_schema=False)
     costs.with_columns(
         pl.col("date").str.to_datetime(time_unit="us").dt.replace_time_zone("Asia/Tokyo"),
         pl.col("spend").cast(pl.Float64),
@@ -199,10 +203,7 @@ def test_parquet_parts_with_two_types_of_a_column_are_named(spark, tmp_path):
     """Spark cannot merge a timestamp in one Parquet file with a date in another: the run
     ended as a computation error (exit 3) naming neither column nor file. The driver now
     stops it first, as an input error naming both; the local engine reads such parts."""
-    data = tmp_path / "data"
-    shutil.copytree(SAMPLES, data)
-    deals = pl.read_csv(data / "deals.csv", try_parse_dates=True)
-    (data / "deals.csv").unlink()
+    data, deals = _sample_without(tmp_path, "deals", try_parse_dates=True)
     parts = tmp_path / "parts"
     parts.mkdir()
     half = deals.height // 2
@@ -360,10 +361,7 @@ def test_dataframe_input(spark, samples_local, tmp_path):
 
 
 def test_nanosecond_parquet_timestamps_get_a_hint(spark, tmp_path):
-    data = tmp_path / "data"
-    shutil.copytree(SAMPLES, data)
-    touches = pl.read_csv(data / "touchpoints.csv", try_parse_dates=True)
-    (data / "touchpoints.csv").unlink()
+    data, touches = _sample_without(tmp_path, "touchpoints", try_parse_dates=True)
     touches.with_columns(pl.col("ts").cast(pl.Datetime("ns"))).write_parquet(
         data / "touchpoints.parquet"
     )
