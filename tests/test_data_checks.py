@@ -14,11 +14,16 @@ from attrib.engines.local import run_bucketed
 TOUCHES = touches([("c1", "2025-01-05", "Email", "jan"), ("c2", "2025-01-06", "Webinar", "w")])
 
 
-def _run(tmp_path: Path, deal_rows, *args: str):
-    data = write_inputs(tmp_path / "in", touches=TOUCHES, deals=deals(deal_rows))
-    out = tmp_path / "out"
+def _run_data(data: Path, out: Path, *args: str) -> tuple[str, dict]:
+    """``attrib run data --out out --models linear *args``: its output on one line and its
+    manifest."""
     result = run_cli(["run", data, "--out", out, "--models", "linear", *args])
     return " ".join(result.output.split()), json.loads((out / "manifest.json").read_text())
+
+
+def _run(tmp_path: Path, deal_rows, *args: str):
+    data = write_inputs(tmp_path / "in", touches=TOUCHES, deals=deals(deal_rows))
+    return _run_data(data, tmp_path / "out", *args)
 
 
 def test_deals_whose_ids_match_no_touch_are_flagged(tmp_path):
@@ -150,9 +155,7 @@ def _spend_run(tmp_path: Path, costs: str, targets: str | None = None, *args: st
     (data / "costs.csv").write_text("date,channel,spend\n" + costs)
     if targets is not None:
         (data / "targets.csv").write_text("kpi,period,target\n" + targets)
-    out = tmp_path / "out"
-    result = run_cli(["run", data, "--out", out, "--models", "linear", *args])
-    return " ".join(result.output.split()), json.loads((out / "manifest.json").read_text())
+    return _run_data(data, tmp_path / "out", *args)
 
 
 def test_spend_on_a_channel_no_touch_has_is_flagged_with_the_likely_name(tmp_path):
@@ -241,9 +244,7 @@ def test_a_baseline_period_outside_the_window_is_flagged(tmp_path):
     for baseline in ("2025-01", "2024-03"):
         config = f'[metrics]\nbaseline_period = "{baseline}"\n'
         data = write_inputs(tmp_path / baseline, touches=TOUCHES, deals=deals(rows), config=config)
-        out = tmp_path / baseline / "out"
-        run_cli(["run", data, "--out", out, "--models", "linear", "-q"])
-        warnings[baseline] = json.loads((out / "manifest.json").read_text())["warnings"]
+        warnings[baseline] = _run_data(data, tmp_path / baseline / "out", "-q")[1]["warnings"]
     assert warnings["2025-01"] == []
     assert len(warnings["2024-03"]) == 1
     assert "baseline_period '2024-03' is outside the reporting window" in warnings["2024-03"][0]
@@ -279,9 +280,7 @@ def test_much_credit_on_unassigned_touches_is_flagged(tmp_path):
     warned = {}
     for name, config in (("missing", rules), ("whole", rules + '[[rules]]\nchannel = "Direct"\n')):
         (data / "channels.toml").write_text(config)
-        out = tmp_path / name
-        run_cli(["run", data, "--out", out, "--models", "linear", "-q"])
-        warned[name] = json.loads((out / "manifest.json").read_text())["warnings"]
+        warned[name] = _run_data(data, tmp_path / name, "-q")[1]["warnings"]
     assert warned["whole"] == []
     assert len(warned["missing"]) == 1
     assert "75% of the pipeline created is credited to (unassigned)" in warned["missing"][0]
@@ -302,9 +301,7 @@ def test_unassigned_deals_are_flagged_when_their_amounts_are_zero(tmp_path):
         "d3,c3,2025-01-07,2025-01-09,won,0\n"
     )
     (data / "channels.toml").write_text('[[rules]]\nchannel = "Paid Search"\nsource = "^paid"\n')
-    out = tmp_path / "out"
-    run_cli(["run", data, "--out", out, "--models", "linear", "-q"])
-    warnings = json.loads((out / "manifest.json").read_text())["warnings"]
+    warnings = _run_data(data, tmp_path / "out", "-q")[1]["warnings"]
     assert len(warnings) == 1
     assert "33% of the deals created are credited to (unassigned)" in warnings[0]
 
