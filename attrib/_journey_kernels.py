@@ -194,9 +194,11 @@ def _slot(used, slot_key, key, mask):
 def _earliest_by_key(d_keys, d_checks, d_valid, keys, checks, ts, use, nones):
     """For each of the ``d_*`` rows (deals) and each group g (bit g of the rows' ``use``
     mask): the smallest ``ts`` among the rows of group g sharing its key (``nones[g]`` where
-    there is none, or the deal is not ``d_valid``), as ``out[g]``; and whether a key was
-    seen with two different checks (a hash collision: the caller falls back to the id
-    text). One table and one probe per row serve every group.
+    there is none, or the deal is not ``d_valid``), as ``out[g]`` -- for g > 0 among those
+    at or after group 0's smallest of the key, where it has one; and whether a key was seen
+    with two different checks (a hash collision: the caller falls back to the id text). One
+    table and one probe per row serve every group; rows of a later group are probed again
+    only where a first-pass minimum lies before group 0's.
 
     A table over the deals' keys only, probed once per used row: no group-by over every
     lead row, no join. (Numbering deals and stage rows together with
@@ -237,6 +239,19 @@ def _earliest_by_key(d_keys, d_checks, d_valid, keys, checks, ts, use, nones):
                 for g in range(n_g):
                     if (use[r] >> g) & 1 and ts[r] < slot_min[g, s]:
                         slot_min[g, s] = ts[r]
+    big = np.iinfo(np.int64).max
+    for g in range(1, n_g):
+        early = (slot_min[g] < slot_min[0]) & (slot_min[0] != big)
+        if not early.any():
+            continue
+        slot_min[g][early] = big
+        for r in range(keys.shape[0]):
+            if (use[r] >> g) & 1 == 0:
+                continue
+            s = _slot(used, slot_key, keys[r], mask)
+            at_or_after = used[s] and early[s] and slot_min[0, s] <= ts[r] < slot_min[g, s]
+            if at_or_after and slot_check[s] == checks[r]:
+                slot_min[g, s] = ts[r]
     out = np.empty((n_g, n_d), dtype=np.int64)
     for g in range(n_g):
         out[g, :] = nones[g]

@@ -65,14 +65,17 @@ _MAX_TS = np.iinfo(np.int64).max
 
 def _stage_times(stages: pl.DataFrame | None) -> pl.DataFrame:
     """Per entity: its earliest lead/MQL milestone (the W/Z-shaped lead-creation anchor) and
-    its earliest milestone record with a time of day (``_timed``), by the ids' text."""
+    its earliest milestone record with a time of day (``_timed``) at or after that lead (a
+    record dated before the lead, out of order, does not hide one on the lead's day), by the
+    ids' text."""
     schema = {ENTITY_ID: pl.String, "__lead": pl.Datetime("us"), "__timed": pl.Datetime("us")}
     if stages is None or stages.height == 0:
         return pl.DataFrame(schema=schema)
     stage = pl.col(STAGE)
+    lead = pl.col(TS).filter(stage.is_in(_LEAD_STAGES)).min()
+    timed = _timed(stage, pl.col(TS).dt.epoch("us")) & (lead.is_null() | (pl.col(TS) >= lead))
     return stages.group_by(ENTITY_ID).agg(
-        pl.col(TS).filter(stage.is_in(_LEAD_STAGES)).min().alias("__lead"),
-        pl.col(TS).filter(_timed(stage, pl.col(TS).dt.epoch("us"))).min().alias("__timed"),
+        lead.alias("__lead"), pl.col(TS).filter(timed).min().alias("__timed")
     )
 
 
@@ -109,7 +112,8 @@ def _lead_anchor_time() -> pl.Expr:
 def _deal_leads(stages: pl.DataFrame | None, deals: pl.DataFrame) -> list[pl.Series]:
     """Each deal's lead anchor (``lead``: its entity's earliest lead/MQL milestone, epoch us,
     ``_MIN_TS`` where none) and its entity's earliest milestone record with a time
-    (``timed``, ``_MAX_TS`` where none), as ``_stage_times`` gives them.
+    (``timed``, at or after that lead; ``_MAX_TS`` where none), as ``_stage_times`` gives
+    them.
 
     Matched on the ids' 64-bit hashes (``entity_keys.hash_pair``) in one numba pass
     (``_earliest_by_key``), not grouped and joined on their text (~4x cheaper at 2.6M stage

@@ -220,10 +220,14 @@ def test_deal_lead_anchor_by_hash_equals_the_text_join(monkeypatch, forced):
 
     stage_rows = pl.DataFrame(
         {
-            "entity_id": ["a", "a", "b", "c", "c", "e", None, "b"],
-            "stage": ["mql", "lead", "sql", "lead", "lead", "mql", "lead", "sql"],
+            "entity_id": ["a", "a", "b", "c", "c", "e", None, "b", "c", "c"],
+            "stage": ["mql", "lead", "sql", "lead", "lead", "mql", "lead", "sql", "sql", "sql"],
             "ts": [dt.datetime(2025, 1, d) for d in (5, 7, 1, 9, 3, 2, 1)]
-            + [dt.datetime(2025, 1, 4, 11)],
+            + [
+                dt.datetime(2025, 1, 4, 11),
+                dt.datetime(2025, 1, 2, 10),
+                dt.datetime(2025, 1, 3, 8),
+            ],
         },
         schema_overrides={"ts": pl.Datetime("us")},
     )
@@ -234,11 +238,17 @@ def test_deal_lead_anchor_by_hash_equals_the_text_join(monkeypatch, forced):
     lead, timed = (s.to_list() for s in _deal_leads(stage_rows, deal_rows))
     us = [
         (t - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1)
-        for t in (dt.datetime(2025, 1, 3), dt.datetime(2025, 1, 5), dt.datetime(2025, 1, 4, 11))
+        for t in (
+            dt.datetime(2025, 1, 3),
+            dt.datetime(2025, 1, 5),
+            dt.datetime(2025, 1, 4, 11),
+            dt.datetime(2025, 1, 3, 8),
+        )
     ]
     assert lead == [us[0], us[1], _MIN_TS, _MIN_TS, us[1], _MIN_TS]
-    # b's 11:00 sql: the only record with a time (its Jan 1 sql is a date)
-    assert timed == [_MAX_TS, _MAX_TS, us[2], _MAX_TS, _MAX_TS, _MAX_TS]
+    # b's 11:00 sql: the only record with a time (its Jan 1 sql is a date); c's first from its
+    # Jan 3 lead on (its Jan 2 10:00 sql, dated before the lead, is out of order)
+    assert timed == [us[3], _MAX_TS, us[2], _MAX_TS, _MAX_TS, _MAX_TS]
 
 
 @settings(max_examples=60, deadline=None)

@@ -315,8 +315,10 @@ def test_a_date_only_lead_on_the_creation_day_ends_at_the_creation(tmp_path):
         [("lead", _d(10, "11:00:00"))],
         # a date-only SQL of that day hides nothing: the timed opportunity still bounds it
         [("sql", "2025-01-10"), ("opportunity", _d(10, "11:00:00"))],
+        # a timed record dated before the lead (out-of-order stage data) hides nothing
+        [("sql", _d(2, "08:00:00")), ("sql", _d(10, "11:00:00"))],
     ],
-    ids=["timed-sql", "timed-lead", "dated-sql-timed-opportunity"],
+    ids=["timed-sql", "timed-lead", "dated-sql-timed-opportunity", "timed-record-before"],
 )
 def test_a_date_only_lead_ends_at_a_timed_record_of_its_day(tmp_path, others):
     # lead 2025-01-10 (a date), an SQL record at 11:00 that day (or a second lead record at

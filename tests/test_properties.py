@@ -332,14 +332,13 @@ def _oracle(export, level: str = "customer") -> dict[tuple[str, str, str], float
     for cust, ts, channel, campaign in touch_rows:
         by_cust.setdefault(entity(cust), []).append((_dt(ts), channel, campaign or "(none)"))
     lead: dict[str, datetime] = {}
-    timed: dict[str, datetime] = {}  # the first milestone record with a time of day
     for cust, stage, ts in stage_rows:
+        if entity(cust) is not None and stage in ("lead", "mql"):
+            lead[entity(cust)] = min(lead.get(entity(cust), _dt(ts)), _dt(ts))
+    timed: dict[str, datetime] = {}  # the first milestone record with a time, from the lead
+    for cust, _, ts in stage_rows:
         e, when = entity(cust), _dt(ts)
-        if e is None:
-            continue
-        if stage in ("lead", "mql"):
-            lead[e] = min(lead.get(e, when), when)
-        if when.time() != time(0):
+        if e is not None and when.time() != time(0) and when >= lead.get(e, datetime.min):
             timed[e] = min(timed.get(e, when), when)
     out: dict[tuple[str, str, str], float] = {}
 
