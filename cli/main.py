@@ -185,7 +185,11 @@ def table_options(command: Callable[..., None]) -> Callable[..., None]:
             click.option("--deals", default=None, help="Deals file, folder or glob."),
             click.option("--costs", default=None, help="Costs file, folder or glob."),
             click.option("--stages", default=None, help="Stages file, folder or glob."),
-            click.option("--targets", default=None, help="Targets file (kpi, period, target)."),
+            click.option(
+                "--targets",
+                default=None,
+                help="Targets file, folder or glob (kpi, period, target).",
+            ),
             click.option(
                 "--config",
                 "config_path",
