@@ -197,7 +197,7 @@ def parse_timestamp(
         if not required:  # blank is missing, as a null is
             failed = failed & (text != "")
         naive_msg = pl.format(
-            "{} {} has no timezone while most rows do ({})", pl.lit(column), text, fix
+            "{} {} has no timezone while as many rows or more do ({})", pl.lit(column), text, fix
         )
         aware_msg = pl.format(
             "{} {} has a timezone while most rows do not ({})", pl.lit(column), text, fix

@@ -221,7 +221,7 @@ def test_mixed_naive_and_aware_timestamps(tmp_path):
     q = pl.read_parquet(out / "quarantine" / "touchpoints.parquet")
     assert q["row"].to_list() == [3]
     assert q["column"].to_list() == ["ts"]
-    assert "timezone" in q["reason"][0]
+    assert "has no timezone while as many rows or more do" in q["reason"][0]
     j = pl.read_parquet(out / "journeys.parquet")
     d1 = j.filter(pl.col("deal_id") == "d1").row(0, named=True)
     assert str(d1["first_touch_at"]) == "2025-01-01 08:00:00"  # 10:00+02:00 in UTC
@@ -636,6 +636,20 @@ def test_one_stray_timezone_rejects_only_itself(tmp_path):
     q = pl.read_parquet(out / "quarantine" / "touchpoints.parquet")
     assert q["row"].to_list() == [4]
     assert "has a timezone while most rows do not" in q["reason"][0]
+
+
+def test_a_timezone_tie_rejects_the_naive_rows(tmp_path):
+    """One zoned and one naive timestamp: the naive one is rejected, and its message says so
+    without claiming a majority."""
+    data = tmp_path / "in"
+    rows = ["c1,2025-01-02T10:00:00+02:00,Social", "c2,2025-01-03 10:00:00,Email"]
+    _write(data, "touchpoints", TOUCH_HEAD, rows)
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
+    q = pl.read_parquet(out / "quarantine" / "touchpoints.parquet")
+    assert q["row"].to_list() == [2]
+    assert "2025-01-03 10:00:00 has no timezone while as many rows or more do" in q["reason"][0]
 
 
 def test_quarantined_timestamps_read_as_written(tmp_path):
