@@ -32,6 +32,28 @@ _STATUS_SYNONYMS = {
 # a UTC offset after the time of day: Z, UTC, ±hh, ±hhmm or ±hh:mm (ISO 8601), optionally spaced
 OFFSET_PATTERN = r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(Z|z|UTC|utc|[+-]\d\d(?::?\d\d)?)$"
 _TS_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+#: the years a timestamp may lie in (both included): outside them a value is a placeholder
+#: (9999-12-31 for "never", 0001-01-01 or 1900-01-01 for "unknown"), not a time; read as
+#: one, it would stretch the run's monthly periods over millennia (minutes, millions of rows)
+#: or fail where a year is out of Python's range (year 0)
+TS_YEARS = (1900, 2199)
+
+
+def _out_of_range(column: str, text: pl.Expr, value: pl.Expr) -> Reason:
+    """Why a parsed timestamp (Datetime or Date; ``text``: as given) lies outside
+    ``TS_YEARS``."""
+    first, last = TS_YEARS
+    return reason_if(
+        ~value.dt.year().is_between(first, last),
+        pl.format(
+            "{} {} is outside the years {}-{} (a placeholder date? leave it empty or give "
+            "the real one)",
+            pl.lit(column),
+            text.str.slice(0, 40),
+            pl.lit(first),
+            pl.lit(last),
+        ),
+    )
 
 
 def _as_text(expr: pl.Expr) -> pl.Expr:
@@ -139,15 +161,20 @@ def parse_timestamp(
     and naive values may then mix.
     """
     col = pl.col(column)
+
+    def in_range(raw: pl.Expr, value: pl.Expr) -> Reason:  # a typed column's one rule
+        text = raw.dt.to_string("%Y-%m-%d %H:%M:%S") if dtype != pl.Date else _as_text(raw)
+        return _out_of_range(column, text, value)
+
     if isinstance(dtype, pl.Datetime):
         if dtype.time_zone:
             to_utc = col if local else col.dt.convert_time_zone("UTC")
             value = to_utc.dt.replace_time_zone(None)
         else:
             value = col
-        return value.dt.cast_time_unit("us"), _never
+        return value.dt.cast_time_unit("us"), in_range
     if dtype == pl.Date:
-        return col.cast(pl.Datetime("us")), _never
+        return col.cast(pl.Datetime("us")), in_range
     if dtype != pl.String:
 
         def not_a_timestamp(raw: pl.Expr, value: pl.Expr) -> Reason:
@@ -204,6 +231,7 @@ def parse_timestamp(
         )
         return (
             reason_if(failed, unparsed)
+            + _out_of_range(column, text, value)
             + reason_if((code == MIXED_REJECT_NAIVE) & _naive(text), naive_msg)
             + reason_if((code == MIXED_REJECT_AWARE) & zoned, aware_msg)
         )

@@ -64,6 +64,10 @@ CASES = [
     ("bad-created", "deals", "d3,c1,soon,2025-01-05,won,10", "created_at", "not a timestamp"),
     ("bad-closed", "deals", "d3,c1,2025-01-03,someday,won,10", "closed_at", "not a timestamp"),
     ("blank-closed", "deals", "d3,c1,2025-01-03,  ,lost,10", "closed_at", "no closed_at"),
+    # placeholder dates: year 0 was an internal error (exit 5), 9999-12-31 ran for minutes
+    # over a monthly grid up to year 9999 (millions of KPI and funnel rows)
+    ("year-0-ts", "touchpoints", "c3,0000-06-01 00:00:00,Email", "ts", "outside the years"),
+    ("never-close", "deals", "d3,c1,2025-01-03,9999-12-31,won,10", "closed_at", "placeholder"),
 ]
 
 
@@ -887,6 +891,29 @@ def test_far_future_sentinel_date_window_does_not_overflow():
     assert inside.to_list() == [True, True]
     before = frame.select(in_window(pl.col("ts"), date(2025, 1, 2), date.max))["ts"]
     assert before.to_list() == [False, True]
+
+
+def test_placeholder_dates_in_typed_columns_are_rejected_but_not_an_open_deals(tmp_path):
+    """A Parquet timestamp outside the years 1900-2199 (0001-01-01 for "unknown", 9999-12-31
+    for "never") is rejected as text of that date is, and no run reads it as a time; an open
+    deal's expected close date of 9999-12-31 is ignored as any expected close is."""
+    data = tmp_path / "in"
+    data.mkdir()
+    pl.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3"],
+            "ts": [datetime(2025, 1, 1), datetime(2025, 1, 2), datetime(1, 1, 1)],
+            "channel": ["Email", "Social", "Email"],
+        }
+    ).write_parquet(data / "touchpoints.parquet")
+    _write(data, "deals", DEAL_HEAD, [*DEAL_OK, "d3,c2,2025-01-04,9999-12-31 00:00:00,open,7"])
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "--models", "first_touch", "-q"])
+    q = pl.read_parquet(out / "quarantine" / "touchpoints.parquet")
+    assert q.select("row", "column").rows() == [(3, "ts")]
+    assert "ts 0001-01-01 00:00:00 is outside the years 1900-2199" in q["reason"][0]
+    assert not (out / "quarantine" / "deals.parquet").exists()
+    assert pl.read_parquet(out / "channel_summary.parquet")["pipeline"].sum() == 57.0
 
 
 def test_iso_offsets_hours_only_and_spaced(tmp_path):
