@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from attrib.columns import CANONICAL_STAGES, DEAL_STATUSES, NONE_CHANNEL, TABLE_COLUMNS, TABLES
-from attrib.errors import ConfigError
+from attrib.errors import ConfigError, UsageError
 
 LEVELS = ("customer", "account")
 REVENUE_WINDOWS = ("closed_at", "created_at")
@@ -119,7 +119,8 @@ class RunConfig:
     def check(self) -> None:
         """Validate option values; raise ConfigError with a hint."""
         where = self.source
-        if not isinstance(self.lookback_days, int) or self.lookback_days <= 0:
+        days = self.lookback_days  # (a TOML true is an int to Python: not a count of days)
+        if not isinstance(days, int) or isinstance(days, bool) or days <= 0:
             raise ConfigError(
                 f"lookback_days must be a positive number of days, got {self.lookback_days!r}",
                 file=where,
@@ -264,6 +265,33 @@ def parse_model_list(names: str | list[str] | tuple[str, ...]) -> tuple[str, ...
     if isinstance(names, str):
         return tuple(n.strip() for n in names.split(",") if n.strip())
     return tuple(names)
+
+
+def _options_models(value: Any, source: str | None) -> tuple[str, ...]:
+    """``[options] models``: a comma list or a list of model names, at least one, each a
+    registered model's (else ConfigError naming the file, with a did-you-mean)."""
+    from attrib.models import check_names, model_names  # lazy: the registry imports polars
+
+    choices = f"choose from: {', '.join(model_names())}"
+    texts = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if not (isinstance(value, str) or texts):
+        raise ConfigError(
+            f"[options] models must be a comma list or a list of model names, got {value!r}",
+            file=source,
+            hint=f'e.g. models = "first_touch,linear" or ["first_touch", "linear"]; {choices}',
+        )
+    names = parse_model_list(value)
+    if not names:
+        raise ConfigError(
+            "[options] models names no model",
+            file=source,
+            hint=f"{choices}; or remove the key to run every model",
+        )
+    try:
+        check_names(names)
+    except UsageError as exc:
+        raise ConfigError(f"[options] {exc.message}", file=source, hint=exc.hint) from None
+    return names
 
 
 def _table_sections(
@@ -445,7 +473,7 @@ def config_from_mapping(data: dict[str, Any], *, source: str | None = None) -> R
         lookback_days=options.get("lookback_days", defaults.lookback_days),
         level=options.get("level", defaults.level),
         revenue_window=options.get("revenue_window", defaults.revenue_window),
-        models=parse_model_list(models) if models is not None else None,
+        models=_options_models(models, source) if models is not None else None,
         model_params=_model_params(data, source),
         metrics=dict(_expect_table(data.get("metrics", {}), "metrics", source)),
         strict=options.get("strict", defaults.strict),

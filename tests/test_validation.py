@@ -426,6 +426,13 @@ def _good(folder: Path) -> Path:
         ([], '[[rules]]\nchannel = "X"\nsource = "(a)\\\\1"\n', "Rust regex syntax"),
         (["--models", "shapley"], "[models.shapley]\nseed = -1\n", "seed must be a whole"),
         (["--bootstrap", "5", "--seed", "-1"], None, "'--seed': -1 is not in the range"),
+        # a TOML true is a Python int: it ran with a lookback of 1 day
+        ([], "[options]\nlookback_days = true\n", "positive number of days, got True"),
+        # a list of numbers was an internal error (exit 5); an empty list ran every model;
+        # a misspelt name was a usage error that did not name the config file
+        ([], "[options]\nmodels = [1, 2]\n", "[options] models must be a comma list"),
+        ([], '[options]\nmodels = ""\n', "channels.toml: [options] models names no model"),
+        ([], '[options]\nmodels = "linaer"\n', "channels.toml: [options] unknown model 'linaer'"),
     ],
     ids=[
         "unknown-model",
@@ -471,6 +478,10 @@ def _good(folder: Path) -> Path:
         "rule-back-reference",
         "negative-shapley-seed",
         "negative-bootstrap-seed",
+        "lookback-a-boolean",
+        "config-models-not-names",
+        "config-models-empty",
+        "config-models-misspelt",
     ],
 )
 def test_usage_and_config_errors_exit_2_and_leave_outputs(tmp_path, args, config, words):
