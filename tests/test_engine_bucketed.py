@@ -135,6 +135,10 @@ def test_parse_memory() -> None:
         parse_memory("-3GB")
     with pytest.raises(UsageError, match="is zero"):
         parse_memory("0GB")
+    # float() reads these: int() of them was an internal error (exit 5)
+    for text in ("nanGB", "infGB", "1e999"):
+        with pytest.raises(UsageError, match="cannot read memory limit"):
+            parse_memory(text)
 
 
 def test_bucket_count_grows_with_input_and_shrinks_with_memory() -> None:

@@ -102,7 +102,7 @@ def parse_memory(text: str) -> int:
         raise UsageError(
             f"memory limit {text!r} is zero", hint="give the memory a bucket may use, e.g. 4GB"
         )
-    if value <= 0 or unit not in units:
+    if not math.isfinite(value) or value <= 0 or unit not in units:  # ("nan", "inf", 1e999)
         raise UsageError(
             f"cannot read memory limit {text!r}", hint="write it like 4GB, 512MB or 2GiB"
         )
