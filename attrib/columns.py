@@ -43,3 +43,8 @@ CANONICAL_STAGES = ("session", "lead", "mql", "sql", "opportunity", "offer", "cu
 DEAL_STATUSES = ("open", "won", "lost")
 #: the statuses of a closed deal (its ``closed_at`` is its close)
 CLOSED_STATUSES = ("won", "lost")
+#: the years a timestamp or a reporting window's day may lie in (both included): outside
+#: them a value is a placeholder (9999-12-31 for "never", 0001-01-01 for "unknown"), not a
+#: time; read as one, it stretched the run's monthly periods over millennia (minutes,
+#: millions of rows) or failed where a year is out of Python's range (year 0)
+TS_YEARS = (1900, 2199)

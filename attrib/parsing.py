@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from attrib.columns import CANONICAL_STAGES, STAGE, STATUS
+from attrib.columns import CANONICAL_STAGES, STAGE, STATUS, TS_YEARS
 from attrib.io import as_export_text
 
 if TYPE_CHECKING:
@@ -32,11 +32,6 @@ _STATUS_SYNONYMS = {
 # a UTC offset after the time of day: Z, UTC, ±hh, ±hhmm or ±hh:mm (ISO 8601), optionally spaced
 OFFSET_PATTERN = r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(Z|z|UTC|utc|[+-]\d\d(?::?\d\d)?)$"
 _TS_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
-#: the years a timestamp may lie in (both included): outside them a value is a placeholder
-#: (9999-12-31 for "never", 0001-01-01 or 1900-01-01 for "unknown"), not a time; read as
-#: one, it would stretch the run's monthly periods over millennia (minutes, millions of rows)
-#: or fail where a year is out of Python's range (year 0)
-TS_YEARS = (1900, 2199)
 
 
 def _out_of_range(column: str, text: pl.Expr, value: pl.Expr) -> Reason:

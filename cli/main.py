@@ -91,11 +91,20 @@ def _check_run_arguments(
     paths_file: Path | None,
     options: dict[str, object],
 ) -> None:
-    """Arguments of ``attrib run`` that contradict each other (exit 2, before any work).
-    ``options``: every option's value (None when not given), of which ``--paths`` refuses
-    ``_NOT_FOR_PATHS``."""
+    """Arguments of ``attrib run`` that contradict each other or that no run can use (exit
+    2, before any work). ``options``: every option's value (None when not given), of which
+    ``--paths`` refuses ``_NOT_FOR_PATHS``."""
+    from attrib.columns import TS_YEARS
     from attrib.errors import UsageError
 
+    first, last = TS_YEARS
+    for name, day in (("--from", period_from), ("--to", period_to)):
+        # the window's months are its periods: from year 1 (or to 9999) a run took minutes
+        if day is not None and not first <= day.year <= last:
+            raise UsageError(
+                f"{name} {day.date().isoformat()} is outside the years {first}-{last}",
+                hint=f"leave {name} out for a window open at that end (the data's span)",
+            )
     if period_from is not None and period_to is not None and period_from > period_to:
         raise UsageError(
             f"--from {period_from:%Y-%m-%d} is after --to {period_to:%Y-%m-%d}",

@@ -433,6 +433,10 @@ def _good(folder: Path) -> Path:
         ([], "[options]\nmodels = [1, 2]\n", "[options] models must be a comma list"),
         ([], '[options]\nmodels = ""\n', "channels.toml: [options] models names no model"),
         ([], '[options]\nmodels = "linaer"\n', "channels.toml: [options] unknown model 'linaer'"),
+        # a window from year 1 or to 9999 ran for minutes over its months (millions of rows)
+        (["--to", "9999-12-31"], None, "--to 9999-12-31 is outside the years 1900-2199"),
+        (["--from", "0001-01-01"], None, "--from 0001-01-01 is outside the years"),
+        ([], "[metrics]\nperiod_to = 9999-12-31\n", "period_to 9999-12-31 is outside the years"),
     ],
     ids=[
         "unknown-model",
@@ -482,6 +486,9 @@ def _good(folder: Path) -> Path:
         "config-models-not-names",
         "config-models-empty",
         "config-models-misspelt",
+        "window-to-year-9999",
+        "window-from-year-1",
+        "config-window-to-year-9999",
     ],
 )
 def test_usage_and_config_errors_exit_2_and_leave_outputs(tmp_path, args, config, words):
