@@ -94,6 +94,8 @@ def _check_run_arguments(
     """Arguments of ``attrib run`` that contradict each other or that no run can use (exit
     2, before any work). ``options``: every option's value (None when not given), of which
     ``--paths`` refuses ``_NOT_FOR_PATHS``."""
+    import math
+
     from attrib.columns import TS_YEARS
     from attrib.errors import UsageError
 
@@ -105,6 +107,9 @@ def _check_run_arguments(
                 f"{name} {day.date().isoformat()} is outside the years {first}-{last}",
                 hint=f"leave {name} out for a window open at that end (the data's span)",
             )
+    margin = options["--gross-margin"]
+    if isinstance(margin, float) and math.isnan(margin):  # (click's range lets NaN through)
+        raise UsageError("--gross-margin nan is not a number", hint="e.g. --gross-margin 0.7")
     if period_from is not None and period_to is not None and period_from > period_to:
         raise UsageError(
             f"--from {period_from:%Y-%m-%d} is after --to {period_to:%Y-%m-%d}",
