@@ -132,13 +132,22 @@ def write_quarantine(out: Path, quarantine: dict[str, pl.DataFrame]) -> list[str
 
 
 def check_out_folder(out: Path | None) -> None:
-    """Fail early, before any work, when ``out`` exists and is not a folder."""
-    if out is not None and out.exists() and not out.is_dir():
-        raise OutputError(
-            "the output folder is a file",
-            file=str(out),
-            hint="pass --out a folder (it is created if missing)",
-        )
+    """Fail early, before any work, when ``out`` exists and is not a folder, or lies under
+    a file (no folder can be made there)."""
+    if out is None:
+        return
+    for folder in (out, *out.parents):  # the nearest one that exists must be a folder
+        if not folder.exists():
+            continue
+        if not folder.is_dir():
+            raise OutputError(
+                "the output folder is a file"
+                if folder == out
+                else f"the output folder lies under {folder}, which is a file",
+                file=str(out),
+                hint="pass --out a folder (it is created if missing)",
+            )
+        return
 
 
 def _remove_earlier(path: Path) -> None:

@@ -608,8 +608,9 @@ def validate(
     with handle_errors(json_output=fmt == "json"):
         from attrib.errors import ChecksFailedError
         from attrib.inputs import load_inputs, resolve_config
-        from attrib.outputs import write_quarantine
+        from attrib.outputs import check_out_folder, write_quarantine
 
+        check_out_folder(out)
         _check_option_pairs(
             {
                 "--event-log": event_log,

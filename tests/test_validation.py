@@ -1135,6 +1135,21 @@ def test_an_output_folder_that_is_a_file_fails_before_any_work(tmp_path):
     assert target.read_text() == "not a folder"
 
 
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_an_output_folder_under_a_file_fails_before_any_work(tmp_path, command):
+    """``--out file/sub`` ran the whole job, then failed writing with "cannot remove an
+    earlier run's touchpoints.parquet: Not a directory" (there was no earlier run);
+    ``validate --out file`` said "cannot write output". Both now name the file at once."""
+    data = _export(tmp_path / "in", "touchpoints", "c3,yesterday,Email")
+    target = tmp_path / "file"
+    target.write_text("not a folder")
+    result = run_cli([command, data, "--out", target / "sub"], exit_code=4)
+    text = " ".join(result.output.split())
+    assert f"the output folder lies under {target}, which is a file" in text
+    assert "yesterday" not in text  # before any work: the bad row was not read
+    assert target.read_text() == "not a folder"
+
+
 def test_a_repeated_target_is_rejected_whatever_the_row_order(tmp_path):
     """Two targets for one (kpi, period): the last row used to win, so the row order decided
     the target. Every copy is now rejected, as a repeated deal id is."""
