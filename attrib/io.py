@@ -33,6 +33,8 @@ if TYPE_CHECKING:  # pyarrow is imported where a Parquet file is appended to
 
 FILE_COL = "__file"
 ROW_COL = "__row"
+#: the CSV reader names a header's second, third ... column of one name ``name`` + this + 0, 1
+REPEATED_SUFFIX = "_duplicated_"
 #: an eager or a lazy frame (``stack_parts`` stacks either)
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 _UMASK = os.umask(0)
@@ -119,7 +121,9 @@ class Projection:
         return [
             c
             for c, dtype in schema.items()
-            if c in self.wanted or (c in self.unused and dtype.is_nested())
+            if c in self.wanted
+            or (c in self.unused and dtype.is_nested())
+            or c.rpartition(REPEATED_SUFFIX)[0] in self.wanted  # (validation refuses it)
         ]
 
     def apply(self, frame: pl.DataFrame) -> pl.DataFrame:

@@ -41,7 +41,7 @@ from attrib.columns import (
 from attrib.config import RunConfig
 from attrib.encoded import US_PER_DAY
 from attrib.errors import SchemaError
-from attrib.io import FILE_COL, ROW_COL
+from attrib.io import FILE_COL, REPEATED_SUFFIX, ROW_COL
 from attrib.parsing import (
     MIXED_NONE,
     Reason,
@@ -128,8 +128,32 @@ def _mapped(
         # no row to name its file: the caller that read the files names them
         file = raw[FILE_COL][0] if raw.height else None
         raise _missing_column_error(table, *missing, available, file)
+    _refuse_repeated_columns(raw, table, config)
     mapped = raw.lazy().select(*exprs, FILE_COL, ROW_COL)
     return _without_expected_closes(mapped, table, config, keep_given=keep_given)
+
+
+def _refuse_repeated_columns(raw: pl.DataFrame, table: str, config: RunConfig) -> None:
+    """SchemaError for a column the table reads that a file's header names twice: the
+    reader keeps the first and renames the others, so the values of the others were dropped
+    (or, where the first was another field renamed by mistake, every row rejected)."""
+    required, optional = TABLE_COLUMNS[table]
+    mapping = config.columns.get(table, {})
+    constants = config.constants.get(table, {})
+    for column in (*required, *optional):
+        source = mapping.get(column, column)
+        copy = f"{source}{REPEATED_SUFFIX}0"
+        if column in constants or source not in raw.columns or copy not in raw.columns:
+            continue
+        given = raw.filter(pl.col(copy).is_not_null())[FILE_COL]
+        files = given if given.len() else raw[FILE_COL]
+        copies = 1 + sum(f"{source}{REPEATED_SUFFIX}{n}" in raw.columns for n in range(1, 100))
+        raise SchemaError(
+            f"the header names column {source!r} {copies + 1} times",
+            file=str(files[0]) if files.len() else None,
+            column=source,
+            hint=f"rename or remove the copies: one column is read as {column}",
+        )
 
 
 #: an open deal's closed_at as given, for its quarantine row only (``_without_expected_closes``)

@@ -1136,6 +1136,26 @@ def test_an_output_folder_that_is_a_file_fails_before_any_work(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["run", "validate"])
+def test_a_header_that_repeats_a_read_column_is_refused(tmp_path, command):
+    """A CSV header naming a column twice: the reader kept the first and renamed the other,
+    and the run used the first without a word (here the second's channels were lost). A
+    repeated column the run does not read (``note``) changes nothing."""
+    data = tmp_path / "in"
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    rows = ["c1,2025-01-01,x,Email,a,b", "c2,2025-01-02,y,Social,a,b"]
+    _write(data, "touchpoints", "customer_id,ts,channel,channel,note,note", rows)
+    out = tmp_path / "out"
+    result = run_cli([command, data, "--out", out], exit_code=2)
+    text = " ".join(result.output.split())
+    where = f"file {data / 'touchpoints.csv'}, column 'channel'"
+    assert f"{where}: the header names column 'channel' 2 times" in text
+    assert not out.exists()
+    rows = ["c1,2025-01-01,Email,a,b", "c2,2025-01-02,Social,a,b"]
+    _write(data, "touchpoints", "customer_id,ts,channel,note,note", rows)
+    run_cli([command, data, "--out", out])
+
+
+@pytest.mark.parametrize("command", ["run", "validate"])
 def test_an_output_folder_under_a_file_fails_before_any_work(tmp_path, command):
     """``--out file/sub`` ran the whole job, then failed writing with "cannot remove an
     earlier run's touchpoints.parquet: Not a directory" (there was no earlier run);
