@@ -214,6 +214,18 @@ def required_sources(table: str, config: RunConfig) -> frozenset[str]:
     return frozenset(mapping.get(c, c) for c in required if c not in constants)
 
 
+def shared_sources(table: str, config: RunConfig) -> frozenset[str]:
+    """The source columns every file of a table must hold once any does: the required ones,
+    and the touches' ``channel``. A touch file without the channel column others have was
+    read as channel-less (no ``[[rules]]`` apply beside a channel column), every one of its
+    touches rejected as "channel is empty"; it is a column renamed in one export."""
+    mapping = config.columns.get(table, {})
+    channel = table == "touchpoints" and CHANNEL not in config.constants.get(table, {})
+    return required_sources(table, config) | (
+        {mapping.get(CHANNEL, CHANNEL)} if channel else frozenset()
+    )
+
+
 def used_columns(table: str, config: RunConfig) -> Projection | None:
     """The source columns a run reads from a table's files (None: all of them).
 
@@ -366,7 +378,7 @@ def load_inputs(
         table: read_files(
             paths,
             used_columns(table, config) if used_only else None,
-            required=required_sources(table, config),
+            required=shared_sources(table, config),
             # a cost row's day is the one its export names, whatever its zone
             wall_clock=[config.columns.get(table, {}).get(DATE, DATE)] if table == "costs" else (),
         )

@@ -131,7 +131,16 @@ def test_part_files_keep_what_each_value_says(tmp_path):
 
 
 @pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])
-def test_a_part_file_without_a_column_its_siblings_have_is_named(tmp_path, engine):
+@pytest.mark.parametrize(
+    ("header", "column"),
+    [
+        ("customer_id,timestamp,channel", "ts"),
+        # optional (source/medium may stand for it), but with it no [[rules]] apply: each
+        # touch of the file without it was quarantined as "channel is empty"
+        ("customer_id,ts,Channel", "channel"),
+    ],
+)
+def test_a_part_file_without_a_column_its_siblings_have_is_named(tmp_path, engine, header, column):
     """A column renamed in one export (ts -> timestamp) made each of that file's rows
     "ts is empty" in the quarantine; the run now names the file and the column."""
     from conftest import run_cli
@@ -139,13 +148,11 @@ def test_a_part_file_without_a_column_its_siblings_have_is_named(tmp_path, engin
     data = tmp_path / "in"
     (data / "touchpoints").mkdir(parents=True)
     (data / "touchpoints" / "a.csv").write_text("customer_id,ts,channel\nc1,2025-01-01,Email\n")
-    (data / "touchpoints" / "b.csv").write_text(
-        "customer_id,timestamp,channel\nc2,2025-01-02,Ads\n"
-    )
+    (data / "touchpoints" / "b.csv").write_text(f"{header}\nc2,2025-01-02,Ads\n")
     (data / "deals.csv").write_text(
         "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-05,2025-01-06,won,1\n"
     )
     result = run_cli(["run", data, "--out", tmp_path / "out", "-q", *engine], exit_code=2)
     text = " ".join(result.output.split())
-    assert f"file {data / 'touchpoints' / 'b.csv'}, column 'ts'" in text
+    assert f"file {data / 'touchpoints' / 'b.csv'}, column '{column}'" in text
     assert "missing from this file, while other files of the table have it" in text

@@ -42,8 +42,8 @@ from attrib.inputs import (
     empty_touches,
     load_inputs,
     prepare_touches,
-    required_sources,
     resolve_config,
+    shared_sources,
     smallest_accounts,
     used_columns,
 )
@@ -153,7 +153,7 @@ def partition_table(
     projection = used_columns(table, config)  # the columns the in-memory job reads too
     scans = [scan_file(f, projection) for f in files]
     columns = [s.collect_schema().names() for s in scans]
-    check_shared_columns(files, columns, required_sources(table, config))
+    check_shared_columns(files, columns, shared_sources(table, config))
     lazy = stack_parts(scans)
     if not any(source in names for names in columns):
         if scans:  # the validator names the missing column, the file and a hint
