@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -36,10 +37,11 @@ _TS_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%
 
 def _out_of_range(column: str, text: pl.Expr, value: pl.Expr) -> Reason:
     """Why a parsed timestamp (Datetime or Date; ``text``: as given) lies outside
-    ``TS_YEARS``."""
+    ``TS_YEARS``. (Compared with the bounds as times: a year per row costs 8x more.)"""
     first, last = TS_YEARS
+    bounds = datetime(first, 1, 1), datetime(last + 1, 1, 1)
     return reason_if(
-        ~value.dt.year().is_between(first, last),
+        ~value.is_between(*bounds, closed="left"),
         pl.format(
             "{} {} is outside the years {}-{} (a placeholder date? leave it empty or give "
             "the real one)",
