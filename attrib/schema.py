@@ -10,6 +10,7 @@ that are there.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,7 +79,9 @@ def _missing_column_error(
             column=source,
             hint="save the file as UTF-8 (it looks like UTF-16: spreadsheet 'Unicode text')",
         )
-    close = difflib.get_close_matches(source, available, n=1)
+    close = [c for c in available if _loose(c) == _loose(source)][:1] or (
+        difflib.get_close_matches(source, available, n=1)
+    )
     hint = f"did you mean {close[0]!r}? " if close else ""
     if len(available) == 1 and any(sep in available[0] for sep in (";", "\t", "|")):
         hint = "the header was read as one column: is the file separated by ';', tab or '|'? "
@@ -89,6 +92,11 @@ def _missing_column_error(
     )
     what = repr(column) if source == column else f"{source!r} (mapped to {column})"
     return SchemaError(f"required column {what} is missing", file=file, column=source, hint=hint)
+
+
+def _loose(name: str) -> str:
+    """A column name without case, outer spaces and separators: ' Deal ID ' is deal_id."""
+    return re.sub(r"[\s_\-.]+", "", name.casefold())
 
 
 def map_columns(raw: pl.DataFrame, table: str, config: RunConfig) -> pl.DataFrame:

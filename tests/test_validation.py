@@ -272,6 +272,17 @@ def test_a_mapped_column_missing_gets_the_canonical_key_in_its_hint(tmp_path):
     assert '[columns.touchpoints] customer_id = "userid"' in text
 
 
+def test_a_required_column_spelt_in_another_case_is_suggested(tmp_path):
+    """A header ' Deal ID ' (case, spaces) is named as the likely deal_id, with the mapping
+    that reads it; difflib alone suggested nothing."""
+    data = tmp_path / "in"
+    _write(data, "touchpoints", TOUCH_HEAD, TOUCH_OK)
+    _write(data, "deals", DEAL_HEAD.replace("deal_id", " Deal ID "), DEAL_OK)
+    text = " ".join(run_cli(["run", data, "--out", tmp_path / "out"], exit_code=2).output.split())
+    assert "did you mean ' Deal ID '?" in text
+    assert '[columns.deals] deal_id = " Deal ID "' in text
+
+
 @pytest.mark.parametrize(
     ("toml", "key", "suggestion"),
     [
