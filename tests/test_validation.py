@@ -396,6 +396,9 @@ def _good(folder: Path) -> Path:
         (["--lookback-days", "0"], None, "--lookback-days"),
         ([], "[models.time_decy]\nhalf_life_days = 3\n", "time_decy"),
         ([], '[models.time_decay]\nhalf_life_days = "soon"\n', "half_life_days"),
+        # checked when the model is made: the message names the config file
+        ([], "[models.time_decay]\nhalf_life_days = 0\n", "in/channels.toml"),
+        ([], "[models.time_decay]\nhalf_life_days = true\n", "got True"),
         (["--from", "2025-06-01", "--to", "2025-01-01"], None, "is after --to"),
         ([], '[channels."Direct"]\ndirekt = true\n', "did you mean 'direct'"),
         ([], '[channels."Direct"]\ndirect = "yes"\n', "direct is not true/false"),
@@ -463,6 +466,8 @@ def _good(folder: Path) -> Path:
         "zero-lookback",
         "params-of-unknown-model",
         "non-numeric-param",
+        "zero-half-life",
+        "boolean-half-life",
         "from-after-to",
         "misspelt-channel-flag",
         "channel-flag-not-bool",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -106,17 +106,22 @@ class TimeDecayAttribution(_RuleBased):
     paths_ok = False  # needs timestamps
     kernel = k._time_decay
 
+    def __init__(self, **params: Any) -> None:
+        """Checked when made (the run names the config file then), not at the first batch."""
+        super().__init__(**params)
+        self._param()
+
     def _param(self) -> float:
         from attrib.errors import ConfigError
 
+        given = self.params["half_life_days"]
         try:
-            half_life = float(self.params["half_life_days"])
+            half_life = math.nan if isinstance(given, bool) else float(given)
         except (TypeError, ValueError):
             half_life = math.nan
         if not half_life > 0:
             raise ConfigError(
-                f"time_decay half_life_days must be a number > 0, got "
-                f"{self.params['half_life_days']!r}",
+                f"time_decay half_life_days must be a number > 0, got {given!r}",
                 hint="[models.time_decay] half_life_days = 7",
             )
         return half_life * US_PER_DAY
