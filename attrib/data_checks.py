@@ -224,6 +224,24 @@ def _names(values: list[str], limit: int = 5) -> str:
     return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
 
 
+def channel_variants(touch_channels: Sequence[str]) -> str | None:
+    """Touch channels whose names differ only in case or spacing ('Display', 'display'):
+    credited apart, each with part of one channel's touches, and spend matches only one."""
+    alike: dict[str, list[str]] = {}
+    for name in touch_channels:
+        alike.setdefault(" ".join(name.casefold().split()), []).append(name)
+    groups = sorted(sorted(g) for g in alike.values() if len(g) > 1)
+    if not groups:
+        return None
+    shown = "; ".join(" / ".join(repr(n) for n in g) for g in groups[:5])
+    more = f" and {len(groups) - 5} more" if len(groups) > 5 else ""
+    return (
+        f"{len(groups)} channel(s) written more than one way (case or spaces), each way "
+        f"credited as a channel of its own: {shown}{more}; write each channel one way in the "
+        "export (or derive channels with [[rules]], which name them once)"
+    )
+
+
 def unmatched_cost_channels(
     costs: pl.DataFrame | None,
     touch_channels: Sequence[str],
@@ -441,7 +459,8 @@ def metric_warnings(
     """The spend and target warnings of a run (``unmatched_cost_channels``,
     ``costs_outside_window`` and ``partial_months`` for the data's span, ``unmatched_targets``,
     ``daily_by_repeats``, ``monthly_rows_among_daily``, ``unassigned_credit`` given the
-    channel summary, ``missing_baseline``); every engine calls this."""
+    channel summary, ``missing_baseline``) and ``channel_variants``; every engine calls
+    this."""
     # with --from/--to the user chose what to leave out: only the data's span is checked
     span = None if plan.settings.period_from or plan.settings.period_to else plan.window
     found = (
@@ -458,5 +477,6 @@ def metric_warnings(
         monthly_rows_among_daily(inputs.costs),
         unassigned_credit(summary, bool(inputs.config.rules)),
         missing_baseline(plan.settings.baseline_period, kpis),
+        channel_variants(touch_channels),
     )
     return [w for w in found if w is not None]

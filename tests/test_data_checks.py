@@ -26,6 +26,20 @@ def _run(tmp_path: Path, deal_rows, *args: str):
     return _run_data(data, tmp_path / "out", *args)
 
 
+def test_channels_written_two_ways_are_flagged(tmp_path):
+    """'Display' and 'display ' (a second export's spelling) are two channels in every
+    table: the warning names them; one spelling alone says nothing."""
+    rows = [("c1", "2025-01-04", "Display"), ("c1", "2025-01-05", "display "), *TOUCHES.rows()]
+    deal = [("d1", "c1", "2025-01-07", "2025-01-09", "won", 10.0)]
+    data = write_inputs(tmp_path / "in", touches=touches(rows), deals=deals(deal))
+    text, manifest = _run_data(data, tmp_path / "out")
+    assert "1 channel(s) written more than one way (case or spaces)" in text
+    assert "'Display' / 'display';" in text  # (validation strips the spaces)
+    assert sum("written more than one way" in w for w in manifest["warnings"]) == 1
+    text, manifest = _run(tmp_path / "one", [deal[0]])
+    assert "more than one way" not in text
+
+
 def test_deals_whose_ids_match_no_touch_are_flagged(tmp_path):
     text, manifest = _run(tmp_path, [("d1", "C-1", "2025-01-07", "2025-01-09", "won", 10.0)])
     assert "warning: none of the 1 deals' customers has a touch" in text
