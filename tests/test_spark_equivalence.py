@@ -183,6 +183,25 @@ def test_csv_files_with_columns_in_another_order(spark, tmp_path):
     _same(got, local)
 
 
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_a_part_file_without_a_column_its_siblings_have_is_refused(spark, tmp_path, kind):
+    """A touch part file whose channel column is renamed ('Channel') stops the Spark run as
+    the local one, naming that file: Spark would read its channels as null, every touch
+    rejected as empty."""
+    data, touches = _sample_without(tmp_path, "touchpoints", infer_schema=False)
+    folder = data / "touchpoints"
+    folder.mkdir()
+    half = touches.height // 2
+    write = pl.DataFrame.write_csv if kind == "csv" else pl.DataFrame.write_parquet
+    write(touches[:half], folder / f"part-1.{kind}")
+    write(touches[half:].rename({"channel": "Channel"}), folder / f"part-2.{kind}")
+    for engine in (lambda: run(data), lambda: _spark(spark, data, None, models="linear")):
+        with pytest.raises(SchemaError, match="missing from this file") as caught:
+            engine()
+        assert caught.value.file.endswith(f"part-2.{kind}")
+        assert caught.value.column == "channel"
+
+
 def test_zoned_parquet_cost_dates_keep_their_day(spark, tmp_path):
     """A cost date written zoned in Parquet (midnight in Tokyo, the evening before in UTC)
     counts on the day its export names, in Spark as locally."""

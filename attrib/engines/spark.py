@@ -36,6 +36,7 @@ from attrib.inputs import Inputs
 from attrib.io import (
     FILE_COL,
     ROW_COL,
+    check_shared_columns,
     csv_header,
     csv_separator,
     file_format,
@@ -185,10 +186,14 @@ def _uri_path(uri: str) -> str:
     return unquote(parsed.path) if parsed.scheme in ("file", "") else uri
 
 
-def _read_raw(spark: SparkSession, spec: Any, table: str) -> _Raw:
-    """Read one input table as raw columns (CSV as text, like the local reader)."""
+def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> _Raw:
+    """Read one input table as raw columns (CSV as text, like the local reader). Local part
+    files lacking a column their siblings have are refused as locally
+    (``io.check_shared_columns``): Spark would read the column as null in them."""
     from pyspark.sql import DataFrame as SparkFrame
     from pyspark.sql import functions as sf
+
+    from attrib.inputs import shared_sources
 
     if isinstance(spec, SparkFrame):
         return _Raw(spec, {}, located=False)
@@ -204,12 +209,16 @@ def _read_raw(spark: SparkSession, spec: Any, table: str) -> _Raw:
         # Spark names a CSV file's columns by the first file's header, position by position
         groups: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
         names: dict[str, str] = {}
+        known: dict[Path, list[str]] = {}  # each file's columns, where its header tells
         for p in local:
             kind = file_format(p)
             sep = csv_separator(p) if kind == "csv" else ","
             header = csv_header(p, sep) if kind == "csv" else ()
             groups.setdefault((kind, sep, header), []).append(str(p.resolve()))
             names[str(p.resolve())] = str(p)
+            if kind == "parquet" or header:  # (a BOM is no part of the first name)
+                known[p] = [h.removeprefix("\ufeff") for h in header] or schemas[p].names()
+        check_shared_columns(list(known), list(known.values()), shared_sources(table, config))
     else:
         schemas = {}
         kind = "parquet"
@@ -632,7 +641,7 @@ class _Job:
         from attrib.inputs import unused_columns
         from attrib.schema import map_columns, validate
 
-        raw = _read_raw(self.spark, spec, "touchpoints")
+        raw = _read_raw(self.spark, spec, "touchpoints", self.cfg)
         frame = raw.frame
         if not raw.located:
             frame = frame.select(
@@ -734,7 +743,7 @@ class _Job:
         for table in _SIDE_TABLES:
             if table not in sources:
                 continue
-            located = _read_raw(self.spark, sources[table], table)
+            located = _read_raw(self.spark, sources[table], table, self.cfg)
             raw = _number_collected(located, table)
             if table == "costs":  # a cost row's day is the one its export names
                 raw = _wall_clock(raw, located, self.cfg.columns.get(table, {}).get(DATE, DATE))
