@@ -198,9 +198,24 @@ def _long_csv_row(path: Path) -> tuple[int, int, int] | None:
     return None
 
 
+def _open_quote_row(path: Path) -> int | None:
+    """The data row (1 = the line after the header) of a CSV file's first line that ends
+    inside a quoted value (an odd count of quotes: ``"abcd`` or ``ab"cd``), or None. Only on
+    the error path: every line before it is balanced, so lines and rows still agree."""
+    try:
+        with _open_text(path) as fh:
+            for number, line in enumerate(fh):
+                if line.count('"') % 2:
+                    return number if number else None
+    except (OSError, EOFError):
+        return None
+    return None
+
+
 def read_failure(exc: BaseException, paths: Sequence[Path], what: str) -> InputError:
     """The error for files a reader refused: the row of a CSV row with more fields than the
-    header when there is one, else the reader's first line, with a hint (UTF-8, format)."""
+    header when there is one, else of a quote that does not close on its row, else the
+    reader's first line, with a hint (UTF-8, format)."""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if "more fields" in first:
         for path in paths:
@@ -209,6 +224,17 @@ def read_failure(exc: BaseException, paths: Sequence[Path], what: str) -> InputE
     hint = "check that the file is complete and in the format its suffix says"
     if "utf-8" in first.lower() or "utf8" in first.lower():
         hint = "save the file as UTF-8 text (in Excel: 'CSV UTF-8'); it holds other bytes"
+    else:
+        for path in (p for p in paths if file_format(p) == "csv"):
+            if (row := _open_quote_row(path)) is not None:
+                return InputError(
+                    f'cannot read {what}: a quote (") opens a value that does not close on '
+                    "this row",
+                    file=str(path),
+                    row=row,
+                    hint='quote the whole value and double a quote inside it ("a ""b"" c"),'
+                    " or remove the stray quote",
+                )
     where = str(paths[0]) if len(paths) == 1 else str(paths[0].parent)
     return InputError(f"cannot read {what}: {first}", file=where, hint=hint)
 

@@ -172,6 +172,24 @@ def test_ragged_csv_row_is_still_an_input_error(tmp_path, engine):
     assert not (tmp_path / "out" / "channel_summary.parquet").exists()
 
 
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])
+@pytest.mark.parametrize("value", ['ab"cd', '"abcd'], ids=["stray-quote", "unclosed-quote"])
+def test_an_unbalanced_quote_names_its_row(tmp_path, engine, value):
+    """A quote that opens a value and never closes on its row: the reader's own message
+    named no row ("expected 0 rows, actual ... in chunk starting at row_offset ...")."""
+    data = _export(tmp_path / "in", TOUCHES)
+    path = data / "touchpoints.csv"
+    lines = path.read_text().splitlines()
+    lines[3] = lines[3].rsplit(",", 1)[0] + "," + value  # data row 3's last value
+    path.write_text("\n".join(lines) + "\n")
+    result = run_cli(["run", data, "--out", tmp_path / "out", *engine], exit_code=2)
+    text = " ".join(result.output.split())
+    assert "touchpoints.csv, row 3: cannot read" in text
+    assert 'a quote (") opens a value that does not close on this row' in text
+    assert "double a quote inside it" in text
+    assert not (tmp_path / "out" / "channel_summary.parquet").exists()
+
+
 def test_a_file_lacking_a_required_column_its_siblings_have_is_named(tmp_path):
     """A file without a required column is read whole (for the error text); its rows used
     to be quarantined one by one as missing the column (the union's column is null for
