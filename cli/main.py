@@ -255,11 +255,35 @@ class Group(click.Group):
         except BrokenPipeError:
             exit_broken_pipe()
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta[_RAW_ARGS] = list(args)  # the command line as given, for ``invoke``
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:  # attrib run --help (the commands' own output goes through handle_errors)
             return super().invoke(ctx)
         except BrokenPipeError:
             exit_broken_pipe()
+        except click.UsageError as exc:  # click's own (--lookback-days -1): JSON if asked
+            if _asks_json(ctx.meta.get(_RAW_ARGS, [])):
+                from attrib.errors import UsageError
+
+                hint = f"see '{exc.ctx.command_path} --help'" if exc.ctx is not None else None
+                click.echo(
+                    json.dumps(
+                        {"ok": False, **UsageError(exc.format_message(), hint=hint).to_dict()}
+                    )
+                )
+            raise
+
+
+_RAW_ARGS = "attrib.raw_args"
+
+
+def _asks_json(args: list[str]) -> bool:
+    """Whether a command line asks for ``--format json`` (read before click could parse it)."""
+    pairs = zip(args, [*args[1:], ""], strict=True)
+    return any(a == "--format=json" or (a == "--format" and b == "json") for a, b in pairs)
 
 
 @click.group(

@@ -277,6 +277,29 @@ def test_run_format_json_error(tmp_path):
     assert "nope" in payload["message"]
 
 
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["run", "--format", "json", "--lookback-days", "-1"], "'--lookback-days'"),
+        (["validate", "--format=json", "--nope"], "No such option '--nope'"),
+        (["plan", "--format", "json", "--target-revenue", "lots"], "'--target-revenue'"),
+    ],
+    ids=["bad-value", "unknown-option", "plan-bad-value"],
+)
+def test_click_usage_errors_answer_in_json_when_asked(args, words):
+    """An option click itself refuses (a range, a type, an unknown name) gave its plain-text
+    usage error even with --format json: a script parsing stdout got nothing."""
+    result = run_cli(args, exit_code=2)
+    payload = json.loads(result.stdout)
+    assert payload["ok"] is False
+    assert payload["error"] == "UsageError"
+    assert payload["exit_code"] == 2
+    assert words in payload["message"]
+    assert payload["hint"].endswith(f" {args[0]} --help'")  # (in-process the app is "cli")
+    assert "Error:" in result.stderr  # click's own text stays on stderr
+    assert not run_cli(["run", "--lookback-days", "-1"], exit_code=2).stdout  # no JSON unasked
+
+
 def test_run_table_output_and_touch_credits(tmp_path):
     data = tmp_path / "in"
     _write(TOUCHES, data / "touchpoints.csv")
