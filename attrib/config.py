@@ -316,6 +316,17 @@ def _table_sections(
                         file=source,
                         hint=f'quote your column\'s name, e.g. {canon} = "my_column"',
                     )
+        else:
+            for canon, value in mapping.items():
+                if isinstance(value, (dict, list)):  # a TOML table or array: no single value
+                    raise ConfigError(
+                        f"[constants.{table}] {canon} must be one value, got {value!r}",
+                        file=source,
+                        column=f"constants.{table}",
+                        hint=f'every row of the table gets it, e.g. {canon} = "won"'
+                        if canon == "status"
+                        else "every row of the table gets it: give one text or number",
+                    )
         out[table] = mapping
     return out
 

@@ -399,6 +399,8 @@ def _good(folder: Path) -> Path:
         # checked when the model is made: the message names the config file
         ([], "[models.time_decay]\nhalf_life_days = 0\n", "in/channels.toml"),
         ([], "[models.time_decay]\nhalf_life_days = true\n", "got True"),
+        # it blamed the deals file: "column 'status' holds List(String) values"
+        ([], '[constants.deals]\nstatus = ["won"]\n', "status must be one value, got ['won']"),
         (["--from", "2025-06-01", "--to", "2025-01-01"], None, "is after --to"),
         ([], '[channels."Direct"]\ndirekt = true\n', "did you mean 'direct'"),
         ([], '[channels."Direct"]\ndirect = "yes"\n', "direct is not true/false"),
@@ -468,6 +470,7 @@ def _good(folder: Path) -> Path:
         "non-numeric-param",
         "zero-half-life",
         "boolean-half-life",
+        "list-constant",
         "from-after-to",
         "misspelt-channel-flag",
         "channel-flag-not-bool",
