@@ -153,6 +153,16 @@ def test_bucket_count_grows_with_input_and_shrinks_with_memory() -> None:
     assert buckets_for(files, limit, held=6 * 1024**2) > buckets_for(files, limit)
     with pytest.raises(UsageError, match="holds"):
         buckets_for(files, 2 * 1024**3, held=2 * 1024**3)
+    # 6.8 MB of touches in 1 KiB: thousands of buckets, each a pass and files of its own
+    with pytest.raises(UsageError, match=r"would need \d,\d{3} buckets \(at most 4,096\)"):
+        buckets_for(files, 600 * 1024**2 + 1024)
+
+
+def test_a_bucket_count_past_the_cap_is_a_usage_error(tmp_path: Path) -> None:
+    """--buckets 100000 ran on for minutes (100,000 passes and part files per table)."""
+    result = run_cli(["run", SAMPLE, "--out", tmp_path / "out", "--buckets", "100000"], exit_code=2)
+    assert "--buckets must be from 1 to 4,096, got 100,000" in result.output
+    assert not (tmp_path / "out").exists()
 
 
 def test_timezone_mixing_is_judged_over_the_whole_table(tmp_path: Path) -> None:

@@ -70,6 +70,9 @@ HASH_SEED = 0x5EED
 BYTES_PER_TOUCH = 400  # peak per touch of one bucket (~350 B measured at 3M touches), headroom
 HELD_FACTOR = 3  # tables held whole (deals, stages at account level) peak at ~3x their size
 BASE_BYTES = 600 * 1024**2  # interpreter, libraries and compiled kernels
+#: each bucket is a part file per table and a pass of its own: past a few thousand the run is
+#: file handling, not work (300M touches fit 96 buckets of 4 GB)
+MAX_BUCKETS = 4096
 _BUCKET = "__bucket"
 
 
@@ -131,7 +134,16 @@ def buckets_for(files: list[Path], memory_limit: int, held: int = 0) -> int:
             f" plus the deal/stage tables it holds ({(BASE_BYTES + held) / 1024**2:.0f} MiB)",
             hint=f"give at least {need:.1f} GB",
         )
-    return max(1, math.ceil(count_rows(files) * BYTES_PER_TOUCH / budget))
+    touch_bytes = count_rows(files) * BYTES_PER_TOUCH
+    buckets = max(1, math.ceil(touch_bytes / budget))
+    if buckets > MAX_BUCKETS:
+        need = (BASE_BYTES + held + touch_bytes / MAX_BUCKETS) / 1024**3
+        raise UsageError(
+            f"memory limit {memory_limit / 1024**2:.0f} MiB would need {buckets:,} buckets "
+            f"(at most {MAX_BUCKETS:,})",
+            hint=f"give at least {need:.1f} GB",
+        )
+    return buckets
 
 
 def _entity_source(config: RunConfig, table: str = "touchpoints") -> str:
@@ -458,8 +470,11 @@ def run_bucketed(
         held = sum(f.estimated_size() for f in (inputs.deals, inputs.stages) if f is not None)
         touch_files = [Path(p) for p in inputs.files["touchpoints"]]
         buckets = buckets_for(touch_files, limit or 4 * 1024**3, HELD_FACTOR * held)
-    if buckets < 1:
-        raise UsageError(f"--buckets must be at least 1, got {buckets}")
+    if not 1 <= buckets <= MAX_BUCKETS:
+        raise UsageError(
+            f"--buckets must be from 1 to {MAX_BUCKETS:,}, got {buckets:,}",
+            hint="each bucket is a pass and part files of its own: 96 hold 300M touches in 4 GB",
+        )
     reporter.note(f"out-of-core: {buckets} bucket(s)")
     chosen = resolve_models(models, cfg)
     out_path = Path(out) if out is not None else None
