@@ -226,6 +226,17 @@ def shared_sources(table: str, config: RunConfig) -> frozenset[str]:
     )
 
 
+def optional_sources(table: str, config: RunConfig) -> frozenset[str]:
+    """The optional source columns a run reads from a table's files, under their
+    ``[columns]`` names: no file may spell one another way, or its values would be ignored
+    (a missing required column has an error of its own)."""
+    projection = used_columns(table, config)
+    mapping = config.columns.get(table, {})
+    _, optional = TABLE_COLUMNS[table]
+    read = projection.wanted if projection is not None else {mapping.get(c, c) for c in optional}
+    return frozenset(read - required_sources(table, config))
+
+
 def used_columns(table: str, config: RunConfig) -> Projection | None:
     """The source columns a run reads from a table's files (None: all of them).
 
@@ -379,6 +390,7 @@ def load_inputs(
             paths,
             used_columns(table, config) if used_only else None,
             required=shared_sources(table, config),
+            optional=optional_sources(table, config),
             # a cost row's day is the one its export names, whatever its zone
             wall_clock=[config.columns.get(table, {}).get(DATE, DATE)] if table == "costs" else (),
         )

@@ -16,6 +16,7 @@ import glob
 import gzip
 import json
 import os
+import re
 import tempfile
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -118,12 +119,14 @@ class Projection:
         """The columns to keep of a file or frame with this schema, in its order (None: all)."""
         if not self.required <= schema.keys():
             return None
+        loose = {loose_name(w) for w in self.wanted}
         return [
             c
             for c, dtype in schema.items()
             if c in self.wanted
             or (c in self.unused and dtype.is_nested())
             or c.rpartition(REPEATED_SUFFIX)[0] in self.wanted  # (validation refuses it)
+            or (c not in self.unused and loose_name(c) in loose)  # ('Campaign': refused)
         ]
 
     def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
@@ -343,11 +346,21 @@ def stack_parts(frames: list[FrameT], wall_clock: Collection[str] = ()) -> Frame
     return pl.concat(frames, how="diagonal_relaxed")
 
 
+def loose_name(name: str) -> str:
+    """A column name without case, outer spaces and separators: ' Deal ID ' is deal_id."""
+    return re.sub(r"[\s_\-.]+", "", name.casefold())
+
+
 def check_shared_columns(
-    files: Sequence[Path], columns: Sequence[Collection[str]], required: Collection[str]
+    files: Sequence[Path],
+    columns: Sequence[Collection[str]],
+    required: Collection[str],
+    optional: Collection[str] = (),
 ) -> None:
     """A required column that some files of a table have and another lacks (a column renamed
-    in one export): name that file, instead of rejecting each of its rows as empty."""
+    in one export): name that file, instead of rejecting each of its rows as empty. And an
+    ``optional`` column the table reads that a file lacks but spells another way
+    ('Campaign' for campaign): its values would be ignored, every campaign ``(none)``."""
     for column in sorted(required):
         having = [column in names for names in columns]
         if any(having) and not all(having):
@@ -359,6 +372,18 @@ def check_shared_columns(
                 column=column,
                 hint="give every file of a table the same column names (renamed in one export?)",
             )
+    loose = {loose_name(o): o for o in optional}
+    for path, names in zip(files, columns, strict=True):
+        for name in names:
+            want = loose.get(loose_name(name))
+            if want is not None and want not in names:
+                raise SchemaError(
+                    f"column {name!r} is not read: the column is named {want!r}",
+                    file=str(path),
+                    column=name,
+                    hint=f"rename it {want!r} in the export, or map it in the config's "
+                    "[columns] table",
+                )
 
 
 def read_files(
@@ -366,13 +391,15 @@ def read_files(
     projection: Projection | None = None,
     *,
     required: Collection[str] = (),
+    optional: Collection[str] = (),
     wall_clock: Collection[str] = (),
 ) -> pl.DataFrame:
     """Read and stack files of one table (``stack_parts``, ``wall_clock`` passed on).
     ``projection``: only the columns a job uses (``inputs.used_columns``); ``required``:
-    source columns every file must have when any has them (``check_shared_columns``)."""
+    source columns every file must have when any has them, ``optional``: the optional ones
+    read, which no file may spell another way (``check_shared_columns``)."""
     frames = [_read_one(p, projection) for p in files]
-    check_shared_columns(files, [f.columns for f in frames], required)
+    check_shared_columns(files, [f.columns for f in frames], required, optional)
     frame = stack_parts(frames, wall_clock)
     # whatever each file gave, the same columns for all (a file read whole for lacking a
     # required column another file has must not add its unused ones)

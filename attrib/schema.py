@@ -10,7 +10,6 @@ that are there.
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,7 +41,7 @@ from attrib.columns import (
 from attrib.config import RunConfig
 from attrib.encoded import US_PER_DAY
 from attrib.errors import SchemaError
-from attrib.io import FILE_COL, REPEATED_SUFFIX, ROW_COL
+from attrib.io import FILE_COL, REPEATED_SUFFIX, ROW_COL, loose_name
 from attrib.parsing import (
     MIXED_NONE,
     Reason,
@@ -79,7 +78,7 @@ def _missing_column_error(
             column=source,
             hint="save the file as UTF-8 (it looks like UTF-16: spreadsheet 'Unicode text')",
         )
-    close = [c for c in available if _loose(c) == _loose(source)][:1] or (
+    close = [c for c in available if loose_name(c) == loose_name(source)][:1] or (
         difflib.get_close_matches(source, available, n=1)
     )
     hint = f"did you mean {close[0]!r}? " if close else ""
@@ -92,11 +91,6 @@ def _missing_column_error(
     )
     what = repr(column) if source == column else f"{source!r} (mapped to {column})"
     return SchemaError(f"required column {what} is missing", file=file, column=source, hint=hint)
-
-
-def _loose(name: str) -> str:
-    """A column name without case, outer spaces and separators: ' Deal ID ' is deal_id."""
-    return re.sub(r"[\s_\-.]+", "", name.casefold())
 
 
 def map_columns(raw: pl.DataFrame, table: str, config: RunConfig) -> pl.DataFrame:

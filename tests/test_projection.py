@@ -206,6 +206,31 @@ def test_a_file_lacking_a_required_column_its_siblings_have_is_named(tmp_path):
     assert not (tmp_path / "out" / "channel_summary.parquet").exists()
 
 
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_column_spelt_another_way_in_one_file_is_named(tmp_path, engine, fmt):
+    """One part file of the touches spells campaign 'Campaign ' (another export): its
+    campaigns were silently read as absent, every one (none). The run stops naming it."""
+    data = tmp_path / "in"
+    folder = data / "touchpoints"
+    folder.mkdir(parents=True)
+    write = pl.DataFrame.write_csv if fmt == "csv" else pl.DataFrame.write_parquet
+    write(TOUCHES, folder / f"a.{fmt}")
+    write(TOUCHES.rename({"campaign": "Campaign "}), folder / f"b.{fmt}")
+    DEALS.write_csv(data / "deals.csv")
+    result = run_cli(["run", data, "--out", tmp_path / "out", "-q", *engine], exit_code=2)
+    text = " ".join(result.output.split())
+    assert f"file {folder / f'b.{fmt}'}, column 'Campaign ': column 'Campaign ' is not read" in text
+    assert "the column is named 'campaign'" in text
+    assert not (tmp_path / "out" / "channel_summary.parquet").exists()
+    # spelt so in every file: the same (the config may map it instead)
+    (folder / f"a.{fmt}").unlink()
+    result = run_cli(["run", data, "--out", tmp_path / "out", "-q", *engine], exit_code=2)
+    assert "[columns] table" in result.output
+    (data / "channels.toml").write_text('[columns.touchpoints]\ncampaign = "Campaign "\n')
+    run_cli(["run", data, "--out", tmp_path / "out", "-q", *engine])
+
+
 def test_load_inputs_keeps_every_column_unless_asked(tmp_path):
     data = _export(tmp_path / "in", TOUCHES)
     assert "touch_type" in load_inputs(data).touches.columns

@@ -41,6 +41,7 @@ from attrib.inputs import (
     attach_entity,
     empty_touches,
     load_inputs,
+    optional_sources,
     prepare_touches,
     resolve_config,
     shared_sources,
@@ -165,7 +166,9 @@ def partition_table(
     projection = used_columns(table, config)  # the columns the in-memory job reads too
     scans = [scan_file(f, projection) for f in files]
     columns = [s.collect_schema().names() for s in scans]
-    check_shared_columns(files, columns, shared_sources(table, config))
+    check_shared_columns(
+        files, columns, shared_sources(table, config), optional_sources(table, config)
+    )
     lazy = stack_parts(scans)
     if not any(source in names for names in columns):
         if scans:  # the validator names the missing column, the file and a hint

@@ -193,7 +193,7 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
     from pyspark.sql import DataFrame as SparkFrame
     from pyspark.sql import functions as sf
 
-    from attrib.inputs import shared_sources
+    from attrib.inputs import optional_sources, shared_sources
 
     if isinstance(spec, SparkFrame):
         return _Raw(spec, {}, located=False)
@@ -218,7 +218,12 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
             names[str(p.resolve())] = str(p)
             if kind == "parquet" or header:  # (a BOM is no part of the first name)
                 known[p] = [h.removeprefix("\ufeff") for h in header] or schemas[p].names()
-        check_shared_columns(list(known), list(known.values()), shared_sources(table, config))
+        check_shared_columns(
+            list(known),
+            list(known.values()),
+            shared_sources(table, config),
+            optional_sources(table, config),
+        )
     else:
         schemas = {}
         kind = "parquet"
