@@ -20,6 +20,21 @@ EXIT_BROKEN_PIPE = 141
 INTERNAL_HINT = "this is a bug in attrib; rerun with ATTRIB_DEBUG=1 for the traceback and report it"
 
 
+def _save_traceback() -> str | None:
+    """Write the exception being handled, with its traceback, to a file of its own in the
+    temp folder and return its path (None if it cannot be written): a rare error (a race)
+    may not come back when rerun with ATTRIB_DEBUG=1."""
+    import tempfile
+
+    try:
+        fd, path = tempfile.mkstemp(prefix="attrib-internal-error-", suffix=".txt")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"attrib {' '.join(sys.argv[1:])}\n\n{traceback.format_exc()}")
+    except OSError:
+        return None
+    return path
+
+
 def exit_broken_pipe() -> NoReturn:
     """The reader of stdout stopped (``attrib models | head -1``): exit 141, nothing to report.
     stdout goes to /dev/null first, so that the exit's own flush cannot fail again."""
@@ -48,13 +63,15 @@ def handle_errors(*, json_output: bool = False) -> Iterator[None]:
         if os.environ.get("ATTRIB_DEBUG", "") not in ("", "0"):
             traceback.print_exc()
         message = f"{type(exc).__name__}: {exc}"
+        saved = _save_traceback()
+        hint = INTERNAL_HINT + (f" (the traceback is in {saved})" if saved else "")
         if json_output:  # in the keys of every other error's document
-            click.echo(json.dumps({"ok": False, **_internal_error(message)}))
-        click.secho(f"Internal error: {message}\n  {INTERNAL_HINT}", fg="red", err=True)
+            click.echo(json.dumps({"ok": False, **_internal_error(message, hint)}))
+        click.secho(f"Internal error: {message}\n  {hint}", fg="red", err=True)
         sys.exit(EXIT_INTERNAL)
 
 
-def _internal_error(message: str) -> dict[str, object]:
+def _internal_error(message: str, hint: str = INTERNAL_HINT) -> dict[str, object]:
     """An internal error (a bug, exit 5) in the keys of ``AttribError.to_dict``."""
     return {
         "error": "InternalError",
@@ -62,6 +79,6 @@ def _internal_error(message: str) -> dict[str, object]:
         "file": None,
         "row": None,
         "column": None,
-        "hint": INTERNAL_HINT,
+        "hint": hint,
         "exit_code": EXIT_INTERNAL,
     }

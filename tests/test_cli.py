@@ -748,10 +748,15 @@ def test_table_cells_show_counts_as_whole_numbers():
 
 @pytest.mark.parametrize(("debug", "traceback_shown"), [(None, False), ("0", False), ("1", True)])
 def test_an_internal_bug_exits_5_with_a_traceback_only_when_asked(
-    monkeypatch, capsys, debug, traceback_shown
+    monkeypatch, capsys, tmp_path, debug, traceback_shown
 ):
+    """The traceback is on stderr with ATTRIB_DEBUG=1, and always in a file the message names
+    (a rare error may not come back when rerun)."""
+    import tempfile
+
     from cli._errors import handle_errors
 
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     if debug is None:
         monkeypatch.delenv("ATTRIB_DEBUG", raising=False)
     else:
@@ -762,16 +767,22 @@ def test_an_internal_bug_exits_5_with_a_traceback_only_when_asked(
     err = capsys.readouterr().err
     assert "Internal error: ZeroDivisionError: a bug" in err
     assert ("Traceback" in err) is traceback_shown
+    (saved,) = tmp_path.glob("attrib-internal-error-*.txt")
+    assert f"(the traceback is in {saved})" in " ".join(err.split())
+    assert 'raise ZeroDivisionError("a bug")' in saved.read_text()
 
 
 def test_an_internal_bug_with_format_json_is_one_json_error_document(tmp_path, monkeypatch):
     """``--format json``: an internal error (exit 5) is an ``{"ok": false, ...}`` document
     on stdout like every other error, with the text mode's message and ATTRIB_DEBUG hint."""
+    import tempfile
+
     import attrib.run
 
     def bug(*args, **kwargs):
         raise ZeroDivisionError("a bug")
 
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     monkeypatch.delenv("ATTRIB_DEBUG", raising=False)
     monkeypatch.setattr(attrib.run, "run", bug)
     result = run_cli(["run", "--out", tmp_path / "out", "--format", "json", "-q"], exit_code=5)
@@ -784,7 +795,7 @@ def test_an_internal_bug_with_format_json_is_one_json_error_document(tmp_path, m
         "row": None,
         "column": None,
         "hint": "this is a bug in attrib; rerun with ATTRIB_DEBUG=1 for the traceback and "
-        "report it",
+        f"report it (the traceback is in {next(tmp_path.glob('attrib-internal-error-*'))})",
         "exit_code": 5,
     }
     assert "Internal error: ZeroDivisionError: a bug" in result.stderr
