@@ -229,11 +229,15 @@ def shared_sources(table: str, config: RunConfig) -> frozenset[str]:
 def optional_sources(table: str, config: RunConfig) -> frozenset[str]:
     """The optional source columns a run reads from a table's files, under their
     ``[columns]`` names: no file may spell one another way, or its values would be ignored
-    (a missing required column has an error of its own)."""
-    projection = used_columns(table, config)
+    (a missing required column has an error of its own). Not one a ``[constants]`` value
+    gives, nor, at ``level = "customer"``, any table's ``account_id`` (none is read: a CRM's
+    'Account ID' beside the deals loses nothing)."""
     mapping = config.columns.get(table, {})
     _, optional = TABLE_COLUMNS[table]
-    read = projection.wanted if projection is not None else {mapping.get(c, c) for c in optional}
+    skip = config.constants.get(table, {}).keys() | unused_columns(table, config)
+    if config.level == "customer":
+        skip |= {ACCOUNT_ID}
+    read = {mapping.get(c, c) for c in optional if c not in skip}
     return frozenset(read - required_sources(table, config))
 
 

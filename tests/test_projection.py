@@ -231,6 +231,27 @@ def test_a_column_spelt_another_way_in_one_file_is_named(tmp_path, engine, fmt):
     run_cli(["run", data, "--out", tmp_path / "out", "-q", *engine])
 
 
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])
+def test_an_unread_account_column_spelt_another_way_is_no_error(tmp_path, engine):
+    """A CRM's deals and stages carry 'Account ID': at customer level no table's account_id
+    is read, so its spelling loses nothing (the run was refused: "column 'Account ID' is not
+    read"); at account level the deals' accounts are read, and the spelling is refused."""
+    data = tmp_path / "in"
+    data.mkdir()
+    TOUCHES.drop("account_id").write_csv(data / "touchpoints.csv")
+    DEALS.rename({"account_id": "Account ID"}).write_csv(data / "deals.csv")
+    stages = {"customer_id": ["c1"], "stage": ["lead"], "ts": ["2025-01-02"], "AccountId": ["a1"]}
+    pl.DataFrame(stages).write_csv(data / "stages.csv")
+    run_cli(["run", data, "--out", tmp_path / "out", "-q", *engine])
+    TOUCHES.write_csv(data / "touchpoints.csv")
+    result = run_cli(
+        ["run", data, "--out", tmp_path / "out", "-q", "--level", "account", *engine], exit_code=2
+    )
+    assert "column 'Account ID' is not read: the column is named 'account_id'" in " ".join(
+        result.output.split()
+    )
+
+
 def test_load_inputs_keeps_every_column_unless_asked(tmp_path):
     data = _export(tmp_path / "in", TOUCHES)
     assert "touch_type" in load_inputs(data).touches.columns
