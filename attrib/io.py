@@ -202,17 +202,35 @@ def _long_csv_row(path: Path) -> tuple[int, int, int] | None:
 
 
 def _open_quote_row(path: Path) -> int | None:
-    """The data row (1 = the line after the header) of a CSV file's first line that ends
-    inside a quoted value (an odd count of quotes: ``"abcd`` or ``ab"cd``), or None. Only on
-    the error path: every line before it is balanced, so lines and rows still agree."""
+    """The data row (1 = the first after the header) of a CSV file's first quote that opens
+    a value its line does not close, where that quote lies inside a value (``ab"cd``), or
+    else where no later line closes it (``"abcd``); None if there is none. A value quoted
+    from its start may hold line ends (a CRM note): its lines are one row. Only on the
+    error path."""
+    row, quoted, opened, stray = -1, False, 0, False  # row -1 + 1: the header
     try:
         with _open_text(path) as fh:
-            for number, line in enumerate(fh):
-                if line.count('"') % 2:
-                    return number if number else None
+            sep = csv_separator(path)
+            for line in fh:
+                if not quoted:
+                    row += 1
+                if '"' not in line:
+                    continue
+                closed = -2  # where a quoted value closed on this line
+                i = line.find('"')
+                while i >= 0:
+                    if quoted:
+                        quoted, closed = False, i
+                    else:
+                        quoted = True
+                        if closed != i - 1:  # (else a doubled quote inside the value)
+                            opened, stray = row, i > 0 and line[i - 1] != sep
+                    i = line.find('"', i + 1)
+                if quoted and stray:
+                    return opened or None
     except (OSError, EOFError):
         return None
-    return None
+    return (opened or None) if quoted else None
 
 
 def read_failure(exc: BaseException, paths: Sequence[Path], what: str) -> InputError:

@@ -190,6 +190,24 @@ def test_an_unbalanced_quote_names_its_row(tmp_path, engine, value):
     assert not (tmp_path / "out" / "channel_summary.parquet").exists()
 
 
+@pytest.mark.parametrize(
+    "note", ["two\nlines", 'said ""hi\nthere""', "a,\n"], ids=["lines", "quoted", "separator"]
+)
+def test_an_unbalanced_quote_after_a_value_of_several_lines_names_its_row(tmp_path, note):
+    """A quoted value over two lines in row 1 (a CRM note) is no error: the stray quote of
+    row 3 is (row 1 was named: its first line ends inside the quotes)."""
+    data = _export(tmp_path / "in", TOUCHES.with_columns(pl.lit(None).alias("crm_note")))
+    path = data / "touchpoints.csv"
+    lines = path.read_text().splitlines()
+    lines[1] += f'"{note}"'
+    lines[3] += 'ab"cd'
+    path.write_text("\n".join(lines) + "\n")
+    result = run_cli(["run", data, "--out", tmp_path / "out"], exit_code=2)
+    text = " ".join(result.output.split())
+    assert "touchpoints.csv, row 3: cannot read" in text
+    assert 'a quote (") opens a value that does not close on this row' in text
+
+
 def test_a_file_lacking_a_required_column_its_siblings_have_is_named(tmp_path):
     """A file without a required column is read whole (for the error text); its rows used
     to be quarantined one by one as missing the column (the union's column is null for
