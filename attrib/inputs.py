@@ -16,8 +16,10 @@ from attrib.columns import (
     CUSTOMER_ID,
     DATE,
     ENTITY_ID,
+    MEDIUM,
     REASON,
     REASON_COLUMN,
+    SOURCE,
     TABLE_COLUMNS,
     TABLES,
     TOUCH_TYPE,
@@ -231,12 +233,17 @@ def optional_sources(table: str, config: RunConfig) -> frozenset[str]:
     ``[columns]`` names: no file may spell one another way, or its values would be ignored
     (a missing required column has an error of its own). Not one a ``[constants]`` value
     gives, nor, at ``level = "customer"``, any table's ``account_id`` (none is read: a CRM's
-    'Account ID' beside the deals loses nothing)."""
+    'Account ID' beside the deals loses nothing), nor the touches' ``source`` or ``medium``
+    where no ``[[rules]]`` entry matches on it (only rules read them: a GA-style 'Source'
+    beside the channel loses nothing)."""
     mapping = config.columns.get(table, {})
     _, optional = TABLE_COLUMNS[table]
     skip = config.constants.get(table, {}).keys() | unused_columns(table, config)
     if config.level == "customer":
         skip |= {ACCOUNT_ID}
+    for ruled in (SOURCE, MEDIUM):
+        if not any(getattr(rule, ruled) is not None for rule in config.rules):
+            skip |= {ruled}
     read = {mapping.get(c, c) for c in optional if c not in skip}
     return frozenset(read - required_sources(table, config))
 

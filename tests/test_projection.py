@@ -270,6 +270,24 @@ def test_an_unread_account_column_spelt_another_way_is_no_error(tmp_path, engine
     )
 
 
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])
+def test_source_and_medium_spelt_another_way_are_refused_only_for_rules(tmp_path, engine):
+    """A touch export with its channel and a GA-style 'Source' and 'Medium': only [[rules]]
+    read source and medium, so without rules their spelling loses nothing (the run was
+    refused: "column 'Source' is not read"); a rule on the source refuses it."""
+    data = _export(
+        tmp_path / "in", TOUCHES.with_columns(Source=pl.lit("google"), Medium=pl.lit("cpc"))
+    )
+    run_cli(["run", data, "--out", tmp_path / "out", "-q", *engine])
+    TOUCHES.drop("channel").with_columns(Source=pl.lit("google")).write_csv(
+        data / "touchpoints.csv"
+    )
+    (data / "channels.toml").write_text('[[rules]]\nchannel = "Search"\nsource = "google"\n')
+    result = run_cli(["run", data, "--out", tmp_path / "out", "-q", *engine], exit_code=2)
+    text = " ".join(result.output.split())
+    assert "column 'Source' is not read: the column is named 'source'" in text
+
+
 def test_load_inputs_keeps_every_column_unless_asked(tmp_path):
     data = _export(tmp_path / "in", TOUCHES)
     assert "touch_type" in load_inputs(data).touches.columns
