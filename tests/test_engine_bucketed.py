@@ -158,6 +158,18 @@ def test_bucket_count_grows_with_input_and_shrinks_with_memory() -> None:
         buckets_for(files, 600 * 1024**2 + 1024)
 
 
+@pytest.mark.parametrize("held_mib", [0, 20, 55, 90])
+def test_the_memory_a_refused_limit_names_is_enough(held_mib: int) -> None:
+    """A limit needing more than 4,096 buckets names the memory that fits: given it, the run
+    goes on (rounded to the nearest 0.1 GB it could be less: 0.64 GB was "0.6 GB", refused)."""
+    files = [SAMPLE / "touchpoints.csv"]
+    held = held_mib * 1024**2
+    with pytest.raises(UsageError, match="at most 4,096") as caught:
+        buckets_for(files, 600 * 1024**2 + held + 1024, held)
+    named = caught.value.hint.removeprefix("give at least ").removesuffix(" GB")
+    assert 1 <= buckets_for(files, parse_memory(f"{named}GB"), held) <= 4096
+
+
 def test_a_bucket_count_past_the_cap_is_a_usage_error(tmp_path: Path) -> None:
     """--buckets 100000 ran on for minutes (100,000 passes and part files per table)."""
     result = run_cli(["run", SAMPLE, "--out", tmp_path / "out", "--buckets", "100000"], exit_code=2)

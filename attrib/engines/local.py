@@ -138,7 +138,8 @@ def buckets_for(files: list[Path], memory_limit: int, held: int = 0) -> int:
     touch_bytes = count_rows(files) * BYTES_PER_TOUCH
     buckets = max(1, math.ceil(touch_bytes / budget))
     if buckets > MAX_BUCKETS:
-        need = (BASE_BYTES + held + touch_bytes / MAX_BUCKETS) / 1024**3
+        # rounded up: the memory named must fit (0.64 GB rounded to 0.6 did not)
+        need = math.ceil((BASE_BYTES + held + touch_bytes / MAX_BUCKETS) / 1024**3 * 10) / 10
         raise UsageError(
             f"memory limit {memory_limit / 1024**2:.0f} MiB would need {buckets:,} buckets "
             f"(at most {MAX_BUCKETS:,})",
