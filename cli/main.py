@@ -265,7 +265,8 @@ class Group(click.Group):
         except BrokenPipeError:
             exit_broken_pipe()
         except click.UsageError as exc:  # click's own (--lookback-days -1): JSON if asked
-            if _asks_json(ctx.meta.get(_RAW_ARGS, [])):
+            command = exc.ctx.info_name if exc.ctx is not None else None
+            if command in _JSON_COMMANDS and _asks_json(ctx.meta.get(_RAW_ARGS, [])):
                 from attrib.errors import UsageError
 
                 hint = f"see '{exc.ctx.command_path} --help'" if exc.ctx is not None else None
@@ -278,6 +279,8 @@ class Group(click.Group):
 
 
 _RAW_ARGS = "attrib.raw_args"
+#: the commands whose ``--format json`` writes a JSON document (generate's --format is a file's)
+_JSON_COMMANDS = ("run", "validate", "plan")
 
 
 def _asks_json(args: list[str]) -> bool:

@@ -298,6 +298,8 @@ def test_click_usage_errors_answer_in_json_when_asked(args, words):
     assert payload["hint"].endswith(f" {args[0]} --help'")  # (in-process the app is "cli")
     assert "Error:" in result.stderr  # click's own text stays on stderr
     assert not run_cli(["run", "--lookback-days", "-1"], exit_code=2).stdout  # no JSON unasked
+    # generate's --format is its files' (csv, parquet): no JSON document there
+    assert not run_cli(["generate", "never-written", "--format", "json"], exit_code=2).stdout
 
 
 def test_run_table_output_and_touch_credits(tmp_path):
