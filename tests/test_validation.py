@@ -667,33 +667,38 @@ def test_output_error_exit_4(tmp_path):
     assert blocker.read_text() == "x"
 
 
-def test_one_stray_timezone_rejects_only_itself(tmp_path):
-    """A column mixing timezone-aware and naive text rejects the less common kind: one zoned
-    timestamp among naive ones (a stray export row) is rejected, not every naive row."""
+_STRAY_ZONE = [f"c{i},2025-01-0{1 + i % 9} 10:00:00,Email" for i in range(3)]
+
+
+@pytest.mark.parametrize(
+    ("rows", "rejected", "words"),
+    [
+        # one zoned timestamp among naive ones (a stray export row): it alone is rejected
+        (
+            [*_STRAY_ZONE, "c9,2025-01-02T10:00:00+02:00,Social", *_STRAY_ZONE],
+            4,
+            "has a timezone while most rows do not",
+        ),
+        # a tie rejects the naive one, without claiming a majority
+        (
+            ["c1,2025-01-02T10:00:00+02:00,Social", "c2,2025-01-03 10:00:00,Email"],
+            2,
+            "2025-01-03 10:00:00 has no timezone while as many rows or more do",
+        ),
+    ],
+    ids=["stray-zone", "tie"],
+)
+def test_timezone_mixing_rejects_the_less_common_kind(tmp_path, rows, rejected, words):
+    """A column mixing timezone-aware and naive text rejects the less common kind (the naive
+    rows on a tie), not every row of the other."""
     data = tmp_path / "in"
-    rows = [f"c{i},2025-01-0{1 + i % 9} 10:00:00,Email" for i in range(6)]
-    rows.insert(3, "c9,2025-01-02T10:00:00+02:00,Social")
     _write(data, "touchpoints", TOUCH_HEAD, rows)
     _write(data, "deals", DEAL_HEAD, DEAL_OK)
     out = tmp_path / "out"
     run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
     q = pl.read_parquet(out / "quarantine" / "touchpoints.parquet")
-    assert q["row"].to_list() == [4]
-    assert "has a timezone while most rows do not" in q["reason"][0]
-
-
-def test_a_timezone_tie_rejects_the_naive_rows(tmp_path):
-    """One zoned and one naive timestamp: the naive one is rejected, and its message says so
-    without claiming a majority."""
-    data = tmp_path / "in"
-    rows = ["c1,2025-01-02T10:00:00+02:00,Social", "c2,2025-01-03 10:00:00,Email"]
-    _write(data, "touchpoints", TOUCH_HEAD, rows)
-    _write(data, "deals", DEAL_HEAD, DEAL_OK)
-    out = tmp_path / "out"
-    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
-    q = pl.read_parquet(out / "quarantine" / "touchpoints.parquet")
-    assert q["row"].to_list() == [2]
-    assert "2025-01-03 10:00:00 has no timezone while as many rows or more do" in q["reason"][0]
+    assert q["row"].to_list() == [rejected]
+    assert words in q["reason"][0]
 
 
 def test_quarantined_timestamps_read_as_written(tmp_path):
