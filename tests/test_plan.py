@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from metric_frames import add_spend_metrics
 from polars.testing import assert_frame_equal
 
-from attrib.errors import ConfigError, InputError, UsageError
+from attrib.errors import ComputationError, ConfigError, InputError, UsageError
 from attrib.metrics.funnel import compute_funnel
 from attrib.metrics.plan import PLAN_SCHEMA, plan_from_history, reverse_funnel
 from attrib.metrics.settings import MetricsSettings
@@ -676,3 +676,25 @@ def test_the_api_plan_carries_the_runs_warnings_and_the_budget_note(tmp_path):
     planned = at.plan_from_inputs(2000, data)
     assert any("read as daily" in w for w in planned.warnings)
     assert any(w.startswith("no budget rows") for w in planned.warnings)  # no lead stage
+
+
+@pytest.mark.parametrize(
+    ("target", "rates"),
+    [
+        (1e308, {"lead": 1e-4, "customer": 0.5}),  # a huge target at a small rate
+        (1e6, {"lead": 0.5, "customer": 1e-320}),  # a subnormal rate: 1 / r overflows
+    ],
+)
+def test_a_plan_too_large_for_a_float_is_a_computation_error(target, rates):
+    # math.ceil(inf) raised OverflowError: an internal error (exit 5) for a valid target and rate
+    with pytest.raises(ComputationError, match="too large"):
+        reverse_funnel(target, avg_deal_size=1000.0, rates=rates, settings=S)
+    with pytest.raises(ComputationError, match="budget for Search is too large"):
+        reverse_funnel(
+            1e300,
+            avg_deal_size=1.0,
+            rates={"lead": 1.0, "customer": 1.0},
+            settings=S,
+            channel_mix={"Search": 1.0},
+            cpl_by_channel={"Search": 1e300},
+        )

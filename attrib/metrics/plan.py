@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from attrib.errors import ConfigError, InputError, UsageError
+from attrib.errors import ComputationError, ConfigError, InputError, UsageError
 from attrib.metrics.funnel import ALL_CHANNELS
 from attrib.metrics.periods import (
     PERIOD_ALL,
@@ -44,6 +44,22 @@ _ROUND_DIGITS = 9  # counts are rounded to 1e-9 before ceil, so 20.000000000004 
 
 def _ceil(x: float) -> float:
     return float(math.ceil(round(x, _ROUND_DIGITS)))
+
+
+def _needed(x: float, stage: str) -> float:
+    """``_ceil`` of a stage's count; a ComputationError when it is too large for a float (a
+    huge target, or a rate so small that 1 / rate overflows), which ``math.ceil`` refuses."""
+    _check_finite(x, f"{stage} count")
+    return _ceil(x)
+
+
+def _check_finite(x: float, what: str) -> None:
+    if not math.isfinite(x):
+        raise ComputationError(
+            f"the plan's {what} is too large for a number: the target is too large for the rates",
+            column="target_revenue",
+            hint="give a smaller --target-revenue, or larger --rate values",
+        )
 
 
 def _default_chain(rates: Mapping[str, float]) -> list[str]:
@@ -107,11 +123,11 @@ def reverse_funnel(
 
     needed: dict[str, float | None] = {}
     adsz_ok = avg_deal_size is not None and math.isfinite(avg_deal_size) and avg_deal_size > 0
-    needed["customer"] = _ceil(target_revenue / avg_deal_size) if adsz_ok else None
+    needed["customer"] = _needed(target_revenue / avg_deal_size, "customer") if adsz_ok else None
     for i in range(len(chain) - 1, 0, -1):
         nxt, prev = needed.get(chain[i]), chain[i - 1]
         r = rates.get(chain[i])
-        needed[prev] = _ceil(nxt / r) if nxt is not None and r else None
+        needed[prev] = _needed(nxt / r, prev) if nxt is not None and r else None
 
     rows: list[dict[str, object]] = [
         {"kind": "input", "name": "target_revenue", "value": float(target_revenue)},
@@ -155,6 +171,7 @@ def reverse_funnel(
                 any_known = True
                 if leads is not None:
                     value = leads * share * c
+                    _check_finite(value, f"budget for {ch}")
                     budget_total += value
             rows.append(
                 {"kind": "budget", "name": ch, "value": value, "rate": share, "unit_cost": c}
