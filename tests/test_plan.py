@@ -698,3 +698,23 @@ def test_a_plan_too_large_for_a_float_is_a_computation_error(target, rates):
             channel_mix={"Search": 1.0},
             cpl_by_channel={"Search": 1e300},
         )
+
+
+def test_plan_from_a_run_with_tampered_tables_names_the_file(tmp_path):
+    # a table retyped (text counts or values) or with repeated KPI rows was an internal error
+    samples = str(Path(__file__).resolve().parents[1] / "data_samples")
+    run = tmp_path / "run"
+    run_cli(["run", samples, "--out", run, "-q", "--models", "linear"])
+    good = {name: pl.read_parquet(run / f"{name}.parquet") for name in ("funnel", "kpis")}
+    plan = ["plan", "--target-revenue", "1e6", "--run", run, "--out", tmp_path / "p"]
+    for name, frame, says in (
+        ("funnel", good["funnel"].with_columns(pl.col("count").cast(pl.String)), "'count'"),
+        ("kpis", good["kpis"].with_columns(pl.col("value").cast(pl.String)), "'value'"),
+        ("kpis", pl.concat([good["kpis"], good["kpis"]]), "repeats"),
+    ):
+        frame.write_parquet(run / f"{name}.parquet")
+        bad = run_cli(plan, exit_code=2)
+        assert f"{name}.parquet" in bad.output, bad.output
+        assert says in bad.output, bad.output
+        good[name].write_parquet(run / f"{name}.parquet")
+    run_cli(plan)

@@ -399,6 +399,7 @@ def read_run(out_dir: str | Path) -> RunHistory:
                 file=str(path),
                 hint="run `attrib run` again into that folder",
             )
+        _check_run_table(name, tables[name], path)
     path = folder / "manifest.json"
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
@@ -416,6 +417,46 @@ def read_run(out_dir: str | Path) -> RunHistory:
         settings=MetricsSettings.from_mapping(metrics),
         warnings=tuple(str(w) for w in warnings) if isinstance(warnings, list) else (),
     )
+
+
+#: the columns a plan reads as numbers, and the keys each row of a table must not repeat
+_RUN_NUMBERS = {
+    "funnel": (
+        "stage_order",
+        "count",
+        "rate_from_previous",
+        "rate_from_previous_lo",
+        "rate_from_previous_hi",
+    ),
+    "kpis": ("value",),
+    "channel_summary": ("spend",),
+}
+_RUN_KEYS = {
+    "funnel": ("view", "period", "channel", "stage"),
+    "kpis": ("kpi", "period"),
+}
+
+
+def _check_run_table(name: str, df: pl.DataFrame, path: Path) -> None:
+    """InputError naming ``path`` when a run table holds what no run writes: a number column
+    of another type (text), or a key repeated (two values for one KPI and period)."""
+    hint = "run `attrib run` again into that folder"
+    for col in _RUN_NUMBERS.get(name, ()):
+        dtype = df.schema.get(col)
+        if dtype is not None and not (dtype.is_numeric() or dtype == pl.Null):
+            raise InputError(
+                f"{name}.parquet holds {dtype} in a column of numbers: not a table attrib wrote",
+                file=str(path),
+                column=col,
+                hint=hint,
+            )
+    keys = _RUN_KEYS.get(name)
+    if keys and df.select(keys).is_duplicated().any():
+        raise InputError(
+            f"{name}.parquet repeats rows of one {', '.join(keys)}: not a table attrib wrote",
+            file=str(path),
+            hint=hint,
+        )
 
 
 @dataclass(frozen=True)
