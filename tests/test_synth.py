@@ -456,12 +456,25 @@ def test_win_effects_are_recoverable(big: dict[str, pl.DataFrame]) -> None:
         ({"start": "January"}, "start"),
         ({"start": ""}, "start"),
         ({"start": 20250101}, "start"),
+        # data past 2199 (or before 1900) is all rejected by attrib run: refused here
+        ({"months": 2101}, "months"),
+        ({"start": "2025-01-02", "months": 2100}, "months"),
+        ({"months": 10**20}, "months"),
+        ({"start": "1899-12-01"}, "start"),
+        ({"start": "2200-01-01"}, "start"),
     ],
 )
 def test_bad_arguments_raise_usage_error(kwargs: dict[str, object], column: str) -> None:
     with pytest.raises(UsageError) as info:
         generate_frames(**kwargs)  # type: ignore[arg-type]
     assert info.value.column == column
+
+
+def test_the_latest_months_the_years_allow_are_generated() -> None:
+    frames = generate_frames(customers=20, seed=1, start="2025-01-01", months=2100)
+    assert frames["touchpoints"]["ts"].max() < datetime(2200, 1, 1)
+    frames = generate_frames(customers=20, seed=1, start="2199-12-01", months=1)
+    assert frames["costs"]["date"].max() < date(2200, 1, 1)
 
 
 def test_bad_format_raises_usage_error(tmp_path: Path) -> None:

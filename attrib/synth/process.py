@@ -8,6 +8,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from attrib.columns import TS_YEARS
 from attrib.errors import UsageError
 from attrib.synth.spec import (
     _AFTER_GAP_MEAN_DAYS,
@@ -138,7 +139,27 @@ def _period(start: str | date, months: int) -> tuple[int, int, int]:
             column="start",
             hint="pass an ISO date (YYYY-MM-DD)",
         )
+    # attrib reads times in the years TS_YEARS only: data outside them would all be rejected
+    first, last = TS_YEARS
     month0 = day0.astype("datetime64[M]")
+    year, month = divmod(int(month0.astype(np.int64)), 12)
+    year += 1970
+    later_day = bool(day0 != month0.astype("datetime64[D]"))  # the start is not a 1st
+    if not first <= year <= last:
+        raise UsageError(
+            f"start must lie in the years {first}-{last}; got {start!r}",
+            column="start",
+            hint="e.g. start='2025-01-01'",
+        )
+    # months from the start to the end of the last year (a start after the 1st: one less)
+    room = (last + 1 - year) * 12 - month - later_day
+    if months > room:
+        raise UsageError(
+            f"months must be at most {room} from {day0}: the data would run past the year "
+            f"{last}, and attrib reads times in the years {first}-{last} only; got {months!r}",
+            column="months",
+            hint="e.g. months=12, or an earlier start",
+        )
     day_offset = day0 - month0.astype("datetime64[D]")
     end_day = (month0 + np.timedelta64(months, "M")).astype("datetime64[D]") + day_offset
     t0 = int(day0.astype("datetime64[s]").astype(np.int64))
