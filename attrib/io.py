@@ -425,7 +425,16 @@ def read_files(
 
 
 def _temporary_beside(target: Path) -> Path:
-    """A new empty file beside ``target`` (same folder, so a rename onto it is atomic)."""
+    """A new empty file beside ``target`` (same folder, so a rename onto it is atomic).
+    OutputError when ``target`` (or what its link points at) exists and is no regular file
+    or folder: the rename would replace a device (``-o /dev/full``), pipe or socket."""
+    if target.exists() and not target.is_file() and not target.is_dir():
+        raise OutputError(
+            "not a regular file (a device, pipe or socket): attrib writes an output by "
+            "renaming a new file onto it, which would replace it",
+            file=str(target),
+            hint="write to a file path, then copy it where it should go",
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
@@ -451,6 +460,8 @@ def _output_errors(target: Path) -> Iterator[None]:
     """An OS error while writing ``target`` as an ``OutputError`` that names it."""
     try:
         yield
+    except OutputError:
+        raise
     except OSError as exc:
         raise OutputError(
             f"cannot write output: {exc.strerror or exc}",

@@ -156,3 +156,29 @@ def test_a_part_file_without_a_column_its_siblings_have_is_named(tmp_path, engin
     text = " ".join(result.output.split())
     assert f"file {data / 'touchpoints' / 'b.csv'}, column '{column}'" in text
     assert "missing from this file, while other files of the table have it" in text
+
+
+@pytest.mark.parametrize("via_link", [False, True])
+def test_an_output_that_is_no_regular_file_is_refused_and_kept(tmp_path, via_link):
+    # `attrib report out -o /dev/full` (as root) renamed the page onto the device node,
+    # replacing it with a regular file; a FIFO (or a link to one) stands in for it here
+    import os
+    import stat
+
+    import polars as pl
+
+    from attrib.errors import OutputError
+    from attrib.io import write_parquet, write_text
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    target = fifo
+    if via_link:
+        target = tmp_path / "link"
+        target.symlink_to(fifo)
+    with pytest.raises(OutputError, match="not a regular file"):
+        write_text("<html></html>", target)
+    with pytest.raises(OutputError, match="not a regular file"):
+        write_parquet(pl.DataFrame({"a": [1]}), target)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted({"pipe", target.name})
