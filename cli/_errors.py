@@ -12,12 +12,18 @@ from typing import NoReturn
 
 import click
 
-from attrib.errors import EXIT_INTERNAL, AttribError
+from attrib.errors import EXIT_INTERNAL, AttribError, ComputationError
 
 #: stdout's reader went away: the shell's code for a process ended by SIGPIPE
 EXIT_BROKEN_PIPE = 141
 #: what an internal error (exit 5) asks of the user, on stderr and in its JSON document
 INTERNAL_HINT = "this is a bug in attrib; rerun with ATTRIB_DEBUG=1 for the traceback and report it"
+#: what running out of memory (exit 3) suggests
+MEMORY_HINT = (
+    "the input or arguments need more memory than this machine has: `attrib run` can run out "
+    "of core (--memory-limit 4GB) or on Spark (--engine spark); `attrib generate` takes fewer "
+    "--customers"
+)
 
 
 def _save_traceback() -> str | None:
@@ -49,11 +55,10 @@ def handle_errors(*, json_output: bool = False) -> Iterator[None]:
     try:
         yield
     except AttribError as exc:
-        if json_output:
-            click.echo(json.dumps({"ok": False, **exc.to_dict()}))
-        label = type(exc).__name__.removesuffix("Error") or "Error"
-        click.secho(f"{label} error: {exc.render()}", fg="red", err=True)
-        sys.exit(exc.exit_code)
+        _exit_with(exc, json_output)
+    except MemoryError as exc:  # too large an input or argument for this machine, not a bug
+        why = str(exc).strip() or "an allocation failed"
+        _exit_with(ComputationError(f"out of memory: {why}", hint=MEMORY_HINT), json_output)
     except KeyboardInterrupt:
         click.secho("interrupted", fg="red", err=True)
         sys.exit(130)
@@ -69,6 +74,15 @@ def handle_errors(*, json_output: bool = False) -> Iterator[None]:
             click.echo(json.dumps({"ok": False, **_internal_error(message, hint)}))
         click.secho(f"Internal error: {message}\n  {hint}", fg="red", err=True)
         sys.exit(EXIT_INTERNAL)
+
+
+def _exit_with(exc: AttribError, json_output: bool) -> NoReturn:
+    """Report an attrib error (and its JSON document) and exit with its code."""
+    if json_output:
+        click.echo(json.dumps({"ok": False, **exc.to_dict()}))
+    label = type(exc).__name__.removesuffix("Error") or "Error"
+    click.secho(f"{label} error: {exc.render()}", fg="red", err=True)
+    sys.exit(exc.exit_code)
 
 
 def _internal_error(message: str, hint: str = INTERNAL_HINT) -> dict[str, object]:

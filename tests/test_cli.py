@@ -1010,3 +1010,15 @@ def test_a_clean_event_log_warns_nothing(tmp_path):
     out = tmp_path / "out"
     run_cli(["run", "--event-log", log, "--out", out, "--models", "last_touch", "-q"])
     assert json.loads((out / "manifest.json").read_text())["warnings"] == []
+
+
+def test_running_out_of_memory_is_a_computation_error_not_a_bug(tmp_path):
+    # `attrib generate big/ --customers 1000000000000` failed numpy's first allocation with
+    # MemoryError: exit 5, "this is a bug in attrib"
+    result = run_cli(
+        ["generate", tmp_path / "big", "--customers", "1000000000000", "--months", "1"],
+        exit_code=3,
+    )
+    assert "Computation error: out of memory: Unable to allocate" in result.output
+    assert "fewer --customers" in " ".join(result.output.split())
+    assert not (tmp_path / "big").exists()
