@@ -241,6 +241,13 @@ def test_explain_unknown_model_exits_2():
     assert "first_touch" in result.output  # the choices are listed
 
 
+@pytest.mark.parametrize(("given", "meant"), [("linea", "linear"), ("LINEAR", "linear")])
+def test_explain_a_misspelt_model_suggests_one(given, meant):
+    # `attrib run --models linea` said "did you mean 'linear'?"; `attrib explain linea` did not
+    result = run_cli(["explain", given], exit_code=2)
+    assert f"did you mean {meant!r}?" in result.output
+
+
 @pytest.mark.parametrize("model", RULE_BASED)
 def test_explain_every_model(model):
     result = run_cli(["explain", model])

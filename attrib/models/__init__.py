@@ -44,7 +44,7 @@ def model_names() -> list[str]:
 def model_class(name: str) -> type[AttributionModel]:
     """The class registered under ``name`` (UsageError listing the choices if unknown)."""
     if name not in _REGISTRY or name not in _available():
-        raise UsageError(f"unknown model {name!r}", hint=f"choose from: {', '.join(model_names())}")
+        check_names([name])  # the UsageError, with a did-you-mean as `run --models` gives
     module, attr = _REGISTRY[name].split(":")
     return getattr(importlib.import_module(module), attr)
 
@@ -57,7 +57,7 @@ def check_names(names: Iterable[str]) -> None:
     known = model_names()
     for name in names:
         if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
+            close = difflib.get_close_matches(name.lower(), known, n=1)
             guess = f"did you mean {close[0]!r}? " if close else ""
             raise UsageError(
                 f"unknown model {name!r}", hint=f"{guess}choose from: {', '.join(known)}"
