@@ -202,6 +202,17 @@ def test_a_part_file_without_a_column_its_siblings_have_is_refused(spark, tmp_pa
         assert caught.value.column == "channel"
 
 
+def test_an_empty_csv_is_named_as_locally(spark, tmp_path):
+    """An empty touchpoints.csv (no header line): Spark said a required column is missing,
+    naming no file; both engines now name it."""
+    data, _ = _sample_without(tmp_path, "touchpoints")
+    (data / "touchpoints.csv").write_text("")
+    for engine in (lambda: run(data), lambda: _spark(spark, data, None, models="linear")):
+        with pytest.raises(InputError, match="empty CSV") as caught:
+            engine()
+        assert caught.value.file.endswith("touchpoints.csv")
+
+
 def test_zoned_parquet_cost_dates_keep_their_day(spark, tmp_path):
     """A cost date written zoned in Parquet (midnight in Tokyo, the evening before in UTC)
     counts on the day its export names, in Spark as locally."""

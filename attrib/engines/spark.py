@@ -214,6 +214,12 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
             kind = file_format(p)
             sep = csv_separator(p) if kind == "csv" else ","
             header = csv_header(p, sep) if kind == "csv" else ()
+            if kind == "csv" and not header:  # Spark would read no column, naming no file
+                raise InputError(
+                    "cannot read csv file: empty CSV (no header line)",
+                    file=str(p),
+                    hint="check that the file is complete and in the format its suffix says",
+                )
             groups.setdefault((kind, sep, header), []).append(str(p.resolve()))
             names[str(p.resolve())] = str(p)
             if kind == "parquet" or header:  # (a BOM is no part of the first name)
