@@ -401,6 +401,19 @@ def test_unknown_period_is_an_input_error(history):
             plan_from_history(1.0, funnel, deals=deals, roi_summary=None, settings=S, period=bad)
 
 
+def test_a_plan_of_data_without_rows_says_the_data_is_at_fault(tmp_path):
+    """Header-only exports: the error blamed the period ('pick a period the data covers')."""
+    data = write_inputs(
+        tmp_path / "in",
+        touches=touches([("c1", "2025-01-05", "Email")]).clear(),
+        deals=deals([("d1", "c1", "2025-01-07", "2025-01-09", "won", 10.0)]).clear(),
+    )
+    result = run_cli(["plan", data, "--target-revenue", "1000"], exit_code=2)
+    text = " ".join(result.output.split())
+    assert "no funnel history: the data reached no funnel stage" in text
+    assert "attrib validate" in text
+
+
 def test_a_malformed_period_fails_before_the_job_runs(tmp_path):
     result = run_cli(
         ["plan", "--target-revenue", "1e6", "--period", "2018-13", "--out", tmp_path], exit_code=2

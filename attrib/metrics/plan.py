@@ -228,6 +228,12 @@ def plan_from_history(
     funnel's "all" period (``_funnel_cpl``: the leads the mix counts).
     """
     p = plan_period(period, settings)
+    if funnel_df.height == 0:  # no period at all: the inputs, not the --period, are at fault
+        raise InputError(
+            "no funnel history: the data reached no funnel stage",
+            column="period",
+            hint="check the inputs with attrib validate (a header only, or every row rejected?)",
+        )
     f = funnel_df.filter((pl.col("view") == "period") & (pl.col("period") == p))
     if f.height == 0:
         raise InputError(
