@@ -396,7 +396,7 @@ def test_unknown_period_is_an_input_error(history):
     with pytest.raises(InputError, match="no funnel history"):
         plan_from_history(1.0, funnel, deals=deals, roi_summary=None, settings=S, period="2019-01")
     # a label that is no period at all says so (it said "no funnel history" too)
-    for bad in ("2018-13", "Q1-2025", "2025/03"):
+    for bad in ("2018-13", "Q1-2025", "2025/03", ""):
         with pytest.raises(UsageError, match=f"'{bad}' is not a period label"):
             plan_from_history(1.0, funnel, deals=deals, roi_summary=None, settings=S, period=bad)
 

@@ -333,7 +333,8 @@ def _funnel_cpl(
 def plan_period(period: str | None, settings: MetricsSettings) -> str:
     """The history period a plan reads: the given one, else ``[metrics] plan_period``, else
     the whole reporting window ("all")."""
-    chosen = (period or settings.plan_period or PERIOD_ALL).strip()
+    given = period if period is not None else settings.plan_period  # ("" is given: refused)
+    chosen = (given if given is not None else PERIOD_ALL).strip()
     # labels as the funnel writes them, whatever the case given: all, 2025-12, 2025-Q4
     label = chosen.lower() if chosen.lower() == PERIOD_ALL else chosen.upper()
     if not PERIOD_LABEL.match(label):  # (the config's plan_period is checked with the config)
