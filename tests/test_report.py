@@ -349,6 +349,30 @@ def test_damaged_and_partial_files(full_run: tuple[Path, str], tmp_path: Path) -
     assert "Not computed in this run" not in section(page, "models")
 
 
+@pytest.mark.parametrize(
+    ("row_counts", "rejected"),
+    [({"journeys": "lots", "deals_read": None}, [1, 2]), (["journeys"], "none")],
+    ids=["counts-no-numbers", "entries-no-objects"],
+)
+def test_a_hand_edited_manifest_does_not_cost_the_page(
+    full_run: tuple[Path, str], tmp_path: Path, row_counts: object, rejected: object
+) -> None:
+    """A manifest whose counts are no numbers (or whose entries are no objects) stopped the
+    page with an internal error (exit 5) in its subtitle; the counts are left out instead."""
+    out, whole = full_run
+    assert re.search(r'<p class="meta">[^<]*journeys[^<]*valid deals', whole)  # as written
+    for f in out.glob("*.parquet"):
+        shutil.copy(f, tmp_path / f.name)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest.update(row_counts=row_counts, rejected=rejected)
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    page = build_report(tmp_path).read_text(encoding="utf-8")
+    meta = re.search(r'<p class="meta">(.*?)</p>', page)
+    assert meta is not None
+    assert "journeys" not in meta.group(1)
+    assert "valid deals" not in meta.group(1)
+
+
 def test_not_an_out_folder(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not found"):
         build_report(tmp_path / "missing")

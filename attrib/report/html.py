@@ -83,16 +83,30 @@ def _subtitle(ctx: Context) -> str:
         end = max((v for c in ends if (v := j.get_column(c).max()) is not None), default=None)
         if start is not None and end is not None:
             parts.append(f"Data from {esc(str(start)[:10])} to {esc(str(end)[:10])}")
-    counts = ctx.out.manifest.get("row_counts") or {}
-    if "journeys" in counts:
-        parts.append(f"{int(counts['journeys']):,} journeys")
-    if "deals_read" in counts:  # the valid ones: rejected rows are in the quality section
-        rejected = (ctx.out.manifest.get("rejected") or {}).get("deals", 0)
-        parts.append(f"{int(counts['deals_read']) - int(rejected):,} valid deals")
+    # a manifest edited by hand must not stop the page: a count that is no number is left out
+    counts, rejected = (_mapping(ctx.out.manifest.get(k)) for k in ("row_counts", "rejected"))
+    if (journeys := _whole(counts.get("journeys"))) is not None:
+        parts.append(f"{journeys:,} journeys")
+    read, bad = _whole(counts.get("deals_read")), _whole(rejected.get("deals", 0))
+    if read is not None and bad is not None:  # the valid ones: rejected rows are in quality
+        parts.append(f"{read - bad:,} valid deals")
     if ctx.models:
         n = len(ctx.models)
         parts.append(f"{n} model{'s' if n != 1 else ''}")
     return " · ".join(parts)
+
+
+def _mapping(value: object) -> dict:
+    """A manifest entry that should be a JSON object, or {} where it is not."""
+    return value if isinstance(value, dict) else {}
+
+
+def _whole(value: object) -> int | None:
+    """A manifest count as a whole number, or None where it is none."""
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def render_page(ctx: Context, sections: list[Section]) -> str:
