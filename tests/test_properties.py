@@ -48,15 +48,17 @@ def _ts(hours: int) -> str:
 
 
 @st.composite
-def exports(draw):
-    """(touch rows, deal rows, stage rows, lookback days) of a small random export."""
+def exports(draw, step: int = 12):
+    """(touch rows, deal rows, stage rows, lookback days) of a small random export, its times
+    on a grid of ``step`` hours (12: ties and window bounds; 3: several records a day, so a
+    date-only milestone, at midnight, meets timed ones of its day)."""
     n = draw(st.integers(1, 4))
     customers = [f"c{i}" for i in range(n + 1)]  # the last one may have deals but no touches
     touch_rows = draw(
         st.lists(
             st.tuples(
                 st.sampled_from(customers[:-1]),
-                st.integers(0, 30).map(lambda k: _ts(12 * k)),  # coarse: ties, bounds
+                st.integers(0, 30).map(lambda k: _ts(step * k)),  # coarse: ties, bounds
                 st.sampled_from(CHANNELS),
                 st.sampled_from(("a", "b", "")),
             ),
@@ -67,8 +69,8 @@ def exports(draw):
         st.lists(
             st.tuples(
                 st.sampled_from(customers),
-                st.integers(0, 30).map(lambda k: 12 * k),
-                st.integers(0, 10).map(lambda k: 12 * k),
+                st.integers(0, 30).map(lambda k: step * k),
+                st.integers(0, 10).map(lambda k: step * k),
                 st.sampled_from(("won", "lost", "open")),
                 st.integers(0, 100_000),
             ),
@@ -93,7 +95,7 @@ def exports(draw):
                 st.sampled_from(customers),
                 st.sampled_from(("lead", "mql", "sql")),
                 # the touches' grid: stages before, on and after a first touch
-                st.integers(0, 30).map(lambda k: _ts(12 * k)),
+                st.integers(0, 30).map(lambda k: _ts(step * k)),
             ),
             max_size=5,
         )
@@ -422,6 +424,18 @@ RULE_MODELS = (
 @settings(SETTINGS, max_examples=60)
 @given(export=exports(), level=st.sampled_from(("customer", "account")))
 def test_rule_based_models_match_plain_oracle(tmp_path_factory, export, level):
+    _matches_the_oracle(tmp_path_factory, export, level)
+
+
+@settings(SETTINGS, max_examples=60)
+@given(export=exports(step=3), level=st.sampled_from(("customer", "account")))
+def test_rule_based_models_match_plain_oracle_within_days(tmp_path_factory, export, level):
+    """Times 3 hours apart: date-only (midnight) leads, closes and creations beside timed
+    records and touches of the same day."""
+    _matches_the_oracle(tmp_path_factory, export, level)
+
+
+def _matches_the_oracle(tmp_path_factory, export, level) -> None:
     folder = _write(tmp_path_factory.mktemp("oracle"), export)
     result = run(folder, models=list(RULE_MODELS), lookback_days=export[3], level=level)
     expected = _oracle(export, level)
