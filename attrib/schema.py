@@ -469,7 +469,7 @@ def validate(
             schema={"file": pl.String, "row": pl.Int64, REASON_COLUMN: pl.String, REASON: pl.String}
             | dict.fromkeys(canon, pl.String)
         )
-        good = typed.select(*canon, FILE_COL, ROW_COL)
+        good = _with_all_columns(typed.select(*canon, FILE_COL, ROW_COL), table)
         return Validated(
             table=table, frame=good.rechunk() if rechunk else good, rejected=empty, files=files
         )
@@ -502,10 +502,19 @@ def validate(
         mask = keep.to_numpy().copy()
         mask[np.flatnonzero(flagged.to_numpy())[explained[REASON].is_null().to_numpy()]] = True
         keep = pl.Series(mask)
-    good = typed.filter(keep).select(*canon, FILE_COL, ROW_COL)
+    good = _with_all_columns(typed.filter(keep).select(*canon, FILE_COL, ROW_COL), table)
     return Validated(
         table=table, frame=good.rechunk() if rechunk else good, rejected=rejected, files=files
     )
+
+
+def _with_all_columns(good: pl.DataFrame, table: str) -> pl.DataFrame:
+    """Valid rows with every column the later steps read: deals without the optional
+    ``closed_at`` column (each closed deal was rejected for it) get it, null: no open deal
+    has a close."""
+    if table == "deals" and CLOSED_AT not in good.columns:
+        return good.with_columns(pl.lit(None, dtype=pl.Datetime("us")).alias(CLOSED_AT))
+    return good
 
 
 def _typed(

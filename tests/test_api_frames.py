@@ -83,3 +83,35 @@ def test_the_api_reaches_every_engine_without_importing_them_first():
         "assert set(at.__all__) >= {'run', 'run_bucketed', 'run_spark'}"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _typed_tables() -> dict[str, pl.DataFrame]:
+    """A small slice of the sample as a notebook holds it: typed timestamps and amounts."""
+    touches = pl.read_csv(SAMPLE / "touchpoints.csv")
+    deals = pl.read_csv(SAMPLE / "deals.csv").sort("status", "deal_id").gather_every(10)
+    touches = touches.filter(pl.col("customer_id").is_in(deals["customer_id"].implode()))
+    return {
+        "touchpoints": touches.with_columns(pl.col("ts").str.to_datetime()),
+        "deals": deals.with_columns(pl.col("created_at", "closed_at").str.to_datetime()),
+    }
+
+
+def test_deals_without_a_closed_at_column_run(tmp_path):
+    """closed_at is an optional deal column: without it the closed deals are rejected
+    ("won deal has no closed_at column") and the open ones are attributed, from a frame as
+    from a file (the journeys stopped with Polars' ColumnNotFoundError)."""
+    tables = _typed_tables()
+    deals = tables["deals"].drop("closed_at")
+    from_frame = at.run(touchpoints=tables["touchpoints"], deals=deals, models="linear")
+    deals.write_csv(tmp_path / "deals.csv")
+    from_file = at.run(
+        touchpoints=tables["touchpoints"], deals=tmp_path / "deals.csv", models="linear"
+    )
+    n_open = deals.filter(pl.col("status") == "open").height
+    assert 0 < n_open < deals.height
+    assert from_frame.inputs.deals.height == n_open
+    assert from_frame.inputs.rejected["deals"] == deals.height - n_open
+    reasons = from_frame.inputs.quarantine["deals"]["reason"]
+    assert reasons.str.contains("has no closed_at column").all()
+    assert from_frame.journeys.table["deal_id"].drop_nulls().n_unique() == n_open
+    assert_frame_equal(from_frame.channel_summary, from_file.channel_summary)
