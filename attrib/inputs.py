@@ -27,7 +27,15 @@ from attrib.columns import (
 )
 from attrib.config import RunConfig, load_config
 from attrib.errors import InputError, SchemaError, UsageError
-from attrib.io import FILE_COL, ROW_COL, Projection, find_table, read_files, resolve_files
+from attrib.io import (
+    FILE_COL,
+    ROW_COL,
+    Projection,
+    check_shared_columns,
+    find_table,
+    read_files,
+    resolve_files,
+)
 from attrib.schema import Validated, quarantine_text, validate
 
 CONFIG_NAME = "channels.toml"
@@ -384,6 +392,13 @@ def load_inputs(
     )
     frames = {t: frame_input(f, t) for t, f in (frames or {}).items()} | given_frames
     config = resolve_config(data_dir, config)
+    for table, frame in frames.items():  # as ``read_files`` checks a file's columns
+        check_shared_columns(
+            [frame_label(table)],
+            [frame.columns],
+            shared_sources(table, config),
+            optional_sources(table, config),
+        )
     files = {t: paths for t, paths in locate_inputs(data_dir, specs).items() if t not in frames}
     for required in ("touchpoints", "deals"):
         if required not in files and required not in frames:

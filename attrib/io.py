@@ -370,7 +370,7 @@ def loose_name(name: str) -> str:
 
 
 def check_shared_columns(
-    files: Sequence[Path],
+    files: Sequence[Path | str],
     columns: Sequence[Collection[str]],
     required: Collection[str],
     optional: Collection[str] = (),

@@ -10,7 +10,7 @@ from polars.testing import assert_frame_equal
 
 import attrib.api as at
 import attrib.run as run_module
-from attrib.errors import UsageError
+from attrib.errors import SchemaError, UsageError
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data_samples"
 
@@ -115,3 +115,18 @@ def test_deals_without_a_closed_at_column_run(tmp_path):
     assert reasons.str.contains("has no closed_at column").all()
     assert from_frame.journeys.table["deal_id"].drop_nulls().n_unique() == n_open
     assert_frame_equal(from_frame.channel_summary, from_file.channel_summary)
+
+
+def test_a_frames_misspelt_optional_column_stops_the_run_as_a_files_does(tmp_path):
+    """'Campaign' for campaign: a file stops the run naming it (its values would be
+    ignored, every campaign "(none)"); a frame did not, and ran with no campaigns."""
+    tables = _typed_tables()
+    touches = tables["touchpoints"].rename({"campaign": "Campaign"})
+    touches.write_csv(tmp_path / "touchpoints.csv")
+    with pytest.raises(SchemaError, match="'Campaign' is not read") as from_file:
+        at.run(touchpoints=tmp_path / "touchpoints.csv", deals=tables["deals"], models="linear")
+    with pytest.raises(SchemaError, match="'Campaign' is not read") as from_frame:
+        at.run(touchpoints=touches, deals=tables["deals"], models="linear")
+    assert from_frame.value.file == "(touchpoints frame)"
+    assert from_frame.value.column == from_file.value.column == "Campaign"
+    assert "rename it 'campaign'" in (from_frame.value.hint or "")
