@@ -420,6 +420,15 @@ def validate(
                 column=source,
                 hint="export one plain value per cell (text, number or timestamp)",
             )
+        if isinstance(dtype, pl.Duration):  # no text, number or timestamp reading of it
+            source = config.columns.get(table, {}).get(column, column)
+            raise SchemaError(
+                f"column {source!r} holds {dtype} values (lengths of time), not text, a "
+                "number or a timestamp",
+                file=files[0] if files else None,
+                column=source,
+                hint="export the value the column stands for (a timestamp, a number)",
+            )
     if table == "touchpoints" and config.level == "account" and ACCOUNT_ID not in columns:
         # journeys are keyed by the touches' account: without it every row would be rejected
         source = config.columns.get(table, {}).get(ACCOUNT_ID, ACCOUNT_ID)

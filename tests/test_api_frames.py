@@ -130,3 +130,15 @@ def test_a_frames_misspelt_optional_column_stops_the_run_as_a_files_does(tmp_pat
     assert from_frame.value.file == "(touchpoints frame)"
     assert from_frame.value.column == from_file.value.column == "Campaign"
     assert "rename it 'campaign'" in (from_frame.value.hint or "")
+
+
+@pytest.mark.parametrize("column", ["amount", "created_at", "customer_id"])
+def test_a_duration_column_is_a_schema_error(column):
+    """A Duration column (a frame's, or a Parquet file's) cannot be read as text, a number
+    or a timestamp: a SchemaError naming it, not Polars' InvalidOperationError."""
+    tables = _typed_tables()
+    deals = tables["deals"].with_columns(pl.duration(days=pl.int_range(pl.len())).alias(column))
+    with pytest.raises(SchemaError, match=f"column '{column}' holds Duration") as err:
+        at.run(touchpoints=tables["touchpoints"], deals=deals, models="linear")
+    assert err.value.file == "(deals frame)"
+    assert err.value.column == column
