@@ -17,6 +17,7 @@ plus command-line overrides. The file's tables:
 from __future__ import annotations
 
 import difflib
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -498,6 +499,13 @@ def load_config(path: str | Path | None) -> RunConfig:
     """Read a TOML run configuration; ``None`` gives the defaults."""
     if path is None:
         return RunConfig()
+    if not isinstance(path, (str, os.PathLike)):
+        raise UsageError(
+            f"config= takes a RunConfig or a TOML file's path; got {type(path).__name__}",
+            hint="build a RunConfig from a mapping with attrib.api.config_from_mapping(...)"
+            if isinstance(path, Mapping)
+            else "pass a path to a TOML file or a RunConfig",
+        )
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")  # (a BOM, as Notepad writes, is skipped)

@@ -142,3 +142,16 @@ def test_a_duration_column_is_a_schema_error(column):
         at.run(touchpoints=tables["touchpoints"], deals=deals, models="linear")
     assert err.value.file == "(deals frame)"
     assert err.value.column == column
+
+
+def test_a_config_that_is_no_path_is_a_usage_error():
+    """config= takes a RunConfig or a TOML file's path; a dict (a parsed TOML, say) is
+    refused naming the way to build one, not with Python's TypeError from Path()."""
+    tables = _typed_tables()
+    with pytest.raises(UsageError, match="config= takes a RunConfig or a TOML file") as err:
+        at.run(**tables, models="linear", config={"options": {"lookback_days": 90}})
+    assert "config_from_mapping" in (err.value.hint or "")
+    with pytest.raises(UsageError, match="got int"):
+        at.load_inputs(**tables, config=5)
+    config = at.config_from_mapping({"options": {"lookback_days": 90}})
+    assert at.run(**tables, models="linear", config=config).manifest is not None
