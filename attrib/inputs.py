@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -292,6 +293,12 @@ def resolve_config(
     """The run config: given, or ``--config``, or ``DATA_DIR/channels.toml``, or defaults;
     then the command line's overrides (``None``: not given), ``[metrics]`` ones included, so
     that every step of every engine reads one config."""
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        kind = f"{type(data_dir).__module__}.{type(data_dir).__qualname__}"
+        raise UsageError(
+            f"data_dir takes a folder; got a {kind}",
+            hint="pass each table by name: touchpoints=..., deals=... (a path or a frame)",
+        )
     if not isinstance(config, RunConfig):
         if config is None and data_dir is not None and (Path(data_dir) / CONFIG_NAME).is_file():
             config = Path(data_dir) / CONFIG_NAME

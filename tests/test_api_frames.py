@@ -155,3 +155,13 @@ def test_a_config_that_is_no_path_is_a_usage_error():
         at.load_inputs(**tables, config=5)
     config = at.config_from_mapping({"options": {"lookback_days": 90}})
     assert at.run(**tables, models="linear", config=config).manifest is not None
+
+
+def test_a_frame_given_as_the_data_folder_is_a_usage_error():
+    """``at.run(touches)``: the first argument is the data folder; a frame there is
+    refused naming the table arguments, not with Python's TypeError from Path()."""
+    tables = _typed_tables()
+    for call in (at.run, at.load_inputs):
+        with pytest.raises(UsageError, match="data_dir takes a folder") as err:
+            call(tables["touchpoints"], deals=tables["deals"])
+        assert "touchpoints=" in (err.value.hint or "")
