@@ -120,10 +120,12 @@ def attribute(
     config: RunConfig | None = None,
     reporter: Reporter | None = None,
 ) -> Attribution:
-    """Run every model over the journeys (one batch or many) and build the summaries."""
+    """Run every model over the journeys (one batch or many) and build the summaries.
+    ``models``: instances, names or a comma list; none (None or empty): the config's
+    ``[options] models``, else every registered model, as ``run`` reads them."""
     batches = journeys if isinstance(journeys, list) else [journeys]
     config = config or RunConfig()
-    if models is None or isinstance(models, str) or any(isinstance(m, str) for m in models):
+    if not models or isinstance(models, str) or any(isinstance(m, str) for m in models):
         models = resolve_models(models, config)
     reporter = reporter or Reporter()
     dicts = batches[0].dicts

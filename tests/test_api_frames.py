@@ -165,3 +165,13 @@ def test_a_frame_given_as_the_data_folder_is_a_usage_error():
         with pytest.raises(UsageError, match="data_dir takes a folder") as err:
             call(tables["touchpoints"], deals=tables["deals"])
         assert "touchpoints=" in (err.value.hint or "")
+
+
+def test_attribute_with_an_empty_model_list_runs_every_model_as_run_does():
+    """``models=[]`` means the config's models, else all, in ``at.run``; ``at.attribute``
+    stopped with Polars' "cannot concat empty list"."""
+    tables = _typed_tables()
+    inputs = at.load_inputs(**tables)
+    journeys = at.build_journeys(inputs.touches, inputs.deals, inputs.config)
+    result = at.attribute(journeys, [])
+    assert set(result.channel_summary["model"]) == set(at.model_names())
