@@ -27,8 +27,10 @@ from attrib._journey_kernels import (
 )
 from attrib._threads import side_by_side
 from attrib.columns import (
+    AMOUNT,
     CAMPAIGN,
     CHANNEL,
+    CLOSED_AT,
     CREATED_AT,
     DEAL_ID,
     ENTITY_ID,
@@ -49,6 +51,7 @@ from attrib.encoded import (
     Journeys,
 )
 from attrib.entity_keys import hash_pair, sort_by_entity
+from attrib.errors import UsageError
 from attrib.journey_codes import LocalCodes, dictionaries_of, touch_codes
 from attrib.journey_table import digest_frame, journey_table
 from attrib.metrics.funnel import ENTITY_FIRST
@@ -153,6 +156,31 @@ def _deal_leads(stages: pl.DataFrame | None, deals: pl.DataFrame) -> list[pl.Ser
     return [pl.Series("lead", found[0]), pl.Series("timed", found[1])]
 
 
+#: the argument each table comes in (``build_journeys``' own names)
+_ARGUMENTS = {"touchpoints": "touches", "deals": "deals", "stages": "stages"}
+
+
+def _check_validated(
+    table: str, frame: pl.DataFrame, columns: tuple[str, ...], times: tuple[str, ...]
+) -> None:
+    """UsageError unless ``frame`` has the validated columns (``times`` as Datetime) that
+    ``load_inputs`` gives a table: a frame as read has no ``entity_id`` and may hold text
+    timestamps, which stopped the journeys with a Polars error."""
+    schema = frame.collect_schema()
+    for column in (*columns, *times):
+        if column not in schema:
+            problem = "has no column"
+        elif column in times and not isinstance(schema[column], pl.Datetime):
+            problem = f"holds {schema[column]} in column"
+        else:
+            continue
+        raise UsageError(
+            f"{_ARGUMENTS[table]}= {problem} {column!r}: build_journeys takes validated tables",
+            column=column,
+            hint=f"pass load_inputs(...).{table}: the table read, checked and keyed by entity",
+        )
+
+
 def build_journeys(
     touches: pl.DataFrame,
     deals: pl.DataFrame,
@@ -167,6 +195,10 @@ def build_journeys(
     entity_id, created_at, closed_at, status, amount``. Pass ``dicts`` to share codes with
     other batches of the same run.
     """
+    _check_validated("touchpoints", touches, (ENTITY_ID, CHANNEL, CAMPAIGN), (TS,))
+    _check_validated("deals", deals, (DEAL_ID, ENTITY_ID, STATUS, AMOUNT), (CREATED_AT, CLOSED_AT))
+    if stages is not None:
+        _check_validated("stages", stages, (ENTITY_ID, STAGE), (TS,))
     local = LocalCodes.of(touches)
     dicts = dicts or dictionaries_of(local, config)
     chan, camp = touch_codes(local, dicts)

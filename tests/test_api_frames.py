@@ -175,3 +175,17 @@ def test_attribute_with_an_empty_model_list_runs_every_model_as_run_does():
     journeys = at.build_journeys(inputs.touches, inputs.deals, inputs.config)
     result = at.attribute(journeys, [])
     assert set(result.channel_summary["model"]) == set(at.model_names())
+
+
+def test_build_journeys_from_unvalidated_frames_is_a_usage_error():
+    """``at.build_journeys`` takes ``load_inputs``' validated tables; a frame as read (no
+    ``entity_id``, text timestamps) is refused naming what to pass, not with Polars'
+    ColumnNotFoundError."""
+    tables = _typed_tables()
+    with pytest.raises(UsageError, match="validated") as err:
+        at.build_journeys(tables["touchpoints"], tables["deals"], at.RunConfig())
+    assert err.value.column == "entity_id"
+    assert "load_inputs" in (err.value.hint or "")
+    inputs = at.load_inputs(**tables)
+    with pytest.raises(UsageError, match="deals= "):
+        at.build_journeys(inputs.touches, tables["deals"], inputs.config)
