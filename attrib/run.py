@@ -138,6 +138,14 @@ def attribute(
     return summarise(credits, dicts)
 
 
+def _check_argument_types(**given: tuple[Any, tuple[type, ...], str]) -> None:
+    """UsageError for a ``run`` argument of the wrong type (None is "not given"), before
+    anything is read: a Python API call otherwise failed deep inside with a raw TypeError."""
+    for name, (value, types, what) in given.items():
+        if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
+            raise UsageError(f"{name}= must be {what}, got {value!r}")
+
+
 def run(
     data_dir: str | Path | None = None,
     *,
@@ -170,6 +178,14 @@ def run(
     ``event_log`` reads a single B2C-style log (``cookie, time, channel, conversion,
     conversion_value``) through ``attrib.adapters.event_log_tables`` instead of touches/deals.
     """
+    _check_argument_types(
+        out=(out, (str, Path), "a folder path"),
+        models=(models, (str, list, tuple), "a comma list or a list of model names"),
+        event_log=(event_log, (str, Path), "a file path"),
+        metrics=(metrics, (dict,), 'a dict of [metrics] settings, e.g. {"gross_margin": 0.7}'),
+        seed=(seed, (int,), "a whole number"),
+        bootstrap=(bootstrap, (int,), "a whole number of resamples"),
+    )
     reporter = reporter or Reporter()
     if bootstrap:  # before any input is read
         from attrib.bootstrap import check_resamples

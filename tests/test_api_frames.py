@@ -167,6 +167,23 @@ def test_a_frame_given_as_the_data_folder_is_a_usage_error():
         assert "touchpoints=" in (err.value.hint or "")
 
 
+@pytest.mark.parametrize(
+    ("argument", "value", "words"),
+    [
+        ("models", 123, "models= must be a comma list or a list of model names, got 123"),
+        ("seed", "x", "seed= must be a whole number, got 'x'"),
+        ("out", 5, "out= must be a folder path, got 5"),
+        ("metrics", [1], "metrics= must be a dict of [metrics] settings"),
+        ("bootstrap", True, "bootstrap= must be a whole number of resamples, got True"),
+    ],
+)
+def test_a_run_argument_of_the_wrong_type_is_a_usage_error(argument, value, words):
+    """They failed deep inside with Python's TypeError or AttributeError."""
+    with pytest.raises(UsageError) as err:
+        at.run(**_typed_tables(), **{argument: value})
+    assert words in err.value.message
+
+
 def test_attribute_with_an_empty_model_list_runs_every_model_as_run_does():
     """``models=[]`` means the config's models, else all, in ``at.run``; ``at.attribute``
     stopped with Polars' "cannot concat empty list"."""
