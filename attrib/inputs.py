@@ -437,6 +437,8 @@ def load_inputs(
         except SchemaError as err:
             if err.file is None and files.get(table):  # a header-only file has no row to say
                 err.file = ", ".join(str(p) for p in files[table])
+            elif err.file is None and table in frames:  # (an empty frame has none either)
+                err.file = frame_label(table)
             raise
 
     quarantine: dict[str, pl.DataFrame] = {}

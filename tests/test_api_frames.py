@@ -184,6 +184,14 @@ def test_a_run_argument_of_the_wrong_type_is_a_usage_error(argument, value, word
     assert words in err.value.message
 
 
+def test_a_frame_without_rows_or_columns_is_named_in_its_error():
+    """An empty frame has no row to take its "(<table> frame)" from: the missing-column
+    error named no table at all."""
+    with pytest.raises(SchemaError, match="required column 'customer_id' is missing") as err:
+        at.run(**_typed_tables(), stages=pl.DataFrame(), models="linear")
+    assert err.value.file == "(stages frame)"
+
+
 def test_attribute_with_an_empty_model_list_runs_every_model_as_run_does():
     """``models=[]`` means the config's models, else all, in ``at.run``; ``at.attribute``
     stopped with Polars' "cannot concat empty list"."""
