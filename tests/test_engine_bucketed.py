@@ -328,3 +328,25 @@ def test_inputs_without_a_row_give_the_in_memory_engines_empty_tables(tmp_path: 
         assert table.height == 0, name
         assert table.equals(a.tables[name]), name
     assert pl.read_parquet(tmp_path / "out" / "journeys.parquet").equals(a.tables["journeys"])
+
+
+@pytest.mark.parametrize("level", ["customer", "account"])
+def test_a_table_without_rows_counts_zero_rejected_as_in_memory(tmp_path: Path, level: str) -> None:
+    """Header-only touchpoints (and stages): no bucket held a row, so the bucketed run kept no
+    quarantine for them and the manifest's ``rejected`` left them out, where the in-memory
+    run lists them with 0."""
+    data = _write_tables(
+        tmp_path / "in",
+        {
+            "touchpoints": "customer_id,account_id,ts,channel\n",
+            "deals": "deal_id,customer_id,account_id,created_at,closed_at,status,amount\n"
+            "d1,c1,a1,2025-01-02,2025-01-03,won,10\n",
+            "stages": "customer_id,stage,ts\n",
+        },
+    )
+    a = run(data, models="linear", level=level, out=tmp_path / "mem")
+    b = run_bucketed(data, models="linear", level=level, buckets=2, out=tmp_path / "out")
+    assert a.manifest["rejected"] == {"touchpoints": 0, "deals": 0, "stages": 0}
+    assert b.manifest["rejected"] == a.manifest["rejected"]
+    for table, rejects in a.inputs.quarantine.items():
+        assert b.inputs.quarantine[table].equals(rejects), table

@@ -224,6 +224,12 @@ def validate_buckets(
             frame.write_parquet(target)
         targets.append(target)
     inputs.rows_read[table] = rows
+    if not rejected:  # no row at all: an empty quarantine, as in memory (rejected: 0)
+        empty = stack_parts([scan_file(Path(f), projection) for f in inputs.files[table]])
+        empty = empty.head(0).collect().drop(_BUCKET, strict=False)
+        if projection is not None:
+            empty = projection.apply(empty)
+        rejected.append(prepare(validate(empty, table, inputs.config))[1])
     if rejected:
         inputs.quarantine[table] = pl.concat(rejected, how="diagonal_relaxed").sort("file", "row")
     return targets
