@@ -350,3 +350,35 @@ def test_a_table_without_rows_counts_zero_rejected_as_in_memory(tmp_path: Path, 
     assert b.manifest["rejected"] == a.manifest["rejected"]
     for table, rejects in a.inputs.quarantine.items():
         assert b.inputs.quarantine[table].equals(rejects), table
+
+
+def test_float_ids_bucket_with_the_deals_of_the_same_id(tmp_path: Path) -> None:
+    """A float id column (pandas' integer ids with gaps: 1.0) reads as "1", as the deals'
+    "1": the touches were bucketed by the raw text "1.0", so at some bucket counts a
+    customer's touches and deals fell into different buckets and its deals were zero-touch."""
+    from datetime import datetime
+
+    data = tmp_path / "in"
+    data.mkdir()
+    pl.DataFrame(
+        {
+            "customer_id": [1.0, 2.0, 2.0],
+            "ts": [datetime(2025, 1, 5, 10), datetime(2025, 1, 6, 10), datetime(2025, 1, 7, 9)],
+            "channel": ["Email", "Social", "Webinar"],
+        }
+    ).write_parquet(data / "touchpoints.parquet")
+    pl.DataFrame(
+        {"customer_id": [1.0, 2.0], "stage": ["lead", "lead"], "ts": ["2025-01-05", "2025-01-06"]}
+    ).write_parquet(data / "stages.parquet")
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\n"
+        "d1,1,2025-02-01,2025-02-15,won,1000\nd2,2,2025-02-01,2025-02-15,won,500\n"
+    )
+    models = "first_touch,linear,w_shaped"
+    a = run(data, models=models)
+    assert a.manifest["row_counts"]["zero_touch_deals"] == 0
+    for k in (3, 4):
+        b = run_bucketed(data, models=models, buckets=k, out=tmp_path / f"out{k}")
+        assert b.manifest["row_counts"] == a.manifest["row_counts"]
+        assert_same_summary(a.channel_summary, b.channel_summary, ["model", "channel"])
+        assert_same_metrics(a.tables, b.tables)

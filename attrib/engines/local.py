@@ -60,6 +60,7 @@ from attrib.journey_codes import build_dictionaries
 from attrib.journeys import build_journeys
 from attrib.models import check_names, import_models
 from attrib.models.base import AttributionModel, Fitted, State, reduce_states
+from attrib.parsing import parse_id
 from attrib.progress import Reporter
 from attrib.schema import Validated, mixing_facts, validate
 
@@ -180,8 +181,11 @@ def partition_table(
             column=source,
             hint=f'map your id column in the config: [columns.{table}] {source} = "your_column"',
         )
+    # the id as validation reads it (a float id 1.0 is "1", as the deals' "1" or 1): the raw
+    # value's text would put a customer's touches in another bucket than its deals
+    entity = parse_id(source, lazy.collect_schema()[source])[0]
     try:
-        lazy.with_columns(bucket_of(pl.col(source), k).alias(_BUCKET)).sink_parquet(
+        lazy.with_columns(bucket_of(entity, k).alias(_BUCKET)).sink_parquet(
             pl.PartitionBy(folder, key=_BUCKET), mkdir=True
         )
     except pl.exceptions.ComputeError as exc:  # a malformed file (e.g. a ragged CSV row)
