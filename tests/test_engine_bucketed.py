@@ -382,3 +382,26 @@ def test_float_ids_bucket_with_the_deals_of_the_same_id(tmp_path: Path) -> None:
         assert b.manifest["row_counts"] == a.manifest["row_counts"]
         assert_same_summary(a.channel_summary, b.channel_summary, ["model", "channel"])
         assert_same_metrics(a.tables, b.tables)
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet", "ndjson"])
+def test_an_unreadable_empty_file_is_an_input_error_naming_it(tmp_path: Path, kind: str) -> None:
+    """A 0-byte touchpoints file (an empty NDJSON export): the in-memory run stops with an
+    input error naming the file; the bucketed one stopped with an internal error (exit 5)
+    while reading the file's columns."""
+    from attrib.errors import InputError
+
+    data = _write_tables(
+        tmp_path / "in",
+        {
+            "deals": "deal_id,customer_id,created_at,closed_at,status,amount\n"
+            "d1,c1,2025-02-01,2025-02-15,won,1000\n",
+        },
+    )
+    (data / f"touchpoints.{kind}").write_bytes(b"")
+    with pytest.raises(InputError) as mem:
+        run(data, models="linear")
+    with pytest.raises(InputError) as bucketed:
+        run_bucketed(data, models="linear", buckets=2)
+    assert bucketed.value.file == mem.value.file == str(data / f"touchpoints.{kind}")
+    assert str(bucketed.value) == str(mem.value)

@@ -166,8 +166,13 @@ def partition_table(
     entity; returns each bucket's files."""
     source = _entity_source(config, table)
     projection = used_columns(table, config)  # the columns the in-memory job reads too
-    scans = [scan_file(f, projection) for f in files]
-    columns = [s.collect_schema().names() for s in scans]
+    scans, columns = [], []
+    for f in files:
+        try:  # a file no reader can open (an empty NDJSON file) is named, as in memory
+            scans.append(scan_file(f, projection))
+            columns.append(scans[-1].collect_schema().names())
+        except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+            raise read_failure(exc, [f], f"{file_format(f)} file") from None
     check_shared_columns(
         files, columns, shared_sources(table, config), optional_sources(table, config)
     )
