@@ -412,3 +412,16 @@ def test_inputs_without_a_row_like_local(spark, tmp_path):
     _same(got, local)
     assert all(t.height == 0 for t in got.values())
     assert result.manifest["row_counts"]["journeys"] == 0
+
+
+@pytest.mark.parametrize(("table", "text"), [("touchpoints", ""), ("stages", "\n  \n")])
+def test_an_empty_ndjson_is_named_as_locally(spark, tmp_path, table, text):
+    """An NDJSON file with no JSON line (0 bytes, or blank lines): the local engines cannot
+    read it and name the file; Spark read no column and said a required one is missing,
+    naming no file."""
+    data, _ = _sample_without(tmp_path, table)
+    (data / f"{table}.ndjson").write_text(text)
+    for engine in (lambda: run(data), lambda: _spark(spark, data, None, models="linear")):
+        with pytest.raises(InputError, match="cannot read ndjson file") as caught:
+            engine()
+        assert caught.value.file.endswith(f"{table}.ndjson")

@@ -186,6 +186,15 @@ def _uri_path(uri: str) -> str:
     return unquote(parsed.path) if parsed.scheme in ("file", "") else uri
 
 
+def _blank_file(path: Path, chunk: int = 1 << 16) -> bool:
+    """Whether a file holds nothing but white space (read up to its first other byte)."""
+    with path.open("rb") as f:
+        while block := f.read(chunk):
+            if block.strip():
+                return False
+    return True
+
+
 def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> _Raw:
     """Read one input table as raw columns (CSV as text, like the local reader). Local part
     files lacking a column their siblings have are refused as locally
@@ -217,6 +226,12 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
             if kind == "csv" and not header:  # Spark would read no column, naming no file
                 raise InputError(
                     "cannot read csv file: empty CSV (no header line)",
+                    file=str(p),
+                    hint="check that the file is complete and in the format its suffix says",
+                )
+            if kind == "ndjson" and _blank_file(p):  # Spark would read no column either
+                raise InputError(
+                    "cannot read ndjson file: empty NDJSON (no JSON line)",
                     file=str(p),
                     hint="check that the file is complete and in the format its suffix says",
                 )
