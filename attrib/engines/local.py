@@ -186,9 +186,11 @@ def partition_table(
             column=source,
             hint=f'map your id column in the config: [columns.{table}] {source} = "your_column"',
         )
-    # the id as validation reads it (a float id 1.0 is "1", as the deals' "1" or 1): the raw
-    # value's text would put a customer's touches in another bucket than its deals
-    entity = parse_id(source, lazy.collect_schema()[source])[0]
+    # a float id as validation reads it (1.0 is "1", as the deals' "1" or 1): the raw value's
+    # text would put a customer's touches in another bucket than its deals (any other type
+    # is hashed as its text, stripped, as the deals' validated ids are)
+    dtype = lazy.collect_schema()[source]
+    entity = parse_id(source, dtype)[0] if dtype.is_float() else pl.col(source)
     try:
         lazy.with_columns(bucket_of(entity, k).alias(_BUCKET)).sink_parquet(
             pl.PartitionBy(folder, key=_BUCKET), mkdir=True
