@@ -337,7 +337,7 @@ def frame_input(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     )
 
 
-TableSource = str | Path | pl.DataFrame | None
+TableSource = str | Path | pl.DataFrame | pl.LazyFrame | None
 
 
 def _split_sources(
@@ -347,6 +347,16 @@ def _split_sources(
     specs: dict[str, str | Path | None] = {}
     frames: dict[str, pl.DataFrame] = {}
     for table, source in given.items():
+        if isinstance(source, pl.LazyFrame):  # a notebook's query: its result is the table
+            try:
+                source = source.collect()
+            except pl.exceptions.PolarsError as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                raise InputError(
+                    f"{table}= is a LazyFrame that could not be collected: {first}",
+                    file=frame_label(table),
+                    hint="collect() it yourself to see the error, then pass the DataFrame",
+                ) from None
         if isinstance(source, pl.DataFrame):
             frames[table] = frame_input(source, table)
         elif source is None or isinstance(source, (str, Path)):
@@ -354,7 +364,8 @@ def _split_sources(
         else:
             kind = f"{type(source).__module__}.{type(source).__qualname__}"
             raise UsageError(
-                f"{table}= takes a file, folder or glob, or a polars DataFrame; got a {kind}",
+                f"{table}= takes a file, folder or glob, or a polars DataFrame (or LazyFrame);"
+                f" got a {kind}",
                 hint="convert a pandas DataFrame with polars.from_pandas(df)"
                 if "pandas" in kind
                 else "pass a path or a polars.DataFrame",

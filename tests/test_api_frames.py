@@ -10,7 +10,7 @@ from polars.testing import assert_frame_equal
 
 import attrib.api as at
 import attrib.run as run_module
-from attrib.errors import SchemaError, UsageError
+from attrib.errors import InputError, SchemaError, UsageError
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data_samples"
 
@@ -182,6 +182,22 @@ def test_a_run_argument_of_the_wrong_type_is_a_usage_error(argument, value, word
     with pytest.raises(UsageError) as err:
         at.run(**_typed_tables(), **{argument: value})
     assert words in err.value.message
+
+
+def test_a_lazy_frame_is_collected_as_its_table():
+    """A notebook's query (``pl.scan_csv(...).filter(...)``) is a table as its result is:
+    it was refused as not a DataFrame; one that cannot be collected is an input error."""
+    tables = _typed_tables()
+    eager = at.run(**tables, models="linear")
+    lazy = at.run(
+        touchpoints=tables["touchpoints"].lazy(),
+        deals=tables["deals"].lazy().filter(pl.lit(True)),
+        models="linear",
+    )
+    assert_frame_equal(lazy.channel_summary, eager.channel_summary)
+    broken = tables["deals"].lazy().select(pl.col("no_such_column"))
+    with pytest.raises(InputError, match="deals= is a LazyFrame that could not be collected"):
+        at.run(touchpoints=tables["touchpoints"], deals=broken, models="linear")
 
 
 def test_a_frame_without_rows_or_columns_is_named_in_its_error():
