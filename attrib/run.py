@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import partial
+from numbers import Integral
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -183,8 +184,8 @@ def run(
         models=(models, (str, list, tuple), "a comma list or a list of model names"),
         event_log=(event_log, (str, Path), "a file path"),
         metrics=(metrics, (dict,), 'a dict of [metrics] settings, e.g. {"gross_margin": 0.7}'),
-        seed=(seed, (int,), "a whole number"),
-        bootstrap=(bootstrap, (int,), "a whole number of resamples"),
+        seed=(seed, (Integral,), "a whole number"),  # (numpy's too)
+        bootstrap=(bootstrap, (Integral,), "a whole number of resamples"),
     )
     reporter = reporter or Reporter()
     if bootstrap:  # before any input is read

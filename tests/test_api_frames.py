@@ -184,6 +184,14 @@ def test_a_run_argument_of_the_wrong_type_is_a_usage_error(argument, value, word
     assert words in err.value.message
 
 
+def test_a_numpy_seed_is_a_whole_number():
+    """A notebook's seed from numpy (np.int64) is accepted as the int it is."""
+    import numpy as np
+
+    result = at.run(**_typed_tables(), models="linear", bootstrap=np.int64(5), seed=np.int64(3))
+    assert "revenue_lo" in result.channel_summary.columns
+
+
 def test_a_lazy_frame_is_collected_as_its_table():
     """A notebook's query (``pl.scan_csv(...).filter(...)``) is a table as its result is:
     it was refused as not a DataFrame; one that cannot be collected is an input error."""
