@@ -93,6 +93,15 @@ def _missing_column_error(
     return SchemaError(f"required column {what} is missing", file=file, column=source, hint=hint)
 
 
+def _utf8(frame: pl.LazyFrame, column: str) -> bool:
+    """Whether a Binary column's values are all UTF-8 text (only such columns pay the cast)."""
+    try:
+        frame.select(pl.col(column).cast(pl.String)).collect()
+    except pl.exceptions.ComputeError:
+        return False
+    return True
+
+
 def map_columns(raw: pl.DataFrame, table: str, config: RunConfig) -> pl.DataFrame:
     """Rename/derive canonical columns per ``[columns.<table>]`` and ``[constants.<table>]``."""
     return _mapped(raw, table, config, keep_given=False).collect(engine="in-memory")
@@ -419,6 +428,14 @@ def validate(
                 file=files[0] if files else None,
                 column=source,
                 hint="export one plain value per cell (text, number or timestamp)",
+            )
+        if dtype == pl.Binary and not _utf8(mapped, column):  # text bytes are read as text
+            source = config.columns.get(table, {}).get(column, column)
+            raise SchemaError(
+                f"column {source!r} holds bytes that are not UTF-8 text",
+                file=files[0] if files else None,
+                column=source,
+                hint="export the column as text (UTF-8)",
             )
         if isinstance(dtype, pl.Duration):  # no text, number or timestamp reading of it
             source = config.columns.get(table, {}).get(column, column)

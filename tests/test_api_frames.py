@@ -144,6 +144,24 @@ def test_a_duration_column_is_a_schema_error(column):
     assert err.value.column == column
 
 
+def test_a_binary_column_reads_as_text_unless_it_is_not_utf8():
+    """Bytes that are UTF-8 text read as that text; others are a SchemaError naming the
+    column (it was Polars' 'invalid utf8')."""
+    tables = _typed_tables()
+    as_text = at.run(**tables, models="linear")
+    as_bytes = tables["deals"].with_columns(pl.col("deal_id").cast(pl.Binary))
+    same = at.run(touchpoints=tables["touchpoints"], deals=as_bytes, models="linear")
+    assert_frame_equal(same.channel_summary, as_text.channel_summary)
+    broken = as_bytes.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.lit(b"\xff\xfe"))
+        .otherwise(pl.col("deal_id"))
+        .alias("deal_id")
+    )
+    with pytest.raises(SchemaError, match="column 'deal_id' holds bytes that are not UTF-8"):
+        at.run(touchpoints=tables["touchpoints"], deals=broken, models="linear")
+
+
 def test_a_config_that_is_no_path_is_a_usage_error():
     """config= takes a RunConfig or a TOML file's path; a dict (a parsed TOML, say) is
     refused naming the way to build one, not with Python's TypeError from Path()."""
