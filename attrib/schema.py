@@ -93,6 +93,22 @@ def _missing_column_error(
     return SchemaError(f"required column {what} is missing", file=file, column=source, hint=hint)
 
 
+def _unreadable(frame: pl.LazyFrame, column: str, dtype: pl.DataType) -> tuple[str, str] | None:
+    """(what the column holds, how to export it) when no value of a column of this type can
+    be read as text, a number or a timestamp; None when it can."""
+    if isinstance(dtype, (pl.List, pl.Array, pl.Struct, pl.Object)):
+        return f"{dtype} values, not single values", (
+            "export one plain value per cell (text, number or timestamp)"
+        )
+    if dtype == pl.Binary and not _utf8(frame, column):  # text bytes are read as text
+        return "bytes that are not UTF-8 text", "export the column as text (UTF-8)"
+    if isinstance(dtype, pl.Duration):
+        return f"{dtype} values (lengths of time), not text, a number or a timestamp", (
+            "export the value the column stands for (a timestamp, a number)"
+        )
+    return None
+
+
 def _utf8(frame: pl.LazyFrame, column: str) -> bool:
     """Whether a Binary column's values are all UTF-8 text (only such columns pay the cast)."""
     try:
@@ -421,30 +437,14 @@ def validate(
             hint='map one: [columns.touchpoints] channel = "utm_channel"',
         )
     for column, dtype in schema.items():
-        if isinstance(dtype, (pl.List, pl.Array, pl.Struct, pl.Object)):
+        if (unreadable := _unreadable(mapped, column, dtype)) is not None:
             source = config.columns.get(table, {}).get(column, column)
+            what, hint = unreadable
             raise SchemaError(
-                f"column {source!r} holds {dtype} values, not single values",
+                f"column {source!r} holds {what}",
                 file=files[0] if files else None,
                 column=source,
-                hint="export one plain value per cell (text, number or timestamp)",
-            )
-        if dtype == pl.Binary and not _utf8(mapped, column):  # text bytes are read as text
-            source = config.columns.get(table, {}).get(column, column)
-            raise SchemaError(
-                f"column {source!r} holds bytes that are not UTF-8 text",
-                file=files[0] if files else None,
-                column=source,
-                hint="export the column as text (UTF-8)",
-            )
-        if isinstance(dtype, pl.Duration):  # no text, number or timestamp reading of it
-            source = config.columns.get(table, {}).get(column, column)
-            raise SchemaError(
-                f"column {source!r} holds {dtype} values (lengths of time), not text, a "
-                "number or a timestamp",
-                file=files[0] if files else None,
-                column=source,
-                hint="export the value the column stands for (a timestamp, a number)",
+                hint=hint,
             )
     if table == "touchpoints" and config.level == "account" and ACCOUNT_ID not in columns:
         # journeys are keyed by the touches' account: without it every row would be rejected
