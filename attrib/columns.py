@@ -48,3 +48,10 @@ CLOSED_STATUSES = ("won", "lost")
 #: time; read as one, it stretched the run's monthly periods over millennia (minutes,
 #: millions of rows) or failed where a year is out of Python's range (year 0)
 TS_YEARS = (1900, 2199)
+
+
+def outside_years(year: int) -> str | None:
+    """Why a day of this year is no time's (``TS_YEARS``: a placeholder), or None: the one
+    wording of the config's and the command line's window checks."""
+    first, last = TS_YEARS
+    return None if first <= year <= last else f"is outside the years {first}-{last}"

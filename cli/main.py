@@ -96,15 +96,14 @@ def _check_run_arguments(
     ``--paths`` refuses ``_NOT_FOR_PATHS``."""
     import math
 
-    from attrib.columns import TS_YEARS
+    from attrib.columns import outside_years
     from attrib.errors import UsageError
 
-    first, last = TS_YEARS
     for name, day in (("--from", period_from), ("--to", period_to)):
         # the window's months are its periods: from year 1 (or to 9999) a run took minutes
-        if day is not None and not first <= day.year <= last:
+        if day is not None and (why := outside_years(day.year)) is not None:
             raise UsageError(
-                f"{name} {day.date().isoformat()} is outside the years {first}-{last}",
+                f"{name} {day.date().isoformat()} {why}",
                 hint=f"leave {name} out for a window open at that end (the data's span)",
             )
     margin = options["--gross-margin"]

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
 
-from attrib.columns import TS_YEARS
+from attrib.columns import outside_years
 from attrib.errors import ConfigError
 
 #: The canonical funnel stages, in order. ``session`` comes from touches, the rest from
@@ -203,11 +203,10 @@ def _check(s: MetricsSettings) -> list[str]:
         p.append(f"wide_interval_threshold must be > 0, got {s.wide_interval_threshold!r}")
     if not _finite(s.alpha) or not 0.0 < s.alpha < 1.0:
         p.append(f"alpha must be in (0, 1), got {s.alpha!r}")
-    first, last = TS_YEARS
     for name in ("period_from", "period_to"):
         day = getattr(s, name)
-        if day is not None and not first <= day.year <= last:
-            p.append(f"{name} {day} is outside the years {first}-{last}")
+        if day is not None and (why := outside_years(day.year)) is not None:
+            p.append(f"{name} {day} {why}")
     if s.period_from is not None and s.period_to is not None and s.period_from > s.period_to:
         p.append(f"period_from {s.period_from} is after period_to {s.period_to}")
     for name in ("baseline_period", "plan_period"):
