@@ -85,9 +85,9 @@ def _subtitle(ctx: Context) -> str:
             parts.append(f"Data from {esc(str(start)[:10])} to {esc(str(end)[:10])}")
     # a manifest edited by hand must not stop the page: a count that is no number is left out
     counts, rejected = (_mapping(ctx.out.manifest.get(k)) for k in ("row_counts", "rejected"))
-    if (journeys := _whole(counts.get("journeys"))) is not None:
+    if (journeys := _count(counts.get("journeys"))) is not None:
         parts.append(f"{journeys:,} journeys")
-    read, bad = _whole(counts.get("deals_read")), _whole(rejected.get("deals", 0))
+    read, bad = _count(counts.get("deals_read")), _count(rejected.get("deals", 0))
     if read is not None and bad is not None:  # the valid ones: rejected rows are in quality
         parts.append(f"{read - bad:,} valid deals")
     if ctx.models:
@@ -101,7 +101,7 @@ def _mapping(value: object) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _whole(value: object) -> int | None:
+def _count(value: object) -> int | None:
     """A manifest count as a whole number, or None where it is none."""
     try:
         return int(value)  # type: ignore[call-overload]
