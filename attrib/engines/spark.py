@@ -223,15 +223,11 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
             kind = file_format(p)
             sep = csv_separator(p) if kind == "csv" else ","
             header = csv_header(p, sep) if kind == "csv" else ()
-            if kind == "csv" and not header:  # Spark would read no column, naming no file
+            # a file Spark reads no column of, naming no file: refused as locally
+            if (kind == "csv" and not header) or (kind == "ndjson" and _blank_file(p)):
+                first = "header line" if kind == "csv" else "JSON line"
                 raise InputError(
-                    "cannot read csv file: empty CSV (no header line)",
-                    file=str(p),
-                    hint="check that the file is complete and in the format its suffix says",
-                )
-            if kind == "ndjson" and _blank_file(p):  # Spark would read no column either
-                raise InputError(
-                    "cannot read ndjson file: empty NDJSON (no JSON line)",
+                    f"cannot read {kind} file: empty {kind.upper()} (no {first})",
                     file=str(p),
                     hint="check that the file is complete and in the format its suffix says",
                 )
