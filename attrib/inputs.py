@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -257,6 +258,16 @@ def optional_sources(table: str, config: RunConfig) -> frozenset[str]:
     return frozenset(read - required_sources(table, config))
 
 
+def check_table_columns(
+    files: Sequence[Path | str], columns: Sequence[Collection[str]], table: str, config: RunConfig
+) -> None:
+    """``io.check_shared_columns`` over a table's files (or frame) with its shared and
+    optional sources: one call for every reader (in memory, frames, buckets, Spark)."""
+    check_shared_columns(
+        files, columns, shared_sources(table, config), optional_sources(table, config)
+    )
+
+
 def used_columns(table: str, config: RunConfig) -> Projection | None:
     """The source columns a run reads from a table's files (None: all of them).
 
@@ -411,12 +422,7 @@ def load_inputs(
     frames = {t: frame_input(f, t) for t, f in (frames or {}).items()} | given_frames
     config = resolve_config(data_dir, config)
     for table, frame in frames.items():  # as ``read_files`` checks a file's columns
-        check_shared_columns(
-            [frame_label(table)],
-            [frame.columns],
-            shared_sources(table, config),
-            optional_sources(table, config),
-        )
+        check_table_columns([frame_label(table)], [frame.columns], table, config)
     files = {t: paths for t, paths in locate_inputs(data_dir, specs).items() if t not in frames}
     for required in ("touchpoints", "deals"):
         if required not in files and required not in frames:

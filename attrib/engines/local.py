@@ -39,17 +39,15 @@ from attrib.inputs import (
     account_lookup,
     attach_accounts,
     attach_entity,
+    check_table_columns,
     empty_touches,
     load_inputs,
-    optional_sources,
     prepare_touches,
     resolve_config,
-    shared_sources,
     smallest_accounts,
     used_columns,
 )
 from attrib.io import (
-    check_shared_columns,
     file_format,
     parquet_appender,
     read_failure,
@@ -173,9 +171,7 @@ def partition_table(
             columns.append(scans[-1].collect_schema().names())
         except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
             raise read_failure(exc, [f], f"{file_format(f)} file") from None
-    check_shared_columns(
-        files, columns, shared_sources(table, config), optional_sources(table, config)
-    )
+    check_table_columns(files, columns, table, config)
     lazy = stack_parts(scans)
     if not any(source in names for names in columns):
         if scans:  # the validator names the missing column, the file and a hint

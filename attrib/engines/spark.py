@@ -36,7 +36,6 @@ from attrib.inputs import Inputs
 from attrib.io import (
     FILE_COL,
     ROW_COL,
-    check_shared_columns,
     csv_header,
     csv_separator,
     file_format,
@@ -198,11 +197,11 @@ def _blank_file(path: Path, chunk: int = 1 << 16) -> bool:
 def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> _Raw:
     """Read one input table as raw columns (CSV as text, like the local reader). Local part
     files lacking a column their siblings have are refused as locally
-    (``io.check_shared_columns``): Spark would read the column as null in them."""
+    (``inputs.check_table_columns``): Spark would read the column as null in them."""
     from pyspark.sql import DataFrame as SparkFrame
     from pyspark.sql import functions as sf
 
-    from attrib.inputs import optional_sources, shared_sources
+    from attrib.inputs import check_table_columns
 
     if isinstance(spec, SparkFrame):
         return _Raw(spec, {}, located=False)
@@ -235,12 +234,7 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
             names[str(p.resolve())] = str(p)
             if kind == "parquet" or header:  # (a BOM is no part of the first name)
                 known[p] = [h.removeprefix("\ufeff") for h in header] or schemas[p].names()
-        check_shared_columns(
-            list(known),
-            list(known.values()),
-            shared_sources(table, config),
-            optional_sources(table, config),
-        )
+        check_table_columns(list(known), list(known.values()), table, config)
     else:
         schemas = {}
         kind = "parquet"
