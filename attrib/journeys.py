@@ -90,7 +90,8 @@ def _timed(stage: pl.Expr | pl.Series, epoch: pl.Expr | pl.Series) -> pl.Expr | 
 
 def _lead_anchor_time() -> pl.Expr:
     """Each deal's lead anchor time (``lead``, read against its ``end``, ``created`` and its
-    entity's first milestone record with a time, ``timed``): the last touch at or before it
+    entity's first milestone record with a time at or after the lead, ``timed``): the last
+    touch at or before it
     is W-shaped's lead touch. A milestone after the window's end (the close, or the creation
     when that ends the window) is outside it: none (``_MIN_TS``, as one before the first
     touch). A lead on a date holds its whole day, but not past a milestone with a time after
