@@ -24,6 +24,11 @@ DATE = "date"
 SPEND = "spend"
 REASON = "reason"
 REASON_COLUMN = "column"
+#: the columns the readers add to every input row (its file, its 1-based data row) so that
+#: errors and quarantine rows can name them; a file's own columns of these names are dropped
+FILE_COL = "__file"
+ROW_COL = "__row"
+RESERVED_COLUMNS = (FILE_COL, ROW_COL)
 
 #: the channel credited with deals that have no touch (keeps totals conserved): reserved, no
 #: touch may carry it

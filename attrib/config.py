@@ -24,7 +24,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from attrib.columns import CANONICAL_STAGES, DEAL_STATUSES, NONE_CHANNEL, TABLE_COLUMNS, TABLES
+from attrib.columns import (
+    CANONICAL_STAGES,
+    DEAL_STATUSES,
+    NONE_CHANNEL,
+    RESERVED_COLUMNS,
+    TABLE_COLUMNS,
+    TABLES,
+)
 from attrib.errors import ConfigError, UsageError
 
 LEVELS = ("customer", "account")
@@ -316,6 +323,15 @@ def _table_sections(
                         f"[columns.{table}] {canon} must be a column name (string), got {src!r}",
                         file=source,
                         hint=f'quote your column\'s name, e.g. {canon} = "my_column"',
+                    )
+                if src in RESERVED_COLUMNS:
+                    raise ConfigError(
+                        f"[columns.{table}] {canon} = {src!r}: attrib names each input row's"
+                        f" file and row {' and '.join(RESERVED_COLUMNS)}, and does not read a"
+                        " file's own column of those names",
+                        file=source,
+                        hint=f"rename that column in the export (e.g. to {src.strip('_')}) and"
+                        " map the new name",
                     )
         else:
             for canon, value in mapping.items():

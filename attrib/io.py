@@ -26,14 +26,13 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 
+from attrib.columns import FILE_COL, RESERVED_COLUMNS, ROW_COL
 from attrib.errors import InputError, OutputError, SchemaError
 
 if TYPE_CHECKING:  # pyarrow is imported where a Parquet file is appended to
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-FILE_COL = "__file"
-ROW_COL = "__row"
 #: the CSV reader names a header's second, third ... column of one name ``name`` + this + 0, 1
 REPEATED_SUFFIX = "_duplicated_"
 #: an eager or a lazy frame (``stack_parts`` stacks either)
@@ -269,20 +268,17 @@ def blank_line() -> pl.Expr:
 def _read_one(path: Path, projection: Projection | None = None) -> pl.DataFrame:
     kind = file_format(path)
     try:
-        # the reader numbers the rows chunk by chunk: a row column made afterwards would be
-        # one chunk beside the data's many, and every later select would copy all columns
-        # to align them (~0.1 s per select at 10M rows)
-        index = {"row_index_name": ROW_COL, "row_index_offset": 1}
-        if kind == "parquet":  # columnar: a column not read costs nothing
-            columns = projection.of(pl.read_parquet_schema(path)) if projection else None
-            df = pl.read_parquet(path, columns=columns, **index)
-        elif kind == "csv":  # text is read whole: the reader checks every row's field count
-            df = pl.read_csv(path, separator=csv_separator(path), infer_schema=False, **index)
+        try:
+            df = _read_rows(path, kind, projection, numbered=True)
+        except pl.exceptions.DuplicateError:
+            # the file has a column of the name the row numbers take: not one attrib reads
+            # (the config refuses it), so it is dropped and the rows are numbered after
+            df = _read_rows(path, kind, projection, numbered=False)
+            df = df.drop(RESERVED_COLUMNS, strict=False).with_row_index(ROW_COL, offset=1)
+        if kind == "csv":
             blank = df.select(blank_line()).to_series()
             if blank.any():  # (a mask first: filtering copies every column)
                 df = df.filter(~blank)
-        else:
-            df = pl.read_ndjson(path, infer_schema_length=None, **index)
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         raise read_failure(exc, [path], f"{kind} file") from None
     return df.with_columns(
@@ -290,6 +286,21 @@ def _read_one(path: Path, projection: Projection | None = None) -> pl.DataFrame:
         pl.lit(str(path)).cast(pl.Categorical).alias(FILE_COL),
         pl.col(ROW_COL).cast(pl.Int64),
     )
+
+
+def _read_rows(
+    path: Path, kind: str, projection: Projection | None, *, numbered: bool
+) -> pl.DataFrame:
+    """One file's rows, ``numbered`` with a 1-based ``__row`` column made by the reader
+    itself: made afterwards it would be one chunk beside the data's many, and every later
+    select would copy all columns to align them (~0.1 s per select at 10M rows)."""
+    index = {"row_index_name": ROW_COL, "row_index_offset": 1} if numbered else {}
+    if kind == "parquet":  # columnar: a column not read costs nothing
+        columns = projection.of(pl.read_parquet_schema(path)) if projection else None
+        return pl.read_parquet(path, columns=columns, **index)
+    if kind == "csv":  # text is read whole: the reader checks every row's field count
+        return pl.read_csv(path, separator=csv_separator(path), infer_schema=False, **index)
+    return pl.read_ndjson(path, infer_schema_length=None, **index)
 
 
 def scan_file(path: Path, projection: Projection | None = None) -> pl.LazyFrame:
@@ -307,6 +318,8 @@ def scan_file(path: Path, projection: Projection | None = None) -> pl.LazyFrame:
     if projection is not None and kind == "parquet":
         keep = projection.of(lf.collect_schema())
         lf = lf.select(keep) if keep is not None else lf
+    if any(name in RESERVED_COLUMNS for name in lf.collect_schema().names()):
+        lf = lf.drop(RESERVED_COLUMNS, strict=False)  # the file's own: see _read_one
     lf = lf.with_row_index(ROW_COL, offset=1).with_columns(
         pl.col(ROW_COL).cast(pl.Int64), pl.lit(str(path)).cast(pl.Categorical).alias(FILE_COL)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ class Reporter:
         finally:
             elapsed = time.perf_counter() - t0
             self.add_time(name, elapsed)
-            self.finished(name, elapsed)
+            self.finished(name, elapsed, failed=sys.exc_info()[0] is not None)
 
     def add_time(self, name: str, seconds: float) -> None:
         """Count ``seconds`` towards ``name`` (for work timed without a display, e.g. in a
@@ -34,8 +35,8 @@ class Reporter:
     def started(self, name: str, detail: str) -> None:
         """Hook: a stage began."""
 
-    def finished(self, name: str, seconds: float) -> None:
-        """Hook: a stage ended."""
+    def finished(self, name: str, seconds: float, *, failed: bool = False) -> None:
+        """Hook: a stage ended (``failed``: by an exception, which the caller reports)."""
 
     def note(self, message: str) -> None:
         """Hook: a counted fact worth telling (rows read, rows rejected, ...)."""

@@ -69,11 +69,12 @@ class TerminalReporter(Reporter):
         elif self.verbose:
             self._log(f"{name} ...")
 
-    def finished(self, name: str, seconds: float) -> None:
+    def finished(self, name: str, seconds: float, *, failed: bool = False) -> None:
         if self._status is not None:
             self._status.stop()
             self._status = None
-        self._log(f"{name}: done in {seconds:.2f}s")
+        if not failed:  # (a failure's message follows)
+            self._log(f"{name}: done in {seconds:.2f}s")
 
     def note(self, message: str) -> None:
         self._log(message)

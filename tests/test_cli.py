@@ -1029,3 +1029,18 @@ def test_running_out_of_memory_is_a_computation_error_not_a_bug(tmp_path):
     assert "Computation error: out of memory: Unable to allocate" in result.output
     assert "fewer --customers" in " ".join(result.output.split())
     assert not (tmp_path / "big").exists()
+
+
+def test_a_stage_that_fails_is_not_reported_done(tmp_path):
+    """The progress line said "read and validate: done in 0.00s" above a config error."""
+    data = tmp_path / "in"
+    data.mkdir()
+    (data / "touchpoints.csv").write_text("customer_id,ts,channel\nc1,2025-01-01,Email\n")
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-05,2025-01-06,won,1\n"
+    )
+    (data / "channels.toml").write_text("[columns.touchpoints]\nchannel = 5\n")
+    result = run_cli(["run", data, "--out", tmp_path / "out", "-v"], exit_code=2)
+    assert "read and validate ..." in result.output
+    assert "done in" not in result.output
+    assert "channel must be a column name" in result.output

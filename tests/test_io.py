@@ -182,3 +182,54 @@ def test_an_output_that_is_no_regular_file_is_refused_and_kept(tmp_path, via_lin
         write_parquet(pl.DataFrame({"a": [1]}), target)
     assert stat.S_ISFIFO(fifo.stat().st_mode)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted({"pipe", target.name})
+
+
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "ndjson"])
+def test_a_file_column_named_as_the_row_numbers_is_not_read(tmp_path, engine, fmt):
+    """An export with its own ``__row`` (or ``__file``) column, a name the readers give
+    each row's number (file), stopped the run: "cannot add row_index with name '__row':
+    column already exists in file", hinting at a damaged file. Such a column is no
+    attrib column: it is dropped, and quarantine rows name the file's own row numbers."""
+    import polars as pl
+    from conftest import run_cli
+
+    data = tmp_path / "in"
+    data.mkdir()
+    touches = pl.DataFrame(
+        {
+            "__row": ["x", "y", "z"],
+            "customer_id": ["c1", "c1", "c2"],
+            "ts": ["2025-01-01 10:00", "not a time", "2025-01-02 10:00"],
+            "channel": ["Email", "Ads", "Ads"],
+            "__file": ["p", "q", "r"],
+        }
+    )
+    path = data / f"touchpoints.{fmt}"
+    getattr(touches, f"write_{fmt}")(path)
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-05,2025-01-06,won,1\n"
+    )
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch", *engine])
+    rejected = pl.read_parquet(out / "quarantine" / "touchpoints.parquet")
+    assert rejected.select("file", "row").rows() == [(str(path), 2)]
+    assert pl.read_parquet(out / "journeys.parquet")["path"].sort().to_list() == ["Ads", "Email"]
+
+
+def test_a_config_mapping_a_column_to_a_row_number_name_is_refused(tmp_path):
+    """The file's own ``__row`` column is not read, so a mapping to it is a config error
+    (it would have been a missing column, in a file that has it)."""
+    from conftest import run_cli
+
+    data = tmp_path / "in"
+    data.mkdir()
+    (data / "touchpoints.csv").write_text("__row,ts,channel\nc1,2025-01-01,Email\n")
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-05,2025-01-06,won,1\n"
+    )
+    (data / "channels.toml").write_text('[columns.touchpoints]\ncustomer_id = "__row"\n')
+    result = run_cli(["run", data, "--out", tmp_path / "out", "-q"], exit_code=2)
+    text = " ".join(result.output.split())
+    assert "[columns.touchpoints] customer_id = '__row'" in text
+    assert "rename that column in the export" in text

@@ -449,3 +449,23 @@ def test_a_line_of_spaces_in_touchpoints_csv(spark, tmp_path):
         assert here["row"].to_list() == [2, 3]
         assert result.quarantine[table]["row"].to_list() == [2]
         assert result.quarantine[table]["reason"].to_list() == here["reason"].to_list()[1:]
+
+
+def test_a_file_column_named_as_the_row_numbers_like_local(spark, tmp_path):
+    """A touch file's own ``__file``/``__row`` columns are not read (as locally): Spark's
+    quarantine named the file by the user's ``__file`` value."""
+    data = tmp_path / "in"
+    data.mkdir()
+    (data / "touchpoints.csv").write_text(
+        "__row,customer_id,ts,channel,__file\n"
+        "x,c1,2025-01-01 10:00,Email,p\nx,c1,not a time,Ads,q\nx,c2,2025-01-02 10:00,Ads,r\n"
+    )
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-05,2025-01-06,won,1\n"
+    )
+    local, local_result = _local(data, tmp_path / "local", models="first_touch")
+    got, result = _spark(spark, data, tmp_path / "spark", models="first_touch")
+    expected = local_result.inputs.quarantine["touchpoints"]
+    assert expected.select("file", "row").rows() == [(str(data / "touchpoints.csv"), 2)]
+    assert_frame_equal(result.quarantine["touchpoints"], expected)
+    _same(got, local)

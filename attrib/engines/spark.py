@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlparse
 import polars as pl
 import pyarrow as pa
 
-from attrib.columns import DATE
+from attrib.columns import DATE, RESERVED_COLUMNS
 from attrib.config import RunConfig
 from attrib.credit import ModelCredit, credit_model, fit_models, model_credit, summarise
 from attrib.data_checks import DealCounts, check_rejections, deal_warnings, metric_warnings
@@ -204,12 +204,12 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
     from attrib.inputs import check_table_columns
 
     if isinstance(spec, SparkFrame):
-        return _Raw(spec, {}, located=False)
+        return _Raw(spec.drop(*RESERVED_COLUMNS), {}, located=False)
     text = str(spec)
     if text.startswith(TABLE_PREFIX):
         name = text.removeprefix(TABLE_PREFIX)
         frame = _spark_call(f"opening table {name}", lambda: spark.table(name))
-        return _Raw(frame, {}, located=False)
+        return _Raw(frame.drop(*RESERVED_COLUMNS), {}, located=False)
     local = _local_files(spec)
     if local is not None:
         schemas = check_parquet_types([p for p in local if file_format(p) == "parquet"], table)
@@ -258,7 +258,7 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
             f"reading {table}", lambda reader=reader, paths=paths: reader.load(paths)
         )
         frames.append(
-            frame.select(
+            frame.drop(*RESERVED_COLUMNS).select(  # (a file's own: see io._read_one)
                 "*",
                 sf.col("_metadata.file_path").alias(w.URI_COL),
                 sf.col("_metadata.file_block_start").alias(w.BLOCK_COL),
