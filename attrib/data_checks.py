@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from attrib.columns import TABLES
+from attrib.columns import CAMPAIGN, TABLES
 from attrib.config import UNASSIGNED
 from attrib.encoded import CONVERSION_IN_PERIOD, CREATION_IN_PERIOD, STATUS_NONE, Journeys
 from attrib.errors import ChecksFailedError
+from attrib.io import file_columns, loose_name
 from attrib.metrics.settings import PERIOD_LABEL
 from attrib.progress import Reporter
 
 if TYPE_CHECKING:
+    from attrib.config import RunConfig
     from attrib.inputs import Inputs
     from attrib.metrics.bundle import MetricsPlan
 
@@ -222,6 +224,28 @@ def deal_warnings(
 def _names(values: list[str], limit: int = 5) -> str:
     shown = ", ".join(repr(v) for v in values[:limit])
     return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+def campaign_lookalikes(files: dict[str, list[str]], config: RunConfig) -> list[str]:
+    """A touch or cost file without the campaign column but with one named like it
+    (``utm_campaign``, ``Campaign Name``): every campaign of it is then ``(none)``, and
+    nothing else would say so. One warning per table, naming the first such file."""
+    found = []
+    for table, rows in (("touchpoints", "touch"), ("costs", "cost row")):
+        if CAMPAIGN in config.constants.get(table, {}):
+            continue
+        source = config.columns.get(table, {}).get(CAMPAIGN, CAMPAIGN)
+        for name in files.get(table, []):
+            columns = file_columns(Path(name))
+            alike = [c for c in columns if CAMPAIGN in loose_name(c)]
+            if source not in columns and alike:
+                found.append(
+                    f"{name}: no {source!r} column, so each {rows}'s campaign is (none);"
+                    f" {alike[0]!r} is named like it: map it under [columns.{table}]"
+                    f' (campaign = "{alike[0]}") if it holds the campaign'
+                )
+                break
+    return found
 
 
 def channel_variants(touch_channels: Sequence[str]) -> str | None:
@@ -459,8 +483,8 @@ def metric_warnings(
     """The spend and target warnings of a run (``unmatched_cost_channels``,
     ``costs_outside_window`` and ``partial_months`` for the data's span, ``unmatched_targets``,
     ``daily_by_repeats``, ``monthly_rows_among_daily``, ``unassigned_credit`` given the
-    channel summary, ``missing_baseline``) and ``channel_variants``; every engine calls
-    this."""
+    channel summary, ``missing_baseline``), ``channel_variants`` and ``campaign_lookalikes``;
+    every engine calls this."""
     # with --from/--to the user chose what to leave out: only the data's span is checked
     span = None if plan.settings.period_from or plan.settings.period_to else plan.window
     found = (
@@ -479,4 +503,4 @@ def metric_warnings(
         missing_baseline(plan.settings.baseline_period, kpis),
         channel_variants(touch_channels),
     )
-    return [w for w in found if w is not None]
+    return [w for w in found if w is not None] + campaign_lookalikes(inputs.files, inputs.config)

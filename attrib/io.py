@@ -171,6 +171,26 @@ def csv_header(path: Path, separator: str) -> tuple[str, ...]:
         return ()
 
 
+def file_columns(path: Path) -> tuple[str, ...]:
+    """A file's column names without reading its rows: a CSV header, a Parquet schema, an
+    NDJSON file's first object's keys (() when it cannot be read, or is no local file)."""
+    try:
+        kind = file_format(path)
+        if kind == "csv":
+            names = csv_header(path, csv_separator(path))
+            return tuple(n.removeprefix("\ufeff") if i == 0 else n for i, n in enumerate(names))
+        if kind == "parquet":
+            return tuple(pl.read_parquet_schema(path))
+        with _open_text(path) as fh:
+            for line in fh:
+                if line.strip():
+                    first = json.loads(line)
+                    return tuple(first) if isinstance(first, dict) else ()
+    except (OSError, EOFError, ValueError, pl.exceptions.PolarsError, InputError):
+        pass
+    return ()
+
+
 def long_row_error(path: Path) -> InputError | None:
     """The error naming the first CSV row with more fields than the header, or None. Only
     on the error path: the reader refuses such a file without saying where, and this finds

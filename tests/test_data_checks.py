@@ -336,3 +336,34 @@ def test_a_window_that_cuts_months_says_how_much_monthly_spend_it_prorates_away(
         "2025-01-31",
     )
     assert whole["warnings"] == []
+
+
+def test_a_campaign_column_named_another_way_is_flagged(tmp_path):
+    """A GA-style touch export's ``utm_campaign`` (or a CRM's ``Campaign Name``) is not the
+    campaign column: every touch's campaign was ``(none)`` without a word. The warning names
+    the file and the mapping; mapped, or beside a ``campaign`` column, nothing is said."""
+    import polars as pl
+
+    rows = [("d1", "c1", "2025-01-07", "2025-01-09", "won", 10.0)]
+    data = write_inputs(
+        tmp_path / "in", touches=TOUCHES.rename({"campaign": "utm_campaign"}), deals=deals(rows)
+    )
+    pl.DataFrame(
+        {"date": ["2025-01-05"], "channel": ["Email"], "Campaign Name": ["jan"], "spend": [5.0]}
+    ).write_parquet(data / "costs.parquet")
+    text, manifest = _run_data(data, tmp_path / "out")
+    touch_file, cost_file = data / "touchpoints.csv", data / "costs.parquet"
+    assert (
+        f"{touch_file}: no 'campaign' column, so each touch's campaign is (none); 'utm_campaign'"
+        ' is named like it: map it under [columns.touchpoints] (campaign = "utm_campaign")'
+    ) in text
+    assert f"{cost_file}: no 'campaign' column, so each cost row's campaign is (none)" in text
+    assert sum("is named like it" in w for w in manifest["warnings"]) == 2
+    config = '[columns.touchpoints]\ncampaign = "utm_campaign"\n[constants.costs]\ncampaign = "x"\n'
+    (data / "channels.toml").write_text(config)
+    text, manifest = _run_data(data, tmp_path / "mapped")
+    assert "named like it" not in text
+    summary = pl.read_parquet(tmp_path / "mapped" / "campaign_summary.parquet")
+    assert "jan" in summary["campaign"].to_list()  # (the spend is campaign "x")
+    text, _ = _run(tmp_path / "both", rows)  # TOUCHES has a campaign column
+    assert "named like it" not in text
