@@ -7,42 +7,47 @@ builder and numba kernels as the local engine and returns additive partial state
 driver sums and finalizes (map -> reduce -> finalize, see docs/ARCHITECTURE.md). pyspark is
 imported only inside functions, so ``import attrib`` works without it. How it works:
 ``docs/SPARK.md``.
+
+This module is the driver: ``run_spark`` and the job's steps, and Spark writing the large
+outputs. Beside it: ``_spark_session`` (the session, Spark's failures as attrib's errors),
+``_spark_read`` (the inputs read into Spark with the local reader's checks) and
+``_spark_worker`` (what runs on the executors).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import unquote, urlparse
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pyarrow as pa
 
-from attrib.columns import DATE, RESERVED_COLUMNS
+from attrib.columns import DATE
 from attrib.config import RunConfig
 from attrib.credit import ModelCredit, credit_model, fit_models, model_credit, summarise
 from attrib.data_checks import DealCounts, check_rejections, deal_warnings, metric_warnings
 from attrib.encoded import Dictionaries
 from attrib.engines import _spark_worker as w
-from attrib.errors import AttribError, ComputationError, InputError, UsageError
-from attrib.inputs import Inputs
-from attrib.io import (
-    FILE_COL,
-    ROW_COL,
-    csv_header,
-    csv_separator,
-    file_format,
-    find_table,
-    read_failure,
-    resolve_files,
+from attrib.engines._spark_read import (
+    _SIDE_TABLES,
+    TABLE_PREFIX,
+    _describe_source,
+    _display,
+    _locate,
+    _number_collected,
+    _read_raw,
+    _wall_clock,
+    check_parquet_types,
 )
+from attrib.engines._spark_session import _default_buckets, _master, _spark_call, spark_session
+from attrib.errors import UsageError
+from attrib.inputs import Inputs
+from attrib.io import FILE_COL, ROW_COL
 from attrib.models.base import AttributionModel, Fitted
 from attrib.parsing import DATE_CHARS, MIXED_NONE, OFFSET_PATTERN, mixing_code
 from attrib.progress import Reporter
@@ -53,13 +58,9 @@ if TYPE_CHECKING:
 
     from attrib.metrics.bundle import MetricsPlan
 
-T = TypeVar("T")
-
 #: Above this many rejected touches the quarantine is written by Spark as a folder
 #: (``quarantine/touchpoints/``) instead of being collected into one file by the driver.
 QUARANTINE_COLLECT_LIMIT = 1_000_000
-TABLE_PREFIX = "table:"
-_SIDE_TABLES = ("deals", "stages", "costs", "targets")
 
 
 @dataclass
@@ -77,330 +78,6 @@ class SparkRunResult:
     out: Path | None = None
     journeys_path: str | None = None
     extra_outputs: list[str] = field(default_factory=list)
-
-
-# -- session ------------------------------------------------------------------------------------
-def spark_session(spark: SparkSession | None = None, master: str | None = None) -> SparkSession:
-    """The session to use: the one given, the active one, or a new one on ``master``.
-
-    A new local session runs its Python workers on this interpreter and gets small-data
-    settings (few shuffle partitions, no UI, Arrow on, UTC session time zone).
-    """
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise UsageError(
-            "the Spark engine needs pyspark, which is not installed",
-            hint="pip install 'attrib[spark]' (and Java 17+ for a local Spark)",
-        ) from None
-    if spark is not None:
-        return spark
-    active = SparkSession.getActiveSession()
-    if active is not None and master is None:
-        return active
-    master = master or "local[*]"
-    if master.startswith("local"):
-        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    builder = (
-        SparkSession.builder.master(master)
-        .appName("attrib")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-    )
-    if master.startswith("local"):
-        builder = builder.config("spark.sql.shuffle.partitions", "8").config(
-            "spark.driver.memory", os.environ.get("ATTRIB_SPARK_DRIVER_MEMORY", "4g")
-        )
-    try:
-        session = builder.getOrCreate()
-    except Exception as exc:  # Java missing, bad master URL, port clash ...
-        raise UsageError(
-            f"cannot start Spark on {master!r}: {str(exc).strip().splitlines()[0][:300]}",
-            hint="check that Java 17+ is installed (java -version, JAVA_HOME) and the master URL",
-        ) from None
-    session.sparkContext.setLogLevel("ERROR")
-    return session
-
-
-def _spark_call(what: str, fn: Callable[[], T]) -> T:
-    """Run one Spark action; translate Spark/Py4J failures into attrib's ComputationError."""
-    try:
-        return fn()
-    except AttribError:
-        raise
-    except Exception as exc:
-        from pyspark.errors import PySparkException
-
-        try:
-            from py4j.protocol import Py4JError
-        except ImportError:  # pragma: no cover - py4j ships with pyspark
-            Py4JError = RuntimeError
-        if not isinstance(exc, PySparkException | Py4JError):
-            raise
-        if "TIMESTAMP(NANOS" in str(exc):
-            raise InputError(
-                f"Spark cannot read nanosecond Parquet timestamps (while {what})",
-                hint="write them in microseconds: pandas df.to_parquet(..., "
-                "coerce_timestamps='us'), polars .cast(pl.Datetime('us'))",
-            ) from None
-        lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
-        errors = [ln for ln in lines if "Error:" in ln or "Exception:" in ln]
-        detail = (errors[-1] if errors else lines[0] if lines else type(exc).__name__)[:400]
-        raise ComputationError(
-            f"Spark failed while {what}: {detail}",
-            hint="set ATTRIB_DEBUG=1 for the traceback; executors need attrib installed"
-            " (pip install 'attrib[spark]' or --py-files, see docs/SPARK.md)",
-        ) from exc
-
-
-# -- reading ------------------------------------------------------------------------------------
-@dataclass
-class _Raw:
-    """A raw input table in Spark plus how to name its files like the local reader."""
-
-    frame: SparkFrame
-    names: dict[str, str]  # Spark file URI -> file name as the local engine reports it
-    located: bool  # rows carry __uri/__block (file splits), so rows can be numbered
-    #: the local Parquet files' schemas by file name (``check_parquet_types`` read them)
-    schemas: dict[str, pl.Schema] = field(default_factory=dict)
-
-
-def _local_files(spec: str | Path) -> list[Path] | None:
-    text = str(spec)
-    if "://" in text and not text.startswith("file://"):
-        return None
-    try:
-        return resolve_files(text.removeprefix("file://"))
-    except InputError:
-        if any(ch in text for ch in "*?[") or Path(text).exists():
-            raise
-        return None
-
-
-def _uri_path(uri: str) -> str:
-    parsed = urlparse(uri)
-    return unquote(parsed.path) if parsed.scheme in ("file", "") else uri
-
-
-def _blank_file(path: Path, chunk: int = 1 << 16) -> bool:
-    """Whether a file holds nothing but white space (read up to its first other byte)."""
-    with path.open("rb") as f:
-        while block := f.read(chunk):
-            if block.strip():
-                return False
-    return True
-
-
-def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> _Raw:
-    """Read one input table as raw columns (CSV as text, like the local reader). Local part
-    files lacking a column their siblings have are refused as locally
-    (``inputs.check_table_columns``): Spark would read the column as null in them."""
-    from pyspark.sql import DataFrame as SparkFrame
-    from pyspark.sql import functions as sf
-
-    from attrib.inputs import check_table_columns
-
-    if isinstance(spec, SparkFrame):
-        return _Raw(spec.drop(*RESERVED_COLUMNS), {}, located=False)
-    text = str(spec)
-    if text.startswith(TABLE_PREFIX):
-        name = text.removeprefix(TABLE_PREFIX)
-        frame = _spark_call(f"opening table {name}", lambda: spark.table(name))
-        return _Raw(frame.drop(*RESERVED_COLUMNS), {}, located=False)
-    local = _local_files(spec)
-    if local is not None:
-        schemas = check_parquet_types([p for p in local if file_format(p) == "parquet"], table)
-        # files read together share a format and, for CSV, the separator and the header:
-        # Spark names a CSV file's columns by the first file's header, position by position
-        groups: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
-        names: dict[str, str] = {}
-        known: dict[Path, list[str]] = {}  # each file's columns, where its header tells
-        for p in local:
-            kind = file_format(p)
-            sep = csv_separator(p) if kind == "csv" else ","
-            header = csv_header(p, sep) if kind == "csv" else ()
-            # a file Spark reads no column of, naming no file: refused as locally
-            if (kind == "csv" and not header) or (kind == "ndjson" and _blank_file(p)):
-                first = "header line" if kind == "csv" else "JSON line"
-                raise InputError(
-                    f"cannot read {kind} file: empty {kind.upper()} (no {first})",
-                    file=str(p),
-                    hint="check that the file is complete and in the format its suffix says",
-                )
-            groups.setdefault((kind, sep, header), []).append(str(p.resolve()))
-            names[str(p.resolve())] = str(p)
-            if kind == "parquet" or header:  # (a BOM is no part of the first name)
-                known[p] = [h.removeprefix("\ufeff") for h in header] or schemas[p].names()
-        check_table_columns(list(known), list(known.values()), table, config)
-    else:
-        schemas = {}
-        kind = "parquet"
-        for suffix, k in (("csv", "csv"), ("json", "ndjson"), ("jsonl", "ndjson")):
-            if text.rstrip("/").lower().endswith(f".{suffix}") or f".{suffix}." in text.lower():
-                kind = k
-        groups, names = {(kind, ",", ()): [text]}, {}
-    frames = []
-    for (kind, sep, _), paths in sorted(groups.items()):
-        reader = spark.read.format("json" if kind == "ndjson" else kind)
-        if kind == "csv":
-            reader = (
-                reader.option("header", True)
-                .option("escape", '"')
-                .option("multiLine", False)
-                .option("sep", sep)
-            )
-        elif kind == "parquet":
-            reader = reader.option("mergeSchema", True)
-        frame = _spark_call(
-            f"reading {table}", lambda reader=reader, paths=paths: reader.load(paths)
-        )
-        frames.append(
-            frame.drop(*RESERVED_COLUMNS).select(  # (a file's own: see io._read_one)
-                "*",
-                sf.col("_metadata.file_path").alias(w.URI_COL),
-                sf.col("_metadata.file_block_start").alias(w.BLOCK_COL),
-            )
-        )
-    out = frames[0]
-    for more in frames[1:]:
-        out = out.unionByName(more, allowMissingColumns=True)
-    return _Raw(out, names, located=True, schemas={str(p): s for p, s in schemas.items()})
-
-
-#: integer and float types by the Spark type a Parquet file's column reads as: Spark merges
-#: no two of them (an int file beside a bigint one stops the read), but those alike
-_SPARK_NUMBERS = {
-    pl.Int8: "tinyint",
-    pl.Int16: "smallint",
-    pl.UInt8: "smallint",
-    pl.Int32: "int",
-    pl.UInt16: "int",
-    pl.Int64: "bigint",
-    pl.UInt32: "bigint",
-    pl.UInt64: "decimal(20,0)",
-    pl.Float32: "float",
-    pl.Float64: "double",
-}
-
-
-def _type_kind(dtype: pl.DataType) -> str:
-    """A Parquet column's type as far as Spark's schema merge tells types apart: timestamp
-    units merge, and text stored as a dictionary (a Polars categorical) is text; integer and
-    float widths, zoned and naive timestamps, dates, numbers and text do not."""
-    if isinstance(dtype, pl.Datetime):
-        return "a naive timestamp" if dtype.time_zone is None else "a zoned timestamp"
-    if (number := _SPARK_NUMBERS.get(type(dtype))) is not None:
-        kind = "a float" if dtype.is_float() else "an integer"
-        return f"{kind} ({number})"
-    if isinstance(dtype, pl.String | pl.Categorical | pl.Enum):
-        return "text"
-    return {pl.Date: "a date", pl.Boolean: "a boolean"}.get(type(dtype), str(dtype))
-
-
-def check_parquet_types(files: list[Path], table: str) -> dict[Path, pl.Schema]:
-    """The schemas of a table's Parquet files (metadata only), after refusing files whose
-    column types Spark cannot merge (a date in one, a timestamp in another; zoned and naive;
-    an int and a bigint): stop before Spark does, naming the column and two files (Spark's
-    own error names neither, and ends the run as a computation error). The local engines
-    read such files, each value as its file gives it. A file that is no Parquet is an input
-    error naming it, as the local reader's."""
-    schemas: dict[Path, pl.Schema] = {}
-    for path in files:
-        try:
-            schemas[path] = pl.read_parquet_schema(path)
-        except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-            raise read_failure(exc, [path], "parquet file") from None
-    seen: dict[str, tuple[str, Path]] = {}
-    for path, schema in schemas.items():
-        for column, dtype in schema.items():
-            kind = _type_kind(dtype)
-            first = seen.setdefault(column, (kind, path))
-            if first[0] != kind:
-                raise InputError(
-                    f"column {column!r} of the {table} files is {first[0]} in {first[1]} and "
-                    f"{kind} in {path}: Spark cannot read one column with two types",
-                    file=str(path),
-                    column=column,
-                    hint="write the column with one type in every file, or run the local "
-                    "engine (without --engine spark), which reads each file as it is",
-                )
-    return schemas
-
-
-def _display(uri: str, names: dict[str, str]) -> str:
-    return names.get(_uri_path(uri), uri)
-
-
-def _number_collected(raw: _Raw, table: str) -> pl.DataFrame:
-    """Collect a small raw table to the driver with ``__file``/``__row`` as the local reader."""
-    arrow = _spark_call(f"reading {table}", raw.frame.toArrow)
-    frame = w.to_polars(arrow)
-    if not raw.located:
-        return frame.with_columns(
-            pl.lit(f"{TABLE_PREFIX}{table}").alias(FILE_COL),
-            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW_COL),
-        )
-    files = {u: _display(u, raw.names) for u in frame.get_column(w.URI_COL).unique().to_list()}
-    return (
-        frame.with_row_index("__i")
-        .with_columns(
-            pl.col(w.URI_COL).replace_strict(files, return_dtype=pl.String).alias(FILE_COL)
-        )
-        .sort(w.URI_COL, w.BLOCK_COL, "__i")
-        .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over(w.URI_COL).alias(ROW_COL))
-        .sort("__i")
-        .drop("__i", w.URI_COL, w.BLOCK_COL)
-    )
-
-
-def _wall_clock(frame: pl.DataFrame, raw: _Raw, column: str) -> pl.DataFrame:
-    """A collected cost table's ``column`` at the clock of the zone its Parquet file wrote
-    it in, as the local reader keeps it (a cost row's day is the one its export names):
-    Spark keeps a zoned Parquet timestamp as an instant only, which arrives here in UTC."""
-    dtype = frame.schema.get(column)
-    if not isinstance(dtype, pl.Datetime):
-        return frame
-    zones: dict[str, str] = {}
-    for name, schema in raw.schemas.items():
-        given = schema.get(column)
-        if isinstance(given, pl.Datetime) and given.time_zone not in (None, "UTC"):
-            zones[name] = given.time_zone
-    if not zones:
-        return frame
-    col = pl.col(column).dt.replace_time_zone("UTC")
-    value = pl.col(column)
-    for name, zone in zones.items():
-        at_clock = col.dt.convert_time_zone(zone).dt.replace_time_zone(None)
-        value = pl.when(pl.col(FILE_COL) == name).then(at_clock).otherwise(value)
-    return frame.with_columns(value.alias(column))
-
-
-def _locate(data_dir: str | Path | None, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Input per table: an explicit argument first, else ``<table>.*`` in the data folder."""
-    found: dict[str, Any] = {}
-    folder = Path(data_dir) if data_dir is not None else None
-    if folder is not None and not folder.is_dir():
-        raise InputError("data folder not found", file=str(folder), hint="check DATA_DIR")
-    for table in ("touchpoints", *_SIDE_TABLES):
-        given = overrides.get(table)
-        if given is not None:
-            found[table] = given
-        elif folder is not None:
-            files = find_table(folder, table)
-            if files:
-                found[table] = files[0] if len(files) == 1 else str(folder / table)
-    for required in ("touchpoints", "deals"):
-        if required not in found:
-            raise InputError(
-                f"no {required} input found",
-                file=str(data_dir) if data_dir is not None else None,
-                hint=f"put a {required}.csv/.parquet/.ndjson in the data folder"
-                f" or pass --{required} PATH (a file, folder, glob, URI or table:NAME)",
-            )
-    return found
 
 
 # -- the job ------------------------------------------------------------------------------------
@@ -471,13 +148,6 @@ def run_spark(
         )
     finally:
         job.release()
-
-
-def _default_buckets(spark: SparkSession) -> int:
-    try:
-        return max(1, int(spark.sparkContext.defaultParallelism))
-    except Exception:  # Spark Connect has no SparkContext
-        return max(1, int(spark.conf.get("spark.sql.shuffle.partitions") or 8))
 
 
 class _Job:
@@ -945,17 +615,10 @@ def _write_folder(frame: SparkFrame, target: Path, *, partition_by: str | None) 
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _master(spark: SparkSession) -> str | None:
-    try:
-        return spark.sparkContext.master
-    except Exception:
-        return None
-
-
-def _describe_source(spec: Any) -> str:
-    if isinstance(spec, str | Path):
-        return str(spec)
-    return type(spec).__name__
-
-
-__all__ = ["QUARANTINE_COLLECT_LIMIT", "SparkRunResult", "run_spark", "spark_session"]
+__all__ = [
+    "QUARANTINE_COLLECT_LIMIT",
+    "SparkRunResult",
+    "check_parquet_types",
+    "run_spark",
+    "spark_session",
+]

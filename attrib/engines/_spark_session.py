@@ -1,0 +1,107 @@
+"""The Spark engine's session: the one a run uses (given, active or new), what it says of
+itself (its master, its default parallelism), and Spark's failures turned into attrib's errors.
+pyspark is imported only inside functions, so importing this module does not import it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from attrib.errors import AttribError, ComputationError, InputError, UsageError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+T = TypeVar("T")
+
+
+def spark_session(spark: SparkSession | None = None, master: str | None = None) -> SparkSession:
+    """The session to use: the one given, the active one, or a new one on ``master``.
+
+    A new local session runs its Python workers on this interpreter and gets small-data
+    settings (few shuffle partitions, no UI, Arrow on, UTC session time zone).
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise UsageError(
+            "the Spark engine needs pyspark, which is not installed",
+            hint="pip install 'attrib[spark]' (and Java 17+ for a local Spark)",
+        ) from None
+    if spark is not None:
+        return spark
+    active = SparkSession.getActiveSession()
+    if active is not None and master is None:
+        return active
+    master = master or "local[*]"
+    if master.startswith("local"):
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = (
+        SparkSession.builder.master(master)
+        .appName("attrib")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+    )
+    if master.startswith("local"):
+        builder = builder.config("spark.sql.shuffle.partitions", "8").config(
+            "spark.driver.memory", os.environ.get("ATTRIB_SPARK_DRIVER_MEMORY", "4g")
+        )
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # Java missing, bad master URL, port clash ...
+        raise UsageError(
+            f"cannot start Spark on {master!r}: {str(exc).strip().splitlines()[0][:300]}",
+            hint="check that Java 17+ is installed (java -version, JAVA_HOME) and the master URL",
+        ) from None
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def _spark_call(what: str, fn: Callable[[], T]) -> T:
+    """Run one Spark action; translate Spark/Py4J failures into attrib's ComputationError."""
+    try:
+        return fn()
+    except AttribError:
+        raise
+    except Exception as exc:
+        from pyspark.errors import PySparkException
+
+        try:
+            from py4j.protocol import Py4JError
+        except ImportError:  # pragma: no cover - py4j ships with pyspark
+            Py4JError = RuntimeError
+        if not isinstance(exc, PySparkException | Py4JError):
+            raise
+        if "TIMESTAMP(NANOS" in str(exc):
+            raise InputError(
+                f"Spark cannot read nanosecond Parquet timestamps (while {what})",
+                hint="write them in microseconds: pandas df.to_parquet(..., "
+                "coerce_timestamps='us'), polars .cast(pl.Datetime('us'))",
+            ) from None
+        lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
+        errors = [ln for ln in lines if "Error:" in ln or "Exception:" in ln]
+        detail = (errors[-1] if errors else lines[0] if lines else type(exc).__name__)[:400]
+        raise ComputationError(
+            f"Spark failed while {what}: {detail}",
+            hint="set ATTRIB_DEBUG=1 for the traceback; executors need attrib installed"
+            " (pip install 'attrib[spark]' or --py-files, see docs/SPARK.md)",
+        ) from exc
+
+
+def _default_buckets(spark: SparkSession) -> int:
+    try:
+        return max(1, int(spark.sparkContext.defaultParallelism))
+    except Exception:  # Spark Connect has no SparkContext
+        return max(1, int(spark.conf.get("spark.sql.shuffle.partitions") or 8))
+
+
+def _master(spark: SparkSession) -> str | None:
+    try:
+        return spark.sparkContext.master
+    except Exception:
+        return None
