@@ -30,6 +30,24 @@ _STATUS_SYNONYMS = {
     "closedlost": "lost",
     "loss": "lost",
 }
+#: stage names CRMs export, by canonical stage (HubSpot's lifecycle stages, Salesforce's
+#: "Closed Won" and "Proposal"); each is also matched with its words joined by nothing, "_"
+#: or "-" (HubSpot's internal "marketingqualifiedlead"), in any case. ``[stages]`` comes first.
+_STAGE_SYNONYMS = {
+    "session": ("sessions", "visit", "visits"),
+    "lead": ("leads", "new lead"),
+    "mql": ("mqls", "marketing qualified lead", "marketing qualified"),
+    "sql": ("sqls", "sales qualified lead", "sales qualified"),
+    "opportunity": ("opportunities", "opp", "opps", "sales opportunity"),
+    "offer": ("offers", "proposal", "quote"),
+    "customer": ("customers", "closed won", "won"),
+}
+BUILTIN_STAGE_NAMES = {
+    joined: stage
+    for stage, names in _STAGE_SYNONYMS.items()
+    for name in names
+    for joined in {sep.join(name.split()) for sep in (" ", "", "_", "-")}
+}
 # a UTC offset after the time of day: Z, UTC, ±hh, ±hhmm or ±hh:mm (ISO 8601), optionally spaced
 OFFSET_PATTERN = r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(Z|z|UTC|utc|[+-]\d\d(?::?\d\d)?)$"
 _TS_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
@@ -336,8 +354,7 @@ def parse_status(config: RunConfig) -> tuple[pl.Expr, Why]:
 
 def parse_stage(config: RunConfig) -> tuple[pl.Expr, Why]:
     text = _as_text(pl.col(STAGE)).str.strip_chars().str.to_lowercase()
-    mapping = config.stage_mapping()
-    value = text.replace(mapping) if mapping else text
+    value = text.replace({**BUILTIN_STAGE_NAMES, **config.stage_mapping()})
 
     def why(raw: pl.Expr, value: pl.Expr) -> Reason:
         text = _as_text(raw).str.strip_chars().fill_null("(empty)")

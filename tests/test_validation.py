@@ -781,8 +781,8 @@ def test_stages_unknown_and_mapped(tmp_path):
 @pytest.mark.parametrize(
     "config",
     [
-        '[stages]\n"marketing QUALIFIED " = "MQL"\n',  # any case and spacing, either side
-        '[metrics]\nstage_names = { "Marketing Qualified" = "mql" }\n',  # the metrics' table
+        '[stages]\n"demo REQUESTED " = "MQL"\n',  # any case and spacing, either side
+        '[metrics]\nstage_names = { "Demo Requested" = "mql" }\n',  # the metrics' table
     ],
 )
 def test_stage_names_are_mapped_before_validation_case_insensitively(tmp_path, config):
@@ -793,7 +793,7 @@ def test_stage_names_are_mapped_before_validation_case_insensitively(tmp_path, c
         data,
         "stages",
         "customer_id,stage,ts",
-        ["c1,Marketing Qualified,2025-01-02", "c1,LEAD,2025-01-01"],  # at/after the touch
+        ["c1,Demo Requested,2025-01-02", "c1,LEAD,2025-01-01"],  # at/after the touch
     )
     out = tmp_path / "out"
     run_cli(["run", data, "--out", out / "unmapped", "-q", "--models", "first_touch"])
@@ -1378,3 +1378,41 @@ def test_an_all_empty_closed_at_column_is_read(tmp_path):
     run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
     rejected = pl.read_parquet(out / "quarantine" / "deals.parquet")
     assert rejected.select("deal_id", "reason").rows() == [("d2", "won deal has no closed_at")]
+
+
+def test_stage_names_crms_export_are_known_without_a_mapping(tmp_path):
+    """HubSpot's lifecycle stages ("Marketing Qualified Lead", its internal
+    "salesqualifiedlead") and Salesforce's "Closed Won" were quarantined unless mapped in
+    [stages]; they now read as their stage. A name of no stage stays rejected, and the
+    config's own mapping comes first."""
+    data = _good(tmp_path / "in")
+    rows = [
+        "c1,Lead,2025-01-01",
+        "c1,Marketing Qualified Lead,2025-01-01",
+        "c1,salesqualifiedlead,2025-01-02",
+        "c1,Opportunity,2025-01-02",
+        "c1,Closed Won,2025-01-03",
+        "c2,marketing_qualified_lead,2025-01-01",
+        "c2,Subscriber,2025-01-01",
+    ]
+    _write(data, "stages", "customer_id,stage,ts", rows)
+
+    def cohort_counts(run: Path) -> dict[str, int]:
+        funnel = pl.read_parquet(run / "funnel.parquet").filter(
+            (pl.col("view") == "cohort") & (pl.col("period") == "all")
+        )
+        return dict(funnel.filter(pl.col("channel") == "(all)").select("stage", "count").rows())
+
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out / "builtin", "-q", "--models", "first_touch"])
+    quarantine = pl.read_parquet(out / "builtin" / "quarantine" / "stages.parquet")
+    assert quarantine.select("row", "column").rows() == [(7, "stage")]
+    assert "stage Subscriber is not a known stage" in quarantine["reason"].item()
+    builtin = cohort_counts(out / "builtin")
+    assert builtin["mql"] == 2  # c1 and c2
+    assert builtin["customer"] >= 1  # c1's Closed Won row
+    (data / "channels.toml").write_text('[stages]\n"Closed Won" = "offer"\nsubscriber = "lead"\n')
+    run_cli(["run", data, "--out", out / "own", "-q", "--models", "first_touch"])
+    assert not (out / "own" / "quarantine").exists()
+    own = cohort_counts(out / "own")
+    assert builtin.get("offer", 0) == 0 < own["offer"]  # (no offer row without the mapping)
