@@ -473,6 +473,23 @@ def unassigned_credit(summary: pl.DataFrame | None, has_rules: bool) -> str | No
     return None
 
 
+def input_warnings(
+    inputs: Inputs, touch_channels: Sequence[str], sales_channels: Sequence[str]
+) -> list[str]:
+    """The warnings the validated inputs alone give (``unmatched_cost_channels``,
+    ``daily_by_repeats``, ``monthly_rows_among_daily``, ``channel_variants``,
+    ``campaign_lookalikes``): ``attrib validate`` shows them; a run adds its own."""
+    found = (
+        unmatched_cost_channels(
+            inputs.costs, touch_channels, sales_channels, declared=list(inputs.config.channels)
+        ),
+        daily_by_repeats(inputs.costs),
+        monthly_rows_among_daily(inputs.costs),
+        channel_variants(touch_channels),
+    )
+    return [w for w in found if w is not None] + campaign_lookalikes(inputs.files, inputs.config)
+
+
 def metric_warnings(
     inputs: Inputs,
     kpis: pl.DataFrame | None,
@@ -480,27 +497,18 @@ def metric_warnings(
     plan: MetricsPlan,
     summary: pl.DataFrame | None = None,
 ) -> list[str]:
-    """The spend and target warnings of a run (``unmatched_cost_channels``,
-    ``costs_outside_window`` and ``partial_months`` for the data's span, ``unmatched_targets``,
-    ``daily_by_repeats``, ``monthly_rows_among_daily``, ``unassigned_credit`` given the
-    channel summary, ``missing_baseline``), ``channel_variants`` and ``campaign_lookalikes``;
-    every engine calls this."""
+    """The warnings of a run: ``input_warnings``, then the spend and target ones
+    (``costs_outside_window`` and ``partial_months`` for the data's span,
+    ``unmatched_targets``, ``unassigned_credit`` given the channel summary,
+    ``missing_baseline``); every engine calls this."""
     # with --from/--to the user chose what to leave out: only the data's span is checked
     span = None if plan.settings.period_from or plan.settings.period_to else plan.window
     found = (
-        unmatched_cost_channels(
-            inputs.costs,
-            touch_channels,
-            plan.settings.sales_cost_channels,
-            declared=list(inputs.config.channels),
-        ),
         costs_outside_window(inputs.costs, span),
         partial_months(inputs.costs, span),
         unmatched_targets(inputs.targets, kpis),
-        daily_by_repeats(inputs.costs),
-        monthly_rows_among_daily(inputs.costs),
         unassigned_credit(summary, bool(inputs.config.rules)),
         missing_baseline(plan.settings.baseline_period, kpis),
-        channel_variants(touch_channels),
     )
-    return [w for w in found if w is not None] + campaign_lookalikes(inputs.files, inputs.config)
+    given = input_warnings(inputs, touch_channels, plan.settings.sales_cost_channels)
+    return given + [w for w in found if w is not None]

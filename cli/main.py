@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # (the heavy modules are imported inside the commands)
     import polars as pl
 
     from attrib.engines.spark import SparkRunResult
+    from attrib.inputs import Inputs
     from attrib.run import RunResult
 from cli._malloc import keep_freed_memory, small_pages_for_numpy
 
@@ -664,6 +665,7 @@ def validate(
             config=config,
             frames=frames,
         )
+        warnings += _input_warnings(inputs)
         if out is not None:
             write_quarantine(out, inputs.quarantine)
         report = {
@@ -678,7 +680,7 @@ def validate(
                 payload = {"ok": True, "tables": report, "warnings": warnings}
                 click.echo(json.dumps(payload, default=str))
         else:
-            for warning in warnings:  # (the event log's: what it reads otherwise than written)
+            for warning in warnings:  # the event log's (what it reads otherwise), the data's
                 click.secho(f"warning: {warning}", fg="yellow", err=True)
             for table, info in report.items():
                 click.echo(f"{table:12s} {info['rows']:>10,} rows  {info['rejected']:>8,} rejected")
@@ -705,6 +707,17 @@ def validate(
                 f"{count} and --strict is set",
                 hint=f"{where}, or drop --strict",
             )
+
+
+def _input_warnings(inputs: Inputs) -> list[str]:
+    """What a run would warn of that the validated inputs alone tell (spend on a channel no
+    touch has, channels written two ways, a campaign column named otherwise, ...)."""
+    from attrib.data_checks import input_warnings
+    from attrib.metrics.settings import MetricsSettings
+
+    channels = inputs.touches.get_column("channel").unique().drop_nulls().sort().to_list()
+    sales = MetricsSettings.from_mapping(inputs.config.metrics).sales_cost_channels
+    return input_warnings(inputs, channels, sales)
 
 
 def _rejection_summary(quarantine: pl.DataFrame | None, examples: int = 5) -> dict:

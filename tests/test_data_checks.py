@@ -367,3 +367,27 @@ def test_a_campaign_column_named_another_way_is_flagged(tmp_path):
     assert "jan" in summary["campaign"].to_list()  # (the spend is campaign "x")
     text, _ = _run(tmp_path / "both", rows)  # TOUCHES has a campaign column
     assert "named like it" not in text
+
+
+def test_validate_gives_the_warnings_the_inputs_alone_give(tmp_path):
+    """``attrib validate`` listed rejected rows only: a check before the first run said
+    nothing of spend on a channel no touch has, channels written two ways or a campaign
+    column named otherwise. It now gives those warnings, as the run does."""
+    rows = [("c1", "2025-01-04", "Display"), ("c1", "2025-01-05", "display"), *TOUCHES.rows()]
+    deal = [("d1", "c1", "2025-01-07", "2025-01-09", "won", 10.0)]
+    data = write_inputs(
+        tmp_path / "in",
+        touches=touches(rows).rename({"campaign": "utm_campaign"}),
+        deals=deals(deal),
+    )
+    (data / "costs.csv").write_text("date,channel,spend\n2025-01-05,email,10\n")
+    result = run_cli(["validate", data, "--format", "json"])
+    given = json.loads(result.stdout)["warnings"]
+    assert len(given) == 3
+    assert "spend on 1 channel(s) no touch has: 'email'" in given[0]
+    assert "'Display' / 'display'" in given[1]
+    assert "'utm_campaign' is named like it" in given[2]
+    _, manifest = _run_data(data, tmp_path / "out")
+    assert set(given) <= set(manifest["warnings"])
+    text = " ".join(run_cli(["validate", data]).output.split())
+    assert all(f"warning: {' '.join(w.split())}" in text for w in given)
