@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
@@ -191,9 +192,33 @@ def partition_table(
         lazy.with_columns(bucket_of(entity, k).alias(_BUCKET)).sink_parquet(
             pl.PartitionBy(folder, key=_BUCKET), mkdir=True
         )
-    except pl.exceptions.ComputeError as exc:  # a malformed file (e.g. a ragged CSV row)
-        raise read_failure(exc, files, table) from None
+    except BaseException as exc:
+        _await_stray_writes(folder)
+        if isinstance(exc, pl.exceptions.ComputeError):  # a malformed file (a ragged CSV row)
+            raise read_failure(exc, files, table) from None
+        raise
     return [sorted((folder / f"{_BUCKET}={b}").glob("*.parquet")) for b in range(k)]
+
+
+def _await_stray_writes(folder: Path, quiet: float = 0.1, limit: float = 5.0) -> None:
+    """Wait until ``folder`` stops changing (``quiet`` seconds without a change, at most
+    ``limit``): when a partitioned sink fails, Polars' writers of other buckets may still
+    create and close their files, after the run's clean-up had removed the scratch folder
+    (1 run in 20 of a ragged CSV left a bucket file behind in the temp folder)."""
+
+    def files() -> list[tuple[str, int]] | None:
+        try:
+            return sorted((str(p), p.stat().st_size) for p in folder.rglob("*"))
+        except OSError:  # (a file that went away while listed: still changing)
+            return None
+
+    last, deadline = files(), time.monotonic() + limit
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = files()
+        if now is not None and now == last:
+            return
+        last = now
 
 
 def validate_buckets(
