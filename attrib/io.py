@@ -198,12 +198,32 @@ def long_row_error(path: Path) -> InputError | None:
     if file_format(path) != "csv" or (long := _long_csv_row(path)) is None:
         return None
     row, n, width = long
+    hint = "quote values that hold the separator, or remove the extra fields"
+    if width == 1:  # a report title above the column names (ad platforms, CRM reports)
+        title = csv_header(path, csv_separator(path))
+        shown = repr(title[0][:60].removeprefix("\ufeff")) if title else "the first line"
+        hint = (
+            f"the first line, {shown}, was read as a header of one column: if the export"
+            " begins with a report title or date range, delete the lines above the column"
+            " names; else " + hint
+        )
     return InputError(
         f"row {row} has {n} fields, the header {width}",
         file=str(path),
         row=row,
-        hint="quote values that hold the separator, or remove the extra fields",
+        hint=hint,
     )
+
+
+def utf16_text(path: Path) -> bool:
+    """Whether a file starts with a UTF-16 byte-order mark (a spreadsheet's 'Unicode text',
+    LinkedIn's and some ad platforms' CSV exports): read as UTF-8 its rows are garbled."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:
+            return fh.read(2) in (b"\xff\xfe", b"\xfe\xff")
+    except (OSError, EOFError):
+        return False
 
 
 def _long_csv_row(path: Path) -> tuple[int, int, int] | None:
@@ -257,6 +277,14 @@ def read_failure(exc: BaseException, paths: Sequence[Path], what: str) -> InputE
     header when there is one, else of a quote that does not close on its row, else the
     reader's first line, with a hint (UTF-8, format)."""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    for path in (p for p in paths if file_format(p) == "csv"):
+        if utf16_text(path):
+            return InputError(
+                f"cannot read {what}: the file is UTF-16 text, not UTF-8",
+                file=str(path),
+                hint="save the file as UTF-8 text (in Excel: 'CSV UTF-8'); LinkedIn's and"
+                " some ad platforms' exports are UTF-16: re-save them",
+            )
     if "more fields" in first:
         for path in paths:
             if (long := long_row_error(path)) is not None:

@@ -159,6 +159,35 @@ def _naive(text: pl.Expr) -> pl.Expr:
     return _offset(text).is_null() & (text != "") & ~_is_date(text)
 
 
+#: what an unparsed timestamp text looks like (regex, words): a hint for the message only
+_UNPARSED_KINDS = (
+    (
+        r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b",
+        "a day-first or US date, whose day and month cannot be told apart",
+    ),
+    (r"^\d{8}$", "a date without separators, YYYYMMDD as GA4's event_date"),
+    (
+        r"^\d{9,10}(\.\d+)?$|^\d{12,13}$|^\d{15,16}$|^\d{18,19}$",
+        "an epoch number? seconds, ms or µs since 1970, as GA4's event_timestamp: convert it "
+        "in the export, in BigQuery with TIMESTAMP_MICROS(event_timestamp)",
+    ),
+    (
+        r"^\d{5}(\.\d+)?$",
+        "an Excel serial day number? format the cells as yyyy-mm-dd hh:mm:ss before saving",
+    ),
+    (r"^\d{4}-\d{1,2}$", "a month? write its first day, 2025-01-01"),
+)
+
+
+def _unparsed_kind(text: pl.Expr) -> pl.Expr:
+    """': what ``text`` looks like ' for an unparsed timestamp text of a known kind, else
+    ' ' (message text only: computed for rejected rows)."""
+    expr = pl.when(pl.lit(False)).then(pl.lit(" "))
+    for pattern, words in _UNPARSED_KINDS:
+        expr = expr.when(text.str.contains(pattern)).then(pl.lit(f": {words} "))
+    return expr.otherwise(pl.lit(" "))
+
+
 def parse_timestamp(
     column: str,
     dtype: pl.DataType,
@@ -193,7 +222,18 @@ def parse_timestamp(
     if dtype != pl.String:
 
         def not_a_timestamp(raw: pl.Expr, value: pl.Expr) -> Reason:
-            bad = pl.format("{} is a {} value, not a timestamp", pl.lit(column), pl.lit(str(dtype)))
+            hint = (
+                " (epoch seconds, ms or µs? convert them to a timestamp type in the export,"
+                " e.g. BigQuery TIMESTAMP_MICROS(event_timestamp) or Polars pl.from_epoch)"
+                if dtype.is_integer() or dtype.is_float()
+                else ""
+            )
+            bad = pl.format(
+                "{} is a {} value, not a timestamp{}",
+                pl.lit(column),
+                pl.lit(str(dtype)),
+                pl.lit(hint),
+            )
             return reason_if(raw.is_not_null(), bad)
 
         return pl.lit(None, dtype=pl.Datetime("us")), not_a_timestamp
@@ -228,10 +268,11 @@ def parse_timestamp(
             .then(pl.lit(f"{column} is empty"))
             .otherwise(
                 pl.format(
-                    "{} {} is not a timestamp (write ISO 8601: 2025-01-31 14:05:00, with an "
+                    "{} {} is not a timestamp{}(write ISO 8601: 2025-01-31 14:05:00, with an "
                     "optional T, fraction of a second and Z, UTC or +01:00)",
                     pl.lit(column),
                     text.str.slice(0, 40),
+                    _unparsed_kind(text),
                 )
             )
         )
@@ -279,17 +320,21 @@ def parse_number(column: str, dtype: pl.DataType) -> tuple[pl.Expr, Why]:
         currency = text.str.contains(r"^-?\p{Sc}|\p{Sc}$")
         return reason + reason_if(
             raw.is_not_null() & value.is_null(),
-            pl.format(
-                "{} {} is not a number{}",
-                pl.lit(column),
-                text.str.slice(0, 40),
-                pl.when(thousands)
-                .then(pl.lit(" (a thousands separator? write it without: 1234)"))
-                .when(decimal)
-                .then(pl.lit(" (a decimal comma? write it with a point: 1234.56)"))
-                .when(currency)
-                .then(pl.lit(" (a currency sign? write the number alone: 500)"))
-                .otherwise(pl.lit("")),
+            pl.when(text == "")  # a quoted empty field ("") is text, not null
+            .then(pl.lit(f"{column} is empty (write 0 for an unknown value)"))
+            .otherwise(
+                pl.format(
+                    "{} {} is not a number{}",
+                    pl.lit(column),
+                    text.str.slice(0, 40),
+                    pl.when(thousands)
+                    .then(pl.lit(" (a thousands separator? write it without: 1234)"))
+                    .when(decimal)
+                    .then(pl.lit(" (a decimal comma? write it with a point: 1234.56)"))
+                    .when(currency)
+                    .then(pl.lit(" (a currency sign? write the number alone: 500)"))
+                    .otherwise(pl.lit("")),
+                )
             ),
         )
 

@@ -67,6 +67,47 @@ class Validated:
     files: tuple[str, ...]
 
 
+#: how common exports name a required column (HubSpot, Salesforce, GA4/BigQuery, ad platforms'
+#: cost reports), by (table, canonical column): offered as a did-you-mean when the file has
+#: one of them, never mapped without the config saying so
+EXPORT_NAMES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("touchpoints", "customer_id"): ("Contact ID", "Record ID", "Lead ID", "user_id"),
+    ("touchpoints", "ts"): (
+        "Timestamp",
+        "event_time",
+        "Create Date",
+        "Created Date",
+        "First Responded Date",
+        "Activity Date",
+    ),
+    ("deals", "deal_id"): ("Opportunity ID", "Record ID", "Deal ID", "Id"),
+    ("deals", "customer_id"): ("Associated Contact IDs", "Contact ID", "ContactId"),
+    ("deals", "created_at"): ("Create Date", "Created Date", "CreatedDate"),
+    ("deals", "closed_at"): ("Close Date", "CloseDate"),
+    ("deals", "status"): ("Deal Stage", "Stage", "StageName", "dealstage"),
+    ("stages", "customer_id"): ("Contact ID", "Record ID", "Lead ID"),
+    ("stages", "stage"): ("Lifecycle Stage", "lifecyclestage", "Lead Status"),
+    ("stages", "ts"): ("Timestamp", "Date", "Changed Date", "Created Date"),
+    ("costs", "date"): ("Day", "Date", "Start Date (in UTC)", "Reporting starts", "Cost Month"),
+    ("costs", "spend"): (
+        "Cost",
+        "Spend",
+        "Total Spent",
+        "Amount spent",
+        "Amount spent (USD)",
+        "Amount spent (EUR)",
+        "Period Cost",
+    ),
+    ("costs", "channel"): ("Channel", "Source", "Platform"),
+}
+
+
+def _export_name(table: str, column: str, available: list[str]) -> str | None:
+    """The first of ``available`` that a common export gives ``column`` (``EXPORT_NAMES``)."""
+    known = {loose_name(n) for n in EXPORT_NAMES.get((table, column), ())}
+    return next((c for c in available if loose_name(c) in known), None)
+
+
 def _missing_column_error(
     table: str, column: str, source: str, available: list[str], file: str | None
 ) -> SchemaError:
@@ -81,9 +122,16 @@ def _missing_column_error(
     close = [c for c in available if loose_name(c) == loose_name(source)][:1] or (
         difflib.get_close_matches(source, available, n=1)
     )
+    if not close and (named := _export_name(table, column, available)) is not None:
+        close = [named]
     hint = f"did you mean {close[0]!r}? " if close else ""
     if len(available) == 1 and any(sep in available[0] for sep in (";", "\t", "|")):
         hint = "the header was read as one column: is the file separated by ';', tab or '|'? "
+    elif len(available) == 1 and not close:
+        hint = (
+            f"the header is one column, {available[0][:60]!r}: if the export begins with a"
+            " report title or date range, delete the lines above the column names; else "
+        )
     mapped_from = close[0] if close else "<your column>"
     hint += (
         f'map it in the config: [columns.{table}] {column} = "{mapped_from}"'
