@@ -17,7 +17,7 @@ from attrib.columns import CAMPAIGN, TABLES
 from attrib.config import UNASSIGNED
 from attrib.encoded import CONVERSION_IN_PERIOD, CREATION_IN_PERIOD, STATUS_NONE, Journeys
 from attrib.errors import ChecksFailedError
-from attrib.io import file_columns, loose_name
+from attrib.io import csv_separator, file_columns, file_format, loose_name
 from attrib.metrics.settings import PERIOD_LABEL
 from attrib.progress import Reporter
 
@@ -243,6 +243,57 @@ def campaign_lookalikes(files: dict[str, list[str]], config: RunConfig) -> list[
                     f"{name}: no {source!r} column, so each {rows}'s campaign is (none);"
                     f" {alike[0]!r} is named like it: map it under [columns.{table}]"
                     f' (campaign = "{alike[0]}") if it holds the campaign'
+                )
+                break
+    return found
+
+
+#: a number written with a point before a group of exactly three digits ("12.500", "1.250"):
+#: a European-locale thousands separator, or a value with three decimals (two such points,
+#: "1.250.000", make no number: the validator rejects it)
+_DOTTED_THOUSANDS = r"^-?[1-9][0-9]{0,2}\.[0-9]{3}$"
+#: a number whose point can only be a decimal point ("98.10", "0.5", "1234.5")
+_DECIMAL_POINT = r"^-?[0-9]*\.([0-9]{1,2}|[0-9]{4,})$|^-?[0-9]{4,}\.[0-9]+$|^-?0\.[0-9]+$"
+
+
+def dotted_thousands(files: dict[str, list[str]], config: RunConfig) -> list[str]:
+    """A CSV amount or spend column whose values are written like ``12.500`` and none with a
+    point that can only be a decimal one: a spreadsheet in a European locale writes 12,500
+    so, and it is read as 12.5 without a word (values with a decimal comma are rejected,
+    these are not). One warning per table, naming the first such file. Reads the one
+    column of the deals' and costs' CSV files again (small tables; text files only: a typed
+    column holds numbers, not text)."""
+    found = []
+    for table, column in (("deals", "amount"), ("costs", "spend")):
+        if column in config.constants.get(table, {}):
+            continue
+        source = config.columns.get(table, {}).get(column, column)
+        for name in files.get(table, []):
+            path = Path(name)
+            if file_format(path) != "csv" or source not in file_columns(path):
+                continue
+            try:
+                text = pl.scan_csv(path, separator=csv_separator(path), infer_schema=False)
+                counts = (
+                    text.select(pl.col(source).str.strip_chars().alias("v"))
+                    .select(
+                        pl.col("v").str.contains(_DOTTED_THOUSANDS).sum().alias("dotted"),
+                        pl.col("v").str.contains(_DECIMAL_POINT).sum().alias("decimal"),
+                        pl.col("v").filter(pl.col("v").str.contains(_DOTTED_THOUSANDS)).first(),
+                    )
+                    .collect()
+                    .row(0, named=True)
+                )
+            except (pl.exceptions.PolarsError, OSError):
+                continue  # the reader has said what is wrong with the file
+            if counts["dotted"] and not counts["decimal"]:
+                example = counts["v"]
+                found.append(
+                    f"{name}: {counts['dotted']} {column} value(s) written like {example!r}"
+                    f" and none with a decimal point: they are read as"
+                    f" {float(example):g}; if the point separates"
+                    " thousands (a spreadsheet in a European locale), export the numbers"
+                    f" without it ({example.replace('.', '')})"
                 )
                 break
     return found
@@ -478,7 +529,8 @@ def input_warnings(
 ) -> list[str]:
     """The warnings the validated inputs alone give (``unmatched_cost_channels``,
     ``daily_by_repeats``, ``monthly_rows_among_daily``, ``channel_variants``,
-    ``campaign_lookalikes``): ``attrib validate`` shows them; a run adds its own."""
+    ``campaign_lookalikes``, ``dotted_thousands``): ``attrib validate`` shows them; a run
+    adds its own."""
     found = (
         unmatched_cost_channels(
             inputs.costs, touch_channels, sales_channels, declared=list(inputs.config.channels)
@@ -487,7 +539,11 @@ def input_warnings(
         monthly_rows_among_daily(inputs.costs),
         channel_variants(touch_channels),
     )
-    return [w for w in found if w is not None] + campaign_lookalikes(inputs.files, inputs.config)
+    return (
+        [w for w in found if w is not None]
+        + campaign_lookalikes(inputs.files, inputs.config)
+        + dotted_thousands(inputs.files, inputs.config)
+    )
 
 
 def metric_warnings(

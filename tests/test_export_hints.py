@@ -4,6 +4,7 @@ what to do, never only that it is wrong."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -128,3 +129,52 @@ def test_a_missing_column_suggests_the_name_exports_give_it(tmp_path, table, hea
     with pytest.raises(SchemaError) as err:
         at.load_inputs(data)
     assert f"[columns.{table}] {mapping}" in str(err.value.hint), err.value.hint
+
+
+def test_amounts_with_a_thousands_point_are_warned_about(tmp_path):
+    """A European-locale spreadsheet writes 12,500 as "12.500": read as 12.5 with no word
+    (a decimal comma, "1.250,50", is rejected; these were not). The run now warns."""
+    from conftest import run_cli
+
+    deals = (
+        "\ufeffDeal ID;Kunde;Erstellt;Abgeschlossen;Status;Betrag\r\n"
+        'D1;c1;2025-01-02 09:00;2025-01-20 10:00;Won;"12.500"\r\n'
+        "D2;c1;2025-01-21 09:00;2025-01-25 10:00;Won;980\r\n"
+    )
+    (tmp_path / "touchpoints.csv").write_text(TOUCHES, encoding="utf-8")
+    (tmp_path / "deals.csv").write_text(deals, encoding="utf-8")
+    (tmp_path / "channels.toml").write_text(
+        '[columns.deals]\ndeal_id = "Deal ID"\ncustomer_id = "Kunde"\ncreated_at = "Erstellt"\n'
+        'closed_at = "Abgeschlossen"\nstatus = "Status"\namount = "Betrag"\n'
+    )
+    out = tmp_path / "out"
+    run_cli(["run", tmp_path, "--out", out, "--models", "linear", "-q"])
+    manifest = (out / "manifest.json").read_text()
+    assert "1 amount value(s) written like '12.500'" in manifest
+    assert "read as 12.5;" in manifest
+    assert "export the numbers without it (12500)" in manifest
+    given = json.loads(run_cli(["validate", tmp_path, "--format", "json"]).stdout)["warnings"]
+    assert [w for w in given if "written like '12.500'" in w]  # validate says so too
+
+
+@pytest.mark.parametrize(
+    ("amounts", "warned"),
+    [
+        (["12.500", "2.000", "980"], True),
+        (["12.500", "98.10"], False),  # a decimal point elsewhere: 12.5 it is
+        (["0.125", "1.5"], False),
+        (["12500.00", "1250"], False),  # a Salesforce export
+        (["1.250,50"], False),  # rejected with its own reason
+        (["1.250.000"], False),  # no number (rejected): it was the example, float() failed
+        (["1.250.000", "12.500"], True),
+    ],
+)
+def test_which_amount_columns_are_warned_about(tmp_path, amounts, warned):
+    from attrib.config import RunConfig
+    from attrib.data_checks import dotted_thousands
+
+    rows = [f'd{i},c1,2025-01-02,2025-01-05,won,"{a}"' for i, a in enumerate(amounts)]
+    path = tmp_path / "deals.csv"
+    path.write_text("deal_id,customer_id,created_at,closed_at,status,amount\n" + "\n".join(rows))
+    found = dotted_thousands({"deals": [str(path)]}, RunConfig())
+    assert bool(found) == warned, found
