@@ -226,15 +226,21 @@ def _names(values: list[str], limit: int = 5) -> str:
     return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
 
 
+def _source(config: RunConfig, table: str, column: str) -> str | None:
+    """The file column a table's ``column`` is read from (None: a ``[constants]`` value)."""
+    if column in config.constants.get(table, {}):
+        return None
+    return config.columns.get(table, {}).get(column, column)
+
+
 def campaign_lookalikes(files: dict[str, list[str]], config: RunConfig) -> list[str]:
     """A touch or cost file without the campaign column but with one named like it
     (``utm_campaign``, ``Campaign Name``): every campaign of it is then ``(none)``, and
     nothing else would say so. One warning per table, naming the first such file."""
     found = []
     for table, rows in (("touchpoints", "touch"), ("costs", "cost row")):
-        if CAMPAIGN in config.constants.get(table, {}):
+        if (source := _source(config, table, CAMPAIGN)) is None:
             continue
-        source = config.columns.get(table, {}).get(CAMPAIGN, CAMPAIGN)
         for name in files.get(table, []):
             columns = file_columns(Path(name))
             alike = [c for c in columns if CAMPAIGN in loose_name(c)]
@@ -265,12 +271,11 @@ def dotted_thousands(files: dict[str, list[str]], config: RunConfig) -> list[str
     column holds numbers, not text)."""
     found = []
     for table, column in (("deals", "amount"), ("costs", "spend")):
-        if column in config.constants.get(table, {}):
+        if (source := _source(config, table, column)) is None:
             continue
-        source = config.columns.get(table, {}).get(column, column)
         for name in files.get(table, []):
-            path = Path(name)
-            if file_format(path) != "csv" or source not in file_columns(path):
+            path = Path(name)  # (a Spark engine's folder or URI: no columns, skipped)
+            if source not in file_columns(path) or file_format(path) != "csv":
                 continue
             try:
                 text = pl.scan_csv(path, separator=csv_separator(path), infer_schema=False)

@@ -178,3 +178,14 @@ def test_which_amount_columns_are_warned_about(tmp_path, amounts, warned):
     path.write_text("deal_id,customer_id,created_at,closed_at,status,amount\n" + "\n".join(rows))
     found = dotted_thousands({"deals": [str(path)]}, RunConfig())
     assert bool(found) == warned, found
+
+
+def test_file_warnings_skip_what_is_no_local_file():
+    """The Spark engine's inputs may be folders or URIs (``hdfs://.../deals``): the warnings
+    that read a file's header skip them (``file_format`` raised on a name without suffix)."""
+    from attrib.config import RunConfig
+    from attrib.data_checks import campaign_lookalikes, dotted_thousands
+
+    files = {t: ["hdfs://lake/exports/" + t, "(frame)"] for t in ("deals", "costs", "touchpoints")}
+    assert dotted_thousands(files, RunConfig()) == []
+    assert campaign_lookalikes(files, RunConfig()) == []
