@@ -23,6 +23,26 @@ _STATUS_SYNONYMS = {
     "open": "open",
     "inprogress": "open",
     "pipeline": "open",
+    # the open stages of the CRMs' default deal pipelines (HubSpot's internal names and
+    # labels, Salesforce's opportunity stages): a deal in any of them is not closed yet
+    **dict.fromkeys(
+        (
+            "appointmentscheduled",
+            "qualifiedtobuy",
+            "presentationscheduled",
+            "decisionmakerboughtin",
+            "contractsent",
+            "prospecting",
+            "qualification",
+            "needsanalysis",
+            "valueproposition",
+            "iddecisionmakers",
+            "perceptionanalysis",
+            "proposalpricequote",
+            "negotiationreview",
+        ),
+        "open",
+    ),
     "won": "won",
     "closedwon": "won",
     "win": "won",

@@ -130,7 +130,7 @@ def test_a_crms_own_statuses_map_through_the_config(tmp_path):
     rows = [
         *DEAL_OK,
         "d3,c1,2025-01-03,,Engaging,7",
-        "d4,c2,2025-01-04,,Prospecting,9",
+        "d4,c2,2025-01-04,,Parked,9",
         "d5,c1,2025-01-06,2025-01-09,1,30",  # numeric stage ids: digits are kept
         "d6,c2,2025-01-06,2025-01-09,2,40",
         "d7,c2,2025-01-06,2025-01-09,受注,5",  # any script's letters
@@ -150,8 +150,7 @@ def test_a_crms_own_statuses_map_through_the_config(tmp_path):
     assert summary["revenue"].sum() == 136.0  # d1, d5, d7 and d8 won; d6 lost
     reason = pl.read_parquet(out / "quarantine" / "deals.parquet")["reason"].to_list()
     assert reason == [
-        "status Prospecting is not one of open, won, lost (map it in [statuses], "
-        'e.g. "Prospecting" = "open")'
+        'status Parked is not one of open, won, lost (map it in [statuses], e.g. "Parked" = "open")'
     ]
 
 
@@ -760,6 +759,35 @@ def test_status_synonyms_are_accepted(tmp_path):
     cs = pl.read_parquet(out / "channel_summary.parquet")
     assert cs["revenue"].sum() == 100.0
     assert cs["lost_deals"].sum() == 1.0
+
+
+@pytest.mark.parametrize(
+    "stage",
+    [
+        "appointmentscheduled",  # HubSpot's internal names
+        "Decision Maker Bought-In",  # and its labels
+        "Id. Decision Makers",  # Salesforce's opportunity stages
+        "Proposal/Price Quote",
+        "Negotiation/Review",
+    ],
+)
+def test_the_open_stages_of_crms_default_pipelines_are_open(tmp_path, stage):
+    """A HubSpot or Salesforce deal export names an open deal by its pipeline stage: every
+    such deal was quarantined ("status ... is not one of open, won, lost") without
+    [statuses] lines for the CRM's default stages."""
+    data = tmp_path / "in"
+    _write(data, "touchpoints", TOUCH_HEAD, TOUCH_OK)
+    _write(
+        data,
+        "deals",
+        DEAL_HEAD,
+        ["d1,c1,2025-01-03,2025-01-05,Closed Won,100", f'd2,c2,2025-01-03,,"{stage}",50'],
+    )
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
+    assert not (out / "quarantine").exists()
+    cs = pl.read_parquet(out / "channel_summary.parquet")
+    assert (cs["revenue"].sum(), cs["pipeline"].sum()) == (100.0, 50.0)
 
 
 def test_stages_unknown_and_mapped(tmp_path):
