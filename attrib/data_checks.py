@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from attrib.columns import CAMPAIGN, TABLES
+from attrib.columns import CAMPAIGN, CUSTOMER_ID, TABLES
 from attrib.config import UNASSIGNED
 from attrib.encoded import CONVERSION_IN_PERIOD, CREATION_IN_PERIOD, STATUS_NONE, Journeys
-from attrib.errors import ChecksFailedError
+from attrib.errors import ChecksFailedError, InputError
 from attrib.io import csv_separator, file_columns, file_format, loose_name
 from attrib.metrics.settings import PERIOD_LABEL
 from attrib.progress import Reporter
@@ -529,13 +529,72 @@ def unassigned_credit(summary: pl.DataFrame | None, has_rules: bool) -> str | No
     return None
 
 
+def mixed_currencies(files: dict[str, list[str]]) -> list[str]:
+    """A deals or costs export with a currency column (Salesforce's ``Amount Currency``, ad
+    platforms' ``Currency code``) holding more than one currency: attrib adds the amounts as
+    they are, so 12,500 EUR and 30,000 USD made 42,500. One warning per table. Reads that
+    one column of the files again (small tables)."""
+    found = []
+    for table in ("deals", "costs"):
+        seen: dict[str, set[str]] = {}  # currency column -> its values, over the files
+        for name in files.get(table, []):
+            path = Path(name)
+            for column in (c for c in file_columns(path) if "currency" in loose_name(c)):
+                try:
+                    values = _scan(path).select(
+                        pl.col(column).cast(pl.String).str.strip_chars().str.to_uppercase()
+                    )
+                    given = values.unique().collect().to_series().drop_nulls().to_list()
+                except (pl.exceptions.PolarsError, OSError, InputError):
+                    continue  # the reader says what is wrong with the file
+                seen.setdefault(column, set()).update(v for v in given if v)
+        for column, currencies in seen.items():
+            if len(currencies) > 1:
+                shown = ", ".join(sorted(currencies)[:5])
+                found.append(
+                    f"{table}: column {column!r} holds {len(currencies)} currencies ({shown}):"
+                    " their amounts are added as they are; convert them to one currency in"
+                    " the export, or run each currency apart"
+                )
+                break
+    return found
+
+
+def _scan(path: Path) -> pl.LazyFrame:
+    """A file's rows as text where it is text (CSV), for the warnings that read a column."""
+    kind = file_format(path)
+    if kind == "csv":
+        return pl.scan_csv(path, separator=csv_separator(path), infer_schema=False)
+    if kind == "parquet":
+        return pl.scan_parquet(path)
+    return pl.scan_ndjson(path, infer_schema_length=None)
+
+
+def several_customers_per_deal(inputs: Inputs) -> str | None:
+    """Deals whose customer_id lists several contacts (HubSpot's ``Associated Contact IDs``:
+    ``105;106``): such a deal matches no touch of either contact, and is credited to
+    ``(none)`` with only the zero-touch count to show for it. (By the deals alone, which
+    every engine holds: a ';' is no part of a CRM's ids.)"""
+    if CUSTOMER_ID not in inputs.deals.columns or inputs.deals.schema[CUSTOMER_ID] != pl.String:
+        return None
+    ids = inputs.deals.get_column(CUSTOMER_ID)
+    listed = ids.filter(ids.str.contains(";", literal=True)).unique(maintain_order=True)
+    if listed.is_empty():
+        return None
+    return (
+        f"{listed.len()} deal customer id(s) list several contacts ({_names(listed.to_list())}):"
+        " such a deal matches the touches of no contact and is credited to (none); give each"
+        " deal one customer_id in the export (e.g. its primary contact)"
+    )
+
+
 def input_warnings(
     inputs: Inputs, touch_channels: Sequence[str], sales_channels: Sequence[str]
 ) -> list[str]:
     """The warnings the validated inputs alone give (``unmatched_cost_channels``,
     ``daily_by_repeats``, ``monthly_rows_among_daily``, ``channel_variants``,
-    ``campaign_lookalikes``, ``dotted_thousands``): ``attrib validate`` shows them; a run
-    adds its own."""
+    ``several_customers_per_deal``, ``campaign_lookalikes``, ``dotted_thousands``,
+    ``mixed_currencies``): ``attrib validate`` shows them; a run adds its own."""
     found = (
         unmatched_cost_channels(
             inputs.costs, touch_channels, sales_channels, declared=list(inputs.config.channels)
@@ -543,11 +602,13 @@ def input_warnings(
         daily_by_repeats(inputs.costs),
         monthly_rows_among_daily(inputs.costs),
         channel_variants(touch_channels),
+        several_customers_per_deal(inputs),
     )
     return (
         [w for w in found if w is not None]
         + campaign_lookalikes(inputs.files, inputs.config)
         + dotted_thousands(inputs.files, inputs.config)
+        + mixed_currencies(inputs.files)
     )
 
 

@@ -189,3 +189,53 @@ def test_file_warnings_skip_what_is_no_local_file():
     files = {t: ["hdfs://lake/exports/" + t, "(frame)"] for t in ("deals", "costs", "touchpoints")}
     assert dotted_thousands(files, RunConfig()) == []
     assert campaign_lookalikes(files, RunConfig()) == []
+
+
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])
+def test_amounts_in_several_currencies_are_warned_about(tmp_path, engine):
+    """A Salesforce export's ``Amount Currency`` (EUR beside USD) and an ad platform's
+    ``Currency code``: the amounts were added as they are (12,500 EUR + 30,000 USD made
+    42,500) without a word. One currency, or none, says nothing."""
+    from conftest import run_cli
+
+    deals = (
+        "deal_id,customer_id,created_at,closed_at,status,amount,Amount Currency\n"
+        "d1,c1,2025-01-02,2025-01-05,won,12500,EUR\nd2,c1,2025-01-06,,open,30000,USD\n"
+        "d3,c1,2025-01-06,,open,10, usd\n"
+    )
+    (tmp_path / "in").mkdir()
+    data = _folder(tmp_path / "in", deals=deals)
+    pl.DataFrame(
+        {"Day": ["2025-01-01"] * 2, "Channel": ["Email"] * 2, "Cost": [5.0, 6.0]}
+    ).with_columns(pl.Series("Currency code", ["EUR", "EUR"])).rename(
+        {"Day": "date", "Channel": "channel", "Cost": "spend"}
+    ).write_parquet(data / "costs.parquet")
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "linear", *engine])
+    warnings = json.loads((out / "manifest.json").read_text())["warnings"]
+    assert [w for w in warnings if "currencies" in w] == [
+        "deals: column 'Amount Currency' holds 2 currencies (EUR, USD): their amounts are"
+        " added as they are; convert them to one currency in the export, or run each"
+        " currency apart"
+    ]
+
+
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])
+def test_a_deal_naming_several_contacts_is_warned_about(tmp_path, engine):
+    """HubSpot's ``Associated Contact IDs`` lists a deal's contacts as ``105;106``: the deal
+    matched no touch and went to (none), with only a count of zero-touch deals to show."""
+    from conftest import run_cli
+
+    deals = DEALS + "d2,c1;c2,2025-01-02,2025-01-05,won,20\n"
+    (tmp_path / "in").mkdir()
+    data = _folder(tmp_path / "in", deals=deals)
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "linear", *engine])
+    warnings = json.loads((out / "manifest.json").read_text())["warnings"]
+    assert [w for w in warnings if "several contacts" in w] == [
+        "1 deal customer id(s) list several contacts ('c1;c2'): such a deal matches the"
+        " touches of no contact and is credited to (none); give each deal one customer_id"
+        " in the export (e.g. its primary contact)"
+    ]
+    given = json.loads(run_cli(["validate", data, "--format", "json"]).stdout)["warnings"]
+    assert given == [w for w in warnings if "several contacts" in w]
