@@ -529,11 +529,16 @@ def unassigned_credit(summary: pl.DataFrame | None, has_rules: bool) -> str | No
     return None
 
 
+#: a value written as a currency: an ISO 4217 code (``EUR``) or a currency sign (``€``)
+_CURRENCY = r"^([A-Z]{3}|\p{Sc})$"
+
+
 def mixed_currencies(files: dict[str, list[str]]) -> list[str]:
     """A deals or costs export with a currency column (Salesforce's ``Amount Currency``, ad
     platforms' ``Currency code``) holding more than one currency: attrib adds the amounts as
     they are, so 12,500 EUR and 30,000 USD made 42,500. One warning per table. Reads that
-    one column of the files again (small tables)."""
+    one column of the files again (small tables). Only values written as a currency count:
+    HubSpot's ``Amount in company currency`` holds amounts, not currencies."""
     found = []
     for table in ("deals", "costs"):
         seen: dict[str, set[str]] = {}  # currency column -> its values, over the files
@@ -544,10 +549,11 @@ def mixed_currencies(files: dict[str, list[str]]) -> list[str]:
                     values = _scan(path).select(
                         pl.col(column).cast(pl.String).str.strip_chars().str.to_uppercase()
                     )
-                    given = values.unique().collect().to_series().drop_nulls().to_list()
+                    codes = values.unique().filter(pl.first().str.contains(_CURRENCY))
+                    given = codes.collect().to_series().to_list()
                 except (pl.exceptions.PolarsError, OSError, InputError):
                     continue  # the reader says what is wrong with the file
-                seen.setdefault(column, set()).update(v for v in given if v)
+                seen.setdefault(column, set()).update(given)
         for column, currencies in seen.items():
             if len(currencies) > 1:
                 shown = ", ".join(sorted(currencies)[:5])

@@ -239,3 +239,22 @@ def test_a_deal_naming_several_contacts_is_warned_about(tmp_path, engine):
     ]
     given = json.loads(run_cli(["validate", data, "--format", "json"]).stdout)["warnings"]
     assert given == [w for w in warnings if "several contacts" in w]
+
+
+def test_a_numeric_column_named_for_a_currency_is_no_currency_column(tmp_path):
+    """HubSpot's deal export has ``Amount in company currency`` (numbers) beside ``Deal
+    currency code``: the numbers were counted as currencies ("holds 2 currencies (10, 20)").
+    Only values written as a currency code or sign are currencies."""
+    from attrib.data_checks import mixed_currencies
+
+    path = tmp_path / "deals.csv"
+    path.write_text(
+        "deal_id,amount,Amount in company currency,Deal currency code\n"
+        "d1,10,10,USD\nd2,20,20,usd\nd3,30,30,\n"
+    )
+    assert mixed_currencies({"deals": [str(path)]}) == []
+    path.write_text("deal_id,amount,Currency\nd1,10,USD\nd2,20,€\nd3,30,$\n")
+    assert mixed_currencies({"deals": [str(path)]}) == [
+        "deals: column 'Currency' holds 3 currencies ($, USD, €): their amounts are added as"
+        " they are; convert them to one currency in the export, or run each currency apart"
+    ]
