@@ -580,7 +580,10 @@ def several_customers_per_deal(inputs: Inputs) -> str | None:
     """Deals whose customer_id lists several contacts (HubSpot's ``Associated Contact IDs``:
     ``105;106``): such a deal matches no touch of either contact, and is credited to
     ``(none)`` with only the zero-touch count to show for it. (By the deals alone, which
-    every engine holds: a ';' is no part of a CRM's ids.)"""
+    every engine holds: a ';' is no part of a CRM's ids.) Not at account level, where a deal
+    joins its account's journey whatever its customer_id says."""
+    if inputs.config.level == "account":
+        return None
     if CUSTOMER_ID not in inputs.deals.columns or inputs.deals.schema[CUSTOMER_ID] != pl.String:
         return None
     ids = inputs.deals.get_column(CUSTOMER_ID)

@@ -258,3 +258,24 @@ def test_a_numeric_column_named_for_a_currency_is_no_currency_column(tmp_path):
         "deals: column 'Currency' holds 3 currencies ($, USD, €): their amounts are added as"
         " they are; convert them to one currency in the export, or run each currency apart"
     ]
+
+
+def test_several_contacts_in_a_deal_id_are_no_matter_at_account_level(tmp_path):
+    """At ``--level account`` a deal's journey is its account's: a customer_id that lists
+    several contacts changes nothing, yet the run warned the deal "is credited to (none)"."""
+    from conftest import run_cli
+
+    touches = "customer_id,account_id,ts,channel\nc1,a1,2025-01-01 10:00,Email\n"
+    deals = (
+        "deal_id,customer_id,account_id,created_at,closed_at,status,amount\n"
+        "d1,c1;c2,a1,2025-01-02,2025-01-05,won,10\n"
+    )
+    (tmp_path / "in").mkdir()
+    data = _folder(tmp_path / "in", touches=touches, deals=deals)
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "linear", "--level", "account"])
+    assert pl.read_parquet(out / "journeys.parquet")["n_touches"].to_list() == [1]
+    warnings = json.loads((out / "manifest.json").read_text())["warnings"]
+    assert not [w for w in warnings if "several contacts" in w], warnings
+    given = run_cli(["validate", data, "--level", "account", "--format", "json"]).stdout
+    assert json.loads(given)["warnings"] == []
