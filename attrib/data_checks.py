@@ -258,13 +258,18 @@ def campaign_lookalikes(files: dict[str, list[str]], config: RunConfig) -> list[
 #: a European-locale thousands separator, or a value with three decimals (two such points,
 #: "1.250.000", make no number: the validator rejects it)
 _DOTTED_THOUSANDS = r"^-?[1-9][0-9]{0,2}\.[0-9]{3}$"
-#: a number whose point can only be a decimal point ("98.10", "0.5", "1234.5")
-_DECIMAL_POINT = r"^-?[0-9]*\.([0-9]{1,2}|[0-9]{4,})$|^-?[0-9]{4,}\.[0-9]+$|^-?0\.[0-9]+$"
+#: a number whose point can only be a decimal point ("98.10", "0.5", "1234.5"), or one of
+#: 1,000 or more written without a thousands point ("35100"): either says the file's points
+#: are decimal points
+_DECIMAL_POINT = (
+    r"^-?[0-9]*\.([0-9]{1,2}|[0-9]{4,})$|^-?[0-9]{4,}\.[0-9]+$|^-?0\.[0-9]+$|^-?[1-9][0-9]{3,}$"
+)
 
 
 def dotted_thousands(files: dict[str, list[str]], config: RunConfig) -> list[str]:
     """A CSV amount or spend column whose values are written like ``12.500`` and none with a
-    point that can only be a decimal one: a spreadsheet in a European locale writes 12,500
+    point that can only be a decimal one, nor a number of 1,000 or more without a point
+    (``35100``: the file groups no thousands): a spreadsheet in a European locale writes 12,500
     so, and it is read as 12.5 without a word (values with a decimal comma are rejected,
     these are not). One warning per table, naming the first such file. Reads the one
     column of the deals' and costs' CSV files again (small tables; text files only: a typed

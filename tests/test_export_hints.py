@@ -167,6 +167,8 @@ def test_amounts_with_a_thousands_point_are_warned_about(tmp_path):
         (["1.250,50"], False),  # rejected with its own reason
         (["1.250.000"], False),  # no number (rejected): it was the example, float() failed
         (["1.250.000", "12.500"], True),
+        (["99.995", "35100", "1250"], False),  # 35100 has no thousands point: none is one
+        (["12.500", "980", "-75"], True),
     ],
 )
 def test_which_amount_columns_are_warned_about(tmp_path, amounts, warned):
