@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,12 +19,16 @@ class Reporter:
         """Time one stage of the run."""
         self.started(name, detail)
         t0 = time.perf_counter()
+        failed = False
         try:
             yield
+        except BaseException:  # (sys.exc_info() would also see an error the caller handles)
+            failed = True
+            raise
         finally:
             elapsed = time.perf_counter() - t0
             self.add_time(name, elapsed)
-            self.finished(name, elapsed, failed=sys.exc_info()[0] is not None)
+            self.finished(name, elapsed, failed=failed)
 
     def add_time(self, name: str, seconds: float) -> None:
         """Count ``seconds`` towards ``name`` (for work timed without a display, e.g. in a

@@ -1044,3 +1044,25 @@ def test_a_stage_that_fails_is_not_reported_done(tmp_path):
     assert "read and validate ..." in result.output
     assert "done in" not in result.output
     assert "channel must be a column name" in result.output
+
+
+def test_a_stage_run_while_an_error_is_handled_is_reported_done():
+    """A stage entered inside an ``except`` block (a fallback after a failure) that ends
+    well was reported failed: the handled error, not the stage's own, was looked at."""
+    from attrib.progress import Reporter
+
+    ended: list[tuple[str, bool]] = []
+
+    class Recorder(Reporter):
+        def finished(self, name: str, seconds: float, *, failed: bool = False) -> None:
+            ended.append((name, failed))
+
+    rep = Recorder()
+    try:
+        raise KeyError("first try")
+    except KeyError:
+        with rep.stage("fallback"):
+            pass
+    with pytest.raises(ValueError, match="the stage's own"), rep.stage("broken"):
+        raise ValueError("the stage's own")
+    assert ended == [("fallback", False), ("broken", True)]
