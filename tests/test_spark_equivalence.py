@@ -469,3 +469,24 @@ def test_a_file_column_named_as_the_row_numbers_like_local(spark, tmp_path):
     assert expected.select("file", "row").rows() == [(str(data / "touchpoints.csv"), 2)]
     assert_frame_equal(result.quarantine["touchpoints"], expected)
     _same(got, local)
+
+
+def test_the_warnings_read_off_the_files_like_local(spark, tmp_path):
+    """The warnings that read a file's header or one column (a campaign column named
+    otherwise, thousands points, several currencies) were never given by Spark: its
+    inputs named no files."""
+    data = tmp_path / "in"
+    data.mkdir()
+    (data / "touchpoints.csv").write_text(
+        "customer_id,ts,channel,utm_campaign\nc1,2025-01-01 10:00,Email,jan\n"
+    )
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount,Amount Currency\n"
+        "d1,c1,2025-01-05,2025-01-06,won,12.500,EUR\nd2,c1,2025-01-07,,open,2.000,USD\n"
+    )
+    _, local = _local(data, tmp_path / "local", models="first_touch")
+    _, result = _spark(spark, data, tmp_path / "spark", models="first_touch")
+    given = " ".join(local.manifest["warnings"])
+    for words in ("'utm_campaign' is named like it", "written like '12.500'", "2 currencies"):
+        assert words in given, given
+    assert result.manifest["warnings"] == local.manifest["warnings"]

@@ -38,6 +38,7 @@ from attrib.engines._spark_read import (
     TABLE_PREFIX,
     _describe_source,
     _display,
+    _local_names,
     _locate,
     _number_collected,
     _read_raw,
@@ -463,6 +464,7 @@ class _Job:
             targets=valid["targets"].frame if "targets" in valid else None,
             quarantine=quarantine,
             rows_read=rows,
+            files=_local_names(sources),
         )
         return pl.concat(parts, how="vertical"), inputs
 
