@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -40,8 +41,8 @@ from attrib.columns import (
 )
 from attrib.config import RunConfig
 from attrib.encoded import US_PER_DAY
-from attrib.errors import SchemaError
-from attrib.io import FILE_COL, REPEATED_SUFFIX, ROW_COL, loose_name
+from attrib.errors import InputError, SchemaError
+from attrib.io import FILE_COL, REPEATED_SUFFIX, ROW_COL, file_format, loose_name
 from attrib.parsing import (
     MIXED_NONE,
     Reason,
@@ -108,6 +109,14 @@ def _export_name(table: str, column: str, available: list[str]) -> str | None:
     return next((c for c in available if loose_name(c) in known), None)
 
 
+def _csv_file(file: str | None) -> bool:
+    """Whether ``file`` names a CSV file: only a text file's header can be a report title."""
+    try:
+        return file is not None and file_format(Path(file)) == "csv"
+    except InputError:  # (a frame's name: no suffix)
+        return False
+
+
 def _missing_column_error(
     table: str, column: str, source: str, available: list[str], file: str | None
 ) -> SchemaError:
@@ -127,7 +136,7 @@ def _missing_column_error(
     hint = f"did you mean {close[0]!r}? " if close else ""
     if len(available) == 1 and any(sep in available[0] for sep in (";", "\t", "|")):
         hint = "the header was read as one column: is the file separated by ';', tab or '|'? "
-    elif len(available) == 1 and not close:
+    elif len(available) == 1 and not close and _csv_file(file):
         hint = (
             f"the header is one column, {available[0][:60]!r}: if the export begins with a"
             " report title or date range, delete the lines above the column names; else "

@@ -281,3 +281,14 @@ def test_several_contacts_in_a_deal_id_are_no_matter_at_account_level(tmp_path):
     assert not [w for w in warnings if "several contacts" in w], warnings
     given = run_cli(["validate", data, "--level", "account", "--format", "json"]).stdout
     assert json.loads(given)["warnings"] == []
+
+
+def test_a_one_column_parquet_file_is_not_told_of_a_report_title(tmp_path):
+    """A report title above the header can only be a text file's: a Parquet file of one
+    column was told to "delete the lines above the column names"."""
+    data = _folder(tmp_path)
+    pl.DataFrame({"date": ["2025-01-01"]}).write_parquet(data / "costs.parquet")
+    with pytest.raises(SchemaError) as err:
+        at.load_inputs(data)
+    assert "report title" not in str(err.value.hint), err.value.hint
+    assert '[columns.costs] channel = "<your column>"' in str(err.value.hint)
