@@ -236,7 +236,8 @@ def _source(config: RunConfig, table: str, column: str) -> str | None:
 def campaign_lookalikes(files: dict[str, list[str]], config: RunConfig) -> list[str]:
     """A touch or cost file without the campaign column but with one named like it
     (``utm_campaign``, ``Campaign Name``): every campaign of it is then ``(none)``, and
-    nothing else would say so. One warning per table, naming the first such file."""
+    nothing else would say so. One warning per table, naming the first such file and
+    offering a name column (``Campaign Name``) before an id (``Campaign ID``)."""
     found = []
     for table, rows in (("touchpoints", "touch"), ("costs", "cost row")):
         if (source := _source(config, table, CAMPAIGN)) is None:
@@ -244,6 +245,7 @@ def campaign_lookalikes(files: dict[str, list[str]], config: RunConfig) -> list[
         for name in files.get(table, []):
             columns = file_columns(Path(name))
             alike = [c for c in columns if CAMPAIGN in loose_name(c)]
+            alike.sort(key=lambda c: loose_name(c).endswith("id"))  # a name before an id
             if source not in columns and alike:
                 found.append(
                     f"{name}: no {source!r} column, so each {rows}'s campaign is (none);"

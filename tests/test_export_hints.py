@@ -292,3 +292,15 @@ def test_a_one_column_parquet_file_is_not_told_of_a_report_title(tmp_path):
         at.load_inputs(data)
     assert "report title" not in str(err.value.hint), err.value.hint
     assert '[columns.costs] channel = "<your column>"' in str(err.value.hint)
+
+
+def test_a_campaign_name_is_offered_before_a_campaign_id(tmp_path):
+    """Google Ads and Meta cost reports give ``Campaign ID`` before ``Campaign Name``: the
+    warning offered the id, which no touch's utm_campaign holds."""
+    from attrib.config import RunConfig
+    from attrib.data_checks import campaign_lookalikes
+
+    path = tmp_path / "costs.csv"
+    path.write_text("date,channel,Campaign ID,Campaign Name,spend\n2025-01-01,Ads,7,jan,5\n")
+    (found,) = campaign_lookalikes({"costs": [str(path)]}, RunConfig())
+    assert "'Campaign Name' is named like it" in found, found
