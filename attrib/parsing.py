@@ -62,12 +62,21 @@ _STAGE_SYNONYMS = {
     "offer": ("offers", "proposal", "quote"),
     "customer": ("customers", "closed won", "won"),
 }
-BUILTIN_STAGE_NAMES = {
-    joined: stage
-    for stage, names in _STAGE_SYNONYMS.items()
-    for name in names
-    for joined in {sep.join(name.split()) for sep in (" ", "", "_", "-")}
-}
+
+
+def stage_spellings(names: dict[str, str]) -> dict[str, str]:
+    """Stage names (lower-cased) -> stage, each also with its words joined by nothing, "_"
+    or "-": the built-in names and the config's ``[stages]`` keys are matched alike."""
+    return {
+        joined: stage
+        for name, stage in names.items()
+        for joined in (name, *(sep.join(name.split()) for sep in (" ", "", "_", "-")))
+    }
+
+
+BUILTIN_STAGE_NAMES = stage_spellings(
+    {name: stage for stage, names in _STAGE_SYNONYMS.items() for name in names}
+)
 # a UTC offset after the time of day: Z, UTC, ±hh, ±hhmm or ±hh:mm (ISO 8601), optionally spaced
 OFFSET_PATTERN = r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(Z|z|UTC|utc|[+-]\d\d(?::?\d\d)?)$"
 _TS_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
@@ -419,7 +428,7 @@ def parse_status(config: RunConfig) -> tuple[pl.Expr, Why]:
 
 def parse_stage(config: RunConfig) -> tuple[pl.Expr, Why]:
     text = _as_text(pl.col(STAGE)).str.strip_chars().str.to_lowercase()
-    value = text.replace({**BUILTIN_STAGE_NAMES, **config.stage_mapping()})
+    value = text.replace({**BUILTIN_STAGE_NAMES, **stage_spellings(config.stage_mapping())})
 
     def why(raw: pl.Expr, value: pl.Expr) -> Reason:
         text = _as_text(raw).str.strip_chars().fill_null("(empty)")

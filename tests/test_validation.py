@@ -1412,7 +1412,7 @@ def test_stage_names_crms_export_are_known_without_a_mapping(tmp_path):
     """HubSpot's lifecycle stages ("Marketing Qualified Lead", its internal
     "salesqualifiedlead") and Salesforce's "Closed Won" were quarantined unless mapped in
     [stages]; they now read as their stage. A name of no stage stays rejected, and the
-    config's own mapping comes first."""
+    config's own mapping comes first, in the same spellings."""
     data = _good(tmp_path / "in")
     rows = [
         "c1,Lead,2025-01-01",
@@ -1439,8 +1439,14 @@ def test_stage_names_crms_export_are_known_without_a_mapping(tmp_path):
     builtin = cohort_counts(out / "builtin")
     assert builtin["mql"] == 2  # c1 and c2
     assert builtin["customer"] >= 1  # c1's Closed Won row
-    (data / "channels.toml").write_text('[stages]\n"Closed Won" = "offer"\nsubscriber = "lead"\n')
+    own_names = (
+        '"Closed Won" = "offer"\nsubscriber = "lead"\n"Sales Qualified Lead" = "opportunity"\n'
+    )
+    (data / "channels.toml").write_text("[stages]\n" + own_names)
     run_cli(["run", data, "--out", out / "own", "-q", "--models", "first_touch"])
     assert not (out / "own" / "quarantine").exists()
     own = cohort_counts(out / "own")
     assert builtin.get("offer", 0) == 0 < own["offer"]  # (no offer row without the mapping)
+    # a [stages] key matches in the built-in names' spellings too: salesqualifiedlead
+    assert "sql" in builtin
+    assert "sql" not in own
