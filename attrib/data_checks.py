@@ -17,7 +17,7 @@ from attrib.columns import CAMPAIGN, CUSTOMER_ID, TABLES
 from attrib.config import UNASSIGNED
 from attrib.encoded import CONVERSION_IN_PERIOD, CREATION_IN_PERIOD, STATUS_NONE, Journeys
 from attrib.errors import ChecksFailedError, InputError
-from attrib.io import csv_separator, file_columns, file_format, loose_name
+from attrib.io import file_columns, file_format, loose_name, scan_file
 from attrib.metrics.settings import PERIOD_LABEL
 from attrib.progress import Reporter
 
@@ -285,9 +285,9 @@ def dotted_thousands(files: dict[str, list[str]], config: RunConfig) -> list[str
             if source not in file_columns(path) or file_format(path) != "csv":
                 continue
             try:
-                text = pl.scan_csv(path, separator=csv_separator(path), infer_schema=False)
                 counts = (
-                    text.select(pl.col(source).str.strip_chars().alias("v"))
+                    scan_file(path)
+                    .select(pl.col(source).str.strip_chars().alias("v"))
                     .select(
                         pl.col("v").str.contains(_DOTTED_THOUSANDS).sum().alias("dotted"),
                         pl.col("v").str.contains(_DECIMAL_POINT).sum().alias("decimal"),
@@ -553,7 +553,7 @@ def mixed_currencies(files: dict[str, list[str]]) -> list[str]:
             path = Path(name)
             for column in (c for c in file_columns(path) if "currency" in loose_name(c)):
                 try:
-                    values = _scan(path).select(
+                    values = scan_file(path).select(
                         pl.col(column).cast(pl.String).str.strip_chars().str.to_uppercase()
                     )
                     codes = values.unique().filter(pl.first().str.contains(_CURRENCY))
@@ -571,16 +571,6 @@ def mixed_currencies(files: dict[str, list[str]]) -> list[str]:
                 )
                 break
     return found
-
-
-def _scan(path: Path) -> pl.LazyFrame:
-    """A file's rows as text where it is text (CSV), for the warnings that read a column."""
-    kind = file_format(path)
-    if kind == "csv":
-        return pl.scan_csv(path, separator=csv_separator(path), infer_schema=False)
-    if kind == "parquet":
-        return pl.scan_parquet(path)
-    return pl.scan_ndjson(path, infer_schema_length=None)
 
 
 def several_customers_per_deal(inputs: Inputs) -> str | None:

@@ -33,6 +33,11 @@ if TYPE_CHECKING:  # pyarrow is imported where a Parquet file is appended to
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+#: the hint for a CSV whose header is one column: a report's title above the column names
+TITLE_LINES = (
+    "if the export begins with a report title or date range, delete the lines above the"
+    " column names"
+)
 #: the CSV reader names a header's second, third ... column of one name ``name`` + this + 0, 1
 REPEATED_SUFFIX = "_duplicated_"
 #: an eager or a lazy frame (``stack_parts`` stacks either)
@@ -203,9 +208,8 @@ def long_row_error(path: Path) -> InputError | None:
         title = csv_header(path, csv_separator(path))
         shown = repr(title[0][:60].removeprefix("\ufeff")) if title else "the first line"
         hint = (
-            f"the first line, {shown}, was read as a header of one column: if the export"
-            " begins with a report title or date range, delete the lines above the column"
-            " names; else " + hint
+            f"the first line, {shown}, was read as a header of one column: {TITLE_LINES};"
+            f" else {hint}"
         )
     return InputError(
         f"row {row} has {n} fields, the header {width}",

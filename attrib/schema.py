@@ -42,7 +42,14 @@ from attrib.columns import (
 from attrib.config import RunConfig
 from attrib.encoded import US_PER_DAY
 from attrib.errors import InputError, SchemaError
-from attrib.io import FILE_COL, REPEATED_SUFFIX, ROW_COL, file_format, loose_name
+from attrib.io import (
+    FILE_COL,
+    REPEATED_SUFFIX,
+    ROW_COL,
+    TITLE_LINES,
+    file_format,
+    loose_name,
+)
 from attrib.parsing import (
     MIXED_NONE,
     Reason,
@@ -137,10 +144,7 @@ def _missing_column_error(
     if len(available) == 1 and any(sep in available[0] for sep in (";", "\t", "|")):
         hint = "the header was read as one column: is the file separated by ';', tab or '|'? "
     elif len(available) == 1 and not close and _csv_file(file):
-        hint = (
-            f"the header is one column, {available[0][:60]!r}: if the export begins with a"
-            " report title or date range, delete the lines above the column names; else "
-        )
+        hint = f"the header is one column, {available[0][:60]!r}: {TITLE_LINES}; else "
     mapped_from = close[0] if close else "<your column>"
     hint += (
         f'map it in the config: [columns.{table}] {column} = "{mapped_from}"'
