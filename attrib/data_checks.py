@@ -597,10 +597,11 @@ def several_customers_per_deal(inputs: Inputs) -> str | None:
 def input_warnings(
     inputs: Inputs, touch_channels: Sequence[str], sales_channels: Sequence[str]
 ) -> list[str]:
-    """The warnings the validated inputs alone give (``unmatched_cost_channels``,
-    ``daily_by_repeats``, ``monthly_rows_among_daily``, ``channel_variants``,
-    ``several_customers_per_deal``, ``campaign_lookalikes``, ``dotted_thousands``,
-    ``mixed_currencies``): ``attrib validate`` shows them; a run adds its own."""
+    """The warnings the validated inputs alone give: first what is read off the files
+    (``campaign_lookalikes``, ``dotted_thousands``, ``mixed_currencies``: a campaign column
+    named otherwise is also why cost rows repeat), then ``unmatched_cost_channels``,
+    ``daily_by_repeats``, ``monthly_rows_among_daily``, ``channel_variants`` and
+    ``several_customers_per_deal``. ``attrib validate`` shows them; a run adds its own."""
     found = (
         unmatched_cost_channels(
             inputs.costs, touch_channels, sales_channels, declared=list(inputs.config.channels)
@@ -611,10 +612,10 @@ def input_warnings(
         several_customers_per_deal(inputs),
     )
     return (
-        [w for w in found if w is not None]
-        + campaign_lookalikes(inputs.files, inputs.config)
+        campaign_lookalikes(inputs.files, inputs.config)
         + dotted_thousands(inputs.files, inputs.config)
         + mixed_currencies(inputs.files)
+        + [w for w in found if w is not None]
     )
 
 
