@@ -626,6 +626,20 @@ def _typed(
     return lf, present, whys + [why for _, why in _row_rules(table, checked)]
 
 
+def _footer_note(raw: list[str]) -> pl.Expr:
+    """A rejected row that looks like a report's last lines, one text and nothing else
+    (Salesforce's "Confidential Information - Do Not Distribute"), or a total line (Google
+    Ads' "Total: Campaign"): it is rejected on every run (``--strict`` fails) until the
+    export is cleaned, so the reason says so. (Flagged rows only: message text.)"""
+    text = [pl.col(c).cast(pl.String).str.strip_chars().fill_null("") for c in raw]
+    filled = pl.sum_horizontal([(t != "").cast(pl.Int32) for t in text])
+    sentence = pl.any_horizontal([t.str.contains(" ", literal=True) for t in text])
+    total = pl.any_horizontal([t.str.contains(r"(?i)^total\b") for t in text])
+    return pl.when(((filled == 1) & sentence) | total).then(
+        pl.lit("a report's footer or total line? delete it from the export")
+    )
+
+
 def _explain(raw: pl.DataFrame, table: str, config: RunConfig, mixing: list[str]) -> pl.DataFrame:
     """Flagged raw rows with ``reason`` (every broken rule's message, "; "-joined) and
     ``column`` (the first broken one); the canonical columns keep their raw values."""
@@ -644,6 +658,10 @@ def _explain(raw: pl.DataFrame, table: str, config: RunConfig, mixing: list[str]
         )
         names.append("__mdup")
         columns.append(unique[0])
+    if len(present) >= 3:
+        lf = lf.with_columns(_footer_note([f"__raw_{c}" for c in present]).alias("__mfoot"))
+        names.append("__mfoot")
+        columns.append(present[0])
     reason = pl.concat_str([pl.col(n) for n in names], separator="; ", ignore_nulls=True)
     first = pl.coalesce(
         [

@@ -304,3 +304,29 @@ def test_a_campaign_name_is_offered_before_a_campaign_id(tmp_path):
     path.write_text("date,channel,Campaign ID,Campaign Name,spend\n2025-01-01,Ads,7,jan,5\n")
     (found,) = campaign_lookalikes({"costs": [str(path)]}, RunConfig())
     assert "'Campaign Name' is named like it" in found, found
+
+
+def test_a_reports_footer_and_total_lines_are_named(tmp_path):
+    """Salesforce report exports end with "Confidential Information - Do Not Distribute" and
+    a copyright line, ad platforms' with "Total: ..." lines: each was rejected as a row of
+    empty values on every run (so --strict always failed), and nothing said why. A row of
+    one id and nothing else is no footer."""
+    from conftest import run_cli
+
+    deals = (
+        DEALS + "d2,c1,2025-01-06,,open\n\n"
+        '"Confidential Information - Do Not Distribute"\n'
+        '"Copyright (c) 2000-2025 salesforce.com, inc. All rights reserved."\n'
+    )
+    data = _folder(tmp_path, deals=deals)
+    (data / "costs.csv").write_text(
+        "date,channel,spend\n2025-01-01,Email,10\nTotal: Campaign,--,10\n", encoding="utf-8"
+    )
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "linear"])
+    note = "a report's footer or total line? delete it from the export"
+    deals_out = pl.read_parquet(out / "quarantine" / "deals.parquet")
+    assert deals_out.select("row").to_series().to_list() == [2, 4, 5]
+    assert [note in r for r in deals_out["reason"]] == [False, True, True]  # d2: no footer
+    costs_out = pl.read_parquet(out / "quarantine" / "costs.parquet")
+    assert costs_out["reason"].item().endswith(note)
