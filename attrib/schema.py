@@ -116,6 +116,17 @@ def _export_name(table: str, column: str, available: list[str]) -> str | None:
     return next((c for c in available if loose_name(c) in known), None)
 
 
+def _file_schema(file: str | None, read: pl.Schema) -> pl.Schema:
+    """A Parquet file's whole schema (the run reads only the columns it uses: ``read``),
+    for an error's hint; ``read`` for any other file."""
+    try:
+        if file is not None and file_format(Path(file)) == "parquet":
+            return pl.read_parquet_schema(file)
+    except (InputError, OSError, pl.exceptions.PolarsError):
+        pass
+    return read
+
+
 def _csv_file(file: str | None) -> bool:
     """Whether ``file`` names a CSV file: only a text file's header can be a report title."""
     try:
@@ -491,11 +502,25 @@ def validate(
     columns = list(schema)
     if table == "touchpoints" and not ({CHANNEL, SOURCE, MEDIUM} & set(columns)):
         file = files[0] if files else None
+        hint = 'map one: [columns.touchpoints] channel = "utm_channel"'
+        for name, dtype in _file_schema(file, schema).items():  # GA4's traffic_source
+            if isinstance(dtype, pl.Struct) and {f.name for f in dtype.fields} & {
+                CHANNEL,
+                SOURCE,
+                MEDIUM,
+            }:
+                hint = (
+                    f"the struct column {name!r} holds {', '.join(f.name for f in dtype.fields)}:"
+                    f" make them columns of their own in the export (BigQuery: SELECT"
+                    f" {name}.source AS source, {name}.medium AS medium; Polars:"
+                    f' .unnest("{name}")), then map them or write [[rules]]'
+                )
+                break
         raise SchemaError(
             "touchpoints need a 'channel' column or 'source'/'medium' columns with [[rules]]",
             file=file,
             column=CHANNEL,
-            hint='map one: [columns.touchpoints] channel = "utm_channel"',
+            hint=hint,
         )
     for column, dtype in schema.items():
         if (unreadable := _unreadable(mapped, column, dtype)) is not None:

@@ -330,3 +330,23 @@ def test_a_reports_footer_and_total_lines_are_named(tmp_path):
     assert [note in r for r in deals_out["reason"]] == [False, True, True]  # d2: no footer
     costs_out = pl.read_parquet(out / "quarantine" / "costs.parquet")
     assert costs_out["reason"].item().endswith(note)
+
+
+def test_a_struct_column_holding_source_and_medium_is_named(tmp_path):
+    """A GA4 BigQuery export keeps source and medium in the struct ``traffic_source``: the
+    error suggested mapping a ``utm_channel`` column the file does not have."""
+    from datetime import datetime
+
+    touches = pl.DataFrame(
+        {
+            "customer_id": ["u1"],
+            "ts": [datetime(2025, 1, 1, 10)],
+            "traffic_source": [{"source": "google", "medium": "cpc", "name": "brand"}],
+        }
+    )
+    touches.write_parquet(tmp_path / "touchpoints.parquet")
+    (tmp_path / "deals.csv").write_text(DEALS, encoding="utf-8")
+    with pytest.raises(SchemaError) as err:
+        at.run(tmp_path, models="linear")
+    assert "the struct column 'traffic_source' holds source, medium, name" in err.value.hint
+    assert '.unnest("traffic_source")' in err.value.hint
