@@ -594,12 +594,25 @@ def several_customers_per_deal(inputs: Inputs) -> str | None:
     )
 
 
+def micro_units(config: RunConfig) -> list[str]:
+    """Spend or amounts mapped from a column in millionths (the Google Ads API's
+    ``metrics.cost_micros``): read as they are, they are a million times too large."""
+    return [
+        f"[columns.{table}] {column} = {source!r}: a column in micros holds millionths of the"
+        " currency, so every value is read a million times too large; divide it by 1,000,000"
+        " in the export"
+        for table, column in (("costs", "spend"), ("deals", "amount"))
+        if "micros" in loose_name(source := config.columns.get(table, {}).get(column, column))
+    ]
+
+
 def input_warnings(
     inputs: Inputs, touch_channels: Sequence[str], sales_channels: Sequence[str]
 ) -> list[str]:
-    """The warnings the validated inputs alone give: first what is read off the files
-    (``campaign_lookalikes``, ``dotted_thousands``, ``mixed_currencies``: a campaign column
-    named otherwise is also why cost rows repeat), then ``unmatched_cost_channels``,
+    """The warnings the validated inputs alone give: first what the config and the files
+    say (``micro_units``, ``campaign_lookalikes``, ``dotted_thousands``,
+    ``mixed_currencies``: a campaign column named otherwise is also why cost rows repeat),
+    then ``unmatched_cost_channels``,
     ``daily_by_repeats``, ``monthly_rows_among_daily``, ``channel_variants`` and
     ``several_customers_per_deal``. ``attrib validate`` shows them; a run adds its own."""
     found = (
@@ -612,7 +625,8 @@ def input_warnings(
         several_customers_per_deal(inputs),
     )
     return (
-        campaign_lookalikes(inputs.files, inputs.config)
+        micro_units(inputs.config)
+        + campaign_lookalikes(inputs.files, inputs.config)
         + dotted_thousands(inputs.files, inputs.config)
         + mixed_currencies(inputs.files)
         + [w for w in found if w is not None]

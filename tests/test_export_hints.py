@@ -350,3 +350,21 @@ def test_a_struct_column_holding_source_and_medium_is_named(tmp_path):
         at.run(tmp_path, models="linear")
     assert "the struct column 'traffic_source' holds source, medium, name" in err.value.hint
     assert '.unnest("traffic_source")' in err.value.hint
+
+
+def test_spend_mapped_from_a_micros_column_is_warned_about(tmp_path):
+    """The Google Ads API reports cost as ``metrics.cost_micros`` (millionths): mapped as
+    spend, every ROAS and CAC was a million times off without a word."""
+    from conftest import run_cli
+
+    data = _folder(tmp_path)
+    (data / "costs.csv").write_text(
+        "date,channel,metrics.cost_micros\n2025-01-01,Email,12500000\n", encoding="utf-8"
+    )
+    (data / "channels.toml").write_text('[columns.costs]\nspend = "metrics.cost_micros"\n')
+    given = json.loads(run_cli(["validate", data, "--format", "json"]).stdout)["warnings"]
+    assert given == [
+        "[columns.costs] spend = 'metrics.cost_micros': a column in micros holds millionths"
+        " of the currency, so every value is read a million times too large; divide it by"
+        " 1,000,000 in the export"
+    ]
