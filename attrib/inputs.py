@@ -238,14 +238,14 @@ def shared_sources(table: str, config: RunConfig) -> frozenset[str]:
     )
 
 
-def optional_sources(table: str, config: RunConfig) -> frozenset[str]:
+def optional_sources(table: str, config: RunConfig) -> dict[str, str]:
     """The optional source columns a run reads from a table's files, under their
-    ``[columns]`` names: no file may spell one another way, or its values would be ignored
-    (a missing required column has an error of its own). Not one a ``[constants]`` value
-    gives, nor, at ``level = "customer"``, any table's ``account_id`` (none is read: a CRM's
-    'Account ID' beside the deals loses nothing), nor the touches' ``source`` or ``medium``
-    where no ``[[rules]]`` entry matches on it (only rules read them: a GA-style 'Source'
-    beside the channel loses nothing)."""
+    ``[columns]`` names (each with its canonical name): no file may spell one another way,
+    or its values would be ignored (a missing required column has an error of its own). Not
+    one a ``[constants]`` value gives, nor, at ``level = "customer"``, any table's
+    ``account_id`` (none is read: a CRM's 'Account ID' beside the deals loses nothing), nor
+    the touches' ``source`` or ``medium`` where no ``[[rules]]`` entry matches on it (only
+    rules read them: a GA-style 'Source' beside the channel loses nothing)."""
     mapping = config.columns.get(table, {})
     _, optional = TABLE_COLUMNS[table]
     skip = config.constants.get(table, {}).keys() | unused_columns(table, config)
@@ -254,8 +254,9 @@ def optional_sources(table: str, config: RunConfig) -> frozenset[str]:
     for ruled in (SOURCE, MEDIUM):
         if not any(getattr(rule, ruled) is not None for rule in config.rules):
             skip |= {ruled}
-    read = {mapping.get(c, c) for c in optional if c not in skip}
-    return frozenset(read - required_sources(table, config))
+    required = required_sources(table, config)
+    read = {mapping.get(c, c): c for c in optional if c not in skip}
+    return {source: c for source, c in read.items() if source not in required}
 
 
 def check_table_columns(
@@ -264,7 +265,7 @@ def check_table_columns(
     """``io.check_shared_columns`` over a table's files (or frame) with its shared and
     optional sources: one call for every reader (in memory, frames, buckets, Spark)."""
     check_shared_columns(
-        files, columns, shared_sources(table, config), optional_sources(table, config)
+        files, columns, shared_sources(table, config), optional_sources(table, config), table
     )
 
 
@@ -441,6 +442,7 @@ def load_inputs(
             used_columns(table, config) if used_only else None,
             required=shared_sources(table, config),
             optional=optional_sources(table, config),
+            table=table,
             # a cost row's day is the one its export names, whatever its zone
             wall_clock=[config.columns.get(table, {}).get(DATE, DATE)] if table == "costs" else (),
         )

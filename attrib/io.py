@@ -438,12 +438,15 @@ def check_shared_columns(
     files: Sequence[Path | str],
     columns: Sequence[Collection[str]],
     required: Collection[str],
-    optional: Collection[str] = (),
+    optional: Mapping[str, str] | Collection[str] = (),
+    table: str | None = None,
 ) -> None:
     """A required column that some files of a table have and another lacks (a column renamed
     in one export): name that file, instead of rejecting each of its rows as empty. And an
     ``optional`` column the table reads that a file lacks but spells another way
-    ('Campaign' for campaign): its values would be ignored, every campaign ``(none)``."""
+    ('Campaign' for campaign): its values would be ignored, every campaign ``(none)``.
+    ``optional`` may map each source column to its canonical name: with the ``table``, the
+    hint then gives the config line."""
     for column in sorted(required):
         having = [column in names for names in columns]
         if any(having) and not all(having):
@@ -460,12 +463,17 @@ def check_shared_columns(
         for name in names:
             want = loose.get(loose_name(name))
             if want is not None and want not in names:
+                canonical = optional.get(want) if isinstance(optional, Mapping) else None
+                line = (
+                    f'[columns.{table}] {canonical} = "{name}"'
+                    if canonical is not None and table is not None
+                    else "the config's [columns] table"
+                )
                 raise SchemaError(
                     f"column {name!r} is not read: the column is named {want!r}",
                     file=str(path),
                     column=name,
-                    hint=f"rename it {want!r} in the export, or map it in the config's "
-                    "[columns] table",
+                    hint=f"rename it {want!r} in the export, or map it: {line}",
                 )
 
 
@@ -474,15 +482,16 @@ def read_files(
     projection: Projection | None = None,
     *,
     required: Collection[str] = (),
-    optional: Collection[str] = (),
+    optional: Mapping[str, str] | Collection[str] = (),
     wall_clock: Collection[str] = (),
+    table: str | None = None,
 ) -> pl.DataFrame:
     """Read and stack files of one table (``stack_parts``, ``wall_clock`` passed on).
     ``projection``: only the columns a job uses (``inputs.used_columns``); ``required``:
     source columns every file must have when any has them, ``optional``: the optional ones
     read, which no file may spell another way (``check_shared_columns``)."""
     frames = [_read_one(p, projection) for p in files]
-    check_shared_columns(files, [f.columns for f in frames], required, optional)
+    check_shared_columns(files, [f.columns for f in frames], required, optional, table)
     frame = stack_parts(frames, wall_clock)
     # whatever each file gave, the same columns for all (a file read whole for lacking a
     # required column another file has must not add its unused ones)

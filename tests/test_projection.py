@@ -244,7 +244,7 @@ def test_a_column_spelt_another_way_in_one_file_is_named(tmp_path, engine, fmt):
     # spelt so in every file: the same (the config may map it instead)
     (folder / f"a.{fmt}").unlink()
     result = run_cli(["run", data, "--out", tmp_path / "out", "-q", *engine], exit_code=2)
-    assert "[columns] table" in result.output
+    assert '[columns.touchpoints] campaign = "Campaign "' in result.output  # the line to write
     (data / "channels.toml").write_text('[columns.touchpoints]\ncampaign = "Campaign "\n')
     run_cli(["run", data, "--out", tmp_path / "out", "-q", *engine])
 
