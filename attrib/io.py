@@ -333,11 +333,49 @@ def _read_one(path: Path, projection: Projection | None = None) -> pl.DataFrame:
                 df = df.filter(~blank)
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         raise read_failure(exc, [path], f"{kind} file") from None
+    if kind == "ndjson":  # (the columns the run reads: the projection's, else all)
+        check_repeated_key(path, (projection.of(df.schema) if projection else None) or df.columns)
     return df.with_columns(
         # categorical: one small code per row, not the path text repeated (~50 B a row)
         pl.lit(str(path)).cast(pl.Categorical).alias(FILE_COL),
         pl.col(ROW_COL).cast(pl.Int64),
     )
+
+
+def check_repeated_key(path: Path, read: Collection[str] | None = None) -> None:
+    """Refuse an NDJSON file whose first object names a column the run reads (``read``;
+    None: any key, as Spark's reader refuses any) twice."""
+    if (key := _repeated_key(path)) is not None and (read is None or key in read):
+        raise SchemaError(
+            f"the first JSON object names key {key!r} twice: the reader keeps the first"
+            " value (other JSON readers the last)",
+            file=str(path),
+            row=1,
+            column=key,
+            hint="write each key once per object (an export that repeats a key does so on"
+            " every line)",
+        )
+
+
+def _repeated_key(path: Path) -> str | None:
+    """A key that an NDJSON file's first object names twice (``{"channel": "a", "channel":
+    "b"}``): Polars keeps the first value without a word. An export that repeats a key does
+    so on every line, so the first object tells (None: no repeat, or not readable)."""
+    repeated: list[str] = []
+
+    def pairs(items: list[tuple[str, object]]) -> dict[str, object]:
+        names = [name for name, _ in items]
+        repeated.extend(name for i, name in enumerate(names) if name in names[:i])
+        return dict(items)
+
+    try:
+        with _open_text(path) as fh:
+            line = next((text for text in fh if text.strip()), "")
+        if line:
+            json.loads(line, object_pairs_hook=pairs)
+    except (OSError, EOFError, ValueError):
+        return None
+    return repeated[0] if repeated else None
 
 
 def _read_rows(
@@ -370,8 +408,12 @@ def scan_file(path: Path, projection: Projection | None = None) -> pl.LazyFrame:
     if projection is not None and kind == "parquet":
         keep = projection.of(lf.collect_schema())
         lf = lf.select(keep) if keep is not None else lf
-    if any(name in RESERVED_COLUMNS for name in lf.collect_schema().names()):
+    names = lf.collect_schema().names()
+    if any(name in RESERVED_COLUMNS for name in names):
         lf = lf.drop(RESERVED_COLUMNS, strict=False)  # the file's own: see _read_one
+    if kind == "ndjson":
+        schema = lf.collect_schema()
+        check_repeated_key(path, (projection.of(schema) if projection else None) or names)
     lf = lf.with_row_index(ROW_COL, offset=1).with_columns(
         pl.col(ROW_COL).cast(pl.Int64), pl.lit(str(path)).cast(pl.Categorical).alias(FILE_COL)
     )

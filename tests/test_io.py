@@ -233,3 +233,29 @@ def test_a_config_mapping_a_column_to_a_row_number_name_is_refused(tmp_path):
     text = " ".join(result.output.split())
     assert "[columns.touchpoints] customer_id = '__row'" in text
     assert "rename that column in the export" in text
+
+
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])
+def test_an_ndjson_key_named_twice_is_refused(tmp_path, engine):
+    """``{"channel": "a", "channel": "b"}``: the reader kept the first value without a
+    word (Python's json keeps the last). A repeated key the run reads stops it, naming the
+    file and the key; one it does not read (touch_type) is no matter."""
+    from conftest import run_cli
+
+    data = tmp_path / "in"
+    data.mkdir()
+    line = '{"customer_id": "c1", "ts": "2025-01-01", "channel": "a", %s}\n'
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-05,2025-01-06,won,1\n"
+    )
+    (data / "touchpoints.ndjson").write_text(
+        line % '"touch_type": "x", "touch_type": "y"' + line % '"touch_type": "z"'
+    )
+    run_cli(["run", data, "--out", tmp_path / "ok", "-q", "--models", "first_touch", *engine])
+    (data / "touchpoints.ndjson").write_text(line % '"channel": "b"')
+    result = run_cli(["run", data, "--out", tmp_path / "out", "-q", *engine], exit_code=2)
+    text = " ".join(result.output.split())
+    assert (
+        f"file {data / 'touchpoints.ndjson'}, row 1, column 'channel': the first JSON object"
+        " names key 'channel' twice"
+    ) in text

@@ -490,3 +490,18 @@ def test_the_warnings_read_off_the_files_like_local(spark, tmp_path):
     for words in ("'utm_campaign' is named like it", "written like '12.500'", "2 currencies"):
         assert words in given, given
     assert result.manifest["warnings"] == local.manifest["warnings"]
+
+
+def test_an_ndjson_key_named_twice_is_named_as_locally(spark, tmp_path):
+    """Spark's reader stopped at a repeated key with a computation error naming no file."""
+    data = tmp_path / "in"
+    data.mkdir()
+    (data / "touchpoints.ndjson").write_text(
+        '{"customer_id": "c1", "ts": "2025-01-01", "channel": "a", "channel": "b"}\n'
+    )
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-05,2025-01-06,won,1\n"
+    )
+    with pytest.raises(SchemaError, match="names key 'channel' twice") as err:
+        _spark(spark, data, None, models="first_touch")
+    assert err.value.file == str(data / "touchpoints.ndjson")

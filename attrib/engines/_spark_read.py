@@ -21,6 +21,7 @@ from attrib.errors import InputError
 from attrib.io import (
     FILE_COL,
     ROW_COL,
+    check_repeated_key,
     csv_header,
     csv_separator,
     file_format,
@@ -115,6 +116,8 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
             sep = csv_separator(p) if kind == "csv" else ","
             header = csv_header(p, sep) if kind == "csv" else ()
             # a file Spark reads no column of, naming no file: refused as locally
+            if kind == "ndjson":  # (Spark's reader stops at a repeated key naming no file)
+                check_repeated_key(p)
             if (kind == "csv" and not header) or (kind == "ndjson" and _blank_file(p)):
                 first = "header line" if kind == "csv" else "JSON line"
                 raise InputError(

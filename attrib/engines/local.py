@@ -33,7 +33,7 @@ from attrib.config import RunConfig
 from attrib.credit import credit_state, fit_models, model_credit, summarise
 from attrib.data_checks import DealCounts, check_rejections, deal_warnings, metric_warnings
 from attrib.encoded import Dictionaries, Journeys
-from attrib.errors import SchemaError, UsageError
+from attrib.errors import AttribError, SchemaError, UsageError
 from attrib.inputs import (
     Inputs,
     TableSource,
@@ -170,6 +170,8 @@ def partition_table(
         try:  # a file no reader can open (an empty NDJSON file) is named, as in memory
             scans.append(scan_file(f, projection))
             columns.append(scans[-1].collect_schema().names())
+        except AttribError:  # (named already: a repeated NDJSON key)
+            raise
         except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
             raise read_failure(exc, [f], f"{file_format(f)} file") from None
     check_table_columns(files, columns, table, config)
