@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from attrib.columns import CAMPAIGN, CUSTOMER_ID, TABLES
+from attrib.columns import ACCOUNT_ID, CAMPAIGN, CHANNEL, CUSTOMER_ID, DEAL_ID, TABLES
 from attrib.config import UNASSIGNED
 from attrib.encoded import CONVERSION_IN_PERIOD, CREATION_IN_PERIOD, STATUS_NONE, Journeys
 from attrib.errors import ChecksFailedError, InputError
@@ -594,6 +594,61 @@ def several_customers_per_deal(inputs: Inputs) -> str | None:
     )
 
 
+#: how exports write a missing value as text (SQL's NULL, Excel's #N/A, pandas' nan and
+#: None, JavaScript's undefined, GA's (not set)): matched in any case, spaces aside
+PLACEHOLDERS = frozenset(
+    ("null", "nil", "none", "nan", "n/a", "#n/a", "-", "--", "(not set)", "not set", "(null)")
+)
+PLACEHOLDERS |= {"(blank)", "(empty)", "undefined"}
+
+
+def _placeholders(values: pl.Series) -> list[str]:
+    """The values of a (small) text column that are a missing value written as text."""
+    if values.dtype != pl.String:
+        return []
+    found = values.filter(values.str.strip_chars().str.to_lowercase().is_in(PLACEHOLDERS))
+    return sorted(found.unique().to_list())
+
+
+def placeholder_values(inputs: Inputs, touch_channels: Sequence[str]) -> list[str]:
+    """Ids and channels written as a missing value in words (``NULL``, ``N/A``, ``-``,
+    ``(not set)``, ``undefined``): each is read as a real id or name, so the deals whose
+    customer_id is ``NULL`` all share one customer (and take the touches of every visitor
+    whose id is ``NULL``), and a ``N/A`` channel is credited as a channel. Only an empty
+    value is missing. By the small tables (deals, costs) and the touches' distinct
+    channels, which every engine holds; not the touch rows themselves."""
+    found = []
+    channels = [c for c in touch_channels if " ".join(c.casefold().split()) in PLACEHOLDERS]
+    if channels:
+        found.append(
+            f"touch channel(s) {_names(channels)} are a missing value written as text, and"
+            " are credited as channels of their own: leave the channel empty in the export"
+            " (the row is rejected), or name the traffic (with [[rules]], touches no rule"
+            " matches are (unassigned))"
+        )
+    tables = (
+        ("deals", inputs.deals, (DEAL_ID, CUSTOMER_ID, ACCOUNT_ID)),
+        ("costs", inputs.costs, (CHANNEL, CAMPAIGN)),
+    )
+    for table, frame, columns in tables:
+        for column in columns:
+            if frame is None or column not in frame.columns:
+                continue
+            if not (values := _placeholders(frame.get_column(column))):
+                continue
+            what = {
+                DEAL_ID: "read as a real deal id",
+                CUSTOMER_ID: "read as a real id: the deals written so are one customer's, and"
+                " take the touches of every visitor whose id is written so",
+                ACCOUNT_ID: "read as a real id: the deals written so are one account's",
+            }.get(column, "read as a name of its own")
+            found.append(
+                f"{table}: {column} holds {_names(values)}, a missing value written as text,"
+                f" {what}; leave it empty in the export"
+            )
+    return found
+
+
 def micro_units(config: RunConfig) -> list[str]:
     """Spend or amounts mapped from a column in millionths (the Google Ads API's
     ``metrics.cost_micros``): read as they are, they are a million times too large."""
@@ -625,7 +680,8 @@ def input_warnings(
         several_customers_per_deal(inputs),
     )
     return (
-        micro_units(inputs.config)
+        placeholder_values(inputs, touch_channels)
+        + micro_units(inputs.config)
         + campaign_lookalikes(inputs.files, inputs.config)
         + dotted_thousands(inputs.files, inputs.config)
         + mixed_currencies(inputs.files)

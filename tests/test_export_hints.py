@@ -368,3 +368,37 @@ def test_spend_mapped_from_a_micros_column_is_warned_about(tmp_path):
         " of the currency, so every value is read a million times too large; divide it by"
         " 1,000,000 in the export"
     ]
+
+
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])
+def test_a_missing_value_written_as_text_is_warned_about(tmp_path, engine):
+    """SQL dumps write NULL, spreadsheets #N/A or -, GA (not set), JavaScript trackers
+    undefined: each was read as a real id or channel, so every deal whose customer is NULL
+    took the touches of every visitor whose id is NULL, without a word."""
+    from conftest import run_cli
+
+    touches = TOUCHES + "NULL,2025-01-01 11:00,N/A\nundefined,2025-01-01 11:00,(not set)\n"
+    deals = DEALS + "d2,NULL,2025-01-02,2025-01-05,won,20\n"
+    (tmp_path / "in").mkdir()
+    data = _folder(tmp_path / "in", touches=touches, deals=deals)
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "linear", *engine])
+    warnings = json.loads((out / "manifest.json").read_text())["warnings"]
+    assert [w for w in warnings if "missing value written as text" in w] == [
+        "touch channel(s) '(not set)', 'N/A' are a missing value written as text, and are"
+        " credited as channels of their own: leave the channel empty in the export (the row"
+        " is rejected), or name the traffic (with [[rules]], touches no rule matches are"
+        " (unassigned))",
+        "deals: customer_id holds 'NULL', a missing value written as text, read as a real id:"
+        " the deals written so are one customer's, and take the touches of every visitor"
+        " whose id is written so; leave it empty in the export",
+    ]
+    given = json.loads(run_cli(["validate", data, "--format", "json"]).stdout)["warnings"]
+    assert given == [w for w in warnings if "missing value written as text" in w]
+
+
+def test_no_placeholder_warning_for_names_that_only_contain_one():
+    from attrib.data_checks import _placeholders
+
+    values = pl.Series(["Non-profit", "N/A Region", "none of these", "NA", "-", " Null "])
+    assert _placeholders(values) == [" Null ", "-"]
