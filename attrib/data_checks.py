@@ -649,6 +649,56 @@ def placeholder_values(inputs: Inputs, touch_channels: Sequence[str]) -> list[st
     return found
 
 
+#: a cost report's column for the last day each row covers (Meta's ``Reporting ends`` and
+#: ``date_stop``, ``End Date``, ``Week ending``), by ``loose_name``'s start; not Meta's
+#: ``Ends``, a campaign's scheduled end
+_ROW_END_COLUMNS = ("reportingend", "enddate", "dateend", "datestop", "periodend", "weekending")
+
+
+def multi_day_cost_rows(files: dict[str, list[str]], config: RunConfig) -> list[str]:
+    """Cost rows that cover several days, as their file's end column says (an ad platform's
+    report of a campaign's whole period: ``Reporting starts`` 2025-01-01, ``Reporting ends``
+    2025-03-31): a row is counted on its date's day, or its month when dated on a 1st, so a
+    quarter's spend all fell in January, and a window from February counted none of it.
+    Rows whose end is their date, or the last day of their 1st's month, are what the run
+    reads them as. Reads two columns of the cost files again (a small table)."""
+    found = []
+    if (source := _source(config, "costs", "date")) is None:
+        return found
+    for name in files.get("costs", []):
+        path = Path(name)  # (a Spark engine's folder or URI: no columns, skipped)
+        columns = file_columns(path)
+        ends = [c for c in columns if c != source and loose_name(c).startswith(_ROW_END_COLUMNS)]
+        if source not in columns or not ends:
+            continue
+
+        def day(column: str) -> pl.Expr:
+            text = pl.col(column).cast(pl.String).str.strip_chars().str.slice(0, 10)
+            return text.str.to_date("%Y-%m-%d", strict=False)
+
+        start, end = day(source), day(ends[0])
+        covered = (end <= start) | ((start.dt.day() == 1) & (end <= start.dt.month_end()))
+        try:
+            spans = (
+                scan_file(path)
+                .select(start.alias("start"), end.alias("end"), covered.alias("covered"))
+                .filter(pl.col("covered").not_())
+                .collect()
+            )
+        except (pl.exceptions.PolarsError, OSError):
+            continue  # the reader has said what is wrong with the file
+        if spans.height:
+            first = spans.row(0, named=True)
+            found.append(
+                f"{name}: {spans.height} cost row(s) cover more than the day (or, dated on a"
+                f" 1st, the month) they are counted in, as column {ends[0]!r} says (e.g."
+                f" {first['start']} to {first['end']}): each row's spend is counted on its"
+                f" {source!r} alone, so a window or month after it gets none of it; export"
+                " one row per day or month (ad platforms: a breakdown by day)"
+            )
+    return found
+
+
 def micro_units(config: RunConfig) -> list[str]:
     """Spend or amounts mapped from a column in millionths (the Google Ads API's
     ``metrics.cost_micros``): read as they are, they are a million times too large."""
@@ -684,6 +734,7 @@ def input_warnings(
         + micro_units(inputs.config)
         + campaign_lookalikes(inputs.files, inputs.config)
         + dotted_thousands(inputs.files, inputs.config)
+        + multi_day_cost_rows(inputs.files, inputs.config)
         + mixed_currencies(inputs.files)
         + [w for w in found if w is not None]
     )

@@ -402,3 +402,53 @@ def test_no_placeholder_warning_for_names_that_only_contain_one():
 
     values = pl.Series(["Non-profit", "N/A Region", "none of these", "NA", "-", " Null "])
     assert _placeholders(values) == [" Null ", "-"]
+
+
+META_COSTS = (
+    "Reporting starts,Reporting ends,Campaign name,Amount spent (USD),Ends\n"
+    "{0},{1},Q1 Prospecting,3000.00,Ongoing\n"
+)
+META_CONFIG = """
+[columns.costs]
+date = "Reporting starts"
+campaign = "Campaign name"
+spend = "Amount spent (USD)"
+[constants.costs]
+channel = "Email"
+"""
+
+
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])
+def test_a_cost_row_covering_several_days_is_warned_about(tmp_path, engine):
+    """Meta Ads Manager exports a campaign's whole reporting period as one row (Reporting
+    starts 2025-01-01, Reporting ends 2025-03-31): the quarter's spend was counted in
+    January, and a window from February had no spend, without a word."""
+    from conftest import run_cli
+
+    (tmp_path / "in").mkdir()
+    data = _folder(tmp_path / "in")
+    (data / "costs.csv").write_text("\ufeff" + META_COSTS.format("2025-01-01", "2025-03-31"))
+    (data / "channels.toml").write_text(META_CONFIG)
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "linear", *engine])
+    warnings = json.loads((out / "manifest.json").read_text())["warnings"]
+    assert [w for w in warnings if "cover more than" in w] == [
+        f"{data / 'costs.csv'}: 1 cost row(s) cover more than the day (or, dated on a 1st,"
+        " the month) they are counted in, as column 'Reporting ends' says (e.g. 2025-01-01"
+        " to 2025-03-31): each row's spend is counted on its 'Reporting starts' alone, so a"
+        " window or month after it gets none of it; export one row per day or month (ad"
+        " platforms: a breakdown by day)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("start", "end"), [("2025-01-15", "2025-01-15"), ("2025-02-01", "2025-02-28")]
+)
+def test_a_cost_row_of_one_day_or_month_has_no_span_warning(tmp_path, start, end):
+    from attrib.config import load_config
+    from attrib.data_checks import multi_day_cost_rows
+
+    (tmp_path / "costs.csv").write_text(META_COSTS.format(start, end))
+    (tmp_path / "channels.toml").write_text(META_CONFIG)
+    config = load_config(tmp_path / "channels.toml")
+    assert multi_day_cost_rows({"costs": [str(tmp_path / "costs.csv")]}, config) == []
