@@ -40,6 +40,7 @@ _STATUS_SYNONYMS = {
             "perceptionanalysis",
             "proposalpricequote",
             "negotiationreview",
+            "identifydecisionmakers",  # Zoho CRM's default stages (the rest are Salesforce's)
         ),
         "open",
     ),
@@ -48,6 +49,7 @@ _STATUS_SYNONYMS = {
     "win": "won",
     "lost": "lost",
     "closedlost": "lost",
+    "closedlosttocompetition": "lost",  # Zoho CRM's "Closed-Lost to Competition"
     "loss": "lost",
 }
 #: stage names CRMs export, by canonical stage (HubSpot's lifecycle stages, Salesforce's
@@ -409,15 +411,38 @@ def parse_status(config: RunConfig) -> tuple[pl.Expr, Why]:
 
     def why(raw: pl.Expr, value: pl.Expr) -> Reason:
         text = _as_text(raw).str.strip_chars()
+        # the example names what the status's words say: "open" for "Closed-Lost to
+        # Competition" or Pipedrive's "deleted" would count a dead deal as pipeline
+        letters = text.str.to_lowercase()
+        example = (
+            pl.when(letters.str.contains(r"\bwo?n\b|\bwin"))
+            .then(pl.lit("won"))
+            .when(letters.str.contains(r"los[st]|abandon|cancel|delet|dead|disqualif|closed"))
+            .then(pl.lit("lost"))
+            .otherwise(pl.lit("open"))
+        )
         bad = (
             pl.when(text.is_null() | (text == ""))
             .then(pl.lit("status is empty"))
+            .when(text.str.contains(r"^[0-9]+$"))
+            .then(
+                pl.format(
+                    "status {} is a code, not one of open, won, lost (map each code in"
+                    ' [statuses]: Dynamics 365\'s statecode is "0" = "open", "1" = "won",'
+                    ' "2" = "lost")',
+                    text,
+                )
+            )
             .otherwise(
                 pl.format(
                     'status {} is not one of open, won, lost (map it in [statuses], e.g. "{}" = '
-                    '"open")',
+                    '"{}"{})',
                     text,
                     text,
+                    example,
+                    pl.when(letters.str.contains("delet|archiv|duplicat|spam|junk"))
+                    .then(pl.lit(", or drop such deals from the export"))
+                    .otherwise(pl.lit("")),
                 )
             )
         )

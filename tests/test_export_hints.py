@@ -452,3 +452,41 @@ def test_a_cost_row_of_one_day_or_month_has_no_span_warning(tmp_path, start, end
     (tmp_path / "channels.toml").write_text(META_CONFIG)
     config = load_config(tmp_path / "channels.toml")
     assert multi_day_cost_rows({"costs": [str(tmp_path / "costs.csv")]}, config) == []
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        # Pipedrive: the hint offered "deleted" = "open", counting a removed deal as pipeline
+        (
+            "deleted",
+            "status deleted is not one of open, won, lost (map it in [statuses], e.g."
+            ' "deleted" = "lost", or drop such deals from the export)',
+        ),
+        ("Abandoned", 'e.g. "Abandoned" = "lost")'),  # Copper
+        ("Closed Lost - No Budget", 'e.g. "Closed Lost - No Budget" = "lost")'),
+        ("Won - Renewal", 'e.g. "Won - Renewal" = "won")'),
+        ("Parked", 'e.g. "Parked" = "open")'),
+        # Dynamics 365's statecode: the hint offered "2" = "open" for a lost deal
+        (
+            "2",
+            "status 2 is a code, not one of open, won, lost (map each code in [statuses]:"
+            ' Dynamics 365\'s statecode is "0" = "open", "1" = "won", "2" = "lost")',
+        ),
+    ],
+)
+def test_an_unknown_status_hint_names_what_its_words_say(tmp_path, status, reason):
+    head = "deal_id,customer_id,created_at,closed_at,status,amount\n"
+    data = _folder(tmp_path, deals=head + f"d1,c1,2025-01-02,2025-01-05,{status},10\n")
+    got = at.load_inputs(data).quarantine["deals"]["reason"].item()
+    assert got.endswith(reason), got
+
+
+@pytest.mark.parametrize(
+    ("stage", "status"),
+    [("Identify Decision Makers", "open"), ("Closed-Lost to Competition", "lost")],
+)
+def test_zoho_crm_default_stages_are_known(tmp_path, stage, status):
+    head = "deal_id,customer_id,created_at,closed_at,status,amount\n"
+    data = _folder(tmp_path, deals=head + f"d1,c1,2025-01-02,2025-01-05,{stage},10\n")
+    assert at.load_inputs(data).deals["status"].to_list() == [status]
