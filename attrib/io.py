@@ -53,9 +53,33 @@ SUFFIXES = {
 }
 
 
+#: what to do with a file of a suffix attrib does not read, by that suffix
+UNREAD_SUFFIXES = {
+    **dict.fromkeys(
+        (".tsv", ".tab", ".txt"),
+        "a separated text file: rename it to .csv (the separator, tab included, is read"
+        " from its header)",
+    ),
+    **dict.fromkeys(
+        (".xlsx", ".xlsm", ".xls", ".ods"),
+        "a spreadsheet: save each table as CSV UTF-8 (Excel: File > Save As > CSV UTF-8)",
+    ),
+    ".json": "JSON: one object per line (Amplitude's, Segment's and BigQuery's exports) is"
+    " read as .ndjson: rename it; a JSON array ([...]) must be written one object per line"
+    " first (jq -c '.[]' file.json > file.ndjson)",
+    **dict.fromkeys(
+        (".zip", ".bz2", ".xz", ".7z", ".tar"),
+        "an archive: extract its files (gzip, .csv.gz or .ndjson.gz, is read as it is)",
+    ),
+}
+
+
 def file_format(path: Path) -> str:
     """The reader to use for a file, by suffix (``.csv.gz`` is CSV)."""
     suffixes = [s.lower() for s in path.suffixes]
+    last = suffixes[-2:-1] if suffixes[-1:] == [".gz"] else suffixes[-1:]  # (.json.gz)
+    if last and (hint := UNREAD_SUFFIXES.get(last[0])) is not None:
+        raise InputError("unsupported file type", file=str(path), hint=hint)
     for suffix in reversed(suffixes):
         if suffix in SUFFIXES:
             return SUFFIXES[suffix]

@@ -490,3 +490,23 @@ def test_zoho_crm_default_stages_are_known(tmp_path, stage, status):
     head = "deal_id,customer_id,created_at,closed_at,status,amount\n"
     data = _folder(tmp_path, deals=head + f"d1,c1,2025-01-02,2025-01-05,{stage},10\n")
     assert at.load_inputs(data).deals["status"].to_list() == [status]
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("touchpoints.tsv", "rename it to .csv"),
+        ("touchpoints.xlsx", "save each table as CSV UTF-8"),
+        ("touchpoints.json", "rename it; a JSON array"),
+        ("part-0.json.gz", "rename it; a JSON array"),  # Amplitude's export files
+        # a zipped CSV was read as CSV and refused as "UTF-16" text
+        ("touchpoints.csv.zip", "an archive: extract its files"),
+    ],
+)
+def test_a_file_type_attrib_does_not_read_says_what_to_do(tmp_path, name, words):
+    data = _folder(tmp_path)
+    (data / name).write_bytes(b"PK\x03\x04 not read")
+    with pytest.raises(InputError) as err:
+        at.load_inputs(touchpoints=data / name, deals=data / "deals.csv")
+    assert err.value.message == "unsupported file type", err.value
+    assert words in err.value.hint, err.value.hint
