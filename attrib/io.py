@@ -74,12 +74,19 @@ UNREAD_SUFFIXES = {
 }
 
 
+def _unread_hint(path: Path) -> str | None:
+    """What to do with a file of a type attrib does not read but an export may be
+    (``UNREAD_SUFFIXES``; ``.json.gz`` by its ``.json``); None for any other file."""
+    suffixes = [s.lower() for s in path.suffixes]
+    last = suffixes[-2:-1] if suffixes[-1:] == [".gz"] else suffixes[-1:]
+    return UNREAD_SUFFIXES.get(last[0]) if last else None
+
+
 def file_format(path: Path) -> str:
     """The reader to use for a file, by suffix (``.csv.gz`` is CSV)."""
-    suffixes = [s.lower() for s in path.suffixes]
-    last = suffixes[-2:-1] if suffixes[-1:] == [".gz"] else suffixes[-1:]  # (.json.gz)
-    if last and (hint := UNREAD_SUFFIXES.get(last[0])) is not None:
+    if (hint := _unread_hint(path)) is not None:
         raise InputError("unsupported file type", file=str(path), hint=hint)
+    suffixes = [s.lower() for s in path.suffixes]
     for suffix in reversed(suffixes):
         if suffix in SUFFIXES:
             return SUFFIXES[suffix]
@@ -100,7 +107,9 @@ def resolve_files(spec: str | Path) -> list[Path]:
         return files
     path = Path(text)
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and _is_data_file(p))
+        found = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        _refuse_unread(found)
+        files = [p for p in found if _is_data_file(p)]
         if not files:
             raise InputError(
                 "folder holds no csv/parquet/ndjson file",
@@ -113,6 +122,20 @@ def resolve_files(spec: str | Path) -> list[Path]:
     return [path]
 
 
+def _refuse_unread(paths: Sequence[Path]) -> None:
+    """A file among a table's files of a type attrib does not read but an export may be
+    (Amplitude's ``.json.gz`` parts beside ``.ndjson.gz`` ones, a ``.tsv``, a workbook):
+    skipped, its rows were lost without a word. A note (``.txt``) or a Spark marker
+    (``_SUCCESS``, ``.crc``) is still skipped."""
+    for path in paths:
+        if path.suffix.lower() != ".txt" and (hint := _unread_hint(path)) is not None:
+            raise InputError(
+                "attrib does not read files of this type",
+                file=str(path),
+                hint=hint,
+            )
+
+
 def _is_data_file(path: Path) -> bool:
     return any(s.lower() in SUFFIXES for s in path.suffixes) and not path.name.startswith(".")
 
@@ -122,7 +145,10 @@ def find_table(data_dir: Path, table: str) -> list[Path] | None:
     folder = data_dir / table
     if folder.is_dir():
         return resolve_files(folder)
-    matches = sorted(p for p in data_dir.glob(f"{table}.*") if p.is_file() and _is_data_file(p))
+    named = sorted(p for p in data_dir.glob(f"{table}.*") if p.is_file())
+    matches = [p for p in named if _is_data_file(p)]
+    if not matches:  # (touchpoints.tsv: "no touchpoints input found" said nothing of it)
+        _refuse_unread(named)
     if len(matches) > 1:
         raise InputError(
             f"several files for table {table!r}: {', '.join(p.name for p in matches)}",

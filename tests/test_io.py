@@ -259,3 +259,36 @@ def test_an_ndjson_key_named_twice_is_refused(tmp_path, engine):
         f"file {data / 'touchpoints.ndjson'}, row 1, column 'channel': the first JSON object"
         " names key 'channel' twice"
     ) in text
+
+
+def test_a_table_file_of_a_type_attrib_does_not_read_is_named(tmp_path):
+    """Amplitude writes ``.json.gz`` parts: beside ``.ndjson.gz`` ones in a touchpoints
+    folder they were skipped, their touches lost without a word; a lone
+    ``touchpoints.tsv`` was "no touchpoints input found". Notes and Spark's markers are
+    still skipped."""
+    import gzip
+
+    from conftest import run_cli
+
+    data = tmp_path / "in"
+    parts = data / "touchpoints"
+    parts.mkdir(parents=True)
+    line = '{"customer_id": "c1", "ts": "2025-01-01", "channel": "Email"}\n'
+    (parts / "part-000.ndjson.gz").write_bytes(gzip.compress(line.encode()))
+    (parts / "_SUCCESS").write_text("")
+    (parts / "notes.txt").write_text("exported 2025-01-31\n")
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-05,2025-01-06,won,1\n"
+    )
+    run_cli(["validate", data])
+    (parts / "part-001.json.gz").write_bytes(gzip.compress(line.encode()))
+    result = run_cli(["validate", data], exit_code=2)
+    text = " ".join(result.output.split())
+    assert f"file {parts / 'part-001.json.gz'}: attrib does not read files of this type" in text
+    assert "rename it" in text
+    tsv = tmp_path / "tsv"
+    tsv.mkdir()
+    (tsv / "deals.csv").write_text((data / "deals.csv").read_text())
+    (tsv / "touchpoints.tsv").write_text("customer_id\tts\tchannel\nc1\t2025-01-01\tEmail\n")
+    result = run_cli(["validate", tsv], exit_code=2)
+    assert "rename it to .csv" in result.output
