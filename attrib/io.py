@@ -269,6 +269,16 @@ def long_row_error(path: Path) -> InputError | None:
     )
 
 
+def _json_array(path: Path) -> bool:
+    """Whether an NDJSON-named file starts with ``[`` (a JSON array, as many APIs and
+    ``json.dump`` write): the reader's own message names a list type, not the cause."""
+    try:
+        with _open_text(path) as fh:
+            return fh.read(1 << 12).lstrip().startswith("[")
+    except (OSError, EOFError, ValueError):
+        return False
+
+
 def utf16_text(path: Path) -> bool:
     """Whether a file starts with a UTF-16 byte-order mark (a spreadsheet's 'Unicode text',
     LinkedIn's and some ad platforms' CSV exports): read as UTF-8 its rows are garbled."""
@@ -338,6 +348,14 @@ def read_failure(exc: BaseException, paths: Sequence[Path], what: str) -> InputE
                 file=str(path),
                 hint="save the file as UTF-8 text (in Excel: 'CSV UTF-8'); LinkedIn's and"
                 " some ad platforms' exports are UTF-16: re-save them",
+            )
+    for path in (p for p in paths if file_format(p) == "ndjson"):
+        if _json_array(path):
+            return InputError(
+                f"cannot read {what}: the file is one JSON array ([...]), not one JSON object"
+                " per line",
+                file=str(path),
+                hint="write one object per line first (jq -c '.[]' file.json > file.ndjson)",
             )
     if "more fields" in first:
         for path in paths:

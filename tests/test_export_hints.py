@@ -510,3 +510,16 @@ def test_a_file_type_attrib_does_not_read_says_what_to_do(tmp_path, name, words)
         at.load_inputs(touchpoints=data / name, deals=data / "deals.csv")
     assert err.value.message == "unsupported file type", err.value
     assert words in err.value.hint, err.value.hint
+
+
+def test_a_json_array_in_an_ndjson_file_is_named(tmp_path):
+    """``json.dump`` and many APIs write one JSON array: the reader said "NDJSON line
+    expected to contain JSON object: list[struct[3]]", with a generic hint."""
+    (tmp_path / "touchpoints.ndjson").write_text(
+        '[{"customer_id": "c1", "ts": "2025-01-01 10:00", "channel": "Email"}]\n'
+    )
+    (tmp_path / "deals.csv").write_text(DEALS, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        at.load_inputs(tmp_path)
+    assert "the file is one JSON array ([...]), not one JSON object per line" in str(err.value)
+    assert "jq -c" in err.value.hint
