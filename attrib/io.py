@@ -269,6 +269,23 @@ def long_row_error(path: Path) -> InputError | None:
     )
 
 
+def _first_non_utf8_row(path: Path) -> int | None:
+    """The data row (1-based, the header is row 0) of a text file's first line that is not
+    UTF-8, or None (read on the error path only; a line break inside quotes is not
+    followed, so the row may be a line number for such files)."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:
+            for number, line in enumerate(fh):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError:
+                    return number if file_format(path) == "csv" else number + 1
+    except (OSError, EOFError, InputError):
+        return None
+    return None
+
+
 def _json_array(path: Path) -> bool:
     """Whether an NDJSON-named file starts with ``[`` (a JSON array, as many APIs and
     ``json.dump`` write): the reader's own message names a list type, not the cause."""
@@ -364,6 +381,14 @@ def read_failure(exc: BaseException, paths: Sequence[Path], what: str) -> InputE
     hint = "check that the file is complete and in the format its suffix says"
     if "utf-8" in first.lower() or "utf8" in first.lower():
         hint = "save the file as UTF-8 text (in Excel: 'CSV UTF-8'); it holds other bytes"
+        for path in paths:
+            if (row := _first_non_utf8_row(path)) is not None:
+                return InputError(
+                    f"cannot read {what}: this row holds bytes that are not UTF-8 text",
+                    file=str(path),
+                    row=row,
+                    hint=f"{hint} (Excel's plain 'CSV' writes Windows-1252: 'é', '€')",
+                )
     else:
         for path in (p for p in paths if file_format(p) == "csv"):
             if (row := _open_quote_row(path)) is not None:

@@ -523,3 +523,16 @@ def test_a_json_array_in_an_ndjson_file_is_named(tmp_path):
         at.load_inputs(tmp_path)
     assert "the file is one JSON array ([...]), not one JSON object per line" in str(err.value)
     assert "jq -c" in err.value.hint
+
+
+def test_a_windows_1252_row_is_named(tmp_path):
+    """Excel's plain "CSV" writes Windows-1252 ("Café €"): the reader said "invalid
+    utf-8 sequence" naming no row of a file of thousands."""
+    text = "customer_id,ts,channel,campaign\nc1,2025-01-01,Email,jan\nc2,2025-01-02,Email,Café €\n"
+    (tmp_path / "touchpoints.csv").write_bytes(text.encode("cp1252"))
+    (tmp_path / "deals.csv").write_text(DEALS, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        at.load_inputs(tmp_path)
+    assert err.value.row == 2
+    assert "this row holds bytes that are not UTF-8 text" in str(err.value)
+    assert "Windows-1252" in err.value.hint
