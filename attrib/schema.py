@@ -116,12 +116,34 @@ def _export_name(table: str, column: str, available: list[str]) -> str | None:
     return next((c for c in available if loose_name(c) in known), None)
 
 
+def _nested_traffic_fields(schema: pl.Schema, depth: int = 3) -> list[str]:
+    """Dotted paths of struct fields named like a touch's channel, source or medium (GA4's
+    ``traffic_source.source``, Segment's ``context.campaign.source``, ``utm_medium``)."""
+    found: list[str] = []
+
+    def walk(prefix: str, dtype: pl.DataType, level: int) -> None:
+        if not isinstance(dtype, pl.Struct) or level > depth:
+            return
+        for field in dtype.fields:
+            path = f"{prefix}.{field.name}"
+            if any(word in loose_name(field.name) for word in (CHANNEL, SOURCE, MEDIUM)):
+                found.append(path)
+            walk(path, field.dtype, level + 1)
+
+    for name, dtype in schema.items():
+        walk(name, dtype, 1)
+    return found
+
+
 def _file_schema(file: str | None, read: pl.Schema) -> pl.Schema:
-    """A Parquet file's whole schema (the run reads only the columns it uses: ``read``),
-    for an error's hint; ``read`` for any other file."""
+    """A Parquet or NDJSON file's whole schema (the run keeps only the columns it uses:
+    ``read``), for an error's hint; ``read`` for a CSV (no nested columns) or a frame."""
     try:
-        if file is not None and file_format(Path(file)) == "parquet":
+        kind = file_format(Path(file)) if file is not None else None
+        if kind == "parquet":
             return pl.read_parquet_schema(file)
+        if kind == "ndjson":
+            return pl.scan_ndjson(file, infer_schema_length=100).collect_schema()
     except (InputError, OSError, pl.exceptions.PolarsError):
         pass
     return read
@@ -503,19 +525,14 @@ def validate(
     if table == "touchpoints" and not ({CHANNEL, SOURCE, MEDIUM} & set(columns)):
         file = files[0] if files else None
         hint = 'map one: [columns.touchpoints] channel = "utm_channel"'
-        for name, dtype in _file_schema(file, schema).items():  # GA4's traffic_source
-            if isinstance(dtype, pl.Struct) and {f.name for f in dtype.fields} & {
-                CHANNEL,
-                SOURCE,
-                MEDIUM,
-            }:
-                hint = (
-                    f"the struct column {name!r} holds {', '.join(f.name for f in dtype.fields)}:"
-                    f" make them columns of their own in the export (BigQuery: SELECT"
-                    f" {name}.source AS source, {name}.medium AS medium; Polars:"
-                    f' .unnest("{name}")), then map them or write [[rules]]'
-                )
-                break
+        if nested := _nested_traffic_fields(_file_schema(file, schema)):
+            top = nested[0].split(".")[0]
+            hint = (
+                f"the nested column {top!r} holds {', '.join(nested)}: make them columns of"
+                f" their own in the export (BigQuery: SELECT {nested[0]} AS"
+                f' {nested[0].rsplit(".", 1)[-1]}, ...; Polars: .unnest("{top}")), then'
+                " map them or write [[rules]]"
+            )
         raise SchemaError(
             "touchpoints need a 'channel' column or 'source'/'medium' columns with [[rules]]",
             file=file,

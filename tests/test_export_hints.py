@@ -348,7 +348,9 @@ def test_a_struct_column_holding_source_and_medium_is_named(tmp_path):
     (tmp_path / "deals.csv").write_text(DEALS, encoding="utf-8")
     with pytest.raises(SchemaError) as err:
         at.run(tmp_path, models="linear")
-    assert "the struct column 'traffic_source' holds source, medium, name" in err.value.hint
+    assert (
+        "the nested column 'traffic_source' holds traffic_source.source, traffic_source.medium"
+    ) in err.value.hint
     assert '.unnest("traffic_source")' in err.value.hint
 
 
@@ -536,3 +538,22 @@ def test_a_windows_1252_row_is_named(tmp_path):
     assert err.value.row == 2
     assert "this row holds bytes that are not UTF-8 text" in str(err.value)
     assert "Windows-1252" in err.value.hint
+
+
+def test_a_nested_source_one_level_down_is_named(tmp_path):
+    """Segment's NDJSON keeps the UTM source in ``context.campaign.source``: the error
+    suggested mapping a ``utm_channel`` column."""
+    line = (
+        '{"userId": "c1", "timestamp": "2025-01-01T10:00:00Z", "context": {"campaign":'
+        ' {"source": "google", "medium": "cpc", "name": "brand"}, "ip": "1.2.3.4"}}\n'
+    )
+    (tmp_path / "touchpoints.ndjson").write_text(line)
+    (tmp_path / "deals.csv").write_text(DEALS, encoding="utf-8")
+    (tmp_path / "channels.toml").write_text(
+        '[columns.touchpoints]\ncustomer_id = "userId"\nts = "timestamp"\n'
+    )
+    with pytest.raises(SchemaError) as err:
+        at.run(tmp_path, models="linear")
+    hint = err.value.hint
+    assert "'context' holds context.campaign.source, context.campaign.medium" in hint
+    assert '.unnest("context")' in hint
