@@ -107,7 +107,7 @@ def resolve_files(spec: str | Path) -> list[Path]:
         return files
     path = Path(text)
     if path.is_dir():
-        found = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        found = sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p, path))
         _refuse_unread(found)
         files = [p for p in found if _is_data_file(p)]
         if not files:
@@ -120,6 +120,13 @@ def resolve_files(spec: str | Path) -> list[Path]:
     if not path.exists():
         raise InputError("file not found", file=text, hint="check the path")
     return [path]
+
+
+def _hidden(path: Path, folder: Path) -> bool:
+    """Whether a file of a folder is hidden as Spark and Hadoop hide it: a name, its own or
+    a subfolder's, that starts with "." or "_" (``.DS_Store``, ``_SUCCESS``, a Delta table's
+    ``_delta_log/*.json`` and checkpoint Parquet files, Spark's ``_temporary/``)."""
+    return any(part.startswith((".", "_")) for part in path.relative_to(folder).parts)
 
 
 def _refuse_unread(paths: Sequence[Path]) -> None:

@@ -292,3 +292,24 @@ def test_a_table_file_of_a_type_attrib_does_not_read_is_named(tmp_path):
     (tsv / "touchpoints.tsv").write_text("customer_id\tts\tchannel\nc1\t2025-01-01\tEmail\n")
     result = run_cli(["validate", tsv], exit_code=2)
     assert "rename it to .csv" in result.output
+
+
+def test_a_spark_or_delta_folder_reads_its_parts_not_its_hidden_files(tmp_path):
+    """Spark and Delta write a table as parts beside ``_SUCCESS``, ``_committed_*`` and a
+    ``_delta_log`` folder of ``.json`` commits and checkpoint Parquet files: hidden files
+    (a name, or a subfolder's, starting with "_" or "."), which Spark's reader skips. The
+    refusal of unread file types refused the whole folder for its ``_delta_log/*.json``."""
+    import polars as pl
+
+    from attrib.io import resolve_files
+
+    folder = tmp_path / "touchpoints"
+    (folder / "_delta_log").mkdir(parents=True)
+    (folder / "_delta_log" / "00000000000000000000.json").write_text('{"commitInfo": {}}\n')
+    (folder / "_delta_log" / "00000000000000000010.checkpoint.parquet").write_bytes(b"")
+    (folder / "_temporary" / "0").mkdir(parents=True)
+    (folder / "_temporary" / "0" / "part-9.csv").write_text("a\n")
+    for name in ("_SUCCESS", "_committed_123", ".DS_Store", ".part-0.parquet.crc"):
+        (folder / name).write_text("")
+    pl.DataFrame({"a": [1]}).write_parquet(folder / "part-0.parquet")
+    assert resolve_files(folder) == [folder / "part-0.parquet"]
