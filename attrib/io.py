@@ -388,7 +388,7 @@ def read_failure(exc: BaseException, paths: Sequence[Path], what: str) -> InputE
     hint = "check that the file is complete and in the format its suffix says"
     if "utf-8" in first.lower() or "utf8" in first.lower():
         hint = "save the file as UTF-8 text (in Excel: 'CSV UTF-8'); it holds other bytes"
-        for path in paths:
+        for path in (p for p in paths if file_format(p) != "parquet"):  # (binary)
             if (row := _first_non_utf8_row(path)) is not None:
                 return InputError(
                     f"cannot read {what}: this row holds bytes that are not UTF-8 text",

@@ -557,3 +557,21 @@ def test_a_nested_source_one_level_down_is_named(tmp_path):
     hint = err.value.hint
     assert "'context' holds context.campaign.source, context.campaign.medium" in hint
     assert '.unnest("context")' in hint
+
+
+def test_a_windows_1252_row_is_named_in_its_file_beside_parquet_parts(tmp_path):
+    """The bucketed engine reads a folder's parts as one: the row was looked for in every
+    file, and a Parquet part (binary, never UTF-8 text) was named, at its "row 1"."""
+    from conftest import run_cli
+
+    data = _folder(tmp_path)
+    (data / "touchpoints.csv").unlink()
+    parts = data / "touchpoints"
+    parts.mkdir()
+    pl.DataFrame(
+        {"customer_id": ["c1"], "ts": ["2025-01-01"], "channel": ["Email"], "campaign": ["a"]}
+    ).write_parquet(parts / "a.parquet")
+    text = "customer_id,ts,channel,campaign\nc2,2025-01-02,Email,Café €\n"
+    (parts / "b.csv").write_bytes(text.encode("cp1252"))
+    result = run_cli(["run", data, "--out", tmp_path / "out", "-q", "--buckets", "2"], exit_code=2)
+    assert f"file {parts / 'b.csv'}, row 1: cannot read" in " ".join(result.output.split())
