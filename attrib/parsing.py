@@ -414,8 +414,10 @@ def parse_status(config: RunConfig) -> tuple[pl.Expr, Why]:
         # the example names what the status's words say: "open" for "Closed-Lost to
         # Competition" or Pipedrive's "deleted" would count a dead deal as pipeline
         letters = text.str.to_lowercase()
-        example = (
-            pl.when(letters.str.contains(r"\bwo?n\b|\bwin"))
+        example = (  # (a win denied first: "Not won", "Did not win", "Won't proceed")
+            pl.when(letters.str.contains(r"\b(?:not?|never)\b.*\bw(?:o?n|in)\b|\bwon'?t\b"))
+            .then(pl.lit("lost"))
+            .when(letters.str.contains(r"\bwo?n\b|\bwin"))
             .then(pl.lit("won"))
             .when(letters.str.contains(r"los[st]|abandon|cancel|delet|dead|disqualif|closed"))
             .then(pl.lit("lost"))

@@ -468,6 +468,10 @@ def test_a_cost_row_of_one_day_or_month_has_no_span_warning(tmp_path, start, end
         ("Abandoned", 'e.g. "Abandoned" = "lost")'),  # Copper
         ("Closed Lost - No Budget", 'e.g. "Closed Lost - No Budget" = "lost")'),
         ("Won - Renewal", 'e.g. "Won - Renewal" = "won")'),
+        # a win denied: the hint offered "won" for each
+        ("Not won", 'e.g. "Not won" = "lost")'),
+        ("Did not win", 'e.g. "Did not win" = "lost")'),
+        ("Won't proceed", 'e.g. "Won\'t proceed" = "lost")'),
         ("Parked", 'e.g. "Parked" = "open")'),
         # Dynamics 365's statecode: the hint offered "2" = "open" for a lost deal
         (
