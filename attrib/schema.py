@@ -676,7 +676,9 @@ def _footer_note(raw: list[str]) -> pl.Expr:
     text = [pl.col(c).cast(pl.String).str.strip_chars().fill_null("") for c in raw]
     filled = pl.sum_horizontal([(t != "").cast(pl.Int32) for t in text])
     sentence = pl.any_horizontal([t.str.contains(" ", literal=True) for t in text])
-    total = pl.any_horizontal([t.str.contains(r"(?i)^total\b") for t in text])
+    # "Total", "Totals", "Total: Campaign", "Grand total (3)": not a name that starts so
+    pattern = r"(?i)^(?:grand\s+)?totals?\s*(?:[:(]|$)"
+    total = pl.any_horizontal([t.str.contains(pattern) for t in text])
     return pl.when(((filled == 1) & sentence) | total).then(
         pl.lit("a report's footer or total line? delete it from the export")
     )

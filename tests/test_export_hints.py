@@ -330,6 +330,13 @@ def test_a_reports_footer_and_total_lines_are_named(tmp_path):
     assert [note in r for r in deals_out["reason"]] == [False, True, True]  # d2: no footer
     costs_out = pl.read_parquet(out / "quarantine" / "costs.parquet")
     assert costs_out["reason"].item().endswith(note)
+    # a campaign named "Total ..." on a row rejected for its date is no total line
+    (data / "costs.csv").write_text(
+        "date,channel,campaign,spend\n2025-01-01,Email,a,10\nsoon,Email,Total Recall,10\n"
+    )
+    run_cli(["run", data, "--out", out, "-q", "--models", "linear"])
+    costs_out = pl.read_parquet(out / "quarantine" / "costs.parquet")
+    assert note not in costs_out["reason"].item(), costs_out["reason"].item()
 
 
 def test_a_struct_column_holding_source_and_medium_is_named(tmp_path):
