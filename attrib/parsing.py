@@ -68,12 +68,14 @@ _STAGE_SYNONYMS = {
 
 def stage_spellings(names: dict[str, str]) -> dict[str, str]:
     """Stage names (lower-cased) -> stage, each also with its words joined by nothing, "_"
-    or "-": the built-in names and the config's ``[stages]`` keys are matched alike."""
-    return {
-        joined: stage
+    or "-": the built-in names and the config's ``[stages]`` keys are matched alike. A name
+    as given wins over another's spelling (``closed_won`` over ``Closed Won``'s)."""
+    spelled = {
+        sep.join(name.split()): stage
         for name, stage in names.items()
-        for joined in (name, *(sep.join(name.split()) for sep in (" ", "", "_", "-")))
+        for sep in (" ", "", "_", "-")
     }
+    return {**spelled, **names}
 
 
 BUILTIN_STAGE_NAMES = stage_spellings(

@@ -1450,3 +1450,13 @@ def test_stage_names_crms_export_are_known_without_a_mapping(tmp_path):
     # a [stages] key matches in the built-in names' spellings too: salesqualifiedlead
     assert "sql" in builtin
     assert "sql" not in own
+
+
+def test_a_stages_key_as_given_wins_over_another_keys_spelling():
+    """``closed_won`` is one [stages] key and a spelling of another, ``Closed Won``: the key
+    as written maps it, whichever comes first."""
+    from attrib.parsing import stage_spellings
+
+    names = {"closed_won": "customer", "closed won": "offer"}
+    assert stage_spellings(names)["closed_won"] == "customer"
+    assert stage_spellings(names)["closedwon"] == "offer"
