@@ -108,8 +108,8 @@ def resolve_files(spec: str | Path) -> list[Path]:
     path = Path(text)
     if path.is_dir():
         found = sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p, path))
-        _refuse_unread(found)
         files = [p for p in found if _is_data_file(p)]
+        _refuse_unread(found, files)
         if not files:
             raise InputError(
                 "folder holds no csv/parquet/ndjson file",
@@ -129,18 +129,23 @@ def _hidden(path: Path, folder: Path) -> bool:
     return any(part.startswith((".", "_")) for part in path.relative_to(folder).parts)
 
 
-def _refuse_unread(paths: Sequence[Path]) -> None:
+#: the readable format a file of an unread type beside it is likely more of
+_KIN = {".json": "ndjson", ".tsv": "csv", ".tab": "csv"}
+
+
+def _refuse_unread(paths: Sequence[Path], readable: Sequence[Path] = ()) -> None:
     """A file among a table's files of a type attrib does not read but an export may be
     (Amplitude's ``.json.gz`` parts beside ``.ndjson.gz`` ones, a ``.tsv``, a workbook):
-    skipped, its rows were lost without a word. A note (``.txt``) or a Spark marker
-    (``_SUCCESS``, ``.crc``) is still skipped."""
+    skipped, its rows were lost without a word. Beside ``readable`` files it is refused only
+    when it looks like more of them (a ``.json`` beside NDJSON, a ``.tsv`` beside CSV; not a
+    ``schema.json`` beside Parquet parts); a note (``.txt``) is skipped."""
+    kinds = {file_format(p) for p in readable}
     for path in paths:
-        if path.suffix.lower() != ".txt" and (hint := _unread_hint(path)) is not None:
-            raise InputError(
-                "attrib does not read files of this type",
-                file=str(path),
-                hint=hint,
-            )
+        if path.suffix.lower() == ".txt" or (hint := _unread_hint(path)) is None:
+            continue
+        suffixes = [x.lower() for x in path.suffixes if x.lower() != ".gz"]
+        if not readable or (suffixes and _KIN.get(suffixes[-1]) in kinds):
+            raise InputError("attrib does not read files of this type", file=str(path), hint=hint)
 
 
 def _is_data_file(path: Path) -> bool:

@@ -313,3 +313,25 @@ def test_a_spark_or_delta_folder_reads_its_parts_not_its_hidden_files(tmp_path):
         (folder / name).write_text("")
     pl.DataFrame({"a": [1]}).write_parquet(folder / "part-0.parquet")
     assert resolve_files(folder) == [folder / "part-0.parquet"]
+
+
+def test_a_file_of_another_kind_beside_readable_parts_is_skipped(tmp_path):
+    """A ``schema.json`` or a workbook beside Parquet parts is no part of the table: it is
+    skipped (the refusal of unread types refused the folder); a ``.json`` beside NDJSON
+    parts or a ``.tsv`` beside CSV ones looks like more of them, and is refused."""
+    import polars as pl
+
+    from attrib.errors import InputError
+    from attrib.io import resolve_files
+
+    folder = tmp_path / "touchpoints"
+    folder.mkdir()
+    pl.DataFrame({"a": [1]}).write_parquet(folder / "part-0.parquet")
+    (folder / "schema.json").write_text('{"fields": []}\n')
+    (folder / "mapping.xlsx").write_bytes(b"PK")
+    assert resolve_files(folder) == [folder / "part-0.parquet"]
+    (folder / "part-1.csv").write_text("a\n1\n")
+    (folder / "part-2.tsv").write_text("a\n2\n")
+    with pytest.raises(InputError, match="does not read files of this type") as err:
+        resolve_files(folder)
+    assert err.value.file == str(folder / "part-2.tsv")
