@@ -628,7 +628,9 @@ def placeholder_values(inputs: Inputs, touch_channels: Sequence[str]) -> list[st
         )
     tables = (
         ("deals", inputs.deals, (DEAL_ID, CUSTOMER_ID, ACCOUNT_ID)),
-        ("costs", inputs.costs, (CHANNEL, CAMPAIGN)),
+        # (not the costs' campaign: GA writes "(not set)" in touches and cost imports alike,
+        # and the two must match)
+        ("costs", inputs.costs, (CHANNEL,)),
     )
     for table, frame, columns in tables:
         for column in columns:

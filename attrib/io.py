@@ -452,7 +452,8 @@ def check_repeated_key(path: Path, read: Collection[str] | None = None) -> None:
     None: any key, as Spark's reader refuses any) twice."""
     if (key := _repeated_key(path)) is not None and (read is None or key in read):
         raise SchemaError(
-            f"the first JSON object names key {key!r} twice: the reader keeps the first"
+            f"the first line's JSON names key {key!r} twice (in its object or one nested in"
+            " it): the reader keeps the first"
             " value (other JSON readers the last)",
             file=str(path),
             row=1,
@@ -513,12 +514,11 @@ def scan_file(path: Path, projection: Projection | None = None) -> pl.LazyFrame:
     if projection is not None and kind == "parquet":
         keep = projection.of(lf.collect_schema())
         lf = lf.select(keep) if keep is not None else lf
-    names = lf.collect_schema().names()
-    if any(name in RESERVED_COLUMNS for name in names):
+    schema = lf.collect_schema()
+    if any(name in RESERVED_COLUMNS for name in schema):
         lf = lf.drop(RESERVED_COLUMNS, strict=False)  # the file's own: see _read_one
     if kind == "ndjson":
-        schema = lf.collect_schema()
-        check_repeated_key(path, (projection.of(schema) if projection else None) or names)
+        check_repeated_key(path, (projection.of(schema) if projection else None) or schema.names())
     lf = lf.with_row_index(ROW_COL, offset=1).with_columns(
         pl.col(ROW_COL).cast(pl.Int64), pl.lit(str(path)).cast(pl.Categorical).alias(FILE_COL)
     )

@@ -256,7 +256,7 @@ def test_an_ndjson_key_named_twice_is_refused(tmp_path, engine):
     result = run_cli(["run", data, "--out", tmp_path / "out", "-q", *engine], exit_code=2)
     text = " ".join(result.output.split())
     assert (
-        f"file {data / 'touchpoints.ndjson'}, row 1, column 'channel': the first JSON object"
+        f"file {data / 'touchpoints.ndjson'}, row 1, column 'channel': the first line's JSON"
         " names key 'channel' twice"
     ) in text
 
