@@ -10,6 +10,7 @@ ChannelAttribution's data model (the channel that carried the conversion gets a 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import polars as pl
@@ -19,6 +20,14 @@ from attrib.errors import SchemaError
 from attrib.inputs import frame_input
 from attrib.io import FILE_COL, ROW_COL, as_export_text, read_files, resolve_files
 
+#: an event_log_tables argument's ``[event_log]`` key (``config.EVENT_LOG_COLUMNS``)
+_ROLE_KEYS = {
+    "customer": "cookie",
+    "ts": "time",
+    "channel": "channel",
+    "conversion": "conversion",
+    "value": "conversion_value",
+}
 _TRUE = ("1", "true", "t", "yes", "y")
 _FALSE = ("0", "false", "f", "no", "n")
 
@@ -50,8 +59,9 @@ def event_log_tables(
                 f"event log has no column {col!r} (its {role} column)",
                 file=str(where) if where is not None else None,
                 column=col,
-                hint=f"columns found: {', '.join(found)}; name it {col!r} in the file, or pass "
-                f"the file's name in Python: event_log_tables(path, {role}=...)",
+                hint=f"columns found: {', '.join(found)}; name the log's own column in the"
+                f' config: [event_log] {_ROLE_KEYS[role]} = "your_column" (Python:'
+                f" event_log_tables(path, {role}=...))",
             )
     # as text the way a CSV export holds it: a float cookie 1.0 is "1", not "1.0"
     text = frame.with_columns(
@@ -109,11 +119,16 @@ def event_log_tables(
 
 
 def event_log_frames(
-    source: str | Path | pl.DataFrame, warnings: list[str]
+    source: str | Path | pl.DataFrame,
+    warnings: list[str],
+    columns: Mapping[str, str] | None = None,
 ) -> dict[str, pl.DataFrame]:
     """``event_log_tables`` as the raw ``frames`` ``load_inputs`` takes (``attrib run`` and
-    ``attrib validate --event-log``), its warnings appended to ``warnings``."""
-    touches, deals = event_log_tables(source, warnings=warnings)
+    ``attrib validate --event-log``), its warnings appended to ``warnings``; ``columns``:
+    the config's ``[event_log]`` names of the log's columns."""
+    given = {role: (columns or {}).get(key) for role, key in _ROLE_KEYS.items()}
+    names = {role: column for role, column in given.items() if column is not None}
+    touches, deals = event_log_tables(source, warnings=warnings, **names)
     return {"touchpoints": touches, "deals": deals}
 
 

@@ -46,7 +46,11 @@ _TOP_KEYS = {
     "options",
     "models",
     "metrics",
+    "event_log",
 }
+#: an event log's columns by role (``attrib.adapters.event_log_tables``), under their default
+#: names: ``[event_log] cookie = "distinct_id"`` names a log's own
+EVENT_LOG_COLUMNS = ("cookie", "time", "channel", "conversion", "conversion_value")
 _OPTION_KEYS = {"lookback_days", "level", "revenue_window", "models", "strict"}
 
 
@@ -89,6 +93,9 @@ class RunConfig:
     model_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     strict: bool = False
+    #: ``[event_log]``: an event log's column per role (``EVENT_LOG_COLUMNS``), where not the
+    #: default name
+    event_log: dict[str, str] = field(default_factory=dict)
     source: str | None = None
 
     def flags(self, channel: str) -> ChannelFlags:
@@ -505,10 +512,25 @@ def config_from_mapping(data: dict[str, Any], *, source: str | None = None) -> R
         model_params=_model_params(data, source),
         metrics=dict(_expect_table(data.get("metrics", {}), "metrics", source)),
         strict=options.get("strict", defaults.strict),
+        event_log=_event_log_section(data, source),
         source=source,
     )
     cfg.check()
     return cfg
+
+
+def _event_log_section(data: dict[str, Any], source: str | None) -> dict[str, str]:
+    """``[event_log]``: role = the log's column name, for ``--event-log``."""
+    section = _expect_table(data.get("event_log", {}), "event_log", source)
+    _refuse_unknown(section, set(EVENT_LOG_COLUMNS), "[event_log] key(s)", "roles", source)
+    for role, column in section.items():
+        if not isinstance(column, str) or not column:
+            raise ConfigError(
+                f"[event_log] {role} must be a column name (string), got {column!r}",
+                file=source,
+                hint=f'quote your column\'s name, e.g. {role} = "my_column"',
+            )
+    return dict(section)
 
 
 def load_config(path: str | Path | None) -> RunConfig:

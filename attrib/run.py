@@ -213,7 +213,7 @@ def run(
         if event_log is not None:
             from attrib.adapters import event_log_frames
 
-            frames = event_log_frames(event_log, log_warnings)
+            frames = event_log_frames(event_log, log_warnings, cfg.event_log)
         inputs = load_inputs(
             data_dir,
             touchpoints=touchpoints,

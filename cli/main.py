@@ -654,7 +654,7 @@ def validate(
         if event_log is not None:
             from attrib.adapters import event_log_frames
 
-            frames = event_log_frames(event_log, warnings)
+            frames = event_log_frames(event_log, warnings, config.event_log)
         inputs = load_inputs(
             data_dir,
             touchpoints=touchpoints,

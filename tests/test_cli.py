@@ -435,6 +435,37 @@ def test_event_log_without_a_column_names_the_file_and_the_role(tmp_path):
     assert "event log has no column 'channel' (its channel column)" in text
     assert str(log) in text
     assert "columns found: cookie, time, source, conversion" in text
+    assert '[event_log] channel = "your_column"' in text  # the config line that maps it
+
+
+def test_an_event_log_names_its_own_columns_in_the_config(tmp_path):
+    """A Mixpanel or Amplitude log names its columns its own way (distinct_id, utm_source,
+    revenue): ``--event-log`` read only cookie/time/channel/conversion/conversion_value,
+    and the config's [columns] tables do not apply to it. ``[event_log]`` names them, for
+    run and validate alike; a misspelt role is refused."""
+    log = tmp_path / "events.csv"
+    log.write_text(
+        "distinct_id,event_time,utm_source,is_purchase,revenue\n"
+        "u1,2025-01-01 10:00,google,0,\nu1,2025-01-02 10:00,email,1,50\n"
+    )
+    config = tmp_path / "channels.toml"
+    config.write_text(
+        '[event_log]\ncookie = "distinct_id"\ntime = "event_time"\nchannel = "utm_source"\n'
+        'conversion = "is_purchase"\nconversion_value = "revenue"\n'
+    )
+    out = tmp_path / "out"
+    args = ["--event-log", log, "--config", config]
+    run_cli(["run", *args, "--out", out, "--models", "linear", "-q"])
+    summary = pl.read_parquet(out / "channel_summary.parquet")
+    assert summary.select("channel", "revenue").sort("channel").rows() == [
+        ("email", 25.0),
+        ("google", 25.0),
+    ]
+    report = json.loads(run_cli(["validate", *args, "--format", "json"]).stdout)
+    assert report["tables"]["touchpoints"]["rows"] == 2
+    config.write_text('[event_log]\ncookies = "distinct_id"\n')
+    result = run_cli(["run", *args, "--out", tmp_path / "bad"], exit_code=2)
+    assert "unknown [event_log] key(s) ['cookies']" in result.output
 
 
 def test_summary_order_and_manifest(tmp_path):
