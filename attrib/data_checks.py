@@ -506,6 +506,28 @@ def monthly_rows_among_daily(costs: pl.DataFrame | None) -> str | None:
     )
 
 
+def weekly_cost_rows(costs: pl.DataFrame | None) -> str | None:
+    """A cost table whose dates are a week apart (a weekly export: marketing-mix data, an
+    agency's "Week of" sheet), read as daily: each week's spend counts on its date alone, so
+    a window or month boundary inside a week counts all of it on one side."""
+    from attrib.metrics.periods import cost_grain_facts
+
+    if costs is None or costs.height == 0 or cost_grain_facts(costs)[0]:
+        return None  # (all on 1sts: monthly, or ``daily_by_repeats``' case)
+    days = costs.get_column("date").unique().sort()
+    if days.len() < 3:
+        return None
+    gaps = days.diff().drop_nulls().dt.total_days()
+    if not ((gaps % 7 == 0).all() and gaps.min() >= 7):
+        return None
+    return (
+        f"the cost rows' {days.len()} dates are whole weeks apart ({days[0]}, {days[1]}, ...):"
+        " read as daily, each week's spend counts on its date alone, so a window or a month"
+        " that cuts a week gets all of it or none; export daily (or monthly) rows, or spread"
+        " each week over its days"
+    )
+
+
 #: the share of pipeline created (or of deals created) on (unassigned) above which the
 #: channel rules are flagged
 UNASSIGNED_SHARE = 0.05
@@ -720,7 +742,8 @@ def input_warnings(
     say (``micro_units``, ``campaign_lookalikes``, ``dotted_thousands``,
     ``mixed_currencies``: a campaign column named otherwise is also why cost rows repeat),
     then ``unmatched_cost_channels``,
-    ``daily_by_repeats``, ``monthly_rows_among_daily``, ``channel_variants`` and
+    ``daily_by_repeats``, ``monthly_rows_among_daily``, ``weekly_cost_rows``,
+    ``channel_variants`` and
     ``several_customers_per_deal``. ``attrib validate`` shows them; a run adds its own."""
     found = (
         unmatched_cost_channels(
@@ -728,6 +751,7 @@ def input_warnings(
         ),
         daily_by_repeats(inputs.costs),
         monthly_rows_among_daily(inputs.costs),
+        weekly_cost_rows(inputs.costs),
         channel_variants(touch_channels),
         several_customers_per_deal(inputs),
     )

@@ -586,3 +586,28 @@ def test_a_windows_1252_row_is_named_in_its_file_beside_parquet_parts(tmp_path):
     (parts / "b.csv").write_bytes(text.encode("cp1252"))
     result = run_cli(["run", data, "--out", tmp_path / "out", "-q", "--buckets", "2"], exit_code=2)
     assert f"file {parts / 'b.csv'}, row 1: cannot read" in " ".join(result.output.split())
+
+
+def test_weekly_cost_rows_are_warned_about(tmp_path):
+    """Marketing-mix data and agencies' sheets give spend by week ("Week of 2025-01-06"):
+    read as daily, each week counted on its Monday, so a window or month that cuts a week
+    got all of it or none, without a word. Daily rows, and monthly ones, say nothing."""
+    from attrib.data_checks import weekly_cost_rows
+
+    def costs(days: list[str]) -> pl.DataFrame:
+        dates = pl.Series(days).str.to_date()
+        return pl.DataFrame({"date": dates, "channel": "TV", "campaign": None, "spend": 1.0})
+
+    weekly = weekly_cost_rows(costs(["2025-01-06", "2025-01-13", "2025-01-27", "2025-02-03"]))
+    assert weekly is not None
+    assert weekly.startswith("the cost rows' 4 dates are whole weeks apart (2025-01-06,")
+    assert weekly_cost_rows(costs(["2025-01-06", "2025-01-07", "2025-01-13"])) is None
+    assert weekly_cost_rows(costs(["2025-01-01", "2025-02-01", "2025-03-01"])) is None
+    assert weekly_cost_rows(costs(["2025-01-06", "2025-01-13"])) is None  # two: too few
+    from conftest import run_cli
+
+    data = _folder(tmp_path)
+    rows = "\n".join(f"2025-01-{d:02d},Email,100" for d in (6, 13, 20))
+    (data / "costs.csv").write_text(f"date,channel,spend\n{rows}\n", encoding="utf-8")
+    given = json.loads(run_cli(["validate", data, "--format", "json"]).stdout)["warnings"]
+    assert [w for w in given if "whole weeks apart" in w]
