@@ -105,6 +105,10 @@ class RunConfig:
             return ChannelFlags(marketing=False)
         return self.channels.get(channel, ChannelFlags())
 
+    def source_column(self, table: str, column: str) -> str:
+        """The file column a table's canonical ``column`` is read from (``[columns]``)."""
+        return self.columns.get(table, {}).get(column, column)
+
     def stage_mapping(self) -> dict[str, str]:
         """Stage name (stripped, lower-cased) -> canonical stage, from ``[metrics]
         stage_names`` and ``[stages]`` (a name in both maps to one stage: ``check``);

@@ -230,7 +230,7 @@ def _source(config: RunConfig, table: str, column: str) -> str | None:
     """The file column a table's ``column`` is read from (None: a ``[constants]`` value)."""
     if column in config.constants.get(table, {}):
         return None
-    return config.columns.get(table, {}).get(column, column)
+    return config.source_column(table, column)
 
 
 def campaign_lookalikes(files: dict[str, list[str]], config: RunConfig) -> list[str]:
@@ -731,7 +731,7 @@ def micro_units(config: RunConfig) -> list[str]:
         " currency, so every value is read a million times too large; divide it by 1,000,000"
         " in the export"
         for table, column in (("costs", "spend"), ("deals", "amount"))
-        if "micros" in loose_name(source := config.columns.get(table, {}).get(column, column))
+        if (source := _source(config, table, column)) is not None and "micros" in loose_name(source)
     ]
 
 

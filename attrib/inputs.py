@@ -444,7 +444,7 @@ def load_inputs(
             optional=optional_sources(table, config),
             table=table,
             # a cost row's day is the one its export names, whatever its zone
-            wall_clock=[config.columns.get(table, {}).get(DATE, DATE)] if table == "costs" else (),
+            wall_clock=[config.source_column(table, DATE)] if table == "costs" else (),
         )
         for table, paths in files.items()
         if table not in frames and table not in streamed

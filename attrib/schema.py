@@ -541,7 +541,7 @@ def validate(
         )
     for column, dtype in schema.items():
         if (unreadable := _unreadable(mapped, column, dtype)) is not None:
-            source = config.columns.get(table, {}).get(column, column)
+            source = config.source_column(table, column)
             what, hint = unreadable
             raise SchemaError(
                 f"column {source!r} holds {what}",
@@ -551,7 +551,7 @@ def validate(
             )
     if table == "touchpoints" and config.level == "account" and ACCOUNT_ID not in columns:
         # journeys are keyed by the touches' account: without it every row would be rejected
-        source = config.columns.get(table, {}).get(ACCOUNT_ID, ACCOUNT_ID)
+        source = config.source_column(table, ACCOUNT_ID)
         available = [c for c in raw.columns if c not in (FILE_COL, ROW_COL)]
         file = files[0] if files else None
         err = _missing_column_error(table, ACCOUNT_ID, source, available, file)

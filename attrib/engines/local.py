@@ -150,7 +150,7 @@ def buckets_for(files: list[Path], memory_limit: int, held: int = 0) -> int:
 
 def _entity_source(config: RunConfig, table: str = "touchpoints") -> str:
     canonical = CUSTOMER_ID if config.level == "customer" else ACCOUNT_ID
-    return config.columns.get(table, {}).get(canonical, canonical)
+    return config.source_column(table, canonical)
 
 
 def bucket_of(expr: pl.Expr, k: int) -> pl.Expr:

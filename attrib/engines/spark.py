@@ -348,7 +348,7 @@ class _Job:
             for c in map_columns(sample, "touchpoints", self.cfg).columns
             if c not in (FILE_COL, ROW_COL) and c not in unused
         )
-        ts_source = self.cfg.columns.get("touchpoints", {}).get(TS, TS)
+        ts_source = self.cfg.source_column("touchpoints", TS)
         string_ts = ts_source in frame.columns and dict(frame.dtypes).get(ts_source) == "string"
         aggs = [sf.count(sf.lit(1)).alias("n")]
         if string_ts:
@@ -433,7 +433,7 @@ class _Job:
             located = _read_raw(self.spark, sources[table], table, self.cfg)
             raw = _number_collected(located, table)
             if table == "costs":  # a cost row's day is the one its export names
-                raw = _wall_clock(raw, located, self.cfg.columns.get(table, {}).get(DATE, DATE))
+                raw = _wall_clock(raw, located, self.cfg.source_column(table, DATE))
             rows[table] = raw.height
             valid[table] = validate(raw, table, self.cfg)
         lookup = None
