@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import glob
 import gzip
 import json
@@ -214,6 +215,11 @@ def _open_text(path: Path) -> IO[str]:
     return opener(path, "rt", encoding="utf-8", errors="replace", newline="")
 
 
+def _open_bytes(path: Path) -> IO[bytes]:
+    """A file's bytes (``.gz`` decompressed), for the checks of its encoding."""
+    return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")
+
+
 def csv_separator(path: Path) -> str:
     """The separator the file's header line uses most (',' when none, on a tie, or when the
     header is not text): exports from spreadsheets in many locales separate fields by ';'.
@@ -240,7 +246,18 @@ def csv_header(path: Path, separator: str) -> tuple[str, ...]:
 
 def file_columns(path: Path) -> tuple[str, ...]:
     """A file's column names without reading its rows: a CSV header, a Parquet schema, an
-    NDJSON file's first object's keys (() when it cannot be read, or is no local file)."""
+    NDJSON file's first object's keys (() when it cannot be read, or is no local file).
+    Kept per file version (path, modification time, size): the warnings that read a file's
+    header each ask for the deals' and costs' files."""
+    try:
+        stat = path.stat()
+    except (OSError, ValueError):
+        return ()
+    return _file_columns(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _file_columns(path: Path, _mtime_ns: int, _size: int) -> tuple[str, ...]:
     try:
         kind = file_format(path)
         if kind == "csv":
@@ -285,9 +302,8 @@ def _first_non_utf8_row(path: Path) -> int | None:
     """The data row (1-based, the header is row 0) of a text file's first line that is not
     UTF-8, or None (read on the error path only; a line break inside quotes is not
     followed, so the row may be a line number for such files)."""
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
     try:
-        with opener(path, "rb") as fh:
+        with _open_bytes(path) as fh:
             for number, line in enumerate(fh):
                 try:
                     line.decode("utf-8")
@@ -311,9 +327,8 @@ def _json_array(path: Path) -> bool:
 def utf16_text(path: Path) -> bool:
     """Whether a file starts with a UTF-16 byte-order mark (a spreadsheet's 'Unicode text',
     LinkedIn's and some ad platforms' CSV exports): read as UTF-8 its rows are garbled."""
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
     try:
-        with opener(path, "rb") as fh:
+        with _open_bytes(path) as fh:
             return fh.read(2) in (b"\xff\xfe", b"\xfe\xff")
     except (OSError, EOFError):
         return False
