@@ -63,16 +63,6 @@ def _local_files(spec: str | Path) -> list[Path] | None:
         return None
 
 
-def _local_names(sources: dict[str, Any]) -> dict[str, list[str]]:
-    """The local files of each table given as a path (``Inputs.files``, which the warnings
-    that read a file's header or a column use); a URI, catalog table or DataFrame has none."""
-    found: dict[str, list[str]] = {}
-    for table, spec in sources.items():
-        if isinstance(spec, str | Path) and not str(spec).startswith(TABLE_PREFIX):
-            found[table] = [str(p) for p in _local_files(spec) or []]
-    return found
-
-
 def _uri_path(uri: str) -> str:
     parsed = urlparse(uri)
     return unquote(parsed.path) if parsed.scheme in ("file", "") else uri

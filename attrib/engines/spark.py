@@ -38,7 +38,6 @@ from attrib.engines._spark_read import (
     TABLE_PREFIX,
     _describe_source,
     _display,
-    _local_names,
     _locate,
     _number_collected,
     _read_raw,
@@ -159,6 +158,9 @@ class _Job:
         self.cfg = cfg
         self.buckets = buckets
         self.reporter = reporter
+        #: the local files each table was read from (``Inputs.files``: the warnings that read
+        #: a file's header), as the reads listed them
+        self.files: dict[str, list[str]] = {}
         self.persisted: list[SparkFrame] = []
 
     def release(self) -> None:
@@ -329,6 +331,7 @@ class _Job:
         from attrib.schema import map_columns, validate
 
         raw = _read_raw(self.spark, spec, "touchpoints", self.cfg)
+        self.files["touchpoints"] = list(raw.names.values())
         frame = raw.frame
         if not raw.located:
             frame = frame.select(
@@ -431,6 +434,7 @@ class _Job:
             if table not in sources:
                 continue
             located = _read_raw(self.spark, sources[table], table, self.cfg)
+            self.files[table] = list(located.names.values())
             raw = _number_collected(located, table)
             if table == "costs":  # a cost row's day is the one its export names
                 raw = _wall_clock(raw, located, self.cfg.source_column(table, DATE))
@@ -464,7 +468,7 @@ class _Job:
             targets=valid["targets"].frame if "targets" in valid else None,
             quarantine=quarantine,
             rows_read=rows,
-            files=_local_names(sources),
+            files=self.files,
         )
         return pl.concat(parts, how="vertical"), inputs
 
