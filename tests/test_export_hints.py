@@ -20,6 +20,8 @@ DEALS = (
 
 
 def _folder(tmp_path: Path, touches: str = TOUCHES, deals: str = DEALS) -> Path:
+    """``tmp_path`` (made if absent) with a touchpoints and a deals CSV."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "touchpoints.csv").write_text(touches, encoding="utf-8")
     (tmp_path / "deals.csv").write_text(deals, encoding="utf-8")
     return tmp_path
@@ -205,13 +207,9 @@ def test_amounts_in_several_currencies_are_warned_about(tmp_path, engine):
         "d1,c1,2025-01-02,2025-01-05,won,12500,EUR\nd2,c1,2025-01-06,,open,30000,USD\n"
         "d3,c1,2025-01-06,,open,10, usd\n"
     )
-    (tmp_path / "in").mkdir()
     data = _folder(tmp_path / "in", deals=deals)
-    pl.DataFrame(
-        {"Day": ["2025-01-01"] * 2, "Channel": ["Email"] * 2, "Cost": [5.0, 6.0]}
-    ).with_columns(pl.Series("Currency code", ["EUR", "EUR"])).rename(
-        {"Day": "date", "Channel": "channel", "Cost": "spend"}
-    ).write_parquet(data / "costs.parquet")
+    costs = {"date": ["2025-01-01"] * 2, "channel": ["Email"] * 2, "spend": [5.0, 6.0]}
+    pl.DataFrame({**costs, "Currency code": ["EUR", "EUR"]}).write_parquet(data / "costs.parquet")
     out = tmp_path / "out"
     run_cli(["run", data, "--out", out, "-q", "--models", "linear", *engine])
     warnings = json.loads((out / "manifest.json").read_text())["warnings"]
@@ -229,7 +227,6 @@ def test_a_deal_naming_several_contacts_is_warned_about(tmp_path, engine):
     from conftest import run_cli
 
     deals = DEALS + "d2,c1;c2,2025-01-02,2025-01-05,won,20\n"
-    (tmp_path / "in").mkdir()
     data = _folder(tmp_path / "in", deals=deals)
     out = tmp_path / "out"
     run_cli(["run", data, "--out", out, "-q", "--models", "linear", *engine])
@@ -272,7 +269,6 @@ def test_several_contacts_in_a_deal_id_are_no_matter_at_account_level(tmp_path):
         "deal_id,customer_id,account_id,created_at,closed_at,status,amount\n"
         "d1,c1;c2,a1,2025-01-02,2025-01-05,won,10\n"
     )
-    (tmp_path / "in").mkdir()
     data = _folder(tmp_path / "in", touches=touches, deals=deals)
     out = tmp_path / "out"
     run_cli(["run", data, "--out", out, "-q", "--models", "linear", "--level", "account"])
@@ -388,7 +384,6 @@ def test_a_missing_value_written_as_text_is_warned_about(tmp_path, engine):
 
     touches = TOUCHES + "NULL,2025-01-01 11:00,N/A\nundefined,2025-01-01 11:00,(not set)\n"
     deals = DEALS + "d2,NULL,2025-01-02,2025-01-05,won,20\n"
-    (tmp_path / "in").mkdir()
     data = _folder(tmp_path / "in", touches=touches, deals=deals)
     out = tmp_path / "out"
     run_cli(["run", data, "--out", out, "-q", "--models", "linear", *engine])
@@ -434,7 +429,6 @@ def test_a_cost_row_covering_several_days_is_warned_about(tmp_path, engine):
     January, and a window from February had no spend, without a word."""
     from conftest import run_cli
 
-    (tmp_path / "in").mkdir()
     data = _folder(tmp_path / "in")
     (data / "costs.csv").write_text("\ufeff" + META_COSTS.format("2025-01-01", "2025-03-31"))
     (data / "channels.toml").write_text(META_CONFIG)
