@@ -741,22 +741,26 @@ def test_validate_takes_the_files_one_by_one_as_run_does(tmp_path):
 
 
 # --- more contract rules: synonyms, stages, costs, typed Parquet ------------------------------
-def test_status_synonyms_are_accepted(tmp_path):
+def _summary_of_deals(tmp_path: Path, deal_rows: list[str]) -> pl.DataFrame:
+    """``channel_summary`` of a first-touch run on TOUCH_OK and ``deal_rows``, which must
+    all be valid (no quarantine)."""
     data = tmp_path / "in"
     _write(data, "touchpoints", TOUCH_HEAD, TOUCH_OK)
-    _write(
-        data,
-        "deals",
-        DEAL_HEAD,
+    _write(data, "deals", DEAL_HEAD, deal_rows)
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
+    assert not (out / "quarantine").exists()
+    return pl.read_parquet(out / "channel_summary.parquet")
+
+
+def test_status_synonyms_are_accepted(tmp_path):
+    cs = _summary_of_deals(
+        tmp_path,
         [
             "d1,c1,2025-01-03,2025-01-05,Closed Won,100",
             "d2,c2,2025-01-03,2025-01-04,closed_lost,50",
         ],
     )
-    out = tmp_path / "out"
-    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
-    assert not (out / "quarantine").exists() or not list((out / "quarantine").iterdir())
-    cs = pl.read_parquet(out / "channel_summary.parquet")
     assert cs["revenue"].sum() == 100.0
     assert cs["lost_deals"].sum() == 1.0
 
@@ -775,18 +779,10 @@ def test_the_open_stages_of_crms_default_pipelines_are_open(tmp_path, stage):
     """A HubSpot or Salesforce deal export names an open deal by its pipeline stage: every
     such deal was quarantined ("status ... is not one of open, won, lost") without
     [statuses] lines for the CRM's default stages."""
-    data = tmp_path / "in"
-    _write(data, "touchpoints", TOUCH_HEAD, TOUCH_OK)
-    _write(
-        data,
-        "deals",
-        DEAL_HEAD,
+    cs = _summary_of_deals(
+        tmp_path,
         ["d1,c1,2025-01-03,2025-01-05,Closed Won,100", f'd2,c2,2025-01-03,,"{stage}",50'],
     )
-    out = tmp_path / "out"
-    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
-    assert not (out / "quarantine").exists()
-    cs = pl.read_parquet(out / "channel_summary.parquet")
     assert (cs["revenue"].sum(), cs["pipeline"].sum()) == (100.0, 50.0)
 
 
