@@ -19,6 +19,14 @@ DEALS = (
 )
 
 
+def _run_warnings(data: Path, out: Path, engine: list[str]) -> list[str]:
+    """The manifest's warnings of ``attrib run data`` (linear model)."""
+    from conftest import run_cli
+
+    run_cli(["run", data, "--out", out, "-q", "--models", "linear", *engine])
+    return json.loads((out / "manifest.json").read_text())["warnings"]
+
+
 def _folder(tmp_path: Path, touches: str = TOUCHES, deals: str = DEALS) -> Path:
     """``tmp_path`` (made if absent) with a touchpoints and a deals CSV."""
     tmp_path.mkdir(parents=True, exist_ok=True)
@@ -200,7 +208,6 @@ def test_amounts_in_several_currencies_are_warned_about(tmp_path, engine):
     """A Salesforce export's ``Amount Currency`` (EUR beside USD) and an ad platform's
     ``Currency code``: the amounts were added as they are (12,500 EUR + 30,000 USD made
     42,500) without a word. One currency, or none, says nothing."""
-    from conftest import run_cli
 
     deals = (
         "deal_id,customer_id,created_at,closed_at,status,amount,Amount Currency\n"
@@ -210,9 +217,7 @@ def test_amounts_in_several_currencies_are_warned_about(tmp_path, engine):
     data = _folder(tmp_path / "in", deals=deals)
     costs = {"date": ["2025-01-01"] * 2, "channel": ["Email"] * 2, "spend": [5.0, 6.0]}
     pl.DataFrame({**costs, "Currency code": ["EUR", "EUR"]}).write_parquet(data / "costs.parquet")
-    out = tmp_path / "out"
-    run_cli(["run", data, "--out", out, "-q", "--models", "linear", *engine])
-    warnings = json.loads((out / "manifest.json").read_text())["warnings"]
+    warnings = _run_warnings(data, tmp_path / "out", engine)
     assert [w for w in warnings if "currencies" in w] == [
         "deals: column 'Amount Currency' holds 2 currencies (EUR, USD): their amounts are"
         " added as they are; convert them to one currency in the export, or run each"
@@ -228,9 +233,7 @@ def test_a_deal_naming_several_contacts_is_warned_about(tmp_path, engine):
 
     deals = DEALS + "d2,c1;c2,2025-01-02,2025-01-05,won,20\n"
     data = _folder(tmp_path / "in", deals=deals)
-    out = tmp_path / "out"
-    run_cli(["run", data, "--out", out, "-q", "--models", "linear", *engine])
-    warnings = json.loads((out / "manifest.json").read_text())["warnings"]
+    warnings = _run_warnings(data, tmp_path / "out", engine)
     assert [w for w in warnings if "several contacts" in w] == [
         "1 deal customer id(s) list several contacts ('c1;c2'): such a deal matches the"
         " touches of no contact and is credited to (none); give each deal one customer_id"
