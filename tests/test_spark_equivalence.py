@@ -26,6 +26,10 @@ from attrib.synth import generate
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data_samples"
 TABLES = ("channel_summary", "campaign_summary", "kpis", "funnel")
+#: a deals CSV of one won deal of customer c1, for the tests about the touches' files
+ONE_WON_DEAL = (
+    "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-05,2025-01-06,won,1\n"
+)
 REL = 1e-9  # bucket sums add the same terms in another order: equal to rounding only
 
 
@@ -460,9 +464,7 @@ def test_a_file_column_named_as_the_row_numbers_like_local(spark, tmp_path):
         "__row,customer_id,ts,channel,__file\n"
         "x,c1,2025-01-01 10:00,Email,p\nx,c1,not a time,Ads,q\nx,c2,2025-01-02 10:00,Ads,r\n"
     )
-    (data / "deals.csv").write_text(
-        "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-05,2025-01-06,won,1\n"
-    )
+    (data / "deals.csv").write_text(ONE_WON_DEAL)
     local, local_result = _local(data, tmp_path / "local", models="first_touch")
     got, result = _spark(spark, data, tmp_path / "spark", models="first_touch")
     expected = local_result.inputs.quarantine["touchpoints"]
@@ -499,9 +501,7 @@ def test_an_ndjson_key_named_twice_is_named_as_locally(spark, tmp_path):
     (data / "touchpoints.ndjson").write_text(
         '{"customer_id": "c1", "ts": "2025-01-01", "channel": "a", "channel": "b"}\n'
     )
-    (data / "deals.csv").write_text(
-        "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-05,2025-01-06,won,1\n"
-    )
+    (data / "deals.csv").write_text(ONE_WON_DEAL)
     with pytest.raises(SchemaError, match="names key 'channel' twice") as err:
         _spark(spark, data, None, models="first_touch")
     assert err.value.file == str(data / "touchpoints.ndjson")
