@@ -268,6 +268,21 @@ _DECIMAL_POINT = (
 )
 
 
+def _read_back(path: Path, *exprs: pl.Expr) -> pl.DataFrame | None:
+    """``exprs`` over a (small) input file read again, for the warnings that look at one or
+    two of its columns; None when it cannot be read (the reader has said why)."""
+    try:
+        return scan_file(path).select(*exprs).collect()
+    except (pl.exceptions.PolarsError, OSError, InputError):
+        return None
+
+
+def _day_of(column: str) -> pl.Expr:
+    """A date column's day, from its first ten characters (null where they are no ISO date)."""
+    text = pl.col(column).cast(pl.String).str.strip_chars().str.slice(0, 10)
+    return text.str.to_date("%Y-%m-%d", strict=False)
+
+
 def dotted_thousands(files: dict[str, list[str]], config: RunConfig) -> list[str]:
     """A CSV amount or spend column whose values are written like ``12.500`` and none with a
     point that can only be a decimal one, nor a number of 1,000 or more without a point
@@ -284,20 +299,17 @@ def dotted_thousands(files: dict[str, list[str]], config: RunConfig) -> list[str
             path = Path(name)  # (a Spark engine's folder or URI: no columns, skipped)
             if source not in file_columns(path) or file_format(path) != "csv":
                 continue
-            try:
-                counts = (
-                    scan_file(path)
-                    .select(pl.col(source).str.strip_chars().alias("v"))
-                    .select(
-                        pl.col("v").str.contains(_DOTTED_THOUSANDS).sum().alias("dotted"),
-                        pl.col("v").str.contains(_DECIMAL_POINT).sum().alias("decimal"),
-                        pl.col("v").filter(pl.col("v").str.contains(_DOTTED_THOUSANDS)).first(),
-                    )
-                    .collect()
-                    .row(0, named=True)
-                )
-            except (pl.exceptions.PolarsError, OSError):
-                continue  # the reader has said what is wrong with the file
+            value = pl.col(source).str.strip_chars()
+            dotted = value.str.contains(_DOTTED_THOUSANDS)
+            read = _read_back(
+                path,
+                dotted.sum().alias("dotted"),
+                value.str.contains(_DECIMAL_POINT).sum().alias("decimal"),
+                value.filter(dotted).first().alias("v"),
+            )
+            if read is None:
+                continue
+            counts = read.row(0, named=True)
             if counts["dotted"] and not counts["decimal"]:
                 example = counts["v"]
                 found.append(
@@ -574,15 +586,10 @@ def mixed_currencies(files: dict[str, list[str]]) -> list[str]:
         for name in files.get(table, []):
             path = Path(name)
             for column in (c for c in file_columns(path) if "currency" in loose_name(c)):
-                try:
-                    values = scan_file(path).select(
-                        pl.col(column).cast(pl.String).str.strip_chars().str.to_uppercase()
-                    )
-                    codes = values.unique().filter(pl.first().str.contains(_CURRENCY))
-                    given = codes.collect().to_series().to_list()
-                except (pl.exceptions.PolarsError, OSError, InputError):
-                    continue  # the reader says what is wrong with the file
-                seen.setdefault(column, set()).update(given)
+                code = pl.col(column).cast(pl.String).str.strip_chars().str.to_uppercase()
+                read = _read_back(path, code.filter(code.str.contains(_CURRENCY)).unique())
+                if read is not None:
+                    seen.setdefault(column, set()).update(read.to_series().to_list())
         for column, currencies in seen.items():
             if len(currencies) > 1:
                 shown = ", ".join(sorted(currencies)[:5])
@@ -695,23 +702,11 @@ def multi_day_cost_rows(files: dict[str, list[str]], config: RunConfig) -> list[
         ends = [c for c in columns if c != source and loose_name(c).startswith(_ROW_END_COLUMNS)]
         if source not in columns or not ends:
             continue
-
-        def day(column: str) -> pl.Expr:
-            text = pl.col(column).cast(pl.String).str.strip_chars().str.slice(0, 10)
-            return text.str.to_date("%Y-%m-%d", strict=False)
-
-        start, end = day(source), day(ends[0])
+        start, end = _day_of(source), _day_of(ends[0])
         covered = (end <= start) | ((start.dt.day() == 1) & (end <= start.dt.month_end()))
-        try:
-            spans = (
-                scan_file(path)
-                .select(start.alias("start"), end.alias("end"), covered.alias("covered"))
-                .filter(pl.col("covered").not_())
-                .collect()
-            )
-        except (pl.exceptions.PolarsError, OSError):
-            continue  # the reader has said what is wrong with the file
-        if spans.height:
+        spans = _read_back(path, start.filter(~covered), end.filter(~covered))
+        if spans is not None and spans.height:
+            spans.columns = ["start", "end"]
             first = spans.row(0, named=True)
             found.append(
                 f"{name}: {spans.height} cost row(s) cover more than the day (or, dated on a"
