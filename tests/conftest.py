@@ -27,6 +27,13 @@ DEAL_COLUMNS = ("deal_id", "customer_id", "created_at", "closed_at", "status", "
 STAGE_COLUMNS = ("customer_id", "stage", "ts")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """What attrib keeps between runs (the report's Vega bundle) goes to a folder of the
+    test session's, not the user's cache (the CLI's subprocesses inherit it)."""
+    os.environ["ATTRIB_CACHE_DIR"] = str(tmp_path_factory.mktemp("attrib-cache"))
+
+
 def datasets_dir() -> Path:
     """The shared real datasets folder (``ATTRIB_DATASETS``), or skip the calling test."""
     root = os.environ.get("ATTRIB_DATASETS")

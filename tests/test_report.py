@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from attrib.errors import InputError
 from attrib.report import build_report
 from attrib.report._format import change, compact, fmt, json_for_script
+from attrib.report.html import vega_bundle
 from attrib.run import run
 from attrib.synth import generate
 
@@ -235,6 +236,30 @@ def test_self_contained(full_run: tuple[Path, str]) -> None:
     assert "@import" not in page
     assert not re.search(r"url\(\s*['\"]?(https?:)?//", page)
     assert "vegaEmbed" in page  # the library itself is inline
+
+
+def test_the_vega_bundle_is_kept_between_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # bundling Vega takes ~1 s, most of a small report's time: the second report reads it
+    bundle = vega_bundle.__wrapped__
+    monkeypatch.setenv("ATTRIB_CACHE_DIR", str(tmp_path / "cache"))
+    js = bundle()
+    (kept,) = (tmp_path / "cache").glob("vega-*.js")
+    assert kept.read_text(encoding="utf-8") == js
+    assert "vegaEmbed" in js
+    kept.write_text("/* kept */", encoding="utf-8")
+    assert bundle() == "/* kept */"  # read back, not bundled again
+    kept.write_text("", encoding="utf-8")  # an empty file is no bundle: made again
+    assert bundle() == js
+    monkeypatch.setenv("ATTRIB_CACHE_DIR", "0")  # keeps nothing
+    kept.unlink()
+    assert bundle() == js
+    assert not kept.exists()
+    blocked = tmp_path / "a file"
+    blocked.write_text("")
+    monkeypatch.setenv("ATTRIB_CACHE_DIR", str(blocked))  # cannot be written: not needed
+    assert bundle() == js
 
 
 def test_report_is_deterministic(full_run: tuple[Path, str], tmp_path: Path) -> None:

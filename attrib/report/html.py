@@ -6,7 +6,9 @@ The Vega, Vega-Lite and vega-embed JavaScript comes from ``vl_convert.javascript
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 from pathlib import Path
 
 from attrib import __version__
@@ -43,10 +45,39 @@ def vega_bundle() -> str:
                 hint="pip install -U vl-convert-python",
             )
         major_minor = same_major[-1]
+    cached = _bundle_cache_file(vlc.__version__, major_minor)
+    if cached is not None:
+        with contextlib.suppress(OSError, UnicodeDecodeError):  # not kept yet: bundle it
+            if kept := cached.read_text(encoding="utf-8"):
+                return kept
     js = vlc.javascript_bundle(vl_version=major_minor)
     # a literal "</script" would end the element early; "<\/" means the same in JS strings,
     # template literals and regular expressions
-    return js.replace("</script", "<\\/script")
+    js = js.replace("</script", "<\\/script")
+    if cached is not None:
+        with contextlib.suppress(OSError):  # (an OutputError too) the report does not need it
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            write_text(js, cached)  # whole or not at all: a report beside this one reads it
+    return js
+
+
+def cache_dir() -> Path | None:
+    """Where attrib keeps what is slow to make and the same for one installed version:
+    ``ATTRIB_CACHE_DIR``, else ``$XDG_CACHE_HOME/attrib`` or ``~/.cache/attrib``;
+    ``ATTRIB_CACHE_DIR=0`` keeps nothing (None)."""
+    chosen = os.environ.get("ATTRIB_CACHE_DIR")
+    if chosen == "0":
+        return None
+    if chosen:
+        return Path(chosen)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "attrib"
+
+
+def _bundle_cache_file(vl_convert_version: str, vega_lite: str) -> Path | None:
+    """The kept JavaScript bundle of one vl-convert and Vega-Lite version: bundling takes
+    ~1 s, most of a small report's time."""
+    folder = cache_dir()
+    return None if folder is None else folder / f"vega-{vl_convert_version}-{vega_lite}.js"
 
 
 def render_sections(ctx: Context) -> list[Section]:
