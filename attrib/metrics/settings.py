@@ -47,7 +47,9 @@ class MetricsSettings:
         Share of revenue kept as gross profit, in (0, 1]; used by ROMI, LTV and CAC payback.
     sales_cost : float or None
         Total sales cost of the reporting window (added to marketing spend for ``cac_total``).
-        When None, cost rows whose channel is in ``sales_cost_channels`` are used instead.
+        When None, every cost row that is not marketing spend is used instead: rows whose
+        channel is in ``sales_cost_channels`` and rows of non-marketing channels. When set, it
+        replaces all of those rows (docs/METRICS.md, ``cac_total``).
     sales_cost_channels : tuple of str, default ("sales",)
         Cost-row channels (compared case-insensitively) that hold sales cost, not marketing spend.
     expected_purchases_per_customer : float, default 1.0
