@@ -336,6 +336,18 @@ def test_only_a_channel_summary(full_run: tuple[Path, str], tmp_path: Path) -> N
     assert "Not computed in this run" not in section(page, "spend")
 
 
+def test_the_missing_plan_says_how_to_plan_into_this_folder(
+    full_run: tuple[Path, str], tmp_path: Path
+) -> None:
+    """`attrib plan --target-revenue X` alone plans the shipped sample into ./attrib-out: the
+    note names --run and --out, so the plan is of this run and lands where the report reads."""
+    out, _ = full_run
+    shutil.copy(out / "channel_summary.parquet", tmp_path / "channel_summary.parquet")
+    note = section(build_report(tmp_path).read_text(encoding="utf-8"), "plan")
+    assert "--run OUT_DIR --out OUT_DIR" in note
+    assert "attrib report OUT_DIR" in note
+
+
 def test_spend_totals_of_an_absent_stage_are_empty(
     full_run: tuple[Path, str], tmp_path: Path
 ) -> None:
