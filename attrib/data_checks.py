@@ -341,6 +341,27 @@ def channel_variants(touch_channels: Sequence[str]) -> str | None:
     )
 
 
+def config_channel_variants(declared: Sequence[str], touch_channels: Sequence[str]) -> str | None:
+    """``[channels."..."]`` entries that name a touch channel in another case or spacing
+    (``direct`` for the touches' ``Direct``): names match exactly, so their flags (``direct``,
+    ``marketing``) apply to no touch, and last_non_direct or the sourced shares silently
+    ignore them. An entry no touch has in any spelling (offline ``TV``) is fine."""
+    exact = set(touch_channels)
+    by_loose = {" ".join(c.casefold().split()): c for c in touch_channels}
+    fixes = [
+        f"{name!r} -> {by_loose[key]!r}"
+        for name in declared
+        if name not in exact and (key := " ".join(name.casefold().split())) in by_loose
+    ]
+    if not fixes:
+        return None
+    return (
+        f"{len(fixes)} [channels] entry(ies) of the config name a touch channel written "
+        f"another way, so their flags apply to no touch: {', '.join(fixes[:5])}; names must "
+        "match the touches' exactly (case included)"
+    )
+
+
 def unmatched_cost_channels(
     costs: pl.DataFrame | None,
     touch_channels: Sequence[str],
@@ -738,7 +759,7 @@ def input_warnings(
     ``mixed_currencies``: a campaign column named otherwise is also why cost rows repeat),
     then ``unmatched_cost_channels``,
     ``daily_by_repeats``, ``monthly_rows_among_daily``, ``weekly_cost_rows``,
-    ``channel_variants`` and
+    ``channel_variants``, ``config_channel_variants`` and
     ``several_customers_per_deal``. ``attrib validate`` shows them; a run adds its own."""
     found = (
         unmatched_cost_channels(
@@ -748,6 +769,7 @@ def input_warnings(
         monthly_rows_among_daily(inputs.costs),
         weekly_cost_rows(inputs.costs),
         channel_variants(touch_channels),
+        config_channel_variants(list(inputs.config.channels), touch_channels),
         several_customers_per_deal(inputs),
     )
     return (

@@ -189,6 +189,19 @@ def test_spend_on_a_channel_the_config_declares_is_expected(tmp_path):
     assert "warning" not in result.output
 
 
+def test_a_config_channel_written_another_way_than_the_touches_is_flagged(tmp_path):
+    """[channels."email"] for the touches' 'Email' sets no flag on any touch (names match
+    exactly): the warning names the fix; an offline channel (TV) says nothing."""
+    rows = [("d1", "c1", "2025-01-07", "2025-01-09", "won", 10.0)]
+    config = '[channels."email"]\nmarketing = false\n[channels."TV"]\nmarketing = true\n'
+    data = write_inputs(tmp_path / "in", touches=TOUCHES, deals=deals(rows), config=config)
+    text, manifest = _run_data(data, tmp_path / "out")
+    assert "1 [channels] entry(ies) of the config name a touch channel written another way" in text
+    assert "'email' -> 'Email'" in text
+    assert "TV" not in " ".join(manifest["warnings"])
+    assert len(manifest["warnings"]) == 1
+
+
 def test_every_touch_rejected_is_not_called_an_id_mismatch(tmp_path):
     bad = touches([("c1", "soon", "Email", "jan")])
     rows = [("d1", "c1", "2025-01-07", "2025-01-09", "won", 10.0)]
