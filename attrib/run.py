@@ -54,7 +54,7 @@ if TYPE_CHECKING:  # at run time the metrics modules are imported where used
     from attrib.metrics.bundle import MetricsPartial, MetricsPlan
 
 
-@dataclass
+@dataclass(repr=False)
 class RunResult:
     """What a run produced (frames in memory; files too when ``out`` was given)."""
 
@@ -68,6 +68,19 @@ class RunResult:
     @property
     def channel_summary(self) -> pl.DataFrame:
         return self.attribution.channel_summary
+
+    def __repr__(self) -> str:
+        """One short line: a notebook cell ending in ``at.run(...)`` showed every table and
+        the whole manifest (~50 kB); the tables' shapes say what to look at."""
+        shapes = ", ".join(f"{name} {df.height}x{df.width}" for name, df in self.tables.items())
+        models = [m.get("name") for m in self.manifest.get("models", [])]
+        warnings = len(self.manifest.get("warnings", []))
+        rejected = sum(self.manifest.get("rejected", {}).values())
+        out = str(self.out) if self.out is not None else None
+        return (
+            f"RunResult(out={out!r}, models={models}, rejected={rejected}, "
+            f"warnings={warnings}, tables=[{shapes}])"
+        )
 
 
 def requested_models(

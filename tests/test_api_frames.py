@@ -256,3 +256,14 @@ def test_build_journeys_from_unvalidated_frames_is_a_usage_error():
     inputs = at.load_inputs(**tables)
     with pytest.raises(UsageError, match="deals= "):
         at.build_journeys(inputs.touches, tables["deals"], inputs.config)
+
+
+def test_a_run_result_shows_as_one_short_line(tmp_path):
+    """A notebook cell that ends in ``at.run(...)`` shows the result's repr: one line naming
+    the out folder, models and tables, not every table and the whole manifest."""
+    result = at.run(SAMPLE, out=tmp_path / "out", models="linear")
+    text = repr(result)
+    assert "\n" not in text
+    assert len(text) < 600
+    assert text.startswith(f"RunResult(out={str(tmp_path / 'out')!r}, models=['linear']")
+    assert f"channel_summary {result.channel_summary.height}x" in text
