@@ -662,6 +662,9 @@ def test_number_formats() -> None:
     assert change(None, 1, "count") == ("—", None)
     # a total of fractional credit is whole up to float noise: "93", as the other models' 93
     assert fmt(sum([0.1] * 930), "count") == "93"
+    assert fmt(1234.5, "money") == "1,234"  # whole units from 100 up
+    assert fmt(3.195, "money") == "3.19"  # a path table's value is not "3"
+    assert fmt(31.0, "money") == "31"
     assert fmt(92.5, "count") == "92.5"
     assert fmt(-0.0000000001, "count") == "0"  # not "-0"
 

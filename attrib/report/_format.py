@@ -91,7 +91,9 @@ def fmt(value: object, kind: str = "number") -> str:
     if x is None:
         return DASH
     if kind == "money":
-        return f"{x:,.0f}"
+        # cents below 100: a path table's values (ChannelAttribution's are 0.24, 3.19, ...)
+        # or a cost per lead of 31.25 would read as whole units (3, 31)
+        return f"{x:,.0f}" if abs(x) >= 100 or _whole(x) else f"{x:,.2f}"
     if kind == "compact":
         return compact(x)
     if kind == "count":
