@@ -428,12 +428,16 @@ def load_inputs(
     for required in ("touchpoints", "deals"):
         if required not in files and required not in frames:
             where = str(data_dir) if data_dir is not None else None
-            raise InputError(
-                f"no {required} input found",
-                file=where,
-                hint=f"put a {required}.csv/.parquet/.ndjson in the data folder"
-                f" or pass --{required} FILE",
+            hint = (
+                f"put a {required}.csv/.parquet/.ndjson in the data folder"
+                f" or pass --{required} FILE"
             )
+            if data_dir is not None and (Path(data_dir) / "manifest.json").is_file():
+                hint = (  # `attrib run out/`: the --out folder of an earlier run
+                    f"{data_dir} holds the outputs of `attrib run` (manifest.json), not its "
+                    f"inputs: give the folder of the exports (touchpoints.*, deals.*); {hint}"
+                )
+            raise InputError(f"no {required} input found", file=where, hint=hint)
     validated: dict[str, Validated] = {}
     rows: dict[str, int] = {}
     raws = {

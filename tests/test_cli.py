@@ -545,6 +545,29 @@ def test_validate_strict_json_failure_is_one_document(tmp_path):
     assert "2 row(s) rejected" in payload["message"]
 
 
+def test_strict_failure_reads_checks_failed(tmp_path):
+    """Its label is words, not the class name ("ChecksFailed error:")."""
+    data = tmp_path / "in"
+    _write(TOUCHES, data / "touchpoints.csv")
+    _write(DEALS.with_columns(pl.lit(-1.0).alias("amount")), data / "deals.csv")
+    result = run_cli(["validate", data, "--strict"], exit_code=1)
+    assert "Checks failed: 2 row(s) rejected and --strict is set" in result.output
+    assert "ChecksFailed" not in result.output
+
+
+def test_an_output_folder_given_as_the_data_folder_says_so(tmp_path):
+    """`attrib run out/` (the --out folder of an earlier run) said only that no touchpoints
+    input was found."""
+    data, out = tmp_path / "in", tmp_path / "out"
+    _write(TOUCHES, data / "touchpoints.csv")
+    _write(DEALS, data / "deals.csv")
+    run_cli(["run", data, "--out", out, "--models", "linear", "-q"])
+    result = run_cli(["run", out, "--out", tmp_path / "again", "-q"], exit_code=2)
+    text = " ".join(result.output.split())
+    assert "no touchpoints input found" in text
+    assert "holds the outputs of `attrib run` (manifest.json), not its inputs" in text
+
+
 def test_commands_say_when_they_use_the_sample(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for args in (["validate"], ["plan", "--target-revenue", "1e6"]):
