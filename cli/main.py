@@ -58,6 +58,25 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+class _DataDir(click.Path):
+    """DATA_DIR: a folder. A file given there (``attrib run exports/deals.csv``) is told how
+    to name one table's file, not only click's "Directory ... is a file"."""
+
+    def __init__(self) -> None:
+        super().__init__(file_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str | Path) and Path(value).is_file():
+            self.fail(
+                f"{str(value)!r} is a file, not a data folder: give the folder that holds "
+                "touchpoints.*, deals.*, ..., or name each table's file with --touchpoints "
+                "FILE, --deals FILE, ... (see --help)",
+                param,
+                ctx,
+            )
+        return super().convert(value, param, ctx)
+
+
 def _given(options: dict[str, object]) -> list[str]:
     """The names of the options that were given (not None, not a false flag)."""
     return [n for n, value in options.items() if value is not None and value is not False]
@@ -318,7 +337,7 @@ Examples:
   attrib run --paths Data.csv --models first_touch,linear,markov
 """
 )
-@click.argument("data_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.argument("data_dir", required=False, type=_DataDir())
 @click.option(
     "--out",
     "out",
@@ -597,7 +616,7 @@ Examples:
   attrib validate --event-log events.csv --out checks/
 """
 )
-@click.argument("data_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.argument("data_dir", required=False, type=_DataDir())
 @table_options
 @click.option(
     "--out", default=None, type=click.Path(path_type=Path), help="Also write quarantine files here."
@@ -817,7 +836,7 @@ Examples:
   attrib plan --target-revenue 1e6 --run attrib-out/   # from a finished run, no re-reading
 """
 )
-@click.argument("data_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.argument("data_dir", required=False, type=_DataDir())
 @table_options
 @click.option(
     "--target-revenue",

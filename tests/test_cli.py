@@ -568,6 +568,17 @@ def test_an_output_folder_given_as_the_data_folder_says_so(tmp_path):
     assert "holds the outputs of `attrib run` (manifest.json), not its inputs" in text
 
 
+@pytest.mark.parametrize("command", ["run", "validate", "plan"])
+def test_a_file_given_as_the_data_folder_says_how_to_name_a_table(tmp_path, command):
+    deals = tmp_path / "deals.csv"
+    _write(DEALS, deals)
+    extra = ["--target-revenue", "1000"] if command == "plan" else []
+    result = run_cli([command, deals, *extra], exit_code=2)
+    text = " ".join(result.output.split())
+    assert "is a file, not a data folder" in text
+    assert "--touchpoints FILE, --deals FILE" in text
+
+
 def test_commands_say_when_they_use_the_sample(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for args in (["validate"], ["plan", "--target-revenue", "1e6"]):
