@@ -833,7 +833,7 @@ Examples:
   attrib plan --target-revenue 2500000
   attrib plan exports/ --target-revenue 4e6 --period 2025-Q4 --out plan-out/
   attrib plan --target-revenue 1e6 --rate customer=0.3 --rate opportunity=0.5
-  attrib plan --target-revenue 1e6 --run attrib-out/   # from a finished run, no re-reading
+  attrib plan --target-revenue 1e6 --run attrib-out/   # from a run's outputs, into its folder
 """
 )
 @click.argument("data_dir", required=False, type=_DataDir())
@@ -865,10 +865,9 @@ Examples:
 )
 @click.option(
     "--out",
-    default=DEFAULT_OUT,
-    show_default=True,
+    default=None,
     type=click.Path(path_type=Path),
-    help="Folder for plan.parquet.",
+    help=f"Folder for plan.parquet [default: the --run folder, else {DEFAULT_OUT}].",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No plan table (warnings still on stderr).")
 @output_format("Plan")
@@ -884,7 +883,7 @@ def plan(
     stages: str | None,
     targets: str | None,
     config_path: Path | None,
-    out: Path,
+    out: Path | None,
     quiet: bool,
     fmt: str,
 ) -> None:
@@ -943,6 +942,8 @@ def plan(
         if fmt != "json":
             for warning in warnings:
                 click.secho(f"warning: {warning}", fg="yellow", err=True)
+        # beside the run it plans from, where `attrib report` finds it
+        out = out or run_dir or Path(DEFAULT_OUT)
         write_parquet(table, out / "plan.parquet")
         if fmt == "json":
             payload = {

@@ -541,10 +541,9 @@ def test_budget_counts_leads_as_the_mix_does(tmp_path):
         "(none)": 1,
         "Paid Search": 1,
     }
-    run_cli(
-        ["plan", "--run", tmp_path / "run", "--target-revenue", "4000", "--out", tmp_path / "p"]
-    )
-    plan = pl.read_parquet(tmp_path / "p" / "plan.parquet")
+    # without --out, the plan lands in the run's folder, where `attrib report` reads it
+    run_cli(["plan", "--run", tmp_path / "run", "--target-revenue", "4000"])
+    plan = pl.read_parquet(tmp_path / "run" / "plan.parquet")
     leads = plan.filter((pl.col("kind") == "stage") & (pl.col("name") == "lead"))["value"].item()
     budget = plan.filter((pl.col("kind") == "budget") & (pl.col("name") == "Paid Search"))
     assert budget["unit_cost"].item() == pytest.approx(180 / 1)

@@ -340,11 +340,11 @@ def test_the_missing_plan_says_how_to_plan_into_this_folder(
     full_run: tuple[Path, str], tmp_path: Path
 ) -> None:
     """`attrib plan --target-revenue X` alone plans the shipped sample into ./attrib-out: the
-    note names --run and --out, so the plan is of this run and lands where the report reads."""
+    note names --run, so the plan is of this run and lands where the report reads."""
     out, _ = full_run
     shutil.copy(out / "channel_summary.parquet", tmp_path / "channel_summary.parquet")
     note = section(build_report(tmp_path).read_text(encoding="utf-8"), "plan")
-    assert "--run OUT_DIR --out OUT_DIR" in note
+    assert "--run OUT_DIR" in note
     assert "attrib report OUT_DIR" in note
 
 

@@ -555,9 +555,8 @@ def plan(ctx: Context) -> Section:
     if not has(p, "kind", "name", "value"):
         sec.body = not_computed(
             "a plan (plan.parquet is absent)",
-            "run `attrib plan --target-revenue X --run OUT_DIR --out OUT_DIR` with this "
-            "run's folder as OUT_DIR (without --out the plan goes to ./attrib-out), then "
-            "`attrib report OUT_DIR`.",
+            "run `attrib plan --target-revenue X --run OUT_DIR` with this run's folder as"
+            " OUT_DIR (the plan is written there), then `attrib report OUT_DIR`.",
         )
         return sec
     assert p is not None
