@@ -7,6 +7,7 @@ Browser rendering (console errors, every chart drawn) is in test_report_browser.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from html import escape
@@ -623,6 +624,21 @@ def test_plan_section(tmp_path: Path) -> None:
     older = section(build_report(tmp_path).read_text(encoding="utf-8"), "plan")
     assert "history period" not in older
     assert "100k" in older
+
+
+def test_a_plan_older_than_the_run_says_so(tmp_path: Path) -> None:
+    """`attrib run` into a folder keeps its plan.parquet: after a rerun with another window the
+    page showed the earlier run's plan as this one's."""
+    write_plan(tmp_path)
+    (tmp_path / "manifest.json").write_text("{}")
+    manifest_time = (tmp_path / "manifest.json").stat().st_mtime_ns
+    os.utime(tmp_path / "plan.parquet", ns=(manifest_time - 10**9, manifest_time - 10**9))
+    stale = section(build_report(tmp_path).read_text(encoding="utf-8"), "plan")
+    assert "This plan is older than the run's outputs" in stale
+    assert "100k" in stale  # still shown
+    os.utime(tmp_path / "plan.parquet", ns=(manifest_time + 10**9, manifest_time + 10**9))
+    fresh = section(build_report(tmp_path).read_text(encoding="utf-8"), "plan")
+    assert "older than" not in fresh
 
 
 def test_plan_says_what_share_of_the_leads_its_budget_buys(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -542,6 +543,17 @@ def _index_pill(value: Any, better: str | None) -> str:
 # plan
 
 
+def _older_than_the_run(folder: Path) -> bool:
+    """Whether the folder's plan.parquet was written before its manifest.json: `attrib run`
+    into a folder keeps an earlier plan (a rerun with another window or data), and the
+    manifest is a run's last output."""
+    try:
+        plan_time = (folder / "plan.parquet").stat().st_mtime_ns
+        return plan_time < (folder / "manifest.json").stat().st_mtime_ns
+    except OSError:  # no manifest (a folder of tables only): nothing to compare with
+        return False
+
+
 def plan(ctx: Context) -> Section:
     """The reverse funnel: what each stage must produce, and the budget, to hit a target."""
     sec = Section(
@@ -564,6 +576,13 @@ def plan(ctx: Context) -> Section:
         if c not in p.columns:
             p = p.with_columns(pl.lit(None).alias(c))
     parts = []
+    if _older_than_the_run(ctx.out.path):
+        parts.append(
+            '<p class="note"><strong>This plan is older than the run\'s outputs</strong> '
+            "(plan.parquet was written before manifest.json): it was made from an earlier run"
+            " or data, and its rates, deal size and costs may not be this run's. Run `attrib"
+            " plan --target-revenue X --run OUT_DIR` again.</p>"
+        )
     period = p.get_column("period").drop_nulls().unique() if "period" in p.columns else None
     if period is not None and period.len() == 1:
         parts.append(
