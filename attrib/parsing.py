@@ -196,7 +196,7 @@ def _naive(text: pl.Expr) -> pl.Expr:
 _UNPARSED_KINDS = (
     (
         r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b",
-        "a day-first or US date, whose day and month cannot be told apart",
+        "a day-first or US date (attrib does not guess which order a file uses)",
     ),
     (r"^\d{8}$", "a date without separators, YYYYMMDD as GA4's event_date"),
     (

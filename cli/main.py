@@ -77,6 +77,15 @@ class _DataDir(click.Path):
         return super().convert(value, param, ctx)
 
 
+def _fraction_of(percent: str) -> str:
+    """``"50"`` -> ``"0.5"``: a percentage's text as the fraction a --rate takes (the
+    percentage itself, with a %, when it is no number)."""
+    try:
+        return f"{float(percent) / 100:g}"
+    except ValueError:
+        return f"{percent}%/100"
+
+
 def _given(options: dict[str, object]) -> list[str]:
     """The names of the options that were given (not None, not a false flag)."""
     return [n for n, value in options.items() if value is not None and value is not False]
@@ -900,6 +909,12 @@ def plan(
             name = stage.strip().lower()  # stage names match in any case, as in the data
             if name in overrides:
                 raise UsageError(f"--rate gives {name!r} twice", hint="give each stage's rate once")
+            if value.strip().endswith("%"):
+                raise UsageError(
+                    f"--rate {item!r} is a percentage",
+                    hint=f"give the rate as a fraction of 1: {stage.strip()}="
+                    f"{_fraction_of(value.strip().removesuffix('%'))}",
+                )
             try:
                 overrides[name] = float(value)
             except ValueError:

@@ -639,6 +639,11 @@ def test_plan_shows_the_runs_warnings_and_takes_rates_in_any_case(tmp_path):
     assert any("read as daily" in w for w in payload["warnings"])
     twice = run_cli([*args, "--rate", "Customer=0.25", "--rate", "customer=0.5"], exit_code=2)
     assert "--rate gives 'customer' twice" in twice.output
+    percent = run_cli([*args, "--rate", "Customer=50%"], exit_code=2)
+    assert "give the rate as a fraction of 1: Customer=0.5" in " ".join(percent.output.split())
+    # a misspelt stage is named as such, whatever its rate (it was "must be in [0, 1]")
+    misspelt = run_cli([*args, "--rate", "custmer=2"], exit_code=2)
+    assert "no funnel rate into 'custmer'" in misspelt.output
     # the period's label in any case, as the funnel writes it
     lower = run_cli([*args, "--period", "2025-q1", "--format", "json"])
     assert json.loads(lower.output)["ok"]

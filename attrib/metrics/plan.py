@@ -250,19 +250,20 @@ def plan_from_history(
             rates[row["stage"]] = row["rate_from_previous"]
             intervals[row["stage"]] = (row["rate_from_previous_lo"], row["rate_from_previous_hi"])
     if rates_override:
-        bad = sorted(k for k, v in rates_override.items() if not 0.0 <= v <= 1.0)
-        if bad:
-            raise ConfigError(
-                f"given rates must be in [0, 1]; bad: {bad}",
-                hint="give conversion rates as fractions, e.g. 0.25 for 25%",
-            )
         # a rate goes into a stage of the chain (not its first): any other would be dropped
+        # (checked first: a misspelt stage is the mistake to name, whatever its rate)
         unused = sorted(k for k in rates_override if k not in chain[1:])
         if unused:
             raise ConfigError(
                 f"no funnel rate into {', '.join(repr(k) for k in unused)}: the data's funnel "
                 f"is {' > '.join(chain)}",
                 hint="give --rate for a stage after the first of that chain",
+            )
+        bad = sorted(k for k, v in rates_override.items() if not 0.0 <= v <= 1.0)
+        if bad:
+            raise ConfigError(
+                f"given rates must be in [0, 1]; bad: {bad}",
+                hint="give conversion rates as fractions, e.g. 0.25 for 25%",
             )
         for k, v in rates_override.items():
             rates[k] = v
