@@ -10,6 +10,7 @@ that are there.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,6 +158,36 @@ def _csv_file(file: str | None) -> bool:
         return False
 
 
+#: a column of a wide spend table, one per channel: ``tv_spend``, ``Channel0_spend``,
+#: ``search cost``; Robyn's demo data marks spend with an ``_S`` suffix (``tv_S``, ``search_S``)
+_PER_CHANNEL_SPEND = re.compile(r"(?i:.+[_ ](?:spend|cost|costs))$|.+_S$")
+#: one spend column (Google Ads' ``Cost``, ``spend`` itself): the table is long, not wide
+_ONE_SPEND = {"spend", "cost", "costs", "amountspent", "budget"}
+#: the date column of a wide spend table, for the melt the hint shows
+_DATE_WORDS = ("date", "week", "time", "day", "month", "period", "ds")
+
+
+def _wide_spend_hint(available: list[str]) -> str | None:
+    """How to melt a cost file that holds one spend column per channel (marketing-mix data:
+    ``date, tv_S, search_S, ...``) and no ``channel`` or spend column, else None: there is
+    no column to map, so the mapping hint would send the user the wrong way."""
+    loose = [loose_name(c) for c in available]
+    if CHANNEL in loose or _ONE_SPEND & set(loose):
+        return None
+    spend = [c for c in available if _PER_CHANNEL_SPEND.fullmatch(c)]
+    if len(spend) < 2:
+        return None
+    date = next((c for c, n in zip(available, loose, strict=True) if n in _DATE_WORDS), None)
+    index = f'"{date}"' if date is not None else "<the date column>"
+    shown = ", ".join(spend[:3]) + (f", ... ({len(spend)} columns)" if len(spend) > 3 else "")
+    return (
+        f"this looks like a wide spend table, one column per channel ({shown}): melt it into "
+        f"date, channel, spend rows first, e.g. pl.read_csv(FILE).unpivot(index={index}, "
+        'on=[the spend columns], variable_name="channel", value_name="spend"), then name '
+        "each channel as the touches do (README, Wide spend tables)"
+    )
+
+
 def _missing_column_error(
     table: str, column: str, source: str, available: list[str], file: str | None
 ) -> SchemaError:
@@ -179,10 +210,11 @@ def _missing_column_error(
     elif len(available) == 1 and not close and _csv_file(file):
         hint = f"the header is one column, {available[0][:60]!r}: {TITLE_LINES}; else "
     mapped_from = close[0] if close else "<your column>"
-    hint += (
-        f'map it in the config: [columns.{table}] {column} = "{mapped_from}"'
-        f" (columns found: {', '.join(available) or 'none'})"
-    )
+    found = f"(columns found: {', '.join(available) or 'none'})"
+    if table == "costs" and (wide := _wide_spend_hint(available)) is not None:
+        hint = f"{wide} {found}"  # no column to map: the spend is one column per channel
+    else:
+        hint += f'map it in the config: [columns.{table}] {column} = "{mapped_from}" {found}'
     what = repr(column) if source == column else f"{source!r} (mapped to {column})"
     return SchemaError(f"required column {what} is missing", file=file, column=source, hint=hint)
 

@@ -608,3 +608,47 @@ def test_weekly_cost_rows_are_warned_about(tmp_path):
     (data / "costs.csv").write_text(f"date,channel,spend\n{rows}\n", encoding="utf-8")
     given = json.loads(run_cli(["validate", data, "--format", "json"]).stdout)["warnings"]
     assert [w for w in given if "whole weeks apart" in w]
+
+
+@pytest.mark.parametrize(
+    ("head", "row", "index"),
+    [
+        ("DATE,revenue,tv_S,search_S,facebook_I", "2025-01-06,900,10,20,300", '"DATE"'),  # Robyn
+        ("time,Channel0_spend,Channel1_spend,conversions", "2025-01-06,10,20,5", '"time"'),
+        ("Week,TV Spend,Search Spend", "2025-01-06,10,20", '"Week"'),
+    ],
+)
+def test_a_wide_spend_table_is_told_to_melt(tmp_path, head, row, index):
+    """Marketing-mix spend comes one column per channel: the hint sent the user to map a
+    channel (or date) column the file does not have; it now says to melt it."""
+    data = _folder(tmp_path)
+    (data / "costs.csv").write_text(f"{head}\n{row}\n")
+    with pytest.raises(SchemaError) as err:
+        at.load_inputs(data)
+    hint = str(err.value.hint)
+    assert "wide spend table" in hint, hint
+    assert f"unpivot(index={index}," in hint, hint
+    assert "<your column>" not in hint, hint
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        "Day,Campaign,Cost,Cost / conv.,Avg. CPC",  # Google Ads: one spend column, 'Cost'
+        "date,channel,tv_cost,search_cost",  # a channel column: long, its spend misnamed
+        "date,tv_spend",  # one spend column only
+    ],
+)
+def test_a_long_cost_report_keeps_the_mapping_hint(tmp_path, head):
+    """A cost report with a channel column, one spend column or a single spend-like column
+    is not a wide table: the hint still offers the [columns.costs] mapping."""
+    data = _folder(tmp_path)
+    row = ",".join(["2025-01-06", *["1"] * head.count(",")])
+    (data / "costs.csv").write_text(f"{head}\n{row}\n")
+    if head.startswith("Day"):
+        (data / "channels.toml").write_text('[columns.costs]\ndate = "Day"\n')
+    with pytest.raises(SchemaError) as err:
+        at.load_inputs(data)
+    hint = str(err.value.hint)
+    assert "wide spend table" not in hint, hint
+    assert "[columns.costs]" in hint, hint
