@@ -490,7 +490,7 @@ def test_repeat_buyers_get_a_caveat(tmp_path):
         touches=t,
         deals=deals([*rows, ("d9", "c2", "2025-01-06", "2025-02-09", "won", 50.0)]),
     )
-    words = "5 won deals came from 2 customers in all (2.5 each)"
+    words = "5 won deals closed in all, but only 2 customer(s) won their first deal in it (2.5"
     from_inputs = run_cli(["plan", data, "--target-revenue", "1000", "--out", tmp_path / "p"])
     assert words in " ".join(from_inputs.output.split())
     run_cli(["run", data, "--out", tmp_path / "run", "-q"])
@@ -503,7 +503,24 @@ def test_repeat_buyers_get_a_caveat(tmp_path):
         deals=deals([rows[0], ("d9", "c2", "2025-01-06", "2025-02-09", "won", 50.0)]),
     )
     quiet = run_cli(["plan", single, "--target-revenue", "1000", "--out", tmp_path / "r"])
-    assert "won deals came from" not in quiet.output
+    assert "won deals closed in" not in quiet.output
+
+
+def test_repeat_buyer_caveat_of_a_period_counts_new_customers_as_such(tmp_path):
+    """In a later period the funnel's customer stage holds only the customers whose first won
+    deal closed in it: the caveat said February's 4 won deals "came from 1 customers" when
+    two customers won them (c1 had won before, in January)."""
+    t = touches([("c1", "2025-01-02", "Email", "a"), ("c2", "2025-01-03", "Webinar", "b")])
+    rows = [("d1", "c1", "2025-01-05", "2025-01-20", "won", 100.0)]
+    rows += [(f"d{i}", "c1", "2025-01-21", f"2025-02-1{i}", "won", 100.0) for i in (2, 3, 4)]
+    rows += [("d9", "c2", "2025-01-06", "2025-02-09", "won", 100.0)]
+    data = write_inputs(tmp_path / "in", touches=t, deals=deals(rows))
+    args = ["plan", data, "--target-revenue", "1000", "--period", "2025-02", "--format", "json"]
+    payload = json.loads(run_cli([*args, "--out", tmp_path / "p"]).stdout)
+    caveat = [w for w in payload["warnings"] if "what repeat buyers would need" in w]
+    assert len(caveat) == 1, payload["warnings"]
+    assert "came from 1 customers" not in caveat[0]
+    assert "4 won deals closed in 2025-02, but only 1 customer(s) won their first" in caveat[0]
 
 
 def test_budget_counts_leads_as_the_mix_does(tmp_path):
