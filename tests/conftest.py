@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -40,6 +41,42 @@ def datasets_dir() -> Path:
     if not root or not Path(root).is_dir():
         pytest.skip("ATTRIB_DATASETS is not set: the shared real datasets are not available")
     return Path(root)
+
+
+def dataset_files(*names: str) -> Path:
+    """The real datasets' folder, or skip the calling test when one of ``names`` (paths in
+    it) is missing (a trimmed copy of the datasets)."""
+    root = datasets_dir()
+    for name in names:
+        if not (root / name).is_file():
+            pytest.skip(f"{root / name} is missing")
+    return root
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    """A CSV file's rows as text, read by the standard library: a recount independent of
+    the Polars readers attrib uses."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def olist_config(deal_id: str = "mql_id") -> str:
+    """The config mapping Olist's marketing-qualified leads (touches: one per lead, its
+    origin as channel) and closed deals (all won) onto attrib's columns."""
+    return f"""
+[columns.touchpoints]
+customer_id = "mql_id"
+ts = "first_contact_date"
+channel = "origin"
+[columns.deals]
+deal_id = "{deal_id}"
+customer_id = "mql_id"
+created_at = "won_date"
+closed_at = "won_date"
+amount = "declared_monthly_revenue"
+[constants.deals]
+status = "won"
+"""
 
 
 @pytest.fixture

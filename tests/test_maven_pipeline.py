@@ -21,10 +21,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import datasets_dir, run_cli
+from conftest import csv_rows, dataset_files, run_cli
 
 pytestmark = pytest.mark.datasets
 
+MAVEN = "maven-crm-sales-opportunities"
 PIPELINE = "sales_pipeline.csv"
 ACCOUNTS = "accounts.csv"
 PRODUCTS = "products.csv"
@@ -43,21 +44,13 @@ STATUSES = '[statuses]\n"Engaging" = "open"\n'
 
 @pytest.fixture(scope="module")
 def folder() -> Path:
-    path = datasets_dir() / "maven-crm-sales-opportunities"
-    for name in (PIPELINE, ACCOUNTS, PRODUCTS):
-        if not (path / name).is_file():
-            pytest.skip(f"{path / name} is missing")
-    return path
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+    names = (PIPELINE, ACCOUNTS, PRODUCTS)
+    return dataset_files(*(f"{MAVEN}/{name}" for name in names)) / MAVEN
 
 
 @pytest.fixture(scope="module")
 def raw(folder) -> list[dict[str, str]]:
-    return _rows(folder / PIPELINE)
+    return csv_rows(folder / PIPELINE)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +71,7 @@ def prepared(folder, raw, touch_day, tmp_path_factory) -> Path:
     with (tmp / "touches.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["customer_id", "ts", "channel"])
-        for account in _rows(folder / ACCOUNTS):
+        for account in csv_rows(folder / ACCOUNTS):
             writer.writerow([account["account"], touch_day.isoformat(), account["sector"]])
     key = pl.col("product").str.replace_all(" ", "")
     prices = pl.read_csv(folder / PRODUCTS, infer_schema=False).select(
@@ -99,7 +92,7 @@ def prepared(folder, raw, touch_day, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def kept(prepared) -> list[dict[str, str]]:
     """The prepared deals, recounted from the file the run reads."""
-    return _rows(prepared / "deals.csv")
+    return csv_rows(prepared / "deals.csv")
 
 
 @pytest.fixture(scope="module")
@@ -248,7 +241,7 @@ def test_journeys_give_each_account_touch_to_one_deal(run_out, kept, touch_day, 
     k = _kpis(run_out)
     assert k[("days_to_deal_median", "all")]["value"] == pytest.approx(statistics.median(days))
 
-    sector = {a["account"]: a["sector"] for a in _rows(folder / ACCOUNTS)}
+    sector = {a["account"]: a["sector"] for a in csv_rows(folder / ACCOUNTS)}
     expected: dict[str, list[float]] = defaultdict(list)
     for r in kept:
         if r["deal_stage"] == "Won":

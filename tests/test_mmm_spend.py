@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import datasets_dir, run_cli
+from conftest import csv_rows, dataset_files, olist_config, run_cli
 
 pytestmark = pytest.mark.datasets
 
@@ -44,43 +44,15 @@ ROBYN_CHANNELS = {
 OFFLINE = ("TV", "OOH", "Print")
 GROSS_MARGIN = 0.7
 
-OLIST_CONFIG = """
-[columns.touchpoints]
-customer_id = "mql_id"
-ts = "first_contact_date"
-channel = "origin"
-[columns.deals]
-deal_id = "mql_id"
-customer_id = "mql_id"
-created_at = "won_date"
-closed_at = "won_date"
-amount = "declared_monthly_revenue"
-[constants.deals]
-status = "won"
-"""
-
-
-def _need(*names: str) -> Path:
-    root = datasets_dir()
-    for name in names:
-        if not (root / name).is_file():
-            pytest.skip(f"{root / name} is missing")
-    return root
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
 
 @pytest.fixture(scope="module")
 def root() -> Path:
-    return _need(ROBYN, MQL, DEALS)
+    return dataset_files(ROBYN, MQL, DEALS)
 
 
 @pytest.fixture(scope="module")
 def robyn(root) -> list[dict[str, str]]:
-    return _rows(root / ROBYN)
+    return csv_rows(root / ROBYN)
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +69,8 @@ def prepared(root, tmp_path_factory) -> Path:
         .write_csv(tmp / "costs.csv")
     )
     offline = "".join(f'[channels."{c}"]\nmarketing = true\n' for c in OFFLINE)
-    (tmp / "olist.toml").write_text(OLIST_CONFIG + offline, encoding="utf-8")
-    (tmp / "undeclared.toml").write_text(OLIST_CONFIG, encoding="utf-8")
+    (tmp / "olist.toml").write_text(olist_config() + offline, encoding="utf-8")
+    (tmp / "undeclared.toml").write_text(olist_config(), encoding="utf-8")
     return tmp
 
 
@@ -136,9 +108,9 @@ def _first_touch_revenue(root: Path, start: date, end: date) -> dict[str, float]
     """Olist revenue per origin under first touch, recounted: a deal's one touch is its MQL's
     first contact (a date: midnight) when it lies within the 365 days up to the win; deals
     won in [start, end] only (a won deal belongs to its close's day)."""
-    origin = {m["mql_id"]: (m["origin"], m["first_contact_date"]) for m in _rows(root / MQL)}
+    origin = {m["mql_id"]: (m["origin"], m["first_contact_date"]) for m in csv_rows(root / MQL)}
     revenue: dict[str, list[float]] = defaultdict(list)
-    for deal in _rows(root / DEALS):
+    for deal in csv_rows(root / DEALS):
         won = datetime.fromisoformat(deal["won_date"])
         if not start <= won.date() <= end:
             continue
@@ -152,8 +124,10 @@ def _first_touch_revenue(root: Path, start: date, end: date) -> dict[str, float]
 def _data_span(root: Path) -> tuple[date, date]:
     """The reporting window without --from/--to: the valid touches' and deals' span (MQLs
     without an origin are rejected touches)."""
-    days = [date.fromisoformat(m["first_contact_date"]) for m in _rows(root / MQL) if m["origin"]]
-    days += [datetime.fromisoformat(d["won_date"]).date() for d in _rows(root / DEALS)]
+    days = [
+        date.fromisoformat(m["first_contact_date"]) for m in csv_rows(root / MQL) if m["origin"]
+    ]
+    days += [datetime.fromisoformat(d["won_date"]).date() for d in csv_rows(root / DEALS)]
     return min(days), max(days)
 
 
@@ -318,9 +292,9 @@ def test_offline_spend_not_in_the_config_is_named(root, prepared):
 def test_a_wide_spend_table_as_costs_is_told_to_melt(table, tmp_path):
     """The wide file itself given as --costs has no channel or spend column to map: the
     error says to melt it (and names its date column), not to map a column it lacks."""
-    root = _need(table, MQL, DEALS)
+    root = dataset_files(table, MQL, DEALS)
     config = tmp_path / "olist.toml"
-    config.write_text(OLIST_CONFIG, encoding="utf-8")
+    config.write_text(olist_config(), encoding="utf-8")
     args = ["validate", "--touchpoints", root / MQL, "--deals", root / DEALS]
     result = run_cli([*args, "--costs", root / table, "--config", config], exit_code=2)
     text = " ".join(result.output.split())
@@ -340,7 +314,7 @@ def test_meridian_geo_spend_by_campaign(tmp_path):
     import attrib.api as at
     from attrib.synth.process import generate_frames
 
-    root = _need(MERIDIAN_GEO)
+    root = dataset_files(MERIDIAN_GEO)
     names = {
         f"Channel{i}_spend": n
         for i, n in enumerate(["Paid Search", "LinkedIn Ads", "Display", "Paid Social", "Events"])
@@ -365,7 +339,7 @@ def test_meridian_geo_spend_by_campaign(tmp_path):
     )
     expected: dict[tuple[str, str], list[float]] = defaultdict(list)
     quarters: dict[str, list[float]] = defaultdict(list)
-    for row in _rows(root / MERIDIAN_GEO):
+    for row in csv_rows(root / MERIDIAN_GEO):
         day = date.fromisoformat(row["time"])
         if start <= day <= end:
             for column, channel in names.items():

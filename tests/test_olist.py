@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import datasets_dir, run_cli
+from conftest import datasets_dir, olist_config, run_cli
 
 pytestmark = pytest.mark.datasets
 
@@ -44,23 +44,6 @@ def rows(folder):
     return mqls, deals
 
 
-def _config(deal_id: str) -> str:
-    return f"""
-[columns.touchpoints]
-customer_id = "mql_id"
-ts = "first_contact_date"
-channel = "origin"
-[columns.deals]
-deal_id = "{deal_id}"
-customer_id = "mql_id"
-created_at = "won_date"
-closed_at = "won_date"
-amount = "declared_monthly_revenue"
-[constants.deals]
-status = "won"
-"""
-
-
 @pytest.fixture(scope="module")
 def run_out(folder, rows, tmp_path_factory):
     _, deals = rows
@@ -69,7 +52,7 @@ def run_out(folder, rows, tmp_path_factory):
     deal_id = "seller_id" if len(set(sellers)) == len(sellers) and all(sellers) else "mql_id"
     tmp = tmp_path_factory.mktemp("olist")
     config = tmp / "olist.toml"
-    config.write_text(_config(deal_id), encoding="utf-8")
+    config.write_text(olist_config(deal_id), encoding="utf-8")
     out = tmp / "out"
     result = run_cli(
         [
