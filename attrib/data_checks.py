@@ -407,11 +407,12 @@ def costs_outside_window(
     n, spend = costs.select(outside.sum(), pl.col("spend").filter(outside).sum()).row(0)
     if not n:
         return None
+    weekly = weekly_cost_rows(costs) is not None  # (a small table)
     return (
         f"{n:,} cost row(s) with {spend:,.2f} of spend lie outside the reporting window "
         f"({start} to {end}, the span of the touches, deals and stages) and count nowhere; "
-        "set --from/--to to report another window (weekly rows count on their date: see "
-        "docs/METRICS.md, Cost grain)"
+        "set --from/--to to report another window"
+        + (" (weekly rows count on their date: see docs/METRICS.md, Cost grain)" if weekly else "")
     )
 
 

@@ -818,6 +818,12 @@ Examples:
     help="Months of history (touches, deals and monthly costs).",
 )
 @click.option(
+    "--start",
+    default="2025-01-01",
+    show_default=True,
+    help="First day of the history (YYYY-MM-DD), e.g. to line touches up with real spend data.",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["csv", "parquet"]),
@@ -825,12 +831,12 @@ Examples:
     show_default=True,
     help="File format of the tables.",
 )
-def generate(out_dir: Path, customers: int, seed: int, months: int, fmt: str) -> None:
+def generate(out_dir: Path, customers: int, seed: int, months: int, start: str, fmt: str) -> None:
     """Write a realistic synthetic B2B export (touches, deals, stages, costs, channels.toml)."""
     with handle_errors():
         from attrib.synth import generate as synth
 
-        counts = synth(out_dir, customers=customers, seed=seed, fmt=fmt, months=months)
+        counts = synth(out_dir, customers=customers, seed=seed, fmt=fmt, start=start, months=months)
         for table, n in counts.items():
             click.echo(f"{table:12s} {n:>12,} rows")
         click.echo(f"written to {out_dir}/ — try: attrib run {out_dir}")

@@ -218,6 +218,7 @@ def test_spend_outside_the_datas_span_is_flagged_unless_a_window_is_set(tmp_path
     text, manifest = _spend_run(tmp_path / "span", costs)
     assert "2 cost row(s) with 10.00 of spend lie outside the reporting window" in text
     assert "(2025-01-05 to 2025-01-09," in text
+    assert "weekly rows" not in text  # (said only of a table whose dates are weeks apart)
     assert len(manifest["warnings"]) == 1
     _, windowed = _spend_run(tmp_path / "window", costs, None, "--from", "2025-01-01")
     assert windowed["warnings"] == []

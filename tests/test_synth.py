@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from conftest import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -174,6 +175,19 @@ def test_generate_writes_byte_identical_files(tmp_path: Path, fmt: str) -> None:
     )
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_generate_starts_the_history_where_asked(tmp_path: Path) -> None:
+    """`attrib generate --start` (as Python's start=): synthetic touches that line up with a
+    real spend table's dates."""
+    run_cli(
+        ["generate", tmp_path / "g", "--customers", "200", "--start", "2021-02-01", "--months", "3"]
+    )
+    ts = pl.read_csv(tmp_path / "g" / "touchpoints.csv", try_parse_dates=True)["ts"]
+    assert ts.min() >= datetime(2021, 2, 1)
+    assert ts.max() < datetime(2021, 5, 1)
+    bad = run_cli(["generate", tmp_path / "h", "--start", "Feb 2021"], exit_code=2)
+    assert "start must be a date like '2025-01-01'" in bad.output
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
