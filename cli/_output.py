@@ -119,7 +119,9 @@ def print_kpis(kpis: pl.DataFrame, window: str = "whole run") -> None:
     from rich.table import Table
 
     values = dict(kpis.filter(pl.col("period") == "all").select("kpi", "value").iter_rows())
-    table = Table(title=f"headline KPIs ({window})", title_justify="left", show_header=False)
+    title = f"headline KPIs ({window})"
+    # as wide as its title: a window's dates wrapped it over two lines
+    table = Table(title=title, title_justify="left", show_header=False, min_width=len(title))
     table.add_column("kpi")
     table.add_column("value", justify="right")
     for key, label in HEADLINE_KPIS:
@@ -141,7 +143,8 @@ def print_plan(plan: pl.DataFrame, period: str = "all") -> None:
     """The reverse-funnel plan as a table, titled with the history period it used."""
     from rich.table import Table
 
-    table = Table(title=f"plan (rates, deal size and lead mix of {period})", title_justify="left")
+    title = f"plan (rates, deal size and lead mix of the history period {period})"
+    table = Table(title=title, title_justify="left", min_width=len(title))
     for col in ("kind", "name", "value", "rate or share", "wide_interval"):
         table.add_column(col, justify="right" if col in ("value", "rate or share") else "left")
     for row in plan.iter_rows(named=True):
@@ -194,7 +197,8 @@ def print_summary(
     totals = {m: wide.get_column(m).sum() for m in models}
     from rich.table import Table
 
-    table = Table(title=f"{metric} by channel and model", title_justify="left")
+    title = f"{metric} by channel and model"
+    table = Table(title=title, title_justify="left", min_width=len(title))
     table.add_column("channel", no_wrap=True)  # a wrapped name reads as two channels
     for m in models:
         table.add_column(m, justify="right")

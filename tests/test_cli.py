@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import RULE_BASED, assert_credit, run_cli
+from conftest import RULE_BASED, assert_credit, deals, run_cli, touches, write_inputs
 
 # Two customers: c1 Email Jan 1, Social Jan 3 -> d1 won 100 (created Jan 2, closed Jan 5);
 # c2 Webinar Jan 2 -> d2 open 50 (created Jan 4).
@@ -899,6 +899,21 @@ def test_the_summary_names_the_kpis_window(tmp_path):
     assert "headline KPIs (whole run)" in whole.output
     window = run_cli(["run", "--out", out, "--models", "linear", "--from", "2025-03-01"])
     assert "headline KPIs (2025-03-01 to data end)" in window.output
+    # small numbers make a narrow table: its title wrapped over two lines
+    small = write_inputs(
+        tmp_path / "small",
+        touches=touches([("c1", "2025-04-02", "Email")]),
+        deals=deals(
+            [
+                ("d1", "c1", "2025-04-03", "2025-04-09", "won", 10.0),
+                ("d2", "c1", "2025-04-13", "2025-04-19", "lost", 10.0),
+            ]
+        ),
+    )
+    both = ["--from", "2025-04-01", "--to", "2025-05-31"]
+    closed = run_cli(["run", small, "--out", out, "--models", "linear", *both])
+    assert "headline KPIs (2025-04-01 to 2025-05-31)" in closed.output  # on one line
+    assert "revenue by channel and model" in closed.output
 
 
 @pytest.mark.parametrize(

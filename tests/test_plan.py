@@ -668,7 +668,7 @@ def test_plan_shows_the_runs_warnings_and_takes_rates_in_any_case(tmp_path):
     assert json.loads(lower.output)["period"] == "2025-Q1"
     assert json.loads(run_cli([*args, "--format", "json"]).output)["period"] == "all"
     titled = run_cli([*args, "--period", "2025-q1"])
-    assert "plan (rates, deal size and lead mix of 2025-Q1)" in titled.output
+    assert "plan (rates, deal size and lead mix of the history period 2025-Q1)" in titled.output
     # as does the written table, on every row (a BI tool reads no terminal title)
     written = pl.read_parquet(tmp_path / "p" / "plan.parquet")
     assert written.get_column("period").unique().to_list() == ["2025-Q1"]
