@@ -602,6 +602,7 @@ def test_funnel_table(tmp_path: Path) -> None:
     f = section(page, "funnel")
     assert "Not computed" not in f
     assert '25.0% <small class="ci">19.5%–31.4%</small>' in f
+    assert "98.0%" not in f  # lead from lead: 100% by definition, not shown
     assert "3.5 d" in f
     assert "40 d" in f
 

@@ -16,7 +16,7 @@ from attrib.report._base import (
     table,
 )
 from attrib.report._data import has, records
-from attrib.report._format import esc, fmt
+from attrib.report._format import DASH, esc, fmt
 
 SPEND_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("spend", "Spend", "money"),
@@ -257,9 +257,10 @@ def funnel(ctx: Context) -> Section:
             "prev": interval_text(
                 r["rate_from_previous"], r["rate_from_previous_lo"], r["rate_from_previous_hi"]
             ),
-            "lead": interval_text(
-                r["rate_from_lead"], r["rate_from_lead_lo"], r["rate_from_lead_hi"]
-            ),
+            # (lead from lead is 100% by definition: its interval says nothing)
+            "lead": DASH
+            if r["stage"] == "lead"
+            else interval_text(r["rate_from_lead"], r["rate_from_lead_lo"], r["rate_from_lead_hi"]),
             "days": r["median_days_from_previous"],
         }
         for r in overall.to_dicts()
