@@ -183,7 +183,7 @@ def test_amounts_with_a_thousands_point_are_warned_about(tmp_path):
 )
 def test_which_amount_columns_are_warned_about(tmp_path, amounts, warned):
     from attrib.config import RunConfig
-    from attrib.data_checks import dotted_thousands
+    from attrib.export_checks import dotted_thousands
 
     rows = [f'd{i},c1,2025-01-02,2025-01-05,won,"{a}"' for i, a in enumerate(amounts)]
     path = tmp_path / "deals.csv"
@@ -196,7 +196,7 @@ def test_file_warnings_skip_what_is_no_local_file():
     """The Spark engine's inputs may be folders or URIs (``hdfs://.../deals``): the warnings
     that read a file's header skip them (``file_format`` raised on a name without suffix)."""
     from attrib.config import RunConfig
-    from attrib.data_checks import campaign_lookalikes, dotted_thousands
+    from attrib.export_checks import campaign_lookalikes, dotted_thousands
 
     files = {t: ["hdfs://lake/exports/" + t, "(frame)"] for t in ("deals", "costs", "touchpoints")}
     assert dotted_thousands(files, RunConfig()) == []
@@ -247,7 +247,7 @@ def test_a_numeric_column_named_for_a_currency_is_no_currency_column(tmp_path):
     """HubSpot's deal export has ``Amount in company currency`` (numbers) beside ``Deal
     currency code``: the numbers were counted as currencies ("holds 2 currencies (10, 20)").
     Only values written as a currency code or sign are currencies."""
-    from attrib.data_checks import mixed_currencies
+    from attrib.export_checks import mixed_currencies
 
     path = tmp_path / "deals.csv"
     path.write_text(
@@ -297,7 +297,7 @@ def test_a_campaign_name_is_offered_before_a_campaign_id(tmp_path):
     """Google Ads and Meta cost reports give ``Campaign ID`` before ``Campaign Name``: the
     warning offered the id, which no touch's utm_campaign holds."""
     from attrib.config import RunConfig
-    from attrib.data_checks import campaign_lookalikes
+    from attrib.export_checks import campaign_lookalikes
 
     path = tmp_path / "costs.csv"
     path.write_text("date,channel,Campaign ID,Campaign Name,spend\n2025-01-01,Ads,7,jan,5\n")
@@ -405,7 +405,7 @@ def test_a_missing_value_written_as_text_is_warned_about(tmp_path, engine):
 
 
 def test_no_placeholder_warning_for_names_that_only_contain_one():
-    from attrib.data_checks import _placeholders
+    from attrib.export_checks import _placeholders
 
     values = pl.Series(["Non-profit", "N/A Region", "none of these", "NA", "-", " Null "])
     assert _placeholders(values) == [" Null ", "-"]
@@ -452,7 +452,7 @@ def test_a_cost_row_covering_several_days_is_warned_about(tmp_path, engine):
 )
 def test_a_cost_row_of_one_day_or_month_has_no_span_warning(tmp_path, start, end):
     from attrib.config import load_config
-    from attrib.data_checks import multi_day_cost_rows
+    from attrib.export_checks import multi_day_cost_rows
 
     (tmp_path / "costs.csv").write_text(META_COSTS.format(start, end))
     (tmp_path / "channels.toml").write_text(META_CONFIG)
@@ -589,7 +589,7 @@ def test_weekly_cost_rows_are_warned_about(tmp_path):
     """Marketing-mix data and agencies' sheets give spend by week ("Week of 2025-01-06"):
     read as daily, each week counted on its Monday, so a window or month that cuts a week
     got all of it or none, without a word. Daily rows, and monthly ones, say nothing."""
-    from attrib.data_checks import weekly_cost_rows
+    from attrib.spend_checks import weekly_cost_rows
 
     def costs(days: list[str]) -> pl.DataFrame:
         dates = pl.Series(days).str.to_date()
