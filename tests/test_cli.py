@@ -730,12 +730,13 @@ def test_summary_table_keeps_long_channel_names_on_one_line(tmp_path):
 def test_only_an_in_memory_run_in_its_own_process_tunes_the_allocator(tmp_path, monkeypatch):
     """``cli._malloc`` changes process-wide state: the console script's runs may do it (the
     malloc settings in memory only), a caller's process (CliRunner, a notebook) may not."""
-    import cli.main
+    import cli.run_cmd
+    from cli._options import OWN_PROCESS
 
     calls = []
-    monkeypatch.setattr(cli.main, "keep_freed_memory", lambda: calls.append("malloc") or True)
-    monkeypatch.setattr(cli.main, "small_pages_for_numpy", lambda: calls.append("pages") or True)
-    own = {"obj": {cli.main.OWN_PROCESS: True}}
+    monkeypatch.setattr(cli.run_cmd, "keep_freed_memory", lambda: calls.append("malloc") or True)
+    monkeypatch.setattr(cli.run_cmd, "small_pages_for_numpy", lambda: calls.append("pages") or True)
+    own = {"obj": {OWN_PROCESS: True}}
     run_cli(["run", "--out", tmp_path / "a", "--models", "linear", "-q"])
     assert calls == []
     run_cli(["run", "--out", tmp_path / "b", "--models", "linear", "--buckets", "2", "-q"], **own)

@@ -1,0 +1,128 @@
+"""What several commands share: their common options (``--format``, the input tables,
+``--event-log``), DATA_DIR's type, the shipped sample when no input is given, and the checks
+of options that exclude each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+DEFAULT_OUT = "attrib-out"
+#: key of the click context's ``obj``: set when the CLI runs in a process of its own
+OWN_PROCESS = "own_process"
+
+
+class _DataDir(click.Path):
+    """DATA_DIR: a folder. A file given there (``attrib run exports/deals.csv``) is told how
+    to name one table's file, not only click's "Directory ... is a file"."""
+
+    def __init__(self) -> None:
+        super().__init__(file_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str | Path) and Path(value).is_file():
+            self.fail(
+                f"{str(value)!r} is a file, not a data folder: give the folder that holds "
+                "touchpoints.*, deals.*, ..., or name each table's file with --touchpoints "
+                "FILE, --deals FILE, ... (see --help)",
+                param,
+                ctx,
+            )
+        return super().convert(value, param, ctx)
+
+
+def _given(options: dict[str, object]) -> list[str]:
+    """The names of the options that were given (not None, not a false flag)."""
+    return [n for n, value in options.items() if value is not None and value is not False]
+
+
+def _check_option_pairs(options: dict[str, object]) -> None:
+    """Options that would be ignored beside another (exit 2): ``options`` maps every option
+    to its value, None when not given."""
+    from attrib.errors import UsageError
+
+    given = set(_given(options))
+    for first, second, why in (
+        ("--buckets", "--memory-limit", "--buckets sets the bucket count itself"),
+        ("--event-log", "--touchpoints", "the event log gives the touchpoints"),
+        ("--event-log", "--deals", "the event log gives the deals"),
+        ("--event-log", "--level", "an event log has no accounts: its journeys are by cookie"),
+    ):
+        if first in given and second in given:
+            raise UsageError(f"{first} and {second} together: {why}", hint=f"drop {second}")
+    if "--seed" in given and "--bootstrap" not in given:
+        raise UsageError("--seed without --bootstrap does nothing", hint="add --bootstrap N")
+
+
+def output_format(what: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The ``--format table|json`` option of a command whose stdout shows ``what``."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        show_default=True,
+        help=f"{what} on stdout: human table or JSON.",
+    )
+
+
+def table_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options that name a run's input files one by one (``run``, ``validate``, ``plan``)."""
+    for option in reversed(
+        (
+            click.option(
+                "--touchpoints",
+                default=None,
+                help="Touchpoints file, folder or glob (overrides DATA_DIR).",
+            ),
+            click.option("--deals", default=None, help="Deals file, folder or glob."),
+            click.option("--costs", default=None, help="Costs file, folder or glob."),
+            click.option("--stages", default=None, help="Stages file, folder or glob."),
+            click.option(
+                "--targets",
+                default=None,
+                help="Targets file, folder or glob (kpi, period, target).",
+            ),
+            click.option(
+                "--config",
+                "config_path",
+                default=None,
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Run config TOML (default: DATA_DIR/channels.toml).",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
+def _sample_dir() -> Path:
+    """The shipped sample data: ``data_samples/`` beside the package (source checkout)."""
+    here = Path(__file__).resolve().parent.parent / "data_samples"
+    return here if here.is_dir() else Path.cwd() / "data_samples"
+
+
+event_log_option = click.option(
+    "--event-log",
+    "event_log",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Single B2C event log (cookie, time, channel, conversion, conversion_value).",
+)
+
+
+def _data_or_sample(data_dir: Path | None, *given: object, quiet: bool) -> Path | None:
+    """DATA_DIR, or the shipped sample when neither it nor any input option is given (said on
+    stderr unless ``quiet``, so that nobody mistakes the sample's numbers for their own). A
+    costs, stages, targets or config file alone is not mixed into the sample: the run then
+    asks for the touches and deals."""
+    if data_dir is not None or any(g is not None and g != () for g in given):
+        return data_dir
+    sample = _sample_dir()
+    if not quiet:
+        click.echo(f"no DATA_DIR given: using the shipped sample data in {sample}/", err=True)
+    return sample

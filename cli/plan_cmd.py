@@ -1,0 +1,168 @@
+"""``attrib plan``: the reverse funnel to a revenue target, from the inputs or a finished
+run's outputs (the metrics package is imported only when the command runs).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from cli._errors import handle_errors
+from cli._options import (
+    DEFAULT_OUT,
+    _data_or_sample,
+    _DataDir,
+    _given,
+    output_format,
+    table_options,
+)
+
+
+def _fraction_of(percent: str) -> str:
+    """``"50"`` -> ``"0.5"``: a percentage's text as the fraction a --rate takes (the
+    percentage itself, with a %, when it is no number)."""
+    try:
+        return f"{float(percent) / 100:g}"
+    except ValueError:
+        return f"{percent}%/100"
+
+
+@click.command(
+    epilog="""\b
+Examples:
+  attrib plan --target-revenue 2500000
+  attrib plan exports/ --target-revenue 4e6 --period 2025-Q4 --out plan-out/
+  attrib plan --target-revenue 1e6 --rate customer=0.3 --rate opportunity=0.5
+  attrib plan --target-revenue 1e6 --run attrib-out/   # from a run's outputs, into its folder
+"""
+)
+@click.argument("data_dir", required=False, type=_DataDir())
+@table_options
+@click.option(
+    "--target-revenue",
+    type=click.FloatRange(min=0, min_open=True),
+    required=True,
+    help="Revenue to plan for (won deal amounts), e.g. 2500000 or 2.5e6.",
+)
+@click.option(
+    "--period",
+    default=None,
+    help="History period whose rates to use ('all', '2025-12', '2025-Q4')"
+    " [default: [metrics] plan_period, else all].",
+)
+@click.option(
+    "--run",
+    "run_dir",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Plan from a finished run's outputs (its --out folder) instead of reading the inputs.",
+)
+@click.option(
+    "--rate",
+    "rates",
+    multiple=True,
+    help="Override a stage's conversion rate from the previous stage, e.g. customer=0.3.",
+)
+@click.option(
+    "--out",
+    default=None,
+    type=click.Path(path_type=Path),
+    help=f"Folder for plan.parquet [default: the --run folder, else {DEFAULT_OUT}].",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No plan table (warnings still on stderr).")
+@output_format("Plan")
+def plan(
+    data_dir: Path | None,
+    target_revenue: float,
+    period: str | None,
+    run_dir: Path | None,
+    rates: tuple[str, ...],
+    touchpoints: str | None,
+    deals: str | None,
+    costs: str | None,
+    stages: str | None,
+    targets: str | None,
+    config_path: Path | None,
+    out: Path | None,
+    quiet: bool,
+    fmt: str,
+) -> None:
+    """Reverse funnel: customers, offers, opportunities, SQLs, MQLs, leads, sessions and budget
+    needed to reach a revenue target at historical rates (writes plan.parquet)."""
+    with handle_errors(json_output=fmt == "json"):
+        from attrib.errors import UsageError
+        from attrib.io import write_parquet
+        from attrib.metrics.plan import plan_from_inputs, plan_from_run, read_run
+
+        overrides = {}
+        for item in rates:
+            stage, _, value = item.partition("=")
+            name = stage.strip().lower()  # stage names match in any case, as in the data
+            if name in overrides:
+                raise UsageError(f"--rate gives {name!r} twice", hint="give each stage's rate once")
+            if value.strip().endswith("%"):
+                raise UsageError(
+                    f"--rate {item!r} is a percentage",
+                    hint=f"give the rate as a fraction of 1: {stage.strip()}="
+                    f"{_fraction_of(value.strip().removesuffix('%'))}",
+                )
+            try:
+                overrides[name] = float(value)
+            except ValueError:
+                raise UsageError(
+                    f"cannot read --rate {item!r}", hint="write it as STAGE=RATE, e.g. customer=0.3"
+                ) from None
+        inputs = {
+            "DATA_DIR": data_dir,
+            "--touchpoints": touchpoints,
+            "--deals": deals,
+            "--costs": costs,
+            "--stages": stages,
+            "--targets": targets,
+            "--config": config_path,
+        }
+        if run_dir is not None:
+            if ignored := _given(inputs):
+                raise UsageError(
+                    f"--run plans from a finished run's outputs: {', '.join(ignored)} "
+                    "would be ignored",
+                    hint="drop them, or drop --run to read the inputs again",
+                )
+            planned = plan_from_run(target_revenue, read_run(run_dir), period, overrides or None)
+        else:
+            tables = (touchpoints, deals, costs, stages, targets, config_path)
+            planned = plan_from_inputs(
+                target_revenue,
+                _data_or_sample(data_dir, *tables, quiet=quiet or fmt == "json"),
+                period=period,
+                rates_override=overrides or None,
+                config=config_path,
+                touchpoints=touchpoints,
+                deals=deals,
+                costs=costs,
+                stages=stages,
+                targets=targets,
+            )
+        # the run's warnings (spend, rejected rows) bear on the rates and the CPL
+        table, warnings = planned.table, planned.warnings
+        if fmt != "json":
+            for warning in warnings:
+                click.secho(f"warning: {warning}", fg="yellow", err=True)
+        # beside the run it plans from, where `attrib report` finds it
+        out = out or run_dir or Path(DEFAULT_OUT)
+        write_parquet(table, out / "plan.parquet")
+        if fmt == "json":
+            payload = {
+                "ok": True,
+                "period": planned.period,
+                "plan": table.to_dicts(),
+                "warnings": warnings,
+            }
+            click.echo(json.dumps(payload, default=str))
+        elif not quiet:
+            from cli._output import print_plan
+
+            print_plan(table, planned.period)
+            click.echo(f"written to {out}/plan.parquet")
