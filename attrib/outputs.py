@@ -18,13 +18,13 @@ import pyarrow as pa
 from attrib.columns import TABLES
 from attrib.encoded import Journeys
 from attrib.errors import OutputError
-from attrib.io import (
+from attrib.models.base import AttributionModel, Fitted
+from attrib.writers import (
     parquet_appender,
     parquet_on_success,
     write_json,
     write_parquet,
 )
-from attrib.models.base import AttributionModel, Fitted
 
 TOUCH_CREDIT_SCHEMA = pa.schema(
     [
@@ -169,7 +169,7 @@ def touch_credit_writer(
     *,
     rows_per_group: int = 1_000_000,
 ) -> Iterator[Callable[[Journeys], int]]:
-    """Open ``touch_credits.parquet`` (``io.parquet_appender``: in place only if the block
+    """Open ``touch_credits.parquet`` (``writers.parquet_appender``: in place only if the block
     ends without error) and give a function that appends one batch's per-touch credit of
     every model and returns its rows. Batches come one at a time: the bucketed engine never
     holds them all."""

@@ -93,8 +93,8 @@ def plan(
     needed to reach a revenue target at historical rates (writes plan.parquet)."""
     with handle_errors(json_output=fmt == "json"):
         from attrib.errors import UsageError
-        from attrib.io import write_parquet
         from attrib.metrics.plan import plan_from_inputs, plan_from_run, read_run
+        from attrib.writers import write_parquet
 
         overrides = {}
         for item in rates:

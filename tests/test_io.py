@@ -1,4 +1,5 @@
-"""attrib.io's streamed Parquet writer: in place only when the block ends without error."""
+"""attrib.writers' streamed Parquet writer (in place only when the block ends without error),
+and attrib.io's readers of the files an export may be."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from attrib.io import parquet_appender
+from attrib.writers import parquet_appender
 
 SCHEMA = pa.schema([("a", pa.int64()), ("b", pa.string())])
 
@@ -168,7 +169,7 @@ def test_an_output_that_is_no_regular_file_is_refused_and_kept(tmp_path, via_lin
     import polars as pl
 
     from attrib.errors import OutputError
-    from attrib.io import write_parquet, write_text
+    from attrib.writers import write_parquet, write_text
 
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)

@@ -50,7 +50,6 @@ from attrib.inputs import (
 )
 from attrib.io import (
     file_format,
-    parquet_appender,
     read_failure,
     scan_file,
     stack_parts,
@@ -62,6 +61,7 @@ from attrib.models.base import AttributionModel, Fitted, State, reduce_states
 from attrib.parsing import parse_id
 from attrib.progress import Reporter
 from attrib.schema import Validated, mixing_facts, validate
+from attrib.writers import parquet_appender
 
 if TYPE_CHECKING:
     from attrib.metrics.bundle import MetricsPartial, MetricsPlan

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from attrib import __version__
 from attrib.errors import UsageError
-from attrib.io import write_text
 from attrib.report._data import OutFolder
 from attrib.report._format import esc, json_for_script
 from attrib.report._style import CSS, RUNTIME_JS
 from attrib.report.sections import SECTION_IDS, SECTIONS, Context, Section, prepare_models
+from attrib.writers import write_text
 
 REPORT_NAME = "report.html"
 
