@@ -9,10 +9,7 @@ that are there.
 
 from __future__ import annotations
 
-import difflib
-import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -42,14 +39,11 @@ from attrib.columns import (
 )
 from attrib.config import RunConfig
 from attrib.encoded import US_PER_DAY
-from attrib.errors import InputError, SchemaError
+from attrib.errors import SchemaError
 from attrib.io import (
     FILE_COL,
     REPEATED_SUFFIX,
     ROW_COL,
-    TITLE_LINES,
-    file_format,
-    loose_name,
 )
 from attrib.parsing import (
     MIXED_NONE,
@@ -64,6 +58,12 @@ from attrib.parsing import (
     parse_timestamp,
     reason_if,
 )
+from attrib.schema_hints import (
+    file_schema,
+    missing_column_error,
+    nested_traffic_fields,
+    unreadable_column,
+)
 
 
 @dataclass(frozen=True)
@@ -74,174 +74,6 @@ class Validated:
     frame: pl.DataFrame
     rejected: pl.DataFrame
     files: tuple[str, ...]
-
-
-#: how common exports name a required column (HubSpot, Salesforce, GA4/BigQuery, ad platforms'
-#: cost reports), by (table, canonical column): offered as a did-you-mean when the file has
-#: one of them, never mapped without the config saying so
-EXPORT_NAMES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("touchpoints", "customer_id"): ("Contact ID", "Record ID", "Lead ID", "user_id"),
-    ("touchpoints", "ts"): (
-        "Timestamp",
-        "event_time",
-        "Create Date",
-        "Created Date",
-        "First Responded Date",
-        "Activity Date",
-    ),
-    ("deals", "deal_id"): ("Opportunity ID", "Record ID", "Deal ID", "Id"),
-    ("deals", "customer_id"): ("Associated Contact IDs", "Contact ID", "ContactId"),
-    ("deals", "created_at"): ("Create Date", "Created Date", "CreatedDate"),
-    ("deals", "closed_at"): ("Close Date", "CloseDate"),
-    ("deals", "status"): ("Deal Stage", "Stage", "StageName", "dealstage"),
-    ("stages", "customer_id"): ("Contact ID", "Record ID", "Lead ID"),
-    ("stages", "stage"): ("Lifecycle Stage", "lifecyclestage", "Lead Status"),
-    ("stages", "ts"): ("Timestamp", "Date", "Changed Date", "Created Date"),
-    ("costs", "date"): ("Day", "Date", "Start Date (in UTC)", "Reporting starts", "Cost Month"),
-    ("costs", "spend"): (
-        "Cost",
-        "Spend",
-        "Total Spent",
-        "Amount spent",
-        "Amount spent (USD)",
-        "Amount spent (EUR)",
-        "Period Cost",
-    ),
-    ("costs", "channel"): ("Channel", "Source", "Platform"),
-}
-
-
-def _export_name(table: str, column: str, available: list[str]) -> str | None:
-    """The first of ``available`` that a common export gives ``column`` (``EXPORT_NAMES``)."""
-    known = {loose_name(n) for n in EXPORT_NAMES.get((table, column), ())}
-    return next((c for c in available if loose_name(c) in known), None)
-
-
-def _nested_traffic_fields(schema: pl.Schema, depth: int = 3) -> list[str]:
-    """Dotted paths of struct fields named like a touch's channel, source or medium (GA4's
-    ``traffic_source.source``, Segment's ``context.campaign.source``, ``utm_medium``)."""
-    found: list[str] = []
-
-    def walk(prefix: str, dtype: pl.DataType, level: int) -> None:
-        if not isinstance(dtype, pl.Struct) or level > depth:
-            return
-        for field in dtype.fields:
-            path = f"{prefix}.{field.name}"
-            if any(word in loose_name(field.name) for word in (CHANNEL, SOURCE, MEDIUM)):
-                found.append(path)
-            walk(path, field.dtype, level + 1)
-
-    for name, dtype in schema.items():
-        walk(name, dtype, 1)
-    return found
-
-
-def _file_schema(file: str | None, read: pl.Schema) -> pl.Schema:
-    """A Parquet or NDJSON file's whole schema (the run keeps only the columns it uses:
-    ``read``), for an error's hint; ``read`` for a CSV (no nested columns) or a frame."""
-    try:
-        kind = file_format(Path(file)) if file is not None else None
-        if kind == "parquet":
-            return pl.read_parquet_schema(file)
-        if kind == "ndjson":
-            return pl.scan_ndjson(file, infer_schema_length=100).collect_schema()
-    except (InputError, OSError, pl.exceptions.PolarsError):
-        pass
-    return read
-
-
-def _csv_file(file: str | None) -> bool:
-    """Whether ``file`` names a CSV file: only a text file's header can be a report title."""
-    try:
-        return file is not None and file_format(Path(file)) == "csv"
-    except InputError:  # (a frame's name: no suffix)
-        return False
-
-
-#: a column of a wide spend table, one per channel: ``tv_spend``, ``Channel0_spend``,
-#: ``search cost``; Robyn's demo data marks spend with an ``_S`` suffix (``tv_S``, ``search_S``)
-_PER_CHANNEL_SPEND = re.compile(r"(?i:.+[_ ](?:spend|cost|costs))$|.+_S$")
-#: one spend column (Google Ads' ``Cost``, ``spend`` itself): the table is long, not wide
-_ONE_SPEND = {"spend", "cost", "costs", "amountspent", "budget"}
-#: the date column of a wide spend table, for the melt the hint shows
-_DATE_WORDS = ("date", "week", "time", "day", "month", "period", "ds")
-
-
-def _wide_spend_hint(available: list[str]) -> str | None:
-    """How to melt a cost file that holds one spend column per channel (marketing-mix data:
-    ``date, tv_S, search_S, ...``) and no ``channel`` or spend column, else None: there is
-    no column to map, so the mapping hint would send the user the wrong way."""
-    loose = [loose_name(c) for c in available]
-    if CHANNEL in loose or _ONE_SPEND & set(loose):
-        return None
-    spend = [c for c in available if _PER_CHANNEL_SPEND.fullmatch(c)]
-    if len(spend) < 2:
-        return None
-    date = next((c for c, n in zip(available, loose, strict=True) if n in _DATE_WORDS), None)
-    index = f'"{date}"' if date is not None else "<the date column>"
-    shown = ", ".join(spend[:3]) + (f", ... ({len(spend)} columns)" if len(spend) > 3 else "")
-    return (
-        f"this looks like a wide spend table, one column per channel ({shown}): melt it into "
-        f"date, channel, spend rows first, e.g. pl.read_csv(FILE).unpivot(index={index}, "
-        'on=[the spend columns], variable_name="channel", value_name="spend"), then name '
-        "each channel as the touches do (README, Wide spend tables)"
-    )
-
-
-def _missing_column_error(
-    table: str, column: str, source: str, available: list[str], file: str | None
-) -> SchemaError:
-    """The canonical ``column``, read from the file's ``source`` column, is not in the file."""
-    if any("\x00" in c or "\ufffd" in c for c in available):  # UTF-16 read as UTF-8
-        return SchemaError(
-            f"required column {column!r} is missing: the header is not UTF-8 text",
-            file=file,
-            column=source,
-            hint="save the file as UTF-8 (it looks like UTF-16: spreadsheet 'Unicode text')",
-        )
-    close = [c for c in available if loose_name(c) == loose_name(source)][:1] or (
-        difflib.get_close_matches(source, available, n=1)
-    )
-    if not close and (named := _export_name(table, column, available)) is not None:
-        close = [named]
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    if len(available) == 1 and any(sep in available[0] for sep in (";", "\t", "|")):
-        hint = "the header was read as one column: is the file separated by ';', tab or '|'? "
-    elif len(available) == 1 and not close and _csv_file(file):
-        hint = f"the header is one column, {available[0][:60]!r}: {TITLE_LINES}; else "
-    mapped_from = close[0] if close else "<your column>"
-    found = f"(columns found: {', '.join(available) or 'none'})"
-    if table == "costs" and (wide := _wide_spend_hint(available)) is not None:
-        hint = f"{wide} {found}"  # no column to map: the spend is one column per channel
-    else:
-        hint += f'map it in the config: [columns.{table}] {column} = "{mapped_from}" {found}'
-    what = repr(column) if source == column else f"{source!r} (mapped to {column})"
-    return SchemaError(f"required column {what} is missing", file=file, column=source, hint=hint)
-
-
-def _unreadable(frame: pl.LazyFrame, column: str, dtype: pl.DataType) -> tuple[str, str] | None:
-    """(what the column holds, how to export it) when no value of a column of this type can
-    be read as text, a number or a timestamp; None when it can."""
-    if isinstance(dtype, (pl.List, pl.Array, pl.Struct, pl.Object)):
-        return f"{dtype} values, not single values", (
-            "export one plain value per cell (text, number or timestamp)"
-        )
-    if dtype == pl.Binary and not _utf8(frame, column):  # text bytes are read as text
-        return "bytes that are not UTF-8 text", "export the column as text (UTF-8)"
-    if isinstance(dtype, pl.Duration):
-        return f"{dtype} values (lengths of time), not text, a number or a timestamp", (
-            "export the value the column stands for (a timestamp, a number)"
-        )
-    return None
-
-
-def _utf8(frame: pl.LazyFrame, column: str) -> bool:
-    """Whether a Binary column's values are all UTF-8 text (only such columns pay the cast)."""
-    try:
-        frame.select(pl.col(column).cast(pl.String)).collect()
-    except pl.exceptions.ComputeError:
-        return False
-    return True
 
 
 def map_columns(raw: pl.DataFrame, table: str, config: RunConfig) -> pl.DataFrame:
@@ -280,7 +112,7 @@ def _mapped(
         available = [c for c in raw.columns if c not in (FILE_COL, ROW_COL)]
         # no row to name its file: the caller that read the files names them
         file = raw[FILE_COL][0] if raw.height else None
-        raise _missing_column_error(table, *missing, available, file)
+        raise missing_column_error(table, *missing, available, file)
     _refuse_repeated_columns(raw, table, config)
     mapped = raw.lazy().select(*exprs, FILE_COL, ROW_COL)
     return _without_expected_closes(mapped, table, config, keep_given=keep_given)
@@ -557,7 +389,7 @@ def validate(
     if table == "touchpoints" and not ({CHANNEL, SOURCE, MEDIUM} & set(columns)):
         file = files[0] if files else None
         hint = 'map one: [columns.touchpoints] channel = "utm_channel"'
-        if nested := _nested_traffic_fields(_file_schema(file, schema)):
+        if nested := nested_traffic_fields(file_schema(file, schema)):
             top = nested[0].split(".")[0]
             hint = (
                 f"the nested column {top!r} holds {', '.join(nested)}: make them columns of"
@@ -572,7 +404,7 @@ def validate(
             hint=hint,
         )
     for column, dtype in schema.items():
-        if (unreadable := _unreadable(mapped, column, dtype)) is not None:
+        if (unreadable := unreadable_column(mapped, column, dtype)) is not None:
             source = config.source_column(table, column)
             what, hint = unreadable
             raise SchemaError(
@@ -586,7 +418,7 @@ def validate(
         source = config.source_column(table, ACCOUNT_ID)
         available = [c for c in raw.columns if c not in (FILE_COL, ROW_COL)]
         file = files[0] if files else None
-        err = _missing_column_error(table, ACCOUNT_ID, source, available, file)
+        err = missing_column_error(table, ACCOUNT_ID, source, available, file)
         raise SchemaError(
             f"{err.message} (journeys at level account are keyed by it)",
             file=err.file,
