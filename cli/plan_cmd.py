@@ -29,6 +29,12 @@ def _fraction_of(percent: str) -> str:
         return f"{percent}%/100"
 
 
+def _holds_a_run(folder: Path) -> bool:
+    """Whether a DATA_DIR is a run's --out folder: its manifest.json and no touches."""
+    has_touches = (folder / "touchpoints").is_dir() or any(folder.glob("touchpoints.*"))
+    return (folder / "manifest.json").is_file() and not has_touches
+
+
 @click.command(
     epilog="""\b
 Examples:
@@ -132,6 +138,13 @@ def plan(
                 )
             planned = plan_from_run(target_revenue, read_run(run_dir), period, overrides or None)
         else:
+            if data_dir is not None and touchpoints is None and _holds_a_run(data_dir):
+                # `attrib plan out/`, where --run was meant: the inputs' error did not say so
+                raise UsageError(
+                    f"{data_dir} holds the outputs of `attrib run` (manifest.json), not its inputs",
+                    hint=f"plan from those outputs: attrib plan --run {data_dir} "
+                    f"--target-revenue {target_revenue:.15g}",
+                )
             tables = (touchpoints, deals, costs, stages, targets, config_path)
             planned = plan_from_inputs(
                 target_revenue,

@@ -752,3 +752,24 @@ def test_plan_from_a_run_with_tampered_tables_names_the_file(tmp_path):
         assert says in bad.output, bad.output
         good[name].write_parquet(run / f"{name}.parquet")
     run_cli(plan)
+
+
+def test_a_run_folder_given_as_data_dir_is_told_to_use_run(tmp_path):
+    """`attrib plan OUT_DIR` (a run's --out folder where --run was meant) said only that the
+    folder holds no inputs and to give the exports' folder: it names --run, which plans from
+    those very outputs."""
+    t = touches([("c1", "2025-01-02", "Email", "a")])
+    data = write_inputs(
+        tmp_path / "in",
+        touches=t,
+        deals=deals([("d1", "c1", "2025-01-03", "2025-01-09", "won", 10.0)]),
+    )
+    run_cli(["run", data, "--out", tmp_path / "run", "--models", "linear", "-q"])
+    result = run_cli(["plan", tmp_path / "run", "--target-revenue", "2.5e6"], exit_code=2)
+    text = " ".join(result.output.split())
+    assert "holds the outputs of `attrib run`" in text, text
+    assert f"attrib plan --run {tmp_path / 'run'} --target-revenue 2500000" in text, text
+    # a data folder that is also a run's --out folder still plans from its inputs
+    run_cli(["run", data, "--out", data, "--models", "linear", "-q"])
+    run_cli(["plan", data, "--target-revenue", "1000", "--out", tmp_path / "p"])
+    assert (tmp_path / "p" / "plan.parquet").is_file()
