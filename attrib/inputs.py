@@ -35,6 +35,7 @@ from attrib.io import (
     Projection,
     check_shared_columns,
     find_table,
+    missing_input_hint,
     read_files,
     resolve_files,
 )
@@ -428,15 +429,7 @@ def load_inputs(
     for required in ("touchpoints", "deals"):
         if required not in files and required not in frames:
             where = str(data_dir) if data_dir is not None else None
-            hint = (
-                f"put a {required}.csv/.parquet/.ndjson in the data folder"
-                f" or pass --{required} FILE"
-            )
-            if data_dir is not None and (Path(data_dir) / "manifest.json").is_file():
-                hint = (  # `attrib run out/`: the --out folder of an earlier run
-                    f"{data_dir} holds the outputs of `attrib run` (manifest.json), not its "
-                    f"inputs: give the folder of the exports (touchpoints.*, deals.*); {hint}"
-                )
+            hint = missing_input_hint(data_dir, required)
             raise InputError(f"no {required} input found", file=where, hint=hint)
     validated: dict[str, Validated] = {}
     rows: dict[str, int] = {}

@@ -142,6 +142,19 @@ def _is_data_file(path: Path) -> bool:
     return any(s.lower() in SUFFIXES for s in path.suffixes) and not path.name.startswith(".")
 
 
+def missing_input_hint(data_dir: str | Path | None, table: str, what: str = "FILE") -> str:
+    """The hint of "no TABLE input found": where to put the table, led by what the folder
+    is when it is a run's --out folder (``attrib run out/``: its manifest.json), in every
+    engine."""
+    hint = f"put a {table}.csv/.parquet/.ndjson in the data folder or pass --{table} {what}"
+    if data_dir is not None and (Path(data_dir) / "manifest.json").is_file():
+        hint = (
+            f"{data_dir} holds the outputs of `attrib run` (manifest.json), not its "
+            f"inputs: give the folder of the exports (touchpoints.*, deals.*); {hint}"
+        )
+    return hint
+
+
 def find_table(data_dir: Path, table: str) -> list[Path] | None:
     """Files for ``table`` in a data folder: ``table.*`` or a ``table/`` folder; None if absent."""
     folder = data_dir / table

@@ -1147,3 +1147,21 @@ def test_a_stage_run_while_an_error_is_handled_is_reported_done():
     with pytest.raises(ValueError, match="the stage's own"), rep.stage("broken"):
         raise ValueError("the stage's own")
     assert ended == [("fallback", False), ("broken", True)]
+
+
+def test_spark_says_so_too_of_an_output_folder_given_as_the_data_folder(tmp_path):
+    """The Spark engine finds its inputs on its own (``_locate``, no session needed): its
+    "no touchpoints input found" named only where to put the file."""
+    from attrib.engines._spark_read import _locate
+    from attrib.errors import InputError
+
+    data, out = tmp_path / "in", tmp_path / "out"
+    _write(TOUCHES, data / "touchpoints.csv")
+    _write(DEALS, data / "deals.csv")
+    run_cli(["run", data, "--out", out, "--models", "linear", "-q"])
+    with pytest.raises(InputError) as err:
+        _locate(out, {})
+    assert "holds the outputs of `attrib run` (manifest.json), not its inputs" in str(
+        err.value.hint
+    )
+    assert "--touchpoints PATH (a file, folder, glob, URI or table:NAME)" in str(err.value.hint)

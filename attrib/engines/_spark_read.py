@@ -26,6 +26,7 @@ from attrib.io import (
     csv_separator,
     file_format,
     find_table,
+    missing_input_hint,
     read_failure,
     resolve_files,
 )
@@ -282,8 +283,9 @@ def _locate(data_dir: str | Path | None, overrides: dict[str, Any]) -> dict[str,
             raise InputError(
                 f"no {required} input found",
                 file=str(data_dir) if data_dir is not None else None,
-                hint=f"put a {required}.csv/.parquet/.ndjson in the data folder"
-                f" or pass --{required} PATH (a file, folder, glob, URI or table:NAME)",
+                hint=missing_input_hint(
+                    data_dir, required, "PATH (a file, folder, glob, URI or table:NAME)"
+                ),
             )
     return found
 
