@@ -143,7 +143,8 @@ def print_plan(plan: pl.DataFrame, period: str = "all") -> None:
     """The reverse-funnel plan as a table, titled with the history period it used."""
     from rich.table import Table
 
-    title = f"plan (rates, deal size and lead mix of the history period {period})"
+    history = "all history" if period == "all" else f"the history period {period}"
+    title = f"plan (rates, deal size and lead mix of {history})"
     table = Table(title=title, title_justify="left", min_width=len(title))
     for col in ("kind", "name", "value", "rate or share", "wide_interval"):
         table.add_column(col, justify="right" if col in ("value", "rate or share") else "left")

@@ -280,7 +280,8 @@ def test_plan_warns_of_repeat_buyers_per_period(prepared, kept, tmp_path):
         n_won = sum(1 for d in won if period in ("all", _quarter(d)))
         new = sum(1 for d in first_win.values() if period in ("all", _quarter(d)))
         said = (
-            f"{n_won:,} won deals closed in {period}, but only {new:,} customer(s) won their"
+            f"{n_won:,} won deals closed in {'the whole history' if period == 'all' else period},"
+            f" but only {new:,} customer(s) won their"
             " first deal in it"
         )
         assert any(said in w for w in payload["warnings"]), payload["warnings"]

@@ -490,7 +490,10 @@ def test_repeat_buyers_get_a_caveat(tmp_path):
         touches=t,
         deals=deals([*rows, ("d9", "c2", "2025-01-06", "2025-02-09", "won", 50.0)]),
     )
-    words = "5 won deals closed in all, but only 2 customer(s) won their first deal in it (2.5"
+    words = (
+        "5 won deals closed in the whole history, but only 2 customer(s) won their first deal"
+        " in it (2.5"
+    )
     from_inputs = run_cli(["plan", data, "--target-revenue", "1000", "--out", tmp_path / "p"])
     assert words in " ".join(from_inputs.output.split())
     run_cli(["run", data, "--out", tmp_path / "run", "-q"])

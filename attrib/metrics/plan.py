@@ -599,11 +599,12 @@ def repeat_deals_note(funnel_df: pl.DataFrame, won_deals: int | None, period: st
     if not customers or not won_deals or won_deals <= 1.2 * customers:
         return None
     each = won_deals / customers
+    when = "the whole history" if period == "all" else period
     # the funnel's customer stage counts an entity once, in the period of its first won
     # deal: a later period's repeat buyers are not in it, so "came from N customers" was
     # false there (Maven's 2017-Q2: 1,254 won deals of 85 accounts, 1 of them new)
     return (
-        f"{won_deals:,} won deals closed in {period}, but only {customers:,} customer(s) won "
+        f"{won_deals:,} won deals closed in {when}, but only {customers:,} customer(s) won "
         f"their first deal in it ({each:.1f} won deals per new customer): the plan counts "
         "one customer per won deal, so its customers and the stages above them are "
         f"~{each:.1f}x what repeat buyers would need"

@@ -69,7 +69,7 @@ def cache_dir() -> Path | None:
     if chosen == "0":
         return None
     if chosen:
-        return Path(chosen)
+        return Path(chosen).expanduser()
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "attrib"
 
 
