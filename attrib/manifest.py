@@ -7,10 +7,12 @@ and the stage timings: enough to tell whether two runs can be compared.
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from attrib import __version__
@@ -134,3 +136,17 @@ def finish_manifest(manifest: dict[str, Any], files: Sequence[str], reporter: Re
     """The outputs written (sorted) and the stage timings, once every output is in place."""
     manifest["outputs"] = sorted(files)
     manifest["timings_s"] = {k: round(v, 4) for k, v in reporter.timings.items()}
+
+
+#: the key of plan.parquet's metadata that names the run it was planned from (`attrib plan
+#: --run`): the SHA-256 of that run's manifest.json
+PLAN_RUN_KEY = "attrib.planned_from_manifest_sha256"
+
+
+def manifest_digest(out: Path) -> str | None:
+    """SHA-256 of ``out/manifest.json``'s bytes (None without one): which run a plan made
+    from the folder's outputs belongs to, whatever the files' times say."""
+    try:
+        return hashlib.sha256((out / "manifest.json").read_bytes()).hexdigest()
+    except OSError:
+        return None

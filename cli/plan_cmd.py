@@ -99,6 +99,7 @@ def plan(
     needed to reach a revenue target at historical rates (writes plan.parquet)."""
     with handle_errors(json_output=fmt == "json"):
         from attrib.errors import UsageError
+        from attrib.manifest import PLAN_RUN_KEY, manifest_digest
         from attrib.metrics.plan import plan_from_inputs, plan_from_run, read_run
         from attrib.writers import write_parquet
 
@@ -129,6 +130,7 @@ def plan(
             "--targets": targets,
             "--config": config_path,
         }
+        metadata = None
         if run_dir is not None:
             if ignored := _given(inputs):
                 raise UsageError(
@@ -137,6 +139,9 @@ def plan(
                     hint="drop them, or drop --run to read the inputs again",
                 )
             planned = plan_from_run(target_revenue, read_run(run_dir), period, overrides or None)
+            # which run it plans from: the report tells a plan of another run by it
+            if (digest := manifest_digest(run_dir)) is not None:
+                metadata = {PLAN_RUN_KEY: digest}
         else:
             if data_dir is not None and touchpoints is None and _holds_a_run(data_dir):
                 # `attrib plan out/`, where --run was meant: the inputs' error did not say so
@@ -165,7 +170,7 @@ def plan(
                 click.secho(f"warning: {warning}", fg="yellow", err=True)
         # beside the run it plans from, where `attrib report` finds it
         out = out or run_dir or Path(DEFAULT_OUT)
-        write_parquet(table, out / "plan.parquet")
+        write_parquet(table, out / "plan.parquet", metadata)
         if fmt == "json":
             payload = {
                 "ok": True,

@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from conftest import run_cli
 
 from attrib.errors import InputError
 from attrib.report import build_report
@@ -629,17 +630,38 @@ def test_plan_section(tmp_path: Path) -> None:
 
 def test_a_plan_older_than_the_run_says_so(tmp_path: Path) -> None:
     """`attrib run` into a folder keeps its plan.parquet: after a rerun with another window the
-    page showed the earlier run's plan as this one's."""
+    page showed the earlier run's plan as this one's. A plan without the --run digest is
+    judged by its time."""
     write_plan(tmp_path)
     (tmp_path / "manifest.json").write_text("{}")
     manifest_time = (tmp_path / "manifest.json").stat().st_mtime_ns
     os.utime(tmp_path / "plan.parquet", ns=(manifest_time - 10**9, manifest_time - 10**9))
     stale = section(build_report(tmp_path).read_text(encoding="utf-8"), "plan")
-    assert "This plan is older than the run's outputs" in stale
+    assert "This plan may be of another run</strong> (plan.parquet was written before" in stale
     assert "100k" in stale  # still shown
     os.utime(tmp_path / "plan.parquet", ns=(manifest_time + 10**9, manifest_time + 10**9))
     fresh = section(build_report(tmp_path).read_text(encoding="utf-8"), "plan")
-    assert "older than" not in fresh
+    assert "another run" not in fresh
+
+
+def test_a_plan_made_with_run_names_its_run(tmp_path: Path) -> None:
+    """`attrib plan --run OUT` writes its run's manifest digest into plan.parquet: a copy of
+    the folder with other file times is still this run's plan, and a rerun into the folder
+    makes it another run's, whatever the times say."""
+    data = tmp_path / "data"
+    generate(data, customers=200, seed=5, months=4)
+    out = tmp_path / "out"
+    run(data, out=out, models="linear")
+    run_cli(["plan", "--run", out, "--target-revenue", "1e5", "-q"])
+    plan_time = (out / "plan.parquet").stat().st_mtime_ns
+    os.utime(out / "manifest.json", ns=(plan_time + 10**9, plan_time + 10**9))  # a copy's times
+    copied = section(build_report(out).read_text(encoding="utf-8"), "plan")
+    assert "another run" not in copied
+    assert "Not computed" not in copied
+    run(data, out=out, models="first_touch")  # the plan stays, of the earlier run
+    os.utime(out / "plan.parquet", ns=(plan_time + 10**10, plan_time + 10**10))  # newer
+    rerun = section(build_report(out).read_text(encoding="utf-8"), "plan")
+    assert "This plan may be of another run</strong> (it was planned from another run" in rerun
 
 
 def test_plan_says_what_share_of_the_leads_its_budget_buys(tmp_path: Path) -> None:

@@ -543,15 +543,26 @@ def _index_pill(value: Any, better: str | None) -> str:
 # plan
 
 
-def _older_than_the_run(folder: Path) -> bool:
-    """Whether the folder's plan.parquet was written before its manifest.json: `attrib run`
-    into a folder keeps an earlier plan (a rerun with another window or data), and the
-    manifest is a run's last output."""
+def _plan_of_another_run(folder: Path) -> str | None:
+    """Why the folder's plan.parquet may not be of the run whose outputs are beside it
+    (`attrib run` into a folder keeps an earlier plan: a rerun with another window or data),
+    else None. A plan made with --run names its run's manifest.json by digest; any other is
+    compared by time, the manifest being a run's last output."""
+    from attrib.manifest import PLAN_RUN_KEY, manifest_digest
+
+    plan_file = folder / "plan.parquet"
     try:
-        plan_time = (folder / "plan.parquet").stat().st_mtime_ns
-        return plan_time < (folder / "manifest.json").stat().st_mtime_ns
-    except OSError:  # no manifest (a folder of tables only): nothing to compare with
-        return False
+        planned_from = pl.read_parquet_metadata(plan_file).get(PLAN_RUN_KEY)
+        if planned_from is not None:
+            digest = manifest_digest(folder)
+            if digest is None or planned_from == digest:
+                return None
+            return "it was planned from another run's outputs (another manifest.json)"
+        if plan_file.stat().st_mtime_ns < (folder / "manifest.json").stat().st_mtime_ns:
+            return "plan.parquet was written before manifest.json"
+    except (OSError, pl.exceptions.PolarsError):  # no manifest: nothing to compare with
+        return None
+    return None
 
 
 def plan(ctx: Context) -> Section:
@@ -576,12 +587,11 @@ def plan(ctx: Context) -> Section:
         if c not in p.columns:
             p = p.with_columns(pl.lit(None).alias(c))
     parts = []
-    if _older_than_the_run(ctx.out.path):
+    if (why := _plan_of_another_run(ctx.out.path)) is not None:
         parts.append(
-            '<p class="note"><strong>This plan is older than the run\'s outputs</strong> '
-            "(plan.parquet was written before manifest.json): it was made from an earlier run"
-            " or data, and its rates, deal size and costs may not be this run's. Run `attrib"
-            " plan --target-revenue X --run OUT_DIR` again.</p>"
+            f'<p class="note"><strong>This plan may be of another run</strong> ({esc(why)}):'
+            " its rates, deal size and costs may not be this run's. Run `attrib plan"
+            " --target-revenue X --run OUT_DIR` again.</p>"
         )
     period = p.get_column("period").drop_nulls().unique() if "period" in p.columns else None
     if period is not None and period.len() == 1:
