@@ -431,6 +431,36 @@ def test_an_empty_ndjson_is_named_as_locally(spark, tmp_path, table, text):
         assert caught.value.file.endswith(f"{table}.ndjson")
 
 
+def test_a_quoted_empty_csv_value_is_empty_text_as_locally(spark, tmp_path):
+    """A quoted empty CSV value (``""``, as HubSpot and Salesforce write an empty field) is
+    empty text, an unquoted empty one null, in Spark as locally: Spark read both as null, so
+    a rejected row's quarantine showed null where the local engines show empty text."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "touchpoints.csv").write_text(
+        "customer_id,ts,channel,campaign\n"
+        'c1,2025-01-05 10:00:00,Email,""\nc1,2025-01-05 11:00:00,Email,\n'
+        'c2,2025-01-06 10:00:00,Social,spring\n"",2025-01-06 10:00:00,Social,x\n'
+        'c3,"",Social,\n'
+    )
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\n"
+        'd1,c1,2025-02-01,2025-02-15,won,""\nd2,c2,2025-02-01,2025-02-15,won,\n'
+        'd3,c2,2025-02-01,"",won,5\nd4,c1,2025-02-01,"",open,7\n'
+    )
+    local, local_run = _local(data, tmp_path / "local", models="linear")
+    got, result = _spark(spark, data, None, models="linear", buckets=2)
+    _same(got, local)
+    for table in ("touchpoints", "deals"):
+        assert_frame_equal(result.quarantine[table], local_run.inputs.quarantine[table])
+    touches = local_run.inputs.quarantine["touchpoints"]
+    assert touches.select("customer_id", "ts", "campaign").rows() == [
+        ("", "2025-01-06 10:00:00", "x"),
+        ("c3", "", None),
+    ]
+    assert local_run.inputs.quarantine["deals"]["amount"].to_list() == ["", None, "5"]
+
+
 def test_a_line_of_spaces_in_touchpoints_csv(spark, tmp_path):
     """Documented difference (docs/SPARK.md): Spark's CSV reader drops a line of only spaces
     or tabs, as a blank line, where the local engines read a row of blank values and reject

@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 TABLE_PREFIX = "table:"
 #: the tables besides touchpoints, collected to the driver and validated there
 _SIDE_TABLES = ("deals", "stages", "costs", "targets")
+#: Spark's CSV ``nullValue``: a text no export holds. Spark reads a field equal to it as null,
+#: and an empty unquoted field as it (so null), while a quoted empty field (``""``) stays
+#: empty text, as the local reader reads both; by default ("") Spark read both as null
+CSV_NULL = "\x00attrib:null\x00"
 
 
 @dataclass
@@ -137,6 +141,7 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
                 .option("escape", '"')
                 .option("multiLine", False)
                 .option("sep", sep)
+                .option("nullValue", CSV_NULL)
             )
         elif kind == "parquet":
             reader = reader.option("mergeSchema", True)
