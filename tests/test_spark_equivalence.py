@@ -233,24 +233,65 @@ def test_zoned_parquet_cost_dates_keep_their_day(spark, tmp_path):
     _same(got, local)
 
 
-def test_parquet_parts_with_two_types_of_a_column_are_named(spark, tmp_path):
-    """Spark cannot merge a timestamp in one Parquet file with a date in another: the run
-    ended as a computation error (exit 3) naming neither column nor file. The driver now
-    stops it first, as an input error naming both; the local engine reads such parts."""
-    data, deals = _sample_without(tmp_path, "deals", try_parse_dates=True)
-    parts = tmp_path / "parts"
-    parts.mkdir()
+def test_parquet_parts_with_two_types_of_a_column_like_local(spark, tmp_path):
+    """A table's Parquet parts whose column types differ (a timestamp zoned in one, naive
+    or text in another; a date beside a timestamp; a float amount beside a text one, an
+    integer beside a text one in test_spark_worker): Spark cannot merge their schemas and
+    stopped the run. Both engines now read such a column as the text a CSV export of it
+    holds (``io.stack_parts``): the same numbers and quarantine; a zoned cost date keeps
+    its own day."""
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLES, data)
+    for table in ("touchpoints", "deals", "costs"):
+        (data / f"{table}.csv").unlink()
+        (data / table).mkdir()
+    ts = pl.col("ts").str.to_datetime(time_unit="us")
+    touches = pl.read_csv(SAMPLES / "touchpoints.csv", infer_schema=False)
+    third = touches.height // 3
+    touches[:third].with_columns(ts).write_parquet(data / "touchpoints" / "a.parquet")
+    touches[third : 2 * third].with_columns(ts.dt.replace_time_zone("UTC")).with_columns(
+        pl.col("ts").dt.convert_time_zone("America/New_York")
+    ).write_parquet(data / "touchpoints" / "b.parquet")
+    bad = pl.int_range(pl.len()) == 7
+    touches[2 * third :].with_columns(
+        pl.when(bad).then(pl.lit("not a time")).otherwise(pl.col("ts")).alias("ts")
+    ).write_parquet(data / "touchpoints" / "c.parquet")
+    deals = pl.read_csv(SAMPLES / "deals.csv", infer_schema=False)
+    when = pl.col("created_at", "closed_at").str.to_datetime(time_unit="us")
     half = deals.height // 2
-    deals.head(half).write_parquet(parts / "a.parquet")
-    later = deals.tail(deals.height - half)
-    later.with_columns(pl.col("created_at").dt.date()).write_parquet(parts / "b.parquet")
-    glob = str(parts / "*.parquet")
-    with pytest.raises(InputError, match="column 'created_at' of the deals files") as err:
-        _spark(spark, data, None, deals=glob, models="linear", buckets=2)
-    assert "a naive timestamp in" in str(err.value)
-    assert "a date in" in str(err.value)
-    assert str(err.value.file).endswith("b.parquet")
-    _local(data, tmp_path / "local", deals=glob, models="linear")
+    deals[:half].with_columns(when, pl.col("amount").cast(pl.Float64)).write_parquet(
+        data / "deals" / "a.parquet"
+    )
+    i = pl.int_range(pl.len())
+    deals[half:].with_columns(
+        when.dt.date(),
+        pl.when(i == 3)
+        .then(pl.lit("n/a"))
+        .when(i == 5)
+        .then(pl.lit("-5"))
+        .otherwise("amount")
+        .alias("amount"),
+    ).write_parquet(data / "deals" / "b.parquet")
+    costs = pl.read_csv(SAMPLES / "costs.csv", infer_schema=False)
+    day = pl.col("date").str.to_date()
+    costs[:100].with_columns(
+        day.cast(pl.Datetime("us")).dt.replace_time_zone("Asia/Tokyo"),
+        pl.col("spend").cast(pl.Float64),
+    ).write_parquet(data / "costs" / "a.parquet")
+    costs[100:].with_columns(day).write_parquet(data / "costs" / "b.parquet")
+    window = {"period_from": date(2025, 3, 1), "period_to": date(2025, 8, 31)}
+    local, local_run = _local(data, tmp_path / "local", models="linear,markov", metrics=window)
+    got, result = _spark(spark, data, None, models="linear,markov", buckets=2, metrics=window)
+    _same(got, local)
+    text, _ = _local(SAMPLES, tmp_path / "text", models="linear,markov", metrics=window)
+    spend = pl.col("kpi") == "marketing_spend"  # every cost on the day as written
+    assert_frame_equal(local["kpis"].filter(spend), text["kpis"].filter(spend))
+    for table in ("touchpoints", "deals"):
+        expected = local_run.inputs.quarantine[table]
+        assert_frame_equal(result.quarantine[table], expected)
+    assert local_run.inputs.quarantine["touchpoints"]["ts"].to_list() == ["not a time"]
+    assert local_run.inputs.quarantine["deals"]["amount"].to_list() == ["n/a", "-5"]
+    assert result.manifest["rejected"] == local_run.manifest["rejected"]
 
 
 def test_account_level(spark, tmp_path):

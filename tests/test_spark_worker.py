@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from polars.testing import assert_frame_equal
+from polars.testing import assert_frame_equal, assert_series_equal
 
 from attrib.config import load_config
 from attrib.credit import model_credit, summary_frames
@@ -249,35 +249,43 @@ def _parts(folder: Path, *columns: pl.Series) -> list[Path]:
 @pytest.mark.parametrize(
     ("first", "second"),
     [
-        (pl.Int32, pl.Int64),  # Spark: CANNOT_MERGE_INCOMPATIBLE_DATA_TYPE "BIGINT" and "INT"
-        (pl.Int16, pl.Int32),
-        (pl.Float32, pl.Float64),
-        (pl.UInt64, pl.Int64),  # a decimal(20,0) in Spark
+        (pl.Series("x", [1], pl.Int32), pl.Series("x", [1], pl.Int64)),  # Spark: cannot merge
+        (pl.Series("x", [1, 2], pl.Int64), pl.Series("x", ["250.5", "n/a"])),
+        (pl.Series("x", [1.5], pl.Float32), pl.Series("x", [3.0, 1e20, None], pl.Float64)),
+        (pl.Series("x", [2**63 + 1], pl.UInt64), pl.Series("x", [-1], pl.Int64)),
+        (pl.Series("x", ["a"], pl.Categorical), pl.Series("x", ["b"], pl.String)),
+        (pl.Series("x", [1], pl.Datetime("ms")), pl.Series("x", [1_000_123], pl.Datetime("us"))),
+        (
+            pl.Series("x", [0], pl.Datetime("us", "Asia/Tokyo")),
+            pl.Series("x", [86_400_000_000], pl.Datetime("us")).dt.date(),
+        ),
     ],
 )
-def test_parquet_parts_of_two_number_widths_are_refused(tmp_path, first, second):
-    """Spark merges no two integer or float widths: a 32-bit amount in one part and a 64-bit
-    one in another passed the driver's check and ended the run as a computation error."""
-    from attrib.engines.spark import check_parquet_types
-    from attrib.errors import InputError
+@pytest.mark.parametrize("wall_clock", [False, True])
+def test_parquet_parts_of_two_types_become_the_local_text(tmp_path, first, second, wall_clock):
+    """Parquet parts whose column types differ (Spark merges no two number widths, nor text
+    with numbers, nor zoned with naive timestamps): the column is text in each part as the
+    local reader stacks them (``io.stack_parts``), made by ``ExportText`` from the Arrow
+    batches Spark hands over (a zoned timestamp as an instant in another zone)."""
+    from attrib.engines.spark import check_parquet_types, mixed_columns
+    from attrib.io import stack_parts
 
-    files = _parts(tmp_path, pl.Series("amount", [1], first), pl.Series("amount", [1], second))
-    with pytest.raises(InputError, match="column 'amount' of the deals files"):
-        check_parquet_types(files, "deals")
-
-
-def test_parquet_parts_spark_reads_alike_pass(tmp_path):
-    """Text stored as a Polars categorical is text to Spark (it was refused as 'Categorical'
-    beside 'text'); timestamp units merge; UInt16 is Spark's int, as Int32."""
-    from attrib.engines.spark import check_parquet_types
-
-    pairs = [
-        (pl.Series("x", ["a"], pl.Categorical), pl.Series("x", ["a"], pl.String)),
-        (pl.Series("x", [1], pl.Datetime("ms")), pl.Series("x", [1], pl.Datetime("us"))),
-        (pl.Series("x", [1], pl.UInt16), pl.Series("x", [1], pl.Int32)),
-    ]
-    for i, (a, b) in enumerate(pairs):
-        check_parquet_types(_parts(tmp_path / str(i), a, b), "touchpoints")
+    files = _parts(tmp_path, first, second)
+    schemas = check_parquet_types(files, "costs")
+    assert mixed_columns(schemas.values()) == ["x"]
+    clock = ("x",) if wall_clock else ()
+    frames = [pl.read_parquet(f) for f in files]
+    expected = stack_parts(frames, wall_clock=clock)["x"]
+    got = []
+    for path, frame in zip(files, frames, strict=True):
+        batch = frame.with_columns(
+            pl.col(c).dt.convert_time_zone("Europe/Paris")  # the session's zone
+            for c, t in frame.schema.items()
+            if isinstance(t, pl.Datetime) and t.time_zone
+        ).to_arrow()
+        converter = w.ExportText({"x": schemas[path]["x"]}, clock)
+        got.append(w.to_polars(converter.convert(batch.to_batches()[0]))["x"])
+    assert_series_equal(pl.concat(got), expected)
 
 
 def test_an_unreadable_parquet_part_is_an_input_error(tmp_path):
@@ -291,3 +299,26 @@ def test_an_unreadable_parquet_part_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="cannot read") as err:
         check_parquet_types([*files, tmp_path / "part-9.parquet"], "touchpoints")
     assert str(err.value.file).endswith("part-9.parquet")
+
+
+def test_a_uri_s_parquet_files_of_two_types_are_an_input_error():
+    """A URI's Parquet files are read by Spark as one input: their differing types are
+    Spark's schema-merge error, said as an input error with what to do (it was a
+    computation error, exit 3, 'Spark failed')."""
+    pytest.importorskip("pyspark")
+    from pyspark.errors import PySparkException
+
+    from attrib.engines._spark_session import _spark_call
+    from attrib.errors import InputError
+
+    def fail():
+        raise PySparkException(
+            message='[CANNOT_MERGE_SCHEMAS] Failed merging schemas:\nInitial schema:\n"STRUCT'
+            '<amount: BIGINT>"\n[CANNOT_MERGE_INCOMPATIBLE_DATA_TYPE] Failed to merge'
+            ' incompatible data types "BIGINT" and "STRING".'
+        )
+
+    with pytest.raises(InputError, match="one column with two types") as err:
+        _spark_call("reading deals", fail)
+    assert 'data types "BIGINT" and "STRING"' in str(err.value)
+    assert "local folder" in (err.value.hint or "")

@@ -6,6 +6,7 @@ folder. pyspark is imported only inside functions, so importing this module does
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,7 +14,7 @@ from urllib.parse import unquote, urlparse
 
 import polars as pl
 
-from attrib.columns import RESERVED_COLUMNS
+from attrib.columns import DATE, RESERVED_COLUMNS
 from attrib.config import RunConfig
 from attrib.engines import _spark_worker as w
 from attrib.engines._spark_session import _spark_call
@@ -85,9 +86,14 @@ def _blank_file(path: Path, chunk: int = 1 << 16) -> bool:
 def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> _Raw:
     """Read one input table as raw columns (CSV as text, like the local reader). Local part
     files lacking a column their siblings have are refused as locally
-    (``inputs.check_table_columns``): Spark would read the column as null in them."""
+    (``inputs.check_table_columns``): Spark would read the column as null in them. A column
+    typed differently in two local files becomes the text a CSV export holds, as locally
+    (``io.stack_parts``): Parquet files are read in groups of one type per such column,
+    each group's column made text (``_spark_worker.ExportText``) before the groups are
+    stacked (Spark merges no two such types)."""
     from pyspark.sql import DataFrame as SparkFrame
     from pyspark.sql import functions as sf
+    from pyspark.sql.types import StringType, StructField, StructType
 
     from attrib.inputs import check_table_columns
 
@@ -99,13 +105,15 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
         frame = _spark_call(f"opening table {name}", lambda: spark.table(name))
         return _Raw(frame.drop(*RESERVED_COLUMNS), {}, located=False)
     local = _local_files(spec)
+    to_text: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], dict[str, pl.DataType]] = {}
     if local is not None:
         schemas = check_parquet_types([p for p in local if file_format(p) == "parquet"], table)
         # files read together share a format and, for CSV, the separator and the header:
         # Spark names a CSV file's columns by the first file's header, position by position
-        groups: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
+        groups: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], list[str]] = {}
         names: dict[str, str] = {}
         known: dict[Path, list[str]] = {}  # each file's columns, where its header tells
+        found: list[tuple[Path, str, str, tuple[str, ...]]] = []
         for p in local:
             kind = file_format(p)
             sep = csv_separator(p) if kind == "csv" else ","
@@ -120,20 +128,29 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
                     file=str(p),
                     hint="check that the file is complete and in the format its suffix says",
                 )
-            groups.setdefault((kind, sep, header), []).append(str(p.resolve()))
+            found.append((p, kind, sep, header))
             names[str(p.resolve())] = str(p)
             if kind == "parquet" or header:  # (a BOM is no part of the first name)
                 known[p] = [h.removeprefix("\ufeff") for h in header] or schemas[p].names()
         check_table_columns(list(known), list(known.values()), table, config)
+        text_columns = [dict.fromkeys(known[p], pl.String) for p, k, _, _ in found if k == "csv"]
+        mixed = mixed_columns([*schemas.values(), *text_columns])
+        for p, kind, sep, header in found:
+            typed = {c: schemas[p][c] for c in mixed if c in schemas.get(p, {})}
+            key = (kind, sep, header, tuple(f"{c}: {t}" for c, t in typed.items()))
+            groups.setdefault(key, []).append(str(p.resolve()))
+            to_text[key] = typed
     else:
         schemas = {}
         kind = "parquet"
         for suffix, k in (("csv", "csv"), ("json", "ndjson"), ("jsonl", "ndjson")):
             if text.rstrip("/").lower().endswith(f".{suffix}") or f".{suffix}." in text.lower():
                 kind = k
-        groups, names = {(kind, ",", ()): [text]}, {}
+        groups, names = {(kind, ",", (), ()): [text]}, {}
+    wall_clock = (config.source_column(table, DATE),) if table == "costs" else ()
     frames = []
-    for (kind, sep, _), paths in sorted(groups.items()):
+    for key, paths in sorted(groups.items()):
+        kind, sep = key[:2]
         reader = spark.read.format("json" if kind == "ndjson" else kind)
         if kind == "csv":
             reader = (
@@ -148,77 +165,44 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
         frame = _spark_call(
             f"reading {table}", lambda reader=reader, paths=paths: reader.load(paths)
         )
-        frames.append(
-            frame.drop(*RESERVED_COLUMNS).select(  # (a file's own: see io._read_one)
-                "*",
-                sf.col("_metadata.file_path").alias(w.URI_COL),
-                sf.col("_metadata.file_block_start").alias(w.BLOCK_COL),
-            )
+        frame = frame.drop(*RESERVED_COLUMNS).select(  # (a file's own: see io._read_one)
+            "*",
+            sf.col("_metadata.file_path").alias(w.URI_COL),
+            sf.col("_metadata.file_block_start").alias(w.BLOCK_COL),
         )
+        if typed := to_text.get(key):
+            schema = StructType(
+                [StructField(f.name, StringType()) if f.name in typed else f for f in frame.schema]
+            )
+            frame = frame.mapInArrow(w.ExportText(typed, wall_clock), schema)
+        frames.append(frame)
     out = frames[0]
     for more in frames[1:]:
         out = out.unionByName(more, allowMissingColumns=True)
     return _Raw(out, names, located=True, schemas={str(p): s for p, s in schemas.items()})
 
 
-#: integer and float types by the Spark type a Parquet file's column reads as: Spark merges
-#: no two of them (an int file beside a bigint one stops the read), but those alike
-_SPARK_NUMBERS = {
-    pl.Int8: "tinyint",
-    pl.Int16: "smallint",
-    pl.UInt8: "smallint",
-    pl.Int32: "int",
-    pl.UInt16: "int",
-    pl.Int64: "bigint",
-    pl.UInt32: "bigint",
-    pl.UInt64: "decimal(20,0)",
-    pl.Float32: "float",
-    pl.Float64: "double",
-}
-
-
-def _type_kind(dtype: pl.DataType) -> str:
-    """A Parquet column's type as far as Spark's schema merge tells types apart: timestamp
-    units merge, and text stored as a dictionary (a Polars categorical) is text; integer and
-    float widths, zoned and naive timestamps, dates, numbers and text do not."""
-    if isinstance(dtype, pl.Datetime):
-        return "a naive timestamp" if dtype.time_zone is None else "a zoned timestamp"
-    if (number := _SPARK_NUMBERS.get(type(dtype))) is not None:
-        kind = "a float" if dtype.is_float() else "an integer"
-        return f"{kind} ({number})"
-    if isinstance(dtype, pl.String | pl.Categorical | pl.Enum):
-        return "text"
-    return {pl.Date: "a date", pl.Boolean: "a boolean"}.get(type(dtype), str(dtype))
-
-
 def check_parquet_types(files: list[Path], table: str) -> dict[Path, pl.Schema]:
-    """The schemas of a table's Parquet files (metadata only), after refusing files whose
-    column types Spark cannot merge (a date in one, a timestamp in another; zoned and naive;
-    an int and a bigint): stop before Spark does, naming the column and two files (Spark's
-    own error names neither, and ends the run as a computation error). The local engines
-    read such files, each value as its file gives it. A file that is no Parquet is an input
-    error naming it, as the local reader's."""
+    """The schemas of a table's Parquet files (metadata only). A file that is no Parquet is
+    an input error naming it, as the local reader's. (``table``: the table the files are.)"""
     schemas: dict[Path, pl.Schema] = {}
     for path in files:
         try:
             schemas[path] = pl.read_parquet_schema(path)
         except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
             raise read_failure(exc, [path], "parquet file") from None
-    seen: dict[str, tuple[str, Path]] = {}
-    for path, schema in schemas.items():
-        for column, dtype in schema.items():
-            kind = _type_kind(dtype)
-            first = seen.setdefault(column, (kind, path))
-            if first[0] != kind:
-                raise InputError(
-                    f"column {column!r} of the {table} files is {first[0]} in {first[1]} and "
-                    f"{kind} in {path}: Spark cannot read one column with two types",
-                    file=str(path),
-                    column=column,
-                    hint="write the column with one type in every file, or run the local "
-                    "engine (without --engine spark), which reads each file as it is",
-                )
     return schemas
+
+
+def mixed_columns(schemas: Iterable[Mapping[str, pl.DataType]]) -> list[str]:
+    """The columns of a table whose type differs between its files, in the order first
+    seen: those ``io.stack_parts`` reads as the text a CSV export holds (a CSV file's
+    columns are text)."""
+    types: dict[str, set[pl.DataType]] = {}
+    for schema in schemas:
+        for name, dtype in schema.items():
+            types.setdefault(name, set()).add(dtype)
+    return [name for name, seen in types.items() if len(seen) > 1 and name != FILE_COL]
 
 
 def _display(uri: str, names: dict[str, str]) -> str:

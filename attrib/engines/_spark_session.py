@@ -84,6 +84,15 @@ def _spark_call(what: str, fn: Callable[[], T]) -> T:
                 "coerce_timestamps='us'), polars .cast(pl.Datetime('us'))",
             ) from None
         lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
+        if "[CANNOT_MERGE_" in str(exc):  # (a URI's files: local ones are read by type)
+            merge = [ln for ln in lines if "[CANNOT_MERGE_" in ln]
+            raise InputError(
+                f"Spark cannot read one column with two types (while {what}): the files'"
+                f" column types differ: {merge[-1].split('] ', 1)[-1][:300]}",
+                hint="write the column with one type in every file, or read the files from"
+                " a local folder or glob: attrib then reads such a column as text in every"
+                " file, as the local engines do",
+            ) from None
         errors = [ln for ln in lines if "Error:" in ln or "Exception:" in ln]
         detail = (errors[-1] if errors else lines[0] if lines else type(exc).__name__)[:400]
         raise ComputationError(

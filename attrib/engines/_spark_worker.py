@@ -22,7 +22,7 @@ from attrib.columns import TS
 from attrib.config import RunConfig
 from attrib.data_checks import DealCounts
 from attrib.encoded import Dictionaries, Journeys
-from attrib.io import FILE_COL, ROW_COL
+from attrib.io import FILE_COL, ROW_COL, as_export_text
 from attrib.models.base import AttributionModel, Fitted, State
 from attrib.parsing import MIXED_NONE
 
@@ -142,6 +142,40 @@ def to_polars(data: pa.Table | pa.RecordBatch) -> pl.DataFrame:
                 col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
             fixes.append(col.dt.cast_time_unit("us").alias(name))
     return frame.with_columns(fixes) if fixes else frame
+
+
+@dataclass
+class ExportText:
+    """``mapInArrow`` function over the rows of a table's Parquet files whose column
+    ``types`` (name -> the files' Polars type) differ in the table's other files: those
+    columns become the text a CSV export of them holds (``io.as_export_text``), as
+    ``io.stack_parts`` makes them locally, so that Spark can stack the files. ``wall_clock``:
+    the columns whose zoned values keep their own clock (a cost date). Other columns pass
+    through untouched."""
+
+    types: dict[str, pl.DataType]
+    wall_clock: tuple[str, ...] = ()
+
+    def __call__(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            yield self.convert(batch)
+
+    def convert(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        frame = to_polars(batch.select(list(self.types)))
+        zoned = [  # Spark keeps a zoned timestamp's instant only (here naive UTC)
+            pl.col(name).dt.replace_time_zone("UTC").dt.convert_time_zone(dtype.time_zone)
+            for name, dtype in self.types.items()
+            if isinstance(dtype, pl.Datetime) and dtype.time_zone
+        ]
+        text = frame.with_columns(zoned).select(
+            as_export_text(name, dtype, wall_clock=name in self.wall_clock).alias(name)
+            for name, dtype in self.types.items()
+        )
+        for name in self.types:
+            at = batch.schema.get_field_index(name)
+            values = text.get_column(name).to_arrow().cast(pa.string())
+            batch = batch.set_column(at, pa.field(name, pa.string()), values)
+        return batch
 
 
 def _arrow(frame: pl.DataFrame, schema: pa.Schema) -> pa.Table:

@@ -43,6 +43,7 @@ from attrib.engines._spark_read import (
     _read_raw,
     _wall_clock,
     check_parquet_types,
+    mixed_columns,
 )
 from attrib.engines._spark_session import _default_buckets, _master, _spark_call, spark_session
 from attrib.errors import UsageError
@@ -625,6 +626,7 @@ __all__ = [
     "QUARANTINE_COLLECT_LIMIT",
     "SparkRunResult",
     "check_parquet_types",
+    "mixed_columns",
     "run_spark",
     "spark_session",
 ]
