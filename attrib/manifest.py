@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from attrib import __version__
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from attrib.config import RunConfig
     from attrib.data_checks import DealCounts
     from attrib.inputs import Inputs
@@ -150,3 +152,19 @@ def manifest_digest(out: Path) -> str | None:
         return hashlib.sha256((out / "manifest.json").read_bytes()).hexdigest()
     except OSError:
         return None
+
+
+def result_line(
+    kind: str, out: Path | None, manifest: Mapping[str, Any], tables: Mapping[str, pl.DataFrame]
+) -> str:
+    """A run's result in one line (its ``repr``): the out folder, the models, the rejected
+    rows and warnings, and each table's shape, which says what to look at."""
+    shapes = ", ".join(f"{name} {df.height}x{df.width}" for name, df in tables.items())
+    models = [m.get("name") for m in manifest.get("models", [])]
+    warnings = len(manifest.get("warnings", []))
+    rejected = sum(manifest.get("rejected", {}).values())
+    where = str(out) if out is not None else None
+    return (
+        f"{kind}(out={where!r}, models={models}, rejected={rejected}, "
+        f"warnings={warnings}, tables=[{shapes}])"
+    )

@@ -33,7 +33,7 @@ from attrib.encoded import Journeys
 from attrib.errors import ConfigError, UsageError
 from attrib.inputs import Inputs, TableSource, load_inputs, resolve_config
 from attrib.journeys import build_journeys
-from attrib.manifest import build_manifest, finish_manifest, input_section
+from attrib.manifest import build_manifest, finish_manifest, input_section, result_line
 from attrib.models import check_names, get_model, import_models, model_names
 from attrib.models.base import AttributionModel
 from attrib.outputs import (
@@ -71,16 +71,8 @@ class RunResult:
 
     def __repr__(self) -> str:
         """One short line: a notebook cell ending in ``at.run(...)`` showed every table and
-        the whole manifest (~50 kB); the tables' shapes say what to look at."""
-        shapes = ", ".join(f"{name} {df.height}x{df.width}" for name, df in self.tables.items())
-        models = [m.get("name") for m in self.manifest.get("models", [])]
-        warnings = len(self.manifest.get("warnings", []))
-        rejected = sum(self.manifest.get("rejected", {}).values())
-        out = str(self.out) if self.out is not None else None
-        return (
-            f"RunResult(out={out!r}, models={models}, rejected={rejected}, "
-            f"warnings={warnings}, tables=[{shapes}])"
-        )
+        the whole manifest (~50 kB)."""
+        return result_line("RunResult", self.out, self.manifest, self.tables)
 
 
 def requested_models(

@@ -267,3 +267,17 @@ def test_a_run_result_shows_as_one_short_line(tmp_path):
     assert len(text) < 600
     assert text.startswith(f"RunResult(out={str(tmp_path / 'out')!r}, models=['linear']")
     assert f"channel_summary {result.channel_summary.height}x" in text
+    # a Spark run's result shows alike (built here without a Spark session)
+    from attrib.engines.spark import SparkRunResult
+
+    spark_result = SparkRunResult(
+        channel_summary=result.channel_summary,
+        campaign_summary=result.tables["campaign_summary"],
+        tables=result.tables,
+        credits=[],
+        dicts=None,  # (not shown)
+        quarantine={},
+        manifest=result.manifest,
+        out=result.out,
+    )
+    assert repr(spark_result) == "Spark" + text

@@ -49,6 +49,7 @@ from attrib.engines._spark_session import _default_buckets, _master, _spark_call
 from attrib.errors import UsageError
 from attrib.inputs import Inputs
 from attrib.io import FILE_COL, ROW_COL
+from attrib.manifest import result_line
 from attrib.models.base import AttributionModel, Fitted
 from attrib.parsing import DATE_CHARS, MIXED_NONE, OFFSET_PATTERN, mixing_code
 from attrib.progress import Reporter
@@ -64,7 +65,7 @@ if TYPE_CHECKING:
 QUARANTINE_COLLECT_LIMIT = 1_000_000
 
 
-@dataclass
+@dataclass(repr=False)
 class SparkRunResult:
     """What a Spark run produced: the driver-side tables (same as the local engine's) and
     where Spark wrote the large ones."""
@@ -79,6 +80,11 @@ class SparkRunResult:
     out: Path | None = None
     journeys_path: str | None = None
     extra_outputs: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        """One short line, as a local run's result shows (the tables and manifest in full
+        made a notebook cell ~50 kB)."""
+        return result_line("SparkRunResult", self.out, self.manifest, self.tables)
 
 
 # -- the job ------------------------------------------------------------------------------------
