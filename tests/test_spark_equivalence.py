@@ -526,6 +526,29 @@ def test_a_line_of_spaces_in_touchpoints_csv(spark, tmp_path):
         assert result.quarantine[table]["reason"].to_list() == here["reason"].to_list()[1:]
 
 
+def test_csv_rows_of_separators_only_are_skipped_like_local(spark, tmp_path):
+    """A CSV line of separators only (``,,,``: spreadsheets write them below a table) holds no
+    value: the local engines skip it, and the rows after it keep their numbers. Spark read it
+    as a row of missing values and rejected it (a --strict run failed on Spark alone)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "touchpoints.csv").write_text(
+        "customer_id,ts,channel\nc1,2025-01-05 10:00:00,Email\n,,\nc1,not a time,Email\n"
+        "c2,2025-01-06 10:00:00,Social\n,,\n,,\n"
+    )
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\n"
+        "d1,c1,2025-02-01,2025-02-15,won,1000\n,,,,,\nd2,c2,2025-02-01,,won,5\n,,,,,\n"
+    )
+    local, local_run = _local(data, tmp_path / "local", models="linear")
+    got, result = _spark(spark, data, None, models="linear", buckets=2)
+    _same(got, local)
+    for table in ("touchpoints", "deals"):
+        here = local_run.inputs.quarantine[table]
+        assert here["row"].to_list() == [3]
+        assert_frame_equal(result.quarantine[table], here)
+
+
 def test_a_file_column_named_as_the_row_numbers_like_local(spark, tmp_path):
     """A touch file's own ``__file``/``__row`` columns are not read (as locally): Spark's
     quarantine named the file by the user's ``__file`` value."""

@@ -219,7 +219,7 @@ def _number_collected(raw: _Raw, table: str) -> pl.DataFrame:
             pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW_COL),
         )
     files = {u: _display(u, raw.names) for u in frame.get_column(w.URI_COL).unique().to_list()}
-    return (
+    numbered = (
         frame.with_row_index("__i")
         .with_columns(
             pl.col(w.URI_COL).replace_strict(files, return_dtype=pl.String).alias(FILE_COL)
@@ -229,6 +229,7 @@ def _number_collected(raw: _Raw, table: str) -> pl.DataFrame:
         .sort("__i")
         .drop("__i", w.URI_COL, w.BLOCK_COL)
     )
+    return w.without_blank_csv_rows(numbered)
 
 
 def _wall_clock(frame: pl.DataFrame, raw: _Raw, column: str) -> pl.DataFrame:
