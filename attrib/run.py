@@ -131,12 +131,21 @@ def attribute(
     ``[options] models``, else every registered model, as ``run`` reads them."""
     batches = journeys if isinstance(journeys, list) else [journeys]
     config = config or RunConfig()
-    if not models or isinstance(models, str) or any(isinstance(m, str) for m in models):
-        models = resolve_models(models, config)
+    if models is None or isinstance(models, str):
+        chosen = resolve_models(models, config)
+    else:
+        names = [m for m in models if isinstance(m, str)]
+        given = [m for m in models if not isinstance(m, str)]
+        if names and given:  # a model instance read as a name failed with an AttributeError
+            raise UsageError(
+                "models= takes model names or model instances, not both",
+                hint='e.g. ["linear", "markov"], or get_model("markov", ...) for every model',
+            )
+        chosen = given or resolve_models(names, config)  # none: the config's, else all
     reporter = reporter or Reporter()
     dicts = batches[0].dicts
     credits = []
-    for model in models:
+    for model in chosen:
         with reporter.stage(f"model {model.name}"):
             credits.append(credit_model(model, batches, fit_model(model, batches, dicts)))
     for batch in batches:

@@ -244,6 +244,18 @@ def test_attribute_with_an_empty_model_list_runs_every_model_as_run_does():
     assert set(result.channel_summary["model"]) == set(at.model_names())
 
 
+def test_attribute_with_model_names_and_instances_mixed_is_a_usage_error():
+    """``models`` takes names or instances; a list of both read the instances as names and
+    stopped with a raw AttributeError ('LinearAttribution' object has no attribute 'lower')."""
+    tables = _typed_tables()
+    inputs = at.load_inputs(**tables)
+    journeys = at.build_journeys(inputs.touches, inputs.deals, inputs.config)
+    with pytest.raises(UsageError, match="names or model instances, not both"):
+        at.attribute(journeys, [at.get_model("linear"), "first_touch"])
+    result = at.attribute(journeys, [at.get_model("linear"), at.get_model("first_touch")])
+    assert set(result.channel_summary["model"]) == {"linear", "first_touch"}
+
+
 def test_build_journeys_from_unvalidated_frames_is_a_usage_error():
     """``at.build_journeys`` takes ``load_inputs``' validated tables; a frame as read (no
     ``entity_id``, text timestamps) is refused naming what to pass, not with Polars'
