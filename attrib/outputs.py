@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from types import TracebackType
 from typing import Protocol
 
 import numpy as np
@@ -110,8 +111,14 @@ class StagedTables:
     def __enter__(self) -> StagedTables:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._files.__exit__(*exc)  # an error deletes the temporary files, else commits
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # an error deletes the temporary files, else commits
+        self._files.__exit__(exc_type, exc, tb)
 
 
 def write_quarantine(out: Path, quarantine: dict[str, pl.DataFrame]) -> list[str]:
@@ -278,5 +285,5 @@ def write_manifest(out: Path, manifest: dict[str, object]) -> None:
     """``manifest.json``: config, versions, input fingerprints, counts, rejections, outputs,
     timings; an earlier run's outputs that this run did not write again are deleted first
     (``_remove_earlier_outputs``)."""
-    _remove_earlier_outputs(out, set(manifest.get("outputs", ())))  # type: ignore[arg-type]
+    _remove_earlier_outputs(out, set(manifest.get("outputs", ())))  # type: ignore[call-overload]
     write_json(manifest, out / "manifest.json")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import polars as pl
@@ -63,7 +64,7 @@ def _export_name(table: str, column: str, available: list[str]) -> str | None:
     return next((c for c in available if loose_name(c) in known), None)
 
 
-def nested_traffic_fields(schema: pl.Schema, depth: int = 3) -> list[str]:
+def nested_traffic_fields(schema: Mapping[str, pl.DataType], depth: int = 3) -> list[str]:
     """Dotted paths of struct fields named like a touch's channel, source or medium (GA4's
     ``traffic_source.source``, Segment's ``context.campaign.source``, ``utm_medium``)."""
     found: list[str] = []
@@ -82,11 +83,13 @@ def nested_traffic_fields(schema: pl.Schema, depth: int = 3) -> list[str]:
     return found
 
 
-def file_schema(file: str | None, read: pl.Schema) -> pl.Schema:
+def file_schema(file: str | None, read: pl.Schema) -> Mapping[str, pl.DataType]:
     """A Parquet or NDJSON file's whole schema (the run keeps only the columns it uses:
     ``read``), for an error's hint; ``read`` for a CSV (no nested columns) or a frame."""
+    if file is None:
+        return read
     try:
-        kind = file_format(Path(file)) if file is not None else None
+        kind = file_format(Path(file))
         if kind == "parquet":
             return pl.read_parquet_schema(file)
         if kind == "ndjson":

@@ -16,6 +16,7 @@ from attrib.progress import Reporter
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.status import Status
 
 
 def console(**options: Any) -> Console:
@@ -47,7 +48,7 @@ class TerminalReporter(Reporter):
         self.quiet = quiet
         self.verbose = verbose
         self.tty = sys.stderr.isatty()
-        self._status = None
+        self._status: Status | None = None
         self._t0 = time.perf_counter()
         if self.tty and not quiet:
             self.console = console(stderr=True)
@@ -167,7 +168,7 @@ def print_plan(plan: pl.DataFrame, period: str = "all") -> None:
         )
 
 
-def window_label(metrics: dict) -> str:
+def window_label(metrics: dict[str, Any]) -> str:
     """How the summary names the KPIs' period: the whole run, or the reporting window."""
     start, end = metrics.get("period_from"), metrics.get("period_to")
     if start is None and end is None:

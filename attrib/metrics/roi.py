@@ -9,6 +9,7 @@ when its denominator is 0, and every cost ratio is null when spend is 0 (see doc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import polars as pl
 
@@ -75,7 +76,7 @@ def channel_marketing_flags(
 def channel_spend(
     costs: pl.DataFrame | None,
     settings: MetricsSettings,
-    window: tuple | None,
+    window: tuple[date, date] | None,
     *,
     by_campaign: bool = False,
 ) -> pl.DataFrame:
@@ -116,7 +117,7 @@ def sourced_map(
     deals: pl.DataFrame | None,
     touches: pl.DataFrame | None,
     journeys: pl.DataFrame | None,
-    window: tuple | None,
+    window: tuple[date, date] | None,
 ) -> SourcedCounts:
     """One batch's sourced stage counts and won customers (see ``SourcedCounts``)."""
     return SourcedCounts(
@@ -135,7 +136,7 @@ def reduce_sourced(parts: list[SourcedCounts]) -> SourcedCounts:
     )
 
 
-def stage_count_map(facts: StageFacts, window: tuple | None) -> pl.DataFrame:
+def stage_count_map(facts: StageFacts, window: tuple[date, date] | None) -> pl.DataFrame:
     """Entities reaching lead/mql/sql/opportunity in the window, per source channel ×
     campaign (``channel, campaign, stage, n``), from the cumulative stage times of
     ``funnel.reached_stages``: the funnel's counts, so that the two agree. An entity whose
@@ -183,7 +184,7 @@ def sourced_customers(
     deals: pl.DataFrame | None,
     touches: pl.DataFrame | None,
     journeys: pl.DataFrame | None,
-    window: tuple | None,
+    window: tuple[date, date] | None,
     source: pl.DataFrame,
 ) -> pl.DataFrame:
     """Won deals closed in the window per first channel × campaign of their journey
@@ -244,7 +245,7 @@ def spend_metrics(
     summary: pl.DataFrame,
     costs: pl.DataFrame | None,
     settings: MetricsSettings,
-    window: tuple | None,
+    window: tuple[date, date] | None,
     sourced: SourcedCounts,
     present: list[str],
     *,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,7 @@ def has(df: pl.DataFrame | None, *columns: str) -> bool:
     return df is not None and df.height > 0 and all(c in df.columns for c in columns)
 
 
-def records(df: pl.DataFrame, columns: list[str] | None = None) -> list[dict[str, Any]]:
+def records(df: pl.DataFrame, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Rows as dicts for a chart's inline data; non-finite floats become null."""
     d = df.select(columns) if columns else df
     exprs = []
