@@ -288,7 +288,7 @@ def multi_day_cost_rows(files: dict[str, list[str]], config: RunConfig) -> list[
     quarter's spend all fell in January, and a window from February counted none of it.
     Rows whose end is their date, or the last day of their 1st's month, are what the run
     reads them as. Reads two columns of the cost files again (a small table)."""
-    found = []
+    found: list[str] = []
     if (source := _source(config, "costs", "date")) is None:
         return found
     for name in files.get("costs", []):

@@ -18,7 +18,7 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, Any, TypeVar
 
 import polars as pl
 
@@ -507,7 +507,7 @@ def _read_rows(
     """One file's rows, ``numbered`` with a 1-based ``__row`` column made by the reader
     itself: made afterwards it would be one chunk beside the data's many, and every later
     select would copy all columns to align them (~0.1 s per select at 10M rows)."""
-    index = {"row_index_name": ROW_COL, "row_index_offset": 1} if numbered else {}
+    index: dict[str, Any] = {"row_index_name": ROW_COL, "row_index_offset": 1} if numbered else {}
     if kind == "parquet":  # columnar: a column not read costs nothing
         columns = projection.of(pl.read_parquet_schema(path)) if projection else None
         return pl.read_parquet(path, columns=columns, **index)

@@ -5,7 +5,7 @@ of options that exclude each other.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +35,12 @@ class _DataDir(click.Path):
         return super().convert(value, param, ctx)
 
 
-def _given(options: dict[str, object]) -> list[str]:
+def _given(options: Mapping[str, object]) -> list[str]:
     """The names of the options that were given (not None, not a false flag)."""
     return [n for n, value in options.items() if value is not None and value is not False]
 
 
-def _check_option_pairs(options: dict[str, object]) -> None:
+def _check_option_pairs(options: Mapping[str, object]) -> None:
     """Options that would be ignored beside another (exit 2): ``options`` maps every option
     to its value, None when not given."""
     from attrib.errors import UsageError

@@ -6,9 +6,10 @@ polars, numba and the engines are imported only when the command runs.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -58,7 +59,7 @@ def _check_run_arguments(
     period_from: datetime | None,
     period_to: datetime | None,
     paths_file: Path | None,
-    options: dict[str, object],
+    options: Mapping[str, object],
 ) -> None:
     """Arguments of ``attrib run`` that contradict each other or that no run can use (exit
     2, before any work). ``options``: every option's value (None when not given), of which
@@ -92,7 +93,7 @@ def _check_run_arguments(
         )
 
 
-def _check_engine_options(engine: str, options: dict[str, object]) -> None:
+def _check_engine_options(engine: str, options: Mapping[str, object]) -> None:
     """Options that only some engines take (``--buckets``, ``--memory-limit``,
     ``--spark-master``, ``--bootstrap``, ``--event-log``; ``options`` maps every option to its
     value, None when not given) refused where the chosen engine would ignore them (exit 2)."""
@@ -307,6 +308,7 @@ def run(
         _check_run_arguments(period_from, period_to, paths_file, given)
         _check_option_pairs(given)
         _check_engine_options(engine, given)
+        result: RunResult | SparkRunResult
         if paths_file is not None:
             from attrib.run import run_paths
 
@@ -322,7 +324,7 @@ def run(
         else:
             tables = (touchpoints, deals, costs, stages, targets, config_path, event_log)
             data_dir = _data_or_sample(data_dir, *tables, quiet=quiet or fmt == "json")
-            common = {
+            common: dict[str, Any] = {
                 "out": out,
                 "models": models,
                 "touchpoints": touchpoints,

@@ -376,7 +376,9 @@ class _Job:
                 "counting touchpoints",
                 frame.groupBy(w.URI_COL, w.BLOCK_COL).agg(*aggs).toArrow,
             )
-        st = pl.from_arrow(stats).sort(w.URI_COL, w.BLOCK_COL)  # type: ignore[union-attr]
+        st = pl.from_arrow(stats)
+        assert isinstance(st, pl.DataFrame)  # (an Arrow table gives a frame)
+        st = st.sort(w.URI_COL, w.BLOCK_COL)
         splits: dict[tuple[str, int], tuple[int, str]] = {}
         before: dict[str, int] = {}
         for row in st.iter_rows(named=True):

@@ -96,7 +96,7 @@ def _by_period(
     cal: pl.DataFrame,
     window: tuple[date, date],
     aggs: list[pl.Expr],
-    names: dict[str, pl.DataType],
+    names: dict[str, type[pl.DataType]],
 ) -> pl.DataFrame:
     """Aggregate the rows whose ``ts_col`` is in the window into every calendar period."""
     if df is None or df.height == 0:

@@ -143,7 +143,7 @@ def spend_return(ctx: Context) -> Section:
         d = cs.filter(pl.col("model") == model).sort(
             ["spend", "revenue", "channel"], descending=[True, True, False]
         )
-        total = {"channel": "total"}
+        total: dict[str, object] = {"channel": "total"}
         for key in ("spend", "revenue", "leads", "mqls", "sqls", "opportunities", "customers"):
             if key in d.columns:
                 column = d.get_column(key)
