@@ -171,6 +171,11 @@ def finalize_metrics(
     journeys = [p.deal_journeys for p in parts if p.deal_journeys.height]
     deal_journeys = pl.concat(journeys, how="vertical") if journeys else None
 
+    # the run's models, as requested: the campaign summary has no row of a model under which
+    # no campaign holds credit (no deal in the window), yet its campaigns with spend or
+    # sourced stages get rows, so that they add up to the channel rows
+    models = channel_summary.get_column("model").unique(maintain_order=True).to_list()
+
     def spend(summary: pl.DataFrame, by_campaign: bool) -> pl.DataFrame:
         return spend_metrics(
             summary,
@@ -181,6 +186,7 @@ def finalize_metrics(
             plan.present,
             by_campaign=by_campaign,
             flags=touch_flags,
+            models=models,
         )
 
     return {

@@ -8,6 +8,7 @@ when its denominator is 0, and every cost ratio is null when spend is 0 (see doc
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -251,6 +252,7 @@ def spend_metrics(
     *,
     by_campaign: bool = False,
     flags: pl.DataFrame | None = None,
+    models: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """Add ``ADDED_COLUMNS`` to a channel (or campaign) summary, one row per model × key.
 
@@ -259,7 +261,9 @@ def spend_metrics(
     null cost ratios. Stage counts of a
     stage absent from the data are null. Sorted by model (in the summary's order, i.e. as
     requested), channel (, campaign). ``flags`` (``channel, is_marketing``) marks channels
-    the summary does not list.
+    the summary does not list. ``models``: the run's models in requested order (default: the
+    summary's); a campaign summary may have no row of a model (no campaign with credit, e.g.
+    no deal in the window) whose campaigns with spend or sourced stages still get rows.
     """
     keys = ["channel", "campaign"] if by_campaign else ["channel"]
     spend = channel_spend(costs, settings, window, by_campaign=by_campaign)
@@ -269,7 +273,12 @@ def spend_metrics(
     s = summary
     if by_campaign:
         s = s.with_columns(pl.col("campaign").cast(pl.String).fill_null(NO_CHANNEL))
-    models = s.select(pl.col("model").unique().sort())
+    order = (
+        list(models)
+        if models is not None
+        else summary.get_column("model").unique(maintain_order=True).to_list()
+    )
+    models_df = pl.DataFrame({"model": sorted(order)}, schema={"model": pl.String})
     # keys with spend, sourced stages or customers but no row for a model (no credit: a
     # channel or campaign that sourced leads and no deal, "(none)" for leads no touch
     # sourced): zero rows, so that the summary's stage counts are the funnel's and a
@@ -278,7 +287,7 @@ def spend_metrics(
         [f.select(pl.col(k).cast(pl.String) for k in keys) for f in (spend, counts, customers)],
         how="vertical",
     ).unique()
-    missing = models.join(found, how="cross").join(
+    missing = models_df.join(found, how="cross").join(
         s.select("model", *keys), on=["model", *keys], how="anti"
     )
     if missing.height:
@@ -323,6 +332,6 @@ def spend_metrics(
     )
     base_cols = [c for c in s.columns if c not in ADDED_COLUMNS]
     # models keep the order they were requested in (the summary's order), then keys
-    rank = {m: i for i, m in enumerate(summary.get_column("model").unique(maintain_order=True))}
+    rank = {m: i for i, m in enumerate(order)}
     model_rank = pl.col("model").replace_strict(rank, return_dtype=pl.Int64)
     return out.select(*base_cols, *ADDED_COLUMNS).sort(model_rank, *keys)
