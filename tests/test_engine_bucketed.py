@@ -9,20 +9,13 @@ import polars as pl
 import pytest
 from conftest import run_cli
 
+from attrib.credit import SUMMARY_METRICS
 from attrib.engines.local import bucket_of, buckets_for, parse_memory, run_bucketed
 from attrib.errors import UsageError
 from attrib.run import run
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data_samples"
-NUMERIC = (
-    "conversions",
-    "revenue",
-    "pipeline",
-    "deals",
-    "lost_deals",
-    "deals_created",
-    "pipeline_created",
-)
+NUMERIC = SUMMARY_METRICS
 
 
 def assert_same_summary(a: pl.DataFrame, b: pl.DataFrame, keys: list[str]) -> None:

@@ -40,6 +40,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 import attrib.api as at
+from attrib.credit import SUMMARY_METRICS
 from attrib.metrics.plan import reverse_funnel
 from attrib.metrics.settings import MetricsSettings
 from attrib.synth import generate_frames
@@ -62,13 +63,7 @@ SHARE_KPIS = (
 )
 #: channel_summary columns that add up (over a disjoint union of inputs)
 ADDITIVE_COLUMNS = (
-    "conversions",
-    "revenue",
-    "pipeline",
-    "deals",
-    "lost_deals",
-    "deals_created",
-    "pipeline_created",
+    *SUMMARY_METRICS,
     "spend",
     "leads",
     "mqls",

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from metric_frames import add_spend_metrics
 from polars.testing import assert_frame_equal
 
+from attrib.credit import SUMMARY_METRICS
 from attrib.errors import ComputationError, ConfigError, InputError, UsageError
 from attrib.metrics.funnel import compute_funnel
 from attrib.metrics.plan import PLAN_SCHEMA, plan_from_history, reverse_funnel
@@ -322,18 +323,7 @@ def test_round_trip_budget_uses_history_cpl(history):
             "model": ["linear"] * 3,
             "channel": ["ads", "email", "seo"],
             "is_marketing": [True] * 3,
-            **{
-                k: [0.0] * 3
-                for k in (
-                    "conversions",
-                    "revenue",
-                    "pipeline",
-                    "deals",
-                    "lost_deals",
-                    "deals_created",
-                    "pipeline_created",
-                )
-            },
+            **{k: [0.0] * 3 for k in SUMMARY_METRICS},
         }
     )
     roi = add_spend_metrics(summary, costs, touches, stages, deals, S)

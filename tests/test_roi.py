@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from metric_frames import add_spend_metrics, deals_frame, stages_frame
 
+from attrib.credit import SUMMARY_METRICS
 from attrib.metrics.periods import (
     allocate_costs,
     detect_cost_grain,
@@ -22,15 +23,7 @@ from attrib.metrics.settings import MetricsSettings
 D = dt.datetime
 d = dt.date
 
-SUMMARY_NUMERIC = (
-    "conversions",
-    "revenue",
-    "pipeline",
-    "deals",
-    "lost_deals",
-    "deals_created",
-    "pipeline_created",
-)
+SUMMARY_NUMERIC = SUMMARY_METRICS
 
 
 def touches_frame(rows):
