@@ -12,6 +12,7 @@ plus command-line overrides. The file's tables:
 ``[options]``           lookback_days, level, revenue_window, models, strict
 ``[models.<name>]``     model parameters, e.g. ``[models.time_decay] half_life_days = 3``
 ``[metrics]``           ROI/KPI settings (gross margin, sales cost, ...)
+``[event_log]``         ``--event-log``: role = the log's column name (cookie, time, ...)
 """
 
 from __future__ import annotations

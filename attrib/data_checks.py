@@ -313,10 +313,10 @@ def unassigned_credit(summary: pl.DataFrame | None, has_rules: bool) -> str | No
 def input_warnings(
     inputs: Inputs, touch_channels: Sequence[str], sales_channels: Sequence[str]
 ) -> list[str]:
-    """The warnings the validated inputs alone give: first what the config and the files
-    say (``micro_units``, ``campaign_lookalikes``, ``dotted_thousands``,
-    ``mixed_currencies``: a campaign column named otherwise is also why cost rows repeat),
-    then ``unmatched_cost_channels``,
+    """The warnings the validated inputs alone give: first ``placeholder_values``, then
+    what the config and the files say (``micro_units``, ``campaign_lookalikes``,
+    ``dotted_thousands``, ``multi_day_cost_rows``, ``mixed_currencies``: a campaign column
+    named otherwise is also why cost rows repeat), then ``unmatched_cost_channels``,
     ``daily_by_repeats``, ``monthly_rows_among_daily``, ``weekly_cost_rows``,
     ``channel_variants``, ``config_channel_variants`` and
     ``several_customers_per_deal``. ``attrib validate`` shows them; a run adds its own."""

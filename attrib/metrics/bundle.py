@@ -3,8 +3,9 @@
 ``metrics_plan`` fixes what every batch must agree on (reporting window, present funnel
 stages); ``map_metrics`` reduces one batch of entities (its touch digest, deals, stages and
 journeys) to additive partial states; ``finalize_metrics`` turns all partials into the
-tables. The in-memory run is one batch (``attrib.run.map_run_metrics``); the bucketed and
-Spark engines map bucket by bucket and never hold every entity's facts at once.
+tables. The in-memory run is one batch (``attrib.run.map_run_metrics``); the bucketed
+engine maps bucket by bucket and never holds every entity's facts at once. The Spark engine
+maps on the driver, as one batch of its buckets' touch digests and deal journeys.
 """
 
 from __future__ import annotations

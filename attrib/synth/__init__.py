@@ -3,9 +3,9 @@
 The generator is fully vectorised (numpy draws, Polars sorting and string building) so that it
 makes ten million touchpoints in seconds, and it is deterministic: the same arguments give
 byte-identical files. The generative process is documented in ``docs/SYNTH.md``; every
-probability it uses is a named constant below, and each channel's true effect on the log-odds
-of conversion is in ``TRUE_CHANNEL_EFFECTS`` so that data-driven models can be checked against
-a known ranking.
+probability it uses is a named constant in ``attrib.synth.spec``, and each channel's true
+effect on the log-odds of conversion is in ``TRUE_CHANNEL_EFFECTS`` so that data-driven
+models can be checked against a known ranking.
 """
 
 from __future__ import annotations
