@@ -177,7 +177,8 @@ def unreadable_column(
 ) -> tuple[str, str] | None:
     """(what the column holds, how to export it) when no value of a column of this type can
     be read as text, a number or a timestamp; None when it can."""
-    if isinstance(dtype, (pl.List, pl.Array, pl.Struct, pl.Object)):
+    # every nested type: List, Array, Struct and (Parquet's map columns) Map
+    if dtype.is_nested() or isinstance(dtype, pl.Object):
         return f"{dtype} values, not single values", (
             "export one plain value per cell (text, number or timestamp)"
         )

@@ -948,6 +948,28 @@ def test_nested_parquet_column_is_an_input_error(tmp_path):
     assert str(data / "touchpoints.parquet") in result.output
 
 
+def test_map_typed_parquet_column_is_an_input_error(tmp_path):
+    # a Parquet map column (read by Polars as Map, a nested type that is neither List nor
+    # Struct) was cast to text: "Internal error: InvalidOperationError: cannot cast
+    # `map[str, i64]` to `str`" (exit 5); it is refused as a list or struct column is
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = tmp_path / "in"
+    data.mkdir()
+    campaigns = pa.array([[("k", 1)], [("k", 2)]], pa.map_(pa.string(), pa.int64()))
+    touches = {"customer_id": ["c1", "c2"], "ts": ["2025-01-01", "2025-01-02"]}
+    pq.write_table(
+        pa.table({**touches, "channel": ["E", "S"], "campaign": campaigns}),
+        data / "touchpoints.parquet",
+    )
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    result = run_cli(["run", data, "--out", tmp_path / "out", "-q"], exit_code=2)
+    assert "'campaign'" in result.output
+    assert str(data / "touchpoints.parquet") in result.output
+    assert "Internal error" not in result.output
+
+
 def test_far_future_sentinel_date_window_does_not_overflow():
     # CRM exports use 9999-12-31 as a "never" date; a run whose data reaches it asked the
     # metrics for the window [first day, 9999-12-31], whose exclusive end (the next day)
