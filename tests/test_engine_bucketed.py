@@ -448,3 +448,33 @@ def test_a_failed_bucketing_leaves_no_scratch_files(tmp_path: Path) -> None:
         with pytest.raises(InputError):
             run_bucketed(data, buckets=4, models="first_touch", workdir=work)
         assert list(work.iterdir()) == []
+
+
+@pytest.mark.parametrize("table", ["touchpoints", "stages"])
+def test_bucketed_nested_id_column_is_an_input_error(tmp_path: Path, table: str) -> None:
+    # the partition step hashed the id column's text before any validation: a list-typed
+    # customer_id was "Internal error: InvalidOperationError: cannot cast List type" (exit 5)
+    # with --buckets; the in-memory engine refuses it as a schema error (exit 2), and so does
+    # the bucketed one, naming the file and the column
+    data = tmp_path / "in"
+    data.mkdir()
+    ids = {"customer_id": ["c1", "c2"]}
+    nested = {"customer_id": [["c1"], ["c2"]]}
+    touches = {"ts": ["2025-01-01", "2025-01-02"], "channel": ["E", "S"]}
+    stages = {"stage": ["lead", "lead"], "ts": ["2025-01-01", "2025-01-02"]}
+    frames = {
+        "touchpoints": {**(nested if table == "touchpoints" else ids), **touches},
+        "stages": {**(nested if table == "stages" else ids), **stages},
+    }
+    for name, columns in frames.items():
+        pl.DataFrame(columns).write_parquet(data / f"{name}.parquet")
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\n"
+        "d1,c1,2025-01-03,2025-01-05,won,100\n"
+    )
+    out = tmp_path / "out"
+    result = run_cli(["run", data, "--out", out, "-q", "--buckets", "2"], exit_code=2)
+    assert "Internal error" not in result.output
+    assert "'customer_id'" in result.output
+    assert str(data / f"{table}.parquet") in result.output
+    assert not out.exists() or not any(out.iterdir())

@@ -61,6 +61,7 @@ from attrib.models.base import AttributionModel, Fitted, State, reduce_states
 from attrib.parsing import parse_id
 from attrib.progress import Reporter
 from attrib.schema import Validated, mixing_facts, validate
+from attrib.schema_hints import unreadable_column
 from attrib.writers import parquet_appender
 
 if TYPE_CHECKING:
@@ -175,6 +176,11 @@ def partition_table(
         except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
             raise read_failure(exc, [f], f"{file_format(f)} file") from None
     check_table_columns(files, columns, table, config)
+    for scan, names in zip(scans, columns, strict=True):
+        # an id of a type no value of which can be hashed as text (a list, a struct): the
+        # validator names the file and the column, as in memory (a bug's exit 5, else)
+        if source in names and unreadable_column(scan, source, scan.collect_schema()[source]):
+            validate(scan.head(1).collect(), table, config)
     lazy = stack_parts(scans)
     if not any(source in names for names in columns):
         if scans:  # the validator names the missing column, the file and a hint
