@@ -563,7 +563,9 @@ def as_export_text(column: str, dtype: pl.DataType, *, wall_clock: bool = False)
     return col.cast(pl.String)
 
 
-def stack_parts(frames: list[FrameT], wall_clock: Collection[str] = ()) -> FrameT:
+def stack_parts(
+    frames: list[FrameT], wall_clock: Collection[str] = (), files: Sequence[Path | str] = ()
+) -> FrameT:
     """Stack the files of one table (columns unioned; missing ones are null).
 
     A column whose type differs between files (zoned and naive timestamps, dates beside
@@ -571,7 +573,9 @@ def stack_parts(frames: list[FrameT], wall_clock: Collection[str] = ()) -> Frame
     becomes, in every file, the text a CSV export of it would hold (``as_export_text``;
     ``wall_clock``: the columns whose zoned values keep their own clock, a cost date):
     validation then reads each value as that file alone would give it, instead of one
-    file's values being cast to another's type, or the stacking failing.
+    file's values being cast to another's type, or the stacking failing. Such a column
+    that holds lists, structs or maps in one file (``files``: each frame's, for the error)
+    has no such text: an input error, as the validator gives for one file.
     """
     if len(frames) == 1:
         return frames[0]
@@ -581,6 +585,15 @@ def stack_parts(frames: list[FrameT], wall_clock: Collection[str] = ()) -> Frame
         for name, dtype in schema.items():
             types.setdefault(name, set()).add(dtype)
     mixed = {name for name, seen in types.items() if len(seen) > 1 and name != FILE_COL}
+    for i, schema in enumerate(schemas):
+        for c in sorted(mixed & set(schema)):
+            if schema[c].is_nested() or isinstance(schema[c], pl.Object):
+                raise SchemaError(
+                    f"column {c!r} holds {schema[c]} values, not single values",
+                    file=str(files[i]) if i < len(files) else None,
+                    column=c,
+                    hint="export one plain value per cell (text, number or timestamp)",
+                )
     if mixed:
         frames = [
             f.with_columns(
@@ -656,7 +669,7 @@ def read_files(
     read, which no file may spell another way (``check_shared_columns``)."""
     frames = [_read_one(p, projection) for p in files]
     check_shared_columns(files, [f.columns for f in frames], required, optional, table)
-    frame = stack_parts(frames, wall_clock)
+    frame = stack_parts(frames, wall_clock, files)
     # whatever each file gave, the same columns for all (a file read whole for lacking a
     # required column another file has must not add its unused ones)
     return projection.apply(frame) if projection is not None else frame

@@ -336,3 +336,28 @@ def test_a_file_of_another_kind_beside_readable_parts_is_skipped(tmp_path):
     with pytest.raises(InputError, match="does not read files of this type") as err:
         resolve_files(folder)
     assert err.value.file == str(folder / "part-2.tsv")
+
+
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]])
+@pytest.mark.parametrize("column", ["customer_id", "channel"])
+def test_a_nested_column_in_one_part_of_a_folder_is_an_input_error(tmp_path, engine, column):
+    """Parts that type a column differently are stacked as the text a CSV export holds; a
+    part whose column holds lists (or a Parquet map) was cast to text too: "Internal error:
+    InvalidOperationError: cannot cast List type" (exit 5). It is refused as one file with
+    such a column is (exit 2), naming that part and the column."""
+    import polars as pl
+    from conftest import run_cli
+
+    data = tmp_path / "in"
+    parts = data / "touchpoints"
+    parts.mkdir(parents=True)
+    plain = {"customer_id": ["c1"], "ts": ["2025-01-01"], "channel": ["Email"]}
+    pl.DataFrame(plain).write_parquet(parts / "part-0.parquet")
+    pl.DataFrame({**plain, column: [["x"]]}).write_parquet(parts / "part-1.parquet")
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-05,2025-01-06,won,1\n"
+    )
+    result = run_cli(["run", data, "--out", tmp_path / "out", "-q", *engine], exit_code=2)
+    text = " ".join(result.output.split())
+    assert f"file {parts / 'part-1.parquet'}" in text
+    assert f"column {column!r} holds" in text

@@ -181,7 +181,7 @@ def partition_table(
         # validator names the file and the column, as in memory (a bug's exit 5, else)
         if source in names and unreadable_column(scan, source, scan.collect_schema()[source]):
             validate(scan.head(1).collect(), table, config)
-    lazy = stack_parts(scans)
+    lazy = stack_parts(scans, files=files)
     if not any(source in names for names in columns):
         if scans:  # the validator names the missing column, the file and a hint
             validate(scans[0].head(1).collect(), table, config)
