@@ -65,15 +65,26 @@ def handle_errors(*, json_output: bool = False) -> Iterator[None]:
     except BrokenPipeError:  # the reader stopped (attrib models | head): nothing to report
         exit_broken_pipe()
     except Exception as exc:
-        if os.environ.get("ATTRIB_DEBUG", "") not in ("", "0"):
-            traceback.print_exc()
-        message = f"{type(exc).__name__}: {exc}"
-        saved = _save_traceback()
-        hint = INTERNAL_HINT + (f" (the traceback is in {saved})" if saved else "")
-        if json_output:  # in the keys of every other error's document
-            click.echo(json.dumps({"ok": False, **_internal_error(message, hint)}))
-        click.secho(f"Internal error: {message}\n  {hint}", fg="red", err=True)
-        sys.exit(EXIT_INTERNAL)
+        _exit_internal(exc, json_output)
+    except BaseException as exc:
+        # a panic in Rust code (Polars' PanicException) derives from BaseException only
+        if type(exc).__name__ != "PanicException":
+            raise
+        _exit_internal(exc, json_output)
+
+
+def _exit_internal(exc: BaseException, json_output: bool) -> NoReturn:
+    """Report an internal error (a bug, exit 5): its traceback saved to a file, on stderr
+    only with ATTRIB_DEBUG=1."""
+    if os.environ.get("ATTRIB_DEBUG", "") not in ("", "0"):
+        traceback.print_exc()
+    message = f"{type(exc).__name__}: {exc}"
+    saved = _save_traceback()
+    hint = INTERNAL_HINT + (f" (the traceback is in {saved})" if saved else "")
+    if json_output:  # in the keys of every other error's document
+        click.echo(json.dumps({"ok": False, **_internal_error(message, hint)}))
+    click.secho(f"Internal error: {message}\n  {hint}", fg="red", err=True)
+    sys.exit(EXIT_INTERNAL)
 
 
 def _exit_with(exc: AttribError, json_output: bool) -> NoReturn:

@@ -847,6 +847,26 @@ def test_an_internal_bug_exits_5_with_a_traceback_only_when_asked(
     assert 'raise ZeroDivisionError("a bug")' in saved.read_text()
 
 
+def test_a_polars_panic_is_an_internal_error_not_a_traceback(monkeypatch, capsys, tmp_path):
+    """A panic inside Polars (pyo3's PanicException, a BaseException, not an Exception: an
+    out-of-range Parquet timestamp cast to text) went past the handler: a Python traceback
+    on stderr and exit 1, the code of --strict's failed checks. It is an internal error."""
+    import tempfile
+
+    from polars.exceptions import PanicException
+
+    from cli._errors import handle_errors
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.delenv("ATTRIB_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as exited, handle_errors():
+        raise PanicException("invalid or out-of-range datetime")
+    assert exited.value.code == 5
+    err = capsys.readouterr().err
+    assert "Internal error: PanicException: invalid or out-of-range datetime" in err
+    assert "Traceback" not in err
+
+
 def test_an_internal_bug_with_format_json_is_one_json_error_document(tmp_path, monkeypatch):
     """``--format json``: an internal error (exit 5) is an ``{"ok": false, ...}`` document
     on stdout like every other error, with the text mode's message and ATTRIB_DEBUG hint."""
