@@ -457,11 +457,48 @@ def _read_one(path: Path, projection: Projection | None = None) -> pl.DataFrame:
         raise read_failure(exc, [path], f"{kind} file") from None
     if kind == "ndjson":  # (the columns the run reads: the projection's, else all)
         check_repeated_key(path, (projection.of(df.schema) if projection else None) or df.columns)
+    if kind == "parquet":
+        check_timestamp_range(path, df)
     return df.with_columns(
         # categorical: one small code per row, not the path text repeated (~50 B a row)
         pl.lit(str(path)).cast(pl.Categorical).alias(FILE_COL),
         pl.col(ROW_COL).cast(pl.Int64),
     )
+
+
+#: how far from 1970 a timestamp may lie, in seconds (200,000 years): Polars' calendar ends
+#: near the year 262,000 either way, and turning a time beyond it into a date or text panics
+#: (Parquet holds seconds as milliseconds: microseconds written as seconds reach 55M years)
+_FARTHEST_S = 200_000 * 31_556_952
+_PER_SECOND = {"ms": 1_000, "us": 1_000_000}  # (nanoseconds in an int64 never get so far)
+
+
+def check_timestamp_range(path: Path, frame: pl.DataFrame | pl.LazyFrame) -> None:
+    """Refuse a typed timestamp column (Parquet's) holding a time beyond any calendar year
+    (epoch microseconds stored as seconds), naming its first such row: no rule can read it,
+    and Polars panics when it is made text. ``frame`` has the ``__row`` column."""
+    schema = frame.collect_schema()
+    units = {
+        c: _PER_SECOND[t.time_unit]
+        for c, t in schema.items()
+        if isinstance(t, pl.Datetime) and t.time_unit in _PER_SECOND
+    }
+    if not units:
+        return
+    far = {c: pl.col(c).to_physical().abs() > _FARTHEST_S * k for c, k in units.items()}
+    found = frame.lazy().select(e.any().alias(c) for c, e in far.items()).collect().row(0)
+    for column, hit in zip(far, found, strict=True):
+        if hit:
+            row = frame.lazy().filter(far[column]).select(ROW_COL).head(1).collect().item()
+            raise InputError(
+                f"column {column!r} holds a timestamp beyond any calendar year (more than"
+                " 200,000 years from 1970)",
+                file=str(path),
+                row=row,
+                column=column,
+                hint="a wrong unit in the export (microseconds written as seconds?): write the"
+                " column as a timestamp of its true unit, or as ISO 8601 text",
+            )
 
 
 def check_repeated_key(path: Path, read: Collection[str] | None = None) -> None:
@@ -539,6 +576,8 @@ def scan_file(path: Path, projection: Projection | None = None) -> pl.LazyFrame:
     lf = lf.with_row_index(ROW_COL, offset=1).with_columns(
         pl.col(ROW_COL).cast(pl.Int64), pl.lit(str(path)).cast(pl.Categorical).alias(FILE_COL)
     )
+    if kind == "parquet":
+        check_timestamp_range(path, lf)
     return lf.filter(~blank_line()) if kind == "csv" else lf
 
 

@@ -1007,6 +1007,35 @@ def test_placeholder_dates_in_typed_columns_are_rejected_but_not_an_open_deals(t
     assert pl.read_parquet(out / "channel_summary.parquet")["pipeline"].sum() == 57.0
 
 
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]])
+@pytest.mark.parametrize("column", ["ts", "customer_id"])
+def test_a_parquet_timestamp_beyond_any_calendar_is_an_input_error(tmp_path, engine, column):
+    """A Parquet timestamp so far from 1970 that no calendar date has it (epoch microseconds
+    stored as seconds: the year ~55 million) made Polars panic when the run turned it into
+    text or a date: a Python traceback and exit 1 (of any column, an id too). It stops the
+    run naming the file, the row and the column (exit 2)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = tmp_path / "in"
+    data.mkdir()
+    columns = {
+        "customer_id": pa.array(["c1", "c2"]),
+        "ts": pa.array([1_735_689_600, 1_735_776_000], pa.timestamp("s")),
+        "channel": pa.array(["Email", "Social"]),
+    }
+    far = 1_735_689_600 * 10**6  # microseconds, written as seconds
+    columns[column] = pa.array([1_735_689_600, far], pa.timestamp("s"))
+    pq.write_table(pa.table(columns), data / "touchpoints.parquet")
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    out = tmp_path / "out"
+    result = run_cli(["run", data, "--out", out, "-q", *engine], exit_code=2)
+    text = " ".join(result.output.split())
+    assert f"file {data / 'touchpoints.parquet'}, row 2, column {column!r}" in text
+    assert "Traceback" not in text
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_iso_offsets_hours_only_and_spaced(tmp_path):
     # ISO 8601 allows an hours-only offset ("+02", what PostgreSQL prints for timestamptz)
     # and exports often put a space before the offset; all are aware, read as UTC
