@@ -478,3 +478,23 @@ def test_bucketed_nested_id_column_is_an_input_error(tmp_path: Path, table: str)
     assert "'customer_id'" in result.output
     assert str(data / f"{table}.parquet") in result.output
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_bucketed_non_utf8_header_without_the_id_is_an_input_error(tmp_path: Path) -> None:
+    # a Windows-1252 header whose id column is spelt otherwise ("customér_id"): the check
+    # for the missing column read the file's first row and its UTF-8 error escaped, an
+    # "Internal error: ComputeError: invalid utf-8 sequence" (exit 5); in memory, and now
+    # here, it is the file's read error (exit 2), naming the file
+    data = tmp_path / "in"
+    data.mkdir()
+    (data / "touchpoints.csv").write_bytes(
+        "customér_id,ts,channel\nc1,2025-01-01,Wébinar\n".encode("cp1252")
+    )
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\n"
+        "d1,c1,2025-01-03,2025-01-05,won,100\n"
+    )
+    for engine in ([], ["--buckets", "2"]):
+        result = run_cli(["run", data, "--out", tmp_path / "out", "-q", *engine], exit_code=2)
+        assert str(data / "touchpoints.csv") in result.output
+        assert "not UTF-8" in result.output

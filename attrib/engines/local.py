@@ -184,7 +184,11 @@ def partition_table(
     lazy = stack_parts(scans, files=files)
     if not any(source in names for names in columns):
         if scans:  # the validator names the missing column, the file and a hint
-            validate(scans[0].head(1).collect(), table, config)
+            try:
+                first = scans[0].head(1).collect()
+            except (pl.exceptions.PolarsError, OSError, ValueError) as exc:  # (not UTF-8)
+                raise read_failure(exc, files[:1], f"{file_format(files[0])} file") from None
+            validate(first, table, config)
         raise SchemaError(
             f"{table} have no column {source!r} to bucket by",
             file=str(files[0]) if files else None,
