@@ -37,6 +37,7 @@ from attrib.columns import (
     STAGE,
     STATUS,
     TS,
+    TS_YEARS,
 )
 from attrib.config import RunConfig
 from attrib.encoded import (
@@ -215,7 +216,11 @@ def build_journeys(
     del local
     end = deal_event_time() if config.revenue_window == "closed_at" else pl.col(CREATED_AT)
     end = end.dt.epoch("us")
-    lookback = np.int64(config.lookback_days) * US_PER_DAY
+    # every time lies in TS_YEARS: a longer lookback ("no limit", 10**12 days) reaches each
+    # earlier touch as that span does, and its microseconds would overflow int64
+    first, last = TS_YEARS
+    span_days = (date(last + 1, 1, 1) - date(first, 1, 1)).days
+    lookback = np.int64(min(config.lookback_days, span_days)) * US_PER_DAY
     # the touch sort (numba, GIL released) runs in a worker while Polars prepares the deals;
     # the lookback counts from the day a date names, the window ends after it
     d, (order, t_ent, t_ts, t_chan, t_camp, d_keys) = side_by_side(

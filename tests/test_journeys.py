@@ -216,6 +216,25 @@ def test_lookback_bound_is_inclusive(tmp_path):
     assert_credit(credit(result, "first_touch"), {"Email": 1})
 
 
+@pytest.mark.parametrize("days", [10**9, 10**12, 2**63 - 1])
+def test_a_lookback_beyond_every_time_keeps_every_earlier_touch(tmp_path, days):
+    # "no limit" written as a huge --lookback-days: its microseconds overflowed int64 (a
+    # numpy RuntimeWarning on stderr) and the wrapped bound silently dropped touches from
+    # journeys, exit 0. Every time lies in 1900-2199, so a longer lookback reaches them all.
+    t = [
+        ("c", "1901-06-01 00:00:00", "Social"),
+        ("c", "2025-01-05 12:00:00", "Email"),
+        ("c", "2025-01-15 12:00:00", "Webinar"),
+    ]
+    d = [("d", "c", "2025-01-10", "2199-12-31 12:00:00", "won", 1)]
+    result = run_job(
+        tmp_path, touches=touches(t), deals=deals(d), models="first_touch", lookback_days=days
+    )
+    j = result.journeys.table
+    assert j.filter(pl.col("deal_id") == "d")["path"].to_list() == ["Social > Email > Webinar"]
+    assert_credit(credit(result, "first_touch"), {"Social": 1})
+
+
 # A date without a time (midnight UTC exactly) as a close, creation or lead: the window or
 # anchor holds the touches of that whole day. c: Email Jan 1 10:00, Social Jan 5 09:00 and
 # Webinar Jan 5 15:00 (lead day), Display Jan 10 16:00 (creation day), Referral Jan 20 18:00
