@@ -372,6 +372,36 @@ def test_event_log_adapter(tmp_path):
     assert sources["touchpoints"] == [{"frame": "(touchpoints frame)", "rows": 5}]
 
 
+def test_event_log_with_nested_columns(tmp_path):
+    """A Parquet event log was cast to text whole: a column it does not read holding lists
+    (GA4's event_params) or a role column holding lists, bytes or durations stopped the run
+    with "Internal error: InvalidOperationError: cannot cast List type" (exit 5). Columns
+    it does not read are ignored, as in the touchpoints; such a role column is an input
+    error naming the log and the column (exit 2)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    log = tmp_path / "events.parquet"
+    columns = {
+        "cookie": pa.array(["u1", "u1"]),
+        "time": pa.array(["2025-01-01 00:00:00", "2025-01-02 00:00:00"]),
+        "channel": pa.array(["Email", "Social"]),
+        "conversion": pa.array([0, 1]),
+        "conversion_value": pa.array([None, 10.0]),
+        "event_params": pa.array([[{"key": "a", "value": 1}]] * 2),
+    }
+    pq.write_table(pa.table(columns), log)
+    out = tmp_path / "out"
+    run_cli(["run", "--event-log", log, "--out", out, "--models", "first_touch", "-q"])
+    assert_credit(_summary_credit(out, "first_touch", "revenue"), {"Email": 10})
+    columns["cookie"] = pa.array([["u1"], ["u1"]])
+    pq.write_table(pa.table(columns), log)
+    result = run_cli(["run", "--event-log", log, "--out", tmp_path / "out2", "-q"], exit_code=2)
+    text = " ".join(result.output.split())
+    assert f"file {log}, column 'cookie'" in text
+    assert "not single values" in text
+
+
 def test_help_imports_no_heavy_library():
     code = (
         "import sys\n"
