@@ -498,3 +498,30 @@ def test_bucketed_non_utf8_header_without_the_id_is_an_input_error(tmp_path: Pat
         result = run_cli(["run", data, "--out", tmp_path / "out", "-q", *engine], exit_code=2)
         assert str(data / "touchpoints.csv") in result.output
         assert "not UTF-8" in result.output
+
+
+def test_bucketed_decimal_wider_than_38_digits_is_a_read_error(tmp_path: Path) -> None:
+    # a Parquet decimal256 column (precision 40): in memory the reader refuses the file
+    # (exit 2); the bucketed engine's lazy scan let it through to the bucket writer, which
+    # panicked ("precision >= 1 && precision <= 38"): exit 5. Now the same read error.
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = tmp_path / "in"
+    data.mkdir()
+    wide = pa.array([decimal.Decimal("1.5")] * 2, pa.decimal256(40, 2))
+    pq.write_table(
+        pa.table(
+            {"customer_id": ["c1", "c2"], "ts": ["2025-01-01", "2025-01-02"], "campaign": wide}
+        ).append_column("channel", pa.array(["Email", "Web"])),
+        data / "touchpoints.parquet",
+    )
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\n"
+        "d1,c1,2025-01-03,2025-01-05,won,100\n"
+    )
+    for engine in ([], ["--buckets", "2"]):
+        result = run_cli(["run", data, "--out", tmp_path / "out", "-q", *engine], exit_code=2)
+        assert f"file {data / 'touchpoints.parquet'}: cannot read parquet file" in result.output

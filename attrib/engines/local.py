@@ -170,7 +170,14 @@ def partition_table(
     for f in files:
         try:  # a file no reader can open (an empty NDJSON file) is named, as in memory
             scans.append(scan_file(f, projection))
-            columns.append(scans[-1].collect_schema().names())
+            schema = scans[-1].collect_schema()
+            columns.append(schema.names())
+            # a decimal wider than Polars reads (precision > 38): its read error, as in memory
+            # (the bucket writer panics on it: exit 5)
+            if wide := [
+                c for c, t in schema.items() if isinstance(t, pl.Decimal) and t.precision > 38
+            ]:
+                scans[-1].select(wide).head(1).collect()
         except AttribError:  # (named already: a repeated NDJSON key)
             raise
         except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
