@@ -147,12 +147,18 @@ def missing_input_hint(data_dir: str | Path | None, table: str, what: str = "FIL
     is when it is a run's --out folder (``attrib run out/``: its manifest.json), in every
     engine."""
     hint = f"put a {table}.csv/.parquet/.ndjson in the data folder or pass --{table} {what}"
-    if data_dir is not None and (Path(data_dir) / "manifest.json").is_file():
+    if data_dir is not None and holds_run_outputs(data_dir):
         hint = (
             f"{data_dir} holds the outputs of `attrib run` (manifest.json), not its "
             f"inputs: give the folder of the exports (touchpoints.*, deals.*); {hint}"
         )
     return hint
+
+
+def holds_run_outputs(folder: str | Path) -> bool:
+    """Whether ``folder`` is the --out folder of a run (its manifest.json): given where the
+    exports were meant, every engine and `attrib plan` say so."""
+    return (Path(folder) / "manifest.json").is_file()
 
 
 def find_table(data_dir: Path, table: str) -> list[Path] | None:
@@ -439,6 +445,22 @@ def blank_line() -> pl.Expr:
     return pl.all_horizontal(pl.all().exclude(ROW_COL, FILE_COL).is_null())
 
 
+def without_blank_rows(df: pl.DataFrame, where: pl.Expr | None = None) -> pl.DataFrame:
+    """``df`` without its rows that hold no value (``blank_line``), of those ``where`` (a
+    file's rows, say) selects; numbered rows keep their numbers."""
+    mask = blank_line() if where is None else blank_line() & where
+    blank = df.select(mask).to_series()
+    return df.filter(~blank) if blank.any() else df  # (a mask first: filtering copies all)
+
+
+def is_csv_file(name: str | Path | None) -> bool:
+    """Whether ``name`` is a CSV file by its suffix (a frame's or a table's name is none)."""
+    try:
+        return name is not None and file_format(Path(name)) == "csv"
+    except InputError:  # ("(touchpoints frame)", "table:NAME", a URI without a suffix)
+        return False
+
+
 def _read_one(path: Path, projection: Projection | None = None) -> pl.DataFrame:
     kind = file_format(path)
     try:
@@ -450,9 +472,7 @@ def _read_one(path: Path, projection: Projection | None = None) -> pl.DataFrame:
             df = _read_rows(path, kind, projection, numbered=False)
             df = df.drop(RESERVED_COLUMNS, strict=False).with_row_index(ROW_COL, offset=1)
         if kind == "csv":
-            blank = df.select(blank_line()).to_series()
-            if blank.any():  # (a mask first: filtering copies every column)
-                df = df.filter(~blank)
+            df = without_blank_rows(df)
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         raise read_failure(exc, [path], f"{kind} file") from None
     if kind == "ndjson":  # (the columns the run reads: the projection's, else all)

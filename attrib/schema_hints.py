@@ -20,6 +20,7 @@ from attrib.errors import InputError, SchemaError
 from attrib.io import (
     TITLE_LINES,
     file_format,
+    is_csv_file,
     loose_name,
 )
 
@@ -99,14 +100,6 @@ def file_schema(file: str | None, read: pl.Schema) -> Mapping[str, pl.DataType]:
     return read
 
 
-def _csv_file(file: str | None) -> bool:
-    """Whether ``file`` names a CSV file: only a text file's header can be a report title."""
-    try:
-        return file is not None and file_format(Path(file)) == "csv"
-    except InputError:  # (a frame's name: no suffix)
-        return False
-
-
 #: a column of a wide spend table, one per channel: ``tv_spend``, ``Channel0_spend``,
 #: ``search cost``; Robyn's demo data marks spend with an ``_S`` suffix (``tv_S``, ``search_S``)
 _PER_CHANNEL_SPEND = re.compile(r"(?i:.+[_ ](?:spend|cost|costs))$|.+_S$")
@@ -160,7 +153,7 @@ def missing_column_error(
     hint = f"did you mean {close[0]!r}? " if close else ""
     if len(available) == 1 and any(sep in available[0] for sep in (";", "\t", "|")):
         hint = "the header was read as one column: is the file separated by ';', tab or '|'? "
-    elif len(available) == 1 and not close and _csv_file(file):
+    elif len(available) == 1 and not close and is_csv_file(file):  # (a title: text files only)
         hint = f"the header is one column, {available[0][:60]!r}: {TITLE_LINES}; else "
     mapped_from = close[0] if close else "<your column>"
     found = f"(columns found: {', '.join(available) or 'none'})"

@@ -30,9 +30,10 @@ def _fraction_of(percent: str) -> str:
 
 
 def _holds_a_run(folder: Path) -> bool:
-    """Whether a DATA_DIR is a run's --out folder: its manifest.json and no touches."""
-    has_touches = (folder / "touchpoints").is_dir() or any(folder.glob("touchpoints.*"))
-    return (folder / "manifest.json").is_file() and not has_touches
+    """Whether a DATA_DIR is a run's --out folder and no data folder (it has no touches)."""
+    from attrib.io import find_table, holds_run_outputs
+
+    return holds_run_outputs(folder) and not find_table(folder, "touchpoints")
 
 
 @click.command(

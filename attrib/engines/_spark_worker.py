@@ -13,7 +13,6 @@ import io
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -23,8 +22,7 @@ from attrib.columns import TS
 from attrib.config import RunConfig
 from attrib.data_checks import DealCounts
 from attrib.encoded import Dictionaries, Journeys
-from attrib.errors import InputError
-from attrib.io import FILE_COL, ROW_COL, as_export_text, blank_line, file_format
+from attrib.io import FILE_COL, ROW_COL, as_export_text, is_csv_file, without_blank_rows
 from attrib.models.base import AttributionModel, Fitted, State
 from attrib.parsing import MIXED_NONE
 
@@ -180,23 +178,13 @@ class ExportText:
         return batch
 
 
-def _csv_file(name: str) -> bool:
-    try:
-        return file_format(Path(name)) == "csv"
-    except InputError:  # ("table:NAME", a URI without a suffix)
-        return False
-
-
 def without_blank_csv_rows(frame: pl.DataFrame) -> pl.DataFrame:
     """A numbered frame without the rows of its CSV files that hold no value at all (a line
     of separators only, as spreadsheets write below a table): the local reader drops them
     (``io.blank_line``) and the other rows keep their numbers, as they do here. Parquet and
     NDJSON rows are kept, as locally."""
-    csv = [f for f in frame.get_column(FILE_COL).unique().to_list() if _csv_file(f)]
-    if not csv:
-        return frame
-    blank = frame.select(blank_line() & pl.col(FILE_COL).is_in(csv)).to_series()
-    return frame.filter(~blank) if blank.any() else frame
+    csv = [f for f in frame.get_column(FILE_COL).unique().to_list() if is_csv_file(f)]
+    return without_blank_rows(frame, pl.col(FILE_COL).is_in(csv)) if csv else frame
 
 
 def _arrow(frame: pl.DataFrame, schema: pa.Schema) -> pa.Table:
