@@ -15,7 +15,7 @@ import glob
 import gzip
 import json
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -622,6 +622,17 @@ def as_export_text(column: str, dtype: pl.DataType, *, wall_clock: bool = False)
     return col.cast(pl.String)
 
 
+def mixed_columns(schemas: Iterable[Mapping[str, pl.DataType]]) -> list[str]:
+    """The columns of a table whose type differs between its files, in the order first seen:
+    those ``stack_parts`` (and the Spark engine's reader) make the text a CSV export holds (a
+    CSV file's columns are text)."""
+    types: dict[str, set[pl.DataType]] = {}
+    for schema in schemas:
+        for name, dtype in schema.items():
+            types.setdefault(name, set()).add(dtype)
+    return [name for name, seen in types.items() if len(seen) > 1 and name != FILE_COL]
+
+
 def stack_parts(
     frames: list[FrameT], wall_clock: Collection[str] = (), files: Sequence[Path | str] = ()
 ) -> FrameT:
@@ -639,11 +650,7 @@ def stack_parts(
     if len(frames) == 1:
         return frames[0]
     schemas = [f.collect_schema() for f in frames]
-    types: dict[str, set[pl.DataType]] = {}
-    for schema in schemas:
-        for name, dtype in schema.items():
-            types.setdefault(name, set()).add(dtype)
-    mixed = {name for name, seen in types.items() if len(seen) > 1 and name != FILE_COL}
+    mixed = set(mixed_columns(schemas))
     for i, schema in enumerate(schemas):
         for c in sorted(mixed & set(schema)):
             if schema[c].is_nested() or isinstance(schema[c], pl.Object):

@@ -6,7 +6,6 @@ folder. pyspark is imported only inside functions, so importing this module does
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,7 @@ from attrib.io import (
     file_format,
     find_table,
     missing_input_hint,
+    mixed_columns,
     read_failure,
     resolve_files,
 )
@@ -192,17 +192,6 @@ def check_parquet_types(files: list[Path], table: str) -> dict[Path, pl.Schema]:
         except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
             raise read_failure(exc, [path], "parquet file") from None
     return schemas
-
-
-def mixed_columns(schemas: Iterable[Mapping[str, pl.DataType]]) -> list[str]:
-    """The columns of a table whose type differs between its files, in the order first
-    seen: those ``io.stack_parts`` reads as the text a CSV export holds (a CSV file's
-    columns are text)."""
-    types: dict[str, set[pl.DataType]] = {}
-    for schema in schemas:
-        for name, dtype in schema.items():
-            types.setdefault(name, set()).add(dtype)
-    return [name for name, seen in types.items() if len(seen) > 1 and name != FILE_COL]
 
 
 def _display(uri: str, names: dict[str, str]) -> str:
