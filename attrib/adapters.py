@@ -19,7 +19,7 @@ from attrib.columns import NONE_CHANNEL
 from attrib.errors import SchemaError
 from attrib.inputs import frame_input
 from attrib.io import FILE_COL, ROW_COL, as_export_text, read_files, resolve_files
-from attrib.schema_hints import unreadable_column
+from attrib.schema_hints import unreadable_column_error
 
 #: an event_log_tables argument's ``[event_log]`` key (``config.EVENT_LOG_COLUMNS``)
 _ROLE_KEYS = {
@@ -67,16 +67,11 @@ def event_log_tables(
     # the columns read, as text the way a CSV export holds it: a float cookie 1.0 is "1",
     # not "1.0"; the others are ignored (GA4's nested event_params), as in the touchpoints
     used = [c for c in dict.fromkeys((customer, ts, channel, conversion, value)) if c in found]
+    first = frame.get_column(FILE_COL)[0] if frame.height else None
+    where = str(first) if first is not None else None
     for c in used:
-        if (unreadable := unreadable_column(frame.lazy(), c, frame.schema[c])) is not None:
-            what, hint = unreadable
-            where = frame.get_column(FILE_COL)[0] if frame.height else None
-            raise SchemaError(
-                f"column {c!r} holds {what}",
-                file=str(where) if where is not None else None,
-                column=c,
-                hint=hint,
-            )
+        if (err := unreadable_column_error(frame.lazy(), c, frame.schema[c], c, where)) is not None:
+            raise err
     text = frame.select(
         *(as_export_text(c, frame.schema[c]).alias(c) for c in used), FILE_COL, ROW_COL
     )

@@ -622,6 +622,16 @@ def as_export_text(column: str, dtype: pl.DataType, *, wall_clock: bool = False)
     return col.cast(pl.String)
 
 
+def nested_values(dtype: pl.DataType) -> tuple[str, str] | None:
+    """(what a column of ``dtype`` holds, how to export it) when its values are no single
+    values (List, Array, Struct, Parquet's Map, Object), else None."""
+    if dtype.is_nested() or isinstance(dtype, pl.Object):
+        return f"{dtype} values, not single values", (
+            "export one plain value per cell (text, number or timestamp)"
+        )
+    return None
+
+
 def mixed_columns(schemas: Iterable[Mapping[str, pl.DataType]]) -> list[str]:
     """The columns of a table whose type differs between its files, in the order first seen:
     those ``stack_parts`` (and the Spark engine's reader) make the text a CSV export holds (a
@@ -653,12 +663,12 @@ def stack_parts(
     mixed = set(mixed_columns(schemas))
     for i, schema in enumerate(schemas):
         for c in sorted(mixed & set(schema)):
-            if schema[c].is_nested() or isinstance(schema[c], pl.Object):
+            if (nested := nested_values(schema[c])) is not None:
                 raise SchemaError(
-                    f"column {c!r} holds {schema[c]} values, not single values",
+                    f"column {c!r} holds {nested[0]}",
                     file=str(files[i]) if i < len(files) else None,
                     column=c,
-                    hint="export one plain value per cell (text, number or timestamp)",
+                    hint=nested[1],
                 )
     if mixed:
         frames = [

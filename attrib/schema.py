@@ -62,7 +62,7 @@ from attrib.schema_hints import (
     file_schema,
     missing_column_error,
     nested_traffic_fields,
-    unreadable_column,
+    unreadable_column_error,
 )
 
 
@@ -403,16 +403,11 @@ def validate(
             column=CHANNEL,
             hint=hint,
         )
+    first_file = files[0] if files else None
     for column, dtype in schema.items():
-        if (unreadable := unreadable_column(mapped, column, dtype)) is not None:
-            source = config.source_column(table, column)
-            what, hint = unreadable
-            raise SchemaError(
-                f"column {source!r} holds {what}",
-                file=files[0] if files else None,
-                column=source,
-                hint=hint,
-            )
+        source = config.source_column(table, column)
+        if (err := unreadable_column_error(mapped, column, dtype, source, first_file)) is not None:
+            raise err
     if table == "touchpoints" and config.level == "account" and ACCOUNT_ID not in columns:
         # journeys are keyed by the touches' account: without it every row would be rejected
         source = config.source_column(table, ACCOUNT_ID)

@@ -22,6 +22,7 @@ from attrib.io import (
     file_format,
     is_csv_file,
     loose_name,
+    nested_values,
 )
 
 #: how common exports name a required column (HubSpot, Salesforce, GA4/BigQuery, ad platforms'
@@ -170,11 +171,8 @@ def unreadable_column(
 ) -> tuple[str, str] | None:
     """(what the column holds, how to export it) when no value of a column of this type can
     be read as text, a number or a timestamp; None when it can."""
-    # every nested type: List, Array, Struct and (Parquet's map columns) Map
-    if dtype.is_nested() or isinstance(dtype, pl.Object):
-        return f"{dtype} values, not single values", (
-            "export one plain value per cell (text, number or timestamp)"
-        )
+    if (nested := nested_values(dtype)) is not None:  # (Parquet's map columns included)
+        return nested
     if dtype == pl.Binary and not _utf8(frame, column):  # text bytes are read as text
         return "bytes that are not UTF-8 text", "export the column as text (UTF-8)"
     if isinstance(dtype, pl.Duration):
@@ -182,6 +180,17 @@ def unreadable_column(
             "export the value the column stands for (a timestamp, a number)"
         )
     return None
+
+
+def unreadable_column_error(
+    frame: pl.LazyFrame, column: str, dtype: pl.DataType, source: str, file: str | None
+) -> SchemaError | None:
+    """The error of a column (read from the file's ``source``) no value of which can be
+    read (``unreadable_column``), naming the file and the column; None when it can be."""
+    if (unreadable := unreadable_column(frame, column, dtype)) is None:
+        return None
+    what, hint = unreadable
+    return SchemaError(f"column {source!r} holds {what}", file=file, column=source, hint=hint)
 
 
 def _utf8(frame: pl.LazyFrame, column: str) -> bool:
