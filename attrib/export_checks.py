@@ -125,12 +125,17 @@ def dotted_thousands(files: dict[str, list[str]], config: RunConfig) -> list[str
     return found
 
 
+def spelling(name: str) -> str:
+    """A name as its case and spacing aside: ``Paid  Search`` and ``paid search`` alike."""
+    return " ".join(name.casefold().split())
+
+
 def channel_variants(touch_channels: Sequence[str]) -> str | None:
     """Touch channels whose names differ only in case or spacing ('Display', 'display'):
     credited apart, each with part of one channel's touches, and spend matches only one."""
     alike: dict[str, list[str]] = {}
     for name in touch_channels:
-        alike.setdefault(" ".join(name.casefold().split()), []).append(name)
+        alike.setdefault(spelling(name), []).append(name)
     groups = sorted(sorted(g) for g in alike.values() if len(g) > 1)
     if not groups:
         return None
@@ -149,11 +154,11 @@ def config_channel_variants(declared: Sequence[str], touch_channels: Sequence[st
     ``marketing``) apply to no touch, and last_non_direct or the sourced shares silently
     ignore them. An entry no touch has in any spelling (offline ``TV``) is fine."""
     exact = set(touch_channels)
-    by_loose = {" ".join(c.casefold().split()): c for c in touch_channels}
+    by_loose = {spelling(c): c for c in touch_channels}
     fixes = [
         f"{name!r} -> {by_loose[key]!r}"
         for name in declared
-        if name not in exact and (key := " ".join(name.casefold().split())) in by_loose
+        if name not in exact and (key := spelling(name)) in by_loose
     ]
     if not fixes:
         return None
@@ -242,7 +247,7 @@ def placeholder_values(inputs: Inputs, touch_channels: Sequence[str]) -> list[st
     value is missing. By the small tables (deals, costs) and the touches' distinct
     channels, which every engine holds; not the touch rows themselves."""
     found = []
-    channels = [c for c in touch_channels if " ".join(c.casefold().split()) in PLACEHOLDERS]
+    channels = [c for c in touch_channels if spelling(c) in PLACEHOLDERS]
     if channels:
         found.append(
             f"touch channel(s) {quoted_names(channels)} are a missing value written as text, and"
