@@ -19,6 +19,11 @@ class AttribError(Exception):
 
     exit_code: int = EXIT_INTERNAL
 
+    @classmethod
+    def label(cls) -> str:
+        """What the CLI's message starts with: the class's name ("Input error")."""
+        return f"{cls.__name__.removesuffix('Error') or 'Attrib'} error"
+
     def __init__(
         self,
         message: str,
@@ -88,6 +93,10 @@ class ChecksFailedError(AttribError):
     """Rows were rejected and ``--strict`` asked for that to fail the run."""
 
     exit_code = EXIT_CHECKS_FAILED
+
+    @classmethod
+    def label(cls) -> str:
+        return "Checks failed"  # (not "ChecksFailed error")
 
 
 class ComputationError(AttribError, ArithmeticError):

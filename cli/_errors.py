@@ -91,12 +91,7 @@ def _exit_with(exc: AttribError, json_output: bool) -> NoReturn:
     """Report an attrib error (and its JSON document) and exit with its code."""
     if json_output:
         click.echo(json.dumps({"ok": False, **exc.to_dict()}))
-    name = type(exc).__name__
-    # "Checks failed:", not the class name's "ChecksFailed error:"
-    label = (
-        "Checks failed" if name == "ChecksFailedError" else f"{name.removesuffix('Error')} error"
-    )
-    click.secho(f"{label}: {exc.render()}", fg="red", err=True)
+    click.secho(f"{exc.label()}: {exc.render()}", fg="red", err=True)
     sys.exit(exc.exit_code)
 
 
