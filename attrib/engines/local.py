@@ -166,12 +166,13 @@ def partition_table(
     entity; returns each bucket's files."""
     source = _entity_source(config, table)
     projection = used_columns(table, config)  # the columns the in-memory job reads too
-    scans, columns = [], []
+    scans: list[pl.LazyFrame] = []
+    schemas: list[pl.Schema] = []
     for f in files:
         try:  # a file no reader can open (an empty NDJSON file) is named, as in memory
             scans.append(scan_file(f, projection))
             schema = scans[-1].collect_schema()
-            columns.append(schema.names())
+            schemas.append(schema)
             # a decimal wider than Polars reads (precision > 38): its read error, as in memory
             # (the bucket writer panics on it: exit 5)
             if wide := [
@@ -182,11 +183,12 @@ def partition_table(
             raise
         except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
             raise read_failure(exc, [f], f"{file_format(f)} file") from None
+    columns = [schema.names() for schema in schemas]
     check_table_columns(files, columns, table, config)
-    for scan, names in zip(scans, columns, strict=True):
+    for scan, schema in zip(scans, schemas, strict=True):
         # an id of a type no value of which can be hashed as text (a list, a struct): the
         # validator names the file and the column, as in memory (a bug's exit 5, else)
-        if source in names and unreadable_column(scan, source, scan.collect_schema()[source]):
+        if source in schema and unreadable_column(scan, source, schema[source]):
             validate(scan.head(1).collect(), table, config)
     lazy = stack_parts(scans, files=files)
     if not any(source in names for names in columns):
