@@ -503,6 +503,8 @@ def check_timestamp_range(path: Path, frame: pl.DataFrame | pl.LazyFrame) -> Non
         for c, t in schema.items()
         if isinstance(t, pl.Datetime) and t.time_unit in _PER_SECOND
     }
+    if isinstance(frame, pl.LazyFrame):  # a scan: read the footer, not every row, if it can
+        units = {c: k for c, k in units.items() if c not in _bounded_by_statistics(path)}
     if not units:
         return
     far = {c: pl.col(c).to_physical().abs() > _FARTHEST_S * k for c, k in units.items()}
@@ -519,6 +521,33 @@ def check_timestamp_range(path: Path, frame: pl.DataFrame | pl.LazyFrame) -> Non
                 hint="a wrong unit in the export (microseconds written as seconds?): write the"
                 " column as a timestamp of its true unit, or as ISO 8601 text",
             )
+
+
+def _bounded_by_statistics(path: Path) -> set[str]:
+    """The timestamp columns of a Parquet file whose every row group's statistics keep them
+    within ``_FARTHEST_S`` of 1970 (in the file's own unit): a scan then need not read them
+    to know (a column without statistics is not among them)."""
+    import pyarrow.parquet as pq
+
+    per_second = {"milliseconds": 1_000, "microseconds": 1_000_000, "nanoseconds": 10**9}
+    try:
+        meta = pq.ParquetFile(path).metadata
+    except (OSError, ValueError):  # (Arrow's errors: the reader names what is wrong)
+        return set()
+    bounded = set()
+    for i in range(meta.num_columns):
+        column = meta.schema.column(i)
+        unit = json.loads(column.logical_type.to_json()).get("timeUnit")
+        if unit not in per_second or "." in column.path:  # (no timestamp, or nested)
+            continue
+        limit = _FARTHEST_S * per_second[unit]
+        stats = [meta.row_group(g).column(i).statistics for g in range(meta.num_row_groups)]
+        if all(
+            s is not None and s.has_min_max and abs(s.min_raw) <= limit >= abs(s.max_raw)
+            for s in stats
+        ):
+            bounded.add(column.path)
+    return bounded
 
 
 def check_repeated_key(path: Path, read: Collection[str] | None = None) -> None:
