@@ -5,6 +5,7 @@ of options that exclude each other.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,19 @@ class _DataDir(click.Path):
                 ctx,
             )
         return super().convert(value, param, ctx)
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A float in a range that is also a number: click's range lets ``nan`` through (every
+    comparison with it is false) and ``inf`` past an open upper end."""
+
+    name = "number"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{number!r} is not a finite number", param, ctx)
+        return number
 
 
 def _given(options: Mapping[str, object]) -> list[str]:

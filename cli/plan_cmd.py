@@ -12,6 +12,7 @@ import click
 from cli._errors import handle_errors
 from cli._options import (
     DEFAULT_OUT,
+    FiniteFloatRange,
     _data_or_sample,
     _DataDir,
     _given,
@@ -49,7 +50,7 @@ Examples:
 @table_options
 @click.option(
     "--target-revenue",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloatRange(min=0, min_open=True),
     required=True,
     help="Revenue to plan for (won deal amounts), e.g. 2500000 or 2.5e6.",
 )

@@ -18,6 +18,7 @@ from cli._malloc import keep_freed_memory, small_pages_for_numpy
 from cli._options import (
     DEFAULT_OUT,
     OWN_PROCESS,
+    FiniteFloatRange,
     _check_option_pairs,
     _data_or_sample,
     _DataDir,
@@ -64,8 +65,6 @@ def _check_run_arguments(
     """Arguments of ``attrib run`` that contradict each other or that no run can use (exit
     2, before any work). ``options``: every option's value (None when not given), of which
     ``--paths`` refuses ``_NOT_FOR_PATHS``."""
-    import math
-
     from attrib.columns import outside_years
     from attrib.errors import UsageError
 
@@ -76,9 +75,6 @@ def _check_run_arguments(
                 f"{name} {day.date().isoformat()} {why}",
                 hint=f"leave {name} out for a window open at that end (the data's span)",
             )
-    margin = options["--gross-margin"]
-    if isinstance(margin, float) and math.isnan(margin):  # (click's range lets NaN through)
-        raise UsageError("--gross-margin nan is not a number", hint="e.g. --gross-margin 0.7")
     if period_from is not None and period_to is not None and period_from > period_to:
         raise UsageError(
             f"--from {period_from:%Y-%m-%d} is after --to {period_to:%Y-%m-%d}",
@@ -216,7 +212,7 @@ Examples:
 )
 @click.option(
     "--gross-margin",
-    type=click.FloatRange(min=0, max=1, min_open=True),
+    type=FiniteFloatRange(min=0, max=1, min_open=True),
     default=None,
     help="Gross margin for ROMI and LTV [default: 1.0 or [metrics] gross_margin].",
 )

@@ -766,3 +766,13 @@ def test_a_run_folder_given_as_data_dir_is_told_to_use_run(tmp_path):
     run_cli(["run", data, "--out", data, "--models", "linear", "-q"])
     run_cli(["plan", data, "--target-revenue", "1000", "--out", tmp_path / "p"])
     assert (tmp_path / "p" / "plan.parquet").is_file()
+
+
+@pytest.mark.parametrize("target", ["nan", "inf", "1e400"])
+def test_plan_refuses_a_target_that_is_no_finite_number(target):
+    """click's range lets ``nan`` and ``inf`` through: the plan then failed as a config error
+    naming a "column 'target_revenue'", which no input has."""
+    result = run_cli(["plan", "--target-revenue", target], exit_code=2)
+    assert "'--target-revenue':" in result.stderr
+    assert "is not a finite number" in result.stderr
+    assert "column" not in result.stderr

@@ -453,7 +453,7 @@ def _good(folder: Path) -> Path:
         (["--from", "0001-01-01"], None, "--from 0001-01-01 is outside the years"),
         ([], "[metrics]\nperiod_to = 9999-12-31\n", "period_to 9999-12-31 is outside the years"),
         # click's range check lets NaN through: the error blamed channels.toml's [metrics]
-        (["--gross-margin", "nan"], None, "Usage error: --gross-margin nan is not a number"),
+        (["--gross-margin", "nan"], None, "'--gross-margin': nan is not a finite number"),
     ],
     ids=[
         "unknown-model",
