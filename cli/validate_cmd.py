@@ -151,12 +151,20 @@ def validate(
 def _input_warnings(inputs: Inputs) -> list[str]:
     """What a run would warn of that the validated inputs alone tell (spend on a channel no
     touch has, channels written two ways, a campaign column named otherwise, ...)."""
-    from attrib.data_checks import input_warnings
+    from attrib.data_checks import (
+        DealCounts,
+        input_warnings,
+        placeholder_journeys,
+        placeholder_touches,
+    )
     from attrib.metrics.settings import MetricsSettings
 
     channels = inputs.touches.get_column("channel").unique().drop_nulls().sort().to_list()
     sales = MetricsSettings.from_mapping(inputs.config.metrics).sales_cost_channels
-    return input_warnings(inputs, channels, sales)
+    # (a run tells it of its journeys; here, of the touch rows' own ids)
+    ids = placeholder_touches(inputs.touches.get_column("customer_id"))
+    own = placeholder_journeys(DealCounts(placeholders=ids))
+    return ([own] if own else []) + input_warnings(inputs, channels, sales)
 
 
 def _rejection_summary(quarantine: pl.DataFrame | None, examples: int = 5) -> dict:

@@ -392,6 +392,10 @@ def test_a_missing_value_written_as_text_is_warned_about(tmp_path, engine):
     run_cli(["run", data, "--out", out, "-q", "--models", "linear", *engine])
     warnings = json.loads((out / "manifest.json").read_text())["warnings"]
     assert [w for w in warnings if "missing value written as text" in w] == [
+        "touchpoints: 2 touch(es) have 'NULL', 'undefined' as their customer id, a missing"
+        " value written as text: each such id is read as one customer, whose journey takes the"
+        " touches of every visitor written so; leave the id empty in the export (such rows are"
+        " rejected), or drop those rows",
         "touch channel(s) '(not set)', 'N/A' are a missing value written as text, and are"
         " credited as channels of their own: leave the channel empty in the export (the row"
         " is rejected), or name the traffic (with [[rules]], touches no rule matches are"
@@ -652,3 +656,27 @@ def test_a_long_cost_report_keeps_the_mapping_hint(tmp_path, head):
     hint = str(err.value.hint)
     assert "wide spend table" not in hint, hint
     assert "[columns.costs]" in hint, hint
+
+
+def test_placeholder_touch_counts_add_up_over_batches():
+    """Touches per id spelt as a missing value: a journeys table's ``n_touches`` summed per
+    id (journeys without touches and ids in another case than lower, upper or title left
+    out), or one per row; two batches' counts add per id."""
+    from attrib.data_checks import DealCounts, placeholder_touches
+
+    ids = pl.Series(["NULL", "c1", "NULL", "n/a", "None", "nULL", "(not set)", "N/A"])
+    touches = pl.Series([3, 2, 4, 0, 1, 5, 2, 1])
+    first = placeholder_touches(ids, touches)
+    assert first == (("(not set)", 2), ("N/A", 1), ("NULL", 7), ("None", 1))
+    second = placeholder_touches(pl.Series(["NULL", "c2", "undefined"]))
+    assert second == (("NULL", 1), ("undefined", 1))
+    total = DealCounts(deals=2, placeholders=first) + DealCounts(deals=1, placeholders=second)
+    assert total.deals == 3
+    assert total.placeholders == (
+        ("(not set)", 2),
+        ("N/A", 1),
+        ("NULL", 8),
+        ("None", 1),
+        ("undefined", 1),
+    )
+    assert placeholder_touches(pl.Series(["c1", "Null value"])) == ()

@@ -361,10 +361,22 @@ def test_bad_input_same_quarantine(spark, tmp_path):
 
 
 def test_deal_warnings_like_local(spark, tmp_path):
-    """Deals whose ids match no touch, and a window without deals: the buckets' deal counts
-    add up to the local engine's warnings and zero-touch count."""
+    """Deals whose ids match no touch, a window without deals, and touches whose customer id
+    is NULL or N/A (in two buckets): the buckets' deal counts add up to the local engine's
+    warnings and zero-touch count."""
     data = tmp_path / "data"
     shutil.copytree(SAMPLES, data)
+    touches = pl.read_csv(data / "touchpoints.csv", infer_schema=False)
+    row = pl.int_range(pl.len())
+    touches = touches.with_columns(
+        pl.when(row % 5 == 0)
+        .then(pl.lit("NULL"))
+        .when(row % 7 == 0)
+        .then(pl.lit("N/A"))
+        .otherwise(pl.col("customer_id"))
+        .alias("customer_id")
+    )
+    touches.write_csv(data / "touchpoints.csv")
     deals = pl.read_csv(data / "deals.csv", infer_schema=False)
     deals.with_columns(("X-" + pl.col("customer_id")).alias("customer_id")).write_csv(
         data / "deals.csv"
@@ -378,7 +390,11 @@ def test_deal_warnings_like_local(spark, tmp_path):
         == (local.manifest["row_counts"]["zero_touch_deals"])
     )
     assert result.manifest["warnings"] == local.manifest["warnings"]
-    assert len(result.manifest["warnings"]) == 2
+    assert len(result.manifest["warnings"]) == 3
+    n_placeholders = touches.filter(pl.col("customer_id").is_in(["NULL", "N/A"])).height
+    assert result.manifest["warnings"][0].startswith(
+        f"touchpoints: {n_placeholders:,} touch(es) have 'N/A', 'NULL' as their customer id"
+    )
 
 
 def test_touches_without_optional_columns(spark, samples_local, tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -69,6 +70,7 @@ ENCODED_SCHEMA = pa.schema(
         ("touched_deals", pa.int64()),
         ("deals_in_window", pa.int64()),
         ("zero_touch_touched", pa.int64()),
+        ("placeholders", pa.string()),  # JSON: [[id, touches], ...]
     ]
 )
 STATE_SCHEMA = pa.schema([(BUCKET_COL, pa.int64()), ("model", pa.string()), ("state", pa.binary())])
@@ -372,6 +374,7 @@ def build_bucket(
             "touched_deals": [counts.touched],
             "deals_in_window": [counts.in_window],
             "zero_touch_touched": [counts.zero_touch_touched],
+            "placeholders": [json.dumps(counts.placeholders)],
         },
         schema=ENCODED_SCHEMA,
     )

@@ -17,6 +17,7 @@ outputs. Beside it: ``_spark_session`` (the session, Spark's failures as attrib'
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -241,12 +242,16 @@ class _Job:
                     "touched_deals",
                     "deals_in_window",
                     "zero_touch_touched",
+                    "placeholders",
                 ).toArrow,
             )
         per_bucket = sorted(zip(*parts.to_pydict().values(), strict=True))
         n_journeys = sum(p[1] for p in per_bucket)
         n_touches = sum(p[2] for p in per_bucket)
-        deal_counts = sum((DealCounts(*p[5:9]) for p in per_bucket), DealCounts())
+        deal_counts = sum(
+            (DealCounts(*p[5:9], tuple(map(tuple, json.loads(p[9])))) for p in per_bucket),
+            DealCounts(),
+        )
         rep.note(f"journeys: {n_journeys:,} over {n_touches:,} touches in {self.buckets} buckets")
         for warning in deal_warnings(deal_counts, rows_read, rejected, self.cfg.level):
             rep.warn(warning)
