@@ -439,16 +439,32 @@ def read_failure(exc: BaseException, paths: Sequence[Path], what: str) -> InputE
     return InputError(f"cannot read {what}: {first}", file=where, hint=hint)
 
 
-def blank_line() -> pl.Expr:
-    """A CSV row with no value at all (a blank line, or separators only): not data. Such
-    rows are dropped as read; the other rows keep their numbers in the file."""
-    return pl.all_horizontal(pl.all().exclude(ROW_COL, FILE_COL).is_null())
+#: what Java's ``String.trim`` drops (code points up to U+0020): Spark's CSV reader skips a
+#: line that is empty once trimmed, as a blank line
+_TRIMMED = "".join(map(chr, range(1, 33)))
+
+
+def blank_line(schema: Mapping[str, pl.DataType]) -> pl.Expr:
+    """A CSV row with no value (a blank line, separators only, or a line of only spaces or
+    tabs, which reads as a first value of whitespace and no other) in a frame of this
+    ``schema``: not data. Such rows are dropped as read; the other rows keep their numbers
+    in the file. (The whitespace test runs only where the other values are all missing.)"""
+    values = [c for c in schema if c not in (ROW_COL, FILE_COL)]
+    if not values:
+        return pl.lit(False)
+    first, rest = pl.col(values[0]), [pl.col(c).is_null() for c in values[1:]]
+    others_missing = pl.all_horizontal(rest) if rest else pl.lit(True)
+    if schema[values[0]] != pl.String:
+        return others_missing & first.is_null()
+    spaces = first.str.strip_chars(_TRIMMED).eq("") & first.str.len_bytes().gt(0)
+    return others_missing & (first.is_null() | pl.when(others_missing).then(spaces))
 
 
 def without_blank_rows(df: pl.DataFrame, where: pl.Expr | None = None) -> pl.DataFrame:
     """``df`` without its rows that hold no value (``blank_line``), of those ``where`` (a
     file's rows, say) selects; numbered rows keep their numbers."""
-    mask = blank_line() if where is None else blank_line() & where
+    blank = blank_line(df.schema)
+    mask = blank if where is None else blank & where
     blank = df.select(mask).to_series()
     return df.filter(~blank) if blank.any() else df  # (a mask first: filtering copies all)
 
@@ -627,7 +643,7 @@ def scan_file(path: Path, projection: Projection | None = None) -> pl.LazyFrame:
     )
     if kind == "parquet":
         check_timestamp_range(path, lf)
-    return lf.filter(~blank_line()) if kind == "csv" else lf
+    return lf.filter(~blank_line(lf.collect_schema())) if kind == "csv" else lf
 
 
 def as_export_text(column: str, dtype: pl.DataType, *, wall_clock: bool = False) -> pl.Expr:

@@ -150,7 +150,7 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
     df = df.rename({c: c.strip() for c in df.columns})
     columns = df.columns
     df = df.with_row_index(ROW_COL, offset=1).with_columns(pl.col(ROW_COL).cast(pl.Int64))
-    df = df.filter(~blank_line())
+    df = df.filter(~blank_line(df.schema))
     _check_columns(columns, fname)
     conv = _numeric(df, CONVERSIONS, fname)
     value = (
