@@ -8,6 +8,7 @@ and the stage timings: enough to tell whether two runs can be compared.
 from __future__ import annotations
 
 import hashlib
+import json
 import platform
 import sys
 from collections.abc import Mapping, Sequence
@@ -143,6 +144,23 @@ def finish_manifest(manifest: dict[str, Any], files: Sequence[str], reporter: Re
 #: the key of plan.parquet's metadata that names the run it was planned from (`attrib plan
 #: --run`): the SHA-256 of that run's manifest.json
 PLAN_RUN_KEY = "attrib.planned_from_manifest_sha256"
+#: the key that names the input files a plan read (`attrib plan DATA_DIR`): ``inputs_digest``
+PLAN_INPUTS_KEY = "attrib.planned_from_inputs_sha256"
+#: the tables a plan's numbers come from (a targets file bears on none of them)
+_PLAN_TABLES = ("touchpoints", "deals", "costs", "stages")
+
+
+def inputs_digest(inputs: Mapping[str, Any]) -> str | None:
+    """SHA-256 over the SHA-256s of the files a manifest's ``inputs`` lists for the tables a
+    plan reads: which data a plan from the inputs and a run read, wherever the files lie
+    (paths are left out). None where such a table was a frame (no file tells it)."""
+    sums: dict[str, list[str]] = {}
+    for table in _PLAN_TABLES:
+        files = inputs.get(table, [])
+        if any(not isinstance(f, Mapping) or "sha256" not in f for f in files):
+            return None
+        sums[table] = [str(f["sha256"]) for f in files]
+    return hashlib.sha256(json.dumps(sums, sort_keys=True).encode()).hexdigest()
 
 
 def manifest_digest(out: Path) -> str | None:

@@ -101,7 +101,7 @@ def plan(
     needed to reach a revenue target at historical rates (writes plan.parquet)."""
     with handle_errors(json_output=fmt == "json"):
         from attrib.errors import UsageError
-        from attrib.manifest import PLAN_RUN_KEY, manifest_digest
+        from attrib.manifest import PLAN_INPUTS_KEY, PLAN_RUN_KEY, manifest_digest
         from attrib.metrics.plan import plan_from_inputs, plan_from_run, read_run
         from attrib.writers import write_parquet
 
@@ -165,6 +165,8 @@ def plan(
                 stages=stages,
                 targets=targets,
             )
+            if planned.inputs_sha256 is not None:  # the report tells a plan of other data by it
+                metadata = {PLAN_INPUTS_KEY: planned.inputs_sha256}
         # the run's warnings (spend, rejected rows) bear on the rates and the CPL
         table, warnings = planned.table, planned.warnings
         if fmt != "json":

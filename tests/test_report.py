@@ -664,6 +664,32 @@ def test_a_plan_made_with_run_names_its_run(tmp_path: Path) -> None:
     assert "This plan may be of another run</strong> (it was planned from another run" in rerun
 
 
+def test_a_plan_from_the_inputs_names_the_files_it_read(tmp_path: Path) -> None:
+    """`attrib plan DATA_DIR --out OUT` writes a digest of the input files it read into
+    plan.parquet: a plan of this run's data is this run's whatever the file times say, and
+    a plan of other data is noted (it was judged by time only, so a newer plan of other data
+    passed as this run's)."""
+    data = tmp_path / "data"
+    generate(data, customers=200, seed=5, months=4)
+    other = tmp_path / "other"
+    generate(other, customers=150, seed=6, months=4)
+    out = tmp_path / "out"
+    run(data, out=out, models="linear")
+    run_cli(["plan", data, "--out", out, "--target-revenue", "1e5", "-q"])
+    manifest_time = (out / "manifest.json").stat().st_mtime_ns
+    older = manifest_time - 10**10  # a copy's times: the plan looks older than the run
+    os.utime(out / "plan.parquet", ns=(older, older))
+    same_data = section(build_report(out).read_text(encoding="utf-8"), "plan")
+    assert "another run" not in same_data
+    assert "Not computed" not in same_data
+    run_cli(["plan", other, "--out", out, "--target-revenue", "1e5", "-q"])  # newer, other data
+    other_data = section(build_report(out).read_text(encoding="utf-8"), "plan")
+    assert (
+        "This plan may be of another run</strong> (it was planned from other input files"
+        in other_data
+    )
+
+
 def test_plan_says_what_share_of_the_leads_its_budget_buys(tmp_path: Path) -> None:
     """Organic and direct leads have no cost per lead, so the budget total buys only part of
     the leads the plan needs: the page says so (as `attrib plan` does), or a 624k total read

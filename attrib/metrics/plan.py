@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from attrib.errors import ComputationError, ConfigError, InputError, UsageError
+from attrib.manifest import inputs_digest
 from attrib.metrics.funnel import ALL_CHANNELS
 from attrib.metrics.periods import (
     PERIOD_ALL,
@@ -476,6 +477,9 @@ class Plan:
     warnings: tuple[str, ...] = ()
     #: the history period whose rates, deal size and lead mix the plan used ("all", ...)
     period: str = PERIOD_ALL
+    #: a plan from the inputs: ``manifest.inputs_digest`` of the files it read (None: frames,
+    #: or a plan from a run's outputs)
+    inputs_sha256: str | None = None
 
 
 def plan_from_inputs(
@@ -515,7 +519,8 @@ def plan_from_inputs(
         settings=MetricsSettings.from_mapping(result.inputs.config.metrics),
         warnings=tuple(result.manifest["warnings"]),
     )
-    return plan_from_run(target_revenue, history, period, rates_override)
+    planned = plan_from_run(target_revenue, history, period, rates_override)
+    return replace(planned, inputs_sha256=inputs_digest(result.manifest.get("inputs", {})))
 
 
 def plan_from_run(

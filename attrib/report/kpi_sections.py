@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from pathlib import Path
@@ -546,22 +547,29 @@ def _index_pill(value: Any, better: str | None) -> str:
 def _plan_of_another_run(folder: Path) -> str | None:
     """Why the folder's plan.parquet may not be of the run whose outputs are beside it
     (`attrib run` into a folder keeps an earlier plan: a rerun with another window or data),
-    else None. A plan made with --run names its run's manifest.json by digest; any other is
-    compared by time, the manifest being a run's last output."""
-    from attrib.manifest import PLAN_RUN_KEY, manifest_digest
+    else None. A plan made with --run names its run's manifest.json by digest, one made from
+    the inputs the files it read (``inputs_digest``); any other is compared by time, the
+    manifest being a run's last output."""
+    from attrib.manifest import PLAN_INPUTS_KEY, PLAN_RUN_KEY, inputs_digest, manifest_digest
 
     plan_file = folder / "plan.parquet"
     try:
-        planned_from = pl.read_parquet_metadata(plan_file).get(PLAN_RUN_KEY)
-        if planned_from is not None:
+        metadata = pl.read_parquet_metadata(plan_file)
+        if (planned_from := metadata.get(PLAN_RUN_KEY)) is not None:
             digest = manifest_digest(folder)
             if digest is None or planned_from == digest:
                 return None
             return "it was planned from another run's outputs (another manifest.json)"
+        if (read := metadata.get(PLAN_INPUTS_KEY)) is not None:
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            digest = inputs_digest(manifest.get("inputs", {}))
+            if digest is None or read == digest:
+                return None
+            return "it was planned from other input files than this run's"
         if plan_file.stat().st_mtime_ns < (folder / "manifest.json").stat().st_mtime_ns:
             return "plan.parquet was written before manifest.json"
-    except (OSError, pl.exceptions.PolarsError):  # no manifest: nothing to compare with
-        return None
+    except (OSError, ValueError, AttributeError, pl.exceptions.PolarsError):
+        return None  # no manifest (or none of a run): nothing to compare with
     return None
 
 
