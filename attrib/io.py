@@ -463,9 +463,8 @@ def blank_line(schema: Mapping[str, pl.DataType]) -> pl.Expr:
 def without_blank_rows(df: pl.DataFrame, where: pl.Expr | None = None) -> pl.DataFrame:
     """``df`` without its rows that hold no value (``blank_line``), of those ``where`` (a
     file's rows, say) selects; numbered rows keep their numbers."""
-    blank = blank_line(df.schema)
-    mask = blank if where is None else blank & where
-    blank = df.select(mask).to_series()
+    line = blank_line(df.schema)
+    blank = df.select(line if where is None else line & where).to_series()
     return df.filter(~blank) if blank.any() else df  # (a mask first: filtering copies all)
 
 

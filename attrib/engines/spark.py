@@ -249,7 +249,16 @@ class _Job:
         n_journeys = sum(p[1] for p in per_bucket)
         n_touches = sum(p[2] for p in per_bucket)
         deal_counts = sum(
-            (DealCounts(*p[5:9], tuple(map(tuple, json.loads(p[9])))) for p in per_bucket),
+            (
+                DealCounts(
+                    deals=p[5],
+                    touched=p[6],
+                    in_window=p[7],
+                    zero_touch_touched=p[8],
+                    placeholders=tuple((name, n) for name, n in json.loads(p[9])),
+                )
+                for p in per_bucket
+            ),
             DealCounts(),
         )
         rep.note(f"journeys: {n_journeys:,} over {n_touches:,} touches in {self.buckets} buckets")
