@@ -391,10 +391,10 @@ def input_warnings(
     return (
         placeholder_values(inputs, touch_channels)
         + micro_units(inputs.config)
-        + campaign_lookalikes(inputs.files, inputs.config)
-        + dotted_thousands(inputs.files, inputs.config)
-        + multi_day_cost_rows(inputs.files, inputs.config)
-        + mixed_currencies(inputs.files)
+        + campaign_lookalikes(inputs.files, inputs.config, inputs.frames)
+        + dotted_thousands(inputs.files, inputs.config, inputs.frames)
+        + multi_day_cost_rows(inputs.files, inputs.config, inputs.frames)
+        + mixed_currencies(inputs.files, inputs.frames)
         + [w for w in found if w is not None]
     )
 

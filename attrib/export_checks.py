@@ -1,11 +1,13 @@
 """Warnings read off the exports themselves: a column named otherwise, numbers written in
 another locale, several currencies, ids written as a missing value, cost rows covering
 several days, channels written two ways. Each reads the config, a file's header, one column
-of the small deals and costs files or the touches' distinct channels, never the touch rows."""
+of the small deals and costs files or the touches' distinct channels, never the touch rows.
+A table given as a frame (the Python API) is read as its file would be."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +15,7 @@ import polars as pl
 
 from attrib.columns import ACCOUNT_ID, CAMPAIGN, CHANNEL, CUSTOMER_ID, DEAL_ID
 from attrib.errors import InputError
-from attrib.io import file_columns, file_format, loose_name, scan_file
+from attrib.io import FILE_COL, ROW_COL, file_columns, file_format, loose_name, scan_file
 
 if TYPE_CHECKING:
     from attrib.config import RunConfig
@@ -33,7 +35,51 @@ def _source(config: RunConfig, table: str, column: str) -> str | None:
     return config.source_column(table, column)
 
 
-def campaign_lookalikes(files: dict[str, list[str]], config: RunConfig) -> list[str]:
+@dataclass(frozen=True)
+class _Export:
+    """One export of a table: a file (whose columns these checks read again), or a frame
+    given to the Python API (``Inputs.frames``), named as its quarantine rows name it."""
+
+    name: str
+    frame: pl.DataFrame | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        if self.frame is None:  # (a Spark engine's folder or URI: no columns, skipped)
+            return file_columns(Path(self.name))
+        return tuple(c for c in self.frame.columns if c not in (ROW_COL, FILE_COL))
+
+    def is_text(self, column: str) -> bool:
+        """Whether ``column`` holds numbers written as text: a CSV file's, a frame's strings."""
+        if self.frame is None:
+            return file_format(Path(self.name)) == "csv"
+        return self.frame.schema.get(column) == pl.String
+
+    def read(self, *exprs: pl.Expr) -> pl.DataFrame | None:
+        """``exprs`` over the export's rows; None when it cannot be read (the reader said why)."""
+        if self.frame is None:
+            return _read_back(Path(self.name), *exprs)
+        try:
+            return self.frame.select(*exprs)
+        except pl.exceptions.PolarsError:
+            return None
+
+
+def _exports(
+    files: Mapping[str, list[str]], frames: Mapping[str, pl.DataFrame], table: str
+) -> list[_Export]:
+    """A table's exports: its files, or the frame it was given as."""
+    from attrib.inputs import frame_label
+
+    given = [_Export(frame_label(table), frames[table])] if table in frames else []
+    return [_Export(name) for name in files.get(table, [])] + given
+
+
+def campaign_lookalikes(
+    files: Mapping[str, list[str]],
+    config: RunConfig,
+    frames: Mapping[str, pl.DataFrame] | None = None,
+) -> list[str]:
     """A touch or cost file without the campaign column but with one named like it
     (``utm_campaign``, ``Campaign Name``): every campaign of it is then ``(none)``, and
     nothing else would say so. One warning per table, naming the first such file and
@@ -42,13 +88,13 @@ def campaign_lookalikes(files: dict[str, list[str]], config: RunConfig) -> list[
     for table, rows in (("touchpoints", "touch"), ("costs", "cost row")):
         if (source := _source(config, table, CAMPAIGN)) is None:
             continue
-        for name in files.get(table, []):
-            columns = file_columns(Path(name))
+        for export in _exports(files, frames or {}, table):
+            columns = export.columns
             alike = [c for c in columns if CAMPAIGN in loose_name(c)]
             alike.sort(key=lambda c: loose_name(c).endswith("id"))  # a name before an id
             if source not in columns and alike:
                 found.append(
-                    f"{name}: no {source!r} column, so each {rows}'s campaign is (none);"
+                    f"{export.name}: no {source!r} column, so each {rows}'s campaign is (none);"
                     f" {alike[0]!r} is named like it: map it under [columns.{table}]"
                     f' (campaign = "{alike[0]}") if it holds the campaign'
                 )
@@ -85,26 +131,28 @@ def _day_of(column: str) -> pl.Expr:
     return text.str.to_date("%Y-%m-%d", strict=False)
 
 
-def dotted_thousands(files: dict[str, list[str]], config: RunConfig) -> list[str]:
+def dotted_thousands(
+    files: Mapping[str, list[str]],
+    config: RunConfig,
+    frames: Mapping[str, pl.DataFrame] | None = None,
+) -> list[str]:
     """A CSV amount or spend column whose values are written like ``12.500`` and none with a
     point that can only be a decimal one, nor a number of 1,000 or more without a point
     (``35100``: the file groups no thousands): a spreadsheet in a European locale writes 12,500
     so, and it is read as 12.5 without a word (values with a decimal comma are rejected,
     these are not). One warning per table, naming the first such file. Reads the one
-    column of the deals' and costs' CSV files again (small tables; text files only: a typed
+    column of the deals' and costs' CSV files again (small tables; text only: a typed
     column holds numbers, not text)."""
     found = []
     for table, column in (("deals", "amount"), ("costs", "spend")):
         if (source := _source(config, table, column)) is None:
             continue
-        for name in files.get(table, []):
-            path = Path(name)  # (a Spark engine's folder or URI: no columns, skipped)
-            if source not in file_columns(path) or file_format(path) != "csv":
+        for export in _exports(files, frames or {}, table):
+            if source not in export.columns or not export.is_text(source):
                 continue
             value = pl.col(source).str.strip_chars()
             dotted = value.str.contains(_DOTTED_THOUSANDS)
-            read = _read_back(
-                path,
+            read = export.read(
                 dotted.sum().alias("dotted"),
                 value.str.contains(_DECIMAL_POINT).sum().alias("decimal"),
                 value.filter(dotted).first().alias("v"),
@@ -115,7 +163,8 @@ def dotted_thousands(files: dict[str, list[str]], config: RunConfig) -> list[str
             if counts["dotted"] and not counts["decimal"]:
                 example = counts["v"]
                 found.append(
-                    f"{name}: {counts['dotted']} {column} value(s) written like {example!r}"
+                    f"{export.name}: {counts['dotted']} {column} value(s) written like"
+                    f" {example!r}"
                     f" and none with a decimal point: they are read as"
                     f" {float(example):g}; if the point separates"
                     " thousands (a spreadsheet in a European locale), export the numbers"
@@ -173,7 +222,9 @@ def config_channel_variants(declared: Sequence[str], touch_channels: Sequence[st
 _CURRENCY = r"^([A-Z]{3}|\p{Sc})$"
 
 
-def mixed_currencies(files: dict[str, list[str]]) -> list[str]:
+def mixed_currencies(
+    files: Mapping[str, list[str]], frames: Mapping[str, pl.DataFrame] | None = None
+) -> list[str]:
     """A deals or costs export with a currency column (Salesforce's ``Amount Currency``, ad
     platforms' ``Currency code``) holding more than one currency: attrib adds the amounts as
     they are, so 12,500 EUR and 30,000 USD made 42,500. One warning per table. Reads that
@@ -182,11 +233,10 @@ def mixed_currencies(files: dict[str, list[str]]) -> list[str]:
     found = []
     for table in ("deals", "costs"):
         seen: dict[str, set[str]] = {}  # currency column -> its values, over the files
-        for name in files.get(table, []):
-            path = Path(name)
-            for column in (c for c in file_columns(path) if "currency" in loose_name(c)):
+        for export in _exports(files, frames or {}, table):
+            for column in (c for c in export.columns if "currency" in loose_name(c)):
                 code = pl.col(column).cast(pl.String).str.strip_chars().str.to_uppercase()
-                read = _read_back(path, code.filter(code.str.contains(_CURRENCY)).unique())
+                read = export.read(code.filter(code.str.contains(_CURRENCY)).unique())
                 if read is not None:
                     seen.setdefault(column, set()).update(read.to_series().to_list())
         for column, currencies in seen.items():
@@ -286,7 +336,11 @@ def placeholder_values(inputs: Inputs, touch_channels: Sequence[str]) -> list[st
 _ROW_END_COLUMNS = ("reportingend", "enddate", "dateend", "datestop", "periodend", "weekending")
 
 
-def multi_day_cost_rows(files: dict[str, list[str]], config: RunConfig) -> list[str]:
+def multi_day_cost_rows(
+    files: Mapping[str, list[str]],
+    config: RunConfig,
+    frames: Mapping[str, pl.DataFrame] | None = None,
+) -> list[str]:
     """Cost rows that cover several days, as their file's end column says (an ad platform's
     report of a campaign's whole period: ``Reporting starts`` 2025-01-01, ``Reporting ends``
     2025-03-31): a row is counted on its date's day, or its month when dated on a 1st, so a
@@ -296,20 +350,19 @@ def multi_day_cost_rows(files: dict[str, list[str]], config: RunConfig) -> list[
     found: list[str] = []
     if (source := _source(config, "costs", "date")) is None:
         return found
-    for name in files.get("costs", []):
-        path = Path(name)  # (a Spark engine's folder or URI: no columns, skipped)
-        columns = file_columns(path)
+    for export in _exports(files, frames or {}, "costs"):
+        columns = export.columns
         ends = [c for c in columns if c != source and loose_name(c).startswith(_ROW_END_COLUMNS)]
         if source not in columns or not ends:
             continue
         start, end = _day_of(source), _day_of(ends[0])
         covered = (end <= start) | ((start.dt.day() == 1) & (end <= start.dt.month_end()))
-        spans = _read_back(path, start.filter(~covered), end.filter(~covered))
+        spans = export.read(start.filter(~covered), end.filter(~covered))
         if spans is not None and spans.height:
             spans.columns = ["start", "end"]
             first = spans.row(0, named=True)
             found.append(
-                f"{name}: {spans.height} cost row(s) cover more than the day (or, dated on a"
+                f"{export.name}: {spans.height} cost row(s) cover more than the day (or, dated on a"
                 f" 1st, the month) they are counted in, as column {ends[0]!r} says (e.g."
                 f" {first['start']} to {first['end']}): each row's spend is counted on its"
                 f" {source!r} alone, so a window or month after it gets none of it; export"

@@ -60,6 +60,9 @@ class Inputs:
     #: deals and stage rows as validated, waiting for ``attach_accounts`` to give them their
     #: journey entity (only with ``load_inputs(defer_accounts=True)``; empty afterwards)
     validated: dict[str, Validated] = field(default_factory=dict, repr=False)
+    #: the tables given as frames (the Python API), as given, for the warnings that read an
+    #: export's own columns (a file's are read again); the touches' without their rows
+    frames: dict[str, pl.DataFrame] = field(default_factory=dict, repr=False)
 
     @property
     def rejected(self) -> dict[str, int]:
@@ -476,6 +479,7 @@ def load_inputs(
         quarantine=quarantine,
         files={t: [str(p) for p in ps] for t, ps in files.items()},
         rows_read=rows,
+        frames={t: f.head(0) if t == "touchpoints" else f for t, f in given_frames.items()},
     )
     if not (defer_accounts and config.level == "account"):  # deferred: the caller attaches
         account_level = config.level == "account" and ACCOUNT_ID in touches.columns

@@ -293,3 +293,37 @@ def test_a_run_result_shows_as_one_short_line(tmp_path):
         out=result.out,
     )
     assert repr(spark_result) == "Spark" + text
+
+
+def test_frames_get_the_warnings_their_files_get(tmp_path):
+    """The warnings read off an export's own columns (a campaign column named otherwise,
+    thousands points, two currencies, cost rows over several days) read a frame as they read
+    a file; they skipped frames, so a notebook's run said nothing of them."""
+    touches = "customer_id,ts,channel,utm_campaign\nc1,2025-01-01 10:00,Email,spring\n"
+    deals = (
+        "deal_id,customer_id,created_at,closed_at,status,amount,currency\n"
+        "d1,c1,2025-01-02,2025-01-05,won,12.500,EUR\nd2,c1,2025-01-02,,open,1.250,USD\n"
+    )
+    costs = (
+        "date,Reporting ends,channel,spend\n2025-01-01,2025-03-31,Email,300\n"
+        "2025-02-01,2025-02-28,Email,100\n"
+    )
+    files = tmp_path / "files"
+    files.mkdir()
+    for table, text in (("touchpoints", touches), ("deals", deals), ("costs", costs)):
+        (files / f"{table}.csv").write_text(text, encoding="utf-8")
+    from_files = at.run(files, models="linear").manifest["warnings"]
+    frames = {
+        t: pl.read_csv(files / f"{t}.csv", infer_schema=False)
+        for t in ("touchpoints", "deals", "costs")
+    }
+    from_frames = at.run(models="linear", **frames).manifest["warnings"]
+    assert len(from_files) >= 4
+    named = [w.replace(str(files / "touchpoints.csv"), "(touchpoints frame)") for w in from_files]
+    named = [w.replace(str(files / "deals.csv"), "(deals frame)") for w in named]
+    named = [w.replace(str(files / "costs.csv"), "(costs frame)") for w in named]
+    assert from_frames == named
+    # a typed amount column holds numbers, not text: no thousands-point warning
+    typed = frames["deals"].with_columns(pl.col("amount").cast(pl.Float64))
+    typed_run = at.run(models="linear", **{**frames, "deals": typed}).manifest["warnings"]
+    assert not [w for w in typed_run if "written like" in w]
