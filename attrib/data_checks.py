@@ -46,8 +46,8 @@ if TYPE_CHECKING:
 
 
 #: a missing id written as text (``export_checks.PLACEHOLDERS``) as exports spell it: lower,
-#: upper or title case, so the journeys' check is one hash lookup per journey (~10 ms at 10M
-#: touches, where stripping and lower-casing every id took ~0.1 s)
+#: upper or title case, so the journeys' check is one hash lookup per journey (~2 ms over the
+#: 1.9M journeys of 10M touches, where stripping and lower-casing every id took ~0.1 s)
 PLACEHOLDER_SPELLINGS = sorted(
     {spell(p) for p in PLACEHOLDERS for spell in (str.lower, str.upper, str.title)}
 )
