@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+import numpy as np
 import polars as pl
 
 from attrib.columns import FILE_COL, RESERVED_COLUMNS, ROW_COL
@@ -439,33 +440,60 @@ def read_failure(exc: BaseException, paths: Sequence[Path], what: str) -> InputE
     return InputError(f"cannot read {what}: {first}", file=where, hint=hint)
 
 
-#: what Java's ``String.trim`` drops (code points up to U+0020): Spark's CSV reader skips a
-#: line that is empty once trimmed, as a blank line
-_TRIMMED = "".join(map(chr, range(1, 33)))
+#: what Java's ``String.trim`` drops (code points up to U+0020, U+0000 included): Spark's CSV
+#: reader skips a line that is empty once trimmed, as a blank line
+_TRIMMED = "".join(map(chr, range(33)))
+
+
+def _no_value(name: str, dtype: pl.DataType) -> pl.Expr:
+    """Whether a CSV value holds nothing: missing, or (text) only spaces, tabs or other
+    characters up to U+0020. An empty quoted value (``""``) is empty text, a value."""
+    value = pl.col(name)
+    if dtype != pl.String:
+        return value.is_null()
+    return value.is_null() | (value.str.len_bytes().gt(0) & value.str.strip_chars(_TRIMMED).eq(""))
+
+
+def _values(schema: Mapping[str, pl.DataType]) -> list[str]:
+    return [c for c in schema if c not in (ROW_COL, FILE_COL)]
 
 
 def blank_line(schema: Mapping[str, pl.DataType]) -> pl.Expr:
-    """A CSV row with no value (a blank line, separators only, or a line of only spaces or
-    tabs, which reads as a first value of whitespace and no other) in a frame of this
+    """A CSV row with no value (a blank line, separators only, or separators with only spaces
+    or tabs between them, as a line of only spaces and tabs reads) in a frame of this
     ``schema``: not data. Such rows are dropped as read; the other rows keep their numbers
-    in the file. (The whitespace test runs only where the other values are all missing.)"""
-    values = [c for c in schema if c not in (ROW_COL, FILE_COL)]
+    in the file."""
+    values = _values(schema)
     if not values:
         return pl.lit(False)
-    first, rest = pl.col(values[0]), [pl.col(c).is_null() for c in values[1:]]
-    others_missing = pl.all_horizontal(rest) if rest else pl.lit(True)
-    if schema[values[0]] != pl.String:
-        return others_missing & first.is_null()
-    spaces = first.str.strip_chars(_TRIMMED).eq("") & first.str.len_bytes().gt(0)
-    return others_missing & (first.is_null() | pl.when(others_missing).then(spaces))
+    return pl.all_horizontal(_no_value(c, schema[c]) for c in values)
+
+
+def _maybe_blank(schema: Mapping[str, pl.DataType]) -> pl.Expr:
+    """A cheap superset of ``blank_line``: the first value is missing, or is text that sorts
+    below ``!`` (empty, or starting with a space, a tab or another character up to U+0020)."""
+    values = _values(schema)
+    if not values:
+        return pl.lit(False)
+    first = pl.col(values[0])
+    return first.is_null() | first.lt("!") if schema[values[0]] == pl.String else first.is_null()
 
 
 def without_blank_rows(df: pl.DataFrame, where: pl.Expr | None = None) -> pl.DataFrame:
     """``df`` without its rows that hold no value (``blank_line``), of those ``where`` (a
-    file's rows, say) selects; numbered rows keep their numbers."""
-    line = blank_line(df.schema)
-    blank = df.select(line if where is None else line & where).to_series()
-    return df.filter(~blank) if blank.any() else df  # (a mask first: filtering copies all)
+    file's rows, say) selects; numbered rows keep their numbers. The full test runs only on
+    the rows ``_maybe_blank`` finds (10M rows: ~0.03 s for the superset against ~0.15 s)."""
+    maybe = _maybe_blank(df.schema)
+    candidates = df.select(maybe if where is None else maybe & where).to_series()
+    if not candidates.any():
+        return df
+    at = candidates.arg_true()
+    blank = df[at].select(blank_line(df.schema)).to_series()
+    if not blank.any():
+        return df
+    keep = np.ones(df.height, dtype=np.bool_)
+    keep[at.filter(blank).to_numpy()] = False
+    return df.filter(keep)  # (a mask first: filtering copies all)
 
 
 def is_csv_file(name: str | Path | None) -> bool:

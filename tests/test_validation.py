@@ -181,6 +181,24 @@ def test_blank_lines_are_not_rows(tmp_path):
         assert manifest["row_counts"]["touchpoints_read"] == 4, engine
 
 
+def test_blank_tab_separated_lines_are_not_rows(tmp_path):
+    """In a tab-separated file a line of only spaces and tabs splits into values of spaces:
+    still a blank line (Spark's reader skips it), not a row rejected for a missing ts. A
+    row of spaces and commas, or a row with a value, is no blank line."""
+    data = tmp_path / "in"
+    rows = [" \t ", "\t ", " \t\t ", "c9\t \tEmail", "\x00\t"]
+    lines = [TOUCH_HEAD.replace(",", "\t"), TOUCH_OK[0].replace(",", "\t"), *rows]
+    (data).mkdir(parents=True)
+    (data / "touchpoints.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "--models", "first_touch", "-q"])
+    q = pl.read_parquet(out / "quarantine" / "touchpoints.parquet")
+    assert q.get_column("row").to_list() == [5]  # c9 without a ts (data rows count from 1)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["row_counts"]["touchpoints_read"] == 2
+
+
 def test_strict_from_config_option(tmp_path):
     """`[options] strict = true` is the default of --strict for `run` and, as the README
     says, for `validate` (which used to read the flag only and exit 0)."""

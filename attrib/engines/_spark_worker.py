@@ -182,9 +182,9 @@ class ExportText:
 
 def without_blank_csv_rows(frame: pl.DataFrame) -> pl.DataFrame:
     """A numbered frame without the rows of its CSV files that hold no value at all (a line
-    of separators only, as spreadsheets write below a table): the local reader drops them
-    (``io.blank_line``) and the other rows keep their numbers, as they do here. Parquet and
-    NDJSON rows are kept, as locally."""
+    of separators only, as spreadsheets write below a table, or of separators and spaces):
+    the local reader drops them (``io.blank_line``) and the other rows keep their numbers,
+    as they do here. Parquet and NDJSON rows are kept, as locally."""
     csv = [f for f in frame.get_column(FILE_COL).unique().to_list() if is_csv_file(f)]
     return without_blank_rows(frame, pl.col(FILE_COL).is_in(csv)) if csv else frame
 
