@@ -50,13 +50,14 @@ if TYPE_CHECKING:
 #: 1.9M journeys of 10M touches, where stripping and lower-casing every id took ~0.1 s)
 PLACEHOLDER_SPELLINGS = sorted(
     {spell(p) for p in PLACEHOLDERS for spell in (str.lower, str.upper, str.title)}
+    | {"NaN", "N/a", "#N/a"}  # (pandas and R write NaN; title case makes N/A of n/a)
 )
 
 
 def placeholder_touches(
     ids: pl.Series, touches: pl.Series | None = None
 ) -> tuple[tuple[str, int], ...]:
-    """The ids in ``ids`` spelt as a missing value (``NULL``, ``N/A``, ``(not set)``), each
+    """The ids in ``ids`` (text) spelt as a missing value (``NULL``, ``N/A``, ``(not set)``), each
     with its touches: the sum of ``touches`` over its rows (a journeys table's ``n_touches``),
     or its row count (one row per touch); ids with no touch are left out. Sorted by id."""
     frame = pl.DataFrame({"id": ids, "touches": 1 if touches is None else touches})
@@ -221,17 +222,21 @@ def unmatched_deals(counts: DealCounts, n_touches_valid: int) -> str | None:
 ZERO_TOUCH_SHARE = 0.25
 
 
-def placeholder_journeys(counts: DealCounts, level: str = "customer") -> str | None:
+def placeholder_journeys(
+    counts: DealCounts, level: str = "customer", counted: str = "touch(es) in journeys"
+) -> str | None:
     """Touches whose customer (or account) id is a missing value written as text (``NULL``
     for every anonymous visitor): they are one customer's, whose single journey takes them
     all, a path of thousands of touches in the journeys, the funnel and the path models.
-    The deals' own ids are checked by ``placeholder_values``."""
+    ``counted`` says what the counts are: a run's count the touches its journeys keep (not
+    those before the lookback), ``attrib validate``'s the touch rows. The deals' own ids are
+    checked by ``placeholder_values``."""
     if not counts.placeholders:
         return None
     names = quoted_names([name for name, _ in counts.placeholders])
     touches = sum(n for _, n in counts.placeholders)
     return (
-        f"touchpoints: {touches:,} touch(es) have {names} as their {level} id, a missing value"
+        f"touchpoints: {touches:,} {counted} have {names} as their {level} id, a missing value"
         f" written as text: each such id is read as one {level}, whose journey takes the"
         " touches of every visitor written so; leave the id empty in the export (such rows are"
         " rejected), or drop those rows"

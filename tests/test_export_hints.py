@@ -392,10 +392,10 @@ def test_a_missing_value_written_as_text_is_warned_about(tmp_path, engine):
     run_cli(["run", data, "--out", out, "-q", "--models", "linear", *engine])
     warnings = json.loads((out / "manifest.json").read_text())["warnings"]
     assert [w for w in warnings if "missing value written as text" in w] == [
-        "touchpoints: 2 touch(es) have 'NULL', 'undefined' as their customer id, a missing"
-        " value written as text: each such id is read as one customer, whose journey takes the"
-        " touches of every visitor written so; leave the id empty in the export (such rows are"
-        " rejected), or drop those rows",
+        "touchpoints: 2 touch(es) in journeys have 'NULL', 'undefined' as their customer id,"
+        " a missing value written as text: each such id is read as one customer, whose"
+        " journey takes the touches of every visitor written so; leave the id empty in the"
+        " export (such rows are rejected), or drop those rows",
         "touch channel(s) '(not set)', 'N/A' are a missing value written as text, and are"
         " credited as channels of their own: leave the channel empty in the export (the row"
         " is rejected), or name the traffic (with [[rules]], touches no rule matches are"
@@ -405,7 +405,38 @@ def test_a_missing_value_written_as_text_is_warned_about(tmp_path, engine):
         " whose id is written so; leave it empty in the export",
     ]
     given = json.loads(run_cli(["validate", data, "--format", "json"]).stdout)["warnings"]
-    assert given == [w for w in warnings if "missing value written as text" in w]
+    assert given == [
+        w.replace("touch(es) in journeys", "touch row(s)")
+        for w in warnings
+        if "missing value written as text" in w
+    ]
+
+
+def test_a_missing_account_id_written_as_text_is_warned_about_at_account_level(tmp_path):
+    """At account level the journeys are the accounts': `attrib validate --level account`
+    checks (and names) the touches' account ids, as the run does, not their customer ids."""
+    from conftest import run_cli
+
+    touches = (
+        "customer_id,account_id,ts,channel\nc1,a1,2025-01-01 10:00,Email\n"
+        "c2,NULL,2025-01-01 11:00,Email\nc3,NULL,2025-01-01 12:00,Social\n"
+        "NULL,a1,2025-01-01 13:00,Email\n"
+    )
+    data = _folder(tmp_path / "in", touches=touches)
+    expected = (
+        "touchpoints: 2 {} have 'NULL' as their account id, a missing value written as text:"
+        " each such id is read as one account, whose journey takes the touches of every"
+        " visitor written so; leave the id empty in the export (such rows are rejected), or"
+        " drop those rows"
+    )
+    args = ["--level", "account"]
+    given = json.loads(run_cli(["validate", data, *args, "--format", "json"]).stdout)
+    assert expected.format("touch row(s)") in given["warnings"]
+    assert not any("as their customer id" in w for w in given["warnings"])
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "linear", *args])
+    warnings = json.loads((out / "manifest.json").read_text())["warnings"]
+    assert expected.format("touch(es) in journeys") in warnings
 
 
 def test_no_placeholder_warning_for_names_that_only_contain_one():
@@ -680,3 +711,9 @@ def test_placeholder_touch_counts_add_up_over_batches():
         ("undefined", 1),
     )
     assert placeholder_touches(pl.Series(["c1", "Null value"])) == ()
+    # pandas' and R's spelling, and a sentence-case N/a: as the export checks read them
+    assert placeholder_touches(pl.Series(["NaN", "N/a", "nan"])) == (
+        ("N/a", 1),
+        ("NaN", 1),
+        ("nan", 1),
+    )

@@ -393,7 +393,8 @@ def test_deal_warnings_like_local(spark, tmp_path):
     assert len(result.manifest["warnings"]) == 3
     n_placeholders = touches.filter(pl.col("customer_id").is_in(["NULL", "N/A"])).height
     assert result.manifest["warnings"][0].startswith(
-        f"touchpoints: {n_placeholders:,} touch(es) have 'N/A', 'NULL' as their customer id"
+        f"touchpoints: {n_placeholders:,} touch(es) in journeys have 'N/A', 'NULL' as their"
+        " customer id"
     )
 
 
