@@ -50,10 +50,12 @@ class _Export:
         return tuple(c for c in self.frame.columns if c not in (ROW_COL, FILE_COL))
 
     def is_text(self, column: str) -> bool:
-        """Whether ``column`` holds numbers written as text: a CSV file's, a frame's strings."""
+        """Whether ``column`` holds numbers written as text: a CSV file's, a frame's strings
+        (or categories of text, which are read as their text)."""
         if self.frame is None:
             return file_format(Path(self.name)) == "csv"
-        return self.frame.schema.get(column) == pl.String
+        dtype = self.frame.schema.get(column)
+        return dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum)
 
     def read(self, *exprs: pl.Expr) -> pl.DataFrame | None:
         """``exprs`` over the export's rows; None when it cannot be read (the reader said why)."""
@@ -150,7 +152,7 @@ def dotted_thousands(
         for export in _exports(files, frames or {}, table):
             if source not in export.columns or not export.is_text(source):
                 continue
-            value = pl.col(source).str.strip_chars()
+            value = pl.col(source).cast(pl.String).str.strip_chars()
             dotted = value.str.contains(_DOTTED_THOUSANDS)
             read = export.read(
                 dotted.sum().alias("dotted"),

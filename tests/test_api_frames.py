@@ -327,3 +327,8 @@ def test_frames_get_the_warnings_their_files_get(tmp_path):
     typed = frames["deals"].with_columns(pl.col("amount").cast(pl.Float64))
     typed_run = at.run(models="linear", **{**frames, "deals": typed}).manifest["warnings"]
     assert not [w for w in typed_run if "written like" in w]
+    # categories of text are text: the warning as for strings
+    for dtype in (pl.Categorical, pl.Enum(["1.250", "12.500"])):
+        categories = frames["deals"].with_columns(pl.col("amount").cast(dtype))
+        run = at.run(models="linear", **{**frames, "deals": categories}).manifest["warnings"]
+        assert [w for w in run if "written like '12.500'" in w], dtype
