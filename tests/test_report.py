@@ -688,6 +688,14 @@ def test_a_plan_from_the_inputs_names_the_files_it_read(tmp_path: Path) -> None:
         "This plan may be of another run</strong> (it was planned from other input files"
         in other_data
     )
+    # a run whose manifest lists no file SHA-256s (a Spark run's sources, frames): by time
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    manifest["inputs"] = {t: ["(a Spark source)"] for t in manifest["inputs"]}
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    newer = (out / "manifest.json").stat().st_mtime_ns
+    os.utime(out / "plan.parquet", ns=(newer - 10**10, newer - 10**10))
+    by_time = section(build_report(out).read_text(encoding="utf-8"), "plan")
+    assert "(plan.parquet was written before manifest.json" in by_time
 
 
 def test_plan_says_what_share_of_the_leads_its_budget_buys(tmp_path: Path) -> None:

@@ -544,12 +544,16 @@ def _index_pill(value: Any, better: str | None) -> str:
 # plan
 
 
+_OTHER_INPUTS = "it was planned from other input files than this run's"
+
+
 def _plan_of_another_run(folder: Path) -> str | None:
     """Why the folder's plan.parquet may not be of the run whose outputs are beside it
     (`attrib run` into a folder keeps an earlier plan: a rerun with another window or data),
     else None. A plan made with --run names its run's manifest.json by digest, one made from
-    the inputs the files it read (``inputs_digest``); any other is compared by time, the
-    manifest being a run's last output."""
+    the inputs the files it read (``inputs_digest``: their bytes, not the config); any other,
+    or one beside a run whose manifest has no file SHA-256s (frames, a Spark run's sources),
+    is compared by time, the manifest being a run's last output."""
     from attrib.manifest import PLAN_INPUTS_KEY, PLAN_RUN_KEY, inputs_digest, manifest_digest
 
     plan_file = folder / "plan.parquet"
@@ -563,9 +567,8 @@ def _plan_of_another_run(folder: Path) -> str | None:
         if (read := metadata.get(PLAN_INPUTS_KEY)) is not None:
             manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
             digest = inputs_digest(manifest.get("inputs", {}))
-            if digest is None or read == digest:
-                return None
-            return "it was planned from other input files than this run's"
+            if digest is not None:
+                return None if read == digest else _OTHER_INPUTS
         if plan_file.stat().st_mtime_ns < (folder / "manifest.json").stat().st_mtime_ns:
             return "plan.parquet was written before manifest.json"
     except (OSError, ValueError, AttributeError, pl.exceptions.PolarsError):
