@@ -725,6 +725,16 @@ def test_a_plan_too_large_for_a_float_is_a_computation_error(target, rates):
             channel_mix={"Search": 1.0},
             cpl_by_channel={"Search": 1e300},
         )
+    # each channel's budget a number, their sum not: the total was written as inf
+    with pytest.raises(ComputationError, match="budget total is too large"):
+        reverse_funnel(
+            1e308,
+            avg_deal_size=1.0,
+            rates={"lead": 1.0, "customer": 1.0},
+            settings=S,
+            channel_mix={"Search": 0.5, "Social": 0.5},
+            cpl_by_channel={"Search": 3.0, "Social": 3.0},
+        )
 
 
 def test_plan_from_a_run_with_tampered_tables_names_the_file(tmp_path):
