@@ -70,11 +70,17 @@ class _Export:
 def _exports(
     files: Mapping[str, list[str]], frames: Mapping[str, pl.DataFrame], table: str
 ) -> list[_Export]:
-    """A table's exports: its files, or the frame it was given as."""
+    """A table's exports: its files, or the frame it was given as (a Spark run's frame of a
+    source's files, one export per file its rows name)."""
     from attrib.inputs import frame_label
 
-    given = [_Export(frame_label(table), frames[table])] if table in frames else []
-    return [_Export(name) for name in files.get(table, [])] + given
+    exports = [_Export(name) for name in files.get(table, [])]
+    if (frame := frames.get(table)) is None:
+        return exports
+    if FILE_COL not in frame.columns or frame.height == 0:
+        return [*exports, _Export(frame_label(table), frame)]
+    parts = frame.partition_by(FILE_COL, as_dict=True, maintain_order=True)
+    return exports + [_Export(str(name[0]), part) for name, part in parts.items()]
 
 
 def campaign_lookalikes(

@@ -452,6 +452,32 @@ def test_dataframe_input(spark, samples_local, tmp_path):
     assert result.manifest["inputs"]["touchpoints"] == "DataFrame"
 
 
+def test_dataframes_get_the_warnings_their_files_get(spark, tmp_path):
+    """Tables given as Spark DataFrames (or URIs: no local file to read again) get the
+    warnings that read an export's own columns (a campaign column named otherwise, thousands
+    points, two currencies, cost rows over several days), named as their quarantine rows;
+    they got none."""
+    data = tmp_path / "data"
+    data.mkdir()
+    texts = {
+        "touchpoints": "customer_id,ts,channel,utm_campaign\nc1,2025-01-01 10:00,Email,spring\n",
+        "deals": "deal_id,customer_id,created_at,closed_at,status,amount,currency\n"
+        "d1,c1,2025-01-02,2025-01-05,won,12.500,EUR\nd2,c1,2025-01-02,,open,1.250,USD\n",
+        "costs": "date,Reporting ends,channel,spend\n2025-01-01,2025-03-31,Email,300\n"
+        "2025-02-01,2025-02-28,Email,100\n",
+    }
+    for table, text in texts.items():
+        (data / f"{table}.csv").write_text(text, encoding="utf-8")
+    _, local = _local(data, tmp_path / "local", models="linear")
+    frames = {t: spark.read.option("header", True).csv(str(data / f"{t}.csv")) for t in texts}
+    _, result = _spark(spark, None, None, models="linear", buckets=2, **frames)
+    expected = local.manifest["warnings"]
+    for table in texts:
+        expected = [w.replace(str(data / f"{table}.csv"), f"table:{table}") for w in expected]
+    assert len([w for w in expected if "table:" in w]) == 3, expected  # (currencies: no file)
+    assert result.manifest["warnings"] == expected
+
+
 def test_nanosecond_parquet_timestamps_get_a_hint(spark, tmp_path):
     data, touches = _sample_without(tmp_path, "touchpoints", try_parse_dates=True)
     touches.with_columns(pl.col("ts").cast(pl.Datetime("ns"))).write_parquet(

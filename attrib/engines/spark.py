@@ -169,6 +169,10 @@ class _Job:
         #: the local files each table was read from (``Inputs.files``: the warnings that read
         #: a file's header), as the reads listed them
         self.files: dict[str, list[str]] = {}
+        #: the tables read from no local file (a URI, a catalog table, a DataFrame), as the
+        #: driver holds them (``Inputs.frames``: the same warnings read their columns): the
+        #: side tables' rows, the touchpoints' first row (their columns)
+        self.frames: dict[str, pl.DataFrame] = {}
         self.persisted: list[SparkFrame] = []
 
     def release(self) -> None:
@@ -366,6 +370,8 @@ class _Job:
             pl.lit(name).alias(FILE_COL), pl.lit(1, dtype=pl.Int64).alias(ROW_COL)
         )
         validate(sample, "touchpoints", self.cfg)  # raises SchemaError like the local engine
+        if not raw.names and sample.height:
+            self.frames["touchpoints"] = sample
         unused = unused_columns("touchpoints", self.cfg)  # as the local engines: not kept
         qcols = tuple(
             c
@@ -462,6 +468,8 @@ class _Job:
             if table == "costs":  # a cost row's day is the one its export names
                 raw = _wall_clock(raw, located, self.cfg.source_column(table, DATE))
             rows[table] = raw.height
+            if not located.names:
+                self.frames[table] = raw
             valid[table] = validate(raw, table, self.cfg)
         lookup = None
         if self.cfg.level == "account":
@@ -492,6 +500,7 @@ class _Job:
             quarantine=quarantine,
             rows_read=rows,
             files=self.files,
+            frames=self.frames,
         )
         return pl.concat(parts, how="vertical"), inputs
 
