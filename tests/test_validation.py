@@ -184,9 +184,9 @@ def test_blank_lines_are_not_rows(tmp_path):
 def test_blank_tab_separated_lines_are_not_rows(tmp_path):
     """In a tab-separated file a line of only spaces and tabs splits into values of spaces:
     still a blank line (Spark's reader skips it), not a row rejected for a missing ts. A
-    row of spaces and commas, or a row with a value, is no blank line."""
+    row with a value is no blank line, nor is a value of a space and a comma."""
     data = tmp_path / "in"
-    rows = [" \t ", "\t ", " \t\t ", "c9\t \tEmail", "\x00\t"]
+    rows = [" \t ", "\t ", " \t\t ", "c9\t \tEmail", "\x00\t", " , "]
     lines = [TOUCH_HEAD.replace(",", "\t"), TOUCH_OK[0].replace(",", "\t"), *rows]
     (data).mkdir(parents=True)
     (data / "touchpoints.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -194,9 +194,9 @@ def test_blank_tab_separated_lines_are_not_rows(tmp_path):
     out = tmp_path / "out"
     run_cli(["run", data, "--out", out, "--models", "first_touch", "-q"])
     q = pl.read_parquet(out / "quarantine" / "touchpoints.parquet")
-    assert q.get_column("row").to_list() == [5]  # c9 without a ts (data rows count from 1)
+    assert q.get_column("row").to_list() == [5, 7]  # c9 and " , ": no ts (rows from 1)
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["row_counts"]["touchpoints_read"] == 2
+    assert manifest["row_counts"]["touchpoints_read"] == 3
 
 
 def test_strict_from_config_option(tmp_path):
@@ -1531,3 +1531,28 @@ def test_a_stages_key_as_given_wins_over_another_keys_spelling():
     names = {"closed_won": "customer", "closed won": "offer"}
     assert stage_spellings(names)["closed_won"] == "customer"
     assert stage_spellings(names)["closedwon"] == "offer"
+
+
+@pytest.mark.parametrize("first", [None, " ", "x"], ids=["null", "space", "text"])
+def test_blank_rows_found_whatever_the_first_column_holds(first):
+    """A first column mostly empty (an optional account_id) makes every row a candidate of
+    the cheap first-value test; the narrowing over every value must keep the same answer as
+    the plain rule (``blank_line``), whichever rows are blank."""
+    from polars.testing import assert_frame_equal
+
+    from attrib.io import blank_line, without_blank_rows
+
+    n = 300
+    other = [None if i % 7 == 0 else (" \t" if i % 11 == 0 else f"v{i}") for i in range(n)]
+    frame = pl.DataFrame(
+        {
+            "account_id": [first] * n,
+            "b": other,
+            "c": [None if i % 7 == 0 or i % 11 == 0 else i for i in range(n)],
+        },
+        schema={"account_id": pl.String, "b": pl.String, "c": pl.Int64},
+    ).with_row_index("__row", offset=1)
+    got = without_blank_rows(frame)
+    assert_frame_equal(got, frame.filter(~blank_line(frame.schema)))
+    blank = 0 if first == "x" else sum(1 for i in range(n) if i % 7 == 0 or i % 11 == 0)
+    assert got.height == n - blank
