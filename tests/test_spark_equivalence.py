@@ -578,7 +578,7 @@ def test_csv_rows_of_separators_only_are_skipped_like_local(spark, tmp_path):
     data.mkdir()
     (data / "touchpoints.csv").write_text(
         "customer_id,ts,channel\nc1,2025-01-05 10:00:00,Email\n,,\nc1,not a time,Email\n"
-        "c2,2025-01-06 10:00:00,Social\n,,\n,,\n"
+        'c2,2025-01-06 10:00:00,Social\n,,\n,,\n, ,\n" ",\t,\n'
     )
     (data / "deals.csv").write_text(
         "deal_id,customer_id,created_at,closed_at,status,amount\n"
@@ -591,6 +591,10 @@ def test_csv_rows_of_separators_only_are_skipped_like_local(spark, tmp_path):
         here = local_run.inputs.quarantine[table]
         assert here["row"].to_list() == [3]
         assert_frame_equal(result.quarantine[table], here)
+    # such rows are not read rows (Spark counted the touches' ones as read)
+    counts = local_run.manifest["row_counts"]
+    assert (counts["touchpoints_read"], counts["deals_read"]) == (3, 2)
+    assert result.manifest["row_counts"] == counts
 
 
 def test_a_file_column_named_as_the_row_numbers_like_local(spark, tmp_path):

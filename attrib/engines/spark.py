@@ -49,7 +49,7 @@ from attrib.engines._spark_read import (
 from attrib.engines._spark_session import _default_buckets, _master, _spark_call, spark_session
 from attrib.errors import UsageError
 from attrib.inputs import Inputs
-from attrib.io import FILE_COL, ROW_COL
+from attrib.io import FILE_COL, ROW_COL, is_csv_file
 from attrib.manifest import result_line
 from attrib.models.base import AttributionModel, Fitted
 from attrib.parsing import DATE_CHARS, MIXED_NONE, OFFSET_PATTERN, mixing_code
@@ -156,6 +156,30 @@ def run_spark(
         )
     finally:
         job.release()
+
+
+def _blank_row(frame: SparkFrame) -> Any:
+    """1 for a row with no value (``io.blank_line`` as a Spark expression over ``frame``'s
+    columns), else 0: what the workers drop from a CSV file's rows once numbered."""
+    from pyspark.sql import functions as sf
+    from pyspark.sql.types import StringType
+
+    tests = []
+    for column in frame.schema.fields:
+        if column.name in (w.URI_COL, w.BLOCK_COL):
+            continue
+        value = sf.col("`" + column.name.replace("`", "``") + "`")
+        test = value.isNull()
+        if isinstance(column.dataType, StringType):
+            only_blanks = sf.regexp_replace(value, "[\\x00-\\x20]", "") == ""
+            test = test | ((sf.length(value) > 0) & only_blanks)
+        tests.append(test)
+    if not tests:
+        return sf.lit(0)
+    every = tests[0]
+    for test in tests[1:]:
+        every = every & test
+    return sf.when(every, 1).otherwise(0)
 
 
 class _Job:
@@ -380,7 +404,7 @@ class _Job:
         )
         ts_source = self.cfg.source_column("touchpoints", TS)
         string_ts = ts_source in frame.columns and dict(frame.dtypes).get(ts_source) == "string"
-        aggs = [sf.count(sf.lit(1)).alias("n")]
+        aggs = [sf.count(sf.lit(1)).alias("n"), sf.sum(_blank_row(frame)).alias("blank")]
         if string_ts:
             text = sf.trim(sf.col(ts_source))
             aware = text.rlike(OFFSET_PATTERN)  # the local validator's pattern (Java regex)
@@ -419,7 +443,12 @@ class _Job:
         )
         schema = _ddl(w.validated_schema(qcols))
         validated = self._persist(frame.mapInArrow(validator, schema))
-        return validator, validated, {"touchpoints": int(sum(before.values()))}
+        # a CSV file's blank rows are numbered (the row numbers count them) but not read
+        uris = st.get_column(w.URI_COL).unique().to_list()
+        csv = [u for u in uris if is_csv_file(_display(u, raw.names))]
+        blank = st.filter(pl.col(w.URI_COL).is_in(csv)).get_column("blank").sum()
+        read = int(sum(before.values())) - int(blank or 0)
+        return validator, validated, {"touchpoints": read}
 
     def touch_quarantine(
         self, validator: w.TouchValidator, validated: SparkFrame, out: Path | None
