@@ -725,7 +725,10 @@ def test_a_plan_too_large_for_a_float_is_a_computation_error(target, rates):
             channel_mix={"Search": 1.0},
             cpl_by_channel={"Search": 1e300},
         )
-    # each channel's budget a number, their sum not: the total was written as inf
+
+
+def test_a_budget_total_too_large_for_a_float_is_a_computation_error():
+    """Each channel's budget a number, their sum not: the total was written as inf."""
     with pytest.raises(ComputationError, match="budget total is too large"):
         reverse_funnel(
             1e308,
