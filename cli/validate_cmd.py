@@ -151,9 +151,7 @@ def validate(
 def _input_warnings(inputs: Inputs) -> list[str]:
     """What a run would warn of that the validated inputs alone tell (spend on a channel no
     touch has, channels written two ways, a campaign column named otherwise, ...)."""
-    import polars as pl
-
-    from attrib.columns import ACCOUNT_ID, CUSTOMER_ID
+    from attrib.columns import ENTITY_ID
     from attrib.data_checks import (
         DealCounts,
         input_warnings,
@@ -164,13 +162,10 @@ def _input_warnings(inputs: Inputs) -> list[str]:
 
     channels = inputs.touches.get_column("channel").unique().drop_nulls().sort().to_list()
     sales = MetricsSettings.from_mapping(inputs.config.metrics).sales_cost_channels
-    # (a run tells it of its journeys; here, of the touch rows' own entity ids)
-    level = inputs.config.level
-    entity = ACCOUNT_ID if level == "account" and ACCOUNT_ID in inputs.touches.columns else None
-    ids = placeholder_touches(inputs.touches.get_column(entity or CUSTOMER_ID).cast(pl.String))
-    own = placeholder_journeys(
-        DealCounts(placeholders=ids), "account" if entity else "customer", "touch row(s)"
-    )
+    # (a run tells it of its journeys; here, of the touch rows' journey entity: the customer,
+    # or at account level the account)
+    ids = placeholder_touches(inputs.touches.get_column(ENTITY_ID))
+    own = placeholder_journeys(DealCounts(placeholders=ids), inputs.config.level, "touch row(s)")
     return ([own] if own else []) + input_warnings(inputs, channels, sales)
 
 
