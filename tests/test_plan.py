@@ -716,27 +716,25 @@ def test_a_plan_too_large_for_a_float_is_a_computation_error(target, rates):
     # math.ceil(inf) raised OverflowError: an internal error (exit 5) for a valid target and rate
     with pytest.raises(ComputationError, match="too large"):
         reverse_funnel(target, avg_deal_size=1000.0, rates=rates, settings=S)
-    with pytest.raises(ComputationError, match="budget for Search is too large"):
+
+
+@pytest.mark.parametrize(
+    ("target", "cpl", "message"),
+    [
+        (1e300, {"Search": 1e300}, "budget for Search is too large"),
+        # each channel's budget a number, their sum not: the total was written as inf
+        (1e308, {"Search": 3.0, "Social": 3.0}, "budget total is too large"),
+    ],
+)
+def test_a_budget_too_large_for_a_float_is_a_computation_error(target, cpl, message):
+    with pytest.raises(ComputationError, match=message):
         reverse_funnel(
-            1e300,
+            target,
             avg_deal_size=1.0,
             rates={"lead": 1.0, "customer": 1.0},
             settings=S,
-            channel_mix={"Search": 1.0},
-            cpl_by_channel={"Search": 1e300},
-        )
-
-
-def test_a_budget_total_too_large_for_a_float_is_a_computation_error():
-    """Each channel's budget a number, their sum not: the total was written as inf."""
-    with pytest.raises(ComputationError, match="budget total is too large"):
-        reverse_funnel(
-            1e308,
-            avg_deal_size=1.0,
-            rates={"lead": 1.0, "customer": 1.0},
-            settings=S,
-            channel_mix={"Search": 0.5, "Social": 0.5},
-            cpl_by_channel={"Search": 3.0, "Social": 3.0},
+            channel_mix=dict.fromkeys(cpl, 1.0),
+            cpl_by_channel=cpl,
         )
 
 

@@ -174,10 +174,10 @@ def reverse_funnel(
                     value = leads * share * c
                     _check_finite(value, f"budget for {ch}")
                     budget_total += value
-                    _check_finite(budget_total, "budget total")  # (finite parts, an inf sum)
             rows.append(
                 {"kind": "budget", "name": ch, "value": value, "rate": share, "unit_cost": c}
             )
+        _check_finite(budget_total, "budget total")  # (finite parts can add up to inf)
         rows.append(
             {
                 "kind": "budget",
