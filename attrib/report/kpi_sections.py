@@ -544,9 +544,6 @@ def _index_pill(value: Any, better: str | None) -> str:
 # plan
 
 
-_OTHER_INPUTS = "it was planned from other input files than this run's"
-
-
 def _plan_of_another_run(folder: Path) -> str | None:
     """Why the folder's plan.parquet may not be of the run whose outputs are beside it
     (`attrib run` into a folder keeps an earlier plan: a rerun with another window or data),
@@ -567,8 +564,9 @@ def _plan_of_another_run(folder: Path) -> str | None:
         if (read := metadata.get(PLAN_INPUTS_KEY)) is not None:
             manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
             digest = inputs_digest(manifest.get("inputs", {}))
-            if digest is not None:
-                return None if read == digest else _OTHER_INPUTS
+            if digest is not None:  # (None: no file SHA-256s to compare; by time below)
+                other = "it was planned from other input files than this run's"
+                return None if read == digest else other
         if plan_file.stat().st_mtime_ns < (folder / "manifest.json").stat().st_mtime_ns:
             return "plan.parquet was written before manifest.json"
     except (OSError, ValueError, AttributeError, pl.exceptions.PolarsError):
