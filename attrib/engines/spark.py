@@ -17,7 +17,9 @@ outputs. Beside it: ``_spark_session`` (the session, Spark's failures as attrib'
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
+import operator
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -171,16 +173,14 @@ def _blank_row(frame: SparkFrame) -> Any:
         value = sf.col("`" + column.name.replace("`", "``") + "`")
         test = value.isNull()
         if isinstance(column.dataType, StringType):
+            # (the characters of ``io._TRIMMED``, as a Java regex class)
             only_blanks = sf.regexp_replace(value, "[\\x00-\\x20]", "") == ""
             # (the comparison first: a value that sorts from ``!`` on skips the regex)
             test = test | ((value < sf.lit("!")) & (sf.length(value) > 0) & only_blanks)
         tests.append(test)
     if not tests:
         return sf.lit(0)
-    every = tests[0]
-    for test in tests[1:]:
-        every = every & test
-    return sf.when(every, 1).otherwise(0)
+    return sf.when(functools.reduce(operator.and_, tests), 1).otherwise(0)
 
 
 class _Job:
