@@ -21,8 +21,8 @@ from attrib._threads import in_background
 CACHE = os.environ.get("ATTRIB_NUMBA_CACHE", "1") != "0"
 
 
-def njit(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """numba.njit with the project's options (nogil, cached)."""
+def njit(fn: Callable[..., Any]) -> Any:
+    """numba.njit with the project's options (nogil, cached); a numba dispatcher (untyped)."""
     return _njit(cache=CACHE, nogil=True)(fn)
 
 

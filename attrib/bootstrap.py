@@ -161,8 +161,11 @@ def replicate_credit(
 def check_resamples(n: object, *, off: bool = True) -> None:
     """Refuse a resample count intervals cannot come from: at least 2, or 0 (off) where
     ``off`` allows it (``attrib run --bootstrap``)."""
-    whole = isinstance(n, numbers.Integral) and not isinstance(n, bool)
-    if not whole or (n < 2 and not (off and n == 0)):
+    if (
+        not isinstance(n, numbers.Integral)
+        or isinstance(n, bool)
+        or (n < 2 and not (off and n == 0))
+    ):
         raise UsageError(
             f"--bootstrap needs {'0 (off) or ' if off else ''}at least 2 resamples, got {n!r}",
             hint="200 resamples give stable 95% intervals",
@@ -199,7 +202,7 @@ def bootstrap_intervals(
             cols[f"{name}_hi"] = pl.Series(hi[:, m], dtype=pl.Float64)
         frames.append(pl.DataFrame(cols))
     if not frames:
-        schema = {"model": pl.String, "channel": pl.String}
-        schema |= {f"{m}_{s}": pl.Float64 for m in BOOT_METRICS for s in ("lo", "hi")}
+        schema: dict[str, pl.DataType] = {"model": pl.String(), "channel": pl.String()}
+        schema |= {f"{m}_{s}": pl.Float64() for m in BOOT_METRICS for s in ("lo", "hi")}
         return pl.DataFrame(schema=schema)
     return pl.concat(frames)

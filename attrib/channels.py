@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
 from attrib.columns import CAMPAIGN, CHANNEL, MEDIUM, SOURCE
 from attrib.config import UNASSIGNED, RunConfig
+
+if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
 
 __all__ = ["UNASSIGNED", "channel_expr", "pattern_error"]
 
@@ -42,7 +47,7 @@ def channel_expr(config: RunConfig, columns: set[str]) -> pl.Expr:
         return pl.col(CHANNEL)
     if not config.rules:
         return pl.lit(UNASSIGNED)
-    chain = None
+    chain: Then | ChainedThen | None = None
     for rule in config.rules:
         conds = []
         for field, pattern in (

@@ -193,7 +193,7 @@ def check_rejections(
     ``log_rows``: an event log's rejected rows, each counted once (``rejected_count``)."""
     for table, n in rows_read.items():
         reporter.note(f"{table}: {n:,} rows read, {rejected.get(table, 0):,} rejected")
-    if strict and sum(rejected.values()):
+    if strict and any(rejected.values()):
         raise ChecksFailedError(
             f"{rejected_count(rejected, log_rows)} and --strict is set",
             file=str(out / "quarantine") if out else None,
@@ -361,8 +361,8 @@ def unassigned_credit(summary: pl.DataFrame | None, has_rules: bool) -> str | No
         ("pipeline_created", "pipeline", "is"),
         ("deals_created", "deals", "are"),
     ):
-        total = rows.get_column(column).sum()
-        unassigned = unassigned_rows.get_column(column).sum()
+        total = float(rows.get_column(column).sum())
+        unassigned = float(unassigned_rows.get_column(column).sum())
         if total and unassigned > UNASSIGNED_SHARE * total:
             return (
                 f"{unassigned / total:.0%} of the {noun} created {verb} credited to "

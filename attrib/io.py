@@ -13,6 +13,7 @@ import csv
 import functools
 import glob
 import gzip
+import io
 import json
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -224,9 +225,9 @@ def _open_text(path: Path) -> IO[str]:
     return opener(path, "rt", encoding="utf-8", errors="replace", newline="")
 
 
-def _open_bytes(path: Path) -> IO[bytes]:
+def _open_bytes(path: Path) -> io.BufferedIOBase:
     """A file's bytes (``.gz`` decompressed), for the checks of its encoding."""
-    return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")
+    return gzip.GzipFile(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")
 
 
 def csv_separator(path: Path) -> str:

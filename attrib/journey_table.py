@@ -48,9 +48,9 @@ def digest_frame(
     for c in (ENTITY_ID, TS, CHANNEL, CAMPAIGN, *_DIGEST_EXTRA):
         if c not in touches.columns:
             continue
-        if c == CHANNEL and dicts is not None:
+        if c == CHANNEL and dicts is not None and chan is not None:
             columns.append(pl.Series(c, dicts.channels, dtype=pl.String).gather(chan))
-        elif c == CAMPAIGN and dicts is not None:
+        elif c == CAMPAIGN and dicts is not None and camp is not None:
             columns.append(pl.Series(c, dicts.campaign_names, dtype=pl.String).gather(camp))
         elif c == CAMPAIGN:  # a touch with no campaign is (none), as in the dictionaries
             columns.append(touches.get_column(c).gather(rows).fill_null(NONE_CAMPAIGN))

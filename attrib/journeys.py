@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -57,7 +58,10 @@ from attrib.journey_codes import LocalCodes, dictionaries_of, touch_codes
 from attrib.journey_table import digest_frame, journey_table
 from attrib.metrics.funnel import ENTITY_FIRST
 from attrib.metrics.settings import MetricsSettings
-from attrib.schema import deal_event_time, is_date, through_its_day
+from attrib.schema import ExprOrSeries, deal_event_time, is_date, through_its_day
+
+if TYPE_CHECKING:
+    from polars._typing import SchemaDict
 
 _STATUS_CODES = {name: code for code, name in STATUS_NAMES.items() if code != STATUS_NONE}
 _LEAD_STAGES = ("lead", "mql")
@@ -72,7 +76,11 @@ def _stage_times(stages: pl.DataFrame | None) -> pl.DataFrame:
     its earliest milestone record with a time of day (``_timed``) at or after that lead (a
     record dated before the lead, out of order, does not hide one on the lead's day), by the
     ids' text."""
-    schema = {ENTITY_ID: pl.String, "__lead": pl.Datetime("us"), "__timed": pl.Datetime("us")}
+    schema: SchemaDict = {
+        ENTITY_ID: pl.String,
+        "__lead": pl.Datetime("us"),
+        "__timed": pl.Datetime("us"),
+    }
     if stages is None or stages.height == 0:
         return pl.DataFrame(schema=schema)
     stage = pl.col(STAGE)
@@ -83,7 +91,7 @@ def _stage_times(stages: pl.DataFrame | None) -> pl.DataFrame:
     )
 
 
-def _timed(stage: pl.Expr | pl.Series, epoch: pl.Expr | pl.Series) -> pl.Expr | pl.Series:
+def _timed(stage: ExprOrSeries, epoch: ExprOrSeries) -> ExprOrSeries:
     """A milestone record (any stage but the session) with a time of day, not a date: it
     bounds a date-only lead of its day (the lead came no later)."""
     return stage.is_in(_MILESTONE_STAGES) & ~is_date(epoch)
@@ -220,7 +228,7 @@ def build_journeys(
     # earlier touch as that span does, and its microseconds would overflow int64
     first, last = TS_YEARS
     span_days = (date(last + 1, 1, 1) - date(first, 1, 1)).days
-    lookback = np.int64(min(config.lookback_days, span_days)) * US_PER_DAY
+    lookback = min(config.lookback_days, span_days) * US_PER_DAY
     # the touch sort (numba, GIL released) runs in a worker while Polars prepares the deals;
     # the lookback counts from the day a date names, the window ends after it
     d, (order, t_ent, t_ts, t_chan, t_camp, d_keys) = side_by_side(

@@ -17,6 +17,8 @@ from attrib.columns import CANONICAL_STAGES, STAGE, STATUS, TS_YEARS
 from attrib.io import as_export_text
 
 if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
+
     from attrib.config import RunConfig
 
 _STATUS_SYNONYMS = {
@@ -132,7 +134,7 @@ class Reason:
         if not self.cases:
             return pl.lit(None, dtype=pl.String)
         (cond, text), *rest = self.cases
-        expr = pl.when(cond).then(text)
+        expr: Then | ChainedThen = pl.when(cond).then(text)
         for cond, text in rest:
             expr = expr.when(cond).then(text)
         return expr
@@ -215,7 +217,7 @@ _UNPARSED_KINDS = (
 def _unparsed_kind(text: pl.Expr) -> pl.Expr:
     """': what ``text`` looks like ' for an unparsed timestamp text of a known kind, else
     ' ' (message text only: computed for rejected rows)."""
-    expr = pl.when(pl.lit(False)).then(pl.lit(" "))
+    expr: Then | ChainedThen = pl.when(pl.lit(False)).then(pl.lit(" "))
     for pattern, words in _UNPARSED_KINDS:
         expr = expr.when(text.str.contains(pattern)).then(pl.lit(f": {words} "))
     return expr.otherwise(pl.lit(" "))

@@ -67,7 +67,7 @@ def _numeric(df: pl.DataFrame, col: str, file: str, largest: float = _LARGEST_CO
         (huge, f"is too large (at most {largest:.3g})", "counts/amounts, not a sentinel value"),
     ):
         if rows.any():
-            i = int(rows.arg_max())
+            i = int(rows.arg_true()[0])
             raise InputError(
                 f"{raw[i]!r} {what}",
                 file=file,
@@ -163,7 +163,7 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
     norm = df[PATH].str.replace_all(r"\s*>\s*", " > ").str.strip_chars()
     empty = (norm.is_null() | (norm == "") | norm.str.contains(r"^>|>$|>\s*>")).fill_null(True)
     if empty.any():
-        i = int(empty.arg_max())
+        i = int(empty.arg_true()[0])
         raw = df[PATH][i]
         raise InputError(
             "empty path" if raw is None or not raw.strip() else f"empty channel name in {raw!r}",

@@ -407,6 +407,7 @@ def write_outputs(
         if result.inputs is not None:
             files += write_quarantine(out, result.inputs.quarantine)
         if touch_credits:
+            assert result.journeys is not None  # in memory (the bucketed engine streams its own)
             pairs = [(c.model, c.fitted) for c in result.attribution.credits]
             rows = write_touch_credits(out, [result.journeys], pairs)
             files.append("touch_credits.parquet")

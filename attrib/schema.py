@@ -10,6 +10,7 @@ that are there.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -170,7 +171,11 @@ def deal_event_time() -> pl.Expr:
     return pl.when(closed).then(pl.col(CLOSED_AT)).otherwise(pl.col(CREATED_AT))
 
 
-def is_date(us: pl.Expr | pl.Series) -> pl.Expr | pl.Series:
+#: a Polars expression or a Series: what an expression helper gives back for each
+ExprOrSeries = TypeVar("ExprOrSeries", pl.Expr, pl.Series)
+
+
+def is_date(us: ExprOrSeries) -> ExprOrSeries:
     """Whether epoch microseconds are a date without a time: midnight UTC exactly (the one
     reading of a date-only CRM time; the funnel's numba kernel spells the same test)."""
     return us % US_PER_DAY == 0

@@ -71,7 +71,7 @@ def nested_traffic_fields(schema: Mapping[str, pl.DataType], depth: int = 3) -> 
     ``traffic_source.source``, Segment's ``context.campaign.source``, ``utm_medium``)."""
     found: list[str] = []
 
-    def walk(prefix: str, dtype: pl.DataType, level: int) -> None:
+    def walk(prefix: str, dtype: object, level: int) -> None:
         if not isinstance(dtype, pl.Struct) or level > depth:
             return
         for field in dtype.fields:

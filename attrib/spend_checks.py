@@ -77,8 +77,8 @@ def partial_months(costs: pl.DataFrame | None, window: tuple[date, date] | None)
     start, end = window
     month = pl.col("date").dt.month_start()
     touching = costs.filter((month <= end) & (pl.col("date").dt.month_end() >= start))
-    given = touching.get_column("spend").sum()
-    counted = allocate_costs(touching, start, end).get_column("spend").sum()
+    given = float(touching.get_column("spend").sum())
+    counted = float(allocate_costs(touching, start, end).get_column("spend").sum())
     cut = given - counted
     if cut <= 1e-9 * max(given, 1.0):
         return None
@@ -158,7 +158,7 @@ def weekly_cost_rows(costs: pl.DataFrame | None) -> str | None:
     if days.len() < 3:
         return None
     gaps = days.diff().drop_nulls().dt.total_days()
-    if not ((gaps % 7 == 0).all() and gaps.min() >= 7):
+    if not ((gaps % 7 == 0).all() and (gaps >= 7).all()):
         return None
     return (
         f"the cost rows' {days.len()} dates are whole weeks apart ({days[0]}, {days[1]}, ...):"

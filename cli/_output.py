@@ -196,7 +196,7 @@ def print_summary(
         .sort("channel")
     )
     models = [c for c in wide.columns if c != "channel"]
-    totals = {m: wide.get_column(m).sum() for m in models}
+    totals = {m: float(wide.get_column(m).sum()) for m in models}
     from rich.table import Table
 
     title = f"{metric} by channel and model"

@@ -6,6 +6,7 @@ folder. pyspark is imported only inside functions, so importing this module does
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -133,7 +134,7 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
             if kind == "parquet" or header:  # (a BOM is no part of the first name)
                 known[p] = [h.removeprefix("\ufeff") for h in header] or schemas[p].names()
         check_table_columns(list(known), list(known.values()), table, config)
-        text_columns = [dict.fromkeys(known[p], pl.String) for p, k, _, _ in found if k == "csv"]
+        text_columns = [dict.fromkeys(known[p], pl.String()) for p, k, _, _ in found if k == "csv"]
         mixed = mixed_columns([*schemas.values(), *text_columns])
         for p, kind, sep, header in found:
             typed = {c: schemas[p][c] for c in mixed if c in schemas.get(p, {})}
@@ -162,19 +163,20 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
             )
         elif kind == "parquet":
             reader = reader.option("mergeSchema", True)
-        frame = _spark_call(
-            f"reading {table}", lambda reader=reader, paths=paths: reader.load(paths)
-        )
+        frame = _spark_call(f"reading {table}", functools.partial(reader.load, paths))
         frame = frame.drop(*RESERVED_COLUMNS).select(  # (a file's own: see io._read_one)
             "*",
             sf.col("_metadata.file_path").alias(w.URI_COL),
             sf.col("_metadata.file_block_start").alias(w.BLOCK_COL),
         )
-        if typed := to_text.get(key):
+        if as_text := to_text.get(key):
             schema = StructType(
-                [StructField(f.name, StringType()) if f.name in typed else f for f in frame.schema]
+                [
+                    StructField(f.name, StringType()) if f.name in as_text else f
+                    for f in frame.schema
+                ]
             )
-            frame = frame.mapInArrow(w.ExportText(typed, wall_clock), schema)
+            frame = frame.mapInArrow(w.ExportText(as_text, wall_clock), schema)
         frames.append(frame)
     out = frames[0]
     for more in frames[1:]:
@@ -188,7 +190,7 @@ def check_parquet_types(files: list[Path], table: str) -> dict[Path, pl.Schema]:
     schemas: dict[Path, pl.Schema] = {}
     for path in files:
         try:
-            schemas[path] = pl.read_parquet_schema(path)
+            schemas[path] = pl.Schema(pl.read_parquet_schema(path))  # (annotated as a dict)
         except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
             raise read_failure(exc, [path], "parquet file") from None
     return schemas

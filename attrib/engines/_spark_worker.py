@@ -94,7 +94,7 @@ _ARRAYS = (
 def pack_state(state: State) -> bytes:
     """One partial state (dict of numpy arrays) as ``np.savez`` bytes."""
     buf = io.BytesIO()
-    np.savez(buf, **state)
+    np.savez(buf, **state)  # type: ignore[arg-type]  # (no key is savez's allow_pickle)
     return buf.getvalue()
 
 
@@ -127,8 +127,8 @@ def frame_from_bytes(blob: bytes) -> pl.DataFrame:
 
 def unpack_journeys(arrays: bytes, table: bytes, dicts: Dictionaries) -> Journeys:
     """Inverse of :func:`pack_journeys`; the dictionaries are the run's broadcast ones."""
-    parts = unpack_state(arrays)
-    return Journeys(**parts, table=frame_from_bytes(table), dicts=dicts)
+    parts = unpack_state(arrays)  # only the array fields, as pack_journeys wrote them
+    return Journeys(**parts, table=frame_from_bytes(table), dicts=dicts)  # type: ignore[arg-type]
 
 
 def to_polars(data: pa.Table | pa.RecordBatch) -> pl.DataFrame:
@@ -359,6 +359,7 @@ def build_bucket(
     )
     arrays, table = pack_journeys(batch)
     counts = DealCounts.of(batch)
+    assert batch.digest is not None  # build_journeys always picks one
     return pa.table(
         {
             BUCKET_COL: [int(bucket)],

@@ -278,8 +278,8 @@ def validate_buckets(
         targets.append(target)
     inputs.rows_read[table] = rows
     if not rejected:  # no row at all: an empty quarantine, as in memory (rejected: 0)
-        empty = stack_parts([scan_file(Path(f), projection) for f in inputs.files[table]])
-        empty = empty.head(0).collect().drop(_BUCKET, strict=False)
+        lazy = stack_parts([scan_file(Path(f), projection) for f in inputs.files[table]])
+        empty = lazy.head(0).collect().drop(_BUCKET, strict=False)
         if projection is not None:
             empty = projection.apply(empty)
         rejected.append(prepare(validate(empty, table, inputs.config))[1])
@@ -532,7 +532,7 @@ def run_bucketed(
         limit = parse_memory(memory_limit) if isinstance(memory_limit, str) else memory_limit
         held = sum(f.estimated_size() for f in (inputs.deals, inputs.stages) if f is not None)
         touch_files = [Path(p) for p in inputs.files["touchpoints"]]
-        buckets = buckets_for(touch_files, limit or 4 * 1024**3, HELD_FACTOR * held)
+        buckets = buckets_for(touch_files, int(limit or 4 * 1024**3), int(HELD_FACTOR * held))
     if not 1 <= buckets <= MAX_BUCKETS:
         raise UsageError(
             f"--buckets must be from 1 to {MAX_BUCKETS:,}, got {buckets:,}",

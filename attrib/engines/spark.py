@@ -317,6 +317,7 @@ class _Job:
                 )
             else:
                 deals_of_journeys = batch.table.filter(pl.col("deal_id").is_not_null())
+                assert batch.digest is not None  # build_journeys always picks one
                 digest = batch.digest
             mapped = map_run_metrics(inputs, deals_of_journeys, digest)
             metric_tables = finish_metrics(inputs, attribution, mapped)
@@ -643,9 +644,9 @@ def _side(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
         if name == w.SIDE_KIND:
             cols.append(pl.lit(kind, dtype=pl.String).alias(name))
         elif name in frame.columns and not (kind == "deal" and name in ("stage", "ts")):
-            cols.append(pl.col(name).cast(pl.from_arrow(pa.array([], dtype)).dtype).alias(name))
+            cols.append(pl.col(name).cast(pl.Series(pa.array([], dtype)).dtype).alias(name))
         else:
-            cols.append(pl.lit(None).cast(pl.from_arrow(pa.array([], dtype)).dtype).alias(name))
+            cols.append(pl.lit(None).cast(pl.Series(pa.array([], dtype)).dtype).alias(name))
     return frame.select(cols)
 
 

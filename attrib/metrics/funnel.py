@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from statistics import NormalDist
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -36,6 +37,9 @@ from attrib.metrics.periods import (
     resolve_window,
 )
 from attrib.metrics.settings import STAGE_ORDER, MetricsSettings
+
+if TYPE_CHECKING:
+    from polars._typing import SchemaDict
 
 ALL_CHANNELS = "(all)"
 NO_CHANNEL = NONE_CHANNEL  # an entity no touch sourced
@@ -107,7 +111,7 @@ def _stage_codes(stages: pl.DataFrame | None, settings: MetricsSettings) -> pl.D
     """``entity_id, stage, ts`` of the stage rows whose name is canonical after mapping
     (settings.stage_names, lower-cased) and whose ts is set, ``stage`` as its index in
     ``STAGE_ORDER`` (Int32)."""
-    schema = {"entity_id": pl.String, "stage": pl.Int32, "ts": pl.Datetime("us")}
+    schema: SchemaDict = {"entity_id": pl.String, "stage": pl.Int32, "ts": pl.Datetime("us")}
     if stages is None or stages.height == 0:
         return pl.DataFrame(schema=schema)
     lookup = {
@@ -132,7 +136,7 @@ def first_touch_channel(touches: pl.DataFrame | None) -> pl.DataFrame:
     Ties on ``ts`` break by channel then campaign, so the result is deterministic. A journey
     digest marks those touches already (``entity_first``), which saves the sort.
     """
-    schema = {
+    schema: SchemaDict = {
         "entity_id": pl.String,
         "source_channel": pl.String,
         "source_campaign": pl.String,
@@ -161,7 +165,7 @@ def first_touch_channel(touches: pl.DataFrame | None) -> pl.DataFrame:
 
 #: columns of ``reached_stages``' frame (and ``StageFacts.reached``)
 STAGE_ENUM = pl.Enum(STAGE_ORDER)
-REACHED_SCHEMA = {
+REACHED_SCHEMA: SchemaDict = {
     "entity_id": pl.String,
     "stage": STAGE_ENUM,
     "stage_order": pl.Int8,
@@ -224,7 +228,7 @@ def reached_stages(
     parts.append(normalized.with_columns(pl.lit(-1, pl.Int32).alias("source")))
     if deals is not None and deals.height:
         won = deals.filter(pl.col("status") == "won")
-        for frame, column, stage in (
+        for frame, column, name in (
             (deals, CREATED_AT, "opportunity"),
             (won, CLOSED_AT, "customer"),
         ):
@@ -232,7 +236,7 @@ def reached_stages(
                 frame.select(
                     "entity_id",
                     pl.col(column).alias("ts"),
-                    pl.lit(code[stage], pl.Int32).alias("stage"),
+                    pl.lit(code[name], pl.Int32).alias("stage"),
                     pl.lit(-1, pl.Int32).alias("source"),
                 )
             )
@@ -578,7 +582,7 @@ def _slice_medians(d: pl.DataFrame) -> dict[tuple[str, bool], pl.DataFrame]:
     One numba pass per period kind (``period_medians``: a counting sort by group and a
     selection per group) instead of Polars group-by medians, which sort every group.
     """
-    schemas = {
+    schemas: dict[bool, SchemaDict] = {
         True: {"key": pl.Int32, "channel": pl.String, _MEDIAN: pl.Float64},
         False: {"key": pl.Int32, _MEDIAN: pl.Float64},
     }

@@ -123,8 +123,11 @@ def reverse_funnel(
     thr = settings.wide_interval_threshold
 
     needed: dict[str, float | None] = {}
-    adsz_ok = avg_deal_size is not None and math.isfinite(avg_deal_size) and avg_deal_size > 0
-    needed["customer"] = _needed(target_revenue / avg_deal_size, "customer") if adsz_ok else None
+    needed["customer"] = (
+        _needed(target_revenue / avg_deal_size, "customer")
+        if avg_deal_size is not None and math.isfinite(avg_deal_size) and avg_deal_size > 0
+        else None
+    )
     for i in range(len(chain) - 1, 0, -1):
         nxt, prev = needed.get(chain[i]), chain[i - 1]
         r = rates.get(chain[i])

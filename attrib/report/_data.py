@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import polars as pl
 
@@ -95,7 +95,7 @@ class OutFolder:
         return out
 
 
-def has(df: pl.DataFrame | None, *columns: str) -> bool:
+def has(df: pl.DataFrame | None, *columns: str) -> TypeGuard[pl.DataFrame]:
     """True when ``df`` exists, has rows, and has every column."""
     return df is not None and df.height > 0 and all(c in df.columns for c in columns)
 

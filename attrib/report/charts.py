@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, Literal
 
 import altair as alt
 
@@ -370,7 +370,11 @@ def days_histogram(
         )
     )
     layers: list[alt.Chart] = [bars]
-    for name, v, align, dx in (("median", median, "right", -4), ("p75", p75, "left", 4)):
+    refs: tuple[tuple[str, float | None, Literal["left", "right"], int], ...] = (
+        ("median", median, "right", -4),
+        ("p75", p75, "left", 4),
+    )
+    for name, v, align, dx in refs:
         if v is None:
             continue
         ref = alt.Chart(_data([{"days": v, "label": f"{name} {v:,.0f} d"}]))

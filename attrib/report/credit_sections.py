@@ -94,9 +94,9 @@ def _pivot_table(
     values: dict[tuple[str, str], float] = {}
     totals: dict[str, float] = {}
     for r in cs.select("model", "channel", metric).to_dicts():
-        v = float(r[metric] or 0.0)
-        values[(str(r["model"]), str(r["channel"]))] = v
-        totals[str(r["model"])] = totals.get(str(r["model"]), 0.0) + v
+        value = float(r[metric] or 0.0)
+        values[(str(r["model"]), str(r["channel"]))] = value
+        totals[str(r["model"])] = totals.get(str(r["model"]), 0.0) + value
     head = '<th class="txt">channel</th>' + "".join(
         f'<th class="num">{esc(m)}</th>' for m in models
     )

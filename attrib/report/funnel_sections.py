@@ -369,7 +369,7 @@ def days_to_deal(ctx: Context) -> Section:
         )
         return sec
     days = won.get_column("days_to_close").cast(pl.Float64)
-    lo, hi = float(days.min() or 0.0), float(days.max() or 0.0)
+    lo, hi = pl.select(lo=days.min(), hi=days.max()).cast(pl.Float64).fill_null(0.0).row(0)
     width = _nice_width(hi - min(lo, 0.0))
     start0 = min(0.0, (lo // width) * width)
     bins = (

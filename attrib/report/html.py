@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+from importlib.metadata import version
 from pathlib import Path
 
 from attrib import __version__
@@ -40,17 +41,18 @@ def vega_bundle() -> str:
         same_major = [v for v in available if v.split(".")[0] == major_minor.split(".")[0]]
         if not same_major:
             raise UsageError(
-                f"vl-convert-python {vlc.__version__} has no Vega-Lite {major_minor} for "
-                f"altair {alt.__version__}",
+                f"vl-convert-python {version('vl-convert-python')} has no Vega-Lite "
+                f"{major_minor} for altair {version('altair')}",
                 hint="pip install -U vl-convert-python",
             )
         major_minor = same_major[-1]
-    cached = _bundle_cache_file(vlc.__version__, major_minor)
+    cached = _bundle_cache_file(version("vl-convert-python"), major_minor)
     if cached is not None:
         with contextlib.suppress(OSError, UnicodeDecodeError):  # not kept yet: bundle it
             if kept := cached.read_text(encoding="utf-8"):
                 return kept
-    js = vlc.javascript_bundle(vl_version=major_minor)
+    # the package's stub marks the snippet required; at run time it defaults to the bundle's own
+    js = vlc.javascript_bundle(vl_version=major_minor)  # type: ignore[call-arg]
     # a literal "</script" would end the element early; "<\/" means the same in JS strings,
     # template literals and regular expressions
     js = js.replace("</script", "<\\/script")

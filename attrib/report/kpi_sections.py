@@ -113,14 +113,14 @@ def headline(ctx: Context) -> Section:
     kpis = ctx.out.table("kpis")
     sec = Section("headline", "Headline", "Headline KPIs", "")
     if not has(kpis, "kpi", "period", "value"):
-        cards = _fallback_cards(ctx)
+        totals = _fallback_cards(ctx)
         hint = (
             "The totals below come from journeys.parquet; period-over-period change needs KPIs."
-            if cards
+            if totals
             else "Runs on touches and deals write them."
         )
         sec.body = (
-            not_computed("company KPIs (kpis.parquet is absent)", hint) + cards + highlights(ctx)
+            not_computed("company KPIs (kpis.parquet is absent)", hint) + totals + highlights(ctx)
         )
         return sec
     assert kpis is not None

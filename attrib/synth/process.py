@@ -130,9 +130,9 @@ def _present_score(present: np.ndarray) -> np.ndarray:
 def _period(start: str | date, months: int) -> tuple[int, int, int]:
     """Epoch seconds of the period start and end, and the start's month index since 1970."""
     try:
-        day0 = np.datetime64(start, "D") if isinstance(start, str | date) else np.datetime64("NaT")
+        day0: np.datetime64 = np.datetime64(start if isinstance(start, str | date) else "NaT", "D")
     except ValueError:
-        day0 = np.datetime64("NaT")
+        day0 = np.datetime64("NaT", "D")
     if np.isnat(day0):
         raise UsageError(
             f"start must be a date like '2025-01-01'; got {start!r}",

@@ -236,26 +236,28 @@ def _costs_frame(
 
 TOUCHPOINTS_SCHEMA = pl.Schema(
     {
-        "customer_id": pl.String,
-        "account_id": pl.String,
+        "customer_id": pl.String(),
+        "account_id": pl.String(),
         "ts": pl.Datetime("us"),
-        "channel": pl.String,
-        "campaign": pl.String,
-        "touch_type": pl.String,
+        "channel": pl.String(),
+        "campaign": pl.String(),
+        "touch_type": pl.String(),
     }
 )
 DEALS_SCHEMA = pl.Schema(
     {
-        "deal_id": pl.String,
-        "customer_id": pl.String,
-        "account_id": pl.String,
+        "deal_id": pl.String(),
+        "customer_id": pl.String(),
+        "account_id": pl.String(),
         "created_at": pl.Datetime("us"),
         "closed_at": pl.Datetime("us"),
-        "status": pl.String,
-        "amount": pl.Float64,
+        "status": pl.String(),
+        "amount": pl.Float64(),
     }
 )
-STAGES_SCHEMA = pl.Schema({"customer_id": pl.String, "stage": pl.String, "ts": pl.Datetime("us")})
+STAGES_SCHEMA = pl.Schema(
+    {"customer_id": pl.String(), "stage": pl.String(), "ts": pl.Datetime("us")}
+)
 COSTS_SCHEMA = pl.Schema(
-    {"date": pl.Date, "channel": pl.String, "campaign": pl.String, "spend": pl.Float64}
+    {"date": pl.Date(), "channel": pl.String(), "campaign": pl.String(), "spend": pl.Float64()}
 )

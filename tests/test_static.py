@@ -1,0 +1,42 @@
+"""The code base stays ruff-clean (lint and format) and type-checks under mypy: the checks
+run in the test pass so that CI holds every commit to them (tool versions pinned in the
+``test`` extra, configured in pyproject.toml)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CODE = ["attrib", "cli", "tests", "benchmarks"]
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False)
+
+
+def _ruff() -> str:
+    found = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if found is None:
+        pytest.fail("ruff is not installed: pip install -e '.[test]'")
+    return found
+
+
+def test_ruff_lint_is_clean() -> None:
+    done = _run(_ruff(), "check", "--no-cache", *CODE)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_ruff_format_is_clean() -> None:
+    done = _run(_ruff(), "format", "--check", "--no-cache", *CODE)
+    assert done.returncode == 0, "run `ruff format`:\n" + done.stdout + done.stderr
+
+
+def test_mypy_is_clean() -> None:
+    # the files and options are pyproject.toml's [tool.mypy]; no cache left in the checkout
+    done = _run(sys.executable, "-m", "mypy", "--cache-dir", "/dev/null")
+    assert done.returncode == 0, done.stdout + done.stderr
