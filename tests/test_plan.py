@@ -20,7 +20,7 @@ from polars.testing import assert_frame_equal
 from attrib.credit import SUMMARY_METRICS
 from attrib.errors import ComputationError, ConfigError, InputError, UsageError
 from attrib.metrics.funnel import compute_funnel
-from attrib.metrics.plan import PLAN_SCHEMA, plan_from_history, reverse_funnel
+from attrib.metrics.plan import PLAN_SCHEMA, plan_from_history, rate_note, reverse_funnel
 from attrib.metrics.settings import MetricsSettings
 
 RATES = {"lead": 0.1, "mql": 0.5, "sql": 0.4, "opportunity": 0.5, "offer": 0.8, "customer": 0.5}
@@ -91,6 +91,28 @@ def test_zero_rate_leaves_upper_stages_null():
     assert v["session"] is None
     budget = p.filter(pl.col("kind") == "budget")
     assert budget["value"].to_list() == [None, None]
+    assert rate_note(p, "2025-Q1") == (
+        "no count above sql (session, lead, mql) can be planned: the conversion rate into sql "
+        "is 0; give a rate with --rate sql=0.25 (or pick another --period)"
+    )
+
+
+def test_a_missing_rate_is_named_and_a_full_plan_has_no_note():
+    chain = ("lead", "mql", "sql", "customer")
+    p = reverse_funnel(
+        4000, avg_deal_size=1000, rates={"mql": 0.5, "customer": 0.25}, settings=S, stages=chain
+    )
+    assert stage_values(p) == {"lead": None, "mql": None, "sql": 16, "customer": 4}
+    assert rate_note(p, "2025-03") == (
+        "no count above sql (lead, mql) can be planned: 2025-03 has no conversion rate into "
+        "sql; give a rate with --rate sql=0.25 (or pick another --period)"
+    )
+    full = reverse_funnel(
+        4000, avg_deal_size=1000, rates={"mql": 0.5, "sql": 0.5, "customer": 0.25}, settings=S
+    )
+    assert rate_note(full, "2025-03") is None
+    empty = reverse_funnel(4000, avg_deal_size=None, rates={"customer": 0.25}, settings=S)
+    assert rate_note(empty, "x") is None  # (deal_size_note says why)
 
 
 def test_no_deal_size_gives_null_plan():
@@ -787,3 +809,31 @@ def test_plan_refuses_a_target_that_is_no_finite_number(target):
     assert "'--target-revenue':" in result.stderr
     assert "is not a finite number" in result.stderr
     assert "column" not in result.stderr
+
+
+def test_the_plan_says_which_stages_a_rate_leaves_empty(tmp_path):
+    """A rate of 0 given by hand, or a stage the history has no rate into, left the stages
+    above it "—" without a word (docs/METRICS.md promised a note): the plan names them."""
+    stage_rows = "customer_id,stage,ts\nc1,lead,2025-01-02\nc2,lead,2025-02-02\n"
+    data = write_inputs(
+        tmp_path / "in",
+        touches=touches([("c1", "2025-01-05", "Email"), ("c2", "2025-02-05", "Email")]),
+        deals=deals(
+            [
+                ("d1", "c1", "2025-01-10", "2025-01-20", "won", 1000.0),
+                ("d2", "c2", "2025-02-10", "2025-02-20", "lost", 500.0),
+            ]
+        ),
+    )
+    (Path(data) / "stages.csv").write_text(stage_rows)
+    args = ["plan", data, "--target-revenue", "2000", "--out", tmp_path / "p"]
+    plain = " ".join(run_cli(args).output.split())
+    assert "count can be planned" not in plain
+    zero = " ".join(run_cli([*args, "--rate", "customer=0"]).output.split())
+    assert (
+        "warning: no count above customer (session, lead, opportunity) can be planned: the "
+        "conversion rate into customer is 0; give a rate with --rate customer=0.25" in zero
+    )
+    plan = pl.read_parquet(tmp_path / "p" / "plan.parquet")
+    assert stage_values(plan)["customer"] == 2.0
+    assert stage_values(plan)["opportunity"] is None

@@ -541,6 +541,7 @@ def plan_from_run(
     p = plan_period(period, history.settings)
     notes = (
         deal_size_note(table, p),
+        rate_note(table, p),
         repeat_deals_note_of_run(history, period),
         budget_note(table),
     )
@@ -560,6 +561,28 @@ def deal_size_note(table: pl.DataFrame, period: str) -> str | None:
         f"no stage can be planned: the average deal size of {period} is unknown ({why}); "
         "pick a --period whose won deals have amounts"
     )
+
+
+def rate_note(table: pl.DataFrame, period: str) -> str | None:
+    """Which stages a plan leaves empty because the rate into the stage below them is 0 or
+    unknown, else None (an unknown deal size, which empties them all, is ``deal_size_note``'s)."""
+    stages = table.filter(pl.col("kind") == "stage")
+    names = stages.get_column("name").to_list()
+    values = stages.get_column("value").to_list()
+    rates = stages.get_column("rate").to_list()
+    for i in range(len(names) - 1, 0, -1):
+        if values[i] is None or values[i - 1] is not None:
+            continue
+        above = ", ".join(names[:i])
+        if rates[i] == 0:
+            why = f"the conversion rate into {names[i]} is 0"
+        else:
+            why = f"{period} has no conversion rate into {names[i]}"
+        return (
+            f"no count above {names[i]} ({above}) can be planned: {why}; give a rate with "
+            f"--rate {names[i]}=0.25 (or pick another --period)"
+        )
+    return None
 
 
 def budget_note(table: pl.DataFrame) -> str | None:
