@@ -27,6 +27,7 @@ from attrib.export_checks import (
     multi_day_cost_rows,
     placeholder_values,
     quoted_names,
+    replaced_columns,
     several_customers_per_deal,
 )
 from attrib.metrics.settings import PERIOD_LABEL
@@ -376,7 +377,8 @@ def input_warnings(
     inputs: Inputs, touch_channels: Sequence[str], sales_channels: Sequence[str]
 ) -> list[str]:
     """The warnings the validated inputs alone give: first ``placeholder_values``, then
-    what the config and the files say (``micro_units``, ``campaign_lookalikes``,
+    what the config and the files say (``micro_units``, ``replaced_columns``,
+    ``campaign_lookalikes``,
     ``dotted_thousands``, ``multi_day_cost_rows``, ``mixed_currencies``: a campaign column
     named otherwise is also why cost rows repeat), then ``unmatched_cost_channels``,
     ``daily_by_repeats``, ``monthly_rows_among_daily``, ``weekly_cost_rows``,
@@ -396,6 +398,7 @@ def input_warnings(
     return (
         placeholder_values(inputs, touch_channels)
         + micro_units(inputs.config)
+        + replaced_columns(inputs.files, inputs.config, inputs.frames)
         + campaign_lookalikes(inputs.files, inputs.config, inputs.frames)
         + dotted_thousands(inputs.files, inputs.config, inputs.frames)
         + multi_day_cost_rows(inputs.files, inputs.config, inputs.frames)

@@ -110,6 +110,31 @@ def campaign_lookalikes(
     return found
 
 
+def replaced_columns(
+    files: Mapping[str, list[str]],
+    config: RunConfig,
+    frames: Mapping[str, pl.DataFrame] | None = None,
+) -> list[str]:
+    """A ``[constants.<table>]`` value for a column the export has: the constant replaces
+    every value of it (``status = "won"`` over a status column makes every deal won), though
+    constants are meant for the columns an export lacks. One warning per constant, naming the
+    first export that has the column (under its ``[columns]`` name, if mapped)."""
+    found = []
+    for table, constants in config.constants.items():
+        for column, value in constants.items():
+            source = config.source_column(table, column)
+            for export in _exports(files, frames or {}, table):
+                if source in export.columns:
+                    found.append(
+                        f"{export.name}: its own {source!r} column is not read: [constants."
+                        f"{table}] {column} = {value!r} replaces every value of it (a constant"
+                        " is for a column the export lacks); remove the constant to read the"
+                        " column"
+                    )
+                    break
+    return found
+
+
 #: a number written with a point before a group of exactly three digits ("12.500", "1.250"):
 #: a European-locale thousands separator, or a value with three decimals (two such points,
 #: "1.250.000", make no number: the validator rejects it)

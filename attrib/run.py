@@ -69,6 +69,12 @@ class RunResult:
     def channel_summary(self) -> pl.DataFrame:
         return self.attribution.channel_summary
 
+    @property
+    def warnings(self) -> list[str]:
+        """What the run warned of (rejected rows, unmatched spend, ...), as the terminal and
+        ``manifest.json`` say it: a run with warnings is valid but probably not what you meant."""
+        return list(self.manifest.get("warnings", []))
+
     def __repr__(self) -> str:
         """One short line: a notebook cell ending in ``at.run(...)`` showed every table and
         the whole manifest (~50 kB)."""

@@ -41,11 +41,17 @@ def _console_class() -> type[Console]:
 
 
 class TerminalReporter(Reporter):
-    """Shows each stage as it runs: a spinner on a terminal, timestamped lines in logs."""
+    """Shows each stage as it runs: a spinner on a terminal, timestamped lines in logs.
+    ``quiet`` shows no stage or note, but still each warning on stderr (a scheduled ``-q``
+    run must not publish the zeros of a table whose rows were all rejected without a word)
+    unless ``warnings`` is off (``--format json`` carries them on stdout)."""
 
-    def __init__(self, *, quiet: bool = False, verbose: bool = False) -> None:
+    def __init__(
+        self, *, quiet: bool = False, verbose: bool = False, warnings: bool = True
+    ) -> None:
         super().__init__()
         self.quiet = quiet
+        self.show_warnings = warnings
         self.verbose = verbose
         self.tty = sys.stderr.isatty()
         self._status: Status | None = None
@@ -82,9 +88,9 @@ class TerminalReporter(Reporter):
 
     def warn(self, message: str) -> None:
         super().warn(message)
-        if self.quiet:
+        if not self.show_warnings:
             return
-        if self.tty:
+        if self.tty and not self.quiet:
             self.console.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
         else:
             click.echo(f"warning: {message}", err=True)

@@ -273,7 +273,9 @@ def run(
     with handle_errors(json_output=fmt == "json"):
         from cli._output import TerminalReporter, print_summary, window_label
 
-        reporter = TerminalReporter(quiet=quiet or fmt == "json", verbose=verbose)
+        reporter = TerminalReporter(
+            quiet=quiet or fmt == "json", verbose=verbose, warnings=fmt != "json"
+        )
         in_memory = engine != "spark" and buckets is None and memory_limit is None
         if (click.get_current_context().obj or {}).get(OWN_PROCESS):
             small_pages_for_numpy()

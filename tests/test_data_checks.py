@@ -92,9 +92,10 @@ def test_a_window_without_deals_is_flagged(tmp_path):
     assert len(manifest["warnings"]) == 1
 
 
-def test_quiet_keeps_warnings_in_the_manifest_only(tmp_path):
+def test_quiet_keeps_the_warnings_and_drops_the_summary(tmp_path):
     text, manifest = _run(tmp_path, [("d1", "C-1", "2025-01-07", "2025-01-09", "won", 10.0)], "-q")
-    assert "warning" not in text
+    assert "warning: " in text
+    assert "revenue by channel" not in text
     assert any("same customer ids" in w for w in manifest["warnings"])
 
 
@@ -405,3 +406,50 @@ def test_validate_gives_the_warnings_the_inputs_alone_give(tmp_path):
     assert set(given) <= set(manifest["warnings"])
     text = " ".join(run_cli(["validate", data]).output.split())
     assert all(f"warning: {' '.join(w.split())}" in text for w in given)
+
+
+def test_a_constant_over_a_column_the_export_has_is_warned_of(tmp_path):
+    """[constants.deals] status = "won" over a deals file with its own status column made
+    every deal won without a word (revenue tripled on the sample): the run names the column
+    it replaces, under its [columns] name; a constant for a missing column says nothing."""
+    rows = [
+        ("d1", "c1", "2025-01-07", "2025-01-09", "won", 10.0),
+        ("d2", "c2", "2025-01-07", "2025-01-09", "lost", 20.0),
+    ]
+    data = write_inputs(tmp_path / "in", touches=TOUCHES, deals=deals(rows))
+    (data / "channels.toml").write_text('[constants.deals]\nstatus = "won"\n')
+    text, manifest = _run_data(data, tmp_path / "out")
+    deal_file = data / "deals.csv"
+    assert (
+        f"{deal_file}: its own 'status' column is not read: [constants.deals] status = 'won' "
+        "replaces every value of it (a constant is for a column the export lacks); remove the "
+        "constant to read the column"
+    ) in text
+    assert sum("is not read: [constants." in w for w in manifest["warnings"]) == 1
+    (data / "channels.toml").write_text(
+        '[columns.deals]\nstatus = "stage"\n[constants.deals]\nstatus = "won"\n'
+    )
+    deal_file.write_text(deal_file.read_text().replace("status", "stage", 1))
+    assert "its own 'stage' column is not read" in _run_data(data, tmp_path / "mapped")[0]
+    deal_file.write_text(deal_file.read_text().replace(",stage", ",other", 1))
+    assert "is not read: [constants." not in _run_data(data, tmp_path / "lacking")[0]
+
+
+def test_a_quiet_run_still_warns_on_stderr_and_the_result_lists_its_warnings(tmp_path):
+    """Every deal rejected (amounts written '5346,64' in a ';' file read as one column...):
+    a ``-q`` run exited 0 and printed nothing, so a scheduled job published zeros. Warnings
+    now reach stderr with -q (not with --format json, whose stdout carries them), and
+    ``RunResult.warnings`` holds them for the Python API."""
+    from attrib.api import run
+
+    rows = [("d1", "c1", "2025-01-07", "2025-01-09", "won", -10.0)]
+    data = write_inputs(tmp_path / "in", touches=TOUCHES, deals=deals(rows))
+    quiet = run_cli(["run", data, "--out", tmp_path / "q", "--models", "linear", "-q"])
+    assert "warning: all 1 deals rows were rejected: none of them is used" in quiet.stderr
+    assert quiet.stdout == ""
+    as_json = run_cli(["run", data, "--out", tmp_path / "j", "--format", "json"])
+    assert "warning:" not in as_json.stderr
+    assert "all 1 deals rows were rejected" in " ".join(json.loads(as_json.stdout)["warnings"])
+    result = run(data, models="linear")
+    assert any("all 1 deals rows were rejected" in w for w in result.warnings)
+    assert result.warnings == result.manifest["warnings"]

@@ -84,6 +84,11 @@ class SparkRunResult:
     journeys_path: str | None = None
     extra_outputs: list[str] = field(default_factory=list)
 
+    @property
+    def warnings(self) -> list[str]:
+        """What the run warned of, as ``RunResult.warnings``."""
+        return list(self.manifest.get("warnings", []))
+
     def __repr__(self) -> str:
         """One short line, as a local run's result shows (the tables and manifest in full
         made a notebook cell ~50 kB)."""
