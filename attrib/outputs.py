@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -139,8 +140,9 @@ def write_quarantine(out: Path, quarantine: dict[str, pl.DataFrame]) -> list[str
 
 
 def check_out_folder(out: Path | None) -> None:
-    """Fail early, before any work, when ``out`` exists and is not a folder, or lies under
-    a file (no folder can be made there)."""
+    """Fail early, before any work, when ``out`` exists and is not a folder, lies under a
+    file (no folder can be made there), or its nearest existing folder is not writable (a
+    read-only mount was found only after the whole job, when the first table was written)."""
     if out is None:
         return
     for folder in (out, *out.parents):  # the nearest one that exists must be a folder
@@ -154,6 +156,17 @@ def check_out_folder(out: Path | None) -> None:
                 file=str(out),
                 hint="pass --out a folder (it is created if missing)",
             )
+        try:  # (a real write: permission bits do not bind root, a read-only mount does)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            raise OutputError(
+                f"the output folder is not writable: {exc.strerror or exc}"
+                if folder == out
+                else f"the output folder cannot be made in {folder}: {exc.strerror or exc}",
+                file=str(out),
+                hint="pass --out a folder you can write to",
+            ) from None
         return
 
 

@@ -1556,3 +1556,29 @@ def test_blank_rows_found_whatever_the_first_column_holds(first):
     assert_frame_equal(got, frame.filter(~blank_line(frame.schema)))
     blank = 0 if first == "x" else sum(1 for i in range(n) if i % 7 == 0 or i % 11 == 0)
     assert got.height == n - blank
+
+
+@pytest.mark.parametrize("exists", [True, False])
+def test_an_unwritable_output_folder_fails_before_any_work(tmp_path, monkeypatch, exists):
+    """A read-only --out was found only when the first table was written, after the whole
+    job (and a bootstrap): the folder, or the one it would be made in, is tried first."""
+    import errno
+
+    import attrib.outputs
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    out = tmp_path / "out"
+    if exists:
+        out.mkdir()
+    monkeypatch.setattr(attrib.outputs.tempfile, "TemporaryFile", read_only)
+    stages = []
+    monkeypatch.setattr("attrib.run.load_inputs", lambda *a, **k: stages.append("read"))
+    result = run_cli(["run", "--out", out if exists else out / "q2", "-q"], exit_code=4)
+    text = " ".join(result.output.split())
+    if exists:
+        assert "the output folder is not writable: Read-only file system" in text
+    else:
+        assert f"the output folder cannot be made in {tmp_path}: Read-only file system" in text
+    assert stages == []  # no input was read
