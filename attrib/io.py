@@ -164,14 +164,23 @@ def holds_run_outputs(folder: str | Path) -> bool:
 
 
 def find_table(data_dir: Path, table: str) -> list[Path] | None:
-    """Files for ``table`` in a data folder: ``table.*`` or a ``table/`` folder; None if absent."""
-    folder = data_dir / table
-    if folder.is_dir():
-        return resolve_files(folder)
-    named = sorted(p for p in data_dir.glob(f"{table}.*") if p.is_file())
+    """Files for ``table`` in a data folder: ``table.*`` or a ``table/`` folder, in any case
+    (``Deals.csv``, ``DEALS.CSV``: a spreadsheet's export names); None if absent."""
+    entries = sorted(data_dir.iterdir()) if data_dir.is_dir() else []
+    folders = [p for p in entries if p.name.lower() == table and p.is_dir()]
+    if folders:
+        return resolve_files(folders[0])
+    named = [p for p in entries if p.name.lower().startswith(f"{table}.") and p.is_file()]
     matches = [p for p in named if _is_data_file(p)]
     if not matches:  # (touchpoints.tsv: "no touchpoints input found" said nothing of it)
         _refuse_unread(named)
+        for path in named:
+            if path.suffix.lower() == ".txt":  # (a note elsewhere; here the table's name)
+                raise InputError(
+                    "attrib does not read .txt files",
+                    file=str(path),
+                    hint=f"if it holds comma-separated rows, rename it {table}.csv",
+                )
     if len(matches) > 1:
         raise InputError(
             f"several files for table {table!r}: {', '.join(p.name for p in matches)}",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import run_cli
+from conftest import deals, run_cli, touches, write_inputs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -1582,3 +1582,27 @@ def test_an_unwritable_output_folder_fails_before_any_work(tmp_path, monkeypatch
     else:
         assert f"the output folder cannot be made in {tmp_path}: Read-only file system" in text
     assert stages == []  # no input was read
+
+
+def test_table_files_are_found_whatever_their_case(tmp_path):
+    """A spreadsheet's 'Deals.csv' or 'TOUCHPOINTS.CSV' was not found ("no deals input
+    found", the file beside it); a 'touchpoints.txt' was skipped as a note."""
+
+    def inputs(folder: Path) -> Path:
+        rows = [("c1", "2025-01-02", "Email"), ("c1", "2025-01-04", "Social")]
+        deal = [("d1", "c1", "2025-01-05", "2025-01-09", "won", 10.0)]
+        return write_inputs(folder, touches=touches(rows), deals=deals(deal))
+
+    data = inputs(tmp_path / "in")
+    (data / "deals.csv").rename(data / "Deals.csv")
+    (data / "touchpoints.csv").rename(data / "TOUCHPOINTS.CSV")
+    run_cli(["run", data, "--out", tmp_path / "mixed", "--models", "linear", "-q"])
+    run_cli(["run", inputs(tmp_path / "lower"), "--out", tmp_path / "plain", "-q"])
+    mixed = pl.read_parquet(tmp_path / "mixed" / "channel_summary.parquet")
+    plain = pl.read_parquet(tmp_path / "plain" / "channel_summary.parquet")
+    assert mixed.equals(plain.filter(pl.col("model") == "linear"))
+    (data / "TOUCHPOINTS.CSV").rename(data / "touchpoints.txt")
+    result = run_cli(["run", data, "--out", tmp_path / "txt", "-q"], exit_code=2)
+    text = " ".join(result.output.split())
+    assert f"file {data / 'touchpoints.txt'}: attrib does not read .txt files" in text
+    assert "hint: if it holds comma-separated rows, rename it touchpoints.csv" in text
