@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
 import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager

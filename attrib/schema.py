@@ -84,14 +84,15 @@ def map_columns(raw: pl.DataFrame, table: str, config: RunConfig) -> pl.DataFram
 
 def _mapping(
     available: list[str], table: str, config: RunConfig
-) -> tuple[list[pl.Expr], tuple[str, str] | None]:
+) -> tuple[list[pl.Expr], list[tuple[str, str]]]:
     """The canonical columns as expressions over source columns named ``available``
-    (``[columns]`` renames, ``[constants]`` replace), and the first required column missing
-    as (canonical name, source name), if any."""
+    (``[columns]`` renames, ``[constants]`` replace), and the required columns missing as
+    (canonical name, source name)."""
     required, optional = TABLE_COLUMNS[table]
     mapping = config.columns.get(table, {})
     constants = config.constants.get(table, {})
     exprs: list[pl.Expr] = []
+    missing: list[tuple[str, str]] = []
     for column in (*required, *optional):
         source = mapping.get(column, column)
         if column in constants:
@@ -99,8 +100,8 @@ def _mapping(
         elif source in available:
             exprs.append(pl.col(source).alias(column))
         elif column in required:
-            return exprs, (column, source)
-    return exprs, None
+            missing.append((column, source))
+    return exprs, missing
 
 
 def _mapped(
@@ -109,11 +110,12 @@ def _mapped(
     """``map_columns`` as a lazy plan: validation folds it into its own (an eager select of
     a frame whose columns are chunked differently would copy every column to align them)."""
     exprs, missing = _mapping(raw.columns, table, config)
-    if missing is not None:
+    if missing:
         available = [c for c in raw.columns if c not in (FILE_COL, ROW_COL)]
         # no row to name its file: the caller that read the files names them
         file = raw[FILE_COL][0] if raw.height else None
-        raise missing_column_error(table, *missing, available, file)
+        (column, source), *also = missing
+        raise missing_column_error(table, column, source, available, file, also)
     _refuse_repeated_columns(raw, table, config)
     mapped = raw.lazy().select(*exprs, FILE_COL, ROW_COL)
     return _without_expected_closes(mapped, table, config, keep_given=keep_given)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -135,10 +135,26 @@ def _wide_spend_hint(available: list[str]) -> str | None:
     )
 
 
+def _guess(table: str, column: str, source: str, available: list[str]) -> str | None:
+    """The file's column most likely meant for a missing ``source`` column: the same name
+    spelt loosely, a close one, or an export's own name for it."""
+    close = [c for c in available if loose_name(c) == loose_name(source)][:1] or (
+        difflib.get_close_matches(source, available, n=1)
+    )
+    return close[0] if close else _export_name(table, column, available)
+
+
 def missing_column_error(
-    table: str, column: str, source: str, available: list[str], file: str | None
+    table: str,
+    column: str,
+    source: str,
+    available: list[str],
+    file: str | None,
+    also: Sequence[tuple[str, str]] = (),
 ) -> SchemaError:
-    """The canonical ``column``, read from the file's ``source`` column, is not in the file."""
+    """The canonical ``column``, read from the file's ``source`` column, is not in the file;
+    ``also``: the table's other missing required columns (column, source), named in the same
+    message so that a user maps them all in one go instead of one per run."""
     if any("\x00" in c or "\ufffd" in c for c in available):  # UTF-16 read as UTF-8
         return SchemaError(
             f"required column {column!r} is missing: the header is not UTF-8 text",
@@ -146,11 +162,8 @@ def missing_column_error(
             column=source,
             hint="save the file as UTF-8 (it looks like UTF-16: spreadsheet 'Unicode text')",
         )
-    close = [c for c in available if loose_name(c) == loose_name(source)][:1] or (
-        difflib.get_close_matches(source, available, n=1)
-    )
-    if not close and (named := _export_name(table, column, available)) is not None:
-        close = [named]
+    guess = _guess(table, column, source, available)
+    close = [guess] if guess is not None else []
     hint = f"did you mean {close[0]!r}? " if close else ""
     if len(available) == 1 and any(sep in available[0] for sep in (";", "\t", "|")):
         hint = "the header was read as one column: is the file separated by ';', tab or '|'? "
@@ -161,9 +174,16 @@ def missing_column_error(
     if table == "costs" and (wide := _wide_spend_hint(available)) is not None:
         hint = f"{wide} {found}"  # no column to map: the spend is one column per channel
     else:
-        hint += f'map it in the config: [columns.{table}] {column} = "{mapped_from}" {found}'
+        lines = [f'{column} = "{mapped_from}"']
+        for other, other_source in also:
+            other_guess = _guess(table, other, other_source, available) or "<your column>"
+            lines.append(f'{other} = "{other_guess}"')
+        them = "them" if also else "it"
+        hint += f"map {them} in the config: [columns.{table}] {'; '.join(lines)} {found}"
     what = repr(column) if source == column else f"{source!r} (mapped to {column})"
-    return SchemaError(f"required column {what} is missing", file=file, column=source, hint=hint)
+    more = "".join(f", {c!r}" if c == s else f", {s!r} (mapped to {c})" for c, s in also)
+    plural = f"s {what}{more} are" if also else f" {what} is"
+    return SchemaError(f"required column{plural} missing", file=file, column=source, hint=hint)
 
 
 def unreadable_column(

@@ -229,7 +229,8 @@ def test_a_lazy_frame_is_collected_as_its_table():
 def test_a_frame_without_rows_or_columns_is_named_in_its_error():
     """An empty frame has no row to take its "(<table> frame)" from: the missing-column
     error named no table at all."""
-    with pytest.raises(SchemaError, match="required column 'customer_id' is missing") as err:
+    every = "required columns 'customer_id', 'stage', 'ts' are missing"
+    with pytest.raises(SchemaError, match=every) as err:
         at.run(**_typed_tables(), stages=pl.DataFrame(), models="linear")
     assert err.value.file == "(stages frame)"
 

@@ -1606,3 +1606,21 @@ def test_table_files_are_found_whatever_their_case(tmp_path):
     text = " ".join(result.output.split())
     assert f"file {data / 'touchpoints.txt'}: attrib does not read .txt files" in text
     assert "hint: if it holds comma-separated rows, rename it touchpoints.csv" in text
+
+
+def test_every_missing_required_column_of_a_file_is_named_at_once(tmp_path):
+    """A touches export with ``user_id, event_time`` failed on customer_id, then (mapped)
+    on ts: one run per column. The message names both and the hint maps both."""
+    data = tmp_path / "in"
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    _write(data, "touchpoints", "user_id,event_time,channel", ["c1,2025-01-01,Email"])
+    result = run_cli(["run", data, "--out", tmp_path / "out"], exit_code=2)
+    text = " ".join(result.output.split())
+    assert "required columns 'customer_id', 'ts' are missing" in text
+    assert (
+        'map them in the config: [columns.touchpoints] customer_id = "user_id"; '
+        'ts = "event_time" (columns found: user_id, event_time, channel)'
+    ) in text
+    (data / "channels.toml").write_text('[columns.touchpoints]\ncustomer_id = "user"\n')
+    text = " ".join(run_cli(["validate", data], exit_code=2).output.split())
+    assert "required columns 'user' (mapped to customer_id), 'ts' are missing" in text
