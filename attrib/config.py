@@ -142,7 +142,7 @@ class RunConfig:
         days = self.lookback_days  # (a TOML true is an int to Python: not a count of days)
         if not isinstance(days, int) or isinstance(days, bool) or days <= 0:
             raise ConfigError(
-                f"lookback_days must be a positive number of days, got {self.lookback_days!r}",
+                f"lookback_days must be a whole number of days, 1 or more, got {days!r}",
                 file=where,
                 hint="e.g. --lookback-days 180 or [options] lookback_days = 180",
             )

@@ -462,7 +462,9 @@ def _good(folder: Path) -> Path:
         (["--models", "shapley"], "[models.shapley]\nseed = -1\n", "seed must be a whole"),
         (["--bootstrap", "5", "--seed", "-1"], None, "'--seed': -1 is not in the range"),
         # a TOML true is a Python int: it ran with a lookback of 1 day
-        ([], "[options]\nlookback_days = true\n", "positive number of days, got True"),
+        ([], "[options]\nlookback_days = true\n", "whole number of days, 1 or more, got True"),
+        # 1.5 was "must be a positive number of days"
+        ([], "[options]\nlookback_days = 1.5\n", "whole number of days, 1 or more, got 1.5"),
         # a list of numbers was an internal error (exit 5); an empty list ran every model;
         # a misspelt name was a usage error that did not name the config file
         ([], "[options]\nmodels = [1, 2]\n", "[options] models must be a comma list"),
@@ -523,6 +525,7 @@ def _good(folder: Path) -> Path:
         "negative-shapley-seed",
         "negative-bootstrap-seed",
         "lookback-a-boolean",
+        "lookback-a-fraction",
         "config-models-not-names",
         "config-models-empty",
         "config-models-misspelt",
