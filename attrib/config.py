@@ -321,10 +321,12 @@ def _table_sections(
     out: dict[str, dict[str, Any]] = {}
     for table, mapping in _expect_table(data.get(kind, {}), kind, source).items():
         if table not in TABLES:
+            close = difflib.get_close_matches(table.lower(), TABLES, n=1)
             raise ConfigError(
                 f"[{kind}.{table}] names an unknown table",
                 file=source,
-                hint=f"tables are {', '.join(TABLES)}",
+                hint=(f"did you mean [{kind}.{close[0]}]? " if close else "")
+                + f"tables are {', '.join(TABLES)}",
             )
         mapping = dict(_expect_table(mapping, f"{kind}.{table}", source))
         _check_canonical(mapping, kind, table, source)

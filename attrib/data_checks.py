@@ -4,7 +4,7 @@ probably not what the user meant (ids that match nothing, a window that holds no
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -407,17 +407,39 @@ def input_warnings(
     )
 
 
+def clipped_shapley(model_tables: Mapping[str, pl.DataFrame]) -> str | None:
+    """Channels whose Shapley value is negative, which get no credit (their value is set to
+    0): on Olist's one-touch journeys a channel with 74 won deals got none. Documented, but
+    a table read alone looks like the channel sold nothing; None without such a channel."""
+    values = model_tables.get("shapley_values")
+    if values is None or values.height == 0:
+        return None
+    scale = values.select(pl.col("shapley_value").abs().max()).item() or 0.0
+    below = values.filter(pl.col("shapley_value") < -1e-12 * scale)
+    if below.height == 0:
+        return None
+    names = quoted_names(below.sort("shapley_value").get_column("channel").to_list())
+    return (
+        f"shapley: {below.height} channel(s) got no credit, their Shapley value being negative"
+        f" (journeys with them convert worse than those without) and set to 0: {names};"
+        " shapley_values.parquet holds the values, and [models.shapley] value_function ="
+        ' "dp6" gives none below 0'
+    )
+
+
 def metric_warnings(
     inputs: Inputs,
     kpis: pl.DataFrame | None,
     touch_channels: Sequence[str],
     plan: MetricsPlan,
     summary: pl.DataFrame | None = None,
+    model_tables: Mapping[str, pl.DataFrame] | None = None,
 ) -> list[str]:
     """The warnings of a run: ``input_warnings``, then the spend and target ones
     (``costs_outside_window`` and ``partial_months`` for the data's span,
     ``unmatched_targets``, ``unassigned_credit`` given the channel summary,
-    ``missing_baseline``); every engine calls this."""
+    ``missing_baseline``), then ``clipped_shapley`` given the models' own tables; every
+    engine calls this."""
     # with --from/--to the user chose what to leave out: only the data's span is checked
     span = None if plan.settings.period_from or plan.settings.period_to else plan.window
     found = (
@@ -426,6 +448,7 @@ def metric_warnings(
         unmatched_targets(inputs.targets, kpis),
         unassigned_credit(summary, bool(inputs.config.rules)),
         missing_baseline(plan.settings.baseline_period, kpis),
+        clipped_shapley(model_tables or {}),
     )
     given = input_warnings(inputs, touch_channels, plan.settings.sales_cost_channels)
     return given + [w for w in found if w is not None]

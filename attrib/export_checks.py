@@ -198,7 +198,8 @@ def dotted_thousands(
                 found.append(
                     f"{export.name}: {counts['dotted']} {column} value(s) written like"
                     f" {example!r}"
-                    f" and none with a decimal point: they are read as"
+                    f" (a point before exactly three digits) and none that must be a decimal"
+                    f" point (like '98.10'): they are read as"
                     f" {float(example):g}; if the point separates"
                     " thousands (a spreadsheet in a European locale), export the numbers"
                     f" without it ({example.replace('.', '')})"

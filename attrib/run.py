@@ -296,7 +296,12 @@ def run(
             tables_m = finish_metrics(inputs, attribution, mapped.result())
         plan = mapped.result()[0]
         for warning in metric_warnings(
-            inputs, tables_m["kpis"], journeys.dicts.channels, plan, tables_m["channel_summary"]
+            inputs,
+            tables_m["kpis"],
+            journeys.dicts.channels,
+            plan,
+            tables_m["channel_summary"],
+            attribution.tables,
         ):
             reporter.warn(warning)
         attribution.channel_summary = tables_m["channel_summary"]

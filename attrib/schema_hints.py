@@ -173,6 +173,10 @@ def missing_column_error(
     found = f"(columns found: {', '.join(available) or 'none'})"
     if table == "costs" and (wide := _wide_spend_hint(available)) is not None:
         hint = f"{wide} {found}"  # no column to map: the spend is one column per channel
+    elif source != column and column in available and not also:
+        # (the hint mapped it to itself: amount = "amount")
+        hint = f'the file has {column!r} itself: remove [columns.{table}] {column} = "{source}"'
+        hint += f" {found}"
     else:
         lines = [f'{column} = "{mapped_from}"']
         for other, other_source in also:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 from conftest import deals, run_cli, touches, write_inputs
 
 from attrib.data_checks import DealCounts, many_zero_touch, rejected_rows
@@ -453,3 +454,27 @@ def test_a_quiet_run_still_warns_on_stderr_and_the_result_lists_its_warnings(tmp
     result = run(data, models="linear")
     assert any("all 1 deals rows were rejected" in w for w in result.warnings)
     assert result.warnings == result.manifest["warnings"]
+
+
+def test_channels_a_negative_shapley_value_leaves_without_credit_are_named(tmp_path):
+    """One-touch journeys (Olist's): with exact-set rates, phi_Bad = (1/2 - 1) / 2 < 0, so
+    Bad's won deal went to Good and Bad read as selling nothing, without a word."""
+    rows = [("c1", "2025-01-02", "Good"), ("c2", "2025-01-02", "Good")]
+    rows += [("c3", "2025-01-02", "Bad"), ("c4", "2025-01-02", "Bad")]
+    won = [(f"d{i}", f"c{i}", "2025-01-05", "2025-01-09", "won", 10.0) for i in (1, 2, 3)]
+    lost = [("d4", "c4", "2025-01-05", "2025-01-09", "lost", 10.0)]
+    data = write_inputs(tmp_path / "in", touches=touches(rows), deals=deals(won + lost))
+    text, manifest = _run_data(data, tmp_path / "out", "--models", "shapley")
+    assert sum("got no credit" in w for w in manifest["warnings"]) == 1
+    assert (
+        "warning: shapley: 1 channel(s) got no credit, their Shapley value being negative "
+        "(journeys with them convert worse than those without) and set to 0: 'Bad'; "
+        'shapley_values.parquet holds the values, and [models.shapley] value_function = "dp6" '
+        "gives none below 0"
+    ) in text
+    summary = pl.read_parquet(tmp_path / "out" / "channel_summary.parquet")
+    assert summary.filter(pl.col("channel") == "Bad")["conversions"].item() == 0.0
+    (data / "channels.toml").write_text('[models.shapley]\nvalue_function = "dp6"\n')
+    text, _ = _run_data(data, tmp_path / "dp6", "--models", "shapley")
+    assert "got no credit" not in text
+    assert "got no credit" not in _run_data(data, tmp_path / "linear")[0]

@@ -128,6 +128,11 @@ def test_parse_memory() -> None:
         parse_memory("-3GB")
     with pytest.raises(UsageError, match="is zero"):
         parse_memory("0GB")
+    # a number without a unit is bytes: "4" said "memory limit 0 MiB is below the base"
+    assert parse_memory("4294967296") == 4 * 1024**3
+    with pytest.raises(UsageError, match="'4' has no unit: it reads as 4 bytes") as err:
+        parse_memory("4")
+    assert err.value.hint == "give a unit, e.g. 4GB"
     # float() reads these: int() of them was an internal error (exit 5)
     for text in ("nanGB", "infGB", "1e999"):
         with pytest.raises(UsageError, match="cannot read memory limit"):

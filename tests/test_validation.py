@@ -476,6 +476,7 @@ def _good(folder: Path) -> Path:
         ([], "[metrics]\nperiod_to = 9999-12-31\n", "period_to 9999-12-31 is outside the years"),
         # click's range check lets NaN through: the error blamed channels.toml's [metrics]
         (["--gross-margin", "nan"], None, "'--gross-margin': nan is not a finite number"),
+        ([], '[columns.deal]\namount = "value"\n', "did you mean [columns.deals]?"),
     ],
     ids=[
         "unknown-model",
@@ -533,6 +534,7 @@ def _good(folder: Path) -> Path:
         "window-from-year-1",
         "config-window-to-year-9999",
         "margin-not-a-number",
+        "misspelt-table",
     ],
 )
 def test_usage_and_config_errors_exit_2_and_leave_outputs(tmp_path, args, config, words):
@@ -1627,3 +1629,15 @@ def test_every_missing_required_column_of_a_file_is_named_at_once(tmp_path):
     (data / "channels.toml").write_text('[columns.touchpoints]\ncustomer_id = "user"\n')
     text = " ".join(run_cli(["validate", data], exit_code=2).output.split())
     assert "required columns 'user' (mapped to customer_id), 'ts' are missing" in text
+
+
+def test_a_mapping_from_a_missing_column_to_one_the_file_has_says_remove_it(tmp_path):
+    """[columns.deals] amount = "amt" over a file with its own 'amount': the hint said to
+    map amount = "amount"; it says to remove the mapping."""
+    data = tmp_path / "in"
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    _write(data, "touchpoints", "customer_id,ts,channel", ["c1,2025-01-01,Email"])
+    (data / "channels.toml").write_text('[columns.deals]\namount = "amt"\n')
+    text = " ".join(run_cli(["validate", data], exit_code=2).output.split())
+    assert "required column 'amt' (mapped to amount) is missing" in text
+    assert "hint: the file has 'amount' itself: remove [columns.deals] amount = \"amt\"" in text

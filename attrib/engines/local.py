@@ -111,6 +111,11 @@ def parse_memory(text: str) -> int:
         raise UsageError(
             f"cannot read memory limit {text!r}", hint="write it like 4GB, 512MB or 2GiB"
         )
+    if unit == "" and value < 1024**2:  # ("4": a count of bytes no run fits in)
+        raise UsageError(
+            f"memory limit {text!r} has no unit: it reads as {value:g} bytes",
+            hint=f"give a unit, e.g. {text.strip()}GB",
+        )
     return int(value * units[unit])
 
 
@@ -594,7 +599,12 @@ def run_bucketed(
         ):
             reporter.warn(warning)
         for warning in metric_warnings(
-            inputs, metric_tables["kpis"], dicts.channels, plan, metric_tables["channel_summary"]
+            inputs,
+            metric_tables["kpis"],
+            dicts.channels,
+            plan,
+            metric_tables["channel_summary"],
+            attribution.tables,
         ):
             reporter.warn(warning)
         manifest = build_manifest(

@@ -332,6 +332,7 @@ class _Job:
             dicts.channels,
             mapped[0],
             metric_tables["channel_summary"],
+            tables,
         ):
             rep.warn(warning)
         channel = metric_tables["channel_summary"]
