@@ -49,28 +49,39 @@ def set_up_in_background(then: Callable[[], object] | None = None) -> threading.
 def _set_up(then: Callable[[], object] | None) -> None:
     """The set-up thread: numba's first kernel call, then ``then`` (more imports to take off
     the critical path). A failure here is left for the main thread to meet and report."""
-    _first_kernel(0)
+    try:
+        _first_kernel(0)
+    finally:
+        _first_called.set()
     if then is not None:
         with contextlib.suppress(Exception):  # the main thread's own import raises it
             then()
 
 
+#: set once the set-up thread's first kernel call returned (loaded or compiled)
+_first_called = threading.Event()
 #: whether this process has said ``compile_note`` already
 _noted = False
 
 
 def compile_note(set_up: threading.Thread) -> str | None:
-    """What to tell the user when this process compiled its kernels rather than load them
-    (10-20 s: the first run after an install or an upgrade, or ``ATTRIB_NUMBA_CACHE=0``);
-    None otherwise, and after the first call of a process (a notebook's later runs reuse the
-    compiled kernels). Waits for ``set_up`` (kernel calls would wait for it anyway)."""
+    """What to tell the user, before the first kernel runs, when this process will compile
+    its kernels rather than load them (~20 s on 2 cores, more on a busy machine: the first
+    run after an install or an upgrade, or ``ATTRIB_NUMBA_CACHE=0``), so that the run does
+    not look hung; None otherwise, and after the first call of a process (a notebook's later
+    runs reuse the compiled kernels). Waits for the set-up thread's first kernel (``set_up``
+    started it; later kernel calls would wait for numba's set-up anyway)."""
     global _noted
-    set_up.join()
+    while not _first_called.wait(0.05) and set_up.is_alive():
+        pass
     if _noted:
         return None
     _noted = True
     if not CACHE:
-        return "compiled the numba kernels (ATTRIB_NUMBA_CACHE=0: every process compiles)"
+        return "compiling the numba kernels (ATTRIB_NUMBA_CACHE=0: every process compiles, ~20 s)"
     if _first_kernel.stats.cache_misses:
-        return "compiled the numba kernels (10-20 s, once after an install: cached)"
+        return (
+            "compiling the numba kernels: ~20 s once after an install (more on a busy machine);"
+            " later runs load them from the cache"
+        )
     return None

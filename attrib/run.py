@@ -260,10 +260,10 @@ def run(
         reporter=reporter,
         log_rows=event_log_rejected_rows(inputs.quarantine) if event_log is not None else None,
     )
+    if (note := compile_note(set_up)) is not None:  # (before the first kernel: said first)
+        reporter.note(note)
     with reporter.stage("build journeys"):
         journeys = build_journeys(inputs.touches, inputs.deals, cfg, stages=inputs.stages)
-    if (note := compile_note(set_up)) is not None:  # (set-up is done: the kernels waited)
-        reporter.note(note)
     reporter.note(f"journeys: {journeys.n_journeys:,} over {journeys.n_touches:,} touches")
     deal_counts = DealCounts.of(journeys)
     for warning in deal_warnings(deal_counts, inputs.rows_read, inputs.rejected, cfg.level):

@@ -548,6 +548,8 @@ def run_bucketed(
     out_path = Path(out) if out is not None else None
     check_out_folder(out_path)
     scratch = Path(tempfile.mkdtemp(prefix="attrib-buckets-", dir=workdir))
+    if (note := compile_note(set_up)) is not None:  # (before the first kernel: said first)
+        reporter.note(note)
     try:
         data = _bucket_inputs(inputs, cfg, buckets, scratch, out_path, reporter)
         dicts = data.dicts
@@ -574,8 +576,6 @@ def run_bucketed(
                 days_dir=days_dir,
                 credits_out=out_path if touch_credits else None,
             )
-        if (note := compile_note(set_up)) is not None:
-            reporter.note(note)
         attribution = summarise(
             [model_credit(m, fitted[m.name], done.states[m.name], dicts) for m in chosen], dicts
         )
