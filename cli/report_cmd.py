@@ -14,10 +14,14 @@ from cli._errors import handle_errors
 
 
 def write_report(out_dir: Path, *, target: Path | None = None, quiet: bool = False) -> Path:
-    """Build ``report.html`` for ``out_dir`` and say where it is (used by ``run --report``)."""
+    """Build ``report.html`` for ``out_dir`` and say where it is (used by ``run --report``);
+    what could not be read of the folder is a warning on stderr (with ``quiet`` too)."""
     from attrib.report import build_report
 
-    path = build_report(out_dir, target=target)
+    problems: list[str] = []
+    path = build_report(out_dir, target=target, problems=problems)
+    for problem in problems:
+        click.echo(f"warning: {problem} (the report leaves it out)", err=True)
     if not quiet:
         click.echo(f"report written to {path}")
     return path

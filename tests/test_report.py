@@ -417,6 +417,33 @@ def test_not_an_out_folder(tmp_path: Path) -> None:
         build_report(tmp_path / "missing")
     with pytest.raises(InputError, match="no attrib outputs"):
         build_report(tmp_path)
+    # a damaged manifest alone was "no manifest.json"
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(InputError, match=r"manifest.json could not be read \(.*\) and no summ"):
+        build_report(tmp_path)
+
+
+def test_attrib_report_warns_of_what_it_could_not_read(
+    full_run: tuple[Path, str], tmp_path: Path
+) -> None:
+    """A damaged table, or one the manifest lists that is gone, was noted inside the page
+    only: `attrib report` exited 0 without a word. Each is a warning on stderr (-q too)."""
+    out, _ = full_run
+    shutil.copytree(out, tmp_path / "out")
+    (tmp_path / "out" / "channel_summary.parquet").write_bytes(b"garbage")
+    (tmp_path / "out" / "kpis.parquet").unlink()
+    result = run_cli(["report", tmp_path / "out", "-q"])
+    assert result.stdout == ""
+    missing, damaged = result.stderr.splitlines()
+    assert missing == (
+        "warning: kpis.parquet is missing (manifest.json lists it) (the report leaves it out)"
+    )
+    assert damaged.startswith("warning: channel_summary.parquet could not be read (")
+    problems: list[str] = []
+    build_report(tmp_path / "out", problems=problems)
+    assert len(problems) == 2
+    shutil.copytree(out, tmp_path / "whole")
+    assert run_cli(["report", tmp_path / "whole", "-q"]).stderr == ""
 
 
 # --------------------------------------------------------------------------------------------

@@ -56,10 +56,15 @@ class OutFolder:
                 problems.append(f"manifest.json could not be read ({exc})")
         if not manifest and not any((p / f"{t}.parquet").is_file() for t in TABLES):
             raise InputError(
-                "no attrib outputs here (no manifest.json and no summary tables)",
+                f"no attrib outputs here ({problems[0]} and no summary table is here)"
+                if problems
+                else "no attrib outputs here (no manifest.json and no summary tables)",
                 file=str(p),
                 hint="point at the --out folder of `attrib run`",
             )
+        for name in manifest.get("outputs") or []:  # (a file deleted or moved since the run)
+            if isinstance(name, str) and not (p / name).exists():
+                problems.append(f"{name} is missing (manifest.json lists it)")
         return cls(p, manifest, problems=problems)
 
     def table(self, name: str) -> pl.DataFrame | None:

@@ -186,11 +186,17 @@ def render_page(ctx: Context, sections: list[Section]) -> str:
 
 
 def build_report(
-    out_dir: str | Path, *, target: Path | None = None, validate: bool = False
+    out_dir: str | Path,
+    *,
+    target: Path | None = None,
+    validate: bool = False,
+    problems: list[str] | None = None,
 ) -> Path:
     """Write ``report.html`` for a run's out folder (default: inside it); return its path.
 
     ``validate`` checks every chart spec against the Vega-Lite schema (slower; for tests).
+    ``problems``: a list that gets what could not be read (a damaged table, an unreadable
+    manifest, an output the manifest lists that is gone), which the page notes too.
     """
     folder = OutFolder.open(out_dir)
     ctx = Context(folder, validate=validate)
@@ -198,4 +204,6 @@ def build_report(
     page = render_page(ctx, sections)
     path = Path(target) if target is not None else folder.path / REPORT_NAME
     write_text(page, path)
+    if problems is not None:
+        problems.extend(folder.problems)
     return path
