@@ -140,6 +140,8 @@ def print_kpis(kpis: pl.DataFrame, window: str = "whole run") -> None:
             if key == "win_rate" and value == 1.0:
                 # an event log, or an export of won deals only: no lost deal to rate against
                 text += " (no lost deal)"
+        elif value is not None and key.startswith("days_"):
+            text = f"{value:,.1f}"  # (one decimal whatever the value: 2 and 14.74 read oddly)
         else:
             text = _fmt(value)
         table.add_row(label, text)

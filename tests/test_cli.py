@@ -1216,3 +1216,14 @@ def test_spark_says_so_too_of_an_output_folder_given_as_the_data_folder(tmp_path
         err.value.hint
     )
     assert "--touchpoints PATH (a file, folder, glob, URI or table:NAME)" in str(err.value.hint)
+
+
+def test_headline_days_have_one_decimal_whatever_the_value(capsys):
+    """Days to deal read '2' in one run and '14.74' in another: one decimal always."""
+    from cli._output import print_kpis
+
+    for value, shown in ((2.0, "2.0"), (14.74, "14.7"), (0.5, "0.5")):
+        kpis = pl.DataFrame({"kpi": ["days_to_deal_median"], "period": ["all"], "value": [value]})
+        print_kpis(kpis)
+        line = next(ln for ln in capsys.readouterr().out.splitlines() if "Days to deal" in ln)
+        assert line.split()[-2] == shown, line
