@@ -561,9 +561,19 @@ def _explain(raw: pl.DataFrame, table: str, config: RunConfig, mixing: list[str]
     unique = _UNIQUE_KEYS.get(table)
     if unique:
         what = " ".join(f"{key} {{}}" for key in unique)
+        # every copy is flagged, so the copies of a key are all here: identical ones (an
+        # export's line written twice) are told apart from two records that disagree
+        same = pl.struct([f"__raw_{c}" for c in present]).n_unique().over(unique) == 1
+        identical = pl.when(same).then(pl.lit("; the copies are identical rows: keep one"))
         lf = lf.with_columns(
             pl.when(pl.col(_DUP))
-            .then(pl.format(f"duplicate {what} (every copy is rejected)", *unique))
+            .then(
+                pl.format(
+                    f"duplicate {what} (every copy is rejected{{}})",
+                    *unique,
+                    identical.otherwise(pl.lit("")),
+                )
+            )
             .alias("__mdup")
         )
         names.append("__mdup")

@@ -219,9 +219,31 @@ def test_duplicate_deal_ids_reject_every_copy(tmp_path):
     q = pl.read_parquet(out / "quarantine" / "deals.parquet")
     assert q["row"].to_list() == [3, 4]
     assert set(q["column"]) == {"deal_id"}
-    assert all("duplicate deal_id d7" in r for r in q["reason"])
+    assert q["reason"].to_list() == ["duplicate deal_id d7 (every copy is rejected)"] * 2
     cs = pl.read_parquet(out / "channel_summary.parquet")
     assert cs["revenue"].sum() == 100.0  # only d1
+
+
+def test_identical_copies_of_a_deal_row_are_called_so(tmp_path):
+    """An export that wrote one line twice got the same reason as two records that disagree;
+    the reason says the copies are identical (and a third, differing copy breaks that)."""
+    line = "d7,c1,2025-01-03,2025-01-05,won,10"
+    data = tmp_path / "in"
+    _write(data, "touchpoints", TOUCH_HEAD, TOUCH_OK)
+    _write(data, "deals", DEAL_HEAD, [*DEAL_OK, line, line])
+    run_cli(["run", data, "--out", tmp_path / "out", "-q", "--models", "linear"])
+    q = pl.read_parquet(tmp_path / "out" / "quarantine" / "deals.parquet")
+    assert (
+        q["reason"].to_list()
+        == [
+            "duplicate deal_id d7 (every copy is rejected; the copies are identical rows: keep one)"
+        ]
+        * 2
+    )
+    _write(data, "deals", DEAL_HEAD, [*DEAL_OK, line, line, line.replace(",10", ",11")])
+    run_cli(["run", data, "--out", tmp_path / "three", "-q", "--models", "linear"])
+    q = pl.read_parquet(tmp_path / "three" / "quarantine" / "deals.parquet")
+    assert q["reason"].to_list() == ["duplicate deal_id d7 (every copy is rejected)"] * 3
 
 
 def test_mixed_naive_and_aware_timestamps(tmp_path):
