@@ -463,7 +463,12 @@ def parse_stage(config: RunConfig) -> tuple[pl.Expr, Why]:
 
     def why(raw: pl.Expr, value: pl.Expr) -> Reason:
         text = _as_text(raw).str.strip_chars().fill_null("(empty)")
-        bad = pl.format("stage {} is not a known stage (map it in [stages])", text)
+        bad = pl.format(
+            'stage {} is not a known stage (map it in [stages]: "{}" = "lead", ..., or = '
+            '"session" for a name that is no funnel stage)',
+            text,
+            text,
+        )
         return reason_if(~value.is_in(list(CANONICAL_STAGES)) | value.is_null(), bad)
 
     return value, why

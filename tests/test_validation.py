@@ -1533,7 +1533,10 @@ def test_stage_names_crms_export_are_known_without_a_mapping(tmp_path):
     run_cli(["run", data, "--out", out / "builtin", "-q", "--models", "first_touch"])
     quarantine = pl.read_parquet(out / "builtin" / "quarantine" / "stages.parquet")
     assert quarantine.select("row", "column").rows() == [(7, "stage")]
-    assert "stage Subscriber is not a known stage" in quarantine["reason"].item()
+    assert quarantine["reason"].item() == (
+        'stage Subscriber is not a known stage (map it in [stages]: "Subscriber" = "lead", ...,'
+        ' or = "session" for a name that is no funnel stage)'
+    )
     builtin = cohort_counts(out / "builtin")
     assert builtin["mql"] == 2  # c1 and c2
     assert builtin["customer"] >= 1  # c1's Closed Won row
