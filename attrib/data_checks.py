@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from attrib.columns import TABLES
+from attrib.columns import CHANNEL, MEDIUM, SOURCE, TABLES
 from attrib.config import UNASSIGNED
 from attrib.encoded import CONVERSION_IN_PERIOD, CREATION_IN_PERIOD, STATUS_NONE, Journeys
 from attrib.errors import ChecksFailedError
@@ -348,11 +348,39 @@ def missing_baseline(baseline: str | None, kpis: pl.DataFrame | None) -> str | N
 UNASSIGNED_SHARE = 0.05
 
 
-def unassigned_credit(summary: pl.DataFrame | None, has_rules: bool) -> str | None:
+def unmatched_values(touches: pl.DataFrame | None, limit: int = 3) -> str:
+    """``": most often source / medium google / cpc (12 touch(es)), ..."``: the values of the
+    touches no rule matched that a rule would need, most frequent first; "" where the touches
+    are not at hand (the bucketed and Spark engines stream them) or carry neither column."""
+    if touches is None or CHANNEL not in touches.columns:
+        return ""
+    fields = [c for c in (SOURCE, MEDIUM) if c in touches.columns]
+    if not fields:
+        return ""
+    unmatched = touches.filter(pl.col(CHANNEL).cast(pl.String) == UNASSIGNED)
+    top = (
+        unmatched.group_by(fields)
+        .len()
+        .sort(["len", *fields], descending=[True, *[False] * len(fields)], nulls_last=True)
+        .head(limit)
+    )
+    if top.height == 0:
+        return ""
+    shown = ", ".join(
+        " / ".join("(empty)" if v is None else str(v) for v in values) + f" ({n:,} touch(es))"
+        for *values, n in top.rows()
+    )
+    return f"; most often {' / '.join(fields)} {shown}"
+
+
+def unassigned_credit(
+    summary: pl.DataFrame | None, has_rules: bool, touches: pl.DataFrame | None = None
+) -> str | None:
     """Much credit on ``(unassigned)``, the channel of touches no ``[[rules]]`` rule matched:
     usually a missing or misspelt rule (a removed `(direct)/(none)` rule moved 23% of a
     trial's revenue there, silently). By amount, else by count of deals created: where most
-    amounts are 0 or unknown (Olist's declared revenue), 29% of the deals sat there unflagged."""
+    amounts are 0 or unknown (Olist's declared revenue), 29% of the deals sat there unflagged.
+    With the touches at hand, the values their rules would need (``unmatched_values``)."""
     if summary is None or summary.height == 0 or not has_rules:
         return None
     model = summary.get_column("model")[0]
@@ -369,6 +397,7 @@ def unassigned_credit(summary: pl.DataFrame | None, has_rules: bool) -> str | No
                 f"{unassigned / total:.0%} of the {noun} created {verb} credited to "
                 f"{UNASSIGNED} under {model}: touches that no [[rules]] rule matched; add "
                 "rules for their source/medium values (or a last catch-all rule)"
+                + unmatched_values(touches)
             )
     return None
 
@@ -446,7 +475,7 @@ def metric_warnings(
         costs_outside_window(inputs.costs, span),
         partial_months(inputs.costs, span),
         unmatched_targets(inputs.targets, kpis),
-        unassigned_credit(summary, bool(inputs.config.rules)),
+        unassigned_credit(summary, bool(inputs.config.rules), inputs.touches),
         missing_baseline(plan.settings.baseline_period, kpis),
         clipped_shapley(model_tables or {}),
     )

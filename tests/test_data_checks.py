@@ -314,6 +314,10 @@ def test_much_credit_on_unassigned_touches_is_flagged(tmp_path):
     assert warned["whole"] == []
     assert len(warned["missing"]) == 1
     assert "75% of the pipeline created is credited to (unassigned)" in warned["missing"][0]
+    # the values a rule would need, most frequent first
+    assert warned["missing"][0].endswith(
+        "; most often source / medium (direct) / (none) (1 touch(es))"
+    )
 
 
 def test_unassigned_deals_are_flagged_when_their_amounts_are_zero(tmp_path):
@@ -334,6 +338,7 @@ def test_unassigned_deals_are_flagged_when_their_amounts_are_zero(tmp_path):
     warnings = _run_data(data, tmp_path / "out", "-q")[1]["warnings"]
     assert len(warnings) == 1
     assert "33% of the deals created are credited to (unassigned)" in warnings[0]
+    assert warnings[0].endswith("; most often source unknown (1 touch(es))")
 
 
 def test_a_window_that_cuts_months_says_how_much_monthly_spend_it_prorates_away(tmp_path):
