@@ -153,12 +153,13 @@ def event_log_rejected_rows(quarantine: dict[str, pl.DataFrame]) -> int:
 def rejected_rows(
     rejected: dict[str, int], out: Path | None, log_rows: int | None = None
 ) -> str | None:
-    """Rows quarantined: how many, per table, and where to read why."""
+    """Rows quarantined: how many, per table, and where to read why (the folder named whole:
+    ``attrib plan --run`` and the report repeat the warning from other folders)."""
     if not sum(rejected.values()):
         return None
     count = rejected_count(rejected, log_rows)
     if out is not None:
-        return f"{count}; each row's reason is in {out / 'quarantine'}/"
+        return f"{count}; each row's reason is in {out.absolute() / 'quarantine'}/"
     # no out folder (a plan from the inputs, a Python run without out=)
     return (
         f"{count}; `attrib validate DATA_DIR --out DIR` writes each row's "
