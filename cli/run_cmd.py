@@ -372,13 +372,17 @@ def run(
                     seed=seed or 0,
                     **common,
                 )
+        report_path = None
         if make_report:
             from cli.report_cmd import write_report
 
             with reporter.stage("report"):
-                write_report(out, quiet=quiet or fmt == "json")
+                report_path = write_report(out, quiet=quiet or fmt == "json")
         if fmt == "json":
-            click.echo(json.dumps(_json_summary(result), default=str))
+            summary = _json_summary(result)
+            if report_path is not None:
+                summary["report"] = str(report_path)
+            click.echo(json.dumps(summary, default=str))
         elif not quiet:
             metrics = result.manifest.get("config", {}).get("metrics", {})
             print_summary(

@@ -268,6 +268,11 @@ def test_run_format_json(tmp_path):
     assert rows["Email"]["revenue"] == 50
     assert rows["Webinar"]["pipeline"] == 50
     assert payload["rejected"] == {"touchpoints": 0, "deals": 0}
+    assert "report" not in payload
+    # with --report the page's path (it said nothing of the page)
+    args = ["run", data, "--out", tmp_path / "r", "--format", "json", "--models", "linear"]
+    payload = json.loads(run_cli([*args, "--report"]).stdout)
+    assert payload["report"] == str(tmp_path / "r" / "report.html")
 
 
 def test_run_format_json_error(tmp_path):
