@@ -149,6 +149,12 @@ def missing_input_hint(data_dir: str | Path | None, table: str, what: str = "FIL
     is when it is a run's --out folder (``attrib run out/``: its manifest.json), in every
     engine."""
     hint = f"put a {table}.csv/.parquet/.ndjson in the data folder or pass --{table} {what}"
+    notes = _table_files(Path(data_dir), table) if data_dir is not None else []
+    if text := [p for p in notes if p.suffix.lower() == ".txt"]:  # (skipped as a note)
+        hint = (
+            f"{text[0].name} is not read (.txt): if it holds comma-separated rows, rename it"
+            f" {table}.csv; else {hint}"
+        )
     if data_dir is not None and holds_run_outputs(data_dir):
         hint = (
             f"{data_dir} holds the outputs of `attrib run` (manifest.json), not its "
@@ -163,24 +169,40 @@ def holds_run_outputs(folder: str | Path) -> bool:
     return (Path(folder) / "manifest.json").is_file()
 
 
+def _entries(data_dir: Path) -> list[Path]:
+    """A data folder's entries, sorted; an unreadable folder is an input error."""
+    if not data_dir.is_dir():
+        return []
+    try:
+        return sorted(data_dir.iterdir())
+    except OSError as exc:
+        raise InputError(
+            f"cannot list the data folder: {exc.strerror or exc}",
+            file=str(data_dir),
+            hint="check the folder's permissions",
+        ) from None
+
+
+def table_folder(data_dir: Path, table: str) -> Path | None:
+    """The ``table/`` folder of a data folder, named in any case (``Touchpoints/``)."""
+    folders = [p for p in _entries(data_dir) if p.name.lower() == table and p.is_dir()]
+    return folders[0] if folders else None
+
+
+def _table_files(data_dir: Path, table: str) -> list[Path]:
+    """The files of a data folder named ``table.*`` in any case."""
+    return [p for p in _entries(data_dir) if p.name.lower().startswith(f"{table}.") and p.is_file()]
+
+
 def find_table(data_dir: Path, table: str) -> list[Path] | None:
     """Files for ``table`` in a data folder: ``table.*`` or a ``table/`` folder, in any case
     (``Deals.csv``, ``DEALS.CSV``: a spreadsheet's export names); None if absent."""
-    entries = sorted(data_dir.iterdir()) if data_dir.is_dir() else []
-    folders = [p for p in entries if p.name.lower() == table and p.is_dir()]
-    if folders:
-        return resolve_files(folders[0])
-    named = [p for p in entries if p.name.lower().startswith(f"{table}.") and p.is_file()]
+    if (folder := table_folder(data_dir, table)) is not None:
+        return resolve_files(folder)
+    named = _table_files(data_dir, table)
     matches = [p for p in named if _is_data_file(p)]
     if not matches:  # (touchpoints.tsv: "no touchpoints input found" said nothing of it)
         _refuse_unread(named)
-        for path in named:
-            if path.suffix.lower() == ".txt":  # (a note elsewhere; here the table's name)
-                raise InputError(
-                    "attrib does not read .txt files",
-                    file=str(path),
-                    hint=f"if it holds comma-separated rows, rename it {table}.csv",
-                )
     if len(matches) > 1:
         raise InputError(
             f"several files for table {table!r}: {', '.join(p.name for p in matches)}",

@@ -1232,3 +1232,17 @@ def test_headline_days_have_one_decimal_whatever_the_value(capsys):
         print_kpis(kpis)
         line = next(ln for ln in capsys.readouterr().out.splitlines() if "Days to deal" in ln)
         assert line.split()[-2] == shown, line
+
+
+def test_spark_finds_a_table_folder_named_in_any_case(tmp_path):
+    """``Touchpoints/`` with two parts: the Spark engine was handed the lower-case
+    ``touchpoints`` path, which does not exist."""
+    from attrib.engines._spark_read import _locate
+
+    data = tmp_path / "in"
+    _write(TOUCHES.head(2), data / "Touchpoints" / "a.csv")
+    _write(TOUCHES.tail(2), data / "Touchpoints" / "b.csv")
+    _write(DEALS, data / "DEALS.csv")
+    found = _locate(data, {})
+    assert found["touchpoints"] == str(data / "Touchpoints")
+    assert found["deals"] == data / "DEALS.csv"

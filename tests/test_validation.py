@@ -1616,7 +1616,9 @@ def test_an_unwritable_output_folder_fails_before_any_work(tmp_path, monkeypatch
 
 def test_table_files_are_found_whatever_their_case(tmp_path):
     """A spreadsheet's 'Deals.csv' or 'TOUCHPOINTS.CSV' was not found ("no deals input
-    found", the file beside it); a 'touchpoints.txt' was skipped as a note."""
+    found", the file beside it), nor a 'Touchpoints/' folder; a 'touchpoints.txt' is still
+    skipped as a note (a 'costs.txt' note must not stop a run), but the missing table's hint
+    names it."""
 
     def inputs(folder: Path) -> Path:
         rows = [("c1", "2025-01-02", "Email"), ("c1", "2025-01-04", "Social")]
@@ -1631,11 +1633,21 @@ def test_table_files_are_found_whatever_their_case(tmp_path):
     mixed = pl.read_parquet(tmp_path / "mixed" / "channel_summary.parquet")
     plain = pl.read_parquet(tmp_path / "plain" / "channel_summary.parquet")
     assert mixed.equals(plain.filter(pl.col("model") == "linear"))
-    (data / "TOUCHPOINTS.CSV").rename(data / "touchpoints.txt")
+    (data / "Touchpoints").mkdir()
+    (data / "TOUCHPOINTS.CSV").rename(data / "Touchpoints" / "part-1.csv")
+    run_cli(["run", data, "--out", tmp_path / "folder", "--models", "linear", "-q"])
+    assert pl.read_parquet(tmp_path / "folder" / "channel_summary.parquet").equals(mixed)
+    (data / "costs.txt").write_text("ask finance for the Q3 numbers\n")
+    run_cli(["run", data, "--out", tmp_path / "note", "--models", "linear", "-q"])
+    (data / "Touchpoints" / "part-1.csv").rename(data / "touchpoints.txt")
+    (data / "Touchpoints").rmdir()
     result = run_cli(["run", data, "--out", tmp_path / "txt", "-q"], exit_code=2)
     text = " ".join(result.output.split())
-    assert f"file {data / 'touchpoints.txt'}: attrib does not read .txt files" in text
-    assert "hint: if it holds comma-separated rows, rename it touchpoints.csv" in text
+    assert "no touchpoints input found" in text
+    assert (
+        "hint: touchpoints.txt is not read (.txt): if it holds comma-separated rows, rename it"
+        " touchpoints.csv; else put a touchpoints.csv" in text
+    )
 
 
 def test_every_missing_required_column_of_a_file_is_named_at_once(tmp_path):

@@ -31,6 +31,7 @@ from attrib.io import (
     mixed_columns,
     read_failure,
     resolve_files,
+    table_folder,
 )
 
 if TYPE_CHECKING:
@@ -258,7 +259,12 @@ def _locate(data_dir: str | Path | None, overrides: dict[str, Any]) -> dict[str,
         elif folder is not None:
             files = find_table(folder, table)
             if files:
-                found[table] = files[0] if len(files) == 1 else str(folder / table)
+                # (several files: the table's folder, named in any case)
+                found[table] = (
+                    files[0]
+                    if len(files) == 1
+                    else str(table_folder(folder, table) or folder / table)
+                )
     for required in ("touchpoints", "deals"):
         if required not in found:
             raise InputError(
