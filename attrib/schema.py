@@ -561,20 +561,34 @@ def _explain(raw: pl.DataFrame, table: str, config: RunConfig, mixing: list[str]
     unique = _UNIQUE_KEYS.get(table)
     if unique:
         what = " ".join(f"{key} {{}}" for key in unique)
-        # every copy is flagged, so the copies of a key are all here: identical ones (an
-        # export's line written twice) are told apart from two records that disagree
-        same = pl.struct([f"__raw_{c}" for c in present]).n_unique().over(unique) == 1
-        identical = pl.when(same).then(pl.lit("; the copies are identical rows: keep one"))
-        lf = lf.with_columns(
-            pl.when(pl.col(_DUP))
-            .then(
-                pl.format(
-                    f"duplicate {what} (every copy is rejected{{}})",
-                    *unique,
-                    identical.otherwise(pl.lit("")),
+        # every copy is flagged, so the copies of a key are all here: those that agree on
+        # every column read (an export's line written twice; an open deal's expected close
+        # included) are told apart from records that disagree. Grouped over the copies only:
+        # a window over every flagged row (a wrongly mapped table) took seconds per million
+        read = [f"__raw_{c}" for c in present]
+        read += [_GIVEN_CLOSE] if _GIVEN_CLOSE in raw.columns else []
+        agree = (
+            lf.filter(pl.col(_DUP))
+            .group_by(unique)
+            .agg((pl.struct(read).n_unique() == 1).alias("__agree"))
+        )
+        same = pl.when(pl.col("__agree")).then(
+            pl.lit("; the copies agree on every column attrib reads: keep one")
+        )
+        lf = (
+            lf.join(agree, on=unique, how="left", maintain_order="left")
+            .with_columns(
+                pl.when(pl.col(_DUP))
+                .then(
+                    pl.format(
+                        f"duplicate {what} (every copy is rejected{{}})",
+                        *unique,
+                        same.otherwise(pl.lit("")),
+                    )
                 )
+                .alias("__mdup")
             )
-            .alias("__mdup")
+            .drop("__agree")
         )
         names.append("__mdup")
         columns.append(unique[0])

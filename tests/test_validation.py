@@ -226,7 +226,8 @@ def test_duplicate_deal_ids_reject_every_copy(tmp_path):
 
 def test_identical_copies_of_a_deal_row_are_called_so(tmp_path):
     """An export that wrote one line twice got the same reason as two records that disagree;
-    the reason says the copies are identical (and a third, differing copy breaks that)."""
+    the reason says the copies agree (a third, differing copy breaks that, and so do two open
+    deals whose expected closes differ, a column the run clears before reading)."""
     line = "d7,c1,2025-01-03,2025-01-05,won,10"
     data = tmp_path / "in"
     _write(data, "touchpoints", TOUCH_HEAD, TOUCH_OK)
@@ -236,7 +237,8 @@ def test_identical_copies_of_a_deal_row_are_called_so(tmp_path):
     assert (
         q["reason"].to_list()
         == [
-            "duplicate deal_id d7 (every copy is rejected; the copies are identical rows: keep one)"
+            "duplicate deal_id d7 (every copy is rejected; the copies agree on every column attrib"
+            " reads: keep one)"
         ]
         * 2
     )
@@ -244,6 +246,11 @@ def test_identical_copies_of_a_deal_row_are_called_so(tmp_path):
     run_cli(["run", data, "--out", tmp_path / "three", "-q", "--models", "linear"])
     q = pl.read_parquet(tmp_path / "three" / "quarantine" / "deals.parquet")
     assert q["reason"].to_list() == ["duplicate deal_id d7 (every copy is rejected)"] * 3
+    closes = [line.replace("won", "open"), line.replace("won", "open").replace("01-05", "02-07")]
+    _write(data, "deals", DEAL_HEAD, [*DEAL_OK, *closes])
+    run_cli(["run", data, "--out", tmp_path / "open", "-q", "--models", "linear"])
+    q = pl.read_parquet(tmp_path / "open" / "quarantine" / "deals.parquet")
+    assert q["reason"].to_list() == ["duplicate deal_id d7 (every copy is rejected)"] * 2
 
 
 def test_mixed_naive_and_aware_timestamps(tmp_path):
