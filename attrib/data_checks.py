@@ -358,12 +358,14 @@ def unmatched_values(touches: pl.DataFrame | None, limit: int = 3) -> str:
     fields = [c for c in (SOURCE, MEDIUM) if c in touches.columns]
     if not fields:
         return ""
-    unmatched = touches.filter(pl.col(CHANNEL).cast(pl.String) == UNASSIGNED)
-    top = (
-        unmatched.group_by(fields)
+    top = (  # (lazy: only the three columns are read, no copy of the unmatched touches)
+        touches.lazy()
+        .filter(pl.col(CHANNEL).cast(pl.String) == UNASSIGNED)
+        .group_by(fields)
         .len()
         .sort(["len", *fields], descending=[True, *[False] * len(fields)], nulls_last=True)
         .head(limit)
+        .collect()
     )
     if top.height == 0:
         return ""
@@ -445,7 +447,12 @@ def clipped_shapley(model_tables: Mapping[str, pl.DataFrame]) -> str | None:
     if values is None or values.height == 0:
         return None
     scale = values.select(pl.col("shapley_value").abs().max()).item() or 0.0
-    below = values.filter(pl.col("shapley_value") < -1e-12 * scale)
+    # a sampled value (more channels than max_exact_channels) below 0 by less than twice its
+    # standard error may be noise: not said to convert worse
+    noise = 2.0 * pl.col("std_error").fill_null(0.0)
+    below = values.filter(
+        (pl.col("shapley_value") < -1e-12 * scale) & (pl.col("shapley_value") < -noise)
+    )
     if below.height == 0:
         return None
     names = quoted_names(below.sort("shapley_value").get_column("channel").to_list())

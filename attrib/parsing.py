@@ -462,12 +462,22 @@ def parse_stage(config: RunConfig) -> tuple[pl.Expr, Why]:
     value = text.replace({**BUILTIN_STAGE_NAMES, **stage_spellings(config.stage_mapping())})
 
     def why(raw: pl.Expr, value: pl.Expr) -> Reason:
-        text = _as_text(raw).str.strip_chars().fill_null("(empty)")
-        bad = pl.format(
-            'stage {} is not a known stage (map it in [stages]: "{}" = "lead", ..., or = '
-            '"session" for a name that is no funnel stage)',
-            text,
-            text,
+        text = _as_text(raw).str.strip_chars().fill_null("")
+        # the [stages] line to write, its key a TOML string (a '"' or '\\' escaped)
+        key = text.str.replace_all("\\", "\\\\", literal=True).str.replace_all(
+            '"', '\\"', literal=True
+        )
+        bad = (
+            pl.when(text == "")
+            .then(pl.lit("stage is empty"))
+            .otherwise(
+                pl.format(
+                    'stage {} is not a known stage (map it in [stages]: "{}" = "lead", ..., or'
+                    ' = "session" for a name that is no funnel stage)',
+                    text,
+                    key,
+                )
+            )
         )
         return reason_if(~value.is_in(list(CANONICAL_STAGES)) | value.is_null(), bad)
 

@@ -173,17 +173,25 @@ def missing_column_error(
     found = f"(columns found: {', '.join(available) or 'none'})"
     if table == "costs" and (wide := _wide_spend_hint(available)) is not None:
         hint = f"{wide} {found}"  # no column to map: the spend is one column per channel
-    elif source != column and column in available and not also:
-        # (the hint mapped it to itself: amount = "amount")
-        hint = f'the file has {column!r} itself: remove [columns.{table}] {column} = "{source}"'
-        hint += f" {found}"
     else:
-        lines = [f'{column} = "{mapped_from}"']
-        for other, other_source in also:
-            other_guess = _guess(table, other, other_source, available) or "<your column>"
-            lines.append(f'{other} = "{other_guess}"')
-        them = "them" if also else "it"
-        hint += f"map {them} in the config: [columns.{table}] {'; '.join(lines)} {found}"
+        # a mapping from a missing column to one the file has under the canonical name is
+        # to remove (mapped, the hint said amount = "amount"); the others to map
+        lines, remove = [], []
+        for i, (col, src) in enumerate([(column, source), *also]):
+            if src != col and col in available:
+                remove.append(f'{col} = "{src}" (the file has {col!r} itself)')
+            else:
+                guess = mapped_from if i == 0 else _guess(table, col, src, available)
+                lines.append(f'{col} = "{guess or "<your column>"}"')
+        if source != column and column in available:
+            hint = ""  # (no did-you-mean: the column meant is the canonical one)
+        parts = []
+        if lines:
+            them = "them" if len(lines) > 1 else "it"
+            parts.append(f"map {them} in the config: [columns.{table}] {'; '.join(lines)}")
+        if remove:
+            parts.append(f"remove [columns.{table}] {'; '.join(remove)}")
+        hint += f"{'; '.join(parts)} {found}"
     what = repr(column) if source == column else f"{source!r} (mapped to {column})"
     more = "".join(f", {c!r}" if c == s else f", {s!r} (mapped to {c})" for c, s in also)
     plural = f"s {what}{more} are" if also else f" {what} is"

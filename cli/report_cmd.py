@@ -46,7 +46,9 @@ offline, or attach it to an e-mail.
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the page [default: OUT_DIR/report.html].",
 )
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+@click.option(
+    "--quiet", "-q", is_flag=True, help="Print nothing on success but warnings (on stderr)."
+)
 def report(out_dir: Path, target: Path | None, quiet: bool) -> None:
     """Write report.html from the outputs of `attrib run` in OUT_DIR."""
     with handle_errors():

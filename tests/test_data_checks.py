@@ -483,3 +483,22 @@ def test_channels_a_negative_shapley_value_leaves_without_credit_are_named(tmp_p
     text, _ = _run_data(data, tmp_path / "dp6", "--models", "shapley")
     assert "got no credit" not in text
     assert "got no credit" not in _run_data(data, tmp_path / "linear")[0]
+
+
+def test_a_sampled_shapley_value_below_zero_by_noise_alone_is_not_named():
+    from attrib.data_checks import clipped_shapley
+
+    values = pl.DataFrame(
+        {
+            "channel": ["A", "B", "C", "D"],
+            "shapley_value": [0.5, -0.01, -0.2, -0.05],
+            "share": [1.0, 0.0, 0.0, 0.0],
+            "std_error": [0.01, 0.02, 0.05, None],
+        }
+    )
+    text = clipped_shapley({"shapley_values": values})
+    assert text is not None
+    assert "2 channel(s) got no credit" in text
+    assert ": 'C', 'D';" in text  # B lies within twice its standard error of 0
+    assert clipped_shapley({"shapley_values": values.head(2)}) is None
+    assert clipped_shapley({}) is None

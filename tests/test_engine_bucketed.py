@@ -132,7 +132,7 @@ def test_parse_memory() -> None:
     assert parse_memory("4294967296") == 4 * 1024**3
     with pytest.raises(UsageError, match="'4' has no unit: it reads as 4 bytes") as err:
         parse_memory("4")
-    assert err.value.hint == "give a unit, e.g. 4GB"
+    assert err.value.hint == "give a unit, e.g. 4GB or 512MB"
     # float() reads these: int() of them was an internal error (exit 5)
     for text in ("nanGB", "infGB", "1e999"):
         with pytest.raises(UsageError, match="cannot read memory limit"):

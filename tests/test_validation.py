@@ -1684,4 +1684,33 @@ def test_a_mapping_from_a_missing_column_to_one_the_file_has_says_remove_it(tmp_
     (data / "channels.toml").write_text('[columns.deals]\namount = "amt"\n')
     text = " ".join(run_cli(["validate", data], exit_code=2).output.split())
     assert "required column 'amt' (mapped to amount) is missing" in text
-    assert "hint: the file has 'amount' itself: remove [columns.deals] amount = \"amt\"" in text
+    assert (
+        "hint: remove [columns.deals] amount = \"amt\" (the file has 'amount' itself) "
+        "(columns found: "
+    ) in text
+    # with another missing column: each gets its own advice
+    (data / "deals.csv").write_text((data / "deals.csv").read_text().replace("status", "state"))
+    text = " ".join(run_cli(["validate", data], exit_code=2).output.split())
+    assert (
+        'map it in the config: [columns.deals] status = "state"; remove [columns.deals] '
+        "amount = \"amt\" (the file has 'amount' itself) (columns found:"
+    ) in text
+
+
+def test_an_unknown_stage_reason_gives_a_line_that_is_valid_toml(tmp_path):
+    """The reason's [stages] line: an empty stage read '"(empty)" = "lead"' (no such name),
+    and a name holding a quote gave a line TOML refuses."""
+    import tomllib
+
+    data = _good(tmp_path / "in")
+    _write(
+        data, "stages", "customer_id,stage,ts", ['c1,"Said ""hi""",2025-01-01', "c1,,2025-01-01"]
+    )
+    run_cli(["run", data, "--out", tmp_path / "out", "-q", "--models", "linear"])
+    reasons = pl.read_parquet(tmp_path / "out" / "quarantine" / "stages.parquet")["reason"]
+    quoted, empty = reasons.to_list()
+    assert quoted.startswith('stage Said "hi" is not a known stage (map it in [stages]: ')
+    line = quoted.split("[stages]: ")[1].split(", ...")[0]
+    assert tomllib.loads(line) == {'Said "hi"': "lead"}
+    assert "stage is empty" in empty
+    assert "map it" not in empty

@@ -114,7 +114,7 @@ def parse_memory(text: str) -> int:
     if unit == "" and value < 1024**2:  # ("4": a count of bytes no run fits in)
         raise UsageError(
             f"memory limit {text!r} has no unit: it reads as {value:g} bytes",
-            hint=f"give a unit, e.g. {text.strip()}GB",
+            hint="give a unit, e.g. 4GB or 512MB",
         )
     return int(value * units[unit])
 
@@ -548,9 +548,9 @@ def run_bucketed(
     out_path = Path(out) if out is not None else None
     check_out_folder(out_path)
     scratch = Path(tempfile.mkdtemp(prefix="attrib-buckets-", dir=workdir))
-    if (note := compile_note(set_up)) is not None:  # (before the first kernel: said first)
-        reporter.note(note)
     try:
+        if (note := compile_note(set_up)) is not None:  # (before the first kernel: said first)
+            reporter.note(note)
         data = _bucket_inputs(inputs, cfg, buckets, scratch, out_path, reporter)
         dicts = data.dicts
         with (
