@@ -502,3 +502,25 @@ def test_a_sampled_shapley_value_below_zero_by_noise_alone_is_not_named():
     assert ": 'C', 'D';" in text  # B lies within twice its standard error of 0
     assert clipped_shapley({"shapley_values": values.head(2)}) is None
     assert clipped_shapley({}) is None
+
+
+def test_the_compile_note_comes_before_the_first_kernel(monkeypatch, tmp_path):
+    """The note came after "build journeys" (where the kernels compile), so a first run
+    after an install showed nothing for ~30 s and looked hung."""
+    import attrib.run
+    from attrib.progress import Reporter
+
+    events: list[str] = []
+
+    class Recorder(Reporter):
+        def started(self, name: str, detail: str) -> None:
+            events.append(f"start {name}")
+
+        def note(self, message: str) -> None:
+            events.append(message)
+
+    monkeypatch.setattr(attrib.run, "compile_note", lambda set_up: "compiling")
+    rows = [("d1", "c1", "2025-01-07", "2025-01-09", "won", 10.0)]
+    data = write_inputs(tmp_path / "in", touches=TOUCHES, deals=deals(rows))
+    attrib.run.run(data, models="linear", reporter=Recorder())
+    assert events.index("compiling") < events.index("start build journeys")
