@@ -127,6 +127,17 @@ def _split_missing_entity(v: Validated, frame: pl.DataFrame) -> tuple[pl.DataFra
     )
 
 
+def with_the_others(errors: Sequence[SchemaError]) -> SchemaError:
+    """The first table's schema error, its hint naming the other tables' too (a user mapped
+    the touches' columns, ran again, and only then heard of the deals')."""
+    first, *others = errors
+    if others:
+        more = "; ".join(f"{e.file}: {e.message}" for e in others)
+        first.hint = f"{first.hint}; also {more}" if first.hint else f"also {more}"
+    first.args = (first.render(),)  # (str(error) as the CLI shows it, the file set above too)
+    return first
+
+
 def prepare_touches(tv: Validated, config: RunConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Validated touches with channel (column or rules), campaign (null where none) and
     entity; plus rejects."""
@@ -449,6 +460,7 @@ def load_inputs(
         for table, paths in files.items()
         if table not in frames and table not in streamed
     }
+    schema_errors: list[SchemaError] = []
     for table, raw in {**raws, **frames}.items():
         rows[table] = raw.height
         try:  # touches: prepare_touches makes only the columns the journeys read contiguous
@@ -458,7 +470,9 @@ def load_inputs(
                 err.file = ", ".join(str(p) for p in files[table])
             elif err.file is None and table in frames:  # (an empty frame has none either)
                 err.file = frame_label(table)
-            raise
+            schema_errors.append(err)  # the other tables' too: all mapped in one go
+    if schema_errors:
+        raise with_the_others(schema_errors)
 
     quarantine: dict[str, pl.DataFrame] = {}
     if "touchpoints" in validated:

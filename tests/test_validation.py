@@ -1714,3 +1714,19 @@ def test_an_unknown_stage_reason_gives_a_line_that_is_valid_toml(tmp_path):
     assert tomllib.loads(line) == {'Said "hi"': "lead"}
     assert "stage is empty" in empty
     assert "map it" not in empty
+
+
+def test_every_table_missing_columns_is_named_in_one_error(tmp_path):
+    """Touches without ts and deals without amount: the touches' error came alone, and the
+    deals' only on the next run. The first error's hint names the others."""
+    data = tmp_path / "in"
+    _write(data, "deals", DEAL_HEAD.replace(",amount", ""), ["d1,c1,2025-01-02,2025-01-05,won"])
+    _write(data, "touchpoints", "customer_id,when,channel", ["c1,2025-01-01,Email"])
+    text = " ".join(run_cli(["validate", data], exit_code=2).output.split())
+    assert f"file {data / 'touchpoints.csv'}, column 'ts': required column 'ts' is missing" in text
+    assert f"; also {data / 'deals.csv'}: required column 'amount' is missing" in text
+    from attrib.api import load_inputs
+    from attrib.errors import SchemaError
+
+    with pytest.raises(SchemaError, match=r"also .*deals\.csv: required column 'amount'"):
+        load_inputs(data)
