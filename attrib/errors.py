@@ -40,6 +40,11 @@ class AttribError(Exception):
         self.hint = hint
         super().__init__(self.render())
 
+    def __str__(self) -> str:
+        """``render()`` as the error stands now: a caller that adds the file it read (or
+        a hint) after the error was raised changes what ``str(error)`` says too."""
+        return self.render()
+
     def render(self) -> str:
         """The full user-facing message: location, what was wrong, and the hint."""
         where = []

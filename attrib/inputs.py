@@ -134,7 +134,6 @@ def with_the_others(errors: Sequence[SchemaError]) -> SchemaError:
     if others:
         more = "; ".join(f"{e.file}: {e.message}" for e in others)
         first.hint = f"{first.hint}; also {more}" if first.hint else f"also {more}"
-    first.args = (first.render(),)  # (str(error) as the CLI shows it, the file set above too)
     return first
 
 

@@ -1730,3 +1730,16 @@ def test_every_table_missing_columns_is_named_in_one_error(tmp_path):
 
     with pytest.raises(SchemaError, match=r"also .*deals\.csv: required column 'amount'"):
         load_inputs(data)
+
+
+def test_an_error_given_its_file_after_it_was_raised_says_it():
+    """``load_inputs`` names the file of a header-only table's error after it was raised;
+    ``str(error)`` kept the text it was made with (pytest's ``match`` saw no file)."""
+    from attrib.errors import SchemaError
+
+    err = SchemaError("required column 'ts' is missing", column="ts")
+    err.file = "touchpoints.csv"
+    err.hint = "map it"
+    assert str(err) == (
+        "file touchpoints.csv, column 'ts': required column 'ts' is missing\n  hint: map it"
+    )
