@@ -149,7 +149,7 @@ def missing_input_hint(data_dir: str | Path | None, table: str, what: str = "FIL
     is when it is a run's --out folder (``attrib run out/``: its manifest.json), in every
     engine."""
     hint = f"put a {table}.csv/.parquet/.ndjson in the data folder or pass --{table} {what}"
-    notes = _table_files(Path(data_dir), table) if data_dir is not None else []
+    notes = _table_entries(Path(data_dir), table)[1] if data_dir is not None else []
     if text := [p for p in notes if p.suffix.lower() == ".txt"]:  # (skipped as a note)
         hint = (
             f"{text[0].name} is not read (.txt): if it holds comma-separated rows, rename it"
@@ -183,23 +183,26 @@ def _entries(data_dir: Path) -> list[Path]:
         ) from None
 
 
+def _table_entries(data_dir: Path, table: str) -> tuple[Path | None, list[Path]]:
+    """A data folder's ``table/`` folder and ``table.*`` files, named in any case
+    (``Touchpoints/``, ``Deals.csv``), from one listing of the folder."""
+    entries = _entries(data_dir)
+    folders = [p for p in entries if p.name.lower() == table and p.is_dir()]
+    files = [p for p in entries if p.name.lower().startswith(f"{table}.") and p.is_file()]
+    return (folders[0] if folders else None), files
+
+
 def table_folder(data_dir: Path, table: str) -> Path | None:
     """The ``table/`` folder of a data folder, named in any case (``Touchpoints/``)."""
-    folders = [p for p in _entries(data_dir) if p.name.lower() == table and p.is_dir()]
-    return folders[0] if folders else None
-
-
-def _table_files(data_dir: Path, table: str) -> list[Path]:
-    """The files of a data folder named ``table.*`` in any case."""
-    return [p for p in _entries(data_dir) if p.name.lower().startswith(f"{table}.") and p.is_file()]
+    return _table_entries(data_dir, table)[0]
 
 
 def find_table(data_dir: Path, table: str) -> list[Path] | None:
     """Files for ``table`` in a data folder: ``table.*`` or a ``table/`` folder, in any case
     (``Deals.csv``, ``DEALS.CSV``: a spreadsheet's export names); None if absent."""
-    if (folder := table_folder(data_dir, table)) is not None:
+    folder, named = _table_entries(data_dir, table)
+    if folder is not None:
         return resolve_files(folder)
-    named = _table_files(data_dir, table)
     matches = [p for p in named if _is_data_file(p)]
     if not matches:  # (touchpoints.tsv: "no touchpoints input found" said nothing of it)
         _refuse_unread(named)
