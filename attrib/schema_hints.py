@@ -162,29 +162,28 @@ def missing_column_error(
             column=source,
             hint="save the file as UTF-8 (it looks like UTF-16: spreadsheet 'Unicode text')",
         )
-    guess = _guess(table, column, source, available)
-    close = [guess] if guess is not None else []
-    hint = f"did you mean {close[0]!r}? " if close else ""
+    pairs = [(column, source), *also]
+    guesses = [_guess(table, c, s, available) for c, s in pairs]
+    # a mapping from a missing column to one the file has under the canonical name is to
+    # remove (mapped, the hint said amount = "amount"); the others to map
+    removed = [s != c and c in available for c, s in pairs]
+    guess = guesses[0]
+    hint = f"did you mean {guess!r}? " if guess is not None and not removed[0] else ""
     if len(available) == 1 and any(sep in available[0] for sep in (";", "\t", "|")):
         hint = "the header was read as one column: is the file separated by ';', tab or '|'? "
-    elif len(available) == 1 and not close and is_csv_file(file):  # (a title: text files only)
+    elif len(available) == 1 and guess is None and is_csv_file(file):  # (a title: text only)
         hint = f"the header is one column, {available[0][:60]!r}: {TITLE_LINES}; else "
-    mapped_from = close[0] if close else "<your column>"
     found = f"(columns found: {', '.join(available) or 'none'})"
     if table == "costs" and (wide := _wide_spend_hint(available)) is not None:
         hint = f"{wide} {found}"  # no column to map: the spend is one column per channel
     else:
-        # a mapping from a missing column to one the file has under the canonical name is
-        # to remove (mapped, the hint said amount = "amount"); the others to map
-        lines, remove = [], []
-        for i, (col, src) in enumerate([(column, source), *also]):
-            if src != col and col in available:
-                remove.append(f'{col} = "{src}" (the file has {col!r} itself)')
-            else:
-                guess = mapped_from if i == 0 else _guess(table, col, src, available)
-                lines.append(f'{col} = "{guess or "<your column>"}"')
-        if source != column and column in available:
-            hint = ""  # (no did-you-mean: the column meant is the canonical one)
+        steps = zip(pairs, guesses, removed, strict=True)
+        lines = [f'{c} = "{g or "<your column>"}"' for (c, _), g, r in steps if not r]
+        remove = [
+            f'{c} = "{s}" (the file has {c!r} itself)'
+            for (c, s), r in zip(pairs, removed, strict=True)
+            if r
+        ]
         parts = []
         if lines:
             them = "them" if len(lines) > 1 else "it"
@@ -192,9 +191,8 @@ def missing_column_error(
         if remove:
             parts.append(f"remove [columns.{table}] {'; '.join(remove)}")
         hint += f"{'; '.join(parts)} {found}"
-    what = repr(column) if source == column else f"{source!r} (mapped to {column})"
-    more = "".join(f", {c!r}" if c == s else f", {s!r} (mapped to {c})" for c, s in also)
-    plural = f"s {what}{more} are" if also else f" {what} is"
+    named = [repr(c) if c == s else f"{s!r} (mapped to {c})" for c, s in pairs]
+    plural = f"s {', '.join(named)} are" if also else f" {named[0]} is"
     return SchemaError(f"required column{plural} missing", file=file, column=source, hint=hint)
 
 
