@@ -814,7 +814,6 @@ def test_plan_refuses_a_target_that_is_no_finite_number(target):
 def test_the_plan_says_which_stages_a_rate_leaves_empty(tmp_path):
     """A rate of 0 given by hand, or a stage the history has no rate into, left the stages
     above it "—" without a word (docs/METRICS.md promised a note): the plan names them."""
-    stage_rows = "customer_id,stage,ts\nc1,lead,2025-01-02\nc2,lead,2025-02-02\n"
     data = write_inputs(
         tmp_path / "in",
         touches=touches([("c1", "2025-01-05", "Email"), ("c2", "2025-02-05", "Email")]),
@@ -824,8 +823,10 @@ def test_the_plan_says_which_stages_a_rate_leaves_empty(tmp_path):
                 ("d2", "c2", "2025-02-10", "2025-02-20", "lost", 500.0),
             ]
         ),
+        stages=pl.DataFrame(
+            {"customer_id": ["c1", "c2"], "stage": ["lead"] * 2, "ts": ["2025-01-02", "2025-02-02"]}
+        ),
     )
-    (Path(data) / "stages.csv").write_text(stage_rows)
     args = ["plan", data, "--target-revenue", "2000", "--out", tmp_path / "p"]
     plain = " ".join(run_cli(args).output.split())
     assert "can be planned" not in plain
