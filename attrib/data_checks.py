@@ -25,6 +25,7 @@ from attrib.export_checks import (
     micro_units,
     mixed_currencies,
     multi_day_cost_rows,
+    placeholder_channels,
     placeholder_values,
     quoted_names,
     replaced_columns,
@@ -489,3 +490,15 @@ def metric_warnings(
     )
     given = input_warnings(inputs, touch_channels, plan.settings.sales_cost_channels)
     return given + [w for w in found if w is not None]
+
+
+def path_warnings(channels: Sequence[str], model_tables: Mapping[str, pl.DataFrame]) -> list[str]:
+    """The warnings an aggregated path table allows (``attrib run --paths``): it holds channel
+    names and counts only, so of ``metric_warnings`` the channels' own (``placeholder_channels``,
+    ``channel_variants``) and ``clipped_shapley``."""
+    found = (
+        placeholder_channels(channels),
+        channel_variants(channels),
+        clipped_shapley(model_tables),
+    )
+    return [w for w in found if w is not None]

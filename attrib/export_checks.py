@@ -323,6 +323,20 @@ def _placeholders(values: pl.Series) -> list[str]:
     return sorted(found.unique().to_list())
 
 
+def placeholder_channels(touch_channels: Sequence[str]) -> str | None:
+    """Touch channels named as a missing value in words (``NULL``, ``(not set)``): credited
+    as a channel of their own; None without such a name."""
+    channels = [c for c in touch_channels if spelling(c) in PLACEHOLDERS]
+    if not channels:
+        return None
+    return (
+        f"touch channel(s) {quoted_names(channels)} are a missing value written as text, and"
+        " are credited as channels of their own: leave the channel empty in the export"
+        " (the row is rejected), or name the traffic (with [[rules]], touches no rule"
+        " matches are (unassigned))"
+    )
+
+
 def placeholder_values(inputs: Inputs, touch_channels: Sequence[str]) -> list[str]:
     """Ids and channels written as a missing value in words (``NULL``, ``N/A``, ``-``,
     ``(not set)``, ``undefined``): each is read as a real id or name, so the deals whose
@@ -330,15 +344,7 @@ def placeholder_values(inputs: Inputs, touch_channels: Sequence[str]) -> list[st
     whose id is ``NULL``), and a ``N/A`` channel is credited as a channel. Only an empty
     value is missing. By the small tables (deals, costs) and the touches' distinct
     channels, which every engine holds; not the touch rows themselves."""
-    found = []
-    channels = [c for c in touch_channels if spelling(c) in PLACEHOLDERS]
-    if channels:
-        found.append(
-            f"touch channel(s) {quoted_names(channels)} are a missing value written as text, and"
-            " are credited as channels of their own: leave the channel empty in the export"
-            " (the row is rejected), or name the traffic (with [[rules]], touches no rule"
-            " matches are (unassigned))"
-        )
+    found = [w for w in (placeholder_channels(touch_channels),) if w is not None]
     tables = (
         ("deals", inputs.deals, (DEAL_ID, CUSTOMER_ID, ACCOUNT_ID)),
         # (not the costs' campaign: GA writes "(not set)" in touches and cost imports alike,

@@ -28,6 +28,7 @@ from attrib.data_checks import (
     deal_warnings,
     event_log_rejected_rows,
     metric_warnings,
+    path_warnings,
 )
 from attrib.encoded import Journeys
 from attrib.errors import ConfigError, UsageError
@@ -463,6 +464,8 @@ def run_paths(
     if bootstrap:
         with reporter.stage(f"bootstrap x{bootstrap}"):
             add_intervals(attribution, chosen, journeys, bootstrap, seed)
+    for warning in path_warnings(journeys.dicts.channels, attribution.tables):
+        reporter.warn(warning)
     tables = {
         "channel_summary": attribution.channel_summary,
         "campaign_summary": attribution.campaign_summary,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 from pathlib import Path
 
@@ -227,6 +228,29 @@ def test_a_path_run_counts_the_journeys_its_rows_stand_for(tmp_path):
         3,
     )
     assert result.manifest["bootstrap"] == {"resamples": 5, "seed": 2, "level": 0.95}
+
+
+def test_a_path_run_gives_the_warnings_its_channels_and_models_allow(tmp_path):
+    """A path table holds channel names and counts, so its run names what those show: a
+    channel written two ways, one named as a missing value, and a negative Shapley value.
+    One-touch paths (Good converts 2 of 2, Bad 1 of 2, none has both): with exact-set rates
+    phi_Bad = (1/2 - 0) / 2 + (0 - 1) / 2 = -1/4, so Bad gets no credit."""
+    from conftest import run_cli
+
+    f = _write(tmp_path, "path;total_conversions;total_null\nGood;2;0\nBad;1;1\n")
+    result = run_cli(["run", "--paths", f, "--models", "shapley", "--out", tmp_path / "o"])
+    clipped = "shapley: 1 channel(s) got no credit, their Shapley value being negative"
+    assert f"warning: {clipped}" in result.stderr
+    assert "and set to 0: 'Bad';" in result.stderr
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert [w[: len(clipped)] for w in manifest["warnings"]] == [clipped]
+
+    f = _write(tmp_path, "path;total_conversions;total_null\nalpha > Alpha;1;0\nNULL;0;1\n")
+    result = run_cli(["run", "--paths", f, "--models", "linear", "--out", tmp_path / "v"])
+    assert "touch channel(s) 'NULL' are a missing value written as text" in result.stderr
+    assert "1 channel(s) written more than one way (case or spaces)" in result.stderr
+    assert "'Alpha' / 'alpha'" in result.stderr
+    assert len(json.loads((tmp_path / "v" / "manifest.json").read_text())["warnings"]) == 2
 
 
 def test_large_revenues_are_accepted(tmp_path):
