@@ -101,9 +101,7 @@ def plan(
     needed to reach a revenue target at historical rates (writes plan.parquet)."""
     with handle_errors(json_output=fmt == "json"):
         from attrib.errors import UsageError
-        from attrib.manifest import PLAN_INPUTS_KEY, PLAN_RUN_KEY, manifest_digest
-        from attrib.metrics.plan import plan_from_inputs, plan_from_run, read_run
-        from attrib.writers import write_parquet
+        from attrib.metrics.plan import plan_from_inputs, plan_from_run
 
         overrides = {}
         for item in rates:
@@ -132,7 +130,6 @@ def plan(
             "--targets": targets,
             "--config": config_path,
         }
-        metadata = None
         if run_dir is not None:
             if ignored := _given(inputs):
                 raise UsageError(
@@ -140,10 +137,7 @@ def plan(
                     "would be ignored",
                     hint="drop them, or drop --run to read the inputs again",
                 )
-            planned = plan_from_run(target_revenue, read_run(run_dir), period, overrides or None)
-            # which run it plans from: the report tells a plan of another run by it
-            if (digest := manifest_digest(run_dir)) is not None:
-                metadata = {PLAN_RUN_KEY: digest}
+            planned = plan_from_run(target_revenue, run_dir, period, overrides or None)
         else:
             if data_dir is not None and touchpoints is None and _holds_a_run(data_dir):
                 # `attrib plan out/`, where --run was meant: the inputs' error did not say so
@@ -165,16 +159,15 @@ def plan(
                 stages=stages,
                 targets=targets,
             )
-            if planned.inputs_sha256 is not None:  # the report tells a plan of other data by it
-                metadata = {PLAN_INPUTS_KEY: planned.inputs_sha256}
         # the run's warnings (spend, rejected rows) bear on the rates and the CPL
         table, warnings = planned.table, planned.warnings
         if fmt != "json":
             for warning in warnings:
                 click.secho(f"warning: {warning}", fg="yellow", err=True)
-        # beside the run it plans from, where `attrib report` finds it
+        # beside the run it plans from, where `attrib report` finds it (the report tells a
+        # plan of another run or other data by the digest the file keeps)
         out = out or run_dir or Path(DEFAULT_OUT)
-        write_parquet(table, out / "plan.parquet", metadata)
+        planned.write(out)
         if fmt == "json":
             payload = {
                 "ok": True,

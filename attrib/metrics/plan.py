@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from attrib.errors import ComputationError, ConfigError, InputError, UsageError
-from attrib.manifest import inputs_digest
+from attrib.manifest import PLAN_INPUTS_KEY, PLAN_RUN_KEY, inputs_digest, manifest_digest
 from attrib.metrics.funnel import ALL_CHANNELS
 from attrib.metrics.periods import (
     PERIOD_ALL,
@@ -484,6 +484,23 @@ class Plan:
     #: a plan from the inputs: ``manifest.inputs_digest`` of the files it read (None: frames,
     #: or a plan from a run's outputs)
     inputs_sha256: str | None = None
+    #: a plan from a run's out folder: ``manifest.manifest_digest`` of that run
+    run_sha256: str | None = None
+
+    def write(self, folder: str | Path) -> Path:
+        """Write ``folder/plan.parquet`` (atomically), as ``attrib plan`` does: with the run's
+        or the inputs' digest in its metadata, by which ``attrib report`` tells a plan of
+        another run or other data beside the run it reports. Returns the file's path."""
+        from attrib.writers import write_parquet
+
+        metadata = None
+        if self.run_sha256 is not None:
+            metadata = {PLAN_RUN_KEY: self.run_sha256}
+        elif self.inputs_sha256 is not None:
+            metadata = {PLAN_INPUTS_KEY: self.inputs_sha256}
+        path = Path(folder) / "plan.parquet"
+        write_parquet(self.table, path, metadata)
+        return path
 
 
 def plan_from_inputs(
@@ -537,6 +554,7 @@ def plan_from_run(
     what ``read_run`` read of it), without reading the inputs again, with what bears on it:
     the run's warnings, the repeat-buyer caveat and the empty-plan notes."""
     history = run if isinstance(run, RunHistory) else read_run(run)
+    digest = None if isinstance(run, RunHistory) else manifest_digest(Path(run))
     table = plan_table_of_run(target_revenue, history, period, rates_override)
     p = plan_period(period, history.settings)
     notes = (
@@ -546,7 +564,7 @@ def plan_from_run(
         budget_note(table),
     )
     warnings = (*history.warnings, *(n for n in notes if n is not None))
-    return Plan(table, warnings, p)
+    return Plan(table, warnings, p, run_sha256=digest)
 
 
 def deal_size_note(table: pl.DataFrame, period: str) -> str | None:
