@@ -373,6 +373,24 @@ def test_settings_errors(table, match):
     assert e.value.hint
 
 
+def test_settings_errors_name_every_problem_at_once():
+    """An unknown key, a value of the wrong type and values out of range are named together:
+    the unknown key alone was named, and fixing a config took a run per kind of problem."""
+    with pytest.raises(ConfigError) as e:
+        MetricsSettings.from_mapping(
+            {"gross_margn": 0.5, "sales_cost": "x", "gross_margin": 1.5, "alpha": 0}
+        )
+    text = str(e.value)
+    assert "'gross_margn' (did you mean 'gross_margin'?)" in text
+    assert "sales_cost: must be a number, got 'x'" in text
+    assert "gross_margin must be in (0, 1], got 1.5" in text
+    assert "alpha must be in (0, 1), got 0.0" in text
+    assert e.value.column == "gross_margn"
+    with pytest.raises(ConfigError) as e:
+        MetricsSettings.from_mapping({"gross_margin": 1.5})
+    assert e.value.column == "gross_margin"
+
+
 # ---- real dataset ---------------------------------------------------------------------
 
 

@@ -6,12 +6,13 @@ definition that depends on a setting is written down in ``docs/METRICS.md``.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
-from types import MappingProxyType
+from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 from attrib.columns import outside_years
@@ -85,7 +86,7 @@ class MetricsSettings:
     plan_period: str | None = None
 
     def __post_init__(self) -> None:
-        problems = _check(self)
+        problems = _check({f.name: getattr(self, f.name) for f in fields(self)})
         if problems:
             raise ConfigError(
                 "invalid [metrics] settings: " + "; ".join(problems),
@@ -116,26 +117,40 @@ class MetricsSettings:
             )
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(
-                f"unknown key(s) in [metrics]: {unknown}",
-                column=unknown[0],
-                hint=f"known keys are {sorted(known)}",
-            )
-        kwargs: dict[str, Any] = {}
         problems: list[str] = []
+        if unknown:  # every problem at once: fixing a config should not take a run per key
+            named = ", ".join(_with_guess(key, known) for key in unknown)
+            problems.append(f"unknown key(s) {named} (known keys are {sorted(known)})")
+        kwargs: dict[str, Any] = {}
         for key, value in d.items():
-            try:
-                kwargs[key] = _coerce(key, value)
-            except (TypeError, ValueError) as e:
-                problems.append(f"{key}: {e}")
+            if key in known:
+                try:
+                    kwargs[key] = _coerce(key, value)
+                except (TypeError, ValueError) as e:
+                    problems.append(f"{key}: {e}")
+        defaults = cls()
+        problems += _check(
+            {f.name: kwargs.get(f.name, getattr(defaults, f.name)) for f in fields(cls)}
+        )
         if problems:
             raise ConfigError(
                 "invalid [metrics] settings: " + "; ".join(problems),
-                column=next(iter(problems)).split(":")[0],
-                hint="see docs/METRICS.md, section 'Settings', for every key and its type",
+                column=unknown[0] if unknown else _field_of(problems[0]),
+                hint="see docs/METRICS.md, section 'Settings', for every key, its type and range",
             )
         return cls(**kwargs)
+
+
+def _with_guess(key: str, known: set[str]) -> str:
+    """An unknown key, quoted, with the known key it was probably meant to be."""
+    guess = difflib.get_close_matches(key, sorted(known), n=1)
+    return f"{key!r} (did you mean {guess[0]!r}?)" if guess else repr(key)
+
+
+def _field_of(problem: str) -> str:
+    """The field a problem of ``_coerce`` ("key: ...") or ``_check`` ("key must ...") names."""
+    found = re.match(r"\w+", problem)
+    return found.group(0) if found else problem
 
 
 def _coerce(key: str, value: Any) -> Any:
@@ -187,8 +202,9 @@ def _finite(x: float) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
-def _check(s: MetricsSettings) -> list[str]:
-    """Every range problem of a settings object (empty when valid)."""
+def _check(values: Mapping[str, Any]) -> list[str]:
+    """Every range problem of a settings object's values, by field name (empty when valid)."""
+    s = SimpleNamespace(**values)
     p: list[str] = []
     if not _finite(s.gross_margin) or not 0.0 < s.gross_margin <= 1.0:
         p.append(f"gross_margin must be in (0, 1], got {s.gross_margin!r}")
