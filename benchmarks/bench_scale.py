@@ -6,7 +6,7 @@ prefix, written as one Parquet part per table (touchpoints/, deals/, stages/); c
 chunks' monthly spend summed. Then it runs `attrib run --buckets K` (all rule-based models)
 in a child process and prints wall time, peak RSS (kernel rusage of the child) and rows.
 
-    python benchmarks/bench_scale.py --chunks 30 --buckets 64      # ~300M touchpoints
+    python benchmarks/bench_scale.py --chunks 30 --buckets 96      # ~300M touchpoints
 
 A 1-chunk export also runs in memory with `--check`, which compares the bucketed summaries
 with the in-memory ones (the engine-equivalence tests do the same at small scale).
@@ -85,7 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=30)
     parser.add_argument("--customers", type=int, default=CUSTOMERS_PER_CHUNK)
-    parser.add_argument("--buckets", type=int, default=64)
+    parser.add_argument("--buckets", type=int, default=96)
     parser.add_argument("--models", default=RULE_BASED)
     parser.add_argument("--check", action="store_true", help="also run in memory and compare")
     parser.add_argument("--generate-only", action="store_true")
