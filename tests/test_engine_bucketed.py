@@ -263,6 +263,64 @@ def test_the_account_map_comes_from_valid_touches_only(tmp_path: Path) -> None:
     assert email == 500.0  # half of d1 (Email > Webinar on a5)
 
 
+@pytest.mark.parametrize(
+    ("case", "level"),
+    [
+        ("touches_own_ids", "customer"),
+        ("touches_lack_ids", "customer"),
+        ("stages", "customer"),
+        ("touches_lack_ids", "account"),
+    ],
+)
+def test_a_constant_journey_id_buckets_as_in_memory(tmp_path: Path, case: str, level: str) -> None:
+    """``[constants.<table>] customer_id`` (or ``account_id``) gives every row one id: the
+    touches (or stage rows) were bucketed by the file's own column, so one customer's four
+    touches became four journeys (Email took the whole deal), or a file without the column
+    was refused ("no column to bucket by"). By hand: one journey X, linear 100/4 a channel;
+    its stage rows (u1-u4 made X) one lead and one mql."""
+    key = "customer_id" if level == "customer" else "account_id"
+    visits = [("c1", 5, "Email"), ("c2", 6, "Social"), ("c3", 7, "Web"), ("c4", 8, "Direct")]
+    if case == "touches_own_ids":
+        touches = "customer_id,ts,channel\n" + "".join(
+            f"{c},2025-01-0{d},{ch}\n" for c, d, ch in visits
+        )
+    elif case == "touches_lack_ids":  # (an account needs a customer id: one for all here)
+        header, who = ("customer_id,", "c,") if level == "account" else ("", "")
+        touches = f"{header}ts,channel\n" + "".join(
+            f"{who}2025-01-0{d},{ch}\n" for _, d, ch in visits
+        )
+    else:  # the touches are X's already
+        touches = "customer_id,ts,channel\n" + "".join(
+            f"X,2025-01-0{d},{ch}\n" for _, d, ch in visits
+        )
+    deals = "deal_id,customer_id,created_at,closed_at,status,amount\n"
+    deals += "d1,X,2025-01-10,2025-01-20,won,100\n"
+    stages = "customer_id,stage,ts\n" + "".join(
+        f"u{i},{stage},2025-01-0{4 + i}\n" for i, stage in enumerate(("lead", "mql") * 2, 1)
+    )
+    table = "stages" if case == "stages" else "touchpoints"
+    config = f'[constants.{table}]\n{key} = "X"\n'
+    if level == "account":
+        config += f'[constants.deals]\n{key} = "X"\n'
+    data = _write_tables(
+        tmp_path / "in", {"touchpoints": touches, "deals": deals, "stages": stages}
+    )
+    (data / "channels.toml").write_text(config)
+    a = run(data, models="linear", level=level)
+    b = run_bucketed(data, models="linear", level=level, buckets=4, out=tmp_path / "out")
+    revenue = {c: r for c, r in b.channel_summary.select("channel", "revenue").iter_rows() if r}
+    assert revenue == {"Direct": 25.0, "Email": 25.0, "Social": 25.0, "Web": 25.0}
+    assert pl.read_parquet(tmp_path / "out" / "journeys.parquet").height == 1
+    assert_same_summary(a.channel_summary, b.channel_summary, ["model", "channel"])
+    assert_same_metrics(a.tables, b.tables)
+    counts = b.tables["funnel"].filter(
+        (pl.col("period") == "all") & (pl.col("channel") == "(all)") & (pl.col("view") == "period")
+    )
+    reached = dict(counts.select("stage", "count").iter_rows())
+    if case == "stages":  # u1-u4 are X: one lead, one mql
+        assert (reached["lead"], reached["mql"]) == (1, 1)
+
+
 def test_a_bucket_of_stage_rows_alone_still_counts_in_the_funnel(tmp_path: Path) -> None:
     """A customer with a stage row but no touch or deal, alone in its bucket."""
     k = 16

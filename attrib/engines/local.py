@@ -159,6 +159,19 @@ def _entity_source(config: RunConfig, table: str = "touchpoints") -> str:
     return config.source_column(table, canonical)
 
 
+def _entity_constant(config: RunConfig, table: str) -> pl.Expr | None:
+    """The journey id a ``[constants.<table>]`` value gives every row, as validation reads
+    it (stripped text; a float 1.0 is "1"), or None: in memory the constant replaces the
+    file's column, so bucketing by the file's column split one entity's rows apart."""
+    canonical = CUSTOMER_ID if config.level == "customer" else ACCOUNT_ID
+    constants = config.constants.get(table, {})
+    if canonical not in constants:
+        return None
+    value = pl.DataFrame({canonical: [constants[canonical]]})
+    text = value.select(parse_id(canonical, value.schema[canonical])[0]).item()
+    return pl.lit(text if text is not None else "")
+
+
 def bucket_of(expr: pl.Expr, k: int) -> pl.Expr:
     """Bucket number of an entity id (stripped text), the same for touches, deals, stages."""
     return (expr.cast(pl.String).str.strip_chars().hash(seed=HASH_SEED) % k).cast(pl.Int32)
@@ -170,6 +183,7 @@ def partition_table(
     """Stream a table's files (touchpoints, or stages) into ``k`` hash buckets of the journey
     entity; returns each bucket's files."""
     source = _entity_source(config, table)
+    constant = _entity_constant(config, table)
     projection = used_columns(table, config)  # the columns the in-memory job reads too
     scans: list[pl.LazyFrame] = []
     schemas: list[pl.Schema] = []
@@ -193,10 +207,14 @@ def partition_table(
     for scan, schema in zip(scans, schemas, strict=True):
         # an id of a type no value of which can be hashed as text (a list, a struct): the
         # validator names the file and the column, as in memory (a bug's exit 5, else)
-        if source in schema and unreadable_column(scan, source, schema[source]):
+        if (
+            constant is None
+            and source in schema
+            and unreadable_column(scan, source, schema[source])
+        ):
             validate(scan.head(1).collect(), table, config)
     lazy = stack_parts(scans, files=files)
-    if not any(source in names for names in columns):
+    if constant is None and not any(source in names for names in columns):
         if scans:  # the validator names the missing column, the file and a hint
             try:
                 first = scans[0].head(1).collect()
@@ -212,8 +230,12 @@ def partition_table(
     # a float id as validation reads it (1.0 is "1", as the deals' "1" or 1): the raw value's
     # text would put a customer's touches in another bucket than its deals (any other type
     # is hashed as its text, stripped, as the deals' validated ids are)
-    dtype = lazy.collect_schema()[source]
-    entity = parse_id(source, dtype)[0] if dtype.is_float() else pl.col(source)
+    if constant is not None:
+        entity = constant
+    elif (dtype := lazy.collect_schema()[source]).is_float():
+        entity = parse_id(source, dtype)[0]
+    else:
+        entity = pl.col(source)
     try:
         lazy.with_columns(bucket_of(entity, k).alias(_BUCKET)).sink_parquet(
             pl.PartitionBy(folder, key=_BUCKET), mkdir=True
