@@ -160,8 +160,8 @@ def attribute(
     return summarise(credits, dicts)
 
 
-def _check_argument_types(**given: tuple[Any, tuple[type, ...], str]) -> None:
-    """UsageError for a ``run`` argument of the wrong type (None is "not given"), before
+def check_argument_types(**given: tuple[Any, tuple[type, ...], str]) -> None:
+    """UsageError for a ``run*`` argument of the wrong type (None is "not given"), before
     anything is read: a Python API call otherwise failed deep inside with a raw TypeError."""
     for name, (value, types, what) in given.items():
         if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
@@ -200,7 +200,7 @@ def run(
     ``event_log`` reads a single B2C-style log (``cookie, time, channel, conversion,
     conversion_value``) through ``attrib.adapters.event_log_tables`` instead of touches/deals.
     """
-    _check_argument_types(
+    check_argument_types(
         out=(out, (str, Path), "a folder path"),
         models=(models, (str, list, tuple), "a comma list or a list of model names"),
         event_log=(event_log, (str, Path), "a file path"),

@@ -621,3 +621,33 @@ def test_bucketed_decimal_wider_than_38_digits_is_a_read_error(tmp_path: Path) -
     for engine in ([], ["--buckets", "2"]):
         result = run_cli(["run", data, "--out", tmp_path / "out", "-q", *engine], exit_code=2)
         assert f"file {data / 'touchpoints.parquet'}: cannot read parquet file" in result.output
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "message"),
+    [
+        ("models", 5, "models= must be a comma list or a list of model names, got 5"),
+        ("out", 5, "out= must be a folder path, got 5"),
+        ("metrics", "x", "metrics= must be a dict of [metrics] settings"),
+        ("buckets", 2.5, "buckets= must be a whole number, got 2.5"),
+    ],
+)
+def test_an_argument_of_the_wrong_type_is_a_usage_error(
+    tmp_path: Path, argument: str, value: object, message: str
+) -> None:
+    """As ``run``'s: a raw TypeError or AttributeError from deep inside, before."""
+    given = {"out": tmp_path / "out", "buckets": 2, argument: value}
+    with pytest.raises(UsageError) as caught:
+        run_bucketed(SAMPLE, **given)
+    assert message in str(caught.value)
+
+
+def test_an_out_that_is_a_file_fails_before_any_input_is_read(tmp_path: Path) -> None:
+    """Exit 4 (output error) as in memory, not the input's exit 2: the bucketed engine read
+    the small tables before it looked at --out."""
+    (tmp_path / "out").write_text("a file")
+    for engine in ([], ["--buckets", "2"]):
+        result = run_cli(
+            ["run", tmp_path / "no-such-data", "--out", tmp_path / "out", *engine], exit_code=4
+        )
+        assert "the output folder is a file" in result.output

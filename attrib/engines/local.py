@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from functools import partial
+from numbers import Integral
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -547,9 +548,18 @@ def run_bucketed(
     from attrib.metrics.bundle import finalize_metrics, metrics_plan
     from attrib.metrics.settings import MetricsSettings
     from attrib.outputs import check_out_folder, input_fingerprints, write_manifest, write_tables
-    from attrib.run import RunResult, requested_models, resolve_models
+    from attrib.run import RunResult, check_argument_types, requested_models, resolve_models
 
+    check_argument_types(
+        out=(out, (str, Path), "a folder path"),
+        models=(models, (str, list, tuple), "a comma list or a list of model names"),
+        metrics=(metrics, (dict,), 'a dict of [metrics] settings, e.g. {"gross_margin": 0.7}'),
+        buckets=(buckets, (Integral,), "a whole number"),
+        memory_limit=(memory_limit, (str, Integral), 'a size such as "4GB", or bytes'),
+    )
     reporter = reporter or Reporter()
+    out_path = Path(out) if out is not None else None
+    check_out_folder(out_path)  # (before any input is read, as in memory)
     if not (touchpoints is None or isinstance(touchpoints, (str, Path))):
         raise UsageError(
             "the bucketed engine streams touchpoints from files: pass a path, not a frame",
@@ -591,8 +601,6 @@ def run_bucketed(
         )
     reporter.note(f"out-of-core: {buckets} bucket(s)")
     chosen = resolve_models(models, cfg)
-    out_path = Path(out) if out is not None else None
-    check_out_folder(out_path)
     scratch = Path(tempfile.mkdtemp(prefix="attrib-buckets-", dir=workdir))
     try:
         if (note := compile_note(set_up)) is not None:  # (before the first kernel: said first)
