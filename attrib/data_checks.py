@@ -4,7 +4,7 @@ probably not what the user meant (ids that match nothing, a window that holds no
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -350,26 +350,37 @@ def missing_baseline(baseline: str | None, kpis: pl.DataFrame | None) -> str | N
 UNASSIGNED_SHARE = 0.05
 
 
-def unmatched_values(touches: pl.DataFrame | None, limit: int = 3) -> str:
-    """``": most often source / medium google / cpc (12 touch(es)), ..."``: the values of the
-    touches no rule matched that a rule would need, most frequent first; "" where the touches
-    are not at hand (the bucketed and Spark engines stream them) or carry neither column."""
+def unassigned_sources(touches: pl.DataFrame | None) -> pl.DataFrame | None:
+    """The touches no rule matched, counted (``len``) by their source/medium values; None
+    where the touches carry neither column. Additive: the bucketed engine concatenates its
+    buckets' counts (``unmatched_values`` sums them)."""
     if touches is None or CHANNEL not in touches.columns:
-        return ""
+        return None
     fields = [c for c in (SOURCE, MEDIUM) if c in touches.columns]
     if not fields:
-        return ""
-    top = (  # (lazy: only the three columns are read, no copy of the unmatched touches)
+        return None
+    return (  # (lazy: only the three columns are read, no copy of the unmatched touches)
         touches.lazy()
         .filter(pl.col(CHANNEL).cast(pl.String) == UNASSIGNED)
         .group_by(fields)
         .len()
-        .sort(["len", *fields], descending=[True, *[False] * len(fields)], nulls_last=True)
-        .head(limit)
         .collect()
     )
-    if top.height == 0:
+
+
+def unmatched_values(counts: pl.DataFrame | None, limit: int = 3) -> str:
+    """``": most often source / medium google / cpc (12 touch(es)), ..."``: the values of the
+    touches no rule matched that a rule would need (``unassigned_sources``), most frequent
+    first; "" where they are not at hand (the Spark engine's touches are never collected)."""
+    if counts is None or counts.height == 0:
         return ""
+    fields = [c for c in counts.columns if c != "len"]
+    top = (
+        counts.group_by(fields)
+        .agg(pl.col("len").sum())
+        .sort(["len", *fields], descending=[True, *[False] * len(fields)], nulls_last=True)
+        .head(limit)
+    )
     shown = ", ".join(
         " / ".join("(empty)" if v is None else str(v) for v in values) + f" ({n:,} touch(es))"
         for *values, n in top.rows()
@@ -378,13 +389,16 @@ def unmatched_values(touches: pl.DataFrame | None, limit: int = 3) -> str:
 
 
 def unassigned_credit(
-    summary: pl.DataFrame | None, has_rules: bool, touches: pl.DataFrame | None = None
+    summary: pl.DataFrame | None,
+    has_rules: bool,
+    sources: Callable[[], pl.DataFrame | None] | None = None,
 ) -> str | None:
     """Much credit on ``(unassigned)``, the channel of touches no ``[[rules]]`` rule matched:
     usually a missing or misspelt rule (a removed `(direct)/(none)` rule moved 23% of a
     trial's revenue there, silently). By amount, else by count of deals created: where most
     amounts are 0 or unknown (Olist's declared revenue), 29% of the deals sat there unflagged.
-    With the touches at hand, the values their rules would need (``unmatched_values``)."""
+    ``sources``: the touches' ``unassigned_sources`` counts, asked for only when the warning
+    fires, for the values their rules would need (``unmatched_values``)."""
     if summary is None or summary.height == 0 or not has_rules:
         return None
     model = summary.get_column("model")[0]
@@ -401,7 +415,7 @@ def unassigned_credit(
                 f"{unassigned / total:.0%} of the {noun} created {verb} credited to "
                 f"{UNASSIGNED} under {model}: touches that no [[rules]] rule matched; add "
                 "rules for their source/medium values (or a last catch-all rule)"
-                + unmatched_values(touches)
+                + unmatched_values(sources() if sources is not None else None)
             )
     return None
 
@@ -472,19 +486,25 @@ def metric_warnings(
     plan: MetricsPlan,
     summary: pl.DataFrame | None = None,
     model_tables: Mapping[str, pl.DataFrame] | None = None,
+    unassigned: pl.DataFrame | None = None,
 ) -> list[str]:
     """The warnings of a run: ``input_warnings``, then the spend and target ones
     (``costs_outside_window`` and ``partial_months`` for the data's span,
     ``unmatched_targets``, ``unassigned_credit`` given the channel summary,
     ``missing_baseline``), then ``clipped_shapley`` given the models' own tables; every
-    engine calls this."""
+    engine calls this. ``unassigned``: the ``unassigned_sources`` counts of an engine that
+    streams the touches (else they are counted from ``inputs.touches``)."""
     # with --from/--to the user chose what to leave out: only the data's span is checked
     span = None if plan.settings.period_from or plan.settings.period_to else plan.window
     found = (
         costs_outside_window(inputs.costs, span),
         partial_months(inputs.costs, span),
         unmatched_targets(inputs.targets, kpis),
-        unassigned_credit(summary, bool(inputs.config.rules), inputs.touches),
+        unassigned_credit(
+            summary,
+            bool(inputs.config.rules),
+            lambda: unassigned if unassigned is not None else unassigned_sources(inputs.touches),
+        ),
         missing_baseline(plan.settings.baseline_period, kpis),
         clipped_shapley(model_tables or {}),
     )

@@ -318,6 +318,24 @@ def test_much_credit_on_unassigned_touches_is_flagged(tmp_path):
     assert warned["missing"][0].endswith(
         "; most often source / medium (direct) / (none) (1 touch(es))"
     )
+    # the bucketed engine counts them bucket by bucket, and names the same values
+    (data / "channels.toml").write_text(rules)
+    for k in ("1", "3"):
+        bucketed = _run_data(data, tmp_path / f"b{k}", "-q", "--buckets", k)[1]["warnings"]
+        assert bucketed == warned["missing"]
+
+
+def test_unmatched_values_add_up_the_counts_of_every_bucket():
+    """Bucket by bucket, a/x leads the first bucket and b/y neither; together b/y (1 + 2)
+    comes first, then a/x (2), then c/z (1), ties by name."""
+    from attrib.data_checks import unmatched_values
+
+    first = pl.DataFrame({"source": ["a", "b"], "medium": ["x", "y"], "len": [2, 1]})
+    second = pl.DataFrame({"source": ["b", "c"], "medium": ["y", "z"], "len": [2, 1]})
+    assert unmatched_values(pl.concat([first, second])) == (
+        "; most often source / medium b / y (3 touch(es)), a / x (2 touch(es)), c / z (1 touch(es))"
+    )
+    assert unmatched_values(None) == ""
 
 
 def test_unassigned_deals_are_flagged_when_their_amounts_are_zero(tmp_path):

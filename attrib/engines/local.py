@@ -33,7 +33,13 @@ from attrib._numba import compile_note, set_up_in_background
 from attrib.columns import ACCOUNT_ID, CUSTOMER_ID, ENTITY_ID, STAGE, TS
 from attrib.config import RunConfig
 from attrib.credit import credit_state, fit_models, model_credit, summarise
-from attrib.data_checks import DealCounts, check_rejections, deal_warnings, metric_warnings
+from attrib.data_checks import (
+    DealCounts,
+    check_rejections,
+    deal_warnings,
+    metric_warnings,
+    unassigned_sources,
+)
 from attrib.encoded import Dictionaries, Journeys
 from attrib.errors import AttribError, SchemaError, UsageError
 from attrib.inputs import (
@@ -361,6 +367,8 @@ class _Buckets:
     dicts: Dictionaries
     touch_bounds: pl.DataFrame | None
     stage_bounds: pl.DataFrame | None
+    #: the touches no rule matched, by source/medium (``unassigned_sources``), with rules
+    unassigned: pl.DataFrame | None = None
 
     def _stages_of(self, b: int) -> pl.DataFrame | None:
         if self.stages is not None:
@@ -423,9 +431,12 @@ def _bucket_inputs(
     pairs: list[pl.DataFrame] = []
     bounds: list[pl.DataFrame] = []
     touch_accounts: list[pl.DataFrame] = []
+    unassigned: list[pl.DataFrame] = []
 
     def seen_touches(touches: pl.DataFrame) -> None:
         pairs.append(detach_strings(touches.select("channel", "campaign").unique()))
+        if cfg.rules and (counts := unassigned_sources(touches)) is not None:
+            unassigned.append(detach_strings(counts))
         bounds.extend(touches.select(agg) for agg in (pl.col(TS).min(), pl.col(TS).max()))
         if cfg.level == "account" and ACCOUNT_ID in touches.columns:
             touch_accounts.append(account_lookup(touches.select(CUSTOMER_ID, ACCOUNT_ID)))
@@ -461,6 +472,7 @@ def _bucket_inputs(
         dicts=build_dictionaries(pl.concat([no_pairs, *pairs]).unique(), cfg),
         touch_bounds=pl.concat(bounds, how="vertical").drop_nulls() if bounds else None,
         stage_bounds=pl.concat(stage_bounds, how="vertical") if stage_bounds else None,
+        unassigned=pl.concat(unassigned, how="vertical") if unassigned else None,
     )
 
 
@@ -659,6 +671,7 @@ def run_bucketed(
             plan,
             metric_tables["channel_summary"],
             attribution.tables,
+            unassigned=data.unassigned,
         ):
             reporter.warn(warning)
         manifest = build_manifest(
