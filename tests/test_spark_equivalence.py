@@ -647,3 +647,62 @@ def test_an_ndjson_key_named_twice_is_named_as_locally(spark, tmp_path):
     with pytest.raises(SchemaError, match="names key 'channel' twice") as err:
         _spark(spark, data, None, models="first_touch")
     assert err.value.file == str(data / "touchpoints.ndjson")
+
+
+def test_a_session_in_another_time_zone_gives_the_same_numbers(spark, tmp_path: Path) -> None:
+    """A given (or active) session in America/Los_Angeles read the deals' naive UTC times
+    shipped from the driver as Los Angeles times: d1's close at 02:00 became 10:00, after
+    a's 03:00 Email touch, which took its 100. By hand: d1 has no touch before its close, so
+    (none) gets 100; d2 closes at 23:00 after b's Display touch at 12:00: Display gets 10.
+    The session's zone is set back after the run."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "touchpoints.csv").write_text(
+        "customer_id,ts,channel\na,2025-01-10 03:00:00,Email\nb,2025-01-09 12:00:00,Display\n"
+    )
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\n"
+        "d1,a,2025-01-10,2025-01-10 02:00:00,won,100\n"
+        "d2,b,2025-01-09 20:00:00,2025-01-09 23:00:00,won,10\n"
+    )
+    key = "spark.sql.session.timeZone"
+    spark.conf.set(key, "America/Los_Angeles")
+    try:
+        tables, _ = _spark(spark, data, tmp_path / "spark", models="linear")
+        assert spark.conf.get(key) == "America/Los_Angeles"
+    finally:
+        spark.conf.set(key, "UTC")
+    revenue = dict(tables["channel_summary"].select("channel", "revenue").iter_rows())
+    assert (revenue["(none)"], revenue["Display"], revenue.get("Email", 0.0)) == (100.0, 10.0, 0.0)
+    _same(tables, _local(data, tmp_path / "local", models="linear")[0])
+    journeys = pl.read_parquet(str(tmp_path / "spark" / "journeys") + "/**/*.parquet")
+    closed = dict(journeys.select("deal_id", "closed_at").drop_nulls("deal_id").iter_rows())
+    assert str(closed["d1"]) == "2025-01-10 02:00:00"
+
+
+def test_a_run_under_spark_submit_uses_the_submitted_master(tmp_path: Path) -> None:
+    """docs/SPARK.md's spark-submit recipe calls run_spark without spark= or master=: the
+    new session's builder set local[*] over spark-submit's --master, so a YARN job ran on
+    its driver alone. Submitted with local[1], the session is local[1]."""
+    import os
+    import subprocess
+    import sys
+
+    import pyspark
+
+    script = tmp_path / "job.py"
+    script.write_text(
+        "from attrib.engines._spark_session import _master, spark_session\n"
+        "print('MASTER', _master(spark_session()))\n"
+    )
+    submit = Path(pyspark.__file__).parent / "bin" / "spark-submit"
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    done = subprocess.run(
+        [str(submit), "--master", "local[1]", str(script)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert "MASTER local[1]" in done.stdout, done.stdout + done.stderr

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 from attrib.errors import AttribError, ComputationError, InputError, UsageError
@@ -35,7 +36,7 @@ def spark_session(spark: SparkSession | None = None, master: str | None = None) 
     active = SparkSession.getActiveSession()
     if active is not None and master is None:
         return active
-    master = master or "local[*]"
+    master = master or _submitted_master() or "local[*]"
     if master.startswith("local"):
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -60,6 +61,42 @@ def spark_session(spark: SparkSession | None = None, master: str | None = None) 
         ) from None
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def _submitted_master() -> str | None:
+    """The master spark-submit gave (``--master yarn``), when this driver was launched by it
+    (its JVM is running: ``PYSPARK_GATEWAY_PORT``), else None. A new session's builder
+    would otherwise set ``local[*]`` over it: the job ran on the driver alone."""
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:  # (reading SparkConf would start a JVM)
+        return None
+    try:
+        from pyspark import SparkConf, SparkContext
+
+        SparkContext._ensure_initialized()  # (connects to spark-submit's JVM)
+        return SparkConf(_jvm=SparkContext._jvm).get("spark.master", None)
+    except Exception:  # (no gateway after all: a new local session)
+        return None
+
+
+@contextmanager
+def utc_session(spark: SparkSession) -> Iterator[None]:
+    """The session's time zone set to UTC for a run, then set back: Spark reads the deals'
+    and stages' naive UTC times shipped from the driver as wall-clock times of the session's
+    zone, so a session in America/Los_Angeles moved every close by 8 hours (a given or active
+    session: a new one is UTC already)."""
+    key = "spark.sql.session.timeZone"
+    before = spark.conf.get(key, None)
+    if before == "UTC":
+        yield
+        return
+    spark.conf.set(key, "UTC")
+    try:
+        yield
+    finally:
+        if before is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, before)
 
 
 def _spark_call(what: str, fn: Callable[[], T]) -> T:

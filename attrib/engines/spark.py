@@ -48,7 +48,13 @@ from attrib.engines._spark_read import (
     check_parquet_types,
     mixed_columns,
 )
-from attrib.engines._spark_session import _default_buckets, _master, _spark_call, spark_session
+from attrib.engines._spark_session import (
+    _default_buckets,
+    _master,
+    _spark_call,
+    spark_session,
+    utc_session,
+)
 from attrib.errors import UsageError
 from attrib.inputs import Inputs
 from attrib.io import FILE_COL, ROW_COL, is_csv_file
@@ -153,16 +159,17 @@ def run_spark(
     session = spark_session(spark, master)
     n_buckets = buckets or _default_buckets(session)
     job = _Job(session, cfg, n_buckets, reporter)
-    try:
-        return job.run(
-            sources,
-            chosen,
-            out_path,
-            write_journeys=write_journeys,
-            touch_credits=touch_credits,
-        )
-    finally:
-        job.release()
+    with utc_session(session):
+        try:
+            return job.run(
+                sources,
+                chosen,
+                out_path,
+                write_journeys=write_journeys,
+                touch_credits=touch_credits,
+            )
+        finally:
+            job.release()
 
 
 def _blank_row(frame: SparkFrame) -> Any:
