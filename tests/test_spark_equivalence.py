@@ -706,3 +706,28 @@ def test_a_run_under_spark_submit_uses_the_submitted_master(tmp_path: Path) -> N
         check=False,
     )
     assert "MASTER local[1]" in done.stdout, done.stdout + done.stderr
+
+
+def test_column_names_with_a_dot_read_as_locally(spark, tmp_path: Path) -> None:
+    """A dot in a touch column's name (an unused page.url, Mixpanel's properties.time mapped
+    to ts) was read by Spark as a path into a struct: the run failed with exit 5. By hand:
+    a's one Email touch takes d1's 100, b's Display touch d2's 10; b's row with no time is
+    rejected and its quarantine row names the file's own column names."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "touchpoints.csv").write_text(
+        "customer_id,properties.time,channel,page.url\n"
+        "a,2025-01-05 10:00:00,Email,/x\nb,2025-01-06 11:00:00,Display,/y\nb,,Display,/z\n"
+    )
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\n"
+        "d1,a,2025-01-10,2025-01-12,won,100\nd2,b,2025-01-10,2025-01-12,won,10\n"
+    )
+    (data / "channels.toml").write_text('[columns.touchpoints]\nts = "properties.time"\n')
+    tables, result = _spark(spark, data, tmp_path / "spark", models="linear")
+    revenue = dict(tables["channel_summary"].select("channel", "revenue").iter_rows())
+    assert (revenue["Email"], revenue["Display"]) == (100.0, 10.0)
+    local_tables, local = _local(data, tmp_path / "local", models="linear")
+    _same(tables, local_tables)
+    assert result.quarantine["touchpoints"].equals(local.inputs.quarantine["touchpoints"])
+    assert result.quarantine["touchpoints"]["row"].to_list() == [3]

@@ -226,6 +226,8 @@ class TouchValidator:
     quarantine_columns: tuple[str, ...]
     ts_source: str | None = None
     mixed_ts: int = MIXED_NONE
+    #: the input's column names, where the driver handed the rows over under plain ones
+    names: tuple[str, ...] | None = None
 
     #: Rows validated per call: Spark's Arrow batches (10,000 rows) are gathered first, as
     #: the rules cost a fixed few milliseconds per call.
@@ -241,7 +243,10 @@ class TouchValidator:
                 pending.append(batch)
                 size += batch.num_rows
             if pending and (batch is None or size >= self.chunk_rows):
-                raw = self.number_rows(to_polars(pa.Table.from_batches(pending)), seen)
+                table = pa.Table.from_batches(pending)
+                if self.names is not None:
+                    table = table.rename_columns(list(self.names))
+                raw = self.number_rows(to_polars(table), seen)
                 raw = without_blank_csv_rows(raw)
                 pending, size = [], 0
                 yield from _arrow(self.validate(raw), schema).to_batches()

@@ -182,7 +182,7 @@ def _blank_row(frame: SparkFrame) -> Any:
     for column in frame.schema.fields:
         if column.name in (w.URI_COL, w.BLOCK_COL):
             continue
-        value = sf.col("`" + column.name.replace("`", "``") + "`")
+        value = _column(column.name)
         test = value.isNull()
         if isinstance(column.dataType, StringType):
             # (the characters of ``io._TRIMMED``, as a Java regex class)
@@ -421,7 +421,7 @@ class _Job:
         string_ts = ts_source in frame.columns and dict(frame.dtypes).get(ts_source) == "string"
         aggs = [sf.count(sf.lit(1)).alias("n"), sf.sum(_blank_row(frame)).alias("blank")]
         if string_ts:
-            text = sf.trim(sf.col(ts_source))
+            text = sf.trim(_column(ts_source))
             aware = text.rlike(OFFSET_PATTERN)  # the local validator's pattern (Java regex)
             aggs += [
                 sf.sum(sf.when(aware, 1).otherwise(0)).alias("aware"),
@@ -449,15 +449,21 @@ class _Job:
             if string_ts and st.height
             else MIXED_NONE
         )
+        # mapInArrow names its input columns as paths: a dot in a name (a page.url column,
+        # Mixpanel's properties.time) read as a struct field failed the run (exit 5); the
+        # workers get plain names and give the files' back (``TouchValidator.names``)
+        dotted = any("." in c for c in frame.columns)
         validator = w.TouchValidator(
             config=self.cfg,
             splits=splits,
             quarantine_columns=qcols,
             ts_source=ts_source if string_ts else None,
             mixed_ts=mixed,
+            names=tuple(frame.columns) if dotted else None,
         )
         schema = _ddl(w.validated_schema(qcols))
-        validated = self._persist(frame.mapInArrow(validator, schema))
+        plain = frame.toDF(*[f"_c{i}" for i in range(len(frame.columns))]) if dotted else frame
+        validated = self._persist(plain.mapInArrow(validator, schema))
         # a CSV file's blank rows are numbered (the row numbers count them) but not read
         uris = st.get_column(w.URI_COL).unique().to_list()
         csv = [u for u in uris if is_csv_file(_display(u, raw.names))]
@@ -661,6 +667,13 @@ def _side(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
         else:
             cols.append(pl.lit(None).cast(pl.Series(pa.array([], dtype)).dtype).alias(name))
     return frame.select(cols)
+
+
+def _column(name: str) -> Any:
+    """A column by its name as it stands, dots included (not a path into a struct)."""
+    from pyspark.sql import functions as sf
+
+    return sf.col("`" + name.replace("`", "``") + "`")
 
 
 def _ddl(schema: pa.Schema) -> str:
