@@ -731,3 +731,37 @@ def test_column_names_with_a_dot_read_as_locally(spark, tmp_path: Path) -> None:
     _same(tables, local_tables)
     assert result.quarantine["touchpoints"].equals(local.inputs.quarantine["touchpoints"])
     assert result.quarantine["touchpoints"]["row"].to_list() == [3]
+
+
+#: two touches with an offset
+AWARE_TWO = "a,2025-01-05T10:00:00+02:00\nb,2025-01-05T11:00:00+02:00\n"
+
+
+@pytest.mark.parametrize(
+    ("lines", "rejected"),
+    [
+        # two dates followed by a tab: neither naive nor aware once stripped, as locally
+        (f"{AWARE_TWO}c,2025-01-05 09:30:00\nd,2025-01-06\t\ne,2025-01-07\t\n", [3]),
+        # a no-break space before the offset: still aware (Unicode \s, as Rust's regex)
+        (
+            "a,2025-01-05 10:00\u00a0+02:00\nb,2025-01-05 11:00\u00a0+02:00\nc,2025-01-05 09:30\n",
+            [3],
+        ),
+    ],
+)
+def test_the_timezone_mixing_rule_counts_values_as_locally(
+    spark, tmp_path: Path, lines: str, rejected: list[int]
+) -> None:
+    """Two aware values and one naive: the naive row (3) is rejected. Spark counted with
+    Java's trim (spaces only) and ASCII \\s: the tab-ended dates counted naive, so it
+    rejected the aware rows 1-2; with the no-break space it counted none aware."""
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = "".join(f"{line},Email\n" for line in lines.splitlines())
+    (data / "touchpoints.csv").write_text("customer_id,ts,channel\n" + rows, encoding="utf-8")
+    (data / "deals.csv").write_text(ONE_WON_DEAL.replace("c1", "a"))
+    tables, result = _spark(spark, data, tmp_path / "spark", models="linear")
+    local_tables, local = _local(data, tmp_path / "local", models="linear")
+    assert local.inputs.quarantine["touchpoints"]["row"].to_list() == rejected
+    assert result.quarantine["touchpoints"]["row"].to_list() == rejected
+    _same(tables, local_tables)

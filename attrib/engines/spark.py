@@ -421,8 +421,11 @@ class _Job:
         string_ts = ts_source in frame.columns and dict(frame.dtypes).get(ts_source) == "string"
         aggs = [sf.count(sf.lit(1)).alias("n"), sf.sum(_blank_row(frame)).alias("blank")]
         if string_ts:
-            text = sf.trim(_column(ts_source))
-            aware = text.rlike(OFFSET_PATTERN)  # the local validator's pattern (Java regex)
+            # as Polars' strip_chars and Rust's regex: Unicode whitespace and digits (Java's
+            # trim takes spaces only, its \s and \d are ASCII but with (?U)): a tab after a
+            # date, a no-break space before an offset, counted otherwise, rejected other rows
+            text = sf.regexp_replace(_column(ts_source), r"(?U)^\s+|\s+$", "")
+            aware = text.rlike("(?U)" + OFFSET_PATTERN)  # the local validator's pattern
             aggs += [
                 sf.sum(sf.when(aware, 1).otherwise(0)).alias("aware"),
                 # (a date is neither: ``parsing.mixing_counts``)
