@@ -342,8 +342,15 @@ def run(
                 },
             }
             if engine == "spark":
+                import warnings
+
                 from attrib.engines.spark import run_spark
 
+                # pyspark's note on every Arrow call, of no use to attrib's user (its Arrow
+                # UDFs need no pandas): not printed on the terminal
+                warnings.filterwarnings(
+                    "ignore", "PySpark does not yet fully support pandas", FutureWarning
+                )
                 result = run_spark(
                     data_dir,
                     master=spark_master,

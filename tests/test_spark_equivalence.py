@@ -765,3 +765,49 @@ def test_the_timezone_mixing_rule_counts_values_as_locally(
     assert local.inputs.quarantine["touchpoints"]["row"].to_list() == rejected
     assert result.quarantine["touchpoints"]["row"].to_list() == rejected
     _same(tables, local_tables)
+
+
+def test_a_missing_or_cut_short_file_is_an_input_error(spark, tmp_path: Path) -> None:
+    """A --touchpoints path that does not exist, and a .csv.gz cut short, were Spark's
+    failures (exit 3, "executors need attrib installed"); they are the input's (exit 2), as
+    locally, naming the file."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "deals.csv").write_text(ONE_WON_DEAL)
+    missing = data / "nope.csv"
+    with pytest.raises(InputError, match="file not found") as caught:
+        _spark(spark, None, None, touchpoints=str(missing), deals=str(data / "deals.csv"))
+    assert caught.value.file == str(missing)
+    import gzip
+
+    rows = "".join(f"c{i},2025-01-0{1 + i % 5} 10:00:00,Email\n" for i in range(5000))
+    packed = gzip.compress(("customer_id,ts,channel\n" + rows).encode())
+    (data / "touchpoints.csv.gz").write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(InputError, match="the file ends before its data does") as caught:
+        _spark(spark, data, None)
+    assert caught.value.file == str(data / "touchpoints.csv.gz")
+
+
+def test_a_failed_spark_run_prints_no_java_stack_trace(tmp_path: Path) -> None:
+    """A session attrib starts logs errors only at FATAL and without Spark's start-up notes:
+    a failed task's 40-50 lines of Java stack trace came before attrib's own message."""
+    import gzip
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "deals.csv").write_text(ONE_WON_DEAL)
+    rows = "".join(f"c{i},2025-01-0{1 + i % 5} 10:00:00,Email\n" for i in range(5000))
+    packed = gzip.compress(("customer_id,ts,channel\n" + rows).encode())
+    (data / "touchpoints.csv.gz").write_bytes(packed[: len(packed) // 2])
+    command = [sys.executable, "-m", "cli.main", "run", str(data), "--out", str(tmp_path / "o")]
+    command += ["--engine", "spark", "--spark-master", "local[1]", "--models", "linear"]
+    env = {k: v for k, v in os.environ.items() if k != "ATTRIB_DEBUG"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert "Input error: file " in done.stderr
+    assert "\tat " not in done.stderr
+    assert "Setting default log level" not in done.stderr
+    assert "FutureWarning" not in done.stderr

@@ -5,10 +5,13 @@ pyspark is imported only inside functions, so importing this module does not imp
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import unquote
 
 from attrib.errors import AttribError, ComputationError, InputError, UsageError
 
@@ -52,6 +55,11 @@ def spark_session(spark: SparkSession | None = None, master: str | None = None) 
         builder = builder.config("spark.sql.shuffle.partitions", "8").config(
             "spark.driver.memory", os.environ.get("ATTRIB_SPARK_DRIVER_MEMORY", "4g")
         )
+        logging = Path(__file__).with_name("spark-log4j2.properties")
+        if not os.environ.get("ATTRIB_DEBUG") and logging.is_file():  # (the JVM starts here)
+            builder = builder.config(
+                "spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={logging.as_uri()}"
+            )
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # Java missing, bad master URL, port clash ...
@@ -59,7 +67,9 @@ def spark_session(spark: SparkSession | None = None, master: str | None = None) 
             f"cannot start Spark on {master!r}: {str(exc).strip().splitlines()[0][:300]}",
             hint="check that Java 17+ is installed (java -version, JAVA_HOME) and the master URL",
         ) from None
-    session.sparkContext.setLogLevel("ERROR")
+    # a failed task's ERROR lines carry Java stack traces: the run's own error says what
+    # failed (ATTRIB_DEBUG=1 keeps them)
+    session.sparkContext.setLogLevel("ERROR" if os.environ.get("ATTRIB_DEBUG") else "FATAL")
     return session
 
 
@@ -121,6 +131,32 @@ def _spark_call(what: str, fn: Callable[[], T]) -> T:
                 "coerce_timestamps='us'), polars .cast(pl.Datetime('us'))",
             ) from None
         lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
+        if missing := re.search(
+            r"\[PATH_NOT_FOUND\] Path does not exist: (\S+?)\.?(?: SQLSTATE|$)", str(exc)
+        ):
+            # (a path the local reader cannot see is handed to Spark: it may be on the
+            # cluster's default file system; not found there either, it is the input's error)
+            path = missing.group(1)
+            raise InputError(
+                f"file not found (while {what})",
+                file=path.removeprefix("file:") if path.startswith("file:/") else path,
+                hint="check the path; on a cluster, a path without a scheme (s3a://, dbfs:/)"
+                " is on the cluster's default file system",
+            ) from None
+        if (
+            damaged := re.search(
+                r"\[FAILED_READ_FILE[.\w]*\] .*? reading file (\S+?)\.?\s", str(exc)
+            )
+        ) and (
+            "EOFException" in str(exc) or "Unexpected end of input" in str(exc)
+        ):  # (a file cut short: the local reader names it an input error too)
+            path = unquote(damaged.group(1))
+            raise InputError(
+                f"the file ends before its data does (while {what}): cut short, as a"
+                " truncated download or .gz",
+                file=re.sub(r"^file:(//)?", "", path),
+                hint="export or download the file again",
+            ) from None
         if "[CANNOT_MERGE_" in str(exc):  # (a URI's files: local ones are read by type)
             merge = [ln for ln in lines if "[CANNOT_MERGE_" in ln]
             raise InputError(
