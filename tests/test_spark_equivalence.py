@@ -811,3 +811,34 @@ def test_a_failed_spark_run_prints_no_java_stack_trace(tmp_path: Path) -> None:
     assert "\tat " not in done.stderr
     assert "Setting default log level" not in done.stderr
     assert "FutureWarning" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("table", "line", "why"),
+    [
+        ("touchpoints", '{"customer_id": "b", "ts": ', "Unexpected end-of-input"),
+        ("deals", '{"deal_id": "d2", "customer_id": "a", "amount": NaN}', "Non-standard token"),
+    ],
+)
+def test_an_ndjson_line_that_is_no_json_object_refuses_the_file(
+    spark, tmp_path: Path, table: str, line: str, why: str
+) -> None:
+    """As locally (exit 2): Spark's lenient JSON reader made a broken line a row of nulls (a
+    quarantine row "customer_id is empty; ...") and read NaN as a number."""
+    data = tmp_path / "data"
+    data.mkdir()
+    touches = '{"customer_id": "a", "ts": "2025-01-05", "channel": "Email"}\n'
+    deals = (
+        '{"deal_id": "d1", "customer_id": "a", "created_at": "2025-01-10", '
+        '"closed_at": "2025-01-12", "status": "won", "amount": 100}\n'
+    )
+    given = {"touchpoints": touches, "deals": deals}
+    given[table] += line + "\n"
+    for name, text in given.items():
+        (data / f"{name}.ndjson").write_text(text)
+    with pytest.raises(InputError, match="a line is not a JSON object") as caught:
+        _spark(spark, data, None)
+    assert why in str(caught.value)
+    assert "enable" not in str(caught.value)
+    with pytest.raises(InputError):
+        run(data)

@@ -164,6 +164,9 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
             )
         elif kind == "parquet":
             reader = reader.option("mergeSchema", True)
+        else:  # a line that is no JSON object, or a NaN, refuses the file as locally (Spark's
+            # lenient reader made a broken line a row of nulls, a NaN a number)
+            reader = reader.option("mode", "FAILFAST").option("allowNonNumericNumbers", False)
         frame = _spark_call(f"reading {table}", functools.partial(reader.load, paths))
         frame = frame.drop(*RESERVED_COLUMNS).select(  # (a file's own: see io._read_one)
             "*",

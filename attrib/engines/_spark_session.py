@@ -157,6 +157,15 @@ def _spark_call(what: str, fn: Callable[[], T]) -> T:
                 file=re.sub(r"^file:(//)?", "", path),
                 hint="export or download the file again",
             ) from None
+        if "[MALFORMED_RECORD_IN_PARSING" in str(exc):  # (NDJSON read in FAILFAST mode)
+            causes = [ln for ln in lines if ln.startswith("Caused by:")]
+            why = (causes[-1].split(": ", 2)[-1] if causes else lines[0]).split(": enable")[0]
+            why = why[:300]  # (less Jackson's advice to enable its lenient reading)
+            raise InputError(
+                f"a line is not a JSON object (while {what}): {why}",
+                hint="each line of an NDJSON file must be one JSON object, with numbers as"
+                " numbers (no NaN); the local engine (no --engine spark) names the line",
+            ) from None
         if "[CANNOT_MERGE_" in str(exc):  # (a URI's files: local ones are read by type)
             merge = [ln for ln in lines if "[CANNOT_MERGE_" in ln]
             raise InputError(
