@@ -378,6 +378,18 @@ def utf16_text(path: Path) -> bool:
         return False
 
 
+def utf16_error(path: Path, what: str) -> InputError | None:
+    """The error for a UTF-16 CSV file (``utf16_text``), else None."""
+    if not utf16_text(path):
+        return None
+    return InputError(
+        f"cannot read {what}: the file is UTF-16 text, not UTF-8",
+        file=str(path),
+        hint="save the file as UTF-8 text (in Excel: 'CSV UTF-8'); LinkedIn's and"
+        " some ad platforms' exports are UTF-16: re-save them",
+    )
+
+
 def _long_csv_row(path: Path) -> tuple[int, int, int] | None:
     """(data row, its field count, the header's) of the first row longer than the header."""
     try:
@@ -430,13 +442,8 @@ def read_failure(exc: BaseException, paths: Sequence[Path], what: str) -> InputE
     reader's first line, with a hint (UTF-8, format)."""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     for path in (p for p in paths if file_format(p) == "csv"):
-        if utf16_text(path):
-            return InputError(
-                f"cannot read {what}: the file is UTF-16 text, not UTF-8",
-                file=str(path),
-                hint="save the file as UTF-8 text (in Excel: 'CSV UTF-8'); LinkedIn's and"
-                " some ad platforms' exports are UTF-16: re-save them",
-            )
+        if (utf16 := utf16_error(path, what)) is not None:
+            return utf16
     for path in (p for p in paths if file_format(p) == "ndjson"):
         if _json_array(path):
             return InputError(

@@ -842,3 +842,38 @@ def test_an_ndjson_line_that_is_no_json_object_refuses_the_file(
     assert "enable" not in str(caught.value)
     with pytest.raises(InputError):
         run(data)
+
+
+def test_a_utf16_csv_file_is_an_input_error(spark, tmp_path: Path) -> None:
+    """Spark read the UTF-16 text as UTF-8: garbled header names, an internal error (exit
+    5). Refused before Spark reads it, naming the file, as locally (exit 2)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    text = "customer_id,ts,channel\nc1,2025-01-02 10:00:00,Email\n"
+    (data / "touchpoints.csv").write_bytes(text.encode("utf-16"))
+    (data / "deals.csv").write_text(ONE_WON_DEAL)
+    with pytest.raises(InputError, match="the file is UTF-16 text, not UTF-8") as caught:
+        _spark(spark, data, None)
+    assert caught.value.file == str(data / "touchpoints.csv")
+
+
+def test_schema_errors_name_every_table_and_the_file_as_locally(spark, tmp_path: Path) -> None:
+    """The touches' missing ts and the deals' missing customer_id in one error, as locally
+    (Spark named the touches' alone); a header-only touch file is named (Spark's sample had
+    no row to name it)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "touchpoints.csv").write_text("customer_id,time,channel\nc1,2025-01-02,Email\n")
+    (data / "deals.csv").write_text(ONE_WON_DEAL.replace("customer_id,", "customer,", 1))
+    with pytest.raises(SchemaError) as spark_error:
+        _spark(spark, data, None)
+    with pytest.raises(SchemaError) as local_error:
+        run(data)
+    assert str(spark_error.value) == str(local_error.value)
+    assert "also " in str(spark_error.value)
+    assert "deals.csv: required column 'customer_id' is missing" in str(spark_error.value)
+    (data / "touchpoints.csv").write_text("customer_id,channel\n")
+    (data / "deals.csv").write_text(ONE_WON_DEAL)
+    with pytest.raises(SchemaError) as spark_error:
+        _spark(spark, data, None)
+    assert spark_error.value.file == str(data / "touchpoints.csv")

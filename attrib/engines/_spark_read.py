@@ -32,6 +32,7 @@ from attrib.io import (
     read_failure,
     resolve_files,
     table_folder,
+    utf16_error,
 )
 
 if TYPE_CHECKING:
@@ -118,6 +119,8 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
         found: list[tuple[Path, str, str, tuple[str, ...]]] = []
         for p in local:
             kind = file_format(p)
+            if kind == "csv" and (utf16 := utf16_error(p, "csv file")) is not None:
+                raise utf16  # (read as UTF-8 by Spark: garbled names, a failed run)
             sep = csv_separator(p) if kind == "csv" else ","
             header = csv_header(p, sep) if kind == "csv" else ()
             # a file Spark reads no column of, naming no file: refused as locally

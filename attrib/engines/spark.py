@@ -55,8 +55,8 @@ from attrib.engines._spark_session import (
     spark_session,
     utc_session,
 )
-from attrib.errors import UsageError
-from attrib.inputs import Inputs
+from attrib.errors import AttribError, SchemaError, UsageError
+from attrib.inputs import Inputs, with_the_others
 from attrib.io import FILE_COL, ROW_COL, is_csv_file
 from attrib.manifest import result_line
 from attrib.models.base import AttributionModel, Fitted
@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from attrib.metrics.bundle import MetricsPlan
+    from attrib.schema import Validated
 
 #: Above this many rejected touches the quarantine is written by Spark as a folder
 #: (``quarantine/touchpoints/``) instead of being collected into one file by the driver.
@@ -250,7 +251,10 @@ class _Job:
 
         rep = self.reporter
         with rep.stage("read and validate"):
-            validator, validated, rows_read = self.validate_touches(sources["touchpoints"])
+            try:
+                validator, validated, rows_read = self.validate_touches(sources["touchpoints"])
+            except SchemaError as error:
+                raise with_the_others([error, *self.side_schema_errors(sources)]) from None
             quarantine, touch_q_path = self.touch_quarantine(validator, validated, out)
             with rep.stage("read small tables"):
                 side, inputs = self.side_tables(sources, validated)
@@ -408,7 +412,13 @@ class _Job:
         sample = sample.drop(w.URI_COL, w.BLOCK_COL).with_columns(
             pl.lit(name).alias(FILE_COL), pl.lit(1, dtype=pl.Int64).alias(ROW_COL)
         )
-        validate(sample, "touchpoints", self.cfg)  # raises SchemaError like the local engine
+        try:
+            validate(sample, "touchpoints", self.cfg)  # raises SchemaError like the local engine
+        except SchemaError as error:
+            files = sorted(set(raw.names.values()))
+            if error.file is None and len(files) == 1:  # (no row named it: a header-only file)
+                error.file = files[0]
+            raise
         if not raw.names and sample.height:
             self.frames["touchpoints"] = sample
         unused = unused_columns("touchpoints", self.cfg)  # as the local engines: not kept
@@ -498,6 +508,34 @@ class _Job:
         return {}, str(target)
 
     # -- deals, stages, costs, targets ---------------------------------------------------------
+    def validate_side(self, source: Any, table: str) -> tuple[int, Validated]:
+        """One small table collected to the driver and validated: its rows read, and the
+        local engine's ``Validated``."""
+        from attrib.schema import validate
+
+        located = _read_raw(self.spark, source, table, self.cfg)
+        self.files[table] = list(located.names.values())
+        raw = _number_collected(located, table)
+        if table == "costs":  # a cost row's day is the one its export names
+            raw = _wall_clock(raw, located, self.cfg.source_column(table, DATE))
+        if not located.names:
+            self.frames[table] = raw
+        return raw.height, validate(raw, table, self.cfg)
+
+    def side_schema_errors(self, sources: dict[str, Any]) -> list[SchemaError]:
+        """The small tables' schema errors (missing columns), for the touches' own to name
+        them too (``with_the_others``, as locally); other problems wait for their turn."""
+        errors = []
+        for table in _SIDE_TABLES:
+            if table in sources:
+                try:
+                    self.validate_side(sources[table], table)
+                except SchemaError as error:
+                    errors.append(error)
+                except AttribError:
+                    pass
+        return errors
+
     def side_tables(
         self, sources: dict[str, Any], validated: SparkFrame
     ) -> tuple[pl.DataFrame, Inputs]:
@@ -507,23 +545,20 @@ class _Job:
         from pyspark.sql import functions as sf
 
         from attrib.inputs import attach_entity, with_deal_accounts
-        from attrib.schema import validate
 
         quarantine: dict[str, pl.DataFrame] = {}
         rows: dict[str, int] = {}
         valid: dict[str, Any] = {}
+        errors: list[SchemaError] = []
         for table in _SIDE_TABLES:
             if table not in sources:
                 continue
-            located = _read_raw(self.spark, sources[table], table, self.cfg)
-            self.files[table] = list(located.names.values())
-            raw = _number_collected(located, table)
-            if table == "costs":  # a cost row's day is the one its export names
-                raw = _wall_clock(raw, located, self.cfg.source_column(table, DATE))
-            rows[table] = raw.height
-            if not located.names:
-                self.frames[table] = raw
-            valid[table] = validate(raw, table, self.cfg)
+            try:
+                rows[table], valid[table] = self.validate_side(sources[table], table)
+            except SchemaError as error:  # every table's missing columns at once, as locally
+                errors.append(error)
+        if errors:
+            raise with_the_others(errors)
         lookup = None
         if self.cfg.level == "account":
             acc = validated.filter(~validated[w.BAD_COL] & validated["account_id"].isNotNull())
