@@ -277,6 +277,18 @@ def csv_separator(path: Path) -> str:
     return CSV_SEPARATORS[counts.index(max(counts))]
 
 
+def csv_line_end(path: Path) -> str:
+    """``"\r"`` for a file whose lines end in a carriage return alone (classic Mac OS, some
+    old exports), else ``"\n"`` (a ``\r\n`` line is read whole): Polars read such a file
+    as its header alone, every row dropped without a word."""
+    try:
+        with _open_bytes(path) as fh:
+            head = fh.read(1 << 16)
+    except (OSError, EOFError):
+        return "\n"  # the reader says what is wrong with the file
+    return "\r" if b"\r" in head and b"\n" not in head else "\n"
+
+
 def csv_header(path: Path, separator: str) -> tuple[str, ...]:
     """A CSV file's column names as its header line gives them (() when it cannot be read):
     files of one table read together by Spark must share it, since Spark names every file's
@@ -702,7 +714,13 @@ def _read_rows(
         columns = projection.of(pl.read_parquet_schema(path)) if projection else None
         return pl.read_parquet(path, columns=columns, **index)
     if kind == "csv":  # text is read whole: the reader checks every row's field count
-        return pl.read_csv(path, separator=csv_separator(path), infer_schema=False, **index)
+        return pl.read_csv(
+            path,
+            separator=csv_separator(path),
+            eol_char=csv_line_end(path),
+            infer_schema=False,
+            **index,
+        )
     return pl.read_ndjson(path, infer_schema_length=None, **index)
 
 
@@ -712,7 +730,9 @@ def scan_file(path: Path, projection: Projection | None = None) -> pl.LazyFrame:
     the scan runs (``read_failure``)."""
     kind = file_format(path)
     if kind == "csv":
-        lf = pl.scan_csv(path, separator=csv_separator(path), infer_schema=False)
+        lf = pl.scan_csv(
+            path, separator=csv_separator(path), eol_char=csv_line_end(path), infer_schema=False
+        )
     elif kind == "parquet":
         lf = pl.scan_parquet(path)
     else:

@@ -1743,3 +1743,25 @@ def test_an_error_given_its_file_after_it_was_raised_says_it():
     assert str(err) == (
         "file touchpoints.csv, column 'ts': required column 'ts' is missing\n  hint: map it"
     )
+
+
+@pytest.mark.parametrize("buckets", [None, 2])
+def test_a_csv_file_whose_lines_end_in_a_carriage_return_alone_is_read_whole(
+    tmp_path: Path, buckets: int | None
+) -> None:
+    """Lines ended by "\\r" alone (classic Mac OS exports): Polars read the header and no
+    row, so every touch was dropped without a word (the deals all went to (none)). Read as
+    lines, its row 2 (no time) is quarantined as row 2, and c1's Email takes d1's 100."""
+    data = tmp_path / "in"
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    rows = [TOUCH_HEAD, TOUCH_OK[0], "c3,,Email", TOUCH_OK[1]]
+    (data / "touchpoints.csv").write_bytes(("\r".join(rows) + "\r").encode())
+    args = ["run", data, "--out", tmp_path / "out", "--models", "linear", "-q"]
+    run_cli([*args, "--buckets", str(buckets)] if buckets else args)
+    summary = pl.read_parquet(tmp_path / "out" / "channel_summary.parquet")
+    revenue = dict(summary.select("channel", "revenue").iter_rows())
+    assert revenue["Email"] == 100.0
+    quarantine = pl.read_parquet(tmp_path / "out" / "quarantine" / "touchpoints.parquet")
+    assert quarantine["row"].to_list() == [2]
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["row_counts"]["touchpoints_read"] == 3
