@@ -257,7 +257,9 @@ def _locate(data_dir: str | Path | None, overrides: dict[str, Any]) -> dict[str,
     found: dict[str, Any] = {}
     folder = Path(data_dir) if data_dir is not None else None
     if folder is not None and not folder.is_dir():
-        raise InputError("data folder not found", file=str(folder), hint="check DATA_DIR")
+        raise InputError(
+            "data folder not found", file=str(folder), hint="check the DATA_DIR argument"
+        )
     for table in ("touchpoints", *_SIDE_TABLES):
         given = overrides.get(table)
         if given is not None:
