@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import warnings
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -670,6 +670,13 @@ def test_a_session_in_another_time_zone_gives_the_same_numbers(spark, tmp_path: 
     try:
         tables, _ = _spark(spark, data, tmp_path / "spark", models="linear")
         assert spark.conf.get(key) == "America/Los_Angeles"
+        # with master= the active session is used too, and set back (the builder's
+        # getOrCreate had returned it with UTC set for good)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            again = run_spark(data, out=None, master="local[1]", models="linear")
+        assert dict(again.channel_summary.select("channel", "revenue").iter_rows())["(none)"] == 100
+        assert spark.conf.get(key) == "America/Los_Angeles"
     finally:
         spark.conf.set(key, "UTC")
     revenue = dict(tables["channel_summary"].select("channel", "revenue").iter_rows())
@@ -774,7 +781,7 @@ def test_a_missing_or_cut_short_file_is_an_input_error(spark, tmp_path: Path) ->
     data = tmp_path / "data"
     data.mkdir()
     (data / "deals.csv").write_text(ONE_WON_DEAL)
-    missing = data / "nope.csv"
+    missing = data / "no such" / "nope.csv"  # (a space: the path is read up to its end)
     with pytest.raises(InputError, match="file not found") as caught:
         _spark(spark, None, None, touchpoints=str(missing), deals=str(data / "deals.csv"))
     assert caught.value.file == str(missing)
@@ -818,6 +825,7 @@ def test_a_failed_spark_run_prints_no_java_stack_trace(tmp_path: Path) -> None:
     [
         ("touchpoints", '{"customer_id": "b", "ts": ', "Unexpected end-of-input"),
         ("deals", '{"deal_id": "d2", "customer_id": "a", "amount": NaN}', "Non-standard token"),
+        ("touchpoints", '"abc"', ""),  # (a line of a string: Spark's INVALID_JSON_RECORD_TYPE)
     ],
 )
 def test_an_ndjson_line_that_is_no_json_object_refuses_the_file(
@@ -877,3 +885,31 @@ def test_schema_errors_name_every_table_and_the_file_as_locally(spark, tmp_path:
     with pytest.raises(SchemaError) as spark_error:
         _spark(spark, data, None)
     assert spark_error.value.file == str(data / "touchpoints.csv")
+
+
+def test_a_dotted_column_reads_in_files_of_differing_types(spark, tmp_path: Path) -> None:
+    """A touch table of a Parquet part (ts typed) beside a CSV part (ts text) goes through a
+    second mapInArrow (the parts' ts made text before stacking), which still took page.url
+    for a struct path: an internal error. By hand: Email 100 (d1), Display 10 (d2)."""
+    data = tmp_path / "data"
+    parts = data / "touchpoints"
+    parts.mkdir(parents=True)
+    pl.DataFrame(
+        {
+            "customer_id": ["a"],
+            "ts": [datetime(2025, 1, 5, 10)],
+            "channel": ["Email"],
+            "page.url": ["/x"],
+        }
+    ).write_parquet(parts / "p1.parquet")
+    (parts / "p2.csv").write_text(
+        "customer_id,ts,channel,page.url\nb,2025-01-06 11:00:00,Display,/y\n"
+    )
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\n"
+        "d1,a,2025-01-10,2025-01-12,won,100\nd2,b,2025-01-10,2025-01-12,won,10\n"
+    )
+    tables, _ = _spark(spark, data, tmp_path / "spark", models="linear")
+    revenue = dict(tables["channel_summary"].select("channel", "revenue").iter_rows())
+    assert (revenue["Email"], revenue["Display"]) == (100.0, 10.0)
+    _same(tables, _local(data, tmp_path / "local", models="linear")[0])

@@ -183,12 +183,23 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
                     for f in frame.schema
                 ]
             )
-            frame = frame.mapInArrow(w.ExportText(as_text, wall_clock), schema)
+            frame = map_in_arrow(frame, w.ExportText(as_text, wall_clock), schema)
         frames.append(frame)
     out = frames[0]
     for more in frames[1:]:
         out = out.unionByName(more, allowMissingColumns=True)
     return _Raw(out, names, located=True, schemas={str(p): s for p, s in schemas.items()})
+
+
+def map_in_arrow(frame: SparkFrame, fn: Any, schema: Any) -> SparkFrame:
+    """``frame.mapInArrow(fn, schema)``, a frame with a dot in a column name (``page.url``,
+    Mixpanel's ``properties.time``) handed over under plain names that ``fn`` gets back
+    (``_spark_worker.WithNames``): Spark read such a name as a path into a struct."""
+    names = tuple(frame.columns)
+    if not any("." in name for name in names):
+        return frame.mapInArrow(fn, schema)
+    plain = frame.toDF(*[f"_c{i}" for i in range(len(names))])
+    return plain.mapInArrow(w.WithNames(fn, names), schema)
 
 
 def check_parquet_types(files: list[Path], table: str) -> dict[Path, pl.Schema]:

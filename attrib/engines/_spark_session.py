@@ -37,7 +37,7 @@ def spark_session(spark: SparkSession | None = None, master: str | None = None) 
     if spark is not None:
         return spark
     active = SparkSession.getActiveSession()
-    if active is not None and master is None:
+    if active is not None:  # (one per JVM: the builder would return it, its settings changed)
         return active
     master = master or _submitted_master() or "local[*]"
     if master.startswith("local"):
@@ -67,9 +67,10 @@ def spark_session(spark: SparkSession | None = None, master: str | None = None) 
             f"cannot start Spark on {master!r}: {str(exc).strip().splitlines()[0][:300]}",
             hint="check that Java 17+ is installed (java -version, JAVA_HOME) and the master URL",
         ) from None
-    # a failed task's ERROR lines carry Java stack traces: the run's own error says what
-    # failed (ATTRIB_DEBUG=1 keeps them)
-    session.sparkContext.setLogLevel("ERROR" if os.environ.get("ATTRIB_DEBUG") else "FATAL")
+    # a failed task's ERROR lines carry Java stack traces: on a local session the run's own
+    # error says what failed (ATTRIB_DEBUG=1 keeps them); a cluster's logs keep them
+    quiet = master.startswith("local") and not os.environ.get("ATTRIB_DEBUG")
+    session.sparkContext.setLogLevel("FATAL" if quiet else "ERROR")
     return session
 
 
@@ -132,7 +133,7 @@ def _spark_call(what: str, fn: Callable[[], T]) -> T:
             ) from None
         lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
         if missing := re.search(
-            r"\[PATH_NOT_FOUND\] Path does not exist: (\S+?)\.?(?: SQLSTATE|$)", str(exc)
+            r"\[PATH_NOT_FOUND\] Path does not exist: (.+?)\.?(?: SQLSTATE|$)", str(exc)
         ):
             # (a path the local reader cannot see is handed to Spark: it may be on the
             # cluster's default file system; not found there either, it is the input's error)
@@ -157,7 +158,10 @@ def _spark_call(what: str, fn: Callable[[], T]) -> T:
                 file=re.sub(r"^file:(//)?", "", path),
                 hint="export or download the file again",
             ) from None
-        if "[MALFORMED_RECORD_IN_PARSING" in str(exc):  # (NDJSON read in FAILFAST mode)
+        if any(  # (NDJSON read in FAILFAST mode: a broken line, a line of a string or NaN)
+            f"[{kind}" in str(exc)
+            for kind in ("MALFORMED_RECORD_IN_PARSING", "INVALID_JSON_RECORD_TYPE")
+        ):
             causes = [ln for ln in lines if ln.startswith("Caused by:")]
             why = (causes[-1].split(": ", 2)[-1] if causes else lines[0]).split(": enable")[0]
             why = why[:300]  # (less Jackson's advice to enable its lenient reading)

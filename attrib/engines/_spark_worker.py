@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -147,6 +147,19 @@ def to_polars(data: pa.Table | pa.RecordBatch) -> pl.DataFrame:
 
 
 @dataclass
+class WithNames:
+    """A ``mapInArrow`` function handed its rows under plain column names (``_c0``, ...)
+    given back the input's own (``_spark_read.map_in_arrow``): Spark resolves a name with a
+    dot (``page.url``) as a path into a struct, and the run failed."""
+
+    fn: Callable[[Iterable[pa.RecordBatch]], Iterator[pa.RecordBatch]]
+    names: tuple[str, ...]
+
+    def __call__(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        return self.fn(batch.rename_columns(list(self.names)) for batch in batches)
+
+
+@dataclass
 class ExportText:
     """``mapInArrow`` function over the rows of a table's Parquet files whose column
     ``types`` (name -> the files' Polars type) differ in the table's other files: those
@@ -226,8 +239,6 @@ class TouchValidator:
     quarantine_columns: tuple[str, ...]
     ts_source: str | None = None
     mixed_ts: int = MIXED_NONE
-    #: the input's column names, where the driver handed the rows over under plain ones
-    names: tuple[str, ...] | None = None
 
     #: Rows validated per call: Spark's Arrow batches (10,000 rows) are gathered first, as
     #: the rules cost a fixed few milliseconds per call.
@@ -243,10 +254,7 @@ class TouchValidator:
                 pending.append(batch)
                 size += batch.num_rows
             if pending and (batch is None or size >= self.chunk_rows):
-                table = pa.Table.from_batches(pending)
-                if self.names is not None:
-                    table = table.rename_columns(list(self.names))
-                raw = self.number_rows(to_polars(table), seen)
+                raw = self.number_rows(to_polars(pa.Table.from_batches(pending)), seen)
                 raw = without_blank_csv_rows(raw)
                 pending, size = [], 0
                 yield from _arrow(self.validate(raw), schema).to_batches()

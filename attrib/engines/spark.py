@@ -46,6 +46,7 @@ from attrib.engines._spark_read import (
     _read_raw,
     _wall_clock,
     check_parquet_types,
+    map_in_arrow,
     mixed_columns,
 )
 from attrib.engines._spark_session import (
@@ -462,21 +463,15 @@ class _Job:
             if string_ts and st.height
             else MIXED_NONE
         )
-        # mapInArrow names its input columns as paths: a dot in a name (a page.url column,
-        # Mixpanel's properties.time) read as a struct field failed the run (exit 5); the
-        # workers get plain names and give the files' back (``TouchValidator.names``)
-        dotted = any("." in c for c in frame.columns)
         validator = w.TouchValidator(
             config=self.cfg,
             splits=splits,
             quarantine_columns=qcols,
             ts_source=ts_source if string_ts else None,
             mixed_ts=mixed,
-            names=tuple(frame.columns) if dotted else None,
         )
         schema = _ddl(w.validated_schema(qcols))
-        plain = frame.toDF(*[f"_c{i}" for i in range(len(frame.columns))]) if dotted else frame
-        validated = self._persist(plain.mapInArrow(validator, schema))
+        validated = self._persist(map_in_arrow(frame, validator, schema))
         # a CSV file's blank rows are numbered (the row numbers count them) but not read
         uris = st.get_column(w.URI_COL).unique().to_list()
         csv = [u for u in uris if is_csv_file(_display(u, raw.names))]
