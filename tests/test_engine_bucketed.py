@@ -156,14 +156,16 @@ def test_bucket_count_grows_with_input_and_shrinks_with_memory() -> None:
         buckets_for(files, 600 * 1024**2 + 1024)
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".ndjson"])
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".ndjson", ".cr.csv", ".joined.csv.gz"])
 def test_the_row_count_of_a_text_file_is_estimated_from_its_rows(
     tmp_path: Path, suffix: str
 ) -> None:
     """--memory-limit sizes buckets by the touch count; text files guessed 60 bytes a row, so
     a gzipped export (compressed bytes) or long rows read as several times fewer touches and
     a bucket outgrew the limit. 40,000 rows of ~120 bytes, 4.8 MB: the sample's first MiB
-    gives the bytes per row (and, gzipped, the compression ratio) within a few percent."""
+    gives the bytes per row (and, gzipped, the compression ratio) within a few percent:
+    lines ended by a carriage return alone too (``.cr.csv``: counted 1 row a MiB), and a
+    .gz of two members, a header's and the rows' (``cat a.gz b.gz``: counted as its first)."""
     import gzip
 
     from attrib.engines.local import count_rows
@@ -180,10 +182,15 @@ def test_the_row_count_of_a_text_file_is_estimated_from_its_rows(
         }
     )
     path = tmp_path / f"touchpoints{suffix}"
+    text = frame.write_csv().encode()
     if suffix == ".ndjson":
         frame.write_ndjson(path)
+    elif suffix == ".cr.csv":
+        path.write_bytes(text.replace(b"\n", b"\r"))
+    elif suffix == ".joined.csv.gz":
+        header, rows = text.split(b"\n", 1)
+        path.write_bytes(gzip.compress(header + b"\n") + gzip.compress(rows))
     else:
-        text = frame.write_csv().encode()
         path.write_bytes(gzip.compress(text) if suffix == ".csv.gz" else text)
     estimate = count_rows([path])
     assert 0.95 * 40_000 <= estimate <= 1.05 * 40_001
@@ -630,13 +637,15 @@ def test_bucketed_decimal_wider_than_38_digits_is_a_read_error(tmp_path: Path) -
         ("out", 5, "out= must be a folder path, got 5"),
         ("metrics", "x", "metrics= must be a dict of [metrics] settings"),
         ("buckets", 2.5, "buckets= must be a whole number, got 2.5"),
+        ("memory_limit", float("nan"), "memory_limit= must be a finite size, got nan"),
     ],
 )
 def test_an_argument_of_the_wrong_type_is_a_usage_error(
     tmp_path: Path, argument: str, value: object, message: str
 ) -> None:
     """As ``run``'s: a raw TypeError or AttributeError from deep inside, before."""
-    given = {"out": tmp_path / "out", "buckets": 2, argument: value}
+    given = {"out": tmp_path / "out", "buckets": None if argument == "memory_limit" else 2}
+    given[argument] = value
     with pytest.raises(UsageError) as caught:
         run_bucketed(SAMPLE, **given)
     assert message in str(caught.value)
@@ -651,3 +660,10 @@ def test_an_out_that_is_a_file_fails_before_any_input_is_read(tmp_path: Path) ->
             ["run", tmp_path / "no-such-data", "--out", tmp_path / "out", *engine], exit_code=4
         )
         assert "the output folder is a file" in result.output
+
+
+def test_a_memory_limit_in_bytes_may_be_a_float(tmp_path: Path) -> None:
+    """4e9 (a float, as a Python caller writes bytes) ran before the argument checks; it
+    still does, as 4,000,000,000 bytes: one bucket for the sample."""
+    result = run_bucketed(SAMPLE, out=tmp_path / "out", memory_limit=4e9, models="linear")
+    assert result.manifest["engine"]["buckets"] == 1

@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from functools import partial
-from numbers import Integral
+from numbers import Integral, Real
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -141,24 +141,38 @@ def count_rows(files: list[Path]) -> int:
 def text_rows(path: Path, sample: int = 1 << 20) -> int:
     """A CSV or NDJSON file's rows, estimated from its first ``sample`` bytes (decompressed
     for ``.gz``, whose size is scaled by the sample's ratio): a fixed guess of bytes per row
-    read a gzipped export as ~5x fewer rows, and K came out too small for the limit."""
+    read a gzipped export as ~5x fewer rows, and K came out too small for the limit. Lines
+    end in ``\n``, or in ``\r`` alone (``io.csv_line_end``)."""
     size = path.stat().st_size
     try:
         with open(path, "rb") as raw:
             if path.suffix.lower() == ".gz":
-                inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                text, read = bytearray(), 0
-                while len(text) < sample and (chunk := raw.read(1 << 16)):
-                    read += len(chunk)
-                    text += inflate.decompress(chunk)
+                text, read = _inflated_head(raw, sample)
                 expanded = size * len(text) / read if read else 0.0
             else:
-                text, expanded = bytearray(raw.read(sample)), float(size)
-    except (OSError, zlib.error):  # (unreadable: the reader names it in a moment)
+                text, expanded = raw.read(sample), float(size)
+    except (OSError, EOFError, zlib.error):  # (unreadable: the reader names it in a moment)
         return size // 60
     if not text:
         return 0
-    return math.ceil(expanded * max(text.count(b"\n"), 1) / len(text))
+    lines = text.count(b"\n") or text.count(b"\r")
+    return math.ceil(expanded * max(lines, 1) / len(text))
+
+
+def _inflated_head(raw: BinaryIO, sample: int) -> tuple[bytes, int]:
+    """About the first ``sample`` bytes of a gzip stream, and how many compressed bytes gave
+    them (the ratio scales the file's size), through every member of a joined ``.gz``."""
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    text, read = bytearray(), 0
+    while len(text) < sample and (chunk := raw.read(1 << 14)):
+        read += len(chunk)
+        while chunk:
+            text += inflate.decompress(chunk)
+            chunk = b""
+            if inflate.eof:  # a member ends: the next one starts in what it left
+                chunk = inflate.unused_data
+                inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    return bytes(text), read
 
 
 def buckets_for(files: list[Path], memory_limit: int, held: int = 0) -> int:
@@ -567,7 +581,7 @@ def run_bucketed(
         models=(models, (str, list, tuple), "a comma list or a list of model names"),
         metrics=(metrics, (dict,), 'a dict of [metrics] settings, e.g. {"gross_margin": 0.7}'),
         buckets=(buckets, (Integral,), "a whole number"),
-        memory_limit=(memory_limit, (str, Integral), 'a size such as "4GB", or bytes'),
+        memory_limit=(memory_limit, (str, Real), 'a size such as "4GB", or bytes'),
     )
     reporter = reporter or Reporter()
     out_path = Path(out) if out is not None else None
@@ -603,6 +617,8 @@ def run_bucketed(
         )
     if buckets is None:
         limit = parse_memory(memory_limit) if isinstance(memory_limit, str) else memory_limit
+        if limit is not None and not math.isfinite(limit):
+            raise UsageError(f"memory_limit= must be a finite size, got {memory_limit!r}")
         held = sum(f.estimated_size() for f in (inputs.deals, inputs.stages) if f is not None)
         touch_files = [Path(p) for p in inputs.files["touchpoints"]]
         buckets = buckets_for(touch_files, int(limit or 4 * 1024**3), int(HELD_FACTOR * held))
