@@ -516,9 +516,9 @@ def path_warnings(channels: Sequence[str], model_tables: Mapping[str, pl.DataFra
     """The warnings an aggregated path table allows (``attrib run --paths``): it holds channel
     names and counts only, so of ``metric_warnings`` the channels' own (``placeholder_channels``,
     ``channel_variants``) and ``clipped_shapley``."""
-    found = (
-        placeholder_channels(channels),
-        channel_variants(channels),
+    found = (  # ([[rules]] do not apply to a path table's channels)
+        placeholder_channels(channels, "name the channel in the path table"),
+        channel_variants(channels, "write each channel one way in the path table"),
         clipped_shapley(model_tables),
     )
     return [w for w in found if w is not None]

@@ -213,9 +213,14 @@ def spelling(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
-def channel_variants(touch_channels: Sequence[str]) -> str | None:
+def channel_variants(
+    touch_channels: Sequence[str],
+    fix: str = "write each channel one way in the export (or derive channels with [[rules]],"
+    " which name them once)",
+) -> str | None:
     """Touch channels whose names differ only in case or spacing ('Display', 'display'):
-    credited apart, each with part of one channel's touches, and spend matches only one."""
+    credited apart, each with part of one channel's touches, and spend matches only one.
+    ``fix``: what to do about it."""
     alike: dict[str, list[str]] = {}
     for name in touch_channels:
         alike.setdefault(spelling(name), []).append(name)
@@ -226,8 +231,7 @@ def channel_variants(touch_channels: Sequence[str]) -> str | None:
     more = f" and {len(groups) - 5} more" if len(groups) > 5 else ""
     return (
         f"{len(groups)} channel(s) written more than one way (case or spaces), each way "
-        f"credited as a channel of its own: {shown}{more}; write each channel one way in the "
-        "export (or derive channels with [[rules]], which name them once)"
+        f"credited as a channel of its own: {shown}{more}; {fix}"
     )
 
 
@@ -323,17 +327,22 @@ def _placeholders(values: pl.Series) -> list[str]:
     return sorted(found.unique().to_list())
 
 
-def placeholder_channels(touch_channels: Sequence[str]) -> str | None:
+#: what to do about a touch channel named as a missing value, in an export of touches
+_NAME_THE_TRAFFIC = (
+    "leave the channel empty in the export (the row is rejected), or name the traffic (with"
+    " [[rules]], touches no rule matches are (unassigned))"
+)
+
+
+def placeholder_channels(touch_channels: Sequence[str], fix: str = _NAME_THE_TRAFFIC) -> str | None:
     """Touch channels named as a missing value in words (``NULL``, ``(not set)``): credited
-    as a channel of their own; None without such a name."""
+    as a channel of their own; None without such a name. ``fix``: what to do about it."""
     channels = [c for c in touch_channels if spelling(c) in PLACEHOLDERS]
     if not channels:
         return None
     return (
         f"touch channel(s) {quoted_names(channels)} are a missing value written as text, and"
-        " are credited as channels of their own: leave the channel empty in the export"
-        " (the row is rejected), or name the traffic (with [[rules]], touches no rule"
-        " matches are (unassigned))"
+        f" are credited as channels of their own: {fix}"
     )
 
 

@@ -24,7 +24,7 @@ from attrib.encoded import (
     Journeys,
 )
 from attrib.errors import InputError
-from attrib.io import ROW_COL, blank_line, csv_separator
+from attrib.io import ROW_COL, blank_line, csv_line_end, csv_separator
 
 PATH, CONVERSIONS, VALUE, NULLS = (
     "path",
@@ -143,7 +143,13 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
         raise InputError("path table not found", file=fname, hint=_HINT)
     delim = _sniff(file, sep)
     try:
-        df = pl.read_csv(file, separator=delim, infer_schema=False, encoding="utf8-lossy")
+        df = pl.read_csv(
+            file,
+            separator=delim,
+            eol_char=csv_line_end(file),
+            infer_schema=False,
+            encoding="utf8-lossy",
+        )
     except (pl.exceptions.PolarsError, OSError) as e:
         raise InputError(f"cannot parse the path table: {e}", file=fname, hint=_HINT) from e
     # rows keep their numbers in the file; empty lines (or separators only) are not rows

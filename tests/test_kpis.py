@@ -389,6 +389,9 @@ def test_settings_errors_name_every_problem_at_once():
     with pytest.raises(ConfigError) as e:
         MetricsSettings.from_mapping({"gross_margin": 1.5})
     assert e.value.column == "gross_margin"
+    # a Python caller's key that is not text: named, not a TypeError from the did-you-mean
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) 1, 'foo'"):
+        MetricsSettings.from_mapping({1: 0.5, "foo": 2})
 
 
 # ---- real dataset ---------------------------------------------------------------------

@@ -253,6 +253,17 @@ def test_a_path_run_gives_the_warnings_its_channels_and_models_allow(tmp_path):
     assert len(json.loads((tmp_path / "v" / "manifest.json").read_text())["warnings"]) == 2
 
 
+def test_a_path_table_whose_lines_end_in_a_carriage_return_alone(tmp_path):
+    """Read as the same table with "\n" line ends (it was refused: "no column 'total_null',
+    but a column 'total_null\\rA > B'")."""
+    text = "path;total_conversions;total_null\nA > B;3;1\nB;0;2\n"
+    lf = read_paths(_write(tmp_path, text, "lf.csv"))
+    cr = read_paths(_write(tmp_path, text.replace("\n", "\r"), "cr.csv"))
+    np.testing.assert_array_equal(cr.offsets, lf.offsets)
+    np.testing.assert_array_equal(cr.weight, lf.weight)
+    assert float(cr.weight.sum()) == 6.0  # 3 + 1 journeys of A > B, 2 of B
+
+
 def test_large_revenues_are_accepted(tmp_path):
     """A path's revenue in a currency of small units (IDR, VND) can pass 1e15; only counts
     are bounded (whole numbers exact below 2^53)."""

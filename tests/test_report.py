@@ -691,27 +691,34 @@ def test_a_plan_made_with_run_names_its_run(tmp_path: Path) -> None:
     assert "This plan may be of another run</strong> (it was planned from another run" in rerun
 
 
-def test_a_plan_written_from_python_is_the_file_attrib_plan_writes(tmp_path: Path) -> None:
-    """``Plan.write`` writes plan.parquet as `attrib plan` does, its run's (or its input
-    files') digest included, so the report shows it as this run's plan; there was no way
-    from Python to write a plan the report would show."""
+def test_a_plan_written_from_python_names_its_run_or_its_inputs(tmp_path: Path) -> None:
+    """``Plan.write`` writes plan.parquet as `attrib plan` does, with the SHA-256 of its run's
+    manifest.json (or, planned from the inputs, their digest) in its metadata, so the report
+    shows it as this run's plan; there was no way from Python to write a plan the report
+    would show."""
+    import hashlib
+
+    from attrib.manifest import PLAN_INPUTS_KEY, PLAN_RUN_KEY, inputs_digest
     from attrib.metrics.plan import plan_from_inputs, plan_from_run
 
     data = tmp_path / "data"
     generate(data, customers=200, seed=5, months=4)
     out = tmp_path / "out"
     run(data, out=out, models="linear")
-    run_cli(["plan", "--run", out, "--target-revenue", "1e5", "--out", tmp_path / "cli", "-q"])
     written = plan_from_run(1e5, out).write(out)
     assert written == out / "plan.parquet"
-    assert written.read_bytes() == (tmp_path / "cli" / "plan.parquet").read_bytes()
+    metadata = pl.read_parquet_metadata(written)
+    sha = hashlib.sha256((out / "manifest.json").read_bytes()).hexdigest()
+    assert metadata[PLAN_RUN_KEY] == sha
     shown = section(build_report(out).read_text(encoding="utf-8"), "plan")
     assert "another run" not in shown
     assert "Not computed" not in shown
 
-    run_cli(["plan", data, "--target-revenue", "1e5", "--out", tmp_path / "cli2", "-q"])
     written = plan_from_inputs(1e5, data).write(tmp_path / "api2")
-    assert written.read_bytes() == (tmp_path / "cli2" / "plan.parquet").read_bytes()
+    metadata = pl.read_parquet_metadata(written)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert metadata[PLAN_INPUTS_KEY] == inputs_digest(manifest["inputs"])
+    assert PLAN_RUN_KEY not in metadata
 
 
 def test_a_plan_from_the_inputs_names_the_files_it_read(tmp_path: Path) -> None:

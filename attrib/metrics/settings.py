@@ -116,7 +116,7 @@ class MetricsSettings:
                 hint="write it as a TOML table: [metrics] followed by key = value lines",
             )
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
+        unknown = sorted(set(d) - known, key=str)
         problems: list[str] = []
         if unknown:  # every problem at once: fixing a config should not take a run per key
             named = ", ".join(_with_guess(key, known) for key in unknown)
@@ -135,14 +135,16 @@ class MetricsSettings:
         if problems:
             raise ConfigError(
                 "invalid [metrics] settings: " + "; ".join(problems),
-                column=unknown[0] if unknown else _field_of(problems[0]),
+                column=str(unknown[0]) if unknown else _field_of(problems[0]),
                 hint="see docs/METRICS.md, section 'Settings', for every key, its type and range",
             )
         return cls(**kwargs)
 
 
-def _with_guess(key: str, known: set[str]) -> str:
+def _with_guess(key: object, known: set[str]) -> str:
     """An unknown key, quoted, with the known key it was probably meant to be."""
+    if not isinstance(key, str):  # (a Python caller's mapping: TOML keys are text)
+        return repr(key)
     guess = difflib.get_close_matches(key, sorted(known), n=1)
     return f"{key!r} (did you mean {guess[0]!r}?)" if guess else repr(key)
 
