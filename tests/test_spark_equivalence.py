@@ -774,6 +774,15 @@ def test_the_timezone_mixing_rule_counts_values_as_locally(
     _same(tables, local_tables)
 
 
+def _write_cut_short_touches(data: Path) -> None:
+    """``data/touchpoints.csv.gz`` cut at half its bytes (a truncated download)."""
+    import gzip
+
+    rows = "".join(f"c{i},2025-01-0{1 + i % 5} 10:00:00,Email\n" for i in range(5000))
+    packed = gzip.compress(("customer_id,ts,channel\n" + rows).encode())
+    (data / "touchpoints.csv.gz").write_bytes(packed[: len(packed) // 2])
+
+
 def test_a_missing_or_cut_short_file_is_an_input_error(spark, tmp_path: Path) -> None:
     """A --touchpoints path that does not exist, and a .csv.gz cut short, were Spark's
     failures (exit 3, "executors need attrib installed"); they are the input's (exit 2), as
@@ -785,11 +794,7 @@ def test_a_missing_or_cut_short_file_is_an_input_error(spark, tmp_path: Path) ->
     with pytest.raises(InputError, match="file not found") as caught:
         _spark(spark, None, None, touchpoints=str(missing), deals=str(data / "deals.csv"))
     assert caught.value.file == str(missing)
-    import gzip
-
-    rows = "".join(f"c{i},2025-01-0{1 + i % 5} 10:00:00,Email\n" for i in range(5000))
-    packed = gzip.compress(("customer_id,ts,channel\n" + rows).encode())
-    (data / "touchpoints.csv.gz").write_bytes(packed[: len(packed) // 2])
+    _write_cut_short_touches(data)
     with pytest.raises(InputError, match="the file ends before its data does") as caught:
         _spark(spark, data, None)
     assert caught.value.file == str(data / "touchpoints.csv.gz")
@@ -798,7 +803,6 @@ def test_a_missing_or_cut_short_file_is_an_input_error(spark, tmp_path: Path) ->
 def test_a_failed_spark_run_prints_no_java_stack_trace(tmp_path: Path) -> None:
     """A session attrib starts logs errors only at FATAL and without Spark's start-up notes:
     a failed task's 40-50 lines of Java stack trace came before attrib's own message."""
-    import gzip
     import os
     import subprocess
     import sys
@@ -806,9 +810,7 @@ def test_a_failed_spark_run_prints_no_java_stack_trace(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
     (data / "deals.csv").write_text(ONE_WON_DEAL)
-    rows = "".join(f"c{i},2025-01-0{1 + i % 5} 10:00:00,Email\n" for i in range(5000))
-    packed = gzip.compress(("customer_id,ts,channel\n" + rows).encode())
-    (data / "touchpoints.csv.gz").write_bytes(packed[: len(packed) // 2])
+    _write_cut_short_touches(data)
     command = [sys.executable, "-m", "cli.main", "run", str(data), "--out", str(tmp_path / "o")]
     command += ["--engine", "spark", "--spark-master", "local[1]", "--models", "linear"]
     env = {k: v for k, v in os.environ.items() if k != "ATTRIB_DEBUG"}

@@ -96,18 +96,18 @@ def utc_session(spark: SparkSession) -> Iterator[None]:
     zone, so a session in America/Los_Angeles moved every close by 8 hours (a given or active
     session: a new one is UTC already)."""
     key = "spark.sql.session.timeZone"
-    before = spark.conf.get(key, None)
+    before = _spark_call("reading the session's time zone", lambda: spark.conf.get(key, None))
     if before == "UTC":
         yield
         return
-    spark.conf.set(key, "UTC")
+    _spark_call("setting the session's time zone", lambda: spark.conf.set(key, "UTC"))
     try:
         yield
     finally:
         if before is None:
-            spark.conf.unset(key)
+            _spark_call("setting the session's time zone back", lambda: spark.conf.unset(key))
         else:
-            spark.conf.set(key, before)
+            _spark_call("setting the session's time zone back", lambda: spark.conf.set(key, before))
 
 
 def _spark_call(what: str, fn: Callable[[], T]) -> T:
