@@ -30,7 +30,20 @@ TABLES = ("channel_summary", "campaign_summary", "kpis", "funnel")
 ONE_WON_DEAL = (
     "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-05,2025-01-06,won,1\n"
 )
+#: a's deal d1 (100) and b's d2 (10), both won, created 2025-01-10 and closed on the 12th
+TWO_WON_DEALS = (
+    "deal_id,customer_id,created_at,closed_at,status,amount\n"
+    "d1,a,2025-01-10,2025-01-12,won,100\nd2,b,2025-01-10,2025-01-12,won,10\n"
+)
 REL = 1e-9  # bucket sums add the same terms in another order: equal to rounding only
+
+
+def _two_tables(folder: Path, touchpoints: str, deals: str = ONE_WON_DEAL) -> Path:
+    """``folder`` holding touchpoints.csv and deals.csv of the given texts."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "touchpoints.csv").write_text(touchpoints, encoding="utf-8")
+    (folder / "deals.csv").write_text(deals, encoding="utf-8")
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -655,15 +668,12 @@ def test_a_session_in_another_time_zone_gives_the_same_numbers(spark, tmp_path: 
     a's 03:00 Email touch, which took its 100. By hand: d1 has no touch before its close, so
     (none) gets 100; d2 closes at 23:00 after b's Display touch at 12:00: Display gets 10.
     The session's zone is set back after the run."""
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "touchpoints.csv").write_text(
-        "customer_id,ts,channel\na,2025-01-10 03:00:00,Email\nb,2025-01-09 12:00:00,Display\n"
-    )
-    (data / "deals.csv").write_text(
+    data = _two_tables(
+        tmp_path / "data",
+        "customer_id,ts,channel\na,2025-01-10 03:00:00,Email\nb,2025-01-09 12:00:00,Display\n",
         "deal_id,customer_id,created_at,closed_at,status,amount\n"
         "d1,a,2025-01-10,2025-01-10 02:00:00,won,100\n"
-        "d2,b,2025-01-09 20:00:00,2025-01-09 23:00:00,won,10\n"
+        "d2,b,2025-01-09 20:00:00,2025-01-09 23:00:00,won,10\n",
     )
     key = "spark.sql.session.timeZone"
     spark.conf.set(key, "America/Los_Angeles")
@@ -720,15 +730,11 @@ def test_column_names_with_a_dot_read_as_locally(spark, tmp_path: Path) -> None:
     to ts) was read by Spark as a path into a struct: the run failed with exit 5. By hand:
     a's one Email touch takes d1's 100, b's Display touch d2's 10; b's row with no time is
     rejected and its quarantine row names the file's own column names."""
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "touchpoints.csv").write_text(
+    data = _two_tables(
+        tmp_path / "data",
         "customer_id,properties.time,channel,page.url\n"
-        "a,2025-01-05 10:00:00,Email,/x\nb,2025-01-06 11:00:00,Display,/y\nb,,Display,/z\n"
-    )
-    (data / "deals.csv").write_text(
-        "deal_id,customer_id,created_at,closed_at,status,amount\n"
-        "d1,a,2025-01-10,2025-01-12,won,100\nd2,b,2025-01-10,2025-01-12,won,10\n"
+        "a,2025-01-05 10:00:00,Email,/x\nb,2025-01-06 11:00:00,Display,/y\nb,,Display,/z\n",
+        TWO_WON_DEALS,
     )
     (data / "channels.toml").write_text('[columns.touchpoints]\nts = "properties.time"\n')
     tables, result = _spark(spark, data, tmp_path / "spark", models="linear")
@@ -762,11 +768,10 @@ def test_the_timezone_mixing_rule_counts_values_as_locally(
     """Two aware values and one naive: the naive row (3) is rejected. Spark counted with
     Java's trim (spaces only) and ASCII \\s: the tab-ended dates counted naive, so it
     rejected the aware rows 1-2; with the no-break space it counted none aware."""
-    data = tmp_path / "data"
-    data.mkdir()
     rows = "".join(f"{line},Email\n" for line in lines.splitlines())
-    (data / "touchpoints.csv").write_text("customer_id,ts,channel\n" + rows, encoding="utf-8")
-    (data / "deals.csv").write_text(ONE_WON_DEAL.replace("c1", "a"))
+    data = _two_tables(
+        tmp_path / "data", "customer_id,ts,channel\n" + rows, ONE_WON_DEAL.replace("c1", "a")
+    )
     tables, result = _spark(spark, data, tmp_path / "spark", models="linear")
     local_tables, local = _local(data, tmp_path / "local", models="linear")
     assert local.inputs.quarantine["touchpoints"]["row"].to_list() == rejected
@@ -871,10 +876,11 @@ def test_schema_errors_name_every_table_and_the_file_as_locally(spark, tmp_path:
     """The touches' missing ts and the deals' missing customer_id in one error, as locally
     (Spark named the touches' alone); a header-only touch file is named (Spark's sample had
     no row to name it)."""
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "touchpoints.csv").write_text("customer_id,time,channel\nc1,2025-01-02,Email\n")
-    (data / "deals.csv").write_text(ONE_WON_DEAL.replace("customer_id,", "customer,", 1))
+    data = _two_tables(
+        tmp_path / "data",
+        "customer_id,time,channel\nc1,2025-01-02,Email\n",
+        ONE_WON_DEAL.replace("customer_id,", "customer,", 1),
+    )
     with pytest.raises(SchemaError) as spark_error:
         _spark(spark, data, None)
     with pytest.raises(SchemaError) as local_error:
@@ -882,8 +888,7 @@ def test_schema_errors_name_every_table_and_the_file_as_locally(spark, tmp_path:
     assert str(spark_error.value) == str(local_error.value)
     assert "also " in str(spark_error.value)
     assert "deals.csv: required column 'customer_id' is missing" in str(spark_error.value)
-    (data / "touchpoints.csv").write_text("customer_id,channel\n")
-    (data / "deals.csv").write_text(ONE_WON_DEAL)
+    _two_tables(data, "customer_id,channel\n")
     with pytest.raises(SchemaError) as spark_error:
         _spark(spark, data, None)
     assert spark_error.value.file == str(data / "touchpoints.csv")
@@ -907,10 +912,7 @@ def test_a_dotted_column_reads_in_files_of_differing_types(spark, tmp_path: Path
     (parts / "p2.csv").write_text(
         "customer_id,ts,channel,page.url\nb,2025-01-06 11:00:00,Display,/y\n"
     )
-    (data / "deals.csv").write_text(
-        "deal_id,customer_id,created_at,closed_at,status,amount\n"
-        "d1,a,2025-01-10,2025-01-12,won,100\nd2,b,2025-01-10,2025-01-12,won,10\n"
-    )
+    (data / "deals.csv").write_text(TWO_WON_DEALS)
     tables, _ = _spark(spark, data, tmp_path / "spark", models="linear")
     revenue = dict(tables["channel_summary"].select("channel", "revenue").iter_rows())
     assert (revenue["Email"], revenue["Display"]) == (100.0, 10.0)
