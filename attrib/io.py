@@ -264,29 +264,40 @@ def _open_bytes(path: Path) -> io.BufferedIOBase:
     return gzip.GzipFile(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")
 
 
-def csv_separator(path: Path) -> str:
-    """The separator the file's header line uses most (',' when none, on a tie, or when the
-    header is not text): exports from spreadsheets in many locales separate fields by ';'.
-    A ``.gz`` file's header is read decompressed."""
+def _csv_head(path: Path) -> bytes:
+    """A CSV file's first 64 KiB (decompressed for ``.gz``); b"" when it cannot be read
+    (the reader then says what is wrong with the file)."""
     try:
-        with _open_text(path) as fh:
-            header = fh.readline(1 << 16)
+        with _open_bytes(path) as fh:
+            return fh.read(1 << 16)
     except (OSError, EOFError):
-        return CSV_SEPARATORS[0]  # the reader says what is wrong with the file
-    counts = [header.count(sep) for sep in CSV_SEPARATORS]
+        return b""
+
+
+def line_end(head: bytes) -> str:
+    """``"\r"`` for text whose lines end in a carriage return alone (classic Mac OS, some
+    old exports), else ``"\n"`` (a ``\r\n`` line is read whole): Polars read such a file
+    as its header alone, every row dropped without a word."""
+    return "\r" if b"\r" in head and b"\n" not in head else "\n"
+
+
+def _separator(head: bytes) -> str:
+    """The separator the header line uses most (',' when none or on a tie): exports from
+    spreadsheets in many locales separate fields by ';'."""
+    header = re.split(rb"\r\n|\r|\n", head, maxsplit=1)[0]
+    counts = [header.count(sep.encode()) for sep in CSV_SEPARATORS]
     return CSV_SEPARATORS[counts.index(max(counts))]
 
 
-def csv_line_end(path: Path) -> str:
-    """``"\r"`` for a file whose lines end in a carriage return alone (classic Mac OS, some
-    old exports), else ``"\n"`` (a ``\r\n`` line is read whole): Polars read such a file
-    as its header alone, every row dropped without a word."""
-    try:
-        with _open_bytes(path) as fh:
-            head = fh.read(1 << 16)
-    except (OSError, EOFError):
-        return "\n"  # the reader says what is wrong with the file
-    return "\r" if b"\r" in head and b"\n" not in head else "\n"
+def csv_separator(path: Path) -> str:
+    """The separator of a CSV file's header line (``_separator``)."""
+    return _separator(_csv_head(path))
+
+
+def csv_dialect(path: Path) -> tuple[str, str]:
+    """A CSV file's separator and line end (``line_end``), from one read of its head."""
+    head = _csv_head(path)
+    return _separator(head), line_end(head)
 
 
 def csv_header(path: Path, separator: str) -> tuple[str, ...]:
@@ -714,10 +725,11 @@ def _read_rows(
         columns = projection.of(pl.read_parquet_schema(path)) if projection else None
         return pl.read_parquet(path, columns=columns, **index)
     if kind == "csv":  # text is read whole: the reader checks every row's field count
+        separator, eol = csv_dialect(path)
         return pl.read_csv(
             path,
-            separator=csv_separator(path),
-            eol_char=csv_line_end(path),
+            separator=separator,
+            eol_char=eol,
             infer_schema=False,
             **index,
         )
@@ -730,9 +742,8 @@ def scan_file(path: Path, projection: Projection | None = None) -> pl.LazyFrame:
     the scan runs (``read_failure``)."""
     kind = file_format(path)
     if kind == "csv":
-        lf = pl.scan_csv(
-            path, separator=csv_separator(path), eol_char=csv_line_end(path), infer_schema=False
-        )
+        separator, eol = csv_dialect(path)
+        lf = pl.scan_csv(path, separator=separator, eol_char=eol, infer_schema=False)
     elif kind == "parquet":
         lf = pl.scan_parquet(path)
     else:

@@ -24,7 +24,7 @@ from attrib.encoded import (
     Journeys,
 )
 from attrib.errors import InputError
-from attrib.io import ROW_COL, blank_line, csv_line_end, csv_separator
+from attrib.io import ROW_COL, blank_line, csv_dialect, csv_separator
 
 PATH, CONVERSIONS, VALUE, NULLS = (
     "path",
@@ -146,7 +146,7 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
         df = pl.read_csv(
             file,
             separator=delim,
-            eol_char=csv_line_end(file),
+            eol_char=csv_dialect(file)[1],
             infer_schema=False,
             encoding="utf8-lossy",
         )

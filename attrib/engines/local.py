@@ -58,6 +58,7 @@ from attrib.inputs import (
 )
 from attrib.io import (
     file_format,
+    line_end,
     read_failure,
     scan_file,
     stack_parts,
@@ -142,7 +143,7 @@ def text_rows(path: Path, sample: int = 1 << 20) -> int:
     """A CSV or NDJSON file's rows, estimated from its first ``sample`` bytes (decompressed
     for ``.gz``, whose size is scaled by the sample's ratio): a fixed guess of bytes per row
     read a gzipped export as ~5x fewer rows, and K came out too small for the limit. Lines
-    end in ``\n``, or in ``\r`` alone (``io.csv_line_end``)."""
+    end in ``\n``, or in ``\r`` alone (``io.line_end``)."""
     size = path.stat().st_size
     try:
         with open(path, "rb") as raw:
@@ -155,7 +156,7 @@ def text_rows(path: Path, sample: int = 1 << 20) -> int:
         return size // 60
     if not text:
         return 0
-    lines = text.count(b"\n") or text.count(b"\r")
+    lines = text.count(line_end(text).encode())
     return math.ceil(expanded * max(lines, 1) / len(text))
 
 
