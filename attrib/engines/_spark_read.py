@@ -10,14 +10,13 @@ import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
 
 import polars as pl
 
 from attrib.columns import DATE, RESERVED_COLUMNS
 from attrib.config import RunConfig
 from attrib.engines import _spark_worker as w
-from attrib.engines._spark_session import _spark_call
+from attrib.engines._spark_session import _spark_call, uri_path
 from attrib.errors import InputError
 from attrib.io import (
     FILE_COL,
@@ -70,11 +69,6 @@ def _local_files(spec: str | Path) -> list[Path] | None:
         if any(ch in text for ch in "*?[") or Path(text).exists():
             raise
         return None
-
-
-def _uri_path(uri: str) -> str:
-    parsed = urlparse(uri)
-    return unquote(parsed.path) if parsed.scheme in ("file", "") else uri
 
 
 def _blank_file(path: Path, chunk: int = 1 << 16) -> bool:
@@ -215,7 +209,7 @@ def check_parquet_types(files: list[Path], table: str) -> dict[Path, pl.Schema]:
 
 
 def _display(uri: str, names: dict[str, str]) -> str:
-    return names.get(_uri_path(uri), uri)
+    return names.get(uri_path(uri), uri)
 
 
 def _number_collected(raw: _Raw, table: str) -> pl.DataFrame:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
-from urllib.parse import unquote
+from urllib.parse import unquote, urlparse
 
 from attrib.errors import AttribError, ComputationError, InputError, UsageError
 
@@ -137,10 +137,9 @@ def _spark_call(what: str, fn: Callable[[], T]) -> T:
         ):
             # (a path the local reader cannot see is handed to Spark: it may be on the
             # cluster's default file system; not found there either, it is the input's error)
-            path = missing.group(1)
             raise InputError(
                 f"file not found (while {what})",
-                file=path.removeprefix("file:") if path.startswith("file:/") else path,
+                file=uri_path(missing.group(1)),
                 hint="check the path; on a cluster, a path without a scheme (s3a://, dbfs:/)"
                 " is on the cluster's default file system",
             ) from None
@@ -151,11 +150,10 @@ def _spark_call(what: str, fn: Callable[[], T]) -> T:
         ) and (
             "EOFException" in str(exc) or "Unexpected end of input" in str(exc)
         ):  # (a file cut short: the local reader names it an input error too)
-            path = unquote(damaged.group(1))
             raise InputError(
                 f"the file ends before its data does (while {what}): cut short, as a"
                 " truncated download or .gz",
-                file=re.sub(r"^file:(//)?", "", path),
+                file=uri_path(damaged.group(1)),
                 hint="export or download the file again",
             ) from None
         if any(  # (NDJSON read in FAILFAST mode: a broken line, a line of a string or NaN)
@@ -186,6 +184,13 @@ def _spark_call(what: str, fn: Callable[[], T]) -> T:
             hint="set ATTRIB_DEBUG=1 for the traceback; executors need attrib installed"
             " (pip install 'attrib[spark]' or --py-files, see docs/SPARK.md)",
         ) from exc
+
+
+def uri_path(uri: str) -> str:
+    """A local file's path from Spark's URI of it (``file:///a%20b/c.csv`` -> ``/a b/c.csv``),
+    as the local engine names files; any other URI as it is."""
+    parsed = urlparse(uri)
+    return unquote(parsed.path) if parsed.scheme in ("file", "") else uri
 
 
 def _default_buckets(spark: SparkSession) -> int:

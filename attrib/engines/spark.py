@@ -254,8 +254,12 @@ class _Job:
         with rep.stage("read and validate"):
             try:
                 validator, validated, rows_read = self.validate_touches(sources["touchpoints"])
-            except SchemaError as error:
-                raise with_the_others([error, *self.side_schema_errors(sources)]) from None
+            except SchemaError as error:  # the small tables' missing columns named too
+                try:
+                    others = self.validate_sides(sources)[2]
+                except AttribError:  # (another problem of theirs: said in its turn)
+                    others = []
+                raise with_the_others([error, *others]) from None
             quarantine, touch_q_path = self.touch_quarantine(validator, validated, out)
             with rep.stage("read small tables"):
                 side, inputs = self.side_tables(sources, validated)
@@ -517,19 +521,22 @@ class _Job:
             self.frames[table] = raw
         return raw.height, validate(raw, table, self.cfg)
 
-    def side_schema_errors(self, sources: dict[str, Any]) -> list[SchemaError]:
-        """The small tables' schema errors (missing columns), for the touches' own to name
-        them too (``with_the_others``, as locally); other problems wait for their turn."""
-        errors = []
+    def validate_sides(
+        self, sources: dict[str, Any]
+    ) -> tuple[dict[str, int], dict[str, Validated], list[SchemaError]]:
+        """Every small table ``validate_side``: rows read and ``Validated`` per table, and the
+        schema errors (missing columns) of those that have one, to be named all at once, as
+        locally (``with_the_others``)."""
+        rows: dict[str, int] = {}
+        valid: dict[str, Validated] = {}
+        errors: list[SchemaError] = []
         for table in _SIDE_TABLES:
             if table in sources:
                 try:
-                    self.validate_side(sources[table], table)
+                    rows[table], valid[table] = self.validate_side(sources[table], table)
                 except SchemaError as error:
                     errors.append(error)
-                except AttribError:
-                    pass
-        return errors
+        return rows, valid, errors
 
     def side_tables(
         self, sources: dict[str, Any], validated: SparkFrame
@@ -542,16 +549,7 @@ class _Job:
         from attrib.inputs import attach_entity, with_deal_accounts
 
         quarantine: dict[str, pl.DataFrame] = {}
-        rows: dict[str, int] = {}
-        valid: dict[str, Any] = {}
-        errors: list[SchemaError] = []
-        for table in _SIDE_TABLES:
-            if table not in sources:
-                continue
-            try:
-                rows[table], valid[table] = self.validate_side(sources[table], table)
-            except SchemaError as error:  # every table's missing columns at once, as locally
-                errors.append(error)
+        rows, valid, errors = self.validate_sides(sources)
         if errors:
             raise with_the_others(errors)
         lookup = None
