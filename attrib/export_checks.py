@@ -353,7 +353,8 @@ def placeholder_values(inputs: Inputs, touch_channels: Sequence[str]) -> list[st
     whose id is ``NULL``), and a ``N/A`` channel is credited as a channel. Only an empty
     value is missing. By the small tables (deals, costs) and the touches' distinct
     channels, which every engine holds; not the touch rows themselves."""
-    found = [w for w in (placeholder_channels(touch_channels),) if w is not None]
+    channels = placeholder_channels(touch_channels)
+    found = [channels] if channels is not None else []
     tables = (
         ("deals", inputs.deals, (DEAL_ID, CUSTOMER_ID, ACCOUNT_ID)),
         # (not the costs' campaign: GA writes "(not set)" in touches and cost imports alike,
