@@ -160,6 +160,21 @@ def attribute(
     return summarise(credits, dicts)
 
 
+def shared_argument_types(
+    out: object, models: object, metrics: object
+) -> dict[str, tuple[Any, tuple[type, ...], str]]:
+    """The ``check_argument_types`` entries of the arguments every ``run*`` takes."""
+    return {
+        "out": (out, (str, Path), "a folder path"),
+        "models": (models, (str, list, tuple), "a comma list or a list of model names"),
+        "metrics": (
+            metrics,
+            (dict,),
+            'a dict of [metrics] settings, e.g. {"gross_margin": 0.7}',
+        ),
+    }
+
+
 def check_argument_types(**given: tuple[Any, tuple[type, ...], str]) -> None:
     """UsageError for a ``run*`` argument of the wrong type (None is "not given"), before
     anything is read: a Python API call otherwise failed deep inside with a raw TypeError."""
@@ -201,10 +216,8 @@ def run(
     conversion_value``) through ``attrib.adapters.event_log_tables`` instead of touches/deals.
     """
     check_argument_types(
-        out=(out, (str, Path), "a folder path"),
-        models=(models, (str, list, tuple), "a comma list or a list of model names"),
+        **shared_argument_types(out, models, metrics),
         event_log=(event_log, (str, Path), "a file path"),
-        metrics=(metrics, (dict,), 'a dict of [metrics] settings, e.g. {"gross_margin": 0.7}'),
         seed=(seed, (Integral,), "a whole number"),  # (numpy's too)
         bootstrap=(bootstrap, (Integral,), "a whole number of resamples"),
     )

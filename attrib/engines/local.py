@@ -575,12 +575,16 @@ def run_bucketed(
     from attrib.metrics.bundle import finalize_metrics, metrics_plan
     from attrib.metrics.settings import MetricsSettings
     from attrib.outputs import check_out_folder, input_fingerprints, write_manifest, write_tables
-    from attrib.run import RunResult, check_argument_types, requested_models, resolve_models
+    from attrib.run import (
+        RunResult,
+        check_argument_types,
+        requested_models,
+        resolve_models,
+        shared_argument_types,
+    )
 
     check_argument_types(
-        out=(out, (str, Path), "a folder path"),
-        models=(models, (str, list, tuple), "a comma list or a list of model names"),
-        metrics=(metrics, (dict,), 'a dict of [metrics] settings, e.g. {"gross_margin": 0.7}'),
+        **shared_argument_types(out, models, metrics),
         buckets=(buckets, (Integral,), "a whole number"),
         memory_limit=(memory_limit, (str, Real), 'a size such as "4GB", or bytes'),
     )
