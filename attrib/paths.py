@@ -24,7 +24,7 @@ from attrib.encoded import (
     Journeys,
 )
 from attrib.errors import InputError
-from attrib.io import ROW_COL, blank_line, csv_dialect, csv_separator
+from attrib.io import ROW_COL, blank_line, csv_dialect
 
 PATH, CONVERSIONS, VALUE, NULLS = (
     "path",
@@ -42,13 +42,6 @@ _HINT = (
 #: the largest value (a revenue in any currency; far from where sums overflow to infinity)
 _LARGEST_COUNT = float(2**53)
 _LARGEST_VALUE = 1e200
-
-
-def _sniff(file: Path, sep: str | None) -> str:
-    """The delimiter: ``sep`` if given, else ';' or ',' whichever the header uses."""
-    if sep is not None:
-        return sep
-    return ";" if csv_separator(file) == ";" else ","  # (an unreadable file: the reader says)
 
 
 def _numeric(df: pl.DataFrame, col: str, file: str, largest: float = _LARGEST_COUNT) -> pl.Series:
@@ -141,12 +134,15 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
     fname = str(file)
     if not file.is_file():
         raise InputError("path table not found", file=fname, hint=_HINT)
-    delim = _sniff(file, sep)
+    # the delimiter: ``sep`` if given, else ';' or ',' whichever the header uses (an
+    # unreadable file: the reader says what is wrong)
+    header_sep, eol = csv_dialect(file)
+    delim = sep if sep is not None else (";" if header_sep == ";" else ",")
     try:
         df = pl.read_csv(
             file,
             separator=delim,
-            eol_char=csv_dialect(file)[1],
+            eol_char=eol,
             infer_schema=False,
             encoding="utf8-lossy",
         )
