@@ -381,6 +381,33 @@ def _first_non_utf8_row(path: Path) -> int | None:
     return None
 
 
+NOT_UTF8_HINT = "save the file as UTF-8 text (in Excel: 'CSV UTF-8'); it holds other bytes"
+
+
+def non_utf8_error(paths: Sequence[Path | str], what: str) -> InputError | None:
+    """The error naming the first row of a text file among ``paths`` that is not UTF-8 (read
+    on the error path only), or None where every local text file is UTF-8."""
+    for path in map(Path, paths):
+        if _binary_or_unknown(path):
+            continue
+        if (row := _first_non_utf8_row(path)) is not None:
+            return InputError(
+                f"cannot read {what}: this row holds bytes that are not UTF-8 text",
+                file=str(path),
+                row=row,
+                hint=f"{NOT_UTF8_HINT} (Excel's plain 'CSV' writes Windows-1252: 'é', '€')",
+            )
+    return None
+
+
+def _binary_or_unknown(path: Path) -> bool:
+    """Whether a file is Parquet (binary: no text to check) or of no format attrib reads."""
+    try:
+        return file_format(path) == "parquet"
+    except InputError:
+        return True
+
+
 def _json_array(path: Path) -> bool:
     """Whether an NDJSON-named file starts with ``[`` (a JSON array, as many APIs and
     ``json.dump`` write): the reader's own message names a list type, not the cause."""
@@ -481,15 +508,9 @@ def read_failure(exc: BaseException, paths: Sequence[Path], what: str) -> InputE
                 return long
     hint = "check that the file is complete and in the format its suffix says"
     if "utf-8" in first.lower() or "utf8" in first.lower():
-        hint = "save the file as UTF-8 text (in Excel: 'CSV UTF-8'); it holds other bytes"
-        for path in (p for p in paths if file_format(p) != "parquet"):  # (binary)
-            if (row := _first_non_utf8_row(path)) is not None:
-                return InputError(
-                    f"cannot read {what}: this row holds bytes that are not UTF-8 text",
-                    file=str(path),
-                    row=row,
-                    hint=f"{hint} (Excel's plain 'CSV' writes Windows-1252: 'é', '€')",
-                )
+        hint = NOT_UTF8_HINT
+        if (not_utf8 := non_utf8_error(paths, what)) is not None:
+            return not_utf8
     else:
         for path in (p for p in paths if file_format(p) == "csv"):
             if (row := _open_quote_row(path)) is not None:

@@ -917,3 +917,37 @@ def test_a_dotted_column_reads_in_files_of_differing_types(spark, tmp_path: Path
     revenue = dict(tables["channel_summary"].select("channel", "revenue").iter_rows())
     assert (revenue["Email"], revenue["Display"]) == (100.0, 10.0)
     _same(tables, _local(data, tmp_path / "local", models="linear")[0])
+
+
+@pytest.mark.parametrize("table", ["touchpoints", "deals"])
+def test_a_file_that_is_not_utf8_is_refused_as_locally(spark, tmp_path: Path, table: str) -> None:
+    """Spark read a Latin-1 file with U+FFFD for its bytes: channel 'R\ufffdseaux', a run
+    with made-up names. Refused as locally: the file and the row of its first such byte."""
+    data = _two_tables(
+        tmp_path / "data",
+        "customer_id,ts,channel\nc1,2025-01-02 10:00:00,Email\nc1,2025-01-03 10:00:00,Réseaux\n",
+        ONE_WON_DEAL + "dé2,c1,2025-01-05,2025-01-06,lost,0\n",
+    )
+    other = "deals" if table == "touchpoints" else "touchpoints"
+    (data / f"{other}.csv").write_text(
+        (data / f"{other}.csv").read_text().replace("é", "e"), encoding="utf-8"
+    )
+    (data / f"{table}.csv").write_bytes((data / f"{table}.csv").read_text().encode("latin-1"))
+    with pytest.raises(InputError) as local:
+        run(data)
+    with pytest.raises(InputError, match="bytes that are not UTF-8 text") as caught:
+        _spark(spark, data, tmp_path / "out")
+    assert (caught.value.file, caught.value.row) == (str(data / f"{table}.csv"), 2)
+    assert (caught.value.file, caught.value.row) == (local.value.file, local.value.row)
+    assert not (tmp_path / "out").exists()  # nothing written, as locally
+
+
+def test_a_replacement_character_in_utf8_text_is_kept_as_locally(spark, tmp_path: Path) -> None:
+    """U+FFFD written as UTF-8 is text like any other: the run goes on, in both engines."""
+    data = _two_tables(
+        tmp_path / "data", "customer_id,ts,channel\nc1,2025-01-02 10:00:00,R\ufffdseaux\n"
+    )
+    spark_tables, _ = _spark(spark, data, None)
+    local_tables, _ = _local(data, tmp_path / "local")
+    _same(spark_tables, local_tables)
+    assert "R\ufffdseaux" in spark_tables["channel_summary"].get_column("channel").to_list()

@@ -58,7 +58,7 @@ from attrib.engines._spark_session import (
 )
 from attrib.errors import AttribError, SchemaError, UsageError
 from attrib.inputs import Inputs, with_the_others
-from attrib.io import FILE_COL, ROW_COL, is_csv_file
+from attrib.io import FILE_COL, ROW_COL, is_csv_file, non_utf8_error
 from attrib.manifest import result_line
 from attrib.models.base import AttributionModel, Fitted
 from attrib.parsing import DATE_CHARS, MIXED_NONE, OFFSET_PATTERN, mixing_code
@@ -265,19 +265,23 @@ class _Job:
                 side, inputs = self.side_tables(sources, validated)
             quarantine.update(inputs.quarantine)
             rows_read.update(inputs.rows_read)
+        good = validated.filter(~validated[w.BAD_COL]).select(*[n for n, _ in w.TOUCH_FIELDS])
+        with rep.stage("dictionaries"):
+            pairs = _spark_call(
+                "collecting channels", good.select("channel", "campaign").distinct().toArrow
+            )
+            names = pl.from_arrow(pairs)
+            assert isinstance(names, pl.DataFrame)  # (an Arrow table gives a frame)
+            # (before anything is written: locally such a file is refused as it is read)
+            _refuse_replaced_text(names, "touchpoints", self.files["touchpoints"])
+            # no valid touch at all: every deal is zero-touch, as locally (a warning said so)
+            dicts = build_dictionaries(names, self.cfg)
         rejected = {t: q.height for t, q in quarantine.items()}
         if touch_q_path is not None:
             rejected["touchpoints"] = self.n_touch_rejected
         if out is not None:
             write_quarantine(out, quarantine)
         check_rejections(rows_read, rejected, strict=bool(self.cfg.strict), out=out, reporter=rep)
-        good = validated.filter(~validated[w.BAD_COL]).select(*[n for n, _ in w.TOUCH_FIELDS])
-        with rep.stage("dictionaries"):
-            pairs = _spark_call(
-                "collecting channels", good.select("channel", "campaign").distinct().toArrow
-            )
-            # no valid touch at all: every deal is zero-touch, as locally (a warning said so)
-            dicts = build_dictionaries(pl.from_arrow(pairs), self.cfg)  # type: ignore[arg-type]
         with rep.stage("build journeys"):
             encoded = self.encode(good, side, dicts)
             parts = _spark_call(
@@ -515,6 +519,7 @@ class _Job:
         located = _read_raw(self.spark, source, table, self.cfg)
         self.files[table] = list(located.names.values())
         raw = _number_collected(located, table)
+        _refuse_replaced_text(raw, table, self.files[table])
         if table == "costs":  # a cost row's day is the one its export names
             raw = _wall_clock(raw, located, self.cfg.source_column(table, DATE))
         if not located.names:
@@ -680,6 +685,23 @@ class _Job:
             window=plan.window,
             window_given=plan.settings.window_given(),
         )
+
+
+def _refuse_replaced_text(frame: pl.DataFrame, table: str, files: list[str]) -> None:
+    """Refuse, as the local engine does, a text file that is not UTF-8: Spark's readers put
+    U+FFFD for its bytes (a Latin-1 'é' made channel 'R\ufffdseaux'). Collected text holding
+    one (a small table, the touches' channel and campaign names) sends the driver to look
+    for the first such row in the local files; a literal U+FFFD in UTF-8 text is kept."""
+    text = [c for c, dtype in frame.schema.items() if dtype == pl.String]
+    if (
+        not text
+        or not frame.select(
+            pl.any_horizontal(pl.col(text).str.contains("\ufffd", literal=True).any())
+        ).item()
+    ):
+        return
+    if (error := non_utf8_error(files, table)) is not None:
+        raise error
 
 
 def _slim(fitted: Fitted) -> Fitted:
