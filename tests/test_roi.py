@@ -416,3 +416,58 @@ def test_spend_does_not_depend_on_the_cost_rows_order():
             allocate_costs(costs_frame(shuffled), d(2026, 1, 1), d(2026, 1, 31))["spend"].item()
         )
     assert len(got) == 1
+
+
+def _one_deal_run(tmp_path, costs_csv: str):
+    """A run over one won deal of channel A's touch, the cost table given, and the window
+    2025-01-16 .. 2025-02-10 (16 days of January, 10 of February)."""
+    from attrib.run import run
+
+    (tmp_path / "touchpoints.csv").write_text("customer_id,ts,channel\nc1,2025-01-20 10:00:00,A\n")
+    (tmp_path / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\n"
+        "d1,c1,2025-01-21 10:00:00,2025-02-05 10:00:00,won,1000\n"
+    )
+    (tmp_path / "costs.csv").write_text(costs_csv)
+    return run(
+        tmp_path,
+        models="first_touch",
+        metrics={"period_from": "2025-01-16", "period_to": "2025-02-10"},
+    )
+
+
+def _spends(result) -> tuple[list[float], list[float], float]:
+    """(channel summary's spend of A, campaign summary's spend rows of A, the KPI's)."""
+    kpi = result.tables["kpis"].filter(kpi="marketing_spend", period="all")["value"].item()
+    return (
+        result.tables["channel_summary"].filter(channel="A")["spend"].to_list(),
+        result.tables["campaign_summary"].filter(channel="A")["spend"].to_list(),
+        kpi,
+    )
+
+
+@pytest.mark.parametrize(
+    "sales_rows",
+    [
+        "2025-01-01,sales,50\n2025-01-01,sales,50\n",  # a (channel, month) repeated
+        "2025-01-15,sales,50\n",  # a day that is not a 1st
+    ],
+)
+def test_a_sales_cost_row_sets_the_grain_of_the_channels_spend_too(tmp_path, sales_rows):
+    """The grain is the whole cost table's (docs/METRICS.md, Cost grain): read as daily, A's
+    spend in the window is its 2025-02-01 row, 280. The channel summary read the grain off
+    the marketing rows alone (monthly: 310 * 16/31 + 280 * 10/28 = 260) while the KPIs read
+    the whole table (280): ROAS and CAC disagreed with marketing spend."""
+    costs = "date,channel,spend\n2025-01-01,A,310\n2025-02-01,A,280\n" + sales_rows
+    assert _spends(_one_deal_run(tmp_path, costs)) == ([280.0], [280.0], 280.0)
+
+
+def test_a_blank_and_a_none_campaign_repeat_a_cost_key(tmp_path):
+    """A blank cost campaign is the campaign "(none)": with a literal "(none)" row of the
+    same month the key repeats and the table is daily (A: the 2025-02-01 row, 280), in every
+    output. The campaign summary read it daily (280), the channel summary and the KPIs
+    monthly (310 * 16/31 + 280 * 10/28 = 260): the campaigns did not add up to the channel."""
+    costs = (
+        "date,channel,campaign,spend\n2025-01-01,A,,310\n2025-01-01,A,(none),0\n2025-02-01,A,,280\n"
+    )
+    assert _spends(_one_deal_run(tmp_path, costs)) == ([280.0], [280.0], 280.0)

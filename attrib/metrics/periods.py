@@ -15,10 +15,13 @@ from typing import Literal, TypeVar
 
 import polars as pl
 
+from attrib.columns import NONE_CHANNEL
 from attrib.metrics.settings import MetricsSettings
 
 PERIOD_ALL = "all"
 _COST_KEYS = ("channel", "campaign")
+#: how a cost row's spend is spread: over its day, or over its month (``detect_cost_grain``)
+Grain = Literal["daily", "monthly"]
 
 
 def month_label(e: pl.Expr) -> pl.Expr:
@@ -187,8 +190,13 @@ def period_calendar(date_from: date, date_to: date) -> pl.DataFrame:
 
 def repeated_cost_key(costs: pl.DataFrame) -> pl.Expr:
     """True on a cost row of ``costs`` whose (channel, campaign, date) another row repeats
-    (a table without campaigns: its channel and date)."""
-    keys = [c for c in (*_COST_KEYS, "date") if c in costs.columns]
+    (a table without campaigns: its channel and date). A blank campaign is the campaign
+    ``(none)``, as the summaries name it: a row of each repeats the key."""
+    keys = [
+        pl.col(c).cast(pl.String).fill_null(NONE_CHANNEL) if c == "campaign" else pl.col(c)
+        for c in (*_COST_KEYS, "date")
+        if c in costs.columns
+    ]
     return pl.struct(keys).is_duplicated()
 
 
@@ -203,7 +211,7 @@ def cost_grain_facts(costs: pl.DataFrame) -> tuple[bool, int]:
     return bool(all_first), int(repeated)
 
 
-def detect_cost_grain(costs: pl.DataFrame) -> Literal["daily", "monthly"]:
+def detect_cost_grain(costs: pl.DataFrame) -> Grain:
     """``monthly`` if every date is a 1st and (channel, campaign, month) is unique, else ``daily``.
 
     An empty table is ``daily`` (it does not matter: there is nothing to prorate).
@@ -212,12 +220,16 @@ def detect_cost_grain(costs: pl.DataFrame) -> Literal["daily", "monthly"]:
     return "monthly" if all_first and not repeated else "daily"
 
 
-def allocate_costs(costs: pl.DataFrame | None, date_from: date, date_to: date) -> pl.DataFrame:
+def allocate_costs(
+    costs: pl.DataFrame | None, date_from: date, date_to: date, *, grain: Grain | None = None
+) -> pl.DataFrame:
     """Spend of each cost row that falls inside the window, keyed by month.
 
     Returns ``channel, campaign, month (Date, the 1st), spend``: a daily row counts fully when
     its day is inside [from, to], a monthly row by (its month's days inside the window) /
     (days in the month). Null campaigns stay null. Sorted by month, channel, campaign.
+    ``grain`` is the whole cost table's (``detect_cost_grain``) when ``costs`` is a part of
+    it (the marketing rows): read off the part, it could differ.
     """
     schema = {"channel": pl.String, "campaign": pl.String, "month": pl.Date, "spend": pl.Float64}
     if costs is None or costs.height == 0:
@@ -232,7 +244,7 @@ def allocate_costs(costs: pl.DataFrame | None, date_from: date, date_to: date) -
         pl.col("spend").cast(pl.Float64).fill_null(0.0),
     ).sort(pl.all(), nulls_last=True)  # sums that do not depend on the input's row order
     lo, hi = pl.lit(date_from), pl.lit(date_to)
-    if detect_cost_grain(c) == "monthly":
+    if (grain or detect_cost_grain(c)) == "monthly":
         first = pl.col("date").dt.month_start()
         last = pl.col("date").dt.month_end()
         overlap = (
@@ -275,9 +287,15 @@ def spend_by_period(
 
 
 def prorate_costs(
-    costs: pl.DataFrame | None, date_from: date, date_to: date, *, by_campaign: bool = False
+    costs: pl.DataFrame | None,
+    date_from: date,
+    date_to: date,
+    *,
+    by_campaign: bool = False,
+    grain: Grain | None = None,
 ) -> pl.DataFrame:
-    """Total spend inside the window per ``channel`` (and ``campaign``), sorted by the keys."""
+    """Total spend inside the window per ``channel`` (and ``campaign``), sorted by the keys
+    (``grain``: as ``allocate_costs``)."""
     keys = ["channel", "campaign"] if by_campaign else ["channel"]
-    a = allocate_costs(costs, date_from, date_to)
+    a = allocate_costs(costs, date_from, date_to, grain=grain)
     return a.group_by(keys).agg(pl.col("spend").sum()).sort(keys, nulls_last=True)

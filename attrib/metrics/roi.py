@@ -19,7 +19,7 @@ from attrib.metrics.funnel import (
     StageFacts,
     safe_div,
 )
-from attrib.metrics.periods import in_window, prorate_costs
+from attrib.metrics.periods import detect_cost_grain, in_window, prorate_costs
 from attrib.metrics.settings import MetricsSettings
 from attrib.schema import at_or_before
 
@@ -84,18 +84,20 @@ def channel_spend(
     """Marketing spend in the window per channel (× campaign, null campaign → "(none)").
 
     Cost rows of a sales-cost channel (settings.sales_cost_channels) are excluded: they are
-    sales cost, used by ``cac_total`` only.
+    sales cost, used by ``cac_total`` only. The grain is the whole table's, as the KPIs
+    read it: a sales row that repeats a month, or is dated on another day, makes it daily.
     """
     keys = ["channel", "campaign"] if by_campaign else ["channel"]
     empty = pl.DataFrame(schema={**dict.fromkeys(keys, pl.String), "spend": pl.Float64})
     if costs is None or costs.height == 0 or window is None:
         return empty
+    grain = detect_cost_grain(costs)
     c = costs.filter(~_is_sales_channel(settings))
     if by_campaign:
         if "campaign" not in c.columns:
             c = c.with_columns(pl.lit(None, pl.String).alias("campaign"))
         c = c.with_columns(pl.col("campaign").cast(pl.String).fill_null(NO_CHANNEL))
-    out = prorate_costs(c, window[0], window[1], by_campaign=by_campaign)
+    out = prorate_costs(c, window[0], window[1], by_campaign=by_campaign, grain=grain)
     return out.group_by(keys).agg(pl.col("spend").sum()).sort(keys)
 
 
