@@ -18,13 +18,10 @@ from attrib.columns import (
     CUSTOMER_ID,
     DATE,
     ENTITY_ID,
-    MEDIUM,
     REASON,
     REASON_COLUMN,
-    SOURCE,
     TABLE_COLUMNS,
     TABLES,
-    TOUCH_TYPE,
     TS,
 )
 from attrib.config import RunConfig, load_config
@@ -39,7 +36,7 @@ from attrib.io import (
     read_files,
     resolve_files,
 )
-from attrib.schema import Validated, quarantine_text, validate
+from attrib.schema import Validated, quarantine_text, unread_optional, unused_columns, validate
 
 CONFIG_NAME = "channels.toml"
 
@@ -221,16 +218,6 @@ def with_deal_accounts(lookup: pl.DataFrame | None, deals: pl.DataFrame) -> pl.D
     return pl.concat([lookup, own.join(lookup, on=CUSTOMER_ID, how="anti")], how="vertical")
 
 
-def unused_columns(table: str, config: RunConfig) -> frozenset[str]:
-    """Canonical columns of ``table`` a run never reads: the touches' ``touch_type``
-    (descriptive) and, at ``level = "customer"``, their ``account_id``. Neither can reject a
-    row (a nested-type one is still refused: ``io.Projection``), so a run keeps and rejects
-    the same rows without them."""
-    if table != "touchpoints":
-        return frozenset()
-    return frozenset({TOUCH_TYPE} | ({ACCOUNT_ID} if config.level == "customer" else set()))
-
-
 def required_sources(table: str, config: RunConfig) -> frozenset[str]:
     """The source columns a table's files must hold: its required canonical columns under
     their ``[columns]`` names (a ``[constants]`` value needs none)."""
@@ -262,12 +249,7 @@ def optional_sources(table: str, config: RunConfig) -> dict[str, str]:
     rules read them: a GA-style 'Source' beside the channel loses nothing)."""
     mapping = config.columns.get(table, {})
     _, optional = TABLE_COLUMNS[table]
-    skip = config.constants.get(table, {}).keys() | unused_columns(table, config)
-    if config.level == "customer":
-        skip |= {ACCOUNT_ID}
-    for ruled in (SOURCE, MEDIUM):
-        if not any(getattr(rule, ruled) is not None for rule in config.rules):
-            skip |= {ruled}
+    skip = unread_optional(table, config)
     required = required_sources(table, config)
     read = {mapping.get(c, c): c for c in optional if c not in skip}
     return {source: c for source, c in read.items() if source not in required}
@@ -297,11 +279,13 @@ def used_columns(table: str, config: RunConfig) -> Projection | None:
     constants = config.constants.get(table, {})
     read = [c for c in (*required, *optional) if c not in unused and c not in constants]
     wanted = frozenset(mapping.get(c, c) for c in read)
-    # account_id keys the journeys at account level: without it, the error lists the columns
+    # account_id keys the journeys at account level, and a mapped column must be there:
+    # without either, the error lists the file's columns
     account = {mapping.get(ACCOUNT_ID, ACCOUNT_ID)} if ACCOUNT_ID in read else set()
+    mapped = {mapping[c] for c in read if c in mapping and c not in unread_optional(table, config)}
     return Projection(
         wanted=wanted,
-        required=required_sources(table, config) | account,
+        required=required_sources(table, config) | account | mapped,
         # a source that also feeds a used column (channel = "touch_type") is read
         unused=frozenset(mapping.get(c, c) for c in unused) - wanted,
     )

@@ -77,6 +77,30 @@ class Validated:
     files: tuple[str, ...]
 
 
+def unused_columns(table: str, config: RunConfig) -> frozenset[str]:
+    """Canonical columns of ``table`` a run never reads: the touches' ``touch_type``
+    (descriptive) and, at ``level = "customer"``, their ``account_id``. Neither can reject a
+    row (a nested-type one is still refused: ``io.Projection``), so a run keeps and rejects
+    the same rows without them."""
+    if table != "touchpoints":
+        return frozenset()
+    return frozenset({TOUCH_TYPE} | ({ACCOUNT_ID} if config.level == "customer" else set()))
+
+
+def unread_optional(table: str, config: RunConfig) -> frozenset[str]:
+    """Canonical optional columns of ``table`` a run does not read from its files: those a
+    ``[constants]`` value gives, ``unused_columns``, any table's ``account_id`` at ``level =
+    "customer"``, and the touches' ``source`` or ``medium`` where no ``[[rules]]`` entry
+    matches on it (only rules read them)."""
+    skip = config.constants.get(table, {}).keys() | unused_columns(table, config)
+    if config.level == "customer":
+        skip |= {ACCOUNT_ID}
+    for ruled in (SOURCE, MEDIUM):
+        if not any(getattr(rule, ruled) is not None for rule in config.rules):
+            skip |= {ruled}
+    return frozenset(skip)
+
+
 def map_columns(raw: pl.DataFrame, table: str, config: RunConfig) -> pl.DataFrame:
     """Rename/derive canonical columns per ``[columns.<table>]`` and ``[constants.<table>]``."""
     return _mapped(raw, table, config, keep_given=False).collect(engine="in-memory")
@@ -86,11 +110,13 @@ def _mapping(
     available: list[str], table: str, config: RunConfig
 ) -> tuple[list[pl.Expr], list[tuple[str, str]]]:
     """The canonical columns as expressions over source columns named ``available``
-    (``[columns]`` renames, ``[constants]`` replace), and the required columns missing as
-    (canonical name, source name)."""
+    (``[columns]`` renames, ``[constants]`` replace), and the columns missing as (canonical
+    name, source name): the required ones, and the optional ones the config maps (a misspelt
+    ``campaign = "landing_page"`` had made every campaign ``(none)`` without a word)."""
     required, optional = TABLE_COLUMNS[table]
     mapping = config.columns.get(table, {})
     constants = config.constants.get(table, {})
+    unread = unread_optional(table, config)
     exprs: list[pl.Expr] = []
     missing: list[tuple[str, str]] = []
     for column in (*required, *optional):
@@ -99,7 +125,7 @@ def _mapping(
             exprs.append(pl.lit(constants[column]).alias(column))
         elif source in available:
             exprs.append(pl.col(source).alias(column))
-        elif column in required:
+        elif column in required or (column in mapping and column not in unread):
             missing.append((column, source))
     return exprs, missing
 
@@ -115,7 +141,8 @@ def _mapped(
         # no row to name its file: the caller that read the files names them
         file = raw[FILE_COL][0] if raw.height else None
         (column, source), *also = missing
-        raise missing_column_error(table, column, source, available, file, also)
+        required = all(c in TABLE_COLUMNS[table][0] for c, _ in missing)
+        raise missing_column_error(table, column, source, available, file, also, required)
     _refuse_repeated_columns(raw, table, config)
     mapped = raw.lazy().select(*exprs, FILE_COL, ROW_COL)
     return _without_expected_closes(mapped, table, config, keep_given=keep_given)

@@ -151,10 +151,12 @@ def missing_column_error(
     available: list[str],
     file: str | None,
     also: Sequence[tuple[str, str]] = (),
+    required: bool = True,
 ) -> SchemaError:
     """The canonical ``column``, read from the file's ``source`` column, is not in the file;
-    ``also``: the table's other missing required columns (column, source), named in the same
-    message so that a user maps them all in one go instead of one per run."""
+    ``also``: the table's other missing columns (column, source), named in the same message
+    so that a user maps them all in one go instead of one per run. ``required``: whether all
+    are required (else some are optional columns the config maps to a column not there)."""
     if any("\x00" in c or "\ufffd" in c for c in available):  # UTF-16 read as UTF-8
         return SchemaError(
             f"required column {column!r} is missing: the header is not UTF-8 text",
@@ -193,7 +195,8 @@ def missing_column_error(
         hint += f"{'; '.join(parts)} {found}"
     named = [repr(c) if c == s else f"{s!r} (mapped to {c})" for c, s in pairs]
     plural = f"s {', '.join(named)} are" if also else f" {named[0]} is"
-    return SchemaError(f"required column{plural} missing", file=file, column=source, hint=hint)
+    what = "required column" if required else "column"
+    return SchemaError(f"{what}{plural} missing", file=file, column=source, hint=hint)
 
 
 def unreadable_column(

@@ -320,6 +320,42 @@ def test_a_mapped_column_missing_gets_the_canonical_key_in_its_hint(tmp_path):
     assert '[columns.touchpoints] customer_id = "userid"' in text
 
 
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_an_optional_column_mapped_to_one_the_file_lacks_is_refused(tmp_path, engine, command):
+    """``campaign = "landing_page"`` where the file has ``landing_page_id`` made every
+    campaign (none), and a deals ``account_id`` mapped to a missing column fell back to the
+    touches' accounts, both without a word: a mapping names a column that must be there."""
+    data = tmp_path / "in"
+    _write(data, "touchpoints", TOUCH_HEAD + ",landing_page_id", [f"{r},lp1" for r in TOUCH_OK])
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    (data / "channels.toml").write_text('[columns.touchpoints]\ncampaign = "landing_page"\n')
+    args = [command, data, *(engine if command == "run" else []), "--out", tmp_path / "out"]
+    text = " ".join(run_cli(args, exit_code=2).output.split())
+    assert "column 'landing_page' (mapped to campaign) is missing" in text
+    assert "required" not in text.split("hint:")[0]  # (campaign is optional)
+    assert "did you mean 'landing_page_id'?" in text
+    assert str(data / "touchpoints.csv") in text
+    assert not (tmp_path / "out" / "channel_summary.parquet").exists()
+
+
+def test_a_mapped_column_a_run_does_not_read_may_be_missing(tmp_path):
+    """Mapped columns the run never reads are not asked for: the touches' ``touch_type``,
+    and ``account_id`` at customer level; at account level the deals' one must be there."""
+    data = tmp_path / "in"
+    _write(data, "touchpoints", TOUCH_HEAD, TOUCH_OK)
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    (data / "channels.toml").write_text(
+        '[columns.touchpoints]\ntouch_type = "kind"\naccount_id = "company"\n'
+        '[columns.deals]\naccount_id = "acount"\n'
+    )
+    run_cli(["run", data, "--out", tmp_path / "out", "-q", "--models", "first_touch"])
+    _write(data, "touchpoints", TOUCH_HEAD + ",company", [f"{r},a1" for r in TOUCH_OK])
+    args = ["run", data, "--level", "account", "--out", tmp_path / "acc"]
+    text = " ".join(run_cli(args, exit_code=2).output.split())
+    assert "column 'acount' (mapped to account_id) is missing" in text
+
+
 def test_a_required_column_spelt_in_another_case_is_suggested(tmp_path):
     """A header ' Deal ID ' (case, spaces) is named as the likely deal_id, with the mapping
     that reads it; difflib alone suggested nothing."""

@@ -404,8 +404,7 @@ class _Job:
         from pyspark.sql import functions as sf
 
         from attrib.columns import TS
-        from attrib.inputs import unused_columns
-        from attrib.schema import map_columns, validate
+        from attrib.schema import map_columns, unused_columns, validate
 
         raw = _read_raw(self.spark, spec, "touchpoints", self.cfg)
         self.files["touchpoints"] = list(raw.names.values())
