@@ -104,24 +104,30 @@ def _digest_rows(ent, ts, keep, offsets, wanted):
 
 
 @njit
-def _anchors(offsets, ts, created, lead):
-    """Per journey: touches at or before ``created`` and the last touch at or before ``lead``."""
+def _anchors(offsets, ts, created, lead, close):
+    """Per journey: touches at or before ``created``, and the last touch at or before
+    ``lead`` and at or before ``close`` (-1 where none)."""
     n = offsets.shape[0] - 1
     n_created = np.zeros(n, dtype=np.int64)
     lead_pos = np.full(n, -1, dtype=np.int64)
+    close_pos = np.full(n, -1, dtype=np.int64)
     for j in range(n):
         a = offsets[j]
         b = offsets[j + 1]
         c = 0
         lp = -1
+        cp = -1
         for i in range(a, b):
             if ts[i] <= created[j]:
                 c += 1
             if ts[i] <= lead[j]:
                 lp = i
+            if ts[i] <= close[j]:
+                cp = i
         n_created[j] = c
         lead_pos[j] = lp
-    return n_created, lead_pos
+        close_pos[j] = cp
+    return n_created, lead_pos, close_pos
 
 
 @njit

@@ -38,6 +38,13 @@ METRICS = ("conversions", "revenue", "pipeline", "deals", "lost_deals")
 CREATED_METRICS = ("deals_created", "pipeline_created")
 
 
+def last_touches_of_closed(offsets: np.ndarray, status: np.ndarray) -> np.ndarray:
+    """``Journeys.close_pos`` of journeys without touch times (path tables): a closed
+    journey's last touch, -1 for the others and for empty journeys."""
+    closed = ((status == STATUS_WON) | (status == STATUS_LOST)) & (np.diff(offsets) > 0)
+    return np.where(closed, offsets[1:] - 1, -1).astype(np.int64)
+
+
 @dataclass(frozen=True)
 class Dictionaries:
     """Code -> name tables shared by all batches of a run.
@@ -88,6 +95,8 @@ class Journeys:
         n_created: int64 [J] touches at or before created_at.
         lead_pos: int64 [J] absolute index of the lead-creation anchor touch, or -1.
         opp_pos: int64 [J] absolute index of the opportunity-creation anchor touch, or -1.
+        close_pos: int64 [J] absolute index of a closed deal's close anchor touch (the last
+            at or before its close), or -1.
         table: one row per journey (``journey_id, entity_id, deal_id, ...``), same order.
         dicts: the run's shared dictionaries.
         digest: the few input touches the ROI/KPI/funnel step reads (each entity's first
@@ -118,6 +127,7 @@ class Journeys:
     n_created: np.ndarray
     lead_pos: np.ndarray
     opp_pos: np.ndarray
+    close_pos: np.ndarray
     table: pl.DataFrame
     dicts: Dictionaries
     digest: pl.DataFrame | None = None

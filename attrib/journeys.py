@@ -32,6 +32,7 @@ from attrib.columns import (
     CAMPAIGN,
     CHANNEL,
     CLOSED_AT,
+    CLOSED_STATUSES,
     CREATED_AT,
     DEAL_ID,
     ENTITY_ID,
@@ -236,6 +237,11 @@ def build_journeys(
             through_its_day(end).alias("end"),
             (end - lookback).alias("lo"),
             through_its_day(pl.col(CREATED_AT).dt.epoch("us")).alias("created"),
+            # full_path's close anchor; the revenue window may end on a date past it
+            pl.when(pl.col(STATUS).is_in(CLOSED_STATUSES))
+            .then(through_its_day(deal_event_time().dt.epoch("us")))
+            .otherwise(_MIN_TS)
+            .alias("close"),
             *_deal_leads(stages, deals),
         ),
         partial(
@@ -285,16 +291,20 @@ def build_journeys(
         end_ts = np.where(is_deal, d_end[deal_idx], last_ts).astype(np.int64, copy=False)
         created_ts = np.where(is_deal, d.get_column("created").to_numpy()[deal_idx], last_ts)
         lead_ts = np.where(is_deal, d.get_column("lead").to_numpy()[deal_idx], _MIN_TS)
+        close_ts = np.where(is_deal, d.get_column("close").to_numpy()[deal_idx], _MIN_TS)
     else:
         status = np.zeros(n_j, dtype=np.int8)
         amount = np.zeros(n_j)
         end_ts = last_ts.astype(np.int64)
         created_ts = end_ts.copy()
         lead_ts = np.full(n_j, _MIN_TS, dtype=np.int64)
+        close_ts = lead_ts
     created_ts = created_ts.astype(np.int64, copy=False)
     in_period = _in_period(d, _reporting_window(config), is_deal, deal_idx)
     lead_ts = lead_ts.astype(np.int64, copy=False)
-    n_created, lead_pos = _anchors(offsets, ts, created_ts, lead_ts)
+    n_created, lead_pos, close_pos = _anchors(
+        offsets, ts, created_ts, lead_ts, close_ts.astype(np.int64, copy=False)
+    )
     opp_pos = np.where(is_deal & (n_created > 0), offsets[:-1] + n_created - 1, -1)
 
     # each journey's entity id text: from its deal, else from its first touch's input row
@@ -335,6 +345,7 @@ def build_journeys(
         n_created=n_created,
         lead_pos=lead_pos,
         opp_pos=opp_pos.astype(np.int64, copy=False),
+        close_pos=close_pos,
         table=table,
         dicts=dicts,
         digest=digest,

@@ -22,6 +22,7 @@ from attrib.encoded import (
     STATUS_WON,
     Dictionaries,
     Journeys,
+    last_touches_of_closed,
 )
 from attrib.errors import InputError
 from attrib.io import ROW_COL, blank_line, csv_dialect
@@ -262,12 +263,13 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
         "path",
         pl.col("status").replace_strict(STATUS_NAMES, return_dtype=pl.String),
     )
+    status = jr["status"].to_numpy().astype(np.int8)
     return Journeys(
         offsets=offsets,
         channel=channel,
         campaign=channel.copy(),
         ts=np.zeros(channel.size, dtype=np.int64),
-        status=jr["status"].to_numpy().astype(np.int8),
+        status=status,
         weight=jr["weight"].to_numpy().astype(np.float64),
         amount=jr["amount"].to_numpy().astype(np.float64),
         end_ts=zeros_j.copy(),
@@ -275,6 +277,7 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
         n_created=lens.astype(np.int64),
         lead_pos=np.full(n_j, -1, dtype=np.int64),
         opp_pos=np.full(n_j, -1, dtype=np.int64),
+        close_pos=last_touches_of_closed(offsets, status),
         table=table,
         dicts=dicts,
     )

@@ -14,7 +14,7 @@ from collections import defaultdict
 import numpy as np
 import polars as pl
 
-from attrib.encoded import Dictionaries, Journeys
+from attrib.encoded import Dictionaries, Journeys, last_touches_of_closed
 
 START, CONV, NULL = ("(start)",), ("(conversion)",), ("(null)",)
 
@@ -47,7 +47,7 @@ def make_batch(
         channel=channel,
         campaign=channel.copy(),
         ts=np.zeros(channel.size, dtype=np.int64),
-        status=np.asarray(status, dtype=np.int8),
+        status=(codes := np.asarray(status, dtype=np.int8)),
         weight=np.asarray(weight if weight is not None else [1.0] * n_j, dtype=np.float64),
         amount=np.asarray(amount if amount is not None else [0.0] * n_j, dtype=np.float64),
         end_ts=z.copy(),
@@ -57,6 +57,7 @@ def make_batch(
         ),
         lead_pos=np.full(n_j, -1, dtype=np.int64),
         opp_pos=np.full(n_j, -1, dtype=np.int64),
+        close_pos=last_touches_of_closed(offsets, codes),
         table=pl.DataFrame({"journey_id": np.arange(n_j)}),
         dicts=dicts,
     )

@@ -488,6 +488,28 @@ def test_anchor_touch_filling_two_roles_gets_both_shares(tmp_path):
     assert_credit(z, {"Email": 22.5, "Social": 45, "Webinar": 10, "Referral": 22.5})
 
 
+def test_anchor_close_is_the_last_touch_at_or_before_the_close(tmp_path):
+    # revenue_window = "created_at" and a date-only creation, Jan 4, hold every touch of
+    # that day: Direct at 12:30 is in the journey but came after the close (Jan 4 09:00).
+    # Z: first A, opp Direct (last at or before the creation's day), close C (last at or
+    # before 09:00): 30% each; B 10%. Direct took the close role too (60%), C nothing.
+    t = [
+        ("c", _day(1, hms="12:30:00"), "A"),
+        ("c", _day(2, hms="12:30:00"), "B"),
+        ("c", _day(3, hms="09:00:00"), "C"),
+        ("c", _day(4, hms="12:30:00"), "Direct"),
+    ]
+    d = [("d", "c", _day(4), _day(4, hms="09:00:00"), "won", 100)]
+    result = run_job(
+        tmp_path,
+        touches=touches(t),
+        deals=deals(d),
+        models="full_path",
+        config='[options]\nrevenue_window = "created_at"\n',
+    )
+    assert_credit(credit(result, "full_path"), {"A": 30, "B": 10, "C": 30, "Direct": 30})
+
+
 # --- last non-direct -------------------------------------------------------------------------
 def test_last_non_direct_skips_direct_and_keeps_all_direct_journeys(tmp_path):
     # c12: Email, Direct, Direct -> Email (the last non-direct touch).

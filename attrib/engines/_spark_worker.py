@@ -87,6 +87,7 @@ _ARRAYS = (
     "n_created",
     "lead_pos",
     "opp_pos",
+    "close_pos",
 )
 
 

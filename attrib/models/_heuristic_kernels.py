@@ -22,7 +22,7 @@ def zero_ranges(starts, ends, out):
 
 @njit
 def _first_touch(
-    starts, ends, ts, channel, end_ts, lead_pos, opp_pos, close_ok, is_direct, param, out
+    starts, ends, ts, channel, end_ts, lead_pos, opp_pos, close_pos, is_direct, param, out
 ):
     for j in range(starts.shape[0]):
         if ends[j] > starts[j]:
@@ -31,7 +31,7 @@ def _first_touch(
 
 @njit
 def _last_touch(
-    starts, ends, ts, channel, end_ts, lead_pos, opp_pos, close_ok, is_direct, param, out
+    starts, ends, ts, channel, end_ts, lead_pos, opp_pos, close_pos, is_direct, param, out
 ):
     for j in range(starts.shape[0]):
         if ends[j] > starts[j]:
@@ -40,7 +40,7 @@ def _last_touch(
 
 @njit
 def _last_non_direct(
-    starts, ends, ts, channel, end_ts, lead_pos, opp_pos, close_ok, is_direct, param, out
+    starts, ends, ts, channel, end_ts, lead_pos, opp_pos, close_pos, is_direct, param, out
 ):
     for j in range(starts.shape[0]):
         a = starts[j]
@@ -56,7 +56,7 @@ def _last_non_direct(
 
 
 @njit
-def _linear(starts, ends, ts, channel, end_ts, lead_pos, opp_pos, close_ok, is_direct, param, out):
+def _linear(starts, ends, ts, channel, end_ts, lead_pos, opp_pos, close_pos, is_direct, param, out):
     for j in range(starts.shape[0]):
         a = starts[j]
         b = ends[j]
@@ -68,7 +68,7 @@ def _linear(starts, ends, ts, channel, end_ts, lead_pos, opp_pos, close_ok, is_d
 
 @njit
 def _time_decay(
-    starts, ends, ts, channel, end_ts, lead_pos, opp_pos, close_ok, is_direct, param, out
+    starts, ends, ts, channel, end_ts, lead_pos, opp_pos, close_pos, is_direct, param, out
 ):
     # weight ∝ 2^(-Δt / half_life), Δt = window end − touch time; shifted by the smallest Δt
     # (the latest touch) before exponentiating, which cancels on normalising and never underflows
@@ -90,7 +90,7 @@ def _time_decay(
 
 @njit
 def _position_based(
-    starts, ends, ts, channel, end_ts, lead_pos, opp_pos, close_ok, is_direct, param, out
+    starts, ends, ts, channel, end_ts, lead_pos, opp_pos, close_pos, is_direct, param, out
 ):
     # U-shaped 40/20/40: one touch 100, two touches 50/50, else 40 first, 40 last, 20 spread
     for j in range(starts.shape[0]):
@@ -111,7 +111,7 @@ def _position_based(
 
 
 @njit
-def _anchored(starts, ends, lead_pos, opp_pos, close_ok, role_weight, n_roles, rest, out):
+def _anchored(starts, ends, lead_pos, opp_pos, close_pos, role_weight, n_roles, rest, out):
     """Shared W/Z-shaped logic: roles first, lead, opportunity (and close for Z).
 
     Found roles share ``1 - rest`` equally (a touch filling two roles gets both shares);
@@ -139,8 +139,8 @@ def _anchored(starts, ends, lead_pos, opp_pos, close_ok, role_weight, n_roles, r
         else:
             op = -1
         cp = -1
-        if n_roles == 4 and close_ok[j]:
-            cp = b - 1
+        if n_roles == 4 and close_pos[j] >= a and close_pos[j] < b:
+            cp = close_pos[j]
             found += 1
         share = role_weight
         for i in range(a, b):
@@ -173,13 +173,13 @@ def _anchored(starts, ends, lead_pos, opp_pos, close_ok, role_weight, n_roles, r
 
 @njit
 def _w_shaped(
-    starts, ends, ts, channel, end_ts, lead_pos, opp_pos, close_ok, is_direct, param, out
+    starts, ends, ts, channel, end_ts, lead_pos, opp_pos, close_pos, is_direct, param, out
 ):
-    _anchored(starts, ends, lead_pos, opp_pos, close_ok, 0.3, 3, 0.1, out)
+    _anchored(starts, ends, lead_pos, opp_pos, close_pos, 0.3, 3, 0.1, out)
 
 
 @njit
 def _full_path(
-    starts, ends, ts, channel, end_ts, lead_pos, opp_pos, close_ok, is_direct, param, out
+    starts, ends, ts, channel, end_ts, lead_pos, opp_pos, close_pos, is_direct, param, out
 ):
-    _anchored(starts, ends, lead_pos, opp_pos, close_ok, 0.225, 4, 0.1, out)
+    _anchored(starts, ends, lead_pos, opp_pos, close_pos, 0.225, 4, 0.1, out)

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from attrib.encoded import STATUS_LOST, STATUS_WON, US_PER_DAY, Journeys
+from attrib.encoded import US_PER_DAY, Journeys
 from attrib.models import _heuristic_kernels as k
 from attrib.models.base import AttributionModel, Fitted, Param
 
@@ -40,8 +40,8 @@ class _RuleBased(AttributionModel):
         else:
             out.fill(0.0)
         end_ts = batch.created_ts if created else batch.end_ts
-        closed = (batch.status == STATUS_WON) | (batch.status == STATUS_LOST)
-        close_ok = np.zeros_like(closed) if created else closed
+        # (a deal's creation comes before its close: the pipeline window holds no close)
+        close_pos = np.full_like(batch.close_pos, -1) if created else batch.close_pos
         type(self).kernel(
             starts,
             ends,
@@ -50,7 +50,7 @@ class _RuleBased(AttributionModel):
             end_ts,
             batch.lead_pos,
             batch.opp_pos,
-            close_ok,
+            close_pos,
             batch.dicts.is_direct,
             self._param(),
             out,
