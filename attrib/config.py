@@ -125,16 +125,29 @@ class RunConfig:
     def with_overrides(self, **overrides: Any) -> RunConfig:
         """A copy with command-line overrides applied (``None`` values are ignored)."""
         given = {k: v for k, v in overrides.items() if v is not None}
-        cfg = replace(self, **given)
-        cfg.check()
-        return cfg
+        return self._checked_with(**given)
 
     def with_metrics(self, overrides: Mapping[str, Any] | None) -> RunConfig:
         """A copy whose ``[metrics]`` table carries the command line's settings (``--from``,
         ``--gross-margin``, ...; ``None`` values are ignored), so that every step reading the
         config (the journeys' reporting window too) sees them."""
         given = {k: v for k, v in (overrides or {}).items() if v is not None}
-        return replace(self, metrics={**self.metrics, **given}) if given else self
+        return self._checked_with(metrics={**self.metrics, **given}) if given else self
+
+    def _checked_with(self, **changes: Any) -> RunConfig:
+        """A copy with ``changes`` (a run's own arguments), checked. The file was checked as
+        it was read: an error now is the arguments', so it names no file (``lookback_days=0``
+        given to ``run`` was said to be in a channels.toml that sets none)."""
+        cfg = replace(self, **changes)
+        try:
+            cfg.check()
+        except ConfigError as exc:
+            if exc.file is None or exc.file != self.source:
+                raise
+            raise ConfigError(
+                f"{exc.message} (given to the run, not in {self.source})", hint=exc.hint
+            ) from None
+        return cfg
 
     def check(self) -> None:
         """Validate option values; raise ConfigError with a hint."""

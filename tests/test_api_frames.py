@@ -10,7 +10,7 @@ from polars.testing import assert_frame_equal
 
 import attrib.api as at
 import attrib.run as run_module
-from attrib.errors import InputError, SchemaError, UsageError
+from attrib.errors import ConfigError, InputError, SchemaError, UsageError
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data_samples"
 
@@ -333,3 +333,19 @@ def test_frames_get_the_warnings_their_files_get(tmp_path):
         categories = frames["deals"].with_columns(pl.col("amount").cast(dtype))
         run = at.run(models="linear", **{**frames, "deals": categories}).manifest["warnings"]
         assert [w for w in run if "written like '12.500'" in w], dtype
+
+
+@pytest.mark.parametrize(
+    "given",
+    [{"lookback_days": 0}, {"level": "acount"}, {"metrics": {"gross_margin": 2}}],
+    ids=["lookback", "level", "metrics"],
+)
+def test_a_bad_run_argument_is_not_blamed_on_the_config_file(given, tmp_path):
+    """``run(folder, lookback_days=0)`` was refused as if the folder's channels.toml, which
+    sets no lookback, held it: the error names the argument's origin and no file."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "channels.toml").write_text('[channels."Direct"]\ndirect = true\n')
+    with pytest.raises(ConfigError, match="given to the run, not in") as caught:
+        at.run(data, **given)
+    assert caught.value.file is None
