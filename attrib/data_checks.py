@@ -199,6 +199,7 @@ def check_rejections(
     if strict and any(rejected.values()):
         raise ChecksFailedError(
             f"{rejected_count(rejected, log_rows)} and --strict is set",
+            details={"rows_read": dict(rows_read), "rejected": dict(rejected)},
             file=str(out / "quarantine") if out else None,
             hint="see the quarantine files for each row's reason; fix the data or drop --strict",
         )

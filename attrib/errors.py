@@ -95,9 +95,25 @@ class SchemaError(InputError):
 
 
 class ChecksFailedError(AttribError):
-    """Rows were rejected and ``--strict`` asked for that to fail the run."""
+    """Rows were rejected and ``--strict`` asked for that to fail the run; ``details``
+    (the rejections per table, ...) go into its JSON document beside the message, so that a
+    CI job reading ``--format json`` sees what failed."""
 
     exit_code = EXIT_CHECKS_FAILED
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: dict[str, object] | None = None,
+        file: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.details = dict(details or {})
+        super().__init__(message, file=file, hint=hint)
+
+    def to_dict(self) -> dict[str, object]:
+        return {**self.details, **super().to_dict()}
 
     @classmethod
     def label(cls) -> str:

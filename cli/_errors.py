@@ -90,7 +90,7 @@ def _exit_internal(exc: BaseException, json_output: bool) -> NoReturn:
 def _exit_with(exc: AttribError, json_output: bool) -> NoReturn:
     """Report an attrib error (and its JSON document) and exit with its code."""
     if json_output:
-        click.echo(json.dumps({"ok": False, **exc.to_dict()}))
+        click.echo(json.dumps({"ok": False, **exc.to_dict()}, default=str))
     click.secho(f"{exc.label()}: {exc.render()}", fg="red", err=True)
     sys.exit(exc.exit_code)
 

@@ -113,9 +113,9 @@ def validate(
         }
         failed = config.strict and sum(inputs.rejected.values()) > 0
         if fmt == "json":
-            if not failed:  # else the error is the one JSON document on stdout
-                for table, info in report.items():
-                    info.update(_rejection_summary(inputs.quarantine.get(table)))
+            for table, info in report.items():
+                info.update(_rejection_summary(inputs.quarantine.get(table)))
+            if not failed:  # else the error is the one JSON document on stdout, with them
                 payload = {"ok": True, "tables": report, "warnings": warnings}
                 click.echo(json.dumps(payload, default=str))
         else:
@@ -144,6 +144,7 @@ def validate(
             )
             raise ChecksFailedError(
                 f"{count} and --strict is set",
+                details={"tables": report, "warnings": warnings},
                 hint=f"{where}, or drop --strict",
             )
 

@@ -578,6 +578,18 @@ def test_validate_strict_json_failure_is_one_document(tmp_path):
     payload = json.loads(result.stdout)  # one JSON document, not two
     assert payload["ok"] is False
     assert "2 row(s) rejected" in payload["message"]
+    # with the per-table report a CI job reads to see what failed (it was left out)
+    deals = payload["tables"]["deals"]
+    assert (deals["rows"], deals["rejected"]) == (2, 2)
+    assert deals["reasons"] == [
+        {"column": "amount", "rows": 2, "first_reason": "amount -1.0 is negative"}
+    ]
+    assert payload["tables"]["touchpoints"]["rejected"] == 0
+    assert payload["warnings"] == []
+    args = ["run", data, "--out", tmp_path / "out", "--format", "json", "--strict"]
+    payload = json.loads(run_cli(args, exit_code=1).stdout)
+    assert payload["rejected"] == {"touchpoints": 0, "deals": 2}
+    assert payload["rows_read"] == {"touchpoints": 3, "deals": 2}
 
 
 def test_strict_failure_reads_checks_failed(tmp_path):
