@@ -109,12 +109,7 @@ def resolve_models(
         if name in seen:
             continue
         seen.add(name)
-        try:
-            model = get_model(name, **config.model_params.get(name, {}))
-        except ConfigError as exc:  # a [models.<name>] table's parameter: say where it is
-            raise ConfigError(
-                exc.message, file=exc.file or config.source, column=f"models.{name}", hint=exc.hint
-            ) from None
+        model = configured_model(name, config)
         if paths_only and not model.paths_ok:
             if names:
                 raise UsageError(
@@ -124,6 +119,24 @@ def resolve_models(
             continue
         models.append(model)
     return models
+
+
+def configured_model(name: str, config: RunConfig) -> AttributionModel:
+    """The model ``name`` with its ``[models.<name>]`` parameters; a bad one is a
+    ConfigError naming the table and the config file."""
+    try:
+        return get_model(name, **config.model_params.get(name, {}))
+    except ConfigError as exc:  # a [models.<name>] table's parameter: say where it is
+        raise ConfigError(
+            exc.message, file=exc.file or config.source, column=f"models.{name}", hint=exc.hint
+        ) from None
+
+
+def check_model_tables(config: RunConfig) -> None:
+    """Check every ``[models.<name>]`` table of the config, chosen for a run or not (``attrib
+    validate``, a pre-flight check, said nothing of a parameter ``attrib run`` refused)."""
+    for name in config.model_params:
+        configured_model(name, config)
 
 
 def attribute(

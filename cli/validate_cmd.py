@@ -75,6 +75,7 @@ def validate(
         from attrib.errors import ChecksFailedError
         from attrib.inputs import load_inputs, resolve_config
         from attrib.outputs import check_out_folder, write_quarantine
+        from attrib.run import check_model_tables
 
         check_out_folder(out)
         _check_option_pairs(
@@ -88,6 +89,7 @@ def validate(
         tables = (touchpoints, deals, costs, stages, targets, config_path, event_log)
         data_dir = _data_or_sample(data_dir, *tables, quiet=fmt == "json")
         config = resolve_config(data_dir, config_path, level=level, strict=strict)
+        check_model_tables(config)  # as a run would refuse them, before any reading
         warnings: list[str] = []
         frames = None
         if event_log is not None:

@@ -1801,3 +1801,16 @@ def test_a_csv_file_whose_lines_end_in_a_carriage_return_alone_is_read_whole(
     assert quarantine["row"].to_list() == [2]
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["row_counts"]["touchpoints_read"] == 3
+
+
+def test_validate_checks_the_models_tables_as_a_run_does(tmp_path):
+    """``attrib validate`` passed a config whose [models.markov] a run then refused (a
+    misspelt parameter): a pre-flight check in CI said all was well."""
+    data = _export(tmp_path / "in", "touchpoints", "c3,2025-01-01 00:00:00,Email")
+    (data / "channels.toml").write_text("[models.markov]\ncolapse_repeats = false\n")
+    said = []
+    for command in (["validate", data], ["run", data, "--out", tmp_path / "out"]):
+        text = " ".join(run_cli(command, exit_code=2).output.split())
+        assert "unknown parameter(s) ['colapse_repeats'] for model 'markov'" in text
+        said.append(text[text.index("Config error") :])
+    assert said[0] == said[1]
