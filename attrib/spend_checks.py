@@ -9,6 +9,7 @@ from datetime import date
 import polars as pl
 
 from attrib.export_checks import quoted_names
+from attrib.io import loose_name
 
 
 def unmatched_cost_channels(
@@ -18,20 +19,22 @@ def unmatched_cost_channels(
     declared: Sequence[str] = (),
 ) -> str | None:
     """Spend on channels that no touch has: it can buy no credit (ROAS of the real channel
-    null). Names must match exactly; a match up to case is named as the likely fix. Channels
+    null). Names must match exactly; a match up to case, spaces and separators (``Paid
+    Search``, ``paid_search``: ``io.loose_name``) is named as the likely fix. Channels
     ``declared`` in the config (``[channels."TV"]``: offline spend, say) are expected."""
     if costs is None or costs.height == 0:
         return None
     sales = {c.lower() for c in sales_channels}
     known = set(touch_channels) | set(declared)
-    by_lower = {c.lower(): c for c in (*declared, *touch_channels)}
+    by_loose = {loose_name(c): c for c in (*declared, *touch_channels)}
     spent = costs.filter(pl.col("spend") > 0).get_column("channel").unique().sort().to_list()
     missing = [c for c in spent if c not in known and c.lower() not in sales]
     if not missing or not set(touch_channels) - {"(none)"}:  # no touch: said elsewhere
         return None
-    fixes = [f"{c!r} -> {by_lower[c.lower()]!r}" for c in missing if c.lower() in by_lower]
+    fixes = [f"{c!r} -> {by_loose[loose_name(c)]!r}" for c in missing if loose_name(c) in by_loose]
     hint = (
-        f"; names must match the touches' exactly (case included): {', '.join(fixes[:5])}"
+        "; names must match the touches' exactly (case, spaces and separators included): "
+        + ", ".join(fixes[:5])
         if fixes
         else "; check the names against the touches' channels, or list offline channels "
         '(TV, print) in the config to say they are expected: [channels."TV"] marketing = true'

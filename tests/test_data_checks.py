@@ -181,6 +181,14 @@ def test_spend_on_a_channel_no_touch_has_is_flagged_with_the_likely_name(tmp_pat
     assert len(manifest["warnings"]) == 1  # sales cost is not channel spend: not flagged
 
 
+def test_the_likely_name_of_spend_is_found_across_spaces_and_separators(tmp_path):
+    """A GA-style 'WEB inar' or a snake_case 'web_inar' beside the touches' 'Webinar' got no
+    suggestion: only case was set aside."""
+    text, _ = _spend_run(tmp_path, "2025-01-05,web_inar,10\n2025-01-05,WEB inar,5\n")
+    assert "'WEB inar' -> 'Webinar', 'web_inar' -> 'Webinar'" in text
+    assert "(case, spaces and separators included)" in text
+
+
 def test_spend_on_a_channel_the_config_declares_is_expected(tmp_path):
     """Offline spend (TV) listed under [channels] is no surprise: no warning."""
     rows = [("d1", "c1", "2025-01-07", "2025-01-09", "won", 10.0)]
