@@ -19,7 +19,7 @@ from attrib.credit import Attribution
 from attrib.inputs import Inputs, load_inputs
 from attrib.journeys import build_journeys
 from attrib.models import get_model, model_names
-from attrib.run import RunResult, attribute, resolve_models, run
+from attrib.run import RunResult, attribute, resolve_models, run, run_paths
 
 if TYPE_CHECKING:  # imported on first use: see __getattr__
     from attrib.engines.local import run_bucketed
@@ -46,6 +46,7 @@ __all__ = [
     "resolve_models",
     "run",
     "run_bucketed",
+    "run_paths",
     "run_spark",
 ]
 

@@ -111,7 +111,8 @@ def _check_columns(columns: list[str], file: str) -> None:
                 f"missing column {col!r} (found {columns})",
                 file=file,
                 column=col,
-                hint=(f"did you mean {close!r}? " if close else "") + _HINT,
+                # (no [columns] mapping reads a path table: the header is what to change)
+                hint=(f"rename {close!r} to {col!r} in the header; " if close else "") + _HINT,
             )
         if close:
             raise InputError(

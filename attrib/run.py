@@ -466,16 +466,28 @@ def run_paths(
     seed: int = 0,
     reporter: Reporter | None = None,
 ) -> RunResult:
-    """Run the path-defined models on a ChannelAttribution-style aggregated path table."""
+    """Run the path-defined models on a ChannelAttribution-style aggregated path table
+    (``attrib run --paths FILE``): ``path``, ``total_conversions`` and optionally
+    ``total_conversion_value`` and ``total_null``."""
     from attrib.paths import read_paths
 
+    check_argument_types(
+        **shared_argument_types(out, models, None),
+        paths_file=(paths_file, (str, Path), "a file path"),
+        seed=(seed, (Integral,), "a whole number"),
+        bootstrap=(bootstrap, (Integral,), "a whole number of resamples"),
+    )
     reporter = reporter or Reporter()
     if bootstrap:  # before any input is read
         from attrib.bootstrap import check_resamples
 
         check_resamples(bootstrap)
+    out_path = Path(out) if out is not None else None
+    check_out_folder(out_path)
     set_up_in_background()
     cfg = config if isinstance(config, RunConfig) else load_config(config)
+    # a model a path table cannot feed (w_shaped) is refused before the file is read
+    chosen = resolve_models(models, cfg, paths_only=True)
     with reporter.stage("read paths"):
         journeys = read_paths(paths_file)
     # a path row stands for its count of journeys: count them, and their touches, so
@@ -485,7 +497,6 @@ def run_paths(
         f"paths: {n_journeys:,.0f} journeys over {n_touches:,.0f} touches "
         f"({journeys.n_journeys:,} distinct paths and outcomes)"
     )
-    chosen = resolve_models(models, cfg, paths_only=True)
     attribution = attribute(journeys, chosen, config=cfg, reporter=reporter)
     if bootstrap:
         with reporter.stage(f"bootstrap x{bootstrap}"):
@@ -511,7 +522,7 @@ def run_paths(
         bootstrap=(bootstrap, seed),
     )
     manifest["row_counts"]["distinct_paths"] = journeys.n_journeys
-    result = RunResult(None, journeys, attribution, tables, manifest, Path(out) if out else None)
+    result = RunResult(None, journeys, attribution, tables, manifest, out_path)
     if result.out is not None:
         write_outputs(result, reporter=reporter)
     return result

@@ -297,11 +297,20 @@ def test_a_misspelt_optional_column_is_refused_not_read_as_absent(tmp_path, head
     assert "rename" in e.value.hint
 
 
-def test_a_misspelt_required_column_gets_a_did_you_mean(tmp_path):
-    f = _write(tmp_path, "path;conversions\na;1\n")
-    with pytest.raises(InputError, match="missing column 'total_conversions'") as e:
+@pytest.mark.parametrize(
+    ("header", "missing", "found"),
+    [
+        ("path;conversions", "total_conversions", "conversions"),
+        ("Path;total_conversions", "path", "Path"),
+    ],
+)
+def test_a_misspelt_required_column_is_named_with_the_rename(tmp_path, header, missing, found):
+    """A header 'Path' got "did you mean 'Path'?", as if 'Path' were the name to write; no
+    mapping reads a path table, so the hint says which header to rename to what."""
+    f = _write(tmp_path, f"{header}\na;1\n")
+    with pytest.raises(InputError, match=f"missing column '{missing}'") as e:
         read_paths(f)
-    assert "did you mean 'conversions'?" in e.value.hint
+    assert f"rename '{found}' to '{missing}' in the header" in e.value.hint
 
 
 @pytest.mark.parametrize(
@@ -312,3 +321,30 @@ def test_unrelated_extra_columns_are_ignored(tmp_path, extra):
     optional columns was refused ("did you mean 'total_null'?") for carrying one."""
     f = _write(tmp_path, f"path;total_conversions;{extra}\na > b;1;2\n")
     assert read_paths(f).n_journeys == 1
+
+
+def test_run_paths_is_the_api_of_attrib_run_paths(tmp_path):
+    """``attrib run --paths`` had no Python API but an undocumented ``attrib.run.run_paths``;
+    ``attrib.api.run_paths`` is it, and checks its models and ``out=`` before reading."""
+    import attrib.api as at
+    from attrib.errors import OutputError, UsageError
+
+    f = _write(
+        tmp_path,
+        "path;total_conversions;total_conversion_value;total_null\na > b;1;30;1\nb;1;10;0\n",
+    )
+    result = at.run_paths(f, models="first_touch", out=tmp_path / "out")
+    # a > b converts once (30: first touch a), b once (10): a 30, b 10, hand-computed
+    assert result.channel_summary.select("channel", "revenue").sort("channel").rows() == [
+        ("a", 30.0),
+        ("b", 10.0),
+    ]
+    assert (tmp_path / "out" / "channel_summary.parquet").is_file()
+    missing = tmp_path / "no-such-file.csv"  # refused before it is read: no input error
+    with pytest.raises(UsageError, match="'w_shaped' needs timestamps and stages"):
+        at.run_paths(missing, models="w_shaped")
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(OutputError):
+        at.run_paths(missing, out=tmp_path / "a-file")
+    with pytest.raises(UsageError, match="models= must be"):
+        at.run_paths(f, models=3)  # type: ignore[arg-type]
