@@ -17,6 +17,10 @@ def test_the_python_example_runs_verbatim(tmp_path, monkeypatch):
     block = re.search(r"```python\n(import attrib\.api as at\n.*?)```", readme, re.S)
     assert block is not None, "the README's Python example is gone"
     shutil.copytree(ROOT / "data_samples", tmp_path / "exports")
+    (tmp_path / "Data.csv").write_text(  # a ChannelAttribution-style path table
+        "path;total_conversions;total_conversion_value;total_null\n"
+        "a > b;2;20;3\nb;1;5;4\na;0;0;2\n"
+    )
     monkeypatch.chdir(tmp_path)
     scope: dict[str, object] = {}
     exec(compile(block.group(1), "README.md", "exec"), scope)
@@ -27,7 +31,7 @@ def test_the_python_example_runs_verbatim(tmp_path, monkeypatch):
     whole = scope["result"].channel_summary.filter(pl.col("model") == "linear")
     assert 0 < linear["revenue"].sum() < whole["revenue"].sum()  # the window holds some deals
     assert linear["revenue"].sum() == pytest.approx(revenue.item())  # and limits both alike
-    for folder in ("out", "q2q3", "big"):
+    for folder in ("out", "q2q3", "big", "paths"):
         assert (tmp_path / folder / "manifest.json").is_file()
     assert (tmp_path / "q2q3" / "report.html").is_file()
     assert scope["plan"].table.filter(pl.col("name") == "customer").height == 1
