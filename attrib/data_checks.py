@@ -163,7 +163,7 @@ def rejected_rows(
         return f"{count}; each row's reason is in {out.absolute() / 'quarantine'}/"
     # no out folder (a plan from the inputs, a Python run without out=)
     return (
-        f"{count}; `attrib validate DATA_DIR --out DIR` writes each row's "
+        f"{count}; `attrib validate` on the same inputs with `--out DIR` writes each row's "
         "reason (in Python: RunResult.inputs.quarantine)"
     )
 

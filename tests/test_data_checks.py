@@ -118,7 +118,7 @@ def test_rejected_rows_say_how_many_and_where():
     # without an out folder (`attrib plan DATA_DIR`) it named a Python object to a CLI user
     text = rejected_rows({"deals": 3}, None)
     assert text is not None
-    assert "attrib validate DATA_DIR --out DIR" in text
+    assert "`attrib validate` on the same inputs with `--out DIR`" in text
 
 
 def test_a_run_knows_when_it_compiled_its_kernels(tmp_path):

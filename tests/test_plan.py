@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -536,6 +537,43 @@ def test_repeat_buyer_caveat_of_a_period_counts_new_customers_as_such(tmp_path):
     assert len(caveat) == 1, payload["warnings"]
     assert "came from 1 customers" not in caveat[0]
     assert "4 won deals closed in 2025-02, but only 1 customer(s) won their first" in caveat[0]
+
+
+def test_a_period_of_repeat_buyers_only_gets_the_caveat(tmp_path):
+    """February's 3 won deals were all c1's, a customer since January: no customer won a
+    first deal in February, and the caveat, which divided by the new customers, said
+    nothing while the plan counted a new customer per won deal."""
+    t = touches([("c1", "2025-01-02", "Email", "a")])
+    rows = [("d1", "c1", "2025-01-05", "2025-01-20", "won", 100.0)]
+    rows += [(f"d{i}", "c1", "2025-01-21", f"2025-02-1{i}", "won", 100.0) for i in (2, 3, 4)]
+    data = write_inputs(tmp_path / "in", touches=t, deals=deals(rows))
+    args = ["plan", data, "--target-revenue", "1000", "--period", "2025-02", "--format", "json"]
+    payload = json.loads(run_cli([*args, "--out", tmp_path / "p"]).stdout)
+    caveat = [w for w in payload["warnings"] if "repeat buyer" in w]
+    assert caveat == [
+        "3 won deals closed in 2025-02, but no customer won their first deal in it: the plan"
+        " counts one new customer per won deal, and every won deal of 2025-02 was a repeat"
+        " buyer's; plan from a period with new customers (--period)"
+    ]
+
+
+def test_a_plan_from_a_run_leaves_the_models_own_warnings_out(tmp_path):
+    """A plan reads no credit: a run's Shapley warning (negative values clipped) was
+    repeated as bearing on the plan; the run's data warnings still are."""
+    from attrib.metrics.plan import plan_from_run, read_run
+
+    data = write_inputs(
+        tmp_path / "in",
+        touches=touches([("c1", "2025-01-05", "Email"), ("c2", "2025-01-06", "Email")]),
+        deals=deals([("d1", "c1", "2025-01-10", "2025-01-20", "won", 1000.0)]),
+    )
+    run_cli(["run", data, "--out", tmp_path / "run", "-q", "--models", "first_touch"])
+    history = read_run(tmp_path / "run")
+    model_warning = "shapley: 2 channel(s) got no credit"
+    data_warning = "2 input row(s) rejected (touchpoints: 2)"
+    history = replace(history, warnings=(model_warning, data_warning))
+    assert plan_from_run(1000, history).warnings[0] == data_warning
+    assert model_warning not in plan_from_run(1000, history).warnings
 
 
 def test_budget_counts_leads_as_the_mix_does(tmp_path):

@@ -18,8 +18,7 @@ def test_the_python_example_runs_verbatim(tmp_path, monkeypatch):
     assert block is not None, "the README's Python example is gone"
     shutil.copytree(ROOT / "data_samples", tmp_path / "exports")
     (tmp_path / "Data.csv").write_text(  # a ChannelAttribution-style path table
-        "path;total_conversions;total_conversion_value;total_null\n"
-        "a > b;2;20;3\nb;1;5;4\na;0;0;2\n"
+        "path;total_conversions;total_conversion_value;total_null\na > b;2;20;3\nb;1;5;4\na;0;0;2\n"
     )
     monkeypatch.chdir(tmp_path)
     scope: dict[str, object] = {}

@@ -26,6 +26,7 @@ from attrib.metrics.periods import (
     resolve_window,
 )
 from attrib.metrics.settings import PERIOD_LABEL, STAGE_ORDER, MetricsSettings
+from attrib.models import model_names
 
 PLAN_SCHEMA: dict[str, pl.DataType] = {
     "kind": pl.String(),
@@ -563,7 +564,10 @@ def plan_from_run(
         repeat_deals_note_of_run(history, period),
         budget_note(table),
     )
-    warnings = (*history.warnings, *(n for n in notes if n is not None))
+    # a model's own warnings (shapley: ...) do not bear on a plan, which reads no credit
+    models = tuple(f"{name}: " for name in model_names())
+    run_warnings = (w for w in history.warnings if not w.startswith(models))
+    warnings = (*run_warnings, *(n for n in notes if n is not None))
     return Plan(table, warnings, p, run_sha256=digest)
 
 
@@ -646,10 +650,16 @@ def repeat_deals_note(funnel_df: pl.DataFrame, won_deals: int | None, period: st
         & (pl.col("stage") == "customer")
     )
     customers = int(row.get_column("count").sum()) if row.height else 0
+    when = "the whole history" if period == "all" else period
+    if won_deals and not customers and row.height:  # every one a repeat buyer's
+        return (
+            f"{won_deals:,} won deals closed in {when}, but no customer won their first deal "
+            "in it: the plan counts one new customer per won deal, and every won deal of "
+            f"{when} was a repeat buyer's; plan from a period with new customers (--period)"
+        )
     if not customers or not won_deals or won_deals <= 1.2 * customers:
         return None
     each = won_deals / customers
-    when = "the whole history" if period == "all" else period
     # the funnel's customer stage counts an entity once, in the period of its first won
     # deal: a later period's repeat buyers are not in it, so "came from N customers" was
     # false there (Maven's 2017-Q2: 1,254 won deals of 85 accounts, 1 of them new)
