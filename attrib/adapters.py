@@ -11,11 +11,13 @@ ChannelAttribution's data model (the channel that carried the conversion gets a 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 
 from attrib.columns import NONE_CHANNEL
+from attrib.config import RunConfig
 from attrib.errors import SchemaError
 from attrib.inputs import frame_input
 from attrib.io import FILE_COL, ROW_COL, as_export_text, read_files, resolve_files
@@ -136,6 +138,34 @@ def event_log_frames(
     names = {role: column for role, column in given.items() if column is not None}
     touches, deals = event_log_tables(source, warnings=warnings, **names)
     return {"touchpoints": touches, "deals": deals}
+
+
+#: the tables an event log stands for: their [columns] and [constants] do not apply to it
+_LOG_TABLES = ("touchpoints", "deals")
+
+
+def event_log_config(config: RunConfig, warnings: list[str]) -> RunConfig:
+    """The config an event log's tables are read with: the adapter gives them attrib's own
+    column names, so ``[columns]`` and ``[constants]`` of touchpoints and deals do not apply
+    (a mapping there named a column the adapter's tables lack, and stopped the run); set
+    aside with a warning naming ``[event_log]``, where the log's columns are mapped."""
+    dropped = [
+        f"[{kind}.{table}]"
+        for kind, tables in (("columns", config.columns), ("constants", config.constants))
+        for table in _LOG_TABLES
+        if tables.get(table)
+    ]
+    if not dropped:
+        return config
+    warnings.append(
+        f"{' and '.join(dropped)} of the config do not apply to an event log (set aside): its "
+        'columns are mapped by role in [event_log], e.g. cookie = "distinct_id"'
+    )
+    return replace(
+        config,
+        columns={t: m for t, m in config.columns.items() if t not in _LOG_TABLES},
+        constants={t: m for t, m in config.constants.items() if t not in _LOG_TABLES},
+    )
 
 
 def _where(rows: pl.DataFrame, shown: str) -> str:

@@ -125,27 +125,32 @@ class RunConfig:
     def with_overrides(self, **overrides: Any) -> RunConfig:
         """A copy with command-line overrides applied (``None`` values are ignored)."""
         given = {k: v for k, v in overrides.items() if v is not None}
-        return self._checked_with(**given)
+        return self._checked_with(sorted(given), **given)
 
     def with_metrics(self, overrides: Mapping[str, Any] | None) -> RunConfig:
         """A copy whose ``[metrics]`` table carries the command line's settings (``--from``,
         ``--gross-margin``, ...; ``None`` values are ignored), so that every step reading the
         config (the journeys' reporting window too) sees them."""
         given = {k: v for k, v in (overrides or {}).items() if v is not None}
-        return self._checked_with(metrics={**self.metrics, **given}) if given else self
+        if not given:
+            return self
+        return self._checked_with(sorted(given), metrics={**self.metrics, **given})
 
-    def _checked_with(self, **changes: Any) -> RunConfig:
-        """A copy with ``changes`` (a run's own arguments), checked. The file was checked as
-        it was read: an error now is the arguments', so it names no file (``lookback_days=0``
-        given to ``run`` was said to be in a channels.toml that sets none)."""
+    def _checked_with(self, given: list[str], **changes: Any) -> RunConfig:
+        """A copy with ``changes`` (a run's own arguments, named ``given``), checked. The file
+        was checked as it was read: an error now comes of the arguments (alone, or with the
+        file's values), and says so (``lookback_days=0`` given to ``run`` was said to be in a
+        channels.toml that sets none)."""
         cfg = replace(self, **changes)
         try:
             cfg.check()
         except ConfigError as exc:
-            if exc.file is None or exc.file != self.source:
+            if exc.file is None or exc.file != self.source or not given:
                 raise
             raise ConfigError(
-                f"{exc.message} (given to the run, not in {self.source})", hint=exc.hint
+                f"{exc.message} (checked with the run's arguments: {', '.join(given)})",
+                file=exc.file,
+                hint=exc.hint,
             ) from None
         return cfg
 

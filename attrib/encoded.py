@@ -40,7 +40,8 @@ CREATED_METRICS = ("deals_created", "pipeline_created")
 
 def last_touches_of_closed(offsets: np.ndarray, status: np.ndarray) -> np.ndarray:
     """``Journeys.close_pos`` of journeys without touch times (path tables): a closed
-    journey's last touch, -1 for the others and for empty journeys."""
+    journey's last touch, -1 for the others and for empty journeys. (No model a path table
+    runs reads it today: the anchored ones need stages and times; kept true all the same.)"""
     closed = ((status == STATUS_WON) | (status == STATUS_LOST)) & (np.diff(offsets) > 0)
     return np.where(closed, offsets[1:] - 1, -1).astype(np.int64)
 

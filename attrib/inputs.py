@@ -242,11 +242,9 @@ def shared_sources(table: str, config: RunConfig) -> frozenset[str]:
 def optional_sources(table: str, config: RunConfig) -> dict[str, str]:
     """The optional source columns a run reads from a table's files, under their
     ``[columns]`` names (each with its canonical name): no file may spell one another way,
-    or its values would be ignored (a missing required column has an error of its own). Not
-    one a ``[constants]`` value gives, nor, at ``level = "customer"``, any table's
-    ``account_id`` (none is read: a CRM's 'Account ID' beside the deals loses nothing), nor
-    the touches' ``source`` or ``medium`` where no ``[[rules]]`` entry matches on it (only
-    rules read them: a GA-style 'Source' beside the channel loses nothing)."""
+    or its values would be ignored (a missing required column has an error of its own).
+    Not those ``schema.unread_optional`` names (a CRM's 'Account ID' beside the deals at
+    customer level, a GA-style 'Source' beside the channel without rules: nothing lost)."""
     mapping = config.columns.get(table, {})
     _, optional = TABLE_COLUMNS[table]
     skip = unread_optional(table, config)
@@ -282,7 +280,8 @@ def used_columns(table: str, config: RunConfig) -> Projection | None:
     # account_id keys the journeys at account level, and a mapped column must be there:
     # without either, the error lists the file's columns
     account = {mapping.get(ACCOUNT_ID, ACCOUNT_ID)} if ACCOUNT_ID in read else set()
-    mapped = {mapping[c] for c in read if c in mapping and c not in unread_optional(table, config)}
+    unread = unread_optional(table, config)
+    mapped = {mapping[c] for c in read if c in mapping and c not in unread}
     return Projection(
         wanted=wanted,
         required=required_sources(table, config) | account | mapped,

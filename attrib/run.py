@@ -258,8 +258,9 @@ def run(
         frames = None
         log_warnings: list[str] = []
         if event_log is not None:
-            from attrib.adapters import event_log_frames
+            from attrib.adapters import event_log_config, event_log_frames
 
+            cfg = event_log_config(cfg, log_warnings)
             frames = event_log_frames(event_log, log_warnings, cfg.event_log)
         inputs = load_inputs(
             data_dir,

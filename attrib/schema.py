@@ -117,6 +117,8 @@ def _mapping(
     mapping = config.columns.get(table, {})
     constants = config.constants.get(table, {})
     unread = unread_optional(table, config)
+    if table == "touchpoints" and mapping.get(CHANNEL, CHANNEL) in available:
+        unread |= {SOURCE, MEDIUM}  # ([[rules]] apply only without a channel column)
     exprs: list[pl.Expr] = []
     missing: list[tuple[str, str]] = []
     for column in (*required, *optional):

@@ -65,7 +65,13 @@ def synth_batch(n: int, n_channels: int, seed: int):
     """``n`` random journeys over ``n_channels`` channels; conversion odds rise with channels."""
     import polars as pl
 
-    from attrib.encoded import STATUS_NONE, STATUS_WON, Dictionaries, Journeys
+    from attrib.encoded import (
+        STATUS_NONE,
+        STATUS_WON,
+        Dictionaries,
+        Journeys,
+        last_touches_of_closed,
+    )
 
     rng = np.random.default_rng(seed)
     lens = np.minimum(1 + rng.geometric(0.3, size=n), 20).astype(np.int64)
@@ -94,7 +100,7 @@ def synth_batch(n: int, n_channels: int, seed: int):
         channel=channel,
         campaign=channel.copy(),
         ts=np.zeros(channel.size, dtype=np.int64),
-        status=np.where(won, STATUS_WON, STATUS_NONE).astype(np.int8),
+        status=(status := np.where(won, STATUS_WON, STATUS_NONE).astype(np.int8)),
         weight=np.ones(n),
         amount=np.where(won, rng.lognormal(4, 1, size=n), 0.0),
         end_ts=z,
@@ -102,6 +108,7 @@ def synth_batch(n: int, n_channels: int, seed: int):
         n_created=lens,
         lead_pos=np.full(n, -1, dtype=np.int64),
         opp_pos=np.full(n, -1, dtype=np.int64),
+        close_pos=last_touches_of_closed(offsets, status),
         table=pl.DataFrame({"journey_id": np.arange(n)}),
         dicts=dicts,
     )

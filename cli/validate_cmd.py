@@ -93,8 +93,9 @@ def validate(
         warnings: list[str] = []
         frames = None
         if event_log is not None:
-            from attrib.adapters import event_log_frames
+            from attrib.adapters import event_log_config, event_log_frames
 
+            config = event_log_config(config, warnings)
             frames = event_log_frames(event_log, warnings, config.event_log)
         inputs = load_inputs(
             data_dir,

@@ -336,16 +336,21 @@ def test_frames_get_the_warnings_their_files_get(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "given",
-    [{"lookback_days": 0}, {"level": "acount"}, {"metrics": {"gross_margin": 2}}],
-    ids=["lookback", "level", "metrics"],
+    ("given", "named"),
+    [
+        ({"lookback_days": 0}, "lookback_days"),
+        ({"level": "acount"}, "level"),
+        ({"metrics": {"gross_margin": 2}}, "gross_margin"),
+        ({"metrics": {"period_to": "2025-02-01"}}, "period_to"),  # against the file's from
+    ],
+    ids=["lookback", "level", "metrics", "with-the-file"],
 )
-def test_a_bad_run_argument_is_not_blamed_on_the_config_file(given, tmp_path):
+def test_a_bad_run_argument_is_not_blamed_on_the_config_file(given, named, tmp_path):
     """``run(folder, lookback_days=0)`` was refused as if the folder's channels.toml, which
-    sets no lookback, held it: the error names the argument's origin and no file."""
+    sets no lookback, held it: the error names the arguments it was checked with."""
     data = tmp_path / "data"
     data.mkdir()
-    (data / "channels.toml").write_text('[channels."Direct"]\ndirect = true\n')
-    with pytest.raises(ConfigError, match="given to the run, not in") as caught:
+    (data / "channels.toml").write_text('[metrics]\nperiod_from = "2025-03-01"\n')
+    with pytest.raises(ConfigError) as caught:
         at.run(data, **given)
-    assert caught.value.file is None
+    assert f"(checked with the run's arguments: {named})" in caught.value.message

@@ -1103,6 +1103,32 @@ def test_validate_checks_an_event_log(tmp_path):
     assert "--event-log and --deals together" in both.output
 
 
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_an_event_log_sets_the_configs_touch_and_deal_mappings_aside(tmp_path, command):
+    """[columns] does not apply to an event log (README): a shared config's
+    ``campaign = "utm_campaign"`` named a column the adapter's touches lack, and the run
+    stopped with a hint to map it; now set aside with a warning naming [event_log]."""
+    log = tmp_path / "events.csv"
+    log.write_text(
+        "cookie,time,channel,conversion,conversion_value\n"
+        "u1,2025-01-01 00:00:00,Email,0,\nu1,2025-01-02 00:00:00,Social,1,10\n"
+    )
+    config = tmp_path / "channels.toml"
+    config.write_text(
+        '[columns.touchpoints]\ncampaign = "utm_campaign"\n[constants.deals]\nstatus = "lost"\n'
+    )
+    args = [command, "--event-log", log, "--config", config]
+    args += ["--out", tmp_path / "out", "--models", "linear"] if command == "run" else []
+    text = " ".join(run_cli(args).output.split())
+    assert "[columns.touchpoints] and [constants.deals] of the config do not apply" in text
+    if command == "run":  # the log's conversion is a won deal of 10 (no constant status)
+        summary = pl.read_parquet(tmp_path / "out" / "channel_summary.parquet")
+        assert summary.select("channel", "revenue").sort("channel").rows() == [
+            ("Email", 5.0),
+            ("Social", 5.0),
+        ]
+
+
 def test_an_event_log_counts_a_rejected_row_once(tmp_path):
     """A conversion row with a bad time is rejected as a touch and as a deal: a 3-row log
     said '4 input row(s) rejected (touchpoints: 3, deals: 1)'."""

@@ -320,8 +320,11 @@ def test_a_mapped_column_missing_gets_the_canonical_key_in_its_hint(tmp_path):
     assert '[columns.touchpoints] customer_id = "userid"' in text
 
 
-@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])
-@pytest.mark.parametrize("command", ["run", "validate"])
+@pytest.mark.parametrize(
+    ("command", "engine"),
+    [("run", []), ("run", ["--buckets", "2"]), ("validate", [])],
+    ids=["in-memory", "bucketed", "validate"],
+)
 def test_an_optional_column_mapped_to_one_the_file_lacks_is_refused(tmp_path, engine, command):
     """``campaign = "landing_page"`` where the file has ``landing_page_id`` made every
     campaign (none), and a deals ``account_id`` mapped to a missing column fell back to the
@@ -330,7 +333,7 @@ def test_an_optional_column_mapped_to_one_the_file_lacks_is_refused(tmp_path, en
     _write(data, "touchpoints", TOUCH_HEAD + ",landing_page_id", [f"{r},lp1" for r in TOUCH_OK])
     _write(data, "deals", DEAL_HEAD, DEAL_OK)
     (data / "channels.toml").write_text('[columns.touchpoints]\ncampaign = "landing_page"\n')
-    args = [command, data, *(engine if command == "run" else []), "--out", tmp_path / "out"]
+    args = [command, data, *engine, "--out", tmp_path / "out"]
     text = " ".join(run_cli(args, exit_code=2).output.split())
     assert "column 'landing_page' (mapped to campaign) is missing" in text
     assert "required" not in text.split("hint:")[0]  # (campaign is optional)
@@ -341,7 +344,8 @@ def test_an_optional_column_mapped_to_one_the_file_lacks_is_refused(tmp_path, en
 
 def test_a_mapped_column_a_run_does_not_read_may_be_missing(tmp_path):
     """Mapped columns the run never reads are not asked for: the touches' ``touch_type``,
-    and ``account_id`` at customer level; at account level the deals' one must be there."""
+    ``account_id`` at customer level, and ``source`` beside a channel column (rules read it
+    only without one); at account level the deals' ``account_id`` must be there."""
     data = tmp_path / "in"
     _write(data, "touchpoints", TOUCH_HEAD, TOUCH_OK)
     _write(data, "deals", DEAL_HEAD, DEAL_OK)
@@ -350,6 +354,16 @@ def test_a_mapped_column_a_run_does_not_read_may_be_missing(tmp_path):
         '[columns.deals]\naccount_id = "acount"\n'
     )
     run_cli(["run", data, "--out", tmp_path / "out", "-q", "--models", "first_touch"])
+    # [[rules]] read source only without a channel column: beside one, a mapped source is
+    # not read either
+    (data / "channels.toml").write_text(
+        '[columns.touchpoints]\nsource = "utm_source"\n'
+        '[[rules]]\nchannel = "Paid Search"\nsource = "google"\n'
+    )
+    run_cli(["run", data, "--out", tmp_path / "rules", "-q", "--models", "first_touch"])
+    (data / "channels.toml").write_text(
+        '[columns.touchpoints]\naccount_id = "company"\n[columns.deals]\naccount_id = "acount"\n'
+    )
     _write(data, "touchpoints", TOUCH_HEAD + ",company", [f"{r},a1" for r in TOUCH_OK])
     args = ["run", data, "--level", "account", "--out", tmp_path / "acc"]
     text = " ".join(run_cli(args, exit_code=2).output.split())
