@@ -133,9 +133,13 @@ def check_invariants(frames: dict[str, pl.DataFrame], start: datetime, end: date
     # a customer with a won deal reached the customer stage
     assert won.join(cust, on="customer_id", how="anti").height == 0
 
-    # costs: non-negative, first of month, only paid channels, one row per key
+    # costs: non-negative, first of month (a period starting later: days inside it), only
+    # paid channels, one row per key
     assert (costs["spend"] >= 0).all()
-    assert costs["date"].dt.day().eq(1).all()
+    if start.day == 1:
+        assert costs["date"].dt.day().eq(1).all()
+    else:
+        assert costs["date"].is_between(start.date(), end.date(), closed="left").all()
     assert set(costs["channel"].unique()) <= PAID_CHANNELS
     assert costs.select("date", "channel", "campaign").unique().height == costs.height
 
@@ -354,6 +358,34 @@ def test_costs_follow_touch_volume(sample: dict[str, pl.DataFrame]) -> None:
     sigma = 0.25  # documented noise: lognormal(0, 0.25)
     assert np.all(np.abs(np.log(ratio)) < 5 * sigma)
     assert abs(np.median(np.log(ratio))) < 0.1
+
+
+def test_a_period_starting_after_a_1st_has_daily_costs(tmp_path: Path) -> None:
+    """--start 2015-11-23: November's monthly row held the spend of its last 8 days only, and
+    a run read it as spread over the whole month (22/30 of it prorated away, with a
+    warning). A period of part-months has daily rows: spend = that day's paid touches x
+    unit cost x 6 x noise, and nothing is prorated away."""
+    frames = generate_frames(customers=300, seed=3, start="2015-11-23", months=2)
+    unit = {c.name: c.unit_cost * 6.0 for c in CHANNELS if c.unit_cost > 0}
+    volume = (
+        frames["touchpoints"]
+        .filter(pl.col("channel").is_in(list(unit)))
+        .group_by(pl.col("ts").dt.date().alias("date"), "channel", "campaign")
+        .len()
+    )
+    joined = frames["costs"].join(
+        volume, on=["date", "channel", "campaign"], how="full", nulls_equal=True, coalesce=True
+    )
+    assert joined["spend"].null_count() == 0  # a row for each day with paid touches
+    assert joined["len"].null_count() == 0  # and none for a day without
+    assert frames["costs"]["date"].min() >= date(2015, 11, 23)
+    ratio = (joined["spend"] / (joined["len"] * joined["channel"].replace_strict(unit))).to_numpy()
+    assert np.all(np.abs(np.log(ratio)) < 5 * 0.25)
+    data = tmp_path / "g"
+    run_cli(["generate", data, "--customers", "300", "--start", "2015-11-23", "--months", "2"])
+    text = " ".join(run_cli(["run", data, "--out", tmp_path / "out"]).output.split())
+    assert "cuts months" not in text
+    assert "warning" not in text  # none of the cost table's grain either
 
 
 @given(

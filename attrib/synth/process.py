@@ -343,5 +343,8 @@ def generate_frames(
     codes = _touch_codes(t_cust, t_ts, t_ch, t_tt, _draw_themes(rng, t_ch))
     campaigns = _campaign_table(month0, months)
     touchpoints = _touchpoints_frame(codes, campaigns, month0, ids)
-    costs = _costs_frame(rng, codes, campaigns, month0, months)
+    # a start after a 1st cuts the first and last months: daily rows, none prorated away
+    first_of_month = np.datetime64(month0, "M").astype("datetime64[D]").astype(np.int64)
+    daily = t_start // _DAY != first_of_month
+    costs = _costs_frame(rng, codes, campaigns, month0, months, daily=bool(daily))
     return {"touchpoints": touchpoints, "deals": deals, "stages": stages, "costs": costs}

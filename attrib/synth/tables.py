@@ -203,18 +203,34 @@ def _costs_frame(
     campaigns: tuple[pl.Series, int],
     month0: int,
     months: int,
+    *,
+    daily: bool = False,
 ) -> pl.DataFrame:
-    """Monthly spend per paid (channel, campaign): touches x unit cost x clicks factor x noise."""
+    """Spend per paid (channel, campaign) and month (dated the 1st), or per day (``daily``:
+    a period that starts after a 1st, whose first and last months are part-months: a monthly
+    row of a part-month is read as spread over its whole month and prorated away):
+    touches x unit cost x clicks factor x noise."""
     unit = np.array([c.unit_cost for c in CHANNELS], dtype=np.float64)
     ch = codes["ch"].to_numpy()
     paid = unit[ch] > 0
-    rel_month = codes["month"].to_numpy()[paid] - month0
-    key = (rel_month * len(CHANNELS) + ch[paid]) * _MAX_THEMES + codes["theme"].to_numpy()[paid]
-    counts = np.bincount(key, minlength=(months + 1) * len(CHANNELS) * _MAX_THEMES)
+    day = codes["ts"].to_numpy()[paid] // _DAY
+    if daily:
+        first = int(day.min()) if len(day) else 0
+        rel, n_slots = day - first, int(day.max()) - first + 1 if len(day) else 1
+    else:
+        rel, n_slots = codes["month"].to_numpy()[paid] - month0, months + 1
+    key = (rel * len(CHANNELS) + ch[paid]) * _MAX_THEMES + codes["theme"].to_numpy()[paid]
+    counts = np.bincount(key, minlength=n_slots * len(CHANNELS) * _MAX_THEMES)
     rows = np.flatnonzero(counts)
     r_theme = rows % _MAX_THEMES
     r_ch = (rows // _MAX_THEMES) % len(CHANNELS)
-    r_month = rows // (_MAX_THEMES * len(CHANNELS)) + month0
+    r_slot = rows // (_MAX_THEMES * len(CHANNELS))
+    if daily:
+        r_day = (r_slot + first).astype("datetime64[D]")
+        r_month = r_day.astype("datetime64[M]").astype(np.int64)
+    else:
+        r_month = r_slot + month0
+        r_day = r_month.astype("datetime64[M]").astype("datetime64[D]")
     noise = rng.lognormal(0.0, _SPEND_NOISE_SIGMA, len(rows))
     spend = np.round(counts[rows] * unit[r_ch] * _CLICKS_PER_TRACKED_TOUCH * noise, 2)
     names, nq = campaigns
@@ -222,9 +238,7 @@ def _costs_frame(
     channel_names = pl.Series([c.name for c in CHANNELS], dtype=pl.String)
     frame = pl.DataFrame(
         {
-            "date": pl.Series(r_month.astype("datetime64[M]").astype("datetime64[D]")).cast(
-                pl.Date
-            ),
+            "date": pl.Series(r_day).cast(pl.Date),
             "channel": channel_names.gather(pl.Series(r_ch)),
             "campaign": names.gather(camp),
             "spend": spend,
