@@ -30,7 +30,7 @@ from attrib.data_checks import (
     metric_warnings,
     path_warnings,
 )
-from attrib.encoded import Journeys
+from attrib.encoded import Dictionaries, Journeys
 from attrib.errors import ConfigError, UsageError
 from attrib.inputs import Inputs, TableSource, load_inputs, resolve_config
 from attrib.journeys import build_journeys
@@ -88,6 +88,33 @@ def requested_models(
     """The model names a run asks for: a comma list or a list, else the config's, else all."""
     chosen = parse_model_list(names) if names is not None else ()
     return list(chosen or config.models or model_names())
+
+
+def models_named(names: list[str] | tuple[str, ...] | str | None, config: RunConfig) -> bool:
+    """Whether a run names its models (``--models``, or the config's ``[options] models``)
+    rather than running them all."""
+    return bool((parse_model_list(names) if names is not None else ()) or config.models)
+
+
+def runnable_models(
+    chosen: list[AttributionModel], dicts: Dictionaries, *, named: bool, reporter: Reporter
+) -> list[AttributionModel]:
+    """``chosen`` without the models the data cannot feed (Shapley beyond 63 channels) when
+    the run named none, each left out with a warning: running every model is a convenience,
+    and one that did not fit the data stopped them all (exit 3, after the whole read). A
+    model named is kept, to fail with its own error."""
+    if named:
+        return chosen
+    kept = []
+    for model in chosen:
+        if (why := model.unfit_reason(dicts)) is None:
+            kept.append(model)
+        else:
+            reporter.warn(
+                f"{model.name}: left out of this run, which named no models: {why}; group rare"
+                " channels together to run it, or name the models (--models)"
+            )
+    return kept
 
 
 def resolve_models(
@@ -292,6 +319,8 @@ def run(
         reporter.note(note)
     with reporter.stage("build journeys"):
         journeys = build_journeys(inputs.touches, inputs.deals, cfg, stages=inputs.stages)
+    named = models_named(models, cfg)
+    chosen = runnable_models(chosen, journeys.dicts, named=named, reporter=reporter)
     reporter.note(f"journeys: {journeys.n_journeys:,} over {journeys.n_touches:,} touches")
     deal_counts = DealCounts.of(journeys)
     for warning in deal_warnings(deal_counts, inputs.rows_read, inputs.rejected, cfg.level):
@@ -491,6 +520,8 @@ def run_paths(
     chosen = resolve_models(models, cfg, paths_only=True)
     with reporter.stage("read paths"):
         journeys = read_paths(paths_file)
+    named = models_named(models, cfg)
+    chosen = runnable_models(chosen, journeys.dicts, named=named, reporter=reporter)
     # a path row stands for its count of journeys: count them, and their touches, so
     n_journeys = float(journeys.weight.sum())
     n_touches = float((journeys.weight * np.diff(journeys.offsets)).sum())

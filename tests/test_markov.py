@@ -382,3 +382,22 @@ def test_campaigns_add_up_to_the_channel_formula(tmp_path):
     assert pipeline["a2"] / a_total == pytest.approx(
         deals_a["a2"] / (deals_a["a1"] + deals_a["a2"])
     )
+
+
+def test_every_score_zero_gives_linear_credit_as_documented(tmp_path):
+    """value_weighted with no revenue: every value removal effect is 0, and the credit is
+    linear's (the docs said "shared equally among its channels" while the touches shared
+    it): the won journey a > a > b gives a 2/3 and b 1/3 of its conversion; share 0."""
+    import attrib.api as at
+
+    table = tmp_path / "paths.csv"
+    table.write_text(
+        "path;total_conversions;total_conversion_value;total_null\na > a > b;1;0;0\nb;0;0;1\n"
+    )
+    config = at.config_from_mapping({"models": {"markov": {"value_weighted": True}}})
+    result = at.run_paths(table, models="markov,linear", config=config)
+    summary = result.channel_summary.sort("model", "channel")
+    for model in ("markov", "linear"):
+        got = summary.filter(model=model).select("channel", "conversions").rows()
+        assert got == [("a", pytest.approx(2 / 3)), ("b", pytest.approx(1 / 3))]
+    assert result.tables["markov_removal_effects"].get_column("share").to_list() == [0.0, 0.0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from functools import partial
 
 import numpy as np
 import pytest
@@ -228,3 +229,45 @@ def test_relabelling_channels_permutes_values():
         a = _raw(_fit(ShapleyAttribution(value_function=vf), _game(game)))
         b = _raw(_fit(ShapleyAttribution(value_function=vf), _game(moved)))
         np.testing.assert_allclose([b[perm[c] - 1] for c in range(1, 6)], a, atol=1e-15)
+
+
+def _seventy_channels(folder):
+    """A data folder whose touches have 70 channels (Shapley's bitmasks hold 63): c1 and c2
+    each touched by every channel once, c1 won 70, c2 lost."""
+    import polars as pl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [
+        (customer, f"2025-01-{1 + i // 24:02d} {i % 24:02d}:00:00", f"ch{i:02d}")
+        for customer in ("c1", "c2")
+        for i in range(70)
+    ]
+    pl.DataFrame(rows, schema=["customer_id", "ts", "channel"], orient="row").write_csv(
+        folder / "touchpoints.csv"
+    )
+    (folder / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\n"
+        "d1,c1,2025-01-05,2025-01-06,won,70\nd2,c2,2025-01-05,2025-01-06,lost,0\n"
+    )
+    return folder
+
+
+@pytest.mark.parametrize("engine", ["in-memory", "bucketed"])
+def test_a_run_naming_no_models_leaves_shapley_out_beyond_63_channels(tmp_path, engine):
+    """Every model is the default: with 64 channels or more, Shapley's error (exit 3, after
+    the whole read) stopped the others too. Left out with a warning; named, it still fails."""
+    import attrib.api as at
+    from attrib.errors import ComputationError
+
+    data = _seventy_channels(tmp_path / "in")
+    run = at.run if engine == "in-memory" else partial(at.run_bucketed, buckets=2)
+    result = run(data, out=tmp_path / "out")
+    models = set(result.channel_summary.get_column("model").to_list())
+    assert "shapley" not in models
+    assert {"linear", "markov"} <= models
+    assert any(w.startswith("shapley: left out of this run") for w in result.warnings)
+    # linear: 70 / 70 channels = 1 each, hand-computed
+    linear = result.channel_summary.filter(model="linear", channel="ch42")
+    assert linear.get_column("revenue").item() == pytest.approx(1.0)
+    with pytest.raises(ComputationError, match="shapley supports at most 63 channels, got 70"):
+        run(data, models="linear,shapley")

@@ -951,3 +951,16 @@ def test_a_replacement_character_in_utf8_text_is_kept_as_locally(spark, tmp_path
     local_tables, _ = _local(data, tmp_path / "local")
     _same(spark_tables, local_tables)
     assert "R\ufffdseaux" in spark_tables["channel_summary"].get_column("channel").to_list()
+
+
+def test_a_run_naming_no_models_leaves_shapley_out_as_locally(spark, tmp_path: Path) -> None:
+    """Beyond 63 channels Shapley cannot run: left out of a run that named no models, as in
+    the local engines (it stopped the whole run)."""
+    from test_shapley import _seventy_channels
+
+    data = _seventy_channels(tmp_path / "in")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = run_spark(data, out=None, spark=spark, models=None)
+    assert "shapley" not in set(result.channel_summary.get_column("model").to_list())
+    assert any(w.startswith("shapley: left out of this run") for w in result.warnings)

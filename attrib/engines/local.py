@@ -578,8 +578,10 @@ def run_bucketed(
     from attrib.run import (
         RunResult,
         check_argument_types,
+        models_named,
         requested_models,
         resolve_models,
+        runnable_models,
         shared_argument_types,
     )
 
@@ -640,6 +642,8 @@ def run_bucketed(
             reporter.note(note)
         data = _bucket_inputs(inputs, cfg, buckets, scratch, out_path, reporter)
         dicts = data.dicts
+        named = models_named(models, cfg)
+        chosen = runnable_models(chosen, dicts, named=named, reporter=reporter)
         with (
             reporter.stage("fit data-driven models")
             if any(m.needs_fit for m in chosen)

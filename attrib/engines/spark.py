@@ -137,7 +137,7 @@ def run_spark(
     """
     from attrib.inputs import resolve_config
     from attrib.outputs import check_out_folder
-    from attrib.run import resolve_models
+    from attrib.run import models_named, resolve_models
 
     reporter = reporter or Reporter()
     out_path = Path(out) if out is not None else None
@@ -169,6 +169,7 @@ def run_spark(
                 out_path,
                 write_journeys=write_journeys,
                 touch_credits=touch_credits,
+                named=models_named(models, cfg),
             )
         finally:
             job.release()
@@ -242,13 +243,14 @@ class _Job:
         *,
         write_journeys: bool,
         touch_credits: bool = False,
+        named: bool = True,
     ) -> SparkRunResult:
         from attrib.inputs import empty_touches
         from attrib.journey_codes import build_dictionaries
         from attrib.journeys import build_journeys
         from attrib.manifest import finish_manifest
         from attrib.outputs import write_manifest, write_quarantine, write_tables
-        from attrib.run import finish_metrics, map_run_metrics
+        from attrib.run import finish_metrics, map_run_metrics, runnable_models
 
         rep = self.reporter
         with rep.stage("read and validate"):
@@ -276,6 +278,7 @@ class _Job:
             _refuse_replaced_text(names, "touchpoints", self.files["touchpoints"])
             # no valid touch at all: every deal is zero-touch, as locally (a warning said so)
             dicts = build_dictionaries(names, self.cfg)
+        models = runnable_models(models, dicts, named=named, reporter=rep)
         rejected = {t: q.height for t, q in quarantine.items()}
         if touch_q_path is not None:
             rejected["touchpoints"] = self.n_touch_rejected

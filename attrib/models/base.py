@@ -94,6 +94,11 @@ class AttributionModel(ABC):
                 params[p.name] = expect_bool(given, p.name, f"models.{self.name}")
         self.params = {**known, **params}
 
+    def unfit_reason(self, dicts: Dictionaries) -> str | None:
+        """Why the model cannot run on data of these channels (fitting would fail), or None
+        (``run.runnable_models`` leaves such a model out of a run that named no model)."""
+        return None
+
     # -- phase 1: fit (data-driven models) -------------------------------------------------
     def fit_map(self, batch: Journeys) -> State:
         """Additive partial state of one batch (rule-based models: empty)."""

@@ -24,13 +24,20 @@ MAX_CHANNELS = 63
 VALUE_FUNCTIONS = ("dalessandro", "dp6")
 
 
+def _too_many_channels(dicts: Dictionaries) -> str | None:
+    """Why the coalition bitmasks cannot hold these channels, or None."""
+    if dicts.n_channels - 1 <= MAX_CHANNELS:
+        return None
+    return f"shapley supports at most {MAX_CHANNELS} channels, got {dicts.n_channels - 1}"
+
+
 def _bit_of_code(dicts: Dictionaries) -> np.ndarray:
     """int64 [C]: bit of each channel code = rank of its name (so bits sort like names)."""
     n_c = dicts.n_channels
-    if n_c - 1 > MAX_CHANNELS:
+    if (why := _too_many_channels(dicts)) is not None:
         raise ComputationError(
-            f"shapley supports at most {MAX_CHANNELS} channels, got {n_c - 1}",
-            hint="group rare channels together or use the markov model",
+            why,
+            hint="group rare channels together, or run markov instead",
         )
     bits = np.full(n_c, -1, dtype=np.int64)
     order = sorted(range(1, n_c), key=lambda c: dicts.channels[c])
@@ -78,11 +85,15 @@ class ShapleyAttribution(ScoredModel):
         "to its max_set_size channels whose names sort last, as DP6 MAM does. phi_i = sum over "
         "S not containing i of |S|! (n-|S|-1)! / n! (v(S + i) - v(S)), computed exactly over "
         "all 2^n subsets for up to max_exact_channels players, else estimated from n_samples "
-        "random permutations (seeded) with a standard error per channel. Attributed totals "
+        "random permutations (seeded) with a standard error per channel; at most 63 "
+        "channels (coalitions are 64-bit masks: a run that names no models leaves shapley "
+        "out beyond that, with a warning). Attributed totals "
         "of c are total x phi+_c / sum(phi+), where phi+ = max(phi, 0) (negative Shapley "
-        "values, possible with exact-set rates, receive no credit); touch-level credit shares "
+        "values, possible with exact-set rates, receive no credit; when every phi+ is 0 the "
+        "totals are linear's); touch-level credit shares "
         "each journey among its distinct channels in proportion to phi+, equally over a "
-        "channel's touches (equal weights if all its channels have phi+ = 0)."
+        "channel's touches (equally over the journey's touches, as linear, if all its "
+        "channels have phi+ = 0)."
     )
     params_doc: ClassVar[tuple[Param, ...]] = (
         Param("value_function", "dalessandro", "'dalessandro' (exact-set rate) or 'dp6'."),
@@ -122,6 +133,10 @@ class ShapleyAttribution(ScoredModel):
                 f"max_set_size must be a whole number >= 1, got {p['max_set_size']!r}",
                 hint="leave it out for no cap, or e.g. [models.shapley] max_set_size = 4",
             )
+
+    def unfit_reason(self, dicts: Dictionaries) -> str | None:
+        """More channels than the coalition bitmasks hold (``MAX_CHANNELS``)."""
+        return _too_many_channels(dicts)
 
     # -- fit ---------------------------------------------------------------------------------
     def _masks(self, batch: Journeys) -> tuple[np.ndarray, np.ndarray]:
