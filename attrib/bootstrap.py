@@ -158,9 +158,13 @@ def replicate_credit(
     return out
 
 
+#: more resamples than any interval needs (their draws past 2^63 were an internal error)
+MAX_RESAMPLES = 1_000_000
+
+
 def check_resamples(n: object, *, off: bool = True) -> None:
-    """Refuse a resample count intervals cannot come from: at least 2, or 0 (off) where
-    ``off`` allows it (``attrib run --bootstrap``)."""
+    """Refuse a resample count intervals cannot come from: at least 2 and at most
+    ``MAX_RESAMPLES``, or 0 (off) where ``off`` allows it (``attrib run --bootstrap``)."""
     if (
         not isinstance(n, numbers.Integral)
         or isinstance(n, bool)
@@ -169,6 +173,11 @@ def check_resamples(n: object, *, off: bool = True) -> None:
         raise UsageError(
             f"--bootstrap needs {'0 (off) or ' if off else ''}at least 2 resamples, got {n!r}",
             hint="200 resamples give stable 95% intervals",
+        )
+    if n > MAX_RESAMPLES:
+        raise UsageError(
+            f"--bootstrap takes at most {MAX_RESAMPLES:,} resamples, got {n:,}",
+            hint="200 resamples give stable 95% intervals; 10,000 more than enough",
         )
 
 

@@ -330,6 +330,12 @@ def parse_timestamp(
     return value, why
 
 
+#: the largest amount, spend or target a row may hold: 10^18 is no money in any currency (a
+#: billion in micros is 10^15), and sums of such values stay finite; three rows of 1.5e308
+#: summed to inf, and the run wrote inf and NaN revenue, ROAS and JSON
+MAX_NUMBER = 1e18
+
+
 def parse_number(column: str, dtype: pl.DataType) -> tuple[pl.Expr, Why]:
     col = pl.col(column)
     numeric = dtype.is_numeric()
@@ -344,6 +350,14 @@ def parse_number(column: str, dtype: pl.DataType) -> tuple[pl.Expr, Why]:
             reason_if(raw.is_null(), f"{column} is empty (write 0 for an unknown value)")
             + reason_if(value.is_nan() | value.is_infinite(), f"{column} is not a finite number")
             + reason_if(value < 0, pl.format("{} {} is negative", pl.lit(column), value))
+            + reason_if(
+                value.is_finite() & (value > MAX_NUMBER),
+                pl.format(
+                    "{} {} is above 1e18, more than any amount (check its unit or column)",
+                    pl.lit(column),
+                    value,
+                ),
+            )
         )
         if numeric:
             return reason

@@ -73,11 +73,14 @@ class Group(click.Group):
         except BrokenPipeError:
             exit_broken_pipe()
         except click.UsageError as exc:  # click's own (--lookback-days -1): JSON if asked
-            command = exc.ctx.info_name if exc.ctx is not None else None
-            if command in _JSON_COMMANDS and _asks_json(ctx.meta.get(_RAW_ARGS, [])):
+            raw = ctx.meta.get(_RAW_ARGS, [])
+            # (an option given last without its value: click's error has no context)
+            command = exc.ctx.info_name if exc.ctx is not None else _command_of(raw)
+            if command in _JSON_COMMANDS and _asks_json(raw):
                 from attrib.errors import UsageError
 
-                hint = f"see '{exc.ctx.command_path} --help'" if exc.ctx is not None else None
+                path = exc.ctx.command_path if exc.ctx is not None else f"attrib {command}"
+                hint = f"see '{path} --help'"
                 click.echo(
                     json.dumps(
                         {"ok": False, **UsageError(exc.format_message(), hint=hint).to_dict()}
@@ -89,6 +92,11 @@ class Group(click.Group):
 _RAW_ARGS = "attrib.raw_args"
 #: the commands whose ``--format json`` writes a JSON document (generate's --format is a file's)
 _JSON_COMMANDS = ("run", "validate", "plan")
+
+
+def _command_of(args: list[str]) -> str | None:
+    """The command a command line names: its first word that is no option."""
+    return next((a for a in args if not a.startswith("-")), None)
 
 
 def _asks_json(args: list[str]) -> bool:

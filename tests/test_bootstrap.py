@@ -158,6 +158,17 @@ def test_a_resample_count_without_intervals_is_refused_before_reading(tmp_path, 
     assert not (tmp_path / "out").exists()
 
 
+def test_a_resample_count_beyond_any_need_is_a_usage_error(tmp_path):
+    """--bootstrap 99999999999999999999 was an internal error (exit 5) from numpy's draws."""
+    from conftest import run_cli
+
+    args = ["run", tmp_path / "no-such-folder", "--out", tmp_path / "out"]
+    for n in ("99999999999999999999", "1000001"):
+        text = run_cli([*args, "--bootstrap", n], exit_code=2).output
+        assert "--bootstrap takes at most 1,000,000 resamples" in text
+    assert not (tmp_path / "out").exists()
+
+
 class _PlainMarkov(MarkovAttribution):
     """Markov without the resampling hooks: bootstrap must refit it on reweighted batches."""
 

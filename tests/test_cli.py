@@ -295,8 +295,10 @@ def test_run_format_json_error(tmp_path):
         (["run", "--format", "json", "--lookback-days", "-1"], "'--lookback-days'"),
         (["validate", "--format=json", "--nope"], "No such option '--nope'"),
         (["plan", "--format", "json", "--target-revenue", "lots"], "'--target-revenue'"),
+        # an option given last without its value: click's error has no context to name
+        (["run", "--format", "json", "--models"], "'--models' requires an argument"),
     ],
-    ids=["bad-value", "unknown-option", "plan-bad-value"],
+    ids=["bad-value", "unknown-option", "plan-bad-value", "missing-value"],
 )
 def test_click_usage_errors_answer_in_json_when_asked(args, words):
     """An option click itself refuses (a range, a type, an unknown name) gave its plain-text

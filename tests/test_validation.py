@@ -52,6 +52,8 @@ CASES = [
     ("null-deal-id", "deals", ",c1,2025-01-03,2025-01-05,won,10", "deal_id", "empty"),
     ("null-deal-customer", "deals", "d3,,2025-01-03,2025-01-05,won,10", "customer_id", "empty"),
     ("negative-amount", "deals", "d3,c1,2025-01-03,2025-01-05,won,-5", "amount", "negative"),
+    # three such won deals summed to inf: inf/NaN revenue, ROAS and JSON, with exit 0
+    ("huge-amount", "deals", "d3,c1,2025-01-03,2025-01-05,won,1.5e308", "amount", "above 1e18"),
     ("text-amount", "deals", "d3,c1,2025-01-03,2025-01-05,won,lots", "amount", "not a number"),
     ("comma-amount", "deals", 'd3,c1,2025-01-03,2025-01-05,won,"1234,56"', "amount", "decimal"),
     ("thousands", "deals", 'd3,c1,2025-01-03,2025-01-05,won,"1,234"', "amount", "thousands"),

@@ -167,6 +167,11 @@ def _period(start: str | date, months: int) -> tuple[int, int, int]:
     return t0, t1, int(month0.astype(np.int64))
 
 
+#: far beyond any machine's memory (~5.7 touches and ~1 KB of tables a customer: up to it,
+#: too many is an out-of-memory error, exit 3), but below the sizes numpy's arrays refuse
+MAX_CUSTOMERS = 10**12
+
+
 def _check_args(customers: int, months: int, seed: int) -> None:
     """Reject arguments the generator cannot use, naming the argument and a valid example."""
     for name, value, low, example in (
@@ -181,6 +186,12 @@ def _check_args(customers: int, months: int, seed: int) -> None:
                 column=name,
                 hint=f"e.g. {name}={example}",
             )
+    if customers > MAX_CUSTOMERS:  # (past 2^63 numpy's arrays failed: an internal error)
+        raise UsageError(
+            f"customers must be at most {MAX_CUSTOMERS:,}; got {customers:,}",
+            column="customers",
+            hint="e.g. customers=2000 (50M customers make ~300M touches, as in the benchmarks)",
+        )
 
 
 def generate_frames(
