@@ -174,9 +174,9 @@ def check_resamples(n: object, *, off: bool = True) -> None:
             f"--bootstrap needs {'0 (off) or ' if off else ''}at least 2 resamples, got {n!r}",
             hint="200 resamples give stable 95% intervals",
         )
-    if n > MAX_RESAMPLES:
+    if int(n) > MAX_RESAMPLES:
         raise UsageError(
-            f"--bootstrap takes at most {MAX_RESAMPLES:,} resamples, got {n:,}",
+            f"--bootstrap takes at most {MAX_RESAMPLES:,} resamples, got {int(n):,}",
             hint="200 resamples give stable 95% intervals; 10,000 more than enough",
         )
 
