@@ -207,6 +207,13 @@ class Journeys:
         (``created_ends``)."""
         return self.created_ends if created else self.ends
 
+    def close_positions(self, created: bool = False) -> np.ndarray:
+        """``close_pos`` in the revenue window; none (-1) in the pipeline window, which ends
+        at the deal's creation, before its close (made once per batch, as ``valued_ends``)."""
+        if not created:
+            return self.close_pos
+        return self._derived("no_close", lambda: np.full_like(self.close_pos, -1))
+
     def valued_ends(self, created: bool = False) -> np.ndarray:
         """``window_ends``, with a journey worth nothing in the window (not ``valued``)
         ending where it starts: empty. Made once per batch and window (every rule-based model

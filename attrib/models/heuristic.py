@@ -40,8 +40,6 @@ class _RuleBased(AttributionModel):
         else:
             out.fill(0.0)
         end_ts = batch.created_ts if created else batch.end_ts
-        # (a deal's creation comes before its close: the pipeline window holds no close)
-        close_pos = np.full_like(batch.close_pos, -1) if created else batch.close_pos
         type(self).kernel(
             starts,
             ends,
@@ -50,7 +48,7 @@ class _RuleBased(AttributionModel):
             end_ts,
             batch.lead_pos,
             batch.opp_pos,
-            close_pos,
+            batch.close_positions(created),
             batch.dicts.is_direct,
             self._param(),
             out,
