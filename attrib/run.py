@@ -97,13 +97,18 @@ def models_named(names: list[str] | tuple[str, ...] | str | None, config: RunCon
 
 
 def runnable_models(
-    chosen: list[AttributionModel], dicts: Dictionaries, *, named: bool, reporter: Reporter
+    chosen: list[AttributionModel],
+    dicts: Dictionaries,
+    names: list[str] | tuple[str, ...] | str | None,
+    config: RunConfig,
+    reporter: Reporter,
 ) -> list[AttributionModel]:
     """``chosen`` without the models the data cannot feed (Shapley beyond 63 channels) when
-    the run named none, each left out with a warning: running every model is a convenience,
-    and one that did not fit the data stopped them all (exit 3, after the whole read). A
-    model named is kept, to fail with its own error."""
-    if named:
+    the run named none (``names``, the config's ``[options] models``), each left out with a
+    warning: running every model is a convenience, and one that did not fit the data stopped
+    them all (exit 3, after the whole read). A model named is kept, to fail with its own
+    error."""
+    if models_named(names, config):
         return chosen
     kept = []
     for model in chosen:
@@ -319,8 +324,7 @@ def run(
         reporter.note(note)
     with reporter.stage("build journeys"):
         journeys = build_journeys(inputs.touches, inputs.deals, cfg, stages=inputs.stages)
-    named = models_named(models, cfg)
-    chosen = runnable_models(chosen, journeys.dicts, named=named, reporter=reporter)
+    chosen = runnable_models(chosen, journeys.dicts, models, cfg, reporter)
     reporter.note(f"journeys: {journeys.n_journeys:,} over {journeys.n_touches:,} touches")
     deal_counts = DealCounts.of(journeys)
     for warning in deal_warnings(deal_counts, inputs.rows_read, inputs.rejected, cfg.level):
@@ -520,8 +524,7 @@ def run_paths(
     chosen = resolve_models(models, cfg, paths_only=True)
     with reporter.stage("read paths"):
         journeys = read_paths(paths_file)
-    named = models_named(models, cfg)
-    chosen = runnable_models(chosen, journeys.dicts, named=named, reporter=reporter)
+    chosen = runnable_models(chosen, journeys.dicts, models, cfg, reporter)
     # a path row stands for its count of journeys: count them, and their touches, so
     n_journeys = float(journeys.weight.sum())
     n_touches = float((journeys.weight * np.diff(journeys.offsets)).sum())

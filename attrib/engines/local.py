@@ -578,7 +578,6 @@ def run_bucketed(
     from attrib.run import (
         RunResult,
         check_argument_types,
-        models_named,
         requested_models,
         resolve_models,
         runnable_models,
@@ -642,8 +641,7 @@ def run_bucketed(
             reporter.note(note)
         data = _bucket_inputs(inputs, cfg, buckets, scratch, out_path, reporter)
         dicts = data.dicts
-        named = models_named(models, cfg)
-        chosen = runnable_models(chosen, dicts, named=named, reporter=reporter)
+        chosen = runnable_models(chosen, dicts, models, cfg, reporter)
         with (
             reporter.stage("fit data-driven models")
             if any(m.needs_fit for m in chosen)

@@ -137,7 +137,7 @@ def run_spark(
     """
     from attrib.inputs import resolve_config
     from attrib.outputs import check_out_folder
-    from attrib.run import models_named, resolve_models
+    from attrib.run import resolve_models
 
     reporter = reporter or Reporter()
     out_path = Path(out) if out is not None else None
@@ -169,7 +169,7 @@ def run_spark(
                 out_path,
                 write_journeys=write_journeys,
                 touch_credits=touch_credits,
-                named=models_named(models, cfg),
+                names=models,
             )
         finally:
             job.release()
@@ -243,7 +243,7 @@ class _Job:
         *,
         write_journeys: bool,
         touch_credits: bool = False,
-        named: bool = True,
+        names: list[str] | tuple[str, ...] | str | None = None,
     ) -> SparkRunResult:
         from attrib.inputs import empty_touches
         from attrib.journey_codes import build_dictionaries
@@ -272,13 +272,13 @@ class _Job:
             pairs = _spark_call(
                 "collecting channels", good.select("channel", "campaign").distinct().toArrow
             )
-            names = pl.from_arrow(pairs)
-            assert isinstance(names, pl.DataFrame)  # (an Arrow table gives a frame)
+            channel_pairs = pl.from_arrow(pairs)
+            assert isinstance(channel_pairs, pl.DataFrame)  # (an Arrow table gives a frame)
             # (before anything is written: locally such a file is refused as it is read)
-            _refuse_replaced_text(names, "touchpoints", self.files["touchpoints"])
+            _refuse_replaced_text(channel_pairs, "touchpoints", self.files["touchpoints"])
             # no valid touch at all: every deal is zero-touch, as locally (a warning said so)
-            dicts = build_dictionaries(names, self.cfg)
-        models = runnable_models(models, dicts, named=named, reporter=rep)
+            dicts = build_dictionaries(channel_pairs, self.cfg)
+        models = runnable_models(models, dicts, names, self.cfg, rep)
         rejected = {t: q.height for t, q in quarantine.items()}
         if touch_q_path is not None:
             rejected["touchpoints"] = self.n_touch_rejected
