@@ -9,6 +9,7 @@ that are there.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -87,17 +88,20 @@ def unused_columns(table: str, config: RunConfig) -> frozenset[str]:
     return frozenset({TOUCH_TYPE} | ({ACCOUNT_ID} if config.level == "customer" else set()))
 
 
-def unread_optional(table: str, config: RunConfig) -> frozenset[str]:
+def unread_optional(table: str, config: RunConfig, columns: Collection[str] = ()) -> frozenset[str]:
     """Canonical optional columns of ``table`` a run does not read from its files: those a
     ``[constants]`` value gives, ``unused_columns``, any table's ``account_id`` at ``level =
     "customer"``, and the touches' ``source`` or ``medium`` where no ``[[rules]]`` entry
-    matches on it (only rules read them)."""
+    matches on it, or, the file's ``columns`` known, beside a channel column (only rules
+    read them, and only without one)."""
     skip = config.constants.get(table, {}).keys() | unused_columns(table, config)
     if config.level == "customer":
         skip |= {ACCOUNT_ID}
     for ruled in (SOURCE, MEDIUM):
         if not any(getattr(rule, ruled) is not None for rule in config.rules):
             skip |= {ruled}
+    if table == "touchpoints" and config.source_column(table, CHANNEL) in columns:
+        skip |= {SOURCE, MEDIUM}
     return frozenset(skip)
 
 
@@ -116,9 +120,7 @@ def _mapping(
     required, optional = TABLE_COLUMNS[table]
     mapping = config.columns.get(table, {})
     constants = config.constants.get(table, {})
-    unread = unread_optional(table, config)
-    if table == "touchpoints" and mapping.get(CHANNEL, CHANNEL) in available:
-        unread |= {SOURCE, MEDIUM}  # ([[rules]] apply only without a channel column)
+    unread = unread_optional(table, config, available)
     exprs: list[pl.Expr] = []
     missing: list[tuple[str, str]] = []
     for column in (*required, *optional):
