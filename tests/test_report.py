@@ -468,7 +468,7 @@ def test_headline_changes_and_targets(tmp_path: Path) -> None:
         ("revenue", "2025-Q3", 100000.0, None, None, None),
         ("revenue", "2025-Q4", 150000.0, None, None, 120000.0),
         ("win_rate", "2025-Q3", 0.20, 0.15, 0.26, None),
-        ("win_rate", "2025-Q4", 0.25, 0.19, 0.32, None),
+        ("win_rate", "2025-Q4", 0.25, 0.19, 0.32, 0.30),
         ("cac_total", "2025-Q3", 100.0, None, None, None),
         ("cac_total", "2025-Q4", 120.0, None, None, 150.0),
     ]
@@ -499,6 +499,12 @@ def test_headline_changes_and_targets(tmp_path: Path) -> None:
     assert '<span class="pill good">125</span>' in tgt  # 150000 / 120000 x 100
     # CAC 120 against a target of 150 (index 80): a cost under its target is met
     assert '<span class="pill good">80</span>' in tgt
+    # the chart's tooltip reads each KPI in its unit, as the table does
+    (spec,) = [s for s in embedded_specs(page).values() if "actual_text" in json.dumps(s)]
+    rows = [r for r in data_values(spec) if "label" in r]  # (not the 100 line's)
+    shown = {r["label"]: (r["actual_text"], r["target_text"]) for r in rows}
+    assert shown["Revenue (won) · 2025-Q4"] == ("150,000", "120,000")
+    assert shown["Win rate · 2025-Q4"] == ("25.0%", "30.0%")
 
 
 def test_a_win_rate_without_lost_deals_says_so(tmp_path: Path) -> None:
@@ -767,7 +773,10 @@ def test_plan_says_what_share_of_the_leads_its_budget_buys(tmp_path: Path) -> No
     p = section(build_report(tmp_path).read_text(encoding="utf-8"), "plan")
     total = re.search(r'<tr class="total">(.*?)</tr>', p, re.S)
     assert total is not None
-    assert "60.0%" in total.group(1)
+    # the lead-mix column's total is the channels' mix (0.3 + 0.7), not the bought share
+    # beside shares that sum to 100%
+    assert "100.0%" in total.group(1)
+    assert "60.0%" not in total.group(1)
     assert "The budget total buys 60.0% of the leads needed" in p
     # a budget that buys every lead needs no such sentence
     write_plan(tmp_path)
@@ -797,6 +806,9 @@ def test_number_formats() -> None:
     assert fmt(31.0, "money") == "31"
     assert fmt(92.5, "count") == "92.5"
     assert fmt(-0.0000000001, "count") == "0"  # not "-0"
+    assert fmt(0.0) == "0"  # a CAC payback at no spend, not "0.0000"
+    assert fmt(0.01234) == "0.0123"
+    assert fmt(0.01234, "pct2") == "1.23%"
 
 
 # --------------------------------------------------------------------------------------------
@@ -1163,3 +1175,50 @@ def test_paid_channels_without_revenue_are_named_beside_the_log_chart(tmp_path: 
     assert "Paid channels with no attributed revenue" in spend
     assert "· linear: Display." in spend
     assert "first_touch:" not in spend
+
+
+def test_the_kpi_table_holds_every_period(tmp_path: Path) -> None:
+    """Every quarter of the headline's grain, and every month in a second fold-out: the
+    fold-out is where a reader finds a KPI of any period, not only the latest four."""
+    quarters = [f"{y}-Q{q}" for y in (2024, 2025) for q in (1, 2, 3, 4)]
+    months = [f"2025-{m:02d}" for m in range(1, 13)]
+    periods = ["all", *quarters, *months]
+    pl.DataFrame(
+        {
+            "kpi": ["revenue"] * len(periods),
+            "period": periods,
+            "value": [1000.0 + i for i in range(len(periods))],
+        }
+    ).write_parquet(tmp_path / "kpis.parquet")
+    head = section(build_report(tmp_path).read_text(encoding="utf-8"), "headline")
+    folds = re.findall(r"<details><summary>(.*?)</summary>(.*?)</details>", head, re.S)
+    by_title = dict(folds)
+    assert set(by_title) == {"All KPIs by period", "All KPIs by month"}
+    for title, shown in (
+        ("All KPIs by period", ["all periods", *quarters]),
+        ("All KPIs by month", months),
+    ):
+        assert re.findall(r'<th class="num">(.*?)</th>', by_title[title]) == shown
+    # each period's value is in its column: 2024-Q1 is the second period (1001)
+    assert "1,001" in by_title["All KPIs by period"]
+    assert "1,020" in by_title["All KPIs by month"]  # 2025-12, the last period
+
+
+def test_shapley_table_reads_conversion_rate_points_as_the_chart(
+    full_run: tuple[Path, str],
+) -> None:
+    out, page = full_run
+    sv = pl.read_parquet(out / "shapley_values.parquet").sort("shapley_value", descending=True)
+    top = section(page, "shapley")
+    assert "Shapley value (conversion rate)" in top
+    assert fmt(sv.get_column("shapley_value")[0], "pct2") in top
+
+
+def test_top_campaigns_say_what_revenue_has_no_campaign(full_run: tuple[Path, str]) -> None:
+    out, page = full_run
+    cp = pl.read_parquet(out / "campaign_summary.parquet")
+    model = cp.get_column("model")[0]
+    unnamed = cp.filter(pl.col("model") == model, pl.col("campaign") == "(none)")
+    assert unnamed.height  # the synthetic export has organic and direct touches
+    text = fmt(float(unnamed.get_column("revenue").sum()), "money")
+    assert f"(none)) is left out of this ranking: {text}." in section(page, "campaigns")

@@ -110,6 +110,8 @@ def fmt(value: object, kind: str = "number") -> str:
         return f"{x:,.0f} d" if abs(x) >= 10 else f"{x:,.1f} d"
     if kind == "index":
         return f"{x:,.0f}"
+    if x == 0:  # not "0.0000": a zero (a CAC payback at no spend) is exact
+        return "0"
     if abs(x) >= 1000:
         return f"{x:,.0f}"
     if abs(x) >= 1:

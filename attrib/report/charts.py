@@ -551,8 +551,9 @@ def target_index(rows: Rows, *, labels: list[str], validate: bool = False) -> di
         ),
         tooltip=[
             alt.Tooltip("label:N", title="KPI · period"),
-            alt.Tooltip("value:Q", title="actual", format=",.2f"),
-            alt.Tooltip("target:Q", format=",.2f"),
+            # the table's text, in the KPI's unit (a win rate of 0.367 reads 36.7%)
+            alt.Tooltip("actual_text:N", title="actual"),
+            alt.Tooltip("target_text:N", title="target"),
             alt.Tooltip("index:Q", format=".0f"),
         ],
     )

@@ -373,11 +373,12 @@ def shapley(ctx: Context) -> Section:
     )
     cols = [
         Col("channel", "channel"),
-        Col("Shapley value", "shapley_value", "number"),
+        # conversion-rate points, as the chart's axis reads them (0.0123 is 1.23%)
+        Col("Shapley value (conversion rate)", "shapley_value", "pct2"),
         Col("share of credit", "share", "pct"),
     ]
     if sampled:
-        cols.insert(2, Col("std. error", "std_error", "number"))
+        cols.insert(2, Col("std. error", "std_error", "pct2"))
     note = (
         "Estimated from sampled permutations; bars show ±1.96 standard errors."
         if sampled
@@ -522,18 +523,29 @@ def campaigns(ctx: Context) -> Section:
             cols.append(Col(label, key, kind))
 
     def render(model: str) -> str:
+        of_model = cp.filter(pl.col("model") == model)
         d = (
-            cp.filter(
-                (pl.col("model") == model)
-                & (pl.col("campaign") != NONE_CHANNEL)
+            of_model.filter(
+                (pl.col("campaign") != NONE_CHANNEL)
                 & (pl.col("revenue") > 0)  # "top by revenue": a campaign with none is not
             )
             .sort(["revenue", "channel", "campaign"], descending=[True, False, False])
             .head(15)
         )
+        # touches without a campaign (organic, direct, a zero-touch deal) are not a campaign
+        # to rank; the page says how much revenue they hold rather than drop it unsaid
+        unnamed = float(
+            of_model.filter(pl.col("campaign") == NONE_CHANNEL).get_column("revenue").sum()
+        )
+        note = (
+            f'<p class="note">Revenue credited to touches without a campaign '
+            f"({esc(NONE_CHANNEL)}) is left out of this ranking: {fmt(unnamed, 'money')}.</p>"
+            if unnamed > 0
+            else ""
+        )
         if d.height == 0:
-            return '<p class="na">No campaign earned revenue under this model.</p>'
-        return table(cols, d.to_dicts())
+            return '<p class="na">No campaign earned revenue under this model.</p>' + note
+        return table(cols, d.to_dicts()) + note
 
     sec.body = ctx.per_model(render)
     return sec

@@ -361,7 +361,16 @@ def _all_label(ctx: Context) -> str:
 
 
 def _kpi_table(ctx: Context, kpis: pl.DataFrame, grain: list[str]) -> str:
-    periods = ["all", *grain[-4:]]
+    """Every KPI in every period: the headline's grain (quarters or months) in one fold-out,
+    and months in a second where the grain is quarters."""
+    months = sorted(str(p) for p in kpis.get_column("period").unique() if _MONTH.match(str(p)))
+    out = _kpi_period_table(ctx, kpis, ["all", *grain], "All KPIs by period")
+    if grain and not _MONTH.match(grain[0]) and months:
+        out += _kpi_period_table(ctx, kpis, months, "All KPIs by month")
+    return out
+
+
+def _kpi_period_table(ctx: Context, kpis: pl.DataFrame, periods: list[str], title: str) -> str:
     cols = [Col("KPI", "label")] + [
         Col(
             _all_label(ctx) if p == "all" else p + (" (partial)" if ctx.coverage(p) else ""),
@@ -381,7 +390,7 @@ def _kpi_table(ctx: Context, kpis: pl.DataFrame, grain: list[str]) -> str:
             row[p] = interval_text(r.get("value"), r.get("lo"), r.get("hi"), kind) if r else None
         rows.append(row)
     return (
-        "<details><summary>All KPIs by period</summary>"
+        f"<details><summary>{esc(title)}</summary>"
         + table(cols, rows)
         + '<p class="note">Definitions: docs/METRICS.md.</p></details>'
     )
@@ -452,6 +461,10 @@ def targets(ctx: Context) -> Section:
         spec = charts.target_index(
             [
                 {k: r.get(k) for k in ("label", "value", "target", "index", "tone")}
+                | {
+                    "actual_text": fmt(r.get("value"), r["kind"]),
+                    "target_text": fmt(r.get("target"), r["kind"]),
+                }
                 for r in rows
                 if r.get("index") is not None
             ],
@@ -677,8 +690,13 @@ def plan(ctx: Context) -> Section:
                 Col("cost per lead", "unit_cost", "money"),
             ],
             sorted(channel_rows, key=lambda r: (r["value"] is None, -(r["value"] or 0.0))),
-            # the (total) row's rate is the share of the leads its budget buys
-            total={"name": "total", "value": total["value"], "rate": total["rate"]}
+            # the lead-mix column sums the channels' mix (the (total) row's rate is the share
+            # of the leads the budget buys, which the note below gives in words)
+            total={
+                "name": "total",
+                "value": total["value"],
+                "rate": sum(float(r["rate"]) for r in channel_rows if r["rate"] is not None),
+            }
             if total
             else None,
         )
