@@ -1,6 +1,6 @@
 """``python -m attrib``: the ``attrib`` command, where the console script is not on PATH."""
 
-from cli.main import main
+from cli import main
 
 if __name__ == "__main__":
     main()

@@ -13,6 +13,7 @@ from typing import NoReturn
 import click
 
 from attrib.errors import EXIT_INTERNAL, AttribError, ComputationError
+from cli import EXIT_INTERRUPTED
 
 #: stdout's reader went away: the shell's code for a process ended by SIGPIPE
 EXIT_BROKEN_PIPE = 141
@@ -61,7 +62,7 @@ def handle_errors(*, json_output: bool = False) -> Iterator[None]:
         _exit_with(ComputationError(f"out of memory: {why}", hint=MEMORY_HINT), json_output)
     except KeyboardInterrupt:
         click.secho("interrupted", fg="red", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except BrokenPipeError:  # the reader stopped (attrib models | head): nothing to report
         exit_broken_pipe()
     except Exception as exc:

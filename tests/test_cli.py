@@ -795,6 +795,25 @@ def test_only_an_in_memory_run_in_its_own_process_tunes_the_allocator(tmp_path, 
     assert calls == ["pages", "malloc"]
 
 
+def test_a_ctrl_c_while_the_cli_imports_exits_130_without_a_traceback():
+    """The console script imports the click app inside its entry point: a Ctrl-C in those
+    first ~50 ms reads "interrupted" and exits 130, as one during the command."""
+    probe = (
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'cli.main':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "from cli import main\n"
+        "sys.argv = ['attrib', 'models']\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 130
+    assert done.stderr == "interrupted\n"
+
+
 def _console_script_last_lines(probe: str, tmp_path: Path) -> list[str]:
     """Run ``probe`` (a script ending in ``main()``) for a command that succeeds and one
     that fails on its input; check their exit codes and return their last lines of output."""
