@@ -10,6 +10,7 @@ ChannelAttribution's data model (the channel that carried the conversion gets a 
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -55,17 +56,8 @@ def event_log_tables(
         frame = read_files(resolve_files(source))
     roles = {customer: "customer", ts: "ts", channel: "channel", conversion: "conversion"}
     found = [c for c in frame.columns if c not in (FILE_COL, ROW_COL)]
-    for col, role in roles.items():
-        if col not in frame.columns:
-            where = frame.get_column(FILE_COL)[0] if frame.height else None
-            raise SchemaError(
-                f"event log has no column {col!r} (its {role} column)",
-                file=str(where) if where is not None else None,
-                column=col,
-                hint=f"columns found: {', '.join(found)}; name the log's own column in the"
-                f' config: [event_log] {_ROLE_KEYS[role]} = "your_column" (Python:'
-                f" event_log_tables(path, {role}=...))",
-            )
+    if missing := [(col, role) for col, role in roles.items() if col not in frame.columns]:
+        raise _missing_roles(frame, missing, found)
     # the columns read, as text the way a CSV export holds it: a float cookie 1.0 is "1",
     # not "1.0"; the others are ignored (GA4's nested event_params), as in the touchpoints
     used = [c for c in dict.fromkeys((customer, ts, channel, conversion, value)) if c in found]
@@ -124,6 +116,35 @@ def event_log_tables(
         ROW_COL,
     )
     return touches, deals
+
+
+def _missing_roles(
+    frame: pl.DataFrame, missing: list[tuple[str, str]], found: list[str]
+) -> SchemaError:
+    """Every role column the log lacks in one error (not one per try), with the [event_log]
+    lines that name the log's own columns, a close one guessed where there is one."""
+    where = frame.get_column(FILE_COL)[0] if frame.height else None
+    named = ", ".join(f"{col!r} (its {role} column)" for col, role in missing)
+    free = [c for c in found if c not in {col for col, _ in missing}]
+
+    def guess(col: str) -> str:
+        close = difflib.get_close_matches(col, free, n=1, cutoff=0.5)
+        return close[0] if close else "your_column"
+
+    lines = [f'{_ROLE_KEYS[role]} = "{guess(col)}"' for col, role in missing]
+    python = ", ".join(f"{role}=..." for _, role in missing)
+    if len(lines) == 1:
+        config = f" [event_log] {lines[0]}"
+    else:
+        config = "".join(f"\n      {line}" for line in ("[event_log]", *lines)) + "\n   "
+    return SchemaError(
+        f"event log has no column{'s' if len(missing) > 1 else ''} {named}",
+        file=str(where) if where is not None else None,
+        column=missing[0][0],
+        hint=f"columns found: {', '.join(found)}; name the log's own column"
+        f"{'s' if len(missing) > 1 else ''} in the config:{config} (Python:"
+        f" event_log_tables(path, {python}))",
+    )
 
 
 def event_log_frames(

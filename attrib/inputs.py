@@ -429,6 +429,8 @@ def load_inputs(
             raise InputError(f"no {required} input found", file=where, hint=hint)
     validated: dict[str, Validated] = {}
     rows: dict[str, int] = {}
+    # a column spelt another way ('Campaign') is told with the table's other schema errors
+    misspelt: dict[str, list[SchemaError]] = {table: [] for table in files}
     raws = {
         table: read_files(
             paths,
@@ -438,6 +440,7 @@ def load_inputs(
             table=table,
             # a cost row's day is the one its export names, whatever its zone
             wall_clock=[config.source_column(table, DATE)] if table == "costs" else (),
+            misspelt=misspelt[table],
         )
         for table, paths in files.items()
         if table not in frames and table not in streamed
@@ -445,6 +448,7 @@ def load_inputs(
     schema_errors: list[SchemaError] = []
     for table, raw in {**raws, **frames}.items():
         rows[table] = raw.height
+        hint = ""
         try:  # touches: prepare_touches makes only the columns the journeys read contiguous
             validated[table] = validate(raw, table, config, rechunk=table != "touchpoints")
         except SchemaError as err:
@@ -453,6 +457,9 @@ def load_inputs(
             elif err.file is None and table in frames:  # (an empty frame has none either)
                 err.file = frame_label(table)
             schema_errors.append(err)  # the other tables' too: all mapped in one go
+            hint = err.hint or ""
+        # (unless the table's hint maps the column already, with its missing ones)
+        schema_errors += [m for m in misspelt.get(table, []) if f'"{m.column}"' not in hint]
     if schema_errors:
         raise with_the_others(schema_errors)
 

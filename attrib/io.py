@@ -896,6 +896,18 @@ def check_shared_columns(
                 column=column,
                 hint="give every file of a table the same column names (renamed in one export?)",
             )
+    if (misspelt := misspelt_optional(files, columns, optional, table)) is not None:
+        raise misspelt
+
+
+def misspelt_optional(
+    files: Sequence[Path | str],
+    columns: Sequence[Collection[str]],
+    optional: Mapping[str, str] | Collection[str] = (),
+    table: str | None = None,
+) -> SchemaError | None:
+    """The error of an ``optional`` column a file lacks but spells another way ('Campaign'
+    for campaign; ``check_shared_columns``), None when there is none."""
     loose = {loose_name(o): o for o in optional}
     for path, names in zip(files, columns, strict=True):
         for name in names:
@@ -907,12 +919,13 @@ def check_shared_columns(
                     if canonical is not None and table is not None
                     else "the config's [columns] table"
                 )
-                raise SchemaError(
+                return SchemaError(
                     f"column {name!r} is not read: the column is named {want!r}",
                     file=str(path),
                     column=name,
                     hint=f"rename it {want!r} in the export, or map it: {line}",
                 )
+    return None
 
 
 def read_files(
@@ -923,13 +936,20 @@ def read_files(
     optional: Mapping[str, str] | Collection[str] = (),
     wall_clock: Collection[str] = (),
     table: str | None = None,
+    misspelt: list[SchemaError] | None = None,
 ) -> pl.DataFrame:
     """Read and stack files of one table (``stack_parts``, ``wall_clock`` passed on).
     ``projection``: only the columns a job uses (``inputs.used_columns``); ``required``:
     source columns every file must have when any has them, ``optional``: the optional ones
-    read, which no file may spell another way (``check_shared_columns``)."""
+    read, which no file may spell another way (``check_shared_columns``). ``misspelt``: a
+    list that takes such a column's error instead of raising it, for a caller that reports
+    it with the table's other schema errors."""
     frames = [_read_one(p, projection) for p in files]
-    check_shared_columns(files, [f.columns for f in frames], required, optional, table)
+    names = [f.columns for f in frames]
+    if misspelt is not None and (err := misspelt_optional(files, names, optional, table)):
+        misspelt.append(err)
+        optional = ()  # (the same check again below, with the error kept)
+    check_shared_columns(files, names, required, optional, table)
     frame = stack_parts(frames, wall_clock, files)
     # whatever each file gave, the same columns for all (a file read whole for lacking a
     # required column another file has must not add its unused ones)

@@ -58,14 +58,28 @@ _STATUS_SYNONYMS = {
 #: "Closed Won" and "Proposal"); each is also matched with its words joined by nothing, "_"
 #: or "-" (HubSpot's internal "marketingqualifiedlead"), in any case. ``[stages]`` comes first.
 _STAGE_SYNONYMS = {
-    "session": ("sessions", "visit", "visits"),
-    "lead": ("leads", "new lead"),
-    "mql": ("mqls", "marketing qualified lead", "marketing qualified"),
-    "sql": ("sqls", "sales qualified lead", "sales qualified"),
-    "opportunity": ("opportunities", "opp", "opps", "sales opportunity"),
-    "offer": ("offers", "proposal", "quote"),
-    "customer": ("customers", "closed won", "won"),
+    "session": ("session", "visit"),
+    "lead": ("lead", "new lead"),
+    "mql": ("mql", "marketing qualified lead", "marketing qualified"),
+    "sql": ("sql", "sales qualified lead", "sales qualified"),
+    "opportunity": ("opportunity", "opp", "sales opportunity"),
+    "offer": ("offer", "proposal", "quote"),
+    "customer": ("customer", "closed won", "won"),
 }
+#: last words that are no noun, so take no plural ("Closed Won", "Marketing Qualified")
+_NO_PLURAL = ("won", "qualified")
+
+
+def _plural(name: str) -> str:
+    """A stage name's plural as CRMs' reports head their columns ("Sales Opportunities")."""
+    if name.endswith("y") and name[-2:-1] not in "aeiou":
+        return name[:-1] + "ies"
+    return name + "s"
+
+
+def _with_plurals(names: tuple[str, ...]) -> tuple[str, ...]:
+    plurals = (_plural(n) for n in names if n.split()[-1] not in _NO_PLURAL)
+    return (*names, *plurals)
 
 
 def stage_spellings(names: dict[str, str]) -> dict[str, str]:
@@ -81,7 +95,17 @@ def stage_spellings(names: dict[str, str]) -> dict[str, str]:
 
 
 BUILTIN_STAGE_NAMES = stage_spellings(
-    {name: stage for stage, names in _STAGE_SYNONYMS.items() for name in names}
+    {name: stage for stage, names in _STAGE_SYNONYMS.items() for name in _with_plurals(names)}
+)
+#: the stage an unknown name's words suggest, for its rejection's [stages] line (first match
+#: wins: "Marketing Qualified Prospect" is an mql, not a lead)
+_STAGE_GUESSES = (
+    ("market|mql", "mql"),
+    ("sales.?qual|sql|accepted", "sql"),
+    ("opp|deal|pipeline", "opportunity"),
+    ("propos|quot|offer|negotiat|contract", "offer"),
+    ("won|customer|client|closed|signed|paid", "customer"),
+    ("visit|session|view|subscri|visitor", "session"),
 )
 # a UTC offset after the time of day: Z, UTC, ±hh, ±hhmm or ±hh:mm (ISO 8601), optionally spaced
 OFFSET_PATTERN = r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?)\s*(Z|z|UTC|utc|[+-]\d\d(?::?\d\d)?)$"
@@ -481,15 +505,21 @@ def parse_stage(config: RunConfig) -> tuple[pl.Expr, Why]:
         key = text.str.replace_all("\\", "\\\\", literal=True).str.replace_all(
             '"', '\\"', literal=True
         )
+        words = text.str.to_lowercase()
+        guess: Then | ChainedThen = pl.when(pl.lit(False)).then(pl.lit("lead"))
+        for pattern, stage in _STAGE_GUESSES:
+            guess = guess.when(words.str.contains(pattern)).then(pl.lit(stage))
         bad = (
             pl.when(text == "")
             .then(pl.lit("stage is empty"))
             .otherwise(
                 pl.format(
-                    'stage {} is not a known stage (map it in [stages]: "{}" = "lead", ..., or'
-                    ' = "session" for a name that is no funnel stage)',
+                    'stage {} is not a known stage (map it in [stages], e.g. "{}" = "{}"; the'
+                    ' stages are {}, and "session" takes a name that is no funnel stage)',
                     text,
                     key,
+                    guess.otherwise(pl.lit("lead")),
+                    pl.lit(", ".join(CANONICAL_STAGES)),
                 )
             )
         )

@@ -61,6 +61,7 @@ from attrib.parsing import (
     reason_if,
 )
 from attrib.schema_hints import (
+    confident_guess,
     file_schema,
     missing_column_error,
     nested_traffic_fields,
@@ -134,6 +135,24 @@ def _mapping(
     return exprs, missing
 
 
+def _optional_found(
+    available: list[str], table: str, config: RunConfig, missing: set[str]
+) -> list[tuple[str, str]]:
+    """Optional columns a run reads that the file has under another name, surely ('Close
+    Date' for closed_at): a hint that maps the missing required columns maps these too, or
+    the run after the fix rejects every won deal for want of its close."""
+    unread = unread_optional(table, config, available)
+    found = []
+    for column in TABLE_COLUMNS[table][1]:
+        if column in missing or column in unread or column in config.columns.get(table, {}):
+            continue
+        if column in available or column in config.constants.get(table, {}):
+            continue
+        if (guess := confident_guess(table, column, available)) is not None:
+            found.append((column, guess))
+    return found
+
+
 def _mapped(
     raw: pl.DataFrame, table: str, config: RunConfig, *, keep_given: bool = True
 ) -> pl.LazyFrame:
@@ -146,7 +165,8 @@ def _mapped(
         file = raw[FILE_COL][0] if raw.height else None
         (column, source), *also = missing
         required = all(c in TABLE_COLUMNS[table][0] for c, _ in missing)
-        raise missing_column_error(table, column, source, available, file, also, required)
+        maps_too = _optional_found(available, table, config, {c for c, _ in missing})
+        raise missing_column_error(table, column, source, available, file, also, required, maps_too)
     _refuse_repeated_columns(raw, table, config)
     mapped = raw.lazy().select(*exprs, FILE_COL, ROW_COL)
     return _without_expected_closes(mapped, table, config, keep_given=keep_given)
@@ -426,7 +446,15 @@ def validate(
     columns = list(schema)
     if table == "touchpoints" and not ({CHANNEL, SOURCE, MEDIUM} & set(columns)):
         file = files[0] if files else None
-        hint = 'map one: [columns.touchpoints] channel = "utm_channel"'
+        available = [c for c in raw.columns if c not in (FILE_COL, ROW_COL)]
+        guess = confident_guess(table, CHANNEL, available)
+        hint = (
+            f'map it: [columns.touchpoints] channel = "{guess}"'
+            if guess is not None
+            else "map the column that names each touch's channel: [columns.touchpoints] channel"
+            f' = "<your column>", or write [[rules]] over source/medium (columns found:'
+            f" {', '.join(available) or 'none'})"
+        )
         if nested := nested_traffic_fields(file_schema(file, schema)):
             top = nested[0].split(".")[0]
             hint = (

@@ -15,6 +15,7 @@ from attrib.columns import (
     CHANNEL,
     MEDIUM,
     SOURCE,
+    TABLE_COLUMNS,
 )
 from attrib.errors import InputError, SchemaError
 from attrib.io import (
@@ -135,13 +136,39 @@ def _wide_spend_hint(available: list[str]) -> str | None:
     )
 
 
+def _words(name: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", name.casefold()))
+
+
 def _guess(table: str, column: str, source: str, available: list[str]) -> str | None:
     """The file's column most likely meant for a missing ``source`` column: the same name
-    spelt loosely, a close one, or an export's own name for it."""
-    close = [c for c in available if loose_name(c) == loose_name(source)][:1] or (
-        difflib.get_close_matches(source, available, n=1)
+    spelt loosely, one whose words hold its name ('Amount (USD)' for amount), an export's own
+    name for it, or a close one. Never a column the table reads under its own name
+    ('account_id' is no amount)."""
+    others = {c for c in (*TABLE_COLUMNS[table][0], *TABLE_COLUMNS[table][1]) if c != column}
+    free = [c for c in available if c not in others]
+    loose = [c for c in free if loose_name(c) == loose_name(source)]
+    want = _words(source)
+    holding = sorted((c for c in free if want <= _words(c)), key=lambda c: len(_words(c)))
+    found = loose[:1] or holding[:1]
+    if found:
+        return found[0]
+    return _export_name(table, column, free) or next(
+        iter(difflib.get_close_matches(source, free, n=1)), None
     )
-    return close[0] if close else _export_name(table, column, available)
+
+
+def confident_guess(table: str, column: str, available: list[str]) -> str | None:
+    """A file's column that is surely ``column`` under another name (the same words, or an
+    export's name for it; not merely a close spelling), for a hint to map it too."""
+    guess = _guess(table, column, column, available)
+    if guess is None or (
+        loose_name(guess) != loose_name(column)
+        and not _words(column) <= _words(guess)
+        and guess != _export_name(table, column, available)
+    ):
+        return None
+    return guess
 
 
 def missing_column_error(
@@ -152,11 +179,14 @@ def missing_column_error(
     file: str | None,
     also: Sequence[tuple[str, str]] = (),
     required: bool = True,
+    maps_too: Sequence[tuple[str, str]] = (),
 ) -> SchemaError:
     """The canonical ``column``, read from the file's ``source`` column, is not in the file;
     ``also``: the table's other missing columns (column, source), named in the same message
     so that a user maps them all in one go instead of one per run. ``required``: whether all
-    are required (else some are optional columns the config maps to a column not there)."""
+    are required (else some are optional columns the config maps to a column not there).
+    ``maps_too``: optional columns (column, the file's column for it) the hint maps as well
+    ('Close Date' for closed_at, or every won deal is rejected after the fix)."""
     if any("\x00" in c or "\ufffd" in c for c in available):  # UTF-16 read as UTF-8
         return SchemaError(
             f"required column {column!r} is missing: the header is not UTF-8 text",
@@ -181,17 +211,18 @@ def missing_column_error(
     else:
         steps = zip(pairs, guesses, removed, strict=True)
         lines = [f'{c} = "{g or "<your column>"}"' for (c, _), g, r in steps if not r]
+        lines += [f'{c} = "{g}"' for c, g in maps_too]
         remove = [
             f'{c} = "{s}" (the file has {c!r} itself)'
             for (c, s), r in zip(pairs, removed, strict=True)
             if r
         ]
-        parts = []
-        if lines:
-            them = "them" if len(lines) > 1 else "it"
-            parts.append(f"map {them} in the config: [columns.{table}] {'; '.join(lines)}")
-        if remove:
-            parts.append(f"remove [columns.{table}] {'; '.join(remove)}")
+        parts = [f"remove [columns.{table}] {'; '.join(remove)}"] if remove else []
+        if len(lines) == 1:
+            parts.append(f"map it in the config: [columns.{table}] {lines[0]}")
+        elif lines:  # a line each: the block pastes into channels.toml as it is
+            block = "".join(f"\n      {line}" for line in (f"[columns.{table}]", *lines))
+            parts.append(f"map them in the config:{block}\n   ")
         hint += f"{'; '.join(parts)} {found}"
     named = [repr(c) if c == s else f"{s!r} (mapped to {c})" for c, s in pairs]
     plural = f"s {', '.join(named)} are" if also else f" {named[0]} is"

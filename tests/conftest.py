@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import os
+import re
+import tomllib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -171,3 +173,15 @@ def run_cli(args: Sequence[str], *, exit_code: int | None = 0, **kwargs: Any):
     if exit_code is not None:
         assert result.exit_code == exit_code, f"exit {result.exit_code} != {exit_code}\n{text}"
     return result
+
+
+def hint_config(hint: str | None) -> dict[str, Any]:
+    """The config a schema error's hint tells to write, parsed as TOML (a hint that says
+    ``map it in the config: [columns.deals] amount = "Amount"`` on one line, or a
+    ``[columns.deals]`` block of a line each): what a user pastes must be valid TOML."""
+    text = hint or ""
+    if (one := re.search(r'map it in the config: (\[[^\]]+\]) (\S+ = "[^"]*")', text)) is not None:
+        return tomllib.loads(f"{one.group(1)}\n{one.group(2)}\n")
+    block = re.search(r"map them in the config:((?:\n      .*)+)", text)
+    assert block is not None, text
+    return tomllib.loads("\n".join(line.strip() for line in block.group(1).splitlines()))

@@ -475,6 +475,29 @@ def test_event_log_without_a_column_names_the_file_and_the_role(tmp_path):
     assert '[event_log] channel = "your_column"' in text  # the config line that maps it
 
 
+def test_an_event_log_without_several_columns_names_them_all_at_once(tmp_path):
+    """time, channel and conversion all missing: one came per try, each after the fix of
+    the one before. The hint's [event_log] block maps each (a close name where one is)."""
+    from conftest import hint_config
+
+    log = tmp_path / "events.csv"
+    log.write_text("cookie,timestamp,utm_source,converted\nu1,2025-01-01,a,1\n")
+    result = run_cli(["validate", "--event-log", log], exit_code=2)
+    text = " ".join(result.output.split())
+    assert (
+        "event log has no columns 'time' (its ts column), 'channel' (its channel column),"
+        " 'conversion' (its conversion column)"
+    ) in text
+    block = result.output.split("hint: ", 1)[1]
+    mapped = hint_config(
+        block.replace("name the log's own columns in the config:", "map them in the config:")
+    )
+    assert mapped == {
+        "event_log": {"time": "timestamp", "channel": "your_column", "conversion": "converted"}
+    }
+    assert "event_log_tables(path, ts=..., channel=..., conversion=...)" in text
+
+
 def test_an_event_log_names_its_own_columns_in_the_config(tmp_path):
     """A Mixpanel or Amplitude log names its columns its own way (distinct_id, utm_source,
     revenue): ``--event-log`` read only cookie/time/channel/conversion/conversion_value,

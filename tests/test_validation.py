@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import deals, run_cli, touches, write_inputs
+from conftest import deals, hint_config, run_cli, touches, write_inputs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -1593,8 +1593,9 @@ def test_stage_names_crms_export_are_known_without_a_mapping(tmp_path):
     quarantine = pl.read_parquet(out / "builtin" / "quarantine" / "stages.parquet")
     assert quarantine.select("row", "column").rows() == [(7, "stage")]
     assert quarantine["reason"].item() == (
-        'stage Subscriber is not a known stage (map it in [stages]: "Subscriber" = "lead", ...,'
-        ' or = "session" for a name that is no funnel stage)'
+        'stage Subscriber is not a known stage (map it in [stages], e.g. "Subscriber" ='
+        ' "session"; the stages are session, lead, mql, sql, opportunity, offer, customer, and'
+        ' "session" takes a name that is no funnel stage)'
     )
     builtin = cohort_counts(out / "builtin")
     assert builtin["mql"] == 2  # c1 and c2
@@ -1718,10 +1719,11 @@ def test_every_missing_required_column_of_a_file_is_named_at_once(tmp_path):
     result = run_cli(["run", data, "--out", tmp_path / "out"], exit_code=2)
     text = " ".join(result.output.split())
     assert "required columns 'customer_id', 'ts' are missing" in text
+    # a line each, under its table's header: the block pastes into channels.toml as it is
     assert (
-        'map them in the config: [columns.touchpoints] customer_id = "user_id"; '
-        'ts = "event_time" (columns found: user_id, event_time, channel)'
-    ) in text
+        '    [columns.touchpoints]\n      customer_id = "user_id"\n      ts = "event_time"\n'
+    ) in result.output
+    assert "(columns found: user_id, event_time, channel)" in text
     (data / "channels.toml").write_text('[columns.touchpoints]\ncustomer_id = "user"\n')
     text = " ".join(run_cli(["validate", data], exit_code=2).output.split())
     assert "required columns 'user' (mapped to customer_id), 'ts' are missing" in text
@@ -1744,8 +1746,8 @@ def test_a_mapping_from_a_missing_column_to_one_the_file_has_says_remove_it(tmp_
     (data / "deals.csv").write_text((data / "deals.csv").read_text().replace("status", "state"))
     text = " ".join(run_cli(["validate", data], exit_code=2).output.split())
     assert (
-        'map it in the config: [columns.deals] status = "state"; remove [columns.deals] '
-        "amount = \"amt\" (the file has 'amount' itself) (columns found:"
+        "remove [columns.deals] amount = \"amt\" (the file has 'amount' itself); "
+        'map it in the config: [columns.deals] status = "state" (columns found:'
     ) in text
 
 
@@ -1761,8 +1763,8 @@ def test_an_unknown_stage_reason_gives_a_line_that_is_valid_toml(tmp_path):
     run_cli(["run", data, "--out", tmp_path / "out", "-q", "--models", "linear"])
     reasons = pl.read_parquet(tmp_path / "out" / "quarantine" / "stages.parquet")["reason"]
     quoted, empty = reasons.to_list()
-    assert quoted.startswith('stage Said "hi" is not a known stage (map it in [stages]: ')
-    line = quoted.split("[stages]: ")[1].split(", ...")[0]
+    assert quoted.startswith('stage Said "hi" is not a known stage (map it in [stages], e.g. ')
+    line = quoted.split("[stages], e.g. ")[1].split("; the stages")[0]
     assert tomllib.loads(line) == {'Said "hi"': "lead"}
     assert "stage is empty" in empty
     assert "map it" not in empty
@@ -1830,3 +1832,114 @@ def test_validate_checks_the_models_tables_as_a_run_does(tmp_path):
         assert "unknown parameter(s) ['colapse_repeats'] for model 'markov'" in text
         said.append(text[text.index("Config error") :])
     assert said[0] == said[1]
+
+
+def test_stage_names_in_the_plural_read_as_their_stage_and_a_rejection_guesses_by_words(
+    tmp_path,
+):
+    """CRM reports head stages in the plural ("Sales Qualified Leads", "Proposals"): each
+    reads as its stage, as the README says; a name of no stage is rejected with the
+    [stages] line its words suggest ("Marketing Qualified Prospect" is an mql, not a lead)."""
+    data = _good(tmp_path / "in")
+    names = {
+        "New Leads": "lead",
+        "Marketing Qualified Leads": "mql",
+        "Sales Qualified Leads": "sql",
+        "Sales Opportunities": "opportunity",
+        "Proposals": "offer",
+        "Quotes": "offer",
+        "Customers": "customer",
+    }
+    rows = [f"c{i},{name},2025-01-01" for i, name in enumerate(names)]
+    rows += ["c9,Marketing Qualified Prospect,2025-01-01", "c9,Signed Contract,2025-01-02"]
+    _write(data, "stages", "customer_id,stage,ts", rows)
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
+    rejected = pl.read_parquet(out / "quarantine" / "stages.parquet")
+    assert rejected.get_column("row").to_list() == [len(names) + 1, len(names) + 2]
+    reasons = rejected.get_column("reason").to_list()
+    assert '"Marketing Qualified Prospect" = "mql"' in reasons[0]
+    assert '"Signed Contract" = "offer"' in reasons[1]  # "contract" before "signed"
+    funnel = pl.read_parquet(out / "funnel.parquet").filter(
+        (pl.col("view") == "cohort") & (pl.col("period") == "all") & (pl.col("channel") == "(all)")
+    )
+    counts = dict(funnel.select("stage", "count").rows())
+    for stage in set(names.values()):
+        assert counts[stage] >= 1, stage
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        # an amount column with its currency: not 'account_id', which deals read as itself
+        (
+            "deal_id,customer_id,account_id,created_at,closed_at,status,Amount (USD)",
+            {"amount": "Amount (USD)"},
+        ),
+        # a HubSpot export: the close date too, or every won deal is rejected after the fix
+        (
+            "deal_id,customer_id,Create Date,Close Date,Deal Stage,Amount",
+            {
+                "created_at": "Create Date",
+                "status": "Deal Stage",
+                "amount": "Amount",
+                "closed_at": "Close Date",
+            },
+        ),
+    ],
+)
+def test_a_missing_column_hint_maps_what_the_file_surely_has(tmp_path, head, expected):
+    """The hint's [columns] lines, written as given, make a config the run reads every deal
+    with: no wrong column ('account_id' for amount), no column left out (closed_at)."""
+    data = tmp_path / "in"
+    row = {
+        "deal_id": "d1",
+        "customer_id": "c1",
+        "account_id": "a1",
+        "created_at": "2025-01-02",
+        "Create Date": "2025-01-02",
+        "closed_at": "2025-01-05",
+        "Close Date": "2025-01-05",
+        "status": "won",
+        "Deal Stage": "won",
+        "Amount (USD)": "10",
+        "Amount": "10",
+    }
+    _write(data, "deals", head, [",".join(row[c] for c in head.split(","))])
+    _write(data, "touchpoints", "customer_id,ts,channel", ["c1,2025-01-01,Email"])
+    err = run_cli(["validate", data], exit_code=2).output
+    mapped = hint_config(err.split("hint: ", 1)[1])["columns"]["deals"]
+    assert mapped == expected
+    lines = "".join(f'{k} = "{v}"\n' for k, v in mapped.items())
+    (data / "channels.toml").write_text(f"[columns.deals]\n{lines}")
+    run_cli(["run", data, "--out", tmp_path / "out", "-q", "--models", "first_touch"])
+    assert not (tmp_path / "out" / "quarantine").exists()
+
+
+def test_a_misspelt_optional_column_is_told_with_the_missing_ones(tmp_path):
+    """'Campaign' (not read: the column is campaign) stopped validation before the same
+    file's missing customer_id and the deals' missing amount were named: one per try."""
+    data = tmp_path / "in"
+    _write(data, "deals", DEAL_HEAD.replace("amount", "Total"), DEAL_OK)
+    _write(data, "touchpoints", "customer_id,ts,channel,Campaign", ["c1,2025-01-01,Email,x"])
+    text = " ".join(run_cli(["validate", data], exit_code=2).output.split())
+    assert "column 'Campaign' is not read: the column is named 'campaign'" in text
+    assert "required column 'amount' is missing" in text
+    # missing columns of the same file: the hint maps the misspelt one with them
+    _write(data, "touchpoints", "user,ts,channel,Campaign", ["c1,2025-01-01,Email,x"])
+    result = run_cli(["validate", data], exit_code=2)
+    touch_hint = result.output.split("hint: ", 1)[1].split("; also", 1)[0]
+    assert hint_config(touch_hint)["columns"]["touchpoints"]["campaign"] == "Campaign"
+    assert "required column 'amount' is missing" in " ".join(result.output.split())
+
+
+def test_touches_without_a_channel_column_are_offered_the_one_they_have(tmp_path):
+    data = tmp_path / "in"
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    _write(data, "touchpoints", "customer_id,ts,Channel Name", ["c1,2025-01-01,Email"])
+    text = " ".join(run_cli(["validate", data], exit_code=2).output.split())
+    assert 'map it: [columns.touchpoints] channel = "Channel Name"' in text
+    _write(data, "touchpoints", "customer_id,ts,kind", ["c1,2025-01-01,Email"])
+    text = " ".join(run_cli(["validate", data], exit_code=2).output.split())
+    assert '[columns.touchpoints] channel = "<your column>"' in text
+    assert "(columns found: customer_id, ts, kind)" in text
