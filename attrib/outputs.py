@@ -139,10 +139,11 @@ def write_quarantine(out: Path, quarantine: dict[str, pl.DataFrame]) -> list[str
     return written
 
 
-def check_out_folder(out: Path | None) -> None:
+def check_out_folder(out: Path | None, option: str = "--out") -> None:
     """Fail early, before any work, when ``out`` exists and is not a folder, lies under a
     file (no folder can be made there), or its nearest existing folder is not writable (a
-    read-only mount was found only after the whole job, when the first table was written)."""
+    read-only mount was found only after the whole job, when the first table was written).
+    ``option``: how the hint names the argument that gave ``out``."""
     if out is None:
         return
     for folder in (out, *out.parents):  # the nearest one that exists must be a folder
@@ -154,7 +155,7 @@ def check_out_folder(out: Path | None) -> None:
                 if folder == out
                 else f"the output folder lies under {folder}, which is a file",
                 file=str(out),
-                hint="pass --out a folder (it is created if missing)",
+                hint=f"pass {option} a folder (it is created if missing)",
             )
         try:  # (a real write: permission bits do not bind root, a read-only mount does)
             with tempfile.TemporaryFile(dir=folder):
@@ -165,7 +166,7 @@ def check_out_folder(out: Path | None) -> None:
                 if folder == out
                 else f"the output folder cannot be made in {folder}: {exc.strerror or exc}",
                 file=str(out),
-                hint="pass --out a folder you can write to",
+                hint=f"pass {option} a folder you can write to",
             ) from None
         return
 

@@ -18,7 +18,7 @@ Examples:
   attrib generate big/ --customers 1000000 --seed 3 --format parquet
 """
 )
-@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("out_dir", type=click.Path(path_type=Path))
 @click.option(
     "--customers",
     default=2000,

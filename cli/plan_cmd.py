@@ -121,6 +121,9 @@ def plan(
                 raise UsageError(
                     f"cannot read --rate {item!r}", hint="write it as STAGE=RATE, e.g. customer=0.3"
                 ) from None
+        from attrib.outputs import check_out_folder
+
+        check_out_folder(out or run_dir or Path(DEFAULT_OUT))  # before any work, as a run
         inputs = {
             "DATA_DIR": data_dir,
             "--touchpoints": touchpoints,

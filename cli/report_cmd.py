@@ -43,7 +43,7 @@ offline, or attach it to an e-mail.
     "-o",
     "target",
     default=None,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Where to write the page [default: OUT_DIR/report.html].",
 )
 @click.option(

@@ -1328,3 +1328,34 @@ def test_spark_finds_a_table_folder_named_in_any_case(tmp_path):
     found = _locate(data, {})
     assert found["touchpoints"] == str(data / "Touchpoints")
     assert found["deals"] == data / "DEALS.csv"
+
+
+REPORT_IS_A_FOLDER = "the report's path is a folder"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["generate", "{file}"], "the output folder is a file"),
+        (["generate", "{file}/sub"], "the output folder lies under {file}, which is a file"),
+        (["report", "{run}", "-o", "{run}"], REPORT_IS_A_FOLDER),
+        (["report", "{run}", "-o", "{file}/page.html"], "the output folder is a file"),
+        (["plan", "--run", "{run}", "--target-revenue", "1e6", "-q", "--out", "{file}"], None),
+    ],
+)
+def test_every_command_refuses_an_output_path_it_cannot_write_with_exit_4(tmp_path, args, message):
+    """`generate FILE` and `report -o FOLDER` were click usage errors (exit 2), and `plan
+    --out FILE` said "File exists" with a disk-space hint: every output path a command cannot
+    write is an output error (exit 4) that says why, before any work."""
+    run = tmp_path / "run"
+    run_cli(["run", "--out", run, "--models", "linear", "-q"])
+    file = tmp_path / "file"
+    file.write_text("not a folder")
+    given = [a.format(file=file, run=run) for a in args]
+    result = run_cli(given, exit_code=4)
+    text = " ".join(result.output.split())
+    expected = (message or "the output folder is a file").format(file=file)
+    assert f"Output error: file {file if message != REPORT_IS_A_FOLDER else run}" in text
+    assert expected in text
+    assert "Traceback" not in result.output
+    assert file.read_text() == "not a folder"

@@ -492,8 +492,10 @@ class Plan:
         """Write ``folder/plan.parquet`` (atomically), as ``attrib plan`` does: with the run's
         or the inputs' digest in its metadata, by which ``attrib report`` tells a plan of
         another run or other data beside the run it reports. Returns the file's path."""
+        from attrib.outputs import check_out_folder
         from attrib.writers import write_parquet
 
+        check_out_folder(Path(folder))  # a file there: "lies under a file", not EEXIST
         metadata = None
         if self.run_sha256 is not None:
             metadata = {PLAN_RUN_KEY: self.run_sha256}

@@ -13,7 +13,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 from attrib import __version__
-from attrib.errors import UsageError
+from attrib.errors import OutputError, UsageError
+from attrib.outputs import check_out_folder
 from attrib.report._data import OutFolder
 from attrib.report._format import esc, json_for_script
 from attrib.report._style import CSS, RUNTIME_JS
@@ -185,6 +186,17 @@ def render_page(ctx: Context, sections: list[Section]) -> str:
     )
 
 
+def _check_target(target: Path) -> None:
+    """The page's path must name a file in a folder that can be made and written to."""
+    if target.is_dir():
+        raise OutputError(
+            "the report's path is a folder",
+            file=str(target),
+            hint=f"name the page's file, e.g. -o {target / REPORT_NAME}",
+        )
+    check_out_folder(target.parent, "-o a file in")
+
+
 def build_report(
     out_dir: str | Path,
     *,
@@ -199,6 +211,8 @@ def build_report(
     manifest, an output the manifest lists that is gone), which the page notes too.
     """
     folder = OutFolder.open(out_dir)
+    if target is not None:  # found before the page is built, as a run checks its --out
+        _check_target(Path(target))
     ctx = Context(folder, validate=validate)
     sections = render_sections(ctx)
     page = render_page(ctx, sections)

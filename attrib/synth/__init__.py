@@ -14,6 +14,7 @@ from pathlib import Path
 
 from attrib.columns import TABLES
 from attrib.errors import OutputError, UsageError
+from attrib.outputs import check_out_folder
 from attrib.synth.process import generate_frames
 from attrib.synth.spec import (
     CHANNELS,
@@ -55,6 +56,7 @@ def generate(
             f"fmt must be 'csv' or 'parquet'; got {fmt!r}", column="format", hint="use csv"
         )
     out = Path(out_dir)
+    check_out_folder(out, "OUT_DIR as")  # a file there: an output error, before any work
     # another format's tables beside these would make the folder ambiguous to `attrib run`
     others = sorted(
         p.name
