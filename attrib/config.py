@@ -119,8 +119,12 @@ class RunConfig:
         return {str(k).strip().lower(): str(v).strip().lower() for k, v in merged.items()}
 
     def declared_marketing(self) -> dict[str, bool]:
-        """``[channels]``' marketing flag of every channel listed there."""
-        return {name: flags.marketing for name, flags in self.channels.items()}
+        """``[channels]``' marketing flag of every channel listed there, and ``(unassigned)``'s
+        (not marketing unless listed, as ``flags`` says): a cost row on it with no touch on
+        it is not marketing spend either."""
+        return {UNASSIGNED: False} | {
+            name: flags.marketing for name, flags in self.channels.items()
+        }
 
     def with_overrides(self, **overrides: Any) -> RunConfig:
         """A copy with command-line overrides applied (``None`` values are ignored)."""

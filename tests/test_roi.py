@@ -471,3 +471,43 @@ def test_a_blank_and_a_none_campaign_repeat_a_cost_key(tmp_path):
         "date,channel,campaign,spend\n2025-01-01,A,,310\n2025-01-01,A,(none),0\n2025-02-01,A,,280\n"
     )
     assert _spends(_one_deal_run(tmp_path, costs)) == ([280.0], [280.0], 280.0)
+
+
+@pytest.mark.parametrize(
+    ("touch_on_it", "config", "marketing_spend"),
+    [
+        (False, "", 10.0),
+        (True, "", 10.0),  # the same 90 is other cost whether or not a touch has the channel
+        (False, '[channels."(unassigned)"]\nmarketing = true\n', 100.0),
+        (True, '[channels."(unassigned)"]\nmarketing = true\n', 100.0),
+    ],
+)
+def test_spend_on_unassigned_is_marketing_only_where_the_config_says(
+    tmp_path, touch_on_it, config, marketing_spend
+):
+    """``(unassigned)`` is no marketing channel unless ``[channels]`` says so: its spend
+    counted as marketing spend when no touch had the channel (the fallback for a channel
+    with spend and no credit read only the channels the config lists)."""
+    from attrib.run import run
+
+    data = tmp_path / "in"
+    data.mkdir()
+    rows = ["c1,2025-03-01 10:00:00,Email"] + (
+        ["c9,2025-03-11,(unassigned)"] if touch_on_it else []
+    )
+    (data / "touchpoints.csv").write_text("customer_id,ts,channel\n" + "\n".join(rows) + "\n")
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\n"
+        "d1,c1,2025-03-05,2025-03-20,won,1000\n"
+    )
+    (data / "costs.csv").write_text(
+        "date,channel,spend\n2025-03-10,Email,10\n2025-03-10,(unassigned),90\n"
+    )
+    (data / "channels.toml").write_text(config)
+    result = run(data, models="first_touch")
+    kpis = result.tables["kpis"].filter(pl.col("period") == "all")
+    value = dict(kpis.select("kpi", "value").rows())
+    assert value["marketing_spend"] == pytest.approx(marketing_spend)
+    assert value["marketing_share_of_cac"] == pytest.approx(marketing_spend / 100.0)
+    flags = dict(result.channel_summary.select("channel", "is_marketing").unique().rows())
+    assert flags["(unassigned)"] is (marketing_spend == 100.0)
