@@ -390,14 +390,50 @@ def non_utf8_error(paths: Sequence[Path | str], what: str) -> InputError | None:
     for path in map(Path, paths):
         if _binary_or_unknown(path):
             continue
+        if (workbook := workbook_error(path, what)) is not None:
+            return workbook
         if (row := _first_non_utf8_row(path)) is not None:
+            header = row == 0 and file_format(path) == "csv"  # (data rows count from 1)
             return InputError(
-                f"cannot read {what}: this row holds bytes that are not UTF-8 text",
+                f"cannot read {what}: "
+                + ("the header" if header else "this row")
+                + " holds bytes that are not UTF-8 text",
                 file=str(path),
-                row=row,
+                row=None if header else row,
                 hint=f"{NOT_UTF8_HINT} (Excel's plain 'CSV' writes Windows-1252: 'é', '€')",
             )
     return None
+
+
+#: the first bytes of a spreadsheet workbook saved under a text file's name
+_WORKBOOK_MAGIC = (
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx or OpenDocument .ods workbook is one)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 (.xls) workbook"),
+)
+
+
+def workbook_error(path: Path, what: str) -> InputError | None:
+    """The error of a text-named file that is a spreadsheet workbook (an .xlsx renamed
+    .csv: read as text, its bytes read as a Windows-1252 CSV's or a UTF-16 header), else
+    None."""
+    if (workbook := _workbook_kind(path)) is None:
+        return None
+    return InputError(
+        f"cannot read {what}: the file is {workbook}, not text",
+        file=str(path),
+        hint=UNREAD_SUFFIXES[".xlsx"],
+    )
+
+
+def _workbook_kind(path: Path) -> str | None:
+    """What a text-named file is when its first bytes are a workbook's (an .xlsx renamed
+    .csv), else None."""
+    try:
+        with path.open("rb") as fh:
+            start = fh.read(8)
+    except OSError:
+        return None
+    return next((kind for magic, kind in _WORKBOOK_MAGIC if start.startswith(magic)), None)
 
 
 def _binary_or_unknown(path: Path) -> bool:
@@ -611,6 +647,8 @@ def is_csv_file(name: str | Path | None) -> bool:
 
 def _read_one(path: Path, projection: Projection | None = None) -> pl.DataFrame:
     kind = file_format(path)
+    if kind != "parquet" and (workbook := workbook_error(path, f"{kind} file")) is not None:
+        raise workbook  # (8 bytes read per text file)
     try:
         try:
             df = _read_rows(path, kind, projection, numbered=True)

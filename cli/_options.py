@@ -25,6 +25,19 @@ class _DataDir(click.Path):
         super().__init__(file_okay=False, path_type=Path)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str | Path) and (glob := _expanded_glob(Path(value), ctx)):
+            # `--touchpoints logs/2026-*.parquet`: the shell gave the option the first file
+            # and the next one landed here
+            option, first = glob
+            pattern = str(first.parent / f"*{first.suffix}")
+            self.fail(
+                f"{str(value)!r} is a file, not a data folder: was a glob after {option} left"
+                f" unquoted? The shell expands it into files ({first}, {value}, ...), the"
+                f" second read as DATA_DIR; quote it: {option} '{pattern}' (or the pattern"
+                " meant)",
+                param,
+                ctx,
+            )
         if isinstance(value, str | Path) and Path(value).is_file():
             self.fail(
                 f"{str(value)!r} is a file, not a data folder: give the folder that holds "
@@ -34,6 +47,21 @@ class _DataDir(click.Path):
                 ctx,
             )
         return super().convert(value, param, ctx)
+
+
+def _expanded_glob(value: Path, ctx: click.Context | None) -> tuple[str, Path] | None:
+    """(option, its file) when a table option names a file of ``value``'s folder and kind:
+    the shell's expansion of an unquoted glob, its second file read as DATA_DIR."""
+    if ctx is None or not value.is_file():
+        return None
+    for table in ("touchpoints", "deals", "costs", "stages", "targets"):
+        given = ctx.params.get(table)
+        if given is None:
+            continue
+        first = Path(given)
+        if first.parent == value.parent and first.suffix == value.suffix and first != value:
+            return f"--{table}", first
+    return None
 
 
 class FiniteFloatRange(click.FloatRange):

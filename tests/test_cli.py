@@ -651,6 +651,24 @@ def test_a_file_given_as_the_data_folder_says_how_to_name_a_table(tmp_path, comm
     assert "--touchpoints FILE, --deals FILE" in text
 
 
+@pytest.mark.parametrize("command", ["run", "validate", "plan"])
+def test_an_unquoted_glob_is_named_as_the_cause(tmp_path, command):
+    """`--touchpoints logs/2026-*.parquet` unquoted: the shell gives the option the first
+    file and DATA_DIR the second, which was told only that it is no data folder."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for month in ("01", "02", "03"):
+        _write(TOUCHES, logs / f"2026-{month}.csv")
+    deals = tmp_path / "deals.csv"
+    _write(DEALS, deals)
+    expanded = [str(logs / f"2026-{m}.csv") for m in ("01", "02", "03")]
+    extra = ["--target-revenue", "1000"] if command == "plan" else []
+    result = run_cli([command, "--deals", deals, "--touchpoints", *expanded, *extra], exit_code=2)
+    text = " ".join(result.output.split())
+    assert "was a glob after --touchpoints left unquoted?" in text
+    assert f"quote it: --touchpoints '{logs}/*.csv'" in text
+
+
 def test_commands_say_when_they_use_the_sample(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for args in (["validate"], ["plan", "--target-revenue", "1e6"]):

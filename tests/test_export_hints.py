@@ -585,6 +585,43 @@ def test_a_windows_1252_row_is_named(tmp_path):
     assert "Windows-1252" in err.value.hint
 
 
+def test_a_windows_1252_header_is_named_as_the_header(tmp_path):
+    """Rows count from 1 after the header: a header that is not UTF-8 (the first such line
+    of a file whose rows are not either) was "row 0"."""
+    text = "customer_id,ts,channel,Catégorie\nc1,2025-01-01,Email,Café\n"
+    (tmp_path / "touchpoints.csv").write_bytes(text.encode("cp1252"))
+    (tmp_path / "deals.csv").write_text(DEALS, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        at.load_inputs(tmp_path)
+    assert err.value.row is None
+    assert "the header holds bytes that are not UTF-8 text" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("magic", "named"),
+    [
+        (None, "a ZIP archive (an Excel .xlsx"),  # a real zip, as an .xlsx is
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504), "an Excel 97-2003 (.xls) workbook"),
+    ],
+)
+def test_a_workbook_saved_under_a_csv_name_is_named_a_workbook(tmp_path, magic, named):
+    """An .xlsx renamed touchpoints.csv was told it is a Windows-1252 CSV, at "row 0"."""
+    import zipfile
+
+    path = tmp_path / "touchpoints.csv"
+    if magic is None:
+        with zipfile.ZipFile(path, "w") as book:
+            book.writestr("xl/workbook.xml", "<workbook/>")
+    else:
+        path.write_bytes(magic)
+    (tmp_path / "deals.csv").write_text(DEALS, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        at.load_inputs(tmp_path)
+    assert f"the file is {named}" in str(err.value)
+    assert err.value.row is None
+    assert "save each table as CSV UTF-8" in err.value.hint
+
+
 def test_a_nested_source_one_level_down_is_named(tmp_path):
     """Segment's NDJSON keeps the UTM source in ``context.campaign.source``: the error
     suggested mapping a ``utm_channel`` column."""
