@@ -22,6 +22,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,14 @@ class ChannelRule:
 
 #: the channel of touches no ``[[rules]]`` entry matched (``attrib.channels``)
 UNASSIGNED = "(unassigned)"
+
+
+def _plain(value: Any) -> Any:
+    """A numpy or pandas integer (``np.int64(90)``, a Series' ``.iloc[0]``) as the int it
+    is, so that the checks that take ints take it; anything else as given."""
+    if isinstance(value, Integral) and not isinstance(value, bool | int):
+        return int(value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -128,7 +137,7 @@ class RunConfig:
 
     def with_overrides(self, **overrides: Any) -> RunConfig:
         """A copy with command-line overrides applied (``None`` values are ignored)."""
-        given = {k: v for k, v in overrides.items() if v is not None}
+        given = {k: _plain(v) for k, v in overrides.items() if v is not None}
         return self._checked_with(sorted(given), **given)
 
     def with_metrics(self, overrides: Mapping[str, Any] | None) -> RunConfig:
@@ -151,9 +160,11 @@ class RunConfig:
         except ConfigError as exc:
             if exc.file is None or exc.file != self.source or not given:
                 raise
+            # an argument's own value is wrong: the file is not where it is
+            own = any(exc.message.startswith(f"{name} ") for name in given)
             raise ConfigError(
                 f"{exc.message} (checked with the run's arguments: {', '.join(given)})",
-                file=exc.file,
+                file=None if own else exc.file,
                 hint=exc.hint,
             ) from None
         return cfg
@@ -534,7 +545,7 @@ def config_from_mapping(data: dict[str, Any], *, source: str | None = None) -> R
             str(k): str(v).strip().lower()
             for k, v in _expect_table(data.get("statuses", {}), "statuses", source).items()
         },
-        lookback_days=options.get("lookback_days", defaults.lookback_days),
+        lookback_days=_plain(options.get("lookback_days", defaults.lookback_days)),
         level=options.get("level", defaults.level),
         revenue_window=options.get("revenue_window", defaults.revenue_window),
         models=_options_models(models, source) if models is not None else None,

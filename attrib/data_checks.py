@@ -189,19 +189,31 @@ def check_rejections(
     out: Path | None,
     reporter: Reporter,
     log_rows: int | None = None,
+    quarantine: Mapping[str, pl.DataFrame] | None = None,
 ) -> None:
     """After the quarantine is written, every engine's one step: a note per table (rows read
     and rejected); ``--strict`` fails on any rejected row (exit 1), else the rejections are a
     warning (``rejected_rows``), and so is an input table that left nothing (``empty_tables``).
-    ``log_rows``: an event log's rejected rows, each counted once (``rejected_count``)."""
+    ``log_rows``: an event log's rejected rows, each counted once (``rejected_count``);
+    ``quarantine``: the rejected rows, which the error carries for a run without ``out``."""
     for table, n in rows_read.items():
         reporter.note(f"{table}: {n:,} rows read, {rejected.get(table, 0):,} rejected")
     if strict and any(rejected.values()):
+        kept = {t: f for t, f in (quarantine or {}).items() if f.height}
+        where = (
+            "see the quarantine files for each row's reason"
+            if out is not None
+            else "each row's reason is in the error's .quarantine (table -> frame); pass out="
+            " to write them as files too"
+            if kept
+            else "run without strict to see each row's reason in the run's warnings"
+        )
         raise ChecksFailedError(
             f"{rejected_count(rejected, log_rows)} and --strict is set",
             details={"rows_read": dict(rows_read), "rejected": dict(rejected)},
             file=str(out / "quarantine") if out else None,
-            hint="see the quarantine files for each row's reason; fix the data or drop --strict",
+            hint=f"{where}; fix the data or drop --strict",
+            quarantine=kept,
         )
     if (warning := rejected_rows(rejected, out, log_rows)) is not None:
         reporter.warn(warning)

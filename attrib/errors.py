@@ -6,6 +6,8 @@ Every error a user can cause carries *what* was wrong, *where* (file, row, colum
 
 from __future__ import annotations
 
+from typing import Any
+
 EXIT_OK = 0
 EXIT_CHECKS_FAILED = 1
 EXIT_INPUT = 2
@@ -108,8 +110,12 @@ class ChecksFailedError(AttribError):
         details: dict[str, object] | None = None,
         file: str | None = None,
         hint: str | None = None,
+        quarantine: dict[str, Any] | None = None,
     ) -> None:
         self.details = dict(details or {})
+        #: the rejected rows by table (polars frames with ``file, row, column, reason``): a
+        #: Python caller with no ``out`` has no quarantine files to read them in
+        self.quarantine = dict(quarantine or {})
         super().__init__(message, file=file, hint=hint)
 
     def to_dict(self) -> dict[str, object]:

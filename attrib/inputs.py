@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -417,6 +418,14 @@ def load_inputs(
             "targets": targets,
         }
     )
+    for table in frames or {}:
+        if table not in TABLE_COLUMNS:
+            close = difflib.get_close_matches(str(table), list(TABLE_COLUMNS), n=1)
+            raise UsageError(
+                f"frames= names no input table {table!r}",
+                hint=(f"did you mean {close[0]!r}? " if close else "")
+                + f"the tables are {', '.join(TABLE_COLUMNS)}",
+            )
     frames = {t: frame_input(f, t) for t, f in (frames or {}).items()} | given_frames
     config = resolve_config(data_dir, config)
     for table, frame in frames.items():  # as ``read_files`` checks a file's columns

@@ -177,6 +177,12 @@ def _check_validated(
     """UsageError unless ``frame`` has the validated columns (``times`` as Datetime) that
     ``load_inputs`` gives a table: a frame as read has no ``entity_id`` and may hold text
     timestamps, which stopped the journeys with a Polars error."""
+    argument = _ARGUMENTS[table]
+    if not isinstance(frame, pl.DataFrame):  # a LazyFrame, a path: not a validated table
+        raise UsageError(
+            f"{argument}= must be a polars DataFrame, got {type(frame).__name__}",
+            hint=f"pass load_inputs(...).{argument}: the table read, checked and keyed by entity",
+        )
     schema = frame.collect_schema()
     for column in (*columns, *times):
         if column not in schema:
@@ -186,9 +192,9 @@ def _check_validated(
         else:
             continue
         raise UsageError(
-            f"{_ARGUMENTS[table]}= {problem} {column!r}: build_journeys takes validated tables",
+            f"{argument}= {problem} {column!r}: build_journeys takes validated tables",
             column=column,
-            hint=f"pass load_inputs(...).{table}: the table read, checked and keyed by entity",
+            hint=f"pass load_inputs(...).{argument}: the table read, checked and keyed by entity",
         )
 
 
@@ -206,6 +212,11 @@ def build_journeys(
     entity_id, created_at, closed_at, status, amount``. Pass ``dicts`` to share codes with
     other batches of the same run.
     """
+    if not isinstance(config, RunConfig):  # a path, as run() takes: load it first
+        raise UsageError(
+            f"config= must be a RunConfig, got {type(config).__name__}",
+            hint="pass load_inputs(...).config, or attrib.config.load_config(PATH)",
+        )
     _check_validated("touchpoints", touches, (ENTITY_ID, CHANNEL, CAMPAIGN), (TS,))
     _check_validated("deals", deals, (DEAL_ID, ENTITY_ID, STATUS, AMOUNT), (CREATED_AT, CLOSED_AT))
     if stages is not None:

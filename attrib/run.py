@@ -7,7 +7,7 @@ point (``load_inputs``, ``build_journeys``, ``attribute``) with Polars frames in
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -182,6 +182,18 @@ def attribute(
     ``models``: instances, names or a comma list; none (None or empty): the config's
     ``[options] models``, else every registered model, as ``run`` reads them."""
     batches = journeys if isinstance(journeys, list) else [journeys]
+    if not batches or not all(isinstance(b, Journeys) for b in batches):
+        wrong = next((type(b).__name__ for b in batches if not isinstance(b, Journeys)), "[]")
+        raise UsageError(
+            f"journeys= must be Journeys (or a list of them), got {wrong}",
+            hint="build them first: at.build_journeys(inputs.touches, inputs.deals,"
+            " inputs.config, stages=inputs.stages)",
+        )
+    if config is not None and not isinstance(config, RunConfig):
+        raise UsageError(
+            f"config= must be a RunConfig, got {type(config).__name__}",
+            hint="pass load_inputs(...).config, or attrib.config.load_config(PATH)",
+        )
     config = config or RunConfig()
     if models is None or isinstance(models, str):
         chosen = resolve_models(models, config)
@@ -218,6 +230,45 @@ def shared_argument_types(
             'a dict of [metrics] settings, e.g. {"gross_margin": 0.7}',
         ),
     }
+
+
+#: arguments a run would ignore beside another: (first, second, why); the CLI's options
+#: are the same names spelt ``--first`` (``cli._options``)
+IGNORED_PAIRS = (
+    ("buckets", "memory_limit", "{buckets} sets the bucket count itself"),
+    ("event_log", "touchpoints", "the event log gives the touchpoints"),
+    ("event_log", "deals", "the event log gives the deals"),
+    ("event_log", "level", "an event log has no accounts: its journeys are by cookie"),
+)
+
+
+def refuse_ignored_pairs(given: Collection[str], spell: Callable[[str], str]) -> None:
+    """UsageError for two ``given`` arguments one of which the run would ignore beside the
+    other (``IGNORED_PAIRS``); ``spell`` names an argument as the caller knows it
+    (``--memory-limit`` on the command line, ``memory_limit=`` in Python)."""
+    for first, second, why in IGNORED_PAIRS:
+        if first in given and second in given:
+            reason = why.format(**{first: spell(first)})
+            raise UsageError(
+                f"{spell(first)} and {spell(second)} together: {reason}",
+                hint=f"drop {spell(second)}",
+            )
+
+
+def python_argument(name: str) -> str:
+    """An argument as a Python call names it: ``memory_limit=``."""
+    return f"{name}="
+
+
+def refuse_touch_credits_without_out(touch_credits: bool, out: object) -> None:
+    """Touch credits are streamed to ``out/touch_credits.parquet``: without ``out`` they
+    were silently not made."""
+    if touch_credits and out is None:
+        raise UsageError(
+            "touch_credits=True needs out=: every touch's credit is streamed to"
+            " OUT/touch_credits.parquet, not held in memory",
+            hint='pass out="some-folder/", or drop touch_credits',
+        )
 
 
 def check_argument_types(**given: tuple[Any, tuple[type, ...], str]) -> None:
@@ -266,6 +317,20 @@ def run(
         seed=(seed, (Integral,), "a whole number"),  # (numpy's too)
         bootstrap=(bootstrap, (Integral,), "a whole number of resamples"),
     )
+    refuse_ignored_pairs(
+        [
+            n
+            for n, v in {
+                "event_log": event_log,
+                "touchpoints": touchpoints,
+                "deals": deals,
+                "level": level,
+            }.items()
+            if v is not None
+        ],
+        python_argument,
+    )
+    refuse_touch_credits_without_out(touch_credits, out)
     reporter = reporter or Reporter()
     if bootstrap:  # before any input is read
         from attrib.bootstrap import check_resamples
@@ -319,6 +384,7 @@ def run(
         out=out_path,
         reporter=reporter,
         log_rows=event_log_rejected_rows(inputs.quarantine) if event_log is not None else None,
+        quarantine=inputs.quarantine,
     )
     if (note := compile_note(set_up)) is not None:  # (before the first kernel: said first)
         reporter.note(note)

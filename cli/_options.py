@@ -86,16 +86,14 @@ def _check_option_pairs(options: Mapping[str, object]) -> None:
     """Options that would be ignored beside another (exit 2): ``options`` maps every option
     to its value, None when not given."""
     from attrib.errors import UsageError
+    from attrib.run import refuse_ignored_pairs
 
     given = set(_given(options))
-    for first, second, why in (
-        ("--buckets", "--memory-limit", "--buckets sets the bucket count itself"),
-        ("--event-log", "--touchpoints", "the event log gives the touchpoints"),
-        ("--event-log", "--deals", "the event log gives the deals"),
-        ("--event-log", "--level", "an event log has no accounts: its journeys are by cookie"),
-    ):
-        if first in given and second in given:
-            raise UsageError(f"{first} and {second} together: {why}", hint=f"drop {second}")
+    # the library's rules (the Python API's too), its argument names spelt as options
+    refuse_ignored_pairs(
+        {n.removeprefix("--").replace("-", "_") for n in given},
+        lambda name: "--" + name.replace("_", "-"),
+    )
     if "--seed" in given and "--bootstrap" not in given:
         raise UsageError("--seed without --bootstrap does nothing", hint="add --bootstrap N")
 

@@ -17,7 +17,7 @@ from attrib.columns import DATE, RESERVED_COLUMNS
 from attrib.config import RunConfig
 from attrib.engines import _spark_worker as w
 from attrib.engines._spark_session import _spark_call, uri_path
-from attrib.errors import InputError
+from attrib.errors import InputError, UsageError
 from attrib.io import (
     FILE_COL,
     ROW_COL,
@@ -257,6 +257,12 @@ def _wall_clock(frame: pl.DataFrame, raw: _Raw, column: str) -> pl.DataFrame:
     return frame.with_columns(value.alias(column))
 
 
+def _spark_frame(value: object) -> bool:
+    """Whether ``value`` is a Spark DataFrame (classic or Connect), without importing
+    pyspark for anything else."""
+    return any(c.__module__.startswith("pyspark.") for c in type(value).__mro__)
+
+
 def _locate(data_dir: str | Path | None, overrides: dict[str, Any]) -> dict[str, Any]:
     """Input per table: an explicit argument first, else ``<table>.*`` in the data folder."""
     found: dict[str, Any] = {}
@@ -267,6 +273,18 @@ def _locate(data_dir: str | Path | None, overrides: dict[str, Any]) -> dict[str,
         )
     for table in ("touchpoints", *_SIDE_TABLES):
         given = overrides.get(table)
+        if isinstance(given, pl.DataFrame | pl.LazyFrame):  # (read as a path, deep inside)
+            raise UsageError(
+                f"{table}= is a polars frame: the Spark engine reads paths, URIs,"
+                " table:NAME or Spark DataFrames",
+                hint=f'write it to Parquet first ({table}.write_parquet("{table}.parquet"))'
+                " and pass the path, or run it in memory with attrib.api.run",
+            )
+        if given is not None and not isinstance(given, str | Path) and not _spark_frame(given):
+            raise UsageError(
+                f"{table}= must be a path, URI, table:NAME or Spark DataFrame,"
+                f" got {type(given).__name__}"
+            )
         if given is not None:
             found[table] = given
         elif folder is not None:

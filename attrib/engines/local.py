@@ -578,6 +578,9 @@ def run_bucketed(
     from attrib.run import (
         RunResult,
         check_argument_types,
+        python_argument,
+        refuse_ignored_pairs,
+        refuse_touch_credits_without_out,
         requested_models,
         resolve_models,
         runnable_models,
@@ -589,6 +592,9 @@ def run_bucketed(
         buckets=(buckets, (Integral,), "a whole number"),
         memory_limit=(memory_limit, (str, Real), 'a size such as "4GB", or bytes'),
     )
+    given = {"buckets": buckets, "memory_limit": memory_limit, "level": level}
+    refuse_ignored_pairs([n for n, v in given.items() if v is not None], python_argument)
+    refuse_touch_credits_without_out(touch_credits, out)
     reporter = reporter or Reporter()
     out_path = Path(out) if out is not None else None
     check_out_folder(out_path)  # (before any input is read, as in memory)

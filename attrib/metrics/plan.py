@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -256,6 +257,7 @@ def plan_from_history(
             rates[row["stage"]] = row["rate_from_previous"]
             intervals[row["stage"]] = (row["rate_from_previous_lo"], row["rate_from_previous_hi"])
     if rates_override:
+        rates_override = _rate_numbers(rates_override)
         # a rate goes into a stage of the chain (not its first): any other would be dropped
         # (checked first: a misspelt stage is the mistake to name, whatever its rate)
         unused = sorted(k for k in rates_override if k not in chain[1:])
@@ -504,6 +506,25 @@ class Plan:
         path = Path(folder) / "plan.parquet"
         write_parquet(self.table, path, metadata)
         return path
+
+
+def _rate_numbers(given: object) -> dict[str, float]:
+    """``rates_override`` as {stage: rate}, refused with a hint unless it is a mapping of
+    stage names to numbers (``"mql=0.5"``, the CLI's form, was read a letter at a time)."""
+    if not isinstance(given, Mapping):
+        raise UsageError(
+            f"rates_override= must be a dict of stage -> rate, got {given!r}",
+            hint='e.g. rates_override={"mql": 0.5} (the CLI\'s --rate mql=0.5)',
+        )
+    rates = {}
+    for stage, rate in given.items():
+        if isinstance(rate, bool) or not isinstance(rate, Real):
+            raise UsageError(
+                f"rates_override= gives {stage!r} the rate {rate!r}, not a number",
+                hint=f"give it as a fraction of 1, e.g. {{{str(stage)!r}: 0.5}}",
+            )
+        rates[str(stage)] = float(rate)
+    return rates
 
 
 def plan_from_inputs(
