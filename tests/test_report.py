@@ -982,6 +982,17 @@ def test_a_window_says_why_its_open_pipeline_differs_from_the_headline(tmp_path:
         page, "models"
     )
     assert said not in section(page, "sourced")
+    # open pipeline credited in a window: the chart beside the headline's snapshot card says
+    # why the two differ where it is shown, not a section further down
+    cs = pl.read_parquet(tmp_path / "channel_summary.parquet")
+    cs.with_columns(pl.lit(20.0).alias("pipeline")).write_parquet(
+        tmp_path / "channel_summary.parquet"
+    )
+    _window_manifest(tmp_path, "2025-04-01", "2025-06-30", given=True, row_counts={"journeys": 2})
+    models = section(build_report(tmp_path).read_text(encoding="utf-8"), "models")
+    assert f"Open pipeline: with a reporting window (2025-04-01 to 2025-06-30), {said}" in models
+    _window_manifest(tmp_path, "2025-04-01", "2025-06-30", given=False)
+    assert said not in section(build_report(tmp_path).read_text(encoding="utf-8"), "models")
 
 
 def test_a_windowed_report_says_what_its_spend_and_funnel_count(tmp_path: Path) -> None:

@@ -255,3 +255,66 @@ def test_screenshot(rendered: dict[str, object]) -> None:
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) > 50_000  # a blank 1280x2400 page compresses to far less
+
+
+# Loaded into a copy of the page shown in a 390 px iframe (a phone: Chromium's own window is
+# never that narrow): once every chart is drawn, each chart's drawing that is wider than its
+# container (a legend or a panel running off the screen) is posted to the parent page.
+PHONE_PROBE = """<script>
+(function () {
+  function check() {
+    var st = document.getElementById("attrib-status");
+    if (!st || st.getAttribute("data-done") !== "1") { setTimeout(check, 50); return; }
+    var wide = [];
+    // (the Markov transition matrix keeps its readable cells and scrolls sideways)
+    document.querySelectorAll("div.chart:not(.matrix)").forEach(function (el) {
+      var svg = el.querySelector("svg");
+      if (!svg) return;
+      var box = svg.getBoundingClientRect(), room = el.clientWidth;
+      if (box.width > room + 1) wide.push(el.id + " " + Math.round(box.width) + ">" + room);
+      // a legend or an axis drawn past the drawing's edge is cut off (Vega clips it)
+      svg.querySelectorAll(".role-legend, .role-axis").forEach(function (part) {
+        var r = part.getBoundingClientRect();
+        if (r.width && (r.right > box.right + 1 || r.left < box.left - 1)) {
+          var at = [r.left, r.right, box.left, box.right].map(Math.round).join(",");
+          wide.push(el.id + " " + part.getAttribute("class") + " " + at);
+        }
+      });
+    });
+    parent.postMessage(JSON.stringify({width: window.innerWidth, wide: wide}), "*");
+  }
+  document.addEventListener("DOMContentLoaded", check);
+})();
+</script>"""
+
+PHONE_FRAME = """<!doctype html><html><body style="margin:0">
+<pre id="result"></pre>
+<iframe src="phone.html" style="width:390px;height:3000px;border:0"></iframe>
+<script>
+window.addEventListener("message", function (e) {
+  document.getElementById("result").textContent = e.data;
+});
+</script></body></html>"""
+
+
+def test_on_a_phone_no_chart_runs_off_the_screen(tmp_path: Path) -> None:
+    """At 390 px the model legend showed 2 of its 4 columns (4 models' colours could not be
+    told), the sourced legend one of three entries, and the monthly trend ran off the screen:
+    legends below a chart list one entry per row, the trend's panels stack at the screen's
+    width; no legend or axis is cut off at the drawing's edge."""
+    out = synthetic_run(tmp_path, bootstrap=0)
+    page = build_report(out).read_text(encoding="utf-8")
+    head = page.index("<head>") + len("<head>")
+    (tmp_path / "phone.html").write_text(page[:head] + PHONE_PROBE + page[head:], "utf-8")
+    (tmp_path / "frame.html").write_text(PHONE_FRAME, encoding="utf-8")
+    done = _chrome(
+        ["--allow-file-access-from-files", "--dump-dom", (tmp_path / "frame.html").as_uri()],
+        tmp_path / "profile",
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = re.search(r'<pre id="result">(.*?)</pre>', done.stdout, re.S)
+    assert found is not None, done.stdout[-2000:]
+    assert found.group(1), done.stdout[-2000:]
+    result = json.loads(found.group(1).replace("&quot;", '"').replace("&gt;", ">"))
+    assert result["width"] == 390
+    assert result["wide"] == [], result["wide"]

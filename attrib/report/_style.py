@@ -141,11 +141,38 @@ RUNTIME_JS = """
       el.textContent = m === null ? "" : m;
     });
   }
+  // a narrow screen (a phone): legends below a chart stack one entry per row, and small
+  // multiples stack one per row at the screen's width, instead of running off its edge
+  function fitted(spec, width) {
+    if (width >= 560) return spec;
+    var copy = JSON.parse(JSON.stringify(spec));
+    // the x axes' end labels inside the plot, and titles cut with an ellipsis, not the edge
+    copy.config = copy.config || {};
+    copy.config.axisX = Object.assign({}, copy.config.axisX,
+      {labelFlush: true, titleLimit: Math.max(120, width - 120)});
+    (function walk(node) {
+      if (Array.isArray(node)) { node.forEach(walk); return; }
+      if (!node || typeof node !== "object") return;
+      if (node.legend && typeof node.legend === "object" && node.legend.orient === "bottom") {
+        node.legend.columns = 1;
+      }
+      if (Array.isArray(node.concat)) {
+        node.columns = 1;
+        node.concat.forEach(function (panel) {
+          if (typeof panel.width === "number") panel.width = Math.max(150, width - 70);
+        });
+      }
+      Object.keys(node).forEach(function (key) {
+        if (key !== "datasets") walk(node[key]);
+      });
+    })(copy);
+    return copy;
+  }
   var ids = Object.keys(specs);
   status.setAttribute("data-charts", String(ids.length));
   var jobs = ids.map(function (id) {
     var el = document.getElementById(id);
-    return vegaEmbed(el, specs[id], opts).then(function (result) {
+    return vegaEmbed(el, fitted(specs[id], el.clientWidth), opts).then(function (result) {
       if (el.getAttribute("data-model-param") === "1") {
         modelViews.push(result.view);
         return setModel(result.view);

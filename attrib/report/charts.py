@@ -143,7 +143,11 @@ def model_comparison(
         .mark_point(filled=True, size=70, opacity=0.9)
         .encode(
             y=y,
-            x=alt.X("value:Q", title=metric_title, axis=alt.Axis(format="~s")),
+            x=alt.X(
+                "value:Q",
+                title=metric_title,
+                axis=alt.Axis(format="~s", labelOverlap="greedy", labelSeparation=8),
+            ),
             color=alt.Color(
                 "model:N",
                 sort=models,
@@ -238,13 +242,13 @@ def spend_vs_revenue(
             "spend:Q",
             title="spend (log scale)",
             scale=log,
-            axis=alt.Axis(format="~s", labelOverlap="greedy"),
+            axis=alt.Axis(format="~s", labelOverlap="greedy", labelSeparation=8),
         ),
         y=alt.Y(
             "revenue:Q",
             title="attributed revenue (log scale)",
             scale=log,
-            axis=alt.Axis(format="~s", labelOverlap="greedy"),
+            axis=alt.Axis(format="~s", labelOverlap="greedy", labelSeparation=8),
         ),
         color=alt.condition("datum.roas >= 1", alt.value(GREEN), alt.value(RED)),
         tooltip=[
@@ -361,7 +365,8 @@ def days_histogram(
         .encode(
             x=alt.X("start:Q", title="days from first touch to close", bin="binned"),
             x2="end:Q",
-            y=alt.Y("count:Q", title="won deals"),
+            # headroom above the tallest bar for the median and p75 labels (drawn at the top)
+            y=alt.Y("count:Q", title="won deals", scale=_room(bins, "count", 0.2)),
             tooltip=[
                 alt.Tooltip("start:Q", title="from day"),
                 alt.Tooltip("end:Q", title="to day"),

@@ -72,6 +72,10 @@ def model_comparison(ctx: Context) -> Section:
     parts.append("</div>")
     if no_open:
         parts.append(f'<p class="note">No open pipeline to attribute: {_open_in_window(ctx)}</p>')
+    elif (window := ctx.window()) is not None and window.given:
+        # the headline's "Open pipeline" card is the snapshot: a figure 10x smaller under
+        # the same name needs its reason here, not a section further down
+        parts.append(f'<p class="note">Open pipeline: {_open_in_window(ctx)}</p>')
     parts.append(cap_note(len(top), len(order), "revenue (mean over models)"))
     parts.append("<h3>Revenue by channel and model</h3>")
     parts.append(_pivot_table(cs, "revenue", order, ctx.models))
@@ -311,7 +315,8 @@ def _transitions(ctx: Context, tr: pl.DataFrame) -> str:
             "<h3>Transition probabilities</h3>"
             '<p class="note">Row: the state a journey is in; column: where it goes next. '
             "(start) is the journey's beginning, (conversion) a won deal, (null) no conversion."
-            "</p>" + f'<div class="scroll-x">{ctx.chart(spec)}</div>'
+            # a matrix of readable cells: on a narrow screen it scrolls sideways
+            "</p>" + f'<div class="scroll-x">{ctx.chart(spec, cls="matrix")}</div>'
         )
     rows = top.head(20).to_dicts()
     parts.append(
