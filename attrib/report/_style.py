@@ -144,7 +144,9 @@ RUNTIME_JS = """
   // a narrow screen (a phone): legends below a chart stack one entry per row, and small
   // multiples stack one per row at the screen's width, instead of running off its edge
   function fitted(spec, width) {
-    if (width >= 560) return spec;
+    // (the screen's width decides: a chart in a half-width column of a desktop keeps its
+    // legend in columns)
+    if (window.innerWidth >= 600) return spec;
     var copy = JSON.parse(JSON.stringify(spec));
     // the x axes' end labels inside the plot, and titles cut with an ellipsis, not the edge
     copy.config = copy.config || {};
