@@ -316,15 +316,22 @@ def deal_warnings(
 
 
 def unmatched_targets(targets: pl.DataFrame | None, kpis: pl.DataFrame | None) -> str | None:
-    """Target rows whose (kpi, period) is no row of ``kpis.parquet``: a typo fills nothing."""
-    if targets is None or targets.height == 0 or kpis is None:
+    """Target rows whose (kpi, period) is no row of ``kpis.parquet``: a typo fills nothing.
+    Without ``kpis`` (``attrib validate``: no KPIs computed) the rows whose KPI is none the
+    run makes or whose period is malformed, which no run could fill."""
+    if targets is None or targets.height == 0:
         return None
     rows = targets.select(pl.col("kpi").cast(pl.String), pl.col("period").cast(pl.String))
-    missing = rows.join(kpis.select("kpi", "period"), on=["kpi", "period"], how="anti")
+    if kpis is None:
+        from attrib.metrics.kpis import KPI_NAMES
+
+        missing, known_kpis = rows, sorted(KPI_NAMES)
+    else:
+        missing = rows.join(kpis.select("kpi", "period"), on=["kpi", "period"], how="anti")
+        known_kpis = sorted(set(kpis.get_column("kpi").to_list()))
     if missing.height == 0:
         return None
     # a well-formed period outside this run's window is a plan for later, not a mistake
-    known_kpis = sorted(set(kpis.get_column("kpi").to_list()))
     label = PERIOD_LABEL.pattern
     bad_kpi = missing.filter(~pl.col("kpi").is_in(known_kpis))
     bad_period = missing.filter(

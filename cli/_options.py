@@ -155,14 +155,18 @@ event_log_option = click.option(
 )
 
 
-def _data_or_sample(data_dir: Path | None, *given: object, quiet: bool) -> Path | None:
-    """DATA_DIR, or the shipped sample when neither it nor any input option is given (said on
-    stderr unless ``quiet``, so that nobody mistakes the sample's numbers for their own). A
-    costs, stages, targets or config file alone is not mixed into the sample: the run then
-    asks for the touches and deals."""
+def _data_or_sample(data_dir: Path | None, *given: object) -> Path | None:
+    """DATA_DIR, or the shipped sample when neither it nor any input option is given, said on
+    stderr as a warning, with ``-q`` and ``--format json`` too: a scheduled job whose DATA_DIR
+    got lost would publish the sample's numbers as its own. A costs, stages, targets or
+    config file alone is not mixed into the sample: the run then asks for the touches and
+    deals."""
     if data_dir is not None or any(g is not None and g != () for g in given):
         return data_dir
     sample = _sample_dir()
-    if not quiet:
-        click.echo(f"no DATA_DIR given: using the shipped sample data in {sample}/", err=True)
+    click.secho(
+        f"warning: no DATA_DIR given: using the shipped sample data in {sample}/",
+        fg="yellow",
+        err=True,
+    )
     return sample

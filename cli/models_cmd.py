@@ -4,9 +4,26 @@ definitions (the models package is imported only when a command runs).
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from cli._errors import handle_errors
+
+
+def toml_value(value: object) -> str:
+    """A default as the config writes it (``true``, ``"dalessandro"``, ``0.4``), so that a
+    line of ``attrib explain`` pastes into ``[models.NAME]``; a parameter with no default
+    reads ``(not set)``."""
+    if value is None:
+        return "(not set)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return repr(value)
 
 
 @click.command()
@@ -17,7 +34,7 @@ def models() -> None:
 
         for name in model_names():
             cls = model_class(name)
-            params = ", ".join(f"{p.name}={p.default!r}" for p in cls.params_doc)
+            params = ", ".join(f"{p.name} = {toml_value(p.default)}" for p in cls.params_doc)
             click.echo(f"{name:16s} {cls.summary}" + (f"  [{params}]" if params else ""))
 
 
@@ -33,4 +50,4 @@ def explain(model: str) -> None:
         if cls.params_doc:
             click.echo("\nParameters (set in the config as [models." + cls.name + "]):")
             for p in cls.params_doc:
-                click.echo(f"  {p.name} = {p.default!r}    {p.doc}")
+                click.echo(f"  {p.name} = {toml_value(p.default)}    {p.doc}")

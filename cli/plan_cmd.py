@@ -152,7 +152,7 @@ def plan(
             tables = (touchpoints, deals, costs, stages, targets, config_path)
             planned = plan_from_inputs(
                 target_revenue,
-                _data_or_sample(data_dir, *tables, quiet=quiet or fmt == "json"),
+                _data_or_sample(data_dir, *tables),
                 period=period,
                 rates_override=overrides or None,
                 config=config_path,

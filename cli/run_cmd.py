@@ -321,7 +321,7 @@ def run(
             )
         else:
             tables = (touchpoints, deals, costs, stages, targets, config_path, event_log)
-            data_dir = _data_or_sample(data_dir, *tables, quiet=quiet or fmt == "json")
+            data_dir = _data_or_sample(data_dir, *tables)
             common: dict[str, Any] = {
                 "out": out,
                 "models": models,

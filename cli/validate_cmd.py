@@ -87,7 +87,7 @@ def validate(
             }
         )
         tables = (touchpoints, deals, costs, stages, targets, config_path, event_log)
-        data_dir = _data_or_sample(data_dir, *tables, quiet=fmt == "json")
+        data_dir = _data_or_sample(data_dir, *tables)
         config = resolve_config(data_dir, config_path, level=level, strict=strict)
         check_model_tables(config)  # as a run would refuse them, before any reading
         warnings: list[str] = []
@@ -161,6 +161,7 @@ def _input_warnings(inputs: Inputs) -> list[str]:
         input_warnings,
         placeholder_journeys,
         placeholder_touches,
+        unmatched_targets,
     )
     from attrib.metrics.settings import MetricsSettings
 
@@ -170,7 +171,11 @@ def _input_warnings(inputs: Inputs) -> list[str]:
     # or at account level the account)
     ids = placeholder_touches(inputs.touches.get_column(ENTITY_ID))
     own = placeholder_journeys(DealCounts(placeholders=ids), inputs.config.level, "touch row(s)")
-    return ([own] if own else []) + input_warnings(inputs, channels, sales)
+    # target rows no run could fill (a KPI it does not make, a malformed period); a run tells
+    # them against the KPIs it made
+    targets = unmatched_targets(inputs.targets, None)
+    found = input_warnings(inputs, channels, sales) + ([targets] if targets else [])
+    return ([own] if own else []) + found
 
 
 def _rejection_summary(quarantine: pl.DataFrame | None, examples: int = 5) -> dict:

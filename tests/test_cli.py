@@ -224,7 +224,48 @@ def test_models_lists_every_rule_based_model():
     result = run_cli(["models"])
     listed = [line.split()[0] for line in result.output.splitlines() if line.strip()]
     assert listed[: len(RULE_BASED)] == list(RULE_BASED)
-    assert "half_life_days=7.0" in result.output
+    assert "[half_life_days = 7.0]" in result.output
+
+
+def test_explain_gives_defaults_as_the_config_writes_them(tmp_path):
+    """``collapse_repeats = True`` and ``max_set_size = None`` (Python's spelling) pasted into
+    channels.toml were refused as TOML: every line of a parameter with a default pastes
+    into its [models.NAME] table and the run reads it back as that default."""
+    import tomllib
+
+    from attrib.models import model_class, model_names
+
+    data = tmp_path / "in"
+    _write(TOUCHES, data / "touchpoints.csv")
+    _write(DEALS, data / "deals.csv")
+    tables = []
+    for name in model_names():
+        lines = run_cli(["explain", name]).output.split("[models." + name + "]):")[-1]
+        params = {p.name: p.default for p in model_class(name).params_doc}
+        pasted = []
+        for line in lines.strip().splitlines() if params else []:
+            given, _, _ = line.strip().partition("    ")
+            key = given.split(" = ")[0]
+            if params[key] is None:
+                assert given == f"{key} = (not set)"
+                continue
+            assert tomllib.loads(given) == {key: params[key]}
+            pasted.append(given)
+        tables.append(f"[models.{name}]\n" + "\n".join(pasted))
+    (data / "channels.toml").write_text("\n".join(tables) + "\n")
+    run_cli(["validate", data])
+
+
+@pytest.mark.parametrize("key", ["max_set_size", "max_exact_channels", "n_samples"])
+def test_a_true_is_no_count_of_a_shapley_parameter(tmp_path, key):
+    """``max_set_size = true`` was read as 1 (a bool is an int to Python): every journey
+    capped at one channel, and nothing said."""
+    data = tmp_path / "in"
+    _write(TOUCHES, data / "touchpoints.csv")
+    _write(DEALS, data / "deals.csv")
+    (data / "channels.toml").write_text(f"[models.shapley]\n{key} = true\n")
+    result = run_cli(["validate", data], exit_code=2)
+    assert f"{key} must be a whole number" in result.output
 
 
 def test_explain_time_decay():
@@ -674,6 +715,18 @@ def test_commands_say_when_they_use_the_sample(tmp_path, monkeypatch):
     for args in (["validate"], ["plan", "--target-revenue", "1e6"]):
         result = run_cli(args)
         assert "no DATA_DIR given: using the shipped sample data" in result.output
+    # quiet or JSON, a job that lost its DATA_DIR says it is on the sample (on stderr: the
+    # JSON document on stdout stays one document)
+    for args in (
+        ["run", "-q", "--models", "linear", "--out", tmp_path / "q"],
+        ["run", "--format", "json", "--models", "linear", "--out", tmp_path / "j"],
+        ["validate", "--format", "json"],
+        ["plan", "--target-revenue", "1e6", "--format", "json", "--out", tmp_path / "p"],
+    ):
+        result = run_cli(args)
+        assert "warning: no DATA_DIR given: using the shipped sample data" in result.stderr
+        if "json" in args:
+            json.loads(result.stdout)
     named = run_cli(
         ["plan", "--target-revenue", "1e6", "--deals", tmp_path / "none.csv"], exit_code=2
     )

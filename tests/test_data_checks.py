@@ -244,6 +244,11 @@ def test_targets_that_match_no_kpi_row_are_flagged(tmp_path):
     assert len(manifest["warnings"]) == 1
     _, later = _spend_run(tmp_path / "later", "2025-01-05,Email,10\n", "revenue,2026-Q3,5\n")
     assert later["warnings"] == []
+    # validate tells the same rows (no KPIs computed: a KPI no run makes, a malformed period)
+    checked = json.loads(run_cli(["validate", tmp_path / "in", "--format", "json"]).stdout)
+    (said,) = checked["warnings"]
+    assert said.startswith("2 target row(s) fill nothing: 'revenu' is not a KPI")
+    assert "'Jan 2025' not a period" in said
 
 
 def test_the_bucketed_engine_gives_the_spend_warnings(tmp_path):

@@ -24,6 +24,12 @@ MAX_CHANNELS = 63
 VALUE_FUNCTIONS = ("dalessandro", "dp6")
 
 
+def _whole(value: object) -> bool:
+    """An int, not a bool (TOML's ``true`` is an int to Python: ``max_set_size = true`` capped
+    every journey at one channel)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _too_many_channels(dicts: Dictionaries) -> str | None:
     """Why the coalition bitmasks cannot hold these channels, or None."""
     if dicts.n_channels - 1 <= MAX_CHANNELS:
@@ -97,7 +103,9 @@ class ShapleyAttribution(ScoredModel):
     )
     params_doc: ClassVar[tuple[Param, ...]] = (
         Param("value_function", "dalessandro", "'dalessandro' (exact-set rate) or 'dp6'."),
-        Param("max_set_size", None, "Cap each journey's channel set (DP6 MAM's size); None."),
+        Param(
+            "max_set_size", None, "Cap each journey's channel set (DP6 MAM's size); not set: none."
+        ),
         Param("max_exact_channels", 20, "Exact over all subsets up to this many channels."),
         Param("n_samples", 2000, "Random permutations when sampling (beyond the exact limit)."),
         Param("seed", 0, "Seed of the permutation sampler."),
@@ -116,18 +124,18 @@ class ShapleyAttribution(ScoredModel):
             ("max_exact_channels", 1, 26, 20),
             ("n_samples", 2, 10**8, 2000),
         ):
-            if not isinstance(p[key], int) or not lo <= p[key] <= hi:
+            if not _whole(p[key]) or not lo <= p[key] <= hi:
                 raise ConfigError(
                     f"{key} must be a whole number in [{lo}, {hi}], got {p[key]!r}",
                     hint=f"e.g. [models.shapley] {key} = {usual}",
                 )
-        if not isinstance(p["seed"], int) or isinstance(p["seed"], bool) or p["seed"] < 0:
+        if not _whole(p["seed"]) or p["seed"] < 0:
             raise ConfigError(
                 f"seed must be a whole number >= 0, got {p['seed']!r}",
                 hint="e.g. [models.shapley] seed = 0 (the default)",
             )
         if p["max_set_size"] is not None and (
-            not isinstance(p["max_set_size"], int) or p["max_set_size"] < 1
+            not _whole(p["max_set_size"]) or p["max_set_size"] < 1
         ):
             raise ConfigError(
                 f"max_set_size must be a whole number >= 1, got {p['max_set_size']!r}",
