@@ -134,11 +134,22 @@ def validate(
                             f"column {row['column']!r}: {row['reason']}"
                         )
                     if q.height > 5:
-                        click.echo(f"    ... {q.height - 5} more (write them all with --out DIR)")
+                        more = (
+                            f"all in {out / 'quarantine'}"
+                            if out is not None
+                            else "write them all with --out DIR"
+                        )
+                        click.echo(f"    ... {q.height - 5} more ({more})")
         if failed:
             from attrib.data_checks import event_log_rejected_rows, rejected_count
 
-            where = "write them with --out DIR" if fmt == "json" else "fix the rows listed above"
+            where = (
+                f"see each row's reason in {out / 'quarantine'}"
+                if out is not None
+                else "write them with --out DIR"
+                if fmt == "json"
+                else "fix the rows listed above"
+            )
             # an event log's conversion row is a touch and a deal: each row counted once
             count = (
                 rejected_count(inputs.rejected, event_log_rejected_rows(inputs.quarantine))

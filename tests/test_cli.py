@@ -1430,3 +1430,25 @@ def test_every_command_refuses_an_output_path_it_cannot_write_with_exit_4(tmp_pa
     assert expected in text
     assert "Traceback" not in result.output
     assert file.read_text() == "not a folder"
+
+
+def test_validate_strict_with_out_points_at_the_quarantine_it_wrote(tmp_path):
+    """``validate --strict --out DIR`` hinted "write them with --out DIR" and "... N more
+    (write them all with --out DIR)" though it had written them there."""
+    data = tmp_path / "in"
+    touches = pl.concat([TOUCHES] * 3).with_columns(pl.lit(None, pl.String).alias("customer_id"))
+    _write(
+        pl.concat([TOUCHES.cast({"ts": pl.String}), touches.cast({"ts": pl.String})]),
+        data / "touchpoints.csv",
+    )
+    _write(DEALS, data / "deals.csv")
+    out = tmp_path / "checked"
+    text = " ".join(
+        run_cli(["validate", data, "--strict", "--out", out], exit_code=1).output.split()
+    )
+    assert f"... 4 more (all in {out / 'quarantine'})" in text
+    assert "with --out DIR" not in text
+    result = run_cli(["validate", data, "--strict", "--out", out, "--format", "json"], exit_code=1)
+    assert json.loads(result.stdout)["hint"].startswith(
+        f"see each row's reason in {out / 'quarantine'}"
+    )
