@@ -9,7 +9,7 @@ that are there.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -135,6 +135,22 @@ def _mapping(
     return exprs, missing
 
 
+def header_error(
+    columns: Sequence[str], table: str, config: RunConfig, file: str | None
+) -> SchemaError | None:
+    """The error of a table's file whose header lacks columns the run needs (required, or
+    mapped in ``[columns]``), else None: what validation raises, from the names alone (the
+    bucketed engine checks its streamed touches' headers with it)."""
+    _, missing = _mapping(list(columns), table, config)
+    if not missing:
+        return None
+    available = [c for c in columns if c not in (FILE_COL, ROW_COL)]
+    (column, source), *also = missing
+    required = all(c in TABLE_COLUMNS[table][0] for c, _ in missing)
+    maps_too = _optional_found(available, table, config, {c for c, _ in missing})
+    return missing_column_error(table, column, source, available, file, also, required, maps_too)
+
+
 def _optional_found(
     available: list[str], table: str, config: RunConfig, missing: set[str]
 ) -> list[tuple[str, str]]:
@@ -158,15 +174,11 @@ def _mapped(
 ) -> pl.LazyFrame:
     """``map_columns`` as a lazy plan: validation folds it into its own (an eager select of
     a frame whose columns are chunked differently would copy every column to align them)."""
-    exprs, missing = _mapping(raw.columns, table, config)
-    if missing:
-        available = [c for c in raw.columns if c not in (FILE_COL, ROW_COL)]
-        # no row to name its file: the caller that read the files names them
-        file = raw[FILE_COL][0] if raw.height else None
-        (column, source), *also = missing
-        required = all(c in TABLE_COLUMNS[table][0] for c, _ in missing)
-        maps_too = _optional_found(available, table, config, {c for c, _ in missing})
-        raise missing_column_error(table, column, source, available, file, also, required, maps_too)
+    exprs, _ = _mapping(raw.columns, table, config)
+    # no row to name its file: the caller that read the files names them
+    file = raw[FILE_COL][0] if raw.height else None
+    if (err := header_error(raw.columns, table, config, file)) is not None:
+        raise err
     _refuse_repeated_columns(raw, table, config)
     mapped = raw.lazy().select(*exprs, FILE_COL, ROW_COL)
     return _without_expected_closes(mapped, table, config, keep_given=keep_given)

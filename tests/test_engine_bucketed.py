@@ -404,6 +404,19 @@ def test_a_missing_column_names_the_file_that_lacks_it(tmp_path: Path) -> None:
         run_bucketed(data, buckets=2, models="linear")
     assert err.value.file == str(data / "touchpoints.csv")
     assert err.value.column == "ts"
+    # the deals lack one too: named with the touches' (the touches are streamed, not read
+    # with the small tables, and went unnamed), as the in-memory run names both
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,value\nd1,c1,2025-02-01,,open,1\n"
+    )
+    for engine in (run, lambda d, **kw: run_bucketed(d, buckets=2, **kw)):
+        with pytest.raises(SchemaError) as both:
+            engine(data, models="linear")
+        assert both.value.file == str(data / "touchpoints.csv")
+        assert both.value.column == "ts"
+        assert f"also {data / 'deals.csv'}: required column 'amount' is missing" in str(
+            both.value.hint
+        )
 
 
 def test_inputs_without_a_row_give_the_in_memory_engines_empty_tables(tmp_path: Path) -> None:

@@ -545,6 +545,25 @@ def _credit_buckets(
     return done
 
 
+def _with_touch_headers(
+    err: SchemaError, data_dir: str | Path | None, touchpoints: str | Path | None, cfg: RunConfig
+) -> SchemaError:
+    """A small table's schema error, named with the streamed touches' missing columns first
+    (the in-memory run names every table's in one error; the touches are not read here, so
+    their files' headers are checked from their schemas alone)."""
+    from attrib.inputs import locate_inputs, with_the_others
+    from attrib.schema import header_error
+
+    try:
+        files = locate_inputs(data_dir, {"touchpoints": touchpoints}).get("touchpoints", [])
+        first = next(iter(files), None)
+        names = scan_file(first).collect_schema().names() if first is not None else []
+    except (AttribError, pl.exceptions.PolarsError, OSError):
+        return err  # (the touches' own read error comes when they are partitioned)
+    touch_err = header_error(names, "touchpoints", cfg, str(first)) if names else None
+    return with_the_others([touch_err, err]) if touch_err is not None else err
+
+
 def run_bucketed(
     data_dir: str | Path | None = None,
     *,
@@ -612,21 +631,24 @@ def run_bucketed(
     check_names(wanted)  # a misspelt model fails before any reading
     set_up = set_up_in_background(partial(import_models, wanted))
     with reporter.stage("read and validate small tables"):
-        inputs = load_inputs(
-            data_dir,
-            touchpoints=touchpoints,
-            deals=deals,
-            stages=stages,
-            costs=costs,
-            targets=targets,
-            config=cfg,
-            # stages are keyed by customer: streamed at customer level; at account level
-            # their account may come from the touches' lookup, so they are read whole
-            streamed=("touchpoints", "stages") if cfg.level == "customer" else ("touchpoints",),
-            # at account level the deals' and stages' accounts are given once the touch
-            # buckets are validated (``attach_accounts``): a rejected touch names none
-            defer_accounts=True,
-        )
+        try:
+            inputs = load_inputs(
+                data_dir,
+                touchpoints=touchpoints,
+                deals=deals,
+                stages=stages,
+                costs=costs,
+                targets=targets,
+                config=cfg,
+                # stages are keyed by customer: streamed at customer level; at account level
+                # their account may come from the touches' lookup, so they are read whole
+                streamed=("touchpoints", "stages") if cfg.level == "customer" else ("touchpoints",),
+                # at account level the deals' and stages' accounts are given once the touch
+                # buckets are validated (``attach_accounts``): a rejected touch names none
+                defer_accounts=True,
+            )
+        except SchemaError as err:  # the streamed touches' missing columns too, as in memory
+            raise _with_touch_headers(err, data_dir, touchpoints, cfg) from None
     if buckets is None:
         limit = parse_memory(memory_limit) if isinstance(memory_limit, str) else memory_limit
         if limit is not None and not math.isfinite(limit):
