@@ -680,3 +680,36 @@ def test_a_memory_limit_in_bytes_may_be_a_float(tmp_path: Path) -> None:
     still does, as 4,000,000,000 bytes: one bucket for the sample."""
     result = run_bucketed(SAMPLE, out=tmp_path / "out", memory_limit=4e9, models="linear")
     assert result.manifest["engine"]["buckets"] == 1
+
+
+def test_headers_and_cut_files_are_told_as_in_memory(tmp_path: Path) -> None:
+    """The bucketed engine named the stages' missing column without the touches', told a
+    misspelt 'Channel' before a missing customer_id, and a .gz cut short was an internal
+    error (exit 5): each is now the in-memory run's input error (exit 2)."""
+    import gzip
+
+    sample = Path(__file__).resolve().parent.parent / "data_samples"
+    data = tmp_path / "in"
+    data.mkdir()
+    for table in ("deals", "costs"):
+        (data / f"{table}.csv").write_bytes((sample / f"{table}.csv").read_bytes())
+    touches = (sample / "touchpoints.csv").read_text()
+    head, _, rest = touches.partition("\n")
+    (data / "touchpoints.csv").write_text(head.replace("customer_id", "Customer_ID") + "\n" + rest)
+    (data / "stages.csv").write_text("customer_id,phase,ts\nc1,lead,2025-01-01\n")
+    for args in ([], ["--buckets", "3"]):
+        text = " ".join(
+            run_cli(["run", data, "--out", tmp_path / "o", *args], exit_code=2).output.split()
+        )
+        assert "touchpoints.csv, column 'customer_id': required column 'customer_id' is" in text
+        assert 'customer_id = "Customer_ID"' in text
+        assert "stages.csv: required column 'stage' is missing" in text
+    (data / "touchpoints.csv").unlink()
+    (data / "stages.csv").unlink()
+    (data / "touchpoints.csv.gz").write_bytes(gzip.compress(touches.encode())[:20_000])
+    for args in ([], ["--buckets", "3"]):
+        text = " ".join(
+            run_cli(["run", data, "--out", tmp_path / "o", *args], exit_code=2).output.split()
+        )
+        assert "touchpoints.csv.gz" in text
+        assert "unexpected end of file" in text

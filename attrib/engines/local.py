@@ -55,6 +55,7 @@ from attrib.inputs import (
     resolve_config,
     smallest_accounts,
     used_columns,
+    with_the_others,
 )
 from attrib.io import (
     file_format,
@@ -289,6 +290,10 @@ def partition_table(
     except BaseException as exc:
         _await_stray_writes(folder)
         if isinstance(exc, pl.exceptions.ComputeError):  # a malformed file (a ragged CSV row)
+            raise read_failure(exc, files, table) from None
+        if isinstance(exc, OSError) and exc.errno is None:
+            # a file cut short (a truncated .gz: "unexpected end of file") is an input error,
+            # as in memory; the scratch's own write errors carry an errno (ENOSPC)
             raise read_failure(exc, files, table) from None
         raise
     return [sorted((folder / f"{_BUCKET}={b}").glob("*.parquet")) for b in range(k)]
@@ -545,23 +550,29 @@ def _credit_buckets(
     return done
 
 
-def _with_touch_headers(
-    err: SchemaError, data_dir: str | Path | None, touchpoints: str | Path | None, cfg: RunConfig
-) -> SchemaError:
-    """A small table's schema error, named with the streamed touches' missing columns first
-    (the in-memory run names every table's in one error; the touches are not read here, so
-    their files' headers are checked from their schemas alone)."""
-    from attrib.inputs import locate_inputs, with_the_others
+def _streamed_header_errors(
+    data_dir: str | Path | None, streamed: dict[str, str | Path | None], cfg: RunConfig
+) -> list[SchemaError]:
+    """The missing columns of the streamed tables' files (touchpoints, stages), from their
+    headers alone, before any is partitioned: the in-memory run names every table's in one
+    error (a misspelt 'Channel' was told before a missing customer_id, the deals' error
+    without the touches')."""
+    from attrib.inputs import locate_inputs
     from attrib.schema import header_error
 
-    try:
-        files = locate_inputs(data_dir, {"touchpoints": touchpoints}).get("touchpoints", [])
-        first = next(iter(files), None)
-        names = scan_file(first).collect_schema().names() if first is not None else []
-    except (AttribError, pl.exceptions.PolarsError, OSError):
-        return err  # (the touches' own read error comes when they are partitioned)
-    touch_err = header_error(names, "touchpoints", cfg, str(first)) if names else None
-    return with_the_others([touch_err, err]) if touch_err is not None else err
+    errors = []
+    located = locate_inputs(data_dir, dict(streamed))
+    for table in streamed:
+        first = next(iter(located.get(table, [])), None)
+        if first is None:
+            continue
+        try:
+            names = scan_file(first).collect_schema().names()
+        except (AttribError, pl.exceptions.PolarsError, OSError):
+            continue  # (the file's own read error comes when it is partitioned)
+        if (err := header_error(names, table, cfg, str(first))) is not None:
+            errors.append(err)
+    return errors
 
 
 def run_bucketed(
@@ -630,6 +641,13 @@ def run_bucketed(
     wanted = requested_models(models, cfg)
     check_names(wanted)  # a misspelt model fails before any reading
     set_up = set_up_in_background(partial(import_models, wanted))
+    streamed = ("touchpoints", "stages") if cfg.level == "customer" else ("touchpoints",)
+    # the streamed tables' sources (a frame is no file to stream: not among them)
+    sources = {
+        t: s
+        for t, s in (("touchpoints", touchpoints), ("stages", stages))
+        if t in streamed and (s is None or isinstance(s, str | Path))
+    }
     with reporter.stage("read and validate small tables"):
         try:
             inputs = load_inputs(
@@ -642,13 +660,16 @@ def run_bucketed(
                 config=cfg,
                 # stages are keyed by customer: streamed at customer level; at account level
                 # their account may come from the touches' lookup, so they are read whole
-                streamed=("touchpoints", "stages") if cfg.level == "customer" else ("touchpoints",),
+                streamed=streamed,
                 # at account level the deals' and stages' accounts are given once the touch
                 # buckets are validated (``attach_accounts``): a rejected touch names none
                 defer_accounts=True,
             )
-        except SchemaError as err:  # the streamed touches' missing columns too, as in memory
-            raise _with_touch_headers(err, data_dir, touchpoints, cfg) from None
+        except SchemaError as err:  # the streamed tables' missing columns too, as in memory
+            found = _streamed_header_errors(data_dir, sources, cfg)
+            raise with_the_others([*found, err]) from None
+        if found := _streamed_header_errors(data_dir, sources, cfg):
+            raise with_the_others(found)
     if buckets is None:
         limit = parse_memory(memory_limit) if isinstance(memory_limit, str) else memory_limit
         if limit is not None and not math.isfinite(limit):
