@@ -207,6 +207,26 @@ def _refuse_repeated_columns(raw: pl.DataFrame, table: str, config: RunConfig) -
         )
 
 
+def repeated_header_error(
+    names: Sequence[str], table: str, config: RunConfig, file: str | None
+) -> SchemaError | None:
+    """``_refuse_repeated_columns`` from a file's header names (Spark renames the copies
+    apart, ``channel3``, and the run stopped on a missing ``channel``), else None."""
+    required, optional = TABLE_COLUMNS[table]
+    mapping = config.columns.get(table, {})
+    constants = config.constants.get(table, {})
+    for column in (*required, *optional):
+        source = mapping.get(column, column)
+        if column not in constants and (n := list(names).count(source)) > 1:
+            return SchemaError(
+                f"the header names column {source!r} {n} times",
+                file=file,
+                column=source,
+                hint=f"rename or remove the copies: one column is read as {column}",
+            )
+    return None
+
+
 #: an open deal's closed_at as given, for its quarantine row only (``_without_expected_closes``)
 _GIVEN_CLOSE = "__given_closed_at"
 

@@ -456,6 +456,29 @@ def test_missing_column_same_error(spark, tmp_path):
     assert "event_time" in (spark_err.value.hint or "")
 
 
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        # a misspelt 'Channel' was told before the missing customer_id ("the column is named
+        # 'channel'", with no word of it); a repeated 'channel' was a missing one (channel3)
+        ("customer_id,account_id,ts,channel", "Customer_ID,account_id,ts,Channel"),
+        ("customer_id,account_id,ts,channel,campaign", "customer_id,account_id,ts,channel,channel"),
+    ],
+)
+def test_a_header_is_told_as_locally(spark, tmp_path, old, new):
+    folder = tmp_path / "header"
+    folder.mkdir()
+    shutil.copy(SAMPLES / "deals.csv", folder / "deals.csv")
+    text = (SAMPLES / "touchpoints.csv").read_text()
+    assert text.startswith(old)
+    (folder / "touchpoints.csv").write_text(new + text.removeprefix(old))
+    with pytest.raises(SchemaError) as local_err:
+        run(folder)
+    with pytest.raises(SchemaError) as spark_err:
+        _spark(spark, folder, None, buckets=2)
+    assert spark_err.value.render() == local_err.value.render()
+
+
 def test_dataframe_input(spark, samples_local, tmp_path):
     """A Spark DataFrame (or catalog table) as touchpoints: same summaries; rows are located
     by a table name instead of a file."""

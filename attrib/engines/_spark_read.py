@@ -93,6 +93,7 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
     from pyspark.sql.types import StringType, StructField, StructType
 
     from attrib.inputs import check_table_columns
+    from attrib.schema import header_error, repeated_header_error
 
     if isinstance(spec, SparkFrame):
         return _Raw(spec.drop(*RESERVED_COLUMNS), {}, located=False)
@@ -131,7 +132,13 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
             names[str(p.resolve())] = str(p)
             if kind == "parquet" or header:  # (a BOM is no part of the first name)
                 known[p] = [h.removeprefix("\ufeff") for h in header] or schemas[p].names()
-        check_table_columns(list(known), list(known.values()), table, config)
+        for p, columns in known.items():  # (a header's copies Spark would rename apart)
+            if (repeated := repeated_header_error(columns, table, config, str(p))) is not None:
+                raise repeated
+        # a missing required column is told first (with the hint's sure mappings, a misspelt
+        # 'Channel' among them), as locally; else a column spelt another way
+        if not any(header_error(c, table, config, str(p)) for p, c in known.items()):
+            check_table_columns(list(known), list(known.values()), table, config)
         text_columns = [dict.fromkeys(known[p], pl.String()) for p, k, _, _ in found if k == "csv"]
         mixed = mixed_columns([*schemas.values(), *text_columns])
         for p, kind, sep, header in found:
