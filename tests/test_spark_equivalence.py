@@ -522,6 +522,9 @@ def test_nanosecond_parquet_timestamps_get_a_hint(spark, tmp_path):
     with pytest.raises(InputError, match="nanosecond") as err:
         _spark(spark, data, None, models="linear", buckets=2)
     assert "microseconds" in (err.value.hint or "")
+    # a local file: named, with its column (Spark's own refusal names neither)
+    assert err.value.file == str(data / "touchpoints.parquet")
+    assert err.value.column == "ts"
 
 
 def test_inputs_without_a_row_like_local(spark, tmp_path):

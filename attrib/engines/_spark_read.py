@@ -212,6 +212,19 @@ def check_parquet_types(files: list[Path], table: str) -> dict[Path, pl.Schema]:
             schemas[path] = pl.Schema(pl.read_parquet_schema(path))  # (annotated as a dict)
         except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
             raise read_failure(exc, [path], "parquet file") from None
+        nanos = [
+            c
+            for c, t in schemas[path].items()
+            if isinstance(t, pl.Datetime) and t.time_unit == "ns"
+        ]
+        if nanos:  # (Spark's own refusal names neither the file nor the column)
+            raise InputError(
+                "Spark cannot read nanosecond Parquet timestamps",
+                file=str(path),
+                column=nanos[0],
+                hint="write them in microseconds: pandas df.to_parquet(..., "
+                "coerce_timestamps='us'), polars .cast(pl.Datetime('us')); or run it locally",
+            )
     return schemas
 
 
