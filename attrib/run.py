@@ -255,6 +255,11 @@ def refuse_ignored_pairs(given: Collection[str], spell: Callable[[str], str]) ->
             )
 
 
+def given_arguments(**values: object) -> list[str]:
+    """The names of the arguments given (not None)."""
+    return [name for name, value in values.items() if value is not None]
+
+
 def python_argument(name: str) -> str:
     """An argument as a Python call names it: ``memory_limit=``."""
     return f"{name}="
@@ -318,16 +323,7 @@ def run(
         bootstrap=(bootstrap, (Integral,), "a whole number of resamples"),
     )
     refuse_ignored_pairs(
-        [
-            n
-            for n, v in {
-                "event_log": event_log,
-                "touchpoints": touchpoints,
-                "deals": deals,
-                "level": level,
-            }.items()
-            if v is not None
-        ],
+        given_arguments(event_log=event_log, touchpoints=touchpoints, deals=deals, level=level),
         python_argument,
     )
     refuse_touch_credits_without_out(touch_credits, out)

@@ -608,6 +608,7 @@ def run_bucketed(
     from attrib.run import (
         RunResult,
         check_argument_types,
+        given_arguments,
         python_argument,
         refuse_ignored_pairs,
         refuse_touch_credits_without_out,
@@ -622,8 +623,9 @@ def run_bucketed(
         buckets=(buckets, (Integral,), "a whole number"),
         memory_limit=(memory_limit, (str, Real), 'a size such as "4GB", or bytes'),
     )
-    given = {"buckets": buckets, "memory_limit": memory_limit, "level": level}
-    refuse_ignored_pairs([n for n, v in given.items() if v is not None], python_argument)
+    refuse_ignored_pairs(
+        given_arguments(buckets=buckets, memory_limit=memory_limit), python_argument
+    )
     refuse_touch_credits_without_out(touch_credits, out)
     reporter = reporter or Reporter()
     out_path = Path(out) if out is not None else None
