@@ -22,7 +22,7 @@ from attrib.config import RunConfig
 from attrib.errors import SchemaError
 from attrib.inputs import frame_input
 from attrib.io import FILE_COL, ROW_COL, as_export_text, read_files, resolve_files
-from attrib.schema_hints import unreadable_column_error
+from attrib.schema_hints import config_lines, unreadable_column_error
 
 #: an event_log_tables argument's ``[event_log]`` key (``config.EVENT_LOG_COLUMNS``)
 _ROLE_KEYS = {
@@ -133,10 +133,7 @@ def _missing_roles(
 
     lines = [f'{_ROLE_KEYS[role]} = "{guess(col)}"' for col, role in missing]
     python = ", ".join(f"{role}=..." for _, role in missing)
-    if len(lines) == 1:
-        config = f" [event_log] {lines[0]}"
-    else:
-        config = "".join(f"\n      {line}" for line in ("[event_log]", *lines)) + "\n   "
+    config = config_lines("event_log", lines)
     return SchemaError(
         f"event log has no column{'s' if len(missing) > 1 else ''} {named}",
         file=str(where) if where is not None else None,

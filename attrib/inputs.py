@@ -467,7 +467,8 @@ def load_inputs(
                 err.file = frame_label(table)
             schema_errors.append(err)  # the other tables' too: all mapped in one go
             hint = err.hint or ""
-        # (unless the table's hint maps the column already, with its missing ones)
+        # a column spelt another way ('Source', where no channel column is left either),
+        # unless the table's missing-column hint maps it already
         schema_errors += [m for m in misspelt.get(table, []) if f'"{m.column}"' not in hint]
     if schema_errors:
         raise with_the_others(schema_errors)

@@ -645,10 +645,18 @@ def is_csv_file(name: str | Path | None) -> bool:
         return False
 
 
-def _read_one(path: Path, projection: Projection | None = None) -> pl.DataFrame:
+def _readable_kind(path: Path) -> str:
+    """``file_format``, a text-named workbook (an .xlsx renamed .csv) refused first: read as
+    text, its bytes were told as a Windows-1252 CSV's or a UTF-16 header. (8 bytes read per
+    text file; both readers, ``_read_one`` and ``scan_file``, start here.)"""
     kind = file_format(path)
     if kind != "parquet" and (workbook := workbook_error(path, f"{kind} file")) is not None:
-        raise workbook  # (8 bytes read per text file)
+        raise workbook
+    return kind
+
+
+def _read_one(path: Path, projection: Projection | None = None) -> pl.DataFrame:
+    kind = _readable_kind(path)
     try:
         try:
             df = _read_rows(path, kind, projection, numbered=True)
@@ -799,7 +807,7 @@ def scan_file(path: Path, projection: Projection | None = None) -> pl.LazyFrame:
     """``_read_one`` as a lazy scan (the bucketed engine streams tables into buckets): the
     same formats, ``__row``/``__file`` columns and blank-line rule; read errors surface when
     the scan runs (``read_failure``)."""
-    kind = file_format(path)
+    kind = _readable_kind(path)
     if kind == "csv":
         separator, eol = csv_dialect(path)
         lf = pl.scan_csv(path, separator=separator, eol_char=eol, infer_schema=False)
@@ -984,10 +992,9 @@ def read_files(
     it with the table's other schema errors."""
     frames = [_read_one(p, projection) for p in files]
     names = [f.columns for f in frames]
+    check_shared_columns(files, names, required, () if misspelt is not None else optional, table)
     if misspelt is not None and (err := misspelt_optional(files, names, optional, table)):
         misspelt.append(err)
-        optional = ()  # (the same check again below, with the error kept)
-    check_shared_columns(files, names, required, optional, table)
     frame = stack_parts(frames, wall_clock, files)
     # whatever each file gave, the same columns for all (a file read whole for lacking a
     # required column another file has must not add its unused ones)

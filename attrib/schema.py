@@ -9,6 +9,7 @@ that are there.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -140,10 +141,19 @@ def header_error(
 ) -> SchemaError | None:
     """The error of a table's file whose header lacks columns the run needs (required, or
     mapped in ``[columns]``), else None: what validation raises, from the names alone (the
-    bucketed engine checks its streamed touches' headers with it)."""
+    bucketed engine and Spark check their files' headers with it)."""
     _, missing = _mapping(list(columns), table, config)
-    if not missing:
-        return None
+    return _missing_error(columns, missing, table, config, file) if missing else None
+
+
+def _missing_error(
+    columns: Sequence[str],
+    missing: list[tuple[str, str]],
+    table: str,
+    config: RunConfig,
+    file: str | None,
+) -> SchemaError:
+    """``header_error``'s error, the ``missing`` (canonical, source) columns known."""
     available = [c for c in columns if c not in (FILE_COL, ROW_COL)]
     (column, source), *also = missing
     required = all(c in TABLE_COLUMNS[table][0] for c, _ in missing)
@@ -174,11 +184,11 @@ def _mapped(
 ) -> pl.LazyFrame:
     """``map_columns`` as a lazy plan: validation folds it into its own (an eager select of
     a frame whose columns are chunked differently would copy every column to align them)."""
-    exprs, _ = _mapping(raw.columns, table, config)
-    # no row to name its file: the caller that read the files names them
-    file = raw[FILE_COL][0] if raw.height else None
-    if (err := header_error(raw.columns, table, config, file)) is not None:
-        raise err
+    exprs, missing = _mapping(raw.columns, table, config)
+    if missing:  # no row to name its file: the caller that read the files names them
+        raise _missing_error(
+            raw.columns, missing, table, config, raw[FILE_COL][0] if raw.height else None
+        )
     _refuse_repeated_columns(raw, table, config)
     mapped = raw.lazy().select(*exprs, FILE_COL, ROW_COL)
     return _without_expected_closes(mapped, table, config, keep_given=keep_given)
@@ -188,23 +198,14 @@ def _refuse_repeated_columns(raw: pl.DataFrame, table: str, config: RunConfig) -
     """SchemaError for a column the table reads that a file's header names twice: the
     reader keeps the first and renames the others, so the values of the others were dropped
     (or, where the first was another field renamed by mistake, every row rejected)."""
-    required, optional = TABLE_COLUMNS[table]
-    mapping = config.columns.get(table, {})
-    constants = config.constants.get(table, {})
-    for column in (*required, *optional):
-        source = mapping.get(column, column)
-        copy = f"{source}{REPEATED_SUFFIX}0"
-        if column in constants or source not in raw.columns or copy not in raw.columns:
-            continue
-        given = raw.filter(pl.col(copy).is_not_null())[FILE_COL]
-        files = given if given.len() else raw[FILE_COL]
-        copies = 1 + sum(f"{source}{REPEATED_SUFFIX}{n}" in raw.columns for n in range(1, 100))
-        raise SchemaError(
-            f"the header names column {source!r} {copies + 1} times",
-            file=str(files[0]) if files.len() else None,
-            column=source,
-            hint=f"rename or remove the copies: one column is read as {column}",
-        )
+    # the reader's copies (channel_duplicated_0, ...) as the header named them
+    names = [re.sub(rf"{REPEATED_SUFFIX}\d+$", "", c) for c in raw.columns]
+    if (err := repeated_header_error(names, table, config, None)) is None:
+        return
+    given = raw.filter(pl.col(f"{err.column}{REPEATED_SUFFIX}0").is_not_null())[FILE_COL]
+    files = given if given.len() else raw[FILE_COL]
+    err.file = str(files[0]) if files.len() else None
+    raise err
 
 
 def repeated_header_error(

@@ -171,6 +171,15 @@ def confident_guess(table: str, column: str, available: list[str]) -> str | None
     return guess
 
 
+def config_lines(table: str, lines: Sequence[str]) -> str:
+    """The config a hint tells to write, after its "in the config:": one line inline
+    (`` [columns.deals] amount = "Amount"``), several as a ``[table]`` block of a line each,
+    which pastes into channels.toml as it is (lines joined with ";" are no TOML)."""
+    if len(lines) == 1:
+        return f" [{table}] {lines[0]}"
+    return "".join(f"\n      {line}" for line in (f"[{table}]", *lines)) + "\n   "
+
+
 def missing_column_error(
     table: str,
     column: str,
@@ -218,11 +227,9 @@ def missing_column_error(
             if r
         ]
         parts = [f"remove [columns.{table}] {'; '.join(remove)}"] if remove else []
-        if len(lines) == 1:
-            parts.append(f"map it in the config: [columns.{table}] {lines[0]}")
-        elif lines:  # a line each: the block pastes into channels.toml as it is
-            block = "".join(f"\n      {line}" for line in (f"[columns.{table}]", *lines))
-            parts.append(f"map them in the config:{block}\n   ")
+        if lines:
+            them = "them" if len(lines) > 1 else "it"
+            parts.append(f"map {them} in the config:{config_lines(f'columns.{table}', lines)}")
         hint += f"{'; '.join(parts)} {found}"
     named = [repr(c) if c == s else f"{s!r} (mapped to {c})" for c, s in pairs]
     plural = f"s {', '.join(named)} are" if also else f" {named[0]} is"
