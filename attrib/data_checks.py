@@ -418,8 +418,9 @@ def unassigned_credit(
     trial's revenue there, silently). By amount, else by count of deals created: where most
     amounts are 0 or unknown (Olist's declared revenue), 29% of the deals sat there unflagged.
     ``sources``: the touches' ``unassigned_sources`` counts, asked for only when the warning
-    fires, for the values their rules would need (``unmatched_values``)."""
-    if summary is None or summary.height == 0 or not has_rules:
+    fires, for the values their rules would need (``unmatched_values``). Without rules,
+    touches with no channel column are all ``(unassigned)``: the config lacks them."""
+    if summary is None or summary.height == 0:
         return None
     model = summary.get_column("model")[0]
     rows = summary.filter(pl.col("model") == model)
@@ -430,6 +431,13 @@ def unassigned_credit(
     ):
         total = float(rows.get_column(column).sum())
         unassigned = float(unassigned_rows.get_column(column).sum())
+        if total and unassigned > UNASSIGNED_SHARE * total and not has_rules:
+            return (
+                f"{unassigned / total:.0%} of the {noun} created {verb} credited to "
+                f"{UNASSIGNED} under {model}: the config has no [[rules]] to name channels"
+                " from the touches' source/medium; write them (README, The config), or map"
+                ' the column that names the channel: [columns.touchpoints] channel = "..."'
+            )
         if total and unassigned > UNASSIGNED_SHARE * total:
             return (
                 f"{unassigned / total:.0%} of the {noun} created {verb} credited to "

@@ -19,8 +19,10 @@ from attrib.columns import (
     CUSTOMER_ID,
     DATE,
     ENTITY_ID,
+    MEDIUM,
     REASON,
     REASON_COLUMN,
+    SOURCE,
     TABLE_COLUMNS,
     TABLES,
     TS,
@@ -254,6 +256,13 @@ def optional_sources(table: str, config: RunConfig) -> dict[str, str]:
     return {source: c for source, c in read.items() if source not in required}
 
 
+def not_mapped_by(misspelt: list[SchemaError], hint: str) -> list[SchemaError]:
+    """The errors of columns spelt another way ('Source', where no channel column is left
+    either) to tell beside a table's missing-column error, but not those its ``hint`` maps
+    already ('Campaign', mapped in the hint's config block)."""
+    return [m for m in misspelt if f'"{m.column}"' not in hint]
+
+
 def check_table_columns(
     files: Sequence[Path | str], columns: Sequence[Collection[str]], table: str, config: RunConfig
 ) -> None:
@@ -288,6 +297,10 @@ def used_columns(table: str, config: RunConfig) -> Projection | None:
         required=required_sources(table, config) | account | mapped,
         # a source that also feeds a used column (channel = "touch_type") is read
         unused=frozenset(mapping.get(c, c) for c in unused) - wanted,
+        # the channel's: a file with none is read whole for the error's list (and guess)
+        one_of=frozenset()
+        if CHANNEL in constants
+        else frozenset(mapping.get(c, c) for c in (CHANNEL, SOURCE, MEDIUM)),
     )
 
 
@@ -467,9 +480,7 @@ def load_inputs(
                 err.file = frame_label(table)
             schema_errors.append(err)  # the other tables' too: all mapped in one go
             hint = err.hint or ""
-        # a column spelt another way ('Source', where no channel column is left either),
-        # unless the table's missing-column hint maps it already
-        schema_errors += [m for m in misspelt.get(table, []) if f'"{m.column}"' not in hint]
+        schema_errors += not_mapped_by(misspelt.get(table, []), hint)
     if schema_errors:
         raise with_the_others(schema_errors)
 

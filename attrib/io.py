@@ -218,17 +218,19 @@ def find_table(data_dir: Path, table: str) -> list[Path] | None:
 @dataclass(frozen=True)
 class Projection:
     """Which columns of a table's files to read: the ``wanted`` ones, once every
-    ``required`` one is there (else all of them, so that the validator's missing-column
-    error lists and suggests the file's columns). An ``unused`` column of nested type (list,
-    struct) is kept all the same: the validator refuses it, as without a projection."""
+    ``required`` one is there and one of ``one_of`` if given (else all of them, so that the
+    validator's missing-column error lists and suggests the file's columns). An ``unused``
+    column of nested type (list, struct) is kept all the same: the validator refuses it, as
+    without a projection."""
 
     wanted: frozenset[str]
     required: frozenset[str]
     unused: frozenset[str]
+    one_of: frozenset[str] = frozenset()
 
     def of(self, schema: Mapping[str, pl.DataType]) -> list[str] | None:
         """The columns to keep of a file or frame with this schema, in its order (None: all)."""
-        if not self.required <= schema.keys():
+        if not self.required <= schema.keys() or (self.one_of and not self.one_of & schema.keys()):
             return None
         loose = {loose_name(w) for w in self.wanted}
         return [

@@ -10,7 +10,7 @@ that are there.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -133,7 +133,20 @@ def _mapping(
             exprs.append(pl.col(source).alias(column))
         elif column in required or (column in mapping and column not in unread):
             missing.append((column, source))
+    # (a mapped channel column that is missing is there already)
+    no_channel = table == "touchpoints" and not _has_channel_source(available, config)
+    if no_channel and all(c != CHANNEL for c, _ in missing):
+        missing.append((CHANNEL, mapping.get(CHANNEL, CHANNEL)))
     return exprs, missing
+
+
+def _has_channel_source(available: Collection[str], config: RunConfig) -> bool:
+    """Whether touches with these source columns name their channel: a ``channel`` column
+    (or constant), or ``source``/``medium`` columns for ``[[rules]]`` to read."""
+    if CHANNEL in config.constants.get("touchpoints", {}):
+        return True
+    sources = (config.source_column("touchpoints", c) for c in (CHANNEL, SOURCE, MEDIUM))
+    return any(source in available for source in sources)
 
 
 def header_error(
@@ -152,13 +165,54 @@ def _missing_error(
     table: str,
     config: RunConfig,
     file: str | None,
+    schema: Mapping[str, pl.DataType] | None = None,
 ) -> SchemaError:
-    """``header_error``'s error, the ``missing`` (canonical, source) columns known."""
+    """``header_error``'s error, the ``missing`` (canonical, source) columns known;
+    ``schema``: the columns' types where known (a nested one may hold the channel)."""
     available = [c for c in columns if c not in (FILE_COL, ROW_COL)]
+    # no channel column and no source/medium either (``_has_channel_source``), not a mapped
+    # channel column that is missing: a channel is needed, but not one column by name
+    no_channel = table == "touchpoints" and CHANNEL not in config.columns.get(table, {})
+    no_channel = no_channel and (CHANNEL, CHANNEL) in missing
+    if no_channel and len(missing) == 1:
+        return _no_channel_error(available, file, schema)
     (column, source), *also = missing
-    required = all(c in TABLE_COLUMNS[table][0] for c, _ in missing)
+    required = all(c in TABLE_COLUMNS[table][0] or no_channel for c, _ in missing)
     maps_too = _optional_found(available, table, config, {c for c, _ in missing})
-    return missing_column_error(table, column, source, available, file, also, required, maps_too)
+    alternative = "or, for the channel, write [[rules]] over source/medium" if no_channel else None
+    return missing_column_error(
+        table, column, source, available, file, also, required, maps_too, alternative
+    )
+
+
+def _no_channel_error(
+    available: list[str], file: str | None, schema: Mapping[str, pl.DataType] | None
+) -> SchemaError:
+    """The error of touches with no column that names their channel: a guess at the
+    file's column for it, else the nested traffic fields to unnest, else the two ways."""
+    guess = confident_guess("touchpoints", CHANNEL, available)
+    hint = (
+        f'map it: [columns.touchpoints] channel = "{guess}"'
+        if guess is not None
+        else "map the column that names each touch's channel: [columns.touchpoints] channel"
+        f' = "<your column>", or write [[rules]] over source/medium (columns found:'
+        f" {', '.join(available) or 'none'})"
+    )
+    read = schema if schema is not None else dict.fromkeys(available, pl.String())
+    if nested := nested_traffic_fields(file_schema(file, pl.Schema(read))):
+        top = nested[0].split(".")[0]
+        hint = (
+            f"the nested column {top!r} holds {', '.join(nested)}: make them columns of"
+            f" their own in the export (BigQuery: SELECT {nested[0]} AS"
+            f' {nested[0].rsplit(".", 1)[-1]}, ...; Polars: .unnest("{top}")), then'
+            " map them or write [[rules]]"
+        )
+    return SchemaError(
+        "touchpoints need a 'channel' column or 'source'/'medium' columns with [[rules]]",
+        file=file,
+        column=CHANNEL,
+        hint=hint,
+    )
 
 
 def _optional_found(
@@ -186,9 +240,8 @@ def _mapped(
     a frame whose columns are chunked differently would copy every column to align them)."""
     exprs, missing = _mapping(raw.columns, table, config)
     if missing:  # no row to name its file: the caller that read the files names them
-        raise _missing_error(
-            raw.columns, missing, table, config, raw[FILE_COL][0] if raw.height else None
-        )
+        file = raw[FILE_COL][0] if raw.height else None
+        raise _missing_error(raw.columns, missing, table, config, file, raw.schema)
     _refuse_repeated_columns(raw, table, config)
     mapped = raw.lazy().select(*exprs, FILE_COL, ROW_COL)
     return _without_expected_closes(mapped, table, config, keep_given=keep_given)
@@ -477,31 +530,6 @@ def validate(
     mapped = _mapped(raw, table, config)
     schema = mapped.collect_schema()
     columns = list(schema)
-    if table == "touchpoints" and not ({CHANNEL, SOURCE, MEDIUM} & set(columns)):
-        file = files[0] if files else None
-        available = [c for c in raw.columns if c not in (FILE_COL, ROW_COL)]
-        guess = confident_guess(table, CHANNEL, available)
-        hint = (
-            f'map it: [columns.touchpoints] channel = "{guess}"'
-            if guess is not None
-            else "map the column that names each touch's channel: [columns.touchpoints] channel"
-            f' = "<your column>", or write [[rules]] over source/medium (columns found:'
-            f" {', '.join(available) or 'none'})"
-        )
-        if nested := nested_traffic_fields(file_schema(file, schema)):
-            top = nested[0].split(".")[0]
-            hint = (
-                f"the nested column {top!r} holds {', '.join(nested)}: make them columns of"
-                f" their own in the export (BigQuery: SELECT {nested[0]} AS"
-                f' {nested[0].rsplit(".", 1)[-1]}, ...; Polars: .unnest("{top}")), then'
-                " map them or write [[rules]]"
-            )
-        raise SchemaError(
-            "touchpoints need a 'channel' column or 'source'/'medium' columns with [[rules]]",
-            file=file,
-            column=CHANNEL,
-            hint=hint,
-        )
     first_file = files[0] if files else None
     for column, dtype in schema.items():
         source = config.source_column(table, column)

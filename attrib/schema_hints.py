@@ -39,6 +39,14 @@ EXPORT_NAMES: dict[tuple[str, str], tuple[str, ...]] = {
         "First Responded Date",
         "Activity Date",
     ),
+    # HubSpot's and Salesforce's lead source, GA4's channel group, Olist's MQL origin
+    ("touchpoints", "channel"): (
+        "Original Source",
+        "Lead Source",
+        "LeadSource",
+        "Default channel group",
+        "origin",
+    ),
     ("deals", "deal_id"): ("Opportunity ID", "Record ID", "Deal ID", "Id"),
     ("deals", "customer_id"): ("Associated Contact IDs", "Contact ID", "ContactId"),
     ("deals", "created_at"): ("Create Date", "Created Date", "CreatedDate"),
@@ -189,13 +197,15 @@ def missing_column_error(
     also: Sequence[tuple[str, str]] = (),
     required: bool = True,
     maps_too: Sequence[tuple[str, str]] = (),
+    alternative: str | None = None,
 ) -> SchemaError:
     """The canonical ``column``, read from the file's ``source`` column, is not in the file;
     ``also``: the table's other missing columns (column, source), named in the same message
     so that a user maps them all in one go instead of one per run. ``required``: whether all
     are required (else some are optional columns the config maps to a column not there).
     ``maps_too``: optional columns (column, the file's column for it) the hint maps as well
-    ('Close Date' for closed_at, or every won deal is rejected after the fix)."""
+    ('Close Date' for closed_at, or every won deal is rejected after the fix).
+    ``alternative``: another way to give the columns, said after the mapping."""
     if any("\x00" in c or "\ufffd" in c for c in available):  # UTF-16 read as UTF-8
         return SchemaError(
             f"required column {column!r} is missing: the header is not UTF-8 text",
@@ -230,7 +240,10 @@ def missing_column_error(
         if lines:
             them = "them" if len(lines) > 1 else "it"
             parts.append(f"map {them} in the config:{config_lines(f'columns.{table}', lines)}")
-        hint += f"{'; '.join(parts)} {found}"
+        text = "; ".join(parts)
+        if alternative:  # (after a config block, on a line of its own)
+            text += f"{' ' if text.endswith(chr(10) + '   ') else '; '}{alternative}"
+        hint += f"{text} {found}"
     named = [repr(c) if c == s else f"{s!r} (mapped to {c})" for c, s in pairs]
     plural = f"s {', '.join(named)} are" if also else f" {named[0]} is"
     what = "required column" if required else "column"

@@ -307,10 +307,8 @@ def test_monthly_rows_in_a_daily_cost_table_are_flagged(tmp_path):
     assert len(flagged["warnings"]) == len(clean["warnings"]) + 1
 
 
-def test_much_credit_on_unassigned_touches_is_flagged(tmp_path):
-    """Touches that no [[rules]] rule matched go to (unassigned); a missing rule moved a
-    large share of the credit there without a word."""
-    data = tmp_path / "in"
+def _source_medium_export(data: Path) -> Path:
+    """Two touches with source/medium and no channel column, each of a won deal (10, 30)."""
     data.mkdir()
     (data / "touchpoints.csv").write_text(
         "customer_id,ts,source,medium\nc1,2025-01-05,google,cpc\nc2,2025-01-06,(direct),(none)\n"
@@ -319,6 +317,13 @@ def test_much_credit_on_unassigned_touches_is_flagged(tmp_path):
         "deal_id,customer_id,created_at,closed_at,status,amount\n"
         "d1,c1,2025-01-07,2025-01-09,won,10\nd2,c2,2025-01-07,2025-01-09,won,30\n"
     )
+    return data
+
+
+def test_much_credit_on_unassigned_touches_is_flagged(tmp_path):
+    """Touches that no [[rules]] rule matched go to (unassigned); a missing rule moved a
+    large share of the credit there without a word."""
+    data = _source_medium_export(tmp_path / "in")
     rules = '[[rules]]\nchannel = "Paid Search"\nmedium = "^cpc$"\n'
     warned = {}
     for name, config in (("missing", rules), ("whole", rules + '[[rules]]\nchannel = "Direct"\n')):
@@ -336,6 +341,24 @@ def test_much_credit_on_unassigned_touches_is_flagged(tmp_path):
     for k in ("1", "3"):
         bucketed = _run_data(data, tmp_path / f"b{k}", "-q", "--buckets", k)[1]["warnings"]
         assert bucketed == warned["missing"]
+
+
+def test_touches_with_no_channel_column_and_no_rules_are_flagged(tmp_path):
+    """Source and medium columns but no [[rules]]: every touch is (unassigned), and the
+    run said nothing (the warning was for rules that missed some touches)."""
+    data = _source_medium_export(tmp_path / "in")
+    warned = _run_data(data, tmp_path / "out", "-q")[1]["warnings"]
+    assert warned == [
+        "100% of the pipeline created is credited to (unassigned) under linear: the config"
+        " has no [[rules]] to name channels from the touches' source/medium; write them"
+        " (README, The config), or map the column that names the channel:"
+        ' [columns.touchpoints] channel = "..."'
+    ]
+    # a channel column: no rules needed, no warning
+    (data / "touchpoints.csv").write_text(
+        "customer_id,ts,channel\nc1,2025-01-05,Paid Search\nc2,2025-01-06,Direct\n"
+    )
+    assert _run_data(data, tmp_path / "out2", "-q")[1]["warnings"] == []
 
 
 def test_unmatched_values_add_up_the_counts_of_every_bucket():

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from conftest import run_cli
 
-from attrib.config import load_config
+from attrib.config import config_from_mapping, load_config
 from attrib.inputs import load_inputs, used_columns
 from attrib.io import FILE_COL, ROW_COL, Projection, read_files
 
@@ -144,6 +144,32 @@ def test_missing_account_column_still_lists_the_file_columns(tmp_path):
     result = run_cli(["run", data, "--out", tmp_path / "out", "--level", "account"], exit_code=2)
     assert "'account_id'" in result.output
     assert "crm_note" in result.output
+
+
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])
+def test_touches_with_no_channel_column_are_read_whole_for_the_error(tmp_path, engine):
+    """A run reads only the columns it uses: with none naming the channel, the error listed
+    the two it read ("columns found: customer_id, ts") and could not offer the file's own
+    channel column, where `attrib validate` could."""
+    run = ["run", tmp_path / "in", "--out", tmp_path / "out", *engine]
+    _export(tmp_path / "in", TOUCHES.drop("channel"))
+    text = " ".join(run_cli(run, exit_code=2).output.split())
+    assert "(columns found: customer_id, account_id, ts, campaign, touch_type, crm_note)" in text
+    _export(tmp_path / "in", TOUCHES.drop("channel").rename({"crm_note": "Lead Source"}))
+    text = " ".join(run_cli(run, exit_code=2).output.split())
+    assert 'map it: [columns.touchpoints] channel = "Lead Source"' in text
+
+
+def test_a_channel_constant_keeps_the_projection():
+    """``[constants.touchpoints] channel`` names every touch's channel: no column need be."""
+    constant = config_from_mapping({"constants": {"touchpoints": {"channel": "Email"}}})
+    projection = used_columns("touchpoints", constant)
+    assert projection is not None
+    assert projection.one_of == frozenset()
+    assert projection.of({"customer_id": pl.String, "ts": pl.String, "x": pl.String}) == [
+        "customer_id",
+        "ts",
+    ]
 
 
 @pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])

@@ -1933,6 +1933,24 @@ def test_a_misspelt_optional_column_is_told_with_the_missing_ones(tmp_path):
     assert "required column 'amount' is missing" in " ".join(result.output.split())
 
 
+def test_a_missing_column_error_maps_the_channel_too(tmp_path):
+    """Touches lacking required columns and any channel column: the first error's config
+    block mapped the required ones only, and the run after pasting it stopped again."""
+    data = tmp_path / "in"
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    _write(data, "touchpoints", "id,day,lp_id,origin", ["c1,2025-01-01,lp1,paid_search"])
+    for command in (["run", data, "--out", tmp_path / "out"], ["validate", data]):
+        text = run_cli(command, exit_code=2).output
+        assert "required columns 'customer_id', 'ts', 'channel' are missing" in text
+        assert '\n      channel = "origin"\n' in text  # Olist's MQL origin, surely the channel
+        assert "or, for the channel, write [[rules]] over source/medium" in " ".join(text.split())
+    # source/medium name the channel too (through [[rules]]): no channel asked for
+    _write(data, "touchpoints", "id,day,source,medium", ["c1,2025-01-01,google,cpc"])
+    text = run_cli(["validate", data], exit_code=2).output
+    assert "required columns 'customer_id', 'ts' are missing" in text
+    assert "channel =" not in text
+
+
 def test_touches_without_a_channel_column_are_offered_the_one_they_have(tmp_path):
     data = tmp_path / "in"
     _write(data, "deals", DEAL_HEAD, DEAL_OK)

@@ -27,6 +27,7 @@ from attrib.io import (
     file_format,
     find_table,
     missing_input_hint,
+    misspelt_optional,
     mixed_columns,
     read_failure,
     resolve_files,
@@ -92,7 +93,12 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
     from pyspark.sql import functions as sf
     from pyspark.sql.types import StringType, StructField, StructType
 
-    from attrib.inputs import check_table_columns
+    from attrib.inputs import (
+        check_table_columns,
+        not_mapped_by,
+        optional_sources,
+        with_the_others,
+    )
     from attrib.schema import header_error, repeated_header_error
 
     if isinstance(spec, SparkFrame):
@@ -137,8 +143,13 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
                 raise repeated
         # a missing required column is told first (with the hint's sure mappings, a misspelt
         # 'Channel' among them), as locally; else a column spelt another way
-        if not any(header_error(c, table, config, str(p)) for p, c in known.items()):
+        missing = [e for p, c in known.items() if (e := header_error(c, table, config, str(p)))]
+        if not missing:
             check_table_columns(list(known), list(known.values()), table, config)
+        elif spelt := misspelt_optional(
+            list(known), list(known.values()), optional_sources(table, config), table
+        ):  # ('Source' for a rule's source beside no channel column) told with it, as locally
+            raise with_the_others([missing[0], *not_mapped_by([spelt], missing[0].hint or "")])
         text_columns = [dict.fromkeys(known[p], pl.String()) for p, k, _, _ in found if k == "csv"]
         mixed = mixed_columns([*schemas.values(), *text_columns])
         for p, kind, sep, header in found:

@@ -557,7 +557,8 @@ def _streamed_header_errors(
     headers alone, before any is partitioned: the in-memory run names every table's in one
     error (a misspelt 'Channel' was told before a missing customer_id, the deals' error
     without the touches')."""
-    from attrib.inputs import locate_inputs
+    from attrib.inputs import locate_inputs, not_mapped_by, optional_sources
+    from attrib.io import misspelt_optional
     from attrib.schema import header_error
 
     errors = []
@@ -572,6 +573,10 @@ def _streamed_header_errors(
             continue  # (the file's own read error comes when it is partitioned)
         if (err := header_error(names, table, cfg, str(first))) is not None:
             errors.append(err)
+            # a column spelt another way ('Source' for a rule's source), as in memory
+            optional = optional_sources(table, cfg)
+            if (misspelt := misspelt_optional([first], [names], optional, table)) is not None:
+                errors += not_mapped_by([misspelt], err.hint or "")
     return errors
 
 
