@@ -142,6 +142,9 @@ def print_kpis(kpis: pl.DataFrame, window: str = "whole run") -> None:
                 text += " (no lost deal)"
         elif value is not None and key.startswith("days_"):
             text = f"{value:,.1f}"  # (one decimal whatever the value: 2 and 14.74 read oddly)
+            measured, won = values.get("days_to_deal_won_deals"), values.get("won_deals")
+            if measured is not None and won is not None and measured < won:
+                text += f" (over {measured:,.0f} of {won:,.0f} won deals)"  # (others: no touch)
         else:
             text = _fmt(value)
         table.add_row(label, text)

@@ -1387,6 +1387,24 @@ def test_headline_days_have_one_decimal_whatever_the_value(capsys):
         assert line.split()[-2] == shown, line
 
 
+def test_headline_days_to_deal_says_over_how_many_won_deals(capsys):
+    """Days to deal over 85 of 4,238 won deals (the rest with no touch) read as all's."""
+    from cli._output import print_kpis
+
+    for measured, note in ((85.0, "165.0 (over 85 of 4,238 won deals)"), (4238.0, "165.0")):
+        kpis = pl.DataFrame(
+            {
+                "kpi": ["won_deals", "days_to_deal_median", "days_to_deal_won_deals"],
+                "period": ["all"] * 3,
+                "value": [4238.0, 165.0, measured],
+            }
+        )
+        print_kpis(kpis)
+        line = next(ln for ln in capsys.readouterr().out.splitlines() if "Days to deal" in ln)
+        assert line.strip("│ ").endswith(note), line
+        assert "(over" not in line or measured < 4238
+
+
 def test_spark_finds_a_table_folder_named_in_any_case(tmp_path):
     """``Touchpoints/`` with two parts: the Spark engine was handed the lower-case
     ``touchpoints`` path, which does not exist."""

@@ -176,6 +176,7 @@ def test_hand_computed_all_period(world):
     assert v("cac_payback_months") == pytest.approx(700 / (2000 * 0.8 / 12))
     assert v("days_to_deal_median") == pytest.approx(60.0)
     assert v("days_to_deal_p75") == pytest.approx(65.0)  # linear between 60 and 70
+    assert v("days_to_deal_won_deals") == 3  # won deals 1, 3 and 5, each with a first touch
     # sales cycles of won deals: 20, 64, 49 days
     assert v("sales_cycle_days_median") == pytest.approx(49.0)
     assert v("pipeline_velocity") == pytest.approx(1 * 0.75 * 2000 / ((20 + 64 + 49) / 3))
@@ -230,6 +231,25 @@ def test_hand_computed_months_and_empty_month(world):
     assert v("marketing_sourced_revenue_share", "2026-03") == pytest.approx(0.4)
     assert v("cac_marketing", "2026-03") == pytest.approx(400.0)
     assert v("mer", "2026-03") == pytest.approx(12.5)
+
+
+def test_days_to_deal_counts_the_won_deals_it_is_measured_over(world):
+    """A won deal with no touch has no days to deal (no first touch): the median of 85 of
+    4,238 won deals read as every deal's, with nothing to say so."""
+    j, deals, costs, touches, s = world
+    # deal 5 (won, closed in March) loses its first touch: a zero-touch journey
+    j = j.with_columns(
+        pl.when(pl.col("deal_id") == "5")
+        .then(None)
+        .otherwise(pl.col("days_to_close"))
+        .alias("days_to_close")
+    )
+    k = kpi_table(compute_kpis(j, deals, costs, None, touches, s, None))
+    assert k[("won_deals", "all")]["value"] == 3
+    assert k[("days_to_deal_won_deals", "all")]["value"] == 2  # deals 1 (30 d) and 3 (70 d)
+    assert k[("days_to_deal_median", "all")]["value"] == pytest.approx(50.0)
+    assert k[("days_to_deal_won_deals", "2026-03")]["value"] == 1  # deal 3 of 3 and 5
+    assert k[("days_to_deal_won_deals", "2026-02")]["value"] == 0  # no deal closed
 
 
 def test_no_closed_deals():

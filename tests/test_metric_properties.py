@@ -484,6 +484,7 @@ DOUBLING_KPIS = (
     "pipeline_open",
     "pipeline_created",
     "won_deals",
+    "days_to_deal_won_deals",
     "marketing_spend",
     "pipeline_velocity",  # open deals × (unchanged) win rate, deal size and cycle
 )

@@ -507,6 +507,32 @@ def test_headline_changes_and_targets(tmp_path: Path) -> None:
     assert shown["Win rate · 2025-Q4"] == ("25.0%", "30.0%")
 
 
+def test_days_to_deal_card_says_over_how_many_won_deals(tmp_path: Path) -> None:
+    """Days to deal is measured over the won deals with a touch: 85 of 4,238 read as all."""
+    rows = [
+        ("days_to_deal_median", "2025-Q3", 40.0),
+        ("days_to_deal_median", "2025-Q4", 165.0),
+        ("days_to_deal_won_deals", "2025-Q3", 12.0),
+        ("days_to_deal_won_deals", "2025-Q4", 85.0),
+        ("won_deals", "2025-Q3", 12.0),
+        ("won_deals", "2025-Q4", 4238.0),
+    ]
+
+    def days_foot() -> str:
+        frame = pl.DataFrame(rows, schema=["kpi", "period", "value"], orient="row")
+        frame.with_columns(lo=None, hi=None).write_parquet(tmp_path / "kpis.parquet")
+        head = section(build_report(tmp_path).read_text(encoding="utf-8"), "headline")
+        card = re.search(
+            r'Days to deal[^<]*</div>.*?<div class="card-foot">(.*?)</div>', head, re.S
+        )
+        assert card is not None
+        return card.group(1)
+
+    assert days_foot() == "over 85 of 4,238 won deals (the rest have no touch)"
+    rows[3] = ("days_to_deal_won_deals", "2025-Q4", 4238.0)  # every won deal touched
+    assert days_foot() == ""
+
+
 def test_a_win_rate_without_lost_deals_says_so(tmp_path: Path) -> None:
     """An event log's deals are all won: a 'Win rate 100.0%' card with its 95% interval read
     as a fact about the business. The card says there was no lost deal, as the CLI does."""

@@ -49,6 +49,7 @@ KPI_NAMES: tuple[str, ...] = (
     "cac_payback_months",
     "days_to_deal_median",
     "days_to_deal_p75",
+    "days_to_deal_won_deals",
     "sales_cycle_days_median",
     "pipeline_velocity",
 )
@@ -327,6 +328,8 @@ def compute_kpis(
             src.sum().alias("j_won_sourced_n"),
             pl.col("days_to_close").median().alias("dtd_median"),
             pl.col("days_to_close").quantile(0.75, "linear").alias("dtd_p75"),
+            # the won deals days to deal are measured over: a zero-touch one has no first touch
+            pl.col("days_to_close").count().alias("dtd_n"),
         ],
         {
             "j_rev": pl.Float64,
@@ -336,6 +339,7 @@ def compute_kpis(
             "j_won_sourced_n": pl.Int64,
             "dtd_median": pl.Float64,
             "dtd_p75": pl.Float64,
+            "dtd_n": pl.Int64,
         },
     )
     j_created = _by_period(
@@ -403,6 +407,7 @@ def compute_kpis(
             safe_div(pl.col("marketing_spend"), total_cost).alias("marketing_share_of_cac"),
             pl.col("dtd_median").alias("days_to_deal_median"),
             pl.col("dtd_p75").alias("days_to_deal_p75"),
+            pl.col("dtd_n").fill_null(0).alias("days_to_deal_won_deals"),
             pl.col("cycle_median").alias("sales_cycle_days_median"),
         )
         .with_columns(

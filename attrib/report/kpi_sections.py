@@ -47,6 +47,7 @@ KPI_INFO: dict[str, tuple[str, str, str | None]] = {
     "cac_payback_months": ("CAC payback (months)", "number", "down"),
     "days_to_deal_median": ("Days to deal (median)", "days", "down"),
     "days_to_deal_p75": ("Days to deal (p75)", "days", "down"),
+    "days_to_deal_won_deals": ("Won deals measured for days to deal", "count", None),
     "sales_cycle_days_median": ("Sales cycle (median days)", "days", "down"),
     "pipeline_velocity": ("Pipeline velocity (per day)", "money", "up"),
 }
@@ -167,6 +168,8 @@ def headline(ctx: Context) -> Section:
             foot = f"95% CI {fmt(row['lo'], kind)}–{fmt(row['hi'], kind)}"
         elif all_row is not None and cur != "all":
             foot = f"{_all_label(ctx)}: {fmt_card(all_row.get('value'), kind)}"
+        if name == "days_to_deal_median" and (few := _measured_of(values, cur)) is not None:
+            foot = few  # (a zero-touch deal has no first touch to count from)
         if name == "win_rate" and (all_row or row).get("value") == 1.0:
             # an event log, or an export of won deals only: no lost deal in the whole run to
             # rate against (a quarter without one keeps its interval)
@@ -394,6 +397,16 @@ def _kpi_period_table(ctx: Context, kpis: pl.DataFrame, periods: list[str], titl
         + table(cols, rows)
         + '<p class="note">Definitions: docs/METRICS.md.</p></details>'
     )
+
+
+def _measured_of(values: dict[tuple[str, str], dict[str, Any]], period: str) -> str | None:
+    """ "over 85 of 4,238 won deals" when days to deal is measured over fewer won deals than
+    the period has (the rest have no touch), else None."""
+    measured = (values.get(("days_to_deal_won_deals", period)) or {}).get("value")
+    won = (values.get(("won_deals", period)) or {}).get("value")
+    if measured is None or won is None or measured >= won:
+        return None
+    return f"over {measured:,.0f} of {won:,.0f} won deals (the rest have no touch)"
 
 
 def _fallback_cards(ctx: Context) -> str:
