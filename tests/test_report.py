@@ -1096,6 +1096,24 @@ def test_a_run_without_costs_says_so_and_zero_credit_is_no_highlight(tmp_path: P
     assert "earns the most won revenue" not in section(page, "headline")
 
 
+def test_the_top_channel_highlight_names_more_revenue_on_none(tmp_path: Path) -> None:
+    """Maven's run: "retail earns the most won revenue: 13.3k (0.1% of 10.0M)", with 99.5% on
+    (none) unsaid. Zero-touch deals holding more than the top channel are named."""
+
+    def headline(revenue: list[float]) -> str:
+        pl.DataFrame(
+            {"model": ["linear"] * 3, "channel": ["(none)", "Email", "Ads"], "revenue": revenue}
+        ).write_parquet(tmp_path / "channel_summary.parquet")
+        manifest = {"inputs": {"touchpoints": [], "deals": []}, "models": [{"name": "linear"}]}
+        (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+        return section(build_report(tmp_path).read_text(encoding="utf-8"), "headline")
+
+    text = " ".join(headline([9950.0, 40.0, 10.0]).split())
+    assert "<strong>Email</strong> earns the most won revenue: 40 (0.4% of 10.0k)." in text
+    assert "More, 99.5%, is on <strong>(none)</strong>: won deals with no touch" in text
+    assert "is on <strong>(none)</strong>" not in headline([30.0, 60.0, 10.0])
+
+
 def test_whole_months_are_compared_when_no_two_quarters_are_whole(tmp_path: Path) -> None:
     """A window from Feb 1 to Apr 30: Q1 and Q2 are both partial (59 and 30 days), March
     and April whole: the headline compares the months."""

@@ -234,9 +234,17 @@ def _hl_top_channel(ctx: Context) -> str | None:
         + " earn"
     )
     each = "" if len(tied) == 1 else " each"
+    # more on the deals no touch reached than on any channel: the channel's lead is small
+    none = float(d.filter(pl.col("channel") == NONE_CHANNEL).get_column("revenue").sum())
+    untouched = (
+        f" More, {fmt(none / total, 'pct')}, is on <strong>{esc(NONE_CHANNEL)}</strong>:"
+        " won deals with no touch, which no channel can claim."
+        if none > rev
+        else ""
+    )
     return (
         f"Under <strong>{esc(ctx.default_model)}</strong>, {who} the most won revenue{each}: "
-        f"{compact(rev)} ({fmt(rev / total, 'pct')} of {compact(total)})."
+        f"{compact(rev)} ({fmt(rev / total, 'pct')} of {compact(total)}).{untouched}"
     )
 
 
