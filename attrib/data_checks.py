@@ -30,6 +30,7 @@ from attrib.export_checks import (
     quoted_names,
     replaced_columns,
     several_customers_per_deal,
+    unclassified_channels,
 )
 from attrib.metrics.settings import PERIOD_LABEL
 from attrib.progress import Reporter
@@ -457,7 +458,7 @@ def input_warnings(
     ``dotted_thousands``, ``multi_day_cost_rows``, ``mixed_currencies``: a campaign column
     named otherwise is also why cost rows repeat), then ``unmatched_cost_channels``,
     ``daily_by_repeats``, ``monthly_rows_among_daily``, ``weekly_cost_rows``,
-    ``channel_variants``, ``config_channel_variants`` and
+    ``channel_variants``, ``config_channel_variants``, ``unclassified_channels`` and
     ``several_customers_per_deal``. ``attrib validate`` shows them; a run adds its own."""
     found = (
         unmatched_cost_channels(
@@ -468,6 +469,7 @@ def input_warnings(
         weekly_cost_rows(inputs.costs),
         channel_variants(touch_channels),
         config_channel_variants(list(inputs.config.channels), touch_channels),
+        unclassified_channels(touch_channels, list(inputs.config.channels)),
         several_customers_per_deal(inputs),
     )
     return (

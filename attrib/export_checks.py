@@ -346,6 +346,31 @@ def placeholder_channels(touch_channels: Sequence[str], fix: str = _NAME_THE_TRA
     )
 
 
+#: channel names that say the traffic's source is not known (Olist's ``unknown`` and
+#: ``other`` origins, GA4's ``Unassigned`` group): marketing unless declared, as every unlisted
+#: channel is, where attrib's own ``(unassigned)`` is not
+UNCLASSIFIED = frozenset(
+    ("unknown", "(unknown)", "other", "(other)", "others", "unassigned", "unclassified", "misc")
+)
+
+
+def unclassified_channels(touch_channels: Sequence[str], declared: Sequence[str]) -> str | None:
+    """Touch channels named as traffic of no known source that ``[channels]`` does not
+    declare: counted as marketing, they raise the marketing-sourced share (99% on Olist, a
+    fifth of it ``unknown``) without a word; None without such a channel."""
+    listed = {spelling(name) for name in declared}
+    channels = [
+        c for c in touch_channels if spelling(c) in UNCLASSIFIED and spelling(c) not in listed
+    ]
+    if not channels:
+        return None
+    return (
+        f"touch channel(s) {quoted_names(channels)} name no known source and count as"
+        " marketing, as every channel [channels] does not list: if that traffic is not"
+        f' marketing, say so, e.g. [channels."{channels[0]}"] marketing = false'
+    )
+
+
 def placeholder_values(inputs: Inputs, touch_channels: Sequence[str]) -> list[str]:
     """Ids and channels written as a missing value in words (``NULL``, ``N/A``, ``-``,
     ``(not set)``, ``undefined``): each is read as a real id or name, so the deals whose

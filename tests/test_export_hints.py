@@ -414,6 +414,29 @@ def test_a_missing_value_written_as_text_is_warned_about(tmp_path, engine):
     ]
 
 
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])
+def test_channels_of_no_known_source_counted_as_marketing_are_warned_about(tmp_path, engine):
+    """Olist's origins 'unknown' and 'other' counted as marketing, as every unlisted channel
+    does, for a marketing-sourced share of 99% and not a word; declared, no warning."""
+    from conftest import run_cli
+
+    touches = TOUCHES + "c2,2025-01-01 11:00,unknown\nc3,2025-01-01 12:00,Other\n"
+    data = _folder(tmp_path / "in", touches=touches)
+    found = [w for w in _run_warnings(data, tmp_path / "out", engine) if "no known source" in w]
+    assert found == [
+        "touch channel(s) 'Other', 'unknown' name no known source and count as marketing, as"
+        " every channel [channels] does not list: if that traffic is not marketing, say so,"
+        ' e.g. [channels."Other"] marketing = false'
+    ]
+    given = json.loads(run_cli(["validate", data, "--format", "json"]).stdout)["warnings"]
+    assert found[0] in given
+    (data / "channels.toml").write_text(
+        '[channels."other"]\nmarketing = false\n[channels."unknown"]\nmarketing = true\n'
+    )
+    warned = _run_warnings(data, tmp_path / "out2", engine)
+    assert not [w for w in warned if "no known source" in w]
+
+
 def test_a_missing_account_id_written_as_text_is_warned_about_at_account_level(tmp_path):
     """At account level the journeys are the accounts': `attrib validate --level account`
     checks (and names) the touches' account ids, as the run does, not their customer ids."""
