@@ -105,7 +105,9 @@ def _entity(frame: pl.DataFrame, config: RunConfig, lookup: pl.DataFrame | None)
     return frame.with_columns(account.alias(ENTITY_ID))
 
 
-def _split_missing_entity(v: Validated, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _split_missing_entity(
+    v: Validated, frame: pl.DataFrame, config: RunConfig
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     bad = frame.filter(pl.col(ENTITY_ID).is_null())
     if bad.height == 0:
         return frame, v.rejected
@@ -113,7 +115,7 @@ def _split_missing_entity(v: Validated, frame: pl.DataFrame) -> tuple[pl.DataFra
     extra = bad.select(
         pl.col(FILE_COL).cast(pl.String).alias("file"),
         pl.col(ROW_COL).alias("row"),
-        pl.lit(ACCOUNT_ID).alias(REASON_COLUMN),
+        pl.lit(config.source_column(v.table, ACCOUNT_ID)).alias(REASON_COLUMN),
         pl.lit("no account_id for this customer (needed at --level account)").alias(REASON),
         *[
             quarantine_text(c, bad.schema[c])
@@ -145,7 +147,7 @@ def prepare_touches(tv: Validated, config: RunConfig) -> tuple[pl.DataFrame, pl.
         # no campaign stays null here; the journeys' dictionaries name it "(none)"
         *([] if CAMPAIGN in tv.frame.columns else [pl.lit(None, pl.String).alias(CAMPAIGN)]),
     )
-    touches, rejected = _split_missing_entity(tv, _entity(touches, config, None))
+    touches, rejected = _split_missing_entity(tv, _entity(touches, config, None), config)
     # the input file and row only serve the quarantine: ~12 B a touch not kept for the run
     touches = touches.drop(FILE_COL, ROW_COL, strict=False)
     # one chunk for the columns the journey builder hands to numpy or gathers rows of (a
@@ -167,7 +169,7 @@ def attach_entity(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Validated deal or stage rows with their journey entity (``entity_id``); plus the
     rejects, now including rows with no account at ``level = "account"``."""
-    return _split_missing_entity(v, _entity(v.frame, config, lookup))
+    return _split_missing_entity(v, _entity(v.frame, config, lookup), config)
 
 
 def attach_accounts(inputs: Inputs, touch_accounts: pl.DataFrame | None) -> None:

@@ -672,7 +672,8 @@ def _footer_note(raw: list[str]) -> pl.Expr:
 
 def _explain(raw: pl.DataFrame, table: str, config: RunConfig, mixing: list[str]) -> pl.DataFrame:
     """Flagged raw rows with ``reason`` (every broken rule's message, "; "-joined) and
-    ``column`` (the first broken one); the canonical columns keep their raw values."""
+    ``column`` (the first broken one, as the file names it: ``origin`` where ``[columns]``
+    maps it to channel); the canonical columns keep their raw values."""
     lf, present, whys = _typed(raw.lazy(), raw.schema, table, config, mixing)
     rules = _row_rules(table, pl.Schema({c: raw.schema[c] for c in present}))
     names = [f"__m{i}" for i in range(len(whys))]
@@ -719,7 +720,7 @@ def _explain(raw: pl.DataFrame, table: str, config: RunConfig, mixing: list[str]
     reason = pl.concat_str([pl.col(n) for n in names], separator="; ", ignore_nulls=True)
     first = pl.coalesce(
         [
-            pl.when(pl.col(n).is_not_null()).then(pl.lit(c))
+            pl.when(pl.col(n).is_not_null()).then(pl.lit(config.source_column(table, c)))
             for n, c in zip(names, columns, strict=True)
         ]
     )

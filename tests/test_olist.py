@@ -81,7 +81,7 @@ def test_empty_origin_rows_are_quarantined(run_out, rows, folder):
     assert expected  # the file has such rows (60 in the published copy)
     q = pl.read_parquet(run_out / "quarantine" / "touchpoints.parquet")
     assert q["row"].to_list() == expected
-    assert set(q["column"]) == {"channel"}
+    assert set(q["column"]) == {"origin"}  # the file's own column, which maps to channel
     assert set(q["file"]) == {str(folder / MQL)}
     assert not (run_out / "quarantine" / "deals.parquet").exists()
     manifest = json.loads((run_out / "manifest.json").read_text())

@@ -1951,6 +1951,24 @@ def test_a_missing_column_error_maps_the_channel_too(tmp_path):
     assert "channel =" not in text
 
 
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])
+def test_a_rejected_row_names_the_column_as_the_file_does(tmp_path, engine):
+    """Olist's empty origins were quarantined at "column 'channel'", a column the file has
+    not: the column is named as the file names it."""
+    data = tmp_path / "in"
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    _write(data, "touchpoints", "id,day,origin", ["c1,2025-01-01,paid", "c2,2025-01-02,"])
+    (data / "channels.toml").write_text(
+        '[columns.touchpoints]\ncustomer_id = "id"\nts = "day"\nchannel = "origin"\n'
+    )
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", *engine])
+    q = pl.read_parquet(out / "quarantine" / "touchpoints.parquet")
+    assert q.select("row", "column", "reason").rows() == [(2, "origin", "channel is empty")]
+    text = run_cli(["validate", data]).output
+    assert "touchpoints.csv row 2 column 'origin': channel is empty" in text
+
+
 def test_touches_without_a_channel_column_are_offered_the_one_they_have(tmp_path):
     data = tmp_path / "in"
     _write(data, "deals", DEAL_HEAD, DEAL_OK)

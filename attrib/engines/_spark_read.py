@@ -141,13 +141,16 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
         for p, columns in known.items():  # (a header's copies Spark would rename apart)
             if (repeated := repeated_header_error(columns, table, config, str(p))) is not None:
                 raise repeated
-        # a missing required column is told first (with the hint's sure mappings, a misspelt
-        # 'Channel' among them), as locally; else a column spelt another way
+        # as locally: a file lacking a column its siblings have is named first; a column
+        # every file lacks is told next (with the hint's sure mappings, a misspelt 'Channel'
+        # among them); else a column spelt another way
         missing = [e for p, c in known.items() if (e := header_error(c, table, config, str(p)))]
-        if not missing:
+        if len(missing) < len(known):  # (a file lacking what its siblings have is named)
             check_table_columns(list(known), list(known.values()), table, config)
-        elif spelt := misspelt_optional(
-            list(known), list(known.values()), optional_sources(table, config), table
+        if missing and (
+            spelt := misspelt_optional(
+                list(known), list(known.values()), optional_sources(table, config), table
+            )
         ):  # ('Source' for a rule's source beside no channel column) told with it, as locally
             raise with_the_others([missing[0], *not_mapped_by([spelt], missing[0].hint or "")])
         text_columns = [dict.fromkeys(known[p], pl.String()) for p, k, _, _ in found if k == "csv"]
