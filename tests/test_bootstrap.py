@@ -143,6 +143,23 @@ def test_intervals_contain_point_estimate_and_conserve():
         np.testing.assert_allclose(rep.sum(axis=1), totals, rtol=1e-9)
 
 
+def test_intervals_are_the_2_5_and_97_5_percentiles_of_the_replicates():
+    # 95% percentile interval of n = 41 replicates sorted s[0] <= ... <= s[40]: the 2.5%
+    # point lies at rank 0.025 x 40 = 1 and the 97.5% point at 0.975 x 40 = 39, both whole
+    # ranks, so linear interpolation lands on the order statistics: lo = s[1], hi = s[39]
+    # (a 90% interval would give s[2] and s[38]).
+    batch = synth(300, 8)
+    models = _models()
+    df = bootstrap_intervals(models, batch, 41, seed=5)
+    reps = replicate_credit(models, batch, 41, seed=5)
+    for i, rep in enumerate(reps):
+        s = np.sort(rep, axis=0)  # [41, C, 3], each channel and metric sorted
+        sub = df.slice(i * N_CH, N_CH)
+        for m, name in enumerate(BOOT_METRICS):
+            np.testing.assert_allclose(sub[f"{name}_lo"].to_numpy(), s[1, :, m], rtol=1e-12)
+            np.testing.assert_allclose(sub[f"{name}_hi"].to_numpy(), s[39, :, m], rtol=1e-12)
+
+
 def test_intervals_shrink_with_more_data():
     models = [MarkovAttribution(), ShapleyAttribution()]
     small = bootstrap_intervals(models, synth(1000, 3), 100, seed=5)

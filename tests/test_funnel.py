@@ -483,3 +483,15 @@ def test_a_date_milestone_ends_at_a_timed_milestone_of_its_day():
     stages = stages_frame([("a", "lead", D(2026, 1, 5)), ("a", "lead", D(2026, 1, 5, 9))])
     r, _ = reached_stages(stages, touches, None, MetricsSettings())
     assert r.get_column("source_channel").unique().to_list() == [None]
+
+
+def test_a_touch_at_the_milestone_time_itself_sourced_it():
+    """At or before the first milestone: a first touch at 10:00 and a lead at 10:00 exactly
+    (a time, not a date): the touch sourced the lead. One at 10:00:01 came after: (none)."""
+    touches = touches_frame(
+        [("a", D(2026, 1, 5, 10), "ads"), ("b", D(2026, 1, 5, 10, 0, 1), "ads")]
+    )
+    stages = stages_frame([("a", "lead", D(2026, 1, 5, 10)), ("b", "lead", D(2026, 1, 5, 10))])
+    r, _ = reached_stages(stages, touches, None, MetricsSettings())
+    leads = r.filter(pl.col("stage") == "lead").sort("entity_id")
+    assert leads.select("entity_id", "source_channel").rows() == [("a", "ads"), ("b", None)]

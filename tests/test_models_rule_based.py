@@ -488,6 +488,32 @@ def test_anchor_touch_filling_two_roles_gets_both_shares(tmp_path):
     assert_credit(z, {"Email": 22.5, "Social": 45, "Webinar": 10, "Referral": 22.5})
 
 
+def test_anchor_lead_on_the_first_touch_fills_two_roles(tmp_path):
+    # lead Jan 2 -> lead anchor = Email (Jan 1), the first touch too; created Jan 8 -> opp =
+    # Social (Jan 5); closed Jan 12 -> close = Webinar (Jan 10).
+    # W: first Email 30% + lead Email 30% = 60%, opp Social 30%, Webinar (the other) 10%.
+    # Z: four roles, every touch an anchor -> the roles share 100%, 25% each: Email 50%
+    # (first + lead), Social 25%, Webinar 25% (close).
+    t = [("c13", _day(1), "Email"), ("c13", _day(5), "Social"), ("c13", _day(10), "Webinar")]
+    d = [("d13", "c13", _day(8), _day(12), "won", 100)]
+    w, z = _anchor_run(tmp_path, t, d, [("c13", "lead", _day(2))])
+    assert_credit(w, {"Email": 60, "Social": 30, "Webinar": 10})
+    assert_credit(z, {"Email": 50, "Social": 25, "Webinar": 25})
+
+
+def test_anchor_lead_at_the_close_itself_is_in_the_window(tmp_path):
+    # lead Jan 12 10:00 = closed_at: the window end is inclusive, so the lead milestone lies
+    # in it; lead anchor = last touch at or before it = Webinar (Jan 10). created Jan 3 ->
+    # opp = Email (Jan 1); close anchor (Z) = Webinar.
+    # W: first Email 30% + opp Email 30% = 60%, lead Webinar 30%, Social (the other) 10%.
+    # Z: first Email + opp Email = 45%, lead Webinar + close Webinar = 45%, Social 10%.
+    t = [("c14", _day(1), "Email"), ("c14", _day(5), "Social"), ("c14", _day(10), "Webinar")]
+    d = [("d14", "c14", _day(3), _day(12, hms="10:00:00"), "won", 100)]
+    w, z = _anchor_run(tmp_path, t, d, [("c14", "lead", _day(12, hms="10:00:00"))])
+    assert_credit(w, {"Email": 60, "Social": 10, "Webinar": 30})
+    assert_credit(z, {"Email": 45, "Social": 10, "Webinar": 45})
+
+
 def test_anchor_close_is_the_last_touch_at_or_before_the_close(tmp_path):
     # revenue_window = "created_at" and a date-only creation, Jan 4, hold every touch of
     # that day: Direct at 12:30 is in the journey but came after the close (Jan 4 09:00).

@@ -15,7 +15,7 @@ import pytest
 from conftest import deals, run_cli, touches, write_inputs
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from metric_frames import add_spend_metrics
+from metric_frames import add_spend_metrics, deals_frame
 from polars.testing import assert_frame_equal
 
 from attrib.credit import SUMMARY_METRICS
@@ -142,6 +142,19 @@ def test_wide_interval_flags():
         rate_intervals={"customer": (0.2, 0.8)},
     )
     assert tight.filter(pl.col("name") == "customer")["wide_interval"].item() is False
+
+
+def test_wide_interval_is_relative_to_the_rate():
+    # rate into customer 0.2 with bounds (0.1, 0.35): the width 0.25 is under the threshold
+    # 0.5, but relative to the rate it is 0.25 / 0.2 = 1.25 > 0.5: wide.
+    p = reverse_funnel(
+        1000,
+        avg_deal_size=100,
+        rates={"customer": 0.2},
+        settings=MetricsSettings(),
+        rate_intervals={"customer": (0.1, 0.35)},
+    )
+    assert p.filter(pl.col("name") == "customer")["wide_interval"].item() is True
 
 
 def test_budget_by_mix_and_cpl():
@@ -876,3 +889,80 @@ def test_the_plan_says_which_stages_a_rate_leaves_empty(tmp_path):
     plan = pl.read_parquet(tmp_path / "p" / "plan.parquet")
     assert stage_values(plan)["customer"] == 2.0
     assert stage_values(plan)["opportunity"] is None
+
+
+def _lead_customer_funnel() -> pl.DataFrame:
+    """A hand-made funnel table of the "all" period: lead -> customer at rate 0.5 (period
+    view: ads 4 leads, 2 customers); the cohort view counts only 2 leads (entered earlier)."""
+    rows = [
+        ("period", "(all)", "lead", 1, 4, None),
+        ("period", "(all)", "customer", 6, 2, 0.5),
+        ("period", "ads", "lead", 1, 4, None),
+        ("period", "ads", "customer", 6, 2, 0.5),
+        ("period", "seo", "lead", 1, 0, None),  # no lead in the period: not in the mix
+        ("period", "seo", "customer", 6, 0, None),
+        ("cohort", "(all)", "lead", 1, 2, None),
+        ("cohort", "(all)", "customer", 6, 2, 1.0),
+        ("cohort", "ads", "lead", 1, 2, None),
+        ("cohort", "ads", "customer", 6, 2, 1.0),
+    ]
+    return pl.DataFrame(
+        {
+            "view": [r[0] for r in rows],
+            "period": ["all"] * len(rows),
+            "channel": [r[1] for r in rows],
+            "stage": [r[2] for r in rows],
+            "stage_order": [r[3] for r in rows],
+            "count": [r[4] for r in rows],
+            "rate_from_previous": [r[5] for r in rows],
+            "rate_from_previous_lo": [None] * len(rows),
+            "rate_from_previous_hi": [None] * len(rows),
+        },
+        schema_overrides={
+            "rate_from_previous": pl.Float64,
+            "rate_from_previous_lo": pl.Float64,
+            "rate_from_previous_hi": pl.Float64,
+        },
+    )
+
+
+def test_history_cpl_divides_spend_by_the_period_views_leads():
+    # CPL = spend / period-view leads of "all" = 400 / 4 = 100 (the cohort view's 2 would
+    # give 200). customers = 1000 / 100 = 10; leads = ceil(10 / 0.5) = 20; ads share 1 (its
+    # 4 leads of 4); budget = 20 x 1 x 100 = 2000.
+    summary = pl.DataFrame({"model": ["first_touch"], "channel": ["ads"], "spend": [400.0]})
+    plan = plan_from_history(
+        1000.0,
+        _lead_customer_funnel(),
+        deals=None,
+        roi_summary=summary,
+        settings=MetricsSettings(),
+        avg_deal_size=100.0,
+    )
+    rows_by = {(r["kind"], r["name"]): r for r in plan.iter_rows(named=True)}
+    assert rows_by[("stage", "customer")]["value"] == 10
+    assert rows_by[("stage", "lead")]["value"] == 20
+    assert rows_by[("budget", "ads")]["unit_cost"] == pytest.approx(100.0)
+    assert rows_by[("budget", "ads")]["value"] == pytest.approx(2000.0)
+    assert rows_by[("budget", "(total)")]["value"] == pytest.approx(2000.0)
+    assert ("budget", "seo") not in rows_by  # a channel without leads in the period
+
+
+def test_history_deal_size_counts_the_won_deals_of_the_window_only():
+    # window January 2025: won deals closed 1/10 (100) and 1/20 (200) are in it, 3/10 (900)
+    # is not: avg deal size of "all" = (100 + 200) / 2 = 150 (not 1200 / 3 = 400).
+    # customers = ceil(1500 / 150) = 10, leads = 10 / 0.5 = 20.
+    D = dt.datetime
+    d = deals_frame(
+        [
+            ("1", "c1", D(2025, 1, 2), D(2025, 1, 10), "won", 100.0),
+            ("2", "c2", D(2025, 1, 3), D(2025, 1, 20), "won", 200.0),
+            ("3", "c3", D(2025, 1, 4), D(2025, 3, 10), "won", 900.0),
+        ]
+    )
+    s = MetricsSettings(period_from=dt.date(2025, 1, 1), period_to=dt.date(2025, 1, 31))
+    plan = plan_from_history(1500.0, _lead_customer_funnel(), deals=d, roi_summary=None, settings=s)
+    rows_by = {(r["kind"], r["name"]): r["value"] for r in plan.iter_rows(named=True)}
+    assert rows_by[("input", "avg_deal_size")] == pytest.approx(150.0)
+    assert rows_by[("stage", "customer")] == 10
+    assert rows_by[("stage", "lead")] == 20

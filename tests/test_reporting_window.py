@@ -69,6 +69,28 @@ def test_revenue_counts_the_deals_won_in_the_window(tmp_path):
     assert_credit(credit(_run(tmp_path, "mar"), "last_touch"), {"Webinar": 200.0})
 
 
+def test_the_windows_last_day_counts_and_the_next_midnight_does_not(tmp_path):
+    # window 2025-01-01 ... 2025-01-31, inclusive days. d5 closed 2025-01-31 18:00: on the
+    # window's last day, in it. d6 closed on the date 2025-02-01 (midnight): the first instant
+    # after the window, out. Both were created in January.
+    # first_touch revenue: Email 300 (d5) only; pipeline_created: Email 300, Webinar 400.
+    t = touches([("c5", "2025-01-02", "Email", "e"), ("c6", "2025-01-03", "Webinar", "w")])
+    d = deals(
+        [
+            ("d5", "c5", "2025-01-10", "2025-01-31 18:00:00", "won", 300.0),
+            ("d6", "c6", "2025-01-11", "2025-02-01", "won", 400.0),
+        ]
+    )
+    result = run_job(tmp_path, touches=t, deals=d, models="first_touch", metrics=_window("jan"))
+    assert_credit(credit(result, "first_touch"), {"Email": 300.0})
+    assert_credit(credit(result, "first_touch", "conversions"), {"Email": 1.0})
+    assert_credit(
+        credit(result, "first_touch", "pipeline_created"), {"Email": 300.0, "Webinar": 400.0}
+    )
+    kpis = result.tables["kpis"].filter(pl.col("period") == "all")
+    assert kpis.filter(pl.col("kpi") == "revenue")["value"].item() == pytest.approx(300.0)
+
+
 def test_windows_that_split_the_data_add_up_to_the_whole(tmp_path):
     whole = _run(tmp_path, None).channel_summary
     parts = pl.concat([_run(tmp_path, m).channel_summary for m in MONTHS])

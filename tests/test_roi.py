@@ -206,6 +206,20 @@ def test_first_touch_after_stage_counts_for_none():
     assert r[("ads",)]["cpl"] is None
 
 
+def test_none_row_added_for_unsourced_leads_is_not_marketing():
+    # e2 has a lead (1/6) and no touch: its lead counts for (none), a channel the summary
+    # lacks; the row added for it is not marketing ((none) is no channel anyone paid for).
+    touches = touches_frame([("e1", D(2026, 1, 1), "ads", "(none)")])
+    stages = stages_frame([("e1", "lead", D(2026, 1, 2)), ("e2", "lead", D(2026, 1, 6))])
+    summary = summary_frame([("first_touch", "ads", 0)])
+    out = add_spend_metrics(summary, None, touches, stages, None, MetricsSettings())
+    r = by_key(out, "channel")
+    assert r[("ads",)]["leads"] == 1
+    assert r[("(none)",)]["leads"] == 1
+    assert r[("(none)",)]["is_marketing"] is False
+    assert r[("ads",)]["is_marketing"] is True
+
+
 def test_customer_of_a_date_only_close_counts_the_touch_of_that_day():
     # without journeys a won deal's customer is its entity's first touch at or before the
     # close; a close on a date (midnight) holds the whole day: the 15:00 ads touch counts
@@ -218,6 +232,55 @@ def test_customer_of_a_date_only_close_counts_the_touch_of_that_day():
     deals = deals_frame([("1", "e", D(2026, 1, 20), D(2026, 1, 20, 12), "won", 10.0)])
     out = add_spend_metrics(summary, None, touches, None, deals, MetricsSettings())
     assert by_key(out, "channel")[("ads",)]["customers"] == 0
+
+
+def test_stage_counts_and_customers_follow_the_reporting_window():
+    # window February 2026. Sources (first touch at or before the first milestone): e1 ads
+    # (1/2 <= lead 1/5), e2 ads (2/2 <= lead 2/3), e3 email (1/3 <= lead 1/4).
+    # Cumulative stage times: e1 lead 1/5, sql 2/10, opportunity 2/12, customer 2/15;
+    # e2 lead 2/3, sql = opportunity 2/5 (created), customer 3/5; e3 lead 1/4, sql =
+    # opportunity 1/25, customer 2/20.
+    # Counted where the stage was reached in February: ads leads 1 (e2), sqls 2 (e1, e2),
+    # opportunities 2 (e1, e2); email none. Customers: won deals closed in February, by
+    # first touch: deal 1 (e1, ads) and deal 3 (e3, email); deal 2 closes in March.
+    # ads spend 60: cpl 60 / 1, cost_per_sql 60 / 2, cac 60 / 1.
+    touches = touches_frame(
+        [
+            ("e1", D(2026, 1, 2), "ads", "x"),
+            ("e2", D(2026, 2, 2), "ads", "x"),
+            ("e3", D(2026, 1, 3), "email", "(none)"),
+        ]
+    )
+    stages = stages_frame(
+        [
+            ("e1", "lead", D(2026, 1, 5)),
+            ("e1", "sql", D(2026, 2, 10)),
+            ("e2", "lead", D(2026, 2, 3)),
+            ("e3", "lead", D(2026, 1, 4)),
+        ]
+    )
+    deals = deals_frame(
+        [
+            ("1", "e1", D(2026, 2, 12), D(2026, 2, 15), "won", 100.0),
+            ("2", "e2", D(2026, 2, 5), D(2026, 3, 5), "won", 50.0),
+            ("3", "e3", D(2026, 1, 25), D(2026, 2, 20), "won", 70.0),
+        ]
+    )
+    costs = costs_frame([(d(2026, 2, 10), "ads", "x", 60.0)])
+    summary = summary_frame([("first_touch", "ads", 100), ("first_touch", "email", 70)])
+    s = MetricsSettings(period_from=d(2026, 2, 1), period_to=d(2026, 2, 28))
+    r = by_key(add_spend_metrics(summary, costs, touches, stages, deals, s), "channel")
+    ads, email = r[("ads",)], r[("email",)]
+    assert (ads["leads"], ads["sqls"], ads["opportunities"], ads["customers"]) == (1, 2, 2, 1)
+    assert (email["leads"], email["sqls"], email["opportunities"], email["customers"]) == (
+        0,
+        0,
+        0,
+        1,
+    )
+    assert ads["cpl"] == pytest.approx(60.0)
+    assert ads["cost_per_sql"] == pytest.approx(30.0)
+    assert ads["cac"] == pytest.approx(60.0)
 
 
 def test_campaign_level_with_journeys(world):
@@ -275,6 +338,45 @@ def test_campaign_level_with_journeys(world):
     assert r[("ads", "x")]["cac"] == pytest.approx(30.0)
     assert r[("ads", "y")]["customers"] == 0
     assert r[("display", "(none)")]["spend"] == pytest.approx(20.0)
+
+
+def test_customer_campaign_of_tied_first_touches_is_the_first_by_name():
+    # e's first touches tie at 1/1 10:00 on ads, campaigns "b" and "a": journeys order ties
+    # by channel then campaign name, so the journey's first touch is ads/"a", and the won
+    # deal's customer counts for ("ads", "a") (not "b").
+    touches = touches_frame(
+        [("e", D(2026, 1, 1, 10), "ads", "b"), ("e", D(2026, 1, 1, 10), "ads", "a")]
+    )
+    deals = deals_frame([("1", "e", D(2026, 1, 5), D(2026, 1, 9), "won", 10.0)])
+    journeys = pl.DataFrame(
+        {
+            "journey_id": [0],
+            "entity_id": ["e"],
+            "deal_id": ["1"],
+            "status": ["won"],
+            "amount": [10.0],
+            "n_touches": [2],
+            "path": ["ads > ads"],
+            "first_channel": ["ads"],
+            "last_channel": ["ads"],
+            "first_touch_at": [D(2026, 1, 1, 10)],
+            "last_touch_at": [D(2026, 1, 1, 10)],
+            "created_at": [D(2026, 1, 5)],
+            "closed_at": [D(2026, 1, 9)],
+            "days_to_close": [7.0 + 14 / 24],
+            "marketing_sourced": [True],
+            "marketing_influenced": [True],
+        }
+    )
+    summary = summary_frame(
+        [("first_touch", "ads", "a", 10), ("first_touch", "ads", "b", 0)], campaign=True
+    )
+    out = add_spend_metrics(
+        summary, None, touches, None, deals, MetricsSettings(), by_campaign=True, journeys=journeys
+    )
+    r = by_key(out, "channel", "campaign")
+    assert r[("ads", "a")]["customers"] == 1
+    assert r[("ads", "b")]["customers"] == 0
 
 
 def test_monthly_costs_prorated_to_window(world):

@@ -170,6 +170,37 @@ def test_sampled_agrees_with_exact_within_standard_errors():
     np.testing.assert_array_equal(_raw(again), _raw(sampled))
 
 
+def test_sampled_standard_error_by_hand():
+    # two players, v({0}) = 0.2, v({1}) = 0.4, v({0, 1}) = 0.9; the two permutations:
+    # (0, 1): player 0 adds 0.2, player 1 adds 0.9 - 0.2 = 0.7
+    # (1, 0): player 1 adds 0.4, player 0 adds 0.9 - 0.4 = 0.5
+    # phi_0 = (0.2 + 0.5) / 2 = 0.35, phi_1 = (0.7 + 0.4) / 2 = 0.55. Sample variance
+    # (n - 1 = 1) of each player's marginals: 0.15^2 + 0.15^2 = 0.045; standard error
+    # sqrt(0.045 / 2) = 0.15 for both.
+    from attrib.models._shapley_kernels import _sampled_shapley
+
+    perms = np.array([[0, 1], [1, 0]], dtype=np.int64)
+    keys = np.array([0b01, 0b10, 0b11], dtype=np.int64)
+    rates = np.array([0.2, 0.4, 0.9])
+    phi, se = _sampled_shapley(perms, keys, rates, False)
+    np.testing.assert_allclose(phi, [0.35, 0.55], rtol=1e-12)
+    np.testing.assert_allclose(se, [0.15, 0.15], rtol=1e-12)
+
+
+def test_sampled_dp6_value_sums_the_coalitions_contained_in_s():
+    # dp6: v(S) = sum of the rates of the observed coalitions T contained in S. Rates:
+    # {0} 0.2, {1} 0.4, {0, 1} 0.3, so v({0}) = 0.2 and v({0, 1}) = 0.9. One permutation,
+    # (0, 1): player 0 adds v({0}) - 0 = 0.2, player 1 adds 0.9 - 0.2 = 0.7. (Summing the
+    # coalitions that merely meet S would give v({0}) = 0.5: 0.5 and 0.4.)
+    from attrib.models._shapley_kernels import _sampled_shapley
+
+    perms = np.array([[0, 1]], dtype=np.int64)
+    keys = np.array([0b01, 0b10, 0b11], dtype=np.int64)
+    rates = np.array([0.2, 0.4, 0.3])
+    phi, _ = _sampled_shapley(perms, keys, rates, True)
+    np.testing.assert_allclose(phi, [0.2, 0.7], rtol=1e-12)
+
+
 def test_open_and_zero_touch_excluded_and_merge_additive():
     paths = [[1], [1, 2], [2], [1, 2], [], [2]]
     status = [STATUS_WON, STATUS_NONE, STATUS_WON, STATUS_WON, STATUS_WON, STATUS_OPEN]
