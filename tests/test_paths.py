@@ -1,19 +1,29 @@
-"""ChannelAttribution path-table reader: parsing, aggregation, errors, and the real sample."""
+"""ChannelAttribution path-table reader: parsing, aggregation, errors, the real sample, and
+properties of generated path tables (conservation, plain oracles, determinism, row order)."""
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 import os
+import random
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from attrib.encoded import STATUS_NONE, STATUS_WON
 from attrib.errors import InputError
 from attrib.paths import VALUE, read_paths
+
+try:  # tests/ may or may not be a package (pytest's rootdir/prepend import modes)
+    from tests.oracle_markov import markov_oracle
+except ImportError:  # pragma: no cover
+    from oracle_markov import markov_oracle
 
 
 def _write(tmp_path: Path, text: str, name: str = "paths.csv") -> Path:
@@ -348,3 +358,178 @@ def test_run_paths_is_the_api_of_attrib_run_paths(tmp_path):
         at.run_paths(missing, out=tmp_path / "a-file")
     with pytest.raises(UsageError, match="models= must be"):
         at.run_paths(f, models=3)  # type: ignore[arg-type]
+
+
+# -- properties of generated path tables -------------------------------------------------------
+PATH_MODELS = ("first_touch", "last_touch", "linear", "position_based", "markov", "shapley")
+PATH_CHANNELS = ("Email", "Paid Search", "SEO", "Webinar")
+PATH_SETTINGS = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@st.composite
+def path_tables(draw):
+    """(rows, delimiter, with value column, with null column) of a small path table: rows of
+    (channels, conversions, value, nulls) drawn from a few distinct paths, so that paths
+    repeat (rows of one path, spelt with other spaces, are summed) and channels repeat
+    within a path; value only where the row converts."""
+    pool = draw(
+        st.lists(
+            st.lists(st.sampled_from(PATH_CHANNELS), min_size=1, max_size=4),
+            min_size=1,
+            max_size=4,
+        )
+    )
+    rows = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(pool),
+                st.integers(0, 4),
+                st.integers(1, 10**7),  # cents: 0.01 … 100,000.00
+                st.integers(0, 4),
+            ).map(lambda r: (r[0], r[1], r[2] if r[1] else 0, r[3])),
+            min_size=1,
+            max_size=12,
+        )
+    )
+    with_value, with_nulls = draw(st.booleans()), draw(st.booleans())
+    if not any(conv or (nulls and with_nulls) for _, conv, _, nulls in rows):
+        rows[0] = (rows[0][0], 1, rows[0][2] or 1, rows[0][3])  # a table with a journey
+    joins = draw(st.lists(st.sampled_from((">", " > ", " >", "> ")), min_size=1, max_size=3))
+    rows = [
+        (
+            joins[i % len(joins)].join(chans),
+            conv,
+            cents if with_value else 0,
+            n if with_nulls else 0,
+        )
+        for i, (chans, conv, cents, n) in enumerate(rows)
+    ]
+    return rows, draw(st.sampled_from((";", ","))), with_value, with_nulls
+
+
+def _write_table(folder: Path, table, order: random.Random | None = None) -> Path:
+    rows, sep, with_value, with_nulls = table
+    if order is not None:
+        rows = order.sample(rows, len(rows))
+    header = ["path", "total_conversions"]
+    header += ["total_conversion_value"] * with_value + ["total_null"] * with_nulls
+    lines = [sep.join(header)]
+    for path, conv, cents, nulls in rows:
+        cells = [path, str(conv)]
+        cells += [f"{cents / 100:.2f}"] * with_value + [str(nulls)] * with_nulls
+        lines.append(sep.join(cells))
+    folder.mkdir(parents=True, exist_ok=True)
+    return _write(folder, "\n".join(lines) + "\n")
+
+
+def _path_oracle(table) -> dict[tuple[str, str, str], float]:
+    """(model, channel, metric) -> conversions and revenue credit of the rule-based models a
+    path table runs, by plain loops over its rows: each row's conversions and value go to its
+    channels (split on '>', trimmed) by the README's weights, touch by touch."""
+    out: dict[tuple[str, str, str], float] = {}
+    for path, conv, cents, _ in table[0]:
+        chans = [c.strip() for c in path.split(">")]
+        n = len(chans)
+        weights = {
+            "first_touch": [1.0] + [0.0] * (n - 1),
+            "last_touch": [0.0] * (n - 1) + [1.0],
+            "linear": [1.0 / n] * n,
+            "position_based": (
+                [1.0]
+                if n == 1
+                else [0.5, 0.5]
+                if n == 2
+                else [0.4] + [0.2 / (n - 2)] * (n - 2) + [0.4]
+            ),
+        }
+        for model, w in weights.items():
+            for c, share in zip(chans, w, strict=True):
+                for metric, v in (("conversions", conv), ("revenue", cents / 100)):
+                    out[(model, c, metric)] = out.get((model, c, metric), 0.0) + share * v
+    return out
+
+
+@PATH_SETTINGS
+@given(table=path_tables())
+def test_path_tables_conserve_and_match_the_plain_oracle(tmp_path_factory, table):
+    """Every model a path table runs gives out the table's conversions and value exactly
+    (1e-9 relative; channel_summary, and campaign_summary of the rule-based models, a path's
+    campaigns being its channels' (none)); no pipeline or lost deal (a path converts or not).
+    First/last touch, linear and position-based equal a plain loop over the rows; Markov's
+    removal effects equal the brute-force chain of ``oracle_markov`` weighted by the rows'
+    conversions and nulls."""
+    from attrib.run import run_paths
+
+    result = run_paths(_write_table(tmp_path_factory.mktemp("paths"), table), models=PATH_MODELS)
+    rows = table[0]
+    totals = {"conversions": sum(r[1] for r in rows), "revenue": sum(r[2] for r in rows) / 100}
+    cs, camp = result.channel_summary, result.attribution.campaign_summary
+    assert cs["model"].unique(maintain_order=True).to_list() == list(PATH_MODELS)
+    assert (camp["campaign"] == "(none)").all()
+    for model in PATH_MODELS:
+        summaries = (cs, camp) if model not in ("markov", "shapley") else (cs,)
+        for summary in summaries:
+            mine = summary.filter(pl.col("model") == model)
+            for metric, total in totals.items():
+                got = mine[metric].sum()
+                assert math.isclose(got, total, rel_tol=1e-9, abs_tol=1e-9), (model, metric, got)
+            assert (mine["pipeline"] == 0).all(), model
+            assert (mine["lost_deals"] == 0).all(), model
+    expected = _path_oracle(table)
+    got = {
+        (r["model"], r["channel"], metric): r[metric]
+        for r in cs.filter(pl.col("model").is_in(list(PATH_MODELS[:4]))).iter_rows(named=True)
+        for metric in ("conversions", "revenue")
+    }
+    for key in {k for k, v in expected.items() if v} | {k for k, v in got.items() if v}:
+        want = expected.get(key, 0.0)
+        assert math.isclose(got.get(key, 0.0), want, rel_tol=1e-9, abs_tol=1e-9), (key, want)
+    _markov_matches_the_oracle(table, result.tables["markov_removal_effects"])
+
+
+def _markov_matches_the_oracle(table, effects: pl.DataFrame) -> None:
+    """Removal effects of the chain fitted on a path table: each row a converting path of
+    weight total_conversions and a non-converting one of weight total_null."""
+    rows = table[0]
+    names = sorted({c.strip() for path, *_ in rows for c in path.split(">")})
+    code = {name: i + 1 for i, name in enumerate(names)}
+    paths, won, weight = [], [], []
+    for path, conv, _, nulls in rows:
+        for converted, w in ((True, conv), (False, nulls)):
+            if w:
+                paths.append([code[c.strip()] for c in path.split(">")])
+                won.append(converted)
+                weight.append(float(w))
+    ref = markov_oracle(paths, won, weight, [0.0] * len(paths))
+    got = dict(effects.select("channel", "removal_effect").iter_rows())
+    for name, c in code.items():
+        want = ref["re"].get(c, 0.0)
+        assert math.isclose(got.get(name, 0.0), want, abs_tol=1e-9), (name, got, want)
+
+
+@settings(PATH_SETTINGS, max_examples=30)
+@given(table=path_tables(), seed=st.integers(0, 2**16))
+def test_path_runs_are_deterministic_and_free_of_row_order(tmp_path_factory, table, seed):
+    """A rerun of one path table writes byte-identical Parquet files, every model; so does
+    the same table with its rows shuffled (rows of one path are summed in an order of their
+    own, and journeys ordered by path, not by the file)."""
+    from attrib.run import run_paths
+
+    tmp = tmp_path_factory.mktemp("paths-det")
+    given_file = _write_table(tmp / "in", table)
+    shuffled = _write_table(tmp / "shuffled", table, random.Random(seed))
+    for name, source in (("a", given_file), ("b", given_file), ("c", shuffled)):
+        run_paths(source, out=tmp / name, models=PATH_MODELS)
+    files = sorted(p.name for p in (tmp / "a").glob("*.parquet"))
+    assert {"channel_summary.parquet", "markov_transitions.parquet"} <= set(files)
+    for other in ("b", "c"):
+        assert files == sorted(p.name for p in (tmp / other).glob("*.parquet")), other
+        for name in files:
+            assert (tmp / "a" / name).read_bytes() == (tmp / other / name).read_bytes(), (
+                other,
+                name,
+            )

@@ -13,8 +13,9 @@ are written as CSV and run through ``attrib.run.run``:
 - every model parameter (Markov order/collapse/value weighting, Shapley DP6/cap/sampling,
   half-life, ``revenue_window``) keeps conservation; reporting windows that split the data
   conserve their own deals and add up to the whole, every model;
-- oracles: rule-based models (also with ``revenue_window = "created_at"``), Markov and
-  Shapley against plain references fed with the run's journeys; touch credits add up;
+- oracles: rule-based models, by channel and by campaign (also with ``revenue_window =
+  "created_at"``), Markov and Shapley against plain references fed with the run's
+  journeys; touch credits add up;
 - engine parity: ``run_bucketed`` gives the in-memory tables on any bucket count.
 """
 
@@ -333,8 +334,21 @@ def _whole_day(t: datetime) -> datetime:
 def _oracle(
     export, level: str = "customer", window: str = "closed_at"
 ) -> dict[tuple[str, str, str], float]:
-    """(model, channel, metric) -> credit, from the generated rows by plain loops; ``window``:
-    the config's ``revenue_window`` (``created_at``: every window ends at the deal's creation).
+    """(model, channel, metric) -> credit: ``_campaign_oracle``'s credit summed over each
+    channel's campaigns."""
+    out: dict[tuple[str, str, str], float] = {}
+    for (model, channel, _, metric), value in _campaign_oracle(export, level, window).items():
+        out[(model, channel, metric)] = out.get((model, channel, metric), 0.0) + value
+    return out
+
+
+def _campaign_oracle(
+    export, level: str = "customer", window: str = "closed_at"
+) -> dict[tuple[str, str, str, str], float]:
+    """(model, channel, campaign, metric) -> credit, from the generated rows by plain loops;
+    ``window``: the config's ``revenue_window`` (``created_at``: every window ends at the
+    deal's creation). A touch's credit goes to its own campaign, ``(none)`` for an empty one;
+    a zero-touch deal's to channel and campaign ``(none)`` (README, Journeys and Outputs).
 
     At account level the entity is the customer's account, known from its touches; deals and
     stages of customers without touches have no account and are rejected (left out here).
@@ -359,10 +373,10 @@ def _oracle(
         e, when = entity(cust), _dt(ts)
         if e is not None and when.time() != time(0) and when >= lead.get(e, datetime.min):
             timed[e] = min(timed.get(e, when), when)
-    out: dict[tuple[str, str, str], float] = {}
+    out: dict[tuple[str, str, str, str], float] = {}
 
-    def add(model, channel, metric, value):
-        key = (model, channel, metric)
+    def add(model, channel, campaign, metric, value):
+        key = (model, channel, campaign, metric)
         out[key] = out.get(key, 0.0) + value
 
     deals_by_cust: dict[str, list] = {}
@@ -386,6 +400,7 @@ def _oracle(
             prev_end = end
             ts = [t[0] for t in journey]
             channels = [t[1] for t in journey]
+            campaigns = [t[2] for t in journey]
             lead_i = None
             if cust in lead and lead[cust] <= end:  # a milestone after the end: no anchor
                 lead_at = _whole_day(lead[cust])
@@ -407,25 +422,29 @@ def _oracle(
                 "revenue": amount if status == "won" else 0.0,
                 "pipeline": amount if status == "open" else 0.0,
                 "lost_deals": 1.0 if status == "lost" else 0.0,
+                "deals": 1.0,
             }
+            created_values = {"pipeline_created": amount, "deals_created": 1.0}
             for model in RULE_MODELS:
                 if not journey:
                     for metric, v in values.items():
-                        add(model, "(none)", metric, v)
+                        add(model, "(none)", "(none)", metric, v)
                 else:
                     w = _oracle_weights(model, ts, channels, end, lead_i, opp_i, close_i)
                     for i, c in enumerate(channels):
                         for metric, v in values.items():
-                            add(model, c, metric, w[i] * v)
+                            add(model, c, campaigns[i], metric, w[i] * v)
                 if n_created == 0:
-                    add(model, "(none)", "pipeline_created", amount)
+                    for metric, v in created_values.items():
+                        add(model, "(none)", "(none)", metric, v)
                 else:
                     p_lead = lead_i if lead_i is not None and lead_i < n_created else None
                     w = _oracle_weights(
                         model, ts[:n_created], channels, created, p_lead, n_created - 1, None
                     )
                     for i in range(n_created):
-                        add(model, channels[i], "pipeline_created", w[i] * amount)
+                        for metric, v in created_values.items():
+                            add(model, channels[i], campaigns[i], metric, w[i] * v)
     return out
 
 
@@ -490,14 +509,36 @@ def _matches_the_oracle(tmp_path_factory, export, level, window: str = "closed_a
         config = f'{CONFIG}[options]\nrevenue_window = "{window}"\n'
         (folder / "channels.toml").write_text(config, encoding="utf-8")
     result = run(folder, models=list(RULE_MODELS), lookback_days=export[3], level=level)
-    expected = _oracle(export, level, window)
-    got: dict[tuple[str, str, str], float] = {}
-    for row in result.channel_summary.iter_rows(named=True):
-        for metric in ("conversions", "revenue", "pipeline", "lost_deals", "pipeline_created"):
+    _same_credit(result.channel_summary, _oracle(export, level, window), ("model", "channel"))
+    _same_credit(
+        result.attribution.campaign_summary,
+        _campaign_oracle(export, level, window),
+        ("model", "channel", "campaign"),
+    )
+
+
+#: the attribution columns the oracles recount (every one of channel_summary's)
+ORACLE_METRICS = (
+    "conversions",
+    "revenue",
+    "pipeline",
+    "deals",
+    "lost_deals",
+    "deals_created",
+    "pipeline_created",
+)
+
+
+def _same_credit(summary: pl.DataFrame, expected: dict[tuple, float], keys: tuple) -> None:
+    """A summary's non-zero credit per ``keys`` and metric is the oracle's (1e-9 relative);
+    rows with no credit (a campaign listed for its spend or sourced stages) count as 0."""
+    got: dict[tuple, float] = {}
+    for row in summary.iter_rows(named=True):
+        for metric in ORACLE_METRICS:
             if row[metric]:
-                got[(row["model"], row["channel"], metric)] = row[metric]
-    keys = {k for k, v in expected.items() if abs(v) > 1e-9} | set(got)
-    for key in keys:
+                got[(*(row[k] for k in keys), metric)] = row[metric]
+    wanted = {k for k, v in expected.items() if abs(v) > 1e-9}
+    for key in wanted | set(got):
         assert math.isclose(
             got.get(key, 0.0), expected.get(key, 0.0), rel_tol=1e-9, abs_tol=1e-6
         ), (
