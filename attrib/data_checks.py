@@ -432,20 +432,20 @@ def unassigned_credit(
     ):
         total = float(rows.get_column(column).sum())
         unassigned = float(unassigned_rows.get_column(column).sum())
-        if total and unassigned > UNASSIGNED_SHARE * total and not has_rules:
+        if not total or unassigned <= UNASSIGNED_SHARE * total:
+            continue
+        head = f"{unassigned / total:.0%} of the {noun} created {verb} credited to {UNASSIGNED}"
+        if not has_rules:
             return (
-                f"{unassigned / total:.0%} of the {noun} created {verb} credited to "
-                f"{UNASSIGNED} under {model}: the config has no [[rules]] to name channels"
-                " from the touches' source/medium; write them (README, The config), or map"
-                ' the column that names the channel: [columns.touchpoints] channel = "..."'
+                f"{head} under {model}: the config has no [[rules]] to name channels from the"
+                " touches' source/medium; write them (README, The config), or map the column"
+                ' that names the channel: [columns.touchpoints] channel = "..."'
             )
-        if total and unassigned > UNASSIGNED_SHARE * total:
-            return (
-                f"{unassigned / total:.0%} of the {noun} created {verb} credited to "
-                f"{UNASSIGNED} under {model}: touches that no [[rules]] rule matched; add "
-                "rules for their source/medium values (or a last catch-all rule)"
-                + unmatched_values(sources() if sources is not None else None)
-            )
+        return (
+            f"{head} under {model}: touches that no [[rules]] rule matched; add rules for"
+            " their source/medium values (or a last catch-all rule)"
+            + unmatched_values(sources() if sources is not None else None)
+        )
     return None
 
 

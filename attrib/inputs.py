@@ -19,10 +19,8 @@ from attrib.columns import (
     CUSTOMER_ID,
     DATE,
     ENTITY_ID,
-    MEDIUM,
     REASON,
     REASON_COLUMN,
-    SOURCE,
     TABLE_COLUMNS,
     TABLES,
     TS,
@@ -36,10 +34,18 @@ from attrib.io import (
     check_shared_columns,
     find_table,
     missing_input_hint,
+    misspelt_optional,
     read_files,
     resolve_files,
 )
-from attrib.schema import Validated, quarantine_text, unread_optional, unused_columns, validate
+from attrib.schema import (
+    Validated,
+    channel_sources,
+    quarantine_text,
+    unread_optional,
+    unused_columns,
+    validate,
+)
 
 CONFIG_NAME = "channels.toml"
 
@@ -258,6 +264,20 @@ def optional_sources(table: str, config: RunConfig) -> dict[str, str]:
     return {source: c for source, c in read.items() if source not in required}
 
 
+def with_misspelt(
+    err: SchemaError,
+    files: Sequence[Path | str],
+    columns: Sequence[Collection[str]],
+    table: str,
+    config: RunConfig,
+) -> list[SchemaError]:
+    """A header's missing-column error and, after it, an optional column the files spell
+    another way ('Source' for a rule's source), unless ``err``'s hint maps it: what the
+    engines that check headers alone (bucketed, Spark) tell, as ``load_inputs`` does."""
+    spelt = misspelt_optional(files, columns, optional_sources(table, config), table)
+    return [err, *not_mapped_by([spelt] if spelt is not None else [], err.hint or "")]
+
+
 def not_mapped_by(misspelt: list[SchemaError], hint: str) -> list[SchemaError]:
     """The errors of columns spelt another way ('Source', where no channel column is left
     either) to tell beside a table's missing-column error, but not those its ``hint`` maps
@@ -299,10 +319,8 @@ def used_columns(table: str, config: RunConfig) -> Projection | None:
         required=required_sources(table, config) | account | mapped,
         # a source that also feeds a used column (channel = "touch_type") is read
         unused=frozenset(mapping.get(c, c) for c in unused) - wanted,
-        # the channel's: a file with none is read whole for the error's list (and guess)
-        one_of=frozenset()
-        if CHANNEL in constants
-        else frozenset(mapping.get(c, c) for c in (CHANNEL, SOURCE, MEDIUM)),
+        # a file naming no channel is read whole for the error's list (and guess)
+        one_of=channel_sources(config),
     )
 
 

@@ -140,13 +140,19 @@ def _mapping(
     return exprs, missing
 
 
-def _has_channel_source(available: Collection[str], config: RunConfig) -> bool:
-    """Whether touches with these source columns name their channel: a ``channel`` column
-    (or constant), or ``source``/``medium`` columns for ``[[rules]]`` to read."""
+def channel_sources(config: RunConfig) -> frozenset[str]:
+    """The touch file columns any one of which names each touch's channel: ``channel``, or
+    ``source``/``medium`` for ``[[rules]]`` to read (as ``[columns]`` names them); none
+    needed when ``[constants]`` gives the channel."""
     if CHANNEL in config.constants.get("touchpoints", {}):
-        return True
-    sources = (config.source_column("touchpoints", c) for c in (CHANNEL, SOURCE, MEDIUM))
-    return any(source in available for source in sources)
+        return frozenset()
+    return frozenset(config.source_column("touchpoints", c) for c in (CHANNEL, SOURCE, MEDIUM))
+
+
+def _has_channel_source(available: Collection[str], config: RunConfig) -> bool:
+    """Whether touches with these source columns name their channel (``channel_sources``)."""
+    sources = channel_sources(config)
+    return not sources or not sources.isdisjoint(available)
 
 
 def header_error(
@@ -170,10 +176,13 @@ def _missing_error(
     """``header_error``'s error, the ``missing`` (canonical, source) columns known;
     ``schema``: the columns' types where known (a nested one may hold the channel)."""
     available = [c for c in columns if c not in (FILE_COL, ROW_COL)]
-    # no channel column and no source/medium either (``_has_channel_source``), not a mapped
-    # channel column that is missing: a channel is needed, but not one column by name
-    no_channel = table == "touchpoints" and CHANNEL not in config.columns.get(table, {})
-    no_channel = no_channel and (CHANNEL, CHANNEL) in missing
+    # no channel column and no source/medium either, not a mapped channel column that is
+    # missing: a channel is needed, but not one column by name (as ``_mapping`` adds it)
+    no_channel = (
+        table == "touchpoints"
+        and CHANNEL not in config.columns.get(table, {})
+        and not _has_channel_source(available, config)
+    )
     if no_channel and len(missing) == 1:
         return _no_channel_error(available, file, schema)
     (column, source), *also = missing

@@ -27,7 +27,6 @@ from attrib.io import (
     file_format,
     find_table,
     missing_input_hint,
-    misspelt_optional,
     mixed_columns,
     read_failure,
     resolve_files,
@@ -93,12 +92,7 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
     from pyspark.sql import functions as sf
     from pyspark.sql.types import StringType, StructField, StructType
 
-    from attrib.inputs import (
-        check_table_columns,
-        not_mapped_by,
-        optional_sources,
-        with_the_others,
-    )
+    from attrib.inputs import check_table_columns, with_misspelt, with_the_others
     from attrib.schema import header_error, repeated_header_error
 
     if isinstance(spec, SparkFrame):
@@ -147,12 +141,10 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
         missing = [e for p, c in known.items() if (e := header_error(c, table, config, str(p)))]
         if len(missing) < len(known):  # (a file lacking what its siblings have is named)
             check_table_columns(list(known), list(known.values()), table, config)
-        if missing and (
-            spelt := misspelt_optional(
-                list(known), list(known.values()), optional_sources(table, config), table
-            )
-        ):  # ('Source' for a rule's source beside no channel column) told with it, as locally
-            raise with_the_others([missing[0], *not_mapped_by([spelt], missing[0].hint or "")])
+        if missing:  # ('Source' for a rule's source beside no channel column) told with it
+            told = with_misspelt(missing[0], list(known), list(known.values()), table, config)
+            if len(told) > 1:  # (else validation tells the missing columns, as locally)
+                raise with_the_others(told)
         text_columns = [dict.fromkeys(known[p], pl.String()) for p, k, _, _ in found if k == "csv"]
         mixed = mixed_columns([*schemas.values(), *text_columns])
         for p, kind, sep, header in found:

@@ -557,8 +557,7 @@ def _streamed_header_errors(
     headers alone, before any is partitioned: the in-memory run names every table's in one
     error (a misspelt 'Channel' was told before a missing customer_id, the deals' error
     without the touches')."""
-    from attrib.inputs import locate_inputs, not_mapped_by, optional_sources
-    from attrib.io import misspelt_optional
+    from attrib.inputs import locate_inputs, with_misspelt
     from attrib.schema import header_error
 
     errors = []
@@ -572,11 +571,7 @@ def _streamed_header_errors(
         except (AttribError, pl.exceptions.PolarsError, OSError):
             continue  # (the file's own read error comes when it is partitioned)
         if (err := header_error(names, table, cfg, str(first))) is not None:
-            errors.append(err)
-            # a column spelt another way ('Source' for a rule's source), as in memory
-            optional = optional_sources(table, cfg)
-            if (misspelt := misspelt_optional([first], [names], optional, table)) is not None:
-                errors += not_mapped_by([misspelt], err.hint or "")
+            errors += with_misspelt(err, [first], [names], table, cfg)
     return errors
 
 
