@@ -74,25 +74,28 @@ def placeholder_touches(
 @dataclass(frozen=True)
 class DealCounts:
     """A batch's deals: how many, how many have a touch, how many the reporting window
-    counts (None: no window), and how many zero-touch deals have an entity with touches
-    elsewhere (``Journeys.zero_touch_touched``); and the batch's journeys whose entity id is
-    a missing value written as text, with their touches (``placeholder_touches``).
-    Additive over batches."""
+    counts (None: no window) and how many of those have a touch, and how many zero-touch
+    deals (in the window, where one is set) have an entity with touches elsewhere
+    (``Journeys.zero_touch_touched``); and the batch's journeys whose entity id is a missing
+    value written as text, with their touches (``placeholder_touches``). Additive over
+    batches."""
 
     deals: int = 0
     touched: int = 0
     in_window: int | None = None
     zero_touch_touched: int = 0
     placeholders: tuple[tuple[str, int], ...] = ()
+    touched_in_window: int | None = None
 
     @classmethod
     def of(cls, journeys: Journeys) -> DealCounts:
         is_deal = journeys.status != STATUS_NONE
         touched = is_deal & (np.diff(journeys.offsets) > 0)
-        in_window = None
+        in_window = touched_in_window = None
         if journeys.in_period is not None:
             hit = (journeys.in_period & (CONVERSION_IN_PERIOD | CREATION_IN_PERIOD)) != 0
             in_window = int(np.count_nonzero(is_deal & hit))
+            touched_in_window = int(np.count_nonzero(touched & hit))
         table = journeys.table  # (a path table's journeys have no entity)
         placeholders = (
             placeholder_touches(table.get_column("entity_id"), table.get_column("n_touches"))
@@ -105,29 +108,36 @@ class DealCounts:
             in_window,
             journeys.zero_touch_touched,
             placeholders,
+            touched_in_window,
         )
 
     def __add__(self, other: DealCounts) -> DealCounts:
-        window = (
-            None
-            if self.in_window is None and other.in_window is None
-            else (self.in_window or 0) + (other.in_window or 0)
-        )
+        def window_sum(a: int | None, b: int | None) -> int | None:
+            return None if a is None and b is None else (a or 0) + (b or 0)
+
         placeholders = dict(self.placeholders)
         for name, touches in other.placeholders:
             placeholders[name] = placeholders.get(name, 0) + touches
         return DealCounts(
             self.deals + other.deals,
             self.touched + other.touched,
-            window,
+            window_sum(self.in_window, other.in_window),
             self.zero_touch_touched + other.zero_touch_touched,
             tuple(sorted(placeholders.items())),
+            window_sum(self.touched_in_window, other.touched_in_window),
         )
 
     @property
     def zero_touch(self) -> int:
-        """Deals whose journey has no touch (credited to ``(none)``)."""
+        """Deals whose journey has no touch (zero-touch journeys)."""
         return self.deals - self.touched
+
+    def credited(self) -> tuple[int, int]:
+        """(deals the attribution credits, zero-touch ones among them): those in the
+        reporting window where one is set, else all."""
+        if self.in_window is None:
+            return self.deals, self.zero_touch
+        return self.in_window, self.in_window - (self.touched_in_window or 0)
 
 
 def rejected_count(rejected: dict[str, int], log_rows: int | None = None) -> str:
@@ -261,16 +271,18 @@ def placeholder_journeys(
 
 
 def many_zero_touch(counts: DealCounts, level: str = "customer") -> str | None:
-    """Many deals, but not all, without a touch in their window: untracked deals are usually
+    """Many of the deals a run credits (those in the reporting window, where one is set), but
+    not every deal, without a touch in their window: untracked deals are usually
     a few percent; more points at ids that match only partly ('00123' vs '123', '125.0' vs
     '125', one export with prefixed ids), or, where their customers do have touches, at many
     deals per customer sharing few touches (each counts for one deal) or a short lookback."""
-    zero = counts.zero_touch
-    if not counts.deals or not counts.touched or zero <= ZERO_TOUCH_SHARE * counts.deals:
+    deals, zero = counts.credited()
+    if not deals or not counts.touched or zero <= ZERO_TOUCH_SHARE * deals:
         return None
+    scope = " in the reporting window" if counts.in_window is not None else ""
     head = (
-        f"{zero:,} of {counts.deals:,} deals ({zero / counts.deals:.0%}) have no touch in "
-        "their window and are credited to (none)"
+        f"{zero:,} of {deals:,} deals{scope} ({zero / deals:.0%}) have no touch in their "
+        "window and are credited to (none)"
     )
     untouched = zero - counts.zero_touch_touched
     ids = (

@@ -111,9 +111,10 @@ class Journeys:
             (``created_at``). Only those are credited (``values``, ``created_values``), so the
             attribution columns count the same deals as the window's spend and KPIs. None:
             no window set, every journey counts.
-        zero_touch_touched: how many zero-touch deals have an entity with touches (each in
-            another deal's window, a non-converting tail, or older than the lookback), as
-            opposed to none at all (ids that match no touch).
+        zero_touch_touched: how many zero-touch deals (those the reporting window counts,
+            where one is set) have an entity with touches (each in another deal's window, a
+            non-converting tail, or older than the lookback), as opposed to none at all (ids
+            that match no touch).
     """
 
     offsets: np.ndarray

@@ -279,10 +279,13 @@ def build_journeys(
     # zero-touch deals whose entity has touches (all in other windows, or older than the
     # lookback): not an id mismatch, which the zero-touch warning must tell apart
     lengths = np.diff(offsets)
-    zero = j_deal[(j_deal >= 0) & (lengths == 0)]
+    zero_journeys = np.flatnonzero((j_deal >= 0) & (lengths == 0))
+    zero = j_deal[zero_journeys]
     at = np.searchsorted(t_ent, d_ent[zero])
-    zero_touch_touched = int(
-        np.count_nonzero(t_ent[np.minimum(at, len(t_ent) - 1)] == d_ent[zero]) if len(t_ent) else 0
+    touched_elsewhere = (
+        t_ent[np.minimum(at, len(t_ent) - 1)] == d_ent[zero]
+        if len(t_ent)
+        else np.zeros(len(zero), dtype=bool)
     )
     if n_kept == len(t_ts):  # every touch in a journey (the usual case): no copies
         ts, channel, campaign, kept_rows = t_ts, t_chan, t_camp, order
@@ -312,6 +315,10 @@ def build_journeys(
         close_ts = lead_ts
     created_ts = created_ts.astype(np.int64, copy=False)
     in_period = _in_period(d, _reporting_window(config), is_deal, deal_idx)
+    if in_period is not None:  # the zero-touch deals the window credits to (none)
+        hit = (in_period[zero_journeys] & (CONVERSION_IN_PERIOD | CREATION_IN_PERIOD)) != 0
+        touched_elsewhere &= hit
+    zero_touch_touched = int(np.count_nonzero(touched_elsewhere))
     lead_ts = lead_ts.astype(np.int64, copy=False)
     n_created, lead_pos, close_pos = _anchors(
         offsets, ts, created_ts, lead_ts, close_ts.astype(np.int64, copy=False)

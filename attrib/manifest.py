@@ -129,6 +129,11 @@ def build_manifest(
             "journeys": n_journeys,
             "touches_in_journeys": n_touches,
             "zero_touch_deals": deals.zero_touch,
+            **(
+                {"zero_touch_deals_in_window": deals.credited()[1]}
+                if deals.in_window is not None
+                else {}
+            ),
         },
         "rejected": dict(rejected),
         "warnings": warnings,

@@ -93,6 +93,70 @@ def test_a_window_without_deals_is_flagged(tmp_path):
     assert len(manifest["warnings"]) == 1
 
 
+def _window_inputs(folder: Path, in_window, earlier) -> Path:
+    """Touched deals (one touch each, customer ``c<i>``) and zero-touch ones (customer
+    ``X-<i>``, no touch) closed inside 2025 (``in_window``: (touched, zero-touch)) and in 2024
+    (``earlier``), for a run with ``--from 2025-01-01``."""
+    touch_rows, deal_rows = [], []
+    for year, (touched, zero) in ((2025, in_window), (2024, earlier)):
+        for i in range(touched):
+            customer = f"c{year}-{i}"
+            touch_rows.append((customer, f"{year}-03-01", "Email", "jan"))
+            deal_rows.append(
+                (f"d{year}-{i}", customer, f"{year}-03-02", f"{year}-03-05", "won", 1.0)
+            )
+        for i in range(zero):
+            deal = (f"z{year}-{i}", f"X-{year}-{i}", f"{year}-03-02", f"{year}-03-05", "won", 1.0)
+            deal_rows.append(deal)
+    return write_inputs(folder, touches=touches(touch_rows), deals=deals(deal_rows))
+
+
+def test_zero_touch_deals_are_counted_in_the_reporting_window(tmp_path):
+    """With --from/--to only the window's deals are credited, (none) included: the warning
+    counted every deal of the export, so zero-touch deals of earlier years (CRM history older
+    than the tracking) raised it over a window whose deals all had touches, and a window of
+    mostly zero-touch deals went unflagged beside many touched earlier ones."""
+    window = ("--from", "2025-01-01", "--to", "2025-12-31")
+    # 2024's deals predate the tracking (5 zero-touch), the window's have touches
+    data = _window_inputs(tmp_path / "old", in_window=(2, 0), earlier=(0, 5))
+    text, manifest = _run_data(data, tmp_path / "old-out", *window)
+    assert "have no touch in their window" not in text
+    assert manifest["row_counts"]["zero_touch_deals"] == 5
+    assert manifest["row_counts"]["zero_touch_deals_in_window"] == 0
+    text, manifest = _run_data(data, tmp_path / "old-all")  # no window: all 7 deals count
+    assert "5 of 7 deals (71%) have no touch in their window" in text
+    assert "zero_touch_deals_in_window" not in manifest["row_counts"]
+    # the window's deals mostly zero-touch, beside ten touched ones in 2024 (2 of 13: 15%)
+    data = _window_inputs(tmp_path / "new", in_window=(1, 2), earlier=(10, 0))
+    text, manifest = _run_data(data, tmp_path / "new-out", *window)
+    assert "2 of 3 deals in the reporting window (67%) have no touch in their window" in text
+    assert "leading zeros" in text  # their customers have no touch anywhere
+    assert manifest["row_counts"]["zero_touch_deals_in_window"] == 2
+    bucketed = run_bucketed(
+        data, buckets=3, models="linear", metrics={"period_from": "2025-01-01"}
+    ).manifest
+    assert any("2 of 3 deals in the reporting window" in w for w in bucketed["warnings"])
+
+
+def test_zero_touch_deals_of_touched_customers_are_counted_in_the_window(tmp_path):
+    """A zero-touch deal in the window whose customer's touches an earlier deal took (outside
+    the window) is told apart from an id mismatch, counted in the window."""
+    rows = [
+        ("d1", "c1", "2024-12-01", "2024-12-02", "won", 1.0),  # takes c1's touch
+        ("d2", "c1", "2025-02-01", "2025-02-02", "won", 1.0),
+        ("d3", "c2", "2025-02-01", "2025-02-02", "won", 1.0),
+    ]
+    data = write_inputs(
+        tmp_path / "in",
+        touches=touches([("c1", "2024-11-30", "Email", "a"), ("c2", "2025-01-06", "Webinar", "w")]),
+        deals=deals(rows),
+    )
+    text, _ = _run_data(data, tmp_path / "out", "--from", "2025-01-01")
+    assert "1 of 2 deals in the reporting window (50%)" in text
+    assert "1 of them belong to customers that do have touches" in text
+    assert "leading zeros" not in text
+
+
 def test_quiet_keeps_the_warnings_and_drops_the_summary(tmp_path):
     text, manifest = _run(tmp_path, [("d1", "C-1", "2025-01-07", "2025-01-09", "won", 10.0)], "-q")
     assert "warning: " in text
@@ -163,6 +227,10 @@ def test_deal_counts_add_up():
     assert a + b == DealCounts(7, 2, 1, 3)
     assert (a + b).zero_touch == 5
     assert DealCounts(2, 2) + DealCounts(1, 1) == DealCounts(3, 3, None)
+    windowed = DealCounts(5, 4, 3, 0, (), 1) + DealCounts(2, 0, 2, 1, (), 0)
+    assert windowed == DealCounts(7, 4, 5, 1, (), 1)
+    assert windowed.credited() == (5, 4)  # the window's 5 deals, 4 of them zero-touch
+    assert (DealCounts(5, 4) + DealCounts(2, 0)).credited() == (7, 3)
 
 
 def _spend_run(tmp_path: Path, costs: str, targets: str | None = None, *args: str):

@@ -404,11 +404,38 @@ def test_deal_warnings_like_local(spark, tmp_path):
     )
     assert result.manifest["warnings"] == local.manifest["warnings"]
     assert len(result.manifest["warnings"]) == 3
+    assert result.manifest["row_counts"]["zero_touch_deals_in_window"] == 0
     n_placeholders = touches.filter(pl.col("customer_id").is_in(["NULL", "N/A"])).height
     assert result.manifest["warnings"][0].startswith(
         f"touchpoints: {n_placeholders:,} touch(es) in journeys have 'N/A', 'NULL' as their"
         " customer id"
     )
+
+
+def test_zero_touch_deals_in_the_window_like_local(spark, tmp_path):
+    """Every other deal's customer id matches no touch: the buckets count the zero-touch
+    deals of the reporting window, and its warning, as the local engine does."""
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLES, data)
+    deals = pl.read_csv(data / "deals.csv", infer_schema=False)
+    odd = pl.int_range(pl.len()) % 2 == 1
+    deals.with_columns(
+        pl.when(odd)
+        .then("X-" + pl.col("customer_id"))
+        .otherwise(pl.col("customer_id"))
+        .alias("customer_id")
+    ).write_csv(data / "deals.csv")
+    window = {"period_from": date(2025, 3, 1), "period_to": date(2025, 8, 31)}
+    _, local = _local(data, tmp_path / "local", models="linear", metrics=window)
+    _, result = _spark(spark, data, None, models="linear", buckets=3, metrics=window)
+    counts = result.manifest["row_counts"]
+    assert (
+        counts["zero_touch_deals_in_window"]
+        == (local.manifest["row_counts"]["zero_touch_deals_in_window"])
+    )
+    assert 0 < counts["zero_touch_deals_in_window"] < counts["zero_touch_deals"]
+    assert result.manifest["warnings"] == local.manifest["warnings"]
+    assert any("deals in the reporting window" in w for w in result.manifest["warnings"])
 
 
 def test_touches_without_optional_columns(spark, samples_local, tmp_path):

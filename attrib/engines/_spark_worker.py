@@ -71,6 +71,7 @@ ENCODED_SCHEMA = pa.schema(
         ("deals_in_window", pa.int64()),
         ("zero_touch_touched", pa.int64()),
         ("placeholders", pa.string()),  # JSON: [[id, touches], ...]
+        ("touched_in_window", pa.int64()),
     ]
 )
 STATE_SCHEMA = pa.schema([(BUCKET_COL, pa.int64()), ("model", pa.string()), ("state", pa.binary())])
@@ -390,6 +391,7 @@ def build_bucket(
             "deals_in_window": [counts.in_window],
             "zero_touch_touched": [counts.zero_touch_touched],
             "placeholders": [json.dumps(counts.placeholders)],
+            "touched_in_window": [counts.touched_in_window],
         },
         schema=ENCODED_SCHEMA,
     )

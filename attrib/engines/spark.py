@@ -300,6 +300,7 @@ class _Job:
                     "deals_in_window",
                     "zero_touch_touched",
                     "placeholders",
+                    "touched_in_window",
                 ).toArrow,
             )
         per_bucket = sorted(zip(*parts.to_pydict().values(), strict=True))
@@ -313,6 +314,7 @@ class _Job:
                     in_window=p[7],
                     zero_touch_touched=p[8],
                     placeholders=tuple((name, n) for name, n in json.loads(p[9])),
+                    touched_in_window=p[10],
                 )
                 for p in per_bucket
             ),
