@@ -421,6 +421,28 @@ def unmatched_values(counts: pl.DataFrame | None, limit: int = 3) -> str:
     return f"; most often {' / '.join(fields)} {shown}"
 
 
+def _largest_unassigned_share(summary: pl.DataFrame, column: str) -> tuple[str, float] | None:
+    """(model, share) of the model that credits the largest share of ``column``'s total to
+    ``(unassigned)``, where that share is above ``UNASSIGNED_SHARE``; None otherwise. Every
+    model, not the first: first touch never credits an unmatched touch mid-journey (an email
+    without a rule) that last touch may credit most of the pipeline to."""
+    shares = (
+        summary.group_by("model", maintain_order=True)
+        .agg(
+            pl.col(column).sum().cast(pl.Float64).alias("total"),
+            pl.col(column).filter(pl.col("channel") == UNASSIGNED).sum().cast(pl.Float64),
+        )
+        .filter(pl.col("total") > 0)
+        .select("model", (pl.col(column) / pl.col("total")).alias("share"))
+        .filter(pl.col("share") > UNASSIGNED_SHARE)
+        .sort("share", descending=True, maintain_order=True)
+    )
+    if shares.height == 0:
+        return None
+    model, share = shares.row(0)
+    return str(model), float(share)
+
+
 def unassigned_credit(
     summary: pl.DataFrame | None,
     has_rules: bool,
@@ -432,21 +454,19 @@ def unassigned_credit(
     amounts are 0 or unknown (Olist's declared revenue), 29% of the deals sat there unflagged.
     ``sources``: the touches' ``unassigned_sources`` counts, asked for only when the warning
     fires, for the values their rules would need (``unmatched_values``). Without rules,
-    touches with no channel column are all ``(unassigned)``: the config lacks them."""
+    touches with no channel column are all ``(unassigned)``: the config lacks them. The
+    warning names the model that credits ``(unassigned)`` the most."""
     if summary is None or summary.height == 0:
         return None
-    model = summary.get_column("model")[0]
-    rows = summary.filter(pl.col("model") == model)
-    unassigned_rows = rows.filter(pl.col("channel") == UNASSIGNED)
     for column, noun, verb in (
         ("pipeline_created", "pipeline", "is"),
         ("deals_created", "deals", "are"),
     ):
-        total = float(rows.get_column(column).sum())
-        unassigned = float(unassigned_rows.get_column(column).sum())
-        if not total or unassigned <= UNASSIGNED_SHARE * total:
+        worst = _largest_unassigned_share(summary, column)
+        if worst is None:
             continue
-        head = f"{unassigned / total:.0%} of the {noun} created {verb} credited to {UNASSIGNED}"
+        model, share = worst
+        head = f"{share:.0%} of the {noun} created {verb} credited to {UNASSIGNED}"
         if not has_rules:
             return (
                 f"{head} under {model}: the config has no [[rules]] to name channels from the"

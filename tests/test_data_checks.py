@@ -411,6 +411,38 @@ def test_much_credit_on_unassigned_touches_is_flagged(tmp_path):
         assert bucketed == warned["missing"]
 
 
+def test_unassigned_credit_is_checked_under_every_model(tmp_path):
+    """Rules for cpc and organic but none for email, the last of one journey's three
+    touches: first touch credits (unassigned) nothing, last touch half of the pipeline. Only
+    the first model listed was checked, so the default order (first_touch first) and
+    --models first_touch,last_touch said nothing."""
+    data = tmp_path / "in"
+    data.mkdir()
+    (data / "touchpoints.csv").write_text(
+        "customer_id,ts,source,medium\nc1,2025-01-01,google,cpc\nc1,2025-01-02,google,organic\n"
+        "c1,2025-01-03,newsletter,email\nc2,2025-01-04,google,cpc\n"
+    )
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\n"
+        "d1,c1,2025-01-07,2025-01-09,won,10\nd2,c2,2025-01-07,2025-01-09,won,10\n"
+    )
+    (data / "channels.toml").write_text(
+        '[[rules]]\nchannel = "Paid Search"\nmedium = "^cpc$"\n'
+        '[[rules]]\nchannel = "Organic Search"\nmedium = "^organic$"\n'
+    )
+    for order in ("first_touch,last_touch", "last_touch,first_touch", "first_touch,linear"):
+        result = run_cli(["run", data, "--out", tmp_path / order, "-q", "--models", order])
+        warnings = json.loads((tmp_path / order / "manifest.json").read_text())["warnings"]
+        assert len(warnings) == 1, result.output
+        worst = "last_touch: touches" if "last" in order else "linear: touches"
+        share = "50%" if "last" in order else "17%"
+        assert warnings[0].startswith(
+            f"{share} of the pipeline created is credited to (unassigned) under {worst}"
+        )
+    alone = run_cli(["run", data, "--out", tmp_path / "first", "-q", "--models", "first_touch"])
+    assert "(unassigned)" not in alone.output
+
+
 def test_touches_with_no_channel_column_and_no_rules_are_flagged(tmp_path):
     """Source and medium columns but no [[rules]]: every touch is (unassigned), and the
     run said nothing (the warning was for rules that missed some touches)."""
