@@ -66,27 +66,35 @@ UNREAD_SUFFIXES = {
 }
 
 
+def _type_suffix(path: Path) -> str | None:
+    """A file's type: its last suffix, or the one before ``.gz`` (``.csv.gz`` is CSV), in
+    lower case; None without one. Only the last counts: ``a.csv.bak`` is a backup, not CSV."""
+    suffixes = [s.lower() for s in path.suffixes]
+    last = suffixes[-2:-1] if suffixes[-1:] == [".gz"] else suffixes[-1:]
+    return last[0] if last else None
+
+
 def _unread_hint(path: Path) -> str | None:
     """What to do with a file of a type attrib does not read but an export may be
     (``UNREAD_SUFFIXES``; ``.json.gz`` by its ``.json``); None for any other file."""
-    suffixes = [s.lower() for s in path.suffixes]
-    last = suffixes[-2:-1] if suffixes[-1:] == [".gz"] else suffixes[-1:]
-    return UNREAD_SUFFIXES.get(last[0]) if last else None
+    suffix = _type_suffix(path)
+    return UNREAD_SUFFIXES.get(suffix) if suffix is not None else None
 
 
 def file_format(path: Path) -> str:
-    """The reader to use for a file, by suffix (``.csv.gz`` is CSV)."""
+    """The reader to use for a file, by its type suffix (``_type_suffix``)."""
     if (hint := _unread_hint(path)) is not None:
         raise InputError("unsupported file type", file=str(path), hint=hint)
-    suffixes = [s.lower() for s in path.suffixes]
-    for suffix in reversed(suffixes):
-        if suffix in SUFFIXES:
-            return SUFFIXES[suffix]
-    raise InputError(
-        "unsupported file type",
-        file=str(path),
-        hint=f"use one of {', '.join(sorted(SUFFIXES))}",
-    )
+    suffix = _type_suffix(path)
+    if suffix in SUFFIXES:
+        return SUFFIXES[suffix]
+    hint = f"use one of {', '.join(sorted(SUFFIXES))}"
+    if inner := [s for s in path.suffixes[:-1] if s.lower() in SUFFIXES]:
+        hint = (
+            f"a file's type is its last suffix ({path.suffixes[-1]}: a backup or a copy?);"
+            f" to read it, name it to end in {inner[-1]}; else {hint}"
+        )
+    raise InputError("unsupported file type", file=str(path), hint=hint)
 
 
 def resolve_files(spec: str | Path) -> list[Path]:
@@ -131,17 +139,22 @@ def _refuse_unread(paths: Sequence[Path], readable: Sequence[Path] = ()) -> None
     skipped, its rows were lost without a word. Beside ``readable`` files it is refused only
     when it looks like more of them (a ``.json`` beside NDJSON, a ``.tsv`` beside CSV; not a
     ``schema.json`` beside Parquet parts); a note (``.txt``) is skipped."""
-    kinds = {file_format(p) for p in readable}
     for path in paths:
         if path.suffix.lower() == ".txt" or (hint := _unread_hint(path)) is None:
             continue
-        suffixes = [x.lower() for x in path.suffixes if x.lower() != ".gz"]
-        if not readable or (suffixes and _KIN.get(suffixes[-1]) in kinds):
+        if not readable or _kin_of(path, readable):
             raise InputError("attrib does not read files of this type", file=str(path), hint=hint)
 
 
+def _kin_of(path: Path, readable: Sequence[Path]) -> bool:
+    """Whether an unread file looks like more of the ``readable`` ones (``_KIN``)."""
+    kin = _KIN.get(_type_suffix(path) or "")
+    return kin is not None and kin in {file_format(p) for p in readable}
+
+
 def _is_data_file(path: Path) -> bool:
-    return any(s.lower() in SUFFIXES for s in path.suffixes) and not path.name.startswith(".")
+    """A file attrib reads (by its type suffix; hidden files are not)."""
+    return _type_suffix(path) in SUFFIXES and not path.name.startswith(".")
 
 
 def missing_input_hint(data_dir: str | Path | None, table: str, what: str = "FILE") -> str:
@@ -206,11 +219,16 @@ def find_table(data_dir: Path, table: str) -> list[Path] | None:
     matches = [p for p in named if _is_data_file(p)]
     if not matches:  # (touchpoints.tsv: "no touchpoints input found" said nothing of it)
         _refuse_unread(named)
-    if len(matches) > 1:
+    # a touchpoints.tsv beside touchpoints.csv is more of it (skipped, its rows were lost)
+    kin = [p for p in named if p not in matches and _kin_of(p, matches)]
+    if len(matches) + len(kin) > 1:
+        hint = f"keep one {table}.* file or put them in a {table}/ folder"
+        if kin:
+            hint += f" ({kin[0].name}: {_unread_hint(kin[0])})"
         raise InputError(
-            f"several files for table {table!r}: {', '.join(p.name for p in matches)}",
+            f"several files for table {table!r}: {', '.join(p.name for p in [*matches, *kin])}",
             file=str(data_dir),
-            hint=f"keep one {table}.* file or put them in a {table}/ folder",
+            hint=hint,
         )
     return matches or None
 

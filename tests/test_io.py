@@ -361,3 +361,56 @@ def test_a_nested_column_in_one_part_of_a_folder_is_an_input_error(tmp_path, eng
     text = " ".join(result.output.split())
     assert f"file {parts / 'part-1.parquet'}" in text
     assert f"column {column!r} holds" in text
+
+
+def test_backups_and_copies_of_data_files_are_not_read(tmp_path):
+    """A file's type is its last suffix: ``a.csv.bak``, ``a.csv.orig`` beside ``a.csv`` in a
+    table's folder were read as CSV (any suffix counted), doubling the touches without a
+    word; ``a.csv.gz`` is still CSV. Given by name, such a file is refused saying how to
+    read it."""
+    from conftest import run_cli
+
+    from attrib.errors import InputError
+    from attrib.io import file_format, resolve_files
+
+    folder = tmp_path / "touchpoints"
+    folder.mkdir()
+    row = "customer_id,ts,channel\nc1,2025-01-01,Email\n"
+    for name in ("a.csv", "a.csv.bak", "a.csv.orig", "a.parquet.old", "b.csv.gz"):
+        (folder / name).write_text(row)
+    assert resolve_files(folder) == [folder / "a.csv", folder / "b.csv.gz"]
+    assert file_format(folder / "b.csv.gz") == "csv"
+    with pytest.raises(InputError, match="unsupported file type") as err:
+        file_format(folder / "a.csv.bak")
+    assert "its last suffix (.bak: a backup or a copy?)" in err.value.hint
+    assert "name it to end in .csv" in err.value.hint
+    # beside touchpoints.csv in the data folder: skipped, not "several files"
+    data = tmp_path / "in"
+    data.mkdir()
+    (data / "touchpoints.csv").write_text(row)
+    (data / "touchpoints.csv.bak").write_text(row + "c2,2025-01-02,Webinar\n")
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-05,2025-01-06,won,1\n"
+    )
+    result = run_cli(["validate", data])
+    assert "touchpoints 1 rows 0 rejected" in " ".join(result.output.split())
+
+
+def test_an_unread_copy_beside_a_table_file_is_refused_as_a_second_file(tmp_path):
+    """``touchpoints.tsv`` (or ``.json``) beside ``touchpoints.csv`` (``.ndjson``) looks like
+    more of the table: it was skipped without a word (alone it is refused, and in a
+    ``touchpoints/`` folder too). A workbook beside the CSV is no part of it."""
+    from conftest import run_cli
+
+    data = tmp_path / "in"
+    data.mkdir()
+    (data / "touchpoints.csv").write_text("customer_id,ts,channel\nc1,2025-01-01,Email\n")
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-05,2025-01-06,won,1\n"
+    )
+    (data / "touchpoints.xlsx").write_bytes(b"PK")
+    run_cli(["validate", data])
+    (data / "touchpoints.tsv").write_text("customer_id\tts\tchannel\nc2\t2025-01-02\tEmail\n")
+    text = " ".join(run_cli(["validate", data], exit_code=2).output.split())
+    assert "several files for table 'touchpoints': touchpoints.csv, touchpoints.tsv" in text
+    assert "touchpoints.tsv: a separated text file: rename it to .csv" in text
