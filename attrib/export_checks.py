@@ -366,7 +366,7 @@ def unclassified_channels(touch_channels: Sequence[str], declared: Sequence[str]
         return None
     return (
         f"touch channel(s) {quoted_names(channels)} name no known source and count as"
-        " marketing, as every channel [channels] does not list: if that traffic is not"
+        " marketing, as does every channel that [channels] does not list: if that traffic is not"
         f' marketing, say so, e.g. [channels."{channels[0]}"] marketing = false'
     )
 

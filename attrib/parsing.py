@@ -400,12 +400,28 @@ def parse_number(column: str, dtype: pl.DataType) -> tuple[pl.Expr, Why]:
                     "{} {} is not a number{}",
                     pl.lit(column),
                     text.str.slice(0, 40),
+                    # the fix shown on the value itself ("1,200" -> 1200, "$300" -> 300)
                     pl.when(thousands)
-                    .then(pl.lit(" (a thousands separator? write it without: 1234)"))
+                    .then(
+                        pl.format(
+                            " (a thousands separator? write it without: {})",
+                            text.str.replace_all(",", "", literal=True),
+                        )
+                    )
                     .when(decimal)
-                    .then(pl.lit(" (a decimal comma? write it with a point: 1234.56)"))
+                    .then(
+                        pl.format(
+                            " (a decimal comma? write it with a point: {})",
+                            text.str.replace_all(r"[.\s]", "").str.replace(",", ".", literal=True),
+                        )
+                    )
                     .when(currency)
-                    .then(pl.lit(" (a currency sign? write the number alone: 500)"))
+                    .then(
+                        pl.format(
+                            " (a currency sign? write the number alone: {})",
+                            text.str.replace_all(r"\p{Sc}|\s", ""),
+                        )
+                    )
                     .otherwise(pl.lit("")),
                 )
             ),

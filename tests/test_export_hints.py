@@ -425,7 +425,8 @@ def test_channels_of_no_known_source_counted_as_marketing_are_warned_about(tmp_p
     found = [w for w in _run_warnings(data, tmp_path / "out", engine) if "no known source" in w]
     assert found == [
         "touch channel(s) 'Other', 'unknown' name no known source and count as marketing, as"
-        " every channel [channels] does not list: if that traffic is not marketing, say so,"
+        " does every channel that [channels] does not list: if that traffic is not marketing,"
+        " say so,"
         ' e.g. [channels."Other"] marketing = false'
     ]
     given = json.loads(run_cli(["validate", data, "--format", "json"]).stdout)["warnings"]
@@ -779,3 +780,22 @@ def test_placeholder_touch_counts_add_up_over_batches():
         ("NaN", 1),
         ("nan", 1),
     )
+
+
+def test_an_amount_written_for_display_is_shown_as_it_should_be_written(tmp_path):
+    """The hint showed a fixed example ("$5" -> "write the number alone: 500", "1,200" ->
+    "write it without: 1234"), which read as the fix of that value; it now shows the value
+    itself written plainly."""
+    head = "deal_id,customer_id,created_at,closed_at,status,amount\n"
+    amounts = ['"1,200"', "$300", "300 €", '"1.234,56"', '"12,5"', "abc"]
+    rows = "".join(f"d{i},c1,2025-01-02,,open,{a}\n" for i, a in enumerate(amounts))
+    data = _folder(tmp_path, deals=head + rows)
+    reasons = at.load_inputs(data).quarantine["deals"].sort("row")["reason"].to_list()
+    assert reasons == [
+        "amount 1,200 is not a number (a thousands separator? write it without: 1200)",
+        "amount $300 is not a number (a currency sign? write the number alone: 300)",
+        "amount 300 € is not a number (a currency sign? write the number alone: 300)",
+        "amount 1.234,56 is not a number (a decimal comma? write it with a point: 1234.56)",
+        "amount 12,5 is not a number (a decimal comma? write it with a point: 12.5)",
+        "amount abc is not a number",
+    ]
