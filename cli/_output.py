@@ -109,7 +109,7 @@ def _fmt(value: float | None) -> str:
 
 HEADLINE_KPIS = (
     ("revenue", "Revenue"),
-    ("pipeline_open", "Open pipeline"),
+    ("pipeline_open", "Open pipeline (period end)"),  # a snapshot, as the report says
     ("won_deals", "Won deals"),
     ("win_rate", "Win rate"),
     ("avg_deal_size", "Avg deal size"),

@@ -1082,6 +1082,9 @@ def test_the_summary_names_the_kpis_window(tmp_path):
     assert "headline KPIs (whole run)" in whole.output
     window = run_cli(["run", "--out", out, "--models", "linear", "--from", "2025-03-01"])
     assert "headline KPIs (2025-03-01 to data end)" in window.output
+    # the open pipeline is a snapshot at the window's end, not the channel table's pipeline
+    # (open deals created in the window): labelled as the report labels it
+    assert "Open pipeline (period end)" in window.output
     # small numbers make a narrow table: its title wrapped over two lines
     small = write_inputs(
         tmp_path / "small",

@@ -205,8 +205,13 @@ def test_the_memory_a_refused_limit_names_is_enough(held_mib: int) -> None:
     held = held_mib * 1024**2
     with pytest.raises(UsageError, match="at most 4,096") as caught:
         buckets_for(files, 600 * 1024**2 + held + 1024, held)
-    named = caught.value.hint.removeprefix("give at least ").removesuffix(" GB")
+    named = caught.value.hint.removeprefix("give at least ").split(" GB")[0]
     assert 1 <= buckets_for(files, parse_memory(f"{named}GB"), held) <= 4096
+    # a limit below the base footprint names the same memory (it named twice the base,
+    # 1.2 GB, where 601 MB ran)
+    with pytest.raises(UsageError, match="below attrib's base footprint") as below:
+        buckets_for(files, 500 * 1024**2, held)
+    assert below.value.hint == caught.value.hint
 
 
 def test_a_bucket_count_past_the_cap_is_a_usage_error(tmp_path: Path) -> None:

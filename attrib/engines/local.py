@@ -181,22 +181,23 @@ def buckets_for(files: list[Path], memory_limit: int, held: int = 0) -> int:
     """Smallest bucket count whose bucket fits the memory limit, next to ``held`` bytes of
     tables kept whole (deals, and stages at account level: ``HELD_FACTOR`` x their size)."""
     budget = memory_limit - BASE_BYTES - held
+    touch_bytes = count_rows(files) * BYTES_PER_TOUCH
+    # the least limit that fits (the touches in MAX_BUCKETS buckets), rounded up: the memory
+    # named must fit (0.64 GB rounded to 0.6 did not)
+    need = math.ceil((BASE_BYTES + held + touch_bytes / MAX_BUCKETS) / 1024**3 * 10) / 10
+    hint = f"give at least {need:.1f} GB (1 GB = 1024 MB), more for fewer buckets"
     if budget <= 0:
-        need = (2 * BASE_BYTES + held) / 1024**3
         raise UsageError(
             f"memory limit {memory_limit / 1024**2:.0f} MiB is below attrib's base footprint"
             f" plus the deal/stage tables it holds ({(BASE_BYTES + held) / 1024**2:.0f} MiB)",
-            hint=f"give at least {need:.1f} GB",
+            hint=hint,
         )
-    touch_bytes = count_rows(files) * BYTES_PER_TOUCH
     buckets = max(1, math.ceil(touch_bytes / budget))
     if buckets > MAX_BUCKETS:
-        # rounded up: the memory named must fit (0.64 GB rounded to 0.6 did not)
-        need = math.ceil((BASE_BYTES + held + touch_bytes / MAX_BUCKETS) / 1024**3 * 10) / 10
         raise UsageError(
             f"memory limit {memory_limit / 1024**2:.0f} MiB would need {buckets:,} buckets "
             f"(at most {MAX_BUCKETS:,})",
-            hint=f"give at least {need:.1f} GB",
+            hint=hint,
         )
     return buckets
 
