@@ -419,8 +419,12 @@ def test_mix_and_rate_overrides(history):
 
 def test_unknown_period_is_an_input_error(history):
     _, _, deals, funnel = history
-    with pytest.raises(InputError, match="no funnel history"):
+    with pytest.raises(InputError, match="no funnel history") as err:
         plan_from_history(1.0, funnel, deals=deals, roi_summary=None, settings=S, period="2019-01")
+    # the months it covers, and no column (an argument, not a column, was wrong)
+    months = sorted(p for p in funnel["period"].unique().to_list() if len(p) == 7 and "Q" not in p)
+    assert err.value.hint.endswith(f": its months run {months[0]} to {months[-1]})")
+    assert err.value.column is None
     # a label that is no period at all says so (it said "no funnel history" too)
     for bad in ("2018-13", "Q1-2025", "2025/03", ""):
         with pytest.raises(UsageError, match=f"'{bad}' is not a period label"):
@@ -727,6 +731,7 @@ def test_plan_shows_the_runs_warnings_and_takes_rates_in_any_case(tmp_path):
     # a misspelt stage is named as such, whatever its rate (it was "must be in [0, 1]")
     misspelt = run_cli([*args, "--rate", "custmer=2"], exit_code=2)
     assert "no funnel rate into 'custmer'" in misspelt.output
+    assert "did you mean 'customer'?" in misspelt.output
     # the period's label in any case, as the funnel writes it
     lower = run_cli([*args, "--period", "2025-q1", "--format", "json"])
     assert json.loads(lower.output)["ok"]

@@ -7,6 +7,7 @@ cost the channel's historical CPL. Output schema and rounding rules: docs/METRIC
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -212,6 +213,11 @@ def _period_filter(deals: pl.DataFrame, period: str, settings: MetricsSettings) 
     return won.filter(label == period)
 
 
+def _months(periods: list[str]) -> list[str]:
+    """The month labels (``YYYY-MM``) among funnel period labels, sorted."""
+    return sorted(p for p in periods if len(p) == 7 and p[4] == "-" and p[5:].isdigit())
+
+
 def plan_from_history(
     target_revenue: float,
     funnel_df: pl.DataFrame,
@@ -238,15 +244,16 @@ def plan_from_history(
     if funnel_df.height == 0:  # no period at all: the inputs, not the --period, are at fault
         raise InputError(
             "no funnel history: the data reached no funnel stage",
-            column="period",
             hint="check the inputs with attrib validate (a header only, or every row rejected?)",
         )
     f = funnel_df.filter((pl.col("view") == "period") & (pl.col("period") == p))
     if f.height == 0:
+        labels = funnel_df.filter(pl.col("view") == "period").get_column("period").unique()
+        months = _months(labels.to_list())
+        covers = f": its months run {months[0]} to {months[-1]}" if months else ""
         raise InputError(
             f"no funnel history for period {p!r}",
-            column="period",
-            hint="pick a period the data covers ('all', 'YYYY-MM' or 'YYYY-Qn')",
+            hint=f"pick a period the data covers ('all', 'YYYY-MM' or 'YYYY-Qn'{covers})",
         )
     overall = f.filter(pl.col("channel") == ALL_CHANNELS).sort("stage_order")
     chain = overall.get_column("stage").to_list()
@@ -262,10 +269,12 @@ def plan_from_history(
         # (checked first: a misspelt stage is the mistake to name, whatever its rate)
         unused = sorted(k for k in rates_override if k not in chain[1:])
         if unused:
+            close = difflib.get_close_matches(unused[0], chain[1:], n=1)
             raise ConfigError(
                 f"no funnel rate into {', '.join(repr(k) for k in unused)}: the data's funnel "
                 f"is {' > '.join(chain)}",
-                hint="give --rate for a stage after the first of that chain",
+                hint=(f"did you mean {close[0]!r}? " if close else "")
+                + "give --rate for a stage after the first of that chain",
             )
         bad = sorted(k for k, v in rates_override.items() if not 0.0 <= v <= 1.0)
         if bad:
