@@ -270,16 +270,27 @@ def placeholder_journeys(
     )
 
 
-def many_zero_touch(counts: DealCounts, level: str = "customer") -> str | None:
+def many_zero_touch(
+    counts: DealCounts, level: str = "customer", event_log: bool = False
+) -> str | None:
     """Many of the deals a run credits (those in the reporting window, where one is set), but
     not every deal, without a touch in their window: untracked deals are usually
     a few percent; more points at ids that match only partly ('00123' vs '123', '125.0' vs
     '125', one export with prefixed ids), or, where their customers do have touches, at many
-    deals per customer sharing few touches (each counts for one deal) or a short lookback."""
+    deals per customer sharing few touches (each counts for one deal) or a short lookback.
+    In an ``event_log`` run the ids come from one file: its conversion rows without a channel
+    (deal only) or without an earlier touch of their cookie are the cause."""
     deals, zero = counts.credited()
     if not deals or not counts.touched or zero <= ZERO_TOUCH_SHARE * deals:
         return None
     scope = " in the reporting window" if counts.in_window is not None else ""
+    if event_log:
+        return (
+            f"{zero:,} of {deals:,} conversions{scope} ({zero / deals:.0%}) have no touch in"
+            " their window and are credited to (none): conversion rows without a channel"
+            " (empty or (none): a conversion only), or whose cookie has no touch before them"
+            " (an earlier conversion took it, or it is older than the --lookback-days)"
+        )
     head = (
         f"{zero:,} of {deals:,} deals{scope} ({zero / deals:.0%}) have no touch in their "
         "window and are credited to (none)"
@@ -314,15 +325,16 @@ def deal_warnings(
     rows_read: dict[str, int],
     rejected: dict[str, int],
     level: str = "customer",
+    event_log: bool = False,
 ) -> list[str]:
     """The journey-level warnings of a run (``placeholder_journeys``, ``unmatched_deals``,
-    ``many_zero_touch``, ``empty_window``), given its rows read and rejected per table and
-    its journey ``level``."""
+    ``many_zero_touch``, ``empty_window``), given its rows read and rejected per table, its
+    journey ``level`` and whether its tables come from one ``event_log``."""
     valid = rows_read.get("touchpoints", 0) - rejected.get("touchpoints", 0)
     found = (
         placeholder_journeys(counts, level),
         unmatched_deals(counts, valid),
-        many_zero_touch(counts, level),
+        many_zero_touch(counts, level, event_log),
         empty_window(counts),
     )
     return [w for w in found if w is not None]

@@ -389,7 +389,9 @@ def run(
     chosen = runnable_models(chosen, journeys.dicts, models, cfg, reporter)
     reporter.note(f"journeys: {journeys.n_journeys:,} over {journeys.n_touches:,} touches")
     deal_counts = DealCounts.of(journeys)
-    for warning in deal_warnings(deal_counts, inputs.rows_read, inputs.rejected, cfg.level):
+    for warning in deal_warnings(
+        deal_counts, inputs.rows_read, inputs.rejected, cfg.level, event_log is not None
+    ):
         reporter.warn(warning)
     staged = StagedTables(out_path) if out_path is not None else None
     # the metrics' map step and the funnel need no credit: they run (Polars, GIL released)

@@ -1193,6 +1193,13 @@ def test_an_event_log_conversion_without_a_channel_is_a_conversion_only(tmp_path
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["rejected"] == {"touchpoints": 0, "deals": 0}
     assert manifest["row_counts"]["touchpoints_read"] == 1  # the conversions are no touches
+    # 1 of 2 conversions zero-touch: the log's own causes, not mismatched ids (one file)
+    (warning,) = [w for w in manifest["warnings"] if "have no touch" in w]
+    assert warning.startswith(
+        "1 of 2 conversions (50%) have no touch in their window and are credited to (none):"
+        " conversion rows without a channel"
+    )
+    assert "leading zeros" not in warning
     with log.open("a") as f:
         f.write("u3,2025-01-04 00:00:00,,0,\n")
     run_cli(["run", "--event-log", log, "--out", out, "--strict", "-q"], exit_code=1)
