@@ -136,11 +136,14 @@ def _split_missing_entity(
 
 
 def with_the_others(errors: Sequence[SchemaError]) -> SchemaError:
-    """The first table's schema error, its hint naming the other tables' too (a user mapped
-    the touches' columns, ran again, and only then heard of the deals')."""
+    """The first table's schema error, its hint naming the other tables' too, each with its
+    own hint (a user mapped the touches' columns, ran again, and only then heard of the
+    deals'; then only of their columns, the config block to write coming on the next run)."""
     first, *others = errors
     if others:
-        more = "; ".join(f"{e.file}: {e.message}" for e in others)
+        more = "; ".join(
+            f"{e.file}: {e.message}" + (f": {e.hint}" if e.hint else "") for e in others
+        )
         first.hint = f"{first.hint}; also {more}" if first.hint else f"also {more}"
     return first
 
