@@ -112,6 +112,20 @@ def map_columns(raw: pl.DataFrame, table: str, config: RunConfig) -> pl.DataFram
     return _mapped(raw, table, config, keep_given=False).collect(engine="in-memory")
 
 
+def no_channel_reason(config: RunConfig) -> str:
+    """Why a touch without a channel is rejected, and, where the channel is read from a
+    column mapped in ``[columns]`` (Olist's ``origin``), how to keep such touches: that
+    column read as ``source`` through ``[[rules]]`` (a file's own ``channel`` column is
+    read as the channel whatever else it is mapped to)."""
+    column = config.source_column("touchpoints", CHANNEL)
+    if column == CHANNEL:
+        return f"{CHANNEL} is empty"
+    return (
+        f"{CHANNEL} is empty (to keep such touches, map {column!r} as source instead and write"
+        " [[rules]] over it: a touch no rule matches is (unassigned))"
+    )
+
+
 def _mapping(
     available: list[str], table: str, config: RunConfig
 ) -> tuple[list[pl.Expr], list[tuple[str, str]]]:
@@ -406,7 +420,9 @@ def _checks(
             )
         out.append((TS, *stamp(TS, required=True)))
         if has(CHANNEL):
-            out.append((CHANNEL, *ident(CHANNEL)))
+            channel, _ = ident(CHANNEL)
+            reason = no_channel_reason(config)
+            out.append((CHANNEL, channel, lambda raw, value: reason_if(value.is_null(), reason)))
         for c in (SOURCE, MEDIUM, CAMPAIGN, TOUCH_TYPE):
             if has(c):
                 out.append((c, *ident(c, required=False)))

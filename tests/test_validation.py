@@ -1966,9 +1966,21 @@ def test_a_rejected_row_names_the_column_as_the_file_does(tmp_path, engine):
     out = tmp_path / "out"
     run_cli(["run", data, "--out", out, "-q", *engine])
     q = pl.read_parquet(out / "quarantine" / "touchpoints.parquet")
-    assert q.select("row", "column", "reason").rows() == [(2, "origin", "channel is empty")]
-    text = run_cli(["validate", data]).output
-    assert "touchpoints.csv row 2 column 'origin': channel is empty" in text
+    reason = (
+        "channel is empty (to keep such touches, map 'origin' as source instead and write"
+        " [[rules]] over it: a touch no rule matches is (unassigned))"
+    )
+    assert q.select("row", "column", "reason").rows() == [(2, "origin", reason)]
+    text = " ".join(run_cli(["validate", data]).output.split())
+    assert f"touchpoints.csv row 2 column 'origin': {reason}" in text
+    # as it says: origin as source, a rule for 'paid'; the empty one is (unassigned)
+    (data / "channels.toml").write_text(
+        '[columns.touchpoints]\ncustomer_id = "id"\nts = "day"\nsource = "origin"\n'
+        '[[rules]]\nchannel = "Paid"\nsource = "^paid$"\n'
+    )
+    run_cli(["run", data, "--out", out, "-q", "--strict", "--models", "linear", *engine])
+    journeys = pl.read_parquet(out / "journeys.parquet").sort("entity_id")
+    assert journeys["path"].to_list() == ["Paid", "(unassigned)"]
 
 
 def test_touches_without_a_channel_column_are_offered_the_one_they_have(tmp_path):
