@@ -21,7 +21,7 @@ from attrib.columns import NONE_CHANNEL
 from attrib.config import RunConfig
 from attrib.errors import SchemaError
 from attrib.inputs import frame_input
-from attrib.io import FILE_COL, ROW_COL, as_export_text, read_files, resolve_files
+from attrib.io import FILE_COL, ROW_COL, as_export_text, loose_name, read_files, resolve_files
 from attrib.schema_hints import config_lines, unreadable_column_error
 
 #: an event_log_tables argument's ``[event_log]`` key (``config.EVENT_LOG_COLUMNS``)
@@ -31,6 +31,15 @@ _ROLE_KEYS = {
     "channel": "channel",
     "conversion": "conversion",
     "value": "conversion_value",
+}
+#: how common event exports name each role (Mixpanel, GA4's BigQuery export, Segment,
+#: Amplitude), by role: guessed first in the hint of a log lacking the role's column
+_EXPORT_NAMES = {
+    "customer": ("distinct_id", "user_pseudo_id", "anonymous_id", "amplitude_id", "user_id"),
+    "ts": ("event_time", "event_timestamp", "timestamp", "time"),
+    "channel": ("utm_source", "traffic_source", "source", "channel_grouping"),
+    "conversion": ("converted", "is_conversion", "purchase"),
+    "value": ("revenue", "purchase_revenue", "value", "amount"),
 }
 _TRUE = ("1", "true", "t", "yes", "y")
 _FALSE = ("0", "false", "f", "no", "n")
@@ -118,6 +127,15 @@ def event_log_tables(
     return touches, deals
 
 
+def _guess_role(column: str, role: str, free: list[str]) -> str | None:
+    """The log's column most likely meant for ``role`` (default name ``column``): an
+    export's own name for it (``_EXPORT_NAMES``), else a close spelling; None if neither."""
+    loose = {loose_name(c): c for c in free}
+    known = (loose[n] for n in map(loose_name, _EXPORT_NAMES[role]) if n in loose)
+    close = difflib.get_close_matches(column, free, n=1, cutoff=0.5)
+    return next(known, close[0] if close else None)
+
+
 def _missing_roles(
     frame: pl.DataFrame, missing: list[tuple[str, str]], found: list[str]
 ) -> SchemaError:
@@ -127,11 +145,10 @@ def _missing_roles(
     named = ", ".join(f"{col!r} (its {role} column)" for col, role in missing)
     free = [c for c in found if c not in {col for col, _ in missing}]
 
-    def guess(col: str) -> str:
-        close = difflib.get_close_matches(col, free, n=1, cutoff=0.5)
-        return close[0] if close else "your_column"
-
-    lines = [f'{_ROLE_KEYS[role]} = "{guess(col)}"' for col, role in missing]
+    lines = [
+        f'{_ROLE_KEYS[role]} = "{_guess_role(col, role, free) or "your_column"}"'
+        for col, role in missing
+    ]
     python = ", ".join(f"{role}=..." for _, role in missing)
     config = config_lines("event_log", lines)
     return SchemaError(
@@ -231,9 +248,11 @@ def event_log_warnings(
     out: list[str] = []
     if value not in text.columns:
         where = text[FILE_COL][0] if text.height else "the event log"
+        guess = _guess_role(value, "value", [c for c in found if c not in text.columns])
+        line = f'[event_log] conversion_value = "{guess or "its value column"}"'
         out.append(
             f"event log {where} has no column {value!r}: every conversion is worth 0 (columns "
-            f"found: {', '.join(found)}; name the value column {value!r} to count revenue)"
+            f"found: {', '.join(found)}; to count revenue, name it in the config: {line})"
         )
     number = text_flag.cast(pl.Float64, strict=False)
     unknown = text.filter(

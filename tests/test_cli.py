@@ -513,7 +513,7 @@ def test_event_log_without_a_column_names_the_file_and_the_role(tmp_path):
     assert "event log has no column 'channel' (its channel column)" in text
     assert str(log) in text
     assert "columns found: cookie, time, source, conversion" in text
-    assert '[event_log] channel = "your_column"' in text  # the config line that maps it
+    assert '[event_log] channel = "source"' in text  # the config line that maps it
 
 
 def test_an_event_log_without_several_columns_names_them_all_at_once(tmp_path):
@@ -534,9 +534,16 @@ def test_an_event_log_without_several_columns_names_them_all_at_once(tmp_path):
         block.replace("name the log's own columns in the config:", "map them in the config:")
     )
     assert mapped == {
-        "event_log": {"time": "timestamp", "channel": "your_column", "conversion": "converted"}
+        "event_log": {"time": "timestamp", "channel": "utm_source", "conversion": "converted"}
     }
     assert "event_log_tables(path, ts=..., channel=..., conversion=...)" in text
+    # Mixpanel's names, which no close spelling finds: guessed from the exports' own
+    log.write_text("distinct_id,time,mp_source,conversion,revenue\nu1,2025-01-01,a,1,5\n")
+    result = run_cli(["validate", "--event-log", log], exit_code=2)
+    block = result.output.split("hint: ", 1)[1].replace(
+        "name the log's own columns in the config:", "map them in the config:"
+    )
+    assert hint_config(block) == {"event_log": {"cookie": "distinct_id", "channel": "your_column"}}
 
 
 def test_an_event_log_names_its_own_columns_in_the_config(tmp_path):
@@ -1173,6 +1180,8 @@ def test_event_log_says_what_it_reads_otherwise_than_written(tmp_path):
     text = " ".join(result.output.split())
     assert f"event log {plain} has no column 'conversion_value'" in text
     assert "every conversion is worth 0 (columns found: cookie, time, channel" in text
+    # the log's revenue column guessed (it said to rename it)
+    assert 'name it in the config: [event_log] conversion_value = "revenue")' in text
 
 
 def test_an_event_log_conversion_without_a_channel_is_a_conversion_only(tmp_path):
