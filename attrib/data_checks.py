@@ -273,9 +273,9 @@ def placeholder_journeys(
 def many_zero_touch(
     counts: DealCounts, level: str = "customer", event_log: bool = False
 ) -> str | None:
-    """Many of the deals a run credits (those in the reporting window, where one is set), but
-    not every deal, without a touch in their window: untracked deals are usually
-    a few percent; more points at ids that match only partly ('00123' vs '123', '125.0' vs
+    """Many, but not all, of the deals a run credits (those in the reporting window, where
+    one is set) without a touch in their window: untracked deals are usually a few percent;
+    more points at ids that match only partly ('00123' vs '123', '125.0' vs
     '125', one export with prefixed ids), or, where their customers do have touches, at many
     deals per customer sharing few touches (each counts for one deal) or a short lookback.
     In an ``event_log`` run the ids come from one file: its conversion rows without a channel

@@ -202,7 +202,8 @@ Examples:
     "--bootstrap",
     type=click.IntRange(min=0),
     default=0,
-    help="Journey-level bootstrap resamples for 95% intervals: 0 (off) or 2 to 1,000,000 (e.g. 200).",
+    help="Journey-level bootstrap resamples for 95% intervals: 0 (off) or 2 to 1,000,000"
+    " (e.g. 200).",
 )
 @click.option(
     "--seed",

@@ -1311,7 +1311,7 @@ def test_a_repeated_conversion_row_is_flagged(tmp_path):
     )
     assert f"{log} row 3 ('2025-01-02 10:00:00')" in repeats[0]
     # (the repeat, and u2's second purchase at the same time, are zero-touch: said too)
-    assert any("2 of 4 deals (50%) have no touch" in w for w in warnings)
+    assert any("2 of 4 conversions (50%) have no touch" in w for w in warnings)
 
 
 def test_a_clean_event_log_warns_nothing(tmp_path):
