@@ -351,7 +351,7 @@ def _file_columns(path: Path, _mtime_ns: int, _size: int) -> tuple[str, ...]:
             names = csv_header(path, csv_separator(path))
             return tuple(n.removeprefix("\ufeff") if i == 0 else n for i, n in enumerate(names))
         if kind == "parquet":
-            return tuple(pl.read_parquet_schema(path))
+            return tuple(parquet_schema(path))
         with _open_text(path) as fh:
             for line in fh:
                 if line.strip():
@@ -801,6 +801,52 @@ def _repeated_key(path: Path) -> str | None:
     return repeated[0] if repeated else None
 
 
+#: a time zone written as a fixed offset ("+05:30", "-0800"), as pandas writes a column of
+#: values parsed with their offsets: Polars knows only named zones, and panics on these
+_FIXED_OFFSET = re.compile(r"^[+-]\d{2}:?\d{2}$")
+
+
+def _offset_zoned(path: Path) -> dict[str, Any]:
+    """A Parquet file's timestamp columns zoned at a fixed offset, each with its type at
+    UTC (the same instants: Parquet stores them at UTC); {} for none, or an unreadable file
+    (the reader names what is wrong)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, ValueError):  # (Arrow's errors)
+        return {}
+    return {
+        f.name: pa.timestamp(f.type.unit, "UTC")
+        for f in schema
+        if pa.types.is_timestamp(f.type) and f.type.tz and _FIXED_OFFSET.match(f.type.tz)
+    }
+
+
+def _read_offset_zoned(
+    path: Path, zoned: dict[str, Any], columns: list[str] | None = None
+) -> pl.DataFrame:
+    """A Parquet file with fixed-offset timestamps (``_offset_zoned``) read through Arrow,
+    those columns at UTC."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, columns=columns)
+    for name, utc in zoned.items():
+        if name in table.column_names:
+            at = table.column_names.index(name)
+            table = table.set_column(at, name, table.column(name).cast(utc))
+    return pl.DataFrame(pl.from_arrow(table))
+
+
+def parquet_schema(path: Path) -> pl.Schema:
+    """A Parquet file's schema as attrib reads it (metadata only): a timestamp zoned at a
+    fixed offset is read at UTC."""
+    if zoned := _offset_zoned(path):
+        return pl.Schema(_read_offset_zoned(path, zoned).head(0).schema)
+    return pl.Schema(pl.read_parquet_schema(path))
+
+
 def _read_rows(
     path: Path, kind: str, projection: Projection | None, *, numbered: bool
 ) -> pl.DataFrame:
@@ -809,7 +855,10 @@ def _read_rows(
     select would copy all columns to align them (~0.1 s per select at 10M rows)."""
     index: dict[str, Any] = {"row_index_name": ROW_COL, "row_index_offset": 1} if numbered else {}
     if kind == "parquet":  # columnar: a column not read costs nothing
-        columns = projection.of(pl.read_parquet_schema(path)) if projection else None
+        columns = projection.of(parquet_schema(path)) if projection else None
+        if zoned := _offset_zoned(path):
+            frame = _read_offset_zoned(path, zoned, columns)
+            return frame.with_row_index(ROW_COL, offset=1) if numbered else frame
         return pl.read_parquet(path, columns=columns, **index)
     if kind == "csv":  # text is read whole: the reader checks every row's field count
         separator, eol = csv_dialect(path)
@@ -832,7 +881,8 @@ def scan_file(path: Path, projection: Projection | None = None) -> pl.LazyFrame:
         separator, eol = csv_dialect(path)
         lf = pl.scan_csv(path, separator=separator, eol_char=eol, infer_schema=False)
     elif kind == "parquet":
-        lf = pl.scan_parquet(path)
+        zoned = _offset_zoned(path)  # (such a file is read whole: Polars cannot scan it)
+        lf = _read_offset_zoned(path, zoned).lazy() if zoned else pl.scan_parquet(path)
     else:
         lf = pl.scan_ndjson(path, infer_schema_length=None)
     # a text reader given fewer columns would stop checking every row's field count

@@ -24,6 +24,7 @@ from attrib.io import (
     is_csv_file,
     loose_name,
     nested_values,
+    parquet_schema,
 )
 
 #: how common exports name a required column (HubSpot, Salesforce, GA4/BigQuery, ad platforms'
@@ -102,7 +103,7 @@ def file_schema(file: str | None, read: pl.Schema) -> Mapping[str, pl.DataType]:
     try:
         kind = file_format(Path(file))
         if kind == "parquet":
-            return pl.read_parquet_schema(file)
+            return parquet_schema(Path(file))
         if kind == "ndjson":
             return pl.scan_ndjson(file, infer_schema_length=100).collect_schema()
     except (InputError, OSError, pl.exceptions.PolarsError):

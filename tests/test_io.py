@@ -414,3 +414,38 @@ def test_an_unread_copy_beside_a_table_file_is_refused_as_a_second_file(tmp_path
     text = " ".join(run_cli(["validate", data], exit_code=2).output.split())
     assert "several files for table 'touchpoints': touchpoints.csv, touchpoints.tsv" in text
     assert "touchpoints.tsv: a separated text file: rename it to .csv" in text
+
+
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])
+def test_timestamps_zoned_at_a_fixed_offset_are_read_at_utc(tmp_path, engine):
+    """pandas writes a column parsed with its offsets ("2025-07-01T10:00+05:30") zoned
+    "+05:30": Polars knows named zones only and panicked reading the file's schema (an
+    internal error, a Rust backtrace). Such a file reads as the same instants at UTC."""
+    import datetime as dt
+
+    import polars as pl
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from conftest import run_cli
+
+    instants = [dt.datetime(2025, 1, 1, 4, 30), dt.datetime(2025, 1, 2, 23, 0)]
+    deals = "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-05,2025-01-06,won,1\n"
+    outputs = {}
+    for zone in ("+05:30", "UTC"):
+        data = tmp_path / zone.replace(":", "")
+        data.mkdir()
+        (data / "deals.csv").write_text(deals)
+        table = pa.table(
+            {
+                "customer_id": ["c1", "c1"],
+                "ts": pa.array(instants, pa.timestamp("us", tz=zone)),
+                "channel": ["Email", "Webinar"],
+            }
+        )
+        pq.write_table(table, data / "touchpoints.parquet")
+        run_cli(["validate", data])
+        out = tmp_path / f"out-{zone.replace(':', '')}"
+        run_cli(["run", data, "--out", out, "-q", "--models", "first_touch", *engine])
+        outputs[zone] = pl.read_parquet(out / "journeys.parquet")
+    assert outputs["+05:30"].equals(outputs["UTC"])
+    assert outputs["UTC"]["first_touch_at"].to_list() == [instants[0]]

@@ -28,6 +28,7 @@ from attrib.io import (
     find_table,
     missing_input_hint,
     mixed_columns,
+    parquet_schema,
     read_failure,
     resolve_files,
     table_folder,
@@ -215,7 +216,7 @@ def check_parquet_types(files: list[Path], table: str) -> dict[Path, pl.Schema]:
     schemas: dict[Path, pl.Schema] = {}
     for path in files:
         try:
-            schemas[path] = pl.Schema(pl.read_parquet_schema(path))  # (annotated as a dict)
+            schemas[path] = parquet_schema(path)
         except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
             raise read_failure(exc, [path], "parquet file") from None
         nanos = [
