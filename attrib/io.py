@@ -933,6 +933,19 @@ def nested_values(dtype: pl.DataType) -> tuple[str, str] | None:
     return None
 
 
+def textless_values(dtype: pl.DataType) -> tuple[str, str] | None:
+    """(what a column of ``dtype`` holds, how to export it) when its values have no text a
+    CSV export would hold, nor a number or timestamp: no single values (``nested_values``)
+    or lengths of time (Duration); else None."""
+    if (nested := nested_values(dtype)) is not None:  # (Parquet's map columns included)
+        return nested
+    if isinstance(dtype, pl.Duration):
+        return f"{dtype} values (lengths of time), not text, a number or a timestamp", (
+            "export the value the column stands for (a timestamp, a number)"
+        )
+    return None
+
+
 def mixed_columns(schemas: Iterable[Mapping[str, pl.DataType]]) -> list[str]:
     """The columns of a table whose type differs between its files, in the order first seen:
     those ``stack_parts`` (and the Spark engine's reader) make the text a CSV export holds (a
@@ -955,8 +968,8 @@ def stack_parts(
     ``wall_clock``: the columns whose zoned values keep their own clock, a cost date):
     validation then reads each value as that file alone would give it, instead of one
     file's values being cast to another's type, or the stacking failing. Such a column
-    that holds lists, structs or maps in one file (``files``: each frame's, for the error)
-    has no such text: an input error, as the validator gives for one file.
+    that holds lists, structs, maps or lengths of time in one file (``files``: each frame's,
+    for the error) has no such text: an input error, as the validator gives for one file.
     """
     if len(frames) == 1:
         return frames[0]
@@ -964,12 +977,12 @@ def stack_parts(
     mixed = set(mixed_columns(schemas))
     for i, schema in enumerate(schemas):
         for c in sorted(mixed & set(schema)):
-            if (nested := nested_values(schema[c])) is not None:
+            if (textless := textless_values(schema[c])) is not None:
                 raise SchemaError(
-                    f"column {c!r} holds {nested[0]}",
+                    f"column {c!r} holds {textless[0]}",
                     file=str(files[i]) if i < len(files) else None,
                     column=c,
-                    hint=nested[1],
+                    hint=textless[1],
                 )
     if mixed:
         frames = [

@@ -23,8 +23,8 @@ from attrib.io import (
     file_format,
     is_csv_file,
     loose_name,
-    nested_values,
     parquet_schema,
+    textless_values,
 )
 
 #: how common exports name a required column (HubSpot, Salesforce, GA4/BigQuery, ad platforms'
@@ -256,14 +256,10 @@ def unreadable_column(
 ) -> tuple[str, str] | None:
     """(what the column holds, how to export it) when no value of a column of this type can
     be read as text, a number or a timestamp; None when it can."""
-    if (nested := nested_values(dtype)) is not None:  # (Parquet's map columns included)
-        return nested
+    if (textless := textless_values(dtype)) is not None:
+        return textless
     if dtype == pl.Binary and not _utf8(frame, column):  # text bytes are read as text
         return "bytes that are not UTF-8 text", "export the column as text (UTF-8)"
-    if isinstance(dtype, pl.Duration):
-        return f"{dtype} values (lengths of time), not text, a number or a timestamp", (
-            "export the value the column stands for (a timestamp, a number)"
-        )
     return None
 
 
