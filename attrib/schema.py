@@ -10,8 +10,9 @@ that are there.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
@@ -42,11 +43,13 @@ from attrib.columns import (
 )
 from attrib.config import RunConfig
 from attrib.encoded import US_PER_DAY
-from attrib.errors import SchemaError
+from attrib.errors import InputError, SchemaError
 from attrib.io import (
     FILE_COL,
     REPEATED_SUFFIX,
     ROW_COL,
+    file_format,
+    parquet_schema,
 )
 from attrib.parsing import (
     MIXED_NONE,
@@ -369,15 +372,51 @@ def mixing_facts(frame: pl.LazyFrame, table: str, config: RunConfig) -> dict[str
     row of ``frame`` (raw source columns, mapped as ``validate`` maps them): a whole-table
     fact, computed once. One pass over those columns; typed columns cost nothing. (A missing
     required column is ``validate``'s to report, with the file it is missing from.)"""
-    exprs, _ = _mapping(frame.collect_schema().names(), table, config)
-    mapped = _without_expected_closes(frame.select(exprs), table, config)
+    names = frame.collect_schema().names()
+    exprs, _ = _mapping(names, table, config)
+    by_file = (
+        [pl.col(FILE_COL).cast(pl.String)]
+        if FILE_COL in names
+        else [pl.lit(None, pl.String).alias(FILE_COL)]
+    )
+    mapped = _without_expected_closes(frame.select(*exprs, *by_file), table, config)
     schema = mapped.collect_schema()
     text = [c for c in _TIMESTAMPS if c in schema and schema[c] == pl.String]
     if not text:
         return {}
     counts = [e for c in text for e in mixing_counts(c)]
-    row = mapped.select(counts).collect(engine="streaming").row(0, named=True)
-    return {c: mixing_code(int(row[f"{c}:aware"]), int(row[f"{c}:naive"])) for c in text}
+    # per file: a typed file's values (stacked as text beside text files) do not vote
+    per_file = mapped.group_by(FILE_COL).agg(counts).collect(engine="streaming")
+    codes = {}
+    for c in text:
+        typed = typed_timestamp_files(per_file[FILE_COL].to_list(), table, c, config)
+        voters = per_file.filter(~pl.col(FILE_COL).is_in(typed))
+        aware, naive = (int(voters[f"{c}:{kind}"].sum()) for kind in ("aware", "naive"))
+        codes[c] = mixing_code(aware, naive)
+    return codes
+
+
+def typed_timestamp_files(
+    files: Iterable[str | None], table: str, column: str, config: RunConfig
+) -> list[str]:
+    """The files whose ``column`` (canonical) is a typed timestamp in the file itself (a
+    Parquet Datetime), among a table's files stacked as text (``io.stack_parts``): their
+    values name their instant, so they neither vote in the timezone-mixing rule nor are
+    rejected by it (written as naive text, a zoned Parquet part outvoted the zoned text rows
+    beside it, rejecting them)."""
+    source = config.source_column(table, column)
+    typed = []
+    for file in files:
+        if file is None:
+            continue
+        try:
+            if file_format(Path(file)) != "parquet":
+                continue
+            if isinstance(parquet_schema(Path(file)).get(source), pl.Datetime):
+                typed.append(file)
+        except (InputError, OSError, pl.exceptions.PolarsError):
+            continue  # (not a local file: its values vote, as text)
+    return typed
 
 
 def _checks(
@@ -534,6 +573,21 @@ _UNIQUE_KEYS = {"deals": (DEAL_ID,), "targets": ("kpi", "period")}
 _TIMESTAMPS = (TS, CREATED_AT, CLOSED_AT, DATE)
 
 
+def _mixing_code_of_rows(
+    code: int, files: Sequence[str], table: str, column: str, config: RunConfig
+) -> pl.Expr:
+    """A column's timezone-mixing code for each row: the table's, but none for the rows of
+    a file whose values are typed timestamps (``typed_timestamp_files``)."""
+    if code == MIXED_NONE or not (typed := typed_timestamp_files(files, table, column, config)):
+        return pl.lit(code, dtype=pl.Int8)
+    exempt = pl.col(FILE_COL).cast(pl.String).is_in(typed)
+    return (
+        pl.when(exempt)
+        .then(pl.lit(MIXED_NONE, dtype=pl.Int8))
+        .otherwise(pl.lit(code, dtype=pl.Int8))
+    )
+
+
 def validate(
     raw: pl.DataFrame,
     table: str,
@@ -575,7 +629,7 @@ def validate(
     # timezone mixing is a whole-column rule: the table's (a part of it is given them)
     codes = mixed if mixed is not None else mixing_facts(raw.lazy(), table, config)
     mixing = {
-        c: pl.lit(codes.get(c, MIXED_NONE), dtype=pl.Int8)
+        c: _mixing_code_of_rows(codes.get(c, MIXED_NONE), files, table, c, config)
         for c in _TIMESTAMPS
         if c in schema and schema[c] == pl.String
     }

@@ -90,6 +90,44 @@ def test_part_files_of_one_table_with_different_types(tmp_path, engine):
     assert rejected["reason"].item().startswith("ts 1735689600000 is not a timestamp")
 
 
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])
+def test_typed_timestamps_do_not_vote_in_the_timezone_mixing_rule(tmp_path, engine):
+    """A zoned Parquet part beside a CSV part whose rows mostly carry an offset: stacked as
+    naive text, the Parquet timestamps outvoted the zoned CSV rows, which were rejected
+    (12 of 30 touches, silently: exit 0). Typed values name their instant: they neither vote
+    nor are rejected; the CSV's 8 naive rows are the fewer kind of the text rows."""
+    from datetime import datetime, timedelta
+
+    import polars as pl
+    from conftest import run_cli
+
+    data = tmp_path / "in"
+    parts = data / "touchpoints"
+    parts.mkdir(parents=True)
+    times = [datetime(2025, 1, 1) + timedelta(hours=5 * i) for i in range(30)]
+    touches = pl.DataFrame({"customer_id": "c1", "ts": times, "channel": "Email"})
+    typed = touches[:10].with_columns(pl.col("ts").dt.replace_time_zone("UTC"))
+    typed.write_parquet(parts / "a.parquet")
+    text = touches[10:].with_columns(
+        pl.col("ts").dt.strftime("%Y-%m-%d %H:%M:%S")
+        + pl.when(pl.int_range(pl.len()) < 12).then(pl.lit("Z")).otherwise(pl.lit(""))
+    )
+    text.write_csv(parts / "d.csv")
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-05,2025-01-06,won,1\n"
+    )
+    out = tmp_path / "out"
+    run_cli(["run", data, "--out", out, "-q", "--models", "linear", *engine])
+    rejected = pl.read_parquet(out / "quarantine" / "touchpoints.parquet").sort("row")
+    assert rejected["file"].unique().to_list() == [str(parts / "d.csv")]
+    assert rejected["row"].to_list() == list(range(13, 21))
+    assert rejected["reason"].str.contains("has no timezone while").all()
+    # typed parts alone beside naive text: no text row carries an offset, nothing to reject
+    text.with_columns(pl.col("ts").str.strip_suffix("Z")).write_csv(parts / "d.csv")
+    run_cli(["run", data, "--out", out, "-q", "--models", "linear", *engine])
+    assert not (out / "quarantine" / "touchpoints.parquet").exists()
+
+
 def test_part_files_keep_what_each_value_says(tmp_path):
     """Stacked with a typed file, a cost date keeps the day it names (a Berlin midnight is
     that day, not the evening before in UTC) and a Date close on the creation day still

@@ -409,7 +409,7 @@ class _Job:
         from pyspark.sql import functions as sf
 
         from attrib.columns import TS
-        from attrib.schema import map_columns, unused_columns, validate
+        from attrib.schema import map_columns, typed_timestamp_files, unused_columns, validate
 
         raw = _read_raw(self.spark, spec, "touchpoints", self.cfg)
         self.files["touchpoints"] = list(raw.names.values())
@@ -470,8 +470,12 @@ class _Job:
             uri, block = row[w.URI_COL], int(row[w.BLOCK_COL])
             splits[(uri, block)] = (before.get(uri, 0), _display(uri, raw.names))
             before[uri] = before.get(uri, 0) + int(row["n"])
+        # a typed file's timestamps (stacked as text beside text files) do not vote
+        shown = {u: _display(u, raw.names) for u in st.get_column(w.URI_COL).unique().to_list()}
+        typed = set(typed_timestamp_files(shown.values(), "touchpoints", TS, self.cfg))
+        voters = st.filter(~pl.col(w.URI_COL).is_in([u for u, f in shown.items() if f in typed]))
         mixed = (
-            mixing_code(int(st["aware"].sum()), int(st["naive"].sum()))
+            mixing_code(int(voters["aware"].sum()), int(voters["naive"].sum()))
             if string_ts and st.height
             else MIXED_NONE
         )
