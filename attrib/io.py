@@ -355,7 +355,7 @@ def _file_columns(path: Path, _mtime_ns: int, _size: int) -> tuple[str, ...]:
         with _open_text(path) as fh:
             for line in fh:
                 if line.strip():
-                    first = json.loads(line)
+                    first = json.loads(line.removeprefix("\ufeff"))
                     return tuple(first) if isinstance(first, dict) else ()
     except (OSError, EOFError, ValueError, pl.exceptions.PolarsError, InputError):
         pass
@@ -542,6 +542,45 @@ def _open_quote_row(path: Path) -> int | None:
     return (opened or None) if quoted else None
 
 
+def _no_json_constant(name: str) -> None:
+    """Refuse what Python's JSON reader takes but JSON (and the NDJSON reader) has not."""
+    raise ValueError(f"{name} is no JSON value")
+
+
+def bad_json_line(path: Path) -> InputError | None:
+    """The first line of an NDJSON file that is not one JSON object, named by its row (the
+    reader's numbering: objects, blank lines skipped) and line, with Python's reason; None
+    when every line is one (the reader refused the file for another reason)."""
+    try:
+        with _open_text(path) as fh:
+            row = 0
+            for line_number, line in enumerate(fh, start=1):
+                text = line.removeprefix("\ufeff") if line_number == 1 else line
+                if not text.strip():
+                    continue
+                row += 1
+                try:
+                    value = json.loads(text, parse_constant=_no_json_constant)
+                except json.JSONDecodeError as exc:
+                    why = f"not JSON ({exc.msg}, character {exc.colno})"
+                except ValueError as exc:
+                    why = f"not JSON ({exc})"
+                else:
+                    if isinstance(value, dict):
+                        continue
+                    why = f"a JSON {type(value).__name__}, not an object"
+                return InputError(
+                    f"cannot read ndjson file: line {line_number} is {why}",
+                    file=str(path),
+                    row=row,
+                    hint='write one JSON object per line ({"column": value, ...}); NaN and'
+                    " Infinity are no JSON: write null",
+                )
+    except (OSError, EOFError, UnicodeDecodeError):
+        return None
+    return None
+
+
 def read_failure(exc: BaseException, paths: Sequence[Path], what: str) -> InputError:
     """The error for files a reader refused: the row of a CSV row with more fields than the
     header when there is one, else of a quote that does not close on its row, else the
@@ -558,6 +597,8 @@ def read_failure(exc: BaseException, paths: Sequence[Path], what: str) -> InputE
                 file=str(path),
                 hint="write one object per line first (jq -c '.[]' file.json > file.ndjson)",
             )
+        if (bad := bad_json_line(path)) is not None:
+            return bad
     if "more fields" in first:
         for path in paths:
             if (long := long_row_error(path)) is not None:
@@ -795,7 +836,7 @@ def _repeated_key(path: Path) -> str | None:
         with _open_text(path) as fh:
             line = next((text for text in fh if text.strip()), "")
         if line:
-            json.loads(line, object_pairs_hook=pairs)
+            json.loads(line.removeprefix("\ufeff"), object_pairs_hook=pairs)
     except (OSError, EOFError, ValueError):
         return None
     return repeated[0] if repeated else None
@@ -869,7 +910,16 @@ def _read_rows(
             infer_schema=False,
             **index,
         )
-    return pl.read_ndjson(path, infer_schema_length=None, **index)
+    return pl.read_ndjson(_ndjson_source(path), infer_schema_length=None, **index)
+
+
+def _ndjson_source(path: Path) -> Path | io.BytesIO:
+    """An NDJSON file for its reader: the file, or, when it starts with a byte-order mark
+    (as Windows tools write UTF-8), its bytes without it (the reader refuses the mark)."""
+    with _open_bytes(path) as fh:
+        if fh.read(3) != b"\xef\xbb\xbf":
+            return path
+        return io.BytesIO(fh.read())
 
 
 def scan_file(path: Path, projection: Projection | None = None) -> pl.LazyFrame:
@@ -883,6 +933,8 @@ def scan_file(path: Path, projection: Projection | None = None) -> pl.LazyFrame:
     elif kind == "parquet":
         zoned = _offset_zoned(path)  # (such a file is read whole: Polars cannot scan it)
         lf = _read_offset_zoned(path, zoned).lazy() if zoned else pl.scan_parquet(path)
+    elif isinstance(source := _ndjson_source(path), io.BytesIO):  # (read whole: no scan)
+        lf = pl.read_ndjson(source, infer_schema_length=None).lazy()
     else:
         lf = pl.scan_ndjson(path, infer_schema_length=None)
     # a text reader given fewer columns would stop checking every row's field count

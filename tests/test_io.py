@@ -500,3 +500,34 @@ def test_timestamps_zoned_at_a_fixed_offset_are_read_at_utc(tmp_path, engine):
         outputs[zone] = pl.read_parquet(out / "journeys.parquet")
     assert outputs["+05:30"].equals(outputs["UTC"])
     assert outputs["UTC"]["first_touch_at"].to_list() == [instants[0]]
+
+
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])
+def test_an_ndjson_file_that_is_no_json_names_its_line(tmp_path, engine):
+    """The NDJSON reader's error named no line ("InternalError(TapeError) at character 49"):
+    the first line that is no JSON object is named, with its row (objects, as the reader
+    numbers them) and why; a byte-order mark, as Windows tools write, is read past (it was
+    refused as such an error)."""
+    from conftest import run_cli
+
+    data = tmp_path / "in"
+    data.mkdir()
+    (data / "touchpoints.csv").write_text("customer_id,ts,channel\nc1,2025-01-01,Email\n")
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-05,2025-01-06,won,1\n"
+    )
+    good = '{"date": "2025-01-01", "channel": "Email", "spend": 5}\n'
+    cases = {
+        good + "\n" + good.replace("5}", "NaN}"): "row 2: cannot read ndjson file: line 3 is not"
+        " JSON (NaN is no JSON value)",
+        good + "42\n": "row 2: cannot read ndjson file: line 2 is a JSON int, not an object",
+        good + good[:20]: "row 2: cannot read ndjson file: line 2 is not JSON (Unterminated"
+        " string starting at, character 10)",
+    }
+    for text, said in cases.items():
+        (data / "costs.ndjson").write_text(text)
+        result = run_cli(["run", data, "--out", tmp_path / "out", "-q", *engine], exit_code=2)
+        assert f"file {data / 'costs.ndjson'}, {said}" in " ".join(result.output.split())
+    (data / "costs.ndjson").write_bytes(b"\xef\xbb\xbf" + (good * 2).encode())
+    run_cli(["run", data, "--out", tmp_path / "out", "-q", "--models", "linear", *engine])
+    assert "costs 2 rows 0 rejected" in " ".join(run_cli(["validate", data]).output.split())
