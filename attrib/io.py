@@ -434,15 +434,30 @@ _WORKBOOK_MAGIC = (
 
 def workbook_error(path: Path, what: str) -> InputError | None:
     """The error of a text-named file that is a spreadsheet workbook (an .xlsx renamed
-    .csv: read as text, its bytes read as a Windows-1252 CSV's or a UTF-16 header), else
+    .csv: read as text, its bytes read as a Windows-1252 CSV's or a UTF-16 header), or
+    gzip data not named ``.gz`` (its header read as one column of compressed bytes), else
     None."""
-    if (workbook := _workbook_kind(path)) is None:
-        return None
-    return InputError(
-        f"cannot read {what}: the file is {workbook}, not text",
-        file=str(path),
-        hint=UNREAD_SUFFIXES[".xlsx"],
-    )
+    if (workbook := _workbook_kind(path)) is not None:
+        return InputError(
+            f"cannot read {what}: the file is {workbook}, not text",
+            file=str(path),
+            hint=UNREAD_SUFFIXES[".xlsx"],
+        )
+    if path.suffix.lower() != ".gz" and _starts_with(path, b"\x1f\x8b"):
+        return InputError(
+            f"cannot read {what}: the file is gzip-compressed data, not text",
+            file=str(path),
+            hint=f"name it {path.name}.gz (a gzipped file so named is read as it is)",
+        )
+    return None
+
+
+def _starts_with(path: Path, magic: bytes) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(len(magic)) == magic
+    except OSError:
+        return False
 
 
 def _workbook_kind(path: Path) -> str | None:

@@ -531,3 +531,25 @@ def test_an_ndjson_file_that_is_no_json_names_its_line(tmp_path, engine):
     (data / "costs.ndjson").write_bytes(b"\xef\xbb\xbf" + (good * 2).encode())
     run_cli(["run", data, "--out", tmp_path / "out", "-q", "--models", "linear", *engine])
     assert "costs 2 rows 0 rejected" in " ".join(run_cli(["validate", data]).output.split())
+
+
+def test_gzip_data_named_csv_is_told_as_such(tmp_path):
+    """A gzipped CSV named .csv was read as text: its header, compressed bytes, was "missing
+    the required columns", with a mapping to map nothing onto."""
+    import gzip
+
+    from conftest import run_cli
+
+    data = tmp_path / "in"
+    data.mkdir()
+    (data / "touchpoints.csv").write_text("customer_id,ts,channel\nc1,2025-01-01,Email\n")
+    deals = "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-05,,open,1\n"
+    (data / "deals.csv").write_bytes(gzip.compress(deals.encode()))
+    for command in (["validate", data], ["run", data, "--out", tmp_path / "out", "-q"]):
+        text = " ".join(run_cli(command, exit_code=2).output.split())
+        assert (
+            f"file {data / 'deals.csv'}: cannot read csv file: the file is gzip-compressed" in text
+        )
+        assert "name it deals.csv.gz" in text
+    (data / "deals.csv").rename(data / "deals.csv.gz")
+    run_cli(["validate", data])
