@@ -511,6 +511,21 @@ def utf16_error(path: Path, what: str) -> InputError | None:
     )
 
 
+def _bare_carriage_return_row(path: Path) -> int | None:
+    """The data row (1 = the first after the header) of a CSV file whose lines end in
+    ``\\n`` where a line holds a carriage return alone (an old Mac line end inside a Unix
+    file: the reader sees two rows as one, too long), or None. Only on the error path."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace", newline="\n") as fh:
+            for number, line in enumerate(fh):
+                if "\r" in line.removesuffix("\n").removesuffix("\r"):
+                    return number if number else None  # (a header so split: not this rule)
+    except (OSError, EOFError):
+        return None
+    return None
+
+
 def _long_csv_row(path: Path) -> tuple[int, int, int] | None:
     """(data row, its field count, the header's) of the first row longer than the header."""
     try:
@@ -618,6 +633,15 @@ def read_failure(exc: BaseException, paths: Sequence[Path], what: str) -> InputE
         for path in paths:
             if (long := long_row_error(path)) is not None:
                 return long
+        for path in (p for p in paths if file_format(p) == "csv"):
+            if (row := _bare_carriage_return_row(path)) is not None:
+                return InputError(
+                    f"cannot read {what}: a carriage return (\\r) alone ends a line inside"
+                    " this row: the file mixes line ends",
+                    file=str(path),
+                    row=row,
+                    hint="save the file with one kind of line end (\\n or \\r\\n)",
+                )
     hint = "check that the file is complete and in the format its suffix says"
     if "utf-8" in first.lower() or "utf8" in first.lower():
         hint = NOT_UTF8_HINT

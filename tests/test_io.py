@@ -553,3 +553,22 @@ def test_gzip_data_named_csv_is_told_as_such(tmp_path):
         assert "name it deals.csv.gz" in text
     (data / "deals.csv").rename(data / "deals.csv.gz")
     run_cli(["validate", data])
+
+
+def test_a_carriage_return_inside_a_unix_file_names_its_row(tmp_path):
+    """A row ending in a carriage return alone inside a file of \\n line ends: the reader
+    saw two rows as one and said "found more fields than defined in 'Schema'", no row."""
+    from conftest import run_cli
+
+    data = tmp_path / "in"
+    data.mkdir()
+    (data / "touchpoints.csv").write_text("customer_id,ts,channel\nc1,2025-01-01,Email\n")
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-05,,open,1\n"
+    )
+    (data / "costs.csv").write_bytes(
+        b"date,channel,spend\n2025-01-01,Email,1\n2025-01-02,Email,2\r2025-01-03,Email,3\n"
+    )
+    text = " ".join(run_cli(["validate", data], exit_code=2).output.split())
+    assert f"file {data / 'costs.csv'}, row 2: cannot read csv file: a carriage return" in text
+    assert "one kind of line end" in text
