@@ -752,6 +752,8 @@ def _readable_kind(path: Path) -> str:
     kind = file_format(path)
     if kind != "parquet" and (workbook := workbook_error(path, f"{kind} file")) is not None:
         raise workbook
+    if kind == "parquet" and (wide := wide_decimal_error(path)) is not None:
+        raise wide
     return kind
 
 
@@ -902,6 +904,28 @@ def _offset_zoned(path: Path) -> dict[str, Any]:
         for f in schema
         if pa.types.is_timestamp(f.type) and f.type.tz and _FIXED_OFFSET.match(f.type.tz)
     }
+
+
+def wide_decimal_error(path: Path) -> InputError | None:
+    """The error of a Parquet file's decimal column wider than Polars reads (38 digits: its
+    reader's error named no column), else None."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, ValueError):  # (Arrow's errors: the reader names what is wrong)
+        return None
+    for f in schema:
+        if pa.types.is_decimal(f.type) and f.type.precision > 38:
+            return InputError(
+                f"column {f.name!r} holds decimals of {f.type.precision} digits (at most 38"
+                " are read)",
+                file=str(path),
+                column=f.name,
+                hint="write the column as a float (double) or a decimal of 38 digits or fewer",
+            )
+    return None
 
 
 def _read_offset_zoned(

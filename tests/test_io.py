@@ -572,3 +572,30 @@ def test_a_carriage_return_inside_a_unix_file_names_its_row(tmp_path):
     text = " ".join(run_cli(["validate", data], exit_code=2).output.split())
     assert f"file {data / 'costs.csv'}, row 2: cannot read csv file: a carriage return" in text
     assert "one kind of line end" in text
+
+
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]], ids=["in-memory", "bucketed"])
+def test_a_decimal_column_wider_than_read_is_named(tmp_path, engine):
+    """A Parquet decimal of 60 digits: "cannot read parquet file: precision must be between
+    1 and 38, got 60", with no column and a hint to check the file is complete."""
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from conftest import run_cli
+
+    data = tmp_path / "in"
+    data.mkdir()
+    (data / "touchpoints.csv").write_text("customer_id,ts,channel\nc1,2025-01-01,Email\n")
+    (data / "deals.csv").write_text(
+        "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-05,,open,1\n"
+    )
+    spend = pa.array([decimal.Decimal("5")], pa.decimal256(60, 2))
+    pq.write_table(
+        pa.table({"date": ["2025-01-01"], "channel": ["Email"], "spend": spend}),
+        data / "costs.parquet",
+    )
+    result = run_cli(["run", data, "--out", tmp_path / "out", "-q", *engine], exit_code=2)
+    text = " ".join(result.output.split())
+    assert f"file {data / 'costs.parquet'}, column 'spend': column 'spend' holds decimals" in text
+    assert "of 60 digits (at most 38 are read)" in text
