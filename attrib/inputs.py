@@ -41,6 +41,7 @@ from attrib.io import (
 from attrib.schema import (
     Validated,
     channel_sources,
+    check_constants,
     quarantine_text,
     unread_optional,
     unused_columns,
@@ -349,9 +350,11 @@ def resolve_config(
         if config is None and data_dir is not None and (Path(data_dir) / CONFIG_NAME).is_file():
             config = Path(data_dir) / CONFIG_NAME
         config = load_config(config)
-    return config.with_overrides(
+    resolved = config.with_overrides(
         lookback_days=lookback_days, level=level, strict=strict
     ).with_metrics(metrics)
+    check_constants(resolved)
+    return resolved
 
 
 def empty_touches() -> pl.DataFrame:

@@ -43,7 +43,7 @@ from attrib.columns import (
 )
 from attrib.config import RunConfig
 from attrib.encoded import US_PER_DAY
-from attrib.errors import InputError, SchemaError
+from attrib.errors import ConfigError, InputError, SchemaError
 from attrib.io import (
     FILE_COL,
     REPEATED_SUFFIX,
@@ -810,3 +810,54 @@ def _explain(raw: pl.DataFrame, table: str, config: RunConfig, mixing: list[str]
         .with_columns(pl.col(f"__raw_{c}").alias(c) for c in present)
         .collect(engine="in-memory")
     )
+
+
+#: a value each canonical column takes, for checking a ``[constants]`` value on its own
+_VALID_SAMPLE = {
+    CUSTOMER_ID: "c",
+    ACCOUNT_ID: "a",
+    TS: "2025-01-01",
+    CHANNEL: "x",
+    SOURCE: "x",
+    MEDIUM: "x",
+    CAMPAIGN: "x",
+    TOUCH_TYPE: "x",
+    DEAL_ID: "d",
+    CREATED_AT: "2025-01-01",
+    CLOSED_AT: "2025-01-02",
+    STATUS: "won",
+    AMOUNT: "1",
+    STAGE: "lead",
+    DATE: "2025-01-01",
+    SPEND: "1",
+    "kpi": "revenue",
+    "period": "all",
+    "target": "1",
+}
+
+
+def check_constants(config: RunConfig) -> None:
+    """ConfigError for a ``[constants.<table>]`` value its column refuses: it would reject
+    every row of the table, each reason naming a column of the export (``amount x is not a
+    number``), where the value to fix is in the config. Checked on one row of valid values."""
+    for table, constants in config.constants.items():
+        if not constants or table not in TABLE_COLUMNS:
+            continue
+        required, optional = TABLE_COLUMNS[table]
+        values = {
+            config.source_column(table, c): [_VALID_SAMPLE[c]]
+            for c in (*required, *optional)
+            if c not in constants
+        }
+        row = pl.DataFrame(values).with_columns(
+            pl.lit("channels.toml").alias(FILE_COL), pl.lit(1, dtype=pl.Int64).alias(ROW_COL)
+        )
+        rejected = validate(row, table, config).rejected
+        refused = rejected.filter(pl.col(REASON_COLUMN).is_in(list(constants)))
+        if refused.height:
+            column, reason = refused.row(0, named=True)[REASON_COLUMN], refused[REASON][0]
+            raise ConfigError(
+                f"[constants.{table}] {column} = {constants[column]!r}: {reason}",
+                file=config.source,
+                hint="every row of the table gets this value: give one its column takes",
+            )

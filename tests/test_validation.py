@@ -1993,3 +1993,28 @@ def test_touches_without_a_channel_column_are_offered_the_one_they_have(tmp_path
     text = " ".join(run_cli(["validate", data], exit_code=2).output.split())
     assert '[columns.touchpoints] channel = "<your column>"' in text
     assert "(columns found: customer_id, ts, kind)" in text
+
+
+@pytest.mark.parametrize(
+    ("section", "said"),
+    [
+        ('[constants.deals]\namount = "x"\n', "[constants.deals] amount = 'x': amount x is not a"),
+        ("[constants.deals]\nstatus = 5\n", "[constants.deals] status = 5: status 5 is a code"),
+        (
+            '[constants.touchpoints]\nts = "2025-13-01"\n',
+            "[constants.touchpoints] ts = '2025-13-01': ts 2025-13-01 is not a timestamp",
+        ),
+    ],
+)
+def test_a_constant_its_column_refuses_is_a_config_error(tmp_path, section, said):
+    """A [constants] value its column refuses rejected every row of the table (exit 0), each
+    reason naming a column of the export; the value to fix is in the config."""
+    data = tmp_path / "in"
+    _write(data, "deals", DEAL_HEAD, DEAL_OK)
+    _write(data, "touchpoints", "customer_id,ts,channel", ["c1,2025-01-01,Email"])
+    (data / "channels.toml").write_text(section)
+    for command in (["validate", data], ["run", data, "--out", tmp_path / "out", "-q"]):
+        text = " ".join(run_cli(command, exit_code=2).output.split())
+        assert f"Config error: file {data / 'channels.toml'}: {said}" in text
+        assert "every row of the table gets this value" in text
+    assert not (tmp_path / "out").exists()
