@@ -16,7 +16,7 @@ import gzip
 import io
 import json
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -453,6 +453,7 @@ def workbook_error(path: Path, what: str) -> InputError | None:
 
 
 def _starts_with(path: Path, magic: bytes) -> bool:
+    """Whether a file's first bytes are ``magic`` (False when it cannot be read)."""
     try:
         with path.open("rb") as fh:
             return fh.read(len(magic)) == magic
@@ -611,6 +612,17 @@ def bad_json_line(path: Path) -> InputError | None:
     return None
 
 
+def _csv_row_error(
+    paths: Sequence[Path], what: str, find: Callable[[Path], int | None], fault: str, fix: str
+) -> InputError | None:
+    """The error naming the first row ``find`` finds in the CSV files among ``paths``, which
+    holds ``fault`` (``fix``: the hint), else None."""
+    for path in (p for p in paths if file_format(p) == "csv"):
+        if (row := find(path)) is not None:
+            return InputError(f"cannot read {what}: {fault}", file=str(path), row=row, hint=fix)
+    return None
+
+
 def read_failure(exc: BaseException, paths: Sequence[Path], what: str) -> InputError:
     """The error for files a reader refused: the row of a CSV row with more fields than the
     header when there is one, else of a quote that does not close on its row, else the
@@ -633,31 +645,31 @@ def read_failure(exc: BaseException, paths: Sequence[Path], what: str) -> InputE
         for path in paths:
             if (long := long_row_error(path)) is not None:
                 return long
-        for path in (p for p in paths if file_format(p) == "csv"):
-            if (row := _bare_carriage_return_row(path)) is not None:
-                return InputError(
-                    f"cannot read {what}: a carriage return (\\r) alone ends a line inside"
-                    " this row: the file mixes line ends",
-                    file=str(path),
-                    row=row,
-                    hint="save the file with one kind of line end (\\n or \\r\\n)",
-                )
+        mixed = _csv_row_error(
+            paths,
+            what,
+            _bare_carriage_return_row,
+            "a carriage return (\\r) alone ends a line inside this row: the file mixes line ends",
+            "save the file with one kind of line end (\\n or \\r\\n)",
+        )
+        if mixed is not None:
+            return mixed
     hint = "check that the file is complete and in the format its suffix says"
     if "utf-8" in first.lower() or "utf8" in first.lower():
         hint = NOT_UTF8_HINT
         if (not_utf8 := non_utf8_error(paths, what)) is not None:
             return not_utf8
     else:
-        for path in (p for p in paths if file_format(p) == "csv"):
-            if (row := _open_quote_row(path)) is not None:
-                return InputError(
-                    f'cannot read {what}: a quote (") opens a value that does not close on '
-                    "this row",
-                    file=str(path),
-                    row=row,
-                    hint='quote the whole value and double a quote inside it ("a ""b"" c"),'
-                    " or remove the stray quote",
-                )
+        quote = _csv_row_error(
+            paths,
+            what,
+            _open_quote_row,
+            'a quote (") opens a value that does not close on this row',
+            'quote the whole value and double a quote inside it ("a ""b"" c"), or remove the'
+            " stray quote",
+        )
+        if quote is not None:
+            return quote
     where = str(paths[0]) if len(paths) == 1 else str(paths[0].parent)
     return InputError(f"cannot read {what}: {first}", file=where, hint=hint)
 

@@ -185,3 +185,25 @@ def hint_config(hint: str | None) -> dict[str, Any]:
     block = re.search(r"map them in the config:((?:\n      .*)+)", text)
     assert block is not None, text
     return tomllib.loads("\n".join(line.strip() for line in block.group(1).splitlines()))
+
+
+def typed_and_text_touch_parts(parts: Path, customers: Sequence[str]) -> pl.DataFrame:
+    """Thirty touches of ``customers`` (one each, or cycled), 5 hours apart, into the folder
+    ``parts``: the first 10 in ``a.parquet`` typed zoned (UTC), the other 20 in ``d.csv`` as
+    text, the first 12 of them with a ``Z``, the last 8 naive (its rows 13-20). Returns the
+    CSV part's rows."""
+    from datetime import datetime, timedelta
+
+    times = [datetime(2025, 1, 1) + timedelta(hours=5 * i) for i in range(30)]
+    ids = [customers[i % len(customers)] for i in range(30)]
+    touches = pl.DataFrame({"customer_id": ids, "ts": times, "channel": "Email"})
+    parts.mkdir(parents=True, exist_ok=True)
+    touches[:10].with_columns(pl.col("ts").dt.replace_time_zone("UTC")).write_parquet(
+        parts / "a.parquet"
+    )
+    text = touches[10:].with_columns(
+        pl.col("ts").dt.strftime("%Y-%m-%d %H:%M:%S")
+        + pl.when(pl.int_range(pl.len()) < 12).then(pl.lit("Z")).otherwise(pl.lit(""))
+    )
+    text.write_csv(parts / "d.csv")
+    return text

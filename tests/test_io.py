@@ -96,23 +96,12 @@ def test_typed_timestamps_do_not_vote_in_the_timezone_mixing_rule(tmp_path, engi
     naive text, the Parquet timestamps outvoted the zoned CSV rows, which were rejected
     (12 of 30 touches, silently: exit 0). Typed values name their instant: they neither vote
     nor are rejected; the CSV's 8 naive rows are the fewer kind of the text rows."""
-    from datetime import datetime, timedelta
-
     import polars as pl
-    from conftest import run_cli
+    from conftest import run_cli, typed_and_text_touch_parts
 
     data = tmp_path / "in"
     parts = data / "touchpoints"
-    parts.mkdir(parents=True)
-    times = [datetime(2025, 1, 1) + timedelta(hours=5 * i) for i in range(30)]
-    touches = pl.DataFrame({"customer_id": "c1", "ts": times, "channel": "Email"})
-    typed = touches[:10].with_columns(pl.col("ts").dt.replace_time_zone("UTC"))
-    typed.write_parquet(parts / "a.parquet")
-    text = touches[10:].with_columns(
-        pl.col("ts").dt.strftime("%Y-%m-%d %H:%M:%S")
-        + pl.when(pl.int_range(pl.len()) < 12).then(pl.lit("Z")).otherwise(pl.lit(""))
-    )
-    text.write_csv(parts / "d.csv")
+    text = typed_and_text_touch_parts(parts, ["c1"])
     (data / "deals.csv").write_text(
         "deal_id,customer_id,created_at,closed_at,status,amount\nd1,c1,2025-01-05,2025-01-06,won,1\n"
     )

@@ -1023,23 +1023,14 @@ def test_typed_timestamps_do_not_vote_like_local(spark, tmp_path):
     """A zoned Parquet part beside a CSV part of mostly zoned text: the Spark engine's
     timezone-mixing vote leaves the typed part out as the local engines do, rejecting the
     CSV's naive rows (not its zoned ones)."""
-    from datetime import datetime, timedelta
-
     data = tmp_path / "data"
     shutil.copytree(SAMPLES, data)
     (data / "touchpoints.csv").unlink()
     parts = data / "touchpoints"
-    parts.mkdir()
+    from conftest import typed_and_text_touch_parts
+
     sample = pl.read_csv(SAMPLES / "touchpoints.csv", infer_schema=False).head(30)
-    times = [datetime(2025, 1, 1) + timedelta(hours=5 * i) for i in range(30)]
-    touches = sample.select("customer_id", "channel").with_columns(pl.Series("ts", times))
-    typed = touches[:10].with_columns(pl.col("ts").dt.replace_time_zone("UTC"))
-    typed.write_parquet(parts / "a.parquet")
-    text = touches[10:].with_columns(
-        pl.col("ts").dt.strftime("%Y-%m-%d %H:%M:%S")
-        + pl.when(pl.int_range(pl.len()) < 12).then(pl.lit("Z")).otherwise(pl.lit(""))
-    )
-    text.write_csv(parts / "d.csv")
+    typed_and_text_touch_parts(parts, sample["customer_id"].to_list())
     _, local = _local(data, tmp_path / "local", models="linear")
     _, result = _spark(spark, data, tmp_path / "spark", models="linear", buckets=2)
     quarantine = [
