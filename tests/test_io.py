@@ -588,3 +588,11 @@ def test_a_decimal_column_wider_than_read_is_named(tmp_path, engine):
     text = " ".join(result.output.split())
     assert f"file {data / 'costs.parquet'}, column 'spend': column 'spend' holds decimals" in text
     assert "of 60 digits (at most 38 are read)" in text
+    # a touch column the run does not read is no error (the reader never converts it)
+    (data / "costs.parquet").unlink()
+    (data / "touchpoints.csv").unlink()
+    pq.write_table(
+        pa.table({"customer_id": ["c1"], "ts": ["2025-01-01"], "channel": ["Email"], "n": spend}),
+        data / "touchpoints.parquet",
+    )
+    run_cli(["run", data, "--out", tmp_path / "out", "-q", "--models", "linear", *engine])

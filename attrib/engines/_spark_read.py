@@ -33,7 +33,6 @@ from attrib.io import (
     resolve_files,
     table_folder,
     utf16_error,
-    wide_decimal_error,
 )
 
 if TYPE_CHECKING:
@@ -216,8 +215,6 @@ def check_parquet_types(files: list[Path], table: str) -> dict[Path, pl.Schema]:
     an input error naming it, as the local reader's. (``table``: the table the files are.)"""
     schemas: dict[Path, pl.Schema] = {}
     for path in files:
-        if (wide := wide_decimal_error(path)) is not None:
-            raise wide
         try:
             schemas[path] = parquet_schema(path)
         except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
