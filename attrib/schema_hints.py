@@ -214,6 +214,16 @@ def missing_column_error(
             column=source,
             hint="save the file as UTF-8 (it looks like UTF-16: spreadsheet 'Unicode text')",
         )
+    marked = [c.lstrip("\ufeff") for c in available if c.startswith("\ufeff")]
+    if marked and marked[0] in {s for _, s in [(column, source), *also]}:
+        return SchemaError(
+            f"required column {marked[0]!r} is missing: the header starts with a second"
+            " byte-order mark (U+FEFF), read as part of its first name",
+            file=file,
+            column=source,
+            hint="remove the stray mark: save the file as UTF-8 once more (a tool that adds"
+            " a mark to text that has one wrote it twice)",
+        )
     pairs = [(column, source), *also]
     guesses = [_guess(table, c, s, available) for c, s in pairs]
     # a mapping from a missing column to one the file has under the canonical name is to

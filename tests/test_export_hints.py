@@ -799,3 +799,17 @@ def test_an_amount_written_for_display_is_shown_as_it_should_be_written(tmp_path
         "amount 12,5 is not a number (a decimal comma? write it with a point: 12.5)",
         "amount abc is not a number",
     ]
+
+
+def test_a_byte_order_mark_written_twice_is_named(tmp_path):
+    """A second byte-order mark stays in the first column's name: the hint mapped
+    deal_id = "\\ufeffdeal_id" (an invisible character to paste) instead of naming it."""
+    data = _folder(tmp_path)
+    deals = (data / "deals.csv").read_bytes()
+    (data / "deals.csv").write_bytes(
+        b"\xef\xbb\xbf\xef\xbb\xbf" + deals.removeprefix(b"\xef\xbb\xbf")
+    )
+    with pytest.raises(SchemaError) as err:
+        at.load_inputs(data)
+    assert "the header starts with a second byte-order mark (U+FEFF)" in err.value.message
+    assert "save the file as UTF-8 once more" in str(err.value.hint)
