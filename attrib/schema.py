@@ -177,7 +177,11 @@ def header_error(
 ) -> SchemaError | None:
     """The error of a table's file whose header lacks columns the run needs (required, or
     mapped in ``[columns]``), else None: what validation raises, from the names alone (the
-    bucketed engine and Spark check their files' headers with it)."""
+    bucketed engine and Spark check their files' headers with it). A column the header
+    names twice (the reader's copy ``ts_duplicated_0``) is told first, as validation does."""
+    names = [re.sub(rf"{REPEATED_SUFFIX}\d+$", "", c) for c in columns]
+    if (repeated := repeated_header_error(names, table, config, file)) is not None:
+        return repeated
     _, missing = _mapping(list(columns), table, config)
     return _missing_error(columns, missing, table, config, file) if missing else None
 
@@ -265,10 +269,12 @@ def _mapped(
     """``map_columns`` as a lazy plan: validation folds it into its own (an eager select of
     a frame whose columns are chunked differently would copy every column to align them)."""
     exprs, missing = _mapping(raw.columns, table, config)
+    # a header naming a read column twice first: its copy (ts_duplicated_0) would be listed
+    # among the columns found of a missing-column error, as if the file had it
+    _refuse_repeated_columns(raw, table, config)
     if missing:  # no row to name its file: the caller that read the files names them
         file = raw[FILE_COL][0] if raw.height else None
         raise _missing_error(raw.columns, missing, table, config, file, raw.schema)
-    _refuse_repeated_columns(raw, table, config)
     mapped = raw.lazy().select(*exprs, FILE_COL, ROW_COL)
     return _without_expected_closes(mapped, table, config, keep_given=keep_given)
 

@@ -1362,6 +1362,15 @@ def test_a_header_that_repeats_a_read_column_is_refused(tmp_path, command):
     rows = ["c1,2025-01-01,Email,a,b", "c2,2025-01-02,Social,a,b"]
     _write(data, "touchpoints", "customer_id,ts,channel,note,note", rows)
     run_cli([command, data, "--out", out])
+    # a repeat beside a missing column is named first: the missing-column error listed the
+    # reader's copy (ts_duplicated_0) among the columns found
+    _write(data, "stages", "customer_id,ts,ts", ["c1,2025-01-01,lead"])
+    bucketed = ["--buckets", "2"] if command == "run" else []
+    for extra in ([], bucketed):
+        args = [command, data, "--out", tmp_path / "o2", *extra]
+        text = " ".join(run_cli(args, exit_code=2).output.split())
+        assert f"file {data / 'stages.csv'}, column 'ts': the header names column 'ts' 2" in text
+        assert "duplicated" not in text
 
 
 @pytest.mark.parametrize("command", ["run", "validate"])
