@@ -317,6 +317,11 @@ def parse_model_list(names: str | list[str] | tuple[str, ...]) -> tuple[str, ...
     """Model names from a comma list ("linear, markov") or a list, blanks dropped."""
     if isinstance(names, str):
         return tuple(n.strip() for n in names.split(",") if n.strip())
+    if bad := [n for n in names if not isinstance(n, str)]:
+        raise UsageError(
+            f"model names must be text, got {bad[0]!r} in {list(names)!r}",
+            hint='e.g. models=["linear", "markov"] or models="linear,markov"',
+        )
     return tuple(names)
 
 

@@ -433,8 +433,10 @@ def parse_number(column: str, dtype: pl.DataType) -> tuple[pl.Expr, Why]:
 def parse_id(column: str, dtype: pl.DataType, *, required: bool = True) -> tuple[pl.Expr, Why]:
     if dtype.is_float():
         # an integer id column with gaps comes as float from pandas (1.0): written "1" (as
-        # a CSV export holds it), it matches the same id read as text or integer elsewhere
+        # a CSV export holds it), it matches the same id read as text or integer elsewhere;
+        # a NaN is a missing id (as a CSV export holds it: empty), not the text "NaN"
         text = as_export_text(column, dtype)
+        text = pl.when(pl.col(column).is_nan()).then(None).otherwise(text)
     else:
         text = _as_text(pl.col(column)).str.strip_chars()
     text = text.replace("", None)  # empty -> null (~40% cheaper than a when/then at 10M)

@@ -281,7 +281,23 @@ def check_argument_types(**given: tuple[Any, tuple[type, ...], str]) -> None:
     anything is read: a Python API call otherwise failed deep inside with a raw TypeError."""
     for name, (value, types, what) in given.items():
         if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
-            raise UsageError(f"{name}= must be {what}, got {value!r}")
+            raise UsageError(f"{name}= must be {what}, got {shown_value(value)}")
+
+
+def check_seed(seed: int) -> None:
+    """UsageError for a negative seed (numpy's generator takes 0 or more: its own ValueError
+    came from deep inside the bootstrap)."""
+    if seed < 0:
+        raise UsageError(f"seed= must be 0 or more, got {seed}", hint="e.g. seed=1")
+
+
+def shown_value(value: object) -> str:
+    """An argument as an error shows it: its repr, or for a frame (whose repr is the whole
+    table) its type and shape."""
+    shape = getattr(value, "shape", None)
+    if shape is not None and not isinstance(value, (str, bytes)):
+        return f"a {type(value).__module__.split('.')[0]} {type(value).__name__} of shape {shape}"
+    return repr(value)
 
 
 def run(
@@ -322,6 +338,7 @@ def run(
         seed=(seed, (Integral,), "a whole number"),  # (numpy's too)
         bootstrap=(bootstrap, (Integral,), "a whole number of resamples"),
     )
+    check_seed(seed)
     refuse_ignored_pairs(
         given_arguments(event_log=event_log, touchpoints=touchpoints, deals=deals, level=level),
         python_argument,
@@ -575,6 +592,7 @@ def run_paths(
         seed=(seed, (Integral,), "a whole number"),
         bootstrap=(bootstrap, (Integral,), "a whole number of resamples"),
     )
+    check_seed(seed)
     reporter = reporter or Reporter()
     if bootstrap:  # before any input is read
         from attrib.bootstrap import check_resamples

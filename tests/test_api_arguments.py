@@ -4,6 +4,8 @@ from deep inside); and it takes what a notebook naturally hands it (numpy intege
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
@@ -12,6 +14,7 @@ from conftest import deals, touches
 import attrib.api as at
 from attrib.errors import ChecksFailedError, ConfigError, UsageError
 
+SAMPLES = Path(__file__).resolve().parents[1] / "data_samples"
 TOUCHES = touches(
     [
         ("c1", "2025-01-01 10:00:00", "Email", "jan"),
@@ -122,3 +125,52 @@ def test_the_spark_engine_refuses_a_polars_frame_before_starting_spark(tmp_path)
     with pytest.raises(UsageError, match="touchpoints= is a polars frame") as err:
         at.run_spark(touchpoints=TOUCHES, deals=DEALS, out=tmp_path / "out")
     assert "write_parquet" in str(err.value.hint)
+
+
+@pytest.mark.parametrize(
+    ("call", "said"),
+    [
+        (lambda: at.run(SAMPLES, models=["linear", 3]), "model names must be text, got 3"),
+        (lambda: at.run(SAMPLES, models=("linear", None)), "model names must be text, got None"),
+        (lambda: at.get_model(None), "a model name must be text, got None"),
+        (lambda: at.run(SAMPLES, models="linear", seed=-1, bootstrap=5), "seed= must be 0 or more"),
+        (lambda: at.run_paths("Data.csv", seed=-1, bootstrap=5), "seed= must be 0 or more"),
+        (lambda: at.plan_from_run("2.5M", SAMPLES), "target revenue must be a number, got '2.5M'"),
+        (lambda: at.plan_from_run(1e6, 123), "run= must be a run's out folder or its RunResult"),
+        (
+            lambda: at.run(SAMPLES, event_log=pl.DataFrame({"a": [1, 2]})),
+            "event_log= must be a file path, got a polars DataFrame of shape (2, 1)",
+        ),
+    ],
+)
+def test_a_wrong_argument_is_a_usage_error_not_a_python_one(call, said):
+    """Each gave a bare Python or numpy error from deep inside (AttributeError: 'int' object
+    has no attribute 'lower'; numpy's "expected non-negative integer"; TypeError: must be
+    real number, not str), or printed a whole frame in its message."""
+    with pytest.raises(UsageError) as err:
+        call()
+    assert said in str(err.value)
+
+
+def test_a_plan_from_a_run_result_in_memory_equals_the_plan_from_its_folder(tmp_path):
+    """plan_from_run(target, at.run(...)): the natural notebook call after a run without
+    out= gave "TypeError: expected str, bytes or os.PathLike object, not RunResult"."""
+    result = at.run(SAMPLES, models="linear", out=tmp_path / "out")
+    in_memory = at.plan_from_run(1e6, result).table
+    assert in_memory.equals(at.plan_from_run(1e6, tmp_path / "out").table)
+
+
+def test_a_nan_id_in_a_frame_is_a_missing_id(tmp_path):
+    """A float id column keeping NaN (pandas' missing value, pl.from_pandas(nan_to_null=
+    False)) made a customer called "NaN", where the same data as CSV rejects the row."""
+    ids = [1.0, float("nan"), 2.0]
+    frame = pl.DataFrame(
+        {"customer_id": ids, "ts": ["2025-01-01", "2025-01-02", "2025-01-03"], "channel": "Email"}
+    )
+    won = deals([("d1", "1", "2025-01-05", "2025-01-06", "won", 5.0)])
+    result = at.run(touchpoints=frame, deals=won, models="linear")
+    rejected = result.inputs.quarantine["touchpoints"]
+    assert rejected.select("row", "column", "reason").rows() == [
+        (2, "customer_id", "customer_id is empty")
+    ]
+    assert not any("NaN" in w for w in result.warnings)

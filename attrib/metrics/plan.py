@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from numbers import Real
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -29,6 +29,9 @@ from attrib.metrics.periods import (
 )
 from attrib.metrics.settings import PERIOD_LABEL, STAGE_ORDER, MetricsSettings
 from attrib.models import model_names
+
+if TYPE_CHECKING:
+    from attrib.run import RunResult
 
 PLAN_SCHEMA: dict[str, pl.DataType] = {
     "kind": pl.String(),
@@ -550,12 +553,7 @@ def plan_from_inputs(
     spend."""
     from attrib.run import run
 
-    if not (isinstance(target_revenue, int | float) and math.isfinite(target_revenue)):
-        raise UsageError(f"target revenue must be a number, got {target_revenue!r}")
-    if target_revenue <= 0:  # checked before the job runs, as the CLI does
-        raise UsageError(
-            f"target revenue must be above 0, got {target_revenue!r}", hint="e.g. 2.5e6"
-        )
+    check_target_revenue(target_revenue)  # before the job runs, as the CLI does
     fixed = sorted({"models", "out", "bootstrap", "seed", "reporter"} & set(inputs))
     if fixed:
         raise UsageError(
@@ -565,27 +563,61 @@ def plan_from_inputs(
     if period is not None:  # a malformed --period fails before the job runs
         plan_period(period, MetricsSettings())
     result = run(data_dir, models="first_touch", **inputs)
-    assert result.inputs is not None
-    history = RunHistory(  # what a finished run's folder holds: one way to plan from both
+    planned = plan_from_run(target_revenue, history_of_result(result), period, rates_override)
+    return replace(planned, inputs_sha256=inputs_digest(result.manifest.get("inputs", {})))
+
+
+def check_target_revenue(target_revenue: object) -> None:
+    """UsageError for a target revenue that is no finite number above 0 (a plan's every
+    count scales with it)."""
+    if isinstance(target_revenue, bool) or not (
+        isinstance(target_revenue, int | float) and math.isfinite(target_revenue)
+    ):
+        raise UsageError(
+            f"target revenue must be a number, got {target_revenue!r}", hint="e.g. 2.5e6"
+        )
+    if target_revenue <= 0:
+        raise UsageError(
+            f"target revenue must be above 0, got {target_revenue!r}", hint="e.g. 2.5e6"
+        )
+
+
+def history_of_result(result: RunResult) -> RunHistory:
+    """What a plan reads of a run's result in memory, as ``read_run`` reads its folder."""
+    if result.inputs is None or "funnel" not in result.tables:
+        raise UsageError(
+            "this run has no funnel to plan from (a --paths run holds paths only)",
+            hint="plan from a run over exports: run(DATA_DIR, ...), or plan_from_inputs",
+        )
+    return RunHistory(
         funnel=result.tables["funnel"],
         kpis=result.tables["kpis"],
         channel_summary=result.channel_summary,
         settings=MetricsSettings.from_mapping(result.inputs.config.metrics),
         warnings=tuple(result.manifest["warnings"]),
     )
-    planned = plan_from_run(target_revenue, history, period, rates_override)
-    return replace(planned, inputs_sha256=inputs_digest(result.manifest.get("inputs", {})))
 
 
 def plan_from_run(
     target_revenue: float,
-    run: str | Path | RunHistory,
+    run: str | Path | RunHistory | RunResult,
     period: str | None = None,
     rates_override: Mapping[str, float] | None = None,
 ) -> Plan:
-    """``attrib plan --run OUT``: the plan from a finished run's outputs (its out folder, or
-    what ``read_run`` read of it), without reading the inputs again, with what bears on it:
-    the run's warnings, the repeat-buyer caveat and the empty-plan notes."""
+    """``attrib plan --run OUT``: the plan from a finished run's outputs (its out folder, a
+    ``RunResult`` in memory, or what ``read_run`` read of a folder), without reading the
+    inputs again, with what bears on it: the run's warnings, the repeat-buyer caveat and the
+    empty-plan notes."""
+    from attrib.run import RunResult
+
+    check_target_revenue(target_revenue)
+    if isinstance(run, RunResult):
+        run = history_of_result(run)
+    elif not isinstance(run, RunHistory | str | Path):
+        raise UsageError(
+            f"run= must be a run's out folder or its RunResult, got {type(run).__name__}",
+            hint="e.g. plan_from_run(2.5e6, at.run('exports/', out='out/'))",
+        )
     history = run if isinstance(run, RunHistory) else read_run(run)
     digest = None if isinstance(run, RunHistory) else manifest_digest(Path(run))
     table = plan_table_of_run(target_revenue, history, period, rates_override)

@@ -56,6 +56,11 @@ def check_names(names: Iterable[str]) -> None:
 
     known = model_names()
     for name in names:
+        if not isinstance(name, str):
+            raise UsageError(
+                f"a model name must be text, got {name!r}",
+                hint=f"choose from: {', '.join(known)}",
+            )
         if name not in known:
             close = difflib.get_close_matches(name.lower(), known, n=1)
             guess = f"did you mean {close[0]!r}? " if close else ""
