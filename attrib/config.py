@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -160,8 +161,17 @@ class RunConfig:
         except ConfigError as exc:
             if exc.file is None or exc.file != self.source or not given:
                 raise
-            # an argument's own value is wrong: the file is not where it is
-            own = any(exc.message.startswith(f"{name} ") for name in given)
+
+            # an argument's own value is wrong (the message names it, and no setting the
+            # file gives beside it; a list of the known keys aside): the file is not where
+            # it is
+            said = re.sub(r"\(known keys are [^)]*\)", "", exc.message)
+
+            def named(key: str) -> bool:
+                return re.search(rf"(?<![\w.]){re.escape(key)}(?!\w)", said) is not None
+
+            in_file = [k for k in self.metrics if k not in given]
+            own = any(map(named, given)) and not any(map(named, in_file))
             raise ConfigError(
                 f"{exc.message} (checked with the run's arguments: {', '.join(given)})",
                 file=None if own else exc.file,

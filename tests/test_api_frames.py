@@ -341,9 +341,10 @@ def test_frames_get_the_warnings_their_files_get(tmp_path):
         ({"lookback_days": 0}, "lookback_days"),
         ({"level": "acount"}, "level"),
         ({"metrics": {"gross_margin": 2}}, "gross_margin"),
+        ({"metrics": {"unknown": 1}}, "unknown"),
         ({"metrics": {"period_to": "2025-02-01"}}, "period_to"),  # against the file's from
     ],
-    ids=["lookback", "level", "metrics", "with-the-file"],
+    ids=["lookback", "level", "metrics", "unknown-key", "with-the-file"],
 )
 def test_a_bad_run_argument_is_not_blamed_on_the_config_file(given, named, tmp_path):
     """``run(folder, lookback_days=0)`` was refused as if the folder's channels.toml, which
@@ -354,3 +355,7 @@ def test_a_bad_run_argument_is_not_blamed_on_the_config_file(given, named, tmp_p
     with pytest.raises(ConfigError) as caught:
         at.run(data, **given)
     assert f"(checked with the run's arguments: {named})" in caught.value.message
+    # the file is named only where its own value is part of the fault (period_from beside
+    # the argument's period_to): an unknown or bad metrics key named it too
+    beside_the_file = named == "period_to"
+    assert (caught.value.file == str(data / "channels.toml")) is beside_the_file
