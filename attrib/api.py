@@ -16,6 +16,17 @@ from typing import TYPE_CHECKING, Any
 from attrib.adapters import event_log_tables
 from attrib.config import RunConfig, config_from_mapping, load_config
 from attrib.credit import Attribution
+from attrib.encoded import Journeys
+from attrib.errors import (
+    AttribError,
+    ChecksFailedError,
+    ComputationError,
+    ConfigError,
+    InputError,
+    OutputError,
+    SchemaError,
+    UsageError,
+)
 from attrib.inputs import Inputs, load_inputs
 from attrib.journeys import build_journeys
 from attrib.models import get_model, model_names
@@ -24,14 +35,24 @@ from attrib.run import RunResult, attribute, resolve_models, run, run_paths
 if TYPE_CHECKING:  # imported on first use: see __getattr__
     from attrib.engines.local import run_bucketed
     from attrib.engines.spark import run_spark
-    from attrib.metrics.plan import plan_from_inputs, plan_from_run
+    from attrib.metrics.plan import Plan, plan_from_inputs, plan_from_run
     from attrib.report import build_report
 
 __all__ = [
+    "AttribError",
     "Attribution",
+    "ChecksFailedError",
+    "ComputationError",
+    "ConfigError",
+    "InputError",
     "Inputs",
+    "Journeys",
+    "OutputError",
+    "Plan",
     "RunConfig",
     "RunResult",
+    "SchemaError",
+    "UsageError",
     "attribute",
     "build_journeys",
     "build_report",
@@ -52,7 +73,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """``build_report``, ``run_bucketed``, ``run_spark`` and the plans, imported on
+    """``build_report``, ``run_bucketed``, ``run_spark``, the plans and ``Plan``, imported on
     first use (the report and the other engines cost imports most callers never need;
     ``run_spark`` needs pyspark, the ``spark`` extra)."""
     if name == "build_report":
@@ -75,6 +96,10 @@ def __getattr__(name: str) -> Any:
         from attrib.metrics.plan import plan_from_inputs
 
         return plan_from_inputs
+    if name == "Plan":
+        from attrib.metrics.plan import Plan
+
+        return Plan
     raise AttributeError(f"module 'attrib.api' has no attribute {name!r}")
 
 

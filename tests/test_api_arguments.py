@@ -174,3 +174,16 @@ def test_a_nan_id_in_a_frame_is_a_missing_id(tmp_path):
         (2, "customer_id", "customer_id is empty")
     ]
     assert not any("NaN" in w for w in result.warnings)
+
+
+def test_the_api_exports_what_its_functions_return_and_raise():
+    """Plan, Journeys and the error classes were returned or raised by API functions but
+    reachable only from their own modules."""
+    import attrib.errors
+    from attrib.metrics.plan import Plan
+
+    assert [name for name in at.__all__ if not hasattr(at, name)] == []
+    assert at.Plan is Plan
+    assert at.InputError is attrib.errors.InputError
+    assert issubclass(at.SchemaError, at.InputError)
+    assert issubclass(at.UsageError, at.AttribError)

@@ -658,7 +658,11 @@ def test_bucketed_decimal_wider_than_38_digits_is_a_read_error(tmp_path: Path) -
         ("out", 5, "out= must be a folder path, got 5"),
         ("metrics", "x", "metrics= must be a dict of [metrics] settings"),
         ("buckets", 2.5, "buckets= must be a whole number, got 2.5"),
-        ("memory_limit", float("nan"), "memory_limit= must be a finite size, got nan"),
+        ("memory_limit", float("nan"), "memory_limit=nan is no memory a run fits in"),
+        # a number is bytes: 4 read as "memory limit 0 MiB", 0 as no limit at all (4 GB)
+        ("memory_limit", 4, "memory_limit=4 is no memory a run fits in: a number is bytes"),
+        ("memory_limit", 0, "memory_limit=0 is no memory a run fits in"),
+        ("memory_limit", -1, "memory_limit=-1 is no memory a run fits in"),
     ],
 )
 def test_an_argument_of_the_wrong_type_is_a_usage_error(

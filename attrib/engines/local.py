@@ -628,6 +628,14 @@ def run_bucketed(
         given_arguments(buckets=buckets, memory_limit=memory_limit), python_argument
     )
     refuse_touch_credits_without_out(touch_credits, out)
+    if isinstance(memory_limit, Real) and not (
+        math.isfinite(memory_limit) and memory_limit >= 1024**2
+    ):
+        # (a number is bytes: 4 read as "0 MiB", 0 as no limit at all)
+        raise UsageError(
+            f"memory_limit={memory_limit!r} is no memory a run fits in: a number is bytes",
+            hint='give a size such as "4GB" (or 4 * 1024**3)',
+        )
     reporter = reporter or Reporter()
     out_path = Path(out) if out is not None else None
     check_out_folder(out_path)  # (before any input is read, as in memory)
@@ -675,8 +683,6 @@ def run_bucketed(
             raise with_the_others(found)
     if buckets is None:
         limit = parse_memory(memory_limit) if isinstance(memory_limit, str) else memory_limit
-        if limit is not None and not math.isfinite(limit):
-            raise UsageError(f"memory_limit= must be a finite size, got {memory_limit!r}")
         held = sum(f.estimated_size() for f in (inputs.deals, inputs.stages) if f is not None)
         touch_files = [Path(p) for p in inputs.files["touchpoints"]]
         buckets = buckets_for(touch_files, int(limit or 4 * 1024**3), int(HELD_FACTOR * held))
