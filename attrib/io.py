@@ -960,7 +960,14 @@ def _read_offset_zoned(
 
 def parquet_schema(path: Path) -> pl.Schema:
     """A Parquet file's schema as attrib reads it (metadata only): a timestamp zoned at a
-    fixed offset is read at UTC."""
+    fixed offset is read at UTC. Cached per file version: the header checks, the readers and
+    the timezone-mixing vote each ask for it, for every part of a folder."""
+    stat = path.stat()
+    return pl.Schema(_parquet_schema(path, stat.st_mtime_ns, stat.st_size))  # (a copy)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parquet_schema(path: Path, _mtime_ns: int, _size: int) -> pl.Schema:
     if zoned := _offset_zoned(path):
         return pl.Schema(_read_offset_zoned(path, zoned).head(0).schema)
     return pl.Schema(pl.read_parquet_schema(path))
