@@ -132,7 +132,9 @@ def replicate_credit(
 ) -> list[np.ndarray]:
     """float64 [n, C, 3] per model (in order): channel credit of every bootstrap replicate."""
     if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
-        raise UsageError(f"--bootstrap needs a positive number of replicates, got {n!r}")
+        raise UsageError(
+            f"--bootstrap (bootstrap=) needs a positive number of replicates, got {n!r}"
+        )
     values = batch.values()[:, : len(BOOT_METRICS)]
     shared = _Shared(batch, values)
     reps = [_Replicator(m, shared) for m in models]
@@ -171,7 +173,8 @@ def check_resamples(n: object, *, off: bool = True) -> None:
         or (n < 2 and not (off and n == 0))
     ):
         raise UsageError(
-            f"--bootstrap needs {'0 (off) or ' if off else ''}at least 2 resamples, got {n!r}",
+            f"--bootstrap (bootstrap=) needs {'0 (off) or ' if off else ''}at least 2 resamples,"
+            f" got {n!r}",
             hint="200 resamples give stable 95% intervals",
         )
     if int(n) > MAX_RESAMPLES:

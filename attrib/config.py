@@ -194,7 +194,7 @@ class RunConfig:
             raise ConfigError(
                 f"level must be one of {LEVELS}, got {self.level!r}",
                 file=where,
-                hint="use --level customer or --level account",
+                hint="use --level customer or --level account (level= in Python)",
             )
         if self.revenue_window not in REVENUE_WINDOWS:
             raise ConfigError(

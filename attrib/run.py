@@ -131,7 +131,9 @@ def resolve_models(
     """Model instances for a comma list (default: the config's ``[options] models``, else every
     registered model), config params applied."""
     if isinstance(names, str) and not names.strip(" ,"):
-        raise UsageError("--models names no model", hint=f"choose from: {', '.join(model_names())}")
+        raise UsageError(
+            "--models (models=) names no model", hint=f"choose from: {', '.join(model_names())}"
+        )
     chosen = requested_models(names, config)
     if not chosen:
         raise UsageError("no model selected", hint=f"choose from: {', '.join(model_names())}")
@@ -146,7 +148,7 @@ def resolve_models(
             if names:
                 raise UsageError(
                     f"model {name!r} needs timestamps and stages, which a path table lacks",
-                    hint="drop it from --models when using --paths",
+                    hint="drop it from --models (models=) when using --paths (run_paths)",
                 )
             continue
         models.append(model)

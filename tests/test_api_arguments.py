@@ -187,3 +187,20 @@ def test_the_api_exports_what_its_functions_return_and_raise():
     assert at.InputError is attrib.errors.InputError
     assert issubclass(at.SchemaError, at.InputError)
     assert issubclass(at.UsageError, at.AttribError)
+
+
+@pytest.mark.parametrize(
+    ("call", "said"),
+    [
+        (lambda: at.run(SAMPLES, models=""), "--models (models=) names no model"),
+        (lambda: at.run(SAMPLES, models="linear", bootstrap=1), "--bootstrap (bootstrap=) needs"),
+        (lambda: at.run_bucketed(SAMPLES, buckets=0), "--buckets (buckets=) must be from 1"),
+        (lambda: at.run(SAMPLES, level="acount"), "(level= in Python)"),
+    ],
+)
+def test_a_shared_message_names_the_python_argument_too(call, said):
+    """Messages shared by the CLI and the API named only the command-line flag (--models,
+    --bootstrap, --buckets, --level) to a caller who had passed models=, bootstrap=, ..."""
+    with pytest.raises(at.AttribError) as err:
+        call()
+    assert said in str(err.value)

@@ -217,7 +217,7 @@ def test_the_memory_a_refused_limit_names_is_enough(held_mib: int) -> None:
 def test_a_bucket_count_past_the_cap_is_a_usage_error(tmp_path: Path) -> None:
     """--buckets 100000 ran on for minutes (100,000 passes and part files per table)."""
     result = run_cli(["run", SAMPLE, "--out", tmp_path / "out", "--buckets", "100000"], exit_code=2)
-    assert "--buckets must be from 1 to 4,096, got 100,000" in result.output
+    assert "--buckets (buckets=) must be from 1 to 4,096, got 100,000" in result.output
     assert not (tmp_path / "out").exists()
 
 

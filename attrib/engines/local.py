@@ -688,7 +688,7 @@ def run_bucketed(
         buckets = buckets_for(touch_files, int(limit or 4 * 1024**3), int(HELD_FACTOR * held))
     if not 1 <= buckets <= MAX_BUCKETS:
         raise UsageError(
-            f"--buckets must be from 1 to {MAX_BUCKETS:,}, got {buckets:,}",
+            f"--buckets (buckets=) must be from 1 to {MAX_BUCKETS:,}, got {buckets:,}",
             hint="each bucket is a pass and part files of its own: 96 hold 300M touches in 4 GB",
         )
     reporter.note(f"out-of-core: {buckets} bucket(s)")
