@@ -269,7 +269,12 @@ def python_argument(name: str) -> str:
 
 def refuse_touch_credits_without_out(touch_credits: bool, out: object) -> None:
     """Touch credits are streamed to ``out/touch_credits.parquet``: without ``out`` they
-    were silently not made."""
+    were silently not made. (True or False: "no" was true.)"""
+    if not isinstance(touch_credits, bool | np.bool_):
+        raise UsageError(
+            f"touch_credits= must be True or False, got {shown_value(touch_credits)}",
+            hint="e.g. touch_credits=True",
+        )
     if touch_credits and out is None:
         raise UsageError(
             "touch_credits=True needs out=: every touch's credit is streamed to"

@@ -137,6 +137,7 @@ def test_the_spark_engine_refuses_a_polars_frame_before_starting_spark(tmp_path)
         (lambda: at.run_paths("Data.csv", seed=-1, bootstrap=5), "seed= must be 0 or more"),
         (lambda: at.plan_from_run("2.5M", SAMPLES), "target revenue must be a number, got '2.5M'"),
         (lambda: at.plan_from_run(1e6, 123), "run= must be a run's out folder or its RunResult"),
+        (lambda: at.run(SAMPLES, touch_credits="no"), "touch_credits= must be True or False"),
         (
             lambda: at.run(SAMPLES, event_log=pl.DataFrame({"a": [1, 2]})),
             "event_log= must be a file path, got a polars DataFrame of shape (2, 1)",
