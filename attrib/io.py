@@ -272,11 +272,12 @@ class Projection:
 CSV_SEPARATORS = (",", ";", "\t", "|")
 
 
-def _open_text(path: Path) -> IO[str]:
+def _open_text(path: Path, newline: str = "") -> IO[str]:
     """A CSV file as text for a look at its lines (``.gz`` decompressed; bytes that are not
-    UTF-8 replaced: the reader itself reports them)."""
+    UTF-8 replaced: the reader itself reports them). ``newline``: as ``open``'s (``""``:
+    every line end kept, ``\\r`` alone one too; ``"\\n"``: lines end at ``\\n`` only)."""
     opener = gzip.open if path.suffix.lower() == ".gz" else open
-    return opener(path, "rt", encoding="utf-8", errors="replace", newline="")
+    return opener(path, "rt", encoding="utf-8", errors="replace", newline=newline)
 
 
 def _open_bytes(path: Path) -> io.BufferedIOBase:
@@ -437,13 +438,18 @@ def workbook_error(path: Path, what: str) -> InputError | None:
     .csv: read as text, its bytes read as a Windows-1252 CSV's or a UTF-16 header), or
     gzip data not named ``.gz`` (its header read as one column of compressed bytes), else
     None."""
-    if (workbook := _workbook_kind(path)) is not None:
+    try:
+        with path.open("rb") as fh:
+            start = fh.read(8)
+    except OSError:
+        return None
+    if (workbook := _workbook_kind(start)) is not None:
         return InputError(
             f"cannot read {what}: the file is {workbook}, not text",
             file=str(path),
             hint=UNREAD_SUFFIXES[".xlsx"],
         )
-    if path.suffix.lower() != ".gz" and _starts_with(path, b"\x1f\x8b"):
+    if path.suffix.lower() != ".gz" and start.startswith(b"\x1f\x8b"):
         return InputError(
             f"cannot read {what}: the file is gzip-compressed data, not text",
             file=str(path),
@@ -452,23 +458,9 @@ def workbook_error(path: Path, what: str) -> InputError | None:
     return None
 
 
-def _starts_with(path: Path, magic: bytes) -> bool:
-    """Whether a file's first bytes are ``magic`` (False when it cannot be read)."""
-    try:
-        with path.open("rb") as fh:
-            return fh.read(len(magic)) == magic
-    except OSError:
-        return False
-
-
-def _workbook_kind(path: Path) -> str | None:
-    """What a text-named file is when its first bytes are a workbook's (an .xlsx renamed
-    .csv), else None."""
-    try:
-        with path.open("rb") as fh:
-            start = fh.read(8)
-    except OSError:
-        return None
+def _workbook_kind(start: bytes) -> str | None:
+    """What a text-named file is when its first bytes (``start``) are a workbook's (an
+    .xlsx renamed .csv), else None."""
     return next((kind for magic, kind in _WORKBOOK_MAGIC if start.startswith(magic)), None)
 
 
@@ -516,9 +508,8 @@ def _bare_carriage_return_row(path: Path) -> int | None:
     """The data row (1 = the first after the header) of a CSV file whose lines end in
     ``\\n`` where a line holds a carriage return alone (an old Mac line end inside a Unix
     file: the reader sees two rows as one, too long), or None. Only on the error path."""
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8", errors="replace", newline="\n") as fh:
+        with _open_text(path, newline="\n") as fh:
             for number, line in enumerate(fh):
                 if "\r" in line.removesuffix("\n").removesuffix("\r"):
                     return number if number else None  # (a header so split: not this rule)
@@ -902,16 +893,35 @@ def _repeated_key(path: Path) -> str | None:
 _FIXED_OFFSET = re.compile(r"^[+-]\d{2}:?\d{2}$")
 
 
+def _arrow_schema(path: Path) -> Any:
+    """A Parquet file's Arrow schema (metadata only), read once per file version: the
+    zone fixes, the schema and the readers ask for it for every part of a folder; None when
+    it cannot be read (the reader names what is wrong)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _arrow_schema_of(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _arrow_schema_of(path: Path, _mtime_ns: int, _size: int) -> Any:
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_schema(path)
+    except (OSError, ValueError):  # (Arrow's errors)
+        return None
+
+
 def _offset_zoned(path: Path) -> dict[str, Any]:
     """A Parquet file's timestamp columns zoned at a fixed offset, each with its type at
     UTC (the same instants: Parquet stores them at UTC); {} for none, or an unreadable file
     (the reader names what is wrong)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    try:
-        schema = pq.read_schema(path)
-    except (OSError, ValueError):  # (Arrow's errors)
+    schema = _arrow_schema(path)
+    if schema is None:
         return {}
     return {
         f.name: pa.timestamp(f.type.unit, "UTC")
@@ -925,13 +935,8 @@ def wide_decimal_error(path: Path) -> InputError | None:
     reader's error named no column), else None. Only on the error path: such a column the
     run does not read is no error."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    try:
-        schema = pq.read_schema(path)
-    except (OSError, ValueError):  # (Arrow's errors: the reader names what is wrong)
-        return None
-    for f in schema:
+    for f in _arrow_schema(path) or ():
         if pa.types.is_decimal(f.type) and f.type.precision > 38:
             return InputError(
                 f"column {f.name!r} holds decimals of {f.type.precision} digits (at most 38"
@@ -943,14 +948,8 @@ def wide_decimal_error(path: Path) -> InputError | None:
     return None
 
 
-def _read_offset_zoned(
-    path: Path, zoned: dict[str, Any], columns: list[str] | None = None
-) -> pl.DataFrame:
-    """A Parquet file with fixed-offset timestamps (``_offset_zoned``) read through Arrow,
-    those columns at UTC."""
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(path, columns=columns)
+def _at_utc(table: Any, zoned: dict[str, Any]) -> pl.DataFrame:
+    """An Arrow table as a frame, its ``zoned`` columns (``_offset_zoned``) at UTC."""
     for name, utc in zoned.items():
         if name in table.column_names:
             at = table.column_names.index(name)
@@ -958,18 +957,27 @@ def _read_offset_zoned(
     return pl.DataFrame(pl.from_arrow(table))
 
 
+def _read_offset_zoned(
+    path: Path, zoned: dict[str, Any], columns: list[str] | None = None
+) -> pl.DataFrame:
+    """A Parquet file with fixed-offset timestamps (``_offset_zoned``) read through Arrow,
+    those columns at UTC."""
+    import pyarrow.parquet as pq
+
+    return _at_utc(pq.read_table(path, columns=columns), zoned)
+
+
 def parquet_schema(path: Path) -> pl.Schema:
     """A Parquet file's schema as attrib reads it (metadata only): a timestamp zoned at a
-    fixed offset is read at UTC. Cached per file version: the header checks, the readers and
-    the timezone-mixing vote each ask for it, for every part of a folder."""
+    fixed offset is read at UTC. Read once per file version (a copy of it is returned)."""
     stat = path.stat()
-    return pl.Schema(_parquet_schema(path, stat.st_mtime_ns, stat.st_size))  # (a copy)
+    return pl.Schema(_parquet_schema_of(path, stat.st_mtime_ns, stat.st_size))
 
 
 @functools.lru_cache(maxsize=4096)
-def _parquet_schema(path: Path, _mtime_ns: int, _size: int) -> pl.Schema:
+def _parquet_schema_of(path: Path, _mtime_ns: int, _size: int) -> pl.Schema:
     if zoned := _offset_zoned(path):
-        return pl.Schema(_read_offset_zoned(path, zoned).head(0).schema)
+        return pl.Schema(_at_utc(_arrow_schema(path).empty_table(), zoned).schema)
     return pl.Schema(pl.read_parquet_schema(path))
 
 

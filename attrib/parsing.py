@@ -430,7 +430,11 @@ def parse_number(column: str, dtype: pl.DataType) -> tuple[pl.Expr, Why]:
     return value, why
 
 
-def parse_id(column: str, dtype: pl.DataType, *, required: bool = True) -> tuple[pl.Expr, Why]:
+def parse_id(
+    column: str, dtype: pl.DataType, *, required: bool = True, empty: str | None = None
+) -> tuple[pl.Expr, Why]:
+    """An id (or name) column as text, empty as null; ``required``: an empty value is
+    rejected, with the reason ``empty`` (default "COLUMN is empty")."""
     if dtype.is_float():
         # an integer id column with gaps comes as float from pandas (1.0): written "1" (as
         # a CSV export holds it), it matches the same id read as text or integer elsewhere;
@@ -442,7 +446,7 @@ def parse_id(column: str, dtype: pl.DataType, *, required: bool = True) -> tuple
     text = text.replace("", None)  # empty -> null (~40% cheaper than a when/then at 10M)
 
     def why(raw: pl.Expr, value: pl.Expr) -> Reason:
-        return reason_if(value.is_null(), f"{column} is empty")
+        return reason_if(value.is_null(), empty or f"{column} is empty")
 
     return text, why if required else _never
 

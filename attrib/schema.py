@@ -439,8 +439,8 @@ def _checks(
     def has(c: str) -> bool:
         return c in schema
 
-    def ident(c: str, *, required: bool = True) -> tuple[pl.Expr, Why]:
-        return parse_id(c, schema[c], required=required)
+    def ident(c: str, *, required: bool = True, empty: str | None = None) -> tuple[pl.Expr, Why]:
+        return parse_id(c, schema[c], required=required, empty=empty)
 
     def stamp(c: str, *, required: bool = False, local: bool = False) -> tuple[pl.Expr, Why]:
         value, why = parse_timestamp(
@@ -465,9 +465,7 @@ def _checks(
             )
         out.append((TS, *stamp(TS, required=True)))
         if has(CHANNEL):
-            channel, _ = ident(CHANNEL)
-            reason = no_channel_reason(config)
-            out.append((CHANNEL, channel, lambda raw, value: reason_if(value.is_null(), reason)))
+            out.append((CHANNEL, *ident(CHANNEL, empty=no_channel_reason(config))))
         for c in (SOURCE, MEDIUM, CAMPAIGN, TOUCH_TYPE):
             if has(c):
                 out.append((c, *ident(c, required=False)))

@@ -470,15 +470,15 @@ class _Job:
             uri, block = row[w.URI_COL], int(row[w.BLOCK_COL])
             splits[(uri, block)] = (before.get(uri, 0), _display(uri, raw.names))
             before[uri] = before.get(uri, 0) + int(row["n"])
-        # a typed file's timestamps (stacked as text beside text files) do not vote
-        shown = {u: _display(u, raw.names) for u in st.get_column(w.URI_COL).unique().to_list()}
-        typed = set(typed_timestamp_files(shown.values(), "touchpoints", TS, self.cfg))
-        voters = st.filter(~pl.col(w.URI_COL).is_in([u for u, f in shown.items() if f in typed]))
-        mixed = (
-            mixing_code(int(voters["aware"].sum()), int(voters["naive"].sum()))
-            if string_ts and st.height
-            else MIXED_NONE
-        )
+        shown = {uri: _display(uri, raw.names) for uri in before}  # each file's path
+        mixed = MIXED_NONE
+        if string_ts and st.height:
+            # a typed file's timestamps (stacked as text beside text files) do not vote
+            typed = set(typed_timestamp_files(shown.values(), "touchpoints", TS, self.cfg))
+            voters = st.filter(
+                ~pl.col(w.URI_COL).is_in([u for u, f in shown.items() if f in typed])
+            )
+            mixed = mixing_code(int(voters["aware"].sum()), int(voters["naive"].sum()))
         validator = w.TouchValidator(
             config=self.cfg,
             splits=splits,
@@ -489,8 +489,7 @@ class _Job:
         schema = _ddl(w.validated_schema(qcols))
         validated = self._persist(map_in_arrow(frame, validator, schema))
         # a CSV file's blank rows are numbered (the row numbers count them) but not read
-        uris = st.get_column(w.URI_COL).unique().to_list()
-        csv = [u for u in uris if is_csv_file(_display(u, raw.names))]
+        csv = [u for u, f in shown.items() if is_csv_file(f)]
         blank = st.filter(pl.col(w.URI_COL).is_in(csv)).get_column("blank").sum()
         read = int(sum(before.values())) - int(blank or 0)
         return validator, validated, {"touchpoints": read}

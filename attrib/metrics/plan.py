@@ -24,6 +24,7 @@ from attrib.metrics.periods import (
     PERIOD_ALL,
     in_window,
     month_label,
+    period_kind,
     quarter_label,
     resolve_window,
 )
@@ -216,11 +217,6 @@ def _period_filter(deals: pl.DataFrame, period: str, settings: MetricsSettings) 
     return won.filter(label == period)
 
 
-def _months(periods: list[str]) -> list[str]:
-    """The month labels (``YYYY-MM``) among funnel period labels, sorted."""
-    return sorted(p for p in periods if len(p) == 7 and p[4] == "-" and p[5:].isdigit())
-
-
 def plan_from_history(
     target_revenue: float,
     funnel_df: pl.DataFrame,
@@ -251,8 +247,13 @@ def plan_from_history(
         )
     f = funnel_df.filter((pl.col("view") == "period") & (pl.col("period") == p))
     if f.height == 0:
-        labels = funnel_df.filter(pl.col("view") == "period").get_column("period").unique()
-        months = _months(labels.to_list())
+        months = (
+            funnel_df.filter(pl.col("view") == "period", period_kind(pl.col("period")) == "month")
+            .get_column("period")
+            .unique()
+            .sort()
+            .to_list()
+        )
         covers = f": its months run {months[0]} to {months[-1]}" if months else ""
         raise InputError(
             f"no funnel history for period {p!r}",
