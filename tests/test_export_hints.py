@@ -813,3 +813,66 @@ def test_a_byte_order_mark_written_twice_is_named(tmp_path):
         at.load_inputs(data)
     assert "the header starts with a second byte-order mark (U+FEFF)" in err.value.message
     assert "save the file as UTF-8 once more" in str(err.value.hint)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "words", "row"),
+    [
+        # a file cut short while written: the reader took its zero-filled tail for a blank
+        # row and the lost rows went unsaid
+        (
+            "touchpoints.csv",
+            TOUCHES.encode() + bytes(3000),
+            "ends in 3,000 NUL bytes after row 1",
+            None,
+        ),
+        (
+            "touchpoints.csv",
+            b"customer_id,ts,channel\n" + bytes(40),
+            "ends in 40 NUL bytes after its header",
+            None,
+        ),
+        ("touchpoints.csv", bytes(5000), "holds nothing but 5,000 NUL bytes", None),
+        (
+            "touchpoints.ndjson",
+            b'{"customer_id": "c1", "ts": "2025-01-01", "channel": "Email"}\n' + bytes(30),
+            "ends in 30 NUL bytes after row 1",
+            None,
+        ),
+        # a NUL inside a row was read into the value: a channel "Email\0" beside "Email"
+        (
+            "touchpoints.csv",
+            TOUCHES.encode() + b"c2,2025-01-02 10:00,Email\0\0\n",
+            "this row holds a NUL byte",
+            2,
+        ),
+    ],
+)
+@pytest.mark.parametrize("engine", [[], ["--buckets", "2"]])
+def test_a_file_holding_nul_bytes_is_refused_naming_where(
+    tmp_path, name, content, words, row, engine
+):
+    """A zero-filled file (nothing but NULs) was said to look like UTF-16."""
+    from conftest import run_cli
+
+    data = _folder(tmp_path / "data")
+    (data / "touchpoints.csv").unlink()
+    (data / name).write_bytes(content)
+    with pytest.raises(InputError) as err:
+        at.load_inputs(data)
+    assert words in err.value.message
+    assert err.value.row == row
+    assert err.value.file == str(data / name)
+    assert "UTF-16" not in str(err.value)
+    result = run_cli(["run", data, "--out", tmp_path / "out", *engine], exit_code=2)
+    assert words in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_utf16_text_without_a_byte_order_mark_is_named_as_utf16(tmp_path):
+    """Its NULs are every other byte: not a damaged file but another encoding."""
+    data = _folder(tmp_path)
+    (data / "touchpoints.csv").write_bytes(TOUCHES.encode("utf-16-le"))
+    with pytest.raises(InputError) as err:
+        at.load_inputs(data)
+    assert "the file is UTF-16 text, not UTF-8" in err.value.message

@@ -1040,3 +1040,15 @@ def test_typed_timestamps_do_not_vote_like_local(spark, tmp_path):
     assert quarantine[0]["row"].to_list() == list(range(13, 21))
     assert quarantine[1].select("row", "reason").equals(quarantine[0].select("row", "reason"))
     assert result.manifest["rejected"] == local.manifest["rejected"]
+
+
+def test_a_file_cut_short_into_nul_bytes_is_an_input_error(spark, tmp_path: Path) -> None:
+    """Its zero-filled tail is refused before Spark reads it, as locally (exit 2)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    text = "customer_id,ts,channel\nc1,2025-01-02 10:00:00,Email\n"
+    (data / "touchpoints.csv").write_bytes(text.encode() + bytes(100))
+    (data / "deals.csv").write_text(ONE_WON_DEAL)
+    with pytest.raises(InputError, match="ends in 100 NUL bytes after row 1") as caught:
+        _spark(spark, data, None)
+    assert caught.value.file == str(data / "touchpoints.csv")

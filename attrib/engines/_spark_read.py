@@ -28,6 +28,7 @@ from attrib.io import (
     find_table,
     missing_input_hint,
     mixed_columns,
+    nul_byte_error,
     parquet_schema,
     read_failure,
     resolve_files,
@@ -117,6 +118,8 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
             kind = file_format(p)
             if kind == "csv" and (utf16 := utf16_error(p, "csv file")) is not None:
                 raise utf16  # (read as UTF-8 by Spark: garbled names, a failed run)
+            if kind != "parquet" and (nul := nul_byte_error(p, f"{kind} file")) is not None:
+                raise nul
             sep = csv_separator(p) if kind == "csv" else ","
             header = csv_header(p, sep) if kind == "csv" else ()
             # a file Spark reads no column of, naming no file: refused as locally
