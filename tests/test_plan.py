@@ -94,7 +94,8 @@ def test_zero_rate_leaves_upper_stages_null():
     assert budget["value"].to_list() == [None, None]
     assert rate_note(p, "2025-Q1") == (
         "no count above sql (session, lead, mql) can be planned: the conversion rate into sql "
-        "is 0; give a rate with --rate sql=0.25 (or pick another --period)"
+        "is 0; give a rate with --rate sql=0.25 (rates_override={'sql': 0.25}), or pick"
+        " another --period (period=)"
     )
 
 
@@ -106,7 +107,8 @@ def test_a_missing_rate_is_named_and_a_full_plan_has_no_note():
     assert stage_values(p) == {"lead": None, "mql": None, "sql": 16, "customer": 4}
     assert rate_note(p, "2025-03") == (
         "no count above sql (lead, mql) can be planned: 2025-03 has no conversion rate into "
-        "sql; give a rate with --rate sql=0.25 (or pick another --period)"
+        "sql; give a rate with --rate sql=0.25 (rates_override={'sql': 0.25}), or pick"
+        " another --period (period=)"
     )
     full = reverse_funnel(
         4000, avg_deal_size=1000, rates={"mql": 0.5, "sql": 0.5, "customer": 0.25}, settings=S

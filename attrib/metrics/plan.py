@@ -66,7 +66,8 @@ def _check_finite(x: float, what: str) -> None:
         raise ComputationError(
             f"the plan's {what} is too large for a number: the target is too large for the rates",
             column="target_revenue",
-            hint="give a smaller --target-revenue, or larger --rate values",
+            hint="give a smaller --target-revenue (target_revenue=), or larger --rate values"
+            " (rates_override=)",
         )
 
 
@@ -104,7 +105,7 @@ def reverse_funnel(
         raise ConfigError(
             f"target revenue must be a number >= 0, got {target_revenue!r}",
             column="target_revenue",
-            hint="pass --target-revenue as a plain number, e.g. 1200000",
+            hint="pass --target-revenue (target_revenue=) as a plain number, e.g. 1200000",
         )
     bad = sorted(k for k in rates if k not in STAGE_ORDER)
     if bad:
@@ -278,7 +279,7 @@ def plan_from_history(
                 f"no funnel rate into {', '.join(repr(k) for k in unused)}: the data's funnel "
                 f"is {' > '.join(chain)}",
                 hint=(f"did you mean {close[0]!r}? " if close else "")
-                + "give --rate for a stage after the first of that chain",
+                + "give --rate (rates_override=) for a stage after the first of that chain",
             )
         bad = sorted(k for k, v in rates_override.items() if not 0.0 <= v <= 1.0)
         if bad:
@@ -667,7 +668,8 @@ def rate_note(table: pl.DataFrame, period: str) -> str | None:
             why = f"{period} has no conversion rate into {names[i]}"
         return (
             f"no count above {names[i]} ({above}) can be planned: {why}; give a rate with "
-            f"--rate {names[i]}=0.25 (or pick another --period)"
+            f"--rate {names[i]}=0.25 (rates_override={{{names[i]!r}: 0.25}}), or pick another"
+            " --period (period=)"
         )
     return None
 
