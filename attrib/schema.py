@@ -366,10 +366,14 @@ def at_or_before(touched: pl.Expr, milestone: pl.Expr) -> pl.Expr:
 
 
 def quarantine_text(column: str, dtype: pl.DataType) -> pl.Expr:
-    """A value as a quarantine file shows it: text, a naive timestamp without the zero
-    microseconds a plain cast writes ("2025-09-11 05:49:38", not "...38.000000")."""
-    if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
-        return pl.col(column).dt.to_string("%Y-%m-%d %H:%M:%S%.f").alias(column)
+    """A value as a quarantine file shows it: text, a typed timestamp without the zero
+    microseconds a plain cast writes ("2025-09-11 05:49:38", not "...38.000000"), one with
+    a zone at its UTC time, as every later check (which reads it in UTC) and Spark show it."""
+    if isinstance(dtype, pl.Datetime):
+        value = pl.col(column)
+        if dtype.time_zone is not None:
+            value = value.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        return value.dt.to_string("%Y-%m-%d %H:%M:%S%.f").alias(column)
     return pl.col(column).cast(pl.String).alias(column)
 
 

@@ -207,3 +207,33 @@ def typed_and_text_touch_parts(parts: Path, customers: Sequence[str]) -> pl.Data
     )
     text.write_csv(parts / "d.csv")
     return text
+
+
+def zoned_parquet_rejects(folder: Path, zone: str) -> Path:
+    """Parquet touches and deals typed with ``zone``: one touch without a customer, a
+    duplicated deal, and a deal of a customer with no account (rejected at account level)."""
+    from datetime import datetime
+
+    folder.mkdir(parents=True)
+    at = pl.Datetime("us", zone)
+    pl.DataFrame(
+        {
+            "customer_id": ["c1", ""],
+            "account_id": ["a1", "a1"],
+            "ts": [datetime(2025, 1, 2, 10), datetime(2025, 1, 3, 11, 30)],
+            "channel": ["Email", "Direct"],
+        },
+        schema_overrides={"ts": at},
+    ).write_parquet(folder / "touchpoints.parquet")
+    pl.DataFrame(
+        {
+            "deal_id": ["d1", "d1", "d2"],
+            "customer_id": ["c1", "c1", "c9"],
+            "created_at": [datetime(2025, 1, 3, 12)] * 3,
+            "closed_at": [datetime(2025, 1, 5, 9)] * 3,
+            "status": ["won"] * 3,
+            "amount": [1.0, 2.0, 3.0],
+        },
+        schema_overrides={"created_at": at, "closed_at": at},
+    ).write_parquet(folder / "deals.parquet")
+    return folder

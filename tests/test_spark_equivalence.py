@@ -19,6 +19,8 @@ if importlib.util.find_spec("pyspark") is None:
 if shutil.which("java") is None:
     pytest.skip("no java on PATH: Spark needs Java 17+", allow_module_level=True)
 
+from conftest import zoned_parquet_rejects
+
 from attrib.engines.spark import run_spark, spark_session
 from attrib.errors import ChecksFailedError, InputError, SchemaError
 from attrib.run import run
@@ -1052,3 +1054,15 @@ def test_a_file_cut_short_into_nul_bytes_is_an_input_error(spark, tmp_path: Path
     with pytest.raises(InputError, match="ends in 100 NUL bytes after row 1") as caught:
         _spark(spark, data, None)
     assert caught.value.file == str(data / "touchpoints.csv")
+
+
+def test_zoned_typed_timestamps_quarantine_as_locally(spark, tmp_path: Path) -> None:
+    """A Parquet timestamp with a zone showed "...00.000000+00:00" in the local quarantine
+    and "...00" in Spark's: both show its UTC time now."""
+    data = zoned_parquet_rejects(tmp_path / "data", "Europe/Berlin")
+    local = run(data, models="linear", level="account")
+    _, result = _spark(spark, data, None, models="linear", level="account")
+    for table in ("touchpoints", "deals"):
+        expected = local.inputs.quarantine[table]
+        assert expected.height > 0
+        assert_frame_equal(result.quarantine[table], expected)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import deals, hint_config, run_cli, touches, write_inputs
+from conftest import deals, hint_config, run_cli, touches, write_inputs, zoned_parquet_rejects
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -825,6 +825,24 @@ def test_quarantined_timestamps_read_as_written(tmp_path):
     run_cli(["run", data, "--out", out, "-q", "--models", "first_touch"])
     q = pl.read_parquet(out / "quarantine" / "touchpoints.parquet")
     assert q["ts"].to_list() == ["2025-01-02 11:30:05"]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin"])
+def test_a_zoned_typed_timestamp_is_quarantined_at_its_utc_time(tmp_path, zone):
+    """Rejected by validation it read "2025-01-03 11:30:00.000000+00:00", rejected later
+    (no account, at account level) "2025-01-03 12:00:00", and Spark wrote the latter form:
+    every path now shows the UTC time, as the checks read it."""
+    from attrib.run import run
+
+    data = zoned_parquet_rejects(tmp_path / "data", zone)
+    result = run(data, models="linear", level="account")
+    touches = result.inputs.quarantine["touchpoints"]
+    assert touches["ts"].to_list() == ["2025-01-03 11:30:00"]  # (Berlin's 12:30)
+    deals = result.inputs.quarantine["deals"].sort("row")
+    reasons = deals["reason"].to_list()
+    assert any("duplicate deal_id" in r for r in reasons)
+    assert any("no account_id" in r for r in reasons)
+    assert set(deals["created_at"]) == {"2025-01-03 12:00:00"}
 
 
 def test_validate_lists_rows_and_strict(tmp_path):
