@@ -677,11 +677,45 @@ def _csv_row_error(
     return None
 
 
+def empty_text_error(path: Path, what: str) -> InputError | None:
+    """The error of a CSV file without a header line, or an NDJSON file without a JSON line
+    (0 bytes, or white space only), else None: it has no column, not even an empty table's
+    (every engine says so; Polars' own words named its type inference)."""
+    kind = file_format(path)
+    if kind == "csv":
+        empty = not csv_header(path, csv_separator(path))
+    else:
+        empty = kind == "ndjson" and _blank_text(path)
+    if not empty:
+        return None
+    first = "header line" if kind == "csv" else "JSON line"
+    return InputError(
+        f"cannot read {what}: empty {kind.upper()} (no {first})",
+        file=str(path),
+        hint="check that the file is complete and in the format its suffix says",
+    )
+
+
+def _blank_text(path: Path, chunk: int = 1 << 16) -> bool:
+    """Whether a file holds nothing but white space (read up to its first other byte)."""
+    try:
+        with _open_bytes(path) as f:
+            while block := f.read(chunk):
+                if block.strip():
+                    return False
+    except (OSError, EOFError):
+        return False
+    return True
+
+
 def read_failure(exc: BaseException, paths: Sequence[Path], what: str) -> InputError:
     """The error for files a reader refused: the row of a CSV row with more fields than the
     header when there is one, else of a quote that does not close on its row, else the
     reader's first line, with a hint (UTF-8, format)."""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    for path in (p for p in paths if file_format(p) != "parquet"):
+        if (empty := empty_text_error(path, what)) is not None:
+            return empty
     for path in (p for p in paths if file_format(p) == "csv"):
         if (utf16 := utf16_error(path, what)) is not None:
             return utf16

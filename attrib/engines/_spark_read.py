@@ -24,6 +24,7 @@ from attrib.io import (
     check_repeated_key,
     csv_header,
     csv_separator,
+    empty_text_error,
     file_format,
     find_table,
     missing_input_hint,
@@ -73,15 +74,6 @@ def _local_files(spec: str | Path) -> list[Path] | None:
         return None
 
 
-def _blank_file(path: Path, chunk: int = 1 << 16) -> bool:
-    """Whether a file holds nothing but white space (read up to its first other byte)."""
-    with path.open("rb") as f:
-        while block := f.read(chunk):
-            if block.strip():
-                return False
-    return True
-
-
 def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> _Raw:
     """Read one input table as raw columns (CSV as text, like the local reader). Local part
     files lacking a column their siblings have are refused as locally
@@ -125,13 +117,8 @@ def _read_raw(spark: SparkSession, spec: Any, table: str, config: RunConfig) -> 
             # a file Spark reads no column of, naming no file: refused as locally
             if kind == "ndjson":  # (Spark's reader stops at a repeated key naming no file)
                 check_repeated_key(p)
-            if (kind == "csv" and not header) or (kind == "ndjson" and _blank_file(p)):
-                first = "header line" if kind == "csv" else "JSON line"
-                raise InputError(
-                    f"cannot read {kind} file: empty {kind.upper()} (no {first})",
-                    file=str(p),
-                    hint="check that the file is complete and in the format its suffix says",
-                )
+            if kind != "parquet" and (empty := empty_text_error(p, f"{kind} file")) is not None:
+                raise empty
             found.append((p, kind, sep, header))
             names[str(p.resolve())] = str(p)
             if kind == "parquet" or header:  # (a BOM is no part of the first name)
