@@ -18,6 +18,7 @@ plus command-line overrides. The file's tables:
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 import tomllib
@@ -621,3 +622,18 @@ def load_config(path: str | Path | None) -> RunConfig:
             f"not valid TOML: {exc}", file=str(path), hint="see the README's config example"
         ) from None
     return config_from_mapping(data, source=str(path))
+
+
+def toml_value(value: object) -> str:
+    """A default as the config writes it (``true``, ``"dalessandro"``, ``0.4``), so that a
+    line of ``attrib explain`` pastes into ``[models.NAME]``; a parameter with no default
+    reads ``(not set)``."""
+    if value is None:
+        return "(not set)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return repr(value)

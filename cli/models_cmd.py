@@ -4,26 +4,10 @@ definitions (the models package is imported only when a command runs).
 
 from __future__ import annotations
 
-import json
-
 import click
 
+from attrib.config import toml_value
 from cli._errors import handle_errors
-
-
-def toml_value(value: object) -> str:
-    """A default as the config writes it (``true``, ``"dalessandro"``, ``0.4``), so that a
-    line of ``attrib explain`` pastes into ``[models.NAME]``; a parameter with no default
-    reads ``(not set)``."""
-    if value is None:
-        return "(not set)"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return repr(value)
 
 
 @click.command()

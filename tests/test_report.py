@@ -1183,9 +1183,16 @@ def test_a_path_run_shows_no_pipeline_table_nor_settings_that_did_not_apply(
     page = build_report(tmp_path / "out").read_text(encoding="utf-8")
     assert "Open pipeline by channel and model" not in page
     assert "lookback_days" not in section(page, "quality")
+    # nor campaigns, KPIs, or rows to reject: said so, not "no campaign earned revenue"
+    assert "a path table has no campaigns" in section(page, "campaigns")
+    assert "No campaign earned revenue" not in section(page, "campaigns")
+    assert "a path table has no KPIs" in section(page, "targets")
+    assert "none is rejected" in section(page, "quality")
     # --paths refuses --costs and its rows have no stages: no hint to give it either
     for sid in ("spend", "funnel"):
-        assert "a path table (--paths) has no dates, stages or spend" in section(page, sid)
+        assert "a path table (--paths) has no dates, campaigns, stages or spend" in section(
+            page, sid
+        )
         assert "give the run a" not in section(page, sid)
 
 
@@ -1280,3 +1287,122 @@ def test_top_campaigns_say_what_revenue_has_no_campaign(full_run: tuple[Path, st
     assert revenue >= 100  # (whole units from 100 up, as every money cell)
     text = f"{revenue:,.0f}"
     assert f"(none)) is left out of this ranking: {text}." in section(page, "campaigns")
+
+
+def test_numbers_near_zero_and_past_a_trillion_read_plainly() -> None:
+    """A Shapley value of -0.000042 read "-0.00%"; amounts of 10^18 read "1,888,435,700B" on
+    a card and "...000,512" (the float's binary noise) in a table."""
+    assert fmt(-0.000042, "pct2") == "0.00%"
+    assert fmt(-0.0000001) == "0.0000"
+    assert fmt(-0.3, "money") == "-0.30"  # a real negative keeps its sign
+    assert compact(-0.00001) == "0.00"
+    assert compact(1.5e12) == "1.50T"
+    assert compact(1.8884357e18) == "1.89e+18"
+    assert fmt(1.8884357000000003e18, "money") == "1,888,435,700,000,000,000"
+    assert fmt(910401090386414208.0, "count") == "910,401,090,386,414,000"
+    assert fmt(123456789012.0, "money") == "123,456,789,012"  # (below 10^15: every digit)
+
+
+def _one_channel_summary(folder: Path, revenue: list[float]) -> None:
+    pl.DataFrame(
+        {
+            "model": ["linear", "first_touch", "last_touch"],
+            "channel": ["Email"] * 3,
+            "revenue": revenue,
+            "pipeline": [0.0] * 3,
+            "conversions": [2.0] * 3,
+            "deals": [2.0] * 3,
+        }
+    ).write_parquet(folder / "channel_summary.parquet")
+
+
+def test_models_that_differ_by_float_noise_agree(tmp_path: Path) -> None:
+    """One channel: every model credits it the whole revenue, added in other orders. The
+    highlight said the models disagree most about it "from 1.78M to 1.78M", and the range
+    column read 0.00 beside whole numbers."""
+    _one_channel_summary(tmp_path, [1782493.5099999984, 1782493.5100000042, 1782493.51])
+    page = build_report(tmp_path).read_text(encoding="utf-8")
+    assert "disagree most" not in page
+    pivot = section(page, "models")
+    assert ">0.00<" not in pivot
+    assert '<td class="num muted">0</td>' in pivot
+    _one_channel_summary(tmp_path, [1782493.51, 1700000.0, 1782493.51])  # a real difference
+    assert "disagree most about <strong>Email</strong>" in build_report(tmp_path).read_text(
+        encoding="utf-8"
+    )
+
+
+def test_a_run_without_won_revenue_says_why_its_chart_is_missing(tmp_path: Path) -> None:
+    """The won-revenue chart was dropped without a word; a window with no deal was said to
+    differ from the headline's open pipeline, and #sourced drew four empty bars."""
+    _one_channel_summary(tmp_path, [0.0, 0.0, 0.0])
+    page = build_report(tmp_path).read_text(encoding="utf-8")
+    assert "No won revenue to attribute: no deal in the run is won with an amount above 0." in (
+        section(page, "models")
+    )
+    pl.DataFrame(
+        {
+            "model": ["linear"],
+            "channel": ["Email"],
+            "revenue": [0.0],
+            "pipeline": [0.0],
+            "deals": [0.0],
+        }
+    ).write_parquet(tmp_path / "channel_summary.parquet")
+    from datetime import datetime
+
+    pl.DataFrame(  # one deal, won before the window
+        {
+            "journey_id": [0],
+            "status": ["won"],
+            "amount": [10.0],
+            "created_at": [datetime(2025, 5, 1)],
+            "closed_at": [datetime(2025, 6, 1)],
+            "marketing_sourced": [True],
+            "marketing_influenced": [True],
+        }
+    ).write_parquet(tmp_path / "journeys.parquet")
+    _window_manifest(tmp_path, "2030-01-01", "2030-03-31", given=True)
+    page = build_report(tmp_path).read_text(encoding="utf-8")
+    models = section(page, "models")
+    none_held = "the reporting window (2030-01-01 to 2030-03-31) holds no such deal."
+    assert f"No won revenue to attribute: {none_held}" in models
+    assert f"No open pipeline to attribute: {none_held}" in models
+    assert "so they differ" not in models
+    sourced = section(page, "sourced")
+    assert 'class="chart' not in sourced  # (no bar to draw)
+    measures = "Won revenue, Open deals&#x27; pipeline, Won deals, All deals"
+    assert f"Nothing to split for {measures}: {none_held}" in sourced
+
+
+def test_run_details_write_parameters_and_a_half_given_window_as_they_are(
+    tmp_path: Path,
+) -> None:
+    """The parameters read "max_set_size=None, collapse_repeats=True", the settings "strict
+    False", and a window given by --from alone "2025-03-01 to 2025-06-30 (given)"."""
+    _one_channel_summary(tmp_path, [10.0, 10.0, 10.0])
+    manifest = {
+        "config": {"strict": False, "level": "customer"},
+        "reporting_window": {
+            "from": "2025-03-01",
+            "to": "2025-06-30",
+            "given": True,
+            "from_given": True,
+            "to_given": False,
+        },
+        "models": [
+            {
+                "name": "shapley",
+                "title": "Shapley",
+                "summary": "s",
+                "params": {"max_set_size": None, "collapse_repeats": True, "mode": "exact"},
+            }
+        ],
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    quality = section(build_report(tmp_path).read_text(encoding="utf-8"), "quality")
+    assert "collapse_repeats=true, max_set_size=(not set), mode=&quot;exact&quot;" in quality
+    assert "<td>false</td>" in quality.replace(' class="txt"', "")
+    assert "2025-03-01 (given) to 2025-06-30 (the data&#x27;s end)" in quality
+    for python_word in ("None", "True", "False"):
+        assert python_word not in quality

@@ -42,6 +42,14 @@ def period_days(period: str) -> tuple[date, date] | None:
     return None
 
 
+#: why a path-table run has no spend, funnel, campaigns or KPIs (it refuses --costs; its rows
+#: have no dates)
+PATHS_HINT = (
+    "a path table (--paths) has no dates, campaigns, stages or spend: run on touchpoints,"
+    " deals, costs and stages for them."
+)
+
+
 class Window(NamedTuple):
     """A run's reporting window (``manifest.json``): its days, and whether the user gave
     each end (else the data's span did)."""
@@ -55,6 +63,16 @@ class Window(NamedTuple):
     def given(self) -> bool:
         """Either end given (``--from/--to`` or ``[metrics]``)."""
         return self.from_given or self.to_given
+
+    def told(self) -> str:
+        """The window's days, each end said to be given or the data's (``--from`` alone:
+        its end is the data's)."""
+        start, end = self.start.isoformat(), self.end.isoformat()
+        if self.from_given == self.to_given:
+            return f"{start} to {end} " + ("(given)" if self.given else "(the data's span)")
+        first = "(given)" if self.from_given else "(the data's start)"
+        last = "(given)" if self.to_given else "(the data's end)"
+        return f"{start} {first} to {end} {last}"
 
 
 @dataclass
@@ -87,6 +105,12 @@ class Context:
         if follows_model:
             self.model_charts.add(cid)
         return f'<div class="chart {esc(cls)}" id="{cid}"{attrs}></div>'
+
+    def paths_run(self) -> bool:
+        """Whether the run read a path table (``--paths``): no dates, campaigns, stages,
+        spend or KPIs, and no row it could reject."""
+        inputs = self.out.manifest.get("inputs")
+        return isinstance(inputs, dict) and "paths" in inputs
 
     def window(self) -> Window | None:
         """The run's reporting window from its manifest; None for a run that recorded none

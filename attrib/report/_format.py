@@ -62,12 +62,43 @@ def _whole(x: float) -> bool:
     return abs(x - round(x)) <= 1e-9 * max(1.0, abs(x))
 
 
+def models_range(values: list[float]) -> float | None:
+    """The range of the models' values for one channel, 0 where it is float noise (one
+    channel's credit is the same sum under every model, added in other orders: 5.8e-9 apart
+    at 1.78M)."""
+    if not values:
+        return None
+    lo, hi = min(values), max(values)
+    return 0.0 if hi - lo <= 1e-9 * max(1.0, abs(lo), abs(hi)) else hi - lo
+
+
+def _unsigned_zero(text: str) -> str:
+    """``text`` without the sign of a value that rounds to zero ("-0.00%" is "0.00%": a
+    Shapley value of -0.000042 shown to two places)."""
+    if text.startswith("-") and not any(c in "123456789" for c in text):
+        return text[1:]
+    return text
+
+
+def _significant(x: float) -> float | Decimal:
+    """``x`` for a format that writes every digit: beyond 10^15 a float's last digits are
+    noise of its binary form (1.8884357e18 written whole ends in "...000,512"), so it is
+    given as its 15 significant digits, the rest zeros."""
+    return Decimal(f"{x:.15g}") if abs(x) >= 1e15 else x
+
+
 def compact(value: object) -> str:
-    """A short number for cards: 1.89M, 654k, 31, 0.26."""
+    """A short number for cards: 1.89M, 654k, 31, 0.26 (from 10^15 on: 1.89e+18)."""
     x = _finite(value)
     if x is None:
         return DASH
-    units = ((1e9, "B"), (1e6, "M"), (1e3, "k"), (1.0, ""))
+    if abs(x) >= 1e15:  # (past T: thousands of T read no better than an exponent)
+        return f"{x:.2e}"
+    return _unsigned_zero(_compact(x))
+
+
+def _compact(x: float) -> str:
+    units = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"), (1.0, ""))
     for i, (limit, suffix) in enumerate(units):
         if abs(x) < limit and limit > 1.0:
             continue
@@ -90,16 +121,21 @@ def fmt(value: object, kind: str = "number") -> str:
     x = _finite(value)
     if x is None:
         return DASH
+    return _unsigned_zero(_fmt(x, kind))
+
+
+def _fmt(x: float, kind: str) -> str:
+    shown = _significant(x)
     if kind == "money":
         # cents below 100: a path table's values (ChannelAttribution's are 0.24, 3.19, ...)
         # or a cost per lead of 31.25 would read as whole units (3, 31)
-        return f"{x:,.0f}" if abs(x) >= 100 or _whole(x) else f"{x:,.2f}"
+        return f"{shown:,.0f}" if abs(x) >= 100 or _whole(x) else f"{x:,.2f}"
     if kind == "compact":
         return compact(x)
     if kind == "count":
         # fractional credit sums to a whole number up to float noise (92.99999999999997 won
         # deals in a total): that is a whole count, not "93.0" beside the other models' "93"
-        return f"{round(x):,.0f}" if _whole(x) else f"{x:,.1f}"
+        return f"{round(shown):,}" if _whole(x) else f"{x:,.1f}"  # (an int: no float digits)
     if kind == "pct":
         return f"{x * 100:,.1f}%"
     if kind == "pct2":
@@ -109,11 +145,11 @@ def fmt(value: object, kind: str = "number") -> str:
     if kind == "days":
         return f"{x:,.0f} d" if abs(x) >= 10 else f"{x:,.1f} d"
     if kind == "index":
-        return f"{x:,.0f}"
+        return f"{shown:,.0f}"
     if x == 0:  # not "0.0000": a zero (a CAC payback at no spend) is exact
         return "0"
     if abs(x) >= 1000:
-        return f"{x:,.0f}"
+        return f"{shown:,.0f}"
     if abs(x) >= 1:
         return f"{x:,.2f}"
     return f"{x:,.4f}"

@@ -12,6 +12,7 @@ from attrib.report import charts
 from attrib.report._base import (
     MAX_CHART_CHANNELS,
     NONE_CHANNEL,
+    PATHS_HINT,
     Col,
     Context,
     Section,
@@ -22,7 +23,7 @@ from attrib.report._base import (
     table,
 )
 from attrib.report._data import has, records
-from attrib.report._format import esc, fmt
+from attrib.report._format import esc, fmt, models_range
 
 # ---------------------------------------------------------------------------------------------
 # model comparison
@@ -47,10 +48,11 @@ def model_comparison(ctx: Context) -> Section:
     order = channel_order(cs, "revenue")
     top = order[:MAX_CHART_CHANNELS]
     parts = ['<div class="grid2">']
-    no_open = False
+    no_open = no_won = False
     for metric, title in (("revenue", "Attributed revenue (won)"), ("pipeline", "Open pipeline")):
         if metric not in cs.columns or not cs.get_column(metric).fill_null(0).abs().sum():
             no_open = no_open or metric == "pipeline"
+            no_won = no_won or metric == "revenue"
             continue
         data = (
             cs.select("model", "channel", pl.col(metric).cast(pl.Float64).alias("value"))
@@ -70,7 +72,11 @@ def model_comparison(ctx: Context) -> Section:
         )
         parts.append(f"<div><h3>{esc(title)}</h3>{ctx.chart(spec)}</div>")
     parts.append("</div>")
-    if no_open:
+    if no_won:
+        parts.append(f'<p class="note">No won revenue to attribute: {_no_won_reason(ctx, cs)}</p>')
+    if no_open and not _has_deals(cs):
+        parts.append(f'<p class="note">No open pipeline to attribute: {_no_deals_reason(ctx)}</p>')
+    elif no_open:
         parts.append(f'<p class="note">No open pipeline to attribute: {_open_in_window(ctx)}</p>')
     elif (window := ctx.window()) is not None and window.given:
         # the headline's "Open pipeline" card is the snapshot: a figure 10x smaller under
@@ -121,8 +127,7 @@ def _pivot_table(
                 f'<td class="num heat" style="--h:{tint}" title="{share * 100:.1f}% of {esc(m)}">'
                 f"{fmt(v, kind)}</td>"
             )
-        spread = (max(vals) - min(vals)) if vals else None
-        cells.append(f'<td class="num muted">{fmt(spread, kind)}</td>')
+        cells.append(f'<td class="num muted">{fmt(models_range(vals), kind)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     total = '<td class="txt">total</td>' + "".join(
         f'<td class="num">{fmt(totals.get(m), kind)}</td>' for m in models
@@ -196,30 +201,71 @@ def sourced_influenced(ctx: Context) -> Section:
         for rank, c in enumerate(_CATEGORIES):
             v = got.get(c, 0.0)
             share = v / total if total else 0.0
-            rows.append(
-                {
-                    "measure": name,
-                    "category": c,
-                    "value": v,
-                    "share": share,
-                    "rank": rank,
-                    "mid": cum + share / 2,
-                }
-            )
+            if total:  # (a measure of nothing has no split to draw: an empty bar)
+                rows.append(
+                    {
+                        "measure": name,
+                        "category": c,
+                        "value": v,
+                        "share": share,
+                        "rank": rank,
+                        "mid": cum + share / 2,
+                    }
+                )
             cum += share
             trow[c] = v
             trow[c + " %"] = share if total else None
         table_rows.append(trow)
-    spec = charts.sourced_split(rows, measures=[m[0] for m in measures], validate=ctx.validate)
+    drawn = [r["measure"] for r in table_rows if r["total"]]
     cols = [Col("measure", "measure")]
     for c in _CATEGORIES:
         cols += [Col(c, c, "money"), Col("share", c + " %", "pct")]
     cols.append(Col("total", "total", "money"))
-    sec.body = ctx.chart(spec) + table(cols, table_rows)
+    if drawn:
+        spec = charts.sourced_split(rows, measures=drawn, validate=ctx.validate)
+        sec.body = ctx.chart(spec) + table(cols, table_rows)
+    else:
+        sec.body = table(cols, table_rows)
+    if len(drawn) < len(table_rows):
+        empty = [r["measure"] for r in table_rows if not r["total"]]
+        sec.body += (
+            f'<p class="note">Nothing to split for {", ".join(esc(m) for m in empty)}: '
+            f"{_no_deals_reason(ctx)}</p>"
+        )
     window = ctx.window()
     if window is not None and window.given:
         sec.body += f'<p class="note">{_open_in_window(ctx)}</p>'
     return sec
+
+
+def _has_deals(cs: pl.DataFrame) -> bool:
+    """Whether the run credits any deal (won, open or lost: the summaries' ``deals``)."""
+    return "deals" not in cs.columns or bool(cs.get_column("deals").fill_null(0).abs().sum())
+
+
+def _no_deals_reason(ctx: Context) -> str:
+    """Why a measure over the credited deals is empty: the window holds none, or the run
+    has none of that kind."""
+    window = ctx.window()
+    if window is not None and window.given:
+        return (
+            f"the reporting window ({window.start:%Y-%m-%d} to {window.end:%Y-%m-%d}) holds no"
+            " such deal."
+        )
+    return "the run has no such deal."
+
+
+def _no_won_reason(ctx: Context, cs: pl.DataFrame) -> str:
+    """Why no model credits any won revenue."""
+    if not _has_deals(cs):
+        return _no_deals_reason(ctx)
+    window = ctx.window()
+    where = (
+        f"in the reporting window ({window.start:%Y-%m-%d} to {window.end:%Y-%m-%d})"
+        if window is not None and window.given
+        else "in the run"
+    )
+    return f"no deal {where} is won with an amount above 0."
 
 
 def _open_in_window(ctx: Context) -> str:
@@ -500,6 +546,9 @@ def campaigns(ctx: Context) -> Section:
         "The 15 campaigns with the most attributed revenue under the model chosen at the top.",
     )
     cp = ctx.out.table("campaign_summary")
+    if ctx.paths_run():  # (its campaign_summary holds one "(none)" row per channel)
+        sec.body = not_computed("campaign credit (a path table has no campaigns)", PATHS_HINT)
+        return sec
     if not has(cp, "model", "channel", "campaign", "revenue") or not ctx.models:
         empty = cp is not None and cp.height == 0
         sec.body = not_computed(

@@ -7,6 +7,7 @@ import polars as pl
 from attrib.report import charts
 from attrib.report._base import (
     MAX_CHART_CHANNELS,
+    PATHS_HINT,
     Col,
     Context,
     Section,
@@ -36,18 +37,6 @@ SPEND_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-#: why a path-table run has no spend or funnel (it refuses --costs; its rows have no dates)
-_PATHS_HINT = (
-    "a path table (--paths) has no dates, stages or spend: run on touchpoints, deals, "
-    "costs and stages for them."
-)
-
-
-def _paths_run(ctx: Context) -> bool:
-    inputs = ctx.out.manifest.get("inputs")
-    return isinstance(inputs, dict) and "paths" in inputs
-
-
 # ---------------------------------------------------------------------------------------------
 # spend and return
 
@@ -70,8 +59,8 @@ def spend_return(ctx: Context) -> Section:
             "spend, ROAS and ROMI (the run had no costs file)"
             if no_costs
             else "spend, ROAS and ROMI (no spend columns in channel_summary.parquet)",
-            _PATHS_HINT
-            if _paths_run(ctx)
+            PATHS_HINT
+            if ctx.paths_run()
             else "give the run a costs file (costs.* with date, channel, spend).",
         )
         return sec
@@ -187,8 +176,8 @@ def funnel(ctx: Context) -> Section:
     if not has(f, "stage", "stage_order", "count"):
         sec.body = not_computed(
             "the funnel (funnel.parquet is absent)",
-            _PATHS_HINT
-            if _paths_run(ctx)
+            PATHS_HINT
+            if ctx.paths_run()
             else "give the run a stages file (stages.* with customer_id, stage, ts).",
         )
         return sec

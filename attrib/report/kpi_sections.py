@@ -14,6 +14,7 @@ from attrib.metrics.periods import period_kind
 from attrib.report import charts
 from attrib.report._base import (
     NONE_CHANNEL,
+    PATHS_HINT,
     Col,
     Context,
     Section,
@@ -22,7 +23,7 @@ from attrib.report._base import (
     table,
 )
 from attrib.report._data import has, records
-from attrib.report._format import DASH, change, compact, esc, fmt, fmt_card
+from attrib.report._format import DASH, change, compact, esc, fmt, fmt_card, models_range
 
 #: kpi -> (label, kind, better direction)
 KPI_INFO: dict[str, tuple[str, str, str | None]] = {
@@ -265,9 +266,11 @@ def _hl_disagreement(ctx: Context) -> str | None:
         )
         .sort(["range", "channel"], descending=[True, False])
     )
-    if spread.height == 0 or float(spread.get_column("range")[0]) <= 0:
+    if spread.height == 0:
         return None
     r = spread.row(0, named=True)
+    if not models_range([r["lo"], r["hi"]]):  # (float noise: the models agree)
+        return None
     return (
         f"The models disagree most about <strong>{esc(r['channel'])}</strong>: from "
         f"{compact(r['lo'])} ({esc(r['lo_model'])}) to {compact(r['hi'])} "
@@ -459,6 +462,9 @@ def targets(ctx: Context) -> Section:
         "for costs and days, where lower is better.",
     )
     kpis = ctx.out.table("kpis")
+    if ctx.paths_run():
+        sec.body = not_computed("targets vs actuals (a path table has no KPIs)", PATHS_HINT)
+        return sec
     if not has(kpis, "kpi", "period", "value", "target"):
         sec.body = not_computed(
             "targets vs actuals (no targets in kpis.parquet)",

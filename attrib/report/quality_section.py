@@ -6,6 +6,7 @@ from typing import Any
 
 import polars as pl
 
+from attrib.config import toml_value
 from attrib.report._base import DASH, Col, Context, Section, Window, not_computed, table
 from attrib.report._data import has
 from attrib.report._format import esc
@@ -60,6 +61,11 @@ def data_quality(ctx: Context) -> Section:
                 ],
                 rows,
             )
+        )
+    elif ctx.paths_run():
+        parts.append(
+            '<p class="note">A path table (--paths) is read as given: its rows are paths with'
+            " their counts, not touches or deals, and none is rejected.</p>"
         )
     elif not counts:
         parts.append(
@@ -140,7 +146,10 @@ def _run_details(m: dict[str, Any], window: Window | None) -> str:
                     "name": mod.get("name"),
                     "title": mod.get("title"),
                     "summary": mod.get("summary"),
-                    "params": ", ".join(f"{k}={v}" for k, v in sorted(params.items())) or DASH,
+                    # as the config writes them (true, "dalessandro", (not set)), as
+                    # `attrib models` shows them: not Python's True and None
+                    "params": ", ".join(f"{k}={toml_value(v)}" for k, v in sorted(params.items()))
+                    or DASH,
                 }
             )
         parts.append("<h3>Models</h3>")
@@ -188,14 +197,16 @@ def _run_details(m: dict[str, Any], window: Window | None) -> str:
     applied = () if paths_run else ("lookback_days", "level", "revenue_window", "strict")
     settings = {k: cfg.get(k) for k in (*applied, "source")}
     if window is not None:
-        settings["reporting window"] = f"{window.start.isoformat()} to {window.end.isoformat()}" + (
-            " (given)" if window.given else " (the data's span)"
-        )
+        settings["reporting window"] = window.told()
     metrics = cfg.get("metrics") or {}
     if isinstance(metrics, dict) and not paths_run:  # (a path run computes no KPI)
         settings |= {k: metrics[k] for k in ("gross_margin", "baseline_period") if k in metrics}
     versions = {"attrib": m.get("attrib_version"), **(m.get("versions") or {})}
-    kv = [(k, v) for k, v in {**settings, **versions}.items() if v is not None]
+    kv = [
+        (k, toml_value(v) if isinstance(v, bool) else v)  # (strict: false, not False)
+        for k, v in {**settings, **versions}.items()
+        if v is not None
+    ]
     if kv:
         parts.append("<h3>Settings and versions</h3>")
         parts.append(
