@@ -2,8 +2,10 @@
 
 The table has one row per path (``a > b > c``) with ``total_conversions``, optional
 ``total_conversion_value`` (revenue) and optional ``total_null``. It becomes a Journeys batch
-directly: per distinct path one won journey (weight = conversions) and one non-converting
-journey (weight = nulls), no timestamps, one campaign key per channel.
+directly: per row one won journey (weight = conversions) and one non-converting journey
+(weight = nulls), no timestamps, one campaign key per channel. Rows of one path are not
+merged: the bootstrap resamples each row's journeys at its own value per conversion (merged,
+they shared their average, and the revenue intervals came out too narrow).
 """
 
 from __future__ import annotations
@@ -185,16 +187,15 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
             "nulls": nulls,
         }
     )
+    # rows in an order of their own (not the file's): the sums' last bits then do not depend
+    # on how the table's rows were ordered (rows that tie are alike)
+    rows = rows.sort("path", "conv", "value", "nulls", "row").with_row_index("pid")
     agg = (
-        # a path's rows summed in an order of their own (not the file's): the sums' last bits
-        # then do not depend on how the table's rows were ordered
-        rows.sort("path", "conv", "value", "nulls", "row")
-        .group_by("path", maintain_order=True)
+        rows.group_by("path", maintain_order=True)
         .agg(
             pl.col("conv").sum(), pl.col("value").sum(), pl.col("nulls").sum(), pl.col("row").min()
         )
         .sort("path")
-        .with_row_index("pid")
     )
     bad = agg.filter((pl.col("conv") == 0) & (pl.col("value") > 0))
     if bad.height:
@@ -205,15 +206,15 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
             column=VALUE,
             hint="total_conversion_value is the revenue of the path's conversions",
         )
-    # one won and one non-converting journey per path, each only if its count is positive
-    won = agg.filter(pl.col("conv") > 0).select(
+    # one won and one non-converting journey per row, each only if its count is positive
+    won = rows.filter(pl.col("conv") > 0).select(
         "pid",
         "path",
         pl.lit(STATUS_WON, pl.Int8).alias("status"),
         pl.col("conv").alias("weight"),
         pl.col("value").alias("amount"),
     )
-    lost = agg.filter(pl.col("nulls") > 0).select(
+    lost = rows.filter(pl.col("nulls") > 0).select(
         "pid",
         "path",
         pl.lit(STATUS_NONE, pl.Int8).alias("status"),

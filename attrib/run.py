@@ -645,7 +645,8 @@ def run_paths(
         warnings=reporter.warnings,
         bootstrap=(bootstrap, seed),
     )
-    manifest["row_counts"]["distinct_paths"] = journeys.n_journeys
+    # (a path's rows are journeys of their own: the bootstrap resamples each)
+    manifest["row_counts"]["distinct_paths"] = journeys.table.select("path", "status").n_unique()
     result = RunResult(None, journeys, attribution, tables, manifest, out_path)
     if result.out is not None:
         write_outputs(result, reporter=reporter)

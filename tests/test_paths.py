@@ -38,7 +38,7 @@ def test_semicolon_table_aggregates_and_encodes(tmp_path):
         "path;total_conversions;total_conversion_value;total_null\n"
         "b > a;1;10.5;3\n"
         "c;0;0;2\n"
-        " b>a ;2;4.5;0\n"  # same path as row 1 once spaces are trimmed: summed
+        " b>a ;2;4.5;0\n"  # same path as row 1 once spaces are trimmed: its own journeys
         "a > a;1;1;0\n",
     )
     b = read_paths(f)
@@ -47,17 +47,20 @@ def test_semicolon_table_aggregates_and_encodes(tmp_path):
     assert not b.dicts.is_direct.any()
     assert b.dicts.campaign_names == ("(none)",) * 4
     np.testing.assert_array_equal(b.dicts.campaign_channel, [0, 1, 2, 3])
-    # sorted by path: 'a > a' (won), 'b > a' (won, none), 'c' (none)
-    assert b.table["path"].to_list() == ["a > a", "b > a", "b > a", "c"]
-    assert b.table["status"].to_list() == ["won", "won", "none", "none"]
-    assert b.table["journey_id"].to_list() == [0, 1, 2, 3]
-    np.testing.assert_array_equal(b.status, [STATUS_WON, STATUS_WON, STATUS_NONE, STATUS_NONE])
-    np.testing.assert_allclose(b.weight, [1, 3, 3, 2])
-    np.testing.assert_allclose(b.amount, [1, 15, 0, 0])
-    np.testing.assert_array_equal(b.offsets, [0, 2, 4, 6, 7])
-    np.testing.assert_array_equal(b.channel, [1, 1, 2, 1, 2, 1, 3])
+    # sorted by path, then counts: 'a > a' (won), 'b > a' 1 (won, none), 'b > a' 2 (won),
+    # 'c' (none)
+    assert b.table["path"].to_list() == ["a > a", "b > a", "b > a", "b > a", "c"]
+    assert b.table["status"].to_list() == ["won", "won", "none", "won", "none"]
+    assert b.table["journey_id"].to_list() == [0, 1, 2, 3, 4]
+    np.testing.assert_array_equal(
+        b.status, [STATUS_WON, STATUS_WON, STATUS_NONE, STATUS_WON, STATUS_NONE]
+    )
+    np.testing.assert_allclose(b.weight, [1, 1, 3, 2, 2])
+    np.testing.assert_allclose(b.amount, [1, 10.5, 0, 4.5, 0])
+    np.testing.assert_array_equal(b.offsets, [0, 2, 4, 6, 8, 9])
+    np.testing.assert_array_equal(b.channel, [1, 1, 2, 1, 2, 1, 2, 1, 3])
     np.testing.assert_array_equal(b.campaign, b.channel)
-    np.testing.assert_array_equal(b.n_created, [2, 2, 2, 1])
+    np.testing.assert_array_equal(b.n_created, [2, 2, 2, 2, 1])
     assert (b.lead_pos == -1).all()
     assert (b.opp_pos == -1).all()
     assert (b.ts == 0).all()
@@ -533,3 +536,20 @@ def test_path_runs_are_deterministic_and_free_of_row_order(tmp_path_factory, tab
                 other,
                 name,
             )
+
+
+def test_rows_of_one_path_are_resampled_at_their_own_values(tmp_path):
+    """Two rows of path a, worth 100 and 0 for one conversion each: each row's journey is
+    resampled, 100 x Poisson(1), whose 97.5th percentile is 300. Merged into one row of two
+    conversions worth 50 each, 50 x Poisson(2), it was 250: too narrow an interval."""
+    from attrib.run import run_paths
+
+    f = _write(
+        tmp_path,
+        "path;total_conversions;total_conversion_value;total_null\na;1;100;0\na;1;0;0\nb;1;1;0\n",
+    )
+    result = run_paths(f, models="first_touch", bootstrap=4000, seed=3)
+    a = result.tables["channel_summary"].filter(pl.col("channel") == "a").row(0, named=True)
+    assert a["revenue"] == 100
+    assert a["revenue_hi"] == 300
+    assert result.manifest["row_counts"]["distinct_paths"] == 2  # (a won, b won)
