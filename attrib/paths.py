@@ -28,6 +28,7 @@ from attrib.encoded import (
 )
 from attrib.errors import InputError
 from attrib.io import ROW_COL, blank_line, csv_dialect
+from attrib.parsing import MAX_NUMBER
 
 PATH, CONVERSIONS, VALUE, NULLS = (
     "path",
@@ -44,17 +45,27 @@ _HINT = (
 #: the largest count a path table's cell may hold (whole numbers stay exact below 2^53), and
 #: the largest value (a revenue in any currency; far from where sums overflow to infinity)
 _LARGEST_COUNT = float(2**53)
-_LARGEST_VALUE = 1e200
+_LARGEST_VALUE = MAX_NUMBER
 
 
-def _numeric(df: pl.DataFrame, col: str, file: str, largest: float = _LARGEST_COUNT) -> pl.Series:
-    """Column ``col`` as Float64 (missing cells 0); InputError naming the first bad row."""
+def _numeric(
+    df: pl.DataFrame,
+    col: str,
+    file: str,
+    largest: float = _LARGEST_COUNT,
+    *,
+    required: bool = False,
+) -> pl.Series:
+    """Column ``col`` as Float64 (missing cells 0, unless ``required``: the conversions, of
+    which an empty cell is no count); InputError naming the first bad row."""
     raw = df[col].str.strip_chars()
     num = raw.cast(pl.Float64, strict=False)
     bad = (num.is_null() & raw.is_not_null() & (raw != "")) | (num < 0) | ~num.is_finite()
     bad = bad.fill_null(False)
     huge = (num > largest).fill_null(False)  # sums of such would lose their units or overflow
+    empty = (raw.is_null() | (raw == "")) if required else pl.Series([False] * df.height)
     for rows, what, hint in (
+        (empty, "is empty", "a count on every row (0 for a path without conversions)"),
         (
             bad,
             "is not a non-negative number",
@@ -65,7 +76,7 @@ def _numeric(df: pl.DataFrame, col: str, file: str, largest: float = _LARGEST_CO
         if rows.any():
             i = int(rows.arg_true()[0])
             raise InputError(
-                f"{raw[i]!r} {what}",
+                f"{col} {what}" if raw[i] is None or raw[i] == "" else f"{raw[i]!r} {what}",
                 file=file,
                 row=int(df[ROW_COL][i]),
                 column=col,
@@ -158,7 +169,7 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
     df = df.with_row_index(ROW_COL, offset=1).with_columns(pl.col(ROW_COL).cast(pl.Int64))
     df = df.filter(~blank_line(df.schema))
     _check_columns(columns, fname)
-    conv = _numeric(df, CONVERSIONS, fname)
+    conv = _numeric(df, CONVERSIONS, fname, required=True)
     value = (
         _numeric(df, VALUE, fname, _LARGEST_VALUE)
         if VALUE in df.columns
@@ -237,9 +248,11 @@ def read_paths(path: str | Path, *, sep: str | None = None) -> Journeys:
     touch_names = parts.explode()
     names = sorted(touch_names.unique().to_list())
     if NONE_CHANNEL in names:
+        at = parts.list.contains(NONE_CHANNEL).arg_true()[0]
         raise InputError(
             f"channel name {NONE_CHANNEL!r} is reserved for journeys without touches",
             file=fname,
+            row=int(rows.filter(pl.col("pid") == jr["pid"][at])["row"][0]),
             column=PATH,
             hint="rename that channel in the path table",
         )

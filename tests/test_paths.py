@@ -89,7 +89,23 @@ def test_comma_table_without_optional_columns(tmp_path):
         ("path;total_conversions;total_null\na;0;0\n", "no path with", None, "total_conversions"),
         ("path;total_conversions\na > > b;1\n", "empty channel name in 'a > > b'", 1, "path"),
         ("path;total_conversions\n;1\n", "empty path", 1, "path"),
-        ("path;total_conversions\na > (none);1\n", "reserved", None, "path"),
+        # the row of a reserved channel is named (it was not)
+        ("path;total_conversions\nb;1\na > (none);1\n", "reserved", 2, "path"),
+        # an empty count is no count (read as 0, or blamed on the value beside it)
+        ("path;total_conversions;total_null\na > b;;3\n", "is empty", 1, "total_conversions"),
+        (
+            "path;total_conversions;total_conversion_value\na;1;1\nb;;5\n",
+            "total_conversions is empty",
+            2,
+            "total_conversions",
+        ),
+        # a value above 10^18, as for deals and event logs (1e200 passed)
+        (
+            "path;total_conversions;total_conversion_value\na;1;1e19\n",
+            "too large",
+            1,
+            "total_conversion_value",
+        ),
         (
             "path;total_conversions;total_conversion_value;total_null\na;0;5;1\n",
             "no conversions",
