@@ -291,11 +291,20 @@ def check_argument_types(**given: tuple[Any, tuple[type, ...], str]) -> None:
             raise UsageError(f"{name}= must be {what}, got {shown_value(value)}")
 
 
-def check_seed(seed: int) -> None:
-    """UsageError for a negative seed (numpy's generator takes 0 or more: its own ValueError
-    came from deep inside the bootstrap)."""
+def check_seed(seed: int | None, bootstrap: int) -> int:
+    """The bootstrap's seed, 0 when not given; a UsageError for a negative seed (numpy's
+    generator takes 0 or more: its own ValueError came from deep inside the bootstrap), and
+    for one given without ``bootstrap``, where it does nothing (as the CLI's ``--seed``)."""
+    if seed is None:
+        return 0
     if seed < 0:
         raise UsageError(f"seed= must be 0 or more, got {seed}", hint="e.g. seed=1")
+    if not bootstrap:
+        raise UsageError(
+            "seed= without bootstrap= does nothing",
+            hint="add bootstrap=N (e.g. 200), or drop seed=",
+        )
+    return seed
 
 
 def shown_value(value: object) -> str:
@@ -325,7 +334,7 @@ def run(
     event_log: str | Path | None = None,
     metrics: dict[str, Any] | None = None,
     bootstrap: int = 0,
-    seed: int = 0,
+    seed: int | None = None,
     reporter: Reporter | None = None,
 ) -> RunResult:
     """Run the whole job on a data folder (and/or explicit files); write outputs to ``out``
@@ -345,7 +354,7 @@ def run(
         seed=(seed, (Integral,), "a whole number"),  # (numpy's too)
         bootstrap=(bootstrap, (Integral,), "a whole number of resamples"),
     )
-    check_seed(seed)
+    seed = check_seed(seed, bootstrap)
     refuse_ignored_pairs(
         given_arguments(event_log=event_log, touchpoints=touchpoints, deals=deals, level=level),
         python_argument,
@@ -585,7 +594,7 @@ def run_paths(
     models: list[str] | str | None = None,
     config: RunConfig | str | Path | None = None,
     bootstrap: int = 0,
-    seed: int = 0,
+    seed: int | None = None,
     reporter: Reporter | None = None,
 ) -> RunResult:
     """Run the path-defined models on a ChannelAttribution-style aggregated path table
@@ -599,7 +608,7 @@ def run_paths(
         seed=(seed, (Integral,), "a whole number"),
         bootstrap=(bootstrap, (Integral,), "a whole number of resamples"),
     )
-    check_seed(seed)
+    seed = check_seed(seed, bootstrap)
     reporter = reporter or Reporter()
     if bootstrap:  # before any input is read
         from attrib.bootstrap import check_resamples

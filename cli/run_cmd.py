@@ -317,7 +317,7 @@ def run(
                 models=models,
                 config=config_path,
                 bootstrap=bootstrap,
-                seed=seed or 0,
+                seed=seed,
                 reporter=reporter,
             )
         else:
@@ -377,7 +377,7 @@ def run(
                     touch_credits=touch_credits,
                     event_log=event_log,
                     bootstrap=bootstrap,
-                    seed=seed or 0,
+                    seed=seed,
                     **common,
                 )
         report_path = None

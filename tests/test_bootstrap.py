@@ -246,3 +246,16 @@ def test_the_manifest_keeps_the_resamples_and_seed():
     assert run(sample, models="linear").manifest.get("bootstrap") is None
     result = run(sample, models="linear", bootstrap=2, seed=4)
     assert result.manifest["bootstrap"] == {"resamples": 2, "seed": 4, "level": 0.95}
+
+
+def test_a_seed_without_bootstrap_is_refused_by_the_api_as_by_the_cli(tmp_path):
+    """``at.run(seed=3)`` ran silently, the seed doing nothing; the CLI refuses --seed
+    without --bootstrap."""
+    import attrib.api as at
+
+    f = tmp_path / "paths.csv"
+    f.write_text("path;total_conversions\na > b;3\nb;1\n")
+    for call in (lambda: at.run(seed=3), lambda: at.run_paths(f, seed=3)):
+        with pytest.raises(UsageError, match="seed= without bootstrap= does nothing"):
+            call()
+    assert at.run_paths(f, seed=0, bootstrap=5).manifest["bootstrap"]["seed"] == 0
