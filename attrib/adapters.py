@@ -233,6 +233,11 @@ def repeated_conversions(
     ]
 
 
+def _a(name: str) -> str:
+    """``name`` with its article, as the warnings name a column: "an event flag"."""
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
 def event_log_warnings(
     text: pl.DataFrame,
     found: list[str],
@@ -263,14 +268,14 @@ def event_log_warnings(
     )
     if unknown.height:
         out.append(
-            f"{unknown.height:,} event log row(s) have a {conversion} flag that is neither true "
+            f"{unknown.height:,} event log row(s) have {_a(conversion)} flag that is neither true "
             "(1/true/t/yes/y or a number > 0) nor false (0/false/f/no/n, empty or a number <= 0) "
             f"and were read as no conversion: {_where(unknown, conversion)}; write them as 1 or 0"
         )
     counts = text.filter(number > 1)
     if counts.height:
         out.append(
-            f"{counts.height:,} event log row(s) have a {conversion} above 1, each read as one "
+            f"{counts.height:,} event log row(s) have {_a(conversion)} above 1, each read as one "
             f"conversion (the flag is not a count): {_where(counts, conversion)}; write one row "
             "per conversion"
         )
@@ -281,7 +286,7 @@ def event_log_warnings(
         )
         if stray.height:
             out.append(
-                f"{stray.height:,} event log row(s) that are not conversions carry a {value}, "
+                f"{stray.height:,} event log row(s) that are not conversions carry {_a(value)}, "
                 f"which is not counted: {_where(stray, value)}; flag the row's {conversion} "
                 "(1) if it converted, else leave its value empty"
             )

@@ -531,8 +531,8 @@ def _row_rules(table: str, schema: pl.Schema) -> list[tuple[str, Reason]]:
                 reason_if(
                     pl.col(CHANNEL) == NONE_CHANNEL,
                     f"channel {NONE_CHANNEL} is reserved for deals without touches (rename it "
-                    "in the export, e.g. Direct, or map [columns.touchpoints] channel to "
-                    "another column)",
+                    "in the export, e.g. Direct, or read the channel from another column:"
+                    " [columns.touchpoints] channel, or [event_log] channel for an event log)",
                 ),
             )
         )

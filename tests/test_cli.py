@@ -1489,3 +1489,24 @@ def test_validate_strict_with_out_points_at_the_quarantine_it_wrote(tmp_path):
     assert json.loads(result.stdout)["hint"].startswith(
         f"see each row's reason in {out / 'quarantine'}"
     )
+
+
+def test_event_log_warnings_name_an_event_flag_with_its_article(tmp_path):
+    """A flag column named ``event`` was "a event flag"; a (none) channel's quarantine reason
+    pointed at [columns.touchpoints], which an event log sets aside."""
+    log = tmp_path / "events.csv"
+    log.write_text(
+        "cookie,time,channel,event,amount\n"
+        "u1,2025-01-01 00:00:00,Email,maybe,0\n"
+        "u1,2025-01-01 12:00:00,(none),0,0\n"
+        "u1,2025-01-02 00:00:00,Email,1,10\n"
+    )
+    (tmp_path / "channels.toml").write_text(
+        '[event_log]\nconversion = "event"\nconversion_value = "amount"\n'
+    )
+    out = tmp_path / "out"
+    args = ["run", "--event-log", log, "--config", tmp_path / "channels.toml", "--out", out]
+    text = " ".join(run_cli([*args, "--models", "last_touch"]).output.split())
+    assert "have an event flag that is neither true" in text
+    reasons = pl.read_parquet(out / "quarantine" / "touchpoints.parquet")["reason"].to_list()
+    assert any("[event_log] channel for an event log" in r for r in reasons)
