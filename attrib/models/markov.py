@@ -200,7 +200,8 @@ class MarkovAttribution(ScoredModel):
     )
     definition: ClassVar[str] = (
         "States are (start), one state per channel (order k: per sequence of the last k "
-        "channels), (conversion) and (null). Every journey with at least one touch adds its "
+        "channels, fewer at a path's start), (conversion) and (null). Every journey with at "
+        "least one touch adds its "
         "transitions (start) -> s1 -> ... -> sn -> end, counted with the journey's weight; won "
         "journeys end in (conversion), non-converting and lost journeys in (null); open deals "
         "are left out of the fit because their outcome is unknown, and zero-touch journeys do "
@@ -222,7 +223,12 @@ class MarkovAttribution(ScoredModel):
         "so V = expected revenue per journey and RE_c = 1 - V(c removed) / V."
     )
     params_doc: ClassVar[tuple[Param, ...]] = (
-        Param("order", 1, "Markov order k (1-4): a state is the sequence of the last k channels."),
+        Param(
+            "order",
+            1,
+            "Markov order k (1-4): a state is the sequence of the last k channels (fewer at a"
+            " path's start: its first channel, then its first two, ...).",
+        ),
         Param(
             "collapse_repeats",
             True,
