@@ -66,7 +66,7 @@ def event_log_tables(
     roles = {customer: "customer", ts: "ts", channel: "channel", conversion: "conversion"}
     found = [c for c in frame.columns if c not in (FILE_COL, ROW_COL)]
     if missing := [(col, role) for col, role in roles.items() if col not in frame.columns]:
-        raise _missing_roles(frame, missing, found)
+        raise _missing_roles(frame, missing, found, value)
     # the columns read, as text the way a CSV export holds it: a float cookie 1.0 is "1",
     # not "1.0"; the others are ignored (GA4's nested event_params), as in the touchpoints
     used = [c for c in dict.fromkeys((customer, ts, channel, conversion, value)) if c in found]
@@ -127,29 +127,39 @@ def event_log_tables(
     return touches, deals
 
 
-def _guess_role(column: str, role: str, free: list[str]) -> str | None:
+def _guess_role(column: str, role: str, free: list[str], *, sure: bool = False) -> str | None:
     """The log's column most likely meant for ``role`` (default name ``column``): an
-    export's own name for it (``_EXPORT_NAMES``), else a close spelling; None if neither."""
+    export's own name for it (``_EXPORT_NAMES``), else a close spelling (``sure``: one
+    differing only in case or separators); None if neither."""
     loose = {loose_name(c): c for c in free}
-    known = (loose[n] for n in map(loose_name, _EXPORT_NAMES[role]) if n in loose)
-    close = difflib.get_close_matches(column, free, n=1, cutoff=0.5)
+    known = (loose[n] for n in map(loose_name, (*_EXPORT_NAMES[role], column)) if n in loose)
+    close = [] if sure else difflib.get_close_matches(column, free, n=1, cutoff=0.5)
     return next(known, close[0] if close else None)
 
 
 def _missing_roles(
-    frame: pl.DataFrame, missing: list[tuple[str, str]], found: list[str]
+    frame: pl.DataFrame, missing: list[tuple[str, str]], found: list[str], value: str
 ) -> SchemaError:
     """Every role column the log lacks in one error (not one per try), with the [event_log]
-    lines that name the log's own columns, a close one guessed where there is one."""
+    lines that name the log's own columns, a close one guessed where there is one; the
+    (optional) value column's line too where it is missing and guessed (GA4's
+    ``purchase_revenue``), or the next run warns that every conversion is worth 0."""
     where = frame.get_column(FILE_COL)[0] if frame.height else None
     named = ", ".join(f"{col!r} (its {role} column)" for col, role in missing)
     free = [c for c in found if c not in {col for col, _ in missing}]
 
+    guesses = [_guess_role(col, role, free) for col, role in missing]
     lines = [
-        f'{_ROLE_KEYS[role]} = "{_guess_role(col, role, free) or "your_column"}"'
-        for col, role in missing
+        f'{_ROLE_KEYS[role]} = "{guess or "your_column"}"'
+        for (_, role), guess in zip(missing, guesses, strict=True)
     ]
-    python = ", ".join(f"{role}=..." for _, role in missing)
+    roles = [role for _, role in missing]
+    # (only a sure guess: not a close spelling, "converted" for conversion_value)
+    unused = [c for c in free if c not in guesses]
+    if value not in found and (guess := _guess_role(value, "value", unused, sure=True)):
+        lines.append(f'{_ROLE_KEYS["value"]} = "{guess}"')
+        roles.append("value")
+    python = ", ".join(f"{role}=..." for role in roles)
     config = config_lines("event_log", lines)
     return SchemaError(
         f"event log has no column{'s' if len(missing) > 1 else ''} {named}",

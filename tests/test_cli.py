@@ -543,7 +543,16 @@ def test_an_event_log_without_several_columns_names_them_all_at_once(tmp_path):
     block = result.output.split("hint: ", 1)[1].replace(
         "name the log's own columns in the config:", "map them in the config:"
     )
-    assert hint_config(block) == {"event_log": {"cookie": "distinct_id", "channel": "your_column"}}
+    assert hint_config(block) == {
+        "event_log": {
+            "cookie": "distinct_id",
+            "channel": "your_column",
+            "conversion_value": "revenue",
+        }
+    }  # (the value's line too: its column missing, the next run said every conversion was 0)
+    assert "event_log_tables(path, customer=..., channel=..., value=...)" in " ".join(
+        result.output.split()
+    )
 
 
 def test_an_event_log_names_its_own_columns_in_the_config(tmp_path):
