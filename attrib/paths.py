@@ -63,7 +63,7 @@ def _numeric(
     bad = (num.is_null() & raw.is_not_null() & (raw != "")) | (num < 0) | ~num.is_finite()
     bad = bad.fill_null(False)
     huge = (num > largest).fill_null(False)  # sums of such would lose their units or overflow
-    empty = (raw.is_null() | (raw == "")) if required else pl.Series([False] * df.height)
+    empty = (raw.is_null() | (raw == "")) if required else pl.repeat(False, df.height, eager=True)
     for rows, what, hint in (
         (empty, "is empty", "a count on every row (0 for a path without conversions)"),
         (
