@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import sys
@@ -12,7 +14,7 @@ from typing import NoReturn
 
 import click
 
-from attrib.errors import EXIT_INTERNAL, AttribError, ComputationError
+from attrib.errors import EXIT_INTERNAL, AttribError, ComputationError, OutputError
 from cli import EXIT_INTERRUPTED
 
 #: stdout's reader went away: the shell's code for a process ended by SIGPIPE
@@ -45,9 +47,32 @@ def _save_traceback() -> str | None:
 def exit_broken_pipe() -> NoReturn:
     """The reader of stdout stopped (``attrib models | head -1``): exit 141, nothing to report.
     stdout goes to /dev/null first, so that the exit's own flush cannot fail again."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    _quiet_stdout()
     sys.exit(EXIT_BROKEN_PIPE)
+
+
+#: a write the machine refused for want of room (a full disk, a quota): an output error
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def no_room_error(exc: OSError) -> OutputError | None:
+    """The output error (exit 4) of a write refused for want of room, else None: stdout
+    redirected to a full disk (``attrib models >/dev/full``) was an internal error."""
+    if exc.errno not in _NO_ROOM:
+        return None
+    return OutputError(
+        f"cannot write the output: {exc.strerror or exc}",
+        hint="free space on the disk that stdout (or --out) writes to",
+    )
+
+
+def exit_without_room(exc: OSError) -> NoReturn:
+    """Exit 4 for a write refused for want of room (click's own ``--help`` into a full
+    disk); any other OSError is raised on as it came."""
+    if (full := no_room_error(exc)) is None:
+        raise exc
+    _quiet_stdout()
+    _exit_with(full, json_output=False)
 
 
 @contextmanager
@@ -55,6 +80,7 @@ def handle_errors(*, json_output: bool = False) -> Iterator[None]:
     """Map AttribError to its exit code; anything else is an internal bug (exit 5)."""
     try:
         yield
+        sys.stdout.flush()  # (a full disk fails here, not in the exit's flush: a traceback)
     except AttribError as exc:
         _exit_with(exc, json_output)
     except MemoryError as exc:  # too large an input or argument for this machine, not a bug
@@ -65,6 +91,11 @@ def handle_errors(*, json_output: bool = False) -> Iterator[None]:
         sys.exit(EXIT_INTERRUPTED)
     except BrokenPipeError:  # the reader stopped (attrib models | head): nothing to report
         exit_broken_pipe()
+    except OSError as exc:
+        if (full := no_room_error(exc)) is None:
+            _exit_internal(exc, json_output)
+        _quiet_stdout()  # (its disk may be the full one: the JSON document is lost too)
+        _exit_with(full, json_output=False)
     except Exception as exc:
         _exit_internal(exc, json_output)
     except BaseException as exc:
@@ -82,17 +113,51 @@ def _exit_internal(exc: BaseException, json_output: bool) -> NoReturn:
     message = f"{type(exc).__name__}: {exc}"
     saved = _save_traceback()
     hint = INTERNAL_HINT + (f" (the traceback is in {saved})" if saved else "")
+    say_while_failing(f"Internal error: {message}\n  {hint}", err=True, color="red")
     if json_output:  # in the keys of every other error's document
-        click.echo(json.dumps({"ok": False, **_internal_error(message, hint)}))
-    click.secho(f"Internal error: {message}\n  {hint}", fg="red", err=True)
+        say_while_failing(json.dumps({"ok": False, **_internal_error(message, hint)}), err=False)
     sys.exit(EXIT_INTERNAL)
 
 
+def say_while_failing(text: str, *, err: bool, color: str | None = None) -> None:
+    """Write an error's report, which nothing may stop: a stream whose reader quit or whose
+    disk is full (``>/dev/full``) or that is closed (``2>&-``) loses the text, and the exit
+    keeps the error's own code (a failed write raised from here was a traceback, exit 1)."""
+    try:
+        click.secho(text, fg=color, err=err)
+    except (OSError, ValueError, AttributeError):  # (closed: None, or a closed file)
+        if not err:  # stdout: the exit's own flush must not fail again
+            _quiet_stdout()
+
+
+def flush_or_drop_stderr() -> None:
+    """Flush stderr before the process exits; one that takes nothing more (a full disk,
+    ``2>/dev/full``) is pointed at /dev/null, or the interpreter's own last flush failed and
+    turned the command's exit code into 120. (Its progress lines and warnings are lost; the
+    manifest keeps the warnings.)"""
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stderr.fileno())
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null (its reader went away, or its disk is full)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def _exit_with(exc: AttribError, json_output: bool) -> NoReturn:
-    """Report an attrib error (and its JSON document) and exit with its code."""
+    """Report an attrib error (and its JSON document) and exit with its code. The message
+    goes to stderr first: a JSON reader that quit must not take it along."""
+    say_while_failing(f"{exc.label()}: {exc.render()}", err=True, color="red")
     if json_output:
-        click.echo(json.dumps({"ok": False, **exc.to_dict()}, default=str))
-    click.secho(f"{exc.label()}: {exc.render()}", fg="red", err=True)
+        say_while_failing(json.dumps({"ok": False, **exc.to_dict()}, default=str), err=False)
     sys.exit(exc.exit_code)
 
 

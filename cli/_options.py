@@ -5,6 +5,7 @@ of options that exclude each other.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -164,9 +165,10 @@ def _data_or_sample(data_dir: Path | None, *given: object) -> Path | None:
     if data_dir is not None or any(g is not None and g != () for g in given):
         return data_dir
     sample = _sample_dir()
-    click.secho(
-        f"warning: no DATA_DIR given: using the shipped sample data in {sample}/",
-        fg="yellow",
-        err=True,
-    )
+    with contextlib.suppress(OSError):  # (a stderr that takes nothing more: the run goes on)
+        click.secho(
+            f"warning: no DATA_DIR given: using the shipped sample data in {sample}/",
+            fg="yellow",
+            err=True,
+        )
     return sample

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import math
 import sys
@@ -53,7 +54,7 @@ class TerminalReporter(Reporter):
         self.quiet = quiet
         self.show_warnings = warnings
         self.verbose = verbose
-        self.tty = sys.stderr.isatty()
+        self.tty = sys.stderr is not None and sys.stderr.isatty()  # (None: 2>&- closed it)
         self._status: Status | None = None
         self._t0 = time.perf_counter()
         if self.tty and not quiet:
@@ -65,7 +66,7 @@ class TerminalReporter(Reporter):
         if self.tty:
             self.console.log(message)
         else:
-            click.echo(f"[{time.perf_counter() - self._t0:7.2f}s] {message}", err=True)
+            _to_stderr(f"[{time.perf_counter() - self._t0:7.2f}s] {message}")
 
     def started(self, name: str, detail: str) -> None:
         if self.quiet:
@@ -93,7 +94,15 @@ class TerminalReporter(Reporter):
         if self.tty and not self.quiet:
             self.console.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
         else:
-            click.echo(f"warning: {message}", err=True)
+            _to_stderr(f"warning: {message}")
+
+
+def _to_stderr(text: str) -> None:
+    """A line of progress or a warning on stderr; a stderr that takes nothing more (a full
+    disk, ``2>/dev/full``) loses it, and the run goes on: its outputs, and the manifest's
+    warnings, are what it is for."""
+    with contextlib.suppress(OSError):
+        click.echo(text, err=True)
 
 
 def _fmt(value: float | None) -> str:

@@ -17,7 +17,12 @@ from typing import Any
 import click
 
 from attrib._threads import join_background
-from cli._errors import exit_broken_pipe
+from cli._errors import (
+    exit_broken_pipe,
+    exit_without_room,
+    flush_or_drop_stderr,
+    say_while_failing,
+)
 from cli._options import OWN_PROCESS
 from cli.generate_cmd import generate
 from cli.models_cmd import explain, models
@@ -62,6 +67,8 @@ class Group(click.Group):
             return super().make_context(*args, **kwargs)
         except BrokenPipeError:
             exit_broken_pipe()
+        except OSError as exc:  # --help >/dev/full
+            exit_without_room(exc)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         ctx.meta[_RAW_ARGS] = list(args)  # the command line as given, for ``invoke``
@@ -72,6 +79,10 @@ class Group(click.Group):
             return super().invoke(ctx)
         except BrokenPipeError:
             exit_broken_pipe()
+        except click.exceptions.Exit:
+            raise
+        except OSError as exc:  # attrib run --help >/dev/full
+            exit_without_room(exc)
         except click.UsageError as exc:  # click's own (--lookback-days -1): JSON if asked
             raw = ctx.meta.get(_RAW_ARGS, [])
             # (an option given last without its value: click's error has no context)
@@ -81,11 +92,8 @@ class Group(click.Group):
 
                 path = exc.ctx.command_path if exc.ctx is not None else f"attrib {command}"
                 hint = f"see '{path} --help'"
-                click.echo(
-                    json.dumps(
-                        {"ok": False, **UsageError(exc.format_message(), hint=hint).to_dict()}
-                    )
-                )
+                document = {"ok": False, **UsageError(exc.format_message(), hint=hint).to_dict()}
+                say_while_failing(json.dumps(document), err=False)  # (a reader gone: still 2)
             raise
 
 
@@ -155,6 +163,7 @@ def main() -> None:  # pragma: no cover - console entry point
     finally:
         join_background()
         gc.freeze()
+        flush_or_drop_stderr()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -1519,3 +1520,62 @@ def test_event_log_warnings_name_an_event_flag_with_its_article(tmp_path):
     assert "have an event flag that is neither true" in text
     reasons = pl.read_parquet(out / "quarantine" / "touchpoints.parquet")["reason"].to_list()
     assert any("[event_log] channel for an event log" in r for r in reasons)
+
+
+_DEV_FULL = Path("/dev/full")
+
+
+def _attrib(args: list[str], **streams: Any) -> subprocess.CompletedProcess[str]:
+    """``python -m attrib ARGS`` in a process of its own, with the given stdout/stderr."""
+    return subprocess.run(
+        [sys.executable, "-m", "attrib", *map(str, args)], text=True, check=False, **streams
+    )
+
+
+@pytest.mark.skipif(not _DEV_FULL.exists(), reason="no /dev/full on this system")
+def test_a_full_stdout_is_an_output_error_without_a_traceback():
+    """``attrib models >/dev/full`` was an internal error (exit 5); ``--help`` a traceback
+    (exit 1)."""
+    for args in (["models"], ["--help"], ["explain", "linear"]):
+        with _DEV_FULL.open("w") as full:
+            done = _attrib(args, stdout=full, stderr=subprocess.PIPE)
+        assert done.returncode == 4, (args, done.stderr)
+        assert "cannot write the output: No space left on device" in done.stderr
+        assert "Traceback" not in done.stderr
+
+
+@pytest.mark.skipif(not _DEV_FULL.exists(), reason="no /dev/full on this system")
+def test_a_run_goes_on_when_stderr_takes_nothing(tmp_path):
+    """Closed (``2>&-``), stderr made the run an internal error (exit 5); full, it stopped at
+    the first progress line. Progress and warnings are lost; the outputs are written."""
+    for name, stderr in (("closed", subprocess.DEVNULL), ("full", "full")):
+        out = tmp_path / name
+        args = ["run", "--out", out, "--models", "linear"]
+        if stderr == "full":
+            with _DEV_FULL.open("w") as full:
+                done = _attrib(args, stdout=subprocess.DEVNULL, stderr=full)
+        else:
+            shell = 'exec "$0" -m attrib "$@" 2>&-'  # (stderr closed, as 2>&- does)
+            done = subprocess.run(
+                ["sh", "-c", shell, sys.executable, *map(str, args)],
+                stdout=subprocess.DEVNULL,
+                check=False,
+            )
+        assert done.returncode == 0, name
+        assert (out / "manifest.json").is_file(), name
+
+
+def test_a_json_error_keeps_its_code_and_message_when_stdout_is_gone(tmp_path):
+    """``attrib run --models linaer --format json | true`` exited 141 with nothing on stderr;
+    click's own error (``--lookback-days 0``) exited 1."""
+    for args, words in (
+        (["run", "--models", "linaer", "--format", "json"], "unknown model 'linaer'"),
+        (["run", "--lookback-days", "0", "--format", "json"], "--lookback-days"),
+    ):
+        reader = subprocess.Popen(["true"], stdin=subprocess.PIPE)
+        reader.wait()  # (gone before attrib writes: its stdout is a closed pipe)
+        done = _attrib(args, stdout=reader.stdin, stderr=subprocess.PIPE)
+        reader.stdin.close()
+        assert done.returncode == 2, (args, done.stderr)
+        assert words in done.stderr
+        assert "Traceback" not in done.stderr
