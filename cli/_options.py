@@ -18,7 +18,34 @@ DEFAULT_OUT = "attrib-out"
 OWN_PROCESS = "own_process"
 
 
-class _DataDir(click.Path):
+class PathArg(click.Path):
+    """A path option or argument; an empty one is refused (exit 2): read as the current
+    folder, ``--out "$OUT"`` with ``$OUT`` unset wrote a run's outputs into it."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            here = ", or '.' for the current folder" if self.dir_okay else ""
+            self.fail(
+                f"an empty path names no file or folder (an unset variable?); give one{here}",
+                param,
+                ctx,
+            )
+        return super().convert(value, param, ctx)
+
+
+class _TableSource(click.types.StringParamType):
+    """A table's file, folder or glob (``--touchpoints``); empty refused, as ``PathArg``:
+    read as the current folder, it was searched for the table's files."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail(
+                "an empty path names no file, folder or glob (an unset variable?)", param, ctx
+            )
+        return super().convert(value, param, ctx)
+
+
+class _DataDir(PathArg):
     """DATA_DIR: a folder. A file given there (``attrib run exports/deals.csv``) is told how
     to name one table's file, not only click's "Directory ... is a file"."""
 
@@ -118,21 +145,29 @@ def table_options(command: Callable[..., None]) -> Callable[..., None]:
             click.option(
                 "--touchpoints",
                 default=None,
+                type=_TableSource(),
                 help="Touchpoints file, folder or glob (overrides DATA_DIR).",
             ),
-            click.option("--deals", default=None, help="Deals file, folder or glob."),
-            click.option("--costs", default=None, help="Costs file, folder or glob."),
-            click.option("--stages", default=None, help="Stages file, folder or glob."),
+            click.option(
+                "--deals", default=None, type=_TableSource(), help="Deals file, folder or glob."
+            ),
+            click.option(
+                "--costs", default=None, type=_TableSource(), help="Costs file, folder or glob."
+            ),
+            click.option(
+                "--stages", default=None, type=_TableSource(), help="Stages file, folder or glob."
+            ),
             click.option(
                 "--targets",
                 default=None,
+                type=_TableSource(),
                 help="Targets file, folder or glob (kpi, period, target).",
             ),
             click.option(
                 "--config",
                 "config_path",
                 default=None,
-                type=click.Path(dir_okay=False, path_type=Path),
+                type=PathArg(dir_okay=False, path_type=Path),
                 help="Run config TOML (default: DATA_DIR/channels.toml).",
             ),
         )
@@ -151,7 +186,7 @@ event_log_option = click.option(
     "--event-log",
     "event_log",
     default=None,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=PathArg(dir_okay=False, path_type=Path),
     help="Single B2C event log (cookie, time, channel, conversion, conversion_value).",
 )
 

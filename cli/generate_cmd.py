@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from cli._errors import handle_errors
+from cli._options import PathArg
 
 
 @click.command(
@@ -18,7 +19,7 @@ Examples:
   attrib generate big/ --customers 1000000 --seed 3 --format parquet
 """
 )
-@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.argument("out_dir", type=PathArg(path_type=Path))
 @click.option(
     "--customers",
     default=2000,

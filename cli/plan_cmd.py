@@ -13,6 +13,7 @@ from cli._errors import handle_errors
 from cli._options import (
     DEFAULT_OUT,
     FiniteFloatRange,
+    PathArg,
     _data_or_sample,
     _DataDir,
     _given,
@@ -64,7 +65,7 @@ Examples:
     "--run",
     "run_dir",
     default=None,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=PathArg(file_okay=False, path_type=Path),
     help="Plan from a finished run's outputs (its --out folder) instead of reading the inputs.",
 )
 @click.option(
@@ -76,7 +77,7 @@ Examples:
 @click.option(
     "--out",
     default=None,
-    type=click.Path(path_type=Path),
+    type=PathArg(path_type=Path),
     help=f"Folder for plan.parquet [default: the --run folder, else {DEFAULT_OUT}].",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No plan table (warnings still on stderr).")

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from cli._errors import handle_errors
+from cli._options import PathArg
 
 
 def write_report(out_dir: Path, *, target: Path | None = None, quiet: bool = False) -> Path:
@@ -37,13 +38,13 @@ The page is one file with its charts, data and scripts inside: open it in any br
 offline, or attach it to an e-mail.
 """
 )
-@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path), metavar="OUT_DIR")
+@click.argument("out_dir", type=PathArg(file_okay=False, path_type=Path), metavar="OUT_DIR")
 @click.option(
     "--output",
     "-o",
     "target",
     default=None,
-    type=click.Path(path_type=Path),
+    type=PathArg(path_type=Path),
     help="Where to write the page [default: OUT_DIR/report.html].",
 )
 @click.option(

@@ -19,6 +19,7 @@ from cli._options import (
     DEFAULT_OUT,
     OWN_PROCESS,
     FiniteFloatRange,
+    PathArg,
     _check_option_pairs,
     _data_or_sample,
     _DataDir,
@@ -138,7 +139,7 @@ Examples:
     "out",
     default=DEFAULT_OUT,
     show_default=True,
-    type=click.Path(path_type=Path),
+    type=PathArg(path_type=Path),
     help="Output folder.",
 )
 @click.option(
@@ -152,7 +153,7 @@ Examples:
     "--paths",
     "paths_file",
     default=None,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=PathArg(dir_okay=False, path_type=Path),
     help="ChannelAttribution-style aggregated path table instead of touches/deals.",
 )
 @event_log_option

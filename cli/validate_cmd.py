@@ -13,6 +13,7 @@ import click
 
 from cli._errors import handle_errors
 from cli._options import (
+    PathArg,
     _check_option_pairs,
     _data_or_sample,
     _DataDir,
@@ -39,7 +40,7 @@ Examples:
 @click.argument("data_dir", required=False, type=_DataDir())
 @table_options
 @click.option(
-    "--out", default=None, type=click.Path(path_type=Path), help="Also write quarantine files here."
+    "--out", default=None, type=PathArg(path_type=Path), help="Also write quarantine files here."
 )
 @click.option(
     "--strict",

@@ -1579,3 +1579,25 @@ def test_a_json_error_keeps_its_code_and_message_when_stdout_is_gone(tmp_path):
         assert done.returncode == 2, (args, done.stderr)
         assert words in done.stderr
         assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", ""],
+        ["run", "--out", ""],
+        ["run", "--touchpoints", ""],
+        ["run", "--event-log", ""],
+        ["validate", "--out", ""],
+        ["generate", ""],
+        ["report", ""],
+        ["plan", "--run", "", "--target-revenue", "1e6"],
+    ],
+)
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(tmp_path, monkeypatch, args):
+    """``--out "$OUT"`` with $OUT unset wrote a run's outputs into the current folder, and
+    ``--touchpoints ""`` searched it for the table's files."""
+    monkeypatch.chdir(tmp_path)
+    result = run_cli(args, exit_code=2)
+    assert "an empty path names no file" in result.output
+    assert list(tmp_path.iterdir()) == []
