@@ -220,10 +220,11 @@ def check_rejections(
             else "run without strict to see each row's reason in the run's warnings"
         )
         raise ChecksFailedError(
-            f"{rejected_count(rejected, log_rows)} and --strict is set",
+            f"{rejected_count(rejected, log_rows)} and strict is on",
             details={"rows_read": dict(rows_read), "rejected": dict(rejected)},
             file=str(out / "quarantine") if out else None,
-            hint=f"{where}; fix the data or drop --strict",
+            hint=f"{where}; fix the data, or turn strict off (drop --strict or strict=True;"
+            " --no-strict or strict=False over the config's [options] strict)",
             quarantine=kept,
         )
     if (warning := rejected_rows(rejected, out, log_rows)) is not None:

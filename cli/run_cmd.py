@@ -171,10 +171,10 @@ Examples:
     help="Journey entity [default: the config's [options] level, else customer].",
 )
 @click.option(
-    "--strict",
-    is_flag=True,
+    "--strict/--no-strict",
     default=None,
-    help="Exit 1 if any input row was rejected [default: the config's [options] strict, else off].",
+    help="Exit 1 if any input row was rejected; --no-strict turns off the config's [options]"
+    " strict [default: the config's, else off].",
 )
 @click.option(
     "--engine",

@@ -43,10 +43,10 @@ Examples:
     "--out", default=None, type=PathArg(path_type=Path), help="Also write quarantine files here."
 )
 @click.option(
-    "--strict",
-    is_flag=True,
+    "--strict/--no-strict",
     default=None,
-    help="Exit 1 if any row is rejected [default: the config's [options] strict, else off].",
+    help="Exit 1 if any row is rejected; --no-strict turns off the config's [options] strict"
+    " [default: the config's, else off].",
 )
 @click.option(
     "--level",
@@ -158,9 +158,10 @@ def validate(
                 else f"{sum(inputs.rejected.values())} row(s) rejected"
             )
             raise ChecksFailedError(
-                f"{count} and --strict is set",
+                f"{count} and strict is on",
                 details={"tables": report, "warnings": warnings},
-                hint=f"{where}, or drop --strict",
+                hint=f"{where}, or turn strict off (drop --strict; --no-strict over the"
+                " config's [options] strict)",
             )
 
 

@@ -681,7 +681,7 @@ def test_strict_failure_reads_checks_failed(tmp_path):
     _write(TOUCHES, data / "touchpoints.csv")
     _write(DEALS.with_columns(pl.lit(-1.0).alias("amount")), data / "deals.csv")
     result = run_cli(["validate", data, "--strict"], exit_code=1)
-    assert "Checks failed: 2 row(s) rejected and --strict is set" in result.output
+    assert "Checks failed: 2 row(s) rejected and strict is on" in result.output
     assert "ChecksFailed" not in result.output
 
 

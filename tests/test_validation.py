@@ -208,7 +208,11 @@ def test_strict_from_config_option(tmp_path):
     (data / "channels.toml").write_text("[options]\nstrict = true\n")
     run_cli(["run", data, "--out", tmp_path / "out", "-q"], exit_code=1)
     failed = run_cli(["validate", data], exit_code=1)
-    assert "1 row(s) rejected and --strict is set" in " ".join(failed.output.split())
+    assert "1 row(s) rejected and strict is on" in " ".join(failed.output.split())
+    # the config's strict turned off for one run (there was no way but editing the config)
+    run_cli(["run", data, "--out", tmp_path / "out", "-q", "--no-strict"])
+    run_cli(["validate", data, "--no-strict"])
+    assert "--no-strict" in failed.output  # (the hint names the way)
 
 
 def test_duplicate_deal_ids_reject_every_copy(tmp_path):
