@@ -4,6 +4,7 @@ when the command runs).
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import click
@@ -58,5 +59,6 @@ def generate(out_dir: Path, customers: int, seed: int, months: int, start: str, 
 
         counts = synth(out_dir, customers=customers, seed=seed, fmt=fmt, start=start, months=months)
         for table, n in counts.items():
-            click.echo(f"{table:12s} {n:>12,} rows")
-        click.echo(f"written to {out_dir}/ — try: attrib run {out_dir}")
+            click.echo(f"{table:12s} {n:>12,} {'row' if n == 1 else 'rows'}")
+        # (quoted where a shell needs it: a folder named with spaces pastes as one argument)
+        click.echo(f"written to {out_dir}/ — try: attrib run {shlex.quote(str(out_dir))}")

@@ -1601,3 +1601,11 @@ def test_an_empty_path_is_refused_not_read_as_the_current_folder(tmp_path, monke
     result = run_cli(args, exit_code=2)
     assert "an empty path names no file" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_generate_names_its_folder_as_a_shell_pastes_it(tmp_path, monkeypatch):
+    """``try: attrib run g ü x`` pasted as three arguments; one stage row read "1 rows"."""
+    monkeypatch.chdir(tmp_path)
+    result = run_cli(["generate", "g ü x", "--customers", "3", "--months", "1"])
+    assert "try: attrib run 'g ü x'" in result.output
+    assert " 1 rows" not in result.output
