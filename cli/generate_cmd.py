@@ -26,7 +26,7 @@ Examples:
     default=2000,
     show_default=True,
     type=click.IntRange(min=1),
-    help="Customers (contacts) to simulate; ~5.6 touchpoints each.",
+    help="Customers (contacts) to simulate, at most 10^12; ~5.6 touchpoints each.",
 )
 @click.option(
     "--seed", default=7, show_default=True, type=int, help="Random seed: same seed, same files."

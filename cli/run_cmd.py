@@ -187,8 +187,8 @@ Examples:
     "--buckets",
     type=click.IntRange(min=1),
     default=None,
-    help="Out-of-core: hash-partition journeys into N buckets processed one at a time"
-    " (with --engine spark: Spark's bucket count).",
+    help="Out-of-core: hash-partition journeys into N buckets (at most 4,096) processed one at"
+    " a time (with --engine spark: Spark's bucket count).",
 )
 @click.option(
     "--memory-limit",

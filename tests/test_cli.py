@@ -1609,3 +1609,13 @@ def test_generate_names_its_folder_as_a_shell_pastes_it(tmp_path, monkeypatch):
     result = run_cli(["generate", "g ü x", "--customers", "3", "--months", "1"])
     assert "try: attrib run 'g ü x'" in result.output
     assert " 1 rows" not in result.output
+
+
+def test_help_shows_the_upper_bounds_the_code_enforces():
+    """``--buckets`` showed [x>=1] and 5000 was refused; ``--customers`` hid its 10^12."""
+    from attrib.engines.local import MAX_BUCKETS
+    from attrib.synth.process import MAX_CUSTOMERS
+
+    assert f"at most {MAX_BUCKETS:,}" in " ".join(run_cli(["run", "--help"]).output.split())
+    assert MAX_CUSTOMERS == 10**12
+    assert "at most 10^12" in " ".join(run_cli(["generate", "--help"]).output.split())

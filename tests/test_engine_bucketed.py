@@ -759,3 +759,22 @@ def test_a_plan_from_a_bucketed_run_equals_the_plan_from_an_in_memory_run(
             got = at.plan_from_run(2_500_000, tmp_path / f"b{buckets}", period=period)
             assert_frame_equal(got.table, want.table, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
             assert (got.warnings, got.period) == (want.warnings, want.period), (buckets, period)
+
+
+@pytest.mark.parametrize(
+    ("option", "words"),
+    [
+        (["--memory-limit", "lots"], "cannot read memory limit 'lots'"),
+        (["--buckets", "5000"], "must be from 1 to 4,096, got 5,000"),
+    ],
+)
+def test_a_bad_limit_or_bucket_count_is_refused_before_any_input_is_read(
+    tmp_path: Path, option: list[str], words: str
+) -> None:
+    """Both were refused only after the small tables had been read (their progress line
+    came first)."""
+    from conftest import run_cli
+
+    result = run_cli(["run", "--out", tmp_path / "out", *option], exit_code=2)
+    assert words in result.output
+    assert "read and validate" not in result.output

@@ -88,6 +88,15 @@ MAX_BUCKETS = 4096
 _BUCKET = "__bucket"
 
 
+def check_bucket_count(buckets: int) -> None:
+    """UsageError for a bucket count out of 1..``MAX_BUCKETS`` (given, or a memory limit's)."""
+    if not 1 <= buckets <= MAX_BUCKETS:
+        raise UsageError(
+            f"--buckets (buckets=) must be from 1 to {MAX_BUCKETS:,}, got {buckets:,}",
+            hint="each bucket is a pass and part files of its own: 96 hold 300M touches in 4 GB",
+        )
+
+
 def parse_memory(text: str) -> int:
     """'4GB', '512MiB', '2g' -> bytes."""
     units = {
@@ -636,6 +645,10 @@ def run_bucketed(
             f"memory_limit={memory_limit!r} is no memory a run fits in: a number is bytes",
             hint='give a size such as "4GB" (or 4 * 1024**3)',
         )
+    # an unreadable limit or a bucket count out of range, before any input is read
+    limit = parse_memory(memory_limit) if isinstance(memory_limit, str) else memory_limit
+    if buckets is not None:
+        check_bucket_count(buckets)
     reporter = reporter or Reporter()
     out_path = Path(out) if out is not None else None
     check_out_folder(out_path)  # (before any input is read, as in memory)
@@ -682,15 +695,10 @@ def run_bucketed(
         if found := _streamed_header_errors(data_dir, sources, cfg):
             raise with_the_others(found)
     if buckets is None:
-        limit = parse_memory(memory_limit) if isinstance(memory_limit, str) else memory_limit
         held = sum(f.estimated_size() for f in (inputs.deals, inputs.stages) if f is not None)
         touch_files = [Path(p) for p in inputs.files["touchpoints"]]
         buckets = buckets_for(touch_files, int(limit or 4 * 1024**3), int(HELD_FACTOR * held))
-    if not 1 <= buckets <= MAX_BUCKETS:
-        raise UsageError(
-            f"--buckets (buckets=) must be from 1 to {MAX_BUCKETS:,}, got {buckets:,}",
-            hint="each bucket is a pass and part files of its own: 96 hold 300M touches in 4 GB",
-        )
+        check_bucket_count(buckets)
     reporter.note(f"out-of-core: {buckets} bucket(s)")
     chosen = resolve_models(models, cfg)
     scratch = Path(tempfile.mkdtemp(prefix="attrib-buckets-", dir=workdir))
