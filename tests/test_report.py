@@ -1406,3 +1406,30 @@ def test_run_details_write_parameters_and_a_half_given_window_as_they_are(
     assert "2025-03-01 (given) to 2025-06-30 (the data&#x27;s end)" in quality
     for python_word in ("None", "True", "False"):
         assert python_word not in quality
+
+
+@pytest.mark.parametrize(
+    ("manifest", "words"),
+    [
+        ("null", "manifest.json holds null, not a run's JSON object"),
+        ("[1, 2]", "manifest.json holds an array, not a run's JSON object"),
+        ('{"outputs": "x"}', None),  # (read letter by letter: "x is missing")
+        (None, "manifest.json could not be read"),  # a folder of that name
+    ],
+)
+def test_a_damaged_manifest_is_named_in_a_warning(
+    tmp_path: Path, manifest: str | None, words: str | None
+) -> None:
+    """A manifest that is null, a list or a folder gave no warning (exit 0, silent); outputs
+    given as text were read letter by letter ("x is missing")."""
+    pl.DataFrame({"model": ["linear"], "channel": ["Email"], "revenue": [1.0]}).write_parquet(
+        tmp_path / "channel_summary.parquet"
+    )
+    if manifest is None:
+        (tmp_path / "manifest.json").mkdir()
+    else:
+        (tmp_path / "manifest.json").write_text(manifest)
+    result = run_cli(["report", tmp_path])
+    if words is not None:
+        assert words in result.output
+    assert "x is missing" not in result.output

@@ -48,12 +48,19 @@ class OutFolder:
         manifest: dict[str, Any] = {}
         problems: list[str] = []
         mpath = p / "manifest.json"
-        if mpath.is_file():
+        if mpath.exists():
             try:
                 loaded = json.loads(mpath.read_text(encoding="utf-8"))
-                manifest = loaded if isinstance(loaded, dict) else {}
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError) as exc:  # (a folder so named: IsADirectoryError)
                 problems.append(f"manifest.json could not be read ({exc})")
+            else:
+                if isinstance(loaded, dict):
+                    manifest = loaded
+                else:  # (null, a list: not what a run writes)
+                    kind = {type(None): "null", list: "an array", str: "a string"}.get(
+                        type(loaded), "a number" if not isinstance(loaded, bool) else "a boolean"
+                    )
+                    problems.append(f"manifest.json holds {kind}, not a run's JSON object")
         if not manifest and not any((p / f"{t}.parquet").is_file() for t in TABLES):
             raise InputError(
                 f"no attrib outputs here ({problems[0]} and no summary table is here)"
@@ -62,7 +69,8 @@ class OutFolder:
                 file=str(p),
                 hint="point at the --out folder of `attrib run`",
             )
-        for name in manifest.get("outputs") or []:  # (a file deleted or moved since the run)
+        outputs = manifest.get("outputs")
+        for name in outputs if isinstance(outputs, list) else []:  # (deleted or moved since)
             if isinstance(name, str) and not (p / name).exists():
                 problems.append(f"{name} is missing (manifest.json lists it)")
         return cls(p, manifest, problems=problems)
