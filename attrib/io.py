@@ -469,17 +469,15 @@ def nul_byte_error(path: Path, what: str) -> InputError | None:
     if path.suffix.lower() == ".gz":
         return None
     try:
-        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            at = mm.find(b"\0")
-            if at < 0:
-                return None
-            if _utf16_like(mm[:64]):
-                return _utf16_found(path, what)
-            lines = mm[:at].count(b"\n")
-            tail = not mm[at:].strip(b"\0")
-            size = len(mm) - at
-    except (OSError, ValueError):  # (an empty file cannot be mapped: the reader tells it)
+        stat = path.stat()
+    except (OSError, ValueError):
         return None
+    found = _nul_bytes(path, stat.st_mtime_ns, stat.st_size)
+    if found is None:
+        return None
+    if isinstance(found, str):  # ("utf-16")
+        return _utf16_found(path, what)
+    at, lines, tail, size = found
     csv_file = file_format(path) == "csv"
     row = lines if csv_file else lines + 1  # (CSV: 1 = the first row after the header)
     if tail:
@@ -508,6 +506,24 @@ def nul_byte_error(path: Path, what: str) -> InputError | None:
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def _nul_bytes(path: Path, _mtime_ns: int, _size: int) -> tuple[int, int, bool, int] | str | None:
+    """Where a file's first NUL byte lies (offset, lines before it, whether only NULs follow,
+    how many bytes from it), "utf-16" for UTF-16 text, None for none: once per file version,
+    as each reader of a file starts with ``nul_byte_error`` (the bucketed engine's header
+    check and partition pass, the warnings' reads of small tables)."""
+    try:
+        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            at = mm.find(b"\0")
+            if at < 0:
+                return None
+            if _utf16_like(mm[:64]):
+                return "utf-16"
+            return at, mm[:at].count(b"\n"), not mm[at:].strip(b"\0"), len(mm) - at
+    except (OSError, ValueError):  # (an empty file cannot be mapped: the reader tells it)
+        return None
+
+
 def _workbook_kind(start: bytes) -> str | None:
     """What a text-named file is when its first bytes (``start``) are a workbook's (an
     .xlsx renamed .csv), else None."""
@@ -532,12 +548,16 @@ def _json_array(path: Path) -> bool:
         return False
 
 
+#: UTF-16's byte-order marks, little- and big-endian
+_UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")
+
+
 def utf16_text(path: Path) -> bool:
     """Whether a file starts with a UTF-16 byte-order mark (a spreadsheet's 'Unicode text',
     LinkedIn's and some ad platforms' CSV exports): read as UTF-8 its rows are garbled."""
     try:
         with _open_bytes(path) as fh:
-            return fh.read(2) in (b"\xff\xfe", b"\xfe\xff")
+            return fh.read(2) in _UTF16_MARKS
     except (OSError, EOFError):
         return False
 
@@ -561,7 +581,7 @@ def _utf16_found(path: Path, what: str) -> InputError:
 def _utf16_like(head: bytes) -> bool:
     """Whether a file's first bytes are UTF-16's: a byte-order mark, or (none written) a
     NUL in every other byte of text."""
-    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+    if head[:2] in _UTF16_MARKS:
         return True
     halves = (head[0::2], head[1::2])
     return len(head) >= 4 and any(not h.strip(b"\0") for h in halves) and head.strip(b"\0") != b""

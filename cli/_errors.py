@@ -71,6 +71,12 @@ def exit_without_room(exc: OSError) -> NoReturn:
     disk); any other OSError is raised on as it came."""
     if (full := no_room_error(exc)) is None:
         raise exc
+    _exit_no_room(full)
+
+
+def _exit_no_room(full: OutputError) -> NoReturn:
+    """Exit with ``full`` (``no_room_error``), stdout quieted first: its disk may be the
+    full one, so no JSON document is tried."""
     _quiet_stdout()
     _exit_with(full, json_output=False)
 
@@ -94,8 +100,7 @@ def handle_errors(*, json_output: bool = False) -> Iterator[None]:
     except OSError as exc:
         if (full := no_room_error(exc)) is None:
             _exit_internal(exc, json_output)
-        _quiet_stdout()  # (its disk may be the full one: the JSON document is lost too)
-        _exit_with(full, json_output=False)
+        _exit_no_room(full)
     except Exception as exc:
         _exit_internal(exc, json_output)
     except BaseException as exc:

@@ -5,7 +5,6 @@ of options that exclude each other.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -13,35 +12,41 @@ from typing import Any
 
 import click
 
+from cli._errors import say_while_failing
+
 DEFAULT_OUT = "attrib-out"
 #: key of the click context's ``obj``: set when the CLI runs in a process of its own
 OWN_PROCESS = "own_process"
 
 
+def _refuse_empty(
+    kind: click.ParamType,
+    value: Any,
+    param: click.Parameter | None,
+    ctx: click.Context | None,
+    names: str,
+    then: str = "",
+) -> None:
+    """Exit 2 for an empty path: read as the current folder, ``--out "$OUT"`` with ``$OUT``
+    unset wrote a run's outputs into it, and ``--touchpoints ""`` searched it for files."""
+    if isinstance(value, str) and not value.strip():
+        kind.fail(f"an empty path names no {names} (an unset variable?){then}", param, ctx)
+
+
 class PathArg(click.Path):
-    """A path option or argument; an empty one is refused (exit 2): read as the current
-    folder, ``--out "$OUT"`` with ``$OUT`` unset wrote a run's outputs into it."""
+    """A path option or argument; an empty one is refused (``_refuse_empty``)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, str) and not value.strip():
-            here = ", or '.' for the current folder" if self.dir_okay else ""
-            self.fail(
-                f"an empty path names no file or folder (an unset variable?); give one{here}",
-                param,
-                ctx,
-            )
+        here = "; give one, or '.' for the current folder" if self.dir_okay else "; give one"
+        _refuse_empty(self, value, param, ctx, "file or folder", here)
         return super().convert(value, param, ctx)
 
 
 class _TableSource(click.types.StringParamType):
-    """A table's file, folder or glob (``--touchpoints``); empty refused, as ``PathArg``:
-    read as the current folder, it was searched for the table's files."""
+    """A table's file, folder or glob (``--touchpoints``); an empty one is refused."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, str) and not value.strip():
-            self.fail(
-                "an empty path names no file, folder or glob (an unset variable?)", param, ctx
-            )
+        _refuse_empty(self, value, param, ctx, "file, folder or glob")
         return super().convert(value, param, ctx)
 
 
@@ -200,10 +205,9 @@ def _data_or_sample(data_dir: Path | None, *given: object) -> Path | None:
     if data_dir is not None or any(g is not None and g != () for g in given):
         return data_dir
     sample = _sample_dir()
-    with contextlib.suppress(OSError):  # (a stderr that takes nothing more: the run goes on)
-        click.secho(
-            f"warning: no DATA_DIR given: using the shipped sample data in {sample}/",
-            fg="yellow",
-            err=True,
-        )
+    say_while_failing(  # (a stderr that takes nothing more: the run goes on)
+        f"warning: no DATA_DIR given: using the shipped sample data in {sample}/",
+        err=True,
+        color="yellow",
+    )
     return sample

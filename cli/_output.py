@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import math
 import sys
@@ -14,6 +13,7 @@ import click
 import polars as pl
 
 from attrib.progress import Reporter
+from cli._errors import say_while_failing
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -101,8 +101,7 @@ def _to_stderr(text: str) -> None:
     """A line of progress or a warning on stderr; a stderr that takes nothing more (a full
     disk, ``2>/dev/full``) loses it, and the run goes on: its outputs, and the manifest's
     warnings, are what it is for."""
-    with contextlib.suppress(OSError):
-        click.echo(text, err=True)
+    say_while_failing(text, err=True)
 
 
 def _fmt(value: float | None) -> str:
