@@ -13,11 +13,12 @@ def _assign_journeys(t_ent, t_ts, d_ent, d_end, d_lo, max_j):
     end); any int64 keys, compared as signed.
 
     A deal's journey holds the entity's touches with ``max(lo, previous end) < ts <= end``
-    where ``lo`` is its lookback bound (the previous deal's window end is exclusive, so no
-    touch counts twice; a touch exactly at ``lo`` is kept). Touches after an entity's last deal form
-    one non-converting journey. Returns the kept-touch mask, CSR offsets over the kept
-    touches (in sorted order), each journey's deal index (-1: non-converting) and how many
-    touches are kept (the caller compacts only when some are not: usually all are).
+    where ``lo`` is the earlier of its two windows' lookback bounds (the previous deal's
+    window end is exclusive, so no touch counts twice; a touch exactly at ``lo`` is kept).
+    Touches after an entity's last deal form one non-converting journey. Returns the
+    kept-touch mask, CSR offsets over the kept touches (in sorted order), each journey's deal
+    index (-1: non-converting) and how many touches are kept (the caller compacts only when
+    some are not: usually all are).
     """
     n_t = t_ent.shape[0]
     n_d = d_ent.shape[0]
@@ -62,14 +63,15 @@ def _assign_journeys(t_ent, t_ts, d_ent, d_end, d_lo, max_j):
 
 
 @njit
-def _digest_rows(ent, ts, keep, offsets, wanted):
+def _digest_rows(ent, ts, keep, starts, ends, wanted):
     """Sorted positions of each entity's first touch, of every touch sharing (entity, ts)
-    with the first touch of a ``wanted`` journey, and of the first touch at the latest ts
-    (so the rows' ts range is all touches'), and which of them start their entity."""
+    with the first touch of a ``wanted`` journey's window (kept touches ``starts[j]:ends[j]``,
+    nondecreasing), and of the first touch at the latest ts (so the rows' ts range is all
+    touches'), and which of them start their entity."""
     n = ent.shape[0]
     picked = np.zeros(n, dtype=np.bool_)
     first = np.zeros(n, dtype=np.bool_)
-    n_j = offsets.shape[0] - 1
+    n_j = starts.shape[0]
     js = 0  # next journey whose start (a kept-touch index) is still ahead
     k = 0  # kept touches seen
     group = 0  # start of the current (entity, ts) group
@@ -90,11 +92,9 @@ def _digest_rows(ent, ts, keep, offsets, wanted):
             first[i] = True
             picked[i] = True
         if keep[i]:
-            while js < n_j and (
-                offsets[js + 1] <= offsets[js] or offsets[js] < k or not wanted[js]
-            ):
+            while js < n_j and (ends[js] <= starts[js] or starts[js] < k or not wanted[js]):
                 js += 1
-            if js < n_j and offsets[js] == k:
+            if js < n_j and starts[js] == k:
                 marked = True
             k += 1
     if n:
@@ -104,42 +104,49 @@ def _digest_rows(ent, ts, keep, offsets, wanted):
 
 
 @njit
-def _anchors(offsets, ts, created, lead, close):
-    """Per journey: touches at or before ``created``, and the last touch at or before
-    ``lead`` and at or before ``close`` (-1 where none)."""
+def _anchors(offsets, ts, created, lead, close, revenue_lo):
+    """Per journey: touches at or before ``created`` (the pipeline window), touches before
+    ``revenue_lo`` (before the revenue window), and the last touch at or before ``lead`` and
+    at or before ``close`` (-1 where none)."""
     n = offsets.shape[0] - 1
     n_created = np.zeros(n, dtype=np.int64)
+    n_early = np.zeros(n, dtype=np.int64)
     lead_pos = np.full(n, -1, dtype=np.int64)
     close_pos = np.full(n, -1, dtype=np.int64)
     for j in range(n):
         a = offsets[j]
         b = offsets[j + 1]
         c = 0
+        e = 0
         lp = -1
         cp = -1
         for i in range(a, b):
             if ts[i] <= created[j]:
                 c += 1
+            if ts[i] < revenue_lo[j]:
+                e += 1
             if ts[i] <= lead[j]:
                 lp = i
             if ts[i] <= close[j]:
                 cp = i
         n_created[j] = c
+        n_early[j] = e
         lead_pos[j] = lp
         close_pos[j] = cp
-    return n_created, lead_pos, close_pos
+    return n_created, n_early, lead_pos, close_pos
 
 
 @njit
-def _journey_stats(offsets, channel, is_marketing):
-    """Per journey: first and last channel code (0 when empty) and any marketing touch."""
-    n = offsets.shape[0] - 1
+def _journey_stats(starts, ends, channel, is_marketing):
+    """Per journey (touches ``starts[j]:ends[j]``): first and last channel code (0 when
+    empty) and any marketing touch."""
+    n = starts.shape[0]
     first = np.zeros(n, dtype=np.int32)
     last = np.zeros(n, dtype=np.int32)
     influenced = np.zeros(n, dtype=np.bool_)
     for j in range(n):
-        a = offsets[j]
-        b = offsets[j + 1]
+        a = starts[j]
+        b = ends[j]
         if b > a:
             first[j] = channel[a]
             last[j] = channel[b - 1]
@@ -151,14 +158,15 @@ def _journey_stats(offsets, channel, is_marketing):
 
 
 @njit
-def _path_offsets(offsets, channel, name_offsets, sep_len):
-    """Arrow string offsets of each journey's path ("A > B > C"): its bytes' end."""
-    n = offsets.shape[0] - 1
+def _path_offsets(starts, ends, channel, name_offsets, sep_len):
+    """Arrow string offsets of each journey's path ("A > B > C") over its touches
+    ``starts[j]:ends[j]``: its bytes' end."""
+    n = starts.shape[0]
     out_offsets = np.zeros(n + 1, dtype=np.int64)
     total = 0
     for j in range(n):
-        a = offsets[j]
-        b = offsets[j + 1]
+        a = starts[j]
+        b = ends[j]
         for i in range(a, b):
             c = channel[i]
             total += name_offsets[c + 1] - name_offsets[c]
@@ -169,13 +177,13 @@ def _path_offsets(offsets, channel, name_offsets, sep_len):
 
 
 @njit
-def _fill_paths(offsets, channel, name_bytes, name_offsets, sep, out_offsets, buf, j_lo, j_hi):
+def _fill_paths(starts, ends, channel, name_bytes, name_offsets, sep, out_offsets, buf, j_lo, j_hi):
     """Write the UTF-8 paths of journeys ``j_lo:j_hi`` into ``buf`` at ``out_offsets``
     (disjoint journey ranges may be written by two threads)."""
     pos = out_offsets[j_lo]
     for j in range(j_lo, j_hi):
-        a = offsets[j]
-        b = offsets[j + 1]
+        a = starts[j]
+        b = ends[j]
         for i in range(a, b):
             if i > a:
                 for s in range(sep.shape[0]):

@@ -37,10 +37,10 @@ class _Shared:
     def __init__(self, batch: Journeys, values: np.ndarray) -> None:
         self.batch = batch
         self.values = values
-        lens = np.diff(batch.offsets)
+        lens = np.diff(batch.offsets)  # every touch of a journey: the matrices' layout
         self.lens = lens
         self.jix = np.repeat(np.arange(batch.n_journeys, dtype=np.int64), lens)
-        empty = np.flatnonzero(lens == 0)
+        empty = np.flatnonzero(batch.touch_counts() == 0)  # nothing in the revenue window
         n_m = values.shape[1]
         # zero-touch journeys credit (none) (row m * C of the stacked credit) with their value
         self.empty = sp.csr_matrix(
@@ -61,7 +61,12 @@ class _Shared:
     def equal(self) -> sp.csc_matrix:
         """Credit matrix of equal touch weights (linear), built once."""
         if self._equal is None:
-            self._equal = self.credit_matrix(np.repeat(1.0 / np.maximum(self.lens, 1), self.lens))
+            b = self.batch
+            counts = b.touch_counts()
+            weights = np.repeat(1.0 / np.maximum(counts, 1), self.lens)
+            # touches before the revenue window (the pipeline window's alone) get none
+            weights[np.arange(b.n_touches) < np.repeat(b.starts, self.lens)] = 0.0
+            self._equal = self.credit_matrix(weights)
         return self._equal
 
     def summed(self, mat: sp.csc_matrix, w: np.ndarray) -> np.ndarray:

@@ -48,6 +48,7 @@ def credit_state(model: AttributionModel, batch: Journeys, fitted: Fitted) -> St
     ch, camp = accumulate_windows(
         batch.starts,
         batch.ends,
+        batch.created_starts,
         batch.created_ends,
         batch.valued(),
         batch.valued(created=True),

@@ -75,8 +75,12 @@ class Journeys:
     """One batch of encoded journeys.
 
     Touches of journey ``j`` are ``offsets[j]:offsets[j+1]``, in time order (ties broken by
-    channel, then campaign, so the order never depends on input row order). The first
-    ``n_created[j]`` of them lie at or before the deal's ``created_at`` (the pipeline window).
+    channel, then campaign, so the order never depends on input row order): the touches of
+    its two windows. The revenue window is ``starts[j]:ends[j]``, all but the first
+    ``n_early[j]`` (older than the lookback counted from the window end); the pipeline window
+    is the first ``n_created[j]`` (at or before ``created_at``, the lookback counted from it),
+    ``created_starts[j]:created_ends[j]``. A touch may lie in one window, both, or neither (a
+    long cycle: after the creation but older than the lookback from the close).
 
     Attributes:
         offsets: int64 [J+1] CSR offsets into the touch arrays.
@@ -93,7 +97,7 @@ class Journeys:
             date: the last microsecond of its day, ``schema.through_its_day``).
         created_ts: int64 [J] deal created_at, read as ``end_ts`` is (end_ts for
             non-converting paths).
-        n_created: int64 [J] touches at or before created_at.
+        n_created: int64 [J] touches at or before created_at (the pipeline window).
         lead_pos: int64 [J] absolute index of the lead-creation anchor touch, or -1.
         opp_pos: int64 [J] absolute index of the opportunity-creation anchor touch, or -1.
         close_pos: int64 [J] absolute index of a closed deal's close anchor touch (the last
@@ -111,6 +115,9 @@ class Journeys:
             (``created_at``). Only those are credited (``values``, ``created_values``), so the
             attribution columns count the same deals as the window's spend and KPIs. None:
             no window set, every journey counts.
+        n_early: int64 [J] or None (all 0): the journey's first touches that lie only before
+            its revenue window (in the pipeline window, whose lookback counts from the earlier
+            ``created_at``).
         zero_touch_touched: how many zero-touch deals (those the reporting window counts,
             where one is set) have an entity with touches (each in another deal's window, a
             non-converting tail, or older than the lookback), as opposed to none at all (ids
@@ -135,6 +142,7 @@ class Journeys:
     digest: pl.DataFrame | None = None
     in_period: np.ndarray | None = None
     zero_touch_touched: int = 0
+    n_early: np.ndarray | None = None
     # per-batch derived arrays and work buffers (not an init field: ``dataclasses.replace``
     # starts afresh)
     _cache: dict[str, np.ndarray] = field(
@@ -151,16 +159,36 @@ class Journeys:
 
     @property
     def starts(self) -> np.ndarray:
-        return self.offsets[:-1]
+        """Start of each journey's revenue window (made once per batch)."""
+        early = self.n_early
+        if early is None:
+            return self.offsets[:-1]
+        return self._derived("starts", lambda: self.offsets[:-1] + early)
 
     @property
     def ends(self) -> np.ndarray:
+        """End (exclusive) of each journey's revenue window: the journey's end."""
         return self.offsets[1:]
 
     @property
+    def created_starts(self) -> np.ndarray:
+        """Start of each journey's pipeline window: the journey's start."""
+        return self.offsets[:-1]
+
+    @property
     def created_ends(self) -> np.ndarray:
-        """End of each journey's pipeline-window prefix."""
+        """End (exclusive) of each journey's pipeline window."""
         return self.offsets[:-1] + self.n_created
+
+    def touch_counts(self) -> np.ndarray:
+        """int64 [J]: touches in each journey's revenue window (``journeys.parquet``'s
+        ``n_touches``; 0: a zero-touch journey, whose value (none) takes)."""
+        return self.ends - self.starts
+
+    def window_starts(self, created: bool = False) -> np.ndarray:
+        """Each journey's start in the revenue window (``starts``) or the pipeline window
+        (``created_starts``)."""
+        return self.created_starts if created else self.starts
 
     def _derived(self, name: str, make: Callable[[], np.ndarray]) -> np.ndarray:
         """``make()``, made once per batch and kept read-only (every model reads these)."""
@@ -221,7 +249,9 @@ class Journeys:
         of a credit pass reads it)."""
         return self._derived(
             "valued_ends_created" if created else "valued_ends",
-            lambda: np.where(self.valued(created), self.window_ends(created), self.starts),
+            lambda: np.where(
+                self.valued(created), self.window_ends(created), self.window_starts(created)
+            ),
         )
 
     def scratch(self, name: str) -> np.ndarray:

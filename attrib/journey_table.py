@@ -63,18 +63,21 @@ def digest_frame(
 _PARALLEL_PATHS = 100_000
 
 
-def path_strings(offsets: np.ndarray, channel: np.ndarray, channels: tuple[str, ...]) -> pl.Series:
-    """Each journey's channel path joined by " > " (Arrow strings), written by numba: the
-    two halves of the text in two threads from ``_PARALLEL_PATHS`` journeys."""
+def path_strings(
+    starts: np.ndarray, ends: np.ndarray, channel: np.ndarray, channels: tuple[str, ...]
+) -> pl.Series:
+    """Each journey's channel path (its touches ``starts[j]:ends[j]``) joined by " > "
+    (Arrow strings), written by numba: the two halves of the text in two threads from
+    ``_PARALLEL_PATHS`` journeys."""
     encoded = [c.encode("utf-8") for c in channels]
     name_offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     name_offsets[1:] = np.cumsum([len(e) for e in encoded])
     name_bytes = np.frombuffer(b"".join(encoded), dtype=np.uint8)
     sep = np.frombuffer(b" > ", dtype=np.uint8)
-    str_offsets = _path_offsets(offsets, channel, name_offsets, len(sep))
+    str_offsets = _path_offsets(starts, ends, channel, name_offsets, len(sep))
     buf = np.empty(int(str_offsets[-1]), dtype=np.uint8)
-    n = len(offsets) - 1
-    args = (offsets, channel, name_bytes, name_offsets, sep, str_offsets, buf)
+    n = len(starts)
+    args = (starts, ends, channel, name_bytes, name_offsets, sep, str_offsets, buf)
     mid = int(np.searchsorted(str_offsets, str_offsets[-1] // 2))
     side_by_side(
         lambda: _fill_paths(*args, 0, mid),
@@ -87,6 +90,8 @@ def path_strings(offsets: np.ndarray, channel: np.ndarray, channels: tuple[str, 
 
 def journey_table(
     offsets: np.ndarray,
+    starts: np.ndarray,
+    n_created: np.ndarray,
     channel: np.ndarray,
     ts: np.ndarray,
     j_deal: np.ndarray,
@@ -96,15 +101,26 @@ def journey_table(
     amount: np.ndarray,
     dicts: Dictionaries,
 ) -> pl.DataFrame:
-    """One row per journey: ids, outcome, value, path and timing (``journeys.parquet``)."""
+    """One row per journey: ids, outcome, value, path and timing of its revenue window
+    (touches ``starts[j]:offsets[j+1]``), and whether its pipeline window (the first
+    ``n_created[j]`` touches from ``offsets[j]``) was sourced and its touches influenced by
+    marketing (``journeys.parquet``)."""
     n_j = len(j_deal)
-    lengths = np.diff(offsets)
-    first, last, influenced = _journey_stats(offsets, channel, dicts.is_marketing)
+    ends = offsets[1:]
+    lengths = ends - starts
+    first, last, influenced = _journey_stats(starts, ends, channel, dicts.is_marketing)
     names = pl.Series(dicts.channels, dtype=pl.String)
-    paths = path_strings(offsets, channel, dicts.channels)
+    paths = path_strings(starts, ends, channel, dicts.channels)
     has = lengths > 0
-    safe_first = np.where(has, offsets[:-1], 0)
-    safe_last = np.where(has, offsets[1:] - 1, 0)
+    safe_first = np.where(has, starts, 0)
+    safe_last = np.where(has, ends - 1, 0)
+    # the pipeline window starts the journey; touches before the revenue window lie in it
+    pipeline_first, pipeline_influenced = first, influenced
+    if np.any(starts != offsets[:-1]):
+        pipeline_first, _, pipeline_influenced = _journey_stats(
+            offsets[:-1], ends, channel, dicts.is_marketing
+        )
+    pipeline_sourced = dicts.is_marketing[pipeline_first] & (n_created > 0)
     ts_series = (
         pl.Series(ts).cast(pl.Datetime("us")) if len(ts) else pl.Series([], dtype=pl.Datetime("us"))
     )
@@ -126,6 +142,8 @@ def journey_table(
             if len(ts)
             else pl.Series([None] * n_j, dtype=pl.Datetime("us")),
             "marketing_influenced": influenced,
+            "pipeline_sourced": pipeline_sourced,
+            "pipeline_influenced": pipeline_influenced,
             "__has": has,
             "__is_deal": j_deal >= 0,
         }
@@ -168,6 +186,8 @@ def journey_table(
         .clip(lower_bound=0.0)
         .alias("__d"),
         pl.col("marketing_influenced"),
+        pl.col("pipeline_sourced"),
+        pl.col("pipeline_influenced"),
     ).pipe(_finish_table, first, dicts)
 
 
@@ -194,4 +214,6 @@ def _finish_table(frame: pl.DataFrame, first: np.ndarray, dicts: Dictionaries) -
         "days_to_close",
         "marketing_sourced",
         "marketing_influenced",
+        "pipeline_sourced",
+        "pipeline_influenced",
     )

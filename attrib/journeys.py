@@ -246,7 +246,10 @@ def build_journeys(
     d, (order, t_ent, t_ts, t_chan, t_camp, d_keys) = side_by_side(
         lambda: deals.with_columns(
             through_its_day(end).alias("end"),
-            (end - lookback).alias("lo"),
+            # the journey holds both windows: the revenue window's lookback counts from its
+            # end, the pipeline window's from the creation (DESIGN.md), usually earlier
+            (end - lookback).alias("revenue_lo"),
+            (pl.min_horizontal(end, pl.col(CREATED_AT).dt.epoch("us")) - lookback).alias("lo"),
             through_its_day(pl.col(CREATED_AT).dt.epoch("us")).alias("created"),
             # full_path's close anchor; the revenue window may end on a date past it
             pl.when(pl.col(STATUS).is_in(CLOSED_STATUSES))
@@ -276,17 +279,7 @@ def build_journeys(
     keep, offsets, j_deal, n_kept = _assign_journeys(
         t_ent, t_ts, d_ent, d_end, d.get_column("lo").to_numpy(), d.height + n_entities
     )
-    # zero-touch deals whose entity has touches (all in other windows, or older than the
-    # lookback): not an id mismatch, which the zero-touch warning must tell apart
     lengths = np.diff(offsets)
-    zero_journeys = np.flatnonzero((j_deal >= 0) & (lengths == 0))
-    zero = j_deal[zero_journeys]
-    at = np.searchsorted(t_ent, d_ent[zero])
-    touched_elsewhere = (
-        t_ent[np.minimum(at, len(t_ent) - 1)] == d_ent[zero]
-        if len(t_ent)
-        else np.zeros(len(zero), dtype=bool)
-    )
     if n_kept == len(t_ts):  # every touch in a journey (the usual case): no copies
         ts, channel, campaign, kept_rows = t_ts, t_chan, t_camp, order
     else:
@@ -306,23 +299,40 @@ def build_journeys(
         created_ts = np.where(is_deal, d.get_column("created").to_numpy()[deal_idx], last_ts)
         lead_ts = np.where(is_deal, d.get_column("lead").to_numpy()[deal_idx], _MIN_TS)
         close_ts = np.where(is_deal, d.get_column("close").to_numpy()[deal_idx], _MIN_TS)
+        revenue_lo = np.where(is_deal, d.get_column("revenue_lo").to_numpy()[deal_idx], _MIN_TS)
     else:
         status = np.zeros(n_j, dtype=np.int8)
         amount = np.zeros(n_j)
         end_ts = last_ts.astype(np.int64)
         created_ts = end_ts.copy()
         lead_ts = np.full(n_j, _MIN_TS, dtype=np.int64)
-        close_ts = lead_ts
+        close_ts = revenue_lo = lead_ts
     created_ts = created_ts.astype(np.int64, copy=False)
+    n_created, n_early, lead_pos, close_pos = _anchors(
+        offsets,
+        ts,
+        created_ts,
+        lead_ts.astype(np.int64, copy=False),
+        close_ts.astype(np.int64, copy=False),
+        revenue_lo.astype(np.int64, copy=False),
+    )
+    starts = offsets[:-1] + n_early  # each revenue window's first touch
+    # zero-touch deals (no touch in the revenue window) whose entity has touches (in other
+    # windows, or older than the lookback): not an id mismatch, which the zero-touch
+    # warning must tell apart
+    zero_journeys = np.flatnonzero(is_deal & (offsets[1:] == starts))
+    zero = j_deal[zero_journeys]
+    at = np.searchsorted(t_ent, d_ent[zero])
+    touched_elsewhere = (
+        t_ent[np.minimum(at, len(t_ent) - 1)] == d_ent[zero]
+        if len(t_ent)
+        else np.zeros(len(zero), dtype=bool)
+    )
     in_period = _in_period(d, _reporting_window(config), is_deal, deal_idx)
     if in_period is not None:  # the zero-touch deals the window credits to (none)
         hit = (in_period[zero_journeys] & (CONVERSION_IN_PERIOD | CREATION_IN_PERIOD)) != 0
         touched_elsewhere &= hit
     zero_touch_touched = int(np.count_nonzero(touched_elsewhere))
-    lead_ts = lead_ts.astype(np.int64, copy=False)
-    n_created, lead_pos, close_pos = _anchors(
-        offsets, ts, created_ts, lead_ts, close_ts.astype(np.int64, copy=False)
-    )
     opp_pos = np.where(is_deal & (n_created > 0), offsets[:-1] + n_created - 1, -1)
 
     # each journey's entity id text: from its deal, else from its first touch's input row
@@ -339,7 +349,9 @@ def build_journeys(
 
     def touch_digest() -> pl.DataFrame:
         # ties with a journey start matter for won deals only (their sourcing campaign)
-        rows, entity_first = _digest_rows(t_ent, t_ts, keep, offsets, status == STATUS_WON)
+        rows, entity_first = _digest_rows(
+            t_ent, t_ts, keep, starts, offsets[1:], status == STATUS_WON
+        )
         return (
             digest_frame(touches, order[rows], t_chan[rows], t_camp[rows], dicts)
             if names_from_codes
@@ -348,7 +360,9 @@ def build_journeys(
 
     digest, table = side_by_side(  # the digest, and the table in a worker
         touch_digest,
-        lambda: journey_table(offsets, channel, ts, j_deal, entity_ids, d, status, amount, dicts),
+        lambda: journey_table(
+            offsets, starts, n_created, channel, ts, j_deal, entity_ids, d, status, amount, dicts
+        ),
     )
     return Journeys(
         offsets=offsets,
@@ -369,6 +383,7 @@ def build_journeys(
         digest=digest,
         in_period=in_period,
         zero_touch_touched=zero_touch_touched,
+        n_early=n_early if np.any(n_early) else None,
     )
 
 

@@ -228,21 +228,33 @@ def write_credit_batch(
     d = batch.dicts
     lengths = np.diff(batch.offsets)
     journey = np.repeat(np.arange(batch.n_journeys, dtype=np.int64), lengths)
+    # a touch's place in its revenue window (journeys.parquet's path); the pipeline window's
+    # touches before it count back from -1, and a touch in neither window is left out
+    index = np.arange(batch.n_touches, dtype=np.int64) - batch.starts[journey]
+    listed: np.ndarray | slice = slice(None)
+    if batch.n_early is not None:
+        listed = np.flatnonzero(
+            (index >= 0) | (index < (batch.created_ends - batch.starts)[journey])
+        )
+        journey, index = journey[listed], index[listed]
+    n_rows = len(journey)
     journey_ids = batch.table.get_column("journey_id").to_numpy()[journey]
     values = batch.values()[journey]
     created_vals = batch.created_values()[journey]
-    channels = pa.array(np.asarray(d.channels, dtype=object)[batch.channel], pa.string())
-    campaigns = pa.array(np.asarray(d.campaign_names, dtype=object)[batch.campaign], pa.string())
-    ts = pa.array(batch.ts, pa.timestamp("us"))
+    channels = pa.array(np.asarray(d.channels, dtype=object)[batch.channel[listed]], pa.string())
+    campaigns = pa.array(
+        np.asarray(d.campaign_names, dtype=object)[batch.campaign[listed]], pa.string()
+    )
+    ts = pa.array(batch.ts[listed], pa.timestamp("us"))
     rows = 0
     for model, fitted in models:
-        w = model.touch_weights(batch, fitted)
-        wc = model.touch_weights(batch, fitted, created=True)
+        w = model.touch_weights(batch, fitted)[listed]
+        wc = model.touch_weights(batch, fitted, created=True)[listed]
         table = pa.table(
             {
-                "model": pa.array([model.name] * batch.n_touches, pa.string()),
+                "model": pa.array([model.name] * n_rows, pa.string()),
                 "journey_id": journey_ids,
-                "touch_index": np.arange(batch.n_touches, dtype=np.int64) - batch.offsets[journey],
+                "touch_index": index,
                 "ts": ts,
                 "channel": channels,
                 "campaign": campaigns,

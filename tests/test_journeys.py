@@ -108,6 +108,8 @@ def test_journeys_parquet_columns(table):
         "days_to_close",
         "marketing_sourced",
         "marketing_influenced",
+        "pipeline_sourced",
+        "pipeline_influenced",
     ]
     assert table["journey_id"].to_list() == list(range(table.height))
     assert table.height == len(EXPECTED) + len(TAILS)
@@ -411,10 +413,10 @@ def test_open_deal_with_expected_close_date(tmp_path):
     assert_credit(credit(result, "last_touch", "pipeline"), {"Email": 40})
 
 
-def _digest_reference(ent, ts, keep, offsets, wanted):
+def _digest_reference(ent, ts, keep, starts, ends, wanted):
     """numpy reference for ``_digest_rows``: entity first touches, the first touch at the
-    latest ts, plus every touch tied (same entity and ts) with a wanted journey's first kept
-    touch."""
+    latest ts, plus every touch tied (same entity and ts) with the first kept touch of a
+    wanted journey's window (``starts:ends``)."""
     n = len(ent)
     new_ent = np.ones(n, dtype=bool)
     new_ent[1:] = ent[1:] != ent[:-1]
@@ -424,9 +426,9 @@ def _digest_reference(ent, ts, keep, offsets, wanted):
     new_key = new_ent.copy()
     new_key[1:] |= ts[1:] != ts[:-1]
     key = np.cumsum(new_key) - 1
-    starts = np.flatnonzero(keep)[offsets[:-1][(np.diff(offsets) > 0) & wanted]]
+    firsts = np.flatnonzero(keep)[starts[(ends > starts) & wanted]]
     marked = np.zeros(int(key[-1]) + 1 if n else 0, dtype=bool)
-    marked[key[starts]] = True
+    marked[key[firsts]] = True
     rows = np.flatnonzero(new_ent | latest | marked[key]) if n else np.zeros(0, int)
     return rows, new_ent[rows]
 
@@ -447,8 +449,11 @@ def test_digest_rows_match_a_numpy_reference():
         cuts = np.sort(rng.integers(0, int(keep.sum()) + 1, int(rng.integers(0, 8))))
         offsets = np.concatenate([[0], cuts, [keep.sum()]]).astype(np.int64)
         wanted = rng.random(len(offsets) - 1) < 0.5
-        got = _digest_rows(ent, ts, keep, offsets, wanted)
-        want = _digest_reference(ent, ts, keep, offsets, wanted)
+        # a window may start after its journey (touches before the revenue window)
+        early = rng.integers(0, 3, len(offsets) - 1)
+        starts = np.minimum(offsets[:-1] + early, offsets[1:])
+        got = _digest_rows(ent, ts, keep, starts, offsets[1:], wanted)
+        want = _digest_reference(ent, ts, keep, starts, offsets[1:], wanted)
         np.testing.assert_array_equal(got[0], want[0])
         np.testing.assert_array_equal(got[1], want[1])
 
@@ -577,7 +582,6 @@ def test_a_null_campaign_is_the_none_campaign(shared, second, names):
 def test_path_strings_in_one_or_two_threads_match_python(monkeypatch, threshold):
     """The paths joined by numba (two threads, each half of the text, or one) equal the
     names joined in Python, empty journeys and multi-byte names included."""
-    import itertools
 
     import numpy as np
 
@@ -589,10 +593,12 @@ def test_path_strings_in_one_or_two_threads_match_python(monkeypatch, threshold)
     lengths = rng.integers(0, 5, 501)
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     channel = rng.integers(1, len(channels), int(offsets[-1])).astype(np.int32)
-    got = journey_table.path_strings(offsets, channel, channels).to_list()
+    # a window may start after its journey does (touches before the revenue window)
+    starts = offsets[:-1] + rng.integers(0, 2, 501) * (lengths > 0)
+    got = journey_table.path_strings(starts, offsets[1:], channel, channels).to_list()
     want = [
         " > ".join(channels[c] for c in channel[a:b])
-        for a, b in itertools.pairwise(offsets.tolist())
+        for a, b in zip(starts.tolist(), offsets[1:].tolist(), strict=True)
     ]
     assert got == want
 

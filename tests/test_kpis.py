@@ -43,6 +43,9 @@ def journeys_from(deals: pl.DataFrame, sourced: dict, influenced: dict, dtd: dic
         pl.Series("days_to_close", [dtd.get(i) for i in ids], dtype=pl.Float64),
         pl.Series("marketing_sourced", [sourced[i] for i in ids]),
         pl.Series("marketing_influenced", [influenced[i] for i in ids]),
+        # the first touch at the creation: the pipeline window's flags are the journey's
+        pl.Series("pipeline_sourced", [sourced[i] for i in ids]),
+        pl.Series("pipeline_influenced", [influenced[i] for i in ids]),
     )
 
 

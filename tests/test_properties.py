@@ -202,11 +202,15 @@ def test_conservation_and_weights(tmp_path_factory, export, level):
         w = mc.model.touch_weights(j, mc.fitted)
         assert (w >= 0).all()
         sums = _journey_sums(w, j.starts, j.ends)
-        np.testing.assert_allclose(sums[lengths > 0], 1.0, rtol=1e-12, err_msg=mc.model.name)
+        np.testing.assert_allclose(
+            sums[j.touch_counts() > 0], 1.0, rtol=1e-12, err_msg=mc.model.name
+        )
+        # nothing outside the revenue window is credited for it
+        assert math.isclose(w.sum(), sums.sum(), abs_tol=1e-9)
         wc = mc.model.touch_weights(j, mc.fitted, created=True)
-        prefix = _journey_sums(wc, j.starts, j.created_ends)
+        prefix = _journey_sums(wc, j.created_starts, j.created_ends)
         np.testing.assert_allclose(prefix[j.n_created > 0], 1.0, rtol=1e-12, err_msg=mc.model.name)
-        # nothing outside the prefix is credited for pipeline created
+        # nothing outside the pipeline window is credited for pipeline created
         assert math.isclose(wc.sum(), prefix.sum(), abs_tol=1e-9)
         # ``valued_only``: the weights of the valued journeys are the same; the rest may be 0
         for created, full in ((False, w), (True, wc)):
@@ -217,7 +221,12 @@ def test_conservation_and_weights(tmp_path_factory, export, level):
             # in a reused buffer (the credit step's scratch) every touch the credit step
             # reads, each valued journey's window, is written over whatever was there
             journey = np.repeat(np.arange(j.n_journeys), lengths)
-            read = on_live & (np.arange(j.n_touches) < j.window_ends(created)[journey])
+            at = np.arange(j.n_touches)
+            read = (
+                on_live
+                & (at >= j.window_starts(created)[journey])
+                & (at < j.window_ends(created)[journey])
+            )
             junk = np.full(j.n_touches, np.nan)
             reused = mc.model.touch_weights(
                 j, mc.fitted, created=created, valued_only=True, out=junk
@@ -391,17 +400,23 @@ def _campaign_oracle(
         prev_end = None
         for end, _, stated, d in sorted(items):
             created, status, amount = _whole_day(_dt(d[2])), d[4], float(d[5])
+            # the revenue window's lookback counts from its end, the pipeline window's from
+            # the creation (DESIGN.md); both after the previous deal's window end
             lo = stated - timedelta(days=lookback)
-            journey = [
-                t
-                for t in touches_sorted
-                if lo <= t[0] <= end and (prev_end is None or t[0] > prev_end)
-            ]
+            created_lo = _dt(d[2]) - timedelta(days=lookback)
+            after_prev = [t for t in touches_sorted if prev_end is None or t[0] > prev_end]
+            both = [t for t in after_prev if min(lo, created_lo) <= t[0] <= end]
+            journey = [t for t in both if t[0] >= lo]
+            pipeline = [t for t in after_prev if created_lo <= t[0] <= min(created, end)]
+            n_early = len(both) - len(journey)
+            assert both[: len(pipeline)] == pipeline
+            assert both[n_early:] == journey
             prev_end = end
             ts = [t[0] for t in journey]
             channels = [t[1] for t in journey]
             campaigns = [t[2] for t in journey]
-            lead_i = None
+            # the lead touch: the last at or before the lead of either window's touches
+            lead_at = None
             if cust in lead and lead[cust] <= end:  # a milestone after the end: no anchor
                 lead_at = _whole_day(lead[cust])
                 if lead[cust].time() == time(0):  # a date-only lead: not past a milestone
@@ -409,8 +424,10 @@ def _campaign_oracle(
                     for after in (created, timed.get(cust, datetime.max)):
                         if lead[cust] <= after:
                             lead_at = min(lead_at, after)
-                before = [i for i, t in enumerate(ts) if t <= lead_at]
-                lead_i = before[-1] if before else None
+            at_lead = [i for i, t in enumerate(both) if lead_at is not None and t[0] <= lead_at]
+            lead_u = at_lead[-1] if at_lead else -1
+            lead_i = lead_u - n_early if lead_u >= n_early else None
+            p_lead = lead_u if 0 <= lead_u < len(pipeline) else None
             n_created = sum(1 for t in ts if t <= created)
             opp_i = n_created - 1 if n_created else None
             # the close role: the last touch at or before the close (closed deals)
@@ -434,17 +451,18 @@ def _campaign_oracle(
                     for i, c in enumerate(channels):
                         for metric, v in values.items():
                             add(model, c, campaigns[i], metric, w[i] * v)
-                if n_created == 0:
+                if not pipeline:
                     for metric, v in created_values.items():
                         add(model, "(none)", "(none)", metric, v)
                 else:
-                    p_lead = lead_i if lead_i is not None and lead_i < n_created else None
+                    p_ts = [t[0] for t in pipeline]
+                    p_channels = [t[1] for t in pipeline]
                     w = _oracle_weights(
-                        model, ts[:n_created], channels, created, p_lead, n_created - 1, None
+                        model, p_ts, p_channels, created, p_lead, len(pipeline) - 1, None
                     )
-                    for i in range(n_created):
+                    for i, (_, c, campaign) in enumerate(pipeline):
                         for metric, v in created_values.items():
-                            add(model, channels[i], campaigns[i], metric, w[i] * v)
+                            add(model, c, campaign, metric, w[i] * v)
     return out
 
 
@@ -598,12 +616,13 @@ def test_conservation_under_every_model_parameter(tmp_path_factory, export, conf
                 got = table[metric].sum()
                 assert math.isclose(got, total, rel_tol=1e-9, abs_tol=1e-9), (model, metric, got)
     j = result.journeys
-    lengths = j.offsets[1:] - j.offsets[:-1]
     for mc in result.attribution.credits:
         w = mc.model.touch_weights(j, mc.fitted)
         assert (w >= 0).all(), mc.model.name
         sums = _journey_sums(w, j.starts, j.ends)
-        np.testing.assert_allclose(sums[lengths > 0], 1.0, rtol=1e-12, err_msg=mc.model.name)
+        np.testing.assert_allclose(
+            sums[j.touch_counts() > 0], 1.0, rtol=1e-12, err_msg=mc.model.name
+        )
 
 
 def _in_window(deal, lo: datetime, hi: datetime) -> dict[str, float]:
@@ -785,7 +804,12 @@ def test_touch_credits_add_up_to_the_summary(tmp_path_factory, export, level):
     with_touches = journeys.filter(pl.col("n_touches") > 0)
     values = ("conversions", "revenue", "pipeline")
     for model in MODELS:
-        mine = tc.filter(pl.col("model") == model)
+        everything = tc.filter(pl.col("model") == model)
+        # touches of the pipeline window only (before the revenue window): negative indexes,
+        # no revenue-window credit
+        early = everything.filter(pl.col("touch_index") < 0)
+        assert all(v == 0 for v in early.select(pl.col("weight", *values).abs().sum()).row(0))
+        mine = everything.filter(pl.col("touch_index") >= 0)
         assert mine.height == with_touches["n_touches"].sum(), model
         per = mine.group_by("journey_id").agg(
             pl.len().alias("rows"),
@@ -809,7 +833,7 @@ def test_touch_credits_add_up_to_the_summary(tmp_path_factory, export, level):
                 (pl.col("model") == model) & (pl.col("channel") != "(none)")
             )
             for metric in (*values, "pipeline_created"):
-                sums = dict(mine.group_by("channel").agg(pl.col(metric).sum()).iter_rows())
+                sums = dict(everything.group_by("channel").agg(pl.col(metric).sum()).iter_rows())
                 for channel, want in rows.select("channel", metric).iter_rows():
                     got = sums.get(channel, 0.0)
                     assert math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9), (

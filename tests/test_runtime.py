@@ -19,7 +19,8 @@ def test_numba_set_up_in_background_finishes_beside_kernel_calls():
     assert thread.daemon
     offsets = np.array([0, 2, 2, 5], dtype=np.int64)
     channel = np.array([1, 2, 2, 1, 3], dtype=np.int32)
-    first, last, influenced = _journey_stats(offsets, channel, np.array([False, True, False, True]))
+    marketing = np.array([False, True, False, True])
+    first, last, influenced = _journey_stats(offsets[:-1], offsets[1:], channel, marketing)
     thread.join(timeout=120)
     assert not thread.is_alive()
     assert first.tolist() == [1, 0, 2]

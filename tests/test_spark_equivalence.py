@@ -1068,3 +1068,21 @@ def test_zoned_typed_timestamps_quarantine_as_locally(spark, tmp_path: Path) -> 
         expected = local.inputs.quarantine[table]
         assert expected.height > 0
         assert_frame_equal(result.quarantine[table], expected)
+
+
+def test_pipeline_windows_reaching_before_the_revenue_window_like_local(spark, tmp_path):
+    """Deals whose pipeline window (lookback from the creation) holds touches older than the
+    revenue window's lookback (tests/test_pipeline_window.py): the windows travel from the
+    workers with the journeys, so pipeline_created and the pipeline KPIs match."""
+    from conftest import deals, touches, write_inputs
+    from test_pipeline_window import CONFIG, D, T
+
+    data = write_inputs(tmp_path / "in", touches=touches(T), deals=deals(D), config=CONFIG)
+    models = "first_touch,linear,w_shaped,markov"
+    local, result = _local(data, tmp_path / "local", lookback_days=365, models=models)
+    webinar = result.channel_summary.filter(
+        (pl.col("model") == "first_touch") & (pl.col("channel") == "Webinar")
+    )
+    assert webinar["pipeline_created"].item() == 1000.0  # the case the test is about
+    got, _ = _spark(spark, data, None, lookback_days=365, models=models, buckets=2)
+    _same(got, local)

@@ -109,8 +109,9 @@ def unpack_state(blob: bytes) -> State:
 def pack_journeys(batch: Journeys) -> tuple[bytes, bytes]:
     """(CSR arrays as npz bytes, journey table as Arrow IPC bytes) of one encoded batch."""
     parts = {name: getattr(batch, name) for name in _ARRAYS}
-    if batch.in_period is not None:
-        parts["in_period"] = batch.in_period
+    for optional in ("in_period", "n_early"):
+        if getattr(batch, optional) is not None:
+            parts[optional] = getattr(batch, optional)
     arrays = pack_state(parts)
     return arrays, frame_bytes(batch.table)
 

@@ -24,7 +24,6 @@ from attrib.metrics.periods import (
 )
 from attrib.metrics.roi import channel_marketing_flags
 from attrib.metrics.settings import MetricsSettings
-from attrib.schema import at_or_before
 
 #: KPI names in output order.
 KPI_NAMES: tuple[str, ...] = (
@@ -83,6 +82,8 @@ JOURNEY_COLUMNS = (
     "first_touch_at",
     "marketing_sourced",
     "marketing_influenced",
+    "pipeline_sourced",
+    "pipeline_influenced",
 )
 
 
@@ -349,14 +350,11 @@ def compute_kpis(
         window,
         [
             pl.col("amount").sum().alias("j_pipe"),
-            # sourced pipeline: the first touch came at or before the deal's creation (a
-            # touch after it did not source the pipeline; pipeline_created credits likewise,
-            # a creation on a date holding its whole day as in the journeys)
-            pl.col("amount")
-            .filter(src & at_or_before(pl.col("first_touch_at"), pl.col("created_at")))
-            .sum()
-            .alias("j_pipe_src"),
-            pl.col("amount").filter(inf).sum().alias("j_pipe_inf"),
+            # sourced pipeline: the pipeline window's first touch (at or before the deal's
+            # creation, the lookback counted from it, as pipeline_created credits) is on a
+            # marketing channel; influenced: any marketing touch in either window
+            pl.col("amount").filter(pl.col("pipeline_sourced")).sum().alias("j_pipe_src"),
+            pl.col("amount").filter(pl.col("pipeline_influenced")).sum().alias("j_pipe_inf"),
         ],
         {"j_pipe": pl.Float64, "j_pipe_src": pl.Float64, "j_pipe_inf": pl.Float64},
     )

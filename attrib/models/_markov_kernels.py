@@ -18,19 +18,20 @@ _STATUS_WON = 2
 
 
 @njit
-def _journey_transitions(offsets, channel, status, base, order, collapse):
-    """Transitions of every journey: (from_code, to_code, journey index), in journey order.
+def _journey_transitions(starts, ends, channel, status, base, order, collapse):
+    """Transitions of every journey (touches ``starts[j]:ends[j]``): (from_code, to_code,
+    journey index), in journey order.
 
     Journeys with no touch or with status OPEN (outcome unknown) emit nothing.
     """
-    n_j = offsets.shape[0] - 1
+    n_j = starts.shape[0]
     top = base**order  # codes of channel sequences lie in [1, top)
     conv = top
     null = top + 1
     # upper bound: one transition per touch plus the final one
     cap = 0
     for j in range(n_j):
-        n = offsets[j + 1] - offsets[j]
+        n = ends[j] - starts[j]
         if n > 0 and status[j] != _STATUS_OPEN:
             cap += n + 1
     frm = np.empty(cap, dtype=np.int64)
@@ -38,8 +39,8 @@ def _journey_transitions(offsets, channel, status, base, order, collapse):
     jix = np.empty(cap, dtype=np.int64)
     k = 0
     for j in range(n_j):
-        s = offsets[j]
-        e = offsets[j + 1]
+        s = starts[j]
+        e = ends[j]
         if e <= s or status[j] == _STATUS_OPEN:
             continue
         code = 0
@@ -63,17 +64,16 @@ def _journey_transitions(offsets, channel, status, base, order, collapse):
 
 
 @njit
-def _score_share_weights(offsets, channel, n_created, use_created, scores, n_channels):
-    """Touch weights: journey value split over its distinct channels by score, then equally
-    over each channel's touches; equal weights over the touches when all its scores are 0."""
-    n_j = offsets.shape[0] - 1
+def _score_share_weights(starts, ends, channel, scores, n_channels):
+    """Touch weights over each journey's window ``starts[j]:ends[j]`` (0 elsewhere): its
+    value split over its distinct channels by score, then equally over each channel's
+    touches; equal weights over the touches when all its scores are 0."""
+    n_j = starts.shape[0]
     out = np.zeros(channel.shape[0], dtype=np.float64)
     cnt = np.zeros(n_channels, dtype=np.int64)
     for j in range(n_j):
-        s = offsets[j]
-        e = s + n_created[j] if use_created else offsets[j + 1]
-        if e > offsets[j + 1]:
-            e = offsets[j + 1]
+        s = starts[j]
+        e = ends[j]
         if e <= s:
             continue
         tot = 0.0

@@ -10,13 +10,14 @@ from attrib._numba import njit
 
 
 @njit
-def _journey_masks(offsets, channel, bit_of_code):
-    """int64 [J]: bitmask of the distinct channels of each journey (0 for no touch)."""
-    n_j = offsets.shape[0] - 1
+def _journey_masks(starts, ends, channel, bit_of_code):
+    """int64 [J]: bitmask of the distinct channels of each journey's touches
+    ``starts[j]:ends[j]`` (0 for no touch)."""
+    n_j = starts.shape[0]
     out = np.zeros(n_j, dtype=np.int64)
     for j in range(n_j):
         m = np.int64(0)
-        for t in range(offsets[j], offsets[j + 1]):
+        for t in range(starts[j], ends[j]):
             b = bit_of_code[channel[t]]
             if b >= 0:
                 m |= np.int64(1) << np.int64(b)

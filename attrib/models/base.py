@@ -136,8 +136,9 @@ class AttributionModel(ABC):
     ) -> np.ndarray:
         """float64 [T]: each touch's share of its journey.
 
-        With ``created=True`` only the pipeline-window prefix of each journey
-        (``offsets[j] : offsets[j] + n_created[j]``) is credited; other touches get 0.
+        Each journey's revenue window (``starts[j] : ends[j]``) is credited, or with
+        ``created=True`` its pipeline window (``created_starts[j] : created_ends[j]``);
+        other touches get 0.
         ``out``: a float64 [T] buffer the model may overwrite and return instead of
         allocating (the credit step reuses two per batch across models). ``valued_only``: the
         caller reads only the journeys worth something in the window (``Journeys.valued``);

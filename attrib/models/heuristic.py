@@ -30,7 +30,7 @@ class _RuleBased(AttributionModel):
         out: np.ndarray | None = None,
         valued_only: bool = False,
     ) -> np.ndarray:
-        starts = batch.starts
+        starts = batch.window_starts(created)
         # a journey nobody reads is passed as empty: its touches are not written
         ends = batch.valued_ends(created) if valued_only else batch.window_ends(created)
         if out is None:

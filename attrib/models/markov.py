@@ -265,7 +265,8 @@ class MarkovAttribution(ScoredModel):
     def _transitions(self, batch: Journeys) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         base = self._base(batch.dicts.n_channels)
         frm, to, jix = kern._journey_transitions(
-            np.ascontiguousarray(batch.offsets, dtype=np.int64),
+            np.ascontiguousarray(batch.starts, dtype=np.int64),
+            np.ascontiguousarray(batch.ends, dtype=np.int64),
             np.ascontiguousarray(batch.channel, dtype=np.int32),
             np.ascontiguousarray(batch.status, dtype=np.int8),
             base,

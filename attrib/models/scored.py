@@ -21,10 +21,9 @@ def score_touch_weights(
     if scores is None:
         scores = np.zeros(batch.dicts.n_channels)
     return kern._score_share_weights(
-        np.ascontiguousarray(batch.offsets, dtype=np.int64),
+        np.ascontiguousarray(batch.window_starts(created), dtype=np.int64),
+        np.ascontiguousarray(batch.window_ends(created), dtype=np.int64),
         np.ascontiguousarray(batch.channel, dtype=np.int32),
-        np.ascontiguousarray(batch.n_created, dtype=np.int64),
-        bool(created),
         np.ascontiguousarray(scores, dtype=np.float64),
         int(batch.dicts.n_channels),
     )

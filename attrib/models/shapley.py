@@ -150,7 +150,8 @@ class ShapleyAttribution(ScoredModel):
     def _masks(self, batch: Journeys) -> tuple[np.ndarray, np.ndarray]:
         """Coalition mask per journey and which journeys enter the game."""
         masks = kern._journey_masks(
-            np.ascontiguousarray(batch.offsets, dtype=np.int64),
+            np.ascontiguousarray(batch.starts, dtype=np.int64),
+            np.ascontiguousarray(batch.ends, dtype=np.int64),
             np.ascontiguousarray(batch.channel, dtype=np.int32),
             _bit_of_code(batch.dicts),
         )

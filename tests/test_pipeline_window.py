@@ -1,0 +1,172 @@
+"""The pipeline window's own lookback (DESIGN.md, Journeys): ``pipeline_created`` credits the
+touches in ``[created_at - lookback, created_at]`` after the customer's previous deal, even
+those older than the lookback counted from the close, which the revenue window leaves out.
+
+Scenario (lookback 365 days; "SDR Outbound" is not marketing):
+
+cA: Webinar 2024-07-01, SDR Outbound 2025-05-01, Email 2025-09-01
+    dA won 1000, created 2025-06-01, closed 2026-03-01 (273-day cycle)
+    revenue window  [2025-03-01, 2026-03-01]: SDR Outbound, Email
+    pipeline window [2024-06-01, 2025-06-01]: Webinar, SDR Outbound
+cB: Display 2023-06-01, Social 2024-06-01, Email 2025-06-01
+    dB won 600, created 2024-01-01, closed 2025-12-01 (a cycle longer than the lookback)
+    revenue window  [2024-12-01, 2025-12-01]: Email
+    pipeline window [2023-01-01, 2024-01-01]: Display; Social lies in neither window
+cC: Ads 2024-01-10, Email 2024-03-01, Social 2024-09-01
+    dC1 won 100, created 2024-02-01, closed 2024-02-15: Ads
+    dC2 won 200, created 2024-08-01, closed 2025-04-01
+    revenue window  [2024-04-01, 2025-04-01]: Social
+    pipeline window [2023-08-02, 2024-08-01] after dC1's window (to 2024-02-15), which took
+    Ads: Email
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from conftest import assert_credit, credit, deals, run_job, stages, touches
+
+CONFIG = '[channels."SDR Outbound"]\nmarketing = false\n'
+T = [
+    ("cA", "2024-07-01 00:00:00", "Webinar"),
+    ("cA", "2025-05-01 00:00:00", "SDR Outbound"),
+    ("cA", "2025-09-01 00:00:00", "Email"),
+    ("cB", "2023-06-01 00:00:00", "Display"),
+    ("cB", "2024-06-01 00:00:00", "Social"),
+    ("cB", "2025-06-01 00:00:00", "Email"),
+    ("cC", "2024-01-10 00:00:00", "Ads"),
+    ("cC", "2024-03-01 00:00:00", "Email"),
+    ("cC", "2024-09-01 00:00:00", "Social"),
+]
+D = [
+    ("dA", "cA", "2025-06-01 00:00:00", "2026-03-01 00:00:00", "won", 1000),
+    ("dB", "cB", "2024-01-01 00:00:00", "2025-12-01 00:00:00", "won", 600),
+    ("dC1", "cC", "2024-02-01 00:00:00", "2024-02-15 00:00:00", "won", 100),
+    ("dC2", "cC", "2024-08-01 00:00:00", "2025-04-01 00:00:00", "won", 200),
+]
+
+
+def _run(tmp_path, models="first_touch,last_touch,linear,w_shaped", **options):
+    return run_job(
+        tmp_path,
+        touches=touches(T),
+        deals=deals(D),
+        config=CONFIG,
+        models=models,
+        lookback_days=365,
+        **options,
+    )
+
+
+def test_pipeline_created_reaches_back_from_the_creation(tmp_path):
+    result = _run(tmp_path)
+    # first touch: dA's pipeline window starts at Webinar, its revenue window at SDR Outbound
+    assert_credit(
+        credit(result, "first_touch", "pipeline_created"),
+        {"Webinar": 1000, "Display": 600, "Ads": 100, "Email": 200},
+    )
+    assert_credit(
+        credit(result, "first_touch", "revenue"),
+        {"SDR Outbound": 1000, "Email": 600, "Ads": 100, "Social": 200},
+    )
+    # last touch at or before the creation: Social (cB, 2024-06-01) is after dB's creation
+    assert_credit(
+        credit(result, "last_touch", "pipeline_created"),
+        {"SDR Outbound": 1000, "Display": 600, "Ads": 100, "Email": 200},
+    )
+    # linear: dA's pipeline split between Webinar and SDR Outbound, its revenue between SDR
+    # Outbound and Email; Social (cB) is in neither of dB's windows
+    assert_credit(
+        credit(result, "linear", "pipeline_created"),
+        {"Webinar": 500, "SDR Outbound": 500, "Display": 600, "Ads": 100, "Email": 200},
+    )
+    assert_credit(
+        credit(result, "linear", "revenue"),
+        {"SDR Outbound": 500, "Email": 500 + 600, "Ads": 100, "Social": 200},
+    )
+    for model in ("first_touch", "last_touch", "linear", "w_shaped"):
+        summary = result.channel_summary.filter(pl.col("model") == model)
+        assert summary["pipeline_created"].sum() == pytest.approx(1900.0, rel=1e-12)
+        assert summary["revenue"].sum() == pytest.approx(1900.0, rel=1e-12)
+        none = summary.filter(pl.col("channel") == "(none)")
+        assert none.is_empty() or none["pipeline_created"].item() == 0.0
+
+
+def test_w_shaped_lead_anchor_in_the_pipeline_window_only(tmp_path):
+    """dA's lead (2024-08-01) anchors on Webinar: in the pipeline window (first and lead
+    touch, 2 x 0.3; SDR Outbound the opportunity touch, 0.3: all anchors, scaled to 1) but
+    before the revenue window, where the lead role is missing (SDR Outbound first and
+    opportunity touch, 0.9; Email the rest, 0.1)."""
+    result = run_job(
+        tmp_path,
+        touches=touches([r for r in T if r[0] == "cA"]),
+        deals=deals([r for r in D if r[0] == "dA"]),
+        stages=stages([("cA", "lead", "2024-08-01 00:00:00")]),
+        config=CONFIG,
+        models="w_shaped",
+        lookback_days=365,
+    )
+    assert_credit(
+        credit(result, "w_shaped", "pipeline_created"),
+        {"Webinar": 1000 * 2 / 3, "SDR Outbound": 1000 / 3},
+    )
+    assert_credit(credit(result, "w_shaped", "revenue"), {"SDR Outbound": 900, "Email": 100})
+
+
+def test_journeys_table_describes_the_revenue_window_and_flags_the_pipeline(tmp_path):
+    table = _run(tmp_path).journeys.table.filter(pl.col("deal_id").is_not_null())
+    rows = {r["deal_id"]: r for r in table.iter_rows(named=True)}
+    assert rows["dA"]["path"] == "SDR Outbound > Email"
+    assert rows["dA"]["n_touches"] == 2
+    assert rows["dA"]["first_channel"] == "SDR Outbound"
+    # the revenue journey starts on a non-marketing touch; the pipeline on a Webinar
+    assert rows["dA"]["marketing_sourced"] is False
+    assert rows["dA"]["pipeline_sourced"] is True
+    assert rows["dB"]["path"] == "Email"
+    assert rows["dB"]["pipeline_sourced"] is True  # Display
+    assert rows["dC2"]["path"] == "Social"
+    assert rows["dC2"]["pipeline_sourced"] is True  # Email
+
+
+def test_sourced_pipeline_share_reads_the_pipeline_window(tmp_path):
+    """dA's pipeline was sourced by marketing (Webinar first) though its revenue journey
+    starts on SDR Outbound; every deal's pipeline here is marketing-sourced."""
+    kpis = _run(tmp_path, models="first_touch").tables["kpis"]
+    whole = kpis.filter(pl.col("period") == "all")
+    value = dict(zip(whole["kpi"], whole["value"], strict=True))
+    assert value["marketing_sourced_pipeline_share"] == pytest.approx(1.0)
+    assert value["marketing_sourced_revenue_share"] == pytest.approx(900 / 1900)
+
+
+def test_touch_credits_hold_the_pipeline_only_touches(tmp_path):
+    """Webinar (cA) is credited in touch_credits: pipeline_created only, no revenue weight;
+    per model the touch rows sum to the channel summary's pipeline_created. Rows: dA's three
+    touches, dB's Display and Email, dC1's Ads, dC2's Email and Social."""
+    result = _run(tmp_path, models="linear", out=True, touch_credits=True)
+    rows = pl.read_parquet(tmp_path / "out" / "touch_credits.parquet")
+    webinar = rows.filter(pl.col("channel") == "Webinar")
+    assert webinar["weight"].to_list() == [0.0]
+    assert webinar["revenue"].to_list() == [0.0]
+    assert webinar["pipeline_created"].item() == pytest.approx(500.0)
+    assert webinar["touch_index"].to_list() == [-1]  # before dA's revenue window
+    # Social (cB, 2024-06-01) lies in neither of dB's windows: not listed
+    assert rows.filter((pl.col("channel") == "Social") & (pl.col("ts").dt.month() == 6)).is_empty()
+    assert rows.filter(pl.col("model") == "linear").height == 3 + 2 + 1 + 2
+    summary = result.channel_summary
+    assert rows["pipeline_created"].sum() == pytest.approx(summary["pipeline_created"].sum())
+    assert rows["revenue"].sum() == pytest.approx(summary["revenue"].sum())
+
+
+def test_bucketed_engine_agrees(tmp_path):
+    from attrib.engines.local import run_bucketed
+
+    models = "first_touch,last_touch,linear,position_based,w_shaped,markov"
+    memory = _run(tmp_path / "a", models=models)
+    data = tmp_path / "a" / "in"
+    bucketed = run_bucketed(data, out=tmp_path / "b", buckets=3, models=models, lookback_days=365)
+    key = ["model", "channel"]
+    a = memory.channel_summary.sort(key)
+    b = bucketed.channel_summary.sort(key)
+    assert a.select(key).equals(b.select(key))
+    for column in ("revenue", "pipeline_created", "conversions", "deals_created"):
+        assert b[column].to_list() == pytest.approx(a[column].to_list(), rel=1e-12)
