@@ -219,6 +219,8 @@ def check_rejections(
             if kept
             else "run without strict to see each row's reason in the run's warnings"
         )
+        if out is not None and (out / "manifest.json").is_file():
+            where += f" (the tables beside it in {out} are an earlier run's, left as they were)"
         raise ChecksFailedError(
             f"{rejected_count(rejected, log_rows)} and strict is on",
             details={"rows_read": dict(rows_read), "rejected": dict(rejected)},

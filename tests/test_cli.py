@@ -685,6 +685,24 @@ def test_strict_failure_reads_checks_failed(tmp_path):
     assert "ChecksFailed" not in result.output
 
 
+def test_a_strict_failure_says_the_folders_tables_are_an_earlier_runs(tmp_path):
+    """A strict failure writes the quarantine only: the earlier run's tables beside it stay,
+    and the error says so (they read like this run's results)."""
+    data, out = tmp_path / "in", tmp_path / "out"
+    _write(TOUCHES, data / "touchpoints.csv")
+    _write(DEALS, data / "deals.csv")
+    run_cli(["run", data, "--out", out, "--models", "linear", "-q"])
+    summary = (out / "channel_summary.parquet").read_bytes()
+    _write(DEALS.with_columns(pl.lit(-1.0).alias("amount")), data / "deals.csv")
+    result = run_cli(["run", data, "--out", out, "--strict", "-q"], exit_code=1)
+    text = " ".join(result.output.split())
+    assert f"the tables beside it in {out} are an earlier run's, left as they were" in text
+    assert (out / "channel_summary.parquet").read_bytes() == summary
+    assert (out / "quarantine" / "deals.parquet").is_file()
+    fresh = run_cli(["run", data, "--out", tmp_path / "new", "--strict", "-q"], exit_code=1)
+    assert "earlier run" not in fresh.output
+
+
 def test_an_output_folder_given_as_the_data_folder_says_so(tmp_path):
     """`attrib run out/` (the --out folder of an earlier run) said only that no touchpoints
     input was found."""
