@@ -5,6 +5,7 @@ run's outputs (the metrics package is imported only when the command runs).
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import click
@@ -80,6 +81,12 @@ Examples:
     type=PathArg(path_type=Path),
     help=f"Folder for plan.parquet [default: the --run folder, else {DEFAULT_OUT}].",
 )
+@click.option(
+    "--strict/--no-strict",
+    default=None,
+    help="Exit 1 if any input row is rejected; --no-strict turns off the config's [options]"
+    " strict [default: the config's, else off].",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No plan table (warnings still on stderr).")
 @output_format("Plan")
 def plan(
@@ -95,13 +102,14 @@ def plan(
     targets: str | None,
     config_path: Path | None,
     out: Path | None,
+    strict: bool | None,
     quiet: bool,
     fmt: str,
 ) -> None:
     """Reverse funnel: customers, offers, opportunities, SQLs, MQLs, leads, sessions and budget
     needed to reach a revenue target at historical rates (writes plan.parquet)."""
     with handle_errors(json_output=fmt == "json"):
-        from attrib.errors import UsageError
+        from attrib.errors import ChecksFailedError, UsageError
         from attrib.metrics.plan import plan_from_inputs, plan_from_run
 
         overrides = {}
@@ -133,6 +141,7 @@ def plan(
             "--stages": stages,
             "--targets": targets,
             "--config": config_path,
+            "--strict/--no-strict": strict is not None or None,
         }
         if run_dir is not None:
             if ignored := _given(inputs):
@@ -151,18 +160,29 @@ def plan(
                     f"--target-revenue {target_revenue:.15g}",
                 )
             tables = (touchpoints, deals, costs, stages, targets, config_path)
-            planned = plan_from_inputs(
-                target_revenue,
-                _data_or_sample(data_dir, *tables),
-                period=period,
-                rates_override=overrides or None,
-                config=config_path,
-                touchpoints=touchpoints,
-                deals=deals,
-                costs=costs,
-                stages=stages,
-                targets=targets,
-            )
+            data = _data_or_sample(data_dir, *tables)
+            try:
+                planned = plan_from_inputs(
+                    target_revenue,
+                    data,
+                    period=period,
+                    rates_override=overrides or None,
+                    config=config_path,
+                    touchpoints=touchpoints,
+                    deals=deals,
+                    costs=costs,
+                    stages=stages,
+                    targets=targets,
+                    strict=strict,
+                )
+            except ChecksFailedError as error:  # the hint named the Python API's .quarantine
+                same = shlex.quote(str(data)) if data is not None else "with the same inputs"
+                error.hint = (
+                    f"see each rejected row's reason: attrib validate {same} --out checks/; "
+                    "fix the data, or turn strict off (drop --strict; --no-strict over the "
+                    "config's [options] strict)"
+                )
+                raise
         # the run's warnings (spend, rejected rows) bear on the rates and the CPL
         table, warnings = planned.table, planned.warnings
         if fmt != "json":

@@ -446,6 +446,32 @@ def test_a_plan_of_data_without_rows_says_the_data_is_at_fault(tmp_path):
     assert "attrib validate" in text
 
 
+def test_plan_takes_strict_and_no_strict_as_run_does(tmp_path):
+    """The config's ``[options] strict`` failed a plan with no way to turn it off for one plan,
+    and the hint named the Python API's ``.quarantine``; ``--strict`` was unknown."""
+    rows = [("d1", "c1", "2025-01-07", "2025-01-09", "won", 10.0)]
+    bad = [*rows, ("d2", "c1", "2025-01-08", "2025-01-10", "won", -5.0)]
+    data = write_inputs(
+        tmp_path / "in",
+        touches=touches([("c1", "2025-01-05", "Email")]),
+        deals=deals(bad),
+        config="[options]\nstrict = true\n",
+    )
+    out = ["--out", tmp_path / "out", "-q"]
+    failed = run_cli(["plan", data, "--target-revenue", "1000", *out], exit_code=1)
+    text = " ".join(failed.output.split())
+    assert "1 input row(s) rejected (deals: 1) and strict is on" in text
+    assert f"attrib validate {data} --out checks/" in text
+    assert ".quarantine" not in text
+    run_cli(["plan", data, "--target-revenue", "1000", "--no-strict", *out])
+    (data / "channels.toml").unlink()
+    run_cli(["plan", data, "--target-revenue", "1000", "--strict", *out], exit_code=1)
+    ignored = run_cli(
+        ["plan", "--run", tmp_path / "out", "--target-revenue", "1000", "--strict"], exit_code=2
+    )
+    assert "--strict/--no-strict would be ignored" in ignored.output
+
+
 def test_a_malformed_period_fails_before_the_job_runs(tmp_path):
     result = run_cli(
         ["plan", "--target-revenue", "1e6", "--period", "2018-13", "--out", tmp_path], exit_code=2
