@@ -52,9 +52,7 @@ def generate(
     ``"parquet"``. The same arguments always give byte-identical files.
     """
     if fmt not in ("csv", "parquet"):
-        raise UsageError(
-            f"fmt must be 'csv' or 'parquet'; got {fmt!r}", column="format", hint="use csv"
-        )
+        raise UsageError(f"--format (fmt=) must be 'csv' or 'parquet'; got {fmt!r}", hint="use csv")
     out = Path(out_dir)
     check_out_folder(out, "OUT_DIR as")  # a file there: an output error, before any work
     # another format's tables beside these would make the folder ambiguous to `attrib run`

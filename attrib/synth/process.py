@@ -135,8 +135,7 @@ def _period(start: str | date, months: int) -> tuple[int, int, int]:
         day0 = np.datetime64("NaT", "D")
     if np.isnat(day0):
         raise UsageError(
-            f"start must be a date like '2025-01-01'; got {start!r}",
-            column="start",
+            f"--start (start=) must be a date like '2025-01-01'; got {start!r}",
             hint="pass an ISO date (YYYY-MM-DD)",
         )
     # attrib reads times in the years TS_YEARS only: data outside them would all be rejected
@@ -147,18 +146,17 @@ def _period(start: str | date, months: int) -> tuple[int, int, int]:
     later_day = bool(day0 != month0.astype("datetime64[D]"))  # the start is not a 1st
     if not first <= year <= last:
         raise UsageError(
-            f"start must lie in the years {first}-{last}; got {start!r}",
-            column="start",
-            hint="e.g. start='2025-01-01'",
+            f"--start (start=) must lie in the years {first}-{last}; got {start!r}",
+            hint="e.g. --start 2025-01-01 (start='2025-01-01')",
         )
     # months from the start to the end of the last year (a start after the 1st: one less)
     room = (last + 1 - year) * 12 - month - later_day
     if months > room:
         raise UsageError(
-            f"months must be at most {room} from {day0}: the data would run past the year "
-            f"{last}, and attrib reads times in the years {first}-{last} only; got {months!r}",
-            column="months",
-            hint="e.g. months=12, or an earlier start",
+            f"--months (months=) must be at most {room} from {day0}: the data would run past "
+            f"the year {last}, and attrib reads times in the years {first}-{last} only; got "
+            f"{months!r}",
+            hint="e.g. --months 12 (months=12), or an earlier start",
         )
     day_offset = day0 - month0.astype("datetime64[D]")
     end_day = (month0 + np.timedelta64(months, "M")).astype("datetime64[D]") + day_offset
@@ -182,15 +180,13 @@ def _check_args(customers: int, months: int, seed: int) -> None:
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
             kind = "a positive" if low == 1 else "a non-negative"
             raise UsageError(
-                f"{name} must be {kind} integer; got {value!r}",
-                column=name,
-                hint=f"e.g. {name}={example}",
+                f"--{name} ({name}=) must be {kind} integer; got {value!r}",
+                hint=f"e.g. --{name} {example} ({name}={example})",
             )
     if customers > MAX_CUSTOMERS:  # (past 2^63 numpy's arrays failed: an internal error)
         raise UsageError(
-            f"customers must be at most {MAX_CUSTOMERS:,}; got {customers:,}",
-            column="customers",
-            hint="e.g. customers=2000 (50M customers make ~300M touches, as in the benchmarks)",
+            f"--customers (customers=) must be at most {MAX_CUSTOMERS:,}; got {customers:,}",
+            hint="e.g. --customers 2000 (50M customers make ~300M touches, as in the benchmarks)",
         )
 
 
