@@ -13,6 +13,18 @@ from cli._errors import handle_errors
 from cli._options import PathArg
 
 
+def _out_is_the_argument(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """``--out DIR``, as ``attrib run`` takes it: say that generate's folder is its argument
+    (click suggested --format or --months)."""
+    if value is not None:
+        raise click.BadOptionUsage(
+            "--out",
+            f"generate takes its folder as an argument, not --out: attrib generate "
+            f"{shlex.quote(value)}",
+            ctx,
+        )
+
+
 @click.command(
     epilog="""\b
 Examples:
@@ -20,6 +32,7 @@ Examples:
   attrib generate big/ --customers 1000000 --seed 3 --format parquet
 """
 )
+@click.option("--out", hidden=True, expose_value=False, callback=_out_is_the_argument)
 @click.argument("out_dir", type=PathArg(path_type=Path))
 @click.option(
     "--customers",

@@ -195,6 +195,15 @@ def test_generate_starts_the_history_where_asked(tmp_path: Path) -> None:
     assert "column" not in bad.output
 
 
+def test_generate_out_option_says_the_folder_is_the_argument(tmp_path):
+    """`attrib generate --out demo/`, as `attrib run` spells its folder: click suggested
+    --format or --months. Nothing is written."""
+    bad = run_cli(["generate", "--out", str(tmp_path / "my demo")], exit_code=2)
+    assert "generate takes its folder as an argument, not --out" in bad.output
+    assert f"attrib generate '{tmp_path / 'my demo'}'" in bad.output
+    assert not (tmp_path / "my demo").exists()
+
+
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_files_round_trip_to_the_frames(tmp_path: Path, fmt: str) -> None:
     rows = generate(tmp_path, customers=300, seed=9, fmt=fmt)
