@@ -90,7 +90,9 @@ class DealCounts:
     @classmethod
     def of(cls, journeys: Journeys) -> DealCounts:
         is_deal = journeys.status != STATUS_NONE
-        touched = is_deal & (journeys.touch_counts() > 0)
+        # a touch in either window: the ids match (a deal whose touches all lie in its
+        # pipeline window still credits its revenue to (none))
+        touched = is_deal & ((journeys.touch_counts() > 0) | (journeys.n_created > 0))
         in_window = touched_in_window = None
         if journeys.in_period is not None:
             hit = (journeys.in_period & (CONVERSION_IN_PERIOD | CREATION_IN_PERIOD)) != 0

@@ -180,6 +180,15 @@ class Journeys:
         """End (exclusive) of each journey's pipeline window."""
         return self.offsets[:-1] + self.n_created
 
+    @property
+    def n_window_touches(self) -> int:
+        """Touches in a window of their journey (``n_touches`` less a long cycle's touches
+        between its pipeline and revenue windows): what a run reports as its journeys'."""
+        if self.n_early is None:
+            return self.n_touches
+        pipeline_only = np.minimum(self.n_created, self.n_early)
+        return int(self.touch_counts().sum() + pipeline_only.sum())
+
     def touch_counts(self) -> np.ndarray:
         """int64 [J]: touches in each journey's revenue window (``journeys.parquet``'s
         ``n_touches``; 0: a zero-touch journey, whose value (none) takes)."""

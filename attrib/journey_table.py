@@ -114,12 +114,16 @@ def journey_table(
     has = lengths > 0
     safe_first = np.where(has, starts, 0)
     safe_last = np.where(has, ends - 1, 0)
-    # the pipeline window starts the journey; touches before the revenue window lie in it
+    # the pipeline window is the journey's first n_created touches; where some journey
+    # starts before its revenue window, that window's first touch and marketing touches
+    # are its own (a long cycle's touches after the creation but before the revenue window
+    # lie in neither window)
     pipeline_first, pipeline_influenced = first, influenced
     if np.any(starts != offsets[:-1]):
-        pipeline_first, _, pipeline_influenced = _journey_stats(
-            offsets[:-1], ends, channel, dicts.is_marketing
+        pipeline_first, _, in_pipeline = _journey_stats(
+            offsets[:-1], offsets[:-1] + n_created, channel, dicts.is_marketing
         )
+        pipeline_influenced = influenced | in_pipeline
     pipeline_sourced = dicts.is_marketing[pipeline_first] & (n_created > 0)
     ts_series = (
         pl.Series(ts).cast(pl.Datetime("us")) if len(ts) else pl.Series([], dtype=pl.Datetime("us"))

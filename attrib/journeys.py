@@ -317,10 +317,10 @@ def build_journeys(
         revenue_lo.astype(np.int64, copy=False),
     )
     starts = offsets[:-1] + n_early  # each revenue window's first touch
-    # zero-touch deals (no touch in the revenue window) whose entity has touches (in other
+    # zero-touch deals (no touch in either window) whose entity has touches (in other deals'
     # windows, or older than the lookback): not an id mismatch, which the zero-touch
     # warning must tell apart
-    zero_journeys = np.flatnonzero(is_deal & (offsets[1:] == starts))
+    zero_journeys = np.flatnonzero(is_deal & (offsets[1:] == starts) & (n_created == 0))
     zero = j_deal[zero_journeys]
     at = np.searchsorted(t_ent, d_ent[zero])
     touched_elsewhere = (

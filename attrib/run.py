@@ -420,7 +420,7 @@ def run(
     with reporter.stage("build journeys"):
         journeys = build_journeys(inputs.touches, inputs.deals, cfg, stages=inputs.stages)
     chosen = runnable_models(chosen, journeys.dicts, models, cfg, reporter)
-    reporter.note(f"journeys: {journeys.n_journeys:,} over {journeys.n_touches:,} touches")
+    reporter.note(f"journeys: {journeys.n_journeys:,} over {journeys.n_window_touches:,} touches")
     deal_counts = DealCounts.of(journeys)
     for warning in deal_warnings(
         deal_counts, inputs.rows_read, inputs.rejected, cfg.level, event_log is not None
@@ -477,7 +477,7 @@ def run(
             rows_read=inputs.rows_read,
             rejected=inputs.rejected,
             n_journeys=journeys.n_journeys,
-            n_touches=journeys.n_touches,
+            n_touches=journeys.n_window_touches,
             deals=deal_counts,
             warnings=reporter.warnings,
             window=plan.window,

@@ -170,3 +170,41 @@ def test_bucketed_engine_agrees(tmp_path):
     assert a.select(key).equals(b.select(key))
     for column in ("revenue", "pipeline_created", "conversions", "deals_created"):
         assert b[column].to_list() == pytest.approx(a[column].to_list(), rel=1e-12)
+
+
+def test_a_touch_in_neither_window_influences_nothing(tmp_path):
+    """cB's Social (2024-06-01: after dB's creation, before its revenue window) is its only
+    marketing touch (Display and Email are not marketing here): it neither sources nor
+    influences dB's pipeline, nor counts among the journeys' touches."""
+    config = CONFIG + "[channels.Display]\nmarketing = false\n[channels.Email]\nmarketing = false\n"
+    result = run_job(
+        tmp_path,
+        touches=touches([r for r in T if r[0] == "cB"]),
+        deals=deals([r for r in D if r[0] == "dB"]),
+        config=config,
+        models="linear",
+        lookback_days=365,
+    )
+    row = result.journeys.table.filter(pl.col("deal_id") == "dB").row(0, named=True)
+    assert (row["pipeline_sourced"], row["pipeline_influenced"]) == (False, False)
+    assert row["marketing_influenced"] is False
+    whole = result.tables["kpis"].filter(pl.col("period") == "all")
+    value = dict(zip(whole["kpi"], whole["value"], strict=True))
+    assert value["marketing_influenced_pipeline_share"] == 0.0
+    assert result.manifest["row_counts"]["touches_in_journeys"] == 2  # Display, Email
+
+
+def test_a_deal_touched_in_its_pipeline_window_only_is_no_id_mismatch(tmp_path):
+    """dB's only touch (Display, 2023-06-01) lies in its pipeline window: its revenue goes to
+    (none), but its ids match; the run warned that no deal's customer had a touch."""
+    result = run_job(
+        tmp_path,
+        touches=touches([T[3]]),
+        deals=deals([r for r in D if r[0] == "dB"]),
+        config=CONFIG,
+        models="linear",
+        lookback_days=365,
+    )
+    assert_credit(credit(result, "linear", "pipeline_created"), {"Display": 600})
+    assert_credit(credit(result, "linear", "revenue"), {"(none)": 600})
+    assert not [w for w in result.warnings if "credited to (none)" in w]

@@ -380,7 +380,7 @@ def build_bucket(
         {
             BUCKET_COL: [int(bucket)],
             "n_journeys": [batch.n_journeys],
-            "n_touches": [batch.n_touches],
+            "n_touches": [batch.n_window_touches],
             "arrays": [arrays],
             "table": [table],
             "digest": [frame_bytes(batch.digest)],

@@ -555,7 +555,7 @@ def _credit_buckets(
             )
             done.metric_parts.append(spill_funnel_days(part, days_dir, str(len(done.metric_parts))))
             done.n_journeys += batch.n_journeys
-            done.n_touches += batch.n_touches
+            done.n_touches += batch.n_window_touches
             done.deal_counts += DealCounts.of(batch)
     return done
 

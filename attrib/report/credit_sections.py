@@ -161,8 +161,9 @@ def sourced_influenced(ctx: Context) -> Section:
         "Marketing-sourced vs influenced",
         "Sourced: the journey's first touch is on a marketing channel. Influenced: any touch "
         "is. 'Influenced only' journeys had a marketing touch, but not the first one. (The "
-        "KPI marketing_sourced_pipeline_share is stricter: a deal's pipeline is sourced only "
-        "by a first touch at or before its creation.)",
+        "KPI marketing_sourced_pipeline_share reads the pipeline window instead: a deal's "
+        "pipeline is sourced by its first touch at or before its creation, the lookback "
+        "counted from the creation.)",
     )
     j = ctx.out.table("journeys")
     need = ("status", "amount", "marketing_sourced", "marketing_influenced")
