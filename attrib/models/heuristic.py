@@ -14,7 +14,7 @@ from attrib.models.base import AttributionModel, Fitted, Param
 
 
 class _RuleBased(AttributionModel):
-    """Shared glue: pick the journey ranges (full or pipeline window) and run the kernel."""
+    """Shared glue: pick the journey ranges (revenue or pipeline window) and run the kernel."""
 
     kernel: ClassVar[Callable[..., None]]
 
