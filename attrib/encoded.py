@@ -115,6 +115,8 @@ class Journeys:
             (``created_at``). Only those are credited (``values``, ``created_values``), so the
             attribution columns count the same deals as the window's spend and KPIs. None:
             no window set, every journey counts.
+        created_lead_pos: int64 [J] or None (``lead_pos``): the lead anchor of the pipeline
+            window, -1 where the milestone came after the deal's creation (outside it).
         n_early: int64 [J] or None (all 0): the journey's first touches that lie only before
             its revenue window (in the pipeline window, whose lookback counts from the earlier
             ``created_at``).
@@ -143,6 +145,7 @@ class Journeys:
     in_period: np.ndarray | None = None
     zero_touch_touched: int = 0
     n_early: np.ndarray | None = None
+    created_lead_pos: np.ndarray | None = None
     # per-batch derived arrays and work buffers (not an init field: ``dataclasses.replace``
     # starts afresh)
     _cache: dict[str, np.ndarray] = field(
@@ -244,6 +247,12 @@ class Journeys:
         """Each journey's end in the revenue window (``ends``) or the pipeline window
         (``created_ends``)."""
         return self.created_ends if created else self.ends
+
+    def lead_positions(self, created: bool = False) -> np.ndarray:
+        """``lead_pos`` in the revenue window; ``created_lead_pos`` in the pipeline window."""
+        if created and self.created_lead_pos is not None:
+            return self.created_lead_pos
+        return self.lead_pos
 
     def close_positions(self, created: bool = False) -> np.ndarray:
         """``close_pos`` in the revenue window; none (-1) in the pipeline window, which ends

@@ -272,6 +272,8 @@ def build_journeys(
     d = (
         d.with_columns(pl.Series("ent", d_keys))
         .sort("ent", "end", DEAL_ID)
+        # the pipeline window ends at the creation: a lead milestone after it is outside
+        .with_columns((pl.col("lead") <= pl.col("created")).alias("lead_by_creation"))
         .with_columns(_lead_anchor_time())
     )
     d_ent = d.get_column("ent").to_numpy()
@@ -334,6 +336,8 @@ def build_journeys(
         touched_elsewhere &= hit
     zero_touch_touched = int(np.count_nonzero(touched_elsewhere))
     opp_pos = np.where(is_deal & (n_created > 0), offsets[:-1] + n_created - 1, -1)
+    by_creation = d.get_column("lead_by_creation").to_numpy()[deal_idx] if d.height else False
+    created_lead_pos = np.where(is_deal & by_creation, lead_pos, -1)
 
     # each journey's entity id text: from its deal, else from its first touch's input row
     first_row = (
@@ -377,6 +381,7 @@ def build_journeys(
         n_created=n_created,
         lead_pos=lead_pos,
         opp_pos=opp_pos.astype(np.int64, copy=False),
+        created_lead_pos=created_lead_pos.astype(np.int64, copy=False),
         close_pos=close_pos,
         table=table,
         dicts=dicts,

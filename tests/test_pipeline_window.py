@@ -208,3 +208,34 @@ def test_a_deal_touched_in_its_pipeline_window_only_is_no_id_mismatch(tmp_path):
     assert_credit(credit(result, "linear", "pipeline_created"), {"Display": 600})
     assert_credit(credit(result, "linear", "revenue"), {"(none)": 600})
     assert not [w for w in result.warnings if "credited to (none)" in w]
+
+
+@pytest.mark.parametrize(
+    ("closed", "status", "lead_at"),
+    [
+        ("2025-01-20 12:00:00", "won", "2025-01-07 10:00:00"),  # after creation, before close
+        (None, "open", "2025-01-07 10:00:00"),  # after creation: the open deal's window end
+        ("2025-01-20 12:00:00", "won", "2025-02-01 10:00:00"),  # after the close
+    ],
+)
+def test_a_lead_after_the_creation_anchors_no_pipeline_lead_role(tmp_path, closed, status, lead_at):
+    """The pipeline window ends at the creation (2025-01-05 12:00): a lead milestone after it
+    is outside it, so W-shaped's pipeline_created has first (Email) and opportunity (Webinar)
+    roles only, 45/45, Display the rest, 10; whether or when the deal closes does not change
+    that (a closed deal with its lead before the close gave Webinar the lead role too)."""
+    result = run_job(
+        tmp_path,
+        touches=touches(
+            [
+                ("c1", "2025-01-01 10:00:00", "Email"),
+                ("c1", "2025-01-02 10:00:00", "Display"),
+                ("c1", "2025-01-03 10:00:00", "Webinar"),
+            ]
+        ),
+        deals=deals([("d1", "c1", "2025-01-05 12:00:00", closed, status, 100)]),
+        stages=stages([("c1", "lead", lead_at)]),
+        models="w_shaped",
+    )
+    assert_credit(
+        credit(result, "w_shaped", "pipeline_created"), {"Email": 45, "Webinar": 45, "Display": 10}
+    )

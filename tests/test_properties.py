@@ -427,7 +427,9 @@ def _campaign_oracle(
             at_lead = [i for i, t in enumerate(both) if lead_at is not None and t[0] <= lead_at]
             lead_u = at_lead[-1] if at_lead else -1
             lead_i = lead_u - n_early if lead_u >= n_early else None
-            p_lead = lead_u if 0 <= lead_u < len(pipeline) else None
+            # the pipeline window ends at the creation: a milestone after it is outside
+            by_creation = cust in lead and lead[cust] <= created
+            p_lead = lead_u if by_creation and 0 <= lead_u < len(pipeline) else None
             n_created = sum(1 for t in ts if t <= created)
             opp_i = n_created - 1 if n_created else None
             # the close role: the last touch at or before the close (closed deals)

@@ -109,7 +109,7 @@ def unpack_state(blob: bytes) -> State:
 def pack_journeys(batch: Journeys) -> tuple[bytes, bytes]:
     """(CSR arrays as npz bytes, journey table as Arrow IPC bytes) of one encoded batch."""
     parts = {name: getattr(batch, name) for name in _ARRAYS}
-    for optional in ("in_period", "n_early"):
+    for optional in ("in_period", "n_early", "created_lead_pos"):
         if getattr(batch, optional) is not None:
             parts[optional] = getattr(batch, optional)
     arrays = pack_state(parts)

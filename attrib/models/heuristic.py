@@ -46,7 +46,7 @@ class _RuleBased(AttributionModel):
             batch.ts,
             batch.channel,
             end_ts,
-            batch.lead_pos,
+            batch.lead_positions(created),
             batch.opp_pos,
             batch.close_positions(created),
             batch.dicts.is_direct,
