@@ -64,7 +64,8 @@ class _Shared:
             b = self.batch
             counts = b.touch_counts()
             weights = np.repeat(1.0 / np.maximum(counts, 1), self.lens)
-            # touches before the revenue window (the pipeline window's alone) get none
+            # touches before the revenue window (the pipeline window's alone, or in neither
+            # window) get none
             weights[np.arange(b.n_touches) < np.repeat(b.starts, self.lens)] = 0.0
             self._equal = self.credit_matrix(weights)
         return self._equal

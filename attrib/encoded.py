@@ -117,9 +117,9 @@ class Journeys:
             no window set, every journey counts.
         created_lead_pos: int64 [J] or None (``lead_pos``): the lead anchor of the pipeline
             window, -1 where the milestone came after the deal's creation (outside it).
-        n_early: int64 [J] or None (all 0): the journey's first touches that lie only before
-            its revenue window (in the pipeline window, whose lookback counts from the earlier
-            ``created_at``).
+        n_early: int64 [J] or None (all 0): the journey's first touches, before its revenue
+            window: in the pipeline window (whose lookback counts from the earlier
+            ``created_at``), or in neither (a long cycle's, after the creation).
         zero_touch_touched: how many zero-touch deals (those the reporting window counts,
             where one is set) have an entity with touches (each in another deal's window, a
             non-converting tail, or older than the lookback), as opposed to none at all (ids

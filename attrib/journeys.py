@@ -98,7 +98,7 @@ def _timed(stage: ExprOrSeries, epoch: ExprOrSeries) -> ExprOrSeries:
     return stage.is_in(_MILESTONE_STAGES) & ~is_date(epoch)
 
 
-def _lead_anchor_time() -> pl.Expr:
+def _lead_anchor_time() -> tuple[pl.Expr, pl.Expr]:
     """Each deal's lead anchor time (``lead``, read against its ``end``, ``created`` and its
     entity's first milestone record with a time at or after the lead, ``timed``): the last
     touch at or before it
@@ -106,7 +106,9 @@ def _lead_anchor_time() -> pl.Expr:
     when that ends the window) is outside it: none (``_MIN_TS``, as one before the first
     touch). A lead on a date holds its whole day, but not past a milestone with a time after
     it that day (the deal's creation, another lead … customer record): the lead came no
-    later, as the funnel's source rule reads it."""
+    later, as the funnel's source rule reads it. Also ``lead_by_creation``: whether the
+    milestone lies in the pipeline window, which ends at the creation (both read the
+    milestone itself: one ``with_columns``)."""
     lead, created, timed = pl.col("lead"), pl.col("created"), pl.col("timed")
     whole_day = through_its_day(lead)  # (``_MIN_TS`` is no midnight: kept)
     capped = (
@@ -120,7 +122,10 @@ def _lead_anchor_time() -> pl.Expr:
         )
         .otherwise(whole_day)
     )
-    return pl.when(lead <= pl.col("end")).then(capped).otherwise(_MIN_TS).alias("lead")
+    return (
+        pl.when(lead <= pl.col("end")).then(capped).otherwise(_MIN_TS).alias("lead"),
+        (lead <= created).alias("lead_by_creation"),
+    )
 
 
 def _deal_leads(stages: pl.DataFrame | None, deals: pl.DataFrame) -> list[pl.Series]:
@@ -272,9 +277,7 @@ def build_journeys(
     d = (
         d.with_columns(pl.Series("ent", d_keys))
         .sort("ent", "end", DEAL_ID)
-        # the pipeline window ends at the creation: a lead milestone after it is outside
-        .with_columns((pl.col("lead") <= pl.col("created")).alias("lead_by_creation"))
-        .with_columns(_lead_anchor_time())
+        .with_columns(*_lead_anchor_time())
     )
     d_ent = d.get_column("ent").to_numpy()
     d_end = d.get_column("end").to_numpy()

@@ -229,14 +229,17 @@ def write_credit_batch(
     lengths = np.diff(batch.offsets)
     journey = np.repeat(np.arange(batch.n_journeys, dtype=np.int64), lengths)
     # a touch's place in its revenue window (journeys.parquet's path); the pipeline window's
-    # touches before it count back from -1, and a touch in neither window is left out
+    # touches before it count back from -1, and a touch in neither window (a long cycle's,
+    # between the two) is left out
     index = np.arange(batch.n_touches, dtype=np.int64) - batch.starts[journey]
     listed: np.ndarray | slice = slice(None)
     if batch.n_early is not None:
-        listed = np.flatnonzero(
-            (index >= 0) | (index < (batch.created_ends - batch.starts)[journey])
-        )
+        at = np.arange(batch.n_touches, dtype=np.int64)
+        listed = np.flatnonzero((index >= 0) | (at < batch.created_ends[journey]))
         journey, index = journey[listed], index[listed]
+        # before the revenue window: -1 the latest of the pipeline window's own touches
+        gap = np.maximum(batch.n_early - batch.n_created, 0)[journey]
+        index = np.where(index < 0, index + gap, index)
     n_rows = len(journey)
     journey_ids = batch.table.get_column("journey_id").to_numpy()[journey]
     values = batch.values()[journey]

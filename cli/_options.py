@@ -143,6 +143,16 @@ def output_format(what: str) -> Callable[[Callable[..., None]], Callable[..., No
     )
 
 
+#: ``--strict/--no-strict`` of the commands that read the inputs (run, validate, plan):
+#: None where neither is given, so that the config's ``[options] strict`` holds
+strict_option = click.option(
+    "--strict/--no-strict",
+    default=None,
+    help="Exit 1 if any input row is rejected; --no-strict turns off the config's [options]"
+    " strict [default: the config's, else off].",
+)
+
+
 def table_options(command: Callable[..., None]) -> Callable[..., None]:
     """The options that name a run's input files one by one (``run``, ``validate``, ``plan``)."""
     for option in reversed(

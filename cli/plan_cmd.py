@@ -19,6 +19,7 @@ from cli._options import (
     _DataDir,
     _given,
     output_format,
+    strict_option,
     table_options,
 )
 
@@ -81,12 +82,7 @@ Examples:
     type=PathArg(path_type=Path),
     help=f"Folder for plan.parquet [default: the --run folder, else {DEFAULT_OUT}].",
 )
-@click.option(
-    "--strict/--no-strict",
-    default=None,
-    help="Exit 1 if any input row is rejected; --no-strict turns off the config's [options]"
-    " strict [default: the config's, else off].",
-)
+@strict_option
 @click.option("--quiet", "-q", is_flag=True, help="No plan table (warnings still on stderr).")
 @output_format("Plan")
 def plan(
@@ -176,9 +172,13 @@ def plan(
                     strict=strict,
                 )
             except ChecksFailedError as error:  # the hint named the Python API's .quarantine
-                same = shlex.quote(str(data)) if data is not None else "with the same inputs"
+                validate = (
+                    f"attrib validate {shlex.quote(str(data))} --out checks/"
+                    if data is not None
+                    else "attrib validate with the same input options and --out checks/"
+                )
                 error.hint = (
-                    f"see each rejected row's reason: attrib validate {same} --out checks/; "
+                    f"see each rejected row's reason: {validate}; "
                     "fix the data, or turn strict off (drop --strict; --no-strict over the "
                     "config's [options] strict)"
                 )

@@ -26,6 +26,7 @@ from cli._options import (
     _given,
     event_log_option,
     output_format,
+    strict_option,
     table_options,
 )
 
@@ -170,12 +171,7 @@ Examples:
     default=None,
     help="Journey entity [default: the config's [options] level, else customer].",
 )
-@click.option(
-    "--strict/--no-strict",
-    default=None,
-    help="Exit 1 if any input row was rejected; --no-strict turns off the config's [options]"
-    " strict [default: the config's, else off].",
-)
+@strict_option
 @click.option(
     "--engine",
     type=click.Choice(["local", "spark"]),

@@ -19,6 +19,7 @@ from cli._options import (
     _DataDir,
     event_log_option,
     output_format,
+    strict_option,
     table_options,
 )
 
@@ -42,12 +43,7 @@ Examples:
 @click.option(
     "--out", default=None, type=PathArg(path_type=Path), help="Also write quarantine files here."
 )
-@click.option(
-    "--strict/--no-strict",
-    default=None,
-    help="Exit 1 if any row is rejected; --no-strict turns off the config's [options] strict"
-    " [default: the config's, else off].",
-)
+@strict_option
 @click.option(
     "--level",
     type=click.Choice(["customer", "account"]),

@@ -149,6 +149,11 @@ def test_touch_credits_hold_the_pipeline_only_touches(tmp_path):
     assert webinar["revenue"].to_list() == [0.0]
     assert webinar["pipeline_created"].item() == pytest.approx(500.0)
     assert webinar["touch_index"].to_list() == [-1]  # before dA's revenue window
+    # dB's Display: -1 too, though Social (in neither window) lies between it and Email
+    display = rows.filter(pl.col("channel") == "Display")
+    assert display["touch_index"].to_list() == [-1]
+    email_b = rows.filter((pl.col("channel") == "Email") & (pl.col("ts").dt.year() == 2025))
+    assert sorted(email_b["touch_index"].to_list()) == [0, 1]  # dB's first, dA's second
     # Social (cB, 2024-06-01) lies in neither of dB's windows: not listed
     assert rows.filter((pl.col("channel") == "Social") & (pl.col("ts").dt.month() == 6)).is_empty()
     assert rows.filter(pl.col("model") == "linear").height == 3 + 2 + 1 + 2
@@ -170,6 +175,9 @@ def test_bucketed_engine_agrees(tmp_path):
     assert a.select(key).equals(b.select(key))
     for column in ("revenue", "pipeline_created", "conversions", "deals_created"):
         assert b[column].to_list() == pytest.approx(a[column].to_list(), rel=1e-12)
+    # the touches counted in windows (cB's Social lies in neither), the zero-touch deals
+    assert bucketed.manifest["row_counts"] == memory.manifest["row_counts"]
+    assert memory.manifest["row_counts"]["touches_in_journeys"] == len(T) - 1
 
 
 def test_a_touch_in_neither_window_influences_nothing(tmp_path):
@@ -239,3 +247,24 @@ def test_a_lead_after_the_creation_anchors_no_pipeline_lead_role(tmp_path, close
     assert_credit(
         credit(result, "w_shaped", "pipeline_created"), {"Email": 45, "Webinar": 45, "Display": 10}
     )
+
+
+def test_a_marketing_touch_in_the_pipeline_window_only_influences_the_pipeline(tmp_path):
+    """cB's only marketing touch is Display (2023-06-01), in dB's pipeline window alone: the
+    pipeline was sourced and influenced by marketing, the revenue journey (Email) not."""
+    config = CONFIG + "[channels.Social]\nmarketing = false\n[channels.Email]\nmarketing = false\n"
+    result = run_job(
+        tmp_path,
+        touches=touches([r for r in T if r[0] == "cB"]),
+        deals=deals([r for r in D if r[0] == "dB"]),
+        config=config,
+        models="linear",
+        lookback_days=365,
+    )
+    row = result.journeys.table.filter(pl.col("deal_id") == "dB").row(0, named=True)
+    assert (row["marketing_sourced"], row["marketing_influenced"]) == (False, False)
+    assert (row["pipeline_sourced"], row["pipeline_influenced"]) == (True, True)
+    whole = result.tables["kpis"].filter(pl.col("period") == "all")
+    value = dict(zip(whole["kpi"], whole["value"], strict=True))
+    assert value["marketing_influenced_pipeline_share"] == 1.0
+    assert value["marketing_influenced_revenue_share"] == 0.0
