@@ -180,11 +180,25 @@ def test_bucketed_engine_agrees(tmp_path):
     assert memory.manifest["row_counts"]["touches_in_journeys"] == len(T) - 1
 
 
-def test_a_touch_in_neither_window_influences_nothing(tmp_path):
-    """cB's Social (2024-06-01: after dB's creation, before its revenue window) is its only
-    marketing touch (Display and Email are not marketing here): it neither sources nor
-    influences dB's pipeline, nor counts among the journeys' touches."""
-    config = CONFIG + "[channels.Display]\nmarketing = false\n[channels.Email]\nmarketing = false\n"
+@pytest.mark.parametrize(
+    ("marketing", "sourced", "influenced", "pipeline_flags", "pipeline_share"),
+    [
+        # Social (2024-06-01: after dB's creation, before its revenue window): in neither
+        ("Social", False, False, (False, False), 0.0),
+        # Display (2023-06-01): in dB's pipeline window alone
+        ("Display", False, False, (True, True), 1.0),
+        # Email (2025-06-01): in dB's revenue window alone, after the creation
+        ("Email", True, True, (False, True), 1.0),
+    ],
+)
+def test_the_pipeline_flags_read_the_pipeline_window(
+    tmp_path, marketing, sourced, influenced, pipeline_flags, pipeline_share
+):
+    """cB's one marketing channel (the other two are not marketing here) sources and
+    influences dB's revenue journey, its pipeline, or neither, as its touch lies; a touch in
+    neither window is not counted among the journeys' touches."""
+    others = sorted({"Display", "Social", "Email"} - {marketing})
+    config = CONFIG + "".join(f"[channels.{c}]\nmarketing = false\n" for c in others)
     result = run_job(
         tmp_path,
         touches=touches([r for r in T if r[0] == "cB"]),
@@ -194,11 +208,12 @@ def test_a_touch_in_neither_window_influences_nothing(tmp_path):
         lookback_days=365,
     )
     row = result.journeys.table.filter(pl.col("deal_id") == "dB").row(0, named=True)
-    assert (row["pipeline_sourced"], row["pipeline_influenced"]) == (False, False)
-    assert row["marketing_influenced"] is False
+    assert (row["marketing_sourced"], row["marketing_influenced"]) == (sourced, influenced)
+    assert (row["pipeline_sourced"], row["pipeline_influenced"]) == pipeline_flags
     whole = result.tables["kpis"].filter(pl.col("period") == "all")
     value = dict(zip(whole["kpi"], whole["value"], strict=True))
-    assert value["marketing_influenced_pipeline_share"] == 0.0
+    assert value["marketing_influenced_pipeline_share"] == pipeline_share
+    assert value["marketing_influenced_revenue_share"] == float(influenced)
     assert result.manifest["row_counts"]["touches_in_journeys"] == 2  # Display, Email
 
 
@@ -247,24 +262,3 @@ def test_a_lead_after_the_creation_anchors_no_pipeline_lead_role(tmp_path, close
     assert_credit(
         credit(result, "w_shaped", "pipeline_created"), {"Email": 45, "Webinar": 45, "Display": 10}
     )
-
-
-def test_a_marketing_touch_in_the_pipeline_window_only_influences_the_pipeline(tmp_path):
-    """cB's only marketing touch is Display (2023-06-01), in dB's pipeline window alone: the
-    pipeline was sourced and influenced by marketing, the revenue journey (Email) not."""
-    config = CONFIG + "[channels.Social]\nmarketing = false\n[channels.Email]\nmarketing = false\n"
-    result = run_job(
-        tmp_path,
-        touches=touches([r for r in T if r[0] == "cB"]),
-        deals=deals([r for r in D if r[0] == "dB"]),
-        config=config,
-        models="linear",
-        lookback_days=365,
-    )
-    row = result.journeys.table.filter(pl.col("deal_id") == "dB").row(0, named=True)
-    assert (row["marketing_sourced"], row["marketing_influenced"]) == (False, False)
-    assert (row["pipeline_sourced"], row["pipeline_influenced"]) == (True, True)
-    whole = result.tables["kpis"].filter(pl.col("period") == "all")
-    value = dict(zip(whole["kpi"], whole["value"], strict=True))
-    assert value["marketing_influenced_pipeline_share"] == 1.0
-    assert value["marketing_influenced_revenue_share"] == 0.0
