@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from attrib.encoded import Journeys
 from attrib.errors import UsageError
 from attrib.models.base import AttributionModel, Fitted
+from attrib.models.heuristic import LinearAttribution
 
 #: Metrics given intervals, as columns of ``Journeys.values()``.
 BOOT_METRICS = ("conversions", "revenue", "pipeline")
@@ -61,13 +62,10 @@ class _Shared:
     def equal(self) -> sp.csc_matrix:
         """Credit matrix of equal touch weights (linear), built once."""
         if self._equal is None:
-            b = self.batch
-            counts = b.touch_counts()
-            weights = np.repeat(1.0 / np.maximum(counts, 1), self.lens)
-            # touches before the revenue window (the pipeline window's alone, or in neither
-            # window) get none
-            weights[np.arange(b.n_touches) < np.repeat(b.starts, self.lens)] = 0.0
-            self._equal = self.credit_matrix(weights)
+            # linear's weights: 1/n over each revenue window, 0 before it
+            self._equal = self.credit_matrix(
+                LinearAttribution().touch_weights(self.batch, Fitted())
+            )
         return self._equal
 
     def summed(self, mat: sp.csc_matrix, w: np.ndarray) -> np.ndarray:

@@ -52,13 +52,32 @@ def inputs():
     return load_inputs(SAMPLES)
 
 
-def test_journeys_roundtrip(inputs):
-    batch = build_journeys(inputs.touches, inputs.deals, inputs.config, stages=inputs.stages)
-    back = w.unpack_journeys(*w.pack_journeys(batch), batch.dicts)
-    for name in w._ARRAYS:
-        np.testing.assert_array_equal(getattr(back, name), getattr(batch, name))
-        assert getattr(back, name).dtype == getattr(batch, name).dtype
-    assert_frame_equal(back.table, batch.table)
+def test_journeys_roundtrip(inputs, tmp_path):
+    """Every array field travels, the optional ones too (the pipeline-window data has
+    touches before their revenue windows: ``n_early``)."""
+    from dataclasses import fields
+
+    from conftest import deals, touches, write_inputs
+    from test_pipeline_window import CONFIG, D, T
+
+    from attrib.encoded import Journeys
+
+    long_cycles = load_inputs(
+        write_inputs(tmp_path, touches=touches(T), deals=deals(D), config=CONFIG)
+    )
+    assert set(w._OPTIONAL_ARRAYS) == {"in_period", "n_early", "created_lead_pos"}
+    for read in (inputs, long_cycles):
+        batch = build_journeys(read.touches, read.deals, read.config, stages=read.stages)
+        back = w.unpack_journeys(*w.pack_journeys(batch), batch.dicts)
+        for field in fields(Journeys):
+            value = getattr(batch, field.name)
+            if isinstance(value, np.ndarray):
+                np.testing.assert_array_equal(getattr(back, field.name), value)
+                assert getattr(back, field.name).dtype == value.dtype
+            elif field.name in w._OPTIONAL_ARRAYS:
+                assert getattr(back, field.name) is None
+        assert_frame_equal(back.table, batch.table)
+    assert batch.n_early is not None  # (the long cycles' batch: the optional array sent)
 
 
 def _raw(rows: list[tuple[str, int, str, str]]) -> pa.RecordBatch:

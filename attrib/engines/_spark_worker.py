@@ -13,7 +13,7 @@ import io
 import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import polars as pl
@@ -106,10 +106,17 @@ def unpack_state(blob: bytes) -> State:
         return {k: npz[k] for k in npz.files}
 
 
+#: the arrays a batch may hold or leave None (``Journeys``' optional array fields: a field
+#: added there travels to the driver without a change here)
+_OPTIONAL_ARRAYS = tuple(
+    f.name for f in fields(Journeys) if f.init and f.default is None and "np.ndarray" in str(f.type)
+)
+
+
 def pack_journeys(batch: Journeys) -> tuple[bytes, bytes]:
     """(CSR arrays as npz bytes, journey table as Arrow IPC bytes) of one encoded batch."""
     parts = {name: getattr(batch, name) for name in _ARRAYS}
-    for optional in ("in_period", "n_early", "created_lead_pos"):
+    for optional in _OPTIONAL_ARRAYS:
         if getattr(batch, optional) is not None:
             parts[optional] = getattr(batch, optional)
     arrays = pack_state(parts)
