@@ -40,7 +40,7 @@ class _Shared:
         self.values = values
         lens = np.diff(batch.offsets)  # every touch of a journey: the matrices' layout
         self.lens = lens
-        self.jix = np.repeat(np.arange(batch.n_journeys, dtype=np.int64), lens)
+        self.jix = batch.touch_journeys()
         empty = np.flatnonzero(batch.touch_counts() == 0)  # nothing in the revenue window
         n_m = values.shape[1]
         # zero-touch journeys credit (none) (row m * C of the stacked credit) with their value

@@ -14,7 +14,13 @@ import polars as pl
 
 from attrib.columns import CHANNEL, MEDIUM, SOURCE, TABLES
 from attrib.config import UNASSIGNED
-from attrib.encoded import CONVERSION_IN_PERIOD, CREATION_IN_PERIOD, STATUS_NONE, Journeys
+from attrib.encoded import (
+    CONVERSION_IN_PERIOD,
+    CREATION_IN_PERIOD,
+    STATUS_NONE,
+    Journeys,
+    touched_in_a_window,
+)
 from attrib.errors import ChecksFailedError
 from attrib.export_checks import (
     PLACEHOLDERS,
@@ -92,7 +98,7 @@ class DealCounts:
         is_deal = journeys.status != STATUS_NONE
         # a touch in either window: the ids match (a deal whose touches all lie in its
         # pipeline window still credits its revenue to (none))
-        touched = is_deal & ((journeys.touch_counts() > 0) | (journeys.n_created > 0))
+        touched = is_deal & touched_in_a_window(journeys.starts, journeys.ends, journeys.n_created)
         in_window = touched_in_window = None
         if journeys.in_period is not None:
             hit = (journeys.in_period & (CONVERSION_IN_PERIOD | CREATION_IN_PERIOD)) != 0
@@ -192,6 +198,11 @@ def empty_tables(rows_read: dict[str, int], rejected: dict[str, int]) -> list[st
         elif n and rejected.get(table, 0) >= n:
             found.append(f"all {n:,} {table} rows were rejected: none of them is used")
     return found
+
+
+#: how to turn strict off on the command line (the CLI's own hints; ``check_rejections``
+#: names the Python arguments too)
+STRICT_OFF = "turn strict off (drop --strict; --no-strict over the config's [options] strict)"
 
 
 def check_rejections(

@@ -38,6 +38,12 @@ METRICS = ("conversions", "revenue", "pipeline", "deals", "lost_deals")
 CREATED_METRICS = ("deals_created", "pipeline_created")
 
 
+def touched_in_a_window(starts: np.ndarray, ends: np.ndarray, n_created: np.ndarray) -> np.ndarray:
+    """bool [J]: a touch in the revenue window (``starts:ends``) or the pipeline window (the
+    first ``n_created``): what the zero-touch counts and warnings call touched."""
+    return (ends > starts) | (n_created > 0)
+
+
 def last_touches_of_closed(offsets: np.ndarray, status: np.ndarray) -> np.ndarray:
     """``Journeys.close_pos`` of journeys without touch times (path tables): a closed
     journey's last touch, -1 for the others and for empty journeys. (No model a path table
@@ -191,6 +197,14 @@ class Journeys:
             return self.n_touches
         pipeline_only = np.minimum(self.n_created, self.n_early)
         return int(self.touch_counts().sum() + pipeline_only.sum())
+
+    def touch_journeys(self) -> np.ndarray:
+        """int64 [T]: each touch's journey (made once per batch: touch credits and the
+        bootstrap's matrices read it)."""
+        return self._derived(
+            "touch_journeys",
+            lambda: np.repeat(np.arange(self.n_journeys, dtype=np.int64), np.diff(self.offsets)),
+        )
 
     def touch_counts(self) -> np.ndarray:
         """int64 [J]: touches in each journey's revenue window (``journeys.parquet``'s

@@ -90,7 +90,7 @@ def path_strings(
 
 def journey_table(
     offsets: np.ndarray,
-    starts: np.ndarray,
+    n_early: np.ndarray | None,
     n_created: np.ndarray,
     channel: np.ndarray,
     ts: np.ndarray,
@@ -102,11 +102,13 @@ def journey_table(
     dicts: Dictionaries,
 ) -> pl.DataFrame:
     """One row per journey: ids, outcome, value, path and timing of its revenue window
-    (touches ``starts[j]:offsets[j+1]``), and whether its pipeline window (the first
-    ``n_created[j]`` touches from ``offsets[j]``) was sourced and its touches influenced by
-    marketing (``journeys.parquet``)."""
+    (touches ``offsets[j] + n_early[j] : offsets[j+1]``; ``n_early`` None: no touch before
+    it), and whether its pipeline window (the first ``n_created[j]`` touches from
+    ``offsets[j]``) was sourced and its touches influenced by marketing
+    (``journeys.parquet``)."""
     n_j = len(j_deal)
     ends = offsets[1:]
+    starts = offsets[:-1] if n_early is None else offsets[:-1] + n_early
     lengths = ends - starts
     first, last, influenced = _journey_stats(starts, ends, channel, dicts.is_marketing)
     names = pl.Series(dicts.channels, dtype=pl.String)
@@ -119,7 +121,7 @@ def journey_table(
     # are its own (a long cycle's touches after the creation but before the revenue window
     # lie in neither window)
     pipeline_first, pipeline_influenced = first, influenced
-    if np.any(starts != offsets[:-1]):
+    if n_early is not None:
         pipeline_first, _, in_pipeline = _journey_stats(
             offsets[:-1], offsets[:-1] + n_created, channel, dicts.is_marketing
         )

@@ -52,6 +52,7 @@ from attrib.encoded import (
     US_PER_DAY,
     Dictionaries,
     Journeys,
+    touched_in_a_window,
 )
 from attrib.entity_keys import hash_pair, sort_by_entity
 from attrib.errors import UsageError
@@ -321,11 +322,12 @@ def build_journeys(
         close_ts.astype(np.int64, copy=False),
         revenue_lo.astype(np.int64, copy=False),
     )
+    early = n_early if np.any(n_early) else None  # (None: every journey's windows start together)
     starts = offsets[:-1] + n_early  # each revenue window's first touch
     # zero-touch deals (no touch in either window) whose entity has touches (in other deals'
     # windows, or older than the lookback): not an id mismatch, which the zero-touch
     # warning must tell apart
-    zero_journeys = np.flatnonzero(is_deal & (offsets[1:] == starts) & (n_created == 0))
+    zero_journeys = np.flatnonzero(is_deal & ~touched_in_a_window(starts, offsets[1:], n_created))
     zero = j_deal[zero_journeys]
     at = np.searchsorted(t_ent, d_ent[zero])
     touched_elsewhere = (
@@ -368,7 +370,7 @@ def build_journeys(
     digest, table = side_by_side(  # the digest, and the table in a worker
         touch_digest,
         lambda: journey_table(
-            offsets, starts, n_created, channel, ts, j_deal, entity_ids, d, status, amount, dicts
+            offsets, early, n_created, channel, ts, j_deal, entity_ids, d, status, amount, dicts
         ),
     )
     return Journeys(
@@ -391,7 +393,7 @@ def build_journeys(
         digest=digest,
         in_period=in_period,
         zero_touch_touched=zero_touch_touched,
-        n_early=n_early if np.any(n_early) else None,
+        n_early=early,
     )
 
 

@@ -226,8 +226,7 @@ def write_credit_batch(
 
     Shared by the local writer and the Spark engine's ``touch_credits/`` task."""
     d = batch.dicts
-    lengths = np.diff(batch.offsets)
-    journey = np.repeat(np.arange(batch.n_journeys, dtype=np.int64), lengths)
+    journey = batch.touch_journeys()
     # a touch's place in its revenue window (journeys.parquet's path); the pipeline window's
     # touches before it count back from -1, and a touch in neither window (a long cycle's,
     # between the two) is left out

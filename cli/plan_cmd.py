@@ -105,6 +105,7 @@ def plan(
     """Reverse funnel: customers, offers, opportunities, SQLs, MQLs, leads, sessions and budget
     needed to reach a revenue target at historical rates (writes plan.parquet)."""
     with handle_errors(json_output=fmt == "json"):
+        from attrib.data_checks import STRICT_OFF
         from attrib.errors import ChecksFailedError, UsageError
         from attrib.metrics.plan import plan_from_inputs, plan_from_run
 
@@ -178,9 +179,7 @@ def plan(
                     else "attrib validate with the same input options and --out checks/"
                 )
                 error.hint = (
-                    f"see each rejected row's reason: {validate}; "
-                    "fix the data, or turn strict off (drop --strict; --no-strict over the "
-                    "config's [options] strict)"
+                    f"see each rejected row's reason: {validate}; fix the data, or {STRICT_OFF}"
                 )
                 raise
         # the run's warnings (spend, rejected rows) bear on the rates and the CPL

@@ -138,7 +138,7 @@ def validate(
                         )
                         click.echo(f"    ... {q.height - 5} more ({more})")
         if failed:
-            from attrib.data_checks import event_log_rejected_rows, rejected_count
+            from attrib.data_checks import STRICT_OFF, event_log_rejected_rows, rejected_count
 
             where = (
                 f"see each row's reason in {out / 'quarantine'}"
@@ -156,8 +156,7 @@ def validate(
             raise ChecksFailedError(
                 f"{count} and strict is on",
                 details={"tables": report, "warnings": warnings},
-                hint=f"{where}, or turn strict off (drop --strict; --no-strict over the"
-                " config's [options] strict)",
+                hint=f"{where}, or {STRICT_OFF}",
             )
 
 
